@@ -1,0 +1,1 @@
+//! The mapping expression language (a FEEL subset): lexer, parser with spans, evaluator.

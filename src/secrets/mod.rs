@@ -1,0 +1,1 @@
+//! The only place that holds secret values: store, sources, prompt, redactor, hardening.

@@ -1,0 +1,4 @@
+//! What a workflow is: the model, the JSON loader with positioned diagnostics, validation,
+//! and the layered graph layout (pure data, no drawing).
+
+pub mod layout;
