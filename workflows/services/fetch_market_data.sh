@@ -65,6 +65,7 @@ esac
 
 lookback=$(json_scalar lookback_days)
 lookback=${lookback:-250}
+lookback=${lookback%.0}  # a JSON number may come as 250.0
 case $lookback in
     '' | *[!0-9]*) fail "input lookback_days: '$lookback' is not a whole number of days" ;;
 esac

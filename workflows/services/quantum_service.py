@@ -122,12 +122,15 @@ def token_kind(token):
 # --- circuit_data validation -----------------------------------------------------------------
 
 
-def _int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def is_int(value):
+    """An integer, or a float with an integral value (JSON numbers like 4096.0 count)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
-def _number(value):
-    return (_int(value) or isinstance(value, float)) and math.isfinite(value)
+def is_number(value):
+    return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
 def validate_circuit(circuit_data):
@@ -142,17 +145,19 @@ def validate_circuit(circuit_data):
     if "qubits" not in circuit_data:
         raise ValueError("circuit_data: missing 'qubits'")
     qubits = circuit_data["qubits"]
-    if not _int(qubits) or not 1 <= qubits <= MAX_QUBITS:
+    if not is_int(qubits) or not 1 <= qubits <= MAX_QUBITS:
         raise ValueError(f"circuit_data: 'qubits' must be an integer from 1 to {MAX_QUBITS}")
     gates = circuit_data.get("gates")
     if not isinstance(gates, list):
         raise ValueError("circuit_data: 'gates' must be a list of gate objects")
     shots = circuit_data.get("shots", DEFAULT_SHOTS)
-    if not _int(shots) or not 1 <= shots <= MAX_SHOTS:
+    if not is_int(shots) or not 1 <= shots <= MAX_SHOTS:
         raise ValueError(f"circuit_data: 'shots' must be an integer from 1 to {MAX_SHOTS}")
     seed = circuit_data.get("seed")
-    if seed is not None and not _int(seed):
+    if seed is not None and not is_int(seed):
         raise ValueError("circuit_data: 'seed' must be an integer")
+    qubits, shots = int(qubits), int(shots)
+    seed = None if seed is None else int(seed)
 
     checked = []
     for i, gate in enumerate(gates):
@@ -179,7 +184,7 @@ def validate_circuit(circuit_data):
         for key in ("target", "control", "target2"):
             if key in gate:
                 q = gate[key]
-                if not _int(q) or not 0 <= q < qubits:
+                if not is_int(q) or not 0 <= q < qubits:
                     raise ValueError(
                         f"{where}: {key} {q!r} is out of range (qubits 0..{qubits - 1})"
                     )
@@ -187,8 +192,9 @@ def validate_circuit(circuit_data):
             raise ValueError(f"{where}: control and target must differ")
         if "target2" in gate and gate["target2"] == gate["target"]:
             raise ValueError(f"{where}: swap needs two different qubits")
-        if "theta" in gate and not _number(gate["theta"]):
+        if "theta" in gate and not is_number(gate["theta"]):
             raise ValueError(f"{where}: theta must be a finite number (radians)")
+        gate = {k: (int(v) if k in ("target", "control", "target2") else v) for k, v in gate.items()}
         checked.append({**gate, "gate": "cx" if name == "cnot" else name})
     return qubits, checked, shots, seed
 
