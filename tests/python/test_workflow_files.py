@@ -73,6 +73,39 @@ class WorkflowStructureTest(unittest.TestCase):
             with self.subTest(workflow=os.path.basename(path)):
                 self.check(path, support.load_json(path))
 
+    def test_the_checks_are_not_vacuous(self):
+        path = os.path.join(support.WORKFLOWS, "quantum-secrets.json")
+        breakages = {
+            "unknown field": lambda wf: wf["nodes"][1].update(lable="x"),
+            "dangling edge": lambda wf: wf["edges"].append({"from": "orchestrated", "to": "nope"}),
+            "self-loop": lambda wf: wf["edges"].append({"from": "orchestrated", "to": "orchestrated"}),
+            "secret key mismatch": lambda wf: wf["nodes"][1].update(secrets=["token"]),
+            "undeclared secret field": lambda wf: wf.update(secrets={"other": {}}),
+            "secret_value outside $secrets": lambda wf: wf["nodes"][1]["input_mapping"].append(
+                {"name": "leak", "value": 'secret_value("ibm_api_token")'}),
+            "unknown variable": lambda wf: wf["nodes"][1]["input_mapping"].append(
+                {"name": "typo", "value": "circuit_dta"}),
+            "second start": lambda wf: wf["nodes"].append({"id": "s2", "type": "start"}),
+        }
+        for what, breakage in breakages.items():
+            with self.subTest(what=what):
+                wf = support.load_json(path)
+                breakage(wf)
+                with self.assertRaises(AssertionError):
+                    self.check(path, wf)
+
+    def test_duplicate_keys_are_rejected(self):
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"name": "a", "name": "b"}')
+        try:
+            with self.assertRaises(ValueError) as caught:
+                support.load_json(f.name)
+            self.assertIn("duplicate key(s) name", str(caught.exception))
+        finally:
+            os.unlink(f.name)
+
     def check(self, path, wf):
         folder = os.path.dirname(path)
         self.assertLessEqual(set(wf), TOP)
