@@ -1,0 +1,1 @@
+//! Behaviour tests of the expression language through its public API.
