@@ -1,0 +1,1 @@
+//! Front ends: text rendering shared by the plain and TUI front ends.

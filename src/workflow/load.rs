@@ -1,0 +1,898 @@
+//! Reads a workflow file into the model, reporting every structural problem (unknown or
+//! duplicate fields, wrong types, bad names, unparsable expressions) with its position.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::diag::Diagnostic;
+use super::json::{self, Member, Node as JNode, Span, Str, Value};
+use super::model::{Decl, Edge, MappingRow, Node, NodeKind, Run, Workflow};
+use crate::expr;
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A workflow file's text, as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// The name diagnostics show (the path as the user wrote it).
+    pub name: String,
+    pub text: String,
+}
+
+/// Why a file could not even be read as text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: the file is {size} bytes; workflow files are limited to {MAX_FILE_BYTES} bytes"
+    )]
+    TooLarge { path: String, size: u64 },
+    #[error("{path}:{line}:{col}: the file is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        path: String,
+        line: usize,
+        col: usize,
+        offset: usize,
+    },
+}
+
+impl SourceFile {
+    pub fn read(path: &Path) -> Result<SourceFile, ReadError> {
+        let name = path.display().to_string();
+        let io = |source| ReadError::Io {
+            path: name.clone(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_FILE_BYTES as u64 {
+            return Err(ReadError::TooLarge { path: name, size });
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile {
+                path: path.to_path_buf(),
+                name,
+                text,
+            }),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+                let (line, col) = super::diag::line_col(&valid, offset);
+                Err(ReadError::NotUtf8 {
+                    path: name,
+                    line,
+                    col,
+                    offset,
+                })
+            }
+        }
+    }
+
+    pub fn from_text(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: PathBuf::from(name),
+            name: name.to_string(),
+            text: text.to_string(),
+        }
+    }
+}
+
+const TOP_FIELDS: &[&str] = &["name", "description", "inputs", "secrets", "nodes", "edges"];
+const NODE_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "label",
+    "description",
+    "run",
+    "secrets",
+    "input_mapping",
+    "output_mapping",
+    "timeout",
+];
+const RUN_FIELDS: &[&str] = &["command", "cwd", "env", "python", "function", "interpreter"];
+const DECL_FIELDS: &[&str] = &["description"];
+const ROW_FIELDS: &[&str] = &["name", "value"];
+const EDGE_FIELDS: &[&str] = &["from", "to"];
+
+/// Loads the model from the file's text. The workflow is returned whenever the file is a JSON
+/// object, even with errors, so that validation can report its problems in the same pass.
+pub fn load(src: &SourceFile) -> (Option<Workflow>, Vec<Diagnostic>) {
+    let root = match json::parse(&src.text) {
+        Ok(root) => root,
+        Err(e) => {
+            return (
+                None,
+                vec![Diagnostic::error(
+                    e.span,
+                    format!("invalid JSON: {}", e.message),
+                    "here",
+                )],
+            );
+        }
+    };
+    let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut l = Loader {
+        diags: Vec::new(),
+        base_dir,
+    };
+    let workflow = l.workflow(&root, src.path.clone());
+    (workflow, l.diags)
+}
+
+struct Loader {
+    diags: Vec<Diagnostic>,
+    base_dir: PathBuf,
+}
+
+/// The members of a JSON object after the duplicate and unknown-field checks.
+struct Obj<'a> {
+    members: Vec<&'a Member>,
+    span: Span,
+}
+
+impl<'a> Obj<'a> {
+    fn get(&self, key: &str) -> Option<&'a JNode> {
+        self.members
+            .iter()
+            .find(|m| m.key.text == key)
+            .map(|m| &m.value)
+    }
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// `", did you mean `x`?"` or nothing.
+pub fn suggestion<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    did_you_mean(word, candidates)
+        .map(|c| format!(", did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_node_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Loader {
+    fn error(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, message, label));
+    }
+
+    fn type_error(&mut self, node: &JNode, what: &str, expected: &str) {
+        let found = node.value.kind();
+        self.error(
+            node.span.clone(),
+            format!("{what} must be {expected}, found {found}"),
+            format!("expected {expected}"),
+        );
+    }
+
+    fn object<'a>(
+        &mut self,
+        node: &'a JNode,
+        what: &str,
+        allowed: &[&'static str],
+    ) -> Option<Obj<'a>> {
+        let Value::Object(members) = &node.value else {
+            self.type_error(node, what, "an object");
+            return None;
+        };
+        let mut kept: Vec<&Member> = Vec::with_capacity(members.len());
+        for m in members {
+            if let Some(first) = kept.iter().find(|k| k.key.text == m.key.text) {
+                let d = Diagnostic::error(
+                    m.key.span.clone(),
+                    format!("duplicate field `{}` in {what}", m.key.text),
+                    "duplicate field",
+                )
+                .with_secondary(first.key.span.clone(), "first defined here");
+                self.diags.push(d);
+            } else if !allowed.contains(&m.key.text.as_str()) {
+                let hint = suggestion(&m.key.text, allowed.iter().copied());
+                let d = Diagnostic::error(
+                    m.key.span.clone(),
+                    format!("unknown field `{}` in {what}{hint}", m.key.text),
+                    "unknown field",
+                )
+                .with_note(format!("{what} may have: {}", allowed.join(", ")));
+                self.diags.push(d);
+            } else {
+                kept.push(m);
+            }
+        }
+        Some(Obj {
+            members: kept,
+            span: node.span.clone(),
+        })
+    }
+
+    fn string<'a>(&mut self, node: &'a JNode, what: &str) -> Option<&'a Str> {
+        match &node.value {
+            Value::String(s) => Some(s),
+            _ => {
+                self.type_error(node, what, "a string");
+                None
+            }
+        }
+    }
+
+    fn non_empty_string<'a>(&mut self, node: &'a JNode, what: &str) -> Option<&'a Str> {
+        let s = self.string(node, what)?;
+        if s.text.trim().is_empty() {
+            self.error(
+                node.span.clone(),
+                format!("{what} must not be empty"),
+                "empty",
+            );
+            return None;
+        }
+        Some(s)
+    }
+
+    fn array<'a>(&mut self, node: &'a JNode, what: &str) -> Option<&'a [JNode]> {
+        match &node.value {
+            Value::Array(items) => Some(items),
+            _ => {
+                self.type_error(node, what, "an array");
+                None
+            }
+        }
+    }
+
+    fn workflow(&mut self, root: &JNode, path: PathBuf) -> Option<Workflow> {
+        let top = self.object(root, "the workflow", TOP_FIELDS)?;
+        let name = match top.get("name") {
+            Some(n) => self
+                .non_empty_string(n, "`name`")
+                .map(|s| s.text.clone())
+                .unwrap_or_default(),
+            None => {
+                self.error(
+                    top.span.start..top.span.start + 1,
+                    "the workflow has no `name`",
+                    "add \"name\": \"…\"",
+                );
+                String::new()
+            }
+        };
+        let description = top
+            .get("description")
+            .and_then(|d| self.string(d, "`description`"))
+            .map(|s| s.text.clone());
+        let inputs = top
+            .get("inputs")
+            .and_then(|n| self.decls(n, "`inputs`", false));
+        let secrets = top
+            .get("secrets")
+            .and_then(|n| self.decls(n, "`secrets`", true));
+        let nodes = match top.get("nodes") {
+            Some(n) => self.array(n, "`nodes`").map(|items| {
+                if items.is_empty() {
+                    self.error(
+                        n.span.clone(),
+                        "`nodes` is empty: a workflow needs a start node, services and an end node",
+                        "no nodes",
+                    );
+                }
+                items.iter().filter_map(|i| self.node(i)).collect()
+            }),
+            None => {
+                self.error(
+                    top.span.start..top.span.start + 1,
+                    "the workflow has no `nodes`",
+                    "add \"nodes\": [ … ]",
+                );
+                None
+            }
+        }
+        .unwrap_or_default();
+        let edges = match top.get("edges") {
+            Some(n) => self
+                .array(n, "`edges`")
+                .map(|items| items.iter().filter_map(|i| self.edge(i)).collect()),
+            None => {
+                self.error(
+                    top.span.start..top.span.start + 1,
+                    "the workflow has no `edges`",
+                    "add \"edges\": [ … ]",
+                );
+                None
+            }
+        }
+        .unwrap_or_default();
+        Some(Workflow {
+            path,
+            base_dir: self.base_dir.clone(),
+            name,
+            description,
+            inputs,
+            secrets,
+            nodes,
+            edges,
+        })
+    }
+
+    /// `{ "name": { "description": "…" }, … }` for `inputs` and `secrets`.
+    fn decls(&mut self, node: &JNode, what: &str, identifiers: bool) -> Option<Vec<Decl>> {
+        let Value::Object(members) = &node.value else {
+            self.type_error(node, what, "an object");
+            return None;
+        };
+        let mut decls: Vec<Decl> = Vec::new();
+        for m in members {
+            let name = &m.key.text;
+            if let Some(first) = decls.iter().find(|d| &d.name == name) {
+                let d = Diagnostic::error(
+                    m.key.span.clone(),
+                    format!("`{name}` is declared twice in {what}"),
+                    "declared again",
+                )
+                .with_secondary(first.span.clone(), "first declared here");
+                self.diags.push(d);
+                continue;
+            }
+            if identifiers && !is_identifier(name) {
+                self.error(
+                    m.key.span.clone(),
+                    format!("secret name `{name}` must be letters, digits and `_`, not starting with a digit"),
+                    "invalid secret name",
+                );
+            }
+            let description = match &m.value.value {
+                Value::String(s) => Some(s.text.clone()),
+                Value::Object(_) => self
+                    .object(
+                        &m.value,
+                        &format!("the declaration of `{name}`"),
+                        DECL_FIELDS,
+                    )
+                    .and_then(|o| o.get("description"))
+                    .and_then(|d| self.string(d, "`description`"))
+                    .map(|s| s.text.clone()),
+                _ => {
+                    self.type_error(
+                        &m.value,
+                        &format!("the declaration of `{name}`"),
+                        "an object like { \"description\": \"…\" }",
+                    );
+                    None
+                }
+            };
+            decls.push(Decl {
+                name: name.clone(),
+                description,
+                span: m.key.span.clone(),
+            });
+        }
+        Some(decls)
+    }
+
+    fn node(&mut self, item: &JNode) -> Option<Node> {
+        let obj = self.object(item, "a node", NODE_FIELDS)?;
+        let id_node = obj.get("id");
+        let id = match id_node {
+            Some(n) => self.non_empty_string(n, "a node's `id`").cloned(),
+            None => {
+                self.error(
+                    item.span.start..item.span.start + 1,
+                    "this node has no `id`",
+                    "add \"id\": \"…\"",
+                );
+                None
+            }
+        };
+        if let Some(id) = &id
+            && !is_node_id(&id.text)
+        {
+            self.error(
+                id.span.clone(),
+                format!("node id `{}` may only contain letters, digits, `_`, `-` and `.`, and must start with a letter or digit", id.text),
+                "invalid node id",
+            );
+        }
+        let kind = match obj.get("type") {
+            Some(t) => self
+                .string(t, "a node's `type`")
+                .and_then(|s| match s.text.as_str() {
+                    "start" => Some(NodeKind::Start),
+                    "service" => Some(NodeKind::Service),
+                    "end" => Some(NodeKind::End),
+                    other => {
+                        let hint = suggestion(other, ["start", "service", "end"]);
+                        self.error(
+                            s.span.clone(),
+                            format!("unknown node type `{other}`{hint}"),
+                            "expected \"start\", \"service\" or \"end\"",
+                        );
+                        None
+                    }
+                }),
+            None => {
+                self.error(
+                    item.span.start..item.span.start + 1,
+                    "this node has no `type`",
+                    "add \"type\": \"start\" | \"service\" | \"end\"",
+                );
+                None
+            }
+        };
+        let label = obj
+            .get("label")
+            .and_then(|n| self.non_empty_string(n, "`label`"))
+            .map(|s| s.text.clone());
+        let description = obj
+            .get("description")
+            .and_then(|n| self.string(n, "`description`"))
+            .map(|s| s.text.clone());
+        let run = obj.get("run").and_then(|n| self.run(n));
+        let secrets_node = obj.get("secrets");
+        let secrets = secrets_node
+            .and_then(|n| self.param_names(n))
+            .unwrap_or_default();
+        let input_mapping = obj
+            .get("input_mapping")
+            .and_then(|n| self.mapping(n, "`input_mapping`"));
+        let output_mapping = obj
+            .get("output_mapping")
+            .and_then(|n| self.mapping(n, "`output_mapping`"));
+        let timeout = obj.get("timeout").and_then(|n| self.timeout(n));
+        let (id, kind) = (id?, kind?);
+        if kind != NodeKind::Service {
+            let word = if kind == NodeKind::Start {
+                "a start"
+            } else {
+                "an end"
+            };
+            for field in [
+                "run",
+                "secrets",
+                "input_mapping",
+                "output_mapping",
+                "timeout",
+            ] {
+                if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
+                    self.error(
+                        m.key.span.clone(),
+                        format!("{word} node has no `{field}`; only service nodes do"),
+                        "not allowed here",
+                    );
+                }
+            }
+        }
+        Some(Node {
+            id: id.text.clone(),
+            id_span: id.span.clone(),
+            kind,
+            label,
+            description,
+            run,
+            secrets,
+            secrets_span: secrets_node.map(|n| n.span.clone()),
+            input_mapping,
+            output_mapping,
+            timeout,
+            span: item.span.clone(),
+        })
+    }
+
+    fn param_names(&mut self, node: &JNode) -> Option<Vec<(String, Span)>> {
+        let items = self.array(node, "a node's `secrets`")?;
+        let mut names: Vec<(String, Span)> = Vec::new();
+        for item in items {
+            let Some(s) = self.non_empty_string(item, "a secret parameter name") else {
+                continue;
+            };
+            if !is_identifier(&s.text) {
+                self.error(
+                    s.span.clone(),
+                    format!("secret parameter `{}` must be letters, digits and `_`, not starting with a digit", s.text),
+                    "invalid parameter name",
+                );
+            } else if let Some((_, first)) = names.iter().find(|(n, _)| *n == s.text) {
+                let d = Diagnostic::error(
+                    s.span.clone(),
+                    format!("secret parameter `{}` is listed twice", s.text),
+                    "listed again",
+                )
+                .with_secondary(first.clone(), "first listed here");
+                self.diags.push(d);
+            } else {
+                names.push((s.text.clone(), s.span.clone()));
+            }
+        }
+        Some(names)
+    }
+
+    fn run(&mut self, node: &JNode) -> Option<Run> {
+        let obj = self.object(node, "`run`", RUN_FIELDS)?;
+        let command = obj.get("command");
+        let python = obj.get("python");
+        match (command, python) {
+            (Some(_), Some(p)) => {
+                self.error(
+                    p.span.clone(),
+                    "`run` has both `command` and `python`; give one of them",
+                    "second way to run",
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    obj.span.clone(),
+                    "`run` needs either `command` (a program and its arguments) or `python` (a module with a function)",
+                    "nothing to run",
+                );
+                None
+            }
+            (Some(c), None) => {
+                for field in ["function", "interpreter"] {
+                    if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
+                        self.error(
+                            m.key.span.clone(),
+                            format!("`{field}` belongs to `python` services, not to `command`"),
+                            "not allowed with `command`",
+                        );
+                    }
+                }
+                let items = self.array(c, "`command`")?;
+                if items.is_empty() {
+                    self.error(
+                        c.span.clone(),
+                        "`command` must name at least the program to run",
+                        "empty command",
+                    );
+                    return None;
+                }
+                let argv: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| {
+                        self.string(i, "a `command` element")
+                            .map(|s| s.text.clone())
+                    })
+                    .collect();
+                if argv.len() != items.len() {
+                    return None;
+                }
+                if argv[0].is_empty() {
+                    self.error(
+                        items[0].span.clone(),
+                        "the program name must not be empty",
+                        "empty",
+                    );
+                }
+                let cwd = obj
+                    .get("cwd")
+                    .and_then(|n| self.non_empty_string(n, "`cwd`"))
+                    .map(|s| PathBuf::from(&s.text));
+                let env = obj.get("env").map(|n| self.env(n)).unwrap_or_default();
+                Some(Run::Command { argv, cwd, env })
+            }
+            (None, Some(p)) => {
+                for field in ["cwd", "env"] {
+                    if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
+                        self.error(
+                            m.key.span.clone(),
+                            format!("`{field}` belongs to `command` services; a python service runs in its private folder and gets its inputs as parameters"),
+                            "not allowed with `python`",
+                        );
+                    }
+                }
+                let module = self.non_empty_string(p, "`python`")?;
+                if !module.text.ends_with(".py") {
+                    self.error(
+                        module.span.clone(),
+                        "`python` must name a module file ending in `.py`",
+                        "not a .py file",
+                    );
+                } else if !self.base_dir.join(&module.text).is_file() {
+                    let shown = self.base_dir.join(&module.text);
+                    self.error(
+                        module.span.clone(),
+                        format!("the python module `{}` does not exist ({} is resolved against the workflow file's folder)", shown.display(), module.text),
+                        "file not found",
+                    );
+                }
+                let function = match obj.get("function") {
+                    Some(f) => {
+                        let s = self.non_empty_string(f, "`function`")?;
+                        if !is_identifier(&s.text) {
+                            self.error(
+                                s.span.clone(),
+                                format!("`{}` is not a Python function name", s.text),
+                                "not an identifier",
+                            );
+                        }
+                        s.text.clone()
+                    }
+                    None => "run".to_string(),
+                };
+                let interpreter = obj
+                    .get("interpreter")
+                    .and_then(|n| self.non_empty_string(n, "`interpreter`"))
+                    .map(|s| s.text.clone());
+                Some(Run::Python {
+                    module: PathBuf::from(&module.text),
+                    function,
+                    interpreter,
+                })
+            }
+        }
+    }
+
+    fn env(&mut self, node: &JNode) -> Vec<(String, String)> {
+        let Value::Object(members) = &node.value else {
+            self.type_error(node, "`env`", "an object of strings");
+            return Vec::new();
+        };
+        let mut env: Vec<(String, String)> = Vec::new();
+        for m in members {
+            let key = &m.key.text;
+            if key.is_empty() || key.contains('=') || key.contains('\0') {
+                self.error(
+                    m.key.span.clone(),
+                    format!("`{key}` is not a valid environment variable name"),
+                    "invalid name",
+                );
+                continue;
+            }
+            if key.starts_with("SECRET_") {
+                self.error(
+                    m.key.span.clone(),
+                    format!("`{key}`: SECRET_* variables carry secrets and are set only from the node's `$secrets` mapping"),
+                    "reserved for secrets",
+                );
+                continue;
+            }
+            if env.iter().any(|(k, _)| k == key) {
+                self.error(
+                    m.key.span.clone(),
+                    format!("`{key}` is set twice in `env`"),
+                    "set again",
+                );
+                continue;
+            }
+            if let Some(v) = self.string(&m.value, &format!("`env.{key}`")) {
+                if v.text.contains('\0') {
+                    self.error(
+                        v.span.clone(),
+                        "an environment value cannot contain a NUL character",
+                        "NUL",
+                    );
+                    continue;
+                }
+                env.push((key.clone(), v.text.clone()));
+            }
+        }
+        env
+    }
+
+    fn mapping(&mut self, node: &JNode, what: &str) -> Option<Vec<MappingRow>> {
+        let items = self.array(node, what)?;
+        let mut rows: Vec<MappingRow> = Vec::new();
+        for item in items {
+            let Some(obj) = self.object(item, &format!("a row of {what}"), ROW_FIELDS) else {
+                continue;
+            };
+            let name = match obj.get("name") {
+                Some(n) => self.non_empty_string(n, "a mapping row's `name`"),
+                None => {
+                    self.error(
+                        item.span.clone(),
+                        format!("this row of {what} has no `name` (the local variable name)"),
+                        "add \"name\"",
+                    );
+                    None
+                }
+            };
+            let value = match obj.get("value") {
+                Some(n) => self.string(
+                    n,
+                    "a mapping row's `value` (an expression, written as a JSON string)",
+                ),
+                None => {
+                    self.error(
+                        item.span.clone(),
+                        format!("this row of {what} has no `value` (the assignment expression)"),
+                        "add \"value\"",
+                    );
+                    None
+                }
+            };
+            let (Some(name), Some(value)) = (name, value) else {
+                continue;
+            };
+            if let Some(first) = rows.iter().find(|r| r.name == name.text) {
+                let d = Diagnostic::error(
+                    name.span.clone(),
+                    format!("`{}` is assigned twice in {what}", name.text),
+                    "assigned again",
+                )
+                .with_secondary(first.name_span.clone(), "first assigned here");
+                self.diags.push(d);
+                continue;
+            }
+            let expr = match expr::parse(&value.text) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    let span = value.file_span(e.span.start..e.span.end);
+                    let span = if span.is_empty() {
+                        span.start..span.start + 1
+                    } else {
+                        span
+                    };
+                    self.error(
+                        span,
+                        format!("in the expression for `{}`: {}", name.text, e.message),
+                        "here",
+                    );
+                    None
+                }
+            };
+            rows.push(MappingRow {
+                name: name.text.clone(),
+                name_span: name.span.clone(),
+                value: value.clone(),
+                expr,
+            });
+        }
+        Some(rows)
+    }
+
+    fn timeout(&mut self, node: &JNode) -> Option<Duration> {
+        let s = self.string(node, "`timeout`")?;
+        match parse_duration(&s.text) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                self.error(
+                    s.span.clone(),
+                    format!("invalid timeout \"{}\": {why}", s.text),
+                    "e.g. \"30s\", \"5m\", \"1h30m\", \"250ms\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn edge(&mut self, item: &JNode) -> Option<Edge> {
+        let obj = self.object(item, "an edge", EDGE_FIELDS)?;
+        let mut end = |field: &str| match obj.get(field) {
+            Some(n) => self
+                .non_empty_string(n, &format!("an edge's `{field}`"))
+                .cloned(),
+            None => {
+                self.error(
+                    item.span.clone(),
+                    format!("this edge has no `{field}`"),
+                    format!("add \"{field}\": \"node-id\""),
+                );
+                None
+            }
+        };
+        let (from, to) = (end("from"), end("to"));
+        let (from, to) = (from?, to?);
+        Some(Edge {
+            from: from.text,
+            from_span: from.span,
+            to: to.text,
+            to_span: to.span,
+            span: item.span.clone(),
+        })
+    }
+}
+
+/// Parses durations like `250ms`, `30s`, `5m`, `1h30m`. Zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number at `{rest}`"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "number too large".to_string())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "" => return Err("a unit is needed after the number: ms, s, m or h".into()),
+            other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
+        };
+        total = total.saturating_add(part);
+    }
+    if total.is_zero() {
+        return Err("a timeout must be longer than zero".into());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("5").unwrap_err().contains("unit"));
+        assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("0s").unwrap_err().contains("zero"));
+        assert!(parse_duration("m").unwrap_err().contains("number"));
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("lable", NODE_FIELDS.iter().copied()),
+            Some("label")
+        );
+        assert_eq!(
+            did_you_mean("input_mappings", NODE_FIELDS.iter().copied()),
+            Some("input_mapping")
+        );
+        assert_eq!(did_you_mean("zzz", NODE_FIELDS.iter().copied()), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(
+            is_identifier("ibm_token")
+                && is_identifier("_x1")
+                && !is_identifier("1x")
+                && !is_identifier("a-b")
+        );
+        assert!(
+            is_node_id("fetch-data.v2")
+                && !is_node_id("../x")
+                && !is_node_id("a b")
+                && !is_node_id("")
+        );
+    }
+}

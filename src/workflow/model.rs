@@ -1,0 +1,139 @@
+//! The workflow model: what a loaded workflow file says, with the spans that diagnostics
+//! need. Built by `load`, checked by `validate`, read by the engine and the front ends.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::json::{Span, Str};
+use crate::expr::Expr;
+
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// The file as the user named it.
+    pub path: PathBuf,
+    /// The folder relative paths in the file resolve against.
+    pub base_dir: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    /// Declared workflow inputs; `None` when the file has no `inputs` field.
+    pub inputs: Option<Vec<Decl>>,
+    /// Declared secrets; `None` when the file has no `secrets` field.
+    pub secrets: Option<Vec<Decl>>,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// A declared input or secret.
+#[derive(Debug, Clone)]
+pub struct Decl {
+    pub name: String,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Start,
+    Service,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub id_span: Span,
+    pub kind: NodeKind,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub run: Option<Run>,
+    /// Secret parameter names the service expects, with their spans.
+    pub secrets: Vec<(String, Span)>,
+    /// Span of the `secrets` field, when present.
+    pub secrets_span: Option<Span>,
+    /// `None`: no mapping, the service gets all workflow variables.
+    pub input_mapping: Option<Vec<MappingRow>>,
+    /// `None`: a JSON-object result's keys merge into the workflow variables.
+    pub output_mapping: Option<Vec<MappingRow>>,
+    pub timeout: Option<Duration>,
+    /// The whole node object.
+    pub span: Span,
+}
+
+impl Node {
+    /// What the graph and the tables show for this node.
+    pub fn display_label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The `$secrets` row of the input mapping, if any.
+    pub fn secrets_row(&self) -> Option<&MappingRow> {
+        self.input_mapping
+            .as_ref()?
+            .iter()
+            .find(|r| r.name == SECRETS_ROW)
+    }
+}
+
+/// The name of the input-mapping row that binds secret parameters.
+pub const SECRETS_ROW: &str = "$secrets";
+
+/// One row of a mapping table: "Local variable name" ← "Variable assignment value".
+#[derive(Debug, Clone)]
+pub struct MappingRow {
+    pub name: String,
+    pub name_span: Span,
+    /// The expression text, able to map its offsets back into the file.
+    pub value: Str,
+    /// The parsed expression; `None` when it did not parse (an error was reported).
+    pub expr: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Run {
+    /// `{ "command": [prog, args…], "cwd"?, "env"? }`
+    Command {
+        argv: Vec<String>,
+        cwd: Option<PathBuf>,
+        env: Vec<(String, String)>,
+    },
+    /// `{ "python": "module.py", "function": "run", "interpreter"? }` — the hub runtime.
+    Python {
+        module: PathBuf,
+        function: String,
+        interpreter: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub from: String,
+    pub from_span: Span,
+    pub to: String,
+    pub to_span: Span,
+    pub span: Span,
+}
+
+impl Workflow {
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Edges as index pairs; edges naming unknown nodes are left out.
+    pub fn edge_indices(&self) -> Vec<(usize, usize)> {
+        let index = self.index_by_id();
+        self.edges
+            .iter()
+            .filter_map(|e| Some((*index.get(e.from.as_str())?, *index.get(e.to.as_str())?)))
+            .collect()
+    }
+
+    /// Node index by id (the first node with that id, should ids repeat).
+    pub fn index_by_id(&self) -> HashMap<&str, usize> {
+        let mut index = HashMap::with_capacity(self.nodes.len());
+        for (i, n) in self.nodes.iter().enumerate() {
+            index.entry(n.id.as_str()).or_insert(i);
+        }
+        index
+    }
+}
