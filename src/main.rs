@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use wfop::engine::record;
-use wfop::secrets::SecretArg;
 use wfop::ui::plain;
 use wfop::workflow;
 
@@ -49,8 +48,9 @@ enum Command {
         #[arg(long, value_name = "F.json")]
         input: Option<PathBuf>,
         /// A secret's source: NAME=env:VAR or NAME=file:PATH (never the value itself)
-        #[arg(long = "secret", value_name = "NAME=env:VAR|file:PATH", value_parser = parse_secret_arg)]
-        secrets: Vec<SecretArg>,
+        // Parsed by wfop, not clap: clap's error would echo a literal value.
+        #[arg(long = "secret", value_name = "NAME=env:VAR|file:PATH")]
+        secrets: Vec<String>,
         /// Line output: `[node] line` logs, `wfop: …` status lines, a summary
         #[arg(long, conflicts_with = "json")]
         plain: bool,
@@ -103,7 +103,11 @@ fn main() -> ExitCode {
             state_dir,
         } => {
             // Until the TUI lands, plain mode everywhere.
-            let mode = if json { plain::Mode::Json } else { plain::Mode::Plain };
+            let mode = if json {
+                plain::Mode::Json
+            } else {
+                plain::Mode::Plain
+            };
             let code = plain::run(plain::RunArgs {
                 file,
                 input,
@@ -125,14 +129,16 @@ fn main() -> ExitCode {
             follow,
             state_dir,
         } => records(state_dir, |dir| {
-            plain::print_logs(dir, &run, node.as_deref(), follow, &mut std::io::stdout().lock())
-                .map_err(|e| e.to_string())
+            plain::print_logs(
+                dir,
+                &run,
+                node.as_deref(),
+                follow,
+                &mut std::io::stdout().lock(),
+            )
+            .map_err(|e| e.to_string())
         }),
     }
-}
-
-fn parse_secret_arg(s: &str) -> Result<SecretArg, String> {
-    SecretArg::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs a command over the run records; errors exit 2.

@@ -24,7 +24,10 @@ fn quantum_example_end_to_end() {
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("[orchestrated] quantum_service: token accepted (ibm-cloud-api-key)"), "{stdout}");
+    assert!(
+        stdout.contains("[orchestrated] quantum_service: token accepted (ibm-cloud-api-key)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("wfop: run succeeded"), "{stdout}");
     assert!(stdout.contains("orchestrated  succeeded"), "{stdout}");
     assert_absent(&out.stdout, IBM_KEY, "stdout");
@@ -34,9 +37,21 @@ fn quantum_example_end_to_end() {
     assert_eq!(run["status"], "succeeded");
     assert_eq!(run["exit_code"], 0);
     let counts = &run["variables"]["counts"];
-    let total: u64 = counts.as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let total: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 1024, "{counts}");
-    assert!(counts.as_object().unwrap().keys().all(|k| k == "00000" || k == "11111"), "{counts}");
+    assert!(
+        counts
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k == "00000" || k == "11111"),
+        "{counts}"
+    );
     assert_eq!(run["variables"]["backend"], "wfop-local-statevector");
     let n = node(&run, "orchestrated");
     assert_eq!(n["status"], "succeeded");
@@ -44,7 +59,11 @@ fn quantum_example_end_to_end() {
     assert!(run["inputs"].get("$secrets").is_none());
 
     let log = std::fs::read_to_string(case.run_dir().join("orchestrated.log")).unwrap();
-    assert!(log.lines().any(|l| l.ends_with("stdout quantum_service: checking the IBM token")), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with("stdout quantum_service: checking the IBM token")),
+        "{log}"
+    );
     for (path, bytes) in case.record_files() {
         assert_absent(&bytes, IBM_KEY, &path.display().to_string());
     }
@@ -76,7 +95,12 @@ fn portfolio_example_forks_joins_and_uses_two_secrets() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let run = case.run_json();
-    for id in ["fetch_prices", "classical_risk", "quantum_sampling", "report"] {
+    for id in [
+        "fetch_prices",
+        "classical_risk",
+        "quantum_sampling",
+        "report",
+    ] {
         assert_eq!(node(&run, id)["status"], "succeeded", "{id}");
     }
     let vars = &run["variables"];
@@ -116,17 +140,40 @@ env > "$SPY/env"; touch "$SPY/spy-done""#;
     );
     let sp = spy_out.to_str().unwrap();
     let out = case.wfop(
-        &["run", wf.to_str().unwrap(), "--secret", "api=env:WFOP_TEST_API", "--max-parallel", "2"],
-        &[("WFOP_TEST_API", IBM_KEY), ("SPY", sp), ("SECRET_STRAY", "from-the-parent")],
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--secret",
+            "api=env:WFOP_TEST_API",
+            "--max-parallel",
+            "2",
+        ],
+        &[
+            ("WFOP_TEST_API", IBM_KEY),
+            ("SPY", sp),
+            ("SECRET_STRAY", "from-the-parent"),
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let cmdlines = std::fs::read(spy_out.join("cmdlines")).unwrap();
     assert!(!cmdlines.is_empty());
     assert_absent(&cmdlines, IBM_KEY, "a /proc/<pid>/cmdline");
     let env = std::fs::read_to_string(spy_out.join("env")).unwrap();
     assert_absent(env.as_bytes(), IBM_KEY, "the spy's environment");
-    assert!(!env.contains("WFOP_TEST_API="), "the secret's source variable reached a child");
-    assert!(!env.contains("SECRET_"), "a SECRET_ variable reached a child that asked for none");
+    assert!(
+        !env.contains("WFOP_TEST_API="),
+        "the secret's source variable reached a child"
+    );
+    assert!(
+        !env.contains("SECRET_"),
+        "a SECRET_ variable reached a child that asked for none"
+    );
     assert!(env.contains("WFOP_NODE_ID=spy"), "{env}");
     assert!(env.contains("INPUT_DIRECTORY="), "{env}");
 }

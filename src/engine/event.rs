@@ -54,7 +54,9 @@ pub enum RunStatus {
     Succeeded,
     Failed,
     /// Stopped by a signal to wfop (or a cancel command); `signal` is its number.
-    Interrupted { signal: i32 },
+    Interrupted {
+        signal: i32,
+    },
 }
 
 impl RunStatus {

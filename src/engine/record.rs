@@ -125,7 +125,9 @@ fn pid_alive(pid: u32) -> bool {
         return false;
     };
     // SAFETY: kill with signal 0 only checks for existence.
-    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 /// The record of the run in progress.

@@ -73,7 +73,10 @@ pub(crate) async fn schedule(
         run_id: run_id.clone(),
         workflow: wf.name.clone(),
         record: record.dir().to_path_buf(),
-        nodes: service_ids.iter().map(|&i| wf.nodes[i].id.clone()).collect(),
+        nodes: service_ids
+            .iter()
+            .map(|&i| wf.nodes[i].id.clone())
+            .collect(),
     })
     .await;
     for w in warnings {
@@ -165,8 +168,7 @@ pub(crate) async fn schedule(
                             duration: Default::default(),
                         };
                         state[i] = State::Done(NodeStatus::Failed);
-                        finish_node(&mut record, &mut summaries, i, node, &id, &out, None, &events)
-                            .await;
+                        finish_node(&mut record, &mut summaries, &wf, i, &out, None, &events).await;
                         first_failure.get_or_insert_with(|| node.id.clone());
                         if !opts.keep_going {
                             cancel_tx.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
@@ -221,7 +223,7 @@ pub(crate) async fn schedule(
                 }
                 state[i] = State::Done(out.status);
                 let log = logs.remove(&i);
-                finish_node(&mut record, &mut summaries, i, node, &ids[i], &out, log, &events).await;
+                finish_node(&mut record, &mut summaries, &wf, i, &out, log, &events).await;
                 if out.status != NodeStatus::Succeeded && interrupted.is_none() {
                     first_failure.get_or_insert_with(|| node.id.clone());
                     if !opts.keep_going {
@@ -346,13 +348,14 @@ fn interrupt(interrupted: &mut Option<i32>, sig: i32, cancel: &watch::Sender<u8>
 async fn finish_node(
     record: &mut Record,
     summaries: &mut BTreeMap<usize, NodeSummary>,
+    wf: &Workflow,
     index: usize,
-    node: &Node,
-    id: &Arc<str>,
     out: &Outcome,
     log: Option<Arc<Mutex<NodeLog>>>,
     events: &mpsc::Sender<Event>,
 ) {
+    let node = &wf.nodes[index];
+    let id: &Arc<str> = &Arc::from(node.id.as_str());
     let now = SystemTime::now();
     if let (Some(log), Some(reason)) = (&log, &out.reason) {
         let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
@@ -442,7 +445,8 @@ fn create_record(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let tag = (nanos ^ std::process::id().rotate_left(16) ^ attempt.wrapping_mul(0x9e37)) & 0xffff;
+        let tag =
+            (nanos ^ std::process::id().rotate_left(16) ^ attempt.wrapping_mul(0x9e37)) & 0xffff;
         let doc = RunDoc {
             run_id: format!("{}-{tag:04x}", clock::compact(started)),
             workflow: wf.name.clone(),
@@ -462,7 +466,9 @@ fn create_record(
             Err(e) => last = Some(e),
         }
     }
-    Err(EngineError::Record(last.map(|e| e.to_string()).unwrap_or_default()))
+    Err(EngineError::Record(
+        last.map(|e| e.to_string()).unwrap_or_default(),
+    ))
 }
 
 /// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
@@ -519,4 +525,3 @@ fn secret_params(node: &Node) -> Vec<SecretParam> {
         })
         .collect()
 }
-

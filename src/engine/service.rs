@@ -131,10 +131,13 @@ pub(crate) async fn run_service(
     drop(cmd); // the environment copy with the secret values goes now
     let pid = child.id();
     let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
-    send(&ctx.events, Event::NodeStarted {
-        node: node_id.clone(),
-        pid,
-    })
+    send(
+        &ctx.events,
+        Event::NodeStarted {
+            node: node_id.clone(),
+            pid,
+        },
+    )
     .await;
 
     if let Some(mut stdin) = child.stdin.take() {
@@ -146,8 +149,18 @@ pub(crate) async fn run_service(
         });
     }
     let readers: Vec<_> = [
-        child.stdout.take().map(|p| (Stream::Stdout, Box::new(p) as Box<dyn AsyncRead + Send + Unpin>)),
-        child.stderr.take().map(|p| (Stream::Stderr, Box::new(p) as Box<dyn AsyncRead + Send + Unpin>)),
+        child.stdout.take().map(|p| {
+            (
+                Stream::Stdout,
+                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
+            )
+        }),
+        child.stderr.take().map(|p| {
+            (
+                Stream::Stderr,
+                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
+            )
+        }),
     ]
     .into_iter()
     .flatten()
@@ -211,13 +224,16 @@ pub(crate) async fn run_service(
     let result_counts = redact_value(&ctx.redactor, &mut result);
     if !result_counts.is_empty() {
         let names: Vec<String> = result_counts.keys().map(|n| format!("`{n}`")).collect();
-        send(&ctx.events, Event::Warning {
-            node: Some(node_id.clone()),
-            message: format!(
-                "the service returned the value of secret {} in its result; it was redacted",
-                names.join(", ")
-            ),
-        })
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: format!(
+                    "the service returned the value of secret {} in its result; it was redacted",
+                    names.join(", ")
+                ),
+            },
+        )
         .await;
     }
     merge(&mut counts, result_counts);
@@ -247,10 +263,13 @@ pub(crate) async fn run_service(
         NodeStatus::Skipped => None,
     };
     if let Err(e) = folder.close() {
-        send(&ctx.events, Event::Warning {
-            node: Some(node_id.clone()),
-            message: format!("cannot remove the service's private folder: {e}"),
-        })
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: format!("cannot remove the service's private folder: {e}"),
+            },
+        )
         .await;
     }
     Outcome {
@@ -258,7 +277,11 @@ pub(crate) async fn run_service(
         exit_code,
         signal,
         reason: reason.map(|r| ctx.redactor.redact_str(&r)),
-        result: if status == NodeStatus::Succeeded { result } else { Value::Null },
+        result: if status == NodeStatus::Succeeded {
+            result
+        } else {
+            Value::Null
+        },
         counts,
         started,
         duration: t0.elapsed(),
@@ -419,7 +442,10 @@ fn make_folder(input: &Map<String, Value>, run: &Run) -> std::io::Result<tempfil
             continue;
         }
         let text = serde_json::to_vec(v).map_err(std::io::Error::other)?;
-        std::io::Write::write_all(&mut create_private(&in_dir.join(format!("{k}.json")))?, &text)?;
+        std::io::Write::write_all(
+            &mut create_private(&in_dir.join(format!("{k}.json")))?,
+            &text,
+        )?;
     }
     if matches!(run, Run::Python { .. }) {
         std::io::Write::write_all(
@@ -541,7 +567,10 @@ fn read_result(out_dir: &Path) -> (Value, Option<String>) {
         };
     }
     match read("output.txt") {
-        Some(Ok(b)) => (Value::String(String::from_utf8_lossy(&b).into_owned()), None),
+        Some(Ok(b)) => (
+            Value::String(String::from_utf8_lossy(&b).into_owned()),
+            None,
+        ),
         Some(Err(e)) => (Value::Null, Some(e)),
         None => (Value::Null, None),
     }
@@ -578,9 +607,9 @@ pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())

@@ -86,7 +86,9 @@ pub fn prepare(
         String::new()
     };
     let Some(workflow) = checked.into_workflow() else {
-        return Err(SetupError::Workflow("wfop: the workflow did not load".into()));
+        return Err(SetupError::Workflow(
+            "wfop: the workflow did not load".into(),
+        ));
     };
     let mut inputs = match input {
         Some(p) => read_input(p)?,

@@ -88,9 +88,16 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             signal,
             reason,
         } => {
-            write!(out, "wfop: {node} {} in {}", status.as_str(), ms(*duration_ms))?;
+            write!(
+                out,
+                "wfop: {node} {} in {}",
+                status.as_str(),
+                ms(*duration_ms)
+            )?;
             match (exit_code, signal) {
-                (Some(c), _) if *status != NodeStatus::Succeeded => write!(out, " (exit code {c})")?,
+                (Some(c), _) if *status != NodeStatus::Succeeded => {
+                    write!(out, " (exit code {c})")?
+                }
                 (_, Some(s)) => write!(out, " (signal {s})")?,
                 _ => {}
             }
@@ -129,7 +136,11 @@ fn write_summary(
     };
     writeln!(out, "wfop: run {what} in {}", ms(duration_ms))?;
     let w = nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4);
-    writeln!(out, "  {:w$}  {:10} {:>9}  exit", "node", "status", "duration")?;
+    writeln!(
+        out,
+        "  {:w$}  {:10} {:>9}  exit",
+        "node", "status", "duration"
+    )?;
     for n in nodes {
         let exit = match (n.exit_code, n.signal) {
             (Some(c), _) => c.to_string(),
@@ -137,7 +148,12 @@ fn write_summary(
             _ => "-".into(),
         };
         let dur = n.duration_ms.map_or("-".into(), ms);
-        write!(out, "  {:w$}  {:10} {dur:>9}  {exit}", n.node, n.status.as_str())?;
+        write!(
+            out,
+            "  {:w$}  {:10} {dur:>9}  {exit}",
+            n.node,
+            n.status.as_str()
+        )?;
         match (&n.reason, n.status) {
             (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {r}")?,
             _ => writeln!(out)?,
@@ -179,7 +195,11 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         return writeln!(out, "no runs in {}", state_dir.join("runs").display());
     }
     let w = runs.iter().map(|r| r.run_id.len()).max().unwrap_or(6);
-    writeln!(out, "{:w$}  {:11} {:>9}  {:24}  workflow", "run", "status", "duration", "started")?;
+    writeln!(
+        out,
+        "{:w$}  {:11} {:>9}  {:24}  workflow",
+        "run", "status", "duration", "started"
+    )?;
     for r in runs {
         let dur = r.duration_ms.map_or("-".into(), ms);
         writeln!(
@@ -294,7 +314,8 @@ mod tests {
 pub struct RunArgs {
     pub file: std::path::PathBuf,
     pub input: Option<std::path::PathBuf>,
-    pub secrets: Vec<crate::secrets::SecretArg>,
+    /// `--secret` arguments as given (`NAME=env:VAR` or `NAME=file:PATH`).
+    pub secrets: Vec<String>,
     pub mode: Mode,
     pub max_parallel: Option<usize>,
     pub keep_going: bool,
@@ -312,22 +333,28 @@ pub fn run(args: RunArgs) -> i32 {
     if let Err(e) = harden::harden_process() {
         eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
     }
-    let mut prepared = match setup::prepare(
-        &args.file,
-        args.input.as_deref(),
-        &args.secrets,
-        args.color,
-    ) {
-        Ok(p) => p,
-        Err(setup::SetupError::Workflow(text)) => {
-            eprintln!("{text}");
-            return INVALID;
+    let mut secret_args = Vec::with_capacity(args.secrets.len());
+    for a in &args.secrets {
+        match crate::secrets::SecretArg::parse(a) {
+            Ok(a) => secret_args.push(a),
+            Err(e) => {
+                eprintln!("wfop: {e}");
+                return INVALID;
+            }
         }
-        Err(e) => {
-            eprintln!("wfop: {e}");
-            return INVALID;
-        }
-    };
+    }
+    let mut prepared =
+        match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color) {
+            Ok(p) => p,
+            Err(setup::SetupError::Workflow(text)) => {
+                eprintln!("{text}");
+                return INVALID;
+            }
+            Err(e) => {
+                eprintln!("wfop: {e}");
+                return INVALID;
+            }
+        };
     if !prepared.warnings.is_empty() {
         eprint!("{}", prepared.warnings);
     }
@@ -341,7 +368,11 @@ pub fn run(args: RunArgs) -> i32 {
             return INVALID;
         }
     }
-    let state_dir = match args.state_dir.clone().map_or_else(record::default_state_dir, Ok) {
+    let state_dir = match args
+        .state_dir
+        .clone()
+        .map_or_else(record::default_state_dir, Ok)
+    {
         Ok(d) => d,
         Err(e) => {
             eprintln!("wfop: {e}");

@@ -42,10 +42,18 @@ impl Case {
 
     /// A workflow `start → nodes… → end` where `edges` connect the given ids (the start
     /// links to every node without an incoming edge, nodes without outgoing ones link to end).
-    pub fn workflow(&self, nodes: serde_json::Value, edges: &[(&str, &str)], secrets: &[&str]) -> PathBuf {
+    pub fn workflow(
+        &self,
+        nodes: serde_json::Value,
+        edges: &[(&str, &str)],
+        secrets: &[&str],
+    ) -> PathBuf {
         let mut all = vec![serde_json::json!({"id": "start", "type": "start"})];
         let list = nodes.as_array().expect("nodes array").clone();
-        let ids: Vec<String> = list.iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
+        let ids: Vec<String> = list
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect();
         all.extend(list);
         all.push(serde_json::json!({"id": "end", "type": "end"}));
         let mut es: Vec<serde_json::Value> = edges
@@ -64,7 +72,12 @@ impl Case {
         if !secrets.is_empty() {
             let s: serde_json::Map<String, serde_json::Value> = secrets
                 .iter()
-                .map(|n| (n.to_string(), serde_json::json!({"description": "a test secret"})))
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        serde_json::json!({"description": "a test secret"}),
+                    )
+                })
                 .collect();
             wf["secrets"] = serde_json::Value::Object(s);
         }
@@ -142,7 +155,11 @@ pub fn node<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 fn b64(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -163,7 +180,10 @@ pub fn forms(secret: &str) -> Vec<String> {
         secret.to_string(),
         b64(secret.as_bytes(), STD, false),
         b64(secret.as_bytes(), URL, false),
-        serde_json::to_string(secret).unwrap().trim_matches('"').to_string(),
+        serde_json::to_string(secret)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
     ];
     let url: String = secret
         .bytes()
