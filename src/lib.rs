@@ -3,4 +3,5 @@
 
 pub mod expr;
 pub mod secrets;
+pub mod ui;
 pub mod workflow;

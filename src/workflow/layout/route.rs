@@ -1,0 +1,417 @@
+//! Columns and edge routing: sizes every layer column and the channel after it, gives every
+//! bundle of segments a vertical track in its channel, and traces edges into glyph cells.
+//!
+//! A channel between layer `l` and `l + 1` is, from left to right: one blank margin cell; if it
+//! needs tracks, a lead cell (`─`) and one column per track; `arrow_shaft` cells; the arrow
+//! column; one blank margin cell. Segments leaving one node form a fork bundle on one track,
+//! segments entering a node that several segments enter form a join bundle on one track, so
+//! `[A] ─┤` forks and `├→ [B]` joins read naturally. Bundles whose rows don't overlap share a
+//! track; on a row, the tracks of the bundles leaving it lie left of those entering it, so the
+//! line out of one node never runs into the line into another.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::order::Rows;
+use super::rank::Ranked;
+use super::{DOWN, EdgeCell, Glyph, LEFT, Layout, LayoutOptions, Placed, RIGHT, RoutedEdge, UP};
+
+const NONE: usize = usize::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Bundle {
+    channel: usize,
+    lo: usize,
+    hi: usize,
+    /// Track column inside the channel, `NONE` for a bundle that is one straight segment.
+    col: usize,
+}
+
+/// One cell contribution of one edge.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    y: usize,
+    x: usize,
+    arms: u8,
+    /// 0: none, 1: arrow right, 2: arrow left.
+    arrow: u8,
+    edge: usize,
+}
+
+pub(super) fn route(
+    r: &Ranked,
+    widths: &[usize],
+    rows: &Rows,
+    edges: &[(usize, usize)],
+    options: &LayoutOptions,
+) -> Layout {
+    let count = r.node_count();
+    let y = &rows.y;
+    let width_of = |v: usize| if r.is_virtual(v) { 1 } else { widths[v] };
+    let channels = r.layers.saturating_sub(1);
+
+    // Segments that really span one layer (all of them, by construction; the guard keeps the
+    // routing safe whatever happens upstream).
+    let valid = |s: usize| {
+        let seg = r.segs[s];
+        r.layer[seg.from] + 1 == r.layer[seg.to]
+    };
+    let mut indeg = vec![0usize; count];
+    for (s, seg) in r.segs.iter().enumerate() {
+        if valid(s) {
+            indeg[seg.to] += 1;
+        }
+    }
+
+    // Bundles: a join bundle per node entered by several segments, else a fork bundle per
+    // source node.
+    let mut join_of = vec![NONE; count];
+    let mut fork_of = vec![NONE; count];
+    let mut bundles: Vec<Bundle> = Vec::new();
+    let mut bundle_of_seg = vec![NONE; r.segs.len()];
+    for (s, seg) in r.segs.iter().enumerate() {
+        if !valid(s) {
+            continue;
+        }
+        let slot = if indeg[seg.to] >= 2 {
+            &mut join_of[seg.to]
+        } else {
+            &mut fork_of[seg.from]
+        };
+        if *slot == NONE {
+            *slot = bundles.len();
+            let row = y[seg.from];
+            bundles.push(Bundle {
+                channel: r.layer[seg.from],
+                lo: row,
+                hi: row,
+                col: NONE,
+            });
+        }
+        let b = &mut bundles[*slot];
+        for row in [y[seg.from], y[seg.to]] {
+            b.lo = b.lo.min(row);
+            b.hi = b.hi.max(row);
+        }
+        bundle_of_seg[s] = *slot;
+    }
+
+    let tracks = assign_tracks(r, y, &bundle_of_seg, &mut bundles, channels);
+
+    // Columns: x of every layer, arrow column of every channel.
+    let mut layer_width = vec![1usize; r.layers];
+    for v in 0..count {
+        let w = &mut layer_width[r.layer[v]];
+        *w = (*w).max(width_of(v));
+    }
+    let mut layer_x = vec![0usize; r.layers];
+    let mut arrow_x = vec![0usize; channels];
+    for c in 0..channels {
+        let start = layer_x[c] + layer_width[c];
+        let k = tracks[c];
+        arrow_x[c] = start + 1 + if k > 0 { 1 + k } else { 0 } + options.arrow_shaft;
+        layer_x[c + 1] = arrow_x[c] + 2;
+    }
+    let track_x = |c: usize, col: usize| layer_x[c] + layer_width[c] + 2 + col;
+
+    // Which input edge draws each segment, and where its arrow heads go.
+    let mut seg_edge = vec![NONE; r.segs.len()];
+    let mut arrow_of_seg = vec![(false, false); r.segs.len()]; // (left at start, right at end)
+    for (e, chain) in r.chains.iter().enumerate() {
+        let Some(chain) = chain else { continue };
+        for &s in &chain.segs {
+            seg_edge[s] = e;
+        }
+        if chain.reversed {
+            if let Some(&first) = chain.segs.first() {
+                arrow_of_seg[first].0 = true;
+            }
+        } else if let Some(&last) = chain.segs.last() {
+            arrow_of_seg[last].1 = true;
+        }
+    }
+
+    let mut marks: Vec<Mark> = Vec::new();
+    let mut points: Vec<(usize, usize)> = Vec::with_capacity(4);
+    for (s, seg) in r.segs.iter().enumerate() {
+        let b = bundle_of_seg[s];
+        if b == NONE || seg_edge[s] == NONE {
+            continue;
+        }
+        let (u, v) = (seg.from, seg.to);
+        let c = r.layer[u];
+        let xs = if r.is_virtual(u) {
+            layer_x[c]
+        } else {
+            layer_x[c] + width_of(u) + 1
+        };
+        let xe = if r.is_virtual(v) {
+            layer_x[c + 1] - 1
+        } else {
+            arrow_x[c]
+        };
+        points.clear();
+        points.push((xs, y[u]));
+        let col = bundles[b].col;
+        if col != NONE {
+            let xt = track_x(c, col);
+            points.push((xt, y[u]));
+            points.push((xt, y[v]));
+        }
+        points.push((xe, y[v]));
+        let (left, right) = arrow_of_seg[s];
+        trace(&points, seg_edge[s], left, right, &mut marks);
+    }
+
+    let mut routed: Vec<RoutedEdge> = edges
+        .iter()
+        .enumerate()
+        .map(|(e, &(from, to))| RoutedEdge {
+            from,
+            to,
+            reversed: r.reversed.get(e).copied().unwrap_or(false),
+            cells: Vec::new(),
+        })
+        .collect();
+    merge(&mut marks, &mut routed);
+
+    let nodes = (0..r.real)
+        .map(|v| {
+            let l = r.layer[v];
+            Placed {
+                layer: l,
+                x: layer_x[l],
+                y: y[v],
+                width: widths[v],
+            }
+        })
+        .collect();
+    let width = match r.layers {
+        0 => 0,
+        n => layer_x[n - 1] + layer_width[n - 1],
+    };
+    let height = y.iter().map(|&row| row + 1).max().unwrap_or(0);
+    Layout {
+        width,
+        height,
+        nodes,
+        edges: routed,
+    }
+}
+
+/// Gives every bundle that needs one a track column in its channel; returns the number of
+/// track columns per channel.
+fn assign_tracks(
+    r: &Ranked,
+    y: &[usize],
+    bundle_of_seg: &[usize],
+    bundles: &mut [Bundle],
+    channels: usize,
+) -> Vec<usize> {
+    let mut in_channel: Vec<Vec<usize>> = vec![Vec::new(); channels];
+    for (b, bundle) in bundles.iter().enumerate() {
+        if bundle.lo < bundle.hi && bundle.channel < channels {
+            in_channel[bundle.channel].push(b);
+        }
+    }
+    // Per channel: (row, 0 = leaves that row / 1 = enters it, bundle).
+    let mut events: Vec<Vec<(usize, u8, usize)>> = vec![Vec::new(); channels];
+    for (s, seg) in r.segs.iter().enumerate() {
+        let b = bundle_of_seg[s];
+        if b == NONE || bundles[b].lo == bundles[b].hi {
+            continue;
+        }
+        let c = bundles[b].channel;
+        if c < channels {
+            events[c].push((y[seg.from], 0, b));
+            events[c].push((y[seg.to], 1, b));
+        }
+    }
+
+    let mut local = vec![NONE; bundles.len()];
+    let mut tracks = vec![0usize; channels];
+    for c in 0..channels {
+        let ids = &in_channel[c];
+        if ids.is_empty() {
+            continue;
+        }
+        for (i, &b) in ids.iter().enumerate() {
+            local[b] = i;
+        }
+        // "Must be left of" constraints between bundles sharing a row.
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+        let mut indeg = vec![0usize; ids.len()];
+        let ev = &mut events[c];
+        ev.sort_unstable();
+        ev.dedup();
+        let mut start = 0;
+        while start < ev.len() {
+            let row = ev[start].0;
+            let mut end = start;
+            while end < ev.len() && ev[end].0 == row {
+                end += 1;
+            }
+            let group = &ev[start..end];
+            for &(_, _, a) in group.iter().filter(|e| e.1 == 0) {
+                for &(_, _, b) in group.iter().filter(|e| e.1 == 1) {
+                    if a != b {
+                        succ[local[a]].push(local[b]);
+                        indeg[local[b]] += 1;
+                    }
+                }
+            }
+            start = end;
+        }
+
+        // Topological order (top bundles first), cycles broken at the topmost bundle left.
+        let keys: Vec<(usize, usize, usize)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| (bundles[b].lo, bundles[b].hi, i))
+            .collect();
+        let key = |i: usize| Reverse(keys[i]);
+        let mut heap: BinaryHeap<Reverse<(usize, usize, usize)>> =
+            (0..ids.len()).filter(|&i| indeg[i] == 0).map(key).collect();
+        let mut placed = vec![false; ids.len()];
+        let mut min_col = vec![0usize; ids.len()];
+        let mut columns: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut done = 0;
+        while done < ids.len() {
+            let i = match heap.pop() {
+                Some(Reverse((_, _, i))) => i,
+                None => match (0..ids.len())
+                    .filter(|&i| !placed[i])
+                    .min_by_key(|&i| key(i).0)
+                {
+                    Some(i) => i,
+                    None => break,
+                },
+            };
+            if placed[i] {
+                continue;
+            }
+            placed[i] = true;
+            done += 1;
+            let (lo, hi, _) = keys[i];
+            let mut col = min_col[i];
+            while col < columns.len() && columns[col].iter().any(|&(a, b)| !(hi < a || b < lo)) {
+                col += 1;
+            }
+            if col == columns.len() {
+                columns.push(Vec::new());
+            }
+            columns[col].push((lo, hi));
+            bundles[ids[i]].col = col;
+            for &j in &succ[i] {
+                min_col[j] = min_col[j].max(col + 1);
+                indeg[j] = indeg[j].saturating_sub(1);
+                if indeg[j] == 0 && !placed[j] {
+                    heap.push(key(j));
+                }
+            }
+        }
+        tracks[c] = columns.len();
+    }
+    tracks
+}
+
+/// Marks the cells of a polyline (axis-parallel pieces). The ends extend outwards, so the line
+/// runs on into the margin or the arrow head.
+fn trace(points: &[(usize, usize)], edge: usize, left: bool, right: bool, out: &mut Vec<Mark>) {
+    let mut pts: Vec<(usize, usize)> = Vec::with_capacity(points.len());
+    for &p in points {
+        if pts.last() != Some(&p) {
+            pts.push(p);
+        }
+    }
+    let Some(&first) = pts.first() else { return };
+    let Some(&last) = pts.last() else { return };
+    let mark = |out: &mut Vec<Mark>, (x, y): (usize, usize), arms: u8| {
+        let arrow = if right && (x, y) == last {
+            1
+        } else if left && (x, y) == first {
+            2
+        } else {
+            0
+        };
+        out.push(Mark {
+            y,
+            x,
+            arms,
+            arrow,
+            edge,
+        });
+    };
+    if pts.len() == 1 {
+        mark(out, first, LEFT | RIGHT);
+        return;
+    }
+    for (i, w) in pts.windows(2).enumerate() {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        let (toward, back) = if y0 == y1 {
+            if x1 > x0 {
+                (RIGHT, LEFT)
+            } else {
+                (LEFT, RIGHT)
+            }
+        } else if y1 > y0 {
+            (DOWN, UP)
+        } else {
+            (UP, DOWN)
+        };
+        let mut start_arms = toward;
+        if i == 0 {
+            start_arms |= back;
+        }
+        let mut end_arms = back;
+        if i + 2 == pts.len() {
+            end_arms |= toward;
+        }
+        mark(out, (x0, y0), start_arms);
+        if y0 == y1 {
+            for x in x0.min(x1) + 1..x0.max(x1) {
+                mark(out, (x, y0), LEFT | RIGHT);
+            }
+        } else {
+            for y in y0.min(y1) + 1..y0.max(y1) {
+                mark(out, (x0, y), UP | DOWN);
+            }
+        }
+        mark(out, (x1, y1), end_arms);
+    }
+}
+
+/// Unites the marks of every cell into one glyph and hands each edge its cells.
+fn merge(marks: &mut [Mark], routed: &mut [RoutedEdge]) {
+    marks.sort_unstable_by_key(|m| (m.y, m.x));
+    let mut start = 0;
+    while start < marks.len() {
+        let (y, x) = (marks[start].y, marks[start].x);
+        let mut end = start;
+        let (mut arms, mut arrow) = (0u8, 0u8);
+        while end < marks.len() && marks[end].y == y && marks[end].x == x {
+            arms |= marks[end].arms;
+            // A right arrow (into a node) wins over a left one (out of a cycle).
+            match marks[end].arrow {
+                1 => arrow = 1,
+                2 if arrow == 0 => arrow = 2,
+                _ => {}
+            }
+            end += 1;
+        }
+        let glyph = match arrow {
+            1 => Glyph::ArrowRight,
+            2 => Glyph::ArrowLeft,
+            _ => Glyph::from_arms(arms),
+        };
+        for m in &marks[start..end] {
+            if let Some(edge) = routed.get_mut(m.edge) {
+                let cell = EdgeCell { x, y, glyph };
+                if edge.cells.last() != Some(&cell) {
+                    edge.cells.push(cell);
+                }
+            }
+        }
+        start = end;
+    }
+}
