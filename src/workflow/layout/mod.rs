@@ -153,7 +153,8 @@ pub struct RoutedEdge {
     pub to: usize,
     /// The edge closes a cycle and is drawn right to left, arrow head at `to`.
     pub reversed: bool,
-    /// Its cells in row-major order. Empty for an edge that is not drawn: an index out of range,
+    /// Its cells in path order, from the left end to the right end (a cell where the path
+    /// turns appears once). Empty for an edge that is not drawn: an index out of range,
     /// a self-loop, or a duplicate of an earlier edge (which is drawn once, by the first).
     pub cells: Vec<EdgeCell>,
 }

@@ -10,7 +10,7 @@
 //! line out of one node never runs into the line into another.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use super::order::Rows;
 use super::rank::Ranked;
@@ -27,16 +27,19 @@ struct Bundle {
     col: usize,
 }
 
-/// One cell contribution of one edge.
+/// One cell contribution of one edge: arm bits, plus [`ARROW_RIGHT`] or [`ARROW_LEFT`].
 #[derive(Debug, Clone, Copy)]
 struct Mark {
-    y: usize,
     x: usize,
-    arms: u8,
-    /// 0: none, 1: arrow right, 2: arrow left.
-    arrow: u8,
-    edge: usize,
+    y: usize,
+    code: u8,
 }
+
+const ARROW_RIGHT: u8 = 0x10;
+const ARROW_LEFT: u8 = 0x20;
+
+/// Layouts up to this many cells unite marks on a dense grid, bigger ones in a hash map.
+const DENSE_CELLS: usize = 1 << 22;
 
 pub(super) fn route(
     r: &Ranked,
@@ -114,53 +117,51 @@ pub(super) fn route(
     }
     let track_x = |c: usize, col: usize| layer_x[c] + layer_width[c] + 2 + col;
 
-    // Which input edge draws each segment, and where its arrow heads go.
-    let mut seg_edge = vec![NONE; r.segs.len()];
-    let mut arrow_of_seg = vec![(false, false); r.segs.len()]; // (left at start, right at end)
+    let width = match r.layers {
+        0 => 0,
+        n => layer_x[n - 1] + layer_width[n - 1],
+    };
+    let height = y.iter().map(|&row| row + 1).max().unwrap_or(0);
+
+    // Trace every drawn edge, segment by segment from left to right.
+    let mut marks: Vec<Mark> = Vec::new();
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (edge, first mark, end)
+    let mut points: Vec<(usize, usize)> = Vec::with_capacity(4);
     for (e, chain) in r.chains.iter().enumerate() {
         let Some(chain) = chain else { continue };
-        for &s in &chain.segs {
-            seg_edge[s] = e;
-        }
-        if chain.reversed {
-            if let Some(&first) = chain.segs.first() {
-                arrow_of_seg[first].0 = true;
+        let first_mark = marks.len();
+        for (k, &s) in chain.segs.iter().enumerate() {
+            let b = bundle_of_seg[s];
+            if b == NONE {
+                continue;
             }
-        } else if let Some(&last) = chain.segs.last() {
-            arrow_of_seg[last].1 = true;
+            let seg = r.segs[s];
+            let (u, v) = (seg.from, seg.to);
+            let c = r.layer[u];
+            let xs = if r.is_virtual(u) {
+                layer_x[c]
+            } else {
+                layer_x[c] + width_of(u) + 1
+            };
+            let xe = if r.is_virtual(v) {
+                layer_x[c + 1] - 1
+            } else {
+                arrow_x[c]
+            };
+            points.clear();
+            points.push((xs, y[u]));
+            let col = bundles[b].col;
+            if col != NONE {
+                let xt = track_x(c, col);
+                points.push((xt, y[u]));
+                points.push((xt, y[v]));
+            }
+            points.push((xe, y[v]));
+            let left = chain.reversed && k == 0;
+            let right = !chain.reversed && k + 1 == chain.segs.len();
+            trace(&points, left, right, &mut marks);
         }
-    }
-
-    let mut marks: Vec<Mark> = Vec::new();
-    let mut points: Vec<(usize, usize)> = Vec::with_capacity(4);
-    for (s, seg) in r.segs.iter().enumerate() {
-        let b = bundle_of_seg[s];
-        if b == NONE || seg_edge[s] == NONE {
-            continue;
-        }
-        let (u, v) = (seg.from, seg.to);
-        let c = r.layer[u];
-        let xs = if r.is_virtual(u) {
-            layer_x[c]
-        } else {
-            layer_x[c] + width_of(u) + 1
-        };
-        let xe = if r.is_virtual(v) {
-            layer_x[c + 1] - 1
-        } else {
-            arrow_x[c]
-        };
-        points.clear();
-        points.push((xs, y[u]));
-        let col = bundles[b].col;
-        if col != NONE {
-            let xt = track_x(c, col);
-            points.push((xt, y[u]));
-            points.push((xt, y[v]));
-        }
-        points.push((xe, y[v]));
-        let (left, right) = arrow_of_seg[s];
-        trace(&points, seg_edge[s], left, right, &mut marks);
+        spans.push((e, first_mark, marks.len()));
     }
 
     let mut routed: Vec<RoutedEdge> = edges
@@ -173,7 +174,7 @@ pub(super) fn route(
             cells: Vec::new(),
         })
         .collect();
-    merge(&mut marks, &mut routed);
+    merge(&marks, &spans, width, &mut routed);
 
     let nodes = (0..r.real)
         .map(|v| {
@@ -186,11 +187,6 @@ pub(super) fn route(
             }
         })
         .collect();
-    let width = match r.layers {
-        0 => 0,
-        n => layer_x[n - 1] + layer_width[n - 1],
-    };
-    let height = y.iter().map(|&row| row + 1).max().unwrap_or(0);
     Layout {
         width,
         height,
@@ -315,9 +311,9 @@ fn assign_tracks(
     tracks
 }
 
-/// Marks the cells of a polyline (axis-parallel pieces). The ends extend outwards, so the line
-/// runs on into the margin or the arrow head.
-fn trace(points: &[(usize, usize)], edge: usize, left: bool, right: bool, out: &mut Vec<Mark>) {
+/// Marks the cells of a polyline (axis-parallel pieces), in path order. The ends extend
+/// outwards, so the line runs on into the margin or the arrow head.
+fn trace(points: &[(usize, usize)], left: bool, right: bool, out: &mut Vec<Mark>) {
     let mut pts: Vec<(usize, usize)> = Vec::with_capacity(points.len());
     for &p in points {
         if pts.last() != Some(&p) {
@@ -327,20 +323,14 @@ fn trace(points: &[(usize, usize)], edge: usize, left: bool, right: bool, out: &
     let Some(&first) = pts.first() else { return };
     let Some(&last) = pts.last() else { return };
     let mark = |out: &mut Vec<Mark>, (x, y): (usize, usize), arms: u8| {
-        let arrow = if right && (x, y) == last {
-            1
-        } else if left && (x, y) == first {
-            2
-        } else {
-            0
-        };
-        out.push(Mark {
-            y,
-            x,
-            arms,
-            arrow,
-            edge,
-        });
+        let mut code = arms;
+        if right && (x, y) == last {
+            code |= ARROW_RIGHT;
+        }
+        if left && (x, y) == first {
+            code |= ARROW_LEFT;
+        }
+        out.push(Mark { x, y, code });
     };
     if pts.len() == 1 {
         mark(out, first, LEFT | RIGHT);
@@ -368,50 +358,86 @@ fn trace(points: &[(usize, usize)], edge: usize, left: bool, right: bool, out: &
             end_arms |= toward;
         }
         mark(out, (x0, y0), start_arms);
-        if y0 == y1 {
-            for x in x0.min(x1) + 1..x0.max(x1) {
-                mark(out, (x, y0), LEFT | RIGHT);
-            }
-        } else {
-            for y in y0.min(y1) + 1..y0.max(y1) {
-                mark(out, (x0, y), UP | DOWN);
-            }
+        let inner = if y0 == y1 { LEFT | RIGHT } else { UP | DOWN };
+        let steps = x0.abs_diff(x1) + y0.abs_diff(y1);
+        for k in 1..steps {
+            let at = if y0 == y1 {
+                (if x1 > x0 { x0 + k } else { x0 - k }, y0)
+            } else {
+                (x0, if y1 > y0 { y0 + k } else { y0 - k })
+            };
+            mark(out, at, inner);
         }
         mark(out, (x1, y1), end_arms);
     }
 }
 
-/// Unites the marks of every cell into one glyph and hands each edge its cells.
-fn merge(marks: &mut [Mark], routed: &mut [RoutedEdge]) {
-    marks.sort_unstable_by_key(|m| (m.y, m.x));
-    let mut start = 0;
-    while start < marks.len() {
-        let (y, x) = (marks[start].y, marks[start].x);
-        let mut end = start;
-        let (mut arms, mut arrow) = (0u8, 0u8);
-        while end < marks.len() && marks[end].y == y && marks[end].x == x {
-            arms |= marks[end].arms;
-            // A right arrow (into a node) wins over a left one (out of a cycle).
-            match marks[end].arrow {
-                1 => arrow = 1,
-                2 if arrow == 0 => arrow = 2,
-                _ => {}
-            }
-            end += 1;
+/// The union of all marks per cell: a dense grid for ordinary sizes, a map for huge areas.
+enum Grid {
+    Dense { width: usize, codes: Vec<u8> },
+    Sparse(HashMap<(usize, usize), u8>),
+}
+
+impl Grid {
+    fn new(width: usize, height: usize) -> Grid {
+        match width.checked_mul(height) {
+            Some(area) if area <= DENSE_CELLS => Grid::Dense {
+                width,
+                codes: vec![0; area],
+            },
+            _ => Grid::Sparse(HashMap::new()),
         }
-        let glyph = match arrow {
-            1 => Glyph::ArrowRight,
-            2 => Glyph::ArrowLeft,
-            _ => Glyph::from_arms(arms),
-        };
-        for m in &marks[start..end] {
-            if let Some(edge) = routed.get_mut(m.edge) {
-                let cell = EdgeCell { x, y, glyph };
-                if edge.cells.last() != Some(&cell) {
-                    edge.cells.push(cell);
+    }
+
+    fn add(&mut self, m: &Mark) {
+        match self {
+            Grid::Dense { width, codes } => {
+                if let Some(c) = codes.get_mut(m.y * *width + m.x) {
+                    *c |= m.code;
                 }
             }
+            Grid::Sparse(map) => *map.entry((m.x, m.y)).or_insert(0) |= m.code,
         }
-        start = end;
+    }
+
+    fn get(&self, x: usize, y: usize) -> u8 {
+        match self {
+            Grid::Dense { width, codes } => codes.get(y * *width + x).copied().unwrap_or(0),
+            Grid::Sparse(map) => map.get(&(x, y)).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Unites the marks of every cell into one glyph and hands each edge its cells, in path order.
+fn merge(marks: &[Mark], spans: &[(usize, usize, usize)], width: usize, routed: &mut [RoutedEdge]) {
+    let height = marks.iter().map(|m| m.y + 1).max().unwrap_or(0);
+    let mut grid = Grid::new(width, height);
+    for m in marks {
+        grid.add(m);
+    }
+    for &(e, start, end) in spans {
+        let Some(edge) = routed.get_mut(e) else {
+            continue;
+        };
+        edge.cells.reserve(end - start);
+        for m in &marks[start..end] {
+            let code = grid.get(m.x, m.y);
+            // A right arrow (into a node) wins over a left one (out of a cycle).
+            let glyph = if code & ARROW_RIGHT != 0 {
+                Glyph::ArrowRight
+            } else if code & ARROW_LEFT != 0 {
+                Glyph::ArrowLeft
+            } else {
+                Glyph::from_arms(code)
+            };
+            let cell = EdgeCell {
+                x: m.x,
+                y: m.y,
+                glyph,
+            };
+            if edge.cells.last().is_none_or(|c| (c.x, c.y) != (m.x, m.y)) {
+                edge.cells.push(cell);
+            }
+        }
     }
 }

@@ -71,6 +71,10 @@ fn check(nodes: &[LayoutNode], edges: &[(usize, usize)], l: &Layout) {
         } else {
             assert!(pa.layer < pb.layer, "edge {e} not left to right");
         }
+        for w in r.cells.windows(2) {
+            let step = w[0].x.abs_diff(w[1].x) + w[0].y.abs_diff(w[1].y);
+            assert_eq!(step, 1, "edge {e} is not one connected path: {w:?}");
+        }
         if !r.cells.is_empty() {
             // The arrow head sits right before (or, reversed, right after) its target.
             let head = if r.reversed {
@@ -167,6 +171,22 @@ fn huge_widths_are_clamped() {
     check(&nodes, &[(0, 1)], &l);
     assert_eq!(l.nodes[0].width, MAX_NODE_WIDTH);
     assert_eq!(l.nodes[1].width, 1);
+}
+
+#[test]
+fn huge_areas_are_routed_too() {
+    // 2 500 stacked nodes and a long chain: an area too big for the dense grid.
+    let mut nodes = vec![service(3); 3000];
+    nodes[0] = service(1000);
+    let edges: Vec<(usize, usize)> = (0..500).map(|i| (i, i + 1)).chain([(0, 2999)]).collect();
+    let l = layout(&nodes, &edges);
+    assert!(l.width * l.height > 1 << 22);
+    let e = &l.edges[500];
+    assert_eq!(e.cells.last().map(|c| c.glyph), Some(Glyph::ArrowRight));
+    assert_eq!(
+        l.edges[0].cells.last().map(|c| c.glyph),
+        Some(Glyph::ArrowRight)
+    );
 }
 
 #[test]
