@@ -17,8 +17,10 @@ fn lines(rows: &[&str]) -> String {
     rows.join("\n")
 }
 
+type Graph = (Vec<(Shape, &'static str)>, Vec<(usize, usize)>);
+
 /// start → Fetch → {Classical, Quantum} → Report → end
-fn fork_join_2() -> (Vec<(Shape, &'static str)>, Vec<(usize, usize)>) {
+fn fork_join_2() -> Graph {
     let nodes = vec![
         (S, ""),
         (V, "Fetch"),

@@ -2,10 +2,10 @@
 //! Places every node on a layer, column and row, and routes every edge as orthogonal glyph cells.
 //!
 //! The pipeline (Sugiyama style) is split by job:
-//! - [`rank`]: drop unusable edges, break cycles (DFS back edges are reversed), assign layers by
+//! - `rank`: drop unusable edges, break cycles (DFS back edges are reversed), assign layers by
 //!   longest path from the sources, and cut long edges into chains of virtual nodes;
-//! - [`order`]: order each layer with barycenter sweeps, then give every node a row;
-//! - [`route`]: size the columns and the routing channels between them, and trace the edges.
+//! - `order`: order each layer with barycenter sweeps, then give every node a row;
+//! - `route`: size the columns and the routing channels between them, and trace the edges.
 //!
 //! Coordinates are terminal cells, `x` to the right and `y` down; every node is one row high.
 //! A [`Glyph`] is abstract, so a renderer can draw it with Unicode box drawing or with ASCII.

@@ -33,11 +33,11 @@ pub(super) fn place_rows(r: &Ranked) -> Rows {
     renumber(&order, &mut pos);
 
     for _ in 0..ORDER_SWEEPS {
-        for l in 1..order.len() {
-            sort_by_barycenter(&mut order[l], &preds, &mut pos);
+        for layer in order.iter_mut().skip(1) {
+            sort_by_barycenter(layer, &preds, &mut pos);
         }
-        for l in (0..order.len().saturating_sub(1)).rev() {
-            sort_by_barycenter(&mut order[l], &succs, &mut pos);
+        for layer in order.iter_mut().rev().skip(1) {
+            sort_by_barycenter(layer, &succs, &mut pos);
         }
     }
 
