@@ -104,9 +104,19 @@ impl Cell {
     };
 }
 
-/// A `width × height` grid of cells painted from a layout.
+/// A part of a layout, in layout cells: what a scrolled pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// A `width × height` grid of cells painted from a layout (or from a window of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canvas {
+    origin: (usize, usize),
     width: usize,
     height: usize,
     cells: Vec<Cell>,
@@ -117,15 +127,33 @@ impl Canvas {
     /// blanks). A text is truncated or padded with blanks to its node's width; control
     /// characters are shown as `�`, zero-width characters are dropped.
     pub fn paint(layout: &Layout, texts: &[String], charset: Charset) -> Canvas {
-        let (width, height) = (layout.width, layout.height);
+        let whole = Window {
+            x: 0,
+            y: 0,
+            width: layout.width,
+            height: layout.height,
+        };
+        Canvas::paint_window(layout, texts, charset, whole)
+    }
+
+    /// Paints only `window` of the layout, as [`Canvas::paint`] does the whole; the canvas'
+    /// cell `(0, 0)` is the window's top left. A double-width character cut by the window's
+    /// edge is painted as a blank.
+    pub fn paint_window(
+        layout: &Layout,
+        texts: &[String],
+        charset: Charset,
+        window: Window,
+    ) -> Canvas {
         let mut canvas = Canvas {
-            width,
-            height,
-            cells: vec![Cell::BLANK; width.saturating_mul(height)],
+            origin: (window.x, window.y),
+            width: window.width,
+            height: window.height,
+            cells: vec![Cell::BLANK; window.width.saturating_mul(window.height)],
         };
         for (e, edge) in layout.edges.iter().enumerate() {
             for c in &edge.cells {
-                if let Some(cell) = canvas.cell_mut(c.x, c.y)
+                if let Some(cell) = canvas.at_mut(c.x, c.y)
                     && cell.owner == Owner::Empty
                 {
                     *cell = Cell {
@@ -142,8 +170,13 @@ impl Canvas {
         canvas
     }
 
+    /// Paints a node's text at layout coordinates.
     fn paint_text(&mut self, x: usize, y: usize, width: usize, text: &str, owner: Owner) {
-        let end = x.saturating_add(width).min(self.width);
+        let (x0, y0) = self.origin;
+        if y < y0 || y >= y0 + self.height {
+            return;
+        }
+        let end = x.saturating_add(width);
         let mut at = x;
         for c in text.chars() {
             let (c, w) = match unicode_width::UnicodeWidthChar::width(c) {
@@ -154,16 +187,15 @@ impl Canvas {
             if at + w > end {
                 break;
             }
-            self.set(at, y, Cell { ch: c, owner });
-            for tail in at + 1..at + w {
-                self.set(
-                    tail,
-                    y,
-                    Cell {
-                        ch: Cell::WIDE_TAIL,
-                        owner,
-                    },
-                );
+            // A wide character the window cuts in half shows as blanks.
+            let whole = at >= x0 && at + w <= x0 + self.width;
+            for k in 0..w {
+                let ch = match (whole, k) {
+                    (false, _) => ' ',
+                    (true, 0) => c,
+                    (true, _) => Cell::WIDE_TAIL,
+                };
+                self.set(at + k, y, Cell { ch, owner });
             }
             at += w;
         }
@@ -172,7 +204,10 @@ impl Canvas {
         }
     }
 
-    fn cell_mut(&mut self, x: usize, y: usize) -> Option<&mut Cell> {
+    /// The cell at layout coordinates, if inside the window.
+    fn at_mut(&mut self, x: usize, y: usize) -> Option<&mut Cell> {
+        let (x0, y0) = self.origin;
+        let (x, y) = (x.checked_sub(x0)?, y.checked_sub(y0)?);
         if x < self.width && y < self.height {
             self.cells.get_mut(y * self.width + x)
         } else {
@@ -181,7 +216,7 @@ impl Canvas {
     }
 
     fn set(&mut self, x: usize, y: usize, cell: Cell) {
-        if let Some(c) = self.cell_mut(x, y) {
+        if let Some(c) = self.at_mut(x, y) {
             *c = cell;
         }
     }
@@ -194,7 +229,7 @@ impl Canvas {
         self.height
     }
 
-    /// The cell at `(x, y)`, `None` outside the canvas.
+    /// The cell at `(x, y)` of the canvas (relative to its window), `None` outside.
     pub fn get(&self, x: usize, y: usize) -> Option<&Cell> {
         if x < self.width && y < self.height {
             self.cells.get(y * self.width + x)

@@ -309,6 +309,7 @@ mod props {
             // Widths the caller got wrong must not break the drawing either.
             skew in prop::collection::vec(0usize..3, 16),
             ascii in any::<bool>(),
+            window in (0usize..40, 0usize..20, 0usize..40, 0usize..20),
         ) {
             let charset = if ascii { Charset::Ascii } else { Charset::Unicode };
             let shapes = [S, V, E];
@@ -333,6 +334,10 @@ mod props {
                 prop_assert!(display_width(line) <= l.width, "{line:?} wider than {}", l.width);
                 prop_assert!(!line.ends_with(' '));
             }
+            let (x, y, width, height) = window;
+            let part = Canvas::paint_window(&l, &texts, charset, Window { x, y, width, height });
+            let part_text = part.to_text();
+            prop_assert!(part_text.lines().all(|line| display_width(line) <= width));
             let canvas = Canvas::paint(&l, &texts, charset);
             for y in 0..canvas.height() {
                 for (x, cell) in canvas.row(y).iter().enumerate() {
@@ -344,4 +349,43 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn window_paints_part_of_the_layout() {
+    let texts = [
+        "○".to_string(),
+        "[量子 Service]".to_string(),
+        "●".to_string(),
+    ];
+    let shapes = [S, V, E];
+    let nodes: Vec<LayoutNode> = shapes
+        .iter()
+        .zip(&texts)
+        .map(|(&s, t)| LayoutNode::for_text(s, t))
+        .collect();
+    let l = layout(&nodes, &[(0, 1), (1, 2)]);
+    assert_eq!(
+        render_text(&l, &texts, Charset::Unicode),
+        "○ → [量子 Service] → ●"
+    );
+    let window = Window {
+        x: 2,
+        y: 0,
+        width: 4,
+        height: 3,
+    };
+    let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
+    assert_eq!((c.width(), c.height()), (4, 3));
+    // "→ [量" with 量 cut in half by the right edge.
+    assert_eq!(c.to_text(), "→ [\n\n");
+    assert_eq!(c.get(0, 0).map(|cell| cell.owner), Some(Owner::Edge(0)));
+    assert_eq!(c.get(3, 0).map(|cell| cell.owner), Some(Owner::Node(1)));
+    let window = Window {
+        x: 6,
+        width: 30,
+        ..window
+    };
+    let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
+    assert_eq!(c.to_text(), " 子 Service] → ●\n\n");
 }

@@ -155,7 +155,8 @@ pub struct RoutedEdge {
     pub reversed: bool,
     /// Its cells in path order, from the left end to the right end (a cell where the path
     /// turns appears once). Empty for an edge that is not drawn: an index out of range,
-    /// a self-loop, or a duplicate of an earlier edge (which is drawn once, by the first).
+    /// a self-loop, a duplicate of an earlier edge (which is drawn once, by the first), or an
+    /// edge past the cell budget of a truncated layout.
     pub cells: Vec<EdgeCell>,
 }
 
@@ -167,6 +168,9 @@ pub struct Layout {
     pub height: usize,
     pub nodes: Vec<Placed>,
     pub edges: Vec<RoutedEdge>,
+    /// Some edges were left undrawn (empty `cells`) because the drawing would have been too
+    /// big: a safety valve for pathological, very dense graphs, never hit by real workflows.
+    pub truncated: bool,
 }
 
 /// Lays out a graph with the default (Unicode) options. Never panics: out-of-range edges and

@@ -39,7 +39,12 @@ const ARROW_RIGHT: u8 = 0x10;
 const ARROW_LEFT: u8 = 0x20;
 
 /// Layouts up to this many cells unite marks on a dense grid, bigger ones in a hash map.
-const DENSE_CELLS: usize = 1 << 22;
+const DENSE_CELLS: usize = 1 << 24;
+
+/// At most this many edge cells are traced; the edges after that are left undrawn and the
+/// layout says it is truncated. Ordinary graphs stay far below (1 000 nodes with 1 500 edges:
+/// some 300 000 cells); only pathological ones (every node linked to every later one) reach it.
+pub(super) const MAX_EDGE_CELLS: usize = 2_000_000;
 
 pub(super) fn route(
     r: &Ranked,
@@ -127,9 +132,14 @@ pub(super) fn route(
     let mut marks: Vec<Mark> = Vec::new();
     let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (edge, first mark, end)
     let mut points: Vec<(usize, usize)> = Vec::with_capacity(4);
+    let mut truncated = false;
     for (e, chain) in r.chains.iter().enumerate() {
         let Some(chain) = chain else { continue };
         let first_mark = marks.len();
+        if first_mark > MAX_EDGE_CELLS {
+            truncated = true;
+            break;
+        }
         for (k, &s) in chain.segs.iter().enumerate() {
             let b = bundle_of_seg[s];
             if b == NONE {
@@ -160,6 +170,11 @@ pub(super) fn route(
             let left = chain.reversed && k == 0;
             let right = !chain.reversed && k + 1 == chain.segs.len();
             trace(&points, left, right, &mut marks);
+        }
+        if marks.len() > MAX_EDGE_CELLS {
+            marks.truncate(first_mark);
+            truncated = true;
+            break;
         }
         spans.push((e, first_mark, marks.len()));
     }
@@ -192,6 +207,7 @@ pub(super) fn route(
         height,
         nodes,
         edges: routed,
+        truncated,
     }
 }
 

@@ -180,13 +180,30 @@ fn huge_areas_are_routed_too() {
     nodes[0] = service(1000);
     let edges: Vec<(usize, usize)> = (0..500).map(|i| (i, i + 1)).chain([(0, 2999)]).collect();
     let l = layout(&nodes, &edges);
-    assert!(l.width * l.height > 1 << 22);
+    assert!(l.width * l.height > 1 << 24, "{}x{}", l.width, l.height);
     let e = &l.edges[500];
     assert_eq!(e.cells.last().map(|c| c.glyph), Some(Glyph::ArrowRight));
     assert_eq!(
         l.edges[0].cells.last().map(|c| c.glyph),
         Some(Glyph::ArrowRight)
     );
+}
+
+#[test]
+fn pathological_density_is_truncated_not_hung() {
+    // Every node linked to every later one: the drawing grows with the cube of the size.
+    let n = 50;
+    let nodes = vec![service(8); n];
+    let edges: Vec<(usize, usize)> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .collect();
+    let l = layout(&nodes, &edges);
+    assert!(l.truncated);
+    let cells: usize = l.edges.iter().map(|e| e.cells.len()).sum();
+    assert!(cells <= route::MAX_EDGE_CELLS);
+    assert!(!l.edges[0].cells.is_empty());
+    check(&nodes, &edges, &l);
+    assert!(!layout(&nodes, &edges[..100]).truncated);
 }
 
 #[test]
