@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::workflow;
 
 /// Exit code for invalid input or usage.
@@ -131,6 +132,11 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     let Some(wf) = checked.workflow() else {
         return ExitCode::from(EXIT_INVALID);
     };
-    let _ = (wf, ascii);
+    let charset = if ascii {
+        Charset::Ascii
+    } else {
+        Charset::Unicode
+    };
+    println!("{}", workflow_graph_text(wf, charset));
     ExitCode::SUCCESS
 }
