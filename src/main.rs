@@ -31,6 +31,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Copy stdin to stdout with every given secret (and its encodings) replaced by ***
+    Redact {
+        /// A secret to redact: NAME=env:VAR or NAME=file:PATH (never the value itself)
+        #[arg(long = "secret", value_name = "NAME=env:VAR|file:PATH", required = true)]
+        secrets: Vec<String>,
+        /// Print how often each secret was redacted to stderr at the end
+        #[arg(long)]
+        counts: bool,
+    },
     /// Print a workflow's graph as text
     Graph {
         /// Workflow file (JSON)
@@ -46,6 +55,24 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Graph { file, ascii } => graph(&file, ascii),
+        Command::Redact { secrets, counts } => redact(&secrets, counts),
+    }
+}
+
+fn redact(specs: &[String], counts: bool) -> ExitCode {
+    if let Err(e) = wfop::secrets::harden::harden_process() {
+        eprintln!("wfop: warning: could not disable core dumps: {e}");
+    }
+    match wfop::secrets::pipe::run_redact_command(specs, counts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ wfop::secrets::pipe::RedactCommandError::Io(_)) => {
+            eprintln!("wfop: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            ExitCode::from(EXIT_INVALID)
+        }
     }
 }
 
