@@ -14,8 +14,11 @@ use super::needles::Needle;
 /// 4 bytes); the contiguous NFA is used instead. Either is only walked near candidates.
 const DFA_MAX_NEEDLE_BYTES: usize = 16 * 1024;
 
-/// Bits of the gram filter (2^16 bits = 8 KiB, stays in L1).
-const FILTER_BITS: u32 = 16;
+/// Bits of each gram bitset (2^17 bits = 16 KiB, stays in L1).
+const FILTER_BITS: u32 = 17;
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+/// Largest stride of the skip scan.
+const MAX_STRIDE: usize = 8;
 
 /// The automaton could not be built (too many or too long needles for its state IDs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,38 +52,49 @@ pub(crate) struct Matcher {
     pub(crate) max_len: usize,
 }
 
-/// A set of needle-start grams (the first `min(4, shortest needle)` bytes of each needle),
-/// hashed into a bitset. No false negatives; false positives only cost a few automaton steps.
+/// Gram sets over the needles, hashed into bitsets: no false negatives; a false positive only
+/// costs a few automaton steps. `G = min(4, shortest needle)` bytes make a gram.
+///
+/// - `start`: the gram at offset 0 of each needle ("could a needle start here?").
+/// - `any`: the grams at offsets `0..stride` of each needle, with
+///   `stride = min(8, shortest needle - G + 1)`. Every occurrence of a needle starting at `s`
+///   covers a position `t` in `[s, s + stride)` where its gram is in `any`, so testing only
+///   every `stride`-th position is enough to find every place where a needle may start.
 struct GramFilter {
-    bits: Box<[u64]>,
+    start: Box<[u64; FILTER_WORDS]>,
+    any: Box<[u64; FILTER_WORDS]>,
     mask: u32,
     /// Gram length in bytes (1..=4).
     len: usize,
+    stride: usize,
 }
 
 impl GramFilter {
     fn new(needles: &[&[u8]]) -> Self {
-        let len = needles
-            .iter()
-            .map(|n| n.len())
-            .min()
-            .unwrap_or(4)
-            .clamp(1, 4);
+        let min = needles.iter().map(|n| n.len()).min().unwrap_or(4).max(1);
+        let len = min.min(4);
         let mask = if len == 4 {
             u32::MAX
         } else {
             (1u32 << (8 * len)) - 1
         };
         let mut f = GramFilter {
-            bits: vec![0u64; 1 << (FILTER_BITS - 6)].into_boxed_slice(),
+            start: Box::new([0u64; FILTER_WORDS]),
+            any: Box::new([0u64; FILTER_WORDS]),
             mask,
             len,
+            stride: (min - len + 1).clamp(1, MAX_STRIDE),
         };
         for n in needles {
-            let mut w = [0u8; 4];
-            w[..len].copy_from_slice(&n[..len]);
-            let h = f.hash(u32::from_le_bytes(w));
-            f.bits[h >> 6] |= 1 << (h & 63);
+            for offset in 0..f.stride {
+                let mut w = [0u8; 4];
+                w[..len].copy_from_slice(&n[offset..offset + len]);
+                let h = f.hash(u32::from_le_bytes(w));
+                f.any[h >> 6] |= 1 << (h & 63);
+                if offset == 0 {
+                    f.start[h >> 6] |= 1 << (h & 63);
+                }
+            }
         }
         f
     }
@@ -90,45 +104,56 @@ impl GramFilter {
         ((word & self.mask).wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
     }
 
-    /// Could a needle start at `data[i]`? Needs `i + 4 <= data.len()`.
     #[inline(always)]
-    fn hit(&self, data: &[u8], i: usize) -> bool {
-        let w = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-        let h = self.hash(w);
-        self.bits[h >> 6] & (1 << (h & 63)) != 0
+    fn word_at(data: &[u8], i: usize) -> u32 {
+        u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]])
     }
 
-    /// The first position `>= i` where a needle could start, or the first position too close
-    /// to the end of `data` to be tested (`data.len() - 3`), whichever comes first.
+    /// Could a needle start at `data[i]`? Needs `i + 4 <= data.len()`.
     #[inline(always)]
-    fn skip(&self, data: &[u8], mut i: usize) -> usize {
-        while i + 8 <= data.len() {
-            // Test five positions from one 8-byte load.
-            let w = u64::from_le_bytes([
-                data[i],
-                data[i + 1],
-                data[i + 2],
-                data[i + 3],
-                data[i + 4],
-                data[i + 5],
-                data[i + 6],
-                data[i + 7],
-            ]);
-            for k in 0..5 {
-                let h = self.hash((w >> (8 * k)) as u32);
-                if self.bits[h >> 6] & (1 << (h & 63)) != 0 {
-                    return i + k;
+    fn may_start(&self, data: &[u8], i: usize) -> bool {
+        let h = self.hash(Self::word_at(data, i));
+        self.start[h >> 6] & (1 << (h & 63)) != 0
+    }
+
+    /// The first position `>= i` where a needle may start, as far as the filter can tell:
+    /// either `stride - 1` bytes before a hit of `any`, or just after the last position that
+    /// tests could rule out near the end of `data`.
+    #[inline(always)]
+    fn skip(&self, data: &[u8], i: usize) -> usize {
+        let k = self.stride;
+        let mut t = i;
+        if k == 1 {
+            // Five positions from one 8-byte load.
+            while t + 8 <= data.len() {
+                let w = u64::from_le_bytes([
+                    data[t],
+                    data[t + 1],
+                    data[t + 2],
+                    data[t + 3],
+                    data[t + 4],
+                    data[t + 5],
+                    data[t + 6],
+                    data[t + 7],
+                ]);
+                for j in 0..5 {
+                    let h = self.hash((w >> (8 * j)) as u32);
+                    if self.any[h >> 6] & (1 << (h & 63)) != 0 {
+                        return t + j;
+                    }
                 }
+                t += 5;
             }
-            i += 5;
         }
-        while i + 4 <= data.len() {
-            if self.hit(data, i) {
-                return i;
+        while t + 4 <= data.len() {
+            let h = self.hash(Self::word_at(data, t));
+            if self.any[h >> 6] & (1 << (h & 63)) != 0 {
+                return (t + 1).saturating_sub(k).max(i);
             }
-            i += 1;
+            t += k;
         }
-        i
+        // A negative test at `t` rules out every start in `t + 1 - k ..= t`.
+        if t == i { i } else { t + 1 - k }
     }
 }
 
@@ -276,7 +301,9 @@ impl Matcher {
                     // out all those positions, nothing in progress can complete: restart in
                     // the start state and go back to skipping.
                     if d == 0
-                        || (i >= d && i + 3 <= n && (i - d..i).all(|p| !self.filter.hit(data, p)))
+                        || (i >= d
+                            && i + 3 <= n
+                            && (i - d..i).all(|p| !self.filter.may_start(data, p)))
                     {
                         s = start;
                         reset = true;
