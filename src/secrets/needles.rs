@@ -61,10 +61,12 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
     if trimmed != value {
         bases.push(trimmed);
     }
+    // Encodings only when the effective (trimmed) value is long enough, matching the warning
+    // given for short values.
+    if trimmed.len() < MIN_ENCODED_LEN {
+        bases.clear();
+    }
     for base in bases {
-        if base.len() < MIN_ENCODED_LEN {
-            continue;
-        }
         let bytes = base.as_bytes();
         for alphabet in [B64_STD, B64_URL] {
             for shift in 0..3 {
@@ -405,6 +407,9 @@ mod tests {
         let n = derive("abc");
         assert_eq!(n.len(), 1);
         assert_eq!(s(&n[0]), "abc");
+        // Six bytes with the newline, five without: still short.
+        let n = derive("abcde\n");
+        assert_eq!(n.iter().map(s).collect::<Vec<_>>(), ["abcde\n", "abcde"]);
     }
 
     #[test]
