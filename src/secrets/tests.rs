@@ -196,8 +196,8 @@ fn check_random_case(values: &[String], pieces: &[Piece], points: &[usize]) {
     assert_no_needle(&secrets, &out);
 }
 
+// 256 cases each by default; `PROPTEST_CASES=5000 cargo test --release --lib secrets` for more.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn output_is_split_independent_and_matches_reference(
@@ -714,4 +714,22 @@ fn clones_share_secrets() {
     let c = r.clone();
     c.add_secret("shared", &sec("shared-secret")).unwrap();
     assert_eq!(r.redact(b"shared-secret"), b"***");
+}
+
+#[test]
+fn redactor_is_shareable_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Redactor>();
+    send::<super::StreamRedactor>();
+    let r = redactor(&[("t", "thread-secret-1")]);
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let r = r.clone();
+            std::thread::spawn(move || r.redact(b"a thread-secret-1 b"))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().ok(), Some(b"a *** b".to_vec()));
+    }
 }
