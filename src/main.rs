@@ -34,7 +34,11 @@ enum Command {
     /// Copy stdin to stdout with every given secret (and its encodings) replaced by ***
     Redact {
         /// A secret to redact: NAME=env:VAR or NAME=file:PATH (never the value itself)
-        #[arg(long = "secret", value_name = "NAME=env:VAR|file:PATH", required = true)]
+        #[arg(
+            long = "secret",
+            value_name = "NAME=env:VAR|file:PATH",
+            required = true
+        )]
         secrets: Vec<String>,
         /// Print how often each secret was redacted to stderr at the end
         #[arg(long)]

@@ -7,7 +7,11 @@ use super::redactor::StreamRedactor;
 
 /// Copies `input` to `output` through `stream`, flushing after every read. A closed output
 /// (a broken pipe, e.g. `| head`) ends the copy quietly.
-pub fn redact_stream(mut input: impl Read, mut output: impl Write, stream: &mut StreamRedactor) -> io::Result<()> {
+pub fn redact_stream(
+    mut input: impl Read,
+    mut output: impl Write,
+    stream: &mut StreamRedactor,
+) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(buf.len() + 64);
     loop {
@@ -60,12 +64,16 @@ mod tests {
     #[test]
     fn copies_through_the_redactor_whatever_the_read_size() {
         let r = Redactor::new();
-        r.add_secret("tok", &SecretString::from("s3cr3t-t0ken")).unwrap();
+        r.add_secret("tok", &SecretString::from("s3cr3t-t0ken"))
+            .unwrap();
         let input = b"a s3cr3t-t0ken b\nno newline at the end s3cr3t";
         for size in [1, 2, 5, 64, 1 << 20] {
             let mut out = Vec::new();
             redact_stream(Pieces(input, size), &mut out, &mut r.stream()).unwrap();
-            assert_eq!(out, b"a *** b\nno newline at the end s3cr3t", "read size {size}");
+            assert_eq!(
+                out, b"a *** b\nno newline at the end s3cr3t",
+                "read size {size}"
+            );
         }
     }
 
