@@ -217,35 +217,39 @@ impl SecretStore {
         self.insert(&arg.name, seal(value), Source::from(&arg.source))
     }
 
-    /// Takes the input's `$secrets` object (name → string) out of the input, adding each value.
-    /// The input is left without `$secrets` whatever happens.
+    /// Takes the input's `$secrets` object (name → string) out of the input, adding each value
+    /// that no `--secret` flag gave already (flags come first). Returns the names it skipped
+    /// for that reason. The input is left without `$secrets` whatever happens.
     pub fn take_from_input(
         &mut self,
         input: &mut serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), SecretError> {
+    ) -> Result<Vec<String>, SecretError> {
         let Some(secrets) = input.remove("$secrets") else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let serde_json::Value::Object(map) = secrets else {
             return Err(SecretError::InputNotObject);
         };
         let mut result = Ok(());
+        let mut skipped = Vec::new();
         for (name, value) in map {
-            match value {
-                serde_json::Value::String(s) => {
-                    let value = Zeroizing::new(s);
-                    if result.is_ok() {
-                        result = self.insert(&name, seal(value), Source::Input);
-                    }
-                }
+            // Every value is moved into a zeroizing box, even after an error.
+            let value = match value {
+                serde_json::Value::String(s) => Zeroizing::new(s),
                 _ => {
                     if result.is_ok() {
                         result = Err(SecretError::InputNotString { name });
                     }
+                    continue;
                 }
+            };
+            if self.entries.contains_key(&name) {
+                skipped.push(name);
+            } else if result.is_ok() {
+                result = self.insert(&name, seal(value), Source::Input);
             }
         }
-        result
+        result.map(|()| skipped)
     }
 
     /// Checks every name in the store against the names a workflow declares.
