@@ -105,7 +105,7 @@ impl SecretArg {
     pub fn parse(arg: &str) -> Result<SecretArg, SecretError> {
         let (name, rest) = arg.split_once('=').ok_or(SecretError::MissingEquals)?;
         let name = name.to_string();
-        if !is_name(&name) {
+        if !crate::workflow::load::is_identifier(&name) {
             return Err(SecretError::BadName { name });
         }
         if let Some(var) = rest.strip_prefix("env:") {
@@ -128,14 +128,6 @@ impl SecretArg {
             Err(SecretError::Literal { name })
         }
     }
-}
-
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Copies a value into an exactly-sized secret box; the working copy is zeroized on drop.
