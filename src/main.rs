@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use wfop::engine::record;
+use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::plain;
 use wfop::workflow;
 
@@ -31,6 +32,19 @@ enum Command {
         /// Workflow files (JSON)
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Copy stdin to stdout with every given secret (and its encodings) replaced by ***
+    Redact {
+        /// A secret to redact: NAME=env:VAR or NAME=file:PATH (never the value itself)
+        #[arg(
+            long = "secret",
+            value_name = "NAME=env:VAR|file:PATH",
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// Print how often each secret was redacted to stderr at the end
+        #[arg(long)]
+        counts: bool,
     },
     /// Print a workflow's graph as text
     Graph {
@@ -138,6 +152,7 @@ fn main() -> ExitCode {
             )
             .map_err(|e| e.to_string())
         }),
+        Command::Redact { secrets, counts } => redact(&secrets, counts),
     }
 }
 
@@ -155,6 +170,23 @@ fn records(
     };
     match f(&dir) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn redact(specs: &[String], counts: bool) -> ExitCode {
+    if let Err(e) = wfop::secrets::harden::harden_process() {
+        eprintln!("wfop: warning: could not disable core dumps: {e}");
+    }
+    match wfop::secrets::pipe::run_redact_command(specs, counts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ wfop::secrets::pipe::RedactCommandError::Io(_)) => {
+            eprintln!("wfop: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("wfop: {e}");
             ExitCode::from(EXIT_INVALID)
@@ -245,6 +277,11 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     let Some(wf) = checked.workflow() else {
         return ExitCode::from(EXIT_INVALID);
     };
-    let _ = (wf, ascii);
+    let charset = if ascii {
+        Charset::Ascii
+    } else {
+        Charset::Unicode
+    };
+    println!("{}", workflow_graph_text(wf, charset));
     ExitCode::SUCCESS
 }

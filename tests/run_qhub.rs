@@ -25,7 +25,12 @@ fn shim_hands_over_to_the_real_qhub_commons_runtime() {
     let pip = Command::new("timeout")
         .arg("300")
         .arg(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "qhub-commons"])
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "qhub-commons",
+        ])
         .output();
     match pip {
         Ok(o) if o.status.success() => {}
@@ -68,11 +73,27 @@ fn shim_hands_over_to_the_real_qhub_commons_runtime() {
         &[("WFOP_TEST_IBM", IBM_KEY)],
     );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("[orchestrated] wfop: handing over to qhub.commons"), "{stdout}");
-    assert!(stdout.contains("token accepted (ibm-cloud-api-key)"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[orchestrated] wfop: handing over to qhub.commons"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("token accepted (ibm-cloud-api-key)"),
+        "{stdout}"
+    );
     let counts = &case.run_json()["variables"]["counts"];
-    let total: u64 = counts.as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let total: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 1024);
     assert_absent(&out.stdout, IBM_KEY, "stdout");
     for (path, bytes) in case.record_files() {

@@ -155,7 +155,6 @@ fn binary_output_passes_with_control_bytes_neutralised() {
 }
 
 #[test]
-#[ignore = "needs the redactor of branch `redact`; src/engine/redact.rs holds a pass-through until it is merged"]
 fn a_secret_printed_in_pieces_with_pauses_is_redacted() {
     let case = Case::new();
     let script = r#"v="$SECRET_TOK"; a=$(printf %s "$v" | cut -c1-10); b=$(printf %s "$v" | cut -c11-30); c=$(printf %s "$v" | cut -c31-)
@@ -186,7 +185,6 @@ printf '%s' "$v" | base64; echo; echo "to stderr $v" >&2"#;
 }
 
 #[test]
-#[ignore = "needs the redactor of branch `redact`; src/engine/redact.rs holds a pass-through until it is merged"]
 fn a_secret_returned_in_the_result_is_redacted_with_a_warning() {
     let case = Case::new();
     let svc = case.write(

@@ -5,55 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-// PLACEHOLDER until branch `redact` is merged: a pass-through with the redactor's API, so the
-// engine compiles and runs. Replace this block with `pub(crate) use crate::secrets::{Redactor,
-// StreamRedactor};` — nothing else changes.
-mod placeholder {
-    use std::collections::BTreeMap;
-
-    use secrecy::SecretString;
-
-    #[derive(Clone, Default)]
-    pub struct Redactor;
-
-    #[derive(Debug)]
-    pub struct Never;
-
-    impl std::fmt::Display for Never {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("never")
-        }
-    }
-
-    impl Redactor {
-        pub fn new() -> Self {
-            Redactor
-        }
-        pub fn add_secret(&self, _: &str, _: &SecretString) -> Result<Option<Never>, Never> {
-            Ok(None)
-        }
-        pub fn stream(&self) -> StreamRedactor {
-            StreamRedactor
-        }
-        pub fn redact_str(&self, s: &str) -> String {
-            s.to_string()
-        }
-        pub fn purge(&self) {}
-    }
-
-    pub struct StreamRedactor;
-
-    impl StreamRedactor {
-        pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
-            out.extend_from_slice(input);
-        }
-        pub fn finish(&mut self, _: &mut Vec<u8>) {}
-        pub fn counts(&self) -> BTreeMap<String, u64> {
-            BTreeMap::new()
-        }
-    }
-}
-pub(crate) use placeholder::{Redactor, StreamRedactor};
+pub(crate) use crate::secrets::{Redactor, StreamRedactor};
 
 /// Redacts a text and reports which secrets were found in it.
 pub(crate) fn redact_counted(r: &Redactor, s: &str) -> (String, BTreeMap<String, u64>) {

@@ -461,12 +461,13 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(
-            toks("1 2.5 1e3 2E-2 .5"),
+            toks("1 2.5 1e3 2E-2 (.5"),
             vec![
                 Tok::Number(1.0),
                 Tok::Number(2.5),
                 Tok::Number(1000.0),
                 Tok::Number(0.02),
+                Tok::LParen,
                 Tok::Number(0.5),
                 Tok::Eof
             ]

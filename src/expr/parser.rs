@@ -111,18 +111,10 @@ impl Parser {
             .unwrap_or(&Tok::Eof)
     }
 
-    fn bump(&mut self) -> Token {
-        let t = self.token();
-        if t.tok != Tok::Eof {
-            self.pos += 1;
-        }
-        t
-    }
-
-    fn enter(&mut self, span: Span) -> Result<(), ParseError> {
+    fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(too_deep(span));
+            return Err(too_deep(self.token().span));
         }
         Ok(())
     }
@@ -132,9 +124,14 @@ impl Parser {
     }
 
     fn expected(&self, what: &str, found: &Token) -> ParseError {
+        let message = match found.tok {
+            Tok::StarStar => "`**` (exponentiation) is not supported".to_string(),
+            Tok::DotDot => "ranges (`a..b`) are not supported".to_string(),
+            _ => format!("expected {what}, found {}", found.tok.describe()),
+        };
         ParseError {
             span: found.span,
-            message: format!("expected {what}, found {}", found.tok.describe()),
+            message,
         }
     }
 
@@ -145,235 +142,249 @@ impl Parser {
             Tok::Name(_) | Tok::Quoted(_) => e.message.push_str(
                 " (names with spaces are not supported; write them in backticks: `my var`)",
             ),
-            Tok::StarStar => e.message = "`**` (exponentiation) is not supported".into(),
-            Tok::DotDot => e.message = "ranges (`a..b`) are not supported".into(),
             _ => {}
         }
         e
     }
 
-    /// Parses `what` after the operator token `op` (for the "expected … after `+`" message).
-    fn operand_after(
-        &mut self,
-        op: &Token,
-        f: fn(&mut Parser) -> Result<Expr, ParseError>,
-    ) -> Result<Expr, ParseError> {
-        if !starts_expression(self.peek()) {
-            let found = self.token();
-            return Err(self.expected(
-                &format!("an expression after {}", op.tok.describe()),
-                &found,
-            ));
-        }
-        f(self)
+    /// The span of the token just consumed.
+    fn prev_span(&self) -> Span {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or_else(Span::default, |t| t.span)
     }
 
+    fn bump_span(&mut self) -> Span {
+        self.bump_tok();
+        self.prev_span()
+    }
+
+    fn bump_tok(&mut self) {
+        if self.peek() != &Tok::Eof {
+            self.pos += 1;
+        }
+    }
+
+    // The functions on the recursive path (`expr` → `binary` → `unary` → `postfix` →
+    // `primary` → `list` / `context` / `call` → `expr`) keep their own frames small: every
+    // check, error message and node assembly lives in a helper that returns before the next
+    // recursion. That keeps a nesting level to about 2 KiB of stack even in debug builds.
+
+    /// A full expression (lowest precedence), one nesting level deeper.
     fn expr(&mut self) -> Result<Expr, ParseError> {
-        let span = self.token().span;
-        self.enter(span)?;
-        let e = self.or();
+        self.enter()?;
+        let e = self.binary(0);
         self.leave();
         e
     }
 
-    fn chain(
-        &mut self,
-        next: fn(&mut Parser) -> Result<Expr, ParseError>,
-        op_of: fn(&Tok) -> Option<BinaryOp>,
-    ) -> Result<Expr, ParseError> {
-        let first = next(self)?;
-        let mut rest = Vec::new();
-        while let Some(op) = op_of(self.peek()) {
-            let op_tok = self.bump();
-            let expr = self.operand_after(&op_tok, next)?;
+    /// Precedence climbing over all binary operators. Operators of one level collect into one
+    /// flat `Binary` chain, so `1 + 1 + …` is one node however long it is.
+    fn binary(&mut self, min_prec: u8) -> Result<Expr, ParseError> {
+        let mut first = self.unary()?;
+        let mut rest: Vec<Operand> = Vec::new();
+        let mut chain_prec = 0;
+        while let Some((op, prec)) = binary_op(self.peek()).map(|op| (op, precedence(op))) {
+            if prec < min_prec {
+                break;
+            }
+            let op_span = self.operator(op, !rest.is_empty() && chain_prec == prec)?;
+            let rhs = self.binary(prec + 1)?;
+            if !rest.is_empty() && prec != chain_prec {
+                // A lower-precedence operator: the chain so far becomes its left operand.
+                first = make_binary(first, std::mem::take(&mut rest));
+            }
+            chain_prec = prec;
             rest.push(Operand {
                 op,
-                op_span: op_tok.span,
-                expr,
+                op_span,
+                expr: rhs,
             });
         }
         Ok(make_binary(first, rest))
     }
 
-    fn or(&mut self) -> Result<Expr, ParseError> {
-        self.chain(Parser::and, |t| (t == &Tok::Or).then_some(BinaryOp::Or))
-    }
-
-    fn and(&mut self) -> Result<Expr, ParseError> {
-        self.chain(Parser::comparison, |t| {
-            (t == &Tok::And).then_some(BinaryOp::And)
-        })
-    }
-
-    fn comparison(&mut self) -> Result<Expr, ParseError> {
-        let first = self.additive()?;
-        let Some(op) = comparison_op(self.peek()) else {
-            return Ok(first);
-        };
-        let op_tok = self.bump();
-        let rhs = self.operand_after(&op_tok, Parser::additive)?;
-        if comparison_op(self.peek()).is_some() {
-            let second = self.token();
+    /// Consumes a binary operator and checks what follows it.
+    #[inline(never)]
+    fn operator(&mut self, op: BinaryOp, same_level: bool) -> Result<Span, ParseError> {
+        let span = self.bump_span();
+        if op.is_comparison() && same_level {
             return Err(ParseError {
-                span: second.span,
+                span,
                 message: format!(
-                    "comparisons cannot be chained: expected `and`, `or`, `)` or end of input, found {}",
-                    second.tok.describe()
+                    "comparisons cannot be chained: expected `and`, `or`, `)` or end of input, found `{op}`"
                 ),
             });
         }
-        Ok(make_binary(
-            first,
-            vec![Operand {
-                op,
-                op_span: op_tok.span,
-                expr: rhs,
-            }],
-        ))
+        self.need_operand_after(&format!("`{op}`"))?;
+        Ok(span)
     }
 
-    fn additive(&mut self) -> Result<Expr, ParseError> {
-        self.chain(Parser::multiplicative, |t| match t {
-            Tok::Plus => Some(BinaryOp::Add),
-            Tok::Minus => Some(BinaryOp::Sub),
-            _ => None,
-        })
-    }
-
-    fn multiplicative(&mut self) -> Result<Expr, ParseError> {
-        self.chain(Parser::unary, |t| match t {
-            Tok::Star => Some(BinaryOp::Mul),
-            Tok::Slash => Some(BinaryOp::Div),
-            _ => None,
-        })
-    }
-
-    fn unary(&mut self) -> Result<Expr, ParseError> {
-        if self.peek() != &Tok::Minus {
-            return self.postfix();
+    /// The "expected an expression after `+`" error, if the next token cannot start one.
+    #[inline(never)]
+    fn need_operand_after(&self, what: &str) -> Result<(), ParseError> {
+        if starts_expression(self.peek()) {
+            return Ok(());
         }
-        let minus = self.bump();
-        self.enter(minus.span)?;
-        let inner = self.operand_after(&minus, Parser::unary);
-        self.leave();
-        let inner = inner?;
-        Ok(Expr {
-            span: minus.span.to(inner.span),
-            kind: ExprKind::Neg(Box::new(inner)),
-        })
+        let found = self.token();
+        Err(self.expected(&format!("an expression after {what}"), &found))
+    }
+
+    /// Unary minus, iteratively: each `-` counts one nesting level.
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        let minuses = self.minuses()?;
+        let result = self.postfix();
+        self.depth = self.depth.saturating_sub(minuses.len());
+        Ok(wrap_neg(result?, minuses))
+    }
+
+    #[inline(never)]
+    fn minuses(&mut self) -> Result<Vec<Span>, ParseError> {
+        let mut minuses = Vec::new();
+        while self.peek() == &Tok::Minus {
+            let span = self.bump_span();
+            // (After an error the parse is over, so the depth count need not be restored.)
+            self.enter()?;
+            self.need_operand_after("`-`")?;
+            minuses.push(span);
+        }
+        Ok(minuses)
     }
 
     fn postfix(&mut self) -> Result<Expr, ParseError> {
         let base = self.primary()?;
         let mut steps = Vec::new();
-        let mut span = base.span;
         loop {
             match self.peek() {
-                Tok::Dot => {
-                    let dot = self.bump();
-                    let name_tok = self.bump();
-                    let name = match &name_tok.tok {
-                        Tok::Name(n) | Tok::Quoted(n) => n.clone(),
-                        _ => return Err(self.expected("a name after `.`", &name_tok)),
-                    };
-                    if self.peek() == &Tok::LParen {
-                        let paren = self.token();
-                        return Err(ParseError {
-                            span: paren.span,
-                            message: "method calls are not supported; call functions by name, like `string(x)`".into(),
-                        });
-                    }
-                    span = span.to(name_tok.span);
-                    steps.push(PathStep::Field {
-                        name,
-                        span: dot.span.to(name_tok.span),
-                    });
-                }
+                Tok::Dot => steps.push(self.field_step()?),
                 Tok::LBracket => {
-                    let open = self.bump();
-                    if self.peek() == &Tok::RBracket {
-                        let found = self.token();
-                        return Err(self.expected("an index inside `[ ]`", &found));
-                    }
+                    let open = self.open_index()?;
                     let index = self.expr()?;
-                    if looks_like_filter(&index) {
-                        return Err(ParseError {
-                            span: index.span,
-                            message: "filters (`list[condition]`) are not supported; an index must be a number like `a[1]` or `a[-1]`".into(),
-                        });
-                    }
-                    let close = self.bump();
-                    if close.tok != Tok::RBracket {
-                        return Err(self.expected("`]` to close the index", &close));
-                    }
-                    span = span.to(close.span);
-                    steps.push(PathStep::Index {
-                        index: Box::new(index),
-                        span: open.span.to(close.span),
-                    });
+                    steps.push(self.close_index(open, index)?);
                 }
                 _ => break,
             }
         }
-        if steps.is_empty() {
-            return Ok(base);
+        Ok(make_path(base, steps))
+    }
+
+    #[inline(never)]
+    fn field_step(&mut self) -> Result<PathStep, ParseError> {
+        let dot = self.bump_span();
+        let name_tok = self.token();
+        let name = match name_tok.tok {
+            Tok::Name(n) | Tok::Quoted(n) => n,
+            _ => return Err(self.expected("a name after `.`", &self.token())),
+        };
+        self.bump_tok();
+        if self.peek() == &Tok::LParen {
+            return Err(ParseError {
+                span: self.token().span,
+                message: "method calls are not supported; call functions by name, like `string(x)`"
+                    .into(),
+            });
         }
-        Ok(Expr {
-            span,
-            kind: ExprKind::Path {
-                base: Box::new(base),
-                steps,
-            },
+        Ok(PathStep::Field {
+            name,
+            span: dot.to(name_tok.span),
+        })
+    }
+
+    #[inline(never)]
+    fn open_index(&mut self) -> Result<Span, ParseError> {
+        let open = self.bump_span();
+        if self.peek() == &Tok::RBracket {
+            return Err(self.expected("an index inside `[ ]`", &self.token()));
+        }
+        Ok(open)
+    }
+
+    #[inline(never)]
+    fn close_index(&mut self, open: Span, index: Expr) -> Result<PathStep, ParseError> {
+        if looks_like_filter(&index) {
+            return Err(ParseError {
+                span: index.span,
+                message: "filters (`list[condition]`) are not supported; an index must be a number like `a[1]` or `a[-1]`".into(),
+            });
+        }
+        if self.peek() != &Tok::RBracket {
+            return Err(self.expected("`]` to close the index", &self.token()));
+        }
+        let close = self.bump_span();
+        Ok(PathStep::Index {
+            index: Box::new(index),
+            span: open.to(close),
         })
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
-        let t = self.bump();
-        let leaf = |kind| Ok(Expr { kind, span: t.span });
-        match &t.tok {
-            Tok::Null => leaf(ExprKind::Null),
-            Tok::True => leaf(ExprKind::Bool(true)),
-            Tok::False => leaf(ExprKind::Bool(false)),
-            Tok::Number(n) => leaf(ExprKind::Number(*n)),
-            Tok::Str(s) => leaf(ExprKind::String(s.clone())),
-            Tok::Quoted(n) => leaf(ExprKind::Name(n.clone())),
-            Tok::Name(n) => self.name(n.clone(), t.span),
+        match self.peek() {
             Tok::LParen => {
+                let open = self.bump_span();
                 let inner = self.expr()?;
-                let close = self.bump();
-                if close.tok != Tok::RParen {
-                    return Err(self.expected(
-                        &format!("`)` to close the `(` at byte {}", t.span.start),
-                        &close,
-                    ));
-                }
+                self.close_paren(open)?;
                 Ok(inner)
             }
-            Tok::LBracket => self.list(t.span),
-            Tok::LBrace => self.context(t.span),
-            Tok::StarStar => Err(ParseError {
-                span: t.span,
-                message: "`**` (exponentiation) is not supported".into(),
-            }),
-            Tok::DotDot => Err(ParseError {
-                span: t.span,
-                message: "ranges (`a..b`) are not supported".into(),
-            }),
-            _ => Err(self.expected("an expression", &t)),
+            Tok::LBracket => self.list(),
+            Tok::LBrace => self.context(),
+            Tok::Name(_) => match self.name()? {
+                Head::Expr(e) => Ok(e),
+                Head::Call(name, span) => self.call(name, span),
+            },
+            _ => self.leaf(),
         }
     }
 
-    /// A name, a call `name(…)`, or `is defined(…)`.
-    fn name(&mut self, name: String, span: Span) -> Result<Expr, ParseError> {
+    #[inline(never)]
+    fn close_paren(&mut self, open: Span) -> Result<(), ParseError> {
+        if self.peek() != &Tok::RParen {
+            return Err(self.expected(
+                &format!("`)` to close the `(` at byte {}", open.start),
+                &self.token(),
+            ));
+        }
+        self.bump_tok();
+        Ok(())
+    }
+
+    /// A literal, a backtick name, or the error for a token that cannot start an expression.
+    #[inline(never)]
+    fn leaf(&mut self) -> Result<Expr, ParseError> {
+        let t = self.token();
+        let kind = match t.tok {
+            Tok::Null => ExprKind::Null,
+            Tok::True => ExprKind::Bool(true),
+            Tok::False => ExprKind::Bool(false),
+            Tok::Number(n) => ExprKind::Number(n),
+            Tok::Str(s) => ExprKind::String(s),
+            Tok::Quoted(n) => ExprKind::Name(n),
+            _ => return Err(self.expected("an expression", &self.token())),
+        };
+        self.bump_tok();
+        Ok(Expr { kind, span: t.span })
+    }
+
+    /// A plain name, or the head of a call `name(` / `is defined(`.
+    #[inline(never)]
+    fn name(&mut self) -> Result<Head, ParseError> {
+        let Token {
+            tok: Tok::Name(name),
+            span,
+        } = self.token()
+        else {
+            return Err(self.expected("a name", &self.token()));
+        };
+        self.bump_tok();
         if name == "is"
             && matches!(self.peek(), Tok::Name(n) if n == "defined")
             && self.peek_n(1) == &Tok::LParen
         {
-            let defined = self.bump();
-            return self.call("is defined".into(), span.to(defined.span));
+            let defined = self.bump_span();
+            return Ok(Head::Call("is defined".into(), span.to(defined)));
         }
         if self.peek() == &Tok::LParen {
-            return self.call(name, span);
+            return Ok(Head::Call(name, span));
         }
         let operand_follows = matches!(
             self.peek(),
@@ -394,161 +405,216 @@ impl Parser {
                 message: (*message).into(),
             });
         }
-        Ok(Expr {
+        Ok(Head::Expr(Expr {
             kind: ExprKind::Name(name),
             span,
-        })
+        }))
     }
 
     fn call(&mut self, name: String, name_span: Span) -> Result<Expr, ParseError> {
-        let open = self.bump(); // `(`
+        let open = self.bump_span(); // `(`
         let mut args = Vec::new();
-        let close = loop {
-            if self.peek() == &Tok::RParen && args.is_empty() {
-                break self.bump();
-            }
-            if matches!(self.peek(), Tok::Name(_) | Tok::Quoted(_)) && self.peek_n(1) == &Tok::Colon
-            {
-                let found = self.token();
-                return Err(ParseError {
-                    span: found.span,
-                    message: "named arguments are not supported; pass arguments by position".into(),
-                });
-            }
-            if !starts_expression(self.peek()) {
-                let found = self.token();
-                let what = if args.is_empty() {
-                    format!("an argument or `)` after `{name}(`")
-                } else {
-                    "an argument after `,`".to_string()
-                };
-                return Err(self.expected(&what, &found));
-            }
+        while self.call_argument_follows(&name, args.is_empty())? {
             args.push(self.expr()?);
-            let sep = self.bump();
-            match sep.tok {
-                Tok::Comma => continue,
-                Tok::RParen => break sep,
-                _ => {
-                    return Err(self.expected(
-                        &format!(
-                            "`,` or `)` to close the call of `{name}` at byte {}",
-                            open.span.start
-                        ),
-                        &sep,
-                    ));
-                }
+            if self.separator(Tok::RParen, &name, open)? {
+                break;
             }
-        };
-        Ok(Expr {
-            span: name_span.to(close.span),
-            kind: ExprKind::Call {
-                name,
-                name_span,
-                args,
-            },
-        })
+        }
+        Ok(make_call(name, name_span, args, self.prev_span()))
     }
 
-    fn list(&mut self, open: Span) -> Result<Expr, ParseError> {
-        let mut items = Vec::new();
-        let close = loop {
-            if self.peek() == &Tok::RBracket && items.is_empty() {
-                break self.bump();
-            }
-            if !starts_expression(self.peek()) {
-                let found = self.token();
-                let what = if items.is_empty() {
-                    "an expression or `]` after `[`"
-                } else {
-                    "an expression after `,`"
-                };
-                return Err(self.expected(what, &found));
-            }
-            items.push(self.expr()?);
-            let sep = self.bump();
-            match sep.tok {
-                Tok::Comma => continue,
-                Tok::RBracket => break sep,
-                _ => {
-                    return Err(self.expected(
-                        &format!("`,` or `]` to close the list at byte {}", open.start),
-                        &sep,
-                    ));
-                }
-            }
+    /// Before a call argument: `false` (and consumes it) if `)` closes an empty call.
+    #[inline(never)]
+    fn call_argument_follows(&mut self, name: &str, first: bool) -> Result<bool, ParseError> {
+        if first && self.peek() == &Tok::RParen {
+            self.bump_tok();
+            return Ok(false);
+        }
+        if matches!(self.peek(), Tok::Name(_) | Tok::Quoted(_)) && self.peek_n(1) == &Tok::Colon {
+            return Err(ParseError {
+                span: self.token().span,
+                message: "named arguments are not supported; pass arguments by position".into(),
+            });
+        }
+        if !starts_expression(self.peek()) {
+            let what = if first {
+                format!("an argument or `)` after `{name}(`")
+            } else {
+                "an argument after `,`".to_string()
+            };
+            return Err(self.expected(&what, &self.token()));
+        }
+        Ok(true)
+    }
+
+    /// After an element of a call, list or context: `,` (→ `false`) or the closer (→ `true`).
+    #[inline(never)]
+    fn separator(&mut self, close: Tok, name: &str, open: Span) -> Result<bool, ParseError> {
+        if self.peek() == &Tok::Comma {
+            self.bump_tok();
+            return Ok(false);
+        }
+        if self.peek() == &close {
+            self.bump_tok();
+            return Ok(true);
+        }
+        let what = match close {
+            Tok::RParen => format!(
+                "`,` or `)` to close the call of `{name}` at byte {}",
+                open.start
+            ),
+            Tok::RBracket => format!("`,` or `]` to close the list at byte {}", open.start),
+            _ => format!("`,` or `}}` to close the context at byte {}", open.start),
         };
+        Err(self.expected(&what, &self.token()))
+    }
+
+    fn list(&mut self) -> Result<Expr, ParseError> {
+        let open = self.bump_span();
+        let mut items = Vec::new();
+        while self.list_item_follows(items.is_empty())? {
+            items.push(self.expr()?);
+            if self.separator(Tok::RBracket, "", open)? {
+                break;
+            }
+        }
         Ok(Expr {
-            span: open.to(close.span),
+            span: open.to(self.prev_span()),
             kind: ExprKind::List(items),
         })
     }
 
-    fn context(&mut self, open: Span) -> Result<Expr, ParseError> {
-        let mut entries: Vec<ContextEntry> = Vec::new();
-        let mut seen: HashMap<String, Span> = HashMap::new();
-        let close = loop {
-            if self.peek() == &Tok::RBrace && entries.is_empty() {
-                break self.bump();
-            }
-            let key_tok = self.bump();
-            let key = match &key_tok.tok {
-                Tok::Str(s) | Tok::Name(s) | Tok::Quoted(s) => s.clone(),
-                _ => {
-                    let what = if entries.is_empty() {
-                        "a key (a name or a \"string\") or `}` after `{`"
-                    } else {
-                        "a key (a name or a \"string\") after `,`"
-                    };
-                    return Err(self.expected(what, &key_tok));
-                }
+    /// Before a list item: `false` (and consumes it) if `]` closes an empty list.
+    #[inline(never)]
+    fn list_item_follows(&mut self, first: bool) -> Result<bool, ParseError> {
+        if first && self.peek() == &Tok::RBracket {
+            self.bump_tok();
+            return Ok(false);
+        }
+        if !starts_expression(self.peek()) {
+            let what = if first {
+                "an expression or `]` after `[`"
+            } else {
+                "an expression after `,`"
             };
-            if let Some(first) = seen.get(&key) {
-                return Err(ParseError {
-                    span: key_tok.span,
-                    message: format!(
-                        "duplicate key `{key}` in context (first defined at byte {})",
-                        first.start
-                    ),
-                });
-            }
-            let colon = self.bump();
-            if colon.tok != Tok::Colon {
-                let mut e = self.expected(&format!("`:` after the key `{key}`"), &colon);
-                if matches!(colon.tok, Tok::Name(_)) {
-                    e.message
-                        .push_str(" (keys with spaces must be written as strings: \"my key\")");
-                }
-                return Err(e);
-            }
-            if !starts_expression(self.peek()) {
-                let found = self.token();
-                return Err(self.expected(&format!("a value after `{key}:`"), &found));
-            }
+            return Err(self.expected(what, &self.token()));
+        }
+        Ok(true)
+    }
+
+    fn context(&mut self) -> Result<Expr, ParseError> {
+        let open = self.bump_span();
+        let mut entries = Vec::new();
+        let mut seen = HashMap::new();
+        while let Some((key, key_span)) = self.context_key(&mut seen)? {
             let value = self.expr()?;
-            seen.insert(key.clone(), key_tok.span);
             entries.push(ContextEntry {
                 key,
-                key_span: key_tok.span,
+                key_span,
                 value,
             });
-            let sep = self.bump();
-            match sep.tok {
-                Tok::Comma => continue,
-                Tok::RBrace => break sep,
-                _ => {
-                    return Err(self.expected(
-                        &format!("`,` or `}}` to close the context at byte {}", open.start),
-                        &sep,
-                    ));
-                }
+            if self.separator(Tok::RBrace, "", open)? {
+                break;
             }
-        };
+        }
         Ok(Expr {
-            span: open.to(close.span),
+            span: open.to(self.prev_span()),
             kind: ExprKind::Context(entries),
         })
     }
+
+    /// Before a context entry: its key and `:` (checked for duplicates and for a value
+    /// following), or `None` (consumed) if `}` closes an empty context.
+    #[inline(never)]
+    fn context_key(
+        &mut self,
+        seen: &mut HashMap<String, Span>,
+    ) -> Result<Option<(String, Span)>, ParseError> {
+        if seen.is_empty() && self.peek() == &Tok::RBrace {
+            self.bump_tok();
+            return Ok(None);
+        }
+        let key_tok = self.token();
+        let key = match key_tok.tok {
+            Tok::Str(s) | Tok::Name(s) | Tok::Quoted(s) => s,
+            _ => {
+                let what = if seen.is_empty() {
+                    "a key (a name or a \"string\") or `}` after `{`"
+                } else {
+                    "a key (a name or a \"string\") after `,`"
+                };
+                return Err(self.expected(what, &self.token()));
+            }
+        };
+        self.bump_tok();
+        if let Some(first) = seen.get(&key) {
+            return Err(ParseError {
+                span: key_tok.span,
+                message: format!(
+                    "duplicate key `{key}` in context (first defined at byte {})",
+                    first.start
+                ),
+            });
+        }
+        if self.peek() != &Tok::Colon {
+            let found = self.token();
+            let mut e = self.expected(&format!("`:` after the key `{key}`"), &found);
+            if matches!(found.tok, Tok::Name(_)) {
+                e.message
+                    .push_str(" (keys with spaces must be written as strings: \"my key\")");
+            }
+            return Err(e);
+        }
+        self.bump_tok();
+        if !starts_expression(self.peek()) {
+            return Err(self.expected(&format!("a value after `{key}:`"), &self.token()));
+        }
+        seen.insert(key.clone(), key_tok.span);
+        Ok(Some((key, key_tok.span)))
+    }
+}
+
+/// What a name turned out to be: an expression, or the head of a call.
+enum Head {
+    Expr(Expr),
+    Call(String, Span),
+}
+
+fn make_call(name: String, name_span: Span, args: Vec<Expr>, close: Span) -> Expr {
+    Expr {
+        span: name_span.to(close),
+        kind: ExprKind::Call {
+            name,
+            name_span,
+            args,
+        },
+    }
+}
+
+fn make_path(base: Expr, steps: Vec<PathStep>) -> Expr {
+    let Some(last) = steps.last() else {
+        return base;
+    };
+    let end = match last {
+        PathStep::Field { span, .. } | PathStep::Index { span, .. } => *span,
+    };
+    Expr {
+        span: base.span.to(end),
+        kind: ExprKind::Path {
+            base: Box::new(base),
+            steps,
+        },
+    }
+}
+
+fn wrap_neg(mut expr: Expr, mut minuses: Vec<Span>) -> Expr {
+    while let Some(span) = minuses.pop() {
+        expr = Expr {
+            span: span.to(expr.span),
+            kind: ExprKind::Neg(Box::new(expr)),
+        };
+    }
+    expr
 }
 
 fn make_binary(first: Expr, rest: Vec<Operand>) -> Expr {
@@ -564,8 +630,27 @@ fn make_binary(first: Expr, rest: Vec<Operand>) -> Expr {
     }
 }
 
-fn comparison_op(t: &Tok) -> Option<BinaryOp> {
+/// Binding strength: `or` < `and` < comparisons < `+ -` < `* /`.
+fn precedence(op: BinaryOp) -> u8 {
+    match op {
+        BinaryOp::Or => 1,
+        BinaryOp::And => 2,
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            3
+        }
+        BinaryOp::Add | BinaryOp::Sub => 4,
+        BinaryOp::Mul | BinaryOp::Div => 5,
+    }
+}
+
+fn binary_op(t: &Tok) -> Option<BinaryOp> {
     Some(match t {
+        Tok::Or => BinaryOp::Or,
+        Tok::And => BinaryOp::And,
+        Tok::Plus => BinaryOp::Add,
+        Tok::Minus => BinaryOp::Sub,
+        Tok::Star => BinaryOp::Mul,
+        Tok::Slash => BinaryOp::Div,
         Tok::Eq => BinaryOp::Eq,
         Tok::Ne => BinaryOp::Ne,
         Tok::Lt => BinaryOp::Lt,

@@ -1,7 +1,16 @@
 //! The only place that holds secret values: store, sources, prompt, redactor, hardening.
+//! `expose_secret()` is called here and at the one place in `engine/` that builds a child's env.
 
 pub mod harden;
+mod matcher;
+mod needles;
+pub mod pipe;
 pub mod prompt;
+mod redactor;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
+pub use needles::{MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN};
+pub use redactor::{MARKER, RedactError, RedactWarning, Redactor, StreamRedactor};
 pub use store::{SecretArg, SecretError, SecretStore, Source};

@@ -105,7 +105,7 @@ impl SecretArg {
     pub fn parse(arg: &str) -> Result<SecretArg, SecretError> {
         let (name, rest) = arg.split_once('=').ok_or(SecretError::MissingEquals)?;
         let name = name.to_string();
-        if !is_name(&name) {
+        if !crate::workflow::load::is_identifier(&name) {
             return Err(SecretError::BadName { name });
         }
         if let Some(var) = rest.strip_prefix("env:") {
@@ -128,14 +128,6 @@ impl SecretArg {
             Err(SecretError::Literal { name })
         }
     }
-}
-
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Copies a value into an exactly-sized secret box; the working copy is zeroized on drop.
@@ -217,35 +209,39 @@ impl SecretStore {
         self.insert(&arg.name, seal(value), Source::from(&arg.source))
     }
 
-    /// Takes the input's `$secrets` object (name → string) out of the input, adding each value.
-    /// The input is left without `$secrets` whatever happens.
+    /// Takes the input's `$secrets` object (name → string) out of the input, adding each value
+    /// that no `--secret` flag gave already (flags come first). Returns the names it skipped
+    /// for that reason. The input is left without `$secrets` whatever happens.
     pub fn take_from_input(
         &mut self,
         input: &mut serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), SecretError> {
+    ) -> Result<Vec<String>, SecretError> {
         let Some(secrets) = input.remove("$secrets") else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let serde_json::Value::Object(map) = secrets else {
             return Err(SecretError::InputNotObject);
         };
         let mut result = Ok(());
+        let mut skipped = Vec::new();
         for (name, value) in map {
-            match value {
-                serde_json::Value::String(s) => {
-                    let value = Zeroizing::new(s);
-                    if result.is_ok() {
-                        result = self.insert(&name, seal(value), Source::Input);
-                    }
-                }
+            // Every value is moved into a zeroizing box, even after an error.
+            let value = match value {
+                serde_json::Value::String(s) => Zeroizing::new(s),
                 _ => {
                     if result.is_ok() {
                         result = Err(SecretError::InputNotString { name });
                     }
+                    continue;
                 }
+            };
+            if self.entries.contains_key(&name) {
+                skipped.push(name);
+            } else if result.is_ok() {
+                result = self.insert(&name, seal(value), Source::Input);
             }
         }
-        result
+        result.map(|()| skipped)
     }
 
     /// Checks every name in the store against the names a workflow declares.

@@ -170,7 +170,8 @@ pub fn suggestion<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>)
         .unwrap_or_default()
 }
 
-fn is_identifier(s: &str) -> bool {
+/// Letters, digits and `_`, not starting with a digit: secret names, parameters, functions.
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

@@ -575,3 +575,42 @@ fn missing_required_fields() {
     let text = broken(r#"{ "id": "end", "type": "end" }"#, r#"{ "type": "end" }"#);
     assert_error(&text, "this node has no `id`", "{ \"type\": \"end\" }", 0);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Random edits of a valid workflow (bytes replaced, removed, inserted) never panic the
+        /// loader or the validator, and every diagnostic's span lies inside the file.
+        #[test]
+        fn mutated_workflows(edits in proptest::collection::vec((0usize..4000, 0u8..4, any::<char>()), 1..6)) {
+            let mut text: Vec<char> = BASE.chars().collect();
+            for (at, op, c) in edits {
+                let at = at % (text.len() + 1);
+                match op {
+                    0 if at < text.len() => { text[at] = c; }
+                    1 if at < text.len() => { text.remove(at); }
+                    2 => text.insert(at, c),
+                    _ => text.insert(at, ['{', '}', '[', ']', '"', ',', ':', '\\'][at % 8]),
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let checked = check_source(SourceFile::from_text("t.json", &text));
+            for d in &checked.diagnostics {
+                prop_assert!(d.primary.0.start <= text.len() && d.primary.0.end <= text.len());
+            }
+            let _ = checked.render(false);
+        }
+
+        /// Arbitrary text as a mapping expression never panics anything.
+        #[test]
+        fn arbitrary_expressions(expr in "\\PC{0,60}") {
+            let escaped = serde_json::to_string(&expr).unwrap_or_default();
+            let text = BASE.replacen("\"prepared\" }", &format!("{escaped} }}"), 1);
+            let _ = check_source(SourceFile::from_text("t.json", &text)).render(false);
+        }
+    }
+}

@@ -511,19 +511,37 @@ fn check_variables(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    // Variables available before and after each node runs; `None` where an upstream result
-    // is unknown (a service without an output mapping merges whatever its result holds).
-    let base: BTreeSet<&str> = inputs.iter().map(|d| d.name.as_str()).collect();
-    let mut before: Vec<Option<BTreeSet<&str>>> = vec![None; n];
-    let mut after: Vec<Option<BTreeSet<&str>>> = vec![None; n];
+    // Variables available before and after each node runs, as bit sets over every name an
+    // input or output mapping provides; `None` where an upstream result is unknown (a service
+    // without an output mapping merges whatever its result holds).
+    let mut names: Vec<&str> = inputs.iter().map(|d| d.name.as_str()).collect();
+    names.extend(
+        wf.nodes
+            .iter()
+            .flat_map(|n| n.output_mapping.iter().flatten().map(|r| r.name.as_str())),
+    );
+    names.sort_unstable();
+    names.dedup();
+    let bit = |name: &str| names.binary_search(&name).ok();
+    let words = names.len().div_ceil(64);
+    let mut base = vec![0u64; words];
+    for d in inputs {
+        if let Some(i) = bit(&d.name) {
+            base[i / 64] |= 1 << (i % 64);
+        }
+    }
+    let mut before: Vec<Option<Vec<u64>>> = vec![None; n];
+    let mut after: Vec<Option<Vec<u64>>> = vec![None; n];
     for &v in &order {
         let avail = if graph.pred[v].is_empty() {
             Some(base.clone())
         } else {
             graph.pred[v]
                 .iter()
-                .try_fold(BTreeSet::new(), |mut acc, &p| {
-                    acc.extend(after[p].as_ref()?.iter().copied());
+                .try_fold(vec![0u64; words], |mut acc, &p| {
+                    for (a, b) in acc.iter_mut().zip(after[p].as_ref()?) {
+                        *a |= b;
+                    }
                     Some(acc)
                 })
         };
@@ -532,12 +550,16 @@ fn check_variables(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
             (Some(_), NodeKind::Service, None) | (None, _, _) => None,
             (Some(set), _, outs) => {
                 let mut set = set.clone();
-                set.extend(outs.iter().flatten().map(|r| r.name.as_str()));
+                for i in outs.iter().flatten().filter_map(|r| bit(&r.name)) {
+                    set[i / 64] |= 1 << (i % 64);
+                }
                 Some(set)
             }
         };
         before[v] = avail;
     }
+    let provided =
+        |set: &[u64], name: &str| bit(name).is_some_and(|i| set[i / 64] & (1 << (i % 64)) != 0);
     for (i, node) in wf.nodes.iter().enumerate() {
         let Some(avail) = &before[i] else { continue };
         let mut local: BTreeSet<&str> = BTreeSet::new();
@@ -547,8 +569,9 @@ fn check_variables(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
             }
             if let Some(e) = &row.expr {
                 for (var, span) in expr::analyze(e).free_variables {
-                    if !avail.contains(var.as_str()) && !local.contains(var.as_str()) {
-                        let hint = suggestion(&var, avail.iter().chain(local.iter()).copied());
+                    if !provided(avail, &var) && !local.contains(var.as_str()) {
+                        let avail_names = names.iter().copied().filter(|n| provided(avail, n));
+                        let hint = suggestion(&var, avail_names.chain(local.iter().copied()));
                         out.push(
                             Diagnostic::warning(row.value.file_span(span.start..span.end), format!("`{var}` is not provided by any workflow input or upstream node{hint}"), "evaluates to null")
                                 .with_note("a missing variable is null in FEEL; declare it in the workflow's `inputs` or map it from an upstream node's output"),

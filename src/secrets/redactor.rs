@@ -1,0 +1,459 @@
+//! The streaming redactor: replaces every occurrence of every needle of every known secret
+//! with `***`, identically however the input is split into writes, in memory bounded by the
+//! longest needle. Rules and limits: docs/secrets.md.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::automaton::StateID;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::matcher::{EnginePref, Matcher};
+use super::needles::{self, MIN_ENCODED_LEN, Needle};
+
+/// What replaces a redacted span.
+pub const MARKER: &[u8] = b"***";
+
+/// Bytes walked per step of a push: bounds the list of pending spans, whatever the write size.
+const CHUNK: usize = 64 * 1024;
+
+/// A secret that cannot be registered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RedactError {
+    #[error("secret `{name}` is empty or only whitespace; it cannot be redacted and is refused")]
+    Empty { name: String },
+    #[error("secret `{name}` makes the redaction automaton too large; it was not added")]
+    TooLarge { name: String },
+}
+
+/// A secret was registered, but with a caveat the operator should see.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RedactWarning {
+    #[error(
+        "secret `{name}` is shorter than {min} bytes: only its exact value is redacted, \
+         not its encodings (base64, URL, JSON…)"
+    )]
+    Short { name: String, min: usize },
+}
+
+/// Redacts known secrets from output. Cheap to clone (shared state); every clone and every
+/// stream sees secrets added later.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: RwLock<State>,
+    generations: AtomicU64,
+}
+
+struct State {
+    secrets: Vec<Entry>,
+    matcher: Arc<Matcher>,
+    pref: EnginePref,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            secrets: Vec::new(),
+            matcher: Arc::new(Matcher::empty(0)),
+            pref: EnginePref::Auto,
+        }
+    }
+}
+
+struct Entry {
+    name: Arc<str>,
+    value: SecretString,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_engine(pref: EnginePref) -> Self {
+        let r = Self::new();
+        r.write().pref = pref;
+        r
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.shared.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.shared.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn matcher(&self) -> Arc<Matcher> {
+        Arc::clone(&self.read().matcher)
+    }
+
+    /// Registers a secret; it applies to every byte pushed from now on, in every stream.
+    /// Refuses empty and whitespace-only values. Warns (naming the secret, never showing the
+    /// value) when the value is too short to get encodings. Adding the same name and value
+    /// again changes nothing; the same name with another value redacts both values.
+    pub fn add_secret(
+        &self,
+        name: &str,
+        value: &SecretString,
+    ) -> Result<Option<RedactWarning>, RedactError> {
+        let exposed = value.expose_secret();
+        let trimmed_len = exposed.trim().len();
+        if trimmed_len == 0 {
+            return Err(RedactError::Empty {
+                name: name.to_owned(),
+            });
+        }
+        let warning = (trimmed_len < MIN_ENCODED_LEN).then(|| RedactWarning::Short {
+            name: name.to_owned(),
+            min: MIN_ENCODED_LEN,
+        });
+        let mut state = self.write();
+        if state
+            .secrets
+            .iter()
+            .any(|e| &*e.name == name && e.value.expose_secret() == exposed)
+        {
+            return Ok(warning);
+        }
+        state.secrets.push(Entry {
+            name: Arc::from(name),
+            value: value.clone(),
+        });
+        match self.compile(&state) {
+            Ok(m) => {
+                state.matcher = Arc::new(m);
+                Ok(warning)
+            }
+            Err(()) => {
+                state.secrets.pop();
+                Err(RedactError::TooLarge {
+                    name: name.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Builds the matcher for all registered secrets.
+    fn compile(&self, state: &State) -> Result<Matcher, ()> {
+        let mut names: Vec<Arc<str>> = Vec::new();
+        let mut all: Vec<(Needle, u32)> = Vec::new();
+        for entry in &state.secrets {
+            let idx = match names.iter().position(|n| *n == entry.name) {
+                Some(i) => i,
+                None => {
+                    names.push(Arc::clone(&entry.name));
+                    names.len() - 1
+                }
+            } as u32;
+            for n in needles::derive(entry.value.expose_secret()) {
+                all.push((n, idx));
+            }
+        }
+        all.sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()).then(a.1.cmp(&b.1)));
+        let mut unique: Vec<(Needle, Vec<u32>)> = Vec::new();
+        for (needle, idx) in all {
+            match unique.last_mut() {
+                Some((last, ids)) if last.as_slice() == needle.as_slice() => {
+                    if !ids.contains(&idx) {
+                        ids.push(idx);
+                    }
+                }
+                _ => unique.push((needle, vec![idx])),
+            }
+        }
+        let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        Matcher::build(generation, &unique, names, state.pref).map_err(|_| ())
+    }
+
+    /// A new stream (one per output: a child's stdout, its stderr, a log file…).
+    pub fn stream(&self) -> StreamRedactor {
+        StreamRedactor {
+            redactor: self.clone(),
+            generation: None,
+            sid: StateID::ZERO,
+            pos: 0,
+            emitted: 0,
+            window: Zeroizing::new(Vec::new()),
+            spans: Vec::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Redacts a whole buffer (one push and a finish).
+    pub fn redact(&self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(input.len());
+        let mut s = self.stream();
+        s.push(input, &mut out);
+        s.finish(&mut out);
+        out
+    }
+
+    /// Redacts a text (error messages, result values). Needles of valid UTF-8 values start and
+    /// end on character boundaries, so the result stays valid UTF-8.
+    pub fn redact_str(&self, s: &str) -> String {
+        let out = self.redact(s.as_bytes());
+        match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
+    /// Forgets every secret: values are zeroized, the automaton is dropped. Streams notice on
+    /// their next push or finish and release what they held back (nothing is a secret any more).
+    pub fn purge(&self) {
+        let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut state = self.write();
+        state.secrets.clear(); // SecretString zeroizes on drop
+        state.matcher = Arc::new(Matcher::empty(generation));
+    }
+
+    /// Number of distinct needles currently searched for.
+    pub fn needle_count(&self) -> usize {
+        self.read().matcher.pattern_count()
+    }
+
+    /// Length of the longest needle (the bound on what a stream holds back).
+    pub fn max_needle_len(&self) -> usize {
+        self.read().matcher.max_len
+    }
+
+    /// Names of the registered secrets, in registration order.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.read()
+            .matcher
+            .names
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.read();
+        f.debug_struct("Redactor")
+            .field("secrets", &state.matcher.names)
+            .field("needles", &state.matcher.pattern_count())
+            .finish()
+    }
+}
+
+/// A pending (not yet written) redacted span, in absolute stream offsets.
+struct Span {
+    start: u64,
+    end: u64,
+    secrets: Vec<Arc<str>>,
+}
+
+/// Redacts one output stream. Feed it with `push`, end it with `finish`.
+///
+/// Invariants between calls (absolute offsets; `pos` = bytes pushed so far):
+/// - everything before `emitted` has been written out;
+/// - `window` holds the raw bytes `[pos - window.len(), pos)`: the longest suffix of the input
+///   that is a proper prefix of some needle (a match still in progress may start there);
+/// - `spans` are the merged, sorted, pairwise non-touching spans not yet written; every byte
+///   in `[emitted, pos)` outside them lies in `window`.
+pub struct StreamRedactor {
+    redactor: Redactor,
+    /// Generation of the matcher `sid` belongs to; `None` before the first push.
+    generation: Option<u64>,
+    sid: StateID,
+    pos: u64,
+    emitted: u64,
+    window: Zeroizing<Vec<u8>>,
+    spans: Vec<Span>,
+    counts: BTreeMap<Arc<str>, u64>,
+}
+
+impl StreamRedactor {
+    /// Redacts `input` and appends to `out` everything that can no longer be part of a match.
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let m = self.redactor.matcher();
+        self.sync(&m, out);
+        for chunk in input.chunks(CHUNK) {
+            let base = self.pos;
+            let spans = &mut self.spans;
+            m.scan(chunk, base, &mut self.sid, &mut |s, e, p| {
+                add_match(spans, &m, s, e, p)
+            });
+            self.pos += chunk.len() as u64;
+            self.release(&m, chunk, false, out);
+        }
+    }
+
+    /// End of input: writes out everything held back. The stream can be reused afterwards;
+    /// nothing carries over (a match cannot span a `finish`).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let m = self.redactor.matcher();
+        self.sync(&m, out);
+        self.release(&m, &[], true, out);
+        self.sid = m.start();
+    }
+
+    /// Number of redacted spans written so far, per secret name. A span where several
+    /// secrets matched (merged) counts once for each of them.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
+    }
+
+    /// Raw bytes held back because a needle may start in them (≤ the longest needle).
+    /// Bytes of a pending redacted span are not held: they will become `***` whatever follows.
+    pub fn held_back(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Adopts the current matcher if the secrets changed since the last call: re-walks the
+    /// held-back window with it, so a match in progress of an older needle survives the change
+    /// and new needles are found in the held-back bytes too. Bytes already written stay as they
+    /// were.
+    fn sync(&mut self, m: &Matcher, out: &mut Vec<u8>) {
+        if self.generation == Some(m.generation) {
+            return;
+        }
+        self.generation = Some(m.generation);
+        self.sid = m.start();
+        if self.window.capacity() < m.max_len {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(m.max_len));
+            bigger.extend_from_slice(&self.window);
+            self.window = bigger;
+        }
+        if self.window.is_empty() {
+            return;
+        }
+        let base = self.pos - self.window.len() as u64;
+        let spans = &mut self.spans;
+        m.scan(&self.window, base, &mut self.sid, &mut |s, e, p| {
+            add_match(spans, m, s, e, p)
+        });
+        self.release(m, &[], false, out);
+    }
+
+    /// Writes out what is final after `chunk` (the bytes just scanned, ending at `pos`), and
+    /// keeps the new window. At `eof` everything is final.
+    fn release(&mut self, m: &Matcher, chunk: &[u8], eof: bool, out: &mut Vec<u8>) {
+        let pos = self.pos;
+        let chunk_start = pos - chunk.len() as u64;
+        let win_start = chunk_start - self.window.len() as u64;
+        // Every match still to come starts at or after `live`.
+        let live = if eof {
+            pos
+        } else {
+            pos - m.depth(self.sid) as u64
+        };
+        // A pending span that reaches `live` may still grow: hold it (and what follows).
+        let boundary = match self.spans.iter().find(|s| s.end >= live) {
+            Some(s) if !eof => s.start.min(live),
+            _ => live,
+        };
+        let source = |from: u64, to: u64| -> (&[u8], &[u8]) {
+            debug_assert!(from >= win_start && to <= pos && from <= to);
+            let from = from.max(win_start);
+            let (w, c) = (&self.window[..], chunk);
+            let split = |at: u64| (at - win_start) as usize;
+            let (a, b) = (split(from), split(to));
+            let wl = w.len();
+            (
+                &w[a.min(wl)..b.min(wl)],
+                &c[a.saturating_sub(wl)..b.saturating_sub(wl)],
+            )
+        };
+        let mut cursor = self.emitted;
+        let mut done = 0;
+        for span in self.spans.iter().take_while(|s| s.start < boundary) {
+            if cursor < span.start {
+                let (a, b) = source(cursor, span.start);
+                out.extend_from_slice(a);
+                out.extend_from_slice(b);
+            }
+            out.extend_from_slice(MARKER);
+            for name in &span.secrets {
+                *self.counts.entry(Arc::clone(name)).or_insert(0) += 1;
+            }
+            cursor = span.end;
+            done += 1;
+        }
+        if cursor < boundary {
+            let (a, b) = source(cursor, boundary);
+            out.extend_from_slice(a);
+            out.extend_from_slice(b);
+            cursor = boundary;
+        }
+        self.spans.drain(..done);
+        self.emitted = cursor;
+
+        // New window: raw bytes [live, pos), taken from the old window and the chunk.
+        let keep = (pos - live) as usize;
+        if keep <= chunk.len() {
+            self.window.clear();
+            self.window.extend_from_slice(&chunk[chunk.len() - keep..]);
+        } else {
+            let from_old = keep - chunk.len();
+            let drop = self.window.len() - from_old;
+            self.window.copy_within(drop.., 0);
+            self.window.truncate(from_old);
+            self.window.extend_from_slice(chunk);
+        }
+        if eof {
+            self.spans.clear();
+        }
+    }
+}
+
+/// Merges the match `[start, end)` of `pattern` into the pending spans. Matches arrive in
+/// order of their end, so only trailing spans can overlap or touch it.
+fn add_match(spans: &mut Vec<Span>, m: &Matcher, start: u64, end: u64, pattern: usize) {
+    let ids = m.secrets_of(pattern);
+    if let Some(last) = spans.last()
+        && last.start <= start
+        && last.end >= end
+        && ids
+            .iter()
+            .all(|&i| last.secrets.contains(&m.names[i as usize]))
+    {
+        return; // already covered
+    }
+    let mut span = Span {
+        start,
+        end,
+        secrets: ids
+            .iter()
+            .map(|&i| Arc::clone(&m.names[i as usize]))
+            .collect(),
+    };
+    while let Some(last) = spans.last() {
+        if last.end < span.start {
+            break;
+        }
+        if let Some(last) = spans.pop() {
+            span.start = span.start.min(last.start);
+            span.end = span.end.max(last.end);
+            span.secrets.extend(last.secrets);
+        }
+    }
+    span.secrets.sort();
+    span.secrets.dedup();
+    spans.push(span);
+}
+
+impl fmt::Debug for StreamRedactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamRedactor")
+            .field("counts", &self.counts)
+            .field("held_back", &self.window.len())
+            .field("pending_spans", &self.spans.len())
+            .finish()
+    }
+}

@@ -1,0 +1,313 @@
+//! Text rendering of a graph [`Layout`]: a canvas of cells, each tagged with what owns it
+//! (a node, an edge, nothing), and its plain-text form for `wfop graph` and line mode.
+//!
+//! The TUI paints the same [`Canvas`] cell by cell into its buffer and styles each cell by its
+//! [`Owner`], so the graph looks the same in every front end.
+//!
+//! Glyphs, Unicode | ASCII (`--ascii`):
+//!
+//! | what                          | Unicode           | ASCII |
+//! |-------------------------------|-------------------|-------|
+//! | start node                    | `○`               | `o`   |
+//! | end node                      | `●`               | `@`   |
+//! | service node                  | `[label]`         | `[label]` |
+//! | horizontal line               | `─`               | `-`   |
+//! | vertical line                 | `│`               | `\|`  |
+//! | corners, tees, crossings      | `┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼` | `+` |
+//! | arrow head                    | `→`               | `>`   |
+//! | arrow head of a cycle edge    | `←`               | `<`   |
+//!
+//! Lay out with [`Charset::layout_options`] so that ASCII arrows get their shaft:
+//! `○ → [Service] → ●` in Unicode, `o -> [Service] -> @` in ASCII.
+
+use crate::workflow::layout::{self, Glyph, Layout, LayoutNode, LayoutOptions, Shape, char_width};
+use crate::workflow::{NodeKind, Workflow};
+
+/// Which characters draw the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Charset {
+    #[default]
+    Unicode,
+    Ascii,
+}
+
+impl Charset {
+    /// The character of an edge glyph.
+    pub fn glyph(self, glyph: Glyph) -> char {
+        match self {
+            Charset::Unicode => match glyph {
+                Glyph::Horizontal => '─',
+                Glyph::Vertical => '│',
+                Glyph::DownRight => '┌',
+                Glyph::DownLeft => '┐',
+                Glyph::UpRight => '└',
+                Glyph::UpLeft => '┘',
+                Glyph::TeeRight => '├',
+                Glyph::TeeLeft => '┤',
+                Glyph::TeeDown => '┬',
+                Glyph::TeeUp => '┴',
+                Glyph::Cross => '┼',
+                Glyph::ArrowRight => '→',
+                Glyph::ArrowLeft => '←',
+            },
+            Charset::Ascii => match glyph {
+                Glyph::Horizontal => '-',
+                Glyph::Vertical => '|',
+                Glyph::ArrowRight => '>',
+                Glyph::ArrowLeft => '<',
+                _ => '+',
+            },
+        }
+    }
+
+    /// The layout options this charset draws well with.
+    pub fn layout_options(self) -> LayoutOptions {
+        match self {
+            Charset::Unicode => LayoutOptions { arrow_shaft: 0 },
+            Charset::Ascii => LayoutOptions { arrow_shaft: 1 },
+        }
+    }
+
+    /// The text of a node: the start and end marks, or a service label in a box.
+    pub fn node_text(self, shape: Shape, label: &str) -> String {
+        match (shape, self) {
+            (Shape::Start, Charset::Unicode) => "○".to_string(),
+            (Shape::Start, Charset::Ascii) => "o".to_string(),
+            (Shape::End, Charset::Unicode) => "●".to_string(),
+            (Shape::End, Charset::Ascii) => "@".to_string(),
+            (Shape::Service, _) => format!("[{label}]"),
+        }
+    }
+}
+
+/// What a canvas cell belongs to; indexes are those of the layout's input nodes and edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Owner {
+    #[default]
+    Empty,
+    Node(usize),
+    Edge(usize),
+}
+
+/// One cell. `ch` is [`Cell::WIDE_TAIL`] for the right half of a double-width character (paint
+/// nothing there; the character on its left covers it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub ch: char,
+    pub owner: Owner,
+}
+
+impl Cell {
+    pub const WIDE_TAIL: char = '\0';
+    const BLANK: Cell = Cell {
+        ch: ' ',
+        owner: Owner::Empty,
+    };
+}
+
+/// A part of a layout, in layout cells: what a scrolled pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// A `width × height` grid of cells painted from a layout (or from a window of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canvas {
+    origin: (usize, usize),
+    width: usize,
+    height: usize,
+    cells: Vec<Cell>,
+}
+
+impl Canvas {
+    /// Paints the edges, then the node texts (`texts[i]` for node `i`; a missing text paints
+    /// blanks). A text is truncated or padded with blanks to its node's width; control
+    /// characters are shown as `�`, zero-width characters are dropped.
+    pub fn paint(layout: &Layout, texts: &[String], charset: Charset) -> Canvas {
+        let whole = Window {
+            x: 0,
+            y: 0,
+            width: layout.width,
+            height: layout.height,
+        };
+        Canvas::paint_window(layout, texts, charset, whole)
+    }
+
+    /// Paints only `window` of the layout, as [`Canvas::paint`] does the whole; the canvas'
+    /// cell `(0, 0)` is the window's top left. A double-width character cut by the window's
+    /// edge is painted as a blank.
+    pub fn paint_window(
+        layout: &Layout,
+        texts: &[String],
+        charset: Charset,
+        window: Window,
+    ) -> Canvas {
+        let mut canvas = Canvas {
+            origin: (window.x, window.y),
+            width: window.width,
+            height: window.height,
+            cells: vec![Cell::BLANK; window.width.saturating_mul(window.height)],
+        };
+        for (e, edge) in layout.edges.iter().enumerate() {
+            for c in &edge.cells {
+                if let Some(cell) = canvas.at_mut(c.x, c.y)
+                    && cell.owner == Owner::Empty
+                {
+                    *cell = Cell {
+                        ch: charset.glyph(c.glyph),
+                        owner: Owner::Edge(e),
+                    };
+                }
+            }
+        }
+        for (i, node) in layout.nodes.iter().enumerate() {
+            let text = texts.get(i).map(String::as_str).unwrap_or("");
+            canvas.paint_text(node.x, node.y, node.width, text, Owner::Node(i));
+        }
+        canvas
+    }
+
+    /// Paints a node's text at layout coordinates.
+    fn paint_text(&mut self, x: usize, y: usize, width: usize, text: &str, owner: Owner) {
+        let (x0, y0) = self.origin;
+        if y < y0 || y >= y0 + self.height {
+            return;
+        }
+        let end = x.saturating_add(width);
+        let mut at = x;
+        for c in text.chars() {
+            let (c, w) = match unicode_width::UnicodeWidthChar::width(c) {
+                Some(0) => continue,
+                Some(w) => (c, w),
+                None => ('\u{FFFD}', char_width(c)),
+            };
+            if at + w > end {
+                break;
+            }
+            // A wide character the window cuts in half shows as blanks.
+            let whole = at >= x0 && at + w <= x0 + self.width;
+            for k in 0..w {
+                let ch = match (whole, k) {
+                    (false, _) => ' ',
+                    (true, 0) => c,
+                    (true, _) => Cell::WIDE_TAIL,
+                };
+                self.set(at + k, y, Cell { ch, owner });
+            }
+            at += w;
+        }
+        for pad in at..end {
+            self.set(pad, y, Cell { ch: ' ', owner });
+        }
+    }
+
+    /// The cell at layout coordinates, if inside the window.
+    fn at_mut(&mut self, x: usize, y: usize) -> Option<&mut Cell> {
+        let (x0, y0) = self.origin;
+        let (x, y) = (x.checked_sub(x0)?, y.checked_sub(y0)?);
+        if x < self.width && y < self.height {
+            self.cells.get_mut(y * self.width + x)
+        } else {
+            None
+        }
+    }
+
+    fn set(&mut self, x: usize, y: usize, cell: Cell) {
+        if let Some(c) = self.at_mut(x, y) {
+            *c = cell;
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The cell at `(x, y)` of the canvas (relative to its window), `None` outside.
+    pub fn get(&self, x: usize, y: usize) -> Option<&Cell> {
+        if x < self.width && y < self.height {
+            self.cells.get(y * self.width + x)
+        } else {
+            None
+        }
+    }
+
+    /// The cells of row `y`, left to right (empty outside the canvas).
+    pub fn row(&self, y: usize) -> &[Cell] {
+        if y < self.height {
+            &self.cells[y * self.width..(y + 1) * self.width]
+        } else {
+            &[]
+        }
+    }
+
+    /// The canvas as text: rows without trailing blanks, joined by `\n`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(self.cells.len() + self.height);
+        for y in 0..self.height {
+            if y > 0 {
+                out.push('\n');
+            }
+            let line_start = out.len();
+            out.extend(
+                self.row(y)
+                    .iter()
+                    .map(|c| c.ch)
+                    .filter(|&c| c != Cell::WIDE_TAIL),
+            );
+            let trimmed = out[line_start..].trim_end_matches(' ').len();
+            out.truncate(line_start + trimmed);
+        }
+        out
+    }
+}
+
+/// Renders a layout as text (see [`Canvas::paint`] and [`Canvas::to_text`]).
+pub fn render_text(layout: &Layout, texts: &[String], charset: Charset) -> String {
+    Canvas::paint(layout, texts, charset).to_text()
+}
+
+/// Lays out and renders a whole graph given as `(shape, label)` per node: the one call behind
+/// `wfop graph`.
+pub fn render_graph(nodes: &[(Shape, &str)], edges: &[(usize, usize)], charset: Charset) -> String {
+    let texts: Vec<String> = nodes
+        .iter()
+        .map(|&(shape, label)| charset.node_text(shape, label))
+        .collect();
+    let layout_nodes: Vec<LayoutNode> = nodes
+        .iter()
+        .zip(&texts)
+        .map(|(&(shape, _), text)| LayoutNode::for_text(shape, text))
+        .collect();
+    let laid = layout::layout_with(&layout_nodes, edges, &charset.layout_options());
+    render_text(&laid, &texts, charset)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The layout shape of a workflow node.
+pub fn shape_of(kind: NodeKind) -> Shape {
+    match kind {
+        NodeKind::Start => Shape::Start,
+        NodeKind::Service => Shape::Service,
+        NodeKind::End => Shape::End,
+    }
+}
+
+/// A workflow's graph as text, services shown by their labels (`wfop graph`).
+pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
+    let nodes: Vec<(Shape, &str)> = wf
+        .nodes
+        .iter()
+        .map(|n| (shape_of(n.kind), n.display_label()))
+        .collect();
+    render_graph(&nodes, &wf.edge_indices(), charset)
+}

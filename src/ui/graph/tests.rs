@@ -1,0 +1,391 @@
+use super::*;
+use crate::workflow::layout::{LayoutNode, layout};
+
+const S: Shape = Shape::Start;
+const E: Shape = Shape::End;
+const V: Shape = Shape::Service;
+
+fn draw(nodes: &[(Shape, &str)], edges: &[(usize, usize)]) -> String {
+    render_graph(nodes, edges, Charset::Unicode)
+}
+
+fn ascii(nodes: &[(Shape, &str)], edges: &[(usize, usize)]) -> String {
+    render_graph(nodes, edges, Charset::Ascii)
+}
+
+fn lines(rows: &[&str]) -> String {
+    rows.join("\n")
+}
+
+type Graph = (Vec<(Shape, &'static str)>, Vec<(usize, usize)>);
+
+/// start → Fetch → {Classical, Quantum} → Report → end
+fn fork_join_2() -> Graph {
+    let nodes = vec![
+        (S, ""),
+        (V, "Fetch"),
+        (V, "Classical"),
+        (V, "Quantum"),
+        (V, "Report"),
+        (E, ""),
+    ];
+    let edges = vec![(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5)];
+    (nodes, edges)
+}
+
+#[test]
+fn linear() {
+    let nodes = [(S, ""), (V, "Orchestrated Service"), (E, "")];
+    assert_eq!(
+        draw(&nodes, &[(0, 1), (1, 2)]),
+        "○ → [Orchestrated Service] → ●"
+    );
+}
+
+#[test]
+fn linear_ascii() {
+    let nodes = [(S, ""), (V, "Orchestrated Service"), (E, "")];
+    assert_eq!(
+        ascii(&nodes, &[(0, 1), (1, 2)]),
+        "o -> [Orchestrated Service] -> @"
+    );
+}
+
+#[test]
+fn render_text_with_caller_texts() {
+    // The TUI decorates its boxes; the layout only needs the widths.
+    let texts: Vec<String> = ["○", "[✓ Orchestrated Service 1.2s]", "●"]
+        .map(String::from)
+        .to_vec();
+    let shapes = [S, V, E];
+    let nodes: Vec<LayoutNode> = shapes
+        .iter()
+        .zip(&texts)
+        .map(|(&s, t)| LayoutNode::for_text(s, t))
+        .collect();
+    let l = layout(&nodes, &[(0, 1), (1, 2)]);
+    assert_eq!(
+        render_text(&l, &texts, Charset::Unicode),
+        "○ → [✓ Orchestrated Service 1.2s] → ●"
+    );
+}
+
+#[test]
+fn fork_join_two_branches() {
+    let (nodes, edges) = fork_join_2();
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&[
+            "             ┌→ [Classical] ─┐",
+            "○ → [Fetch] ─┤               ├→ [Report] → ●",
+            "             └→ [Quantum] ───┘",
+        ])
+    );
+}
+
+#[test]
+fn fork_join_two_branches_ascii() {
+    let (nodes, edges) = fork_join_2();
+    assert_eq!(
+        ascii(&nodes, &edges),
+        lines(&[
+            "              +-> [Classical] -+",
+            "o -> [Fetch] -+                +-> [Report] -> @",
+            "              +-> [Quantum] ---+",
+        ])
+    );
+}
+
+#[test]
+fn fork_join_three_branches() {
+    let nodes = [(S, ""), (V, "A"), (V, "B"), (V, "C"), (V, "D"), (E, "")];
+    let edges = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&[
+            "         ┌→ [B] ─┐",
+            "         │       │",
+            "○ → [A] ─┼→ [C] ─┼→ ●",
+            "         │       │",
+            "         └→ [D] ─┘",
+        ])
+    );
+    assert_eq!(
+        ascii(&nodes, &edges),
+        lines(&[
+            "          +-> [B] -+",
+            "          |        |",
+            "o -> [A] -+-> [C] -+-> @",
+            "          |        |",
+            "          +-> [D] -+",
+        ])
+    );
+}
+
+#[test]
+fn diamond_with_skip_edge() {
+    // start → A → end, plus start → end.
+    let nodes = [(S, ""), (V, "A"), (E, "")];
+    let edges = [(0, 1), (1, 2), (0, 2)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&["○ ─┬→ [A] ─┐", "   └───────┴→ ●"])
+    );
+    assert_eq!(
+        ascii(&nodes, &edges),
+        lines(&["o -+-> [A] -+", "   +--------+-> @"])
+    );
+}
+
+#[test]
+fn skip_edge_between_services() {
+    // A → C and A → B → C.
+    let nodes = [(S, ""), (V, "A"), (V, "B"), (V, "C"), (E, "")];
+    let edges = [(0, 1), (1, 3), (1, 2), (2, 3), (3, 4)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&["○ → [A] ─┬→ [B] ─┐", "         └───────┴→ [C] → ●",])
+    );
+}
+
+#[test]
+fn nested_forks() {
+    let nodes = [
+        (S, ""),
+        (V, "A"),
+        (V, "B1"),
+        (V, "B2"),
+        (V, "C"),
+        (V, "D"),
+        (E, ""),
+    ];
+    let edges = [
+        (0, 1),
+        (1, 2),
+        (1, 5),
+        (2, 3),
+        (2, 4),
+        (3, 5),
+        (4, 5),
+        (5, 6),
+    ];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&[
+            "                  ┌→ [B2] ─┐",
+            "         ┌→ [B1] ─┤        │",
+            "○ → [A] ─┤        └→ [C] ──┼→ [D] → ●",
+            "         └─────────────────┘",
+        ])
+    );
+}
+
+#[test]
+fn two_end_nodes() {
+    let nodes = [(S, ""), (V, "A"), (V, "B"), (E, ""), (E, "")];
+    let edges = [(0, 1), (0, 2), (1, 3), (2, 4)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&["   ┌→ [A] → ●", "○ ─┤", "   └→ [B] → ●"])
+    );
+}
+
+#[test]
+fn long_edge_spanning_layers() {
+    let nodes = [
+        (S, ""),
+        (V, "A"),
+        (V, "B"),
+        (V, "C"),
+        (V, "Long one"),
+        (E, ""),
+    ];
+    let edges = [(0, 1), (1, 2), (2, 3), (3, 5), (0, 4), (4, 5)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&[
+            "   ┌→ [A] ────────┐",
+            "○ ─┤              └→ [B] → [C] ─┐",
+            "   └→ [Long one] ───────────────┴→ ●",
+        ])
+    );
+    assert_eq!(
+        ascii(&nodes, &edges),
+        lines(&[
+            "   +-> [A] --------+",
+            "o -+               +-> [B] -> [C] -+",
+            "   +-> [Long one] -----------------+-> @",
+        ])
+    );
+}
+
+#[test]
+fn cycle_edge_is_drawn_backwards() {
+    let nodes = [(S, ""), (V, "A"), (V, "B"), (E, "")];
+    let edges = [(0, 1), (1, 2), (2, 0), (2, 3)];
+    assert_eq!(
+        draw(&nodes, &edges),
+        lines(&["○ ←┬→ [A] ─┐", "   └───────┴→ [B] → ●"])
+    );
+}
+
+#[test]
+fn empty_and_isolated() {
+    assert_eq!(draw(&[], &[]), "");
+    assert_eq!(draw(&[(V, "A"), (V, "Bee")], &[]), "[A]\n\n[Bee]");
+}
+
+#[test]
+fn canvas_cells_carry_owners() {
+    let nodes = [LayoutNode::new(S, 1), LayoutNode::new(E, 1)];
+    let l = layout(&nodes, &[(0, 1)]);
+    let texts = ["○".to_string(), "●".to_string()];
+    let c = Canvas::paint(&l, &texts, Charset::Unicode);
+    assert_eq!((c.width(), c.height()), (5, 1));
+    let owners: Vec<Owner> = c.row(0).iter().map(|cell| cell.owner).collect();
+    assert_eq!(
+        owners,
+        [
+            Owner::Node(0),
+            Owner::Empty,
+            Owner::Edge(0),
+            Owner::Empty,
+            Owner::Node(1)
+        ]
+    );
+    assert_eq!(c.get(2, 0).map(|cell| cell.ch), Some('→'));
+    assert_eq!(c.get(5, 0), None);
+    assert!(c.row(1).is_empty());
+}
+
+#[test]
+fn wide_and_control_characters() {
+    let texts = ["[量子]".to_string(), "[a\u{1b}b]".to_string()];
+    let nodes: Vec<LayoutNode> = texts.iter().map(|t| LayoutNode::for_text(V, t)).collect();
+    let l = layout(&nodes, &[(0, 1)]);
+    let c = Canvas::paint(&l, &texts, Charset::Unicode);
+    assert_eq!(c.get(2, 0).map(|cell| cell.ch), Some(Cell::WIDE_TAIL));
+    assert_eq!(c.to_text(), "[量子] → [a\u{FFFD}b]");
+}
+
+#[test]
+fn texts_are_truncated_and_padded_to_the_node() {
+    let nodes = [LayoutNode::new(V, 4), LayoutNode::new(V, 6)];
+    let l = layout(&nodes, &[(0, 1)]);
+    let texts = ["[toolong]".to_string(), "[量]".to_string()];
+    assert_eq!(render_text(&l, &texts, Charset::Unicode), "[too → [量]");
+    // A missing text leaves the node blank, and a double-width character never half fits.
+    let texts = ["[量量]".to_string()];
+    assert_eq!(render_text(&l, &texts, Charset::Unicode), "[量  →");
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::workflow::layout::{display_width, layout_with};
+
+    fn label() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => prop::char::range('a', 'z'),
+                1 => Just('量'),
+                1 => Just('\u{301}'),
+                1 => Just('\t'),
+                1 => Just('✓'),
+            ],
+            0..10,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn rendering_stays_inside_the_layout(
+            labels in prop::collection::vec((0usize..3, label()), 0..16),
+            edges in prop::collection::vec((0usize..18, 0usize..18), 0..40),
+            // Widths the caller got wrong must not break the drawing either.
+            skew in prop::collection::vec(0usize..3, 16),
+            ascii in any::<bool>(),
+            window in (0usize..40, 0usize..20, 0usize..40, 0usize..20),
+        ) {
+            let charset = if ascii { Charset::Ascii } else { Charset::Unicode };
+            let shapes = [S, V, E];
+            let texts: Vec<String> = labels
+                .iter()
+                .map(|(s, l)| charset.node_text(shapes[*s], l))
+                .collect();
+            let nodes: Vec<LayoutNode> = labels
+                .iter()
+                .zip(&texts)
+                .enumerate()
+                .map(|(i, ((s, _), t))| {
+                    let w = display_width(t);
+                    let w = match skew[i] { 0 => w, 1 => w + 2, _ => w / 2 };
+                    LayoutNode::new(shapes[*s], w)
+                })
+                .collect();
+            let l = layout_with(&nodes, &edges, &charset.layout_options());
+            let text = render_text(&l, &texts, charset);
+            prop_assert!(text.lines().count() <= l.height.max(1));
+            for line in text.lines() {
+                prop_assert!(display_width(line) <= l.width, "{line:?} wider than {}", l.width);
+                prop_assert!(!line.ends_with(' '));
+            }
+            let (x, y, width, height) = window;
+            let part = Canvas::paint_window(&l, &texts, charset, Window { x, y, width, height });
+            let part_text = part.to_text();
+            prop_assert!(part_text.lines().all(|line| display_width(line) <= width));
+            let canvas = Canvas::paint(&l, &texts, charset);
+            for y in 0..canvas.height() {
+                for (x, cell) in canvas.row(y).iter().enumerate() {
+                    if let Owner::Node(i) = cell.owner {
+                        let p = l.nodes[i];
+                        prop_assert!(p.y == y && p.x <= x && x < p.x + p.width);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn window_paints_part_of_the_layout() {
+    let texts = [
+        "○".to_string(),
+        "[量子 Service]".to_string(),
+        "●".to_string(),
+    ];
+    let shapes = [S, V, E];
+    let nodes: Vec<LayoutNode> = shapes
+        .iter()
+        .zip(&texts)
+        .map(|(&s, t)| LayoutNode::for_text(s, t))
+        .collect();
+    let l = layout(&nodes, &[(0, 1), (1, 2)]);
+    assert_eq!(
+        render_text(&l, &texts, Charset::Unicode),
+        "○ → [量子 Service] → ●"
+    );
+    let window = Window {
+        x: 2,
+        y: 0,
+        width: 4,
+        height: 3,
+    };
+    let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
+    assert_eq!((c.width(), c.height()), (4, 3));
+    // "→ [量" with 量 cut in half by the right edge.
+    assert_eq!(c.to_text(), "→ [\n\n");
+    assert_eq!(c.get(0, 0).map(|cell| cell.owner), Some(Owner::Edge(0)));
+    assert_eq!(c.get(3, 0).map(|cell| cell.owner), Some(Owner::Node(1)));
+    let window = Window {
+        x: 6,
+        width: 30,
+        ..window
+    };
+    let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
+    assert_eq!(c.to_text(), " 子 Service] → ●\n\n");
+}

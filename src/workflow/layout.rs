@@ -1,1 +1,0 @@
-//! Layered left-to-right layout of a workflow graph, and its text rendering.

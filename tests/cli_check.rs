@@ -1,0 +1,219 @@
+//! `wfop check` and `wfop graph` as a user runs them: exit codes, messages with file:line:col,
+//! the bundled workflows, and hostile input (empty, binary, deep, huge) that must not crash.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wfop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("wfop runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A scratch folder under the target dir, fresh per test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn bundled_workflows_check_clean() {
+    let out = wfop(&[
+        "check",
+        "workflows/quantum-secrets.json",
+        "workflows/portfolio-risk.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ok: workflows/quantum-secrets.json (3 nodes, 2 edges)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: workflows/portfolio-risk.json"),
+        "{stdout}"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "no warnings expected on the bundled workflows"
+    );
+}
+
+#[test]
+fn broken_file_exits_2_with_positions_for_every_error() {
+    let dir = scratch("broken");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json"),
+    )
+    .unwrap();
+    let broken = original
+        .replacen("\"label\"", "\"lable\"", 1)
+        .replacen("\"to\": \"end\"", "\"to\": \"ende\"", 1)
+        .replacen(
+            "secret_value(\\\"ibm_api_token\\\")",
+            "secret_value(\\\"ibm_api_tokn\\\")",
+            1,
+        );
+    let path = dir.join("broken.json");
+    std::fs::write(&path, &broken).unwrap();
+    std::fs::create_dir_all(dir.join("services")).unwrap();
+    std::fs::write(dir.join("services/quantum_service.py"), "def run(): pass\n").unwrap();
+    let out = wfop(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let col_of = |needle: &str| {
+        broken
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap()
+            .find(needle)
+            .unwrap()
+            + 1
+    };
+    for (message, needle) in [
+        (
+            "unknown field `lable` in a node, did you mean `label`?",
+            "\"lable\"",
+        ),
+        (
+            "edge refers to unknown node `ende`, did you mean `end`?",
+            "\"ende\"",
+        ),
+        (
+            "secret `ibm_api_tokn` is not declared in the workflow's `secrets`, did you mean `ibm_api_token`?",
+            "\\\"ibm_api_tokn",
+        ),
+    ] {
+        assert!(
+            stderr.contains(message),
+            "missing {message:?} in:\n{stderr}"
+        );
+        let at = format!("broken.json:{}:{}", line_of(needle), col_of(needle));
+        assert!(
+            stderr.contains(&at),
+            "missing position {at} for {message:?} in:\n{stderr}"
+        );
+    }
+    // The dangling edge also leaves `orchestrated` without a path to the end, and `end` unreachable.
+    assert!(
+        stderr.contains("node `orchestrated` reaches no end node"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("broken.json: 5 errors"), "{stderr}");
+    // The source line is shown with a marker under it.
+    assert!(stderr.contains("^^^^^^^ unknown field"), "{stderr}");
+}
+
+#[test]
+fn warnings_do_not_fail_the_check() {
+    let dir = scratch("warning");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json"),
+    )
+    .unwrap();
+    let warned = original.replacen(
+        "\"value\": \"circuit_data\"",
+        "\"value\": \"circuit_dat\"",
+        1,
+    );
+    let path = dir.join("quantum-secrets.json");
+    std::fs::write(&path, warned).unwrap();
+    std::fs::create_dir_all(dir.join("services")).unwrap();
+    std::fs::write(dir.join("services/quantum_service.py"), "def run(): pass\n").unwrap();
+    let out = wfop(&["check", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning: `circuit_dat` is not provided by any workflow input or upstream node, did you mean `circuit_data`?"), "{stderr}");
+    assert!(text(&out.stdout).contains("1 warning"));
+}
+
+#[test]
+fn hostile_input_never_crashes() {
+    let dir = scratch("hostile");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.json", Vec::new(), "empty file"),
+        ("binary.json", vec![0x7b, 0xff, 0xfe, 0x00, 0x01], "not UTF-8"),
+        ("deep.json", "[".repeat(200_000).into_bytes(), "nested too deeply"),
+        ("array.json", b"[1, 2, 3]".to_vec(), "the workflow must be an object, found an array"),
+        ("trailing.json", b"{} {}".to_vec(), "expected the end of the file"),
+        ("deep-expr.json", format!("{{\"name\":\"x\",\"nodes\":[{{\"id\":\"s\",\"type\":\"service\",\"run\":{{\"command\":[\"true\"]}},\"input_mapping\":[{{\"name\":\"a\",\"value\":\"{}\"}}]}}],\"edges\":[]}}", "(".repeat(60_000)).into_bytes(), "nested too deeply"),
+    ];
+    for (name, content, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = wfop(&["check", path.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let out = wfop(&["check", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("missing.json: cannot read the file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn graph_prints_the_platform_example_on_one_line() {
+    let out = wfop(&["graph", "workflows/quantum-secrets.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "○ → [Orchestrated Service] → ●\n");
+    let out = wfop(&["graph", "--ascii", "workflows/quantum-secrets.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let ascii = text(&out.stdout);
+    assert!(
+        ascii.is_ascii() && ascii.contains("[Orchestrated Service]"),
+        "{ascii}"
+    );
+}
+
+#[test]
+fn graph_draws_forks_and_joins() {
+    let out = wfop(&["graph", "workflows/portfolio-risk.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let g = text(&out.stdout);
+    for label in [
+        "[Fetch market data]",
+        "[Historical VaR]",
+        "[Quantum tail sampling]",
+        "[Risk report]",
+    ] {
+        assert!(g.contains(label), "{label} missing in\n{g}");
+    }
+    assert!(g.lines().count() >= 3, "a fork needs several rows:\n{g}");
+    assert!(
+        g.contains('┤') || g.contains('┬') || g.contains('┐'),
+        "no fork drawn:\n{g}"
+    );
+}
+
+#[test]
+fn graph_refuses_a_broken_workflow() {
+    let dir = scratch("graph-broken");
+    let path = dir.join("w.json");
+    std::fs::write(&path, "{ \"name\": \"x\", \"nodes\": [], \"edges\": [] }").unwrap();
+    let out = wfop(&["graph", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`nodes` is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+}
