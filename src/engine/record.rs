@@ -163,7 +163,7 @@ impl Record {
     pub fn save(&self) -> Result<(), RecordError> {
         let tmp = self.dir.join(".run.json.tmp");
         let path = self.dir.join("run.json");
-        let text = serde_json::to_vec_pretty(&self.doc).map_err(|e| RecordError::Io {
+        let text = serde_json::to_vec(&self.doc).map_err(|e| RecordError::Io {
             path: path.clone(),
             source: io::Error::other(e),
         })?;

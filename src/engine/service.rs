@@ -430,7 +430,12 @@ async fn emit(
 /// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
 /// shim for Python services.
 fn make_folder(input: &Map<String, Value>, run: &Run) -> std::io::Result<tempfile::TempDir> {
-    let folder = tempfile::Builder::new().prefix("wfop-").tempdir()?;
+    // $XDG_RUNTIME_DIR (per user, memory-backed) when there is one, else the temp folder.
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let folder = tempfile::Builder::new().prefix("wfop-").tempdir_in(base)?;
     std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o700))?;
     let mut b = std::fs::DirBuilder::new();
     b.mode(0o700);
