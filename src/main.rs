@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use wfop::engine::record;
 use wfop::ui::graph::{Charset, workflow_graph_text};
+use wfop::ui::plain;
 use wfop::workflow;
 
 /// Exit code for invalid input or usage.
@@ -52,6 +54,51 @@ enum Command {
         #[arg(long)]
         ascii: bool,
     },
+    /// Run a workflow: services as subprocesses, every secret redacted, a record on disk
+    Run {
+        /// Workflow file (JSON)
+        file: PathBuf,
+        /// Workflow inputs (a JSON object; its "$secrets" object supplies secrets)
+        #[arg(long, value_name = "F.json")]
+        input: Option<PathBuf>,
+        /// A secret's source: NAME=env:VAR or NAME=file:PATH (never the value itself)
+        // Parsed by wfop, not clap: clap's error would echo a literal value.
+        #[arg(long = "secret", value_name = "NAME=env:VAR|file:PATH")]
+        secrets: Vec<String>,
+        /// Line output: `[node] line` logs, `wfop: …` status lines, a summary
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+        /// One JSON event per line
+        #[arg(long)]
+        json: bool,
+        /// Most services running at once (default: the number of CPUs)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_parallel: Option<u32>,
+        /// After a failure, keep running everything that does not depend on it
+        #[arg(long)]
+        keep_going: bool,
+        /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// List recorded runs
+    Runs {
+        /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Print a run's logs (RUN: an id, a unique prefix of one, or `last`)
+    Logs {
+        run: String,
+        /// Only this node's log
+        node: Option<String>,
+        /// Keep printing while the run is going
+        #[arg(short, long)]
+        follow: bool,
+        /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,7 +106,74 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Graph { file, ascii } => graph(&file, ascii),
+        Command::Run {
+            file,
+            input,
+            secrets,
+            plain: _,
+            json,
+            max_parallel,
+            keep_going,
+            state_dir,
+        } => {
+            // Until the TUI lands, plain mode everywhere.
+            let mode = if json {
+                plain::Mode::Json
+            } else {
+                plain::Mode::Plain
+            };
+            let code = plain::run(plain::RunArgs {
+                file,
+                input,
+                secrets,
+                mode,
+                max_parallel: max_parallel.map(|n| n as usize),
+                keep_going,
+                state_dir,
+                color: stderr_color(),
+            });
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Runs { state_dir } => records(state_dir, |dir| {
+            plain::print_runs(dir, &mut std::io::stdout().lock()).map_err(|e| e.to_string())
+        }),
+        Command::Logs {
+            run,
+            node,
+            follow,
+            state_dir,
+        } => records(state_dir, |dir| {
+            plain::print_logs(
+                dir,
+                &run,
+                node.as_deref(),
+                follow,
+                &mut std::io::stdout().lock(),
+            )
+            .map_err(|e| e.to_string())
+        }),
         Command::Redact { secrets, counts } => redact(&secrets, counts),
+    }
+}
+
+/// Runs a command over the run records; errors exit 2.
+fn records(
+    state_dir: Option<PathBuf>,
+    f: impl FnOnce(&std::path::Path) -> Result<(), String>,
+) -> ExitCode {
+    let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    match f(&dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            ExitCode::from(EXIT_INVALID)
+        }
     }
 }
 

@@ -1,0 +1,153 @@
+//! What the engine tells a front end: one `Event` enum for the whole run. Every text inside an
+//! event is already redacted; front ends only display or serialise it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+/// Which output of a service a log chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// How a node ended (or why it never ran).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+    Skipped,
+}
+
+impl NodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeStatus::Succeeded => "succeeded",
+            NodeStatus::Failed => "failed",
+            NodeStatus::TimedOut => "timed out",
+            NodeStatus::Cancelled => "cancelled",
+            NodeStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// How a whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    /// Stopped by a signal to wfop (or a cancel command); `signal` is its number.
+    Interrupted {
+        signal: i32,
+    },
+}
+
+impl RunStatus {
+    /// The process exit code wfop ends with: 0, 1, or 128 + signal.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunStatus::Succeeded => 0,
+            RunStatus::Failed => 1,
+            RunStatus::Interrupted { signal } => 128 + signal,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted { .. } => "interrupted",
+        }
+    }
+}
+
+/// One line of the final summary: a service node and how it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeSummary {
+    pub node: String,
+    pub label: String,
+    pub status: NodeStatus,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Why it failed or was skipped (redacted).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        workflow: String,
+        record: PathBuf,
+        /// Service node ids in file order.
+        nodes: Vec<String>,
+    },
+    /// A secret the workflow needs has no value yet (for front ends that can ask).
+    SecretNeeded {
+        name: String,
+        used_by: Vec<String>,
+    },
+    NodeStarted {
+        node: Arc<str>,
+        pid: Option<u32>,
+    },
+    /// Redacted output of a service: whole lines (each ending in `\n`, except that a very long
+    /// line or the last bytes before end of output may come without one). Batched: one event
+    /// carries every line of one read.
+    NodeLog {
+        node: Arc<str>,
+        stream: Stream,
+        #[serde(serialize_with = "lossy")]
+        data: Vec<u8>,
+    },
+    NodeFinished {
+        node: Arc<str>,
+        status: NodeStatus,
+        duration_ms: u64,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        reason: Option<String>,
+    },
+    NodeSkipped {
+        node: Arc<str>,
+        reason: String,
+    },
+    /// How often each secret was redacted from one node's output and result.
+    Redactions {
+        node: Arc<str>,
+        counts: BTreeMap<String, u64>,
+    },
+    Warning {
+        node: Option<Arc<str>>,
+        message: String,
+    },
+    SecretsPurged,
+    RunFinished {
+        status: RunStatus,
+        duration_ms: u64,
+        nodes: Vec<NodeSummary>,
+    },
+}
+
+fn lossy<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(data))
+}

@@ -1,0 +1,101 @@
+//! Runs a workflow: scheduler over the graph, one service = one subprocess, events, run records
+//! on disk. Knows nothing of any front end: it sends `Event`s, every text in them redacted.
+
+mod clock;
+mod event;
+mod names;
+pub mod record;
+mod redact;
+mod scheduler;
+mod service;
+pub mod setup;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use clock::rfc3339;
+pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
+pub use names::secret_env_name;
+
+use crate::secrets::SecretStore;
+use crate::workflow::Workflow;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Most services running at once (at least 1).
+    pub max_parallel: usize,
+    /// On a failure, keep running what does not depend on it.
+    pub keep_going: bool,
+    /// `<state>`: records go to `<state>/runs/<run-id>/`.
+    pub state_dir: PathBuf,
+    /// Time between SIGTERM and SIGKILL when a service is stopped.
+    pub kill_grace: Duration,
+}
+
+impl RunOptions {
+    pub fn new(state_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            max_parallel: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            keep_going: false,
+            state_dir,
+            kill_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub record: PathBuf,
+    pub nodes: Vec<NodeSummary>,
+    /// The workflow variables at the end (redacted).
+    pub variables: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start the engine: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot watch for signals: {0}")]
+    Signals(std::io::Error),
+    #[error("{0}")]
+    Record(String),
+}
+
+/// Runs a workflow to its end and returns how it went. `sink` gets every event, in order, on a
+/// thread of its own (a slow sink slows the services' output down, it never loses any). The
+/// secrets are purged when this returns, whatever way the run ended.
+pub fn run(
+    workflow: Workflow,
+    inputs: Map<String, Value>,
+    secrets: SecretStore,
+    options: RunOptions,
+    mut sink: impl FnMut(Event) + Send + 'static,
+) -> Result<RunReport, EngineError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(EngineError::Runtime)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(256);
+    let consumer = std::thread::spawn(move || {
+        while let Some(e) = rx.blocking_recv() {
+            sink(e);
+        }
+    });
+    let result = rt.block_on(scheduler::schedule(
+        Arc::new(workflow),
+        inputs,
+        secrets,
+        options,
+        tx,
+    ));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let _ = consumer.join();
+    result
+}

@@ -1,0 +1,336 @@
+//! Run records on disk: `<state>/runs/<run-id>/run.json` and `<node-id>.log`, written as the
+//! run goes (files 0600, folders 0700); listing runs and reading logs, also while a run is going.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::clock;
+use super::event::Stream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write the run record in {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("no state folder: set XDG_STATE_HOME or HOME, or pass --state-dir")]
+    NoStateDir,
+    #[error("no run `{0}` (see `wfop runs`)")]
+    NoRun(String),
+    #[error("run `{run}` has no node `{node}`; its nodes: {nodes}")]
+    NoNode {
+        run: String,
+        node: String,
+        nodes: String,
+    },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
+    move |source| RecordError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `$XDG_STATE_HOME/wfop`, else `~/.local/state/wfop`.
+pub fn default_state_dir() -> Result<PathBuf, RecordError> {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("wfop"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".local/state/wfop")),
+        None => Err(RecordError::NoStateDir),
+    }
+}
+
+fn make_dir(path: &Path) -> Result<(), RecordError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_err(path))
+}
+
+/// A private file (0600), created or truncated.
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// `run.json`: what a run was and how it went. Every text and value in it is redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunDoc {
+    pub run_id: String,
+    pub workflow: String,
+    pub workflow_path: PathBuf,
+    pub pid: u32,
+    /// `running`, `succeeded`, `failed` or `interrupted`.
+    pub status: String,
+    pub exit_code: Option<i32>,
+    pub started: String,
+    pub finished: Option<String>,
+    pub duration_ms: Option<u64>,
+    /// The workflow inputs, without `$secrets`.
+    pub inputs: Value,
+    pub nodes: Vec<NodeDoc>,
+    /// The workflow variables at the end of the run.
+    pub variables: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeDoc {
+    pub id: String,
+    pub label: String,
+    /// `pending`, `running`, `succeeded`, `failed`, `timed_out`, `cancelled` or `skipped`.
+    pub status: String,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub reason: Option<String>,
+    pub result: Option<Value>,
+    #[serde(default)]
+    pub redactions: BTreeMap<String, u64>,
+}
+
+impl RunDoc {
+    /// `running` for a run whose wfop process is gone is shown as `abandoned`.
+    pub fn shown_status(&self) -> &str {
+        if self.status == "running" && !pid_alive(self.pid) {
+            "abandoned"
+        } else {
+            &self.status
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status == "running" && pid_alive(self.pid)
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks for existence.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// The record of the run in progress.
+pub struct Record {
+    dir: PathBuf,
+    pub doc: RunDoc,
+}
+
+impl Record {
+    /// Creates `<state>/runs/<run-id>/` (0700) and writes the first `run.json`.
+    pub fn create(state_dir: &Path, doc: RunDoc) -> Result<Record, RecordError> {
+        let runs = state_dir.join("runs");
+        make_dir(&runs)?;
+        let dir = runs.join(&doc.run_id);
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_err(&dir))?;
+        let r = Record { dir, doc };
+        r.save()?;
+        Ok(r)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn node_mut(&mut self, id: &str) -> Option<&mut NodeDoc> {
+        self.doc.nodes.iter_mut().find(|n| n.id == id)
+    }
+
+    /// Rewrites `run.json` atomically (a reader never sees half a file).
+    pub fn save(&self) -> Result<(), RecordError> {
+        let tmp = self.dir.join(".run.json.tmp");
+        let path = self.dir.join("run.json");
+        let text = serde_json::to_vec(&self.doc).map_err(|e| RecordError::Io {
+            path: path.clone(),
+            source: io::Error::other(e),
+        })?;
+        let mut f = create_private(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&text).map_err(io_err(&tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err(&path))
+    }
+
+    /// Opens `<node-id>.log` for writing (0600).
+    pub fn node_log(&self, node: &str) -> Result<NodeLog, RecordError> {
+        let path = self.dir.join(format!("{node}.log"));
+        let file = create_private(&path).map_err(io_err(&path))?;
+        Ok(NodeLog {
+            out: BufWriter::with_capacity(128 * 1024, file),
+        })
+    }
+}
+
+/// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
+pub struct NodeLog {
+    out: BufWriter<File>,
+}
+
+impl NodeLog {
+    /// Writes a batch of whole lines (as in `Event::NodeLog`) stamped with `at`; flushed, so a
+    /// `wfop logs --follow` elsewhere sees it at once.
+    pub fn write_lines(&mut self, at: SystemTime, stream: Stream, data: &[u8]) -> io::Result<()> {
+        let mut prefix = clock::rfc3339(at).into_bytes();
+        prefix.push(b' ');
+        prefix.extend_from_slice(stream.as_str().as_bytes());
+        prefix.push(b' ');
+        for line in lines(data) {
+            self.out.write_all(&prefix)?;
+            self.out.write_all(line)?;
+            self.out.write_all(b"\n")?;
+        }
+        self.out.flush()
+    }
+
+    /// A line written by wfop itself about the node (e.g. why it failed).
+    pub fn note(&mut self, at: SystemTime, text: &str) -> io::Result<()> {
+        writeln!(self.out, "{} wfop {text}", clock::rfc3339(at))?;
+        self.out.flush()
+    }
+}
+
+/// The lines of a batch, without their `\n`; a last piece without `\n` counts as a line.
+pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    let empty = data.is_empty();
+    body.split(|&b| b == b'\n').filter(move |_| !empty)
+}
+
+/// Every run in `<state>/runs`, oldest first. Unreadable records are skipped.
+pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
+    let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<RunDoc> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| read_doc(&e.path()).ok())
+        .collect();
+    runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    runs
+}
+
+pub fn read_doc(run_dir: &Path) -> Result<RunDoc, RecordError> {
+    let path = run_dir.join("run.json");
+    let text = fs::read(&path).map_err(|e| RecordError::Read {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    serde_json::from_slice(&text).map_err(|e| RecordError::Read {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+/// Finds a run folder by id, unique id prefix, or `last`.
+pub fn find_run(state_dir: &Path, id: &str) -> Result<PathBuf, RecordError> {
+    let runs = list_runs(state_dir);
+    let found = if id == "last" || id == "latest" {
+        runs.last()
+    } else if let Some(r) = runs.iter().find(|r| r.run_id == id) {
+        Some(r)
+    } else {
+        let matching: Vec<&RunDoc> = runs.iter().filter(|r| r.run_id.starts_with(id)).collect();
+        match matching.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    };
+    found
+        .map(|r| state_dir.join("runs").join(&r.run_id))
+        .ok_or_else(|| RecordError::NoRun(id.to_string()))
+}
+
+/// Reads a growing log file from where it was last read, whole lines only.
+pub struct LogTail {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl LogTail {
+    pub fn new(path: PathBuf) -> LogTail {
+        LogTail {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    /// New whole lines since the last call (each ending in `\n`); `at_end` also returns a last
+    /// line without `\n`. A file that does not exist yet has no lines.
+    pub fn read_new(&mut self, at_end: bool) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.partial);
+        if let Ok(mut f) = File::open(&self.path)
+            && f.seek(SeekFrom::Start(self.offset)).is_ok()
+            && let Ok(n) = f.read_to_end(&mut buf)
+        {
+            self.offset += n as u64;
+        }
+        match buf.iter().rposition(|&b| b == b'\n') {
+            Some(i) if !at_end => {
+                self.partial = buf.split_off(i + 1);
+                buf
+            }
+            None if !at_end => {
+                self.partial = buf;
+                Vec::new()
+            }
+            _ => {
+                if !buf.is_empty() && !buf.ends_with(b"\n") {
+                    buf.push(b'\n');
+                }
+                buf
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_of_a_batch() {
+        let v: Vec<&[u8]> = lines(b"a\nb\n").collect();
+        assert_eq!(v, vec![&b"a"[..], b"b"]);
+        let v: Vec<&[u8]> = lines(b"a\n\nb").collect();
+        assert_eq!(v, vec![&b"a"[..], b"", b"b"]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(lines(b"\n").collect::<Vec<_>>(), vec![&b""[..]]);
+    }
+
+    #[test]
+    fn tail_returns_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.log");
+        let mut t = LogTail::new(p.clone());
+        assert!(t.read_new(false).is_empty());
+        fs::write(&p, "one\ntw").unwrap();
+        assert_eq!(t.read_new(false), b"one\n");
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"o\nthr").unwrap();
+        assert_eq!(t.read_new(false), b"two\n");
+        assert_eq!(t.read_new(true), b"thr\n");
+    }
+}

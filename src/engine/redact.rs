@@ -1,0 +1,65 @@
+//! The engine's seam to the redactor (`secrets::Redactor`), plus the helpers the engine needs
+//! on top of it: redacting JSON values leaf by leaf, with per-secret counts.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub(crate) use crate::secrets::{Redactor, StreamRedactor};
+
+/// Redacts a text and reports which secrets were found in it.
+pub(crate) fn redact_counted(r: &Redactor, s: &str) -> (String, BTreeMap<String, u64>) {
+    let mut stream = r.stream();
+    let mut out = Vec::with_capacity(s.len());
+    stream.push(s.as_bytes(), &mut out);
+    stream.finish(&mut out);
+    let text = match String::from_utf8(out) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    (text, stream.counts())
+}
+
+/// Redacts every string (keys too) and every number of a JSON value in place; returns the
+/// counts per secret name (empty: nothing was redacted).
+pub(crate) fn redact_value(r: &Redactor, v: &mut Value) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    walk(r, v, &mut counts);
+    counts
+}
+
+fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (k, n) in from {
+        *into.entry(k).or_default() += n;
+    }
+}
+
+fn walk(r: &Redactor, v: &mut Value, counts: &mut BTreeMap<String, u64>) {
+    match v {
+        Value::String(s) => {
+            let (t, c) = redact_counted(r, s);
+            if !c.is_empty() {
+                *s = t;
+                merge(counts, c);
+            }
+        }
+        Value::Number(n) => {
+            let (t, c) = redact_counted(r, &n.to_string());
+            if !c.is_empty() {
+                *v = Value::String(t);
+                merge(counts, c);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| walk(r, i, counts)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                let (k2, c) = redact_counted(r, &k);
+                merge(counts, c);
+                walk(r, &mut item, counts);
+                map.insert(k2, item);
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
+}

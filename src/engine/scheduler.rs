@@ -1,0 +1,527 @@
+//! The scheduler (DESIGN.md §6): runs service nodes in graph order, in parallel up to a limit,
+//! fails fast or keeps going, turns signals into a cancel, keeps the record up to date.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use serde_json::{Map, Value};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::event::{Event, NodeStatus, NodeSummary, RunStatus};
+use super::record::{NodeDoc, NodeLog, Record, RunDoc};
+use super::redact::{Redactor, redact_value};
+use super::service::{
+    CANCEL_FORCE, CANCEL_GRACEFUL, CANCEL_NONE, Outcome, RunCtx, SecretParam, run_service,
+};
+use super::{EngineError, RunOptions, RunReport, clock};
+use crate::expr;
+use crate::secrets::SecretStore;
+use crate::workflow::model::SECRETS_ROW;
+use crate::workflow::{Node, NodeKind, Workflow};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done(NodeStatus),
+}
+
+pub(crate) async fn schedule(
+    wf: Arc<Workflow>,
+    inputs: Map<String, Value>,
+    store: SecretStore,
+    opts: RunOptions,
+    events: mpsc::Sender<Event>,
+) -> Result<RunReport, EngineError> {
+    let t0 = Instant::now();
+    let started = SystemTime::now();
+    let redactor = Redactor::new();
+    let mut warnings = Vec::new();
+    for (name, value) in store.iter() {
+        match redactor.add_secret(name, value) {
+            Ok(None) => {}
+            Ok(Some(w)) => warnings.push(w.to_string()),
+            Err(e) => warnings.push(format!("secret `{name}` cannot be redacted: {e}")),
+        }
+    }
+    let sources = store.source_env_vars();
+    let base_env = std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            !k.starts_with("SECRET_") && !sources.iter().any(|s| *s == k)
+        })
+        .collect();
+
+    let mut recorded_inputs = Value::Object(inputs.clone());
+    redact_value(&redactor, &mut recorded_inputs);
+    let service_ids: Vec<usize> = (0..wf.nodes.len())
+        .filter(|&i| wf.nodes[i].kind == NodeKind::Service)
+        .collect();
+    let mut record = create_record(&opts, &wf, recorded_inputs, &service_ids, started)?;
+    let run_id = record.doc.run_id.clone();
+
+    let send = |e: Event| {
+        let events = events.clone();
+        async move {
+            let _ = events.send(e).await;
+        }
+    };
+    send(Event::RunStarted {
+        run_id: run_id.clone(),
+        workflow: wf.name.clone(),
+        record: record.dir().to_path_buf(),
+        nodes: service_ids
+            .iter()
+            .map(|&i| wf.nodes[i].id.clone())
+            .collect(),
+    })
+    .await;
+    for w in warnings {
+        send(Event::Warning {
+            node: None,
+            message: w,
+        })
+        .await;
+    }
+
+    let ctx = Arc::new(RunCtx {
+        run_id: run_id.clone(),
+        base_dir: std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone()),
+        redactor: redactor.clone(),
+        secrets: Arc::new(Mutex::new(store)),
+        base_env,
+        events: events.clone(),
+        kill_grace: opts.kill_grace,
+    });
+    let (cancel_tx, cancel_rx) = watch::channel(CANCEL_NONE);
+    let sig = |k: SignalKind| signal(k).map_err(EngineError::Signals);
+    let (mut sigint, mut sigterm, mut sighup) = (
+        sig(SignalKind::interrupt())?,
+        sig(SignalKind::terminate())?,
+        sig(SignalKind::hangup())?,
+    );
+
+    let n = wf.nodes.len();
+    let edges = wf.edge_indices();
+    let mut preds = vec![Vec::new(); n];
+    for &(a, b) in &edges {
+        preds[b].push(a);
+    }
+    let ids: Vec<Arc<str>> = wf.nodes.iter().map(|n| Arc::from(n.id.as_str())).collect();
+    let mut state = vec![State::Pending; n];
+    let mut vars = inputs;
+    let mut tasks: JoinSet<(usize, Outcome)> = JoinSet::new();
+    let mut task_node: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // The open log of each running node, kept until the node ends (for wfop's own notes).
+    let mut logs: HashMap<usize, Arc<Mutex<NodeLog>>> = HashMap::new();
+    let mut summaries: BTreeMap<usize, NodeSummary> = BTreeMap::new();
+    let mut first_failure: Option<String> = None;
+    let mut interrupted: Option<i32> = None;
+    let max = opts.max_parallel.max(1);
+
+    loop {
+        // Start what is ready, in file order; start and end nodes pass at once.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let stopping = interrupted.is_some() || first_failure.is_some() && !opts.keep_going;
+            for i in 0..n {
+                if state[i] != State::Pending
+                    || !preds[i]
+                        .iter()
+                        .all(|&p| state[p] == State::Done(NodeStatus::Succeeded))
+                {
+                    continue;
+                }
+                let node = &wf.nodes[i];
+                if node.kind != NodeKind::Service {
+                    state[i] = State::Done(NodeStatus::Succeeded);
+                    changed = true;
+                    continue;
+                }
+                if stopping || tasks.len() >= max {
+                    continue;
+                }
+                changed = true;
+                let id = ids[i].clone();
+                let prepared = eval_input(node, &vars).and_then(|input| {
+                    record
+                        .node_log(&id)
+                        .map(|log| (input, log))
+                        .map_err(|e| e.to_string())
+                });
+                let (input, log) = match prepared {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        let reason = redactor.redact_str(&reason);
+                        let out = Outcome {
+                            status: NodeStatus::Failed,
+                            exit_code: None,
+                            signal: None,
+                            reason: Some(reason),
+                            result: Value::Null,
+                            counts: BTreeMap::new(),
+                            started: SystemTime::now(),
+                            duration: Default::default(),
+                        };
+                        state[i] = State::Done(NodeStatus::Failed);
+                        finish_node(&mut record, &mut summaries, &wf, i, &out, None, &events).await;
+                        first_failure.get_or_insert_with(|| node.id.clone());
+                        if !opts.keep_going {
+                            cancel_tx.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
+                        }
+                        continue;
+                    }
+                };
+                state[i] = State::Running;
+                if let Some(d) = record.node_mut(&id) {
+                    d.status = "running".into();
+                    d.started = Some(clock::rfc3339(SystemTime::now()));
+                }
+                let _ = record.save();
+                let params = secret_params(node);
+                let (ctx, wf2, rx) = (ctx.clone(), wf.clone(), cancel_rx.clone());
+                let log = Arc::new(Mutex::new(log));
+                let log2 = log.clone();
+                let handle = tasks.spawn(async move {
+                    let node = &wf2.nodes[i];
+                    let out = run_service(ctx, id, node, input, params, log2, rx).await;
+                    (i, out)
+                });
+                task_node.insert(handle.id(), i);
+                logs.insert(i, log);
+            }
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = tasks.join_next_with_id() => {
+                let (i, out) = match joined {
+                    Some(Ok((_, (i, out)))) => (i, out),
+                    Some(Err(e)) => {
+                        let Some(&i) = task_node.get(&e.id()) else { continue };
+                        (i, Outcome {
+                            status: NodeStatus::Failed, exit_code: None, signal: None,
+                            reason: Some("internal error: the node's task ended abnormally".into()),
+                            result: Value::Null, counts: BTreeMap::new(),
+                            started: SystemTime::now(), duration: Default::default(),
+                        })
+                    }
+                    None => continue,
+                };
+                let node = &wf.nodes[i];
+                let mut out = out;
+                if out.status == NodeStatus::Succeeded
+                    && let Err(reason) = apply_output(node, &out.result, &mut vars)
+                {
+                    out.status = NodeStatus::Failed;
+                    out.reason = Some(redactor.redact_str(&reason));
+                }
+                state[i] = State::Done(out.status);
+                let log = logs.remove(&i);
+                finish_node(&mut record, &mut summaries, &wf, i, &out, log, &events).await;
+                if out.status != NodeStatus::Succeeded && interrupted.is_none() {
+                    first_failure.get_or_insert_with(|| node.id.clone());
+                    if !opts.keep_going {
+                        cancel_tx.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
+                    }
+                }
+            }
+            _ = sigint.recv() => interrupt(&mut interrupted, libc::SIGINT, &cancel_tx),
+            _ = sigterm.recv() => interrupt(&mut interrupted, libc::SIGTERM, &cancel_tx),
+            _ = sighup.recv() => interrupt(&mut interrupted, libc::SIGHUP, &cancel_tx),
+        }
+    }
+
+    // What never ran is skipped, with the reason.
+    for i in 0..n {
+        if state[i] != State::Pending {
+            continue;
+        }
+        state[i] = State::Done(NodeStatus::Skipped);
+        let node = &wf.nodes[i];
+        if node.kind != NodeKind::Service {
+            continue;
+        }
+        let reason = if interrupted.is_some() {
+            "the run was interrupted".to_string()
+        } else if let (Some(f), false) = (&first_failure, opts.keep_going) {
+            format!("the run stopped after `{f}` failed")
+        } else {
+            let failed: Vec<String> = preds[i]
+                .iter()
+                .filter(|&&p| state[p] != State::Done(NodeStatus::Succeeded))
+                .map(|&p| format!("`{}`", wf.nodes[p].id))
+                .collect();
+            format!("needs {}, which did not succeed", failed.join(", "))
+        };
+        if let Some(d) = record.node_mut(&node.id) {
+            d.status = "skipped".into();
+            d.reason = Some(reason.clone());
+        }
+        summaries.insert(
+            i,
+            NodeSummary {
+                node: node.id.clone(),
+                label: node.display_label().to_string(),
+                status: NodeStatus::Skipped,
+                duration_ms: None,
+                exit_code: None,
+                signal: None,
+                reason: Some(reason.clone()),
+            },
+        );
+        send(Event::NodeSkipped {
+            node: ids[i].clone(),
+            reason,
+        })
+        .await;
+    }
+
+    let status = match interrupted {
+        Some(signal) => RunStatus::Interrupted { signal },
+        None if summaries
+            .values()
+            .any(|s| s.status != NodeStatus::Succeeded) =>
+        {
+            RunStatus::Failed
+        }
+        None => RunStatus::Succeeded,
+    };
+    ctx.secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .purge();
+    redactor.purge();
+    send(Event::SecretsPurged).await;
+
+    let mut final_vars = Value::Object(vars.clone());
+    // The secrets are gone from the redactor now; the variables were built from redacted
+    // results and inputs, so they are recorded as they are.
+    record.doc.status = status.as_str().into();
+    record.doc.exit_code = Some(status.exit_code());
+    record.doc.finished = Some(clock::rfc3339(SystemTime::now()));
+    let duration_ms = t0.elapsed().as_millis() as u64;
+    record.doc.duration_ms = Some(duration_ms);
+    record.doc.variables = Some(std::mem::take(&mut final_vars));
+    let record_error = record.save().err();
+    if let Some(e) = &record_error {
+        send(Event::Warning {
+            node: None,
+            message: e.to_string(),
+        })
+        .await;
+    }
+    let nodes: Vec<NodeSummary> = service_ids
+        .iter()
+        .filter_map(|i| summaries.get(i).cloned())
+        .collect();
+    send(Event::RunFinished {
+        status,
+        duration_ms,
+        nodes: nodes.clone(),
+    })
+    .await;
+    Ok(RunReport {
+        run_id,
+        status,
+        record: record.dir().to_path_buf(),
+        nodes,
+        variables: vars,
+    })
+}
+
+fn interrupt(interrupted: &mut Option<i32>, sig: i32, cancel: &watch::Sender<u8>) {
+    if interrupted.is_some() {
+        // A second signal: no more grace.
+        cancel.send_modify(|l| *l = CANCEL_FORCE);
+    } else {
+        *interrupted = Some(sig);
+        cancel.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
+    }
+}
+
+async fn finish_node(
+    record: &mut Record,
+    summaries: &mut BTreeMap<usize, NodeSummary>,
+    wf: &Workflow,
+    index: usize,
+    out: &Outcome,
+    log: Option<Arc<Mutex<NodeLog>>>,
+    events: &mpsc::Sender<Event>,
+) {
+    let node = &wf.nodes[index];
+    let id: &Arc<str> = &Arc::from(node.id.as_str());
+    let now = SystemTime::now();
+    if let (Some(log), Some(reason)) = (&log, &out.reason) {
+        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = l.note(now, &format!("{}: {reason}", out.status.as_str()));
+    }
+    let duration_ms = out.duration.as_millis() as u64;
+    if let Some(d) = record.node_mut(id) {
+        d.status = status_key(out.status).into();
+        d.started.get_or_insert_with(|| clock::rfc3339(out.started));
+        d.finished = Some(clock::rfc3339(now));
+        d.duration_ms = Some(duration_ms);
+        d.exit_code = out.exit_code;
+        d.signal = out.signal;
+        d.reason = out.reason.clone();
+        d.result = (out.status == NodeStatus::Succeeded).then(|| out.result.clone());
+        d.redactions = out.counts.clone();
+    }
+    let _ = record.save();
+    if !out.counts.is_empty() {
+        let _ = events
+            .send(Event::Redactions {
+                node: id.clone(),
+                counts: out.counts.clone(),
+            })
+            .await;
+    }
+    summaries.insert(
+        index,
+        NodeSummary {
+            node: node.id.clone(),
+            label: node.display_label().to_string(),
+            status: out.status,
+            duration_ms: Some(duration_ms),
+            exit_code: out.exit_code,
+            signal: out.signal,
+            reason: out.reason.clone(),
+        },
+    );
+    let _ = events
+        .send(Event::NodeFinished {
+            node: id.clone(),
+            status: out.status,
+            duration_ms,
+            exit_code: out.exit_code,
+            signal: out.signal,
+            reason: out.reason.clone(),
+        })
+        .await;
+}
+
+pub(crate) fn status_key(s: NodeStatus) -> &'static str {
+    match s {
+        NodeStatus::Succeeded => "succeeded",
+        NodeStatus::Failed => "failed",
+        NodeStatus::TimedOut => "timed_out",
+        NodeStatus::Cancelled => "cancelled",
+        NodeStatus::Skipped => "skipped",
+    }
+}
+
+fn create_record(
+    opts: &RunOptions,
+    wf: &Workflow,
+    inputs: Value,
+    service_ids: &[usize],
+    started: SystemTime,
+) -> Result<Record, EngineError> {
+    let nodes: Vec<NodeDoc> = service_ids
+        .iter()
+        .map(|&i| NodeDoc {
+            id: wf.nodes[i].id.clone(),
+            label: wf.nodes[i].display_label().to_string(),
+            status: "pending".into(),
+            started: None,
+            finished: None,
+            duration_ms: None,
+            exit_code: None,
+            signal: None,
+            reason: None,
+            result: None,
+            redactions: BTreeMap::new(),
+        })
+        .collect();
+    let mut last = None;
+    for attempt in 0..8u32 {
+        let nanos = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tag =
+            (nanos ^ std::process::id().rotate_left(16) ^ attempt.wrapping_mul(0x9e37)) & 0xffff;
+        let doc = RunDoc {
+            run_id: format!("{}-{tag:04x}", clock::compact(started)),
+            workflow: wf.name.clone(),
+            workflow_path: wf.path.clone(),
+            pid: std::process::id(),
+            status: "running".into(),
+            exit_code: None,
+            started: clock::rfc3339(started),
+            finished: None,
+            duration_ms: None,
+            inputs: inputs.clone(),
+            nodes: nodes.clone(),
+            variables: None,
+        };
+        match Record::create(&opts.state_dir, doc) {
+            Ok(r) => return Ok(r),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(EngineError::Record(
+        last.map(|e| e.to_string()).unwrap_or_default(),
+    ))
+}
+
+/// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
+fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let Some(rows) = &node.input_mapping else {
+        return Ok(vars.clone());
+    };
+    let mut scope = vars.clone();
+    let mut out = Map::new();
+    for row in rows.iter().filter(|r| r.name != SECRETS_ROW) {
+        let Some(e) = &row.expr else {
+            return Err(format!("input mapping `{}` does not parse", row.name));
+        };
+        let v = expr::eval(e, &scope).map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
+        scope.insert(row.name.clone(), v.clone());
+        out.insert(row.name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// Puts a successful result into the workflow variables, through the output mapping.
+fn apply_output(node: &Node, result: &Value, vars: &mut Map<String, Value>) -> Result<(), String> {
+    let Some(rows) = &node.output_mapping else {
+        if let Value::Object(m) = result {
+            vars.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        return Ok(());
+    };
+    let mut scope = vars.clone();
+    if let Value::Object(m) = result {
+        scope.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    for row in rows {
+        let Some(e) = &row.expr else {
+            return Err(format!("output mapping `{}` does not parse", row.name));
+        };
+        let v = expr::eval(e, &scope).map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
+        scope.insert(row.name.clone(), v.clone());
+        vars.insert(row.name.clone(), v);
+    }
+    Ok(())
+}
+
+/// The node's secret parameters, from its `$secrets` row.
+fn secret_params(node: &Node) -> Vec<SecretParam> {
+    node.secrets_row()
+        .and_then(|r| r.expr.as_ref())
+        .and_then(|e| expr::secret_bindings(e).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|b| SecretParam {
+            param: b.param,
+            secret: b.secret,
+        })
+        .collect()
+}

@@ -1,0 +1,654 @@
+//! One service run = one subprocess, by the hub runtime's protocol (DESIGN.md §5): private
+//! folder, inputs, environment with only this node's secrets, redacted output, result.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+
+use super::event::{Event, NodeStatus, Stream};
+use super::names::secret_env_name;
+use super::record::{NodeLog, create_private};
+use super::redact::{Redactor, StreamRedactor, redact_value};
+use crate::secrets::SecretStore;
+use crate::workflow::{Node, Run};
+
+/// The embedded runtime shim for `run.python` services.
+const SHIM: &str = include_str!("shim.py");
+const SHIM_FILE: &str = "wfop_shim.py";
+
+/// Bytes read from a pipe at once; also the longest line kept whole.
+const READ_CHUNK: usize = 64 * 1024;
+/// A line longer than this is passed on in pieces.
+const MAX_LINE: usize = 256 * 1024;
+/// Largest `output.json` / `output.txt` read.
+const MAX_OUTPUT: u64 = 256 * 1024 * 1024;
+/// How long output may keep coming after the service ended (from processes that left its group).
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Cancel levels sent to running services.
+pub(crate) const CANCEL_NONE: u8 = 0;
+pub(crate) const CANCEL_GRACEFUL: u8 = 1;
+pub(crate) const CANCEL_FORCE: u8 = 2;
+
+/// What every service of a run shares.
+pub(crate) struct RunCtx {
+    pub run_id: String,
+    pub base_dir: PathBuf,
+    pub redactor: Redactor,
+    pub secrets: Arc<Mutex<SecretStore>>,
+    /// wfop's environment without secret sources and without any `SECRET_*`.
+    pub base_env: Vec<(OsString, OsString)>,
+    pub events: mpsc::Sender<Event>,
+    pub kill_grace: Duration,
+}
+
+/// How one service run ended.
+pub(crate) struct Outcome {
+    pub status: NodeStatus,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub reason: Option<String>,
+    /// The redacted result (`null` when the service wrote none).
+    pub result: Value,
+    pub counts: BTreeMap<String, u64>,
+    pub started: SystemTime,
+    pub duration: Duration,
+}
+
+impl Outcome {
+    fn failed(started: SystemTime, t0: Instant, reason: String) -> Outcome {
+        Outcome {
+            status: NodeStatus::Failed,
+            exit_code: None,
+            signal: None,
+            reason: Some(reason),
+            result: Value::Null,
+            counts: BTreeMap::new(),
+            started,
+            duration: t0.elapsed(),
+        }
+    }
+}
+
+/// A secret parameter of this node and the workflow secret bound to it.
+pub(crate) struct SecretParam {
+    pub param: String,
+    pub secret: String,
+}
+
+enum Ending {
+    Exited(std::process::ExitStatus),
+    TimedOut(std::process::ExitStatus),
+    Cancelled(std::process::ExitStatus),
+}
+
+/// Runs one service node to its end. Never panics on anything the child does.
+pub(crate) async fn run_service(
+    ctx: Arc<RunCtx>,
+    node_id: Arc<str>,
+    node: &Node,
+    input: Map<String, Value>,
+    params: Vec<SecretParam>,
+    log: Arc<Mutex<NodeLog>>,
+    mut cancel: watch::Receiver<u8>,
+) -> Outcome {
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let fail = |reason: String| Outcome::failed(started, t0, ctx.redactor.redact_str(&reason));
+    let Some(run) = &node.run else {
+        return fail("the node has no `run`".into());
+    };
+    let folder = match make_folder(&input, run) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
+    };
+    let mut cmd = match command(&ctx, &node_id, run, folder.path(), &params) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let prog = match run {
+                Run::Command { argv, .. } => argv.first().cloned().unwrap_or_default(),
+                Run::Python { interpreter, .. } => {
+                    interpreter.clone().unwrap_or_else(|| "python3".into())
+                }
+            };
+            return fail(format!("cannot start `{prog}`: {e}"));
+        }
+    };
+    drop(cmd); // the environment copy with the secret values goes now
+    let pid = child.id();
+    let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
+    send(
+        &ctx.events,
+        Event::NodeStarted {
+            node: node_id.clone(),
+            pid,
+        },
+    )
+    .await;
+
+    if let Some(mut stdin) = child.stdin.take() {
+        let body = serde_json::to_vec(&Value::Object(input)).unwrap_or_default();
+        tokio::spawn(async move {
+            // A service that does not read its stdin is fine: ignore EPIPE.
+            let _ = stdin.write_all(&body).await;
+            let _ = stdin.shutdown().await;
+        });
+    }
+    let readers: Vec<_> = [
+        child.stdout.take().map(|p| {
+            (
+                Stream::Stdout,
+                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
+            )
+        }),
+        child.stderr.take().map(|p| {
+            (
+                Stream::Stderr,
+                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(stream, pipe)| {
+        tokio::spawn(pump(
+            pipe,
+            stream,
+            node_id.clone(),
+            ctx.redactor.stream(),
+            ctx.events.clone(),
+            log.clone(),
+        ))
+    })
+    .collect();
+
+    let timeout = node.timeout;
+    let ending = {
+        let sleep = async {
+            match timeout {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            st = child.wait() => match st {
+                Ok(st) => Ending::Exited(st),
+                Err(e) => return fail(format!("cannot wait for the service: {e}")),
+            },
+            _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
+            _ = wait_level(&mut cancel, CANCEL_GRACEFUL) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
+        }
+    };
+    // No grandchild survives its service: whatever is left in the group goes too.
+    if let Some(g) = pgid {
+        sweep_group(g, ctx.kill_grace).await;
+    }
+    let mut counts = BTreeMap::new();
+    for r in readers {
+        match tokio::time::timeout(DRAIN, r).await {
+            Ok(Ok(c)) => merge(&mut counts, c),
+            Ok(Err(_)) => {}
+            Err(_) => {
+                send(&ctx.events, Event::Warning {
+                    node: Some(node_id.clone()),
+                    message: "a process that left the service's process group still holds its output open; stopped reading it".into(),
+                })
+                .await;
+            }
+        }
+    }
+
+    let (status, exit) = match &ending {
+        Ending::Exited(st) if st.success() => (NodeStatus::Succeeded, st),
+        Ending::Exited(st) => (NodeStatus::Failed, st),
+        Ending::TimedOut(st) => (NodeStatus::TimedOut, st),
+        Ending::Cancelled(st) => (NodeStatus::Cancelled, st),
+    };
+    let (exit_code, signal) = (exit.code(), exit.signal());
+    let out_dir = folder.path().join("output");
+    let (mut result, output_error) = read_result(&out_dir);
+    let result_counts = redact_value(&ctx.redactor, &mut result);
+    if !result_counts.is_empty() {
+        let names: Vec<String> = result_counts.keys().map(|n| format!("`{n}`")).collect();
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: format!(
+                    "the service returned the value of secret {} in its result; it was redacted",
+                    names.join(", ")
+                ),
+            },
+        )
+        .await;
+    }
+    merge(&mut counts, result_counts);
+
+    let mut status = status;
+    let reason = match status {
+        NodeStatus::Succeeded => match output_error {
+            Some(e) => {
+                status = NodeStatus::Failed;
+                Some(e)
+            }
+            None => None,
+        },
+        NodeStatus::Failed => Some(match problem(&result) {
+            Some(p) => p,
+            None => match (exit_code, signal) {
+                (_, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+                (Some(c), _) => format!("exited with code {c}"),
+                _ => "failed".into(),
+            },
+        }),
+        NodeStatus::TimedOut => Some(format!(
+            "timed out after {}",
+            human(timeout.unwrap_or_default())
+        )),
+        NodeStatus::Cancelled => Some("cancelled".into()),
+        NodeStatus::Skipped => None,
+    };
+    if let Err(e) = folder.close() {
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: format!("cannot remove the service's private folder: {e}"),
+            },
+        )
+        .await;
+    }
+    Outcome {
+        status,
+        exit_code,
+        signal,
+        reason: reason.map(|r| ctx.redactor.redact_str(&r)),
+        result: if status == NodeStatus::Succeeded {
+            result
+        } else {
+            Value::Null
+        },
+        counts,
+        started,
+        duration: t0.elapsed(),
+    }
+}
+
+async fn send(events: &mpsc::Sender<Event>, e: Event) {
+    let _ = events.send(e).await;
+}
+
+fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (k, n) in from {
+        *into.entry(k).or_default() += n;
+    }
+}
+
+/// Waits until the cancel level reaches `level` (never returns if the sender is gone).
+pub(crate) async fn wait_level(rx: &mut watch::Receiver<u8>, level: u8) {
+    loop {
+        if *rx.borrow_and_update() >= level {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+fn kill_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
+    // SAFETY: kill takes plain integers; a negative pid addresses the process group.
+    unsafe { libc::kill(-pgid, sig) == 0 }
+}
+
+/// SIGTERM to the group, SIGKILL after the grace period (or at once on a forced cancel).
+async fn terminate(
+    child: &mut tokio::process::Child,
+    pgid: Option<libc::pid_t>,
+    grace: Duration,
+    cancel: &mut watch::Receiver<u8>,
+) -> std::process::ExitStatus {
+    if let Some(g) = pgid {
+        kill_group(g, libc::SIGTERM);
+    }
+    tokio::select! {
+        st = child.wait() => if let Ok(st) = st { return st },
+        _ = tokio::time::sleep(grace) => {},
+        _ = wait_level(cancel, CANCEL_FORCE) => {},
+    }
+    if let Some(g) = pgid {
+        kill_group(g, libc::SIGKILL);
+    }
+    let _ = child.start_kill();
+    match child.wait().await {
+        Ok(st) => st,
+        Err(_) => std::process::ExitStatus::from_raw(libc::SIGKILL),
+    }
+}
+
+/// Ends whatever still lives in a finished service's process group.
+async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
+    if !kill_group(pgid, 0) {
+        return;
+    }
+    kill_group(pgid, libc::SIGTERM);
+    let t0 = Instant::now();
+    while t0.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if !kill_group(pgid, 0) {
+            return;
+        }
+    }
+    kill_group(pgid, libc::SIGKILL);
+}
+
+/// Reads one pipe through its own stream redactor; passes on whole lines in batches.
+async fn pump(
+    mut pipe: Box<dyn AsyncRead + Send + Unpin>,
+    stream: Stream,
+    node: Arc<str>,
+    mut redactor: StreamRedactor,
+    events: mpsc::Sender<Event>,
+    log: Arc<Mutex<NodeLog>>,
+) -> BTreeMap<String, u64> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
+    let mut log_ok = true;
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        redactor.push(&buf[..n], &mut pending);
+        if let Some(batch) = take_lines(&mut pending, false) {
+            emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+        }
+    }
+    redactor.finish(&mut pending);
+    if let Some(batch) = take_lines(&mut pending, true) {
+        emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+    }
+    redactor.counts()
+}
+
+/// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long).
+fn take_lines(pending: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
+    if pending.is_empty() {
+        return None;
+    }
+    if at_end || pending.len() >= MAX_LINE {
+        return Some(std::mem::take(pending));
+    }
+    let i = memrchr_newline(pending)?;
+    let rest = pending.split_off(i + 1);
+    Some(std::mem::replace(pending, rest))
+}
+
+fn memrchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().rposition(|&c| c == b'\n')
+}
+
+async fn emit(
+    node: &Arc<str>,
+    stream: Stream,
+    data: Vec<u8>,
+    events: &mpsc::Sender<Event>,
+    log: &Arc<Mutex<NodeLog>>,
+    log_ok: &mut bool,
+) {
+    if *log_ok {
+        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+        if l.write_lines(SystemTime::now(), stream, &data).is_err() {
+            *log_ok = false;
+        }
+    }
+    let _ = events
+        .send(Event::NodeLog {
+            node: node.clone(),
+            stream,
+            data,
+        })
+        .await;
+}
+
+/// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
+/// shim for Python services.
+fn make_folder(input: &Map<String, Value>, run: &Run) -> std::io::Result<tempfile::TempDir> {
+    // $XDG_RUNTIME_DIR (per user, memory-backed) when there is one, else the temp folder.
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let folder = tempfile::Builder::new().prefix("wfop-").tempdir_in(base)?;
+    std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o700))?;
+    let mut b = std::fs::DirBuilder::new();
+    b.mode(0o700);
+    let in_dir = folder.path().join("input");
+    b.create(&in_dir)?;
+    b.create(folder.path().join("output"))?;
+    for (k, v) in input {
+        if !is_file_name(k) {
+            continue;
+        }
+        let text = serde_json::to_vec(v).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(
+            &mut create_private(&in_dir.join(format!("{k}.json")))?,
+            &text,
+        )?;
+    }
+    if matches!(run, Run::Python { .. }) {
+        std::io::Write::write_all(
+            &mut create_private(&folder.path().join(SHIM_FILE))?,
+            SHIM.as_bytes(),
+        )?;
+    }
+    Ok(folder)
+}
+
+/// A key that can be a file name inside `input/` (no separators, not `.`/`..`).
+pub(crate) fn is_file_name(k: &str) -> bool {
+    !k.is_empty() && k != "." && k != ".." && !k.contains(['/', '\0']) && k.len() <= 200
+}
+
+/// The child's command: program, arguments, folder and environment. The one place in the
+/// engine that sees secret values.
+fn command(
+    ctx: &RunCtx,
+    node_id: &str,
+    run: &Run,
+    folder: &Path,
+    params: &[SecretParam],
+) -> Result<tokio::process::Command, String> {
+    let mut cmd = match run {
+        Run::Command { argv, cwd, env } => {
+            let Some((prog, args)) = argv.split_first() else {
+                return Err("the command is empty".into());
+            };
+            let mut c = tokio::process::Command::new(prog);
+            c.args(args);
+            c.current_dir(match cwd {
+                Some(d) => ctx.base_dir.join(d),
+                None => folder.to_path_buf(),
+            });
+            c.env_clear();
+            c.envs(ctx.base_env.iter().map(|(k, v)| (k, v)));
+            c.envs(env.iter().map(|(k, v)| (k, v)));
+            c
+        }
+        Run::Python {
+            module,
+            function,
+            interpreter,
+        } => {
+            let mut c = tokio::process::Command::new(interpreter.as_deref().unwrap_or("python3"));
+            c.arg(folder.join(SHIM_FILE))
+                .arg(ctx.base_dir.join(module))
+                .arg(function)
+                .current_dir(folder);
+            c.env_clear();
+            c.envs(ctx.base_env.iter().map(|(k, v)| (k, v)));
+            if !ctx.base_env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
+                c.env("PYTHONUNBUFFERED", "1");
+            }
+            c
+        }
+    };
+    cmd.env("INPUT_DIRECTORY", folder.join("input"))
+        .env("OUTPUT_DIRECTORY", folder.join("output"))
+        .env("WFOP_RUN_ID", &ctx.run_id)
+        .env("WFOP_NODE_ID", node_id);
+    {
+        let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        for p in params {
+            let Some(value) = store.get(&p.secret) else {
+                return Err(format!("secret `{}` has no value", p.secret));
+            };
+            cmd.env(secret_env_name(&p.param), value.expose_secret());
+        }
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
+    // async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
+    Ok(cmd)
+}
+
+/// The result: `output.json`, else `output.txt`, else `null`; and an error text when a result
+/// file is there but unusable.
+fn read_result(out_dir: &Path) -> (Value, Option<String>) {
+    let read = |name: &str| -> Option<Result<Vec<u8>, String>> {
+        let path = out_dir.join(name);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() {
+            return Some(Err(format!("{name} is not a regular file")));
+        }
+        if meta.len() > MAX_OUTPUT {
+            return Some(Err(format!(
+                "{name} is {} bytes; at most {MAX_OUTPUT} are read",
+                meta.len()
+            )));
+        }
+        Some(std::fs::read(&path).map_err(|e| format!("cannot read {name}: {e}")))
+    };
+    if let Some(r) = read("output.json") {
+        return match r.and_then(|b| {
+            serde_json::from_slice::<Value>(&b).map_err(|e| {
+                format!(
+                    "output.json is not valid JSON (line {}, column {}): {}",
+                    e.line(),
+                    e.column(),
+                    e
+                )
+            })
+        }) {
+            Ok(v) => (v, None),
+            Err(e) => (Value::Null, Some(e)),
+        };
+    }
+    match read("output.txt") {
+        Some(Ok(b)) => (
+            Value::String(String::from_utf8_lossy(&b).into_owned()),
+            None,
+        ),
+        Some(Err(e)) => (Value::Null, Some(e)),
+        None => (Value::Null, None),
+    }
+}
+
+/// `title: detail` of a problem document (RFC 7807) result.
+fn problem(result: &Value) -> Option<String> {
+    let title = result.get("title")?.as_str()?;
+    Some(match result.get("detail").and_then(Value::as_str) {
+        Some(d) if d != title && !d.is_empty() => format!("{title}: {d}"),
+        _ => title.to_string(),
+    })
+}
+
+pub(crate) fn signal_name(s: i32) -> &'static str {
+    match s {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// `5m`, `30s`, `1.5s`, `250ms`.
+pub(crate) fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_whole_lines() {
+        let mut p = b"a\nb\nc".to_vec();
+        assert_eq!(take_lines(&mut p, false).unwrap(), b"a\nb\n");
+        assert_eq!(p, b"c");
+        assert!(take_lines(&mut p, false).is_none());
+        assert_eq!(take_lines(&mut p, true).unwrap(), b"c");
+        assert!(take_lines(&mut p, true).is_none());
+    }
+
+    #[test]
+    fn problem_documents() {
+        let v = serde_json::json!({"title": "ValueError", "detail": "bad token"});
+        assert_eq!(problem(&v).unwrap(), "ValueError: bad token");
+        assert!(problem(&serde_json::json!({"x": 1})).is_none());
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn input_keys_that_cannot_be_files_are_refused() {
+        assert!(is_file_name("circuit_data"));
+        for k in ["", ".", "..", "a/b", "x\0"] {
+            assert!(!is_file_name(k), "{k:?}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+"""wfop's embedded runtime shim for `run.python` services (DESIGN.md section 5).
+
+    python3 wfop_shim.py /path/to/module.py function
+
+If the hub's own runtime (qhub.commons, or planqk.commons) is importable, hands over to it with
+ENTRYPOINT=module:function. Otherwise emulates it with the standard library: binds parameters by
+name from $INPUT_DIRECTORY/<name>.json, passes SECRET_<NAME> variables as SecretValue objects,
+writes the result to $OUTPUT_DIRECTORY/output.json (output.txt for a str), and on an exception
+writes a problem document and exits 1. Compiled into wfop; written into each service's folder.
+"""
+
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import re
+import sys
+import traceback
+import types
+
+
+def secret_env_name(name):
+    """The hub's rule: UPPER names get SECRET_ + name; else _ before each capital, upper-cased."""
+    if name.isupper():
+        return "SECRET_" + name
+    return "SECRET_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def real_runtime():
+    for root in ("qhub", "planqk"):
+        try:
+            return importlib.import_module(root + ".commons.runtime.main"), root
+        except ImportError:
+            continue
+    return None, None
+
+
+class SecretValue:
+    """Stand-in for qhub.commons.secret.SecretValue: never shows its value, unwraps once."""
+
+    __slots__ = ("_value", "_locked")
+
+    def __init__(self, value):
+        self._value = value
+        self._locked = False
+
+    def unwrap(self):
+        if self._locked:
+            raise ValueError("Secret is locked and cannot be unwrapped")
+        self._locked = True
+        value, self._value = self._value, None
+        return value
+
+    @property
+    def is_locked(self):
+        return self._locked
+
+    def __str__(self):
+        return "[redacted]"
+
+    def __repr__(self):
+        return "SecretValue([redacted])"
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        raise TypeError("a SecretValue cannot be pickled")
+
+
+def install_secret_modules():
+    """Make `qhub.commons.secret` and `planqk.commons.secret` importable (the emulated ones)."""
+    for root in ("qhub", "planqk"):
+        names = (root, root + ".commons", root + ".commons.secret")
+        for i, name in enumerate(names):
+            if name not in sys.modules:
+                module = types.ModuleType(name)
+                module.__path__ = []
+                sys.modules[name] = module
+                if i > 0:
+                    setattr(sys.modules[names[i - 1]], name.rsplit(".", 1)[1], module)
+        sys.modules[root + ".commons.secret"].SecretValue = SecretValue
+
+
+def write_problem(out_dir, exc):
+    title = type(exc).__name__
+    detail = str(exc) or title
+    doc = {"type": "about:blank", "status": 500, "title": title, "detail": detail}
+    with open(os.path.join(out_dir, "output.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+def is_secret_annotation(annotation):
+    if annotation is SecretValue:
+        return True
+    return getattr(annotation, "__name__", None) == "SecretValue"
+
+
+def emulate(path, function, in_dir, out_dir):
+    install_secret_modules()
+    try:
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        func = getattr(module, function, None)
+        if func is None or not callable(func):
+            raise AttributeError(f"{os.path.basename(path)} has no function {function!r}")
+        params = {}
+        for pname, param in inspect.signature(func).parameters.items():
+            env_name = secret_env_name(pname)
+            if env_name in os.environ:
+                params[pname] = SecretValue(os.environ[env_name])
+                continue
+            if is_secret_annotation(param.annotation):
+                raise ValueError(
+                    f"Required secret parameter '{pname}' not found. "
+                    f"Expected environment variable: {env_name}"
+                )
+            file = os.path.join(in_dir, pname + ".json")
+            if os.path.exists(file):
+                with open(file, encoding="utf-8") as f:
+                    params[pname] = json.load(f)
+        result = func(**params)
+    except Exception as e:  # noqa: BLE001 - every failure becomes a problem document
+        traceback.print_exc()
+        sys.stderr.flush()
+        write_problem(out_dir, e)
+        return 1
+    if result is None:
+        return 0
+    if isinstance(result, str):
+        with open(os.path.join(out_dir, "output.txt"), "w", encoding="utf-8") as f:
+            f.write(result)
+        return 0
+    try:
+        text = json.dumps(result, default=str)
+    except Exception as e:  # noqa: BLE001
+        write_problem(out_dir, e)
+        return 1
+    with open(os.path.join(out_dir, "output.json"), "w", encoding="utf-8") as f:
+        f.write(text)
+    return 0
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: wfop_shim.py MODULE.py FUNCTION", file=sys.stderr)
+        return 2
+    path, function = os.path.abspath(sys.argv[1]), sys.argv[2]
+    in_dir, out_dir = os.environ["INPUT_DIRECTORY"], os.environ["OUTPUT_DIRECTORY"]
+    # sys.path[0] is the shim's own (private) folder: the module's folder replaces it.
+    sys.path[0] = os.path.dirname(path)
+    runtime, root = real_runtime()
+    if runtime is not None:
+        print(f"wfop: handing over to {root}.commons", file=sys.stderr, flush=True)
+        os.environ["ENTRYPOINT"] = os.path.splitext(os.path.basename(path))[0] + ":" + function
+        return runtime.main()
+    return emulate(path, function, in_dir, out_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,401 @@
+//! The line front end (pipes, CI, `--plain`, `--json`): `[node-id] line` per log line,
+//! `wfop: …` status lines and a summary; or one JSON event per line. Also prints run records.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::engine::record::{self, LogTail, RecordError};
+use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plain,
+    Json,
+}
+
+/// An event sink writing to `out` (stdout in practice). Write errors (a closed pipe) end the
+/// output quietly; the run goes on.
+pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) + Send + 'static {
+    let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+    let mut broken = false;
+    move |e: Event| {
+        if broken {
+            return;
+        }
+        let r = match mode {
+            Mode::Plain => write_plain(&mut out, &e),
+            Mode::Json => write_json(&mut out, &e),
+        };
+        if r.and_then(|_| out.flush()).is_err() {
+            broken = true;
+        }
+    }
+}
+
+fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
+    if let Event::NodeLog { node, stream, data } = e {
+        for line in record::lines(data) {
+            let v = serde_json::json!({
+                "event": "node_log",
+                "node": node,
+                "stream": stream,
+                "line": String::from_utf8_lossy(line),
+            });
+            serde_json::to_writer(&mut *out, &v)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    serde_json::to_writer(&mut *out, e)?;
+    out.write_all(b"\n")
+}
+
+fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
+    match e {
+        Event::RunStarted {
+            run_id,
+            workflow,
+            record,
+            ..
+        } => writeln!(
+            out,
+            "wfop: run {run_id} of {workflow} started (record: {})",
+            record.display()
+        ),
+        Event::SecretNeeded { name, .. } => writeln!(out, "wfop: secret {name} is needed"),
+        Event::NodeStarted { node, pid } => match pid {
+            Some(p) => writeln!(out, "wfop: {node} started (pid {p})"),
+            None => writeln!(out, "wfop: {node} started"),
+        },
+        Event::NodeLog { node, data, .. } => {
+            let mut prefix = Vec::with_capacity(node.len() + 3);
+            prefix.push(b'[');
+            prefix.extend_from_slice(node.as_bytes());
+            prefix.extend_from_slice(b"] ");
+            for line in record::lines(data) {
+                out.write_all(&prefix)?;
+                write_safe(out, line)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Event::NodeFinished {
+            node,
+            status,
+            duration_ms,
+            exit_code,
+            signal,
+            reason,
+        } => {
+            write!(
+                out,
+                "wfop: {node} {} in {}",
+                status.as_str(),
+                ms(*duration_ms)
+            )?;
+            match (exit_code, signal) {
+                (Some(c), _) if *status != NodeStatus::Succeeded => {
+                    write!(out, " (exit code {c})")?
+                }
+                (_, Some(s)) => write!(out, " (signal {s})")?,
+                _ => {}
+            }
+            match reason {
+                Some(r) if *status != NodeStatus::Succeeded => writeln!(out, ": {r}"),
+                _ => writeln!(out),
+            }
+        }
+        Event::NodeSkipped { node, reason } => writeln!(out, "wfop: {node} skipped: {reason}"),
+        Event::Redactions { node, counts } => {
+            let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
+            writeln!(out, "wfop: {node}: redacted {}", parts.join(", "))
+        }
+        Event::Warning { node, message } => match node {
+            Some(n) => writeln!(out, "wfop: warning: {n}: {message}"),
+            None => writeln!(out, "wfop: warning: {message}"),
+        },
+        Event::SecretsPurged => writeln!(out, "wfop: secrets purged"),
+        Event::RunFinished {
+            status,
+            duration_ms,
+            nodes,
+        } => write_summary(out, *status, *duration_ms, nodes),
+    }
+}
+
+fn write_summary(
+    out: &mut impl Write,
+    status: RunStatus,
+    duration_ms: u64,
+    nodes: &[NodeSummary],
+) -> io::Result<()> {
+    let what = match status {
+        RunStatus::Interrupted { signal } => format!("interrupted by signal {signal}"),
+        s => s.as_str().to_string(),
+    };
+    writeln!(out, "wfop: run {what} in {}", ms(duration_ms))?;
+    let w = nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4);
+    writeln!(
+        out,
+        "  {:w$}  {:10} {:>9}  exit",
+        "node", "status", "duration"
+    )?;
+    for n in nodes {
+        let exit = match (n.exit_code, n.signal) {
+            (Some(c), _) => c.to_string(),
+            (_, Some(s)) => format!("signal {s}"),
+            _ => "-".into(),
+        };
+        let dur = n.duration_ms.map_or("-".into(), ms);
+        write!(
+            out,
+            "  {:w$}  {:10} {dur:>9}  {exit}",
+            n.node,
+            n.status.as_str()
+        )?;
+        match (&n.reason, n.status) {
+            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {r}")?,
+            _ => writeln!(out)?,
+        }
+    }
+    Ok(())
+}
+
+fn ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+}
+
+/// Writes a line with terminal control bytes shown as `\xNN` (tab kept): no cursor moves,
+/// titles or clipboard writes from a service reach the operator's terminal.
+pub fn write_safe(out: &mut impl Write, line: &[u8]) -> io::Result<()> {
+    let is_ctl = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    if !line.iter().any(|&b| is_ctl(b)) {
+        return out.write_all(line);
+    }
+    let mut start = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if is_ctl(b) {
+            out.write_all(&line[start..i])?;
+            write!(out, "\\x{b:02x}")?;
+            start = i + 1;
+        }
+    }
+    out.write_all(&line[start..])
+}
+
+/// `wfop runs`: one line per run, oldest first.
+pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
+    let runs = record::list_runs(state_dir);
+    if runs.is_empty() {
+        return writeln!(out, "no runs in {}", state_dir.join("runs").display());
+    }
+    let w = runs.iter().map(|r| r.run_id.len()).max().unwrap_or(6);
+    writeln!(
+        out,
+        "{:w$}  {:11} {:>9}  {:24}  workflow",
+        "run", "status", "duration", "started"
+    )?;
+    for r in runs {
+        let dur = r.duration_ms.map_or("-".into(), ms);
+        writeln!(
+            out,
+            "{:w$}  {:11} {dur:>9}  {:24}  {}",
+            r.run_id,
+            r.shown_status(),
+            r.started,
+            r.workflow
+        )?;
+    }
+    Ok(())
+}
+
+/// `wfop logs RUN [NODE] [--follow]`: a node's log, or every node's with `[node]` prefixes;
+/// with `follow`, keeps printing while the run is going.
+pub fn print_logs(
+    state_dir: &Path,
+    run: &str,
+    node: Option<&str>,
+    follow: bool,
+    out: &mut impl Write,
+) -> Result<(), RecordError> {
+    let dir = record::find_run(state_dir, run)?;
+    let doc = record::read_doc(&dir)?;
+    let ids: Vec<String> = doc.nodes.iter().map(|n| n.id.clone()).collect();
+    let chosen: Vec<String> = match node {
+        Some(n) if ids.iter().any(|i| i == n) => vec![n.to_string()],
+        Some(n) => {
+            return Err(RecordError::NoNode {
+                run: doc.run_id,
+                node: n.to_string(),
+                nodes: ids.join(", "),
+            });
+        }
+        None => ids,
+    };
+    let prefix = node.is_none();
+    let mut tails: Vec<(String, LogTail)> = chosen
+        .into_iter()
+        .map(|id| {
+            let t = LogTail::new(dir.join(format!("{id}.log")));
+            (id, t)
+        })
+        .collect();
+    let write_err = |e: io::Error| RecordError::Read {
+        path: "stdout".into(),
+        reason: e.to_string(),
+    };
+    loop {
+        let live = follow && record::read_doc(&dir).is_ok_and(|d| d.is_live());
+        for (id, tail) in &mut tails {
+            let data = tail.read_new(!live);
+            for line in record::lines(&data) {
+                if prefix {
+                    write!(out, "[{id}] ").map_err(write_err)?;
+                }
+                write_safe(out, line).map_err(write_err)?;
+                out.write_all(b"\n").map_err(write_err)?;
+            }
+        }
+        out.flush().map_err(write_err)?;
+        if !live {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn log_lines_get_the_node_prefix_and_controls_are_neutralised() {
+        let mut out = Vec::new();
+        let e = Event::NodeLog {
+            node: Arc::from("svc"),
+            stream: crate::engine::Stream::Stdout,
+            data: b"one\n\x1b]0;title\x07two\n".to_vec(),
+        };
+        write_plain(&mut out, &e).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[svc] one\n[svc] \\x1b]0;title\\x07two\n"
+        );
+    }
+
+    #[test]
+    fn json_log_events_are_one_per_line() {
+        let mut out = Vec::new();
+        let e = Event::NodeLog {
+            node: Arc::from("svc"),
+            stream: crate::engine::Stream::Stderr,
+            data: b"a\nb".to_vec(),
+        };
+        write_json(&mut out, &e).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["line"], "b");
+        assert_eq!(lines[1]["stream"], "stderr");
+    }
+}
+
+/// What `wfop run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub file: std::path::PathBuf,
+    pub input: Option<std::path::PathBuf>,
+    /// `--secret` arguments as given (`NAME=env:VAR` or `NAME=file:PATH`).
+    pub secrets: Vec<String>,
+    pub mode: Mode,
+    pub max_parallel: Option<usize>,
+    pub keep_going: bool,
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Colour for diagnostics on stderr.
+    pub color: bool,
+}
+
+/// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
+pub fn run(args: RunArgs) -> i32 {
+    use crate::engine::{self, RunOptions, setup};
+    use crate::secrets::{harden, prompt};
+    const INVALID: i32 = 2;
+
+    if let Err(e) = harden::harden_process() {
+        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
+    }
+    let mut secret_args = Vec::with_capacity(args.secrets.len());
+    for a in &args.secrets {
+        match crate::secrets::SecretArg::parse(a) {
+            Ok(a) => secret_args.push(a),
+            Err(e) => {
+                eprintln!("wfop: {e}");
+                return INVALID;
+            }
+        }
+    }
+    let mut prepared =
+        match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color) {
+            Ok(p) => p,
+            Err(setup::SetupError::Workflow(text)) => {
+                eprintln!("{text}");
+                return INVALID;
+            }
+            Err(e) => {
+                eprintln!("wfop: {e}");
+                return INVALID;
+            }
+        };
+    if !prepared.warnings.is_empty() {
+        eprint!("{}", prepared.warnings);
+    }
+    if !prepared.missing.is_empty() {
+        if !prompt::terminal_available() {
+            eprint!("{}", prompt::missing_report(&prepared.missing));
+            return INVALID;
+        }
+        if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
+            eprintln!("wfop: {e}");
+            return INVALID;
+        }
+    }
+    let state_dir = match args
+        .state_dir
+        .clone()
+        .map_or_else(record::default_state_dir, Ok)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            return INVALID;
+        }
+    };
+    let mut options = RunOptions::new(state_dir);
+    if let Some(n) = args.max_parallel {
+        options.max_parallel = n.max(1);
+    }
+    options.keep_going = args.keep_going;
+    let out = sink(args.mode, io::stdout());
+    match engine::run(
+        prepared.workflow,
+        prepared.inputs,
+        prepared.secrets,
+        options,
+        out,
+    ) {
+        Ok(report) => report.status.exit_code(),
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            1
+        }
+    }
+}

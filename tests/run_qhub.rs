@@ -1,0 +1,102 @@
+//! With the hub's real runtime (`qhub-commons` from PyPI) installed, the shim hands over to it
+//! and the platform-style quantum service runs unchanged. Installs into a throwaway virtualenv;
+//! skips, saying so, when no package registry is reachable.
+
+mod run_support;
+
+use std::process::Command;
+
+use run_support::*;
+use serde_json::json;
+
+#[test]
+fn shim_hands_over_to_the_real_qhub_commons_runtime() {
+    let case = Case::new();
+    let venv = case.path().join("venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: cannot create a virtualenv (python3 -m venv)");
+        return;
+    }
+    let pip = Command::new("timeout")
+        .arg("300")
+        .arg(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "qhub-commons",
+        ])
+        .output();
+    match pip {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: cannot install qhub-commons from PyPI (no registry reachable?):\n{}",
+                text(&o.stderr)
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: cannot run pip: {e}");
+            return;
+        }
+    }
+    let python = venv.join("bin/python");
+    let service = root().join("workflows/services/quantum_service.py");
+    let wf = case.workflow(
+        json!([{ "id": "orchestrated", "type": "service",
+                 "run": { "python": service.to_str().unwrap(), "function": "run",
+                          "interpreter": python.to_str().unwrap() },
+                 "secrets": ["ibm_token"],
+                 "input_mapping": [
+                   { "name": "circuit_data", "value": "circuit_data" },
+                   { "name": "$secrets", "value": "{ \"ibm_token\": secret_value(\"ibm_api_token\") }" } ],
+                 "output_mapping": [ { "name": "counts", "value": "counts" } ] }]),
+        &[],
+        &["ibm_api_token"],
+    );
+    let input = root().join("workflows/quantum-secrets.input.json");
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--secret",
+            "ibm_api_token=env:WFOP_TEST_IBM",
+        ],
+        &[("WFOP_TEST_IBM", IBM_KEY)],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[orchestrated] wfop: handing over to qhub.commons"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("token accepted (ibm-cloud-api-key)"),
+        "{stdout}"
+    );
+    let counts = &case.run_json()["variables"]["counts"];
+    let total: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 1024);
+    assert_absent(&out.stdout, IBM_KEY, "stdout");
+    for (path, bytes) in case.record_files() {
+        assert_absent(&bytes, IBM_KEY, &path.display().to_string());
+    }
+}
