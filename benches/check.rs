@@ -17,7 +17,11 @@ fn generate(services: usize, width: usize) -> String {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let layers: Vec<Vec<usize>> = (0..services).collect::<Vec<_>>().chunks(width).map(<[usize]>::to_vec).collect();
+    let layers: Vec<Vec<usize>> = (0..services)
+        .collect::<Vec<_>>()
+        .chunks(width)
+        .map(<[usize]>::to_vec)
+        .collect();
     let mut edges: Vec<(String, String)> = Vec::new();
     let mut has_succ = vec![false; services];
     for (k, layer) in layers.iter().enumerate() {
@@ -62,10 +66,16 @@ fn generate(services: usize, width: usize) -> String {
         if !secret.is_empty() {
             out.push_str(", { \"name\": \"$secrets\", \"value\": \"{ \\\"token\\\": secret_value(\\\"api_token\\\") }\" }");
         }
-        let _ = writeln!(out, " ],\n      \"output_mapping\": [ {{ \"name\": \"out_{s}\", \"value\": \"result.value\" }} ], \"timeout\": \"30s\" }},");
+        let _ = writeln!(
+            out,
+            " ],\n      \"output_mapping\": [ {{ \"name\": \"out_{s}\", \"value\": \"result.value\" }} ], \"timeout\": \"30s\" }},"
+        );
     }
     out.push_str("    { \"id\": \"end\", \"type\": \"end\" }\n  ],\n  \"edges\": [\n");
-    let edges: Vec<String> = edges.iter().map(|(a, b)| format!("    {{ \"from\": \"{a}\", \"to\": \"{b}\" }}")).collect();
+    let edges: Vec<String> = edges
+        .iter()
+        .map(|(a, b)| format!("    {{ \"from\": \"{a}\", \"to\": \"{b}\" }}"))
+        .collect();
     out.push_str(&edges.join(",\n"));
     out.push_str("\n  ]\n}\n");
     out
@@ -76,12 +86,21 @@ fn bench(c: &mut Criterion) {
     let checked = check_source(SourceFile::from_text("generated.json", &text));
     assert_eq!(checked.errors(), 0, "{}", checked.render(false));
     let wf = checked.workflow().expect("clean");
-    eprintln!("generated workflow: {} nodes, {} edges, {} bytes", wf.nodes.len(), wf.edges.len(), text.len());
+    eprintln!(
+        "generated workflow: {} nodes, {} edges, {} bytes",
+        wf.nodes.len(),
+        wf.edges.len(),
+        text.len()
+    );
 
     let mut group = c.benchmark_group("workflow-1000");
     group.sample_size(20);
-    group.bench_function("check", |b| b.iter(|| check_source(SourceFile::from_text("generated.json", &text))));
-    group.bench_function("layout+render", |b| b.iter(|| workflow_graph_text(wf, Charset::Unicode)));
+    group.bench_function("check", |b| {
+        b.iter(|| check_source(SourceFile::from_text("generated.json", &text)))
+    });
+    group.bench_function("layout+render", |b| {
+        b.iter(|| workflow_graph_text(wf, Charset::Unicode))
+    });
     group.bench_function("check+layout+render", |b| {
         b.iter(|| {
             let checked = check_source(SourceFile::from_text("generated.json", &text));

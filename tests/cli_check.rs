@@ -27,37 +27,81 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn bundled_workflows_check_clean() {
-    let out = wfop(&["check", "workflows/quantum-secrets.json", "workflows/portfolio-risk.json"]);
+    let out = wfop(&[
+        "check",
+        "workflows/quantum-secrets.json",
+        "workflows/portfolio-risk.json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("ok: workflows/quantum-secrets.json (3 nodes, 2 edges)"), "{stdout}");
-    assert!(stdout.contains("ok: workflows/portfolio-risk.json"), "{stdout}");
-    assert_eq!(text(&out.stderr), "", "no warnings expected on the bundled workflows");
+    assert!(
+        stdout.contains("ok: workflows/quantum-secrets.json (3 nodes, 2 edges)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: workflows/portfolio-risk.json"),
+        "{stdout}"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "no warnings expected on the bundled workflows"
+    );
 }
 
 #[test]
 fn broken_file_exits_2_with_positions_for_every_error() {
     let dir = scratch("broken");
-    let original = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json")).unwrap();
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json"),
+    )
+    .unwrap();
     let broken = original
         .replacen("\"label\"", "\"lable\"", 1)
         .replacen("\"to\": \"end\"", "\"to\": \"ende\"", 1)
-        .replacen("secret_value(\\\"ibm_api_token\\\")", "secret_value(\\\"ibm_api_tokn\\\")", 1);
+        .replacen(
+            "secret_value(\\\"ibm_api_token\\\")",
+            "secret_value(\\\"ibm_api_tokn\\\")",
+            1,
+        );
     let path = dir.join("broken.json");
     std::fs::write(&path, &broken).unwrap();
     let out = wfop(&["check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
-    let col_of = |needle: &str| broken.lines().find(|l| l.contains(needle)).unwrap().find(needle).unwrap() + 1;
+    let col_of = |needle: &str| {
+        broken
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap()
+            .find(needle)
+            .unwrap()
+            + 1
+    };
     for (message, needle) in [
-        ("unknown field `lable` in a node, did you mean `label`?", "\"lable\""),
-        ("edge refers to unknown node `ende`, did you mean `end`?", "\"ende\""),
-        ("secret `ibm_api_tokn` is not declared in the workflow's `secrets`, did you mean `ibm_api_token`?", "\\\"ibm_api_tokn"),
+        (
+            "unknown field `lable` in a node, did you mean `label`?",
+            "\"lable\"",
+        ),
+        (
+            "edge refers to unknown node `ende`, did you mean `end`?",
+            "\"ende\"",
+        ),
+        (
+            "secret `ibm_api_tokn` is not declared in the workflow's `secrets`, did you mean `ibm_api_token`?",
+            "\\\"ibm_api_tokn",
+        ),
     ] {
-        assert!(stderr.contains(message), "missing {message:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(message),
+            "missing {message:?} in:\n{stderr}"
+        );
         let at = format!("broken.json:{}:{}", line_of(needle), col_of(needle));
-        assert!(stderr.contains(&at), "missing position {at} for {message:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(&at),
+            "missing position {at} for {message:?} in:\n{stderr}"
+        );
     }
     assert!(stderr.contains("3 errors"), "{stderr}");
     // The source line is shown with a marker under it.
@@ -67,8 +111,15 @@ fn broken_file_exits_2_with_positions_for_every_error() {
 #[test]
 fn warnings_do_not_fail_the_check() {
     let dir = scratch("warning");
-    let original = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json")).unwrap();
-    let warned = original.replacen("\"value\": \"circuit_data\"", "\"value\": \"circuit_dat\"", 1);
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/quantum-secrets.json"),
+    )
+    .unwrap();
+    let warned = original.replacen(
+        "\"value\": \"circuit_data\"",
+        "\"value\": \"circuit_dat\"",
+        1,
+    );
     let path = dir.join("quantum-secrets.json");
     std::fs::write(&path, warned).unwrap();
     std::fs::create_dir_all(dir.join("services")).unwrap();
@@ -97,12 +148,19 @@ fn hostile_input_never_crashes() {
         let out = wfop(&["check", path.to_str().unwrap()]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(expected), "{name}: expected {expected:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in:\n{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
     let out = wfop(&["check", dir.join("missing.json").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("missing.json: cannot read the file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("missing.json: cannot read the file"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -113,7 +171,10 @@ fn graph_prints_the_platform_example_on_one_line() {
     let out = wfop(&["graph", "--ascii", "workflows/quantum-secrets.json"]);
     assert_eq!(out.status.code(), Some(0));
     let ascii = text(&out.stdout);
-    assert!(ascii.is_ascii() && ascii.contains("[Orchestrated Service]"), "{ascii}");
+    assert!(
+        ascii.is_ascii() && ascii.contains("[Orchestrated Service]"),
+        "{ascii}"
+    );
 }
 
 #[test]
@@ -121,11 +182,19 @@ fn graph_draws_forks_and_joins() {
     let out = wfop(&["graph", "workflows/portfolio-risk.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let g = text(&out.stdout);
-    for label in ["[Fetch market data]", "[Historical VaR]", "[Quantum tail sampling]", "[Risk report]"] {
+    for label in [
+        "[Fetch market data]",
+        "[Historical VaR]",
+        "[Quantum tail sampling]",
+        "[Risk report]",
+    ] {
         assert!(g.contains(label), "{label} missing in\n{g}");
     }
     assert!(g.lines().count() >= 3, "a fork needs several rows:\n{g}");
-    assert!(g.contains('┤') || g.contains('┬') || g.contains('┐'), "no fork drawn:\n{g}");
+    assert!(
+        g.contains('┤') || g.contains('┬') || g.contains('┐'),
+        "no fork drawn:\n{g}"
+    );
 }
 
 #[test]
@@ -135,5 +204,9 @@ fn graph_refuses_a_broken_workflow() {
     std::fs::write(&path, "{ \"name\": \"x\", \"nodes\": [], \"edges\": [] }").unwrap();
     let out = wfop(&["graph", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("`nodes` is empty"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("`nodes` is empty"),
+        "{}",
+        text(&out.stderr)
+    );
 }

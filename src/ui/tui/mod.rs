@@ -1,0 +1,5 @@
+//! The ratatui front end: themes, log buffers with ANSI neutralisation, search, log view, keymap,
+//! masked secret prompt, terminal guard and copy/save helpers. The screen that ties them to the
+//! engine's events is built on top of these pieces.
+
+pub mod theme;
