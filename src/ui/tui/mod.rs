@@ -2,4 +2,6 @@
 //! masked secret prompt, terminal guard and copy/save helpers. The screen that ties them to the
 //! engine's events is built on top of these pieces.
 
+pub mod ansi;
+pub mod logbuf;
 pub mod theme;
