@@ -4,4 +4,5 @@
 
 pub mod ansi;
 pub mod logbuf;
+pub mod search;
 pub mod theme;
