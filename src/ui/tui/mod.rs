@@ -4,5 +4,6 @@
 
 pub mod ansi;
 pub mod logbuf;
+pub mod logview;
 pub mod search;
 pub mod theme;
