@@ -611,7 +611,7 @@ pub fn view_text(view: LogView<'_>, timestamps: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ui::tui::logbuf::LogConfig;
     use ratatui::Terminal;

@@ -3,6 +3,7 @@
 //! engine's events is built on top of these pieces.
 
 pub mod ansi;
+pub mod keymap;
 pub mod logbuf;
 pub mod logview;
 pub mod search;
