@@ -6,5 +6,6 @@ pub mod ansi;
 pub mod keymap;
 pub mod logbuf;
 pub mod logview;
+pub mod prompt;
 pub mod search;
 pub mod theme;
