@@ -3,9 +3,11 @@
 //! engine's events is built on top of these pieces.
 
 pub mod ansi;
+pub mod export;
 pub mod keymap;
 pub mod logbuf;
 pub mod logview;
 pub mod prompt;
 pub mod search;
+pub mod terminal;
 pub mod theme;
