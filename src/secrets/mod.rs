@@ -14,3 +14,11 @@ mod tests;
 pub use needles::{MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN};
 pub use redactor::{MARKER, RedactError, RedactWarning, Redactor, StreamRedactor};
 pub use store::{SecretArg, SecretError, SecretStore, Source};
+
+/// Test support for other modules: whether a secret holds `expected`, without those modules
+/// calling `expose_secret()` themselves.
+#[cfg(test)]
+pub fn secret_equals(secret: &secrecy::SecretString, expected: &str) -> bool {
+    use secrecy::ExposeSecret;
+    secret.expose_secret() == expected
+}

@@ -1,0 +1,195 @@
+//! Getting log text out: the OSC 52 clipboard sequence (`y`, tmux/screen passthrough) and saving
+//! a node's redacted log to a new file with mode 0600 (`s`).
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Payloads above this many bytes are refused (many terminals drop larger OSC 52 writes).
+pub const MAX_COPY_BYTES: usize = 100_000;
+
+/// What sits between wfop and the real terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Multiplexer {
+    None,
+    Tmux,
+    Screen,
+}
+
+impl Multiplexer {
+    /// From the environment: `$TMUX` set → tmux, else `$STY` → GNU screen.
+    pub fn detect(env: impl Fn(&str) -> Option<String>) -> Self {
+        if env("TMUX").is_some_and(|v| !v.is_empty()) {
+            Multiplexer::Tmux
+        } else if env("STY").is_some_and(|v| !v.is_empty()) {
+            Multiplexer::Screen
+        } else {
+            Multiplexer::None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyError {
+    TooLarge { bytes: usize },
+}
+
+impl std::fmt::Display for CopyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CopyError::TooLarge { bytes } => write!(
+                f,
+                "{bytes} bytes is too much for the terminal clipboard (limit {MAX_COPY_BYTES}); save it with `s` instead"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CopyError {}
+
+/// The escape sequence that puts `text` on the system clipboard (OSC 52), wrapped for tmux
+/// (`allow-passthrough on`) or screen when needed. The text must already be redacted.
+pub fn osc52(text: &str, mux: Multiplexer) -> Result<String, CopyError> {
+    if text.len() > MAX_COPY_BYTES {
+        return Err(CopyError::TooLarge { bytes: text.len() });
+    }
+    let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    Ok(match mux {
+        Multiplexer::None => seq,
+        Multiplexer::Tmux => format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b")),
+        Multiplexer::Screen => format!("\x1bP{seq}\x1b\\"),
+    })
+}
+
+/// Standard base64 with padding.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Writes `text` (an already redacted log) to a new file with mode 0600; refuses to overwrite
+/// an existing file or follow a symlink there.
+pub fn save_log(path: &Path, text: &str) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// A file name for saving a node's log: `wfop-<run>-<node>.log`, with anything but letters,
+/// digits, `-`, `_` and `.` replaced by `_`.
+pub fn default_save_name(run_id: &str, node: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!(
+        "wfop-{}-{}.log",
+        clean(run_id),
+        clean(node).trim_start_matches('.')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (i, o) in cases {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+        assert_eq!(base64(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn osc52_plain_tmux_and_screen() {
+        assert_eq!(
+            osc52("hello", Multiplexer::None).unwrap(),
+            "\x1b]52;c;aGVsbG8=\x07"
+        );
+        assert_eq!(
+            osc52("hello", Multiplexer::Tmux).unwrap(),
+            "\x1bPtmux;\x1b\x1b]52;c;aGVsbG8=\x07\x1b\\"
+        );
+        assert_eq!(
+            osc52("hi", Multiplexer::Screen).unwrap(),
+            "\x1bP\x1b]52;c;aGk=\x07\x1b\\"
+        );
+        let big = "x".repeat(MAX_COPY_BYTES + 1);
+        assert!(matches!(
+            osc52(&big, Multiplexer::None),
+            Err(CopyError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn multiplexer_is_detected_from_the_environment() {
+        assert_eq!(
+            Multiplexer::detect(|k| (k == "TMUX").then(|| "/tmp/tmux-0/default,1,0".into())),
+            Multiplexer::Tmux
+        );
+        assert_eq!(
+            Multiplexer::detect(|k| (k == "STY").then(|| "1.pts".into())),
+            Multiplexer::Screen
+        );
+        assert_eq!(Multiplexer::detect(|_| None), Multiplexer::None);
+    }
+
+    #[test]
+    fn save_writes_0600_and_never_overwrites() {
+        let dir = std::env::temp_dir().join(format!("wfop-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(default_save_name("run 1", "../fetch"));
+        assert_eq!(path.file_name().unwrap(), "wfop-run_1-_fetch.log");
+        save_log(&path, "token=*** ok\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "token=*** ok\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = save_log(&path, "other").unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

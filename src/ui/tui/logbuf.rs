@@ -1,0 +1,684 @@
+//! Per-node bounded scrollback of children's (already redacted) output: lines with stream, time
+//! and styled spans, the redactor's `***` marked, and an interleaved "all nodes" view.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::time::Duration;
+
+use ratatui::style::Style;
+use unicode_width::UnicodeWidthChar;
+
+use super::ansi::{Action, AnsiParser};
+
+/// Index of a node in a [`LogStore`] (the order nodes were added).
+pub type NodeIdx = usize;
+
+/// Which output of the child a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A run of text with the child's own style (SGR); byte offsets into the line text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyledSpan {
+    pub start: u32,
+    pub end: u32,
+    pub style: Style,
+}
+
+/// One line of a child's output, free of control characters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub node: NodeIdx,
+    pub stream: Stream,
+    /// When the line's first byte arrived, from the start of the run.
+    pub at: Duration,
+    text: String,
+    spans: Vec<StyledSpan>,
+    redacted: Vec<Range<u32>>,
+    star_run: u32,
+    open: bool,
+}
+
+/// The literal the redactor puts in place of a secret.
+pub const REDACTED: &str = "***";
+
+impl LogLine {
+    fn new(node: NodeIdx, stream: Stream, at: Duration) -> Self {
+        LogLine {
+            node,
+            stream,
+            at,
+            text: String::new(),
+            spans: Vec::new(),
+            redacted: Vec::new(),
+            star_run: 0,
+            open: true,
+        }
+    }
+
+    /// A closed line made from plain text (tests, summaries).
+    pub fn plain(node: NodeIdx, stream: Stream, at: Duration, text: &str) -> Self {
+        let mut l = LogLine::new(node, stream, at);
+        for c in text.chars() {
+            l.push(c, Style::new());
+        }
+        l.open = false;
+        l
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The child's styles; text outside every span has no style of its own.
+    pub fn spans(&self) -> &[StyledSpan] {
+        &self.spans
+    }
+
+    /// Byte ranges holding the redactor's `***` (runs of three or more `*`).
+    pub fn redacted(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.redacted
+            .iter()
+            .map(|r| r.start as usize..r.end as usize)
+    }
+
+    /// True while more bytes may still extend or rewrite this line (no newline seen yet).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    fn push(&mut self, c: char, style: Style) {
+        let start = self.text.len() as u32;
+        self.text.push(c);
+        let end = self.text.len() as u32;
+        if style != Style::new() {
+            match self.spans.last_mut() {
+                Some(last) if last.end == start && last.style == style => last.end = end,
+                _ => self.spans.push(StyledSpan { start, end, style }),
+            }
+        }
+        if c == '*' {
+            self.star_run += 1;
+            if self.star_run == 3 {
+                self.redacted.push(end - 3..end);
+            } else if self.star_run > 3
+                && let Some(r) = self.redacted.last_mut()
+            {
+                r.end = end;
+            }
+        } else {
+            self.star_run = 0;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+        self.redacted.clear();
+        self.star_run = 0;
+    }
+
+    /// Display width of the text (tabs are already spaces).
+    pub fn width(&self) -> usize {
+        unicode_width::UnicodeWidthStr::width(self.text.as_str())
+    }
+}
+
+/// Sizes of a [`LogStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Lines kept per node, and in the all-nodes view.
+    pub max_lines: usize,
+    /// A line longer than this (bytes) is broken into several.
+    pub max_line_bytes: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            max_lines: 100_000,
+            max_line_bytes: 32 * 1024,
+        }
+    }
+}
+
+const TAB_WIDTH: usize = 8;
+
+#[derive(Debug, Clone, Default)]
+struct StreamState {
+    parser: AnsiParser,
+    style: Style,
+    /// Node-local absolute index of the line still being written.
+    open: Option<u64>,
+    /// A `\r` was seen: the next printable character starts the line again.
+    pending_cr: bool,
+    /// Display column in the open line (for tab stops).
+    col: usize,
+}
+
+#[derive(Debug, Clone)]
+struct NodeLog {
+    name: String,
+    lines: VecDeque<LogLine>,
+    /// Lines ever added; the absolute index of `lines[i]` is `pushed - len + i`.
+    pushed: u64,
+    streams: [StreamState; 2],
+}
+
+impl NodeLog {
+    fn first(&self) -> u64 {
+        self.pushed - self.lines.len() as u64
+    }
+    fn get_mut(&mut self, abs: u64) -> Option<&mut LogLine> {
+        let first = self.first();
+        abs.checked_sub(first)
+            .and_then(|i| self.lines.get_mut(usize::try_from(i).ok()?))
+    }
+}
+
+/// Which lines a view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Selection {
+    /// Every node's lines, interleaved in order of arrival.
+    All,
+    Node(NodeIdx),
+}
+
+/// The logs of one run: a bounded buffer per node and the interleaved index.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    config: LogConfig,
+    nodes: Vec<NodeLog>,
+    /// (node, node-local absolute index), in order of arrival.
+    all: VecDeque<(NodeIdx, u64)>,
+    all_pushed: u64,
+}
+
+impl Default for LogStore {
+    fn default() -> Self {
+        LogStore::new(LogConfig::default())
+    }
+}
+
+impl LogStore {
+    pub fn new(config: LogConfig) -> Self {
+        LogStore {
+            config: LogConfig {
+                max_lines: config.max_lines.max(1),
+                max_line_bytes: config.max_line_bytes.max(16),
+            },
+            nodes: Vec::new(),
+            all: VecDeque::new(),
+            all_pushed: 0,
+        }
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.config
+    }
+
+    /// Adds a node (or finds it) by id; its index stays valid for the store's life.
+    pub fn add_node(&mut self, name: &str) -> NodeIdx {
+        if let Some(i) = self.node_index(name) {
+            return i;
+        }
+        self.nodes.push(NodeLog {
+            name: name.to_string(),
+            lines: VecDeque::new(),
+            pushed: 0,
+            streams: Default::default(),
+        });
+        self.nodes.len() - 1
+    }
+
+    pub fn node_index(&self, name: &str) -> Option<NodeIdx> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    pub fn node_name(&self, node: NodeIdx) -> &str {
+        self.nodes.get(node).map_or("?", |n| n.name.as_str())
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Feeds a chunk of a child's (redacted) output; it may end anywhere, even inside a
+    /// character or an escape sequence. `at` is the time since the run started.
+    pub fn push(&mut self, node: NodeIdx, stream: Stream, bytes: &[u8], at: Duration) {
+        if node >= self.nodes.len() {
+            return;
+        }
+        let si = stream as usize;
+        let mut parser = std::mem::take(&mut self.nodes[node].streams[si].parser);
+        let mut actions = Vec::new();
+        parser.feed(bytes, &mut |a| actions.push(a));
+        self.nodes[node].streams[si].parser = parser;
+        for a in actions {
+            self.apply(node, stream, a, at);
+        }
+    }
+
+    /// The stream ended: a partial last character becomes U+FFFD and the open line is closed.
+    pub fn finish(&mut self, node: NodeIdx, stream: Stream, at: Duration) {
+        if node >= self.nodes.len() {
+            return;
+        }
+        let si = stream as usize;
+        let mut parser = std::mem::take(&mut self.nodes[node].streams[si].parser);
+        let mut actions = Vec::new();
+        parser.finish(&mut |a| actions.push(a));
+        self.nodes[node].streams[si].parser = parser;
+        for a in actions {
+            self.apply(node, stream, a, at);
+        }
+        self.close(node, stream);
+    }
+
+    fn apply(&mut self, node: NodeIdx, stream: Stream, action: Action, at: Duration) {
+        let si = stream as usize;
+        match action {
+            Action::Style(s) => self.nodes[node].streams[si].style = s,
+            Action::Newline => {
+                self.nodes[node].streams[si].pending_cr = false;
+                if self.nodes[node].streams[si].open.is_none() {
+                    self.new_line(node, stream, at);
+                }
+                self.close(node, stream);
+            }
+            Action::CarriageReturn => {
+                let st = &mut self.nodes[node].streams[si];
+                if st.open.is_some() {
+                    st.pending_cr = true;
+                }
+            }
+            Action::Tab => {
+                let col = self.nodes[node].streams[si].col;
+                let n = TAB_WIDTH - col % TAB_WIDTH;
+                for _ in 0..n {
+                    self.print(node, stream, ' ', at);
+                }
+            }
+            Action::Print(c) => self.print(node, stream, c, at),
+        }
+    }
+
+    fn print(&mut self, node: NodeIdx, stream: Stream, c: char, at: Duration) {
+        let si = stream as usize;
+        let open = match self.nodes[node].streams[si].open {
+            Some(abs) => abs,
+            None => self.new_line(node, stream, at),
+        };
+        let max = self.config.max_line_bytes;
+        let n = &mut self.nodes[node];
+        let st = &mut n.streams[si];
+        let style = st.style;
+        let reset = std::mem::take(&mut st.pending_cr);
+        if reset {
+            st.col = 0;
+        }
+        st.col += c.width().unwrap_or(0);
+        let full = match n.get_mut(open) {
+            Some(line) => {
+                if reset {
+                    line.clear();
+                }
+                line.push(c, style);
+                line.text.len() >= max
+            }
+            None => false,
+        };
+        if full {
+            self.close(node, stream);
+        }
+    }
+
+    fn new_line(&mut self, node: NodeIdx, stream: Stream, at: Duration) -> u64 {
+        let max = self.config.max_lines;
+        let n = &mut self.nodes[node];
+        let abs = n.pushed;
+        n.lines.push_back(LogLine::new(node, stream, at));
+        n.pushed += 1;
+        let st = &mut n.streams[stream as usize];
+        st.open = Some(abs);
+        st.col = 0;
+        st.pending_cr = false;
+        while n.lines.len() > max {
+            n.lines.pop_front();
+            let first = n.first();
+            for st in n.streams.iter_mut() {
+                if st.open.is_some_and(|o| o < first) {
+                    st.open = None;
+                }
+            }
+        }
+        self.all.push_back((node, abs));
+        self.all_pushed += 1;
+        while self.all.len() > max {
+            self.all.pop_front();
+        }
+        abs
+    }
+
+    fn close(&mut self, node: NodeIdx, stream: Stream) {
+        let n = &mut self.nodes[node];
+        let st = &mut n.streams[stream as usize];
+        st.pending_cr = false;
+        st.col = 0;
+        if let Some(abs) = st.open.take()
+            && let Some(line) = n.get_mut(abs)
+        {
+            line.open = false;
+        }
+    }
+
+    /// A read-only view of the selected lines, indexed by absolute position.
+    pub fn view(&self, sel: Selection) -> LogView<'_> {
+        LogView { store: self, sel }
+    }
+}
+
+/// The lines of one node or of all nodes. Positions are absolute: they keep naming the same
+/// line while older lines are dropped, from `first()` (inclusive) to `end()` (exclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct LogView<'a> {
+    store: &'a LogStore,
+    sel: Selection,
+}
+
+impl<'a> LogView<'a> {
+    pub fn selection(&self) -> Selection {
+        self.sel
+    }
+
+    pub fn store(&self) -> &'a LogStore {
+        self.store
+    }
+
+    pub fn first(&self) -> u64 {
+        match self.sel {
+            Selection::All => self.store.all_pushed - self.store.all.len() as u64,
+            Selection::Node(n) => self.store.nodes.get(n).map_or(0, |n| n.first()),
+        }
+    }
+
+    pub fn end(&self) -> u64 {
+        match self.sel {
+            Selection::All => self.store.all_pushed,
+            Selection::Node(n) => self.store.nodes.get(n).map_or(0, |n| n.pushed),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        (self.end() - self.first()) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The line at absolute position `abs`, if it is still kept.
+    pub fn get(&self, abs: u64) -> Option<&'a LogLine> {
+        let i = usize::try_from(abs.checked_sub(self.first())?).ok()?;
+        match self.sel {
+            Selection::All => {
+                let (node, local) = *self.store.all.get(i)?;
+                let n = self.store.nodes.get(node)?;
+                n.lines
+                    .get(usize::try_from(local.checked_sub(n.first())?).ok()?)
+            }
+            Selection::Node(n) => self.store.nodes.get(n)?.lines.get(i),
+        }
+    }
+
+    /// Lines from `from` (absolute) on.
+    pub fn iter_from(&self, from: u64) -> impl Iterator<Item = (u64, &'a LogLine)> + 'a {
+        let v = *self;
+        (from.max(v.first())..v.end()).filter_map(move |i| v.get(i).map(|l| (i, l)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use ratatui::style::{Color, Modifier};
+
+    const T: Duration = Duration::ZERO;
+
+    fn texts(store: &LogStore, sel: Selection) -> Vec<String> {
+        let v = store.view(sel);
+        v.iter_from(0).map(|(_, l)| l.text().to_string()).collect()
+    }
+
+    #[test]
+    fn lines_and_code_points_split_anywhere() {
+        let input = "héllo wörld €\nsecond 😀 line\nthird";
+        for cut in 0..input.len() {
+            let mut s = LogStore::default();
+            let n = s.add_node("a");
+            let (x, y) = input.as_bytes().split_at(cut);
+            s.push(n, Stream::Stdout, x, T);
+            s.push(n, Stream::Stdout, y, T);
+            assert_eq!(
+                texts(&s, Selection::Node(n)),
+                vec!["héllo wörld €", "second 😀 line", "third"],
+                "cut {cut}"
+            );
+            let v = s.view(Selection::Node(n));
+            assert!(!v.get(0).unwrap().is_open());
+            assert!(
+                v.get(2).unwrap().is_open(),
+                "a partial last line is kept, open"
+            );
+        }
+    }
+
+    #[test]
+    fn partial_line_is_extended_and_closed() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, b"Password: ", Duration::from_secs(1));
+        assert_eq!(texts(&s, Selection::Node(n)), vec!["Password: "]);
+        s.push(n, Stream::Stdout, b"ok\n", Duration::from_secs(2));
+        let v = s.view(Selection::Node(n));
+        assert_eq!(v.get(0).unwrap().text(), "Password: ok");
+        assert_eq!(v.get(0).unwrap().at, Duration::from_secs(1));
+        assert!(!v.get(0).unwrap().is_open());
+        s.push(n, Stream::Stdout, b"tail", T);
+        s.finish(n, Stream::Stdout, T);
+        assert!(!s.view(Selection::Node(n)).get(1).unwrap().is_open());
+    }
+
+    #[test]
+    fn streams_keep_their_own_partial_lines_and_styles() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, b"\x1b[32mout ", T);
+        s.push(n, Stream::Stderr, b"err line\n", T);
+        s.push(n, Stream::Stdout, b"more\n", T);
+        let v = s.view(Selection::Node(n));
+        assert_eq!(v.get(0).unwrap().text(), "out more");
+        assert_eq!(v.get(0).unwrap().stream, Stream::Stdout);
+        assert_eq!(v.get(0).unwrap().spans()[0].style.fg, Some(Color::Green));
+        assert_eq!(v.get(1).unwrap().text(), "err line");
+        assert_eq!(v.get(1).unwrap().stream, Stream::Stderr);
+        assert!(v.get(1).unwrap().spans().is_empty());
+    }
+
+    #[test]
+    fn styles_become_spans_and_carry_across_lines() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, b"a\x1b[1;31mbc\nd\x1b[0me\n", T);
+        let v = s.view(Selection::Node(n));
+        let red = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+        assert_eq!(
+            v.get(0).unwrap().spans(),
+            &[StyledSpan {
+                start: 1,
+                end: 3,
+                style: red
+            }]
+        );
+        assert_eq!(
+            v.get(1).unwrap().spans(),
+            &[StyledSpan {
+                start: 0,
+                end: 1,
+                style: red
+            }]
+        );
+    }
+
+    #[test]
+    fn carriage_return_keeps_the_last_segment() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, b"10%\r", T);
+        s.push(n, Stream::Stdout, b"50%\r100% done\r\n", T);
+        s.push(n, Stream::Stdout, b"dos line\r\n\rlone\n", T);
+        assert_eq!(
+            texts(&s, Selection::Node(n)),
+            vec!["100% done", "dos line", "lone"]
+        );
+    }
+
+    #[test]
+    fn tabs_expand_to_stops_and_controls_vanish() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, "a\tb\x07\x08c\tdé\t|\n".as_bytes(), T);
+        assert_eq!(
+            texts(&s, Selection::Node(n)),
+            vec!["a       bc      dé      |"]
+        );
+    }
+
+    #[test]
+    fn redacted_runs_are_marked_even_when_split() {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, b"token=*", T);
+        s.push(n, Stream::Stdout, b"** and ****, not ** or *\n", T);
+        let v = s.view(Selection::Node(n));
+        let l = v.get(0).unwrap();
+        let r: Vec<_> = l.redacted().collect();
+        assert_eq!(r, vec![6..9, 14..18]);
+        assert_eq!(&l.text()[6..9], REDACTED);
+    }
+
+    #[test]
+    fn scrollback_is_bounded_per_node_and_in_all() {
+        let mut s = LogStore::new(LogConfig {
+            max_lines: 3,
+            max_line_bytes: 1000,
+        });
+        let a = s.add_node("a");
+        let b = s.add_node("b");
+        s.push(b, Stream::Stdout, b"b0\n", T);
+        for i in 0..10 {
+            s.push(a, Stream::Stdout, format!("a{i}\n").as_bytes(), T);
+        }
+        assert_eq!(texts(&s, Selection::Node(a)), vec!["a7", "a8", "a9"]);
+        assert_eq!(
+            texts(&s, Selection::Node(b)),
+            vec!["b0"],
+            "a chatty node keeps b's lines"
+        );
+        assert_eq!(texts(&s, Selection::All), vec!["a7", "a8", "a9"]);
+        let v = s.view(Selection::Node(a));
+        assert_eq!((v.first(), v.end()), (7, 10));
+        assert!(v.get(6).is_none());
+    }
+
+    #[test]
+    fn all_view_interleaves_by_arrival_with_node_tags() {
+        let mut s = LogStore::default();
+        let a = s.add_node("fetch");
+        let b = s.add_node("risk");
+        s.push(a, Stream::Stdout, b"a1\na", T);
+        s.push(b, Stream::Stderr, b"b1\n", T);
+        s.push(a, Stream::Stdout, b"2\n", T);
+        let v = s.view(Selection::All);
+        let got: Vec<_> = v
+            .iter_from(0)
+            .map(|(_, l)| format!("[{}] {}", s.node_name(l.node), l.text()))
+            .collect();
+        assert_eq!(got, vec!["[fetch] a1", "[fetch] a2", "[risk] b1"]);
+        assert_eq!(s.add_node("risk"), b);
+    }
+
+    #[test]
+    fn long_lines_are_broken() {
+        let mut s = LogStore::new(LogConfig {
+            max_lines: 100,
+            max_line_bytes: 16,
+        });
+        let n = s.add_node("a");
+        s.push(n, Stream::Stdout, &[b'x'; 40], T);
+        s.push(n, Stream::Stdout, b"\n", T);
+        let t = texts(&s, Selection::Node(n));
+        assert_eq!(
+            t.iter().map(|l| l.len()).collect::<Vec<_>>(),
+            vec![16, 16, 8]
+        );
+    }
+
+    fn is_clean(c: char) -> bool {
+        !(c.is_control()) && c != '\u{1b}'
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_bytes_never_leak_controls(
+            bytes in proptest::collection::vec(any::<u8>(), 0..400),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let mut pieces = vec![0, bytes.len()];
+            pieces.extend(cuts.iter().map(|c| c.index(bytes.len() + 1)));
+            pieces.sort_unstable();
+            let mut split = LogStore::default();
+            let n = split.add_node("a");
+            for w in pieces.windows(2) {
+                split.push(n, Stream::Stdout, &bytes[w[0]..w[1]], T);
+            }
+            split.finish(n, Stream::Stdout, T);
+            let mut whole = LogStore::default();
+            let m = whole.add_node("a");
+            whole.push(m, Stream::Stdout, &bytes, T);
+            whole.finish(m, Stream::Stdout, T);
+            let a = texts(&split, Selection::Node(n));
+            prop_assert_eq!(&a, &texts(&whole, Selection::Node(m)));
+            for line in &a {
+                prop_assert!(line.chars().all(is_clean), "{:?}", line);
+            }
+        }
+
+        #[test]
+        fn escape_heavy_input_never_leaks_controls(
+            parts in proptest::collection::vec(prop_oneof![
+                Just(b"\x1b".to_vec()), Just(b"\x1b[".to_vec()), Just(b"\x1b]".to_vec()),
+                Just(b"\x07".to_vec()), Just(b"\x1b\\".to_vec()), Just(b"\r".to_vec()),
+                Just(b"\n".to_vec()), Just(b";".to_vec()), Just(b"38;5;1m".to_vec()),
+                Just(b"\xc2\x9b".to_vec()), Just(b"\xe2".to_vec()), Just(b"P".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..4),
+            ], 0..60),
+            chunk in 1usize..7,
+        ) {
+            let bytes: Vec<u8> = parts.concat();
+            let mut s = LogStore::default();
+            let n = s.add_node("a");
+            for c in bytes.chunks(chunk) {
+                s.push(n, Stream::Stderr, c, T);
+            }
+            for line in texts(&s, Selection::Node(n)) {
+                prop_assert!(line.chars().all(is_clean), "{:?}", line);
+            }
+        }
+    }
+}

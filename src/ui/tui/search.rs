@@ -1,0 +1,471 @@
+//! Search over a whole log view (not just the screen): smart-case substring matches, a sorted
+//! match list kept up to date as lines arrive, scanned in bounded slices per frame.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use super::logbuf::{LogView, Selection};
+
+/// One match: a byte range in the line at absolute position `line`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Match {
+    pub line: u64,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Bytes of line text scanned at most per [`Search::step`] (keeps a frame short).
+pub const DEFAULT_BUDGET: usize = 2 * 1024 * 1024;
+
+/// An incremental search over one [`Selection`] of a log store.
+#[derive(Debug, Clone)]
+pub struct Search {
+    query: String,
+    case_sensitive: bool,
+    sel: Selection,
+    /// Every line before this absolute position has been looked at.
+    scanned: u64,
+    /// Matches in closed lines (which never change again), sorted.
+    matches: VecDeque<Match>,
+    /// Lines that were still open when scanned, and their current matches.
+    open: Vec<(u64, Vec<Range<usize>>)>,
+    /// The match `n`/`N` last moved to.
+    current: Option<Match>,
+    budget: usize,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search::new()
+    }
+}
+
+impl Search {
+    pub fn new() -> Self {
+        Search {
+            query: String::new(),
+            case_sensitive: false,
+            sel: Selection::All,
+            scanned: 0,
+            matches: VecDeque::new(),
+            open: Vec::new(),
+            current: None,
+            budget: DEFAULT_BUDGET,
+        }
+    }
+
+    /// Bytes scanned at most per step (tests use tiny budgets).
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes.max(1);
+        self
+    }
+
+    /// Starts a new search (an empty query clears it). Smart case: a query with an upper-case
+    /// letter is case-sensitive, otherwise case is ignored.
+    pub fn set_query(&mut self, query: &str, sel: Selection) {
+        self.query = query.to_string();
+        self.case_sensitive = query.chars().any(char::is_uppercase);
+        self.sel = sel;
+        self.scanned = 0;
+        self.matches.clear();
+        self.open.clear();
+        self.current = None;
+    }
+
+    pub fn clear(&mut self) {
+        let sel = self.sel;
+        self.set_query("", sel);
+    }
+
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.query.is_empty()
+    }
+
+    pub fn selection(&self) -> Selection {
+        self.sel
+    }
+
+    /// Scans the next slice of lines (at most the byte budget), drops matches of lines that
+    /// left the buffer and refreshes lines still being written. Call once per frame or tick.
+    /// Returns true when everything up to the end is scanned.
+    pub fn step(&mut self, view: LogView<'_>) -> bool {
+        if !self.is_active() || view.selection() != self.sel {
+            return true;
+        }
+        let first = view.first();
+        while self.matches.front().is_some_and(|m| m.line < first) {
+            self.matches.pop_front();
+        }
+        if self.current.as_ref().is_some_and(|m| m.line < first) {
+            self.current = None;
+        }
+        // Lines that were open: rescan; once closed, their matches join the sorted list.
+        let mut still_open = Vec::new();
+        for (abs, _) in std::mem::take(&mut self.open) {
+            let Some(line) = view.get(abs) else { continue };
+            let found = find_all(line.text(), &self.query, self.case_sensitive);
+            if line.is_open() {
+                still_open.push((abs, found));
+            } else {
+                for r in found {
+                    let m = Match {
+                        line: abs,
+                        start: r.start,
+                        end: r.end,
+                    };
+                    let at = self.matches.partition_point(|x| *x < m);
+                    self.matches.insert(at, m);
+                }
+            }
+        }
+        self.open = still_open;
+        let mut spent = 0;
+        let mut pos = self.scanned.max(first);
+        let end = view.end();
+        while pos < end && spent < self.budget {
+            if let Some(line) = view.get(pos) {
+                spent += line.text().len() + 1;
+                let found = find_all(line.text(), &self.query, self.case_sensitive);
+                if line.is_open() {
+                    self.open.push((pos, found));
+                } else {
+                    self.matches.extend(found.into_iter().map(|r| Match {
+                        line: pos,
+                        start: r.start,
+                        end: r.end,
+                    }));
+                }
+            }
+            pos += 1;
+        }
+        self.scanned = pos;
+        self.open.sort_by_key(|(abs, _)| *abs);
+        pos >= end
+    }
+
+    /// True when the whole view has been scanned.
+    pub fn is_complete(&self, view: LogView<'_>) -> bool {
+        !self.is_active() || self.scanned >= view.end()
+    }
+
+    /// How many matches are known (all of them once the scan is complete).
+    pub fn count(&self) -> usize {
+        self.matches.len() + self.open.iter().map(|(_, r)| r.len()).sum::<usize>()
+    }
+
+    fn open_matches(&self) -> impl Iterator<Item = Match> + '_ {
+        self.open.iter().flat_map(|(abs, rs)| {
+            rs.iter().map(move |r| Match {
+                line: *abs,
+                start: r.start,
+                end: r.end,
+            })
+        })
+    }
+
+    /// The current match and its 1-based rank among all matches ("3/120").
+    pub fn current(&self) -> Option<(&Match, usize)> {
+        let cur = self.current.as_ref()?;
+        let rank = self.matches.partition_point(|m| m < cur)
+            + self.open_matches().filter(|m| m < cur).count()
+            + 1;
+        Some((cur, rank))
+    }
+
+    /// Moves to the first match after `(line, byte)` (or after the current match), wrapping
+    /// around to the first one; returns the match's line.
+    pub fn next(&mut self, from: Option<(u64, usize)>) -> Option<u64> {
+        let key = self.current.clone().or_else(|| {
+            from.map(|(line, b)| Match {
+                line,
+                start: b,
+                end: b,
+            })
+        });
+        let after = |m: &Match| key.as_ref().is_none_or(|k| m > k);
+        let closed = {
+            let i = key
+                .as_ref()
+                .map_or(0, |k| self.matches.partition_point(|m| m <= k));
+            self.matches.get(i).cloned()
+        };
+        let open = self.open_matches().find(|m| after(m));
+        let found = [closed, open]
+            .into_iter()
+            .flatten()
+            .min()
+            .or_else(|| self.first_match());
+        self.current = found;
+        self.current.as_ref().map(|m| m.line)
+    }
+
+    /// Moves to the last match before `(line, byte)` (or the current match), wrapping around.
+    pub fn prev(&mut self, from: Option<(u64, usize)>) -> Option<u64> {
+        let key = self.current.clone().or_else(|| {
+            from.map(|(line, b)| Match {
+                line,
+                start: b,
+                end: b,
+            })
+        });
+        let closed = match &key {
+            Some(k) => {
+                let i = self.matches.partition_point(|m| m < k);
+                i.checked_sub(1).and_then(|i| self.matches.get(i).cloned())
+            }
+            None => self.matches.back().cloned(),
+        };
+        let open = self
+            .open_matches()
+            .filter(|m| key.as_ref().is_none_or(|k| m < k))
+            .max();
+        let found = [closed, open]
+            .into_iter()
+            .flatten()
+            .max()
+            .or_else(|| self.last_match());
+        self.current = found;
+        self.current.as_ref().map(|m| m.line)
+    }
+
+    fn first_match(&self) -> Option<Match> {
+        [self.matches.front().cloned(), self.open_matches().min()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn last_match(&self) -> Option<Match> {
+        [self.matches.back().cloned(), self.open_matches().max()]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
+    /// The highlighted byte ranges of one line, each with "is the current match".
+    pub fn ranges_in(&self, line: u64) -> Vec<(Range<usize>, bool)> {
+        let is_cur = |s: usize| {
+            self.current
+                .as_ref()
+                .is_some_and(|c| c.line == line && c.start == s)
+        };
+        let lo = self.matches.partition_point(|m| m.line < line);
+        let mut out: Vec<(Range<usize>, bool)> = self
+            .matches
+            .range(lo..)
+            .take_while(|m| m.line == line)
+            .map(|m| (m.start..m.end, is_cur(m.start)))
+            .collect();
+        if let Some((_, rs)) = self.open.iter().find(|(abs, _)| *abs == line) {
+            out.extend(rs.iter().map(|r| (r.clone(), is_cur(r.start))));
+        }
+        out
+    }
+}
+
+/// Non-overlapping occurrences of `needle` in `hay`, left to right. Case-insensitive compares
+/// characters by their simple lower-case form (byte ranges always fall on the line's text).
+pub fn find_all(hay: &str, needle: &str, case_sensitive: bool) -> Vec<Range<usize>> {
+    if needle.is_empty() {
+        return Vec::new();
+    }
+    if case_sensitive {
+        return hay
+            .match_indices(needle)
+            .map(|(i, s)| i..i + s.len())
+            .collect();
+    }
+    let folded: Vec<char> = needle.chars().map(fold).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < hay.len() {
+        let Some(rest) = hay.get(i..) else { break };
+        let mut chars = rest.char_indices();
+        let mut ok = true;
+        let mut end = i;
+        for want in &folded {
+            match chars.next() {
+                Some((j, c)) if fold(c) == *want => end = i + j + c.len_utf8(),
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            out.push(i..end);
+            i = end;
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
+}
+
+fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::tui::logbuf::{LogConfig, LogStore, Stream};
+    use std::time::Duration;
+
+    const T: Duration = Duration::ZERO;
+
+    fn store(lines: &[&str]) -> (LogStore, usize) {
+        let mut s = LogStore::default();
+        let n = s.add_node("a");
+        for l in lines {
+            s.push(n, Stream::Stdout, format!("{l}\n").as_bytes(), T);
+        }
+        (s, n)
+    }
+
+    #[test]
+    fn smart_case_substring() {
+        assert_eq!(find_all("Error error ERROR", "error", false).len(), 3);
+        assert_eq!(find_all("Error error ERROR", "Error", true), vec![0..5]);
+        assert_eq!(find_all("ÉTÉ été", "été", false), vec![0..5, 6..11]);
+        assert_eq!(find_all("aaaa", "aa", false), vec![0..2, 2..4]);
+        assert!(find_all("abc", "", false).is_empty());
+        let mut s = Search::new();
+        s.set_query("Foo", Selection::All);
+        assert!(s.case_sensitive);
+        s.set_query("foo", Selection::All);
+        assert!(!s.case_sensitive);
+    }
+
+    #[test]
+    fn next_and_prev_wrap_around_with_count_and_rank() {
+        let (st, _) = store(&["x hit", "none", "hit hit", "end"]);
+        let mut s = Search::new();
+        s.set_query("hit", Selection::All);
+        assert!(s.step(st.view(Selection::All)));
+        assert_eq!(s.count(), 3);
+        assert_eq!(s.next(Some((1, 0))), Some(2));
+        assert_eq!(s.current().map(|(_, r)| r), Some(2));
+        assert_eq!(s.next(None), Some(2));
+        assert_eq!(s.current().map(|(m, r)| (m.start, r)), Some((4, 3)));
+        assert_eq!(s.next(None), Some(0), "wraps to the first");
+        assert_eq!(s.prev(None), Some(2), "wraps to the last");
+        assert_eq!(s.current().map(|(_, r)| r), Some(3));
+        assert_eq!(s.prev(None), Some(2));
+        assert_eq!(s.prev(None), Some(0));
+        let hl = s.ranges_in(2);
+        assert_eq!(hl, vec![(0..3, false), (4..7, false)]);
+        assert_eq!(s.ranges_in(0), vec![(2..5, true)]);
+    }
+
+    #[test]
+    fn scans_in_bounded_slices() {
+        let lines: Vec<String> = (0..1000).map(|i| format!("line {i:04}")).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (st, _) = store(&refs);
+        let mut s = Search::new().with_budget(100);
+        s.set_query("line 09", Selection::All);
+        let mut steps = 0;
+        while !s.step(st.view(Selection::All)) {
+            steps += 1;
+            assert!(s.count() <= 100);
+        }
+        assert!(steps >= 90, "{steps} steps");
+        assert_eq!(s.count(), 100);
+        assert!(s.is_complete(st.view(Selection::All)));
+    }
+
+    #[test]
+    fn new_lines_are_searched_incrementally() {
+        let (mut st, n) = store(&["one hit"]);
+        let mut s = Search::new();
+        s.set_query("hit", Selection::Node(n));
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 1);
+        st.push(n, Stream::Stdout, b"second h", T);
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 1);
+        st.push(n, Stream::Stdout, b"it", T);
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 2, "a partial line is searched too");
+        st.push(n, Stream::Stdout, b"\rgone\n", T);
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(
+            s.count(),
+            1,
+            "an overwritten partial line is searched again"
+        );
+        st.push(n, Stream::Stdout, b"hit\nhit\n", T);
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 3);
+        assert_eq!(s.ranges_in(2), vec![(0..3, false)]);
+    }
+
+    #[test]
+    fn open_line_before_closed_ones_keeps_order() {
+        let mut st = LogStore::default();
+        let n = st.add_node("a");
+        st.push(n, Stream::Stdout, b"prompt hit? ", T);
+        st.push(n, Stream::Stderr, b"hit 1\nhit 2\n", T);
+        let mut s = Search::new();
+        s.set_query("hit", Selection::Node(n));
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 3);
+        assert_eq!(s.next(None), Some(0));
+        assert_eq!(s.next(None), Some(1));
+        st.push(n, Stream::Stdout, b"yes\n", T);
+        s.step(st.view(Selection::Node(n)));
+        assert_eq!(s.count(), 3);
+        assert_eq!(s.prev(None), Some(0));
+        assert_eq!(s.current().map(|(_, r)| r), Some(1));
+    }
+
+    #[test]
+    fn evicted_lines_drop_their_matches() {
+        let mut st = LogStore::new(LogConfig {
+            max_lines: 5,
+            max_line_bytes: 100,
+        });
+        let n = st.add_node("a");
+        let mut s = Search::new();
+        s.set_query("x", Selection::All);
+        for _ in 0..5 {
+            st.push(n, Stream::Stdout, b"x\n", T);
+        }
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 5);
+        s.next(None);
+        for _ in 0..3 {
+            st.push(n, Stream::Stdout, b"y\n", T);
+        }
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 2);
+        assert!(s.current().is_none());
+        assert_eq!(s.next(None), Some(3));
+    }
+
+    #[test]
+    fn no_match_and_empty_query() {
+        let (st, _) = store(&["abc"]);
+        let mut s = Search::new();
+        s.set_query("zzz", Selection::All);
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 0);
+        assert_eq!(s.next(None), None);
+        assert_eq!(s.prev(None), None);
+        s.clear();
+        assert!(!s.is_active());
+        assert!(s.step(st.view(Selection::All)));
+    }
+}
