@@ -412,7 +412,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut prepared =
         match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color) {
             Ok(p) => p,
-            Err(setup::SetupError::Workflow(text)) => {
+            Err(setup::SetupError::Workflow(text) | setup::SetupError::InputJson(text)) => {
                 eprintln!("{text}");
                 return INVALID;
             }
