@@ -236,7 +236,7 @@ fn run_input_syntax_errors_point_into_the_input_file() {
         stderr.contains("invalid JSON in --input: expected a key in double quotes, found `,`"),
         "{stderr}"
     );
-    assert!(stderr.contains("input.json:2:34"), "{stderr}");
+    assert!(stderr.contains("input.json:2:33"), "{stderr}");
     assert!(
         stderr.contains("\"circuit_data\": { \"qubits\": 5,, }"),
         "the source line is shown: {stderr}"
