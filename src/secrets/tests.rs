@@ -621,6 +621,16 @@ fn every_encoding_family() {
     assert_eq!(r2.redact(format!("\"{dq}\"").as_bytes()), b"\"***\"");
 }
 
+/// Fuzz finding (tests/fuzz_redact.rs): Python's `urllib.parse.quote` keeps `/` and
+/// JavaScript's `encodeURIComponent` keeps `!'()*`, so their forms of a secret holding those
+/// bytes were not needles and passed unredacted.
+#[test]
+fn python_quote_and_js_encode_uri_component_forms() {
+    let r = redactor(&[("s", "a/aa a"), ("t", "a!éé(x)")]);
+    assert_eq!(r.redact(b"<a/aa%20a>"), b"<***>");
+    assert_eq!(r.redact(b"<a!%C3%A9%C3%A9(x)>"), b"<***>");
+}
+
 #[test]
 fn prompt_without_newline_is_released_immediately() {
     let r = redactor(&[("pw", "hunter2-pw")]);
