@@ -393,6 +393,11 @@ pub fn run(args: RunArgs) -> i32 {
         out,
     ) {
         Ok(report) => report.status.exit_code(),
+        // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
+        Err(e @ engine::EngineError::Record(_)) => {
+            eprintln!("wfop: {e}; nothing was run");
+            INVALID
+        }
         Err(e) => {
             eprintln!("wfop: {e}");
             1
