@@ -162,3 +162,16 @@ fn deeply_nested_theme_is_an_error_not_a_stack_overflow() {
         assert!(r.is_err(), "a 100 000-level theme loaded");
     }
 }
+
+/// Fuzz finding: with CRLF line ends, a problem at the end of a line got a column one past the
+/// shown line (the `\r` was counted).
+#[test]
+fn crlf_problem_column_stays_on_the_line() {
+    for src in [
+        "\"\r\n",
+        "text = { fg = \"red\"\r\nx = 1\r\n",
+        "name = 'a\r\n",
+    ] {
+        check(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    }
+}

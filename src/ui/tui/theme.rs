@@ -369,10 +369,12 @@ fn position(src: &str, offset: usize) -> (usize, usize, String) {
     let before = src.get(..offset).unwrap_or(src);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let source_line = src[line_start..].lines().next().unwrap_or("").to_string();
+    // At most one past the shown line: an offset on the `\r` of a CRLF ending points there.
     let col = src
         .get(line_start..offset)
-        .map_or(1, |s| s.chars().count() + 1);
-    let source_line = src[line_start..].lines().next().unwrap_or("").to_string();
+        .map_or(1, |s| s.chars().count() + 1)
+        .min(source_line.chars().count() + 1);
     (line, col, source_line)
 }
 
