@@ -2,7 +2,9 @@
 
 Usage: python3 pty_driver.py TRANSCRIPT ANSWERS_JSON -- command args...
 ANSWERS_JSON is a list of [expected_text, reply]: wait until expected_text has appeared in the
-output since the last reply, then type reply followed by Enter. The whole transcript is written
+output since the last reply, then type reply followed by Enter (a reply "^C" sends Ctrl-C alone).
+After the command ends, the terminal's echo and canonical-mode flags are written to
+TRANSCRIPT.stty (`echo=1 icanon=1`), to check that the command restored them. The whole transcript is written
 to TRANSCRIPT; the exit code is the command's (128+N for a signal). A liveness bound of 60 s
 per step ends a hung run (exit 124).
 """
@@ -11,6 +13,7 @@ import os
 import pty
 import select
 import sys
+import termios
 import time
 
 
@@ -45,13 +48,19 @@ def main():
                 break
             alive = pump(deadline)
         mark = len(out)
-        os.write(fd, reply.encode() + b"\r")
+        os.write(fd, b"\x03" if reply == "^C" else reply.encode() + b"\r")
     deadline = time.time() + 60
     while alive and time.time() < deadline:
         alive = pump(deadline)
     if alive:
         os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)
+    try:
+        lflag = termios.tcgetattr(fd)[3]
+        with open(transcript_path + ".stty", "w") as f:
+            f.write("echo=%d icanon=%d" % (bool(lflag & termios.ECHO), bool(lflag & termios.ICANON)))
+    except termios.error:
+        pass
     with open(transcript_path, "wb") as f:
         f.write(out)
     if alive:

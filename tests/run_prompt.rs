@@ -92,6 +92,44 @@ fn an_empty_answer_is_asked_again() {
     assert_absent(&screen, IBM_KEY, "the terminal");
 }
 
+#[test]
+fn ctrl_c_at_the_prompt_exits_130_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let transcript = dir.path().join("transcript");
+    let answers = r#"[["used by orchestrated (ibm_token): ", "^C"]]"#;
+    let status = Command::new("python3")
+        .arg(root().join("tests/pty_driver.py"))
+        .arg(&transcript)
+        .arg(answers)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_wfop"))
+        .args([
+            "run",
+            "--plain",
+            "workflows/quantum-secrets.json",
+            "--input",
+            "workflows/quantum-secrets.input.json",
+        ])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .current_dir(root())
+        .status()
+        .expect("python3 runs the pty driver");
+    let shown = text(&std::fs::read(&transcript).unwrap_or_default());
+    assert_eq!(status.code(), Some(130), "{shown}");
+    assert!(shown.contains("cancelled at the secret prompt"), "{shown}");
+    let stty = std::fs::read_to_string(dir.path().join("transcript.stty")).unwrap_or_default();
+    assert_eq!(stty, "echo=1 icanon=1", "the terminal is left as it was");
+    assert!(
+        !dir.path().join("state/runs").exists()
+            || std::fs::read_dir(dir.path().join("state/runs"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0,
+        "nothing ran"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -431,7 +431,12 @@ pub fn run(args: RunArgs) -> i32 {
         }
         if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
             eprintln!("wfop: {e}");
-            return INVALID;
+            // Ctrl-C (or Ctrl-D) at the prompt: nothing ran; exit as an interrupt does.
+            return if matches!(e, prompt::PromptError::Interrupted) {
+                130
+            } else {
+                INVALID
+            };
         }
     }
     let state_dir = match args
@@ -464,6 +469,11 @@ pub fn run(args: RunArgs) -> i32 {
                 let _ = write_outputs(&mut io::stdout().lock(), &inputs, &report.variables);
             }
             report.status.exit_code()
+        }
+        // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
+        Err(e @ engine::EngineError::Record(_)) => {
+            eprintln!("wfop: {e}; nothing was run");
+            INVALID
         }
         Err(e) => {
             eprintln!("wfop: {e}");
