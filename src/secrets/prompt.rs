@@ -70,9 +70,10 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// While a prompt is up: echo is off on the terminal *before* the prompt is printed (so
-/// nothing typed ahead of rpassword's own raw mode is echoed), and Ctrl-C (which rpassword
-/// turns into SIGINT) is caught so that the terminal is restored before wfop exits 130.
+/// While a prompt is up: echo and terminal signals are off *before* the prompt is printed (so
+/// nothing typed ahead of rpassword's own raw mode is echoed, and a Ctrl-C typed then is read as
+/// a byte), and the SIGINT rpassword raises for Ctrl-C is caught so that the terminal is
+/// restored before wfop exits 130.
 struct PromptGuard {
     tty: std::fs::File,
     saved: Option<libc::termios>,
@@ -102,7 +103,9 @@ impl PromptGuard {
             let mut t: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(fd, &mut t) == 0 {
                 let mut quiet = t;
-                quiet.c_lflag &= !libc::ECHO;
+                // No echo, and Ctrl-C as a byte (rpassword turns it into SIGINT once it reads
+                // it): a signal before rpassword's read began would leave that read waiting.
+                quiet.c_lflag &= !(libc::ECHO | libc::ISIG);
                 libc::tcsetattr(fd, libc::TCSANOW, &quiet);
                 Some(t)
             } else {
