@@ -18,3 +18,5 @@ pub mod theme;
 pub mod view;
 
 pub use runtime::{TuiArgs, run};
+#[cfg(test)]
+mod screen_tests;

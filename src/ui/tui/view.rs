@@ -78,7 +78,7 @@ pub fn areas_in(app: &App, full: Rect) -> Areas {
     let map_need = (mapping_lines(app, mapping_inner_width(app, w)) as u16).saturating_add(2);
     if w >= WIDE {
         let top = graph_need.max(map_need).min(bh * 45 / 100).max(5);
-        let gw = w * 55 / 100;
+        let gw = wide_graph_width(app, w);
         a.graph = Some(Rect::new(body.x, body.y, gw, top));
         a.mapping = Some(Rect::new(body.x + gw, body.y, w - gw, top));
         a.logs = Some(Rect::new(body.x, body.y + top, w, bh - top));
@@ -97,9 +97,19 @@ pub fn areas_in(app: &App, full: Rect) -> Areas {
     a
 }
 
+/// In the wide layout: the graph's width, as much as it needs between 40 % of the screen and
+/// what leaves the mapping table 56 columns.
+fn wide_graph_width(app: &App, w: u16) -> u16 {
+    let need = u16::try_from(app.graph.layout.width + 2).unwrap_or(u16::MAX);
+    need.clamp(w * 2 / 5, w.saturating_sub(56).max(w * 2 / 5))
+}
+
 fn mapping_inner_width(app: &App, w: u16) -> usize {
-    let pane = if w >= WIDE { w - w * 55 / 100 } else { w };
-    let _ = app;
+    let pane = if w >= WIDE {
+        w - wide_graph_width(app, w)
+    } else {
+        w
+    };
     usize::from(pane.saturating_sub(2))
 }
 
@@ -342,8 +352,7 @@ fn resolved_lines(r: &MapRow, w: usize) -> Vec<String> {
             let pieces = [
                 format!("{param} ←"),
                 format!("secret_value(\"{secret}\")"),
-                SECRET_MASK.to_string(),
-                format!(" (from: {from})"),
+                format!("{SECRET_MASK}  (from: {from})"),
             ];
             wrap_pieces(&pieces, w)
         }
