@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event as TermEvent;
@@ -38,9 +39,9 @@ pub struct TuiArgs {
     pub color: bool,
 }
 
-/// Engine events waiting for the UI at most; a full channel slows the services' output down
-/// (the engine never drops any), it never grows memory.
-const CHANNEL_BOUND: usize = 256;
+/// Engine events waiting for the UI at most: more slows the services' output down (the engine
+/// never drops any) instead of growing memory, and a key never queues behind more than these.
+const IN_FLIGHT: usize = 16;
 /// Longest the loop spends taking in events before it looks at keys and frames again.
 const DRAIN_BUDGET: Duration = Duration::from_millis(15);
 const TICK_RUNNING: Duration = Duration::from_millis(100);
@@ -193,7 +194,8 @@ impl Ui {
             Ok(t) => t,
             Err(_) => return (1, None),
         };
-        let (tx, rx) = mpsc::sync_channel::<AppEvent>(CHANNEL_BOUND);
+        let (tx, rx) = mpsc::channel::<AppEvent>();
+        let credits = Arc::new(Credits::default());
         spawn_input(tx.clone());
         let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
         if let Ok(size) = term.size() {
@@ -203,7 +205,7 @@ impl Ui {
         let mut next_tick = Instant::now();
         loop {
             for eff in app.take_effects() {
-                self.effect(eff, &tx, &mut app, term.backend_mut());
+                self.effect(eff, &tx, &credits, &mut app, term.backend_mut());
                 frames.mark_urgent();
             }
             if let Some(code) = app.exit_code() {
@@ -227,13 +229,13 @@ impl Ui {
                 .min(SIGNAL_POLL);
             match rx.recv_timeout(wait) {
                 Ok(ev) => {
-                    let urgent = take_in(&mut app, ev);
+                    let urgent = take_in(&mut app, ev, &credits);
                     let start = Instant::now();
                     let mut urgent_any = urgent;
                     // Take what else is waiting, within a budget, so keys stay quick.
                     while start.elapsed() < DRAIN_BUDGET {
                         match rx.try_recv() {
-                            Ok(ev) => urgent_any |= take_in(&mut app, ev),
+                            Ok(ev) => urgent_any |= take_in(&mut app, ev, &credits),
                             Err(_) => break,
                         }
                     }
@@ -264,7 +266,8 @@ impl Ui {
     fn effect(
         &mut self,
         eff: Effect,
-        tx: &SyncSender<AppEvent>,
+        tx: &Sender<AppEvent>,
+        credits: &Arc<Credits>,
         app: &mut App,
         out: &mut impl Write,
     ) {
@@ -294,10 +297,12 @@ impl Ui {
                 options.keep_going = self.args.keep_going;
                 self.cancel = Some(options.cancel.clone());
                 let tx = tx.clone();
+                let credits = credits.clone();
                 std::thread::spawn(move || {
                     let p = *prepared;
                     let sink_tx = tx.clone();
                     let r = engine::run(p.workflow, p.inputs, p.secrets, options, move |e| {
+                        credits.acquire();
                         let _ = sink_tx.send(AppEvent::Engine(e));
                     });
                     let _ = tx.send(AppEvent::EngineDone(r.map_err(|e| e.to_string())));
@@ -343,8 +348,34 @@ impl Ui {
     }
 }
 
+/// Back-pressure for engine events: the sink waits while `IN_FLIGHT` are queued.
+#[derive(Default)]
+struct Credits {
+    queued: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Credits {
+    fn acquire(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= IN_FLIGHT {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+    }
+
+    fn release(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        self.freed.notify_one();
+    }
+}
+
 /// Feeds one event to the app; true when it came from the operator (draw at once).
-fn take_in(app: &mut App, ev: AppEvent) -> bool {
+fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
+    if let AppEvent::Engine(_) = ev {
+        credits.release();
+    }
     let urgent = matches!(
         ev,
         AppEvent::Key(_)
@@ -359,7 +390,7 @@ fn take_in(app: &mut App, ev: AppEvent) -> bool {
 }
 
 /// Reads the terminal's input on a thread of its own and forwards keys, pastes and resizes.
-fn spawn_input(tx: SyncSender<AppEvent>) {
+fn spawn_input(tx: Sender<AppEvent>) {
     std::thread::spawn(move || {
         loop {
             let ev = match crossterm::event::read() {
