@@ -58,6 +58,12 @@ impl Tmux {
         String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-e"]).stdout).into_owned()
     }
 
+    /// The screen and its scrollback.
+    fn capture_all(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-S", "-200"]).stdout)
+            .into_owned()
+    }
+
     fn keys(&self, literal: &str) {
         self.cmd(&["send-keys", "-l", literal]);
     }
@@ -188,7 +194,7 @@ fn secret_typed_at_the_prompt_never_reaches_the_screen() {
     t.wait_for(&mut seen, "search matches", |s| s.contains("/token 1/"));
     t.keys("q");
     t.wait_dead();
-    let after = t.capture();
+    let after = t.capture_all();
     seen.push(after.clone());
     assert!(
         after.contains("wfop: run "),
