@@ -217,3 +217,28 @@ fn graph_refuses_a_broken_workflow() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn run_input_syntax_errors_point_into_the_input_file() {
+    let dir = scratch("bad-input");
+    let input = dir.join("input.json");
+    std::fs::write(&input, "{\n  \"circuit_data\": { \"qubits\": 5,, }\n}\n").unwrap();
+    let out = wfop(&[
+        "run",
+        "--plain",
+        "workflows/quantum-secrets.json",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid JSON in --input: expected a key in double quotes, found `,`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("input.json:2:33"), "{stderr}");
+    assert!(
+        stderr.contains("\"circuit_data\": { \"qubits\": 5,, }"),
+        "the source line is shown: {stderr}"
+    );
+}

@@ -5,6 +5,7 @@ mod cancel;
 mod clock;
 mod event;
 mod names;
+mod reaper;
 pub mod record;
 mod redact;
 mod scheduler;
@@ -75,7 +76,9 @@ pub enum EngineError {
 
 /// Runs a workflow to its end and returns how it went. `sink` gets every event, in order, on a
 /// thread of its own (a slow sink slows the services' output down, it never loses any). The
-/// secrets are purged when this returns, whatever way the run ended.
+/// secrets are purged when this returns, whatever way the run ended. On Linux this process
+/// becomes the subreaper of its services, and every child still there when the run is over
+/// (processes that escaped a service's process group) is killed before this returns.
 pub fn run(
     workflow: Workflow,
     inputs: Map<String, Value>,
@@ -83,6 +86,8 @@ pub fn run(
     options: RunOptions,
     mut sink: impl FnMut(Event) + Send + 'static,
 ) -> Result<RunReport, EngineError> {
+    // Processes that escape a service's process group come back to wfop, to be ended below.
+    let subreaper = reaper::become_subreaper();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,6 +106,9 @@ pub fn run(
         tx,
     ));
     rt.shutdown_timeout(Duration::from_secs(1));
+    if subreaper {
+        reaper::end_orphans();
+    }
     let _ = consumer.join();
     result
 }

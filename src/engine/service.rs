@@ -413,9 +413,21 @@ async fn emit(
     log_ok: &mut bool,
 ) {
     if *log_ok {
-        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
-        if l.write_lines(SystemTime::now(), stream, &data).is_err() {
+        let written = {
+            let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+            l.write_lines(SystemTime::now(), stream, &data)
+        };
+        if let Err(e) = written {
+            // Said once per stream: the output goes on, the record's copy of it stops here.
             *log_ok = false;
+            let _ = events
+                .send(Event::Warning {
+                    node: Some(node.clone()),
+                    message: format!(
+                        "cannot write the node's log ({e}); the record's log stops here, the output goes on"
+                    ),
+                })
+                .await;
         }
     }
     let _ = events

@@ -33,13 +33,9 @@ pub enum SetupError {
     Workflow(String),
     #[error("--input {path}: cannot read it: {reason}")]
     InputRead { path: String, reason: String },
-    #[error("--input {path}:{line}:{column}: {reason}")]
-    InputJson {
-        path: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    /// The rendered diagnostic (`file:line:col`, the source line, a marker).
+    #[error("{0}")]
+    InputJson(String),
     #[error("--input {path}: the input must be a JSON object of workflow variables, not {found}")]
     InputNotObject { path: String, found: &'static str },
     #[error("{0}")]
@@ -91,7 +87,7 @@ pub fn prepare(
         ));
     };
     let mut inputs = match input {
-        Some(p) => read_input(p)?,
+        Some(p) => read_input(p, color)?,
         None => Map::new(),
     };
 
@@ -130,19 +126,32 @@ pub fn prepare(
     })
 }
 
-fn read_input(path: &Path) -> Result<Map<String, Value>, SetupError> {
+fn read_input(path: &Path, color: bool) -> Result<Map<String, Value>, SetupError> {
     let name = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| SetupError::InputRead {
-        path: name.clone(),
-        reason: e.to_string(),
+    let src = crate::workflow::SourceFile::read(path).map_err(|e| match e {
+        ReadError::Io { source, .. } => SetupError::InputRead {
+            path: name.clone(),
+            reason: source.to_string(),
+        },
+        other => SetupError::InputRead {
+            path: name.clone(),
+            reason: other.to_string(),
+        },
     })?;
-    let value: Value = serde_json::from_slice(&text).map_err(|e| SetupError::InputJson {
-        path: name.clone(),
-        line: e.line(),
-        column: e.column(),
-        reason: strip_position(&e.to_string()),
+    let root = crate::workflow::json::parse(&src.text).map_err(|e| {
+        let d = crate::workflow::Diagnostic::error(
+            e.span,
+            format!("invalid JSON in --input: {}", e.message),
+            "here",
+        );
+        SetupError::InputJson(crate::workflow::diag::render(
+            &src.name,
+            &src.text,
+            &[d],
+            color,
+        ))
     })?;
-    match value {
+    match root.to_serde() {
         Value::Object(m) => Ok(m),
         other => Err(SetupError::InputNotObject {
             path: name,
@@ -154,13 +163,5 @@ fn read_input(path: &Path) -> Result<Map<String, Value>, SetupError> {
                 _ => "null",
             },
         }),
-    }
-}
-
-/// serde_json ends its messages with " at line L column C"; the position is shown up front.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
     }
 }

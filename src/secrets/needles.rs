@@ -77,9 +77,13 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
         }
         for hex in [HEX_UPPER, HEX_LOWER] {
             for plus in [true, false] {
-                set.push(url(bytes, hex, plus));
+                set.push(url(bytes, hex, plus, b""));
             }
         }
+        // Encoders that keep more bytes as they are: Python's `urllib.parse.quote` (`/` is
+        // safe by default) and JavaScript's `encodeURIComponent` (`!'()*`).
+        set.push(url(bytes, HEX_UPPER, false, b"/"));
+        set.push(url(bytes, HEX_UPPER, false, b"!'()*"));
         for style in [
             JsonStyle::Minimal,
             JsonStyle::Ascii,
@@ -188,12 +192,14 @@ pub(crate) fn base64(alphabet: &[u8; 64], value: &[u8], shift: usize, end: B64En
     out
 }
 
-/// Percent-encoding of every byte outside RFC 3986's unreserved set; space as `+` or `%20`.
-pub(crate) fn url(value: &[u8], hex: &[u8; 16], plus_for_space: bool) -> Needle {
+/// Percent-encoding of every byte outside RFC 3986's unreserved set and `keep`; space as `+`
+/// or `%20`.
+pub(crate) fn url(value: &[u8], hex: &[u8; 16], plus_for_space: bool, keep: &[u8]) -> Needle {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 3));
     for &b in value {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b),
+            b if keep.contains(&b) => out.push(b),
             b' ' if plus_for_space => out.push(b'+'),
             _ => {
                 out.push(b'%');
@@ -384,8 +390,9 @@ mod tests {
 
     #[test]
     fn url_json_xml_shell_forms() {
-        assert_eq!(s(&url(b"a b/c", HEX_UPPER, true)), "a+b%2Fc");
-        assert_eq!(s(&url(b"a b/c", HEX_LOWER, false)), "a%20b%2fc");
+        assert_eq!(s(&url(b"a b/c", HEX_UPPER, true, b"")), "a+b%2Fc");
+        assert_eq!(s(&url(b"a b/c", HEX_LOWER, false, b"")), "a%20b%2fc");
+        assert_eq!(s(&url(b"a b/c!", HEX_UPPER, false, b"/")), "a%20b/c%21");
         assert_eq!(
             s(&json("a\"b\\c\n\u{1}", JsonStyle::Minimal)),
             "a\\\"b\\\\c\\n\\u0001"

@@ -2,6 +2,8 @@
 //! echoed; and the exit-2 report when there is no terminal to ask.
 
 use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -29,6 +31,8 @@ pub fn terminal_available() -> bool {
 /// Asks for each missing secret on `/dev/tty` with its description; empty answers are asked again
 /// (three tries). Fails if the terminal cannot be used.
 pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<(), PromptError> {
+    // Echo stays off from before the first prompt until after the last answer.
+    let _guard = PromptGuard::new()?;
     for m in missing {
         let mut label = format!("secret {}", m.name);
         if let Some(d) = &m.description {
@@ -39,10 +43,7 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
         }
         let mut tries = 0;
         loop {
-            let answer = Zeroizing::new(
-                rpassword::prompt_password(format!("{label}: "))
-                    .map_err(|e| PromptError::Terminal(e.to_string()))?,
-            );
+            let answer = ask(&format!("{label}: "))?;
             if answer.trim().is_empty() {
                 tries += 1;
                 if tries >= 3 {
@@ -62,8 +63,90 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
     Ok(())
 }
 
+/// Set by the SIGINT handler that is in place while a prompt waits.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// While a prompt is up: echo is off on the terminal *before* the prompt is printed (so
+/// nothing typed ahead of rpassword's own raw mode is echoed), and Ctrl-C (which rpassword
+/// turns into SIGINT) is caught so that the terminal is restored before wfop exits 130.
+struct PromptGuard {
+    tty: std::fs::File,
+    saved: Option<libc::termios>,
+    old_action: Option<libc::sigaction>,
+}
+
+impl PromptGuard {
+    fn new() -> Result<PromptGuard, PromptError> {
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|e| PromptError::Terminal(e.to_string()))?;
+        let fd = tty.as_raw_fd();
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        // SAFETY: sigaction with a zeroed struct, a plain handler that only stores an atomic,
+        // and a valid out-pointer for the old action.
+        let old_action = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut old: libc::sigaction = std::mem::zeroed();
+            (libc::sigaction(libc::SIGINT, &action, &mut old) == 0).then_some(old)
+        };
+        // SAFETY: tcgetattr/tcsetattr on an open terminal fd with valid termios pointers.
+        let saved = unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut t) == 0 {
+                let mut quiet = t;
+                quiet.c_lflag &= !libc::ECHO;
+                libc::tcsetattr(fd, libc::TCSANOW, &quiet);
+                Some(t)
+            } else {
+                None
+            }
+        };
+        Ok(PromptGuard {
+            tty,
+            saved,
+            old_action,
+        })
+    }
+}
+
+impl Drop for PromptGuard {
+    fn drop(&mut self) {
+        // Each step on its own: one failing does not skip the other.
+        if let Some(t) = &self.saved {
+            // SAFETY: restoring the attributes read in `new` on the same open fd.
+            unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, t) };
+        }
+        if let Some(old) = &self.old_action {
+            // SAFETY: reinstalling the action saved in `new`.
+            unsafe { libc::sigaction(libc::SIGINT, old, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// One masked question on the terminal (a `PromptGuard` must be in place).
+fn ask(prompt: &str) -> Result<Zeroizing<String>, PromptError> {
+    let answer = rpassword::prompt_password(prompt).map(Zeroizing::new);
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    match answer {
+        _ if interrupted => Err(PromptError::Interrupted),
+        Ok(a) => Ok(a),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(PromptError::Interrupted),
+        Err(e) => Err(PromptError::Terminal(e.to_string())),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
+    #[error("cancelled at the secret prompt")]
+    Interrupted,
     #[error("cannot ask on the terminal: {0}")]
     Terminal(String),
     #[error("no value given for secret `{0}`")]

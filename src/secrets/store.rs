@@ -323,7 +323,16 @@ fn read_secret_file(name: &str, path: &Path) -> Result<Zeroizing<String>, Secret
         path: path.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    // Non-blocking open: a named pipe without a writer must be refused, not waited on
+    // (regular files ignore the flag).
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| err(e.to_string()))?
+    };
     let meta = file.metadata().map_err(|e| err(e.to_string()))?;
     if !meta.is_file() {
         return Err(err("not a regular file".into()));

@@ -219,6 +219,39 @@ proptest! {
     }
 }
 
+/// The long fuzz run of the two properties above (docs/fuzzing.md):
+/// `FUZZ_CASES=20000 cargo test --release --lib secrets::tests::fuzz_ -- --ignored --nocapture`.
+#[test]
+#[ignore = "long fuzz run; see docs/fuzzing.md"]
+fn fuzz_reference_long() {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(20_000);
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let strategy = (
+        proptest::collection::vec(secret_value(1..30), 1..4),
+        proptest::collection::vec(piece(), 0..24),
+        proptest::collection::vec(any::<usize>(), 0..8),
+    );
+    if let Err(e) = runner.run(&strategy, |(values, pieces, points)| {
+        check_random_case(&values, &pieces, &points);
+        Ok(())
+    }) {
+        panic!("{e}");
+    }
+    eprintln!(
+        "fuzz redact-reference: {cases} cases in {:.1}s, no failure",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Named hard cases.
 
@@ -619,6 +652,16 @@ fn every_encoding_family() {
     let dq = r#"p\$x\`y\"z\\w"#;
     let r2 = redactor(&[("d", r#"p$x`y"z\w"#)]);
     assert_eq!(r2.redact(format!("\"{dq}\"").as_bytes()), b"\"***\"");
+}
+
+/// Fuzz finding (tests/fuzz_redact.rs): Python's `urllib.parse.quote` keeps `/` and
+/// JavaScript's `encodeURIComponent` keeps `!'()*`, so their forms of a secret holding those
+/// bytes were not needles and passed unredacted.
+#[test]
+fn python_quote_and_js_encode_uri_component_forms() {
+    let r = redactor(&[("s", "a/aa a"), ("t", "a!éé(x)")]);
+    assert_eq!(r.redact(b"<a/aa%20a>"), b"<***>");
+    assert_eq!(r.redact(b"<a!%C3%A9%C3%A9(x)>"), b"<***>");
 }
 
 #[test]

@@ -271,6 +271,37 @@ pub fn print_logs(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn outputs_are_the_variables_the_run_produced_cut_short() {
+        let inputs = serde_json::json!({"circuit_data": {"qubits": 5}, "same": 1});
+        let vars = serde_json::json!({
+            "circuit_data": {"qubits": 5}, "same": 1,
+            "counts": {"00000": 546, "11111": 478}, "long": "x".repeat(500), "ctl": "a\u{1b}[2Jb"
+        });
+        let mut out = Vec::new();
+        super::write_outputs(
+            &mut out,
+            inputs.as_object().unwrap(),
+            vars.as_object().unwrap(),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("wfop: outputs\n"), "{text}");
+        assert!(
+            text.contains("  counts  {\"00000\":546,\"11111\":478}\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("circuit_data") && !text.contains("same"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("\"{}…", "x".repeat(159))), "{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "control bytes are neutralised: {text}"
+        );
+    }
+
     use super::*;
     use std::sync::Arc;
 
@@ -307,6 +338,41 @@ mod tests {
         assert_eq!(lines[1]["line"], "b");
         assert_eq!(lines[1]["stream"], "stderr");
     }
+}
+
+/// Longest rendering of one output variable in the plain summary.
+const OUTPUT_PREVIEW: usize = 160;
+
+/// The workflow variables the run produced or changed (already redacted by the engine), one per
+/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
+fn write_outputs(
+    out: &mut impl Write,
+    inputs: &serde_json::Map<String, serde_json::Value>,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> io::Result<()> {
+    let produced: Vec<(&String, &serde_json::Value)> = variables
+        .iter()
+        .filter(|(k, v)| inputs.get(*k) != Some(*v))
+        .collect();
+    if produced.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "wfop: outputs")?;
+    let w = produced
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in produced {
+        let mut text = value.to_string();
+        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
+            text.truncate(cut);
+            text.push('…');
+        }
+        write_safe(out, format!("  {name:w$}  {text}").as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// What `wfop run` was asked to do.
@@ -346,7 +412,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut prepared =
         match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color) {
             Ok(p) => p,
-            Err(setup::SetupError::Workflow(text)) => {
+            Err(setup::SetupError::Workflow(text) | setup::SetupError::InputJson(text)) => {
                 eprintln!("{text}");
                 return INVALID;
             }
@@ -365,7 +431,12 @@ pub fn run(args: RunArgs) -> i32 {
         }
         if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
             eprintln!("wfop: {e}");
-            return INVALID;
+            // Ctrl-C (or Ctrl-D) at the prompt: nothing ran; exit as an interrupt does.
+            return if matches!(e, prompt::PromptError::Interrupted) {
+                130
+            } else {
+                INVALID
+            };
         }
     }
     let state_dir = match args
@@ -385,6 +456,7 @@ pub fn run(args: RunArgs) -> i32 {
     }
     options.keep_going = args.keep_going;
     let out = sink(args.mode, io::stdout());
+    let inputs = prepared.inputs.clone();
     match engine::run(
         prepared.workflow,
         prepared.inputs,
@@ -392,7 +464,17 @@ pub fn run(args: RunArgs) -> i32 {
         options,
         out,
     ) {
-        Ok(report) => report.status.exit_code(),
+        Ok(report) => {
+            if args.mode == Mode::Plain {
+                let _ = write_outputs(&mut io::stdout().lock(), &inputs, &report.variables);
+            }
+            report.status.exit_code()
+        }
+        // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
+        Err(e @ engine::EngineError::Record(_)) => {
+            eprintln!("wfop: {e}; nothing was run");
+            INVALID
+        }
         Err(e) => {
             eprintln!("wfop: {e}");
             1

@@ -437,8 +437,13 @@ impl Parser<'_> {
             .get(self.pos..self.pos + 4)
             .filter(|d| d.iter().all(u8::is_ascii_hexdigit));
         let Some(digits) = digits else {
+            // Up to the end of the character after `\u`, which may be several bytes long.
+            let mut end = (self.pos + 1).min(self.src.len());
+            while !self.text.is_char_boundary(end) {
+                end += 1;
+            }
             return Err(SyntaxError {
-                span: start..(self.pos + 1).min(self.src.len()),
+                span: start..end,
                 message: "expected four hex digits after `\\u`".into(),
             });
         };
@@ -588,6 +593,18 @@ mod tests {
         assert!(err(&deep).message.contains("nested too deeply"));
         let deep = "{\"a\":".repeat(100_000);
         assert!(err(&deep).message.contains("nested too deeply"));
+    }
+
+    /// Fuzz finding (tests/fuzz_workflow.rs): the span of a bad `\u` escape ended inside the
+    /// multi-byte character after it.
+    #[test]
+    fn bad_unicode_escape_before_a_multibyte_character() {
+        for text in ["[\"\\u\u{fffd}\"]", "[\"\\u0\u{10000}\"]", "[\"\\u\u{e9}"] {
+            let e = err(text);
+            assert!(e.message.contains("four hex digits"), "{}", e.message);
+            assert!(text.is_char_boundary(e.span.end), "{text:?}: {:?}", e.span);
+            assert!(e.span.end <= text.len());
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub enum ReadError {
         source: std::io::Error,
     },
     #[error(
-        "{path}: the file is {size} bytes; workflow files are limited to {MAX_FILE_BYTES} bytes"
+        "{path}: the file is {size} bytes; files wfop reads are limited to {MAX_FILE_BYTES} bytes"
     )]
     TooLarge { path: String, size: u64 },
     #[error("{path}:{line}:{col}: the file is not UTF-8 text (invalid byte at offset {offset})")]

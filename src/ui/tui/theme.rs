@@ -158,6 +158,9 @@ pub const BUNDLED: [(&str, &str); 4] = [
     ("mono", include_str!("../../../themes/mono.toml")),
 ];
 
+/// Largest theme file read.
+pub const MAX_THEME_BYTES: u64 = 1024 * 1024;
+
 /// A loaded theme: a resolved style for every role.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
@@ -241,10 +244,20 @@ impl Theme {
         if !looks_like_path && !Path::new(spec).exists() {
             return Theme::bundled(spec);
         }
-        let src = std::fs::read_to_string(spec).map_err(|e| ThemeError::Io {
+        let io = |message: String| ThemeError::Io {
             path: spec.to_string(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        // A theme is a few hundred bytes; a huge file is a mistake, refused before reading.
+        let size = std::fs::metadata(spec)
+            .map_err(|e| io(e.to_string()))?
+            .len();
+        if size > MAX_THEME_BYTES {
+            return Err(io(format!(
+                "the file is {size} bytes; theme files are limited to {MAX_THEME_BYTES}"
+            )));
+        }
+        let src = std::fs::read_to_string(spec).map_err(|e| io(e.to_string()))?;
         Theme::parse(&src, spec)
     }
 
@@ -341,8 +354,9 @@ impl fmt::Display for ThemeError {
                     }
                     write!(f, "{origin}:{}:{}: {}", p.line, p.col, p.message)?;
                     let gutter = p.line.to_string().len();
-                    write!(f, "\n{:gutter$} |\n{} | {}", "", p.line, p.source_line)?;
-                    write!(f, "\n{:gutter$} | {:>col$}", "", "^", col = p.col)?;
+                    let (shown, col) = excerpt(&p.source_line, p.col);
+                    write!(f, "\n{:gutter$} |\n{} | {shown}", "", p.line)?;
+                    write!(f, "\n{:gutter$} | {}^", "", " ".repeat(col - 1))?;
                     if let Some(h) = &p.help {
                         write!(f, " {h}")?;
                     }
@@ -354,6 +368,31 @@ impl fmt::Display for ThemeError {
 }
 
 impl std::error::Error for ThemeError {}
+
+/// At most this many characters of a source line are shown under a problem.
+const EXCERPT: usize = 160;
+
+/// The part of `line` shown under a problem at 1-based column `col`, and the caret's column
+/// in it: a long line is cut around the column (a 100 MB one-line file stays readable, and a
+/// formatting width never exceeds what `fmt` accepts).
+fn excerpt(line: &str, col: usize) -> (String, usize) {
+    let chars = line.chars().count();
+    let col = col.clamp(1, chars + 1);
+    if chars <= EXCERPT {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(EXCERPT / 2 + 1).min(chars - EXCERPT);
+    let mut shown: String = line.chars().skip(start).take(EXCERPT).collect();
+    let mut caret = col - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if start + EXCERPT < chars {
+        shown.push('…');
+    }
+    (shown, caret)
+}
 
 fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     candidates
@@ -369,10 +408,12 @@ fn position(src: &str, offset: usize) -> (usize, usize, String) {
     let before = src.get(..offset).unwrap_or(src);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let source_line = src[line_start..].lines().next().unwrap_or("").to_string();
+    // At most one past the shown line: an offset on the `\r` of a CRLF ending points there.
     let col = src
         .get(line_start..offset)
-        .map_or(1, |s| s.chars().count() + 1);
-    let source_line = src[line_start..].lines().next().unwrap_or("").to_string();
+        .map_or(1, |s| s.chars().count() + 1)
+        .min(source_line.chars().count() + 1);
     (line, col, source_line)
 }
 

@@ -1,0 +1,65 @@
+//! wfop as the subreaper of its services' descendants: a process that leaves its service's
+//! process group (`setsid`, a double fork) is reparented to wfop, not to init, and is ended
+//! when the run ends. Linux only; elsewhere these are no-ops.
+
+/// Makes this process the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`).
+pub(crate) fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// This process's children, live or zombie, read from /proc (`ppid` is the 2nd field after
+/// the command name, which may itself hold spaces and parentheses).
+fn children() -> Vec<libc::pid_t> {
+    let me = std::process::id() as libc::pid_t;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
+                })
+                == Some(me)
+        })
+        .collect()
+}
+
+/// Ends every child still there when a run is over — with the services all waited for, these
+/// are orphans that escaped their service's process group — and reaps them. A child that
+/// leads its own process group takes that group with it. Returns how many were ended.
+pub(crate) fn end_orphans() -> usize {
+    let mut ended = 0;
+    // Ending one orphan can orphan its own children onto wfop: a few rounds.
+    for _ in 0..32 {
+        let kids = children();
+        if kids.is_empty() {
+            break;
+        }
+        for pid in kids {
+            // SAFETY: getpgid, kill and waitpid take plain integers and a null status pointer.
+            unsafe {
+                if libc::getpgid(pid) == pid {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+                libc::kill(pid, libc::SIGKILL);
+                if libc::waitpid(pid, std::ptr::null_mut(), 0) == pid {
+                    ended += 1;
+                }
+            }
+        }
+    }
+    ended
+}

@@ -1,0 +1,439 @@
+//! Fault injection through `wfop run --plain`: children that die, hang on to pipes, never read
+//! stdin, escape their process group, or flood one line; records that cannot be written.
+//! For each: a clear report, the right exit code, no process left behind (session scan of
+//! /proc), what could be kept of the record, no hang (every run has a generous watchdog; no
+//! timing asserts), and the secret the service holds appears nowhere.
+
+mod run_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use run_support::*;
+use serde_json::json;
+
+/// Liveness bound for one wfop run: far above any expected duration; reaching it is a hang.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+struct Ran {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// wfop's pid, which is also its session id (the test starts it with setsid).
+    sid: i32,
+}
+
+/// Runs `wfop run WF --plain` with the secret `api` from the environment; stdout and stderr
+/// go to files (a 100 MB output does not need a pipe reader); kills the session and fails
+/// when the watchdog fires.
+fn run(case: &Case, wf: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Ran {
+    let out_path = case.path().join("wfop.stdout");
+    let err_path = case.path().join("wfop.stderr");
+    let mut args = vec!["run", wf.to_str().unwrap(), "--plain"];
+    args.extend_from_slice(extra);
+    let mut all_envs = vec![("WFOP_TEST_API", IBM_KEY)];
+    all_envs.extend_from_slice(envs);
+    let mut cmd = case.command(&args, &all_envs);
+    cmd.stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()));
+    let mut child = cmd.spawn().expect("start wfop");
+    let sid = child.id() as i32;
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if t0.elapsed() > WATCHDOG {
+            // SAFETY: kill takes plain integers; -sid addresses wfop's process group.
+            unsafe { libc::kill(-sid, libc::SIGKILL) };
+            let _ = child.wait();
+            panic!("wfop hung (watchdog after {WATCHDOG:?})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ran {
+        code: status.code(),
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+        sid,
+    }
+}
+
+/// Live (non-zombie) processes of session `sid`, read from /proc.
+fn session_members(sid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split(' ').collect();
+        if f.len() > 3 && f[0] != "Z" && f[3].parse::<i32>() == Ok(sid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    pid_alive(pid) && !stat.is_empty() && !stat.contains(") Z ")
+}
+
+/// Nothing of wfop's session is left, nor any of `pids` (escapees with a session of their
+/// own); a moment is allowed for the kernel to reap.
+fn assert_nothing_left(sid: i32, pids: &[i32]) {
+    let t0 = Instant::now();
+    loop {
+        let members = session_members(sid);
+        let escaped: Vec<i32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if members.is_empty() && escaped.is_empty() {
+            return;
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            for &p in members.iter().chain(&escaped) {
+                // SAFETY: kill takes plain integers.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+            panic!("processes left behind: session {members:?}, escaped {escaped:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_pid(p: &Path) -> i32 {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(s) = std::fs::read_to_string(p)
+            && let Ok(pid) = s.trim().parse()
+        {
+            return pid;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "no pid in {p:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A service node running `script` with the secret `api` as `$SECRET_TOK`.
+fn svc(id: &str, script: &str) -> serde_json::Value {
+    json!({ "id": id, "type": "service", "run": { "command": ["sh", "-c", script] },
+            "secrets": ["tok"],
+            "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"api\") }" } ] })
+}
+
+const SECRET_ARG: [&str; 2] = ["--secret", "api=env:WFOP_TEST_API"];
+
+fn assert_no_leak(case: &Case, r: &Ran) {
+    assert_absent(&r.stdout, IBM_KEY, "stdout");
+    assert_absent(&r.stderr, IBM_KEY, "stderr");
+    for (path, bytes) in case.record_files() {
+        assert_absent(&bytes, IBM_KEY, &path.display().to_string());
+    }
+}
+
+#[test]
+fn child_killed_by_sigkill() {
+    let case = Case::new();
+    let wf = case.workflow(
+        json!([svc(
+            "victim",
+            r#"echo "before $SECRET_TOK"; kill -KILL $$; echo never"#
+        )]),
+        &[],
+        &["api"],
+    );
+    let r = run(&case, &wf, &SECRET_ARG, &[]);
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(1), "{stdout}");
+    assert!(stdout.contains("[victim] before ***"), "{stdout}");
+    assert!(stdout.contains("killed by signal 9 (SIGKILL)"), "{stdout}");
+    let run = case.run_json();
+    assert_eq!(run["status"], "failed");
+    assert_eq!(node(&run, "victim")["signal"], 9);
+    let log = std::fs::read_to_string(case.run_dir().join("victim.log")).unwrap();
+    assert!(log.contains("before ***"), "{log}");
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn child_closes_stdout_and_keeps_running() {
+    let case = Case::new();
+    // Closes stdout at once, keeps writing to stderr for a while, then succeeds.
+    let mut quiet = svc(
+        "quiet",
+        r#"exec 1>&-; for i in 1 2 3; do echo "still here $i $SECRET_TOK" >&2; sleep 0.2; done"#,
+    );
+    quiet["timeout"] = json!("60s");
+    // Closes both and hangs: only the timeout ends it.
+    let mut mute = svc("mute", r#"exec 1>&- 2>&-; sleep 600"#);
+    mute["timeout"] = json!("1s");
+    let wf = case.workflow(json!([quiet, mute]), &[], &["api"]);
+    let r = run(
+        &case,
+        &wf,
+        &[&SECRET_ARG[..], &["--keep-going"]].concat(),
+        &[],
+    );
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(1), "{stdout}");
+    assert!(stdout.contains("[quiet] still here 3 ***"), "{stdout}");
+    assert!(stdout.contains("wfop: quiet succeeded"), "{stdout}");
+    assert!(stdout.contains("mute timed out"), "{stdout}");
+    let run = case.run_json();
+    assert_eq!(node(&run, "quiet")["status"], "succeeded");
+    assert_eq!(node(&run, "mute")["status"], "timed_out");
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn child_never_reads_a_large_stdin() {
+    let case = Case::new();
+    // 8 MiB of input: far more than a pipe buffer, so a blocking write would hang.
+    let big = "x".repeat(8 << 20);
+    let input = case.write("in.json", &json!({ "blob": big }).to_string());
+    let mut n = svc(
+        "deaf",
+        r#"echo "not reading $SECRET_TOK"; sleep 1; test -s "$INPUT_DIRECTORY/blob.json" && echo "file ok""#,
+    );
+    n["input_mapping"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "blob", "value": "blob" }));
+    // A second one that keeps running long after not reading: the timeout ends it.
+    let mut stuck = svc("stuck", "sleep 600");
+    stuck["input_mapping"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "blob", "value": "blob" }));
+    stuck["timeout"] = json!("2s");
+    let wf = case.workflow(json!([n, stuck]), &[], &["api"]);
+    let r = run(
+        &case,
+        &wf,
+        &[
+            &SECRET_ARG[..],
+            &["--input", input.to_str().unwrap(), "--keep-going"],
+        ]
+        .concat(),
+        &[],
+    );
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(1), "{stdout}");
+    assert!(stdout.contains("[deaf] file ok"), "{stdout}");
+    assert!(stdout.contains("wfop: deaf succeeded"), "{stdout}");
+    assert!(stdout.contains("stuck timed out"), "{stdout}");
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn grandchild_in_the_group_holding_the_pipes_is_killed() {
+    let case = Case::new();
+    let pidfile = case.path().join("gc.pid");
+    let wf = case.workflow(
+        json!([svc(
+            "parent",
+            r#"sleep 600 & echo $! > "$PIDFILE"; echo "leaving $SECRET_TOK""#
+        )]),
+        &[],
+        &["api"],
+    );
+    let r = run(
+        &case,
+        &wf,
+        &SECRET_ARG,
+        &[("PIDFILE", pidfile.to_str().unwrap())],
+    );
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(0), "{stdout}");
+    assert!(stdout.contains("[parent] leaving ***"), "{stdout}");
+    let gc = read_pid(&pidfile);
+    assert_nothing_left(r.sid, &[gc]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn grandchild_escaping_with_setsid_is_killed_at_the_end() {
+    let case = Case::new();
+    let pipes = case.path().join("holder.pid");
+    let daemon = case.path().join("daemon.pid");
+    // One escapee keeps the output pipes; one is a quiet daemon (pipes closed).
+    let script = r#"setsid sh -c 'echo $$ > "$PIDFILE"; exec sleep 600' &
+setsid sh -c 'echo $$ > "$DAEMONFILE"; exec sleep 600' </dev/null >/dev/null 2>&1 &
+sleep 0.3; echo "escaped $SECRET_TOK""#;
+    let wf = case.workflow(json!([svc("escape", script)]), &[], &["api"]);
+    let r = run(
+        &case,
+        &wf,
+        &SECRET_ARG,
+        &[
+            ("PIDFILE", pipes.to_str().unwrap()),
+            ("DAEMONFILE", daemon.to_str().unwrap()),
+        ],
+    );
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(0), "{stdout}\n{}", text(&r.stderr));
+    assert!(stdout.contains("[escape] escaped ***"), "{stdout}");
+    assert!(
+        stdout.contains("left the service's process group"),
+        "{stdout}"
+    );
+    let (a, b) = (read_pid(&pipes), read_pid(&daemon));
+    assert_nothing_left(r.sid, &[a, b]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn hundred_megabyte_line_without_newline() {
+    let case = Case::new();
+    let wf = case.workflow(
+        json!([svc(
+            "flood",
+            r#"printf 'start %s ' "$SECRET_TOK"; head -c 100000000 /dev/zero | tr '\0' 'a'; printf ' %s end' "$SECRET_TOK""#
+        )]),
+        &[],
+        &["api"],
+    );
+    let r = run(&case, &wf, &SECRET_ARG, &[]);
+    assert_eq!(r.code, Some(0), "{}", text(&r.stderr));
+    let count = r.stdout.iter().filter(|&&b| b == b'a').count();
+    // Every byte arrives ("start" and "end" hold no `a`; wfop's status lines hold a few).
+    assert!(
+        (100_000_000..100_000_200).contains(&count),
+        "{count} bytes of the line arrived"
+    );
+    let stdout = text(&r.stdout[..2000]);
+    assert!(stdout.contains("[flood] start *** a"), "{stdout}");
+    let tail = text(&r.stdout[r.stdout.len() - 2000..]);
+    assert!(tail.contains(" *** end"), "{tail}");
+    // Memory stays bounded (the line is passed on in pieces); wfop is the largest child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into a valid struct.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    assert!(
+        ru.ru_maxrss < 400 * 1024,
+        "a child used {} KiB",
+        ru.ru_maxrss
+    );
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records that cannot be written.
+
+#[test]
+fn state_folder_blocked_by_a_file() {
+    let case = Case::new();
+    std::fs::write(case.state(), "not a folder").unwrap();
+    let marker = case.path().join("ran");
+    let wf = case.workflow(
+        json!([svc("s", &format!("touch {}", marker.display()))]),
+        &[],
+        &["api"],
+    );
+    let r = run(&case, &wf, &SECRET_ARG, &[]);
+    let stderr = text(&r.stderr);
+    assert_eq!(r.code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the run record in"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(case.state().to_str().unwrap()), "{stderr}");
+    assert!(!marker.exists(), "a service ran without a record");
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+/// A tmpfs mounted on `path` (root only); unmounted on drop. None when mounting is refused.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(path: &Path, opts: &str) -> Option<Mount> {
+        std::fs::create_dir_all(path).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(path)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs (needs root)");
+            return None;
+        }
+        Some(Mount(path.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn read_only_state_folder() {
+    let case = Case::new();
+    let Some(_m) = Mount::tmpfs(&case.state(), "ro,size=64k") else {
+        return;
+    };
+    let wf = case.workflow(json!([svc("s", "echo hi")]), &[], &["api"]);
+    let r = run(&case, &wf, &SECRET_ARG, &[]);
+    let stderr = text(&r.stderr);
+    assert_eq!(r.code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the run record in"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
+
+#[test]
+fn state_folder_fills_up_during_the_run() {
+    let case = Case::new();
+    let Some(_m) = Mount::tmpfs(&case.state(), "size=64k") else {
+        return;
+    };
+    // Far more log than 64 KiB fits; the run itself succeeds.
+    let wf = case.workflow(
+        json!([svc(
+            "chatty",
+            r#"i=0; while [ $i -lt 4000 ]; do echo "line $i of a long log with the token $SECRET_TOK"; i=$((i+1)); done; echo done"#
+        )]),
+        &[],
+        &["api"],
+    );
+    let r = run(&case, &wf, &SECRET_ARG, &[]);
+    let stdout = text(&r.stdout);
+    assert_eq!(r.code, Some(0), "{stdout}\n{}", text(&r.stderr));
+    assert!(
+        stdout.contains("[chatty] line 3999 of"),
+        "all output is shown"
+    );
+    assert!(stdout.contains("[chatty] done"), "{stdout}");
+    assert!(
+        stdout.contains("wfop: warning: chatty: cannot write the node's log"),
+        "the operator is told the record is incomplete:\n{}",
+        &stdout[stdout.len().saturating_sub(3000)..]
+    );
+    // What was written is kept: run.json from before the disk filled, the log's beginning.
+    let run = case.run_json();
+    assert_eq!(run["workflow"], "test");
+    let log = std::fs::read_to_string(case.run_dir().join("chatty.log")).unwrap();
+    assert!(log.contains("line 0 of"), "{}", &log[..log.len().min(500)]);
+    assert_nothing_left(r.sid, &[]);
+    assert_no_leak(&case, &r);
+}
