@@ -80,6 +80,9 @@ enum Command {
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
+        #[arg(long, value_name = "NAME|PATH")]
+        theme: Option<String>,
     },
     /// List recorded runs
     Runs {
@@ -110,13 +113,27 @@ fn main() -> ExitCode {
             file,
             input,
             secrets,
-            plain: _,
+            plain,
             json,
             max_parallel,
             keep_going,
             state_dir,
+            theme,
         } => {
-            // Until the TUI lands, plain mode everywhere.
+            // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
+            if !plain && !json && std::io::stdout().is_terminal() {
+                let code = wfop::ui::tui::run(wfop::ui::tui::TuiArgs {
+                    file,
+                    input,
+                    secrets,
+                    max_parallel: max_parallel.map(|n| n as usize),
+                    keep_going,
+                    state_dir,
+                    theme,
+                    color: stderr_color(),
+                });
+                return ExitCode::from(u8::try_from(code).unwrap_or(1));
+            }
             let mode = if json {
                 plain::Mode::Json
             } else {

@@ -53,18 +53,20 @@ impl NodeStatus {
 pub enum RunStatus {
     Succeeded,
     Failed,
-    /// Stopped by a signal to wfop (or a cancel command); `signal` is its number.
+    /// Stopped by a signal to wfop; `signal` is its number.
     Interrupted {
         signal: i32,
     },
+    /// Stopped by a front end's cancel command (`CancelToken`).
+    Cancelled,
 }
 
 impl RunStatus {
-    /// The process exit code wfop ends with: 0, 1, or 128 + signal.
+    /// The process exit code wfop ends with: 0, 1 (failed or cancelled), or 128 + signal.
     pub fn exit_code(self) -> i32 {
         match self {
             RunStatus::Succeeded => 0,
-            RunStatus::Failed => 1,
+            RunStatus::Failed | RunStatus::Cancelled => 1,
             RunStatus::Interrupted { signal } => 128 + signal,
         }
     }
@@ -74,6 +76,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted { .. } => "interrupted",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Runs a workflow: scheduler over the graph, one service = one subprocess, events, run records
 //! on disk. Knows nothing of any front end: it sends `Event`s, every text in them redacted.
 
+mod cancel;
 mod clock;
 mod event;
 mod names;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use cancel::CancelToken;
 pub use clock::rfc3339;
 pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
 pub use names::secret_env_name;
@@ -35,6 +37,8 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Time between SIGTERM and SIGKILL when a service is stopped.
     pub kill_grace: Duration,
+    /// A front end's handle to stop the run (keep a clone before starting it).
+    pub cancel: CancelToken,
 }
 
 impl RunOptions {
@@ -44,6 +48,7 @@ impl RunOptions {
             keep_going: false,
             state_dir,
             kill_grace: Duration::from_secs(5),
+            cancel: CancelToken::new(),
         }
     }
 }

@@ -120,14 +120,22 @@ pub(crate) async fn schedule(
     let mut summaries: BTreeMap<usize, NodeSummary> = BTreeMap::new();
     let mut first_failure: Option<String> = None;
     let mut interrupted: Option<i32> = None;
+    // A front end's cancel command: 0 none seen, 1 cancel, 2 kill.
+    let mut cancel_seen: u8 = 0;
     let max = opts.max_parallel.max(1);
 
     loop {
+        if cancel_seen == 0 && opts.cancel.is_cancelled() {
+            cancel_seen = 1;
+            cancel_tx.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
+        }
         // Start what is ready, in file order; start and end nodes pass at once.
         let mut changed = true;
         while changed {
             changed = false;
-            let stopping = interrupted.is_some() || first_failure.is_some() && !opts.keep_going;
+            let stopping = interrupted.is_some()
+                || cancel_seen > 0
+                || first_failure.is_some() && !opts.keep_going;
             for i in 0..n {
                 if state[i] != State::Pending
                     || !preds[i]
@@ -224,7 +232,7 @@ pub(crate) async fn schedule(
                 state[i] = State::Done(out.status);
                 let log = logs.remove(&i);
                 finish_node(&mut record, &mut summaries, &wf, i, &out, log, &events).await;
-                if out.status != NodeStatus::Succeeded && interrupted.is_none() {
+                if out.status != NodeStatus::Succeeded && interrupted.is_none() && cancel_seen == 0 {
                     first_failure.get_or_insert_with(|| node.id.clone());
                     if !opts.keep_going {
                         cancel_tx.send_modify(|l| *l = (*l).max(CANCEL_GRACEFUL));
@@ -234,6 +242,11 @@ pub(crate) async fn schedule(
             _ = sigint.recv() => interrupt(&mut interrupted, libc::SIGINT, &cancel_tx),
             _ = sigterm.recv() => interrupt(&mut interrupted, libc::SIGTERM, &cancel_tx),
             _ = sighup.recv() => interrupt(&mut interrupted, libc::SIGHUP, &cancel_tx),
+            level = opts.cancel.above(cancel_seen) => {
+                cancel_seen = level;
+                let to = if level >= 2 { CANCEL_FORCE } else { CANCEL_GRACEFUL };
+                cancel_tx.send_modify(|l| *l = (*l).max(to));
+            }
         }
     }
 
@@ -249,6 +262,8 @@ pub(crate) async fn schedule(
         }
         let reason = if interrupted.is_some() {
             "the run was interrupted".to_string()
+        } else if cancel_seen > 0 {
+            "the run was cancelled".to_string()
         } else if let (Some(f), false) = (&first_failure, opts.keep_going) {
             format!("the run stopped after `{f}` failed")
         } else {
@@ -284,6 +299,7 @@ pub(crate) async fn schedule(
 
     let status = match interrupted {
         Some(signal) => RunStatus::Interrupted { signal },
+        None if cancel_seen > 0 => RunStatus::Cancelled,
         None if summaries
             .values()
             .any(|s| s.status != NodeStatus::Succeeded) =>

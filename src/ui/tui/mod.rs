@@ -1,13 +1,22 @@
-//! The ratatui front end: themes, log buffers with ANSI neutralisation, search, log view, keymap,
-//! masked secret prompt, terminal guard and copy/save helpers. The screen that ties them to the
-//! engine's events is built on top of these pieces.
+//! The ratatui front end: the screen (`app` state and `update`, `view`, `runtime` loop) over
+//! its pieces — themes, log buffers with ANSI neutralisation, search, log view, keymap, masked
+//! secret prompt, graph and mapping panes, terminal guard and copy/save helpers.
 
 pub mod ansi;
+pub mod app;
 pub mod export;
+pub mod graphpane;
 pub mod keymap;
 pub mod logbuf;
 pub mod logview;
+pub mod mapping;
 pub mod prompt;
+pub mod runtime;
 pub mod search;
 pub mod terminal;
 pub mod theme;
+pub mod view;
+
+pub use runtime::{TuiArgs, run};
+#[cfg(test)]
+mod screen_tests;

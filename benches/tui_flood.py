@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""TUI under a log flood (not a test; run by hand): a service prints lines as fast as it can
+for 10 s while wfop's TUI runs in a tmux pane. Reports key latency (`?` opens the help, Esc
+closes it; time until the screen shows it), wfop's CPU (user+sys over the flood) and peak RSS,
+and whether the run record holds every line the service printed.
+
+Usage: benches/tui_flood.py [SECONDS]   (needs tmux; builds the release binary)
+"""
+import os, shlex, subprocess, sys, tempfile, time
+
+SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+WFOP = os.path.join(ROOT, "target/release/wfop")
+TMP = tempfile.mkdtemp()
+SOCK = f"wfop-flood-{os.getpid()}"
+HZ = os.sysconf("SC_CLK_TCK")
+
+service = f"""
+import sys, time
+end = time.time() + {SECS}
+n = 0
+w = sys.stdout.write
+while time.time() < end:
+    for _ in range(1000):
+        w("2024-06-28T15:30:12Z INFO worker-3 processed shot batch %d: ok, 1024 counts\\n" % n)
+        n += 1
+sys.stdout.flush()
+open(COUNTFILE, "w").write(str(n))
+""".replace("COUNTFILE", repr(os.path.join(TMP, "count")))
+open(os.path.join(TMP, "flood.py"), "w").write(service)
+open(os.path.join(TMP, "wf.json"), "w").write("""{ "name": "flood",
+  "nodes": [ { "id": "start", "type": "start" },
+             { "id": "flood", "type": "service", "run": { "command": ["python3", "%s"] } },
+             { "id": "end", "type": "end" } ],
+  "edges": [ { "from": "start", "to": "flood" }, { "from": "flood", "to": "end" } ] }""" % os.path.join(TMP, "flood.py"))
+
+def tmux(*args):
+    return subprocess.run(["tmux", "-L", SOCK, *args], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "TMUX"}).stdout
+
+def screen():
+    return tmux("capture-pane", "-p")
+
+cmd = (f"cd {shlex.quote(TMP)} && sh -c 'echo $$ > pid; exec \"$0\" \"$@\"' {shlex.quote(WFOP)} "
+       f"run wf.json --state-dir state; sleep 600")
+tmux("new-session", "-d", "-x", "120", "-y", "40", "sh", "-c", cmd)
+try:
+    while not os.path.exists(os.path.join(TMP, "pid")):
+        time.sleep(0.01)
+    pid = int(open(os.path.join(TMP, "pid")).read())
+    def cpu():
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / HZ
+    give_up = time.time() + 60
+    while "processed shot batch" not in screen():
+        if time.time() > give_up:
+            sys.exit("the flood did not start:\n" + screen())
+        time.sleep(0.01)
+    t0, c0 = time.time(), cpu()
+    lat = []
+    while time.time() - t0 < SECS - 1.5:
+        for key, want in (("?", True), ("Escape", False)):
+            s = time.time()
+            tmux("send-keys", key)
+            while ("keys — Esc closes" in screen()) != want:
+                time.sleep(0.002)
+            lat.append((time.time() - s) * 1000)
+        time.sleep(0.3)
+    t1, c1 = time.time(), cpu()
+    hwm = [l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")][0].split()[1]
+    while "succeeded in" not in screen() and "failed in" not in screen():
+        time.sleep(0.1)
+    count = int(open(os.path.join(TMP, "count")).read())
+    runs = os.path.join(TMP, "state", "runs")
+    log = os.path.join(runs, os.listdir(runs)[0], "flood.log")
+    recorded = sum(1 for l in open(log, "rb") if b"processed shot batch" in l)
+    lat.sort()
+    print(f"lines printed by the service: {count} in {SECS:.0f} s ({count / SECS:,.0f}/s)")
+    print(f"lines in the record:          {recorded} ({'every line' if recorded == count else 'MISSING LINES'})")
+    print(f"key -> screen latency over {len(lat)} keys: median {lat[len(lat)//2]:.0f} ms, "
+          f"p90 {lat[len(lat)*9//10]:.0f} ms, max {lat[-1]:.0f} ms (includes tmux capture polling)")
+    print(f"wfop CPU during the flood: {(c1 - c0) / (t1 - t0) * 100:.0f}% of one core")
+    print(f"wfop peak RSS: {int(hwm) / 1024:.1f} MB")
+finally:
+    tmux("kill-server")

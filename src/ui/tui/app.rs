@@ -1,0 +1,858 @@
+//! The TUI's state and its one `update(&mut App, AppEvent)` (Elm style): engine events, keys,
+//! paste, resize, ticks and signals change the state; side effects come out as `Effect`s.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde_json::{Map, Value};
+
+use super::graphpane::{self, Dir, GraphModel, NodeState};
+use super::keymap::{self, Action, Context};
+use super::logbuf::{LogStore, NodeIdx, Selection, Stream as LogStream};
+use super::logview::{LogViewState, view_text};
+use super::mapping::{self, MapRow};
+use super::prompt::{PromptEvent, PromptState};
+use super::theme::Theme;
+use crate::engine::setup::Prepared;
+use crate::engine::{Event, NodeStatus, NodeSummary, RunReport, RunStatus, Stream};
+use crate::secrets::Source;
+use crate::ui::graph::Charset;
+use crate::workflow::{NodeKind, Workflow};
+
+/// Smallest usable terminal; below it the screen says so.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+/// Exit code when nothing was run (prompt cancelled) or the input was invalid.
+pub const EXIT_INVALID: i32 = 2;
+
+/// Everything that can happen to the TUI.
+pub enum AppEvent {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// Time passes (animation, durations).
+    Tick(Instant),
+    /// An event of the running engine.
+    Engine(Event),
+    /// The engine returned (its report has the final, redacted variables).
+    EngineDone(Result<RunReport, String>),
+    /// Sources were read again for a rerun.
+    Prepared(Result<Box<Prepared>, String>),
+    /// SIGTERM, SIGHUP or SIGINT reached wfop.
+    Signal(i32),
+}
+
+/// What `update` asks the runtime to do.
+pub enum Effect {
+    /// Read the workflow, input and secret sources again (for a rerun).
+    Prepare,
+    /// Start the engine on this run.
+    Start(Box<Prepared>),
+    /// Cancel the running run (children get SIGTERM, then SIGKILL after the grace period).
+    Cancel,
+    /// Stop the running run now (SIGKILL).
+    Kill,
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    /// Write this (redacted) text to a new file.
+    Save { path: PathBuf, text: String },
+}
+
+/// The panes Tab moves between.
+const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
+
+/// A question waiting for y/n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Cancel,
+    Quit,
+}
+
+/// What sits over the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help { scroll: u16 },
+    Confirm(Confirm),
+    Search(String),
+}
+
+/// Where the run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting at the secret prompt before a run.
+    Prompt,
+    /// Reading sources for a (re)run, or the engine is starting.
+    Starting,
+    Running,
+    /// Stopping after a cancel, quit or signal.
+    Stopping,
+    Finished,
+}
+
+/// A status-line message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Per workflow node.
+#[derive(Debug, Clone)]
+pub struct NodeView {
+    pub state: NodeState,
+    pub reason: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub redactions: BTreeMap<String, u64>,
+    /// Its index in the log store (service nodes of the current run).
+    pub log: Option<NodeIdx>,
+}
+
+impl NodeView {
+    fn new() -> Self {
+        NodeView {
+            state: NodeState::Pending,
+            reason: None,
+            exit_code: None,
+            signal: None,
+            redactions: BTreeMap::new(),
+            log: None,
+        }
+    }
+
+    pub fn redaction_total(&self) -> u64 {
+        self.redactions.values().sum()
+    }
+}
+
+/// The whole state of the screen.
+pub struct App {
+    pub theme: Theme,
+    pub charset: Charset,
+    pub wf: Workflow,
+    pub graph: GraphModel,
+    pub nodes: Vec<NodeView>,
+    pub selected: usize,
+    pub graph_scroll: (usize, usize),
+    pub focus: Context,
+    pub overlay: Overlay,
+    pub mapping_row: usize,
+    pub prompt: Option<PromptState>,
+    /// A prepared run waiting for the prompt.
+    pending: Option<Box<Prepared>>,
+    /// Secret name → where its value came from (kept after the purge; never a value).
+    pub sources: BTreeMap<String, String>,
+    /// The workflow variables as they stand (inputs; the final variables after a run).
+    pub vars: Map<String, Value>,
+    pub logs: LogStore,
+    pub logview: LogViewState,
+    pub phase: Phase,
+    pub run_id: Option<String>,
+    pub record: Option<PathBuf>,
+    /// When the current run started (the app's clock).
+    pub run_started: Option<Instant>,
+    pub run_duration: Option<Duration>,
+    pub status: Option<RunStatus>,
+    pub summary: Vec<NodeSummary>,
+    pub runs: u32,
+    pub purged: bool,
+    pub message: Option<Message>,
+    pub now: Instant,
+    pub size: (u16, u16),
+    /// Quit once the run has stopped.
+    quit_after_run: bool,
+    /// An engine was started and has not returned yet.
+    engine_live: bool,
+    pub signal: Option<i32>,
+    exit: Option<i32>,
+    /// Why the app quit without a run (printed after the terminal is restored).
+    pub exit_note: Option<String>,
+    pub effects: Vec<Effect>,
+}
+
+impl App {
+    /// A new screen for a prepared run. With missing secrets it opens on the prompt; otherwise
+    /// the run starts at once (an `Effect::Start` is queued).
+    pub fn new(prepared: Prepared, theme: Theme, charset: Charset, now: Instant) -> App {
+        let wf = prepared.workflow.clone();
+        let graph = GraphModel::new(&wf, charset);
+        let selected = wf
+            .nodes
+            .iter()
+            .position(|n| n.kind == NodeKind::Service)
+            .unwrap_or(0);
+        let mut app = App {
+            theme,
+            charset,
+            graph,
+            nodes: vec![NodeView::new(); wf.nodes.len()],
+            wf,
+            selected,
+            graph_scroll: (0, 0),
+            focus: Context::Graph,
+            overlay: Overlay::None,
+            mapping_row: 0,
+            prompt: None,
+            pending: None,
+            sources: BTreeMap::new(),
+            vars: Map::new(),
+            logs: LogStore::default(),
+            logview: LogViewState::new(Selection::All),
+            phase: Phase::Starting,
+            run_id: None,
+            record: None,
+            run_started: None,
+            run_duration: None,
+            status: None,
+            summary: Vec::new(),
+            runs: 0,
+            purged: false,
+            message: None,
+            now,
+            size: (80, 24),
+            quit_after_run: false,
+            engine_live: false,
+            signal: None,
+            exit: None,
+            exit_note: None,
+            effects: Vec::new(),
+        };
+        app.ready(Box::new(prepared));
+        app.sync();
+        app
+    }
+
+    /// The exit code once the app is done, `None` while it goes on.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit
+    }
+
+    /// Takes the queued effects.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// True while an engine runs (or is starting).
+    pub fn is_running(&self) -> bool {
+        self.engine_live
+    }
+
+    /// Time since the run started, by the app's clock.
+    pub fn elapsed(&self) -> Duration {
+        self.run_started
+            .map_or(Duration::ZERO, |t| self.now.saturating_duration_since(t))
+    }
+
+    /// The spinner frame (10 per second of run time).
+    pub fn frame(&self) -> usize {
+        (self.elapsed().as_millis() / 100) as usize
+    }
+
+    /// The exit code the last run stands for (2 when nothing ran).
+    fn final_code(&self) -> i32 {
+        if let Some(s) = self.signal {
+            return 128 + s;
+        }
+        self.status.map_or(EXIT_INVALID, |s| s.exit_code())
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    fn warn(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    /// A prepared run: remember where the secrets came from, then prompt or start.
+    fn ready(&mut self, prepared: Box<Prepared>) {
+        self.vars = prepared.inputs.clone();
+        for name in prepared.secrets.names() {
+            if let Some(src) = prepared.secrets.source(name) {
+                self.sources.insert(name.to_string(), src.to_string());
+            }
+        }
+        for m in &prepared.missing {
+            self.sources.remove(&m.name);
+        }
+        if prepared.missing.is_empty() {
+            self.phase = Phase::Starting;
+            self.engine_live = true;
+            self.effects.push(Effect::Start(prepared));
+        } else {
+            self.prompt = Some(PromptState::new(&prepared.missing));
+            self.pending = Some(prepared);
+            self.phase = Phase::Prompt;
+        }
+    }
+
+    /// The node texts for drawing, at the app's clock.
+    pub fn node_texts(&self) -> Vec<String> {
+        let now = self.elapsed();
+        let frame = self.frame();
+        self.wf
+            .nodes
+            .iter()
+            .zip(&self.nodes)
+            .map(|(n, v)| {
+                graphpane::node_text(
+                    n.kind,
+                    n.display_label(),
+                    v.state,
+                    now,
+                    v.redaction_total(),
+                    frame,
+                    self.charset,
+                )
+            })
+            .collect()
+    }
+
+    /// The mapping rows of the selected node.
+    pub fn mapping_rows(&self) -> Vec<MapRow> {
+        mapping::rows(&self.wf, self.selected, &self.vars, &self.sources)
+    }
+
+    /// The contexts keys are looked up in now.
+    pub fn contexts(&self) -> Vec<Context> {
+        if self.prompt.is_some() {
+            return vec![Context::Prompt];
+        }
+        match self.overlay {
+            Overlay::Help { .. } => keymap::active(Context::Help),
+            Overlay::Confirm(_) => keymap::active(Context::Confirm),
+            Overlay::Search(_) => keymap::active(Context::SearchInput),
+            Overlay::None => keymap::active(self.focus),
+        }
+    }
+}
+
+/// Applies one event to the state.
+pub fn update(app: &mut App, ev: AppEvent) {
+    match ev {
+        AppEvent::Key(k) => {
+            if k.kind != KeyEventKind::Release {
+                app.message = app.message.take().filter(|m| m.error);
+                key(app, &k);
+            }
+        }
+        AppEvent::Paste(text) => paste(app, text),
+        AppEvent::Resize(w, h) => app.size = (w, h),
+        AppEvent::Tick(now) => {
+            app.now = now;
+            app.logview.tick(&app.logs);
+        }
+        AppEvent::Engine(e) => engine_event(app, e),
+        AppEvent::EngineDone(r) => engine_done(app, r),
+        AppEvent::Prepared(r) => match r {
+            Ok(p) => {
+                app.message = None;
+                app.ready(p);
+            }
+            Err(e) => {
+                app.phase = if app.runs > 0 {
+                    Phase::Finished
+                } else {
+                    Phase::Starting
+                };
+                app.warn(format!("cannot run again: {e}"));
+            }
+        },
+        AppEvent::Signal(sig) => {
+            app.signal.get_or_insert(sig);
+            if app.engine_live {
+                // The engine saw the signal too and stops; quit when it has.
+                app.phase = Phase::Stopping;
+                app.quit_after_run = true;
+                app.effects.push(Effect::Cancel);
+                app.say(format!("signal {sig}: stopping the run…"));
+            } else {
+                app.exit = Some(128 + sig);
+            }
+        }
+    }
+    app.sync();
+}
+
+/// Keeps derived state in step: layout, log viewport, graph scroll.
+impl App {
+    fn sync(&mut self) {
+        let texts = self.node_texts();
+        self.graph.relayout(&texts);
+        let a = super::view::areas(self);
+        if let Some(logs) = a.logs {
+            let (w, h) = super::view::inner(logs);
+            self.logview.set_viewport(w, h);
+        }
+        if let Some(g) = a.graph {
+            let (w, h) = super::view::inner(g);
+            self.graph_scroll = self.graph.scroll_for(
+                self.selected,
+                self.graph_scroll,
+                usize::from(w),
+                usize::from(h),
+            );
+        }
+    }
+}
+
+fn paste(app: &mut App, text: String) {
+    if let Some(p) = app.prompt.as_mut() {
+        p.handle_paste(text);
+        return;
+    }
+    if let Overlay::Search(q) = &mut app.overlay {
+        q.push_str(text.lines().next().unwrap_or(""));
+    }
+}
+
+fn key(app: &mut App, k: &KeyEvent) {
+    if let Some(p) = app.prompt.as_mut() {
+        match p.handle_key(k) {
+            PromptEvent::Done => prompt_done(app),
+            PromptEvent::Cancelled => prompt_cancelled(app),
+            PromptEvent::None | PromptEvent::Confirmed => {}
+        }
+        return;
+    }
+    let contexts = app.contexts();
+    let action = keymap::dispatch(&contexts, k);
+    if let Overlay::Search(q) = &mut app.overlay
+        && action.is_none()
+    {
+        let plain = !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match k.code {
+            KeyCode::Char(c) if plain => q.push(c),
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            _ => {}
+        }
+        return;
+    }
+    let Some(action) = action else { return };
+    match app.overlay.clone() {
+        Overlay::Help { scroll } => match action {
+            Action::Back => app.overlay = Overlay::None,
+            Action::Up => {
+                app.overlay = Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                }
+            }
+            Action::Down => {
+                app.overlay = Overlay::Help {
+                    scroll: scroll.saturating_add(1),
+                }
+            }
+            _ => {}
+        },
+        Overlay::Confirm(c) => {
+            app.overlay = Overlay::None;
+            if action == Action::Yes {
+                confirmed(app, c);
+            }
+        }
+        Overlay::Search(q) => match action {
+            Action::Submit => {
+                app.overlay = Overlay::None;
+                if q.is_empty() {
+                    app.logview.search.clear();
+                } else {
+                    app.logview.search_start(&app.logs, &q);
+                    if app.logview.search.count() == 0 {
+                        app.say(format!("/{q}: no match yet"));
+                    }
+                }
+            }
+            Action::Back => app.overlay = Overlay::None,
+            Action::ClearInput => app.overlay = Overlay::Search(String::new()),
+            _ => {}
+        },
+        Overlay::None => pane_action(app, action),
+    }
+}
+
+fn prompt_done(app: &mut App) {
+    let Some(mut p) = app.prompt.take() else {
+        return;
+    };
+    let Some(mut prepared) = app.pending.take() else {
+        return;
+    };
+    for (name, value) in p.take() {
+        match prepared.secrets.insert(&name, value, Source::Prompt) {
+            Ok(()) => {
+                app.sources.insert(name, Source::Prompt.to_string());
+            }
+            Err(e) => {
+                app.warn(e.to_string());
+                app.phase = if app.runs > 0 {
+                    Phase::Finished
+                } else {
+                    Phase::Starting
+                };
+                if app.runs == 0 {
+                    app.exit_note = Some(format!("wfop: {e}"));
+                    app.exit = Some(EXIT_INVALID);
+                }
+                return;
+            }
+        }
+    }
+    prepared.missing.clear();
+    app.phase = Phase::Starting;
+    app.engine_live = true;
+    app.effects.push(Effect::Start(prepared));
+}
+
+fn prompt_cancelled(app: &mut App) {
+    app.prompt = None;
+    app.pending = None;
+    if app.runs == 0 {
+        app.exit_note = Some("wfop: cancelled at the secret prompt; nothing was run".into());
+        app.exit = Some(EXIT_INVALID);
+    } else {
+        app.phase = Phase::Finished;
+        app.say("rerun cancelled at the secret prompt");
+    }
+}
+
+fn confirmed(app: &mut App, c: Confirm) {
+    match c {
+        Confirm::Cancel => {
+            if app.phase == Phase::Running {
+                app.phase = Phase::Stopping;
+                app.effects.push(Effect::Cancel);
+                app.say("cancelling: stopping the services…");
+            }
+        }
+        Confirm::Quit => {
+            if app.is_running() {
+                app.phase = Phase::Stopping;
+                app.quit_after_run = true;
+                app.effects.push(Effect::Cancel);
+                app.say("quitting: stopping the services first (q again kills them now)…");
+            } else {
+                app.exit = Some(app.final_code());
+            }
+        }
+    }
+}
+
+fn pane_action(app: &mut App, action: Action) {
+    match action {
+        Action::Quit => {
+            if app.quit_after_run {
+                app.effects.push(Effect::Kill);
+                app.say("killing the services…");
+            } else if app.is_running() {
+                app.overlay = Overlay::Confirm(Confirm::Quit);
+            } else {
+                app.exit = Some(app.final_code());
+            }
+        }
+        Action::Help => app.overlay = Overlay::Help { scroll: 0 },
+        Action::FocusNext | Action::FocusPrev => {
+            let i = PANES.iter().position(|c| *c == app.focus).unwrap_or(0);
+            let n = PANES.len();
+            let j = if action == Action::FocusNext {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            app.focus = PANES[j];
+        }
+        Action::Run => match app.phase {
+            Phase::Finished => {
+                app.phase = Phase::Starting;
+                app.effects.push(Effect::Prepare);
+                app.say("reading the workflow and secret sources again…");
+            }
+            Phase::Starting if app.runs > 0 => {}
+            _ => app.say("a run is already going; c cancels it"),
+        },
+        Action::Cancel => {
+            if app.phase == Phase::Running {
+                app.overlay = Overlay::Confirm(Confirm::Cancel);
+            } else if app.phase == Phase::Stopping {
+                app.say("already stopping");
+            } else {
+                app.say("nothing is running");
+            }
+        }
+        _ => match app.focus {
+            Context::Graph => graph_action(app, action),
+            Context::Mapping => mapping_action(app, action),
+            _ => log_action(app, action),
+        },
+    }
+}
+
+fn select_node(app: &mut App, i: usize) {
+    if i != app.selected {
+        app.selected = i;
+        app.mapping_row = 0;
+        if let Selection::Node(_) = app.logview.selection() {
+            app.logview.select(node_selection(app));
+        }
+    }
+}
+
+/// The log view of the selected node (all nodes for start/end or before a run).
+fn node_selection(app: &App) -> Selection {
+    app.nodes
+        .get(app.selected)
+        .and_then(|n| n.log)
+        .map_or(Selection::All, Selection::Node)
+}
+
+fn graph_action(app: &mut App, action: Action) {
+    let dir = match action {
+        Action::Up => Dir::Up,
+        Action::Down => Dir::Down,
+        Action::Left => Dir::Left,
+        Action::Right => Dir::Right,
+        Action::Select => {
+            app.logview.select(node_selection(app));
+            app.focus = Context::Logs;
+            return;
+        }
+        _ => return,
+    };
+    let next = app.graph.step(app.selected, dir);
+    select_node(app, next);
+}
+
+fn mapping_action(app: &mut App, action: Action) {
+    let rows = app.mapping_rows();
+    let n = rows.len();
+    match action {
+        Action::Up => app.mapping_row = app.mapping_row.saturating_sub(1),
+        Action::Down => app.mapping_row = (app.mapping_row + 1).min(n.saturating_sub(1)),
+        Action::Copy => {
+            // The expression as written (a `$secrets` row names secrets, it holds no value).
+            if let Some(r) = rows.get(app.mapping_row.min(n.saturating_sub(1))) {
+                app.effects.push(Effect::Copy(r.value.clone()));
+                app.say(format!("copied the `{}` expression", r.name));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn log_action(app: &mut App, action: Action) {
+    let (lv, store) = (&mut app.logview, &app.logs);
+    match action {
+        Action::Up => lv.line_up(store),
+        Action::Down => lv.line_down(store),
+        Action::Left => lv.scroll_left(),
+        Action::Right => lv.scroll_right(),
+        Action::PageUp => lv.page_up(store),
+        Action::PageDown => lv.page_down(store),
+        Action::Top => lv.go_top(store),
+        Action::Bottom => lv.go_bottom(),
+        Action::ToggleWrap => lv.toggle_wrap(),
+        Action::ToggleTimestamps => lv.toggle_timestamps(),
+        Action::SearchStart => app.overlay = Overlay::Search(String::new()),
+        Action::SearchNext => lv.search_next(store),
+        Action::SearchPrev => lv.search_prev(store),
+        Action::Back => lv.search.clear(),
+        Action::ToggleAllNodes => {
+            let sel = match lv.selection() {
+                Selection::All => node_selection(app),
+                Selection::Node(_) => Selection::All,
+            };
+            app.logview.select(sel);
+            if sel == Selection::All
+                && let Some(n) = app.wf.nodes.get(app.selected)
+                && n.kind == NodeKind::Service
+                && app.nodes[app.selected].log.is_none()
+            {
+                app.say("this node has no output yet: showing all nodes");
+            }
+        }
+        Action::Copy => match lv.selected_text(store) {
+            Some(t) => {
+                app.effects.push(Effect::Copy(t));
+                app.say("copied the selected line");
+            }
+            None => app.say("nothing to copy"),
+        },
+        Action::CopyAll => {
+            let text = view_text(store.view(lv.selection()), lv.timestamps());
+            let lines = text.lines().count();
+            app.effects.push(Effect::Copy(text));
+            app.say(format!("copied {lines} lines"));
+        }
+        Action::Save => {
+            let sel = lv.selection();
+            let node = match sel {
+                Selection::All => "all".to_string(),
+                Selection::Node(n) => store.node_name(n).to_string(),
+            };
+            let run = app.run_id.clone().unwrap_or_else(|| "norun".into());
+            let text = view_text(store.view(sel), lv.timestamps());
+            let path = PathBuf::from(super::export::default_save_name(&run, &node));
+            app.effects.push(Effect::Save { path, text });
+        }
+        _ => {}
+    }
+}
+
+fn engine_event(app: &mut App, e: Event) {
+    let at = app.elapsed();
+    match e {
+        Event::RunStarted {
+            run_id,
+            record,
+            nodes,
+            ..
+        } => {
+            app.runs += 1;
+            app.phase = if app.quit_after_run {
+                Phase::Stopping
+            } else {
+                Phase::Running
+            };
+            app.run_started = Some(app.now);
+            app.run_duration = None;
+            app.status = None;
+            app.summary.clear();
+            app.purged = false;
+            app.run_id = Some(run_id);
+            app.record = Some(record);
+            let keep = (
+                app.logview.wrap(),
+                app.logview.timestamps(),
+                app.logview.selection(),
+            );
+            app.logs = LogStore::default();
+            app.nodes = vec![NodeView::new(); app.wf.nodes.len()];
+            for id in &nodes {
+                let idx = app.logs.add_node(id);
+                if let Some(i) = app.wf.node_index(id) {
+                    app.nodes[i].log = Some(idx);
+                }
+            }
+            let mut lv = LogViewState::new(Selection::All);
+            if keep.0 {
+                lv.toggle_wrap();
+            }
+            if keep.1 {
+                lv.toggle_timestamps();
+            }
+            app.logview = lv;
+            if let Selection::Node(_) = keep.2 {
+                app.logview.select(node_selection(app));
+            }
+        }
+        Event::SecretNeeded { .. } => {}
+        Event::NodeStarted { node, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].state = NodeState::Running { since: at };
+            }
+        }
+        Event::NodeLog { node, stream, data } => {
+            if let Some(idx) = app.logs.node_index(&node) {
+                let s = match stream {
+                    Stream::Stdout => LogStream::Stdout,
+                    Stream::Stderr => LogStream::Stderr,
+                };
+                app.logs.push(idx, s, &data, at);
+            }
+        }
+        Event::NodeFinished {
+            node,
+            status,
+            duration_ms,
+            exit_code,
+            signal,
+            reason,
+        } => {
+            if let Some(idx) = app.logs.node_index(&node) {
+                app.logs.finish(idx, LogStream::Stdout, at);
+                app.logs.finish(idx, LogStream::Stderr, at);
+            }
+            if let Some(i) = app.wf.node_index(&node) {
+                let v = &mut app.nodes[i];
+                v.state = NodeState::Done {
+                    status,
+                    took: Duration::from_millis(duration_ms),
+                };
+                v.exit_code = exit_code;
+                v.signal = signal;
+                v.reason = reason;
+            }
+        }
+        Event::NodeSkipped { node, reason } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].state = NodeState::Done {
+                    status: NodeStatus::Skipped,
+                    took: Duration::ZERO,
+                };
+                app.nodes[i].reason = Some(reason);
+            }
+        }
+        Event::Redactions { node, counts } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].redactions = counts;
+            }
+        }
+        Event::Warning { node, message } => match node {
+            Some(n) => app.warn(format!("{n}: {message}")),
+            None => app.warn(message),
+        },
+        Event::SecretsPurged => app.purged = true,
+        Event::RunFinished {
+            status,
+            duration_ms,
+            nodes,
+        } => {
+            app.status = Some(status);
+            app.run_duration = Some(Duration::from_millis(duration_ms));
+            app.summary = nodes;
+        }
+    }
+}
+
+fn engine_done(app: &mut App, r: Result<RunReport, String>) {
+    app.engine_live = false;
+    match r {
+        Ok(report) => {
+            app.vars = report.variables;
+            if app.status.is_none() {
+                app.status = Some(report.status);
+                app.summary = report.nodes;
+            }
+        }
+        Err(e) => {
+            app.warn(format!("the run could not start: {e}"));
+            app.status.get_or_insert(RunStatus::Failed);
+        }
+    }
+    app.phase = Phase::Finished;
+    if app.quit_after_run {
+        app.exit = Some(app.final_code());
+    } else if let Some(s) = app.status {
+        let text = match s {
+            RunStatus::Succeeded => "run succeeded — r runs again, q quits".to_string(),
+            RunStatus::Failed => "run failed — select a node for its reason and logs".to_string(),
+            RunStatus::Cancelled => "run cancelled".to_string(),
+            RunStatus::Interrupted { signal } => format!("run interrupted by signal {signal}"),
+        };
+        if app.message.as_ref().is_none_or(|m| !m.error) {
+            app.say(text);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The graph pane: node texts with status glyph, duration and redaction count, the layered
+//! layout (recomputed only when a text's width changes), keyboard navigation, and painting.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::theme::{Role, Theme};
+use crate::engine::NodeStatus;
+use crate::ui::graph::{Canvas, Cell, Charset, Owner, Window, shape_of};
+use crate::workflow::layout::{self, Layout, LayoutNode, Shape};
+use crate::workflow::{NodeKind, Workflow};
+
+/// Where a node stands in the current run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    /// Not started (or no run yet).
+    Pending,
+    /// Started at this time since the run began.
+    Running {
+        since: Duration,
+    },
+    Done {
+        status: NodeStatus,
+        took: Duration,
+    },
+}
+
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const SPINNER_ASCII: [char; 4] = ['|', '/', '-', '\\'];
+
+/// The status glyph; `frame` animates running nodes.
+pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
+    let uni = charset == Charset::Unicode;
+    match state {
+        NodeState::Pending => {
+            if uni {
+                '·'
+            } else {
+                '.'
+            }
+        }
+        NodeState::Running { .. } => {
+            if uni {
+                SPINNER[frame % SPINNER.len()]
+            } else {
+                SPINNER_ASCII[frame % SPINNER_ASCII.len()]
+            }
+        }
+        NodeState::Done { status, .. } => match (status, uni) {
+            (NodeStatus::Succeeded, true) => '✓',
+            (NodeStatus::Succeeded, false) => '+',
+            (NodeStatus::Failed | NodeStatus::TimedOut, true) => '✗',
+            (NodeStatus::Failed | NodeStatus::TimedOut, false) => 'x',
+            (NodeStatus::Cancelled, true) => '⊘',
+            (NodeStatus::Cancelled, false) => '!',
+            (NodeStatus::Skipped, _) => '-',
+        },
+    }
+}
+
+/// The theme role of a state.
+pub fn status_role(state: NodeState) -> Role {
+    match state {
+        NodeState::Pending => Role::StatusPending,
+        NodeState::Running { .. } => Role::StatusRunning,
+        NodeState::Done { status, .. } => match status {
+            NodeStatus::Succeeded => Role::StatusSucceeded,
+            NodeStatus::Failed | NodeStatus::TimedOut => Role::StatusFailed,
+            NodeStatus::Cancelled => Role::StatusCancelled,
+            NodeStatus::Skipped => Role::StatusSkipped,
+        },
+    }
+}
+
+/// A duration in at most 5 cells: `0.4s`, `12.3s`, `2m03`, `1h05`.
+pub fn short_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if ms < 3_600_000 {
+        let s = d.as_secs();
+        format!("{}m{:02}", s / 60, s % 60)
+    } else {
+        let m = d.as_secs() / 60;
+        format!("{}h{:02}", m / 60, m % 60)
+    }
+}
+
+/// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions).
+pub fn node_text(
+    kind: NodeKind,
+    label: &str,
+    state: NodeState,
+    now: Duration,
+    redactions: u64,
+    frame: usize,
+    charset: Charset,
+) -> String {
+    if kind != NodeKind::Service {
+        return charset.node_text(shape_of(kind), label);
+    }
+    let g = glyph(state, frame, charset);
+    let dur = match state {
+        NodeState::Pending => String::new(),
+        NodeState::Running { since } => format!(" {}", short_duration(now.saturating_sub(since))),
+        NodeState::Done {
+            status: NodeStatus::Skipped,
+            ..
+        } => String::new(),
+        NodeState::Done { took, .. } => format!(" {}", short_duration(took)),
+    };
+    // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
+    let red = if redactions > 0 {
+        format!(" *{redactions}")
+    } else {
+        String::new()
+    };
+    format!("[{g} {label}{dur:>6}{red}]")
+}
+
+/// The laid-out graph of one workflow, with the texts it was laid out for.
+#[derive(Debug, Clone)]
+pub struct GraphModel {
+    pub layout: Layout,
+    widths: Vec<usize>,
+    shapes: Vec<Shape>,
+    edges: Vec<(usize, usize)>,
+    charset: Charset,
+}
+
+impl GraphModel {
+    pub fn new(wf: &Workflow, charset: Charset) -> Self {
+        let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
+        let mut g = GraphModel {
+            layout: Layout::default(),
+            widths: Vec::new(),
+            shapes,
+            edges: wf.edge_indices(),
+            charset,
+        };
+        let texts: Vec<String> = wf
+            .nodes
+            .iter()
+            .map(|n| {
+                node_text(
+                    n.kind,
+                    n.display_label(),
+                    NodeState::Pending,
+                    Duration::ZERO,
+                    0,
+                    0,
+                    charset,
+                )
+            })
+            .collect();
+        g.relayout(&texts);
+        g
+    }
+
+    /// Lays out again if any text's width changed.
+    pub fn relayout(&mut self, texts: &[String]) {
+        let widths: Vec<usize> = texts.iter().map(|t| layout::display_width(t)).collect();
+        if widths == self.widths {
+            return;
+        }
+        let nodes: Vec<LayoutNode> = self
+            .shapes
+            .iter()
+            .zip(&widths)
+            .map(|(&s, &w)| LayoutNode::new(s, w))
+            .collect();
+        self.layout = layout::layout_with(&nodes, &self.edges, &self.charset.layout_options());
+        self.widths = widths;
+    }
+
+    /// The node reached from `from` by an arrow key: Up/Down stay in the layer, Left/Right go
+    /// to the nearest node (by row) of the previous/next layer that has one.
+    pub fn step(&self, from: usize, dir: Dir) -> usize {
+        let nodes = &self.layout.nodes;
+        let Some(cur) = nodes.get(from) else {
+            return from;
+        };
+        let candidates = nodes.iter().enumerate().filter(|(i, _)| *i != from);
+        let best = match dir {
+            Dir::Up => candidates
+                .filter(|(_, n)| n.layer == cur.layer && n.y < cur.y)
+                .max_by_key(|(_, n)| n.y),
+            Dir::Down => candidates
+                .filter(|(_, n)| n.layer == cur.layer && n.y > cur.y)
+                .min_by_key(|(_, n)| n.y),
+            Dir::Left | Dir::Right => {
+                let layers: Vec<usize> = nodes.iter().map(|n| n.layer).collect();
+                let target = if dir == Dir::Left {
+                    layers.iter().copied().filter(|&l| l < cur.layer).max()
+                } else {
+                    layers.iter().copied().filter(|&l| l > cur.layer).min()
+                };
+                target.and_then(|t| {
+                    candidates
+                        .filter(|(_, n)| n.layer == t)
+                        .min_by_key(|(_, n)| (n.y.abs_diff(cur.y), n.y))
+                })
+            }
+        };
+        best.map_or(from, |(i, _)| i)
+    }
+
+    /// The scroll offset that keeps node `sel` inside a `w × h` window, moving `prev` as
+    /// little as possible.
+    pub fn scroll_for(
+        &self,
+        sel: usize,
+        prev: (usize, usize),
+        w: usize,
+        h: usize,
+    ) -> (usize, usize) {
+        let max_x = self.layout.width.saturating_sub(w);
+        let max_y = self.layout.height.saturating_sub(h);
+        let (mut x, mut y) = (prev.0.min(max_x), prev.1.min(max_y));
+        if let Some(n) = self.layout.nodes.get(sel) {
+            if n.x < x {
+                x = n.x;
+            } else if n.x + n.width > x + w {
+                x = (n.x + n.width).saturating_sub(w).min(n.x);
+            }
+            if n.y < y {
+                y = n.y;
+            } else if n.y >= y + h {
+                y = n.y + 1 - h;
+            }
+        }
+        (x, y)
+    }
+}
+
+/// A direction key in the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Up,
+    Down,
+    Left,
+    Right,
+}
+
+/// Paints the window of the graph at `scroll` into `area`; each node is styled by `node_style`,
+/// edges by the border role.
+pub fn paint(
+    model: &GraphModel,
+    texts: &[String],
+    scroll: (usize, usize),
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    node_style: impl Fn(usize) -> Style,
+) {
+    let window = Window {
+        x: scroll.0,
+        y: scroll.1,
+        width: usize::from(area.width),
+        height: usize::from(area.height),
+    };
+    let canvas = Canvas::paint_window(&model.layout, texts, model.charset, window);
+    let edge = theme.style(Role::Muted);
+    for y in 0..canvas.height() {
+        for (x, cell) in canvas.row(y).iter().enumerate() {
+            let Cell { ch, owner } = *cell;
+            if ch == Cell::WIDE_TAIL || (ch == ' ' && owner == Owner::Empty) {
+                continue;
+            }
+            let style = match owner {
+                Owner::Node(i) => node_style(i),
+                Owner::Edge(_) => edge,
+                Owner::Empty => theme.style(Role::Text),
+            };
+            if let Some(c) = buf.cell_mut((area.x + x as u16, area.y + y as u16)) {
+                c.set_char(ch);
+                c.set_style(style);
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The mapping table of the selected node as data: Local variable name | Variable assignment
+//! value | Resolved (a preview from the workflow variables as they stand; secrets only by name
+//! and source, never a value or its length).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::expr;
+use crate::workflow::model::SECRETS_ROW;
+use crate::workflow::{Node, NodeKind, Workflow};
+
+/// Shown in place of every secret value: fixed, whatever the value's length.
+pub const SECRET_MASK: &str = "••••••";
+
+/// How a resolved cell reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A value preview (compact JSON).
+    Value(String),
+    /// Not known yet (the variables it reads come from a node that has not run) or an error.
+    Note(String),
+    /// A `$secrets` binding: `param ← secret_value("secret") ••••••  (from: source)`.
+    Secret {
+        param: String,
+        secret: String,
+        source: Option<String>,
+    },
+}
+
+impl Resolved {
+    /// The text as shown.
+    pub fn text(&self) -> String {
+        match self {
+            Resolved::Value(v) | Resolved::Note(v) => v.clone(),
+            Resolved::Secret {
+                param,
+                secret,
+                source,
+            } => {
+                let from = source.as_deref().unwrap_or("not given yet");
+                format!("{param} ← secret_value(\"{secret}\") {SECRET_MASK}  (from: {from})")
+            }
+        }
+    }
+}
+
+/// One line of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapRow {
+    /// A section heading (`output mapping`) rather than a row.
+    pub heading: bool,
+    pub name: String,
+    /// The expression as written.
+    pub value: String,
+    pub resolved: Resolved,
+}
+
+impl MapRow {
+    fn heading(text: &str) -> MapRow {
+        MapRow {
+            heading: true,
+            name: text.to_string(),
+            value: String::new(),
+            resolved: Resolved::Note(String::new()),
+        }
+    }
+}
+
+/// Longest preview kept (the pane cuts it to its width anyway).
+const PREVIEW_MAX: usize = 400;
+
+/// A compact JSON preview of a value, cut at a character boundary.
+pub fn preview(v: &Value) -> String {
+    let s = serde_json::to_string(v).unwrap_or_default();
+    if s.len() <= PREVIEW_MAX {
+        return s;
+    }
+    let mut end = PREVIEW_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand (inputs,
+/// then the final variables of a finished run); `sources` gives each secret's source.
+pub fn rows(
+    wf: &Workflow,
+    node: usize,
+    vars: &Map<String, Value>,
+    sources: &BTreeMap<String, String>,
+) -> Vec<MapRow> {
+    let Some(n) = wf.nodes.get(node) else {
+        return Vec::new();
+    };
+    match n.kind {
+        NodeKind::Start => start_rows(wf, vars),
+        NodeKind::End => vars
+            .iter()
+            .map(|(k, v)| MapRow {
+                heading: false,
+                name: k.clone(),
+                value: String::new(),
+                resolved: Resolved::Value(preview(v)),
+            })
+            .collect(),
+        NodeKind::Service => service_rows(n, vars, sources),
+    }
+}
+
+fn start_rows(wf: &Workflow, vars: &Map<String, Value>) -> Vec<MapRow> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for d in wf.inputs.iter().flatten() {
+        seen.push(d.name.clone());
+        out.push(MapRow {
+            heading: false,
+            name: d.name.clone(),
+            value: d.description.clone().unwrap_or_default(),
+            resolved: match vars.get(&d.name) {
+                Some(v) => Resolved::Value(preview(v)),
+                None => Resolved::Note("(not given)".into()),
+            },
+        });
+    }
+    for (k, v) in vars {
+        if !seen.contains(k) {
+            out.push(MapRow {
+                heading: false,
+                name: k.clone(),
+                value: String::new(),
+                resolved: Resolved::Value(preview(v)),
+            });
+        }
+    }
+    out
+}
+
+fn service_rows(
+    n: &Node,
+    vars: &Map<String, Value>,
+    sources: &BTreeMap<String, String>,
+) -> Vec<MapRow> {
+    let mut out = Vec::new();
+    match &n.input_mapping {
+        None => out.push(MapRow {
+            heading: false,
+            name: "(all)".into(),
+            value: "no input mapping: every workflow variable".into(),
+            resolved: Resolved::Value(format!("{} variables", vars.len())),
+        }),
+        Some(mapping) => {
+            // Later rows may read earlier ones, as the engine evaluates them.
+            let mut scope = vars.clone();
+            for row in mapping {
+                let value = row.value.text.clone();
+                if row.name == SECRETS_ROW {
+                    let bindings = row
+                        .expr
+                        .as_ref()
+                        .and_then(|e| expr::secret_bindings(e).ok())
+                        .unwrap_or_default();
+                    if bindings.is_empty() {
+                        out.push(MapRow {
+                            heading: false,
+                            name: row.name.clone(),
+                            value: value.clone(),
+                            resolved: Resolved::Note("(no secrets)".into()),
+                        });
+                    }
+                    for (i, b) in bindings.into_iter().enumerate() {
+                        let source = sources.get(&b.secret).cloned();
+                        out.push(MapRow {
+                            heading: false,
+                            name: if i == 0 {
+                                row.name.clone()
+                            } else {
+                                String::new()
+                            },
+                            value: if i == 0 { value.clone() } else { String::new() },
+                            resolved: Resolved::Secret {
+                                param: b.param,
+                                secret: b.secret,
+                                source,
+                            },
+                        });
+                    }
+                    continue;
+                }
+                let resolved = match &row.expr {
+                    None => Resolved::Note("(does not parse)".into()),
+                    Some(e) => {
+                        let free = expr::analyze(e);
+                        let missing: Vec<&str> = free
+                            .free_variable_names()
+                            .into_iter()
+                            .filter(|v| !scope.contains_key(*v))
+                            .collect();
+                        match expr::eval(e, &scope) {
+                            Ok(v) => {
+                                scope.insert(row.name.clone(), v.clone());
+                                if v.is_null() && !missing.is_empty() {
+                                    Resolved::Note(format!(
+                                        "(not known yet: {})",
+                                        missing.join(", ")
+                                    ))
+                                } else {
+                                    Resolved::Value(preview(&v))
+                                }
+                            }
+                            Err(err) => Resolved::Note(format!("(error: {err})")),
+                        }
+                    }
+                };
+                out.push(MapRow {
+                    heading: false,
+                    name: row.name.clone(),
+                    value,
+                    resolved,
+                });
+            }
+        }
+    }
+    if let Some(mapping) = &n.output_mapping {
+        out.push(MapRow::heading("output mapping"));
+        for row in mapping {
+            out.push(MapRow {
+                heading: false,
+                name: row.name.clone(),
+                value: row.value.text.clone(),
+                resolved: match vars.get(&row.name) {
+                    Some(v) => Resolved::Value(preview(v)),
+                    None => Resolved::Note("(after the node runs)".into()),
+                },
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,455 @@
+//! `wfop run` in the terminal UI, start to end: prepare (errors exit 2 before the screen opens),
+//! the event loop (engine and input on their own threads, one channel of `AppEvent`s, frames
+//! coalesced), effects, signals, terminal restore, and the summary printed after exit.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crossterm::event::Event as TermEvent;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, Message};
+use super::export::{self, Multiplexer};
+use super::terminal::{self, FrameCoalescer, TerminalGuard};
+use super::theme::Theme;
+use super::view;
+use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, record, setup};
+use crate::secrets::{SecretArg, harden};
+use crate::ui::graph::Charset;
+
+/// What `wfop run` was asked to do (TUI mode).
+#[derive(Debug, Clone)]
+pub struct TuiArgs {
+    pub file: PathBuf,
+    pub input: Option<PathBuf>,
+    /// `--secret` arguments as given.
+    pub secrets: Vec<String>,
+    pub max_parallel: Option<usize>,
+    pub keep_going: bool,
+    pub state_dir: Option<PathBuf>,
+    /// `--theme NAME|PATH`.
+    pub theme: Option<String>,
+    /// Colour for diagnostics on stderr.
+    pub color: bool,
+}
+
+/// Engine events waiting for the UI at most: more slows the services' output down (the engine
+/// never drops any) instead of growing memory, and a key never queues behind more than these.
+const IN_FLIGHT: usize = 16;
+/// Longest the loop spends taking in events before it looks at keys and frames again.
+const DRAIN_BUDGET: Duration = Duration::from_millis(15);
+const TICK_RUNNING: Duration = Duration::from_millis(100);
+const TICK_IDLE: Duration = Duration::from_millis(500);
+/// Signals are checked at least this often.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// Runs `wfop run` in the TUI; returns the exit code (0, 1, 2, or 128 + signal).
+pub fn run(args: TuiArgs) -> i32 {
+    if let Err(e) = harden::harden_process() {
+        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
+    }
+    let mut secret_args = Vec::with_capacity(args.secrets.len());
+    for a in &args.secrets {
+        match SecretArg::parse(a) {
+            Ok(a) => secret_args.push(a),
+            Err(e) => {
+                eprintln!("wfop: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
+    let theme = match Theme::select(args.theme.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let prepared = match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color)
+    {
+        Ok(p) => p,
+        Err(setup::SetupError::Workflow(text)) => {
+            eprintln!("{text}");
+            return EXIT_INVALID;
+        }
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let warnings = prepared.warnings.clone();
+    let state_dir = match args
+        .state_dir
+        .clone()
+        .map_or_else(record::default_state_dir, Ok)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("wfop: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let signals = match Signals::register() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wfop: cannot watch for signals: {e}");
+            return EXIT_INVALID;
+        }
+    };
+
+    terminal::install_panic_hook();
+    let mut guard = match TerminalGuard::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("wfop: cannot use the terminal: {e} (try --plain)");
+            return EXIT_INVALID;
+        }
+    };
+    let (code, app) = {
+        let mut ui = Ui {
+            args,
+            secret_args,
+            state_dir,
+            cancel: None,
+        };
+        let out = ui.event_loop(prepared, theme, &signals);
+        // The engine may still be running only if the loop ended on an error: stop it.
+        if let Some(c) = &ui.cancel {
+            c.kill();
+        }
+        out
+    };
+    let failed = guard.restore();
+    let mut err = io::stderr().lock();
+    for e in failed {
+        let _ = writeln!(err, "wfop: warning: restoring the terminal: {e}");
+    }
+    if !warnings.is_empty() {
+        let _ = write!(err, "{warnings}");
+    }
+    match app {
+        Some(app) => {
+            if let Some(note) = &app.exit_note {
+                let _ = writeln!(err, "{note}");
+            }
+            if app.runs > 0 {
+                let _ = io::stdout().lock().write_all(summary(&app).as_bytes());
+            }
+        }
+        None => {
+            let _ = writeln!(err, "wfop: the terminal failed; the run was stopped");
+        }
+    }
+    code
+}
+
+/// SIGTERM, SIGHUP and SIGINT as flags the loop polls (the engine, while running, sees them
+/// too and cancels the run; the registry calls every handler).
+struct Signals {
+    flags: Vec<(i32, Arc<AtomicBool>)>,
+}
+
+impl Signals {
+    fn register() -> io::Result<Signals> {
+        let mut flags = Vec::new();
+        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+            let flag = Arc::new(AtomicBool::new(false));
+            signal_hook::flag::register(sig, flag.clone())?;
+            flags.push((sig, flag));
+        }
+        Ok(Signals { flags })
+    }
+
+    fn take(&self) -> Option<i32> {
+        self.flags
+            .iter()
+            .find(|(_, f)| f.swap(false, Ordering::SeqCst))
+            .map(|(s, _)| *s)
+    }
+}
+
+struct Ui {
+    args: TuiArgs,
+    secret_args: Vec<SecretArg>,
+    state_dir: PathBuf,
+    cancel: Option<CancelToken>,
+}
+
+impl Ui {
+    /// The loop; returns the exit code and the app (None if the terminal failed).
+    fn event_loop(
+        &mut self,
+        prepared: setup::Prepared,
+        theme: Theme,
+        signals: &Signals,
+    ) -> (i32, Option<App>) {
+        let backend = CrosstermBackend::new(io::stdout());
+        let mut term = match Terminal::new(backend) {
+            Ok(t) => t,
+            Err(_) => return (1, None),
+        };
+        let (tx, rx) = mpsc::channel::<AppEvent>();
+        let credits = Arc::new(Credits::default());
+        spawn_input(tx.clone());
+        let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
+        if let Ok(size) = term.size() {
+            app::update(&mut app, AppEvent::Resize(size.width, size.height));
+        }
+        let mut frames = FrameCoalescer::default();
+        let mut next_tick = Instant::now();
+        loop {
+            for eff in app.take_effects() {
+                self.effect(eff, &tx, &credits, &mut app, term.backend_mut());
+                frames.mark_urgent();
+            }
+            if let Some(code) = app.exit_code() {
+                return (code, Some(app));
+            }
+            let now = Instant::now();
+            if frames.should_draw(now) {
+                // A failed frame (a terminal gone after SIGHUP) is not fatal: the signal ends us.
+                let _ = terminal::draw_synchronized(&mut term, |f| view::view(&app, f));
+                frames.drew(Instant::now());
+            }
+            let tick = if app.is_running() {
+                TICK_RUNNING
+            } else {
+                TICK_IDLE
+            };
+            let wait = frames
+                .wait(now)
+                .unwrap_or(SIGNAL_POLL)
+                .min(next_tick.saturating_duration_since(now))
+                .min(SIGNAL_POLL);
+            match rx.recv_timeout(wait) {
+                Ok(ev) => {
+                    let urgent = take_in(&mut app, ev, &credits);
+                    let start = Instant::now();
+                    let mut urgent_any = urgent;
+                    // Take what else is waiting, within a budget, so keys stay quick.
+                    while start.elapsed() < DRAIN_BUDGET {
+                        match rx.try_recv() {
+                            Ok(ev) => urgent_any |= take_in(&mut app, ev, &credits),
+                            Err(_) => break,
+                        }
+                    }
+                    if urgent_any {
+                        frames.mark_urgent();
+                    } else {
+                        frames.mark_dirty();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return (1, Some(app)),
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                app::update(&mut app, AppEvent::Tick(now));
+                next_tick = now + tick;
+                if app.is_running() || app.logview.search.is_active() {
+                    frames.mark_dirty();
+                }
+            }
+            if let Some(sig) = signals.take() {
+                app::update(&mut app, AppEvent::Signal(sig));
+                frames.mark_urgent();
+            }
+        }
+    }
+
+    fn effect(
+        &mut self,
+        eff: Effect,
+        tx: &Sender<AppEvent>,
+        credits: &Arc<Credits>,
+        app: &mut App,
+        out: &mut impl Write,
+    ) {
+        match eff {
+            Effect::Prepare => {
+                let (file, input) = (self.args.file.clone(), self.args.input.clone());
+                let secret_args = self.secret_args.clone();
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let r = setup::prepare(&file, input.as_deref(), &secret_args, false)
+                        .map(Box::new)
+                        .map_err(|e| match e {
+                            // The rendered diagnostics end with a one-line summary.
+                            setup::SetupError::Workflow(text) => {
+                                text.lines().last().unwrap_or("").to_string()
+                            }
+                            e => e.to_string(),
+                        });
+                    let _ = tx.send(AppEvent::Prepared(r));
+                });
+            }
+            Effect::Start(prepared) => {
+                let mut options = RunOptions::new(self.state_dir.clone());
+                if let Some(n) = self.args.max_parallel {
+                    options.max_parallel = n.max(1);
+                }
+                options.keep_going = self.args.keep_going;
+                self.cancel = Some(options.cancel.clone());
+                let tx = tx.clone();
+                let credits = credits.clone();
+                std::thread::spawn(move || {
+                    let p = *prepared;
+                    let sink_tx = tx.clone();
+                    let r = engine::run(p.workflow, p.inputs, p.secrets, options, move |e| {
+                        credits.acquire();
+                        let _ = sink_tx.send(AppEvent::Engine(e));
+                    });
+                    let _ = tx.send(AppEvent::EngineDone(r.map_err(|e| e.to_string())));
+                });
+            }
+            Effect::Cancel => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+            }
+            Effect::Kill => {
+                if let Some(c) = &self.cancel {
+                    c.kill();
+                }
+            }
+            Effect::Copy(text) => {
+                let mux = Multiplexer::detect(|k| std::env::var(k).ok());
+                match export::osc52(&text, mux) {
+                    Ok(seq) => {
+                        let _ = out.write_all(seq.as_bytes()).and_then(|_| out.flush());
+                    }
+                    Err(e) => {
+                        app.message = Some(Message {
+                            text: e.to_string(),
+                            error: true,
+                        })
+                    }
+                }
+            }
+            Effect::Save { path, text } => {
+                app.message = Some(match export::save_log(&path, &text) {
+                    Ok(()) => Message {
+                        text: format!("saved to {} (mode 0600)", path.display()),
+                        error: false,
+                    },
+                    Err(e) => Message {
+                        text: format!("cannot save {}: {e}", path.display()),
+                        error: true,
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// Back-pressure for engine events: the sink waits while `IN_FLIGHT` are queued.
+#[derive(Default)]
+struct Credits {
+    queued: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Credits {
+    fn acquire(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= IN_FLIGHT {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+    }
+
+    fn release(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        self.freed.notify_one();
+    }
+}
+
+/// Feeds one event to the app; true when it came from the operator (draw at once).
+fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
+    if let AppEvent::Engine(_) = ev {
+        credits.release();
+    }
+    let urgent = matches!(
+        ev,
+        AppEvent::Key(_)
+            | AppEvent::Paste(_)
+            | AppEvent::Resize(..)
+            | AppEvent::Signal(_)
+            | AppEvent::EngineDone(_)
+            | AppEvent::Prepared(_)
+    );
+    app::update(app, ev);
+    urgent
+}
+
+/// Reads the terminal's input on a thread of its own and forwards keys, pastes and resizes.
+fn spawn_input(tx: Sender<AppEvent>) {
+    std::thread::spawn(move || {
+        loop {
+            let ev = match crossterm::event::read() {
+                Ok(TermEvent::Key(k)) => AppEvent::Key(k),
+                Ok(TermEvent::Paste(s)) => AppEvent::Paste(s),
+                Ok(TermEvent::Resize(w, h)) => AppEvent::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(ev).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The text printed on the normal screen after the TUI closes: how the last run went, per
+/// node, and where its record is.
+pub fn summary(app: &App) -> String {
+    let mut out = String::new();
+    let what = match app.status {
+        Some(RunStatus::Interrupted { signal }) => format!("interrupted by signal {signal}"),
+        Some(s) => s.as_str().to_string(),
+        None => "did not finish".to_string(),
+    };
+    let took = app
+        .run_duration
+        .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
+        .unwrap_or_default();
+    let id = app.run_id.as_deref().unwrap_or("?");
+    out.push_str(&format!("wfop: run {id} of {} {what}{took}\n", app.wf.name));
+    let w = app
+        .summary
+        .iter()
+        .map(|n| n.node.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    for n in &app.summary {
+        let dur = n
+            .duration_ms
+            .map_or("-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
+        let exit = match (n.exit_code, n.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (_, Some(s)) => format!("signal {s}"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "  {:w$}  {:10} {dur:>7}  {exit}",
+            n.node,
+            n.status.as_str()
+        ));
+        if let (Some(r), true) = (&n.reason, n.status != NodeStatus::Succeeded) {
+            out.push_str(&format!("  {r}"));
+        }
+        out.push('\n');
+    }
+    if let Some(r) = &app.record {
+        out.push_str(&format!("record: {}\n", r.display()));
+    }
+    out
+}

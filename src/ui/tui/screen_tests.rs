@@ -1,0 +1,555 @@
+//! The screen without a terminal: `update` driven by made-up engine events and keys, and
+//! `view` drawn into ratatui's `TestBackend` for insta snapshots of the main screens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use secrecy::SecretString;
+
+use super::app::{self, App, AppEvent, Effect, Phase};
+use super::logview::tests::buf_text;
+use super::theme::{Role, Theme};
+use super::{runtime, view};
+use crate::engine::setup::{self, Prepared};
+use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
+use crate::secrets::Source;
+use crate::ui::graph::Charset;
+
+const SECRET: &str = "Zq3-Xv8_Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa-Ue8Io3Px2";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn prepare(name: &str) -> Prepared {
+    let wf = root().join(format!("workflows/{name}.json"));
+    let input = root().join(format!("workflows/{name}.input.json"));
+    setup::prepare(&wf, Some(&input), &[], false).expect("prepare")
+}
+
+/// A prepared run whose secrets all came from the environment (no prompt).
+fn prepared_with_secrets(name: &str) -> Prepared {
+    let mut p = prepare(name);
+    for m in std::mem::take(&mut p.missing) {
+        p.secrets
+            .insert(
+                &m.name,
+                SecretString::from(format!("{}-{SECRET}", m.name)),
+                Source::Env(m.name.to_uppercase()),
+            )
+            .expect("insert");
+    }
+    p
+}
+
+fn t0() -> Instant {
+    // Any fixed instant: only differences are shown.
+    Instant::now()
+}
+
+fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
+    let t = t0();
+    let mut app = App::new(p, Theme::default(), Charset::Unicode, t);
+    app::update(&mut app, AppEvent::Resize(size.0, size.1));
+    (app, t)
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app::update(app, AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ch(app: &mut App, c: char) {
+    key(app, KeyCode::Char(c));
+}
+
+fn ev(app: &mut App, e: Event) {
+    app::update(app, AppEvent::Engine(e));
+}
+
+fn started(app: &mut App, nodes: &[&str]) {
+    ev(
+        app,
+        Event::RunStarted {
+            run_id: "20250101-120000-abcd".into(),
+            workflow: app.wf.name.clone(),
+            record: PathBuf::from("/state/runs/20250101-120000-abcd"),
+            nodes: nodes.iter().map(|s| s.to_string()).collect(),
+        },
+    );
+}
+
+fn node_started(app: &mut App, id: &str) {
+    ev(
+        app,
+        Event::NodeStarted {
+            node: Arc::from(id),
+            pid: Some(4242),
+        },
+    );
+}
+
+fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
+    ev(
+        app,
+        Event::NodeLog {
+            node: Arc::from(id),
+            stream,
+            data: text.as_bytes().to_vec(),
+        },
+    );
+}
+
+fn finished(app: &mut App, id: &str, status: NodeStatus, ms: u64, reason: Option<&str>) {
+    ev(
+        app,
+        Event::NodeFinished {
+            node: Arc::from(id),
+            status,
+            duration_ms: ms,
+            exit_code: Some(if status == NodeStatus::Succeeded {
+                0
+            } else {
+                1
+            }),
+            signal: None,
+            reason: reason.map(str::to_string),
+        },
+    );
+}
+
+fn summary(id: &str, status: NodeStatus, ms: Option<u64>) -> NodeSummary {
+    NodeSummary {
+        node: id.into(),
+        label: id.into(),
+        status,
+        duration_ms: ms,
+        exit_code: ms.map(|_| {
+            if status == NodeStatus::Succeeded {
+                0
+            } else {
+                1
+            }
+        }),
+        signal: None,
+        reason: None,
+    }
+}
+
+fn run_finished(app: &mut App, status: RunStatus, nodes: Vec<NodeSummary>) {
+    ev(app, Event::SecretsPurged);
+    ev(
+        app,
+        Event::RunFinished {
+            status,
+            duration_ms: 1234,
+            nodes,
+        },
+    );
+}
+
+fn render(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view::view(app, f)).expect("draw");
+    buf_text(term.backend().buffer())
+}
+
+fn effects(app: &mut App) -> Vec<Effect> {
+    app.take_effects()
+}
+
+/// The quantum example mid-run: the orchestrated service running, some log lines in.
+fn quantum_running() -> (App, Instant) {
+    let (mut app, t) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
+    started(&mut app, &["orchestrated"]);
+    node_started(&mut app, "orchestrated");
+    log(
+        &mut app,
+        "orchestrated",
+        Stream::Stdout,
+        "quantum_service: checking the IBM token\nquantum_service: token accepted (ibm-cloud-api-key)\n",
+    );
+    log(
+        &mut app,
+        "orchestrated",
+        Stream::Stderr,
+        "warning: token *** seen in a debug line\n",
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(1500)));
+    (app, t)
+}
+
+#[test]
+fn snapshot_quantum_running_80x24_with_the_secrets_row() {
+    let (app, _) = quantum_running();
+    let screen = render(&app);
+    assert!(screen.contains("$secrets"), "{screen}");
+    assert!(
+        screen.contains("secret_value(\"ibm_api_token\")"),
+        "{screen}"
+    );
+    assert!(screen.contains("••••••"), "{screen}");
+    assert!(screen.contains("(from: env:IBM_API_TOKEN)"), "{screen}");
+    assert!(!screen.contains(SECRET), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn snapshot_portfolio_graph_160x48() {
+    let (mut app, t) = new_app(prepared_with_secrets("portfolio-risk"), (160, 48));
+    effects(&mut app);
+    started(
+        &mut app,
+        &[
+            "fetch_prices",
+            "classical_risk",
+            "quantum_sampling",
+            "report",
+        ],
+    );
+    node_started(&mut app, "fetch_prices");
+    log(
+        &mut app,
+        "fetch_prices",
+        Stream::Stdout,
+        "fetching 5 symbols\n",
+    );
+    finished(&mut app, "fetch_prices", NodeStatus::Succeeded, 412, None);
+    ev(
+        &mut app,
+        Event::Redactions {
+            node: Arc::from("fetch_prices"),
+            counts: BTreeMap::from([("market_data_api_key".to_string(), 2)]),
+        },
+    );
+    node_started(&mut app, "classical_risk");
+    node_started(&mut app, "quantum_sampling");
+    log(
+        &mut app,
+        "quantum_sampling",
+        Stream::Stdout,
+        "sampling 4096 shots\n",
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2300)));
+    let screen = render(&app);
+    assert!(screen.contains("○"), "{screen}");
+    assert!(screen.contains("●"), "{screen}");
+    assert!(
+        screen.contains("[✓ Fetch market data  0.4s *2]"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn snapshot_quantum_graph_finished() {
+    let (mut app, _) = quantum_running();
+    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 1800, None);
+    run_finished(
+        &mut app,
+        RunStatus::Succeeded,
+        vec![summary("orchestrated", NodeStatus::Succeeded, Some(1800))],
+    );
+    app::update(&mut app, AppEvent::EngineDone(Err("test".into())));
+    let screen = render(&app);
+    assert!(
+        screen.contains("○ → [✓ Orchestrated Service  1.8s] → ●"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn snapshot_failed_run() {
+    let (mut app, _) = new_app(prepared_with_secrets("portfolio-risk"), (100, 30));
+    effects(&mut app);
+    started(
+        &mut app,
+        &[
+            "fetch_prices",
+            "classical_risk",
+            "quantum_sampling",
+            "report",
+        ],
+    );
+    node_started(&mut app, "fetch_prices");
+    log(
+        &mut app,
+        "fetch_prices",
+        Stream::Stderr,
+        "fetch_market_data: no prices for symbol ZZZZ\n",
+    );
+    finished(
+        &mut app,
+        "fetch_prices",
+        NodeStatus::Failed,
+        230,
+        Some("exit code 1: no prices for symbol ZZZZ"),
+    );
+    for id in ["classical_risk", "quantum_sampling", "report"] {
+        ev(
+            &mut app,
+            Event::NodeSkipped {
+                node: Arc::from(id),
+                reason: "the run stopped after `fetch_prices` failed".into(),
+            },
+        );
+    }
+    run_finished(
+        &mut app,
+        RunStatus::Failed,
+        vec![
+            summary("fetch_prices", NodeStatus::Failed, Some(230)),
+            summary("classical_risk", NodeStatus::Skipped, None),
+        ],
+    );
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    app.message = None;
+    let screen = render(&app);
+    assert!(screen.contains("✗ failed"), "{screen}");
+    assert!(screen.contains("no prices for symbol ZZZZ"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // The failed node is drawn in the failed style.
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view::view(&app, f)).expect("draw");
+    let buf = term.backend().buffer();
+    let failed_fg = app.theme.style(Role::StatusFailed).fg;
+    let found = (0..h).any(|y| {
+        (0..w)
+            .any(|x| buf[(x, y)].symbol() == "✗" && buf[(x, y)].fg == failed_fg.unwrap_or_default())
+    });
+    assert!(found, "a ✗ in the failed colour");
+}
+
+#[test]
+fn snapshot_prompt_and_the_secret_is_never_drawn() {
+    let (mut app, _) = new_app(prepare("quantum-secrets"), (80, 24));
+    assert_eq!(app.phase, Phase::Prompt);
+    assert!(
+        effects(&mut app).is_empty(),
+        "nothing runs before the secret"
+    );
+    for c in SECRET.chars() {
+        ch(&mut app, c);
+    }
+    let screen = render(&app);
+    assert!(!screen.contains(SECRET));
+    assert!(!screen.contains(&SECRET[..6]));
+    assert!(!screen.contains(&SECRET.len().to_string()));
+    insta::assert_snapshot!(screen);
+    key(&mut app, KeyCode::Enter);
+    let eff = effects(&mut app);
+    match eff.as_slice() {
+        [Effect::Start(p)] => {
+            assert!(p.secrets.contains("ibm_api_token"));
+            assert_eq!(p.secrets.source("ibm_api_token"), Some(&Source::Prompt));
+        }
+        _ => panic!("expected a start"),
+    }
+    assert_eq!(
+        app.sources.get("ibm_api_token").map(String::as_str),
+        Some("prompt")
+    );
+    let screen = render(&app);
+    assert!(screen.contains("(from: prompt)"), "{screen}");
+    assert!(!screen.contains(SECRET));
+}
+
+#[test]
+fn snapshot_help() {
+    let (mut app, _) = quantum_running();
+    ch(&mut app, '?');
+    let screen = render(&app);
+    assert!(screen.contains("keys — Esc closes"), "{screen}");
+    insta::assert_snapshot!(screen);
+    key(&mut app, KeyCode::Esc);
+    assert!(!render(&app).contains("keys — Esc closes"));
+}
+
+#[test]
+fn snapshot_below_the_minimum_size() {
+    let (mut app, _) = quantum_running();
+    app::update(&mut app, AppEvent::Resize(50, 12));
+    let screen = render(&app);
+    assert!(screen.contains("wfop needs at least 60×16"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn esc_at_the_first_prompt_exits_2_without_running() {
+    let (mut app, _) = new_app(prepare("quantum-secrets"), (80, 24));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.exit_code(), Some(2));
+    assert!(effects(&mut app).is_empty());
+    assert!(
+        app.exit_note
+            .as_deref()
+            .unwrap_or("")
+            .contains("nothing was run")
+    );
+}
+
+#[test]
+fn quit_while_running_asks_cancels_and_exits_when_the_engine_is_done() {
+    let (mut app, _) = quantum_running();
+    ch(&mut app, 'q');
+    assert_eq!(app.overlay, app::Overlay::Confirm(app::Confirm::Quit));
+    assert!(render(&app).contains("quit while running?"));
+    ch(&mut app, 'n');
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert!(effects(&mut app).is_empty());
+    ch(&mut app, 'q');
+    ch(&mut app, 'y');
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Cancel]));
+    assert_eq!(app.exit_code(), None, "waits for the engine");
+    ch(&mut app, 'q');
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Kill]));
+    finished(&mut app, "orchestrated", NodeStatus::Cancelled, 10, None);
+    run_finished(
+        &mut app,
+        RunStatus::Cancelled,
+        vec![summary("orchestrated", NodeStatus::Cancelled, Some(10))],
+    );
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    assert_eq!(app.exit_code(), Some(1));
+}
+
+#[test]
+fn cancel_asks_first() {
+    let (mut app, _) = quantum_running();
+    ch(&mut app, 'c');
+    assert!(render(&app).contains("cancel the run?"));
+    key(&mut app, KeyCode::Esc);
+    assert!(effects(&mut app).is_empty());
+    ch(&mut app, 'c');
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Cancel]));
+    assert_eq!(app.phase, Phase::Stopping);
+}
+
+#[test]
+fn rerun_reads_the_sources_again_and_prompts_when_secrets_are_missing() {
+    let (mut app, _) = quantum_running();
+    ch(&mut app, 'r');
+    assert!(effects(&mut app).is_empty(), "no rerun while running");
+    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 100, None);
+    run_finished(&mut app, RunStatus::Succeeded, vec![]);
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    ch(&mut app, 'r');
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Prepare]));
+    app::update(
+        &mut app,
+        AppEvent::Prepared(Ok(Box::new(prepare("quantum-secrets")))),
+    );
+    assert_eq!(app.phase, Phase::Prompt);
+    // Esc at a rerun's prompt goes back to the finished run; nothing exits.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.exit_code(), None);
+    assert_eq!(app.phase, Phase::Finished);
+    assert_eq!(app.status, Some(RunStatus::Succeeded));
+}
+
+#[test]
+fn signals_exit_at_once_when_idle_and_after_the_run_when_running() {
+    let (mut app, _) = new_app(prepare("quantum-secrets"), (80, 24));
+    app::update(&mut app, AppEvent::Signal(libc::SIGTERM));
+    assert_eq!(app.exit_code(), Some(143));
+
+    let (mut app, _) = quantum_running();
+    app::update(&mut app, AppEvent::Signal(libc::SIGHUP));
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Cancel]));
+    assert_eq!(app.exit_code(), None);
+    run_finished(&mut app, RunStatus::Interrupted { signal: 1 }, vec![]);
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    assert_eq!(app.exit_code(), Some(129));
+}
+
+#[test]
+fn graph_navigation_follows_the_layout() {
+    let (mut app, _) = new_app(prepared_with_secrets("portfolio-risk"), (100, 30));
+    let id = |app: &App| app.wf.nodes[app.selected].id.clone();
+    assert_eq!(id(&app), "fetch_prices");
+    ch(&mut app, 'l');
+    let first = id(&app);
+    assert!(
+        first == "classical_risk" || first == "quantum_sampling",
+        "{first}"
+    );
+    ch(&mut app, 'j');
+    ch(&mut app, 'k');
+    ch(&mut app, 'j');
+    let second = id(&app);
+    assert_ne!(first, second, "j moves within the layer");
+    ch(&mut app, 'l');
+    assert_eq!(id(&app), "report");
+    ch(&mut app, 'l');
+    assert_eq!(id(&app), "end");
+    ch(&mut app, 'h');
+    assert_eq!(id(&app), "report");
+}
+
+#[test]
+fn enter_shows_the_nodes_log_and_search_counts_matches() {
+    let (mut app, _) = quantum_running();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, super::keymap::Context::Logs);
+    assert!(render(&app).contains("logs: orchestrated"));
+    ch(&mut app, '/');
+    for c in "token".chars() {
+        ch(&mut app, c);
+    }
+    assert!(render(&app).contains("/token▏"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.logview.search.count(), 3);
+    assert!(render(&app).contains("/token"));
+    ch(&mut app, 'a');
+    assert!(render(&app).contains("logs: all nodes"));
+}
+
+#[test]
+fn save_and_copy_become_effects_with_redacted_text() {
+    let (mut app, _) = quantum_running();
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    ch(&mut app, 's');
+    match effects(&mut app).as_slice() {
+        [Effect::Save { path, text }] => {
+            assert_eq!(path, Path::new("wfop-20250101-120000-abcd-all.log"));
+            assert!(text.contains("token *** seen"));
+        }
+        _ => panic!("expected a save"),
+    }
+    ch(&mut app, 'Y');
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Copy(t)] if t.lines().count() == 3));
+}
+
+#[test]
+fn summary_lists_nodes_and_the_record() {
+    let (mut app, _) = quantum_running();
+    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 1800, None);
+    run_finished(
+        &mut app,
+        RunStatus::Succeeded,
+        vec![summary("orchestrated", NodeStatus::Succeeded, Some(1800))],
+    );
+    let s = runtime::summary(&app);
+    assert!(
+        s.contains("wfop: run 20250101-120000-abcd of quantum-secrets succeeded in 1.2s"),
+        "{s}"
+    );
+    assert!(
+        s.contains("orchestrated  succeeded     1.8s  exit 0"),
+        "{s}"
+    );
+    assert!(
+        s.contains("record: /state/runs/20250101-120000-abcd"),
+        "{s}"
+    );
+}

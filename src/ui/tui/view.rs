@@ -1,0 +1,644 @@
+//! Drawing the whole screen from `&App` (never mutating it): title line, graph pane, mapping
+//! table, log pane, key bar, and the overlays (prompt, help, confirmation, too-small notice).
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::app::{App, Confirm, MIN_HEIGHT, MIN_WIDTH, Overlay, Phase};
+use super::graphpane::{self, NodeState, short_duration, status_role};
+use super::keymap::{self, Context};
+use super::logview::fmt_elapsed;
+use super::mapping::{MapRow, Resolved, SECRET_MASK};
+use super::theme::Role;
+use crate::engine::{NodeStatus, RunStatus};
+use crate::workflow::NodeKind;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub full: Rect,
+    pub title: Rect,
+    pub body: Rect,
+    pub graph: Option<Rect>,
+    pub mapping: Option<Rect>,
+    pub logs: Option<Rect>,
+    pub bar: Rect,
+    pub too_small: bool,
+}
+
+/// Width at which the graph and the mapping table sit side by side.
+const WIDE: u16 = 140;
+
+/// The inner size of a bordered pane.
+pub fn inner(r: Rect) -> (u16, u16) {
+    (r.width.saturating_sub(2), r.height.saturating_sub(2))
+}
+
+fn inner_rect(r: Rect) -> Rect {
+    Rect::new(
+        r.x + 1,
+        r.y + 1,
+        r.width.saturating_sub(2),
+        r.height.saturating_sub(2),
+    )
+}
+
+/// The areas for the app's terminal size.
+pub fn areas(app: &App) -> Areas {
+    areas_in(app, Rect::new(0, 0, app.size.0, app.size.1))
+}
+
+/// The areas inside `full`.
+pub fn areas_in(app: &App, full: Rect) -> Areas {
+    let (w, h) = (full.width, full.height);
+    let too_small = w < MIN_WIDTH || h < MIN_HEIGHT;
+    let title = Rect::new(full.x, full.y, w, 1.min(h));
+    let bar = Rect::new(full.x, full.y + h.saturating_sub(1), w, 1.min(h));
+    let body = Rect::new(full.x, full.y + 1, w, h.saturating_sub(2));
+    let mut a = Areas {
+        full,
+        title,
+        body,
+        graph: None,
+        mapping: None,
+        logs: None,
+        bar,
+        too_small,
+    };
+    if too_small {
+        return a;
+    }
+    let bh = body.height;
+    let graph_need = (app.graph.layout.height as u16).saturating_add(2).max(3);
+    let map_need = (mapping_lines(app, mapping_inner_width(app, w)) as u16).saturating_add(2);
+    if w >= WIDE {
+        let top = graph_need.max(map_need).min(bh * 45 / 100).max(5);
+        let gw = wide_graph_width(app, w);
+        a.graph = Some(Rect::new(body.x, body.y, gw, top));
+        a.mapping = Some(Rect::new(body.x + gw, body.y, w - gw, top));
+        a.logs = Some(Rect::new(body.x, body.y + top, w, bh - top));
+    } else {
+        let graph_h = graph_need.min((bh * 30 / 100).max(3));
+        let mut map_h = map_need.min((bh * 40 / 100).max(4));
+        let min_logs = 6;
+        if bh < graph_h + map_h + min_logs {
+            map_h = bh.saturating_sub(graph_h + min_logs).max(3);
+        }
+        let logs_h = bh.saturating_sub(graph_h + map_h);
+        a.graph = Some(Rect::new(body.x, body.y, w, graph_h));
+        a.mapping = Some(Rect::new(body.x, body.y + graph_h, w, map_h));
+        a.logs = Some(Rect::new(body.x, body.y + graph_h + map_h, w, logs_h));
+    }
+    a
+}
+
+/// In the wide layout: the graph's width, as much as it needs between 40 % of the screen and
+/// what leaves the mapping table 56 columns.
+fn wide_graph_width(app: &App, w: u16) -> u16 {
+    let need = u16::try_from(app.graph.layout.width + 2).unwrap_or(u16::MAX);
+    need.clamp(w * 2 / 5, w.saturating_sub(56).max(w * 2 / 5))
+}
+
+fn mapping_inner_width(app: &App, w: u16) -> usize {
+    let pane = if w >= WIDE {
+        w - wide_graph_width(app, w)
+    } else {
+        w
+    };
+    usize::from(pane.saturating_sub(2))
+}
+
+/// Draws the whole screen into a frame.
+pub fn view(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    draw(app, area, frame.buffer_mut());
+}
+
+/// Draws the whole screen into a buffer.
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    buf.set_style(area, t.style(Role::Text));
+    let a = areas_in(app, area);
+    if a.too_small {
+        draw_too_small(app, area, buf);
+        return;
+    }
+    draw_title(app, a.title, buf);
+    if let Some(r) = a.graph {
+        draw_graph(app, r, buf);
+    }
+    match (&app.prompt, a.mapping, a.logs) {
+        (Some(p), Some(m), Some(l)) => {
+            // The prompt takes the place of the log pane (and of the mapping pane when
+            // they are stacked).
+            let side_by_side = m.x > a.body.x;
+            let rest = if side_by_side {
+                draw_mapping(app, m, buf);
+                l
+            } else {
+                Rect::new(a.body.x, m.y, a.body.width, m.height + l.height)
+            };
+            p.draw(t, rest, buf);
+        }
+        _ => {
+            if let Some(r) = a.mapping {
+                draw_mapping(app, r, buf);
+            }
+            if let Some(r) = a.logs {
+                draw_logs(app, r, buf);
+            }
+        }
+    }
+    draw_bar(app, a.bar, buf);
+    match &app.overlay {
+        Overlay::Help { scroll } => keymap::render_help(app.focus, *scroll, t, a.body, buf),
+        Overlay::Confirm(c) => draw_confirm(app, *c, a.body, buf),
+        _ => {}
+    }
+}
+
+fn draw_too_small(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let lines = vec![
+        Line::styled(
+            format!("wfop needs at least {MIN_WIDTH}×{MIN_HEIGHT}"),
+            t.style(Role::Warning),
+        ),
+        Line::styled(
+            format!("this terminal is {}×{}", area.width, area.height),
+            t.style(Role::Text),
+        ),
+        Line::styled("enlarge it, or q to quit", t.style(Role::Muted)),
+    ];
+    let y = area.y + area.height.saturating_sub(3) / 2;
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .centered()
+        .render(
+            Rect::new(area.x, y, area.width, area.height - (y - area.y)),
+            buf,
+        );
+}
+
+fn pane_block<'a>(app: &App, title: String, focused: bool) -> Block<'a> {
+    let t = &app.theme;
+    let border = if focused {
+        t.style(Role::BorderFocused)
+    } else {
+        t.style(Role::Border)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(format!(" {title} "), t.style(Role::Title)))
+}
+
+fn phase_text(app: &App) -> (String, Role) {
+    let frame = app.frame();
+    match app.phase {
+        Phase::Prompt => ("waiting for secrets".into(), Role::StatusPending),
+        Phase::Starting => ("starting…".into(), Role::StatusPending),
+        Phase::Running => {
+            let g = graphpane::glyph(
+                NodeState::Running {
+                    since: Default::default(),
+                },
+                frame,
+                app.charset,
+            );
+            (
+                format!("{g} running {}", fmt_elapsed(app.elapsed())),
+                Role::StatusRunning,
+            )
+        }
+        Phase::Stopping => ("stopping…".into(), Role::StatusCancelled),
+        Phase::Finished => {
+            let took = app
+                .run_duration
+                .map(|d| format!(" in {}", short_duration(d)))
+                .unwrap_or_default();
+            match app.status {
+                Some(RunStatus::Succeeded) => (format!("✓ succeeded{took}"), Role::StatusSucceeded),
+                Some(RunStatus::Failed) => (format!("✗ failed{took}"), Role::StatusFailed),
+                Some(RunStatus::Cancelled) => (format!("⊘ cancelled{took}"), Role::StatusCancelled),
+                Some(RunStatus::Interrupted { signal }) => (
+                    format!("interrupted by signal {signal}{took}"),
+                    Role::StatusCancelled,
+                ),
+                None => ("not run".into(), Role::StatusPending),
+            }
+        }
+    }
+}
+
+fn draw_title(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let (phase, role) = phase_text(app);
+    let mut spans = vec![
+        Span::styled(" wfop ", t.style(Role::Title)),
+        Span::styled(format!("{}  ", app.wf.name), t.style(Role::Text)),
+        Span::styled(phase, t.style(role)),
+    ];
+    // Extras only where they fit next to the message.
+    let msg_w = app.message.as_ref().map_or(0, |m| m.text.width() + 2);
+    let mut extras = Vec::new();
+    if let Some(id) = &app.run_id {
+        extras.push(format!("  run {id}"));
+    }
+    if app.purged {
+        extras.push("  secrets purged".to_string());
+    }
+    for e in extras {
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        if used + e.width() + msg_w <= usize::from(area.width) {
+            spans.push(Span::styled(e, t.style(Role::Muted)));
+        }
+    }
+    let left = Line::from(spans);
+    let lw = left.width() as u16;
+    buf.set_line(area.x, area.y, &left, area.width);
+    if let Some(m) = &app.message {
+        let style = if m.error {
+            t.style(Role::Error)
+        } else {
+            t.style(Role::Warning)
+        };
+        let room = area.width.saturating_sub(lw + 2);
+        let text = cut(&m.text, usize::from(room));
+        let w = text.width() as u16;
+        if w > 0 {
+            // Right-aligned; a long message covers the run id rather than being lost.
+            let x = area.x + area.width.saturating_sub(w + 1).max(lw + 1);
+            buf.set_stringn(x, area.y, &text, usize::from(room), style);
+        }
+    }
+}
+
+fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let focused = app.focus == Context::Graph && app.prompt.is_none();
+    let mut block = pane_block(app, "graph".into(), focused);
+    let (iw, ih) = inner(area);
+    let lay = &app.graph.layout;
+    if lay.width > usize::from(iw) || lay.height > usize::from(ih) {
+        block =
+            block.title_bottom(Line::styled(" more: ←↑↓→ ", t.style(Role::Muted)).right_aligned());
+    }
+    block.render(area, buf);
+    let texts = app.node_texts();
+    let selected = app.selected;
+    let inner = inner_rect(area);
+    graphpane::paint(&app.graph, &texts, app.graph_scroll, inner, buf, t, |i| {
+        let kind = app.wf.nodes.get(i).map(|n| n.kind);
+        let base = match kind {
+            Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
+            Some(NodeKind::End) => match app.status {
+                Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
+                Some(RunStatus::Failed) => t.style(Role::StatusFailed),
+                Some(_) => t.style(Role::StatusCancelled),
+                None => t.style(Role::Text),
+            },
+            _ => t.style(Role::Text),
+        };
+        if i == selected {
+            base.patch(t.style(Role::Selection))
+        } else {
+            base
+        }
+    });
+}
+
+/// Display lines the mapping pane wants at inner width `w`.
+fn mapping_lines(app: &App, w: usize) -> usize {
+    let rows = app.mapping_rows();
+    let cols = columns(&rows, w);
+    2 + rows
+        .iter()
+        .map(|r| resolved_lines(r, cols.2).len())
+        .sum::<usize>()
+}
+
+/// (name, value, resolved) column widths for inner width `w` (2 blanks between columns).
+fn columns(rows: &[MapRow], w: usize) -> (usize, usize, usize) {
+    let name = rows
+        .iter()
+        .filter(|r| !r.heading)
+        .map(|r| r.name.width())
+        .max()
+        .unwrap_or(4)
+        .clamp(8, 20)
+        .min(w / 4);
+    let rest = w.saturating_sub(name + 4);
+    let value = (rest * 3 / 10).max(1);
+    (name, value, rest.saturating_sub(value))
+}
+
+/// The resolved cell as lines: values are cut to one line, a secret binding wraps (it must be
+/// read whole: name, source and the mask).
+fn resolved_lines(r: &MapRow, w: usize) -> Vec<String> {
+    let text = r.resolved.text();
+    match r.resolved {
+        Resolved::Secret {
+            ref param,
+            ref secret,
+            ref source,
+        } if text.width() > w => {
+            let from = source.as_deref().unwrap_or("not given yet");
+            let pieces = [
+                format!("{param} ←"),
+                format!("secret_value(\"{secret}\")"),
+                format!("{SECRET_MASK}  (from: {from})"),
+            ];
+            wrap_pieces(&pieces, w)
+        }
+        _ => vec![cut(&text, w)],
+    }
+}
+
+/// Greedy line filling with whole pieces (a piece longer than a line is cut).
+fn wrap_pieces(pieces: &[String], w: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in pieces {
+        let word = word.as_str();
+        let need = if cur.is_empty() {
+            word.width()
+        } else {
+            cur.width() + 1 + word.width()
+        };
+        if need > w && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.into_iter().map(|l| cut(&l, w)).collect()
+}
+
+/// `s` cut to `w` display cells, with `…` when cut.
+pub fn cut(s: &str, w: usize) -> String {
+    if s.width() <= w {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    if w > 0 {
+        out.push('…');
+    }
+    out
+}
+
+fn node_detail(app: &App) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let Some(node) = app.wf.nodes.get(app.selected) else {
+        return Vec::new();
+    };
+    let v = &app.nodes[app.selected];
+    match node.kind {
+        NodeKind::Start => vec![Span::styled(
+            "start: the workflow inputs",
+            t.style(Role::Muted),
+        )],
+        NodeKind::End => vec![Span::styled(
+            "end: the workflow variables (final after a run)",
+            t.style(Role::Muted),
+        )],
+        NodeKind::Service => {
+            let g = graphpane::glyph(v.state, app.frame(), app.charset);
+            let what = match v.state {
+                NodeState::Pending => "pending".to_string(),
+                NodeState::Running { since } => format!(
+                    "running {}",
+                    short_duration(app.elapsed().saturating_sub(since))
+                ),
+                NodeState::Done {
+                    status: NodeStatus::Skipped,
+                    ..
+                } => "skipped".into(),
+                NodeState::Done { status, took } => {
+                    format!("{} in {}", status.as_str(), short_duration(took))
+                }
+            };
+            let mut spans = vec![Span::styled(
+                format!("{g} {what}"),
+                t.style(status_role(v.state)),
+            )];
+            match (v.exit_code, v.signal) {
+                (Some(c), _) if c != 0 => spans.push(Span::styled(
+                    format!(" · exit {c}"),
+                    t.style(Role::StatusFailed),
+                )),
+                (_, Some(s)) => spans.push(Span::styled(
+                    format!(" · signal {s}"),
+                    t.style(Role::StatusFailed),
+                )),
+                _ => {}
+            }
+            if !v.redactions.is_empty() {
+                let parts: Vec<String> = v
+                    .redactions
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}×"))
+                    .collect();
+                spans.push(Span::styled(
+                    format!(" · redacted {}", parts.join(", ")),
+                    t.style(Role::Redacted),
+                ));
+            }
+            if let Some(r) = &v.reason {
+                let role = match v.state {
+                    NodeState::Done {
+                        status: NodeStatus::Failed | NodeStatus::TimedOut,
+                        ..
+                    } => Role::Error,
+                    _ => Role::Muted,
+                };
+                spans.push(Span::styled(format!(" · {r}"), t.style(role)));
+            }
+            spans
+        }
+    }
+}
+
+fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let focused = app.focus == Context::Mapping && app.prompt.is_none();
+    let node = app.wf.nodes.get(app.selected);
+    let title = match node {
+        Some(n) if n.kind == NodeKind::Service => {
+            if n.label.is_some() {
+                format!("{} ({})", n.display_label(), n.id)
+            } else {
+                n.id.clone()
+            }
+        }
+        Some(n) => n.id.clone(),
+        None => String::new(),
+    };
+    pane_block(app, title, focused).render(area, buf);
+    let inner = inner_rect(area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let mut y = inner.y;
+    let bottom = inner.y + inner.height;
+    buf.set_line(inner.x, y, &Line::from(node_detail(app)), inner.width);
+    y += 1;
+    let rows = app.mapping_rows();
+    let (nw, vw, rw) = columns(&rows, w);
+    if y < bottom {
+        let head = format!(
+            "{:<nw$}  {:<vw$}  {}",
+            cut("Local variable name", nw),
+            cut("Variable assignment value", vw),
+            cut("Resolved", rw)
+        );
+        buf.set_stringn(
+            inner.x,
+            y,
+            head,
+            w,
+            t.style(Role::Muted)
+                .patch(Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED)),
+        );
+        y += 1;
+    }
+    // Scroll so the selected row stays visible.
+    let sel = app.mapping_row.min(rows.len().saturating_sub(1));
+    let heights: Vec<usize> = rows.iter().map(|r| resolved_lines(r, rw).len()).collect();
+    let room = usize::from(bottom.saturating_sub(y));
+    let mut first = 0;
+    while first < sel && heights[first..=sel].iter().sum::<usize>() > room {
+        first += 1;
+    }
+    for (i, r) in rows.iter().enumerate().skip(first) {
+        if y >= bottom {
+            break;
+        }
+        if r.heading {
+            buf.set_stringn(inner.x, y, &r.name, w, t.style(Role::Title));
+            y += 1;
+            continue;
+        }
+        let lines = resolved_lines(r, rw);
+        let res_style = match r.resolved {
+            Resolved::Value(_) => t.style(Role::Text),
+            Resolved::Note(_) => t.style(Role::Muted),
+            Resolved::Secret { .. } => t.style(Role::Redacted),
+        };
+        for (k, l) in lines.iter().enumerate() {
+            if y >= bottom {
+                break;
+            }
+            if k == 0 {
+                buf.set_stringn(inner.x, y, cut(&r.name, nw), nw, t.style(Role::Title));
+                buf.set_stringn(
+                    inner.x + (nw + 2) as u16,
+                    y,
+                    cut(&r.value, vw),
+                    vw,
+                    t.style(Role::Text),
+                );
+            }
+            buf.set_stringn(inner.x + (nw + vw + 4) as u16, y, l, rw, res_style);
+            if focused && i == sel {
+                buf.set_style(
+                    Rect::new(inner.x, y, inner.width, 1),
+                    t.style(Role::Selection),
+                );
+            }
+            y += 1;
+        }
+    }
+    if rows.is_empty() && y < bottom {
+        buf.set_stringn(inner.x, y, "(nothing mapped)", w, t.style(Role::Muted));
+    }
+}
+
+fn draw_logs(app: &App, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Context::Logs && app.prompt.is_none();
+    let title = app.logview.title(&app.logs);
+    pane_block(app, title, focused).render(area, buf);
+    app.logview
+        .draw(&app.logs, &app.theme, inner_rect(area), buf, focused);
+}
+
+fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let contexts = app.contexts();
+    if let Overlay::Search(q) = &app.overlay {
+        let text = format!(" /{q}▏");
+        let (x, _) = buf.set_stringn(
+            area.x,
+            area.y,
+            &text,
+            usize::from(area.width),
+            t.style(Role::Title),
+        );
+        let rest = Rect::new(x, area.y, area.width.saturating_sub(x - area.x), 1);
+        keymap::render_key_bar(&contexts, t, rest, buf);
+        return;
+    }
+    keymap::render_key_bar(&contexts, t, area, buf);
+}
+
+fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let (title, text) = match c {
+        Confirm::Cancel => (
+            " cancel the run? ",
+            "The running services are stopped (SIGTERM, then SIGKILL) and the rest skipped.",
+        ),
+        Confirm::Quit => (
+            " quit while running? ",
+            "The run is cancelled first: the services are stopped and the record closed.",
+        ),
+    };
+    let width = area.width.saturating_sub(4).min(60);
+    let height = 6.min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    Clear.render(rect, buf);
+    let lines = vec![
+        Line::styled(text, t.style(Role::Text)),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", t.style(Role::KeybarKey)),
+            Span::styled(" yes   ", t.style(Role::Keybar)),
+            Span::styled("n", t.style(Role::KeybarKey)),
+            Span::styled(" no", t.style(Role::Keybar)),
+        ]),
+    ];
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.style(Role::BorderFocused))
+                .title(Span::styled(title, t.style(Role::Title))),
+        )
+        .render(rect, buf);
+}

@@ -1,0 +1,94 @@
+//! The engine's cancel command (what the TUI's `c` and `q` send): running services are
+//! stopped, the rest skipped, secrets purged, and the run ends as `cancelled`, not by a signal.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use wfop::engine::{self, Event, NodeStatus, RunOptions, RunStatus, setup};
+
+#[test]
+fn cancel_token_stops_the_run_as_cancelled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join("wf.json");
+    std::fs::write(
+        &wf,
+        r#"{ "name": "slow",
+  "nodes": [ { "id": "start", "type": "start" },
+             { "id": "sleeper", "type": "service", "run": { "command": ["sleep", "30"] } },
+             { "id": "after", "type": "service", "run": { "command": ["true"] } },
+             { "id": "end", "type": "end" } ],
+  "edges": [ { "from": "start", "to": "sleeper" }, { "from": "sleeper", "to": "after" },
+             { "from": "after", "to": "end" } ] }"#,
+    )
+    .expect("write");
+    let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
+    let mut options = RunOptions::new(dir.path().join("state"));
+    options.kill_grace = Duration::from_millis(500);
+    let token = options.cancel.clone();
+    let (tx, rx) = mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        engine::run(
+            prepared.workflow,
+            prepared.inputs,
+            prepared.secrets,
+            options,
+            move |e| {
+                let _ = tx.send(e);
+            },
+        )
+    });
+    // Cancel once the sleeper runs.
+    let mut events = Vec::new();
+    for e in rx.iter() {
+        let started = matches!(&e, Event::NodeStarted { node, .. } if &**node == "sleeper");
+        events.push(e);
+        if started {
+            token.cancel();
+            break;
+        }
+    }
+    events.extend(rx.iter());
+    let report = runner.join().expect("engine thread").expect("run");
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert_eq!(report.status.exit_code(), 1);
+    let status = |id: &str| report.nodes.iter().find(|n| n.node == id).map(|n| n.status);
+    assert_eq!(status("sleeper"), Some(NodeStatus::Cancelled));
+    assert_eq!(status("after"), Some(NodeStatus::Skipped));
+    assert!(events.iter().any(|e| matches!(e, Event::SecretsPurged)));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::NodeSkipped { reason, .. } if reason == "the run was cancelled")
+    ));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.record.join("run.json")).expect("run.json"))
+            .expect("json");
+    assert_eq!(doc["status"], "cancelled");
+}
+
+#[test]
+fn a_token_cancelled_before_the_run_starts_runs_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join("wf.json");
+    std::fs::write(
+        &wf,
+        r#"{ "name": "never",
+  "nodes": [ { "id": "start", "type": "start" },
+             { "id": "touch", "type": "service", "run": { "command": ["touch", "ran"] } },
+             { "id": "end", "type": "end" } ],
+  "edges": [ { "from": "start", "to": "touch" }, { "from": "touch", "to": "end" } ] }"#,
+    )
+    .expect("write");
+    let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
+    let options = RunOptions::new(dir.path().join("state"));
+    options.cancel.cancel();
+    let report = engine::run(
+        prepared.workflow,
+        prepared.inputs,
+        prepared.secrets,
+        options,
+        |_| {},
+    )
+    .expect("run");
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert_eq!(report.nodes[0].status, NodeStatus::Skipped);
+    assert!(!dir.path().join("ran").exists());
+}

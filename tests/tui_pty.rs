@@ -1,0 +1,315 @@
+//! The real binary in a real pseudo-terminal (a private tmux server): a secret typed at the
+//! masked prompt, the quantum example run to success, no form of the secret on any captured
+//! screen; SIGTERM and SIGHUP restore the terminal (`stty -g` before and after) and exit
+//! 143 / 129. Skipped when tmux is not installed. No wall-clock asserts: waits are polls with a
+//! generous give-up.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A 44-character IBM Cloud API key shape, fake.
+const SECRET: &str = "Zq3-Xv8_Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa-Ue8Io3Px2";
+const GIVE_UP: Duration = Duration::from_secs(120);
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, cmd: &str, w: u16, h: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("tmux not installed: skipped");
+            return None;
+        }
+        let t = Tmux {
+            socket: format!("wfop-test-{name}-{}", std::process::id()),
+        };
+        let ok = t
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                "sh",
+                "-c",
+                cmd,
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux new-session");
+        t.cmd(&["set-option", "-g", "remain-on-exit", "on"]);
+        Some(t)
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux")
+    }
+
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-e"]).stdout).into_owned()
+    }
+
+    /// The screen and its scrollback.
+    fn capture_all(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-S", "-200"]).stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, literal: &str) {
+        self.cmd(&["send-keys", "-l", literal]);
+    }
+
+    fn key(&self, name: &str) {
+        self.cmd(&["send-keys", name]);
+    }
+
+    fn pane(&self, format: &str) -> String {
+        String::from_utf8_lossy(&self.cmd(&["display-message", "-p", format]).stdout)
+            .trim()
+            .to_string()
+    }
+
+    /// Polls the screen until `pred` holds; every capture goes into `seen`.
+    fn wait_for(&self, seen: &mut Vec<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.capture();
+            seen.push(s.clone());
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < GIVE_UP,
+                "gave up waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_dead(&self) {
+        let start = Instant::now();
+        while self.pane("#{pane_dead}") != "1" {
+            assert!(start.elapsed() < GIVE_UP, "the pane did not end");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn wfop() -> &'static str {
+    env!("CARGO_BIN_EXE_wfop")
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The secret and the forms of it that must never be shown.
+fn forms() -> Vec<String> {
+    let url: String = SECRET
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let json = serde_json::to_string(SECRET).expect("json");
+    vec![
+        SECRET.to_string(),
+        SECRET[..12].to_string(),
+        SECRET[SECRET.len() - 12..].to_string(),
+        b64(SECRET.as_bytes()),
+        b64(SECRET.as_bytes()).replace('+', "-").replace('/', "_"),
+        url,
+        json.trim_matches('"').to_string(),
+    ]
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+#[test]
+fn secret_typed_at_the_prompt_never_reaches_the_screen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let exit = dir.path().join("exit");
+    let cmd = format!(
+        "cd {} && {} run workflows/quantum-secrets.json --input workflows/quantum-secrets.input.json --state-dir {}; echo $? > {}",
+        shell_quote(&root()),
+        shell_quote(Path::new(wfop())),
+        shell_quote(&state),
+        shell_quote(&exit),
+    );
+    let Some(t) = Tmux::start("secret", &cmd, 80, 24) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    t.wait_for(&mut seen, "the prompt", |s| s.contains("secrets needed"));
+    t.keys(SECRET);
+    let typed = t.wait_for(&mut seen, "the mask", |s| s.contains("••••••••"));
+    assert!(typed.contains("value:"), "{typed}");
+    t.key("Enter");
+    let done = t.wait_for(&mut seen, "the run to succeed", |s| {
+        s.contains("succeeded in")
+    });
+    assert!(done.contains("(from: prompt)"), "{done}");
+    assert!(done.contains("token accepted"), "{done}");
+    // Search the logs, then quit to a clean terminal.
+    t.key("Tab");
+    t.key("Tab");
+    t.keys("/token");
+    t.key("Enter");
+    t.wait_for(&mut seen, "search matches", |s| s.contains("/token 1/"));
+    t.keys("q");
+    t.wait_dead();
+    let after = t.capture_all();
+    seen.push(after.clone());
+    assert!(
+        after.contains("wfop: run "),
+        "summary on the normal screen:\n{after}"
+    );
+    assert!(after.contains("orchestrated"), "{after}");
+    assert!(after.contains("record: "), "{after}");
+    assert_eq!(
+        std::fs::read_to_string(&exit).expect("exit code").trim(),
+        "0"
+    );
+    for screen in &seen {
+        for f in forms() {
+            assert!(
+                !screen.contains(&f),
+                "a form of the secret on screen: {f}\n{screen}"
+            );
+        }
+    }
+}
+
+/// Runs a long service in the TUI inside tmux, sends `sig` to wfop, and checks the terminal
+/// modes and the exit code afterwards.
+fn signal_restores_the_terminal(sig: &str, want: &str, during_run: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join("wf.json");
+    std::fs::write(
+        &wf,
+        r#"{ "name": "sleepy", "secrets": { "tok": {} },
+  "nodes": [ { "id": "start", "type": "start" },
+             { "id": "sleeper", "type": "service",
+               "run": { "command": ["sh", "-c", "echo sleeping; sleep 60"] },
+               "secrets": ["tok"],
+               "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"tok\") }" } ] },
+             { "id": "end", "type": "end" } ],
+  "edges": [ { "from": "start", "to": "sleeper" }, { "from": "sleeper", "to": "end" } ] }"#,
+    )
+    .expect("write");
+    let p = |name: &str| shell_quote(&dir.path().join(name));
+    // With the secret from a file the run starts at once; without, wfop waits at the prompt.
+    std::fs::write(dir.path().join("tok"), "s3cr3t-t0ken-value\n").expect("write");
+    let secret = if during_run {
+        format!("--secret tok=file:{}", p("tok"))
+    } else {
+        String::new()
+    };
+    let cmd = format!(
+        "stty -g > {before}; sh -c 'echo $$ > {pid}; exec \"$0\" \"$@\"' {wfop} run {wf} {secret} --state-dir {state}; echo $? > {exit}; stty -g > {after}; sleep 60",
+        before = p("before"),
+        pid = p("pid"),
+        wfop = shell_quote(Path::new(wfop())),
+        wf = shell_quote(&wf),
+        state = p("state"),
+        exit = p("exit"),
+        after = p("after"),
+    );
+    let Some(t) = Tmux::start(&format!("sig{sig}"), &cmd, 80, 24) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    let what = if during_run {
+        "sleeping"
+    } else {
+        "secrets needed"
+    };
+    t.wait_for(&mut seen, what, |s| s.contains(what));
+    assert_eq!(
+        t.pane("#{alternate_on}"),
+        "1",
+        "the TUI uses the alternate screen"
+    );
+    let pid = std::fs::read_to_string(dir.path().join("pid")).expect("pid");
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), pid.trim()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let start = Instant::now();
+    while !dir.path().join("after").exists() {
+        assert!(
+            start.elapsed() < GIVE_UP,
+            "wfop did not exit:\n{}",
+            t.capture()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let read = |n: &str| {
+        std::fs::read_to_string(dir.path().join(n))
+            .expect(n)
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("exit"), want);
+    assert_eq!(
+        read("before"),
+        read("after"),
+        "stty -g differs after the signal"
+    );
+    assert_eq!(t.pane("#{alternate_on}"), "0", "left the alternate screen");
+    assert_eq!(t.pane("#{cursor_flag}"), "1", "the cursor is shown again");
+}
+
+#[test]
+fn sigterm_during_a_run_restores_the_terminal_and_exits_143() {
+    signal_restores_the_terminal("TERM", "143", true);
+}
+
+#[test]
+fn sighup_during_a_run_restores_the_terminal_and_exits_129() {
+    signal_restores_the_terminal("HUP", "129", true);
+}
+
+#[test]
+fn sigterm_at_the_prompt_restores_the_terminal_and_exits_143() {
+    signal_restores_the_terminal("TERM", "143", false);
+}
