@@ -78,6 +78,11 @@ impl AnsiParser {
         self.style
     }
 
+    /// True between sequences and characters: a printable ASCII byte fed now is printed as is.
+    pub fn is_ground(&self) -> bool {
+        self.state == State::Ground
+    }
+
     /// Feeds bytes; `out` receives the actions in order.
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl FnMut(Action)) {
         for &b in bytes {

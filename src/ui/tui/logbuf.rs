@@ -114,6 +114,38 @@ impl LogLine {
         }
     }
 
+    /// `push` for a run of ASCII characters in one style.
+    fn push_ascii(&mut self, text: &str, style: Style) {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        let end = self.text.len() as u32;
+        if style != Style::new() {
+            match self.spans.last_mut() {
+                Some(last) if last.end == start && last.style == style => last.end = end,
+                _ => self.spans.push(StyledSpan { start, end, style }),
+            }
+        }
+        if !text.contains('*') {
+            self.star_run = 0;
+            return;
+        }
+        for (k, b) in text.bytes().enumerate() {
+            if b == b'*' {
+                let at = start + k as u32 + 1;
+                self.star_run += 1;
+                if self.star_run == 3 {
+                    self.redacted.push(at - 3..at);
+                } else if self.star_run > 3
+                    && let Some(r) = self.redacted.last_mut()
+                {
+                    r.end = at;
+                }
+            } else {
+                self.star_run = 0;
+            }
+        }
+    }
+
     fn clear(&mut self) {
         self.text.clear();
         self.spans.clear();
@@ -254,12 +286,23 @@ impl LogStore {
         }
         let si = stream as usize;
         let mut parser = std::mem::take(&mut self.nodes[node].streams[si].parser);
-        let mut actions = Vec::new();
-        parser.feed(bytes, &mut |a| actions.push(a));
-        self.nodes[node].streams[si].parser = parser;
-        for a in actions {
-            self.apply(node, stream, a, at);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // Fast path: a run of printable ASCII between sequences is printed in one go.
+            if parser.is_ground() {
+                let run = rest.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(rest.len());
+                if run > 0 {
+                    self.print_ascii(node, stream, &rest[..run], at);
+                    rest = &rest[run..];
+                    continue;
+                }
+            }
+            // Anything else goes through the parser, up to the next printable ASCII byte.
+            let next = rest[1..].iter().position(|b| (0x20..=0x7e).contains(b)).map_or(rest.len(), |p| p + 1);
+            parser.feed(&rest[..next], &mut |a| self.apply(node, stream, a, at));
+            rest = &rest[next..];
         }
+        self.nodes[node].streams[si].parser = parser;
     }
 
     /// The stream ended: a partial last character becomes U+FFFD and the open line is closed.
@@ -269,12 +312,8 @@ impl LogStore {
         }
         let si = stream as usize;
         let mut parser = std::mem::take(&mut self.nodes[node].streams[si].parser);
-        let mut actions = Vec::new();
-        parser.finish(&mut |a| actions.push(a));
+        parser.finish(&mut |a| self.apply(node, stream, a, at));
         self.nodes[node].streams[si].parser = parser;
-        for a in actions {
-            self.apply(node, stream, a, at);
-        }
         self.close(node, stream);
     }
 
@@ -333,6 +372,38 @@ impl LogStore {
         };
         if full {
             self.close(node, stream);
+        }
+    }
+
+    /// `print` for a run of printable ASCII bytes: the same result, one append per line.
+    fn print_ascii(&mut self, node: NodeIdx, stream: Stream, mut run: &[u8], at: Duration) {
+        let si = stream as usize;
+        while !run.is_empty() {
+            let open = match self.nodes[node].streams[si].open {
+                Some(abs) => abs,
+                None => self.new_line(node, stream, at),
+            };
+            let max = self.config.max_line_bytes;
+            let n = &mut self.nodes[node];
+            let st = &mut n.streams[si];
+            let style = st.style;
+            let reset = std::mem::take(&mut st.pending_cr);
+            if reset {
+                st.col = 0;
+            }
+            let Some(line) = n.get_mut(open) else { return };
+            if reset {
+                line.clear();
+            }
+            let take = max.saturating_sub(line.text.len()).max(1).min(run.len());
+            let Ok(text) = std::str::from_utf8(&run[..take]) else { return };
+            line.push_ascii(text, style);
+            let full = line.text.len() >= max;
+            n.streams[si].col += take;
+            run = &run[take..];
+            if full {
+                self.close(node, stream);
+            }
         }
     }
 
@@ -657,6 +728,33 @@ mod tests {
             for line in &a {
                 prop_assert!(line.chars().all(is_clean), "{:?}", line);
             }
+        }
+
+        /// The ASCII fast path of `push` gives exactly what the parser, character by
+        /// character, gives: texts, styles, redacted runs, line splits at the length limit.
+        #[test]
+        fn fast_path_matches_the_parser_char_by_char(
+            parts in proptest::collection::vec(prop_oneof![
+                Just(b"\x1b[31m".to_vec()), Just(b"\x1b[0m".to_vec()), Just(b"\r".to_vec()),
+                Just(b"\n".to_vec()), Just(b"\t".to_vec()), Just(b"***".to_vec()), Just(b"*".to_vec()),
+                Just("é".as_bytes().to_vec()), Just(b"plain text ".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..6),
+            ], 0..60),
+            max_line in 4usize..40,
+        ) {
+            let bytes: Vec<u8> = parts.concat();
+            let config = LogConfig { max_line_bytes: max_line, ..LogConfig::default() };
+            let mut fast = LogStore::new(config.clone());
+            let n = fast.add_node("a");
+            fast.push(n, Stream::Stdout, &bytes, T);
+            let mut slow = LogStore::new(config);
+            let m = slow.add_node("a");
+            let mut parser = AnsiParser::new();
+            parser.feed(&bytes, &mut |a| slow.apply(m, Stream::Stdout, a, T));
+            let (vf, vs) = (fast.view(Selection::Node(n)), slow.view(Selection::Node(m)));
+            let lf: Vec<_> = vf.iter_from(vf.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();
+            let ls: Vec<_> = vs.iter_from(vs.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();
+            prop_assert_eq!(lf, ls);
         }
 
         #[test]
