@@ -7,10 +7,9 @@
 //! saw while the leaky service ran: every process's `/proc/<pid>/cmdline` and its own
 //! `/proc/self/environ`.
 //!
-//! Modes: `Mode::Plain` and `Mode::Json` now. **TUI**: add `Mode::Tui` to `MODES` and its arm
-//! in `run_in_mode` (run `wfop run` in a pseudo-terminal, e.g. with `tests/pty_driver.py`, keep
-//! every byte written to the terminal, and save the log pane with the TUI's save key into the
-//! case folder so the saved file is searched as well). Everything else stays as it is.
+//! Modes: `--plain`, `--json`, and the TUI in a pseudo-terminal (`tests/pty_driver.py`): every
+//! byte written to the terminal is kept, and the log pane is saved with the TUI's `s` key into
+//! the case folder, so the saved file is searched as well.
 
 mod run_support;
 
@@ -24,10 +23,10 @@ use serde_json::json;
 enum Mode {
     Plain,
     Json,
-    // Tui — see the module comment.
+    Tui,
 }
 
-const MODES: [Mode; 2] = [Mode::Plain, Mode::Json];
+const MODES: [Mode; 3] = [Mode::Plain, Mode::Json, Mode::Tui];
 
 /// The leaky service's secret: every byte class that encodings treat specially.
 const LEAK: &str = "Lk/9+q \"x\"&y=z~é<p>'s\\end";
@@ -123,11 +122,86 @@ struct Produced {
     code: Option<i32>,
 }
 
+/// The TUI in a pseudo-terminal (a private tmux server): every byte written to the pane is
+/// kept, and every screen polled; once the run has ended the log pane is focused and saved with `s`, then `q` quits. Secrets reach wfop
+/// through the tmux server's environment, never a command line.
+fn run_tui(case: &Case, args: &[&str], envs: &[(&str, &str)]) -> Produced {
+    use run_support::tmux::Tmux;
+    let go = case.path().join("go");
+    let bytes = case.path().join("terminal.bytes");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut argv: Vec<String> = vec![quote(env!("CARGO_BIN_EXE_wfop"))];
+    argv.extend(args.iter().map(|a| quote(a)));
+    argv.push("--state-dir".into());
+    argv.push(quote(&case.state().display().to_string()));
+    let exit = case.path().join("exit");
+    let cmd = format!(
+        "cd {}; while [ ! -e {} ]; do sleep 0.05; done; {}; echo $? > {}",
+        quote(&case.path().display().to_string()),
+        quote(&go.display().to_string()),
+        argv.join(" "),
+        quote(&exit.display().to_string())
+    );
+    let Some(t) = Tmux::start_with_env("leak", &cmd, 120, 40, envs) else {
+        panic!("tmux is needed for the TUI leak audit (.ci/run installs it)");
+    };
+    t.pipe_to(&bytes);
+    std::fs::write(&go, "").expect("go");
+    let mut screens = Vec::new();
+    // The title line says how the run ended.
+    t.wait_for(&mut screens, "the run to end", |s| {
+        let title = s.lines().next().unwrap_or("");
+        title.contains(" succeeded in ") || title.contains(" failed in ")
+    });
+    t.key("Tab");
+    t.key("Tab");
+    t.keys("s");
+    t.wait_for(&mut screens, "the log to be saved", |s| {
+        s.contains("saved to")
+    });
+    t.keys("q");
+    t.wait_dead();
+    let code = std::fs::read_to_string(&exit)
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    screens.push(t.capture_all());
+    let mut places = vec![
+        (
+            "Tui terminal bytes".to_string(),
+            std::fs::read(&bytes).unwrap_or_default(),
+        ),
+        ("Tui screens".to_string(), screens.concat().into_bytes()),
+    ];
+    assert!(
+        !places[0].1.is_empty(),
+        "nothing was captured from the pane"
+    );
+    let saved: Vec<_> = std::fs::read_dir(case.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    assert!(!saved.is_empty(), "the TUI saved no log");
+    for p in saved {
+        places.push((
+            format!("saved {}", p.display()),
+            std::fs::read(&p).unwrap_or_default(),
+        ));
+    }
+    for (p, b) in case.record_files() {
+        places.push((p.display().to_string(), b));
+    }
+    Produced { places, code }
+}
+
 fn run_in_mode(mode: Mode, case: &Case, args: &[&str], envs: &[(&str, &str)]) -> Produced {
     let mut all: Vec<&str> = args.to_vec();
     match mode {
         Mode::Plain => all.push("--plain"),
         Mode::Json => all.push("--json"),
+        Mode::Tui => return run_tui(case, args, envs),
     }
     let mut c = case.command(&all, envs);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -282,7 +356,13 @@ fn leaky_service_leaks_nothing_in_any_mode() {
             ],
             &[("WFOP_TEST_LEAK", LEAK), ("SPY", spy.to_str().unwrap())],
         );
-        let stdout = text(&p.places[0].1);
+        // What the operator got: stdout, or in the TUI the terminal and the saved log.
+        let stdout: String = p
+            .places
+            .iter()
+            .filter(|(place, _)| place.ends_with("stdout") || place.starts_with("saved"))
+            .map(|(_, b)| text(b))
+            .collect();
         assert_eq!(p.code, Some(1), "{mode:?}: {stdout}");
         // The service did print, return and raise it: the audit is not vacuous.
         assert!(stdout.contains("raw: ***"), "{mode:?}: {stdout}");

@@ -2,16 +2,19 @@
 
 Usage: python3 pty_driver.py TRANSCRIPT ANSWERS_JSON -- command args...
 ANSWERS_JSON is a list of [expected_text, reply]: wait until expected_text has appeared in the
-output since the last reply, then type reply followed by Enter (a reply "^C" sends Ctrl-C alone).
+output since the last reply, then type reply followed by Enter (a reply "^C" sends Ctrl-C alone;
+a reply "raw:KEYS" sends KEYS as they are, without Enter). The terminal is 120x40.
 After the command ends, the terminal's echo and canonical-mode flags are written to
 TRANSCRIPT.stty (`echo=1 icanon=1`), to check that the command restored them. The whole transcript is written
 to TRANSCRIPT; the exit code is the command's (128+N for a signal). A liveness bound of 60 s
 per step ends a hung run (exit 124).
 """
+import fcntl
 import json
 import os
 import pty
 import select
+import struct
 import sys
 import termios
 import time
@@ -22,7 +25,9 @@ def main():
     argv = sys.argv[sys.argv.index("--") + 1:]
     pid, fd = pty.fork()
     if pid == 0:
+        os.environ.setdefault("TERM", "xterm-256color")
         os.execvp(argv[0], argv)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     out = b""
     mark = 0
 
@@ -48,7 +53,12 @@ def main():
                 break
             alive = pump(deadline)
         mark = len(out)
-        os.write(fd, b"\x03" if reply == "^C" else reply.encode() + b"\r")
+        if reply == "^C":
+            os.write(fd, b"\x03")
+        elif reply.startswith("raw:"):
+            os.write(fd, reply[4:].encode())
+        else:
+            os.write(fd, reply.encode() + b"\r")
     deadline = time.time() + 60
     while alive and time.time() < deadline:
         alive = pump(deadline)

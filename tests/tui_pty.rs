@@ -4,111 +4,16 @@
 //! 143 / 129. Skipped when tmux is not installed. No wall-clock asserts: waits are polls with a
 //! generous give-up.
 
+mod run_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use run_support::tmux::{GIVE_UP, Tmux};
+
 /// A 44-character IBM Cloud API key shape, fake.
 const SECRET: &str = "Zq3-Xv8_Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa-Ue8Io3Px2";
-const GIVE_UP: Duration = Duration::from_secs(120);
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str, w: u16, h: u16) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux not installed: skipped");
-            return None;
-        }
-        let t = Tmux {
-            socket: format!("wfop-test-{name}-{}", std::process::id()),
-        };
-        let ok = t
-            .cmd(&[
-                "new-session",
-                "-d",
-                "-x",
-                &w.to_string(),
-                "-y",
-                &h.to_string(),
-                "sh",
-                "-c",
-                cmd,
-            ])
-            .status
-            .success();
-        assert!(ok, "tmux new-session");
-        t.cmd(&["set-option", "-g", "remain-on-exit", "on"]);
-        Some(t)
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux")
-    }
-
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-e"]).stdout).into_owned()
-    }
-
-    /// The screen and its scrollback.
-    fn capture_all(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-S", "-200"]).stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, literal: &str) {
-        self.cmd(&["send-keys", "-l", literal]);
-    }
-
-    fn key(&self, name: &str) {
-        self.cmd(&["send-keys", name]);
-    }
-
-    fn pane(&self, format: &str) -> String {
-        String::from_utf8_lossy(&self.cmd(&["display-message", "-p", format]).stdout)
-            .trim()
-            .to_string()
-    }
-
-    /// Polls the screen until `pred` holds; every capture goes into `seen`.
-    fn wait_for(&self, seen: &mut Vec<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            seen.push(s.clone());
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < GIVE_UP,
-                "gave up waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_dead(&self) {
-        let start = Instant::now();
-        while self.pane("#{pane_dead}") != "1" {
-            assert!(start.elapsed() < GIVE_UP, "the pane did not end");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.cmd(&["kill-server"]);
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

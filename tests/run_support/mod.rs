@@ -2,6 +2,8 @@
 //! terminal, reading records, and checking that a secret appears nowhere in any form.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -290,7 +290,10 @@ impl LogStore {
         while !rest.is_empty() {
             // Fast path: a run of printable ASCII between sequences is printed in one go.
             if parser.is_ground() {
-                let run = rest.iter().position(|b| !(0x20..=0x7e).contains(b)).unwrap_or(rest.len());
+                let run = rest
+                    .iter()
+                    .position(|b| !(0x20..=0x7e).contains(b))
+                    .unwrap_or(rest.len());
                 if run > 0 {
                     self.print_ascii(node, stream, &rest[..run], at);
                     rest = &rest[run..];
@@ -298,7 +301,10 @@ impl LogStore {
                 }
             }
             // Anything else goes through the parser, up to the next printable ASCII byte.
-            let next = rest[1..].iter().position(|b| (0x20..=0x7e).contains(b)).map_or(rest.len(), |p| p + 1);
+            let next = rest[1..]
+                .iter()
+                .position(|b| (0x20..=0x7e).contains(b))
+                .map_or(rest.len(), |p| p + 1);
             parser.feed(&rest[..next], &mut |a| self.apply(node, stream, a, at));
             rest = &rest[next..];
         }
@@ -396,7 +402,9 @@ impl LogStore {
                 line.clear();
             }
             let take = max.saturating_sub(line.text.len()).max(1).min(run.len());
-            let Ok(text) = std::str::from_utf8(&run[..take]) else { return };
+            let Ok(text) = std::str::from_utf8(&run[..take]) else {
+                return;
+            };
             line.push_ascii(text, style);
             let full = line.text.len() >= max;
             n.streams[si].col += take;
