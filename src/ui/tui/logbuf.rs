@@ -752,7 +752,7 @@ mod tests {
         ) {
             let bytes: Vec<u8> = parts.concat();
             let config = LogConfig { max_line_bytes: max_line, ..LogConfig::default() };
-            let mut fast = LogStore::new(config.clone());
+            let mut fast = LogStore::new(config);
             let n = fast.add_node("a");
             fast.push(n, Stream::Stdout, &bytes, T);
             let mut slow = LogStore::new(config);
