@@ -83,6 +83,9 @@ enum Command {
         /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
+        /// TUI log lines kept per node (default 100000; the record always keeps every line)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        scrollback: Option<u32>,
     },
     /// List recorded runs
     Runs {
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
             keep_going,
             state_dir,
             theme,
+            scrollback,
         } => {
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
             if !plain && !json && std::io::stdout().is_terminal() {
@@ -130,6 +134,7 @@ fn main() -> ExitCode {
                     keep_going,
                     state_dir,
                     theme,
+                    scrollback: scrollback.map(|n| n as usize),
                     color: stderr_color(),
                 });
                 return ExitCode::from(u8::try_from(code).unwrap_or(1));

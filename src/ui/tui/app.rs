@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::graphpane::{self, Dir, GraphModel, NodeState};
 use super::keymap::{self, Action, Context};
-use super::logbuf::{LogStore, NodeIdx, Selection, Stream as LogStream};
+use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
 use super::mapping::{self, MapRow};
 use super::prompt::{PromptEvent, PromptState};
@@ -148,6 +148,8 @@ pub struct App {
     /// The workflow variables as they stand (inputs; the final variables after a run).
     pub vars: Map<String, Value>,
     pub logs: LogStore,
+    /// Sizes of the log buffer of each run (`--scrollback`).
+    pub log_config: LogConfig,
     pub logview: LogViewState,
     pub phase: Phase,
     pub run_id: Option<String>,
@@ -200,6 +202,7 @@ impl App {
             sources: BTreeMap::new(),
             vars: Map::new(),
             logs: LogStore::default(),
+            log_config: LogConfig::default(),
             logview: LogViewState::new(Selection::All),
             phase: Phase::Starting,
             run_id: None,
@@ -737,7 +740,7 @@ fn engine_event(app: &mut App, e: Event) {
                 app.logview.timestamps(),
                 app.logview.selection(),
             );
-            app.logs = LogStore::default();
+            app.logs = LogStore::new(app.log_config);
             app.nodes = vec![NodeView::new(); app.wf.nodes.len()];
             for id in &nodes {
                 let idx = app.logs.add_node(id);

@@ -35,6 +35,8 @@ pub struct TuiArgs {
     pub state_dir: Option<PathBuf>,
     /// `--theme NAME|PATH`.
     pub theme: Option<String>,
+    /// `--scrollback N`: log lines kept per node (and in the all-nodes view).
+    pub scrollback: Option<usize>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
 }
@@ -198,6 +200,9 @@ impl Ui {
         let credits = Arc::new(Credits::default());
         spawn_input(tx.clone());
         let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
+        if let Some(n) = self.args.scrollback {
+            app.log_config.max_lines = n.max(1);
+        }
         if let Ok(size) = term.size() {
             app::update(&mut app, AppEvent::Resize(size.width, size.height));
         }

@@ -553,3 +553,19 @@ fn summary_lists_nodes_and_the_record() {
         "{s}"
     );
 }
+
+#[test]
+fn scrollback_bounds_the_lines_kept_per_run() {
+    let (mut app, _) = new_app(prepare("quantum-secrets.json"), (80, 24));
+    app.log_config.max_lines = 3;
+    started(&mut app, &["orchestrated"]);
+    node_started(&mut app, "orchestrated");
+    let text: String = (1..=10).map(|i| format!("line {i}\n")).collect();
+    log(&mut app, "orchestrated", Stream::Stdout, &text);
+    let view = app.logs.view(crate::ui::tui::logbuf::Selection::All);
+    let kept: Vec<String> = view
+        .iter_from(view.first())
+        .map(|(_, l)| l.text().to_string())
+        .collect();
+    assert_eq!(kept, ["line 8", "line 9", "line 10"]);
+}
