@@ -556,7 +556,7 @@ fn summary_lists_nodes_and_the_record() {
 
 #[test]
 fn scrollback_bounds_the_lines_kept_per_run() {
-    let (mut app, _) = new_app(prepare("quantum-secrets.json"), (80, 24));
+    let (mut app, _) = new_app(prepare("quantum-secrets"), (80, 24));
     app.log_config.max_lines = 3;
     started(&mut app, &["orchestrated"]);
     node_started(&mut app, "orchestrated");
