@@ -218,3 +218,34 @@ fn sighup_during_a_run_restores_the_terminal_and_exits_129() {
 fn sigterm_at_the_prompt_restores_the_terminal_and_exits_143() {
     signal_restores_the_terminal("TERM", "143", false);
 }
+
+#[test]
+fn a_broken_theme_file_exits_2_with_its_position_before_the_screen_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let theme = dir.path().join("broken.toml");
+    std::fs::write(
+        &theme,
+        "border = \"red\"\n[status]\nrunning = { fg = \"blurple\" }\n",
+    )
+    .unwrap();
+    let cmd = format!(
+        "cd {}; {} run --theme {} workflows/quantum-secrets.json; echo $? > {}",
+        shell_quote(&root()),
+        shell_quote(Path::new(wfop())),
+        shell_quote(&theme),
+        shell_quote(&dir.path().join("exit"))
+    );
+    let Some(t) = Tmux::start("theme", &cmd, 100, 20) else {
+        return;
+    };
+    t.wait_dead();
+    let screen = t.capture_all();
+    let exit = std::fs::read_to_string(dir.path().join("exit")).unwrap_or_default();
+    assert_eq!(exit.trim(), "2", "{screen}");
+    assert!(
+        screen.contains("broken.toml:3:18: unknown colour `blurple`"),
+        "{screen}"
+    );
+    assert!(screen.contains("did you mean `blue`?"), "{screen}");
+    assert_eq!(t.pane("#{alternate_on}"), "0", "the screen never opened");
+}

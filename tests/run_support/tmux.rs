@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 /// How long a poll waits before the test gives up (a liveness bound, not a timing assertion).
 pub const GIVE_UP: Duration = Duration::from_secs(120);
 
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 pub struct Tmux {
     socket: String,
 }
@@ -31,7 +33,12 @@ impl Tmux {
             return None;
         }
         let t = Tmux {
-            socket: format!("wfop-test-{name}-{}", std::process::id()),
+            // One server per call, even for tests of one process that share a name.
+            socket: format!(
+                "wfop-test-{name}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         };
         let ok = t
             .cmd_env(
@@ -46,12 +53,18 @@ impl Tmux {
                     "sh",
                     "-c",
                     cmd,
+                    // In the same command queue, so a command that ends at once still leaves
+                    // its pane (and its last screen) behind.
+                    ";",
+                    "set-option",
+                    "-g",
+                    "remain-on-exit",
+                    "on",
                 ],
             )
             .status
             .success();
         assert!(ok, "tmux new-session");
-        t.cmd(&["set-option", "-g", "remain-on-exit", "on"]);
         Some(t)
     }
 
