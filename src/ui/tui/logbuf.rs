@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use ratatui::style::Style;
-use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
 
 use super::ansi::{Action, AnsiParser};
 
@@ -62,9 +62,7 @@ impl LogLine {
     /// A closed line made from plain text (tests, summaries).
     pub fn plain(node: NodeIdx, stream: Stream, at: Duration, text: &str) -> Self {
         let mut l = LogLine::new(node, stream, at);
-        for c in text.chars() {
-            l.push(c, Style::new());
-        }
+        l.push_str(text, Style::new());
         l.open = false;
         l
     }
@@ -90,32 +88,8 @@ impl LogLine {
         self.open
     }
 
-    fn push(&mut self, c: char, style: Style) {
-        let start = self.text.len() as u32;
-        self.text.push(c);
-        let end = self.text.len() as u32;
-        if style != Style::new() {
-            match self.spans.last_mut() {
-                Some(last) if last.end == start && last.style == style => last.end = end,
-                _ => self.spans.push(StyledSpan { start, end, style }),
-            }
-        }
-        if c == '*' {
-            self.star_run += 1;
-            if self.star_run == 3 {
-                self.redacted.push(end - 3..end);
-            } else if self.star_run > 3
-                && let Some(r) = self.redacted.last_mut()
-            {
-                r.end = end;
-            }
-        } else {
-            self.star_run = 0;
-        }
-    }
-
-    /// `push` for a run of ASCII characters in one style.
-    fn push_ascii(&mut self, text: &str, style: Style) {
+    /// Appends text in one style, extending the last span and the `***` runs.
+    fn push_str(&mut self, text: &str, style: Style) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
         let end = self.text.len() as u32;
@@ -295,7 +269,9 @@ impl LogStore {
                     .position(|b| !(0x20..=0x7e).contains(b))
                     .unwrap_or(rest.len());
                 if run > 0 {
-                    self.print_ascii(node, stream, &rest[..run], at);
+                    // Printable ASCII is valid UTF-8.
+                    let text = std::str::from_utf8(&rest[..run]).unwrap_or_default();
+                    self.print_text(node, stream, text, at);
                     rest = &rest[run..];
                     continue;
                 }
@@ -352,39 +328,14 @@ impl LogStore {
     }
 
     fn print(&mut self, node: NodeIdx, stream: Stream, c: char, at: Duration) {
-        let si = stream as usize;
-        let open = match self.nodes[node].streams[si].open {
-            Some(abs) => abs,
-            None => self.new_line(node, stream, at),
-        };
-        let max = self.config.max_line_bytes;
-        let n = &mut self.nodes[node];
-        let st = &mut n.streams[si];
-        let style = st.style;
-        let reset = std::mem::take(&mut st.pending_cr);
-        if reset {
-            st.col = 0;
-        }
-        st.col += c.width().unwrap_or(0);
-        let full = match n.get_mut(open) {
-            Some(line) => {
-                if reset {
-                    line.clear();
-                }
-                line.push(c, style);
-                line.text.len() >= max
-            }
-            None => false,
-        };
-        if full {
-            self.close(node, stream);
-        }
+        self.print_text(node, stream, c.encode_utf8(&mut [0; 4]), at);
     }
 
-    /// `print` for a run of printable ASCII bytes: the same result, one append per line.
-    fn print_ascii(&mut self, node: NodeIdx, stream: Stream, mut run: &[u8], at: Duration) {
+    /// Appends printable text to the stream's open line (opening one if needed), starting it
+    /// again after a pending `\r`, and closing it whenever it reaches the length limit.
+    fn print_text(&mut self, node: NodeIdx, stream: Stream, mut text: &str, at: Duration) {
         let si = stream as usize;
-        while !run.is_empty() {
+        while !text.is_empty() {
             let open = match self.nodes[node].streams[si].open {
                 Some(abs) => abs,
                 None => self.new_line(node, stream, at),
@@ -401,14 +352,20 @@ impl LogStore {
             if reset {
                 line.clear();
             }
-            let take = max.saturating_sub(line.text.len()).max(1).min(run.len());
-            let Ok(text) = std::str::from_utf8(&run[..take]) else {
-                return;
-            };
-            line.push_ascii(text, style);
+            // As much as fits, cut on a character boundary, and at least one character.
+            let room = max.saturating_sub(line.text.len());
+            let mut take = room.min(text.len());
+            while !text.is_char_boundary(take) {
+                take -= 1;
+            }
+            if take == 0 {
+                take = text.chars().next().map_or(text.len(), char::len_utf8);
+            }
+            let (now, rest) = text.split_at(take);
+            line.push_str(now, style);
             let full = line.text.len() >= max;
-            n.streams[si].col += take;
-            run = &run[take..];
+            n.streams[si].col += now.width();
+            text = rest;
             if full {
                 self.close(node, stream);
             }
