@@ -165,3 +165,38 @@ fn read_input(path: &Path, color: bool) -> Result<Map<String, Value>, SetupError
         }),
     }
 }
+
+impl SetupError {
+    /// The text to print for this error: rendered diagnostics as they are, anything else as a
+    /// `wfop: …` line.
+    pub fn report(&self) -> String {
+        match self {
+            SetupError::Workflow(text) | SetupError::InputJson(text) => text.trim_end().to_string(),
+            other => format!("wfop: {other}"),
+        }
+    }
+}
+
+/// What both front ends do before a run, in order: harden the process (before any secret is
+/// read), parse the `--secret` arguments, load the workflow, the input and the secret sources,
+/// and find the state folder. An error is the text to print before exiting 2.
+pub fn start(
+    file: &Path,
+    input: Option<&Path>,
+    secret_args: &[String],
+    state_dir: Option<std::path::PathBuf>,
+    color: bool,
+) -> Result<(Prepared, std::path::PathBuf), String> {
+    if let Err(e) = crate::secrets::harden::harden_process() {
+        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
+    }
+    let parsed = secret_args
+        .iter()
+        .map(|a| SecretArg::parse(a).map_err(|e| format!("wfop: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prepared = prepare(file, input, &parsed, color).map_err(|e| e.report())?;
+    let state_dir = state_dir
+        .map_or_else(super::record::default_state_dir, Ok)
+        .map_err(|e| format!("wfop: {e}"))?;
+    Ok((prepared, state_dir))
+}

@@ -393,34 +393,22 @@ pub struct RunArgs {
 /// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
 pub fn run(args: RunArgs) -> i32 {
     use crate::engine::{self, RunOptions, setup};
-    use crate::secrets::{harden, prompt};
+    use crate::secrets::prompt;
     const INVALID: i32 = 2;
 
-    if let Err(e) = harden::harden_process() {
-        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
-    }
-    let mut secret_args = Vec::with_capacity(args.secrets.len());
-    for a in &args.secrets {
-        match crate::secrets::SecretArg::parse(a) {
-            Ok(a) => secret_args.push(a),
-            Err(e) => {
-                eprintln!("wfop: {e}");
-                return INVALID;
-            }
+    let (mut prepared, state_dir) = match setup::start(
+        &args.file,
+        args.input.as_deref(),
+        &args.secrets,
+        args.state_dir.clone(),
+        args.color,
+    ) {
+        Ok(started) => started,
+        Err(text) => {
+            eprintln!("{text}");
+            return INVALID;
         }
-    }
-    let mut prepared =
-        match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color) {
-            Ok(p) => p,
-            Err(setup::SetupError::Workflow(text) | setup::SetupError::InputJson(text)) => {
-                eprintln!("{text}");
-                return INVALID;
-            }
-            Err(e) => {
-                eprintln!("wfop: {e}");
-                return INVALID;
-            }
-        };
+    };
     if !prepared.warnings.is_empty() {
         eprint!("{}", prepared.warnings);
     }
@@ -439,17 +427,6 @@ pub fn run(args: RunArgs) -> i32 {
             };
         }
     }
-    let state_dir = match args
-        .state_dir
-        .clone()
-        .map_or_else(record::default_state_dir, Ok)
-    {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("wfop: {e}");
-            return INVALID;
-        }
-    };
     let mut options = RunOptions::new(state_dir);
     if let Some(n) = args.max_parallel {
         options.max_parallel = n.max(1);

@@ -19,8 +19,8 @@ use super::export::{self, Multiplexer};
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
-use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, record, setup};
-use crate::secrets::{SecretArg, harden};
+use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
+use crate::secrets::SecretArg;
 use crate::ui::graph::Charset;
 
 /// What `wfop run` was asked to do (TUI mode).
@@ -53,19 +53,6 @@ const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 /// Runs `wfop run` in the TUI; returns the exit code (0, 1, 2, or 128 + signal).
 pub fn run(args: TuiArgs) -> i32 {
-    if let Err(e) = harden::harden_process() {
-        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
-    }
-    let mut secret_args = Vec::with_capacity(args.secrets.len());
-    for a in &args.secrets {
-        match SecretArg::parse(a) {
-            Ok(a) => secret_args.push(a),
-            Err(e) => {
-                eprintln!("wfop: {e}");
-                return EXIT_INVALID;
-            }
-        }
-    }
     let theme = match Theme::select(args.theme.as_deref(), |k| std::env::var(k).ok()) {
         Ok(t) => t,
         Err(e) => {
@@ -73,30 +60,26 @@ pub fn run(args: TuiArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let prepared = match setup::prepare(&args.file, args.input.as_deref(), &secret_args, args.color)
-    {
-        Ok(p) => p,
-        Err(setup::SetupError::Workflow(text)) => {
+    let (prepared, state_dir) = match setup::start(
+        &args.file,
+        args.input.as_deref(),
+        &args.secrets,
+        args.state_dir.clone(),
+        args.color,
+    ) {
+        Ok(started) => started,
+        Err(text) => {
             eprintln!("{text}");
-            return EXIT_INVALID;
-        }
-        Err(e) => {
-            eprintln!("wfop: {e}");
             return EXIT_INVALID;
         }
     };
     let warnings = prepared.warnings.clone();
-    let state_dir = match args
-        .state_dir
-        .clone()
-        .map_or_else(record::default_state_dir, Ok)
-    {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("wfop: {e}");
-            return EXIT_INVALID;
-        }
-    };
+    // Kept to read the sources again for a rerun; `start` checked every one of them.
+    let secret_args: Vec<SecretArg> = args
+        .secrets
+        .iter()
+        .filter_map(|a| SecretArg::parse(a).ok())
+        .collect();
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
