@@ -134,6 +134,12 @@ pub enum Event {
         node: Arc<str>,
         reason: String,
     },
+    /// The workflow variables a succeeded node set through its output mapping (or its whole
+    /// object result without one), already redacted; sent before its `NodeFinished`.
+    Outputs {
+        node: Arc<str>,
+        variables: serde_json::Map<String, serde_json::Value>,
+    },
     /// How often each secret was redacted from one node's output and result.
     Redactions {
         node: Arc<str>,

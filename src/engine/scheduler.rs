@@ -223,11 +223,17 @@ pub(crate) async fn schedule(
                 };
                 let node = &wf.nodes[i];
                 let mut out = out;
-                if out.status == NodeStatus::Succeeded
-                    && let Err(reason) = apply_output(node, &out.result, &mut vars)
-                {
-                    out.status = NodeStatus::Failed;
-                    out.reason = Some(redactor.redact_str(&reason));
+                if out.status == NodeStatus::Succeeded {
+                    match apply_output(node, &out.result, &mut vars) {
+                        Ok(set) if !set.is_empty() => {
+                            let _ = events.send(Event::Outputs { node: node.id.as_str().into(), variables: set }).await;
+                        }
+                        Ok(_) => {}
+                        Err(reason) => {
+                            out.status = NodeStatus::Failed;
+                            out.reason = Some(redactor.redact_str(&reason));
+                        }
+                    }
                 }
                 state[i] = State::Done(out.status);
                 let log = logs.remove(&i);
@@ -505,14 +511,22 @@ fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Valu
     Ok(out)
 }
 
-/// Puts a successful result into the workflow variables, through the output mapping.
-fn apply_output(node: &Node, result: &Value, vars: &mut Map<String, Value>) -> Result<(), String> {
+/// Puts a successful result into the workflow variables, through the output mapping; returns
+/// the variables it set.
+fn apply_output(
+    node: &Node,
+    result: &Value,
+    vars: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     let Some(rows) = &node.output_mapping else {
-        if let Value::Object(m) = result {
-            vars.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        return Ok(());
+        let set = match result {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        return Ok(set);
     };
+    let mut set = Map::new();
     let mut scope = vars.clone();
     if let Value::Object(m) = result {
         scope.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -523,9 +537,10 @@ fn apply_output(node: &Node, result: &Value, vars: &mut Map<String, Value>) -> R
         };
         let v = expr::eval(e, &scope).map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
         scope.insert(row.name.clone(), v.clone());
-        vars.insert(row.name.clone(), v);
+        set.insert(row.name.clone(), v);
     }
-    Ok(())
+    vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(set)
 }
 
 /// The node's secret parameters, from its `$secrets` row.

@@ -107,6 +107,8 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             }
         }
         Event::NodeSkipped { node, reason } => writeln!(out, "wfop: {node} skipped: {reason}"),
+        // Shown once, as the run's outputs after the summary.
+        Event::Outputs { .. } => Ok(()),
         Event::Redactions { node, counts } => {
             let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
             writeln!(out, "wfop: {node}: redacted {}", parts.join(", "))

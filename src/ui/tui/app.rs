@@ -812,6 +812,8 @@ fn engine_event(app: &mut App, e: Event) {
                 app.nodes[i].redactions = counts;
             }
         }
+        // Later mappings' previews resolve as soon as the values they read exist.
+        Event::Outputs { variables, .. } => app.vars.extend(variables),
         Event::Warning { node, message } => match node {
             Some(n) => app.warn(format!("{n}: {message}")),
             None => app.warn(message),

@@ -84,7 +84,8 @@ pub fn preview(v: &Value) -> String {
 }
 
 /// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand (inputs,
-/// then the final variables of a finished run); `sources` gives each secret's source.
+/// then what each finished node set, as its `Outputs` event came in); `sources` gives each
+/// secret's source.
 pub fn rows(
     wf: &Workflow,
     node: usize,

@@ -569,3 +569,41 @@ fn scrollback_bounds_the_lines_kept_per_run() {
         .collect();
     assert_eq!(kept, ["line 8", "line 9", "line 10"]);
 }
+
+#[test]
+fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
+    let (mut app, _) = new_app(prepare("portfolio-risk"), (160, 48));
+    started(
+        &mut app,
+        &[
+            "fetch_prices",
+            "classical_risk",
+            "quantum_sampling",
+            "report",
+        ],
+    );
+    let node = app.wf.node_index("classical_risk").expect("node");
+    let series_row = |app: &App| {
+        crate::ui::tui::mapping::rows(&app.wf, node, &app.vars, &app.sources)
+            .into_iter()
+            .find(|r| r.name == "series")
+            .map(|r| r.resolved)
+    };
+    assert!(
+        matches!(series_row(&app), Some(crate::ui::tui::mapping::Resolved::Note(n)) if n.contains("not known yet: prices"))
+    );
+    let variables = serde_json::json!({ "prices": { "series": { "AURA": [1.5, 2.5] } } });
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("fetch_prices"),
+            variables: variables.as_object().cloned().unwrap_or_default(),
+        },
+    );
+    assert_eq!(
+        series_row(&app),
+        Some(crate::ui::tui::mapping::Resolved::Value(
+            "{\"AURA\":[1.5,2.5]}".into()
+        ))
+    );
+}
