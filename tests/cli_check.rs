@@ -242,3 +242,43 @@ fn run_input_syntax_errors_point_into_the_input_file() {
         "the source line is shown: {stderr}"
     );
 }
+
+#[test]
+fn bundled_input_files_match_their_workflows_and_hold_no_secret() {
+    for name in ["quantum-secrets", "portfolio-risk"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+        let read = |f: String| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(&f)).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        let (wf, input) = (
+            read(format!("{name}.json")),
+            read(format!("{name}.input.json")),
+        );
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert!(
+            !keys(&input).is_empty(),
+            "{name}.input.json is missing or empty"
+        );
+        assert_eq!(
+            keys(&input),
+            keys(&wf["inputs"]),
+            "{name}: the input file gives exactly the declared inputs"
+        );
+        assert!(
+            input.get("$secrets").is_none(),
+            "{name}: no secret values in a bundled input file"
+        );
+        let text = input.to_string();
+        for secret in keys(&wf["secrets"]) {
+            assert!(
+                !text.contains(&secret),
+                "{name}: the input mentions secret {secret}"
+            );
+        }
+    }
+}

@@ -16,7 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 WORKFLOWS = os.path.join(ROOT, "workflows")
 SERVICES = os.path.join(WORKFLOWS, "services")
-SHIM = os.path.join(HERE, "shim.py")
+# The real runtime shim that wfop embeds (emulates qhub.commons when it is not installed).
+SHIM = os.path.join(os.path.dirname(os.path.dirname(HERE)), "src", "engine", "shim.py")
 
 # Fake secrets of the right shapes. Distinctive, so that a leak is easy to find.
 LEGACY_TOKEN = "deadbeef" * 16  # 128 hex characters
@@ -90,7 +91,6 @@ def run_service(run, inputs, secrets=None, workflow_dir=WORKFLOWS, extra_env=Non
         if "python" in run:
             argv = [sys.executable, SHIM, os.path.join(workflow_dir, run["python"]),
                     run.get("function", "run")]
-            env["PYTHONPATH"] = HERE
             cwd = workflow_dir
         else:
             argv = list(run["command"])
