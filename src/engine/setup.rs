@@ -6,10 +6,16 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
 use crate::expr;
 use crate::secrets::prompt::Missing;
+use crate::secrets::store::{self, Source};
 use crate::secrets::{SecretArg, SecretError, SecretStore};
-use crate::workflow::{self, ReadError, Workflow};
+use crate::workflow::mask::Sensitivity;
+use crate::workflow::model::SECRETS_ROW;
+use crate::workflow::{self, Diagnostic, ReadError, SourceFile, Workflow, json};
 
 /// A run ready to start once the missing secrets are supplied.
 #[derive(Debug)]
@@ -28,16 +34,14 @@ pub struct Prepared {
 pub enum SetupError {
     #[error("{0}")]
     Read(#[from] ReadError),
-    /// The rendered diagnostics and a one-line summary.
-    #[error("{0}")]
-    Workflow(String),
+    /// Rendered diagnostics of the workflow, and a one-line summary.
+    #[error("{summary}")]
+    Workflow { rendered: String, summary: String },
     #[error("--input {path}: cannot read it: {reason}")]
     InputRead { path: String, reason: String },
-    /// The rendered diagnostic (`file:line:col`, the source line, a marker).
-    #[error("{0}")]
-    InputJson(String),
-    #[error("--input {path}: the input must be a JSON object of workflow variables, not {found}")]
-    InputNotObject { path: String, found: &'static str },
+    /// Rendered diagnostics of the `--input` file (its literals masked), and a one-line summary.
+    #[error("{summary}")]
+    Input { rendered: String, summary: String },
     #[error("{0}")]
     Secret(#[from] SecretError),
 }
@@ -69,40 +73,61 @@ pub fn prepare(
     let checked = workflow::check_file(file)?;
     if checked.errors() > 0 {
         let n = checked.errors();
-        return Err(SetupError::Workflow(format!(
-            "{}wfop: {}: {n} error{}; nothing was run",
-            checked.render(color),
+        let summary = format!(
+            "wfop: {}: {n} error{}; nothing was run",
             checked.source.name,
             if n == 1 { "" } else { "s" }
-        )));
+        );
+        return Err(SetupError::Workflow {
+            rendered: checked.render(color),
+            summary,
+        });
     }
-    let warnings = if checked.warnings() > 0 {
+    let mut warnings = if checked.warnings() > 0 {
         checked.render(color)
     } else {
         String::new()
     };
     let Some(workflow) = checked.into_workflow() else {
-        return Err(SetupError::Workflow(
-            "wfop: the workflow did not load".into(),
-        ));
+        return Err(SetupError::Workflow {
+            rendered: String::new(),
+            summary: "wfop: the workflow did not load".into(),
+        });
     };
-    let mut inputs = match input {
-        Some(p) => read_input(p, color)?,
-        None => Map::new(),
-    };
-
-    let mut secrets = SecretStore::new();
-    for arg in secret_args {
-        secrets.load_arg(arg)?;
-    }
-    secrets.take_from_input(&mut inputs)?;
-
     let uses = secret_uses(&workflow);
     let declared: Vec<String> = match &workflow.secrets {
         Some(decls) => decls.iter().map(|d| d.name.clone()).collect(),
         None => uses.keys().cloned().collect(),
     };
-    secrets.check_known(declared.iter().map(String::as_str))?;
+
+    // Names first, values after: every name a message shows from here on is a declared one.
+    let mut secrets = SecretStore::new();
+    for arg in secret_args {
+        arg.check_declared(declared.iter().map(String::as_str))?;
+    }
+    for arg in secret_args {
+        secrets.load_arg(arg)?;
+    }
+    let mut inputs = Map::new();
+    if let Some(p) = input {
+        let public: Vec<String> = workflow
+            .inputs
+            .iter()
+            .flatten()
+            .map(|d| d.name.clone())
+            .chain(declared.iter().cloned())
+            .collect();
+        let overridden;
+        (inputs, overridden) = read_input(p, &declared, &public, &mut secrets, color)?;
+        for name in overridden {
+            let at = secrets.flag_of(&name).unwrap_or(0);
+            warnings.push_str(&format!(
+                "wfop: warning: secret `{name}`: the {} --secret overrides the input's `$secrets` entry\n",
+                crate::secrets::store::nth(at)
+            ));
+        }
+    }
+
     let missing = uses
         .iter()
         .filter(|(name, _)| !secrets.contains(name))
@@ -126,9 +151,28 @@ pub fn prepare(
     })
 }
 
-fn read_input(path: &Path, color: bool) -> Result<Map<String, Value>, SetupError> {
+/// An `--input` file's text, wiped when dropped: it may hold `$secrets` values.
+struct InputText(SourceFile);
+
+impl Drop for InputText {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0.text);
+    }
+}
+
+/// Reads an `--input` file: a JSON object of workflow variables, whose `$secrets` object (if
+/// any) goes into `secrets`. Returns the variables and the `$secrets` names a `--secret` flag
+/// gave already (the flag wins). Every problem is a diagnostic at `file:line:col`, rendered with
+/// the file's literals masked and without quoting its text: any input file may hold values.
+fn read_input(
+    path: &Path,
+    declared: &[String],
+    public: &[String],
+    secrets: &mut SecretStore,
+    color: bool,
+) -> Result<(Map<String, Value>, Vec<String>), SetupError> {
     let name = path.display().to_string();
-    let src = crate::workflow::SourceFile::read(path).map_err(|e| match e {
+    let mut src = SourceFile::read(path).map_err(|e| match e {
         ReadError::Io { source, .. } => SetupError::InputRead {
             path: name.clone(),
             reason: source.to_string(),
@@ -138,40 +182,207 @@ fn read_input(path: &Path, color: bool) -> Result<Map<String, Value>, SetupError
             reason: other.to_string(),
         },
     })?;
-    let root = crate::workflow::json::parse(&src.text).map_err(|e| {
-        let d = crate::workflow::Diagnostic::error(
+    let mut keep = vec![SECRETS_ROW.to_string()];
+    keep.extend(public.iter().cloned());
+    src.sensitivity = Sensitivity::Data { keep };
+    let src = InputText(src);
+    let fail = |diags: Vec<Diagnostic>| {
+        let n = diags.len();
+        SetupError::Input {
+            rendered: workflow::diag::render(&src.0, &diags, color),
+            summary: format!(
+                "wfop: --input {}: {n} error{}; nothing was run",
+                src.0.name,
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    };
+    let root = json::parse(&src.0.text).map_err(|e| {
+        fail(vec![Diagnostic::error(
             e.span,
             format!("invalid JSON in --input: {}", e.message),
             "here",
-        );
-        SetupError::InputJson(crate::workflow::diag::render(
-            &src.name,
-            &src.text,
-            &[d],
-            color,
-        ))
+        )])
     })?;
-    match root.to_serde() {
-        Value::Object(m) => Ok(m),
-        other => Err(SetupError::InputNotObject {
-            path: name,
-            found: match other {
-                Value::Array(_) => "an array",
-                Value::String(_) => "a string",
-                Value::Number(_) => "a number",
-                Value::Bool(_) => "a boolean",
-                _ => "null",
-            },
-        }),
+    let json::Value::Object(members) = root.value else {
+        let found = root.value.kind();
+        return Err(fail(vec![Diagnostic::error(
+            root.span.start..root.span.start + 1,
+            format!("the input must be a JSON object of workflow variables, not {found}"),
+            "expected an object",
+        )]));
+    };
+    let mut diags = Vec::new();
+    let mut inputs = Map::new();
+    let mut secret_member: Option<json::Member> = None;
+    for m in members {
+        if m.key.text != SECRETS_ROW {
+            // Later duplicates win, as in serde_json.
+            inputs.insert(m.key.text.clone(), m.value.to_serde());
+        } else if let Some(first) = &secret_member {
+            diags.push(
+                Diagnostic::error(
+                    m.key.span.clone(),
+                    "`$secrets` is given twice in the input",
+                    "given again",
+                )
+                .with_secondary(first.key.span.clone(), "first given here"),
+            );
+            wipe_node(m.value);
+        } else {
+            secret_member = Some(m);
+        }
+    }
+    let mut overridden = Vec::new();
+    if let Some(m) = secret_member {
+        overridden = take_secrets(m.value, declared, secrets, &mut diags);
+    }
+    if diags.is_empty() {
+        Ok((inputs, overridden))
+    } else {
+        Err(fail(diags))
     }
 }
 
+/// Moves the values of the input's `$secrets` object into the store. A key is named in a
+/// message only once it is known to be a declared secret; otherwise by its position.
+fn take_secrets(
+    node: json::Node,
+    declared: &[String],
+    secrets: &mut SecretStore,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let json::Value::Object(members) = node.value else {
+        let found = node.value.kind();
+        diags.push(Diagnostic::error(
+            node.span.clone(),
+            format!("the input's `$secrets` must be an object of secret name → value, not {found}"),
+            "expected an object",
+        ));
+        wipe_node(node);
+        return Vec::new();
+    };
+    let mut overridden = Vec::new();
+    let mut seen: Vec<(String, std::ops::Range<usize>, usize)> = Vec::new();
+    for (i, m) in members.into_iter().enumerate() {
+        let at = store::nth(i + 1);
+        let (key, value) = (m.key, m.value);
+        if !declared.contains(&key.text) {
+            let hint = workflow::load::did_you_mean(&key.text, declared.iter().map(String::as_str))
+                .map(|d| format!(" (did you mean `{d}`?)"))
+                .unwrap_or_default();
+            let list = if declared.is_empty() {
+                "(none)".to_string()
+            } else {
+                declared.join(", ")
+            };
+            diags.push(
+                Diagnostic::error(
+                    key.span.clone(),
+                    format!(
+                        "the {at} key of `$secrets` is not a secret this workflow declares{hint}"
+                    ),
+                    "not a declared secret",
+                )
+                .with_note(format!(
+                    "the workflow declares: {list}; `$secrets` maps a secret name to its value"
+                )),
+            );
+            wipe_str(key);
+            wipe_node(value);
+            continue;
+        }
+        if let Some((_, first, n)) = seen.iter().find(|(k, _, _)| *k == key.text) {
+            diags.push(
+                Diagnostic::error(
+                    key.span.clone(),
+                    format!(
+                        "secret `{}` is given twice in `$secrets` (the {} and the {at} key)",
+                        key.text,
+                        store::nth(*n)
+                    ),
+                    "given again",
+                )
+                .with_secondary(first.clone(), "first given here"),
+            );
+            wipe_node(value);
+            continue;
+        }
+        seen.push((key.text.clone(), key.span.clone(), i + 1));
+        let name = key.text;
+        let span = value.span.clone();
+        let json::Value::String(s) = value.value else {
+            let found = value.value.kind();
+            diags.push(Diagnostic::error(
+                span,
+                format!("the value of secret `{name}` in `$secrets` must be a string, not {found}"),
+                "expected a string",
+            ));
+            wipe_node(value);
+            continue;
+        };
+        let text = Zeroizing::new(s.text);
+        if secrets.flag_of(&name).is_some() {
+            overridden.push(name);
+            continue;
+        }
+        let sealed = SecretString::from(Box::<str>::from(text.as_str()));
+        if let Err(e) = secrets.insert(&name, sealed, Source::Input) {
+            let what = match e {
+                SecretError::Nul { .. } => {
+                    "contains a NUL character, which no environment variable can hold"
+                }
+                SecretError::Empty { .. } => "is empty",
+                _ => "cannot be used",
+            };
+            diags.push(Diagnostic::error(
+                span,
+                format!("the value of secret `{name}` in `$secrets` {what}"),
+                "this value",
+            ));
+        }
+    }
+    overridden
+}
+
+/// Zeroizes every string of a JSON value from an input file before dropping it.
+fn wipe_node(node: json::Node) {
+    match node.value {
+        json::Value::String(s) => wipe_str(s),
+        json::Value::Array(items) => items.into_iter().for_each(wipe_node),
+        json::Value::Object(members) => {
+            for m in members {
+                wipe_str(m.key);
+                wipe_node(m.value);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn wipe_str(s: json::Str) {
+    drop(Zeroizing::new(s.text));
+}
+
 impl SetupError {
-    /// The text to print for this error: rendered diagnostics as they are, anything else as a
-    /// `wfop: …` line.
+    /// The text to print for this error: rendered diagnostics and their summary line, anything
+    /// else as a `wfop: …` line.
     pub fn report(&self) -> String {
         match self {
-            SetupError::Workflow(text) | SetupError::InputJson(text) => text.trim_end().to_string(),
+            SetupError::Workflow { rendered, summary }
+            | SetupError::Input { rendered, summary } => {
+                format!("{rendered}{summary}")
+            }
+            other => format!("wfop: {other}"),
+        }
+    }
+
+    /// One line for a status bar: never a source excerpt.
+    pub fn summary(&self) -> String {
+        match self {
+            SetupError::Workflow { summary, .. } | SetupError::Input { summary, .. } => {
+                summary.clone()
+            }
             other => format!("wfop: {other}"),
         }
     }
@@ -190,10 +401,7 @@ pub fn start(
     if let Err(e) = crate::secrets::harden::harden_process() {
         eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
     }
-    let parsed = secret_args
-        .iter()
-        .map(|a| SecretArg::parse(a).map_err(|e| format!("wfop: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let parsed = SecretArg::parse_all(secret_args).map_err(|e| format!("wfop: {e}"))?;
     let prepared = prepare(file, input, &parsed, color).map_err(|e| e.report())?;
     let state_dir = state_dir
         .map_or_else(super::record::default_state_dir, Ok)

@@ -108,8 +108,8 @@ pub enum RedactCommandError {
 /// stdout. Warnings (short secrets) and, with `report_counts`, per-secret counts go to stderr.
 pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), RedactCommandError> {
     let mut store = super::SecretStore::new();
-    for spec in specs {
-        store.load_arg(&super::SecretArg::parse(spec)?)?;
+    for arg in super::SecretArg::parse_all(specs)? {
+        store.load_arg(&arg)?;
     }
     let redactor = super::Redactor::new();
     for (name, value) in store.iter() {

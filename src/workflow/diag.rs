@@ -4,8 +4,11 @@
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files;
 use codespan_reporting::term;
+
+use super::load::SourceFile;
+use super::mask::Masked;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -85,13 +88,18 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// Renders diagnostics of one file: the message, `file:line:col`, the source line and a marker.
-pub fn render(file_name: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -> String {
-    let file = SimpleFile::new(file_name, text);
+/// This is the one place excerpts of a file are made: on the lines its `sensitivity` covers,
+/// every literal is masked (`mask.rs`), markers still point at the right place and
+/// `file:line:col` is that of the original text.
+pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> String {
+    let (file_name, text) = (src.name.as_str(), src.text.as_str());
+    let masked = Masked::new(text, &src.sensitivity);
     let config = term::Config::default();
     let styles = term::Styles::default();
     let mut out = Vec::new();
     for d in diagnostics {
-        let cs = to_codespan(d, text);
+        let (cs, columns) = to_codespan(d, text, &masked);
+        let file = MaskedFile::new(file_name, &masked.text, columns);
         let result = if color {
             let mut writer = term::StylesWriter::new(term::termcolor::Ansi::new(&mut out), &styles);
             term::emit_to_write_style(&mut writer, &config, &file, &cs)
@@ -114,6 +122,74 @@ pub fn render(file_name: &str, text: &str, diagnostics: &[Diagnostic], color: bo
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The masked text as codespan sees it; `file:line:col` of each label start is the original's.
+struct MaskedFile<'a> {
+    name: &'a str,
+    text: &'a str,
+    line_starts: Vec<usize>,
+    /// Masked offset of a label start → its column in the original text.
+    columns: Vec<(usize, usize)>,
+}
+
+impl<'a> MaskedFile<'a> {
+    fn new(name: &'a str, text: &'a str, columns: Vec<(usize, usize)>) -> Self {
+        MaskedFile {
+            name,
+            text,
+            line_starts: files::line_starts(text).collect(),
+            columns,
+        }
+    }
+}
+
+impl<'a> files::Files<'a> for MaskedFile<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(self.name)
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Ok(self.text)
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, files::Error> {
+        Ok(self
+            .line_starts
+            .partition_point(|&s| s <= byte_index)
+            .saturating_sub(1))
+    }
+
+    fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, files::Error> {
+        let start = |i: usize| -> Result<usize, files::Error> {
+            match i.cmp(&self.line_starts.len()) {
+                std::cmp::Ordering::Less => Ok(self.line_starts[i]),
+                std::cmp::Ordering::Equal => Ok(self.text.len()),
+                std::cmp::Ordering::Greater => Err(files::Error::LineTooLarge {
+                    given: i,
+                    max: self.line_starts.len() - 1,
+                }),
+            }
+        };
+        Ok(start(line_index)?..start(line_index + 1)?)
+    }
+
+    fn column_number(
+        &'a self,
+        (): (),
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, files::Error> {
+        if let Some(&(_, col)) = self.columns.iter().find(|(b, _)| *b == byte_index) {
+            return Ok(col);
+        }
+        let range = self.line_range((), line_index)?;
+        Ok(files::column_index(self.text, range, byte_index) + 1)
+    }
+}
+
 fn severity_word(d: &Diagnostic) -> &'static str {
     match d.severity {
         Severity::Error => "error",
@@ -127,20 +203,34 @@ fn clamp(span: &Range<usize>, text: &str) -> Range<usize> {
     start..end
 }
 
-fn to_codespan(d: &Diagnostic, text: &str) -> CsDiagnostic<()> {
+/// The codespan diagnostic over the masked text, and the original column of each label start.
+fn to_codespan(
+    d: &Diagnostic,
+    text: &str,
+    masked: &Masked,
+) -> (CsDiagnostic<()>, Vec<(usize, usize)>) {
     let base = match d.severity {
         Severity::Error => CsDiagnostic::error(),
         Severity::Warning => CsDiagnostic::warning(),
     };
-    let mut labels = vec![Label::primary((), clamp(&d.primary.0, text)).with_message(&d.primary.1)];
-    labels.extend(
-        d.secondary
-            .iter()
-            .map(|(s, m)| Label::secondary((), clamp(s, text)).with_message(m)),
-    );
-    base.with_message(&d.message)
+    let mut columns = Vec::new();
+    let mut label = |span: &Range<usize>| {
+        let orig = clamp(span, text);
+        let span = masked.map_span(&orig);
+        if !columns.iter().any(|(b, _)| *b == span.start) {
+            columns.push((span.start, line_col(text, orig.start).1));
+        }
+        span
+    };
+    let mut labels = vec![Label::primary((), label(&d.primary.0)).with_message(&d.primary.1)];
+    for (s, m) in &d.secondary {
+        labels.push(Label::secondary((), label(s)).with_message(m));
+    }
+    let cs = base
+        .with_message(&d.message)
         .with_labels(labels)
-        .with_notes(d.notes.clone())
+        .with_notes(d.notes.clone());
+    (cs, columns)
 }
 
 #[cfg(test)]
@@ -164,7 +254,7 @@ mod tests {
             "unknown field `lable`, did you mean `label`?",
             "unknown field",
         );
-        let out = render("w.json", text, &[d], false);
+        let out = render(&SourceFile::from_text("w.json", text), &[d], false);
         assert!(
             out.contains("error: unknown field `lable`, did you mean `label`?"),
             "{out}"
@@ -177,7 +267,7 @@ mod tests {
     #[test]
     fn out_of_range_spans_do_not_panic() {
         let d = Diagnostic::warning(50..80, "w", "l");
-        let out = render("w.json", "{}", &[d], false);
+        let out = render(&SourceFile::from_text("w.json", "{}"), &[d], false);
         assert!(out.contains("warning"), "{out}");
     }
 }

@@ -19,6 +19,8 @@ pub struct SourceFile {
     /// The name diagnostics show (the path as the user wrote it).
     pub name: String,
     pub text: String,
+    /// Which of its lines may hold secret values; their excerpts are masked (`mask.rs`).
+    pub sensitivity: super::mask::Sensitivity,
 }
 
 /// Why a file could not even be read as text.
@@ -59,6 +61,7 @@ impl SourceFile {
                 path: path.to_path_buf(),
                 name,
                 text,
+                sensitivity: super::mask::Sensitivity::None,
             }),
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
@@ -79,6 +82,7 @@ impl SourceFile {
             path: PathBuf::from(name),
             name: name.to_string(),
             text: text.to_string(),
+            sensitivity: super::mask::Sensitivity::None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod diag;
 pub mod json;
 pub mod layout;
 pub mod load;
+pub mod mask;
 pub mod model;
 pub mod validate;
 
@@ -52,27 +53,68 @@ impl Checked {
 
     /// All diagnostics rendered with `file:line:col`, the source line and a marker.
     pub fn render(&self, color: bool) -> String {
-        diag::render(
-            &self.source.name,
-            &self.source.text,
-            &self.diagnostics,
-            color,
-        )
+        diag::render(&self.source, &self.diagnostics, color)
     }
 }
 
 /// Loads and validates a workflow given as text; every finding of the file in one pass.
-pub fn check_source(source: SourceFile) -> Checked {
+pub fn check_source(mut source: SourceFile) -> Checked {
     let (workflow, mut diagnostics) = load::load(&source);
     if let Some(wf) = &workflow {
         diagnostics.extend(validate::validate(wf));
     }
+    source.sensitivity = secrets_rows(&source.text, workflow.as_ref());
     diagnostics.sort_by_key(|d| (d.primary.0.start, d.primary.0.end));
     Checked {
         source,
         diagnostics,
         workflow,
     }
+}
+
+/// The lines of a workflow whose excerpts are masked: every `$secrets` row the loader found,
+/// and (also when the file did not parse) each line naming `$secrets` or `secret_value`, with
+/// the lines after it up to one holding a `}`. Public words stay: the row's field names and
+/// the names the workflow declares.
+fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
+    let mut ranges = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.contains(model::SECRETS_ROW) || line.contains("secret_value") {
+            open.get_or_insert(at);
+        }
+        if let Some(start) = open
+            && line.contains('}')
+        {
+            ranges.push(start..at + line.len());
+            open = None;
+        }
+        at += line.len();
+    }
+    if let Some(start) = open {
+        ranges.push(start..text.len());
+    }
+    let mut keep: Vec<String> = ["name", "value", model::SECRETS_ROW, "secret_value"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(wf) = wf {
+        for node in &wf.nodes {
+            let rows = node.input_mapping.iter().flatten();
+            for row in rows.chain(node.output_mapping.iter().flatten()) {
+                if row.name == model::SECRETS_ROW {
+                    ranges.push(row.name_span.start.min(row.value.span.start)..row.value.span.end);
+                }
+            }
+            keep.extend(node.secrets.iter().map(|(p, _)| p.clone()));
+        }
+        keep.extend(wf.secrets.iter().flatten().map(|d| d.name.clone()));
+    }
+    if ranges.is_empty() {
+        return mask::Sensitivity::None;
+    }
+    mask::Sensitivity::Rows { ranges, keep }
 }
 
 /// Reads, loads and validates a workflow file.

@@ -75,11 +75,7 @@ pub fn run(args: TuiArgs) -> i32 {
     };
     let warnings = prepared.warnings.clone();
     // Kept to read the sources again for a rerun; `start` checked every one of them.
-    let secret_args: Vec<SecretArg> = args
-        .secrets
-        .iter()
-        .filter_map(|a| SecretArg::parse(a).ok())
-        .collect();
+    let secret_args: Vec<SecretArg> = SecretArg::parse_all(&args.secrets).unwrap_or_default();
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
@@ -267,13 +263,8 @@ impl Ui {
                 std::thread::spawn(move || {
                     let r = setup::prepare(&file, input.as_deref(), &secret_args, false)
                         .map(Box::new)
-                        .map_err(|e| match e {
-                            // The rendered diagnostics end with a one-line summary.
-                            setup::SetupError::Workflow(text) => {
-                                text.lines().last().unwrap_or("").to_string()
-                            }
-                            e => e.to_string(),
-                        });
+                        // The status line gets one line, never a source excerpt.
+                        .map_err(|e| e.summary());
                     let _ = tx.send(AppEvent::Prepared(r));
                 });
             }
