@@ -47,14 +47,9 @@ fn wfop(case: &Case, args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, Stri
 fn hostile(case: &Case) -> Vec<(&'static str, PathBuf)> {
     let dir = case.path().join("folder.json");
     std::fs::create_dir_all(&dir).unwrap();
-    let fifo = case.path().join("fifo.json");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo reads a valid C string.
-    unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
     let huge = case.path().join("huge.json");
     let f = std::fs::File::create(&huge).unwrap();
     f.set_len(100 * 1024 * 1024).unwrap(); // 100 MB of NUL bytes, sparse
-    let _ = fifo;
     vec![
         ("missing", case.path().join("missing.json")),
         ("folder", dir),
@@ -67,6 +62,25 @@ fn hostile(case: &Case) -> Vec<(&'static str, PathBuf)> {
         ("huge", huge),
         ("deep", case.write("deep.json", &"[".repeat(200_000))),
     ]
+}
+
+/// A named pipe at `name` in the case folder, with a writer thread that writes `content` once
+/// a reader opens it (wfop reads a pipe like `cat` does: it waits for its writer).
+fn fifo_with(case: &Case, name: &str, content: &str) -> PathBuf {
+    let fifo = case.path().join(name);
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a valid C string.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let (path, content) = (fifo.clone(), content.to_string());
+    // Blocks in open() until wfop opens the pipe for reading; left behind if it never does
+    // (then the test's assertion on the pipe's `file:line:col` fails).
+    std::thread::spawn(move || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = std::io::Write::write_all(&mut f, content.as_bytes());
+        }
+    });
+    fifo
 }
 
 fn workflow(case: &Case, marker: &Path) -> PathBuf {
@@ -105,6 +119,18 @@ fn bad_workflow_files() {
             "{kind}: the message names the file: {stderr}"
         );
     }
+    // A named pipe is read to its end; what came through it is checked like a file.
+    let fifo = fifo_with(
+        &case,
+        "fifo.json",
+        "{\n  \"name\": \"x\",\n  \"nodes\": [\n",
+    );
+    let (code, stderr) = wfop(&case, &["run", fifo.to_str().unwrap(), "--plain"], &[]);
+    assert_eq!(code, Some(2), "fifo: {stderr}");
+    assert!(
+        stderr.contains("fifo.json:3:12") && stderr.contains("never closed"),
+        "fifo: the pipe's content was read and placed: {stderr}"
+    );
     assert!(!case.state().join("runs").exists(), "a record was made");
 }
 
@@ -129,6 +155,13 @@ fn bad_input_files() {
         .map(|((k, p), (_, w))| (k, p, w))
         .collect();
     all.push(("nested object", nested_obj, "nested.json:1:"));
+    // A named pipe holding a value after a syntax slip: read, placed, and masked.
+    let fifo = fifo_with(
+        &case,
+        "fifo.json",
+        &format!("{{ \"$secrets\": {{ \"api\": \"{IBM_KEY}\" \"x\": 1 }} }}"),
+    );
+    all.push(("named pipe", fifo, "fifo.json:1:"));
     all.push(("not an object", not_object, "not an array"));
     for (kind, path, want) in all {
         let (code, stderr) = wfop(
@@ -147,6 +180,13 @@ fn bad_input_files() {
         assert_eq!(code, Some(2), "{kind}: {stderr}");
         assert!(stderr.contains(want), "{kind}: want {want:?} in {stderr}");
         assert!(stderr.contains("--input"), "{kind}: {stderr}");
+        if kind == "named pipe" {
+            assert!(
+                stderr.contains("fifo.json:1:71") && stderr.contains("expected `,` or `}`"),
+                "the pipe's content was read: {stderr}"
+            );
+            assert_absent(stderr.as_bytes(), IBM_KEY, "stderr of the named pipe input");
+        }
     }
     assert!(!marker.exists(), "a service ran");
 }
@@ -169,25 +209,45 @@ fn bad_secret_sources() {
     std::fs::write(&binary, b"\xff\xfe\x00tok").unwrap();
     let empty = case.write("empty.secret", "");
     let newline = case.write("nl.secret", "\n");
+    let nul = case.path().join("nul.secret");
+    std::fs::write(&nul, format!("{IBM_KEY}\0tail")).unwrap();
+    let holding = case.write("holding.secret", IBM_KEY);
     let p = |p: &PathBuf| format!("api=file:{}", p.display());
     let cases: Vec<(String, &str)> = vec![
         (
             "api=env:WFOP_SURELY_UNSET".into(),
-            "WFOP_SURELY_UNSET is not set",
+            "the 1st --secret: its environment variable is not set",
         ),
         ("api=env:WFOP_TEST_EMPTY".into(), "the value is empty"),
         ("api=env:WFOP_TEST_BLANK".into(), "the value is empty"),
-        (p(&case.path().join("missing.secret")), "missing.secret"),
+        (
+            p(&case.path().join("missing.secret")),
+            "cannot read its file",
+        ),
         (p(&case.path().to_path_buf()), "not a regular file"),
         (p(&fifo), "not a regular file"),
         (p(&binary), "not UTF-8"),
         (p(&big), "a secret file may hold at most"),
         (p(&empty), "the value is empty"),
         (p(&newline), "the value is empty"),
+        (p(&nul), "NUL character"),
         ("api=".into(), "literal values are refused"),
         ("api".into(), "NAME=env:VAR or NAME=file:PATH"),
-        ("=env:X".into(), "not a valid secret name"),
-        ("api=file:".into(), "the path is empty"),
+        ("=env:X".into(), "is not a secret name"),
+        ("api=file:".into(), "the path after `file:` is empty"),
+        // Values where a name, a variable or a path goes (issue 9, item 7).
+        (format!("{IBM_KEY}=="), "literal values are refused"),
+        (format!("api={IBM_KEY}"), "literal values are refused"),
+        (format!("sk-{IBM_KEY}=x"), "literal values are refused"),
+        (
+            format!("api=env:{IBM_KEY}"),
+            "its environment variable is not set",
+        ),
+        (format!("api=file:{IBM_KEY}"), "cannot read its file"),
+        (
+            format!("{IBM_KEY}=file:{}", holding.display()),
+            "is not a secret name",
+        ),
     ];
     for (arg, want) in cases {
         let (code, stderr) = wfop(
@@ -197,6 +257,12 @@ fn bad_secret_sources() {
         );
         assert_eq!(code, Some(2), "{arg}: {stderr}");
         assert!(stderr.contains(want), "{arg}: want {want:?} in {stderr}");
+        // The value is in the argument or in the file it names; it is not in the message.
+        assert_absent(
+            stderr.as_bytes(),
+            IBM_KEY,
+            &format!("stderr for --secret #{want}"),
+        );
     }
     // Not valid UTF-8 in the environment.
     {

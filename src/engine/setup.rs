@@ -408,3 +408,49 @@ pub fn start(
         .map_err(|e| format!("wfop: {e}"))?;
     Ok((prepared, state_dir))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WF: &str = r#"{ "name": "t", "secrets": { "api": {} },
+  "nodes": [ { "id": "start", "type": "start" },
+    { "id": "s", "type": "service", "run": { "command": ["true"] }, "secrets": ["tok"],
+      "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"api\") }" } ] },
+    { "id": "end", "type": "end" } ],
+  "edges": [ { "from": "start", "to": "s" }, { "from": "s", "to": "end" } ] }"#;
+
+    /// The TUI's rerun shows `summary()` in its one status line: one line, no excerpt, no value;
+    /// `report()` (plain mode, stderr) has the masked excerpt.
+    #[test]
+    fn the_summary_is_one_line_without_the_excerpt() {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = dir.path().join("wf.json");
+        std::fs::write(&wf, WF).unwrap();
+        let input = dir.path().join("in.json");
+        std::fs::write(
+            &input,
+            "{ \"$secrets\": { \"api\": hunter2-secret-value } }",
+        )
+        .unwrap();
+        let e = prepare(&wf, Some(&input), &[], false).unwrap_err();
+        let summary = e.summary();
+        assert!(
+            !summary.contains('\n') && !summary.contains('│'),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("in.json") && summary.contains("1 error"),
+            "{summary}"
+        );
+        let report = e.report();
+        assert!(
+            report.contains("in.json:1:24") && report.contains("•••"),
+            "{report}"
+        );
+        assert!(
+            !report.contains("hunter2") && !summary.contains("hunter2"),
+            "{report}"
+        );
+    }
+}

@@ -63,7 +63,11 @@ pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<SpannedErr
 fn secret_name(value: &Expr) -> Result<(String, Span), SpannedError> {
     let ExprKind::Call { name, args, .. } = &value.kind else {
         let mut message = "expected secret_value(\"name\") here".to_string();
-        if super::analyze(value).secret_value_calls.is_empty() {
+        if matches!(value.kind, ExprKind::String(_) | ExprKind::Number(_)) {
+            message.push_str(
+                " (a literal is refused: a secret value never belongs in a workflow; name the secret and supply its value with --secret, the input's `$secrets` or the prompt)",
+            );
+        } else if super::analyze(value).secret_value_calls.is_empty() {
             message.push_str(" (a $secrets entry names a workflow secret)");
         } else {
             message.push_str(" (a secret cannot be combined with other values)");
@@ -76,7 +80,8 @@ fn secret_name(value: &Expr) -> Result<(String, Span), SpannedError> {
     if name != "secret_value" {
         return Err(SpannedError {
             span: value.span,
-            message: format!("expected secret_value(\"name\") here, found a call of `{name}`"),
+            message: "expected secret_value(\"name\") here, found a call of another function"
+                .into(),
         });
     }
     match args.as_slice() {

@@ -756,11 +756,14 @@ impl Loader {
                     } else {
                         span
                     };
-                    self.error(
-                        span,
-                        format!("in the expression for `{}`: {}", name.text, e.message),
-                        "here",
-                    );
+                    // A `$secrets` row may hold a pasted value: its parse error does not quote
+                    // the expression's text (the excerpt is masked too).
+                    let message = if name.text == super::model::SECRETS_ROW {
+                        "the `$secrets` expression does not parse here; it must be { \"param\": secret_value(\"secret_name\"), … }".to_string()
+                    } else {
+                        format!("in the expression for `{}`: {}", name.text, e.message)
+                    };
+                    self.error(span, message, "here");
                     None
                 }
             };

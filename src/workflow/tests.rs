@@ -425,7 +425,7 @@ fn secrets_keys_must_match_declared_secrets() {
     );
     assert_error(
         &text,
-        "`$secrets` binds `ibm_tokn`, which service `orchestrated` does not declare in its `secrets`, did you mean `ibm_token`?",
+        "`$secrets` binds a parameter that service `orchestrated` does not declare in its `secrets`, did you mean `ibm_token`?",
         "\\\"ibm_tokn",
         0,
     );
@@ -435,6 +435,78 @@ fn secrets_keys_must_match_declared_secrets() {
         "\"ibm_token\"",
         0,
     );
+}
+
+/// Two parameters that become one `SECRET_*` variable: an error at the second, pointing at
+/// the first, instead of one value silently replacing the other.
+#[test]
+fn two_secret_parameters_may_not_become_one_variable() {
+    let text = broken(
+        r#""secrets": ["ibm_token"],"#,
+        r#""secrets": ["ibm_token", "ibmToken"],"#,
+    )
+    .replace(
+        r#"{ \"ibm_token\": secret_value"#,
+        r#"{ \"ibmToken\": secret_value(\"ibm_api_token\"), \"ibm_token\": secret_value"#,
+    );
+    assert_error(
+        &text,
+        "secret parameters `ibm_token` and `ibmToken` of service `orchestrated` both become the environment variable SECRET_IBM_TOKEN",
+        "\"ibmToken\"",
+        0,
+    );
+    let checked = check_source(SourceFile::from_text("t.json", &text));
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("SECRET_IBM_TOKEN"))
+        .expect("the error");
+    assert_eq!(
+        line_col(&text, d.secondary[0].0.start),
+        pos(&text, "\"ibm_token\"", 0),
+        "the second position is the first parameter"
+    );
+    let out = checked.render(false);
+    assert!(out.contains("t.json:13:32"), "{out}");
+}
+
+/// A value pasted into a `$secrets` row is refused, and neither the message nor the excerpt
+/// repeats it; `file:line:col` still points at it.
+#[test]
+fn a_literal_in_a_secrets_row_is_refused_without_showing_it() {
+    for (from, to) in [
+        (
+            r#"secret_value(\"ibm_api_token\")"#,
+            r#"\"ghp_R3alTokenValue0123\""#,
+        ),
+        (
+            r#"secret_value(\"ibm_api_token\")"#,
+            r#"secret_value(\"ghp-R3alTokenValue0123\")"#,
+        ),
+        (
+            r#"secret_value(\"ibm_api_token\")"#,
+            r#"secret_value(\"ghp_R3alTokenValue0123\")"#,
+        ),
+        (
+            r#"{ \"ibm_token\": secret_value"#,
+            r#"{ \"ghp_R3alTokenValue0123\": secret_value"#,
+        ),
+        (
+            r#"{ \"ibm_token\": secret_value(\"ibm_api_token\") }"#,
+            r#"{ \"ibm_token\": ghp_R3alTokenValue0123 ( }"#,
+        ),
+    ] {
+        let text = broken(from, to);
+        let checked = check_source(SourceFile::from_text("t.json", &text));
+        assert!(checked.errors() > 0, "{to}");
+        let out = checked.render(false);
+        assert!(!out.contains("R3al"), "{to}:\n{out}");
+        assert!(out.contains("t.json:16:"), "{to}:\n{out}");
+        assert!(
+            out.contains("\"$secrets\""),
+            "the row's structure stays:\n{out}"
+        );
+    }
 }
 
 #[test]
@@ -484,7 +556,7 @@ fn secret_fields_must_be_declared_by_the_workflow() {
     );
     assert_error(
         &text,
-        "secret `ibm_api_tokn` is not declared in the workflow's `secrets`, did you mean `ibm_api_token`?",
+        "this `secret_value` names a secret the workflow does not declare in its `secrets`, did you mean `ibm_api_token`?",
         "\\\"ibm_api_tokn\\\"",
         0,
     );

@@ -409,6 +409,7 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
+    check_secret_env_names(node, out);
     if node.secrets_row().is_none() && !node.secrets.is_empty() {
         let span = node
             .secrets_span
@@ -435,6 +436,31 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Two secret parameters of one service that become the same `SECRET_*` variable
+/// (`ibmToken` and `ibm_token`): one value would silently replace the other.
+fn check_secret_env_names(node: &Node, out: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(String, &str, &std::ops::Range<usize>)> = Vec::new();
+    for (param, span) in &node.secrets {
+        let env = crate::engine::secret_env_name(param);
+        if let Some((_, first, first_span)) = seen.iter().find(|(e, _, _)| *e == env) {
+            out.push(
+                Diagnostic::error(
+                    span.clone(),
+                    format!(
+                        "secret parameters `{first}` and `{param}` of service `{}` both become the environment variable {env}: one value would replace the other",
+                        node.id
+                    ),
+                    format!("also {env}"),
+                )
+                .with_secondary((*first_span).clone(), format!("becomes {env}"))
+                .with_note("rename one of them (and its key in the `$secrets` row)"),
+            );
+        } else {
+            seen.push((env, param, span));
+        }
+    }
+}
+
 fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec<Diagnostic>) {
     let Some(e) = &row.expr else { return };
     let bindings = match expr::secret_bindings(e) {
@@ -449,6 +475,8 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
             return;
         }
     };
+    // Text inside a `$secrets` row may be a pasted value: messages name only what the workflow
+    // declares elsewhere (parameters, secrets, node ids), never the row's own words.
     let declared: Vec<&str> = node.secrets.iter().map(|(s, _)| s.as_str()).collect();
     for b in &bindings {
         if !declared.contains(&b.param.as_str()) {
@@ -457,8 +485,8 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
             let mut d = Diagnostic::error(
                 span,
                 format!(
-                    "`$secrets` binds `{}`, which service `{}` does not declare in its `secrets`{hint}",
-                    b.param, node.id
+                    "`$secrets` binds a parameter that service `{}` does not declare in its `secrets`{hint}",
+                    node.id
                 ),
                 "not declared",
             );
@@ -467,16 +495,24 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
             }
             out.push(d);
         }
-        if let Some(decls) = &wf.secrets
+        let span = row.value.file_span(b.secret_span.start..b.secret_span.end);
+        if !super::load::is_identifier(&b.secret) {
+            out.push(
+                Diagnostic::error(
+                    span,
+                    "the secret name in `secret_value` must be letters, digits and `_`, not starting with a digit",
+                    "not a secret name",
+                )
+                .with_note("secret_value(\"name\") names a workflow secret; the value itself never belongs in a workflow"),
+            );
+        } else if let Some(decls) = &wf.secrets
             && !decls.iter().any(|d| d.name == b.secret)
         {
             let hint = suggestion(&b.secret, decls.iter().map(|d| d.name.as_str()));
-            let span = row.value.file_span(b.secret_span.start..b.secret_span.end);
             out.push(Diagnostic::error(
                 span,
                 format!(
-                    "secret `{}` is not declared in the workflow's `secrets`{hint}",
-                    b.secret
+                    "this `secret_value` names a secret the workflow does not declare in its `secrets`{hint}"
                 ),
                 "undeclared secret",
             ));
