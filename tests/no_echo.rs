@@ -251,11 +251,11 @@ fn secret_flags_holding_a_value_are_named_by_position() {
             &["run", wf.to_str().unwrap(), "--plain", "--secret", &arg],
             &[("WFOP_TEST_API", MARKET_KEY)],
         );
+        assert_absent(&out.stderr, V, &format!("stderr for `{want}`"));
+        assert_absent(&out.stderr, &V.replace('-', "_"), "stderr");
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(want), "{arg:?}: want {want:?} in {stderr}");
-        assert_absent(&out.stderr, V, "stderr");
-        assert_absent(&out.stderr, &V.replace('-', "_"), "stderr");
     }
     // The position counts the flags.
     let out = case.wfop(
