@@ -247,6 +247,7 @@ fn a_bracketed_paste_is_taken_whole_with_its_line_breaks() {
     // ESC[201~ (lines ending in CR, one trailing line break), then the operator presses Enter.
     let paste = format!("raw:\x1b[200~{}\r\x1b[201~\r", pem().replace('\n', "\r"));
     let p = run_pem(&case, &[("used by check (key): ", &paste)]);
+    assert_pem_taken_whole(&case, &p, "bracketed");
     let shown = text(&p.screen);
     assert!(
         shown.contains("\x1b[?2004h"),
@@ -256,7 +257,6 @@ fn a_bracketed_paste_is_taken_whole_with_its_line_breaks() {
         shown.contains("\x1b[?2004l"),
         "and turned off again: {shown:?}"
     );
-    assert_pem_taken_whole(&case, &p, "bracketed");
 }
 
 #[test]
