@@ -115,6 +115,7 @@ impl PromptState {
                 field.value.pop();
             }
             KeyCode::Enter => return self.confirm(),
+            KeyCode::Tab => field.push_str("\t"),
             KeyCode::Char(c) if !ctrl && !ev.modifiers.contains(KeyModifiers::ALT) => {
                 let mut tmp = [0u8; 4];
                 field.push_str(c.encode_utf8(&mut tmp));
@@ -126,20 +127,40 @@ impl PromptState {
         PromptEvent::None
     }
 
-    /// Bracketed paste: the text goes in as is, one trailing newline dropped; the pasted
-    /// string is zeroized afterwards.
+    /// Bracketed paste: the text goes in as one piece of the value, its line breaks (`\r`,
+    /// `\r\n`, `\n` — terminals send CR) as `\n`, one trailing line break dropped; it never
+    /// confirms. The pasted string is zeroized afterwards.
     pub fn handle_paste(&mut self, mut text: String) -> PromptEvent {
         if !self.done
             && let Some(field) = self.fields.get_mut(self.current)
         {
-            let trimmed = text
-                .strip_suffix("\r\n")
-                .or_else(|| text.strip_suffix('\n'))
-                .unwrap_or(&text);
+            let mut lines = Zeroizing::new(String::with_capacity(text.len()));
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '\r' {
+                    chars.next_if_eq(&'\n');
+                    lines.push('\n');
+                } else {
+                    lines.push(c);
+                }
+            }
+            let trimmed = lines.strip_suffix('\n').unwrap_or(&lines);
             field.push_str(trimmed);
             self.message = None;
         }
         text.zeroize();
+        PromptEvent::None
+    }
+
+    /// An Enter that more input followed at once (text pasted without brackets, one key at a
+    /// time): a line break inside the value, not a confirm.
+    pub fn handle_line_break(&mut self) -> PromptEvent {
+        if !self.done
+            && let Some(field) = self.fields.get_mut(self.current)
+        {
+            field.push_str("\n");
+            self.message = None;
+        }
         PromptEvent::None
     }
 
