@@ -229,7 +229,7 @@ impl PromptState {
             lines.push(Line::raw(""));
             let shown = if f.value.is_empty() {
                 Span::styled(
-                    "(type or paste; nothing is shown)",
+                    "(type or paste; a paste is one value; nothing shown)",
                     theme.style(Role::Muted),
                 )
             } else {
@@ -384,6 +384,41 @@ mod tests {
     }
 
     #[test]
+    fn a_pasted_key_keeps_its_line_breaks_whatever_the_terminal_sends() {
+        let pem = "-----BEGIN K-----\nQUJD\n-----END K-----";
+        for sep in ["\r", "\n", "\r\n"] {
+            let mut p = PromptState::new(&missing()[..1]);
+            p.handle_paste(format!("{}{sep}", pem.replace('\n', sep)));
+            assert_eq!(
+                p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE)),
+                PromptEvent::Done
+            );
+            assert!(
+                crate::secrets::secret_equals(&p.take()[0].1, pem),
+                "{sep:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_break_of_an_unbracketed_paste_does_not_confirm() {
+        let mut p = PromptState::new(&missing()[..1]);
+        type_str(&mut p, "line1");
+        assert_eq!(p.handle_line_break(), PromptEvent::None);
+        type_str(&mut p, "line2");
+        p.handle_key(&key(KeyCode::Tab, KeyModifiers::NONE));
+        type_str(&mut p, "x");
+        assert_eq!(
+            p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE)),
+            PromptEvent::Done
+        );
+        assert!(crate::secrets::secret_equals(
+            &p.take()[0].1,
+            "line1\nline2\tx"
+        ));
+    }
+
+    #[test]
     fn debug_never_shows_the_value() {
         let mut p = PromptState::new(&missing());
         type_str(&mut p, "hunter2-topsecret");
@@ -417,6 +452,6 @@ mod tests {
         let empty = buf_text(&render(&p));
         type_str(&mut p, "abc");
         insta::assert_snapshot!(buf_text(&render(&p)));
-        assert!(empty.contains("(type or paste; nothing is shown)"));
+        assert!(empty.contains("(type or paste; a paste is one value; nothing shown)"));
     }
 }
