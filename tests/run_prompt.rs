@@ -341,4 +341,8 @@ fn a_reply_typed_before_the_prompt_is_printed_is_not_echoed() {
     // The claim: not one character of it was echoed.
     assert_absent(&p.screen, IBM_KEY, "the terminal");
     assert!(!shown.contains(&IBM_KEY[..8]), "{shown}");
+    assert!(
+        typed.ends_with("echo=0"),
+        "echo was off when it was typed: {typed}"
+    );
 }
