@@ -249,3 +249,97 @@ fn a_broken_theme_file_exits_2_with_its_position_before_the_screen_opens() {
     assert!(screen.contains("did you mean `blue`?"), "{screen}");
     assert_eq!(t.pane("#{alternate_on}"), "0", "the screen never opened");
 }
+
+/// A PEM-shaped fake key of three lines (the body line is what a leak would show).
+const PEM_BODY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MjQyZmFrZWtleQ";
+
+fn pem() -> String {
+    format!("-----BEGIN TEST KEY-----\n{PEM_BODY}\n-----END TEST KEY-----")
+}
+
+/// Pastes a three-line key at the masked field (`bracketed`: tmux frames it as the TUI asked,
+/// then Enter is pressed; otherwise its lines arrive as keys, CR-separated, ending with one).
+/// The service compares what it got with the key and prints a verdict, never the value.
+fn paste_a_key_at_the_masked_field(bracketed: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = dir.path().join("expected.pem");
+    std::fs::write(&expected, pem()).expect("write");
+    let script = format!(
+        r#"if printf %s "$SECRET_KEY" | cmp -s - {}; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi"#,
+        shell_quote(&expected)
+    );
+    let wf = serde_json::json!({
+        "name": "pem", "secrets": { "pem": { "description": "a PEM key" } },
+        "nodes": [ { "id": "start", "type": "start" },
+                   { "id": "check", "type": "service", "run": { "command": ["sh", "-c", script] },
+                     "secrets": ["key"],
+                     "input_mapping": [ { "name": "$secrets", "value": "{ \"key\": secret_value(\"pem\") }" } ] },
+                   { "id": "end", "type": "end" } ],
+        "edges": [ { "from": "start", "to": "check" }, { "from": "check", "to": "end" } ] });
+    std::fs::write(dir.path().join("wf.json"), wf.to_string()).expect("write");
+    let cmd = format!(
+        "cd {} && {} run wf.json --state-dir state; echo $? > exit",
+        shell_quote(dir.path()),
+        shell_quote(Path::new(wfop())),
+    );
+    let Some(t) = Tmux::start("paste", &cmd, 100, 30) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    t.wait_for(&mut seen, "the prompt", |s| s.contains("secrets needed"));
+    let buffer = format!("{}\n", pem());
+    assert!(t.cmd(&["set-buffer", "--", &buffer]).status.success());
+    let paste: &[&str] = if bracketed {
+        &["paste-buffer", "-p"]
+    } else {
+        &["paste-buffer"]
+    };
+    assert!(t.cmd(paste).status.success(), "tmux paste-buffer");
+    if bracketed {
+        t.wait_for(&mut seen, "the mask", |s| s.contains("••••••••"));
+        t.key("Enter");
+    }
+    let done = t.wait_for(&mut seen, "the run to end", |s| {
+        s.contains("succeeded in") || s.contains("failed in") || s.contains("pem: mismatch")
+    });
+    // No key of the paste became a command: still on the graph pane, no overlay, one run.
+    let plain = t.capture_all();
+    seen.push(plain.clone());
+    assert!(plain.contains("←/h select"), "focus moved:\n{plain}");
+    assert!(
+        !plain.contains("keys — Esc closes"),
+        "an overlay opened:\n{plain}"
+    );
+    assert!(
+        done.contains("pem: full value received"),
+        "the service got the whole key, line breaks included:\n{done}"
+    );
+    t.keys("q");
+    t.wait_dead();
+    let after = t.capture_all();
+    seen.push(after.clone());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("exit"))
+            .expect("exit code")
+            .trim(),
+        "0",
+        "{after}"
+    );
+    let runs = std::fs::read_dir(dir.path().join("state/runs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(runs, 1, "the paste started no second run");
+    for screen in &seen {
+        assert!(!screen.contains(PEM_BODY), "the key on screen:\n{screen}");
+    }
+}
+
+#[test]
+fn a_key_pasted_bracketed_at_the_masked_field_is_taken_whole() {
+    paste_a_key_at_the_masked_field(true);
+}
+
+#[test]
+fn a_key_pasted_without_brackets_is_taken_whole_and_fires_no_command() {
+    paste_a_key_at_the_masked_field(false);
+}

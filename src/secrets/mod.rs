@@ -1,6 +1,7 @@
 //! The only place that holds secret values: store, sources, prompt, redactor, hardening.
 //! `expose_secret()` is called here and at the one place in `engine/` that builds a child's env.
 
+mod answer;
 pub mod harden;
 mod matcher;
 mod needles;

@@ -1,13 +1,17 @@
-//! Asking the operator for missing secrets in plain mode: `rpassword` on `/dev/tty`, nothing
-//! echoed; and the exit-2 report when there is no terminal to ask.
+//! Asking the operator for missing secrets in plain mode: on `/dev/tty`, nothing echoed, a
+//! paste taken whole (see `answer.rs`), the input queue flushed before the terminal is given
+//! back; and the exit-2 report when there is no terminal to ask.
 
 use std::fs::OpenOptions;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use super::answer::{Answer, Step};
 use super::store::{SecretError, SecretStore, Source};
 
 /// A secret the workflow needs that no source supplied.
@@ -19,6 +23,26 @@ pub struct Missing {
     pub used_by: Vec<String>,
 }
 
+/// Printed once before the first question.
+pub const HINT: &str = "wfop: nothing you type or paste is shown; a pasted block is one value, line breaks included; Enter ends it.";
+
+/// An Enter that more input follows within this time is a line break of pasted text, not the
+/// end of the value (a terminal writes a paste in one go; nobody types that fast after Enter).
+pub const BURST_GAP: Duration = Duration::from_millis(50);
+/// How often a waiting prompt looks at the signal flag.
+const SIGNAL_POLL: Duration = Duration::from_millis(200);
+/// Signals whose default action ends the process: caught while the prompt is up, so that the
+/// terminal is restored (and its input flushed) before wfop exits 128 + signal.
+const SIGNALS: [libc::c_int; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
+
 /// True when a controlling terminal can be opened to ask on.
 pub fn terminal_available() -> bool {
     OpenOptions::new()
@@ -28,11 +52,13 @@ pub fn terminal_available() -> bool {
         .is_ok()
 }
 
-/// Asks for each missing secret on `/dev/tty` with its description; empty answers are asked again
-/// (three tries). Fails if the terminal cannot be used.
+/// Asks for each missing secret on `/dev/tty` with its description; empty (or unusable) answers
+/// are asked again (three tries). Fails if the terminal cannot be used.
 pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<(), PromptError> {
-    // Echo stays off from before the first prompt until after the last answer.
-    let _guard = PromptGuard::new()?;
+    // Echo stays off from before the first prompt until after the last answer; whatever is
+    // still queued then is flushed, however this ends.
+    let mut guard = PromptGuard::new()?;
+    guard.say(&format!("{HINT}\r\n"))?;
     for m in missing {
         let mut label = format!("secret {}", m.name);
         if let Some(d) = &m.description {
@@ -43,41 +69,48 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
         }
         let mut tries = 0;
         loop {
-            let answer = ask(&format!("{label}: "))?;
-            if answer.trim().is_empty() {
-                tries += 1;
-                if tries >= 3 {
-                    return Err(PromptError::Empty(m.name.clone()));
+            guard.say(&format!("{label}: "))?;
+            let answer = guard.ask();
+            // The operator's Enter is not echoed: end the line ourselves.
+            guard.say("\r\n")?;
+            let problem = match answer? {
+                Ok(a) if a.trim().is_empty() => "an empty value is not a secret".to_string(),
+                Ok(a) => {
+                    store.insert(
+                        &m.name,
+                        SecretString::from(Box::<str>::from(a.as_str())),
+                        Source::Prompt,
+                    )?;
+                    break;
                 }
-                eprintln!("wfop: an empty value is not a secret; try again");
-                continue;
+                Err(e) => e.to_string(),
+            };
+            tries += 1;
+            if tries >= 3 {
+                return Err(PromptError::Empty(m.name.clone()));
             }
-            store.insert(
-                &m.name,
-                SecretString::from(Box::<str>::from(answer.as_str())),
-                Source::Prompt,
-            )?;
-            break;
+            eprintln!("wfop: {problem}; try again");
         }
     }
     Ok(())
 }
 
-/// Set by the SIGINT handler that is in place while a prompt waits.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signal caught while a prompt waits (0: none).
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    CAUGHT.store(sig, Ordering::SeqCst);
 }
 
-/// While a prompt is up: echo and terminal signals are off *before* the prompt is printed (so
-/// nothing typed ahead of rpassword's own raw mode is echoed, and a Ctrl-C typed then is read as
-/// a byte), and the SIGINT rpassword raises for Ctrl-C is caught so that the terminal is
-/// restored before wfop exits 130.
+/// While a prompt is up: echo, canonical mode and terminal signals are off *before* the prompt
+/// is printed (so nothing typed ahead is echoed, and Ctrl-C is read as a byte), CR is not turned
+/// into LF, bracketed paste is on, and terminating signals are caught. Dropping it (every exit
+/// path) turns bracketed paste off, flushes the input queue (the rest of a paste must not reach
+/// the shell) and restores the terminal and the signal actions.
 struct PromptGuard {
     tty: std::fs::File,
     saved: Option<libc::termios>,
-    old_action: Option<libc::sigaction>,
+    old_actions: Vec<(libc::c_int, libc::sigaction)>,
 }
 
 impl PromptGuard {
@@ -88,61 +121,133 @@ impl PromptGuard {
             .open("/dev/tty")
             .map_err(|e| PromptError::Terminal(e.to_string()))?;
         let fd = tty.as_raw_fd();
-        INTERRUPTED.store(false, Ordering::SeqCst);
-        // SAFETY: sigaction with a zeroed struct, a plain handler that only stores an atomic,
-        // and a valid out-pointer for the old action.
-        let old_action = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            let mut old: libc::sigaction = std::mem::zeroed();
-            (libc::sigaction(libc::SIGINT, &action, &mut old) == 0).then_some(old)
-        };
+        CAUGHT.store(0, Ordering::SeqCst);
+        let mut old_actions = Vec::new();
+        for sig in SIGNALS {
+            // SAFETY: sigaction with a zeroed struct, a plain handler that only stores an
+            // atomic, and a valid out-pointer for the old action. No SA_RESTART: a signal
+            // interrupts the wait for input.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &action, &mut old) == 0 {
+                    old_actions.push((sig, old));
+                }
+            }
+        }
         // SAFETY: tcgetattr/tcsetattr on an open terminal fd with valid termios pointers.
         let saved = unsafe {
             let mut t: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(fd, &mut t) == 0 {
                 let mut quiet = t;
-                // No echo, and Ctrl-C as a byte (rpassword turns it into SIGINT once it reads
-                // it): a signal before rpassword's read began would leave that read waiting.
-                quiet.c_lflag &= !(libc::ECHO | libc::ISIG);
+                // All in one call, before anything is printed: no echo, bytes as they come
+                // (wfop edits the line), Ctrl-C as a byte, CR kept as CR.
+                quiet.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG);
+                quiet.c_lflag &= !libc::IEXTEN;
+                quiet.c_iflag &= !(libc::ICRNL | libc::INLCR | libc::IGNCR);
+                quiet.c_cc[libc::VMIN] = 1;
+                quiet.c_cc[libc::VTIME] = 0;
                 libc::tcsetattr(fd, libc::TCSANOW, &quiet);
                 Some(t)
             } else {
                 None
             }
         };
-        Ok(PromptGuard {
+        let mut guard = PromptGuard {
             tty,
             saved,
-            old_action,
-        })
+            old_actions,
+        };
+        guard.say("\x1b[?2004h")?;
+        Ok(guard)
+    }
+
+    /// Writes to the terminal.
+    fn say(&mut self, text: &str) -> Result<(), PromptError> {
+        self.tty
+            .write_all(text.as_bytes())
+            .and_then(|_| self.tty.flush())
+            .map_err(|e| PromptError::Terminal(e.to_string()))
+    }
+
+    /// Waits for `fd` to be readable; `Ok(false)` on timeout, `Err(sig)` for a caught signal.
+    fn wait(&self, timeout: Duration) -> Result<bool, PromptError> {
+        let mut pfd = libc::pollfd {
+            fd: self.tty.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: poll on one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        let sig = CAUGHT.load(Ordering::SeqCst);
+        if sig != 0 {
+            return Err(PromptError::Signal(sig));
+        }
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(PromptError::Terminal(e.to_string()))
+            };
+        }
+        Ok(n > 0)
+    }
+
+    /// One answer: the outer error ends the prompt (cancel, signal, terminal gone), the inner
+    /// one asks again.
+    fn ask(
+        &mut self,
+    ) -> Result<Result<Zeroizing<String>, super::answer::AnswerError>, PromptError> {
+        let mut answer = Answer::default();
+        let mut chunk = Zeroizing::new([0u8; 4096]);
+        loop {
+            let timeout = if answer.pending_enter() {
+                BURST_GAP
+            } else {
+                SIGNAL_POLL
+            };
+            if !self.wait(timeout)? {
+                if answer.pending_enter() {
+                    return Ok(answer.finish());
+                }
+                continue;
+            }
+            let n = match self.tty.read(&mut chunk[..]) {
+                Ok(0) => return Err(PromptError::Interrupted),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(PromptError::Terminal(e.to_string())),
+            };
+            for &b in &chunk[..n] {
+                if answer.feed(b) == Step::Cancel {
+                    return Err(PromptError::Interrupted);
+                }
+            }
+        }
     }
 }
 
 impl Drop for PromptGuard {
     fn drop(&mut self) {
-        // Each step on its own: one failing does not skip the other.
+        // Each step on its own: one failing does not skip the others.
+        let _ = self.tty.write_all(b"\x1b[?2004l");
+        let _ = self.tty.flush();
+        let fd = self.tty.as_raw_fd();
+        // SAFETY: tcflush on the open terminal fd: drops input not read yet (the rest of a
+        // paste, keys typed after the answer), so the shell does not run it after wfop.
+        unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
         if let Some(t) = &self.saved {
             // SAFETY: restoring the attributes read in `new` on the same open fd.
-            unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, t) };
+            unsafe { libc::tcsetattr(fd, libc::TCSANOW, t) };
         }
-        if let Some(old) = &self.old_action {
+        for (sig, old) in &self.old_actions {
             // SAFETY: reinstalling the action saved in `new`.
-            unsafe { libc::sigaction(libc::SIGINT, old, std::ptr::null_mut()) };
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
-    }
-}
-
-/// One masked question on the terminal (a `PromptGuard` must be in place).
-fn ask(prompt: &str) -> Result<Zeroizing<String>, PromptError> {
-    let answer = rpassword::prompt_password(prompt).map(Zeroizing::new);
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-    match answer {
-        _ if interrupted => Err(PromptError::Interrupted),
-        Ok(a) => Ok(a),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(PromptError::Interrupted),
-        Err(e) => Err(PromptError::Terminal(e.to_string())),
     }
 }
 
@@ -150,6 +255,8 @@ fn ask(prompt: &str) -> Result<Zeroizing<String>, PromptError> {
 pub enum PromptError {
     #[error("cancelled at the secret prompt")]
     Interrupted,
+    #[error("stopped by signal {0} at the secret prompt")]
+    Signal(i32),
     #[error("cannot ask on the terminal: {0}")]
     Terminal(String),
     #[error("no value given for secret `{0}`")]

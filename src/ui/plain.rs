@@ -421,11 +421,11 @@ pub fn run(args: RunArgs) -> i32 {
         }
         if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
             eprintln!("wfop: {e}");
-            // Ctrl-C (or Ctrl-D) at the prompt: nothing ran; exit as an interrupt does.
-            return if matches!(e, prompt::PromptError::Interrupted) {
-                130
-            } else {
-                INVALID
+            // Ctrl-C (or Ctrl-D) or a signal at the prompt: nothing ran; exit as a signal does.
+            return match e {
+                prompt::PromptError::Interrupted => 130,
+                prompt::PromptError::Signal(sig) => 128 + sig,
+                _ => INVALID,
             };
         }
     }

@@ -30,6 +30,9 @@ pub const EXIT_INVALID: i32 = 2;
 /// Everything that can happen to the TUI.
 pub enum AppEvent {
     Key(KeyEvent),
+    /// An Enter that more input followed at once (within `BURST_GAP`), as in text pasted
+    /// without brackets: a line break at the secret prompt, an Enter anywhere else.
+    PastedEnter(KeyEvent),
     Paste(String),
     Resize(u16, u16),
     /// Time passes (animation, durations).
@@ -348,6 +351,12 @@ pub fn update(app: &mut App, ev: AppEvent) {
                 key(app, &k);
             }
         }
+        AppEvent::PastedEnter(k) => match app.prompt.as_mut() {
+            Some(p) => {
+                p.handle_line_break();
+            }
+            None => return update(app, AppEvent::Key(k)),
+        },
         AppEvent::Paste(text) => paste(app, text),
         AppEvent::Resize(w, h) => app.size = (w, h),
         AppEvent::Tick(now) => {

@@ -115,6 +115,7 @@ impl PromptState {
                 field.value.pop();
             }
             KeyCode::Enter => return self.confirm(),
+            KeyCode::Tab => field.push_str("\t"),
             KeyCode::Char(c) if !ctrl && !ev.modifiers.contains(KeyModifiers::ALT) => {
                 let mut tmp = [0u8; 4];
                 field.push_str(c.encode_utf8(&mut tmp));
@@ -126,20 +127,40 @@ impl PromptState {
         PromptEvent::None
     }
 
-    /// Bracketed paste: the text goes in as is, one trailing newline dropped; the pasted
-    /// string is zeroized afterwards.
+    /// Bracketed paste: the text goes in as one piece of the value, its line breaks (`\r`,
+    /// `\r\n`, `\n` — terminals send CR) as `\n`, one trailing line break dropped; it never
+    /// confirms. The pasted string is zeroized afterwards.
     pub fn handle_paste(&mut self, mut text: String) -> PromptEvent {
         if !self.done
             && let Some(field) = self.fields.get_mut(self.current)
         {
-            let trimmed = text
-                .strip_suffix("\r\n")
-                .or_else(|| text.strip_suffix('\n'))
-                .unwrap_or(&text);
+            let mut lines = Zeroizing::new(String::with_capacity(text.len()));
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '\r' {
+                    chars.next_if_eq(&'\n');
+                    lines.push('\n');
+                } else {
+                    lines.push(c);
+                }
+            }
+            let trimmed = lines.strip_suffix('\n').unwrap_or(&lines);
             field.push_str(trimmed);
             self.message = None;
         }
         text.zeroize();
+        PromptEvent::None
+    }
+
+    /// An Enter that more input followed at once (text pasted without brackets, one key at a
+    /// time): a line break inside the value, not a confirm.
+    pub fn handle_line_break(&mut self) -> PromptEvent {
+        if !self.done
+            && let Some(field) = self.fields.get_mut(self.current)
+        {
+            field.push_str("\n");
+            self.message = None;
+        }
         PromptEvent::None
     }
 
@@ -208,7 +229,7 @@ impl PromptState {
             lines.push(Line::raw(""));
             let shown = if f.value.is_empty() {
                 Span::styled(
-                    "(type or paste; nothing is shown)",
+                    "(type or paste; a paste is one value; nothing shown)",
                     theme.style(Role::Muted),
                 )
             } else {
@@ -363,6 +384,41 @@ mod tests {
     }
 
     #[test]
+    fn a_pasted_key_keeps_its_line_breaks_whatever_the_terminal_sends() {
+        let pem = "-----BEGIN K-----\nQUJD\n-----END K-----";
+        for sep in ["\r", "\n", "\r\n"] {
+            let mut p = PromptState::new(&missing()[..1]);
+            p.handle_paste(format!("{}{sep}", pem.replace('\n', sep)));
+            assert_eq!(
+                p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE)),
+                PromptEvent::Done
+            );
+            assert!(
+                crate::secrets::secret_equals(&p.take()[0].1, pem),
+                "{sep:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_break_of_an_unbracketed_paste_does_not_confirm() {
+        let mut p = PromptState::new(&missing()[..1]);
+        type_str(&mut p, "line1");
+        assert_eq!(p.handle_line_break(), PromptEvent::None);
+        type_str(&mut p, "line2");
+        p.handle_key(&key(KeyCode::Tab, KeyModifiers::NONE));
+        type_str(&mut p, "x");
+        assert_eq!(
+            p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE)),
+            PromptEvent::Done
+        );
+        assert!(crate::secrets::secret_equals(
+            &p.take()[0].1,
+            "line1\nline2\tx"
+        ));
+    }
+
+    #[test]
     fn debug_never_shows_the_value() {
         let mut p = PromptState::new(&missing());
         type_str(&mut p, "hunter2-topsecret");
@@ -396,6 +452,6 @@ mod tests {
         let empty = buf_text(&render(&p));
         type_str(&mut p, "abc");
         insta::assert_snapshot!(buf_text(&render(&p)));
-        assert!(empty.contains("(type or paste; nothing is shown)"));
+        assert!(empty.contains("(type or paste; a paste is one value; nothing shown)"));
     }
 }

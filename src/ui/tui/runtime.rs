@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crossterm::event::Event as TermEvent;
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
@@ -21,6 +21,7 @@ use super::theme::Theme;
 use super::view;
 use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
 use crate::secrets::SecretArg;
+use crate::secrets::prompt::BURST_GAP;
 use crate::ui::graph::Charset;
 
 /// What `wfop run` was asked to do (TUI mode).
@@ -177,7 +178,8 @@ impl Ui {
         };
         let (tx, rx) = mpsc::channel::<AppEvent>();
         let credits = Arc::new(Credits::default());
-        spawn_input(tx.clone());
+        let prompt_open = Arc::new(AtomicBool::new(false));
+        spawn_input(tx.clone(), prompt_open.clone());
         let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
         if let Some(n) = self.args.scrollback {
             app.log_config.max_lines = n.max(1);
@@ -188,6 +190,7 @@ impl Ui {
         let mut frames = FrameCoalescer::default();
         let mut next_tick = Instant::now();
         loop {
+            prompt_open.store(app.prompt.is_some(), Ordering::SeqCst);
             for eff in app.take_effects() {
                 self.effect(eff, &tx, &credits, &mut app, term.backend_mut());
                 frames.mark_urgent();
@@ -358,6 +361,7 @@ fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
     let urgent = matches!(
         ev,
         AppEvent::Key(_)
+            | AppEvent::PastedEnter(_)
             | AppEvent::Paste(_)
             | AppEvent::Resize(..)
             | AppEvent::Signal(_)
@@ -369,10 +373,21 @@ fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
 }
 
 /// Reads the terminal's input on a thread of its own and forwards keys, pastes and resizes.
-fn spawn_input(tx: Sender<AppEvent>) {
+/// While the secret prompt is open, an Enter that more input follows at once is sent as a
+/// [`AppEvent::PastedEnter`]: text pasted without brackets arrives as keys, and its line breaks
+/// must neither confirm the field nor let the rest of the paste become commands.
+fn spawn_input(tx: Sender<AppEvent>, prompt_open: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         loop {
             let ev = match crossterm::event::read() {
+                Ok(TermEvent::Key(k))
+                    if k.code == KeyCode::Enter
+                        && k.kind == KeyEventKind::Press
+                        && prompt_open.load(Ordering::SeqCst)
+                        && crossterm::event::poll(BURST_GAP).unwrap_or(false) =>
+                {
+                    AppEvent::PastedEnter(k)
+                }
                 Ok(TermEvent::Key(k)) => AppEvent::Key(k),
                 Ok(TermEvent::Paste(s)) => AppEvent::Paste(s),
                 Ok(TermEvent::Resize(w, h)) => AppEvent::Resize(w, h),

@@ -362,6 +362,40 @@ fn snapshot_prompt_and_the_secret_is_never_drawn() {
     assert!(!screen.contains(SECRET));
 }
 
+/// Text pasted without brackets arrives as keys; the input thread marks an Enter that more
+/// input followed at once. At the prompt it is a line break (no confirm, so the rest of the
+/// paste cannot become commands); elsewhere it is an Enter.
+#[test]
+fn an_enter_inside_an_unbracketed_paste_is_a_line_break_only_at_the_prompt() {
+    let (mut app, _) = new_app(prepare("quantum-secrets"), (80, 24));
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    for line in ["-----BEGIN K-----", "QUJD", "-----END K-----"] {
+        for c in line.chars() {
+            ch(&mut app, c);
+        }
+        app::update(&mut app, AppEvent::PastedEnter(enter));
+        assert_eq!(
+            app.phase,
+            Phase::Prompt,
+            "a pasted line break confirms nothing"
+        );
+        assert!(effects(&mut app).is_empty());
+    }
+    key(&mut app, KeyCode::Enter);
+    match effects(&mut app).as_slice() {
+        [Effect::Start(p)] => assert!(p.secrets.contains("ibm_api_token")),
+        _ => panic!("expected a start"),
+    }
+    // Outside the prompt the same event is an Enter (here: open the node's log).
+    let (mut app, _) = quantum_running();
+    let before = render(&app);
+    app::update(&mut app, AppEvent::PastedEnter(enter));
+    let mut other = quantum_running().0;
+    key(&mut other, KeyCode::Enter);
+    assert_eq!(render(&app), render(&other));
+    assert_ne!(render(&app), before, "Enter did something");
+}
+
 #[test]
 fn snapshot_help() {
     let (mut app, _) = quantum_running();

@@ -1,5 +1,6 @@
 //! Terminal setup and restore: raw mode, alternate screen, hidden cursor, bracketed paste, undone
-//! step by step (each best-effort), a panic hook, synchronized draws and frame coalescing.
+//! step by step (each best-effort, unread input flushed), a panic hook, synchronized draws and
+//! frame coalescing.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -57,7 +58,13 @@ impl Drop for TerminalGuard {
 /// call more than once and when nothing was set (signal handlers, panic hook).
 pub fn restore() -> Vec<io::Error> {
     let mut out = io::stdout();
-    restore_steps(&mut out, disable_raw_mode)
+    restore_steps(&mut out, || {
+        // Input the TUI did not read (the rest of a paste, keys typed while it closed) was
+        // meant for it, never for the shell that reads the terminal next.
+        // SAFETY: tcflush on stdin's fd; harmless (ENOTTY) when stdin is not a terminal.
+        unsafe { libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH) };
+        disable_raw_mode()
+    })
 }
 
 /// The restore sequence against any writer (testable); `raw` leaves raw mode.
