@@ -256,7 +256,7 @@ pub(crate) async fn run_service(
         NodeStatus::Failed => Some(match problem(&result) {
             Some(p) => p,
             None => match (exit_code, signal) {
-                (_, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+                (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
                 (Some(c), _) => format!("exited with code {c}"),
                 _ => "failed".into(),
             },
@@ -348,18 +348,34 @@ async fn terminate(
 
 /// Ends whatever still lives in a finished service's process group.
 async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
-    if !kill_group(pgid, 0) {
+    if !group_alive(pgid) {
         return;
     }
     kill_group(pgid, libc::SIGTERM);
     let t0 = Instant::now();
     while t0.elapsed() < grace {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        if !kill_group(pgid, 0) {
+        if !group_alive(pgid) {
             return;
         }
     }
     kill_group(pgid, libc::SIGKILL);
+    reap_group(pgid);
+}
+
+/// True while a member of the group is there, after reaping the members that are wfop's own
+/// zombies: orphans of the service come to wfop (the subreaper), and a dead one that nobody
+/// waits for would keep the group "alive" for the whole grace period.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    reap_group(pgid);
+    kill_group(pgid, 0)
+}
+
+/// Waits for every already-ended child of wfop in group `pgid` (the service's leader was
+/// waited for before the group is swept, so only orphans that came to wfop are taken here).
+fn reap_group(pgid: libc::pid_t) {
+    // SAFETY: waitpid with a null status pointer and WNOHANG never blocks or writes memory.
+    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
 }
 
 /// One output pump of a service, owned by the service's run: `end` stops it and closes its
@@ -671,23 +687,6 @@ fn problem(result: &Value) -> Option<String> {
         Some(d) if d != title && !d.is_empty() => format!("{title}: {d}"),
         _ => title.to_string(),
     })
-}
-
-pub(crate) fn signal_name(s: i32) -> &'static str {
-    match s {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGTERM => "SIGTERM",
-        _ => "signal",
-    }
 }
 
 /// `5m`, `30s`, `1.5s`, `250ms`.
