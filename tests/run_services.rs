@@ -372,49 +372,97 @@ fn input_errors_exit_2_before_anything_runs() {
     assert!(!case.state().join("runs").exists(), "a record was made");
 }
 
+/// Gone, or a zombie waiting for its reaper; a moment is allowed for the kernel to get there.
+fn gone(pid: i32) -> bool {
+    for _ in 0..250 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if !pid_alive(pid) || stat.is_empty() || stat.contains(") Z ") {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn read_pid(p: &std::path::Path) -> i32 {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Starts `wfop run WF` (plain) with a `sleeper` service whose pid and grandchild's pid are
+/// written to files; returns wfop and what it printed up to `[sleeper] waiting`.
+fn start_sleeper(
+    case: &Case,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+    Vec<String>,
+    i32,
+    i32,
+) {
+    let pidfile = case.path().join("child.pid");
+    let gcfile = case.path().join("grandchild.pid");
+    let wf = case.workflow(
+        json!([
+            sh(
+                "sleeper",
+                r#"echo $$ > "$PIDFILE"; sleep 600 & echo $! > "$GCFILE"; echo waiting; wait"#
+            ),
+            sh("later", "true")
+        ]),
+        &[("sleeper", "later")],
+        &[],
+    );
+    let mut child = case
+        .command(
+            &["run", wf.to_str().unwrap(), "--plain"],
+            &[
+                ("PIDFILE", pidfile.to_str().unwrap()),
+                ("GCFILE", gcfile.to_str().unwrap()),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line == "[sleeper] waiting" {
+            break;
+        }
+    }
+    // The service and its grandchild are running now (precondition of "none is left").
+    let (pid, gc) = (read_pid(&pidfile), read_pid(&gcfile));
+    assert!(pid_alive(pid) && pid_alive(gc), "{seen:?}");
+    (child, lines, seen, pid, gc)
+}
+
 #[test]
 fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
+    // Every stop signal a user or a system sends (engine::signals), not only TERM/INT/HUP.
     for (sig, code) in [
         (libc::SIGINT, 130),
         (libc::SIGTERM, 143),
         (libc::SIGHUP, 129),
+        (libc::SIGQUIT, 131),
+        (libc::SIGUSR1, 138),
+        (libc::SIGUSR2, 140),
+        (libc::SIGALRM, 142),
+        (libc::SIGRTMIN() + 1, 128 + libc::SIGRTMIN() + 1),
     ] {
         let case = Case::new();
-        let pidfile = case.path().join("child.pid");
-        let wf = case.workflow(
-            json!([
-                sh(
-                    "sleeper",
-                    r#"echo $$ > "$PIDFILE"; echo waiting; sleep 600"#
-                ),
-                sh("later", "true")
-            ]),
-            &[("sleeper", "later")],
-            &[],
-        );
-        let mut child = case
-            .command(
-                &["run", wf.to_str().unwrap()],
-                &[("PIDFILE", pidfile.to_str().unwrap())],
-            )
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            seen.push(line.clone());
-            if line == "[sleeper] waiting" {
-                break;
-            }
-        }
+        let (mut child, lines, mut seen, pid, gc) = start_sleeper(&case);
         // SAFETY: plain kill of our own child.
         unsafe { libc::kill(child.id() as i32, sig) };
         seen.extend(lines.map(|l| l.unwrap()));
         let status = child.wait().unwrap();
         let all = seen.join("\n");
-        assert_eq!(status.code(), Some(code), "{all}");
+        assert_eq!(status.code(), Some(code), "signal {sig}: {all}");
         assert!(all.contains("wfop: secrets purged"), "{all}");
         assert!(
             all.contains(&format!("interrupted by signal {sig}")),
@@ -423,16 +471,54 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         let run = case.run_json();
         assert_eq!(run["status"], "interrupted");
         assert_eq!(run["exit_code"], code);
+        assert_eq!(run["signal"], sig);
         assert_eq!(node(&run, "sleeper")["status"], "cancelled");
         assert_eq!(node(&run, "later")["status"], "skipped");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");
-        let pid: i32 = std::fs::read_to_string(&pidfile)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!(!pid_alive(pid), "the service survived");
+        assert!(gone(pid), "signal {sig}: the service survived");
+        assert!(gone(gc), "signal {sig}: the service's child survived");
+    }
+}
+
+#[test]
+fn a_wfop_killed_outright_shows_its_run_as_abandoned() {
+    let case = Case::new();
+    let (mut child, lines, seen, pid, gc) = start_sleeper(&case);
+    let runs = text(&case.wfop(&["runs"], &[]).stdout);
+    assert!(runs.contains("running"), "{runs}\n{seen:?}");
+    // SAFETY: plain kill of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    lines.for_each(drop);
+    // Not reaped yet: its pid still answers `kill(pid, 0)`, as a dead wfop under a parent that
+    // does not wait (or a reused pid) would.
+    let listing = text(&case.wfop(&["runs"], &[]).stdout);
+    assert!(
+        listing.contains("abandoned") && !listing.contains("running"),
+        "a killed, unreaped wfop: {listing}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    let runs = case.wfop(&["runs"], &[]);
+    let listing = text(&runs.stdout);
+    assert!(
+        listing.contains("abandoned") && !listing.contains("running"),
+        "{listing}"
+    );
+    let logs = case.wfop(&["logs", "last"], &[]);
+    assert!(
+        text(&logs.stderr).contains("ended abnormally"),
+        "{}",
+        text(&logs.stderr)
+    );
+    assert!(text(&logs.stdout).contains("stdout waiting"));
+    // The record side only: making the service tree die with wfop is the sandbox's job.
+    for p in [pid, gc] {
+        // SAFETY: plain kill of processes this test started.
+        unsafe { libc::kill(p, libc::SIGKILL) };
     }
 }
 

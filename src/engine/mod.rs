@@ -11,6 +11,7 @@ mod redact;
 mod scheduler;
 mod service;
 pub mod setup;
+pub mod signals;
 
 use std::path::PathBuf;
 use std::sync::Arc;

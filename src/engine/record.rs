@@ -75,9 +75,16 @@ pub struct RunDoc {
     pub workflow: String,
     pub workflow_path: PathBuf,
     pub pid: u32,
-    /// `running`, `succeeded`, `failed` or `interrupted`.
+    /// When the wfop process started (clock ticks since boot, `/proc/<pid>/stat` field 22):
+    /// with `pid`, tells the live wfop from a process that later got the same pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
+    /// `running`, `succeeded`, `failed`, `interrupted` or `cancelled`.
     pub status: String,
     pub exit_code: Option<i32>,
+    /// The signal that interrupted the run (`status` = `interrupted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
     pub started: String,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
@@ -105,29 +112,71 @@ pub struct NodeDoc {
     pub redactions: BTreeMap<String, u64>,
 }
 
+/// How `wfop runs` shows a run whose record says `running` but whose wfop process is gone
+/// (killed by SIGKILL, a crash, a power cut): it ended abnormally, the record is unfinished.
+pub const ABANDONED: &str = "abandoned";
+
 impl RunDoc {
-    /// `running` for a run whose wfop process is gone is shown as `abandoned`.
+    /// The status, with `running` shown as `abandoned` when the run's wfop process is gone.
     pub fn shown_status(&self) -> &str {
-        if self.status == "running" && !pid_alive(self.pid) {
-            "abandoned"
+        if self.status == "running" && !self.wfop_alive() {
+            ABANDONED
         } else {
             &self.status
         }
     }
 
+    /// The record says `running` and the wfop process that writes it is still there.
     pub fn is_live(&self) -> bool {
-        self.status == "running" && pid_alive(self.pid)
+        self.status == "running" && self.wfop_alive()
+    }
+
+    /// The process `pid` exists, is not a zombie, and (when the record has it) started when
+    /// the run's wfop did: a pid reused by another process does not count.
+    fn wfop_alive(&self) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+            return false;
+        };
+        if pid <= 0 {
+            return false;
+        }
+        match proc_stat(pid) {
+            Some(stat) => {
+                !matches!(stat.state, 'Z' | 'X' | 'x')
+                    && self.pid_start.is_none_or(|t| t == stat.start)
+            }
+            // No /proc entry: gone (or no /proc at all: ask the kernel).
+            None if Path::new("/proc/self/stat").exists() => false,
+            None => {
+                // SAFETY: kill with signal 0 only checks for existence.
+                let found = unsafe { libc::kill(pid, 0) } == 0;
+                found || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+            }
+        }
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: kill with signal 0 only checks for existence.
-    pid > 0
-        && (unsafe { libc::kill(pid, 0) } == 0
-            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+/// A process's state letter and start time, from `/proc/<pid>/stat`.
+pub(crate) struct ProcStat {
+    pub state: char,
+    pub start: u64,
+}
+
+/// Reads `/proc/<pid>/stat` (the command name in parentheses may hold spaces and `)`: the
+/// fields after the last `)` are state (3rd field) … start time (22nd)).
+pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// This process's start time (see `RunDoc::pid_start`).
+pub(crate) fn own_start() -> Option<u64> {
+    proc_stat(libc::pid_t::try_from(std::process::id()).ok()?).map(|s| s.start)
 }
 
 /// The record of the run in progress.
@@ -318,6 +367,51 @@ mod tests {
         assert_eq!(v, vec![&b"a"[..], b"", b"b"]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"\n").collect::<Vec<_>>(), vec![&b""[..]]);
+    }
+
+    fn doc(pid: u32, pid_start: Option<u64>) -> RunDoc {
+        RunDoc {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            workflow_path: "w.json".into(),
+            pid,
+            pid_start,
+            status: "running".into(),
+            exit_code: None,
+            signal: None,
+            started: String::new(),
+            finished: None,
+            duration_ms: None,
+            inputs: Value::Null,
+            nodes: Vec::new(),
+            variables: None,
+        }
+    }
+
+    #[test]
+    fn a_running_record_is_live_only_while_its_own_wfop_is() {
+        let me = std::process::id();
+        let start = own_start().expect("/proc/self/stat");
+        assert!(doc(me, Some(start)).is_live());
+        assert_eq!(doc(me, Some(start)).shown_status(), "running");
+        // The same pid, started at another time: a process that reused the pid.
+        assert!(!doc(me, Some(start + 1)).is_live());
+        assert_eq!(doc(me, Some(start + 1)).shown_status(), ABANDONED);
+        // A zombie: dead, though kill(pid, 0) still finds it.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let zpid = child.id();
+        let t0 = std::time::Instant::now();
+        while proc_stat(zpid as i32).is_some_and(|s| s.state != 'Z') {
+            assert!(t0.elapsed().as_secs() < 10, "the child never ended");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!doc(zpid, None).is_live());
+        child.wait().unwrap();
+        assert!(!doc(zpid, None).is_live());
+        let mut finished = doc(me, Some(start));
+        finished.status = "succeeded".into();
+        assert!(!finished.is_live());
+        assert_eq!(finished.shown_status(), "succeeded");
     }
 
     #[test]

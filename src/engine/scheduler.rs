@@ -38,6 +38,8 @@ pub(crate) async fn schedule(
 ) -> Result<RunReport, EngineError> {
     let t0 = Instant::now();
     let started = SystemTime::now();
+    // Caught before the record exists, so no stop signal can end wfop with a run `running`.
+    let mut signals = watch_signals()?;
     let redactor = Redactor::new();
     let mut warnings = Vec::new();
     for (name, value) in store.iter() {
@@ -97,12 +99,6 @@ pub(crate) async fn schedule(
         kill_grace: opts.kill_grace,
     });
     let (cancel_tx, cancel_rx) = watch::channel(CANCEL_NONE);
-    let sig = |k: SignalKind| signal(k).map_err(EngineError::Signals);
-    let (mut sigint, mut sigterm, mut sighup) = (
-        sig(SignalKind::interrupt())?,
-        sig(SignalKind::terminate())?,
-        sig(SignalKind::hangup())?,
-    );
 
     let n = wf.nodes.len();
     let edges = wf.edge_indices();
@@ -245,9 +241,7 @@ pub(crate) async fn schedule(
                     }
                 }
             }
-            _ = sigint.recv() => interrupt(&mut interrupted, libc::SIGINT, &cancel_tx),
-            _ = sigterm.recv() => interrupt(&mut interrupted, libc::SIGTERM, &cancel_tx),
-            _ = sighup.recv() => interrupt(&mut interrupted, libc::SIGHUP, &cancel_tx),
+            Some(sig) = signals.recv() => interrupt(&mut interrupted, sig, &cancel_tx),
             level = opts.cancel.above(cancel_seen) => {
                 cancel_seen = level;
                 let to = if level >= 2 { CANCEL_FORCE } else { CANCEL_GRACEFUL };
@@ -326,6 +320,7 @@ pub(crate) async fn schedule(
     // results and inputs, so they are recorded as they are.
     record.doc.status = status.as_str().into();
     record.doc.exit_code = Some(status.exit_code());
+    record.doc.signal = interrupted;
     record.doc.finished = Some(clock::rfc3339(SystemTime::now()));
     let duration_ms = t0.elapsed().as_millis() as u64;
     record.doc.duration_ms = Some(duration_ms);
@@ -355,6 +350,23 @@ pub(crate) async fn schedule(
         nodes,
         variables: vars,
     })
+}
+
+/// Every stop signal of `signals::stop_signals()`, as one channel of signal numbers.
+fn watch_signals() -> Result<mpsc::UnboundedReceiver<i32>, EngineError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for sig in super::signals::stop_signals() {
+        let mut stream = signal(SignalKind::from_raw(sig)).map_err(EngineError::Signals)?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(sig).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Ok(rx)
 }
 
 fn interrupt(interrupted: &mut Option<i32>, sig: i32, cancel: &watch::Sender<u8>) {
@@ -474,8 +486,10 @@ fn create_record(
             workflow: wf.name.clone(),
             workflow_path: wf.path.clone(),
             pid: std::process::id(),
+            pid_start: super::record::own_start(),
             status: "running".into(),
             exit_code: None,
+            signal: None,
             started: clock::rfc3339(started),
             finished: None,
             duration_ms: None,

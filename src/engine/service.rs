@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::event::{Event, NodeStatus, Stream};
 use super::names::secret_env_name;
@@ -165,14 +165,19 @@ pub(crate) async fn run_service(
     .into_iter()
     .flatten()
     .map(|(stream, pipe)| {
-        tokio::spawn(pump(
-            pipe,
-            stream,
-            node_id.clone(),
-            ctx.redactor.stream(),
-            ctx.events.clone(),
-            log.clone(),
-        ))
+        let (stop, stopped) = oneshot::channel();
+        Pump {
+            task: tokio::spawn(pump(
+                pipe,
+                stream,
+                node_id.clone(),
+                ctx.redactor.stream(),
+                ctx.events.clone(),
+                log.clone(),
+                stopped,
+            )),
+            stop: Some(stop),
+        }
     })
     .collect();
 
@@ -197,18 +202,19 @@ pub(crate) async fn run_service(
     if let Some(g) = pgid {
         sweep_group(g, ctx.kill_grace).await;
     }
+    // Every pump ends here, before the node does (and so before the run purges its secrets):
+    // a pipe still held open after the drain by a process that left the group is closed.
     let mut counts = BTreeMap::new();
-    for r in readers {
-        match tokio::time::timeout(DRAIN, r).await {
-            Ok(Ok(c)) => merge(&mut counts, c),
-            Ok(Err(_)) => {}
-            Err(_) => {
-                send(&ctx.events, Event::Warning {
-                    node: Some(node_id.clone()),
-                    message: "a process that left the service's process group still holds its output open; stopped reading it".into(),
-                })
-                .await;
-            }
+    let drained = tokio::time::Instant::now() + DRAIN;
+    for mut r in readers {
+        let (c, cut) = r.end(drained).await;
+        merge(&mut counts, c);
+        if cut {
+            send(&ctx.events, Event::Warning {
+                node: Some(node_id.clone()),
+                message: "a process that left the service's process group still holds its output open; stopped reading it and closed the pipe".into(),
+            })
+            .await;
         }
     }
 
@@ -250,7 +256,7 @@ pub(crate) async fn run_service(
         NodeStatus::Failed => Some(match problem(&result) {
             Some(p) => p,
             None => match (exit_code, signal) {
-                (_, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+                (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
                 (Some(c), _) => format!("exited with code {c}"),
                 _ => "failed".into(),
             },
@@ -342,21 +348,74 @@ async fn terminate(
 
 /// Ends whatever still lives in a finished service's process group.
 async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
-    if !kill_group(pgid, 0) {
+    if !group_alive(pgid) {
         return;
     }
     kill_group(pgid, libc::SIGTERM);
     let t0 = Instant::now();
     while t0.elapsed() < grace {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        if !kill_group(pgid, 0) {
+        if !group_alive(pgid) {
             return;
         }
     }
     kill_group(pgid, libc::SIGKILL);
+    reap_group(pgid);
 }
 
-/// Reads one pipe through its own stream redactor; passes on whole lines in batches.
+/// True while a member of the group is there, after reaping the members that are wfop's own
+/// zombies: orphans of the service come to wfop (the subreaper), and a dead one that nobody
+/// waits for would keep the group "alive" for the whole grace period.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    reap_group(pgid);
+    kill_group(pgid, 0)
+}
+
+/// Waits for every already-ended child of wfop in group `pgid` (the service's leader was
+/// waited for before the group is swept, so only orphans that came to wfop are taken here).
+fn reap_group(pgid: libc::pid_t) {
+    // SAFETY: waitpid with a null status pointer and WNOHANG never blocks or writes memory.
+    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+}
+
+/// One output pump of a service, owned by the service's run: `end` stops it and closes its
+/// pipe; dropping it aborts the task (so no pump outlives its service, however the run ends).
+struct Pump {
+    task: tokio::task::JoinHandle<BTreeMap<String, u64>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Pump {
+    /// Waits until `drained` for the pipe's end of file; then stops the pump (its pipe closed,
+    /// what it held flushed through the redactor). Returns the redaction counts and whether
+    /// it had to be stopped.
+    async fn end(&mut self, drained: tokio::time::Instant) -> (BTreeMap<String, u64>, bool) {
+        if let Ok(joined) = tokio::time::timeout_at(drained, &mut self.task).await {
+            return (joined.unwrap_or_default(), false);
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(DRAIN, &mut self.task).await {
+            Ok(joined) => (joined.unwrap_or_default(), true),
+            Err(_) => {
+                // Stuck handing on output: abort it and wait until it is gone.
+                self.task.abort();
+                let _ = (&mut self.task).await;
+                (BTreeMap::new(), true)
+            }
+        }
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads one pipe through its own stream redactor; passes on whole lines in batches. Ends at
+/// the pipe's end of file or when `stop` fires (the pipe is closed then).
 async fn pump(
     mut pipe: Box<dyn AsyncRead + Send + Unpin>,
     stream: Stream,
@@ -364,27 +423,55 @@ async fn pump(
     mut redactor: StreamRedactor,
     events: mpsc::Sender<Event>,
     log: Arc<Mutex<NodeLog>>,
+    mut stop: oneshot::Receiver<()>,
 ) -> BTreeMap<String, u64> {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
     let mut log_ok = true;
+    let mut warned = false;
     loop {
-        let n = match pipe.read(&mut buf).await {
+        let read = tokio::select! {
+            r = pipe.read(&mut buf) => r,
+            _ = &mut stop => break,
+        };
+        let n = match read {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
         redactor.push(&buf[..n], &mut pending);
+        if redactor.dropped_after_purge() > 0 && !warned {
+            warned = true;
+            purged_warning(&node, stream, &events).await;
+        }
         if let Some(batch) = take_lines(&mut pending, false) {
             emit(&node, stream, batch, &events, &log, &mut log_ok).await;
         }
     }
+    drop(pipe);
     redactor.finish(&mut pending);
+    if redactor.dropped_after_purge() > 0 && !warned {
+        purged_warning(&node, stream, &events).await;
+    }
     if let Some(batch) = take_lines(&mut pending, true) {
         emit(&node, stream, batch, &events, &log, &mut log_ok).await;
     }
     redactor.counts()
+}
+
+/// Output that reached a stream after the run purged its secrets was dropped (said once per
+/// stream; names no value).
+async fn purged_warning(node: &Arc<str>, stream: Stream, events: &mpsc::Sender<Event>) {
+    let _ = events
+        .send(Event::Warning {
+            node: Some(node.clone()),
+            message: format!(
+                "output on {} after the run purged its secrets was dropped, not shown",
+                stream.as_str()
+            ),
+        })
+        .await;
 }
 
 /// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long).
@@ -600,23 +687,6 @@ fn problem(result: &Value) -> Option<String> {
         Some(d) if d != title && !d.is_empty() => format!("{title}: {d}"),
         _ => title.to_string(),
     })
-}
-
-pub(crate) fn signal_name(s: i32) -> &'static str {
-    match s {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGTERM => "SIGTERM",
-        _ => "signal",
-    }
 }
 
 /// `5m`, `30s`, `1.5s`, `250ms`.

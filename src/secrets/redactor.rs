@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::automaton::StateID;
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::matcher::{EnginePref, Matcher};
 use super::needles::{self, MIN_ENCODED_LEN, Needle};
@@ -50,6 +50,8 @@ pub struct Redactor {
 struct Shared {
     state: RwLock<State>,
     generations: AtomicU64,
+    /// Set by `purge`, never cleared: from then on every stream drops its input.
+    purged: AtomicBool,
 }
 
 struct State {
@@ -186,6 +188,7 @@ impl Redactor {
             window: Zeroizing::new(Vec::new()),
             spans: Vec::new(),
             counts: BTreeMap::new(),
+            dropped: 0,
         }
     }
 
@@ -208,13 +211,22 @@ impl Redactor {
         }
     }
 
-    /// Forgets every secret: values are zeroized, the automaton is dropped. Streams notice on
-    /// their next push or finish and release what they held back (nothing is a secret any more).
+    /// Forgets every secret: values are zeroized, the automaton is dropped. From then on the
+    /// redactor passes nothing: every stream (and `redact`) drops what it is given and what it
+    /// held back — a late write can no longer be checked, so it is never shown raw. Streams
+    /// count the dropped bytes (`dropped_after_purge`) so their owner can say so.
     pub fn purge(&self) {
+        // The flag goes first: a push that sees the emptied matcher also sees the flag.
+        self.shared.purged.store(true, Ordering::SeqCst);
         let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let mut state = self.write();
         state.secrets.clear(); // SecretString zeroizes on drop
         state.matcher = Arc::new(Matcher::empty(generation));
+    }
+
+    /// True once `purge` was called: nothing passes any more.
+    pub fn is_purged(&self) -> bool {
+        self.shared.purged.load(Ordering::SeqCst)
     }
 
     /// Number of distinct needles currently searched for.
@@ -273,12 +285,19 @@ pub struct StreamRedactor {
     window: Zeroizing<Vec<u8>>,
     spans: Vec<Span>,
     counts: BTreeMap<Arc<str>, u64>,
+    /// Bytes given (or held back) after the purge and dropped.
+    dropped: u64,
 }
 
 impl StreamRedactor {
     /// Redacts `input` and appends to `out` everything that can no longer be part of a match.
+    /// After `Redactor::purge` it appends nothing (see `dropped_after_purge`).
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         let m = self.redactor.matcher();
+        // Checked after taking the matcher: an emptied one always comes with the flag set.
+        if self.drop_if_purged(input.len()) {
+            return;
+        }
         self.sync(&m, out);
         for chunk in input.chunks(CHUNK) {
             let base = self.pos;
@@ -295,9 +314,30 @@ impl StreamRedactor {
     /// nothing carries over (a match cannot span a `finish`).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let m = self.redactor.matcher();
+        if self.drop_if_purged(0) {
+            return;
+        }
         self.sync(&m, out);
         self.release(&m, &[], true, out);
         self.sid = m.start();
+    }
+
+    /// After the purge: forgets what was held back (zeroized) and drops `len` more bytes.
+    fn drop_if_purged(&mut self, len: usize) -> bool {
+        if !self.redactor.is_purged() {
+            return false;
+        }
+        // Everything in [emitted, pos) was held back, unwritten.
+        self.dropped += (self.pos - self.emitted) + len as u64;
+        self.window.zeroize();
+        self.spans.clear();
+        self.emitted = self.pos;
+        true
+    }
+
+    /// Bytes this stream dropped because they came (or were held back) after the purge.
+    pub fn dropped_after_purge(&self) -> u64 {
+        self.dropped
     }
 
     /// Number of redacted spans written so far, per secret name. A span where several

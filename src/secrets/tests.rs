@@ -746,9 +746,23 @@ fn purge_forgets_every_secret() {
     r.purge();
     assert_eq!(r.needle_count(), 0);
     assert!(r.secret_names().is_empty());
-    s.push(b"ret-1", &mut out);
-    assert_eq!(out, b"*** purged-secret-1");
-    assert_eq!(r.redact(b"purged-secret-1"), b"purged-secret-1");
+    // After the purge nothing passes: neither the held-back start nor later bytes (they can
+    // no longer be checked), and the stream counts what it dropped.
+    assert!(r.is_purged());
+    s.push(b"ret-1 and more", &mut out);
+    s.finish(&mut out);
+    assert_eq!(out, b"*** ");
+    assert_eq!(
+        s.dropped_after_purge(),
+        ("purged-sec".len() + "ret-1 and more".len()) as u64
+    );
+    assert_eq!(r.redact(b"purged-secret-1"), b"");
+    let mut late = r.stream();
+    let mut out = Vec::new();
+    late.push(b"anything", &mut out);
+    late.finish(&mut out);
+    assert!(out.is_empty());
+    assert_eq!(late.dropped_after_purge(), 8);
 }
 
 #[test]

@@ -265,6 +265,12 @@ pub fn print_logs(
         }
         out.flush().map_err(write_err)?;
         if !live {
+            if record::read_doc(&dir).is_ok_and(|d| d.shown_status() == record::ABANDONED) {
+                eprintln!(
+                    "wfop: run {} ended abnormally: its wfop process is gone and the record was never finished",
+                    doc.run_id
+                );
+            }
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));

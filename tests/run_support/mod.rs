@@ -12,6 +12,16 @@ use std::process::{Command, Output, Stdio};
 pub const IBM_KEY: &str = "Zq3-Xv8_Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa-Ue8Io3Px2";
 pub const MARKET_KEY: &str = "mk-live-5f0c1e9a77d24b8e";
 
+/// A test that needs a real part (a tmpfs mount, a virtualenv, tmux…) and cannot have it:
+/// panics when `WFOP_TEST_STRICT` is set (CI sets it, so a skip there is a failure), and
+/// otherwise prints `skipped: REASON` so the caller can return.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os("WFOP_TEST_STRICT").is_some() {
+        panic!("WFOP_TEST_STRICT is set and this test cannot run: {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

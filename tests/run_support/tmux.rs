@@ -29,7 +29,7 @@ impl Tmux {
         envs: &[(&str, &str)],
     ) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux not installed: skipped");
+            super::skip_or_fail("tmux not installed");
             return None;
         }
         let t = Tmux {

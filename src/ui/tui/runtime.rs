@@ -131,8 +131,9 @@ pub fn run(args: TuiArgs) -> i32 {
     code
 }
 
-/// SIGTERM, SIGHUP and SIGINT as flags the loop polls (the engine, while running, sees them
-/// too and cancels the run; the registry calls every handler).
+/// The stop signals (`engine::signals::stop_signals`: TERM, HUP, INT, QUIT, USR1…) as flags
+/// the loop polls (the engine, while running, sees them too and cancels the run; the registry
+/// calls every handler). The loop then quits through the usual path: terminal restored.
 struct Signals {
     flags: Vec<(i32, Arc<AtomicBool>)>,
 }
@@ -140,7 +141,7 @@ struct Signals {
 impl Signals {
     fn register() -> io::Result<Signals> {
         let mut flags = Vec::new();
-        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        for sig in engine::signals::stop_signals() {
             let flag = Arc::new(AtomicBool::new(false));
             signal_hook::flag::register(sig, flag.clone())?;
             flags.push((sig, flag));
