@@ -234,11 +234,6 @@ touch "$SPY/scanned""#;
     let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert_eq!(
-        log.matches(WARN_ISOLATION).count(),
-        1,
-        "the fallback is said once: {log}"
-    );
-    assert_eq!(
         std::fs::read_to_string(spy.join("holder-ready")).unwrap(),
         "right",
         "the Python service did not get its secret"
