@@ -81,18 +81,13 @@ fn session_members(sid: i32) -> Vec<i32> {
     found
 }
 
-fn alive(pid: i32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    pid_alive(pid) && !stat.is_empty() && !stat.contains(") Z ")
-}
-
 /// Nothing of wfop's session is left, nor any of `pids` (escapees with a session of their
 /// own); a moment is allowed for the kernel to reap.
-fn assert_nothing_left(sid: i32, pids: &[i32]) {
+fn assert_nothing_left(sid: i32, pids: &[SvcPid]) {
     let t0 = Instant::now();
     loop {
         let members = session_members(sid);
-        let escaped: Vec<i32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        let escaped: Vec<i32> = pids.iter().flat_map(SvcPid::host_pids).collect();
         if members.is_empty() && escaped.is_empty() {
             return;
         }
@@ -107,11 +102,13 @@ fn assert_nothing_left(sid: i32, pids: &[i32]) {
     }
 }
 
-fn read_pid(p: &Path) -> i32 {
+/// The process whose `PID_AND_NS` a service wrote to `p` (under the sandbox a namespace pid:
+/// `SvcPid::host_pids` finds it through the host's /proc as long as it lives).
+fn read_pid(p: &Path) -> SvcPid {
     let t0 = Instant::now();
     loop {
         if let Ok(s) = std::fs::read_to_string(p)
-            && let Ok(pid) = s.trim().parse()
+            && let Some(pid) = SvcPid::parse(&s)
         {
             return pid;
         }
@@ -241,7 +238,7 @@ fn grandchild_in_the_group_holding_the_pipes_is_killed() {
     let wf = case.workflow(
         json!([svc(
             "parent",
-            r#"sleep 600 & echo $! > "$PIDFILE"; echo "leaving $SECRET_TOK""#
+            r#"sleep 600 & echo "$! $(readlink /proc/self/ns/pid)" > "$PIDFILE"; echo "leaving $SECRET_TOK""#
         )]),
         &[],
         &["api"],
@@ -266,8 +263,8 @@ fn grandchild_escaping_with_setsid_is_killed_at_the_end() {
     let pipes = case.path().join("holder.pid");
     let daemon = case.path().join("daemon.pid");
     // One escapee keeps the output pipes; one is a quiet daemon (pipes closed).
-    let script = r#"setsid sh -c 'echo $$ > "$PIDFILE"; exec sleep 600' &
-setsid sh -c 'echo $$ > "$DAEMONFILE"; exec sleep 600' </dev/null >/dev/null 2>&1 &
+    let script = r#"setsid sh -c 'echo "$$ $(readlink /proc/self/ns/pid)" > "$PIDFILE"; exec sleep 600' &
+setsid sh -c 'echo "$$ $(readlink /proc/self/ns/pid)" > "$DAEMONFILE"; exec sleep 600' </dev/null >/dev/null 2>&1 &
 sleep 0.3; echo "escaped $SECRET_TOK""#;
     let wf = case.workflow(json!([svc("escape", script)]), &[], &["api"]);
     let r = run(
@@ -282,8 +279,12 @@ sleep 0.3; echo "escaped $SECRET_TOK""#;
     let stdout = text(&r.stdout);
     assert_eq!(r.code, Some(0), "{stdout}\n{}", text(&r.stderr));
     assert!(stdout.contains("[escape] escaped ***"), "{stdout}");
-    assert!(
+    // Without the sandbox the pipe holder outlives its service (until the run ends); in a
+    // namespace of its own it dies with the service's init, and the pipes close with it.
+    let isolated = !text(&r.stderr).contains("not isolated") && !stdout.contains("not isolated");
+    assert_eq!(
         stdout.contains("left the service's process group"),
+        !isolated,
         "{stdout}"
     );
     let (a, b) = (read_pid(&pipes), read_pid(&daemon));

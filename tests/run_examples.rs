@@ -145,15 +145,20 @@ fn portfolio_example_forks_joins_and_uses_two_secrets() {
     }
 }
 
-/// While a service that holds a secret runs, another service without secrets looks at every
-/// process's command line and at its own environment.
+/// While a service that holds a secret runs — proven: it says "ready" before the scans and
+/// waits for "scanned" after them — another service without secrets looks at every process's
+/// command line it can see and at its own environment, and the test itself looks at every
+/// command line on the machine (wfop's, the holder's, the sandbox's own processes).
 #[test]
 fn secrets_stay_out_of_command_lines_and_other_childrens_environments() {
+    use std::time::{Duration, Instant};
     let case = Case::new();
     let spy_out = case.path().join("spy");
     std::fs::create_dir(&spy_out).unwrap();
-    let holder = r#"touch "$SPY/holder-up"; i=0; while [ ! -e "$SPY/spy-done" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"#;
-    let spy = r#"i=0; while [ ! -e "$SPY/holder-up" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+    let holder = r#"echo ready > "$SPY/holder-ready"; i=0; while [ ! -e "$SPY/scanned" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+[ -e "$SPY/scanned" ] && echo held > "$SPY/holder-held""#;
+    let spy = r#"i=0; while [ ! -e "$SPY/holder-ready" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+[ -e "$SPY/holder-ready" ] || exit 3
 for p in /proc/[0-9]*; do cat "$p/cmdline" 2>/dev/null; echo; done > "$SPY/cmdlines"
 env > "$SPY/env"; touch "$SPY/spy-done""#;
     let wf = case.workflow(
@@ -167,21 +172,41 @@ env > "$SPY/env"; touch "$SPY/spy-done""#;
         &["api"],
     );
     let sp = spy_out.to_str().unwrap();
-    let out = case.wfop(
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
-            "api=env:WFOP_TEST_API",
-            "--max-parallel",
-            "2",
-        ],
-        &[
-            ("WFOP_TEST_API", IBM_KEY),
-            ("SPY", sp),
-            ("SECRET_STRAY", "from-the-parent"),
-        ],
-    );
+    let mut child = case
+        .command(
+            &[
+                "run",
+                wf.to_str().unwrap(),
+                "--plain",
+                "--secret",
+                "api=env:WFOP_TEST_API",
+                "--max-parallel",
+                "2",
+            ],
+            &[
+                ("WFOP_TEST_API", IBM_KEY),
+                ("SPY", sp),
+                ("SECRET_STRAY", "from-the-parent"),
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !spy_out.join("spy-done").exists() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The host's view: every command line on the machine while the holder runs.
+    let mut host = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if e.file_name().to_string_lossy().parse::<u32>().is_ok() {
+            host.extend(std::fs::read(e.path().join("cmdline")).unwrap_or_default());
+            host.push(b'\n');
+        }
+    }
+    std::fs::write(spy_out.join("scanned"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -189,6 +214,17 @@ env > "$SPY/env"; touch "$SPY/spy-done""#;
         text(&out.stdout),
         text(&out.stderr)
     );
+    assert!(spy_out.join("holder-ready").exists());
+    assert!(
+        spy_out.join("holder-held").exists(),
+        "the holder did not run through the scans"
+    );
+    let seen = String::from_utf8_lossy(&host);
+    assert!(
+        seen.contains("echo ready > ") && seen.contains("api=env:WFOP_TEST_API"),
+        "the host scan missed the holder or wfop"
+    );
+    assert_absent(&host, IBM_KEY, "a /proc/<pid>/cmdline on the host");
     let cmdlines = std::fs::read(spy_out.join("cmdlines")).unwrap();
     assert!(!cmdlines.is_empty());
     assert_absent(&cmdlines, IBM_KEY, "a /proc/<pid>/cmdline");

@@ -8,6 +8,7 @@ mod names;
 mod reaper;
 pub mod record;
 mod redact;
+mod sandbox;
 mod scheduler;
 mod service;
 pub mod setup;

@@ -2,6 +2,7 @@
 //! fails fast or keeps going, turns signals into a cancel, keeps the record up to date.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -14,13 +15,62 @@ use super::event::{Event, NodeStatus, NodeSummary, RunStatus};
 use super::record::{NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, redact_value};
 use super::service::{
-    CANCEL_FORCE, CANCEL_GRACEFUL, CANCEL_NONE, Outcome, RunCtx, SecretParam, run_service,
+    CANCEL_FORCE, CANCEL_GRACEFUL, CANCEL_NONE, Outcome, RunCtx, SECRETS_FD_VAR, SecretParam,
+    run_service,
 };
-use super::{EngineError, RunOptions, RunReport, clock};
+use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::expr;
 use crate::secrets::SecretStore;
 use crate::workflow::model::SECRETS_ROW;
 use crate::workflow::{Node, NodeKind, Workflow};
+
+/// The one base environment of every child: wfop's own, without `SECRET_*`, without the
+/// variables secrets were read from, without `$WFOP_SECRETS_FD`, and without any inherited
+/// variable whose value equals or contains a secret's value (a copy the shell also exported).
+/// Returns the names of the variables dropped for that last reason (`None` for a name that
+/// itself holds a secret's value, which is never shown).
+fn base_env(store: &SecretStore) -> (Vec<(OsString, OsString)>, Vec<Option<String>>) {
+    use std::os::unix::ffi::OsStrExt;
+    let sources = store.source_env_vars();
+    let mut dropped = Vec::new();
+    let env = std::env::vars_os()
+        .filter(|(k, v)| {
+            let name = k.to_string_lossy();
+            if name.starts_with("SECRET_")
+                || name == SECRETS_FD_VAR
+                || sources.iter().any(|s| *s == name)
+            {
+                return false;
+            }
+            let name_holds = store.holds_a_value(k.as_bytes());
+            if name_holds || store.holds_a_value(v.as_bytes()) {
+                dropped.push((!name_holds).then(|| name.into_owned()));
+                return false;
+            }
+            true
+        })
+        .collect();
+    (env, dropped)
+}
+
+/// "inherited variables `A`, `B` hold a secret's value; no service gets them" (names only).
+fn dropped_warning(dropped: &[Option<String>]) -> String {
+    let mut names: Vec<String> = dropped.iter().flatten().map(|n| format!("`{n}`")).collect();
+    let hidden = dropped.iter().filter(|n| n.is_none()).count();
+    if hidden > 0 {
+        names.push(format!("{hidden} whose name holds one"));
+    }
+    let (word, verb) = if dropped.len() == 1 {
+        ("variable", "holds")
+    } else {
+        ("variables", "hold")
+    };
+    format!(
+        "inherited {word} {} {verb} a secret's value; no service gets {}",
+        names.join(", "),
+        if dropped.len() == 1 { "it" } else { "them" }
+    )
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -49,13 +99,26 @@ pub(crate) async fn schedule(
             Err(e) => warnings.push(format!("secret `{name}` cannot be redacted: {e}")),
         }
     }
-    let sources = store.source_env_vars();
-    let base_env = std::env::vars_os()
-        .filter(|(k, _)| {
-            let k = k.to_string_lossy();
-            !k.starts_with("SECRET_") && !sources.iter().any(|s| *s == k)
-        })
-        .collect();
+    let (base_env, dropped) = base_env(&store);
+    if !dropped.is_empty() {
+        warnings.push(dropped_warning(&dropped));
+    }
+    let sandbox = if wf.nodes.iter().any(|n| n.kind == NodeKind::Service) {
+        let plan = sandbox::Plan::new();
+        match sandbox::probe(&plan) {
+            Ok(()) => Some(Arc::new(plan)),
+            Err(e) => {
+                warnings.push(format!(
+                    "services are not isolated from each other ({e}): a service can read the \
+                     environment of a sibling's processes, and with it the `SECRET_*` of command \
+                     services; processes a service leaves behind live until the run ends"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     let mut recorded_inputs = Value::Object(inputs.clone());
     redact_value(&redactor, &mut recorded_inputs);
@@ -97,6 +160,7 @@ pub(crate) async fn schedule(
         base_env,
         events: events.clone(),
         kill_grace: opts.kill_grace,
+        sandbox,
     });
     let (cancel_tx, cancel_rx) = watch::channel(CANCEL_NONE);
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -14,17 +15,21 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
+use zeroize::Zeroizing;
 
 use super::event::{Event, NodeStatus, Stream};
 use super::names::secret_env_name;
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
+use super::sandbox;
 use crate::secrets::SecretStore;
 use crate::workflow::{Node, Run};
 
 /// The embedded runtime shim for `run.python` services.
 const SHIM: &str = include_str!("shim.py");
 const SHIM_FILE: &str = "wfop_shim.py";
+/// Names the descriptor a Python service reads its secrets from (never set when it has none).
+pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
 
 /// Bytes read from a pipe at once; also the longest line kept whole.
 const READ_CHUNK: usize = 64 * 1024;
@@ -50,6 +55,8 @@ pub(crate) struct RunCtx {
     pub base_env: Vec<(OsString, OsString)>,
     pub events: mpsc::Sender<Event>,
     pub kill_grace: Duration,
+    /// Each service in namespaces of its own (None: unavailable, said once at the start).
+    pub sandbox: Option<Arc<sandbox::Plan>>,
 }
 
 /// How one service run ended.
@@ -112,7 +119,7 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let mut cmd = match command(&ctx, &node_id, run, folder.path(), &params) {
+    let (mut cmd, secrets_pipe) = match command(&ctx, &node_id, run, folder.path(), &params) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -129,6 +136,9 @@ pub(crate) async fn run_service(
         }
     };
     drop(cmd); // the environment copy with the secret values goes now
+    if let Some(p) = secrets_pipe {
+        p.deliver();
+    }
     let pid = child.id();
     let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
     send(
@@ -573,7 +583,7 @@ fn command(
     run: &Run,
     folder: &Path,
     params: &[SecretParam],
-) -> Result<tokio::process::Command, String> {
+) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
     let mut cmd = match run {
         Run::Command { argv, cwd, env } => {
             let Some((prog, args)) = argv.split_first() else {
@@ -612,13 +622,32 @@ fn command(
         .env("OUTPUT_DIRECTORY", folder.join("output"))
         .env("WFOP_RUN_ID", &ctx.run_id)
         .env("WFOP_NODE_ID", node_id);
+    let mut secrets_pipe = None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut given = Vec::with_capacity(params.len());
         for p in params {
             let Some(value) = store.get(&p.secret) else {
                 return Err(format!("secret `{}` has no value", p.secret));
             };
-            cmd.env(secret_env_name(&p.param), value.expose_secret());
+            given.push((secret_env_name(&p.param), value));
+        }
+        match run {
+            // The protocol: `SECRET_<NAME>` in the environment (the sandbox keeps siblings out).
+            Run::Command { .. } => {
+                for (name, value) in given {
+                    cmd.env(name, value.expose_secret());
+                }
+            }
+            // The shim reads them from a pipe and sets them into `os.environ`, so they are
+            // never in the interpreter's exec-time environment (`/proc/<pid>/environ`).
+            Run::Python { .. } if !given.is_empty() => {
+                let pipe = SecretsPipe::new(&given)
+                    .map_err(|e| format!("cannot create the secrets pipe: {e}"))?;
+                cmd.env(SECRETS_FD_VAR, pipe.child_fd().to_string());
+                secrets_pipe = Some(pipe);
+            }
+            Run::Python { .. } => {}
         }
     }
     cmd.stdin(Stdio::piped())
@@ -626,16 +655,91 @@ fn command(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
-    // async-signal-safe.
+    let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
+    let sandbox = ctx.sandbox.clone();
+    // SAFETY: the closure runs in the forked child before exec and makes raw system calls
+    // only (prctl, fcntl, and the sandbox's unshare/fork/mount, see sandbox.rs); the data it
+    // reads was prepared by the parent.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // The one descriptor the service inherits on purpose (every other is CLOEXEC).
+            if let Some(fd) = child_fd
+                && libc::fcntl(fd, libc::F_SETFD, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(plan) = &sandbox {
+                sandbox::enter(plan)?;
+            }
             Ok(())
         });
     }
-    Ok(cmd)
+    Ok((cmd, secrets_pipe))
+}
+
+/// The inherited pipe that carries a Python service's secrets: a JSON object of
+/// `SECRET_<NAME>` → value, read once by the shim (`$WFOP_SECRETS_FD`).
+struct SecretsPipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    payload: Zeroizing<Vec<u8>>,
+}
+
+impl SecretsPipe {
+    fn new(given: &[(String, &secrecy::SecretString)]) -> std::io::Result<SecretsPipe> {
+        // Room for the worst JSON escaping up front: no reallocation leaves a copy behind.
+        let room: usize = given
+            .iter()
+            .map(|(n, v)| n.len() + 6 * v.expose_secret().len() + 8)
+            .sum::<usize>()
+            + 2;
+        let mut payload = Zeroizing::new(Vec::with_capacity(room));
+        payload.push(b'{');
+        for (i, (name, value)) in given.iter().enumerate() {
+            if i > 0 {
+                payload.push(b',');
+            }
+            serde_json::to_writer(&mut *payload, name).map_err(std::io::Error::other)?;
+            payload.push(b':');
+            serde_json::to_writer(&mut *payload, value.expose_secret())
+                .map_err(std::io::Error::other)?;
+        }
+        payload.push(b'}');
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 fills the array; both ends are owned right after.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fresh descriptors from pipe2, owned by nothing else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok(SecretsPipe {
+            read,
+            write,
+            payload,
+        })
+    }
+
+    fn child_fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    /// After the spawn: drops wfop's read end and writes the secrets from a blocking task, so
+    /// a child that dies before reading (EPIPE) or reads slowly never blocks the engine.
+    fn deliver(self) {
+        let SecretsPipe {
+            read,
+            write,
+            payload,
+        } = self;
+        drop(read);
+        tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::File::from(write);
+            let _ = std::io::Write::write_all(&mut f, &payload);
+            drop(payload);
+        });
+    }
 }
 
 /// The result: `output.json`, else `output.txt`, else `null`; and an error text when a result

@@ -3,7 +3,8 @@
     python3 wfop_shim.py /path/to/module.py function
 
 If the hub's own runtime (qhub.commons, or planqk.commons) is importable, hands over to it with
-ENTRYPOINT=module:function. Otherwise emulates it with the standard library: binds parameters by
+ENTRYPOINT=module:function. First moves the node's secrets from the pipe named by
+$WFOP_SECRETS_FD into os.environ (see take_secrets). Otherwise emulates it with the standard library: binds parameters by
 name from $INPUT_DIRECTORY/<name>.json, passes SECRET_<NAME> variables as SecretValue objects,
 writes the result to $OUTPUT_DIRECTORY/output.json (output.txt for a str), and on an exception
 writes a problem document and exits 1. Compiled into wfop; written into each service's folder.
@@ -25,6 +26,24 @@ def secret_env_name(name):
     if name.isupper():
         return "SECRET_" + name
     return "SECRET_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def take_secrets():
+    """Moves this service's secrets from the inherited pipe into os.environ.
+
+    wfop does not put a Python service's secrets in its exec-time environment (which
+    /proc/<pid>/environ shows for the process's whole life): it writes a JSON object of
+    SECRET_<NAME> -> value to a pipe whose descriptor is named by $WFOP_SECRETS_FD, set only
+    for a service that maps secrets. Read once, closed at once, so no child inherits it.
+    """
+    fd = os.environ.pop("WFOP_SECRETS_FD", None)
+    if fd is None:
+        return
+    with os.fdopen(int(fd), "rb", closefd=True) as f:
+        data = f.read()
+    for name, value in json.loads(data.decode("utf-8")).items():
+        if name.startswith("SECRET_") and isinstance(value, str):
+            os.environ[name] = value
 
 
 def real_runtime():
@@ -148,6 +167,7 @@ def emulate(path, function, in_dir, out_dir):
 
 
 def main():
+    take_secrets()
     if len(sys.argv) != 3:
         print("usage: wfop_shim.py MODULE.py FUNCTION", file=sys.stderr)
         return 2

@@ -362,6 +362,19 @@ impl SecretStore {
             .collect()
     }
 
+    /// Whether `text` equals any secret's value, or contains one of at least
+    /// [`MIN_DERIVED_LEN`](super::MIN_DERIVED_LEN) bytes (shorter values only when equal: a
+    /// two-letter secret is inside too many ordinary strings). Says nothing about which.
+    pub fn holds_a_value(&self, text: &[u8]) -> bool {
+        self.entries.values().any(|e| {
+            let v = e.value.expose_secret().as_bytes();
+            text == v
+                || (v.len() >= super::MIN_DERIVED_LEN
+                    && text.len() > v.len()
+                    && text.windows(v.len()).any(|w| w == v))
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -225,3 +225,78 @@ pub fn pid_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks existence.
     unsafe { libc::kill(pid, 0) == 0 }
 }
+
+/// Shell text that writes the current shell's pid as `host_pid_alive` reads it: the pid the
+/// service sees and its PID namespace (services run in a namespace of their own where the
+/// kernel allows it, so `$$` alone does not name a process on the host).
+pub const PID_AND_NS: &str = r#""$$ $(readlink /proc/self/ns/pid)""#;
+
+/// A process a service wrote down as `<pid> <pid namespace>` (or a bare host pid).
+#[derive(Debug, Clone)]
+pub struct SvcPid {
+    pub pid: i32,
+    pub ns: Option<String>,
+}
+
+impl SvcPid {
+    pub fn parse(s: &str) -> Option<SvcPid> {
+        let mut f = s.split_whitespace();
+        let pid = f.next()?.parse().ok()?;
+        Some(SvcPid {
+            pid,
+            ns: f.next().map(str::to_string),
+        })
+    }
+
+    /// Host pids of the live (non-zombie) processes this names: the process with this pid in
+    /// that namespace, found through the host's /proc (`NSpid`'s last field).
+    pub fn host_pids(&self) -> Vec<i32> {
+        let Some(ns) = &self.ns else {
+            let stat =
+                std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+            return if !stat.is_empty() && !stat.contains(") Z ") {
+                vec![self.pid]
+            } else {
+                vec![]
+            };
+        };
+        let mut found = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(h) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(link) = std::fs::read_link(format!("/proc/{h}/ns/pid")) else {
+                continue;
+            };
+            if link.to_string_lossy() != *ns {
+                continue;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{h}/status")).unwrap_or_default();
+            let zombie = status
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'));
+            let inner = status
+                .lines()
+                .find(|l| l.starts_with("NSpid:"))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|p| p.parse::<i32>().ok());
+            if !zombie && inner == Some(self.pid) {
+                found.push(h);
+            }
+        }
+        found
+    }
+
+    pub fn alive(&self) -> bool {
+        !self.host_pids().is_empty()
+    }
+}
+
+/// A test that needs a real part of the system (namespaces, `unshare`, python3) and cannot
+/// have it: skipped with the reason, or a failure when `WFOP_TEST_STRICT` is set (CI).
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os("WFOP_TEST_STRICT").is_some() {
+        panic!("WFOP_TEST_STRICT is set and this test cannot run: {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
