@@ -88,6 +88,13 @@ fn input_file_errors_show_position_but_never_the_value() {
             V.to_string(),
             "invalid JSON in --input",
         ),
+        // An unquoted value starting like `true`/`null`: the parser read it as a bare word.
+        (
+            "bareword.json",
+            format!("{{\n  \"$secrets\": {{ \"api\": n{V} }}\n}}\n"),
+            format!("n{V}"),
+            "found a bare word",
+        ),
         // A syntax error right after the value.
         (
             "near.json",

@@ -349,11 +349,11 @@ fn input_errors_exit_2_before_anything_runs() {
         ),
         (
             vec!["--secret", "api_token=env:WFOP_SURELY_UNSET"],
-            "environment variable WFOP_SURELY_UNSET is not set",
+            "the 1st --secret: its environment variable is not set",
         ),
         (
             vec!["--secret", "api_token=file:/nonexistent/x"],
-            "cannot read /nonexistent/x",
+            "the 1st --secret: cannot read its file",
         ),
         (
             vec!["--secret", "api_token=hunter2-literal"],

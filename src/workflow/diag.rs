@@ -264,6 +264,51 @@ mod tests {
         assert!(out.contains("^^^^^^^ unknown field"), "{out}");
     }
 
+    /// Excerpts of a data file never show a planted value, wherever it sits (a string, a key,
+    /// a bare word, a number, an unterminated string, after escapes) and wherever the
+    /// diagnostic points; `file:line:col` is the original's.
+    #[test]
+    fn data_file_excerpts_never_show_a_planted_value() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config::with_cases(400));
+        let shapes = [
+            "{ \"$secrets\": { \"api\": \"V\" } }",
+            "{ \"$secrets\": { \"V\": \"api\" } }",
+            "{\n  \"$secrets\": { \"api\": V }\n}",
+            "{ \"a\": [1, \"x\\\"V\"], \"b\": \"é\\u00e9V",
+            "{ \"n\": 1V2 }",
+            "{ \"$secrets\": {\n \"api\": \"V\"\n",
+            "[\"V\\q\", 'V']",
+        ];
+        runner
+            .run(
+                &(
+                    "[A-Za-z0-9_+/=-]{6,24}",
+                    0..shapes.len(),
+                    0usize..200,
+                    0usize..40,
+                ),
+                |(value, shape, start, len)| {
+                    let text = shapes[shape].replace('V', &value);
+                    let start = start.min(text.len());
+                    let d = Diagnostic::error(start..start + len, "msg", "label")
+                        .with_secondary(0..1, "other");
+                    let mut src = SourceFile::from_text("in.json", &text);
+                    src.sensitivity = super::super::mask::Sensitivity::Data {
+                        keep: vec!["$secrets".into(), "api".into()],
+                    };
+                    let out = render(&src, &[d], false);
+                    prop_assert!(!out.contains(&value), "{out}");
+                    let (line, col) = line_col(&text, floor_char_boundary(&text, start));
+                    let at = format!("in.json:{line}:{col}");
+                    prop_assert!(out.contains(&at), "want {at} in {out}");
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+
     #[test]
     fn out_of_range_spans_do_not_panic() {
         let d = Diagnostic::warning(50..80, "w", "l");

@@ -370,7 +370,7 @@ impl Loader {
             if identifiers && !is_identifier(name) {
                 self.error(
                     m.key.span.clone(),
-                    format!("secret name `{name}` must be letters, digits and `_`, not starting with a digit"),
+                    "a secret name must be letters, digits and `_`, not starting with a digit",
                     "invalid secret name",
                 );
             }
@@ -521,7 +521,7 @@ impl Loader {
             if !is_identifier(&s.text) {
                 self.error(
                     s.span.clone(),
-                    format!("secret parameter `{}` must be letters, digits and `_`, not starting with a digit", s.text),
+                    "a secret parameter name must be letters, digits and `_`, not starting with a digit",
                     "invalid parameter name",
                 );
             } else if let Some((_, first)) = names.iter().find(|(n, _)| *n == s.text) {

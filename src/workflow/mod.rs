@@ -110,6 +110,8 @@ fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
             keep.extend(node.secrets.iter().map(|(p, _)| p.clone()));
         }
         keep.extend(wf.secrets.iter().flatten().map(|d| d.name.clone()));
+        // Only names the loader accepts as names stay readable.
+        keep.retain(|k| k.starts_with('$') || load::is_identifier(k));
     }
     if ranges.is_empty() {
         return mask::Sensitivity::None;
