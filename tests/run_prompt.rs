@@ -300,6 +300,25 @@ fn a_signal_at_the_prompt_restores_the_terminal_and_exits_as_the_signal() {
     }
 }
 
+/// The terminal's input queue is flushed however the prompt ends: here a signal arrives while
+/// typed keys are still unread (the driver stops wfop, types, signals, continues it).
+#[test]
+fn keys_still_unread_when_a_signal_ends_the_prompt_are_flushed() {
+    let case = pem_case();
+    let p = run_pem(
+        &case,
+        &[("used by check (key): ", "stopped:TERM:echo LEFTOVER\r")],
+    );
+    let shown = text(&p.screen);
+    assert_eq!(p.code, Some(143), "{shown}");
+    assert!(
+        shown.contains("stopped by signal 15 at the secret prompt"),
+        "{shown}"
+    );
+    assert!(p.left.is_empty(), "left for the shell: {:?}", text(&p.left));
+    assert_eq!(p.stty, "echo=1 icanon=1");
+}
+
 /// Guarantee 4: echo is off *before* the prompt is printed. The driver stops the terminal's
 /// output (Ctrl-S), so wfop cannot print its prompt; types the reply the moment wfop's prompt
 /// code first changes the terminal's modes, before reading any output; then lets output go on
