@@ -182,7 +182,7 @@ fn pem_case() -> Case {
     let case = Case::new();
     let expected = case.write("expected.pem", &pem());
     let script = format!(
-        r#"if printf %s "$SECRET_KEY" | cmp -s - '{}'; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi"#,
+        r#"if printf %s "$SECRET_KEY" | cmp -s - '{}'; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi; printf "leak: %s\n" "$SECRET_KEY""#,
         expected.display()
     );
     case.workflow(
@@ -223,6 +223,8 @@ fn assert_pem_taken_whole(case: &Case, p: &Pty, how: &str) {
         text(&p.left)
     );
     assert_eq!(p.stty, "echo=1 icanon=1", "{how}: the terminal is restored");
+    // The service printed the key (whole, so line by line too): redacted.
+    assert!(shown.contains("leak: ***"), "{how}: {shown}");
     assert_absent(&p.screen, PEM_BODY, &format!("{how}: the terminal"));
     for (path, bytes) in case.record_files() {
         assert_absent(&bytes, PEM_BODY, &format!("{how}: {}", path.display()));
