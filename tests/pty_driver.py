@@ -8,7 +8,9 @@ the last reply, or one of:
               modes (echo, canonical mode, signals): the moment its prompt code took over.
 The reply is typed followed by Enter; a reply "^C" sends Ctrl-C alone; "raw:KEYS" sends KEYS as
 they are, without Enter (JSON escapes such as \\u001b and \\r work); "sig:NAME" sends signal NAME
-(e.g. TERM) to the command. Each reply is one write, as a terminal writes a paste.
+(e.g. TERM) to the command; "stopped:NAME:KEYS" stops the command (SIGSTOP), types KEYS,
+sends signal NAME and continues it, so the signal comes before the command could read KEYS.
+Each reply is one write, as a terminal writes a paste.
 The terminal is 120x40.
 
 After the command ends:
@@ -100,6 +102,17 @@ def main():
             os.write(fd, reply[4:].encode())
         elif reply.startswith("sig:"):
             os.kill(pid, getattr(signal, "SIG" + reply[4:]))
+        elif reply.startswith("stopped:"):
+            # Stop the command, type KEYS, send signal NAME, continue it: the signal is handled
+            # before the command can read what was typed, which stays in the input queue.
+            name, keys = reply[8:].split(":", 1)
+            os.kill(pid, signal.SIGSTOP)
+            _, st = os.waitpid(pid, os.WUNTRACED)
+            if not os.WIFSTOPPED(st):
+                status = st
+            os.write(fd, keys.encode())
+            os.kill(pid, getattr(signal, "SIG" + name))
+            os.kill(pid, signal.SIGCONT)
         else:
             os.write(fd, reply.encode() + b"\r")
     deadline = time.time() + 60

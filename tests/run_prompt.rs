@@ -182,7 +182,7 @@ fn pem_case() -> Case {
     let case = Case::new();
     let expected = case.write("expected.pem", &pem());
     let script = format!(
-        r#"if printf %s "$SECRET_KEY" | cmp -s - '{}'; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi"#,
+        r#"if printf %s "$SECRET_KEY" | cmp -s - '{}'; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi; printf "leak: %s\n" "$SECRET_KEY""#,
         expected.display()
     );
     case.workflow(
@@ -223,6 +223,8 @@ fn assert_pem_taken_whole(case: &Case, p: &Pty, how: &str) {
         text(&p.left)
     );
     assert_eq!(p.stty, "echo=1 icanon=1", "{how}: the terminal is restored");
+    // The service printed the key (whole, so line by line too): redacted.
+    assert!(shown.contains("leak: ***"), "{how}: {shown}");
     assert_absent(&p.screen, PEM_BODY, &format!("{how}: the terminal"));
     for (path, bytes) in case.record_files() {
         assert_absent(&bytes, PEM_BODY, &format!("{how}: {}", path.display()));
@@ -298,6 +300,25 @@ fn a_signal_at_the_prompt_restores_the_terminal_and_exits_as_the_signal() {
         );
         assert!(p.left.is_empty(), "SIG{sig}: {:?}", text(&p.left));
     }
+}
+
+/// The terminal's input queue is flushed however the prompt ends: here a signal arrives while
+/// typed keys are still unread (the driver stops wfop, types, signals, continues it).
+#[test]
+fn keys_still_unread_when_a_signal_ends_the_prompt_are_flushed() {
+    let case = pem_case();
+    let p = run_pem(
+        &case,
+        &[("used by check (key): ", "stopped:TERM:echo LEFTOVER\r")],
+    );
+    let shown = text(&p.screen);
+    assert_eq!(p.code, Some(143), "{shown}");
+    assert!(
+        shown.contains("stopped by signal 15 at the secret prompt"),
+        "{shown}"
+    );
+    assert!(p.left.is_empty(), "left for the shell: {:?}", text(&p.left));
+    assert_eq!(p.stty, "echo=1 icanon=1");
 }
 
 /// Guarantee 4: echo is off *before* the prompt is printed. The driver stops the terminal's

@@ -265,7 +265,7 @@ fn paste_a_key_at_the_masked_field(bracketed: bool) {
     let expected = dir.path().join("expected.pem");
     std::fs::write(&expected, pem()).expect("write");
     let script = format!(
-        r#"if printf %s "$SECRET_KEY" | cmp -s - {}; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi"#,
+        r#"if printf %s "$SECRET_KEY" | cmp -s - {}; then echo 'pem: full value received'; else echo "pem: mismatch, $(printf %s "$SECRET_KEY" | wc -l) line breaks"; fi; printf "leak: %s\n" "$SECRET_KEY""#,
         shell_quote(&expected)
     );
     let wf = serde_json::json!({
@@ -314,6 +314,8 @@ fn paste_a_key_at_the_masked_field(bracketed: bool) {
         done.contains("pem: full value received"),
         "the service got the whole key, line breaks included:\n{done}"
     );
+    // The service printed the key: redacted.
+    assert!(plain.contains("[check] leak: ***"), "{plain}");
     t.keys("q");
     t.wait_dead();
     let after = t.capture_all();
