@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use wfop::engine::record;
 use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::plain;
+use wfop::ui::safe;
 use wfop::workflow;
 
 /// Exit code for invalid input or usage.
@@ -186,14 +187,14 @@ fn records(
     let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
     match f(&dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e));
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -201,16 +202,19 @@ fn records(
 
 fn redact(specs: &[String], counts: bool) -> ExitCode {
     if let Err(e) = wfop::secrets::harden::harden_process() {
-        eprintln!("wfop: warning: could not disable core dumps: {e}");
+        eprintln!(
+            "wfop: warning: could not disable core dumps: {}",
+            safe::text(&e.to_string())
+        );
     }
     match wfop::secrets::pipe::run_redact_command(specs, counts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ wfop::secrets::pipe::RedactCommandError::Io(_)) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -236,12 +240,12 @@ fn check(files: &[PathBuf]) -> ExitCode {
         let checked = match workflow::check_file(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", safe::text(&e.to_string()));
                 failed = true;
                 continue;
             }
         };
-        eprint!("{}", checked.render(color));
+        eprint!("{}", safe::styled(&checked.render(color)));
         let (errors, warnings) = (checked.errors(), checked.warnings());
         match checked.workflow() {
             Some(wf) => {
@@ -252,7 +256,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 };
                 println!(
                     "ok: {} ({}, {}{w})",
-                    checked.source.name,
+                    safe::line(&checked.source.name),
                     plural(wf.nodes.len(), "node"),
                     plural(wf.edges.len(), "edge")
                 );
@@ -266,7 +270,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 };
                 eprintln!(
                     "wfop: {}: {}{w}",
-                    checked.source.name,
+                    safe::line(&checked.source.name),
                     plural(errors, "error")
                 );
             }
@@ -283,15 +287,15 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     let checked = match workflow::check_file(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", safe::text(&e.to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if checked.errors() > 0 {
-        eprint!("{}", checked.render(stderr_color()));
+        eprint!("{}", safe::styled(&checked.render(stderr_color())));
         eprintln!(
             "wfop: {}: {}; fix them to see the graph",
-            checked.source.name,
+            safe::line(&checked.source.name),
             plural(checked.errors(), "error")
         );
         return ExitCode::from(EXIT_INVALID);
@@ -304,6 +308,6 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     } else {
         Charset::Unicode
     };
-    println!("{}", workflow_graph_text(wf, charset));
+    println!("{}", safe::text(&workflow_graph_text(wf, charset)));
     ExitCode::SUCCESS
 }

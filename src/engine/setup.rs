@@ -188,7 +188,10 @@ pub fn start(
     color: bool,
 ) -> Result<(Prepared, std::path::PathBuf), String> {
     if let Err(e) = crate::secrets::harden::harden_process() {
-        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
+        eprintln!(
+            "wfop: warning: cannot harden the process (core dumps, ptrace): {}",
+            crate::ui::safe::text(&e.to_string())
+        );
     }
     let parsed = secret_args
         .iter()

@@ -43,7 +43,8 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
         }
         let mut tries = 0;
         loop {
-            let answer = ask(&format!("{label}: "))?;
+            // The description comes from the workflow file: shown terminal-safe.
+            let answer = ask(&format!("{}: ", crate::ui::safe::line(&label)))?;
             if answer.trim().is_empty() {
                 tries += 1;
                 if tries >= 3 {

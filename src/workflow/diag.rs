@@ -85,12 +85,36 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// Renders diagnostics of one file: the message, `file:line:col`, the source line and a marker.
+/// Terminal-safe (`ui::safe`): control and format characters of the file, its name and the
+/// messages are escaped (the spans move with them); with `color` the only escape sequences in
+/// the result are the colours added here.
 pub fn render(file_name: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -> String {
+    use crate::ui::safe;
+    let (shown, map) = safe::text_mapped(text);
+    let moved = |r: &Range<usize>| {
+        let r = clamp(r, text);
+        map[r.start]..map[r.end]
+    };
+    let diagnostics: Vec<Diagnostic> = diagnostics
+        .iter()
+        .map(|d| Diagnostic {
+            severity: d.severity,
+            message: safe::text(&d.message).into_owned(),
+            primary: (moved(&d.primary.0), safe::text(&d.primary.1).into_owned()),
+            secondary: d
+                .secondary
+                .iter()
+                .map(|(r, m)| (moved(r), safe::text(m).into_owned()))
+                .collect(),
+            notes: d.notes.iter().map(|n| safe::text(n).into_owned()).collect(),
+        })
+        .collect();
+    let (file_name, text) = (&*safe::line(file_name), shown.as_str());
     let file = SimpleFile::new(file_name, text);
     let config = term::Config::default();
     let styles = term::Styles::default();
     let mut out = Vec::new();
-    for d in diagnostics {
+    for d in &diagnostics {
         let cs = to_codespan(d, text);
         let result = if color {
             let mut writer = term::StylesWriter::new(term::termcolor::Ansi::new(&mut out), &styles);
@@ -172,6 +196,36 @@ mod tests {
         assert!(out.contains("w.json:2:3"), "{out}");
         assert!(out.contains("  \"lable\": \"x\""), "{out}");
         assert!(out.contains("^^^^^^^ unknown field"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_of_the_file_and_the_messages_are_escaped() {
+        let text = "{\n  \"name\": \"\x1b]52;c;eA==\x07\u{9b}\u{202e}\", \"lable\": 1\n}\n";
+        let at = text.find("\"lable\"").unwrap();
+        let d = Diagnostic::error(
+            at..at + 7,
+            "unknown field `\x1b[2J`",
+            "unknown \u{9d} field",
+        );
+        for color in [false, true] {
+            let out = render("w\x1b.json", text, std::slice::from_ref(&d), color);
+            let escapes = out.matches('\x1b').count();
+            let colours = out.matches("\x1b[").count();
+            assert_eq!(escapes, colours, "only colour sequences: {out:?}");
+            assert!(
+                !out.contains('\u{9b}') && !out.contains('\u{9d}') && !out.contains('\u{202e}')
+            );
+            if !color {
+                assert!(
+                    out.contains("\\x1b]52;c;eA==\\x07\\u{9b}\\u{202e}"),
+                    "{out}"
+                );
+                // The marker still sits under the field.
+                let src = out.lines().find(|l| l.contains("lable")).unwrap();
+                let mark = out.lines().find(|l| l.contains("^^^^^^^")).unwrap();
+                assert_eq!(src.find("\"lable\""), mark.find('^'), "{out}");
+            }
+        }
     }
 
     #[test]

@@ -262,16 +262,17 @@ impl App {
         self.status.map_or(EXIT_INVALID, |s| s.exit_code())
     }
 
+    /// Status-line texts are kept terminal-safe (`ui::safe`): they may quote names and reasons.
     fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
-            text: text.into(),
+            text: crate::ui::safe::line(&text.into()).into_owned(),
             error: false,
         });
     }
 
     fn warn(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
-            text: text.into(),
+            text: crate::ui::safe::line(&text.into()).into_owned(),
             error: true,
         });
     }
@@ -795,7 +796,7 @@ fn engine_event(app: &mut App, e: Event) {
                 };
                 v.exit_code = exit_code;
                 v.signal = signal;
-                v.reason = reason;
+                v.reason = reason.map(|r| crate::ui::safe::line(&r).into_owned());
             }
         }
         Event::NodeSkipped { node, reason } => {
@@ -804,7 +805,7 @@ fn engine_event(app: &mut App, e: Event) {
                     status: NodeStatus::Skipped,
                     took: Duration::ZERO,
                 };
-                app.nodes[i].reason = Some(reason);
+                app.nodes[i].reason = Some(crate::ui::safe::line(&reason).into_owned());
             }
         }
         Event::Redactions { node, counts } => {

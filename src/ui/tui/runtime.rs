@@ -22,6 +22,7 @@ use super::view;
 use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
 use crate::secrets::SecretArg;
 use crate::ui::graph::Charset;
+use crate::ui::safe;
 
 /// What `wfop run` was asked to do (TUI mode).
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub fn run(args: TuiArgs) -> i32 {
     let theme = match Theme::select(args.theme.as_deref(), |k| std::env::var(k).ok()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             return EXIT_INVALID;
         }
     };
@@ -69,7 +70,7 @@ pub fn run(args: TuiArgs) -> i32 {
     ) {
         Ok(started) => started,
         Err(text) => {
-            eprintln!("{text}");
+            eprintln!("{}", safe::styled(&text));
             return EXIT_INVALID;
         }
     };
@@ -83,7 +84,10 @@ pub fn run(args: TuiArgs) -> i32 {
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("wfop: cannot watch for signals: {e}");
+            eprintln!(
+                "wfop: cannot watch for signals: {}",
+                safe::text(&e.to_string())
+            );
             return EXIT_INVALID;
         }
     };
@@ -92,7 +96,10 @@ pub fn run(args: TuiArgs) -> i32 {
     let mut guard = match TerminalGuard::enter() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("wfop: cannot use the terminal: {e} (try --plain)");
+            eprintln!(
+                "wfop: cannot use the terminal: {} (try --plain)",
+                safe::text(&e.to_string())
+            );
             return EXIT_INVALID;
         }
     };
@@ -113,18 +120,22 @@ pub fn run(args: TuiArgs) -> i32 {
     let failed = guard.restore();
     let mut err = io::stderr().lock();
     for e in failed {
-        let _ = writeln!(err, "wfop: warning: restoring the terminal: {e}");
+        let _ = writeln!(
+            err,
+            "wfop: warning: restoring the terminal: {}",
+            safe::text(&e.to_string())
+        );
     }
     if !warnings.is_empty() {
-        let _ = write!(err, "{warnings}");
+        let _ = write!(err, "{}", safe::styled(&warnings));
     }
     match app {
         Some(app) => {
             if let Some(note) = &app.exit_note {
-                let _ = writeln!(err, "{note}");
+                let _ = writeln!(err, "{}", safe::text(note));
             }
             if app.runs > 0 {
-                let _ = io::stdout().lock().write_all(summary(&app).as_bytes());
+                let _ = write!(io::stdout().lock(), "{}", safe::text(&summary(&app)));
             }
         }
         None => {
@@ -409,15 +420,23 @@ pub fn summary(app: &App) -> String {
         .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
         .unwrap_or_default();
     let id = app.run_id.as_deref().unwrap_or("?");
-    out.push_str(&format!("wfop: run {id} of {} {what}{took}\n", app.wf.name));
-    let w = app
+    out.push_str(&format!(
+        "wfop: run {} of {} {what}{took}\n",
+        safe::line(id),
+        safe::line(&app.wf.name)
+    ));
+    let names: Vec<String> = app
         .summary
         .iter()
-        .map(|n| n.node.len())
+        .map(|n| safe::line(&n.node).into_owned())
+        .collect();
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
-    for n in &app.summary {
+    for (n, name) in app.summary.iter().zip(&names) {
         let dur = n
             .duration_ms
             .map_or("-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
@@ -427,17 +446,16 @@ pub fn summary(app: &App) -> String {
             _ => String::new(),
         };
         out.push_str(&format!(
-            "  {:w$}  {:10} {dur:>7}  {exit}",
-            n.node,
+            "  {name:w$}  {:10} {dur:>7}  {exit}",
             n.status.as_str()
         ));
         if let (Some(r), true) = (&n.reason, n.status != NodeStatus::Succeeded) {
-            out.push_str(&format!("  {r}"));
+            out.push_str(&format!("  {}", safe::line(r)));
         }
         out.push('\n');
     }
     if let Some(r) = &app.record {
-        out.push_str(&format!("record: {}\n", r.display()));
+        out.push_str(&format!("record: {}\n", safe::path(r)));
     }
     out
 }
