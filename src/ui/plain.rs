@@ -445,7 +445,6 @@ pub fn run(args: RunArgs) -> i32 {
     }
     options.keep_going = args.keep_going;
     let out = sink(args.mode, io::stdout());
-    let inputs = prepared.inputs.clone();
     match engine::run(
         prepared.workflow,
         prepared.inputs,
@@ -455,7 +454,11 @@ pub fn run(args: RunArgs) -> i32 {
     ) {
         Ok(report) => {
             if args.mode == Mode::Plain {
-                let _ = write_outputs(&mut io::stdout().lock(), &inputs, &report.variables);
+                let _ = write_outputs(
+                    &mut io::stdout().lock(),
+                    report.inputs.as_map(),
+                    report.variables.as_map(),
+                );
             }
             report.status.exit_code()
         }

@@ -79,8 +79,23 @@ fn started(app: &mut App, nodes: &[&str]) {
             workflow: app.wf.name.clone(),
             record: PathBuf::from("/state/runs/20250101-120000-abcd"),
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
+            inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
         },
     );
+}
+
+/// The bundled example's input file next to its workflow, as the engine would show it.
+fn example_inputs(app: &App) -> serde_json::Map<String, serde_json::Value> {
+    let input = app.wf.path.with_extension("input.json");
+    std::fs::read(&input)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.as_object().cloned())
+        .map(|mut m| {
+            m.remove("$secrets");
+            m
+        })
+        .unwrap_or_default()
 }
 
 fn node_started(app: &mut App, id: &str) {
@@ -584,7 +599,7 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
     );
     let node = app.wf.node_index("classical_risk").expect("node");
     let series_row = |app: &App| {
-        crate::ui::tui::mapping::rows(&app.wf, node, &app.vars, &app.sources)
+        app.mapping_rows_of(node)
             .into_iter()
             .find(|r| r.name == "series")
             .map(|r| r.resolved)
@@ -597,7 +612,9 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
         &mut app,
         Event::Outputs {
             node: Arc::from("fetch_prices"),
-            variables: variables.as_object().cloned().unwrap_or_default(),
+            variables: crate::engine::ShownVars::assume_redacted(
+                variables.as_object().cloned().unwrap_or_default(),
+            ),
         },
     );
     assert_eq!(
