@@ -87,6 +87,10 @@ enum Command {
         /// TUI log lines kept per node (default 100000; the record always keeps every line)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         scrollback: Option<u32>,
+        /// TUI log memory for the whole run, in MiB (default 64; oldest lines of the chattiest
+        /// node go first; the record always keeps everything)
+        #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..))]
+        scrollback_mib: Option<u32>,
     },
     /// List recorded runs
     Runs {
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
             state_dir,
             theme,
             scrollback,
+            scrollback_mib,
         } => {
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
             if !plain && !json && std::io::stdout().is_terminal() {
@@ -136,6 +141,7 @@ fn main() -> ExitCode {
                     state_dir,
                     theme,
                     scrollback: scrollback.map(|n| n as usize),
+                    scrollback_mib: scrollback_mib.map(|n| n as usize),
                     color: stderr_color(),
                 });
                 return ExitCode::from(u8::try_from(code).unwrap_or(1));

@@ -38,6 +38,8 @@ pub struct TuiArgs {
     pub theme: Option<String>,
     /// `--scrollback N`: log lines kept per node (and in the all-nodes view).
     pub scrollback: Option<usize>,
+    /// `--scrollback-mib N`: bytes the log buffer of a run may hold, in MiB.
+    pub scrollback_mib: Option<usize>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
 }
@@ -197,6 +199,9 @@ impl Ui {
         if let Some(n) = self.args.scrollback {
             app.log_config.max_lines = n.max(1);
         }
+        if let Some(n) = self.args.scrollback_mib {
+            app.log_config.max_bytes = n.max(1).saturating_mul(1024 * 1024);
+        }
         if let Ok(size) = term.size() {
             app::update(&mut app, AppEvent::Resize(size.width, size.height));
         }
@@ -332,13 +337,13 @@ impl Ui {
                 }
             }
             Effect::Save { path, text } => {
-                app.message = Some(match export::save_log(&path, &text) {
-                    Ok(()) => Message {
-                        text: format!("saved to {} (mode 0600)", path.display()),
+                app.message = Some(match export::save_log_fresh(&path, &text) {
+                    Ok(saved) => Message {
+                        text: format!("saved to {} (mode 0600)", safe::path(&saved)),
                         error: false,
                     },
                     Err(e) => Message {
-                        text: format!("cannot save {}: {e}", path.display()),
+                        text: format!("cannot save {}: {e}", safe::path(&path)),
                         error: true,
                     },
                 });
