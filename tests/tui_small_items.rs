@@ -1,6 +1,7 @@
-//! Item 17 of issue 9 (the TUI part): pressing `s` twice saves the log twice, to two fresh
-//! files (mode 0600), instead of failing with "File exists" the second time. A real terminal
-//! (a private tmux server).
+//! Item 17 of issue 9 (the TUI parts), in a real terminal (a private tmux server): pressing `s`
+//! twice saves the log twice, to two fresh files (mode 0600), instead of failing with "File
+//! exists". (The log buffer's byte bound is tested on the buffer itself, with its own byte
+//! accounting: `src/ui/tui/logbuf.rs`, `scrollback_is_bounded_in_bytes_whatever_the_line_breaks`.)
 
 mod run_support;
 
