@@ -361,7 +361,11 @@ impl App {
         let vars = self.vars_known.then_some(&self.vars);
         let shown = mapping::Shown(self.preview.as_ref());
         self.rows = (0..self.wf.nodes.len())
-            .map(|i| mapping::rows(&self.wf, i, vars, &self.sources, shown))
+            .map(|i| {
+                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, shown);
+                rows.iter_mut().for_each(terminal_safe_row);
+                rows
+            })
             .collect();
     }
 
@@ -929,4 +933,28 @@ fn preview_redactor(store: &SecretStore) -> Redactor {
         let _ = r.add_secret(name, value);
     }
     r
+}
+
+/// A mapping row as it may be drawn: names, expressions, notes and sources escaped
+/// (`ui::safe`), previews (JSON) with JSON's own escapes for what serde leaves raw.
+fn terminal_safe_row(row: &mut MapRow) {
+    use crate::ui::safe;
+    let line = |s: &mut String| *s = safe::line(s.as_str()).into_owned();
+    line(&mut row.name);
+    line(&mut row.value);
+    match &mut row.resolved {
+        mapping::Resolved::Value(t) => *t = safe::json(t).into_owned(),
+        mapping::Resolved::Note(t) => line(t),
+        mapping::Resolved::Secret {
+            param,
+            secret,
+            source,
+        } => {
+            line(param);
+            line(secret);
+            if let Some(s) = source {
+                line(s);
+            }
+        }
+    }
 }

@@ -624,3 +624,53 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
         ))
     );
 }
+
+#[test]
+fn names_reasons_and_previews_are_drawn_terminal_safe() {
+    let (mut app, _) = quantum_running();
+    app.wf.name = "evil\u{202e}name\u{1b}]0;t\u{7}".into();
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeStatus::Failed,
+        10,
+        Some("Bad\u{202e}Input\u{9b}2J"),
+    );
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("orchestrated"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                serde_json::json!({ "counts": "x\u{202e}y\u{9d}z" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        },
+    );
+    app::update(&mut app, AppEvent::Resize(160, 48));
+    let screen = render(&app);
+    for bad in ['\u{202e}', '\u{1b}', '\u{9b}', '\u{9d}', '\u{7}'] {
+        assert!(!screen.contains(bad), "{bad:?} drawn:\n{screen}");
+    }
+    assert!(
+        screen.contains("evil\\u{202e}name\\x1b]0;t\\x07"),
+        "{screen}"
+    );
+    assert!(screen.contains("Bad\\u{202e}Input\\u{9b}2J"), "{screen}");
+    let end = app
+        .wf
+        .nodes
+        .iter()
+        .position(|n| n.kind == crate::workflow::NodeKind::End);
+    app.selected = end.expect("an end node");
+    let rows = app.mapping_rows();
+    let counts = rows
+        .iter()
+        .find(|r| r.name == "counts")
+        .expect("counts row");
+    assert_eq!(
+        counts.resolved,
+        super::mapping::Resolved::Value("\"x\\u202ey\\u009dz\"".into())
+    );
+}
