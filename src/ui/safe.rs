@@ -127,16 +127,22 @@ pub fn styled(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// [`text`] of a `&str`, with a map from each byte offset of `s` (0..=len) to the offset of
-/// the same place in the result, so that spans into `s` can be moved onto the escaped text.
-pub fn text_mapped(s: &str) -> (String, Vec<usize>) {
+/// A source excerpt (a file shown under a diagnostic): every character [`text`] would escape
+/// becomes one U+FFFD, so lines and columns stay those of the file (a CR is kept only before
+/// LF); with a map from each byte offset of `s` (0..=len) to the same place in the result, so
+/// that spans into `s` can be moved onto it.
+pub fn excerpt_mapped(s: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(s.len());
     let mut map = Vec::with_capacity(s.len() + 1);
-    let mut buf = [0u8; 4];
-    for c in s.chars() {
-        let shown = escape(c.encode_utf8(&mut buf).as_bytes(), Newlines::Keep).into_owned();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         map.extend(std::iter::repeat_n(out.len(), c.len_utf8()));
-        out.push_str(&shown);
+        let keep = match c {
+            '\n' | '\t' => true,
+            '\r' => chars.peek() == Some(&'\n'),
+            c => !(c < ' ' || is_unsafe_char(c)),
+        };
+        out.push(if keep { c } else { char::REPLACEMENT_CHARACTER });
     }
     map.push(out.len());
     (out, map)
@@ -189,10 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn mapped_offsets_follow_the_escapes() {
-        let s = "a\x1bb\u{202e}c\nd";
-        let (t, map) = text_mapped(s);
-        assert_eq!(t, "a\\x1bb\\u{202e}c\nd");
+    fn excerpts_keep_columns_and_map_offsets() {
+        let s = "a\x1bb\u{202e}c\r\nd\re\u{9b}";
+        let (t, map) = excerpt_mapped(s);
+        assert_eq!(t, "a\u{fffd}b\u{fffd}c\r\nd\u{fffd}e\u{fffd}");
+        assert_eq!(t.chars().count(), s.chars().count());
         assert_eq!(map.len(), s.len() + 1);
         assert_eq!(&t[map[2]..map[3]], "b");
         assert_eq!(&t[map[6]..map[7]], "c");

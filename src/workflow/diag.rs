@@ -85,12 +85,13 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// Renders diagnostics of one file: the message, `file:line:col`, the source line and a marker.
-/// Terminal-safe (`ui::safe`): control and format characters of the file, its name and the
-/// messages are escaped (the spans move with them); with `color` the only escape sequences in
-/// the result are the colours added here.
+/// Terminal-safe (`ui::safe`): control and format characters of the file's lines are shown as
+/// U+FFFD (one each, so lines and columns stay the file's; the spans move with them), those of
+/// its name and the messages are escaped; with `color` the only escape sequences in the result
+/// are the colours added here.
 pub fn render(file_name: &str, text: &str, diagnostics: &[Diagnostic], color: bool) -> String {
     use crate::ui::safe;
-    let (shown, map) = safe::text_mapped(text);
+    let (shown, map) = safe::excerpt_mapped(text);
     let moved = |r: &Range<usize>| {
         let r = clamp(r, text);
         map[r.start]..map[r.end]
@@ -217,13 +218,19 @@ mod tests {
             );
             if !color {
                 assert!(
-                    out.contains("\\x1b]52;c;eA==\\x07\\u{9b}\\u{202e}"),
+                    out.contains("\u{fffd}]52;c;eA==\u{fffd}\u{fffd}\u{fffd}")
+                        && out.contains("w\\x1b.json:2:"),
                     "{out}"
                 );
                 // The marker still sits under the field.
                 let src = out.lines().find(|l| l.contains("lable")).unwrap();
                 let mark = out.lines().find(|l| l.contains("^^^^^^^")).unwrap();
-                assert_eq!(src.find("\"lable\""), mark.find('^'), "{out}");
+                let col = |l: &str, i: Option<usize>| i.map(|i| l[..i].chars().count());
+                assert_eq!(
+                    col(src, src.find("\"lable\"")),
+                    col(mark, mark.find('^')),
+                    "{out}"
+                );
             }
         }
     }
