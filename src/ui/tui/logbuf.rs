@@ -186,6 +186,8 @@ struct StreamState {
 #[derive(Debug, Clone)]
 struct NodeLog {
     name: String,
+    /// The name as drawn (`ui::safe`).
+    shown: String,
     lines: VecDeque<LogLine>,
     /// Lines ever added; the absolute index of `lines[i]` is `pushed - len + i`.
     pushed: u64,
@@ -304,6 +306,7 @@ impl LogStore {
         }
         self.nodes.push(NodeLog {
             name: name.to_string(),
+            shown: crate::ui::safe::line(name).into_owned(),
             lines: VecDeque::new(),
             pushed: 0,
             streams: Default::default(),
@@ -316,8 +319,9 @@ impl LogStore {
         self.nodes.iter().position(|n| n.name == name)
     }
 
+    /// The node's id as it may be drawn (terminal-safe).
     pub fn node_name(&self, node: NodeIdx) -> &str {
-        self.nodes.get(node).map_or("?", |n| n.name.as_str())
+        self.nodes.get(node).map_or("?", |n| n.shown.as_str())
     }
 
     pub fn node_count(&self) -> usize {
