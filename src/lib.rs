@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod expr;
+pub mod safe;
 pub mod secrets;
 pub mod ui;
 pub mod workflow;

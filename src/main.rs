@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use wfop::engine::record;
+use wfop::safe;
 use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::plain;
 use wfop::workflow;
@@ -86,6 +87,10 @@ enum Command {
         /// TUI log lines kept per node (default 100000; the record always keeps every line)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         scrollback: Option<u32>,
+        /// TUI log memory for the whole run, in MiB (default 64; oldest lines of the chattiest
+        /// node go first; the record always keeps everything)
+        #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..))]
+        scrollback_mib: Option<u32>,
     },
     /// List recorded runs
     Runs {
@@ -123,6 +128,7 @@ fn main() -> ExitCode {
             state_dir,
             theme,
             scrollback,
+            scrollback_mib,
         } => {
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
             if !plain && !json && std::io::stdout().is_terminal() {
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
                     state_dir,
                     theme,
                     scrollback: scrollback.map(|n| n as usize),
+                    scrollback_mib: scrollback_mib.map(|n| n as usize),
                     color: stderr_color(),
                 });
                 return ExitCode::from(u8::try_from(code).unwrap_or(1));
@@ -186,14 +193,14 @@ fn records(
     let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
     match f(&dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e));
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -201,16 +208,19 @@ fn records(
 
 fn redact(specs: &[String], counts: bool) -> ExitCode {
     if let Err(e) = wfop::secrets::harden::harden_process() {
-        eprintln!("wfop: warning: could not disable core dumps: {e}");
+        eprintln!(
+            "wfop: warning: could not disable core dumps: {}",
+            safe::text(&e.to_string())
+        );
     }
     match wfop::secrets::pipe::run_redact_command(specs, counts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ wfop::secrets::pipe::RedactCommandError::Io(_)) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -236,12 +246,12 @@ fn check(files: &[PathBuf]) -> ExitCode {
         let checked = match workflow::check_file(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", safe::text(&e.to_string()));
                 failed = true;
                 continue;
             }
         };
-        eprint!("{}", checked.render(color));
+        eprint!("{}", safe::styled(&checked.render(color)));
         let (errors, warnings) = (checked.errors(), checked.warnings());
         match checked.workflow() {
             Some(wf) => {
@@ -252,7 +262,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 };
                 println!(
                     "ok: {} ({}, {}{w})",
-                    checked.source.name,
+                    safe::line(&checked.source.name),
                     plural(wf.nodes.len(), "node"),
                     plural(wf.edges.len(), "edge")
                 );
@@ -266,7 +276,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 };
                 eprintln!(
                     "wfop: {}: {}{w}",
-                    checked.source.name,
+                    safe::line(&checked.source.name),
                     plural(errors, "error")
                 );
             }
@@ -283,15 +293,15 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     let checked = match workflow::check_file(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", safe::text(&e.to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if checked.errors() > 0 {
-        eprint!("{}", checked.render(stderr_color()));
+        eprint!("{}", safe::styled(&checked.render(stderr_color())));
         eprintln!(
             "wfop: {}: {}; fix them to see the graph",
-            checked.source.name,
+            safe::line(&checked.source.name),
             plural(checked.errors(), "error")
         );
         return ExitCode::from(EXIT_INVALID);
@@ -304,6 +314,6 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     } else {
         Charset::Unicode
     };
-    println!("{}", workflow_graph_text(wf, charset));
+    println!("{}", safe::text(&workflow_graph_text(wf, charset)));
     ExitCode::SUCCESS
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
+use super::redact::ShownVars;
+
 /// Which output of a service a log chunk came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,6 +105,9 @@ pub enum Event {
         record: PathBuf,
         /// Service node ids in file order.
         nodes: Vec<String>,
+        /// The workflow inputs (`$secrets` removed), redacted: a secret's value inside an
+        /// ordinary input is shown as `***`.
+        inputs: ShownVars,
     },
     /// A secret the workflow needs has no value yet (for front ends that can ask).
     SecretNeeded {
@@ -138,7 +143,7 @@ pub enum Event {
     /// object result without one), already redacted; sent before its `NodeFinished`.
     Outputs {
         node: Arc<str>,
-        variables: serde_json::Map<String, serde_json::Value>,
+        variables: ShownVars,
     },
     /// How often each secret was redacted from one node's output and result.
     Redactions {

@@ -24,6 +24,7 @@ pub use cancel::CancelToken;
 pub use clock::rfc3339;
 pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
 pub use names::secret_env_name;
+pub use redact::ShownVars;
 
 use crate::secrets::SecretStore;
 use crate::workflow::Workflow;
@@ -62,8 +63,10 @@ pub struct RunReport {
     pub status: RunStatus,
     pub record: PathBuf,
     pub nodes: Vec<NodeSummary>,
+    /// The workflow inputs (redacted), as `RunStarted` carried them.
+    pub inputs: ShownVars,
     /// The workflow variables at the end (redacted).
-    pub variables: Map<String, Value>,
+    pub variables: ShownVars,
 }
 
 #[derive(Debug, thiserror::Error)]

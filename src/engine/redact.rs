@@ -1,9 +1,46 @@
 //! The engine's seam to the redactor (`secrets::Redactor`), plus the helpers the engine needs
-//! on top of it: redacting JSON values leaf by leaf, with per-secret counts.
+//! on top of it: redacting JSON values leaf by leaf, with per-secret counts, and `ShownVars`,
+//! the only form in which workflow variables leave the engine.
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Workflow variables as they may be shown or written (events, the record, the run report):
+/// every string, key and number redacted. The engine keeps the real values for the services'
+/// inputs (a connection string must reach its service whole); every path that carries
+/// variables out of the engine takes this type, and the only way to make one is
+/// [`ShownVars::redact`] — so a secret inside an ordinary input is never shown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ShownVars(Map<String, Value>);
+
+impl ShownVars {
+    /// A redacted copy of `vars` (call it while the redactor still holds the secrets).
+    pub(crate) fn redact(r: &Redactor, vars: &Map<String, Value>) -> ShownVars {
+        let mut v = Value::Object(vars.clone());
+        redact_value(r, &mut v);
+        match v {
+            Value::Object(m) => ShownVars(m),
+            _ => ShownVars(Map::new()),
+        }
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+
+    /// For front-end tests: variables taken as already redacted.
+    #[cfg(test)]
+    pub(crate) fn assume_redacted(vars: Map<String, Value>) -> ShownVars {
+        ShownVars(vars)
+    }
+}
 
 pub(crate) use crate::secrets::{Redactor, StreamRedactor};
 

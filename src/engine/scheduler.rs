@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use super::event::{Event, NodeStatus, NodeSummary, RunStatus};
 use super::record::{NodeDoc, NodeLog, Record, RunDoc};
-use super::redact::{Redactor, redact_value};
+use super::redact::{Redactor, ShownVars};
 use super::service::{
     CANCEL_FORCE, CANCEL_GRACEFUL, CANCEL_NONE, Outcome, RunCtx, SECRETS_FD_VAR, SecretParam,
     run_service,
@@ -120,8 +120,8 @@ pub(crate) async fn schedule(
         None
     };
 
-    let mut recorded_inputs = Value::Object(inputs.clone());
-    redact_value(&redactor, &mut recorded_inputs);
+    let shown_inputs = ShownVars::redact(&redactor, &inputs);
+    let recorded_inputs = Value::Object(shown_inputs.as_map().clone());
     let service_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| wf.nodes[i].kind == NodeKind::Service)
         .collect();
@@ -142,6 +142,7 @@ pub(crate) async fn schedule(
             .iter()
             .map(|&i| wf.nodes[i].id.clone())
             .collect(),
+        inputs: shown_inputs.clone(),
     })
     .await;
     for w in warnings {
@@ -286,7 +287,8 @@ pub(crate) async fn schedule(
                 if out.status == NodeStatus::Succeeded {
                     match apply_output(node, &out.result, &mut vars) {
                         Ok(set) if !set.is_empty() => {
-                            let _ = events.send(Event::Outputs { node: node.id.as_str().into(), variables: set }).await;
+                            let variables = ShownVars::redact(&redactor, &set);
+                            let _ = events.send(Event::Outputs { node: node.id.as_str().into(), variables }).await;
                         }
                         Ok(_) => {}
                         Err(reason) => {
@@ -372,6 +374,10 @@ pub(crate) async fn schedule(
         }
         None => RunStatus::Succeeded,
     };
+    // The variables as shown and recorded: redacted while the redactor still knows the secrets
+    // (inputs hold the real values the services needed).
+    let final_vars = ShownVars::redact(&redactor, &vars);
+    drop(vars);
     ctx.secrets
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -379,16 +385,13 @@ pub(crate) async fn schedule(
     redactor.purge();
     send(Event::SecretsPurged).await;
 
-    let mut final_vars = Value::Object(vars.clone());
-    // The secrets are gone from the redactor now; the variables were built from redacted
-    // results and inputs, so they are recorded as they are.
     record.doc.status = status.as_str().into();
     record.doc.exit_code = Some(status.exit_code());
     record.doc.signal = interrupted;
     record.doc.finished = Some(clock::rfc3339(SystemTime::now()));
     let duration_ms = t0.elapsed().as_millis() as u64;
     record.doc.duration_ms = Some(duration_ms);
-    record.doc.variables = Some(std::mem::take(&mut final_vars));
+    record.doc.variables = Some(Value::Object(final_vars.as_map().clone()));
     let record_error = record.save().err();
     if let Some(e) = &record_error {
         send(Event::Warning {
@@ -412,7 +415,8 @@ pub(crate) async fn schedule(
         status,
         record: record.dir().to_path_buf(),
         nodes,
-        variables: vars,
+        inputs: shown_inputs,
+        variables: final_vars,
     })
 }
 

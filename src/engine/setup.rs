@@ -399,7 +399,10 @@ pub fn start(
     color: bool,
 ) -> Result<(Prepared, std::path::PathBuf), String> {
     if let Err(e) = crate::secrets::harden::harden_process() {
-        eprintln!("wfop: warning: cannot harden the process (core dumps, ptrace): {e}");
+        eprintln!(
+            "wfop: warning: cannot harden the process (core dumps, ptrace): {}",
+            crate::safe::text(&e.to_string())
+        );
     }
     let parsed = SecretArg::parse_all(secret_args).map_err(|e| format!("wfop: {e}"))?;
     let prepared = prepare(file, input, &parsed, color).map_err(|e| e.report())?;

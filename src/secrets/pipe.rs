@@ -114,7 +114,7 @@ pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), R
     let redactor = super::Redactor::new();
     for (name, value) in store.iter() {
         if let Some(warning) = redactor.add_secret(name, value)? {
-            eprintln!("wfop: warning: {warning}");
+            eprintln!("wfop: warning: {}", crate::safe::text(&warning.to_string()));
         }
     }
     store.purge();
@@ -122,7 +122,7 @@ pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), R
     let result = redact_stream(io::stdin().lock(), io::stdout().lock(), &mut stream);
     if report_counts {
         for (name, n) in stream.counts() {
-            eprintln!("wfop: {name} redacted {n}×");
+            eprintln!("wfop: {} redacted {n}×", crate::safe::line(&name));
         }
     }
     drop(stream);

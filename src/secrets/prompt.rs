@@ -69,7 +69,8 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
         }
         let mut tries = 0;
         loop {
-            guard.say(&format!("{label}: "))?;
+            // The description comes from the workflow file: shown terminal-safe.
+            guard.say(&format!("{}: ", crate::safe::line(&label)))?;
             let answer = guard.ask();
             // The operator's Enter is not echoed: end the line ourselves.
             guard.say("\r\n")?;

@@ -68,14 +68,15 @@ impl Charset {
         }
     }
 
-    /// The text of a node: the start and end marks, or a service label in a box.
+    /// The text of a node: the start and end marks, or a service label in a box (terminal-safe:
+    /// `safe`, so a label's escapes neither reach the terminal nor break the layout).
     pub fn node_text(self, shape: Shape, label: &str) -> String {
         match (shape, self) {
             (Shape::Start, Charset::Unicode) => "○".to_string(),
             (Shape::Start, Charset::Ascii) => "o".to_string(),
             (Shape::End, Charset::Unicode) => "●".to_string(),
             (Shape::End, Charset::Ascii) => "@".to_string(),
-            (Shape::Service, _) => format!("[{label}]"),
+            (Shape::Service, _) => format!("[{}]", crate::safe::line(label)),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::engine::record::{self, LogTail, RecordError};
 use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus};
+use crate::safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -33,6 +34,8 @@ pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) 
     }
 }
 
+/// One event per line; what serde leaves raw (DEL, C1, bidi controls) is written with JSON's
+/// `\uXXXX` escape (`safe::json`): the same JSON, safe when it is read on a terminal.
 fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
     if let Event::NodeLog { node, stream, data } = e {
         for line in record::lines(data) {
@@ -42,13 +45,12 @@ fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 "stream": stream,
                 "line": String::from_utf8_lossy(line),
             });
-            serde_json::to_writer(&mut *out, &v)?;
-            out.write_all(b"\n")?;
+            writeln!(out, "{}", safe::json(&v.to_string()))?;
         }
         return Ok(());
     }
-    serde_json::to_writer(&mut *out, e)?;
-    out.write_all(b"\n")
+    let text = serde_json::to_string(e).map_err(io::Error::other)?;
+    writeln!(out, "{}", safe::json(&text))
 }
 
 fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
@@ -60,23 +62,23 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             ..
         } => writeln!(
             out,
-            "wfop: run {run_id} of {workflow} started (record: {})",
-            record.display()
+            "wfop: run {} of {} started (record: {})",
+            safe::line(run_id),
+            safe::line(workflow),
+            safe::path(record)
         ),
-        Event::SecretNeeded { name, .. } => writeln!(out, "wfop: secret {name} is needed"),
+        Event::SecretNeeded { name, .. } => {
+            writeln!(out, "wfop: secret {} is needed", safe::line(name))
+        }
         Event::NodeStarted { node, pid } => match pid {
-            Some(p) => writeln!(out, "wfop: {node} started (pid {p})"),
-            None => writeln!(out, "wfop: {node} started"),
+            Some(p) => writeln!(out, "wfop: {} started (pid {p})", safe::line(&**node)),
+            None => writeln!(out, "wfop: {} started", safe::line(&**node)),
         },
         Event::NodeLog { node, data, .. } => {
-            let mut prefix = Vec::with_capacity(node.len() + 3);
-            prefix.push(b'[');
-            prefix.extend_from_slice(node.as_bytes());
-            prefix.extend_from_slice(b"] ");
             for line in record::lines(data) {
-                out.write_all(&prefix)?;
-                write_safe(out, line)?;
-                out.write_all(b"\n")?;
+                write!(out, "[{}] ", safe::line(&**node))?;
+                safe::write_line(out, line)?;
+                writeln!(out)?;
             }
             Ok(())
         }
@@ -90,7 +92,8 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
         } => {
             write!(
                 out,
-                "wfop: {node} {} in {}",
+                "wfop: {} {} in {}",
+                safe::line(&**node),
                 status.as_str(),
                 ms(*duration_ms)
             )?;
@@ -102,20 +105,37 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 _ => {}
             }
             match reason {
-                Some(r) if *status != NodeStatus::Succeeded => writeln!(out, ": {r}"),
+                Some(r) if *status != NodeStatus::Succeeded => {
+                    writeln!(out, ": {}", safe::line(r))
+                }
                 _ => writeln!(out),
             }
         }
-        Event::NodeSkipped { node, reason } => writeln!(out, "wfop: {node} skipped: {reason}"),
+        Event::NodeSkipped { node, reason } => writeln!(
+            out,
+            "wfop: {} skipped: {}",
+            safe::line(&**node),
+            safe::line(reason)
+        ),
         // Shown once, as the run's outputs after the summary.
         Event::Outputs { .. } => Ok(()),
         Event::Redactions { node, counts } => {
             let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
-            writeln!(out, "wfop: {node}: redacted {}", parts.join(", "))
+            writeln!(
+                out,
+                "wfop: {}: redacted {}",
+                safe::line(&**node),
+                safe::line(&parts.join(", "))
+            )
         }
         Event::Warning { node, message } => match node {
-            Some(n) => writeln!(out, "wfop: warning: {n}: {message}"),
-            None => writeln!(out, "wfop: warning: {message}"),
+            Some(n) => writeln!(
+                out,
+                "wfop: warning: {}: {}",
+                safe::line(&**n),
+                safe::line(message)
+            ),
+            None => writeln!(out, "wfop: warning: {}", safe::line(message)),
         },
         Event::SecretsPurged => writeln!(out, "wfop: secrets purged"),
         Event::RunFinished {
@@ -137,7 +157,12 @@ fn write_summary(
         s => s.as_str().to_string(),
     };
     writeln!(out, "wfop: run {what} in {}", ms(duration_ms))?;
-    let w = nodes.iter().map(|n| n.node.len()).max().unwrap_or(4).max(4);
+    let w = nodes
+        .iter()
+        .map(|n| safe::line(&n.node).chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     writeln!(
         out,
         "  {:w$}  {:10} {:>9}  exit",
@@ -153,11 +178,11 @@ fn write_summary(
         write!(
             out,
             "  {:w$}  {:10} {dur:>9}  {exit}",
-            n.node,
+            safe::line(&n.node),
             n.status.as_str()
         )?;
         match (&n.reason, n.status) {
-            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {r}")?,
+            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {}", safe::line(r))?,
             _ => writeln!(out)?,
         }
     }
@@ -172,31 +197,17 @@ fn ms(ms: u64) -> String {
     }
 }
 
-/// Writes a line with terminal control bytes shown as `\xNN` (tab kept): no cursor moves,
-/// titles or clipboard writes from a service reach the operator's terminal.
-pub fn write_safe(out: &mut impl Write, line: &[u8]) -> io::Result<()> {
-    let is_ctl = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
-    if !line.iter().any(|&b| is_ctl(b)) {
-        return out.write_all(line);
-    }
-    let mut start = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if is_ctl(b) {
-            out.write_all(&line[start..i])?;
-            write!(out, "\\x{b:02x}")?;
-            start = i + 1;
-        }
-    }
-    out.write_all(&line[start..])
-}
-
 /// `wfop runs`: one line per run, oldest first.
 pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
     let runs = record::list_runs(state_dir);
     if runs.is_empty() {
-        return writeln!(out, "no runs in {}", state_dir.join("runs").display());
+        return writeln!(out, "no runs in {}", safe::path(&state_dir.join("runs")));
     }
-    let w = runs.iter().map(|r| r.run_id.len()).max().unwrap_or(6);
+    let w = runs
+        .iter()
+        .map(|r| safe::line(&r.run_id).chars().count())
+        .max()
+        .unwrap_or(6);
     writeln!(
         out,
         "{:w$}  {:11} {:>9}  {:24}  workflow",
@@ -207,10 +218,10 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "{:w$}  {:11} {dur:>9}  {:24}  {}",
-            r.run_id,
-            r.shown_status(),
-            r.started,
-            r.workflow
+            safe::line(&r.run_id),
+            safe::line(&r.shown_status()),
+            safe::line(&r.started),
+            safe::line(&r.workflow)
         )?;
     }
     Ok(())
@@ -257,10 +268,10 @@ pub fn print_logs(
             let data = tail.read_new(!live);
             for line in record::lines(&data) {
                 if prefix {
-                    write!(out, "[{id}] ").map_err(write_err)?;
+                    write!(out, "[{}] ", safe::line(id)).map_err(write_err)?;
                 }
-                write_safe(out, line).map_err(write_err)?;
-                out.write_all(b"\n").map_err(write_err)?;
+                safe::write_line(out, line).map_err(write_err)?;
+                writeln!(out).map_err(write_err)?;
             }
         }
         out.flush().map_err(write_err)?;
@@ -368,7 +379,7 @@ fn write_outputs(
     writeln!(out, "wfop: outputs")?;
     let w = produced
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|(k, _)| safe::line(k).chars().count())
         .max()
         .unwrap_or(0);
     for (name, value) in produced {
@@ -377,8 +388,7 @@ fn write_outputs(
             text.truncate(cut);
             text.push('…');
         }
-        write_safe(out, format!("  {name:w$}  {text}").as_bytes())?;
-        out.write_all(b"\n")?;
+        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
     }
     Ok(())
 }
@@ -413,20 +423,20 @@ pub fn run(args: RunArgs) -> i32 {
     ) {
         Ok(started) => started,
         Err(text) => {
-            eprintln!("{text}");
+            eprintln!("{}", safe::styled(&text));
             return INVALID;
         }
     };
     if !prepared.warnings.is_empty() {
-        eprint!("{}", prepared.warnings);
+        eprint!("{}", safe::styled(&prepared.warnings));
     }
     if !prepared.missing.is_empty() {
         if !prompt::terminal_available() {
-            eprint!("{}", prompt::missing_report(&prepared.missing));
+            eprint!("{}", safe::text(&prompt::missing_report(&prepared.missing)));
             return INVALID;
         }
         if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             // Ctrl-C (or Ctrl-D) or a signal at the prompt: nothing ran; exit as a signal does.
             return match e {
                 prompt::PromptError::Interrupted => 130,
@@ -441,7 +451,6 @@ pub fn run(args: RunArgs) -> i32 {
     }
     options.keep_going = args.keep_going;
     let out = sink(args.mode, io::stdout());
-    let inputs = prepared.inputs.clone();
     match engine::run(
         prepared.workflow,
         prepared.inputs,
@@ -451,17 +460,21 @@ pub fn run(args: RunArgs) -> i32 {
     ) {
         Ok(report) => {
             if args.mode == Mode::Plain {
-                let _ = write_outputs(&mut io::stdout().lock(), &inputs, &report.variables);
+                let _ = write_outputs(
+                    &mut io::stdout().lock(),
+                    report.inputs.as_map(),
+                    report.variables.as_map(),
+                );
             }
             report.status.exit_code()
         }
         // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
         Err(e @ engine::EngineError::Record(_)) => {
-            eprintln!("wfop: {e}; nothing was run");
+            eprintln!("wfop: {}; nothing was run", safe::text(&e.to_string()));
             INVALID
         }
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             1
         }
     }

@@ -90,16 +90,33 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 /// Renders diagnostics of one file: the message, `file:line:col`, the source line and a marker.
 /// This is the one place excerpts of a file are made: on the lines its `sensitivity` covers,
 /// every literal is masked (`mask.rs`), markers still point at the right place and
-/// `file:line:col` is that of the original text.
+/// `file:line:col` is that of the original text. Terminal-safe (`safe`): control and format
+/// characters of the shown lines become U+FFFD (one each, so columns stay the file's), those of
+/// the file's name and the messages are escaped; with `color` the only escape sequences in the
+/// result are the colours added here.
 pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> String {
-    let (file_name, text) = (src.name.as_str(), src.text.as_str());
+    use crate::safe;
+    let text = src.text.as_str();
+    let file_name = safe::line(&src.name);
     let masked = Masked::new(text, &src.sensitivity);
+    let (shown, moved) = safe::excerpt_mapped(&masked.text);
     let config = term::Config::default();
     let styles = term::Styles::default();
     let mut out = Vec::new();
     for d in diagnostics {
-        let (cs, columns) = to_codespan(d, text, &masked);
-        let file = MaskedFile::new(file_name, &masked.text, columns);
+        let d = Diagnostic {
+            severity: d.severity,
+            message: safe::text(&d.message).into_owned(),
+            primary: (d.primary.0.clone(), safe::text(&d.primary.1).into_owned()),
+            secondary: d
+                .secondary
+                .iter()
+                .map(|(r, m)| (r.clone(), safe::text(m).into_owned()))
+                .collect(),
+            notes: d.notes.iter().map(|n| safe::text(n).into_owned()).collect(),
+        };
+        let (cs, columns) = to_codespan(&d, text, &masked, &moved);
+        let file = MaskedFile::new(&file_name, &shown, columns);
         let result = if color {
             let mut writer = term::StylesWriter::new(term::termcolor::Ansi::new(&mut out), &styles);
             term::emit_to_write_style(&mut writer, &config, &file, &cs)
@@ -112,7 +129,7 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
             out.extend_from_slice(
                 format!(
                     "{}: {file_name}:{line}:{col}: {}\n",
-                    severity_word(d),
+                    severity_word(&d),
                     d.message
                 )
                 .as_bytes(),
@@ -208,6 +225,7 @@ fn to_codespan(
     d: &Diagnostic,
     text: &str,
     masked: &Masked,
+    moved: &[usize],
 ) -> (CsDiagnostic<()>, Vec<(usize, usize)>) {
     let base = match d.severity {
         Severity::Error => CsDiagnostic::error(),
@@ -217,6 +235,7 @@ fn to_codespan(
     let mut label = |span: &Range<usize>| {
         let orig = clamp(span, text);
         let span = masked.map_span(&orig);
+        let span = moved[span.start]..moved[span.end];
         if !columns.iter().any(|(b, _)| *b == span.start) {
             columns.push((span.start, line_col(text, orig.start).1));
         }
@@ -307,6 +326,46 @@ mod tests {
                 },
             )
             .unwrap();
+    }
+
+    #[test]
+    fn control_characters_of_the_file_and_the_messages_are_escaped() {
+        let text = "{\n  \"name\": \"\x1b]52;c;eA==\x07\u{9b}\u{202e}\", \"lable\": 1\n}\n";
+        let at = text.find("\"lable\"").unwrap();
+        let d = Diagnostic::error(
+            at..at + 7,
+            "unknown field `\x1b[2J`",
+            "unknown \u{9d} field",
+        );
+        for color in [false, true] {
+            let out = render(
+                &SourceFile::from_text("w\x1b.json", text),
+                std::slice::from_ref(&d),
+                color,
+            );
+            let escapes = out.matches('\x1b').count();
+            let colours = out.matches("\x1b[").count();
+            assert_eq!(escapes, colours, "only colour sequences: {out:?}");
+            assert!(
+                !out.contains('\u{9b}') && !out.contains('\u{9d}') && !out.contains('\u{202e}')
+            );
+            if !color {
+                assert!(
+                    out.contains("\u{fffd}]52;c;eA==\u{fffd}\u{fffd}\u{fffd}")
+                        && out.contains("w\\x1b.json:2:"),
+                    "{out}"
+                );
+                // The marker still sits under the field.
+                let src = out.lines().find(|l| l.contains("lable")).unwrap();
+                let mark = out.lines().find(|l| l.contains("^^^^^^^")).unwrap();
+                let col = |l: &str, i: Option<usize>| i.map(|i| l[..i].chars().count());
+                assert_eq!(
+                    col(src, src.find("\"lable\"")),
+                    col(mark, mark.find('^')),
+                    "{out}"
+                );
+            }
+        }
     }
 
     #[test]

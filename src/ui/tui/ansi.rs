@@ -181,7 +181,14 @@ impl AnsiParser {
                 .and_then(|s| s.chars().next())
                 .unwrap_or(char::REPLACEMENT_CHARACTER);
             // C1 controls (U+0080–U+009F) could act as CSI/OSC on some terminals: dropped.
-            if !('\u{80}'..='\u{9f}').contains(&c) {
+            // Format characters that reorder or hide text (bidi overrides…) are shown escaped,
+            // as plain mode shows them (`safe`).
+            if ('\u{80}'..='\u{9f}').contains(&c) {
+            } else if crate::safe::is_unsafe_char(c) {
+                crate::safe::line(c.encode_utf8(&mut [0; 4]).as_bytes())
+                    .chars()
+                    .for_each(|e| out(Action::Print(e)));
+            } else {
                 out(Action::Print(c));
             }
         }
@@ -489,6 +496,12 @@ mod tests {
         let a = run(&[&long]);
         assert_eq!(text(&a), "z");
         assert!(!a.iter().any(|x| matches!(x, Action::Style(_))));
+    }
+
+    #[test]
+    fn bidi_overrides_are_shown_escaped() {
+        let a = run(&["user\u{202e}nimda\u{2066}".as_bytes()]);
+        assert_eq!(text(&a), "user\\u{202e}nimda\\u{2066}");
     }
 
     #[test]

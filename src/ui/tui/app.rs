@@ -17,7 +17,7 @@ use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
 use crate::engine::{Event, NodeStatus, NodeSummary, RunReport, RunStatus, Stream};
-use crate::secrets::Source;
+use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
 use crate::workflow::{NodeKind, Workflow};
 
@@ -148,8 +148,18 @@ pub struct App {
     pending: Option<Box<Prepared>>,
     /// Secret name → where its value came from (kept after the purge; never a value).
     pub sources: BTreeMap<String, String>,
-    /// The workflow variables as they stand (inputs; the final variables after a run).
+    /// The workflow variables as they stand, redacted by the engine (`ShownVars`): the inputs
+    /// from `RunStarted`, then what each node set; empty until a run starts.
     pub vars: Map<String, Value>,
+    /// Whether `vars` holds a run's inputs yet.
+    pub vars_known: bool,
+    /// The mapping rows of every node, computed when the variables change while the run's
+    /// secrets are known, and redacted then (a preview may join pieces of a secret).
+    rows: Vec<Vec<MapRow>>,
+    /// A redactor for the previews, holding this run's secrets until the engine purges them.
+    preview: Option<Redactor>,
+    /// The secrets are purged: `rows` stay as they were.
+    rows_frozen: bool,
     pub logs: LogStore,
     /// Sizes of the log buffer of each run (`--scrollback`).
     pub log_config: LogConfig,
@@ -204,6 +214,10 @@ impl App {
             pending: None,
             sources: BTreeMap::new(),
             vars: Map::new(),
+            vars_known: false,
+            rows: Vec::new(),
+            preview: None,
+            rows_frozen: false,
             logs: LogStore::default(),
             log_config: LogConfig::default(),
             logview: LogViewState::new(Selection::All),
@@ -265,23 +279,27 @@ impl App {
         self.status.map_or(EXIT_INVALID, |s| s.exit_code())
     }
 
+    /// Status-line texts are kept terminal-safe (`safe`): they may quote names and reasons.
     fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
-            text: text.into(),
+            text: crate::safe::line(&text.into()).into_owned(),
             error: false,
         });
     }
 
     fn warn(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
-            text: text.into(),
+            text: crate::safe::line(&text.into()).into_owned(),
             error: true,
         });
     }
 
     /// A prepared run: remember where the secrets came from, then prompt or start.
     fn ready(&mut self, prepared: Box<Prepared>) {
-        self.vars = prepared.inputs.clone();
+        // The inputs are shown once the engine has redacted them (`RunStarted`).
+        self.vars = Map::new();
+        self.vars_known = false;
+        self.rows_frozen = false;
         for name in prepared.secrets.names() {
             if let Some(src) = prepared.secrets.source(name) {
                 self.sources.insert(name.to_string(), src.to_string());
@@ -293,12 +311,14 @@ impl App {
         if prepared.missing.is_empty() {
             self.phase = Phase::Starting;
             self.engine_live = true;
+            self.preview = Some(preview_redactor(&prepared.secrets));
             self.effects.push(Effect::Start(prepared));
         } else {
             self.prompt = Some(PromptState::new(&prepared.missing));
             self.pending = Some(prepared);
             self.phase = Phase::Prompt;
         }
+        self.refresh_rows();
     }
 
     /// The node texts for drawing, at the app's clock.
@@ -325,7 +345,31 @@ impl App {
 
     /// The mapping rows of the selected node.
     pub fn mapping_rows(&self) -> Vec<MapRow> {
-        mapping::rows(&self.wf, self.selected, &self.vars, &self.sources)
+        self.mapping_rows_of(self.selected)
+    }
+
+    /// The mapping rows of node `i`.
+    pub fn mapping_rows_of(&self, i: usize) -> Vec<MapRow> {
+        self.rows.get(i).cloned().unwrap_or_default()
+    }
+
+    /// Computes every node's mapping rows from the variables as they stand. The values are
+    /// redacted by the engine already; the previews evaluated from them are redacted again
+    /// with the run's secrets. Once the secrets are purged the rows are kept as they were
+    /// (evaluating again could join pieces of a secret with nothing left to catch it).
+    fn refresh_rows(&mut self) {
+        if self.rows_frozen {
+            return;
+        }
+        let vars = self.vars_known.then_some(&self.vars);
+        let shown = mapping::Shown(self.preview.as_ref());
+        self.rows = (0..self.wf.nodes.len())
+            .map(|i| {
+                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, shown);
+                rows.iter_mut().for_each(terminal_safe_row);
+                rows
+            })
+            .collect();
     }
 
     /// The contexts keys are looked up in now.
@@ -525,6 +569,8 @@ fn prompt_done(app: &mut App) {
     prepared.missing.clear();
     app.phase = Phase::Starting;
     app.engine_live = true;
+    app.preview = Some(preview_redactor(&prepared.secrets));
+    app.refresh_rows();
     app.effects.push(Effect::Start(prepared));
 }
 
@@ -729,9 +775,12 @@ fn engine_event(app: &mut App, e: Event) {
             run_id,
             record,
             nodes,
+            inputs,
             ..
         } => {
             app.runs += 1;
+            app.vars = inputs.into_map();
+            app.vars_known = true;
             app.phase = if app.quit_after_run {
                 Phase::Stopping
             } else {
@@ -744,6 +793,8 @@ fn engine_event(app: &mut App, e: Event) {
             app.purged = false;
             app.run_id = Some(run_id);
             app.record = Some(record);
+            app.rows_frozen = false;
+            app.refresh_rows();
             let keep = (
                 app.logview.wrap(),
                 app.logview.timestamps(),
@@ -804,7 +855,7 @@ fn engine_event(app: &mut App, e: Event) {
                 };
                 v.exit_code = exit_code;
                 v.signal = signal;
-                v.reason = reason;
+                v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
             }
         }
         Event::NodeSkipped { node, reason } => {
@@ -813,7 +864,7 @@ fn engine_event(app: &mut App, e: Event) {
                     status: NodeStatus::Skipped,
                     took: Duration::ZERO,
                 };
-                app.nodes[i].reason = Some(reason);
+                app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
             }
         }
         Event::Redactions { node, counts } => {
@@ -822,12 +873,21 @@ fn engine_event(app: &mut App, e: Event) {
             }
         }
         // Later mappings' previews resolve as soon as the values they read exist.
-        Event::Outputs { variables, .. } => app.vars.extend(variables),
+        Event::Outputs { variables, .. } => {
+            app.vars.extend(variables.into_map());
+            app.refresh_rows();
+        }
         Event::Warning { node, message } => match node {
             Some(n) => app.warn(format!("{n}: {message}")),
             None => app.warn(message),
         },
-        Event::SecretsPurged => app.purged = true,
+        Event::SecretsPurged => {
+            app.purged = true;
+            app.rows_frozen = true;
+            if let Some(r) = app.preview.take() {
+                r.purge();
+            }
+        }
         Event::RunFinished {
             status,
             duration_ms,
@@ -844,13 +904,16 @@ fn engine_done(app: &mut App, r: Result<RunReport, String>) {
     app.engine_live = false;
     match r {
         Ok(report) => {
-            app.vars = report.variables;
+            app.vars = report.variables.into_map();
             if app.status.is_none() {
                 app.status = Some(report.status);
                 app.summary = report.nodes;
             }
         }
         Err(e) => {
+            if let Some(r) = app.preview.take() {
+                r.purge();
+            }
             app.warn(format!("the run could not start: {e}"));
             app.status.get_or_insert(RunStatus::Failed);
         }
@@ -867,6 +930,40 @@ fn engine_done(app: &mut App, r: Result<RunReport, String>) {
         };
         if app.message.as_ref().is_none_or(|m| !m.error) {
             app.say(text);
+        }
+    }
+}
+
+/// A redactor holding the run's secrets, for the mapping previews the TUI evaluates itself.
+fn preview_redactor(store: &SecretStore) -> Redactor {
+    let r = Redactor::new();
+    for (name, value) in store.iter() {
+        // A secret the engine refuses (empty) is refused here too; it reaches no service.
+        let _ = r.add_secret(name, value);
+    }
+    r
+}
+
+/// A mapping row as it may be drawn: names, expressions, notes and sources escaped
+/// (`safe`), previews (JSON) with JSON's own escapes for what serde leaves raw.
+fn terminal_safe_row(row: &mut MapRow) {
+    use crate::safe;
+    let line = |s: &mut String| *s = safe::line(s.as_str()).into_owned();
+    line(&mut row.name);
+    line(&mut row.value);
+    match &mut row.resolved {
+        mapping::Resolved::Value(t) => *t = safe::json(t).into_owned(),
+        mapping::Resolved::Note(t) => line(t),
+        mapping::Resolved::Secret {
+            param,
+            secret,
+            source,
+        } => {
+            line(param);
+            line(secret);
+            if let Some(s) = source {
+                line(s);
+            }
         }
     }
 }

@@ -83,6 +83,37 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Names tried after the first one before saving gives up.
+const MAX_SAVE_NAMES: u32 = 1000;
+
+/// Writes `text` to a new file at `path`, or, when that name is taken, at the first free one of
+/// `<stem>-2.<ext>`, `<stem>-3.<ext>`, …; returns the path written. Each try creates the file
+/// exclusively (`save_log`), so nothing is overwritten and no symlink is followed.
+pub fn save_log_fresh(path: &Path, text: &str) -> io::Result<std::path::PathBuf> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let mut last = None;
+    for n in 1..=MAX_SAVE_NAMES {
+        let candidate = if n == 1 {
+            path.to_path_buf()
+        } else {
+            path.with_file_name(format!("{stem}-{n}{ext}"))
+        };
+        match save_log(&candidate, text) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+}
+
 /// Writes `text` (an already redacted log) to a new file with mode 0600; refuses to overwrite
 /// an existing file or follow a symlink there.
 pub fn save_log(path: &Path, text: &str) -> io::Result<()> {
@@ -191,5 +222,30 @@ mod tests {
         let again = save_log(&path, "other").unwrap_err();
         assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn saving_again_picks_a_fresh_name_and_never_follows_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(default_save_name("run1", "fetch"));
+        let first = save_log_fresh(&path, "one\n").unwrap();
+        let second = save_log_fresh(&path, "two\n").unwrap();
+        assert_eq!(first, path);
+        assert_eq!(second.file_name().unwrap(), "wfop-run1-fetch-2.log");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "one\n");
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), "two\n");
+        // A symlink planted at the next name is skipped, its target untouched.
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("wfop-run1-fetch-3.log")).unwrap();
+        let third = save_log_fresh(&path, "three\n").unwrap();
+        assert_eq!(third.file_name().unwrap(), "wfop-run1-fetch-4.log");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        #[cfg(unix)]
+        for p in [&first, &second, &third] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

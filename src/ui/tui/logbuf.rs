@@ -1,5 +1,6 @@
 //! Per-node bounded scrollback of children's (already redacted) output: lines with stream, time
-//! and styled spans, the redactor's `***` marked, and an interleaved "all nodes" view.
+//! and styled spans, the redactor's `***` marked, and an interleaved "all nodes" view. Bounded
+//! in lines per node and in bytes for the whole store (the buffer counts what it holds).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -131,6 +132,16 @@ impl LogLine {
     pub fn width(&self) -> usize {
         unicode_width::UnicodeWidthStr::width(self.text.as_str())
     }
+
+    /// The memory this line holds: itself, its text, spans and marks (their capacities), and
+    /// its entry in the all-nodes index.
+    pub fn cost(&self) -> usize {
+        std::mem::size_of::<LogLine>()
+            + std::mem::size_of::<(NodeIdx, u64)>()
+            + self.text.capacity()
+            + self.spans.capacity() * std::mem::size_of::<StyledSpan>()
+            + self.redacted.capacity() * std::mem::size_of::<Range<u32>>()
+    }
 }
 
 /// Sizes of a [`LogStore`].
@@ -140,13 +151,20 @@ pub struct LogConfig {
     pub max_lines: usize,
     /// A line longer than this (bytes) is broken into several.
     pub max_line_bytes: usize,
+    /// Bytes the whole store may hold (`LogLine::cost` summed); past it the oldest lines of
+    /// the node holding the most go first.
+    pub max_bytes: usize,
 }
+
+/// The default byte budget of a run's log buffer (`--scrollback-mib`).
+pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             max_lines: 100_000,
             max_line_bytes: 32 * 1024,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -168,15 +186,36 @@ struct StreamState {
 #[derive(Debug, Clone)]
 struct NodeLog {
     name: String,
+    /// The name as drawn (`safe`).
+    shown: String,
     lines: VecDeque<LogLine>,
     /// Lines ever added; the absolute index of `lines[i]` is `pushed - len + i`.
     pushed: u64,
     streams: [StreamState; 2],
+    /// `cost()` of every kept line, summed.
+    bytes: usize,
 }
 
 impl NodeLog {
     fn first(&self) -> u64 {
         self.pushed - self.lines.len() as u64
+    }
+
+    /// Drops the oldest line; false when only one line is left (it may be open).
+    fn drop_oldest(&mut self) -> bool {
+        if self.lines.len() <= 1 {
+            return false;
+        }
+        if let Some(l) = self.lines.pop_front() {
+            self.bytes = self.bytes.saturating_sub(l.cost());
+        }
+        let first = self.first();
+        for st in self.streams.iter_mut() {
+            if st.open.is_some_and(|o| o < first) {
+                st.open = None;
+            }
+        }
+        true
     }
     fn get_mut(&mut self, abs: u64) -> Option<&mut LogLine> {
         let first = self.first();
@@ -201,6 +240,8 @@ pub struct LogStore {
     /// (node, node-local absolute index), in order of arrival.
     all: VecDeque<(NodeIdx, u64)>,
     all_pushed: u64,
+    /// Every node's `bytes`, summed.
+    bytes: usize,
 }
 
 impl Default for LogStore {
@@ -215,15 +256,47 @@ impl LogStore {
             config: LogConfig {
                 max_lines: config.max_lines.max(1),
                 max_line_bytes: config.max_line_bytes.max(16),
+                max_bytes: config.max_bytes,
             },
             nodes: Vec::new(),
             all: VecDeque::new(),
             all_pushed: 0,
+            bytes: 0,
         }
     }
 
     pub fn config(&self) -> LogConfig {
         self.config
+    }
+
+    /// The memory the kept lines hold (`LogLine::cost` summed): at most `max_bytes`, plus the
+    /// last line of each node (kept whatever its size, at most `max_line_bytes` of text).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Drops the oldest lines of the node holding the most until the store is within its
+    /// byte budget (a node's last line stays).
+    fn enforce_bytes(&mut self) {
+        while self.bytes > self.config.max_bytes {
+            let Some(big) = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].lines.len() > 1)
+                .max_by_key(|&i| self.nodes[i].bytes)
+            else {
+                return;
+            };
+            let before = self.nodes[big].bytes;
+            self.nodes[big].drop_oldest();
+            self.bytes = self.bytes.saturating_sub(before - self.nodes[big].bytes);
+        }
+        // All-nodes entries of dropped lines at the front go too.
+        while let Some(&(n, abs)) = self.all.front() {
+            if self.nodes.get(n).is_some_and(|node| abs < node.first()) {
+                self.all.pop_front();
+            } else {
+                break;
+            }
+        }
     }
 
     /// Adds a node (or finds it) by id; its index stays valid for the store's life.
@@ -233,9 +306,11 @@ impl LogStore {
         }
         self.nodes.push(NodeLog {
             name: name.to_string(),
+            shown: crate::safe::line(name).into_owned(),
             lines: VecDeque::new(),
             pushed: 0,
             streams: Default::default(),
+            bytes: 0,
         });
         self.nodes.len() - 1
     }
@@ -244,8 +319,9 @@ impl LogStore {
         self.nodes.iter().position(|n| n.name == name)
     }
 
+    /// The node's id as it may be drawn (terminal-safe).
     pub fn node_name(&self, node: NodeIdx) -> &str {
-        self.nodes.get(node).map_or("?", |n| n.name.as_str())
+        self.nodes.get(node).map_or("?", |n| n.shown.as_str())
     }
 
     pub fn node_count(&self) -> usize {
@@ -349,6 +425,7 @@ impl LogStore {
                 st.col = 0;
             }
             let Some(line) = n.get_mut(open) else { return };
+            let cost_before = line.cost();
             if reset {
                 line.clear();
             }
@@ -364,11 +441,15 @@ impl LogStore {
             let (now, rest) = text.split_at(take);
             line.push_str(now, style);
             let full = line.text.len() >= max;
+            let cost_after = line.cost();
+            n.bytes = n.bytes + cost_after - cost_before;
+            self.bytes = self.bytes + cost_after - cost_before;
             n.streams[si].col += now.width();
             text = rest;
             if full {
                 self.close(node, stream);
             }
+            self.enforce_bytes();
         }
     }
 
@@ -376,20 +457,19 @@ impl LogStore {
         let max = self.config.max_lines;
         let n = &mut self.nodes[node];
         let abs = n.pushed;
-        n.lines.push_back(LogLine::new(node, stream, at));
+        let line = LogLine::new(node, stream, at);
+        n.bytes += line.cost();
+        self.bytes += line.cost();
+        n.lines.push_back(line);
         n.pushed += 1;
         let st = &mut n.streams[stream as usize];
         st.open = Some(abs);
         st.col = 0;
         st.pending_cr = false;
         while n.lines.len() > max {
-            n.lines.pop_front();
-            let first = n.first();
-            for st in n.streams.iter_mut() {
-                if st.open.is_some_and(|o| o < first) {
-                    st.open = None;
-                }
-            }
+            let before = n.bytes;
+            n.drop_oldest();
+            self.bytes -= before - n.bytes;
         }
         self.all.push_back((node, abs));
         self.all_pushed += 1;
@@ -612,6 +692,7 @@ mod tests {
         let mut s = LogStore::new(LogConfig {
             max_lines: 3,
             max_line_bytes: 1000,
+            ..LogConfig::default()
         });
         let a = s.add_node("a");
         let b = s.add_node("b");
@@ -629,6 +710,78 @@ mod tests {
         let v = s.view(Selection::Node(a));
         assert_eq!((v.first(), v.end()), (7, 10));
         assert!(v.get(6).is_none());
+    }
+
+    /// The cost of every kept line, counted again from the lines themselves.
+    fn recount(s: &LogStore) -> usize {
+        (0..s.node_count())
+            .map(|n| {
+                let v = s.view(Selection::Node(n));
+                v.iter_from(0).map(|(_, l)| l.cost()).sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// A newline-free flood, plain and with a colour change at every character.
+    fn flood(s: &mut LogStore, node: NodeIdx, total: usize) {
+        let plain = vec![b'x'; 64 * 1024];
+        let styled = b"\x1b[31mx\x1b[32my".repeat(4096);
+        let mut sent = 0;
+        let mut i = 0;
+        while sent < total {
+            let chunk: &[u8] = if i % 2 == 0 { &plain } else { &styled };
+            s.push(node, Stream::Stdout, chunk, T);
+            sent += chunk.len();
+            i += 1;
+        }
+    }
+
+    #[test]
+    fn scrollback_is_bounded_in_bytes_whatever_the_line_breaks() {
+        const BUDGET: usize = 1024 * 1024;
+        let config = LogConfig {
+            max_lines: 100_000,
+            max_line_bytes: 32 * 1024,
+            max_bytes: BUDGET,
+        };
+        // Without a byte budget the same flood is held whole: the budget is what bounds it.
+        let mut unbounded = LogStore::new(LogConfig {
+            max_bytes: usize::MAX,
+            ..config
+        });
+        let u = unbounded.add_node("a");
+        flood(&mut unbounded, u, 24 * 1024 * 1024);
+        assert!(
+            unbounded.bytes() > 20 * 1024 * 1024,
+            "{}",
+            unbounded.bytes()
+        );
+        assert_eq!(recount(&unbounded), unbounded.bytes());
+
+        let mut s = LogStore::new(config);
+        let quiet = s.add_node("quiet");
+        let a = s.add_node("a");
+        s.push(quiet, Stream::Stdout, b"one line\n", T);
+        flood(&mut s, a, 24 * 1024 * 1024);
+        s.push(a, Stream::Stdout, b"END\n", T);
+        assert!(s.bytes() <= BUDGET, "{} bytes held", s.bytes());
+        assert_eq!(
+            recount(&s),
+            s.bytes(),
+            "the accounting matches the lines kept"
+        );
+        // The newest output is what is kept, and a good share of the budget is used.
+        let lines = texts(&s, Selection::Node(a));
+        assert!(
+            lines.last().is_some_and(|l| l.ends_with("END")),
+            "{:?}",
+            lines.last()
+        );
+        assert!(s.bytes() > BUDGET / 2, "{}", s.bytes());
+        assert_eq!(texts(&s, Selection::Node(quiet)), vec!["one line"]);
+        // The all-nodes view holds only lines that are still kept.
+        let v = s.view(Selection::All);
+        assert!(v.iter_from(0).count() >= lines.len());
     }
 
     #[test]
@@ -653,6 +806,7 @@ mod tests {
         let mut s = LogStore::new(LogConfig {
             max_lines: 100,
             max_line_bytes: 16,
+            ..LogConfig::default()
         });
         let n = s.add_node("a");
         s.push(n, Stream::Stdout, &[b'x'; 40], T);

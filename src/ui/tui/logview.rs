@@ -710,6 +710,7 @@ pub(crate) mod tests {
         let mut s = LogStore::new(LogConfig {
             max_lines: 20,
             max_line_bytes: 100,
+            ..LogConfig::default()
         });
         let a = s.add_node("a");
         for i in 0..20 {

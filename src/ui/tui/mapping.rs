@@ -1,12 +1,13 @@
 //! The mapping table of the selected node as data: Local variable name | Variable assignment
-//! value | Resolved (a preview from the workflow variables as they stand; secrets only by name
-//! and source, never a value or its length).
+//! value | Resolved (a preview from the workflow variables as they stand, redacted; secrets
+//! only by name and source, never a value or its length).
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use crate::expr;
+use crate::secrets::Redactor;
 use crate::workflow::model::SECRETS_ROW;
 use crate::workflow::{Node, NodeKind, Workflow};
 
@@ -70,9 +71,32 @@ impl MapRow {
 /// Longest preview kept (the pane cuts it to its width anyway).
 const PREVIEW_MAX: usize = 400;
 
-/// A compact JSON preview of a value, cut at a character boundary.
-pub fn preview(v: &Value) -> String {
-    let s = serde_json::to_string(v).unwrap_or_default();
+/// How a preview is made: the redactor holding the run's secrets (none before a run and after
+/// the purge, when the rows are not evaluated again).
+#[derive(Clone, Copy)]
+pub struct Shown<'a>(pub Option<&'a Redactor>);
+
+impl Shown<'_> {
+    fn text(self, s: String) -> String {
+        match self.0 {
+            Some(r) => r.redact_str(&s),
+            None => s,
+        }
+    }
+
+    fn value(self, v: &Value) -> Resolved {
+        Resolved::Value(preview(v, self))
+    }
+
+    fn note(self, s: String) -> Resolved {
+        Resolved::Note(self.text(s))
+    }
+}
+
+/// A compact JSON preview of a value, redacted, then cut at a character boundary (redacting
+/// first: a secret across the cut is still caught).
+pub fn preview(v: &Value, shown: Shown<'_>) -> String {
+    let s = shown.text(serde_json::to_string(v).unwrap_or_default());
     if s.len() <= PREVIEW_MAX {
         return s;
     }
@@ -83,34 +107,49 @@ pub fn preview(v: &Value) -> String {
     format!("{}…", &s[..end])
 }
 
-/// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand (inputs,
-/// then what each finished node set, as its `Outputs` event came in); `sources` gives each
-/// secret's source.
+/// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand, as the
+/// engine shows them (inputs, then what each finished node set, as its `Outputs` event came
+/// in), `None` before a run has started; `sources` gives each secret's source; every preview
+/// goes through `shown`.
 pub fn rows(
     wf: &Workflow,
     node: usize,
-    vars: &Map<String, Value>,
+    vars: Option<&Map<String, Value>>,
     sources: &BTreeMap<String, String>,
+    shown: Shown<'_>,
 ) -> Vec<MapRow> {
     let Some(n) = wf.nodes.get(node) else {
         return Vec::new();
     };
+    let empty = Map::new();
+    let Some(vars) = vars else {
+        return match n.kind {
+            NodeKind::Start => start_rows(wf, &empty, shown, "(shown when the run starts)"),
+            NodeKind::End => Vec::new(),
+            NodeKind::Service => service_rows(n, &empty, sources, shown),
+        };
+    };
     match n.kind {
-        NodeKind::Start => start_rows(wf, vars),
+        NodeKind::Start => start_rows(wf, vars, shown, "(not given)"),
         NodeKind::End => vars
             .iter()
             .map(|(k, v)| MapRow {
                 heading: false,
                 name: k.clone(),
                 value: String::new(),
-                resolved: Resolved::Value(preview(v)),
+                resolved: shown.value(v),
             })
             .collect(),
-        NodeKind::Service => service_rows(n, vars, sources),
+        NodeKind::Service => service_rows(n, vars, sources, shown),
     }
 }
 
-fn start_rows(wf: &Workflow, vars: &Map<String, Value>) -> Vec<MapRow> {
+fn start_rows(
+    wf: &Workflow,
+    vars: &Map<String, Value>,
+    shown: Shown<'_>,
+    missing: &str,
+) -> Vec<MapRow> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for d in wf.inputs.iter().flatten() {
@@ -120,8 +159,8 @@ fn start_rows(wf: &Workflow, vars: &Map<String, Value>) -> Vec<MapRow> {
             name: d.name.clone(),
             value: d.description.clone().unwrap_or_default(),
             resolved: match vars.get(&d.name) {
-                Some(v) => Resolved::Value(preview(v)),
-                None => Resolved::Note("(not given)".into()),
+                Some(v) => shown.value(v),
+                None => Resolved::Note(missing.into()),
             },
         });
     }
@@ -131,7 +170,7 @@ fn start_rows(wf: &Workflow, vars: &Map<String, Value>) -> Vec<MapRow> {
                 heading: false,
                 name: k.clone(),
                 value: String::new(),
-                resolved: Resolved::Value(preview(v)),
+                resolved: shown.value(v),
             });
         }
     }
@@ -142,6 +181,7 @@ fn service_rows(
     n: &Node,
     vars: &Map<String, Value>,
     sources: &BTreeMap<String, String>,
+    shown: Shown<'_>,
 ) -> Vec<MapRow> {
     let mut out = Vec::new();
     match &n.input_mapping {
@@ -207,10 +247,10 @@ fn service_rows(
                                         missing.join(", ")
                                     ))
                                 } else {
-                                    Resolved::Value(preview(&v))
+                                    shown.value(&v)
                                 }
                             }
-                            Err(err) => Resolved::Note(format!("(error: {err})")),
+                            Err(err) => shown.note(format!("(error: {err})")),
                         }
                     }
                 };
@@ -231,7 +271,7 @@ fn service_rows(
                 name: row.name.clone(),
                 value: row.value.text.clone(),
                 resolved: match vars.get(&row.name) {
-                    Some(v) => Resolved::Value(preview(v)),
+                    Some(v) => shown.value(v),
                     None => Resolved::Note("(after the node runs)".into()),
                 },
             });

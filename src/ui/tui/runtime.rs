@@ -20,6 +20,7 @@ use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
 use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
+use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::prompt::BURST_GAP;
 use crate::ui::graph::Charset;
@@ -38,6 +39,8 @@ pub struct TuiArgs {
     pub theme: Option<String>,
     /// `--scrollback N`: log lines kept per node (and in the all-nodes view).
     pub scrollback: Option<usize>,
+    /// `--scrollback-mib N`: bytes the log buffer of a run may hold, in MiB.
+    pub scrollback_mib: Option<usize>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
 }
@@ -57,7 +60,7 @@ pub fn run(args: TuiArgs) -> i32 {
     let theme = match Theme::select(args.theme.as_deref(), |k| std::env::var(k).ok()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("wfop: {e}");
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
             return EXIT_INVALID;
         }
     };
@@ -70,7 +73,7 @@ pub fn run(args: TuiArgs) -> i32 {
     ) {
         Ok(started) => started,
         Err(text) => {
-            eprintln!("{text}");
+            eprintln!("{}", safe::styled(&text));
             return EXIT_INVALID;
         }
     };
@@ -80,7 +83,10 @@ pub fn run(args: TuiArgs) -> i32 {
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("wfop: cannot watch for signals: {e}");
+            eprintln!(
+                "wfop: cannot watch for signals: {}",
+                safe::text(&e.to_string())
+            );
             return EXIT_INVALID;
         }
     };
@@ -89,7 +95,10 @@ pub fn run(args: TuiArgs) -> i32 {
     let mut guard = match TerminalGuard::enter() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("wfop: cannot use the terminal: {e} (try --plain)");
+            eprintln!(
+                "wfop: cannot use the terminal: {} (try --plain)",
+                safe::text(&e.to_string())
+            );
             return EXIT_INVALID;
         }
     };
@@ -110,18 +119,22 @@ pub fn run(args: TuiArgs) -> i32 {
     let failed = guard.restore();
     let mut err = io::stderr().lock();
     for e in failed {
-        let _ = writeln!(err, "wfop: warning: restoring the terminal: {e}");
+        let _ = writeln!(
+            err,
+            "wfop: warning: restoring the terminal: {}",
+            safe::text(&e.to_string())
+        );
     }
     if !warnings.is_empty() {
-        let _ = write!(err, "{warnings}");
+        let _ = write!(err, "{}", safe::styled(&warnings));
     }
     match app {
         Some(app) => {
             if let Some(note) = &app.exit_note {
-                let _ = writeln!(err, "{note}");
+                let _ = writeln!(err, "{}", safe::text(note));
             }
             if app.runs > 0 {
-                let _ = io::stdout().lock().write_all(summary(&app).as_bytes());
+                let _ = write!(io::stdout().lock(), "{}", safe::text(&summary(&app)));
             }
         }
         None => {
@@ -184,6 +197,9 @@ impl Ui {
         let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
         if let Some(n) = self.args.scrollback {
             app.log_config.max_lines = n.max(1);
+        }
+        if let Some(n) = self.args.scrollback_mib {
+            app.log_config.max_bytes = n.max(1).saturating_mul(1024 * 1024);
         }
         if let Ok(size) = term.size() {
             app::update(&mut app, AppEvent::Resize(size.width, size.height));
@@ -316,13 +332,13 @@ impl Ui {
                 }
             }
             Effect::Save { path, text } => {
-                app.message = Some(match export::save_log(&path, &text) {
-                    Ok(()) => Message {
-                        text: format!("saved to {} (mode 0600)", path.display()),
+                app.message = Some(match export::save_log_fresh(&path, &text) {
+                    Ok(saved) => Message {
+                        text: format!("saved to {} (mode 0600)", safe::path(&saved)),
                         error: false,
                     },
                     Err(e) => Message {
-                        text: format!("cannot save {}: {e}", path.display()),
+                        text: format!("cannot save {}: {e}", safe::path(&path)),
                         error: true,
                     },
                 });
@@ -416,15 +432,23 @@ pub fn summary(app: &App) -> String {
         .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
         .unwrap_or_default();
     let id = app.run_id.as_deref().unwrap_or("?");
-    out.push_str(&format!("wfop: run {id} of {} {what}{took}\n", app.wf.name));
-    let w = app
+    out.push_str(&format!(
+        "wfop: run {} of {} {what}{took}\n",
+        safe::line(id),
+        safe::line(&app.wf.name)
+    ));
+    let names: Vec<String> = app
         .summary
         .iter()
-        .map(|n| n.node.len())
+        .map(|n| safe::line(&n.node).into_owned())
+        .collect();
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
-    for n in &app.summary {
+    for (n, name) in app.summary.iter().zip(&names) {
         let dur = n
             .duration_ms
             .map_or("-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
@@ -434,17 +458,16 @@ pub fn summary(app: &App) -> String {
             _ => String::new(),
         };
         out.push_str(&format!(
-            "  {:w$}  {:10} {dur:>7}  {exit}",
-            n.node,
+            "  {name:w$}  {:10} {dur:>7}  {exit}",
             n.status.as_str()
         ));
         if let (Some(r), true) = (&n.reason, n.status != NodeStatus::Succeeded) {
-            out.push_str(&format!("  {r}"));
+            out.push_str(&format!("  {}", safe::line(r)));
         }
         out.push('\n');
     }
     if let Some(r) = &app.record {
-        out.push_str(&format!("record: {}\n", r.display()));
+        out.push_str(&format!("record: {}\n", safe::path(r)));
     }
     out
 }

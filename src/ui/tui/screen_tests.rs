@@ -79,8 +79,23 @@ fn started(app: &mut App, nodes: &[&str]) {
             workflow: app.wf.name.clone(),
             record: PathBuf::from("/state/runs/20250101-120000-abcd"),
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
+            inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
         },
     );
+}
+
+/// The bundled example's input file next to its workflow, as the engine would show it.
+fn example_inputs(app: &App) -> serde_json::Map<String, serde_json::Value> {
+    let input = app.wf.path.with_extension("input.json");
+    std::fs::read(&input)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.as_object().cloned())
+        .map(|mut m| {
+            m.remove("$secrets");
+            m
+        })
+        .unwrap_or_default()
 }
 
 fn node_started(app: &mut App, id: &str) {
@@ -618,7 +633,7 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
     );
     let node = app.wf.node_index("classical_risk").expect("node");
     let series_row = |app: &App| {
-        crate::ui::tui::mapping::rows(&app.wf, node, &app.vars, &app.sources)
+        app.mapping_rows_of(node)
             .into_iter()
             .find(|r| r.name == "series")
             .map(|r| r.resolved)
@@ -631,7 +646,9 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
         &mut app,
         Event::Outputs {
             node: Arc::from("fetch_prices"),
-            variables: variables.as_object().cloned().unwrap_or_default(),
+            variables: crate::engine::ShownVars::assume_redacted(
+                variables.as_object().cloned().unwrap_or_default(),
+            ),
         },
     );
     assert_eq!(
@@ -639,5 +656,55 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
         Some(crate::ui::tui::mapping::Resolved::Value(
             "{\"AURA\":[1.5,2.5]}".into()
         ))
+    );
+}
+
+#[test]
+fn names_reasons_and_previews_are_drawn_terminal_safe() {
+    let (mut app, _) = quantum_running();
+    app.wf.name = "evil\u{202e}name\u{1b}]0;t\u{7}".into();
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeStatus::Failed,
+        10,
+        Some("Bad\u{202e}Input\u{9b}2J"),
+    );
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("orchestrated"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                serde_json::json!({ "counts": "x\u{202e}y\u{9d}z" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        },
+    );
+    app::update(&mut app, AppEvent::Resize(160, 48));
+    let screen = render(&app);
+    for bad in ['\u{202e}', '\u{1b}', '\u{9b}', '\u{9d}', '\u{7}'] {
+        assert!(!screen.contains(bad), "{bad:?} drawn:\n{screen}");
+    }
+    assert!(
+        screen.contains("evil\\u{202e}name\\x1b]0;t\\x07"),
+        "{screen}"
+    );
+    assert!(screen.contains("Bad\\u{202e}Input\\u{9b}2J"), "{screen}");
+    let end = app
+        .wf
+        .nodes
+        .iter()
+        .position(|n| n.kind == crate::workflow::NodeKind::End);
+    app.selected = end.expect("an end node");
+    let rows = app.mapping_rows();
+    let counts = rows
+        .iter()
+        .find(|r| r.name == "counts")
+        .expect("counts row");
+    assert_eq!(
+        counts.resolved,
+        super::mapping::Resolved::Value("\"x\\u202ey\\u009dz\"".into())
     );
 }

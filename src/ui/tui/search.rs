@@ -436,6 +436,7 @@ mod tests {
         let mut st = LogStore::new(LogConfig {
             max_lines: 5,
             max_line_bytes: 100,
+            ..LogConfig::default()
         });
         let n = st.add_node("a");
         let mut s = Search::new();

@@ -241,7 +241,10 @@ fn draw_title(app: &App, area: Rect, buf: &mut Buffer) {
     let (phase, role) = phase_text(app);
     let mut spans = vec![
         Span::styled(" wfop ", t.style(Role::Title)),
-        Span::styled(format!("{}  ", app.wf.name), t.style(Role::Text)),
+        Span::styled(
+            format!("{}  ", crate::safe::line(&app.wf.name)),
+            t.style(Role::Text),
+        ),
         Span::styled(phase, t.style(role)),
     ];
     // Extras only where they fit next to the message.
@@ -485,9 +488,13 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
     let title = match node {
         Some(n) if n.kind == NodeKind::Service => {
             if n.label.is_some() {
-                format!("{} ({})", n.display_label(), n.id)
+                format!(
+                    "{} ({})",
+                    crate::safe::line(n.display_label()),
+                    crate::safe::line(&n.id)
+                )
             } else {
-                n.id.clone()
+                crate::safe::line(&n.id).into_owned()
             }
         }
         Some(n) => n.id.clone(),
