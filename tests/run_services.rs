@@ -289,6 +289,35 @@ def run(data: dict, scale: int, myToken: SecretValue) -> dict:
 }
 
 #[test]
+fn a_python_service_runs_when_the_workflow_is_named_without_a_folder() {
+    let case = Case::new();
+    case.write(
+        "svc.py",
+        "def run(n: int) -> dict:\n    print('module found')\n    return {'twice': n * 2}\n",
+    );
+    case.workflow(
+        json!([{ "id": "py", "type": "service",
+                 "run": { "python": "svc.py", "function": "run" },
+                 "input_mapping": [ { "name": "n", "value": "21" } ] }]),
+        &[],
+        &[],
+    );
+    // wfop runs in the case folder (Case::command): `wf.json` and `./wf.json` name one file.
+    for name in ["wf.json", "./wf.json"] {
+        let out = case.wfop(&["run", name, "--plain"], &[]);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {stdout}\n{}",
+            text(&out.stderr)
+        );
+        assert!(stdout.contains("[py] module found"), "{name}: {stdout}");
+        assert_eq!(case.run_json()["variables"]["twice"], 42, "{name}");
+    }
+}
+
+#[test]
 fn python_exception_becomes_the_failure_reason() {
     let case = Case::new();
     case.write(
