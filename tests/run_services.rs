@@ -584,6 +584,42 @@ fn json_mode_is_one_event_per_line() {
 }
 
 #[test]
+fn a_long_line_of_multibyte_characters_round_trips_in_json_events() {
+    let case = Case::new();
+    // 2 + 3 × 100 000 bytes (> 256 KiB, the longest piece): `xx` shifts every 3-byte `€` so
+    // pieces cut at a power of two would split characters.
+    let line = format!("xx{}", "€".repeat(100_000));
+    let file = case.write("line.txt", &line);
+    let wf = case.workflow(
+        json!([sh("wide", r#"cat "$LINE_FILE"; echo; echo after"#)]),
+        &[],
+        &[],
+    );
+    let out = run_wf(
+        &case,
+        &wf,
+        &["--json"],
+        &[("LINE_FILE", file.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pieces: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "node_log" && e["node"] == "wide")
+        .map(|e| e["line"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        pieces.len() > 2,
+        "the line came in pieces: {}",
+        pieces.len()
+    );
+    assert_eq!(pieces.last().map(String::as_str), Some("after"));
+    let joined = pieces[..pieces.len() - 1].concat();
+    assert!(!joined.contains('\u{FFFD}'), "a character was split");
+    assert!(joined == line, "the line does not round-trip");
+}
+
+#[test]
 fn runs_lists_and_logs_follow_a_run_that_is_still_going() {
     let case = Case::new();
     let wf = case.workflow(
