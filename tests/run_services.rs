@@ -620,6 +620,55 @@ fn a_long_line_of_multibyte_characters_round_trips_in_json_events() {
 }
 
 #[test]
+fn node_ids_are_bounded_by_check_and_the_longest_allowed_one_runs() {
+    let case = Case::new();
+    let long = "n".repeat(300);
+    let wf = case.workflow(json!([sh(&long, "echo hi")]), &[], &[]);
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["check", wf.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = text(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this node id is 300 characters long; at most 128 are allowed"),
+        "{stderr}"
+    );
+    // file:line:col of the id.
+    let at = format!("{}:", wf.display());
+    let pos = stderr.find(&at).map(|i| &stderr[i + at.len()..]);
+    assert!(
+        pos.is_some_and(|p| {
+            let mut f = p.split(':');
+            let line = f.next().unwrap_or("");
+            let col: String = f
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok()
+        }),
+        "{stderr}"
+    );
+    let run = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    assert!(!case.state().join("runs").exists(), "nothing ran");
+
+    let max = format!("a{}", "b".repeat(127));
+    let wf = case.workflow(json!([sh(&max, "echo hi")]), &[], &[]);
+    let run = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
+    let logs = case.wfop(&["logs", "last", &max], &[]);
+    assert!(
+        text(&logs.stdout).contains("stdout hi"),
+        "{}",
+        text(&logs.stderr)
+    );
+}
+
+#[test]
 fn runs_lists_and_logs_follow_a_run_that_is_still_going() {
     let case = Case::new();
     let wf = case.workflow(
