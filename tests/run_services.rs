@@ -669,6 +669,46 @@ fn node_ids_are_bounded_by_check_and_the_longest_allowed_one_runs() {
 }
 
 #[test]
+fn runs_started_in_one_second_are_listed_in_start_order() {
+    let case = Case::new();
+    let wf = case.workflow(json!([sh("say", r#"echo "run $N""#)]), &[], &[]);
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let out = case.wfop(
+            &["run", wf.to_str().unwrap(), "--plain"],
+            &[("N", &n.to_string())],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        let first = text(&out.stdout);
+        let id = first
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        ids.push(id);
+    }
+    // Precondition: some runs share their second (the ids' `YYYYMMDD-HHMMSS` head).
+    let heads: std::collections::HashSet<&str> = ids.iter().map(|i| &i[..15]).collect();
+    assert!(
+        heads.len() < ids.len(),
+        "no two runs in one second: {ids:?}"
+    );
+    let listing = text(&case.wfop(&["runs"], &[]).stdout);
+    let listed: Vec<&str> = listing
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, ids, "{listing}");
+    let last = case.wfop(&["logs", "last"], &[]);
+    assert!(
+        text(&last.stdout).contains("stdout run 5"),
+        "{}",
+        text(&last.stdout)
+    );
+}
+
+#[test]
 fn runs_lists_and_logs_follow_a_run_that_is_still_going() {
     let case = Case::new();
     let wf = case.workflow(

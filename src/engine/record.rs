@@ -284,7 +284,8 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     body.split(|&b| b == b'\n').filter(move |_| !empty)
 }
 
-/// Every run in `<state>/runs`, oldest first. Unreadable records are skipped.
+/// Every run in `<state>/runs`, oldest first (by recorded start, then id: the id holds the
+/// start to the microsecond). Unreadable records are skipped.
 pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
     let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
         return Vec::new();
@@ -293,7 +294,11 @@ pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
         .filter_map(Result::ok)
         .filter_map(|e| read_doc(&e.path()).ok())
         .collect();
-    runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    runs.sort_by(|a, b| {
+        a.started
+            .cmp(&b.started)
+            .then_with(|| a.run_id.cmp(&b.run_id))
+    });
     runs
 }
 
