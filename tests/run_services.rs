@@ -511,6 +511,45 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
 }
 
 #[test]
+fn a_closed_stdout_stops_the_output_not_the_run() {
+    // SIGPIPE stays ignored (engine::signals): writing to a closed stdout is an error wfop
+    // handles; the run goes on to its end and is recorded whole, and wfop exits normally.
+    let case = Case::new();
+    let marker = case.path().join("second.ran");
+    let wf = case.workflow(
+        json!([
+            sh(
+                "first",
+                "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done"
+            ),
+            sh("second", r#"sleep 0.3; echo done; touch "$MARK""#)
+        ]),
+        &[("first", "second")],
+        &[],
+    );
+    let mut child = case
+        .command(
+            &["run", wf.to_str().unwrap(), "--plain"],
+            &[("MARK", marker.to_str().unwrap())],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the first line, then close the pipe.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("wfop: run "), "{first}");
+    drop(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(marker.exists(), "the run stopped with its output");
+    let run = case.run_json();
+    assert_eq!(run["status"], "succeeded");
+    let log = std::fs::read_to_string(case.run_dir().join("first.log")).unwrap();
+    assert!(log.contains("stdout line 1999"), "the record is whole");
+}
+
+#[test]
 fn a_wfop_killed_outright_shows_its_run_as_abandoned() {
     let case = Case::new();
     let (mut child, lines, seen, pid, gc) = start_sleeper(&case);
