@@ -189,6 +189,9 @@ fn child_closes_stdout_and_keeps_running() {
     let run = case.run_json();
     assert_eq!(node(&run, "quiet")["status"], "succeeded");
     assert_eq!(node(&run, "mute")["status"], "timed_out");
+    // SIGTERM to the group ended it: well before the 5 s grace after the 1 s timeout.
+    let ms = node(&run, "mute")["duration_ms"].as_u64().unwrap();
+    assert!(ms < 3500, "mute took {ms} ms");
     assert_nothing_left(r.sid, &[]);
     assert_no_leak(&case, &r);
 }
@@ -230,6 +233,11 @@ fn child_never_reads_a_large_stdin() {
     assert!(stdout.contains("[deaf] file ok"), "{stdout}");
     assert!(stdout.contains("wfop: deaf succeeded"), "{stdout}");
     assert!(stdout.contains("stuck timed out"), "{stdout}");
+    // SIGTERM to the group ended it: well before the 5 s grace after the 2 s timeout.
+    let ms = node(&case.run_json(), "stuck")["duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(ms < 4500, "stuck took {ms} ms");
     assert_nothing_left(r.sid, &[]);
     assert_no_leak(&case, &r);
 }
@@ -255,6 +263,11 @@ fn grandchild_in_the_group_holding_the_pipes_is_killed() {
     let stdout = text(&r.stdout);
     assert_eq!(r.code, Some(0), "{stdout}");
     assert!(stdout.contains("[parent] leaving ***"), "{stdout}");
+    // The sweep ended the group: its pipes closed, so nothing was cut at the drain.
+    assert!(
+        !stdout.contains("left the service's process group"),
+        "{stdout}"
+    );
     let gc = read_pid(&pidfile);
     assert_nothing_left(r.sid, &[gc]);
     assert_no_leak(&case, &r);

@@ -97,6 +97,15 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
     assert!(stdout.contains("[hang] started"), "{stdout}");
     assert!(stdout.contains("hang timed out in"), "{stdout}");
     assert!(stdout.contains("timed out after 500ms"), "{stdout}");
+    // The group was ended as one (SIGTERM, well within the 5 s grace): no pipe held past it.
+    assert!(
+        !stdout.contains("left the service's process group"),
+        "{stdout}"
+    );
+    let ms = node(&case.run_json(), "hang")["duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(ms < 3000, "hang took {ms} ms");
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -503,6 +512,11 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         assert_eq!(run["signal"], sig);
         assert_eq!(node(&run, "sleeper")["status"], "cancelled");
         assert_eq!(node(&run, "later")["status"], "skipped");
+        // SIGTERM to the service's group ended it (not the SIGKILL after the 5 s grace, nor
+        // the end-of-run reaper).
+        let ms = node(&run, "sleeper")["duration_ms"].as_u64().unwrap();
+        assert!(ms < 3000, "signal {sig}: sleeper took {ms} ms to stop");
+        assert!(!all.contains("left the service's process group"), "{all}");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");
         assert!(gone(pid), "signal {sig}: the service survived");

@@ -54,6 +54,9 @@ fn cancel_token_stops_the_run_as_cancelled() {
     let status = |id: &str| report.nodes.iter().find(|n| n.node == id).map(|n| n.status);
     assert_eq!(status("sleeper"), Some(NodeStatus::Cancelled));
     assert_eq!(status("after"), Some(NodeStatus::Skipped));
+    // Ended by the SIGTERM to its process group, not by the SIGKILL after the grace period.
+    let sleeper = report.nodes.iter().find(|n| n.node == "sleeper");
+    assert_eq!(sleeper.and_then(|n| n.signal), Some(libc::SIGTERM));
     assert!(events.iter().any(|e| matches!(e, Event::SecretsPurged)));
     assert!(events.iter().any(
         |e| matches!(e, Event::NodeSkipped { reason, .. } if reason == "the run was cancelled")
