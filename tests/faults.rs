@@ -319,7 +319,7 @@ echo "started $SECRET_TOK""#;
     let wf = case.workflow(
         json!([
             svc("escape", script),
-            svc("slow", "sleep 5; echo slow done")
+            svc("slow", "sleep 6; echo slow done")
         ]),
         &[],
         &["api"],
