@@ -97,6 +97,15 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
     assert!(stdout.contains("[hang] started"), "{stdout}");
     assert!(stdout.contains("hang timed out in"), "{stdout}");
     assert!(stdout.contains("timed out after 500ms"), "{stdout}");
+    // The group was ended as one (SIGTERM, well within the 5 s grace): no pipe held past it.
+    assert!(
+        !stdout.contains("left the service's process group"),
+        "{stdout}"
+    );
+    let ms = node(&case.run_json(), "hang")["duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(ms < 3000, "hang took {ms} ms");
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -289,6 +298,35 @@ def run(data: dict, scale: int, myToken: SecretValue) -> dict:
 }
 
 #[test]
+fn a_python_service_runs_when_the_workflow_is_named_without_a_folder() {
+    let case = Case::new();
+    case.write(
+        "svc.py",
+        "def run(n: int) -> dict:\n    print('module found')\n    return {'twice': n * 2}\n",
+    );
+    case.workflow(
+        json!([{ "id": "py", "type": "service",
+                 "run": { "python": "svc.py", "function": "run" },
+                 "input_mapping": [ { "name": "n", "value": "21" } ] }]),
+        &[],
+        &[],
+    );
+    // wfop runs in the case folder (Case::command): `wf.json` and `./wf.json` name one file.
+    for name in ["wf.json", "./wf.json"] {
+        let out = case.wfop(&["run", name, "--plain"], &[]);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {stdout}\n{}",
+            text(&out.stderr)
+        );
+        assert!(stdout.contains("[py] module found"), "{name}: {stdout}");
+        assert_eq!(case.run_json()["variables"]["twice"], 42, "{name}");
+    }
+}
+
+#[test]
 fn python_exception_becomes_the_failure_reason() {
     let case = Case::new();
     case.write(
@@ -474,11 +512,55 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         assert_eq!(run["signal"], sig);
         assert_eq!(node(&run, "sleeper")["status"], "cancelled");
         assert_eq!(node(&run, "later")["status"], "skipped");
+        // SIGTERM to the service's group ended it (not the SIGKILL after the 5 s grace, nor
+        // the end-of-run reaper).
+        let ms = node(&run, "sleeper")["duration_ms"].as_u64().unwrap();
+        assert!(ms < 3000, "signal {sig}: sleeper took {ms} ms to stop");
+        assert!(!all.contains("left the service's process group"), "{all}");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");
         assert!(gone(pid), "signal {sig}: the service survived");
         assert!(gone(gc), "signal {sig}: the service's child survived");
     }
+}
+
+#[test]
+fn a_closed_stdout_stops_the_output_not_the_run() {
+    // SIGPIPE stays ignored (engine::signals): writing to a closed stdout is an error wfop
+    // handles; the run goes on to its end and is recorded whole, and wfop exits normally.
+    let case = Case::new();
+    let marker = case.path().join("second.ran");
+    let wf = case.workflow(
+        json!([
+            sh(
+                "first",
+                "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done"
+            ),
+            sh("second", r#"sleep 0.3; echo done; touch "$MARK""#)
+        ]),
+        &[("first", "second")],
+        &[],
+    );
+    let mut child = case
+        .command(
+            &["run", wf.to_str().unwrap(), "--plain"],
+            &[("MARK", marker.to_str().unwrap())],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the first line, then close the pipe.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("wfop: run "), "{first}");
+    drop(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(marker.exists(), "the run stopped with its output");
+    let run = case.run_json();
+    assert_eq!(run["status"], "succeeded");
+    let log = std::fs::read_to_string(case.run_dir().join("first.log")).unwrap();
+    assert!(log.contains("stdout line 1999"), "the record is whole");
 }
 
 #[test]
@@ -552,6 +634,131 @@ fn json_mode_is_one_event_per_line() {
     let fin = events.last().unwrap();
     assert_eq!(fin["status"]["status"], "succeeded");
     assert_eq!(fin["nodes"][0]["node"], "a");
+}
+
+#[test]
+fn a_long_line_of_multibyte_characters_round_trips_in_json_events() {
+    let case = Case::new();
+    // 2 + 3 × 100 000 bytes (> 256 KiB, the longest piece): `xx` shifts every 3-byte `€` so
+    // pieces cut at a power of two would split characters.
+    let line = format!("xx{}", "€".repeat(100_000));
+    let file = case.write("line.txt", &line);
+    let wf = case.workflow(
+        json!([sh("wide", r#"cat "$LINE_FILE"; echo; echo after"#)]),
+        &[],
+        &[],
+    );
+    let out = run_wf(
+        &case,
+        &wf,
+        &["--json"],
+        &[("LINE_FILE", file.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pieces: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "node_log" && e["node"] == "wide")
+        .map(|e| e["line"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        pieces.len() > 2,
+        "the line came in pieces: {}",
+        pieces.len()
+    );
+    assert_eq!(pieces.last().map(String::as_str), Some("after"));
+    let joined = pieces[..pieces.len() - 1].concat();
+    assert!(!joined.contains('\u{FFFD}'), "a character was split");
+    assert!(joined == line, "the line does not round-trip");
+}
+
+#[test]
+fn node_ids_are_bounded_by_check_and_the_longest_allowed_one_runs() {
+    let case = Case::new();
+    let long = "n".repeat(300);
+    let wf = case.workflow(json!([sh(&long, "echo hi")]), &[], &[]);
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["check", wf.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = text(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this node id is 300 characters long; at most 128 are allowed"),
+        "{stderr}"
+    );
+    // file:line:col of the id.
+    let at = format!("{}:", wf.display());
+    let pos = stderr.find(&at).map(|i| &stderr[i + at.len()..]);
+    assert!(
+        pos.is_some_and(|p| {
+            let mut f = p.split(':');
+            let line = f.next().unwrap_or("");
+            let col: String = f
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok()
+        }),
+        "{stderr}"
+    );
+    let run = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stdout));
+    assert!(!case.state().join("runs").exists(), "nothing ran");
+
+    let max = format!("a{}", "b".repeat(127));
+    let wf = case.workflow(json!([sh(&max, "echo hi")]), &[], &[]);
+    let run = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
+    let logs = case.wfop(&["logs", "last", &max], &[]);
+    assert!(
+        text(&logs.stdout).contains("stdout hi"),
+        "{}",
+        text(&logs.stderr)
+    );
+}
+
+#[test]
+fn runs_started_in_one_second_are_listed_in_start_order() {
+    let case = Case::new();
+    let wf = case.workflow(json!([sh("say", r#"echo "run $N""#)]), &[], &[]);
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let out = case.wfop(
+            &["run", wf.to_str().unwrap(), "--plain"],
+            &[("N", &n.to_string())],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        let first = text(&out.stdout);
+        let id = first
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        ids.push(id);
+    }
+    // Precondition: some runs share their second (the ids' `YYYYMMDD-HHMMSS` head).
+    let heads: std::collections::HashSet<&str> = ids.iter().map(|i| &i[..15]).collect();
+    assert!(
+        heads.len() < ids.len(),
+        "no two runs in one second: {ids:?}"
+    );
+    let listing = text(&case.wfop(&["runs"], &[]).stdout);
+    let listed: Vec<&str> = listing
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, ids, "{listing}");
+    let last = case.wfop(&["logs", "last"], &[]);
+    assert!(
+        text(&last.stdout).contains("stdout run 5"),
+        "{}",
+        text(&last.stdout)
+    );
 }
 
 #[test]

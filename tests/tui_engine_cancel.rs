@@ -54,6 +54,9 @@ fn cancel_token_stops_the_run_as_cancelled() {
     let status = |id: &str| report.nodes.iter().find(|n| n.node == id).map(|n| n.status);
     assert_eq!(status("sleeper"), Some(NodeStatus::Cancelled));
     assert_eq!(status("after"), Some(NodeStatus::Skipped));
+    // Ended by the SIGTERM to its process group, not by the SIGKILL after the grace period.
+    let sleeper = report.nodes.iter().find(|n| n.node == "sleeper");
+    assert_eq!(sleeper.and_then(|n| n.signal), Some(libc::SIGTERM));
     assert!(events.iter().any(|e| matches!(e, Event::SecretsPurged)));
     assert!(events.iter().any(
         |e| matches!(e, Event::NodeSkipped { reason, .. } if reason == "the run was cancelled")
@@ -68,27 +71,41 @@ fn cancel_token_stops_the_run_as_cancelled() {
 fn a_token_cancelled_before_the_run_starts_runs_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wf = dir.path().join("wf.json");
-    std::fs::write(
-        &wf,
-        r#"{ "name": "never",
-  "nodes": [ { "id": "start", "type": "start" },
-             { "id": "touch", "type": "service", "run": { "command": ["touch", "ran"] } },
-             { "id": "end", "type": "end" } ],
-  "edges": [ { "from": "start", "to": "touch" }, { "from": "touch", "to": "end" } ] }"#,
-    )
-    .expect("write");
-    let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
-    let options = RunOptions::new(dir.path().join("state"));
-    options.cancel.cancel();
-    let report = engine::run(
-        prepared.workflow,
-        prepared.inputs,
-        prepared.secrets,
-        options,
-        |_| {},
-    )
-    .expect("run");
+    // The service touches a file by absolute path (a service runs in a private folder).
+    let marker = dir.path().join("ran");
+    let doc = serde_json::json!({ "name": "never",
+        "nodes": [ { "id": "start", "type": "start" },
+                   { "id": "touch", "type": "service",
+                     "run": { "command": ["touch", marker.to_str().expect("utf-8 path")] } },
+                   { "id": "end", "type": "end" } ],
+        "edges": [ { "from": "start", "to": "touch" }, { "from": "touch", "to": "end" } ] });
+    std::fs::write(&wf, doc.to_string()).expect("write");
+    let run = |cancel_first: bool| {
+        let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
+        let options = RunOptions::new(dir.path().join("state"));
+        if cancel_first {
+            options.cancel.cancel();
+        }
+        engine::run(
+            prepared.workflow,
+            prepared.inputs,
+            prepared.secrets,
+            options,
+            |_| {},
+        )
+        .expect("run")
+    };
+    // Precondition: run normally, the service leaves the marker where the test looks.
+    let report = run(false);
+    assert_eq!(report.status, RunStatus::Succeeded);
+    assert!(
+        marker.exists(),
+        "the service's marker is not where the test looks"
+    );
+    std::fs::remove_file(&marker).expect("remove marker");
+
+    let report = run(true);
     assert_eq!(report.status, RunStatus::Cancelled);
     assert_eq!(report.nodes[0].status, NodeStatus::Skipped);
-    assert!(!dir.path().join("ran").exists());
+    assert!(!marker.exists(), "the service ran");
 }

@@ -215,6 +215,16 @@ fn sighup_during_a_run_restores_the_terminal_and_exits_129() {
 }
 
 #[test]
+fn sigquit_during_a_run_restores_the_terminal_and_exits_131() {
+    signal_restores_the_terminal("QUIT", "131", true);
+}
+
+#[test]
+fn sigusr1_during_a_run_restores_the_terminal_and_exits_138() {
+    signal_restores_the_terminal("USR1", "138", true);
+}
+
+#[test]
 fn sigterm_at_the_prompt_restores_the_terminal_and_exits_143() {
     signal_restores_the_terminal("TERM", "143", false);
 }

@@ -40,6 +40,16 @@ pub fn compact(t: SystemTime) -> String {
     format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
 }
 
+/// `20240628-153012-123456`: `compact` and the microseconds, so run ids started within one
+/// second still sort by their start.
+pub fn compact_micros(t: SystemTime) -> String {
+    let micros = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_micros())
+        .unwrap_or(0);
+    format!("{}-{micros:06}", compact(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +60,9 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_millis(1_719_588_612_123);
         assert_eq!(rfc3339(t), "2024-06-28T15:30:12.123Z");
         assert_eq!(compact(t), "20240628-153012");
+        assert_eq!(compact_micros(t), "20240628-153012-123000");
+        let later = t + Duration::from_micros(877_001);
+        assert_eq!(compact_micros(later), "20240628-153013-000001");
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(compact(leap), "20000229-000000");

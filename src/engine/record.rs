@@ -223,12 +223,30 @@ impl Record {
 
     /// Opens `<node-id>.log` for writing (0600).
     pub fn node_log(&self, node: &str) -> Result<NodeLog, RecordError> {
-        let path = self.dir.join(format!("{node}.log"));
+        let path = self.dir.join(log_file_name(node));
         let file = create_private(&path).map_err(io_err(&path))?;
         Ok(NodeLog {
             out: BufWriter::with_capacity(128 * 1024, file),
         })
     }
+}
+
+/// The file name of a node's log in its run folder: `<id>.log` for an id that is a safe, short
+/// file name (every id `wfop check` accepts), else a name derived from it that always is
+/// (`node-<first 64 safe characters>-<hash of the id>.log`), so no id can break the record.
+pub fn log_file_name(node: &str) -> String {
+    const KEEP: usize = 128;
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    if !node.is_empty() && node.len() <= KEEP && node.chars().all(safe) && !node.starts_with('.') {
+        return format!("{node}.log");
+    }
+    // FNV-1a, 64 bits: stable across builds (the name must be found again by `wfop logs`).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let head: String = node.chars().filter(|&c| safe(c)).take(64).collect();
+    format!("node-{head}-{h:016x}.log")
 }
 
 /// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
@@ -266,7 +284,8 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     body.split(|&b| b == b'\n').filter(move |_| !empty)
 }
 
-/// Every run in `<state>/runs`, oldest first. Unreadable records are skipped.
+/// Every run in `<state>/runs`, oldest first (by recorded start, then id: the id holds the
+/// start to the microsecond). Unreadable records are skipped.
 pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
     let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
         return Vec::new();
@@ -275,7 +294,11 @@ pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
         .filter_map(Result::ok)
         .filter_map(|e| read_doc(&e.path()).ok())
         .collect();
-    runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    runs.sort_by(|a, b| {
+        a.started
+            .cmp(&b.started)
+            .then_with(|| a.run_id.cmp(&b.run_id))
+    });
     runs
 }
 
@@ -412,6 +435,27 @@ mod tests {
         finished.status = "succeeded".into();
         assert!(!finished.is_live());
         assert_eq!(finished.shown_status(), "succeeded");
+    }
+
+    #[test]
+    fn every_node_id_gets_a_log_file_that_can_be_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Record {
+            dir: dir.path().to_path_buf(),
+            doc: doc(1, None),
+        };
+        assert_eq!(log_file_name("fetch.v2"), "fetch.v2.log");
+        let long = "n".repeat(300);
+        let weird = "../a/b\0\u{1b}[31m";
+        for id in [long.as_str(), weird, "", ".hidden", "é"] {
+            let name = log_file_name(id);
+            assert!(name.len() <= 255 && !name.contains('/'), "{name}");
+            assert!(!name.starts_with('.'), "{name}");
+            let mut log = rec.node_log(id).unwrap_or_else(|e| panic!("{id:?}: {e}"));
+            log.note(SystemTime::now(), "hello").unwrap();
+            assert!(dir.path().join(&name).is_file(), "{name}");
+        }
+        assert_ne!(log_file_name(&long), log_file_name(&"n".repeat(301)));
     }
 
     #[test]

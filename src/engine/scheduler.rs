@@ -550,7 +550,8 @@ fn create_record(
         let tag =
             (nanos ^ std::process::id().rotate_left(16) ^ attempt.wrapping_mul(0x9e37)) & 0xffff;
         let doc = RunDoc {
-            run_id: format!("{}-{tag:04x}", clock::compact(started)),
+            // Start time to the microsecond, then a random tail: ids sort by start.
+            run_id: format!("{}-{tag:04x}", clock::compact_micros(started)),
             workflow: wf.name.clone(),
             workflow_path: wf.path.clone(),
             pid: std::process::id(),

@@ -489,12 +489,39 @@ fn take_lines(pending: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
     if pending.is_empty() {
         return None;
     }
-    if at_end || pending.len() >= MAX_LINE {
+    if at_end {
         return Some(std::mem::take(pending));
+    }
+    if pending.len() >= MAX_LINE {
+        // A piece of a long line: cut before a character that is not complete yet, so every
+        // piece is whole UTF-8 (when the line is) and no character is split between events.
+        let rest = pending.split_off(utf8_cut(pending));
+        return Some(std::mem::replace(pending, rest));
     }
     let i = memrchr_newline(pending)?;
     let rest = pending.split_off(i + 1);
     Some(std::mem::replace(pending, rest))
+}
+
+/// Where to cut `b` so no UTF-8 character is split: before an incomplete multi-byte sequence
+/// at its end, else at its end (bytes that are not UTF-8 are cut anywhere).
+fn utf8_cut(b: &[u8]) -> usize {
+    let len = b.len();
+    for back in 1..=len.min(3) {
+        let i = len - back;
+        let byte = b[i];
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for the lead byte
+        }
+        let need = match byte {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 1,
+        };
+        return if back < need { i } else { len };
+    }
+    len
 }
 
 fn memrchr_newline(b: &[u8]) -> Option<usize> {
@@ -819,6 +846,26 @@ mod tests {
         assert!(take_lines(&mut p, false).is_none());
         assert_eq!(take_lines(&mut p, true).unwrap(), b"c");
         assert!(take_lines(&mut p, true).is_none());
+    }
+
+    #[test]
+    fn long_lines_are_cut_between_characters() {
+        assert_eq!(utf8_cut(b"abc"), 3);
+        assert_eq!(utf8_cut("a€".as_bytes()), 4);
+        assert_eq!(utf8_cut(&"a€".as_bytes()[..3]), 1);
+        assert_eq!(utf8_cut(&"a€".as_bytes()[..2]), 1);
+        assert_eq!(utf8_cut(&"a😀".as_bytes()[..4]), 1);
+        assert_eq!(utf8_cut(b"a\xff\xff"), 3);
+        assert_eq!(utf8_cut(b""), 0);
+        // A piece of a long line ends on a character boundary; the rest waits.
+        for shift in 0..4 {
+            let line = format!("{}{}", "x".repeat(shift), "😀".repeat(MAX_LINE / 4 + 8));
+            let mut p = line.as_bytes().to_vec();
+            let piece = take_lines(&mut p, false).unwrap();
+            assert!(std::str::from_utf8(&piece).is_ok(), "shift {shift}");
+            assert!(std::str::from_utf8(&p).is_ok(), "shift {shift}");
+            assert_eq!([piece, p].concat(), line.as_bytes());
+        }
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub fn print_logs(
     let mut tails: Vec<(String, LogTail)> = chosen
         .into_iter()
         .map(|id| {
-            let t = LogTail::new(dir.join(format!("{id}.log")));
+            let t = LogTail::new(dir.join(record::log_file_name(&id)));
             (id, t)
         })
         .collect();

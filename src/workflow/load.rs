@@ -120,13 +120,24 @@ pub fn load(src: &SourceFile) -> (Option<Workflow>, Vec<Diagnostic>) {
             );
         }
     };
-    let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = base_dir_of(&src.path);
     let mut l = Loader {
         diags: Vec::new(),
         base_dir,
     };
     let workflow = l.workflow(&root, src.path.clone());
     (workflow, l.diags)
+}
+
+/// The folder a workflow's relative paths resolve against: the file's folder, `.` for a bare
+/// file name (`wf.json` has the parent ``, which would resolve against whatever folder a
+/// service happens to run in), made absolute so it means the same from any folder.
+pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 struct Loader {

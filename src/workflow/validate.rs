@@ -11,6 +11,7 @@ use crate::expr;
 /// Every finding about the workflow beyond what loading found.
 pub fn validate(wf: &Workflow) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    check_id_lengths(wf, &mut out);
     let index = unique_ids(wf, &mut out);
     let edges = check_edges(wf, &index, &mut out);
     let graph = Graph::new(wf.nodes.len(), &edges);
@@ -59,6 +60,25 @@ impl Graph {
             }
         }
         seen
+    }
+}
+
+/// Longest node id, in bytes (ids are ASCII). The id names the node's log file
+/// (`<id>.log`) and the TUI's saved log (`wfop-<run>-<id>.log`): both stay far below the
+/// 255-byte limit of a file name.
+pub const MAX_NODE_ID_LEN: usize = 128;
+
+/// Refuses node ids longer than `MAX_NODE_ID_LEN` (the message does not repeat the id).
+fn check_id_lengths(wf: &Workflow, out: &mut Vec<Diagnostic>) {
+    for n in wf.nodes.iter().filter(|n| n.id.len() > MAX_NODE_ID_LEN) {
+        out.push(Diagnostic::error(
+            n.id_span.clone(),
+            format!(
+                "this node id is {} characters long; at most {MAX_NODE_ID_LEN} are allowed",
+                n.id.len()
+            ),
+            "too long",
+        ));
     }
 }
 
