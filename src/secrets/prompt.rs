@@ -90,7 +90,7 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
             if tries >= 3 {
                 return Err(PromptError::Empty(m.name.clone()));
             }
-            eprintln!("wfop: {problem}; try again");
+            eprintln!("wfop: {}; try again", crate::safe::line(&problem));
         }
     }
     Ok(())

@@ -279,7 +279,7 @@ pub fn print_logs(
             if record::read_doc(&dir).is_ok_and(|d| d.shown_status() == record::ABANDONED) {
                 eprintln!(
                     "wfop: run {} ended abnormally: its wfop process is gone and the record was never finished",
-                    doc.run_id
+                    safe::line(&doc.run_id)
                 );
             }
             return Ok(());
