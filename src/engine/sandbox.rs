@@ -579,4 +579,42 @@ mod tests {
         };
         assert!(e.to_string().starts_with("cannot mount a /proc"), "{e}");
     }
+
+    /// The start cost of a service in the sandbox against a plain child (a measurement, not
+    /// a check: `cargo test --release --lib sandbox::tests::start_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn start_cost() {
+        use std::os::unix::process::CommandExt;
+        use std::time::Instant;
+        let plan = std::sync::Arc::new(Plan::new());
+        if probe(&plan).is_err() {
+            eprintln!("no namespaces here");
+            return;
+        }
+        let n = 300;
+        let time = |sandboxed: bool| {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                let mut c = std::process::Command::new("/bin/true");
+                let p = plan.clone();
+                // SAFETY: raw system calls only, as in the engine's pre_exec.
+                unsafe {
+                    c.pre_exec(move || {
+                        if sandboxed {
+                            enter(&p)?;
+                        }
+                        Ok(())
+                    });
+                }
+                assert!(c.status().unwrap().success());
+            }
+            t0.elapsed().as_secs_f64() * 1000.0 / n as f64
+        };
+        let (plain, boxed) = (time(false), time(true));
+        let (plain2, boxed2) = (time(false), time(true));
+        eprintln!(
+            "per service start+end: plain {plain:.3} ms / {plain2:.3} ms, sandboxed {boxed:.3} ms / {boxed2:.3} ms"
+        );
+    }
 }
