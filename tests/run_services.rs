@@ -87,7 +87,7 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
     let pidfile = case.path().join("grandchild.pid");
     let mut n = sh(
         "hang",
-        r#"sleep 600 & echo $! > "$PIDFILE"; echo started; wait"#,
+        r#"sleep 600 & echo "$! $(readlink /proc/self/ns/pid)" > "$PIDFILE"; echo started; wait"#,
     );
     n["timeout"] = json!("500ms");
     let wf = case.workflow(json!([n]), &[], &[]);
@@ -97,20 +97,15 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
     assert!(stdout.contains("[hang] started"), "{stdout}");
     assert!(stdout.contains("hang timed out in"), "{stdout}");
     assert!(stdout.contains("timed out after 500ms"), "{stdout}");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = SvcPid::parse(&std::fs::read_to_string(&pidfile).unwrap()).unwrap();
     // The grandchild may be a zombie for a moment until init reaps it; give it that moment.
-    let mut alive = pid_alive(pid);
+    let mut alive = pid.alive();
     for _ in 0..50 {
         if !alive {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        alive = pid_alive(pid) && !stat.contains(") Z ");
+        alive = pid.alive();
     }
     assert!(!alive, "the grandchild survived");
     assert_eq!(node(&case.run_json(), "hang")["status"], "timed_out");
@@ -385,7 +380,7 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
             json!([
                 sh(
                     "sleeper",
-                    r#"echo $$ > "$PIDFILE"; echo waiting; sleep 600"#
+                    r#"echo "$$ $(readlink /proc/self/ns/pid)" > "$PIDFILE"; echo waiting; sleep 600"#
                 ),
                 sh("later", "true")
             ]),
@@ -427,12 +422,8 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         assert_eq!(node(&run, "later")["status"], "skipped");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");
-        let pid: i32 = std::fs::read_to_string(&pidfile)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!(!pid_alive(pid), "the service survived");
+        let pid = SvcPid::parse(&std::fs::read_to_string(&pidfile).unwrap()).unwrap();
+        assert!(!pid.alive(), "the service survived");
     }
 }
 
