@@ -98,6 +98,24 @@ fn wfop_without_namespaces(case: &Case, args: &[&str], envs: &[(&str, &str)]) ->
 /// running before and after the scan — holds its secret. Needs the namespaces.
 #[test]
 fn a_sibling_cannot_read_another_services_secret_from_proc() {
+    sibling_scan(None);
+}
+
+/// The same for an operator other than root (the maps, setgroups and dumpability differ):
+/// wfop runs as `nobody` (the test runs as root here and in CI; otherwise as itself).
+#[test]
+fn a_sibling_cannot_read_another_services_secret_as_a_user_other_than_root() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        sibling_scan(None);
+    } else {
+        sibling_scan(Some(65534));
+    }
+}
+
+fn sibling_scan(as_user: Option<u32>) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
     let case = Case::new();
     if !sandbox_available(&case) {
         skip_or_fail("unprivileged user + PID namespaces are not available here");
@@ -105,6 +123,13 @@ fn a_sibling_cannot_read_another_services_secret_from_proc() {
     }
     let spy = case.path().join("spy");
     std::fs::create_dir(&spy).unwrap();
+    if as_user.is_some() {
+        // The probe's record is root's: that user starts a state folder of its own.
+        std::fs::remove_dir_all(case.state()).unwrap();
+        for d in [case.path(), spy.as_path()] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+    }
     let holder = r#"echo ready > "$SPY/holder-ready"
 i=0; while [ ! -e "$SPY/scanned" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
 [ -e "$SPY/scanned" ] && echo held > "$SPY/holder-held""#;
@@ -130,7 +155,7 @@ touch "$SPY/scanned""#;
         format!("api=file:{}", a.display()),
         format!("db=file:{}", b.display()),
     );
-    let out = case.wfop(
+    let mut cmd = case.command(
         &[
             "run",
             wf.to_str().unwrap(),
@@ -142,10 +167,21 @@ touch "$SPY/scanned""#;
             "--secret",
             &sb,
         ],
-        &[("SPY", spy.to_str().unwrap())],
+        &[("SPY", spy.to_str().unwrap()), ("XDG_RUNTIME_DIR", "")],
     );
+    if let Some(uid) = as_user {
+        cmd.uid(uid).gid(uid);
+    }
+    let out = cmd.output().expect("run wfop");
     let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains(WARN_ISOLATION), "{log}");
+    if let Some(uid) = as_user {
+        let owner = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(spy.join("holder-ready")).unwrap(),
+        );
+        assert_eq!(owner, uid, "the services did not run as that user");
+    }
     // The holder was running before the scan began and still after it ended.
     assert!(spy.join("holder-ready").exists(), "{log}");
     assert!(

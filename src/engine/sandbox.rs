@@ -29,6 +29,8 @@ pub(crate) struct Plan {
     gid_map: Vec<u8>,
     /// Highest descriptor to close one by one where `close_range` is missing.
     max_fd: libc::c_int,
+    /// Not root: the maps can be written only while the process is dumpable.
+    unprivileged: bool,
 }
 
 impl Plan {
@@ -50,6 +52,7 @@ impl Plan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             max_fd: libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536),
+            unprivileged: uid != 0,
         }
     }
 }
@@ -220,17 +223,17 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
         if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID) != 0 {
             return Err(fail(Step::Unshare));
         }
-        // An unprivileged process may map its own gid only once setgroups is denied (missing
-        // before Linux 3.19, where it is not needed).
-        if write_file(c"/proc/self/setgroups", b"deny") != 0 && errno() != libc::ENOENT {
-            return Err(fail(Step::Setgroups));
+        // wfop is non-dumpable (secrets/harden.rs), which makes /proc/self/* root's: a user
+        // other than root cannot open its own maps then. Dumpable only for these three writes
+        // (a few microseconds; see the known limits), non-dumpable again before anything else.
+        if plan.unprivileged {
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
         }
-        if write_file(c"/proc/self/uid_map", &plan.uid_map) != 0 {
-            return Err(fail(Step::UidMap));
+        let maps = write_maps(plan);
+        if plan.unprivileged {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
-        if write_file(c"/proc/self/gid_map", &plan.gid_map) != 0 {
-            return Err(fail(Step::GidMap));
-        }
+        maps?;
         let mut p = [0 as libc::c_int; 2];
         if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
             return Err(fail(Step::Pipe));
@@ -247,6 +250,33 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
         libc::close(p[0]);
         be_init(p[1], plan)
     }
+}
+
+/// setgroups `deny`, then the one-line uid and gid maps.
+///
+/// # Safety
+/// Raw system calls; only in the forked child.
+#[cfg(target_os = "linux")]
+unsafe fn write_maps(plan: &Plan) -> Result<(), SetupError> {
+    let fail = |step| SetupError {
+        step,
+        errno: errno(),
+    };
+    // SAFETY: write_file makes raw system calls on NUL-terminated paths and valid buffers.
+    unsafe {
+        // An unprivileged process may map its own gid only once setgroups is denied (missing
+        // before Linux 3.19, where it is not needed).
+        if write_file(c"/proc/self/setgroups", b"deny") != 0 && errno() != libc::ENOENT {
+            return Err(fail(Step::Setgroups));
+        }
+        if write_file(c"/proc/self/uid_map", &plan.uid_map) != 0 {
+            return Err(fail(Step::UidMap));
+        }
+        if write_file(c"/proc/self/gid_map", &plan.gid_map) != 0 {
+            return Err(fail(Step::GidMap));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
