@@ -356,13 +356,23 @@ fn each_service_sees_exactly_its_own_secrets() {
 
 def run(pw):
     value = pw.unwrap()
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds.append((fd, os.readlink("/proc/self/fd/" + fd)))
+        except FileNotFoundError:
+            pass  # the listing's own descriptor, closed by now
+    with open(os.path.join(os.environ["OUT"], "two.fds"), "w") as f:
+        for fd, target in fds:
+            f.write(f"{fd} {target}\n")
     with open(os.path.join(os.environ["OUT"], "two.env"), "w") as f:
         for k, v in sorted(os.environ.items()):
             f.write(f"{k}={v}\n")
     return {"got": len(value)}
 "#,
     );
-    let dump = |id: &str| format!(r#"env > "$OUT/{id}.env""#);
+    let dump =
+        |id: &str| format!(r#"ls -l /proc/self/fd/ > "$OUT/{id}.fds"; env > "$OUT/{id}.env""#);
     let wf = case.workflow(
         json!([
             { "id": "one", "type": "service", "run": { "command": ["sh", "-c", dump("one")] },
@@ -426,6 +436,27 @@ def run(pw):
             }
         }
         assert!(!env.contains("WFOP_SECRETS_FD"), "{id}: {env}");
+        // No pipe beyond stdin/stdout/stderr: the secrets pipe was closed after reading, and
+        // no other service's pipe leaked in.
+        let fds = std::fs::read_to_string(outd.join(format!("{id}.fds"))).unwrap();
+        // `ls -l` lines ("… 7 -> target") or the shim's ("7 target").
+        let fds: Vec<(u32, String)> = fds
+            .lines()
+            .filter_map(|l| {
+                let (left, target) = l.split_once(" -> ").or_else(|| l.split_once(' '))?;
+                let fd = left.split_whitespace().last()?.parse().ok()?;
+                Some((fd, target.to_string()))
+            })
+            .collect();
+        assert!(
+            fds.iter().any(|(fd, t)| *fd == 0 && t.starts_with("pipe:")),
+            "{id}: {fds:?}"
+        );
+        for (fd, target) in &fds {
+            if *fd > 2 {
+                assert!(!target.starts_with("pipe:"), "{id} holds a pipe: {fds:?}");
+            }
+        }
     }
 }
 

@@ -35,23 +35,12 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn new() -> Plan {
-        // SAFETY: geteuid, getegid and getrlimit only fill plain values; they cannot fail.
-        let (uid, gid, nofile) = unsafe {
-            let mut rl = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            let nofile = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 {
-                rl.rlim_cur
-            } else {
-                1024
-            };
-            (libc::geteuid(), libc::getegid(), nofile)
-        };
+        // SAFETY: geteuid and getegid cannot fail.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         Plan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
-            max_fd: libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536),
+            max_fd: max_fd(),
             unprivileged: uid != 0,
         }
     }
@@ -579,6 +568,50 @@ unsafe fn close_from_3_except(keep: libc::c_int, max_fd: libc::c_int) {
                 if fd != keep {
                     libc::close(fd);
                 }
+            }
+        }
+    }
+}
+
+/// Highest descriptor number worth walking when `close_range` is missing.
+pub(crate) fn max_fd() -> libc::c_int {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills a local struct.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
+        rl.rlim_cur
+    } else {
+        1024
+    };
+    libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536)
+}
+
+/// Marks every descriptor from 3 up close-on-exec, so a service inherits nothing but its
+/// stdin/stdout/stderr (and what the caller hands it on purpose afterwards): not a pipe of
+/// another service, not whatever wfop itself inherited. Descriptors that are already
+/// close-on-exec (std's exec-error pipe) keep working until the exec.
+///
+/// # Safety
+/// Raw system calls; only in a forked child before exec.
+pub(crate) unsafe fn cloexec_from_3(max_fd: libc::c_int) {
+    // SAFETY: close_range with the CLOEXEC flag closes nothing; fcntl on descriptor numbers.
+    unsafe {
+        #[cfg(target_os = "linux")]
+        if libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        ) == 0
+        {
+            return;
+        }
+        for fd in 3..=max_fd {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
             }
         }
     }
