@@ -305,6 +305,7 @@ unsafe fn outer(init: libc::pid_t, r: libc::c_int, plan: &Plan) -> Result<(), Se
             }
         }
         close_from_3_except(r, plan.max_fd);
+        close_stdio();
         // TERM, INT, … sent to the process group are for the service: the outer stays until
         // the service has ended (SIGKILL still ends it, and init with it).
         for sig in 1..32 {
@@ -403,6 +404,7 @@ unsafe fn be_init(w: libc::c_int, plan: &Plan) -> Result<(), SetupError> {
         }
         write_msg(w, MSG_READY, 0, 0);
         close_from_3_except(w, plan.max_fd);
+        close_stdio();
         loop {
             let mut st = 0;
             let pid = libc::waitpid(-1, &mut st, 0);
@@ -547,6 +549,21 @@ unsafe fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
         sa.sa_sigaction = handler;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Closes stdin, stdout and stderr: only the service holds its pipes, so wfop sees their end
+/// when the service (and whatever it handed them to) closes them.
+///
+/// # Safety
+/// Raw system calls; only in a forked child.
+#[cfg(target_os = "linux")]
+unsafe fn close_stdio() {
+    // SAFETY: close on descriptor numbers.
+    unsafe {
+        for fd in 0..3 {
+            libc::close(fd);
+        }
     }
 }
 
