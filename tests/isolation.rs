@@ -528,3 +528,60 @@ fn inherited_copies_of_a_secret_reach_no_service() {
         assert_absent(&bytes, IBM_KEY, &path.display().to_string());
     }
 }
+
+/// The service cannot undo its sandbox: it has no capabilities to unmount its `/proc` (which
+/// would show the host's beneath), and in a nested user namespace, with every capability
+/// there, the mount is locked. (Only tried where the service is PID 2 of its namespace, so a
+/// run without the sandbox never touches the host's `/proc`.)
+#[test]
+fn a_service_cannot_undo_its_sandbox() {
+    let case = Case::new();
+    if !sandbox_available(&case) {
+        skip_or_fail("unprivileged user + PID namespaces are not available here");
+        return;
+    }
+    case.write(
+        "undo.py",
+        r#"import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if os.getpid() != 2:
+    print("not in a sandbox", flush=True)
+    sys.exit(1)
+def pids():
+    return len([p for p in os.listdir("/proc") if p.isdigit()])
+def umount():
+    r = libc.umount2(b"/proc", 2)  # MNT_DETACH
+    return "ok" if r == 0 else os.strerror(ctypes.get_errno())
+print("pids", pids(), flush=True)
+print("umount", umount(), flush=True)
+if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+    print("nested", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+eff = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+print("nested caps", "all" if int(eff, 16) >> 21 & 1 else "none", flush=True)
+print("nested umount", umount(), flush=True)
+print("pids after", pids(), flush=True)
+"#,
+    );
+    let wf = case.workflow(
+        json!([{ "id": "undo", "type": "service", "run": { "command": ["python3", "undo.py"], "cwd": "." } }]),
+        &[],
+        &[],
+    );
+    let out = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    let log = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{log}\n{}", text(&out.stderr));
+    // Only the service and its init are there to see.
+    assert!(log.contains("[undo] pids 2\n"), "{log}");
+    assert!(
+        log.contains("[undo] umount Operation not permitted"),
+        "{log}"
+    );
+    // CAP_SYS_ADMIN (bit 21) in the nested namespace: the attempt had every capability.
+    assert!(log.contains("[undo] nested caps all"), "{log}");
+    assert!(
+        log.contains("[undo] nested umount Invalid argument"),
+        "{log}"
+    );
+    assert!(log.contains("[undo] pids after 2\n"), "{log}");
+}
