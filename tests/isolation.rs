@@ -98,6 +98,24 @@ fn wfop_without_namespaces(case: &Case, args: &[&str], envs: &[(&str, &str)]) ->
 /// running before and after the scan — holds its secret. Needs the namespaces.
 #[test]
 fn a_sibling_cannot_read_another_services_secret_from_proc() {
+    sibling_scan(None);
+}
+
+/// The same for an operator other than root (the maps, setgroups and dumpability differ):
+/// wfop runs as `nobody` (the test runs as root here and in CI; otherwise as itself).
+#[test]
+fn a_sibling_cannot_read_another_services_secret_as_a_user_other_than_root() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        sibling_scan(None);
+    } else {
+        sibling_scan(Some(65534));
+    }
+}
+
+fn sibling_scan(as_user: Option<u32>) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
     let case = Case::new();
     if !sandbox_available(&case) {
         skip_or_fail("unprivileged user + PID namespaces are not available here");
@@ -105,6 +123,13 @@ fn a_sibling_cannot_read_another_services_secret_from_proc() {
     }
     let spy = case.path().join("spy");
     std::fs::create_dir(&spy).unwrap();
+    if as_user.is_some() {
+        // The probe's record is root's: that user starts a state folder of its own.
+        std::fs::remove_dir_all(case.state()).unwrap();
+        for d in [case.path(), spy.as_path()] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+    }
     let holder = r#"echo ready > "$SPY/holder-ready"
 i=0; while [ ! -e "$SPY/scanned" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
 [ -e "$SPY/scanned" ] && echo held > "$SPY/holder-held""#;
@@ -130,7 +155,7 @@ touch "$SPY/scanned""#;
         format!("api=file:{}", a.display()),
         format!("db=file:{}", b.display()),
     );
-    let out = case.wfop(
+    let mut cmd = case.command(
         &[
             "run",
             wf.to_str().unwrap(),
@@ -142,10 +167,21 @@ touch "$SPY/scanned""#;
             "--secret",
             &sb,
         ],
-        &[("SPY", spy.to_str().unwrap())],
+        &[("SPY", spy.to_str().unwrap()), ("XDG_RUNTIME_DIR", "")],
     );
+    if let Some(uid) = as_user {
+        cmd.uid(uid).gid(uid);
+    }
+    let out = cmd.output().expect("run wfop");
     let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(!log.contains(WARN_ISOLATION), "{log}");
+    if let Some(uid) = as_user {
+        let owner = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(spy.join("holder-ready")).unwrap(),
+        );
+        assert_eq!(owner, uid, "the services did not run as that user");
+    }
     // The holder was running before the scan began and still after it ended.
     assert!(spy.join("holder-ready").exists(), "{log}");
     assert!(
@@ -320,13 +356,23 @@ fn each_service_sees_exactly_its_own_secrets() {
 
 def run(pw):
     value = pw.unwrap()
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds.append((fd, os.readlink("/proc/self/fd/" + fd)))
+        except FileNotFoundError:
+            pass  # the listing's own descriptor, closed by now
+    with open(os.path.join(os.environ["OUT"], "two.fds"), "w") as f:
+        for fd, target in fds:
+            f.write(f"{fd} {target}\n")
     with open(os.path.join(os.environ["OUT"], "two.env"), "w") as f:
         for k, v in sorted(os.environ.items()):
             f.write(f"{k}={v}\n")
     return {"got": len(value)}
 "#,
     );
-    let dump = |id: &str| format!(r#"env > "$OUT/{id}.env""#);
+    let dump =
+        |id: &str| format!(r#"ls -l /proc/self/fd/ > "$OUT/{id}.fds"; env > "$OUT/{id}.env""#);
     let wf = case.workflow(
         json!([
             { "id": "one", "type": "service", "run": { "command": ["sh", "-c", dump("one")] },
@@ -389,7 +435,31 @@ def run(pw):
                 assert_absent(env.as_bytes(), s, &format!("{id}'s environment"));
             }
         }
-        assert!(!env.contains("WFOP_SECRETS_FD"), "{id}: {env}");
+        assert!(
+            !env.contains("WFOP_SECRETS_FD"),
+            "{id}: WFOP_SECRETS_FD is in its environment"
+        );
+        // No pipe beyond stdin/stdout/stderr: the secrets pipe was closed after reading, and
+        // no other service's pipe leaked in.
+        let fds = std::fs::read_to_string(outd.join(format!("{id}.fds"))).unwrap();
+        // `ls -l` lines ("… 7 -> target") or the shim's ("7 target").
+        let fds: Vec<(u32, String)> = fds
+            .lines()
+            .filter_map(|l| {
+                let (left, target) = l.split_once(" -> ").or_else(|| l.split_once(' '))?;
+                let fd = left.split_whitespace().last()?.parse().ok()?;
+                Some((fd, target.to_string()))
+            })
+            .collect();
+        assert!(
+            fds.iter().any(|(fd, t)| *fd == 0 && t.starts_with("pipe:")),
+            "{id}: {fds:?}"
+        );
+        for (fd, target) in &fds {
+            if *fd > 2 {
+                assert!(!target.starts_with("pipe:"), "{id} holds a pipe: {fds:?}");
+            }
+        }
     }
 }
 
@@ -430,10 +500,20 @@ fn inherited_copies_of_a_secret_reach_no_service() {
     assert_eq!(out.status.code(), Some(0), "{log}");
     let env = std::fs::read_to_string(outd.join("bystander.env")).unwrap();
     // Inherited variables do reach services: the ones holding the value were dropped.
-    assert!(env.contains("WFOP_NODE_ID=bystander"), "{env}");
-    assert!(env.lines().any(|l| l == "PLAIN_VAR=hello"), "{env}");
-    assert!(!env.contains("OTHER_COPY="), "{env}");
-    assert!(!env.contains("EMBED="), "{env}");
+    // (Messages name variables only: the file may hold the value when this fails.)
+    assert!(
+        env.contains("WFOP_NODE_ID=bystander"),
+        "the bystander did not run"
+    );
+    assert!(
+        env.lines().any(|l| l == "PLAIN_VAR=hello"),
+        "an ordinary inherited variable did not reach the service"
+    );
+    assert!(
+        !env.contains("OTHER_COPY="),
+        "OTHER_COPY reached the service"
+    );
+    assert!(!env.contains("EMBED="), "EMBED reached the service");
     assert_absent(env.as_bytes(), IBM_KEY, "the bystander's environment");
     let warning = log
         .lines()
@@ -447,4 +527,61 @@ fn inherited_copies_of_a_secret_reach_no_service() {
     for (path, bytes) in case.record_files() {
         assert_absent(&bytes, IBM_KEY, &path.display().to_string());
     }
+}
+
+/// The service cannot undo its sandbox: it has no capabilities to unmount its `/proc` (which
+/// would show the host's beneath), and in a nested user namespace, with every capability
+/// there, the mount is locked. (Only tried where the service is PID 2 of its namespace, so a
+/// run without the sandbox never touches the host's `/proc`.)
+#[test]
+fn a_service_cannot_undo_its_sandbox() {
+    let case = Case::new();
+    if !sandbox_available(&case) {
+        skip_or_fail("unprivileged user + PID namespaces are not available here");
+        return;
+    }
+    case.write(
+        "undo.py",
+        r#"import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if os.getpid() != 2:
+    print("not in a sandbox", flush=True)
+    sys.exit(1)
+def pids():
+    return len([p for p in os.listdir("/proc") if p.isdigit()])
+def umount():
+    r = libc.umount2(b"/proc", 2)  # MNT_DETACH
+    return "ok" if r == 0 else os.strerror(ctypes.get_errno())
+print("pids", pids(), flush=True)
+print("umount", umount(), flush=True)
+if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+    print("nested", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+eff = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+print("nested caps", "all" if int(eff, 16) >> 21 & 1 else "none", flush=True)
+print("nested umount", umount(), flush=True)
+print("pids after", pids(), flush=True)
+"#,
+    );
+    let wf = case.workflow(
+        json!([{ "id": "undo", "type": "service", "run": { "command": ["python3", "undo.py"], "cwd": "." } }]),
+        &[],
+        &[],
+    );
+    let out = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
+    let log = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{log}\n{}", text(&out.stderr));
+    // Only the service and its init are there to see.
+    assert!(log.contains("[undo] pids 2\n"), "{log}");
+    assert!(
+        log.contains("[undo] umount Operation not permitted"),
+        "{log}"
+    );
+    // CAP_SYS_ADMIN (bit 21) in the nested namespace: the attempt had every capability.
+    assert!(log.contains("[undo] nested caps all"), "{log}");
+    assert!(
+        log.contains("[undo] nested umount Invalid argument"),
+        "{log}"
+    );
+    assert!(log.contains("[undo] pids after 2\n"), "{log}");
 }

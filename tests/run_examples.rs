@@ -172,7 +172,7 @@ env > "$SPY/env"; touch "$SPY/spy-done""#;
         &["api"],
     );
     let sp = spy_out.to_str().unwrap();
-    let mut child = case
+    let child = case
         .command(
             &[
                 "run",

@@ -87,7 +87,7 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
     let pidfile = case.path().join("grandchild.pid");
     let mut n = sh(
         "hang",
-        r#"sleep 600 & echo $! > "$PIDFILE"; echo started; wait"#,
+        r#"sleep 600 & echo "$! $(readlink /proc/self/ns/pid)" > "$PIDFILE"; echo started; wait"#,
     );
     n["timeout"] = json!("500ms");
     let wf = case.workflow(json!([n]), &[], &[]);
@@ -106,20 +106,15 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
         .as_u64()
         .unwrap();
     assert!(ms < 3000, "hang took {ms} ms");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = SvcPid::parse(&std::fs::read_to_string(&pidfile).unwrap()).unwrap();
     // The grandchild may be a zombie for a moment until init reaps it; give it that moment.
-    let mut alive = pid_alive(pid);
+    let mut alive = pid.alive();
     for _ in 0..50 {
         if !alive {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        alive = pid_alive(pid) && !stat.contains(") Z ");
+        alive = pid.alive();
     }
     assert!(!alive, "the grandchild survived");
     assert_eq!(node(&case.run_json(), "hang")["status"], "timed_out");
@@ -411,10 +406,9 @@ fn input_errors_exit_2_before_anything_runs() {
 }
 
 /// Gone, or a zombie waiting for its reaper; a moment is allowed for the kernel to get there.
-fn gone(pid: i32) -> bool {
+fn gone(pid: &SvcPid) -> bool {
     for _ in 0..250 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if !pid_alive(pid) || stat.is_empty() || stat.contains(") Z ") {
+        if !pid.alive() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -422,12 +416,10 @@ fn gone(pid: i32) -> bool {
     false
 }
 
-fn read_pid(p: &std::path::Path) -> i32 {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .parse()
-        .unwrap()
+/// The process a service wrote down as `PID_AND_NS` (a namespace pid inside the sandbox).
+fn read_pid(p: &std::path::Path) -> SvcPid {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    SvcPid::parse(&text).unwrap_or_else(|| panic!("{}: no pid in {text:?}", p.display()))
 }
 
 /// Starts `wfop run WF` (plain) with a `sleeper` service whose pid and grandchild's pid are
@@ -438,8 +430,8 @@ fn start_sleeper(
     std::process::Child,
     std::io::Lines<BufReader<std::process::ChildStdout>>,
     Vec<String>,
-    i32,
-    i32,
+    SvcPid,
+    SvcPid,
 ) {
     let pidfile = case.path().join("child.pid");
     let gcfile = case.path().join("grandchild.pid");
@@ -447,7 +439,7 @@ fn start_sleeper(
         json!([
             sh(
                 "sleeper",
-                r#"echo $$ > "$PIDFILE"; sleep 600 & echo $! > "$GCFILE"; echo waiting; wait"#
+                r#"echo "$$ $(readlink /proc/self/ns/pid)" > "$PIDFILE"; sleep 600 & echo "$! $(readlink /proc/self/ns/pid)" > "$GCFILE"; echo waiting; wait"#
             ),
             sh("later", "true")
         ]),
@@ -476,7 +468,7 @@ fn start_sleeper(
     }
     // The service and its grandchild are running now (precondition of "none is left").
     let (pid, gc) = (read_pid(&pidfile), read_pid(&gcfile));
-    assert!(pid_alive(pid) && pid_alive(gc), "{seen:?}");
+    assert!(pid.alive() && gc.alive(), "{seen:?}");
     (child, lines, seen, pid, gc)
 }
 
@@ -519,8 +511,8 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         assert!(!all.contains("left the service's process group"), "{all}");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");
-        assert!(gone(pid), "signal {sig}: the service survived");
-        assert!(gone(gc), "signal {sig}: the service's child survived");
+        assert!(gone(&pid), "signal {sig}: the service survived");
+        assert!(gone(&gc), "signal {sig}: the service's child survived");
     }
 }
 
@@ -598,7 +590,7 @@ fn a_wfop_killed_outright_shows_its_run_as_abandoned() {
     );
     assert!(text(&logs.stdout).contains("stdout waiting"));
     // The record side only: making the service tree die with wfop is the sandbox's job.
-    for p in [pid, gc] {
+    for p in [pid, gc].iter().flat_map(SvcPid::host_pids) {
         // SAFETY: plain kill of processes this test started.
         unsafe { libc::kill(p, libc::SIGKILL) };
     }

@@ -29,27 +29,19 @@ pub(crate) struct Plan {
     gid_map: Vec<u8>,
     /// Highest descriptor to close one by one where `close_range` is missing.
     max_fd: libc::c_int,
+    /// Not root: the maps can be written only while the process is dumpable.
+    unprivileged: bool,
 }
 
 impl Plan {
     pub(crate) fn new() -> Plan {
-        // SAFETY: geteuid, getegid and getrlimit only fill plain values; they cannot fail.
-        let (uid, gid, nofile) = unsafe {
-            let mut rl = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            let nofile = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 {
-                rl.rlim_cur
-            } else {
-                1024
-            };
-            (libc::geteuid(), libc::getegid(), nofile)
-        };
+        // SAFETY: geteuid and getegid cannot fail.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         Plan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
-            max_fd: libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536),
+            max_fd: max_fd(),
+            unprivileged: uid != 0,
         }
     }
 }
@@ -220,17 +212,17 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
         if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID) != 0 {
             return Err(fail(Step::Unshare));
         }
-        // An unprivileged process may map its own gid only once setgroups is denied (missing
-        // before Linux 3.19, where it is not needed).
-        if write_file(c"/proc/self/setgroups", b"deny") != 0 && errno() != libc::ENOENT {
-            return Err(fail(Step::Setgroups));
+        // wfop is non-dumpable (secrets/harden.rs), which makes /proc/self/* root's: a user
+        // other than root cannot open its own maps then. Dumpable only for these three writes
+        // (a few microseconds; see the known limits), non-dumpable again before anything else.
+        if plan.unprivileged {
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
         }
-        if write_file(c"/proc/self/uid_map", &plan.uid_map) != 0 {
-            return Err(fail(Step::UidMap));
+        let maps = write_maps(plan);
+        if plan.unprivileged {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
-        if write_file(c"/proc/self/gid_map", &plan.gid_map) != 0 {
-            return Err(fail(Step::GidMap));
-        }
+        maps?;
         let mut p = [0 as libc::c_int; 2];
         if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
             return Err(fail(Step::Pipe));
@@ -247,6 +239,33 @@ pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
         libc::close(p[0]);
         be_init(p[1], plan)
     }
+}
+
+/// setgroups `deny`, then the one-line uid and gid maps.
+///
+/// # Safety
+/// Raw system calls; only in the forked child.
+#[cfg(target_os = "linux")]
+unsafe fn write_maps(plan: &Plan) -> Result<(), SetupError> {
+    let fail = |step| SetupError {
+        step,
+        errno: errno(),
+    };
+    // SAFETY: write_file makes raw system calls on NUL-terminated paths and valid buffers.
+    unsafe {
+        // An unprivileged process may map its own gid only once setgroups is denied (missing
+        // before Linux 3.19, where it is not needed).
+        if write_file(c"/proc/self/setgroups", b"deny") != 0 && errno() != libc::ENOENT {
+            return Err(fail(Step::Setgroups));
+        }
+        if write_file(c"/proc/self/uid_map", &plan.uid_map) != 0 {
+            return Err(fail(Step::UidMap));
+        }
+        if write_file(c"/proc/self/gid_map", &plan.gid_map) != 0 {
+            return Err(fail(Step::GidMap));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -286,6 +305,7 @@ unsafe fn outer(init: libc::pid_t, r: libc::c_int, plan: &Plan) -> Result<(), Se
             }
         }
         close_from_3_except(r, plan.max_fd);
+        close_stdio();
         // TERM, INT, … sent to the process group are for the service: the outer stays until
         // the service has ended (SIGKILL still ends it, and init with it).
         for sig in 1..32 {
@@ -384,6 +404,7 @@ unsafe fn be_init(w: libc::c_int, plan: &Plan) -> Result<(), SetupError> {
         }
         write_msg(w, MSG_READY, 0, 0);
         close_from_3_except(w, plan.max_fd);
+        close_stdio();
         loop {
             let mut st = 0;
             let pid = libc::waitpid(-1, &mut st, 0);
@@ -531,6 +552,21 @@ unsafe fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
     }
 }
 
+/// Closes stdin, stdout and stderr: only the service holds its pipes, so wfop sees their end
+/// when the service (and whatever it handed them to) closes them.
+///
+/// # Safety
+/// Raw system calls; only in a forked child.
+#[cfg(target_os = "linux")]
+unsafe fn close_stdio() {
+    // SAFETY: close on descriptor numbers.
+    unsafe {
+        for fd in 0..3 {
+            libc::close(fd);
+        }
+    }
+}
+
 /// Closes every descriptor from 3 up, except `keep`.
 ///
 /// # Safety
@@ -549,6 +585,50 @@ unsafe fn close_from_3_except(keep: libc::c_int, max_fd: libc::c_int) {
                 if fd != keep {
                     libc::close(fd);
                 }
+            }
+        }
+    }
+}
+
+/// Highest descriptor number worth walking when `close_range` is missing.
+pub(crate) fn max_fd() -> libc::c_int {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills a local struct.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
+        rl.rlim_cur
+    } else {
+        1024
+    };
+    libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536)
+}
+
+/// Marks every descriptor from 3 up close-on-exec, so a service inherits nothing but its
+/// stdin/stdout/stderr (and what the caller hands it on purpose afterwards): not a pipe of
+/// another service, not whatever wfop itself inherited. Descriptors that are already
+/// close-on-exec (std's exec-error pipe) keep working until the exec.
+///
+/// # Safety
+/// Raw system calls; only in a forked child before exec.
+pub(crate) unsafe fn cloexec_from_3(max_fd: libc::c_int) {
+    // SAFETY: close_range with the CLOEXEC flag closes nothing; fcntl on descriptor numbers.
+    unsafe {
+        #[cfg(target_os = "linux")]
+        if libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        ) == 0
+        {
+            return;
+        }
+        for fd in 3..=max_fd {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
             }
         }
     }
@@ -578,5 +658,43 @@ mod tests {
             errno: libc::EPERM,
         };
         assert!(e.to_string().starts_with("cannot mount a /proc"), "{e}");
+    }
+
+    /// The start cost of a service in the sandbox against a plain child (a measurement, not
+    /// a check: `cargo test --release --lib sandbox::tests::start_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn start_cost() {
+        use std::os::unix::process::CommandExt;
+        use std::time::Instant;
+        let plan = std::sync::Arc::new(Plan::new());
+        if probe(&plan).is_err() {
+            eprintln!("no namespaces here");
+            return;
+        }
+        let n = 300;
+        let time = |sandboxed: bool| {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                let mut c = std::process::Command::new("/bin/true");
+                let p = plan.clone();
+                // SAFETY: raw system calls only, as in the engine's pre_exec.
+                unsafe {
+                    c.pre_exec(move || {
+                        if sandboxed {
+                            enter(&p)?;
+                        }
+                        Ok(())
+                    });
+                }
+                assert!(c.status().unwrap().success());
+            }
+            t0.elapsed().as_secs_f64() * 1000.0 / n as f64
+        };
+        let (plain, boxed) = (time(false), time(true));
+        let (plain2, boxed2) = (time(false), time(true));
+        eprintln!(
+            "per service start+end: plain {plain:.3} ms / {plain2:.3} ms, sandboxed {boxed:.3} ms / {boxed2:.3} ms"
+        );
     }
 }

@@ -639,3 +639,23 @@ fn secret_params(node: &Node) -> Vec<SecretParam> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dropped_warning;
+
+    #[test]
+    fn the_dropped_warning_names_variables_but_not_a_name_holding_a_value() {
+        let w = dropped_warning(&[Some("OTHER_COPY".into()), Some("EMBED".into()), None]);
+        assert_eq!(
+            w,
+            "inherited variables `OTHER_COPY`, `EMBED`, 1 whose name holds one hold a secret's \
+             value; no service gets them"
+        );
+        let w = dropped_warning(&[Some("COPY".into())]);
+        assert_eq!(
+            w,
+            "inherited variable `COPY` holds a secret's value; no service gets it"
+        );
+    }
+}

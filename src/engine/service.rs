@@ -684,6 +684,7 @@ fn command(
         .kill_on_drop(true);
     let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
     let sandbox = ctx.sandbox.clone();
+    let max_fd = sandbox::max_fd();
     // SAFETY: the closure runs in the forked child before exec and makes raw system calls
     // only (prctl, fcntl, and the sandbox's unshare/fork/mount, see sandbox.rs); the data it
     // reads was prepared by the parent.
@@ -691,7 +692,9 @@ fn command(
         cmd.pre_exec(move || {
             #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            // The one descriptor the service inherits on purpose (every other is CLOEXEC).
+            // Nothing but stdin/stdout/stderr survives the exec, then the one descriptor the
+            // service inherits on purpose.
+            sandbox::cloexec_from_3(max_fd);
             if let Some(fd) = child_fd
                 && libc::fcntl(fd, libc::F_SETFD, 0) != 0
             {

@@ -443,6 +443,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn holds_a_value_equal_or_contained_short_ones_only_equal() {
+        let mut s = SecretStore::new();
+        let v = |t: &str| seal(Zeroizing::new(t.to_string()));
+        s.insert("long", v("s3cr3t-value"), Source::Input).unwrap();
+        s.insert("short", v("ab"), Source::Input).unwrap();
+        assert!(s.holds_a_value(b"s3cr3t-value"));
+        assert!(s.holds_a_value(b"prefix-s3cr3t-value-suffix"));
+        assert!(s.holds_a_value(b"ab"));
+        assert!(
+            !s.holds_a_value(b"cabbage"),
+            "a 2-byte value counts only when equal"
+        );
+        assert!(!s.holds_a_value(b"s3cr3t-valu"));
+        assert!(!s.holds_a_value(b""));
+        assert!(!SecretStore::new().holds_a_value(b"anything"));
+    }
+
+    #[test]
     fn parses_sources_and_refuses_literals_without_echoing_them() {
         assert_eq!(
             SecretArg::parse("tok=env:API_TOKEN", 1),
