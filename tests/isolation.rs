@@ -6,7 +6,7 @@
 mod run_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use run_support::*;
@@ -57,40 +57,6 @@ fn sandbox_available(case: &Case) -> bool {
     let out = case.wfop(&["run", wf.to_str().unwrap(), "--plain"], &[]);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     !all.contains(WARN_ISOLATION)
-}
-
-/// `wfop ARGS` inside a user namespace where no further user namespace may be created (the
-/// sandbox's fallback, for real); `None` where even that cannot be set up.
-fn wfop_without_namespaces(case: &Case, args: &[&str], envs: &[(&str, &str)]) -> Option<Command> {
-    let ok = Command::new("unshare")
-        .args([
-            "-Ur",
-            "sh",
-            "-c",
-            "echo 0 > /proc/sys/user/max_user_namespaces",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        return None;
-    }
-    let mut c = Command::new("unshare");
-    c.args([
-        "-Ur",
-        "sh",
-        "-c",
-        r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@""#,
-        env!("CARGO_BIN_EXE_wfop"),
-    ])
-    .args(args)
-    .arg("--state-dir")
-    .arg(case.state())
-    .envs(envs.iter().copied())
-    .stdin(Stdio::null())
-    .current_dir(case.path());
-    Some(c)
 }
 
 /// Two services run at once, each mapping a secret of its own; the second scans every
@@ -262,7 +228,7 @@ touch "$SPY/scanned""#;
         "--secret",
         &sa,
     ];
-    let Some(mut cmd) = wfop_without_namespaces(&case, &args, &envs) else {
+    let Some(mut cmd) = case.command_without_namespaces(&args, &envs) else {
         skip_or_fail("cannot run wfop in a user namespace that forbids nested ones (unshare)");
         return;
     };

@@ -119,6 +119,52 @@ impl Case {
         c
     }
 
+    /// `wfop ARGS` (in a session of its own, like `command`) inside a user namespace where no
+    /// further user namespace may be created: the sandbox's fallback, for real. `None` where
+    /// even that cannot be set up.
+    pub fn command_without_namespaces(
+        &self,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Option<Command> {
+        let ok = Command::new("unshare")
+            .args([
+                "-Ur",
+                "sh",
+                "-c",
+                "echo 0 > /proc/sys/user/max_user_namespaces",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return None;
+        }
+        let mut c = Command::new("unshare");
+        c.args([
+            "-Ur",
+            "sh",
+            "-c",
+            r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@""#,
+            env!("CARGO_BIN_EXE_wfop"),
+        ])
+        .args(args)
+        .arg("--state-dir")
+        .arg(self.state())
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .current_dir(self.path());
+        // SAFETY: setsid in the child before exec: no controlling terminal, own session.
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        Some(c)
+    }
+
     /// The only run's folder.
     pub fn run_dir(&self) -> PathBuf {
         let mut runs: Vec<PathBuf> = std::fs::read_dir(self.state().join("runs"))
