@@ -50,9 +50,16 @@ fn is_safe(expr: &str) -> bool {
 
 /// The source without `#[cfg(test)] mod … { … }` blocks (comments and strings kept).
 fn without_tests(src: &str) -> String {
+    // `#[cfg(test)]` and `#[cfg(all(test, …))]` both open a test-only item.
+    let next = |s: &str| -> Option<(usize, usize)> {
+        ["#[cfg(test)]", "#[cfg(all(test"]
+            .iter()
+            .filter_map(|m| s.find(m).map(|i| (i, m.len())))
+            .min()
+    };
     let mut out = String::new();
     let mut rest = src;
-    while let Some(i) = rest.find("#[cfg(test)]") {
+    while let Some((i, len)) = next(rest) {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
         match after.find('{') {
@@ -61,8 +68,8 @@ fn without_tests(src: &str) -> String {
                 rest = &after[end + 1..];
             }
             _ => {
-                out.push_str("#[cfg(test)]");
-                rest = &after["#[cfg(test)]".len()..];
+                out.push_str(&after[..len]);
+                rest = &after[len..];
             }
         }
     }

@@ -15,6 +15,38 @@ pub(crate) fn become_subreaper() -> bool {
     }
 }
 
+/// Services of runs still going in this process (their leaders, which their own run waits
+/// for): the end of one run must not end, or reap, another run's services (a library user or a
+/// test may run several engines in one process).
+static LIVE: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks a service leader as its run's own until the guard is dropped (after it was waited for).
+pub(crate) fn track(pid: Option<libc::pid_t>) -> Tracked {
+    if let Some(p) = pid {
+        LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+    Tracked(pid)
+}
+
+pub(crate) struct Tracked(Option<libc::pid_t>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = live.iter().position(|&q| q == p) {
+                live.swap_remove(i);
+            }
+        }
+    }
+}
+
+fn is_live_service(pid: libc::pid_t) -> bool {
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&pid)
+}
+
 /// This process's children, live or zombie, read from /proc (`ppid` is the 2nd field after
 /// the command name, which may itself hold spaces and parentheses).
 fn children() -> Vec<libc::pid_t> {
@@ -44,7 +76,10 @@ pub(crate) fn end_orphans() -> usize {
     let mut ended = 0;
     // Ending one orphan can orphan its own children onto wfop: a few rounds.
     for _ in 0..32 {
-        let kids = children();
+        let kids: Vec<_> = children()
+            .into_iter()
+            .filter(|&p| !is_live_service(p))
+            .collect();
         if kids.is_empty() {
             break;
         }

@@ -141,6 +141,8 @@ pub(crate) async fn run_service(
     }
     let pid = child.id();
     let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
+    // Ours until waited for: another run's end in this process leaves it alone.
+    let _tracked = super::reaper::track(pgid);
     send(
         &ctx.events,
         Event::NodeStarted {
