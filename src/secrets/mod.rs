@@ -2,6 +2,7 @@
 //! `expose_secret()` is called here and at the one place in `engine/` that builds a child's env.
 
 pub mod harden;
+pub mod invisible;
 mod matcher;
 mod needles;
 pub mod pipe;
@@ -11,6 +12,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+pub use matcher::MAX_HIDDEN_IN_MATCH;
 pub use needles::{MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN};
 pub use redactor::{MARKER, RedactError, RedactWarning, Redactor, StreamRedactor};
 pub use store::{SecretArg, SecretError, SecretStore, Source};
