@@ -13,7 +13,9 @@ pub mod store;
 mod tests;
 
 pub use matcher::MAX_HIDDEN_IN_MATCH;
-pub use needles::{MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN};
+pub use needles::{
+    MAX_ENCODED_LEN, MAX_SECRET_LEN, MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN,
+};
 pub use redactor::{MARKER, RedactError, RedactWarning, Redactor, StreamRedactor};
 pub use store::{SecretArg, SecretError, SecretStore, Source};
 
