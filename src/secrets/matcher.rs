@@ -401,10 +401,7 @@ impl Matcher {
     ) {
         // Fast path: nothing hidden can start in `data`; it is one visible run.
         if self.is_plain(data, w) {
-            if let Some(&last) = data.last() {
-                self.run(data, w, on_match);
-                w.prev_ws = is_ws(last);
-            }
+            self.run(data, w, on_match);
             return;
         }
         let mut from: Option<usize> = None; // start of the current visible run in `data`
@@ -424,18 +421,10 @@ impl Matcher {
                 if i == 0 {
                     self.run(&[0xc2], w, on_match);
                 }
-                w.prev_ws = false;
             }
             match class {
-                Class::Visible if self.ws && is_ws(b) && w.prev_ws => {
-                    if let Some(f) = from.take() {
-                        self.run(&data[f..i], w, on_match);
-                    }
-                    w.hide(self, 1);
-                }
                 Class::Visible => {
                     from.get_or_insert(i);
-                    w.prev_ws = is_ws(b);
                 }
                 Class::Pending => {
                     from.get_or_insert(i);
@@ -459,10 +448,7 @@ impl Matcher {
     /// whitespace in whitespace mode): then the raw bytes are the visible bytes.
     #[inline]
     pub(crate) fn is_plain(&self, data: &[u8], w: &Walk) -> bool {
-        (w.raw || w.inv.is_ground())
-            && !w.pending_c2
-            && (w.raw || !invisible::any_may_hide(data))
-            && !(self.ws && ws_repeats(data, w.prev_ws))
+        (w.raw || w.inv.is_ground()) && !w.pending_c2 && (w.raw || !invisible::any_may_hide(data))
     }
 
     /// Feeds one visible run (no hidden byte) to the automaton.
@@ -471,28 +457,66 @@ impl Matcher {
             return;
         }
         let base = w.vis;
-        let Walk { sid, map, .. } = w;
-        let lookup = |v: u64| -> u64 {
-            let i = map.partition_point(|e| e.0 <= v);
-            v + if i == 0 { map[0].1 } else { map[i - 1].1 }
-        };
-        let mut report = |s: u64, e: u64, p: usize| on_match(lookup(s), lookup(e - 1) + 1, p);
-        match (&self.engine, self.ws) {
-            (None, _) => {}
-            (Some(Engine::Dfa(a)), false) => {
-                self.scan_with::<_, false>(a, data, base, sid, &mut report)
+        let mut skips = Vec::new();
+        if !self.ws {
+            let Walk {
+                sid, map, prev_ws, ..
+            } = w;
+            let lookup = |v: u64| -> u64 {
+                let i = map.partition_point(|e| e.0 <= v);
+                v + if i == 0 { map[0].1 } else { map[i - 1].1 }
+            };
+            let mut report = |s: u64, e: u64, p: usize| on_match(lookup(s), lookup(e - 1) + 1, p);
+            match &self.engine {
+                None => {}
+                Some(Engine::Dfa(a)) => {
+                    self.scan_with::<_, false>(a, data, base, sid, prev_ws, &mut skips, &mut report)
+                }
+                Some(Engine::Nfa(a)) => {
+                    self.scan_with::<_, false>(a, data, base, sid, prev_ws, &mut skips, &mut report)
+                }
             }
-            (Some(Engine::Nfa(a)), false) => {
-                self.scan_with::<_, false>(a, data, base, sid, &mut report)
+            w.vis += data.len() as u64;
+        } else {
+            // Matches are mapped once the skipped whitespace is in the map.
+            let mut found: Vec<(u64, u64, usize)> = Vec::new();
+            let mut collect = |s: u64, e: u64, p: usize| found.push((s, e, p));
+            match &self.engine {
+                None => {}
+                Some(Engine::Dfa(a)) => self.scan_with::<_, true>(
+                    a,
+                    data,
+                    base,
+                    &mut w.sid,
+                    &mut w.prev_ws,
+                    &mut skips,
+                    &mut collect,
+                ),
+                Some(Engine::Nfa(a)) => self.scan_with::<_, true>(
+                    a,
+                    data,
+                    base,
+                    &mut w.sid,
+                    &mut w.prev_ws,
+                    &mut skips,
+                    &mut collect,
+                ),
             }
-            (Some(Engine::Dfa(a)), true) => {
-                self.scan_with::<_, true>(a, data, base, sid, &mut report)
+            if self.engine.is_none() {
+                w.prev_ws = data.last().is_some_and(|&b| is_ws(b));
             }
-            (Some(Engine::Nfa(a)), true) => {
-                self.scan_with::<_, true>(a, data, base, sid, &mut report)
+            for &v in &skips {
+                w.delta += 1;
+                match w.map.last_mut() {
+                    Some(last) if last.0 == v => last.1 = w.delta,
+                    _ => w.map.push((v, w.delta)),
+                }
             }
+            for (s, e, p) in found {
+                on_match(w.raw_of(s), w.raw_of(e - 1) + 1, p);
+            }
+            w.vis += (data.len() - skips.len()) as u64;
         }
-        w.vis += data.len() as u64;
         if self.depth(w.sid) == 0 && w.map.len() > 1 {
             let last = w.map[w.map.len() - 1];
             w.map.clear();
@@ -500,13 +524,21 @@ impl Matcher {
         }
     }
 
+    /// Walks `data` (visible offset `base`) from `*sid`, reporting matches in visible
+    /// offsets. In whitespace mode (`WS`) every whitespace byte is walked as a space, and
+    /// inside a match in progress a whitespace byte after whitespace is skipped: its visible
+    /// offset goes to `skips` (the caller maps it), and `prev_ws` carries "the byte before
+    /// `data` was whitespace" in and out.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn scan_with<A: Automaton, const WS: bool>(
         &self,
         aut: &A,
         data: &[u8],
         base: u64,
         sid: &mut StateID,
+        prev_ws: &mut bool,
+        skips: &mut Vec<u64>,
         on_match: &mut dyn FnMut(u64, u64, usize),
     ) {
         let n = data.len();
@@ -514,19 +546,40 @@ impl Matcher {
         let start = self.start;
         let mut s = *sid;
         let mut i = 0usize;
+        let mut skipped = 0usize;
+        // Whitespace bytes skipped since the walk last left the start state.
+        let mut dups = 0usize;
         loop {
             if s == start {
                 // In the start state no needle is partly matched: jump to the next position
                 // where one could begin. Positions too close to the end are walked instead.
                 i = self.filter.skip(data, i);
+                dups = 0;
             }
             let mut reset = false;
             while i < n {
-                let b = if WS && is_ws(data[i]) { b' ' } else { data[i] };
+                let mut b = data[i];
+                if WS && is_ws(b) {
+                    let prev = if i == 0 { *prev_ws } else { is_ws(data[i - 1]) };
+                    if prev && s != start {
+                        skips.push(base + (i - skipped) as u64);
+                        skipped += 1;
+                        i += 1;
+                        dups += 1;
+                        if dups > MAX_HIDDEN_IN_MATCH {
+                            // Too much whitespace inside one match: abandon it.
+                            s = start;
+                            reset = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    b = b' ';
+                }
                 s = aut.next_state(Anchored::No, s, b);
                 i += 1;
                 if aut.is_special(s) && aut.is_match(s) {
-                    let end = base + i as u64;
+                    let end = base + (i - skipped) as u64;
                     for k in 0..aut.match_len(s) {
                         let pid = aut.match_pattern(s, k);
                         let len = aut.pattern_len(pid) as u64;
@@ -535,9 +588,10 @@ impl Matcher {
                 }
                 let d = self.depth(s);
                 if d < gram {
-                    // Every match still possible starts in data[i-d..i]. If the filter rules
-                    // out all those positions, nothing in progress can complete: restart in
-                    // the start state and go back to skipping.
+                    // Every match still possible starts in data[i-d..i] (a needle prefix
+                    // shorter than a gram holds no whitespace, so nothing was skipped there).
+                    // If the filter rules out all those positions, nothing in progress can
+                    // complete: restart in the start state and go back to skipping.
                     if d == 0
                         || (i >= d
                             && i + 3 <= n
@@ -554,14 +608,10 @@ impl Matcher {
             }
         }
         *sid = s;
+        if WS && let Some(&last) = data.last() {
+            *prev_ws = is_ws(last);
+        }
     }
-}
-
-/// Whether `data` (after a visible byte that was whitespace if `prev_ws`) holds a run of
-/// two or more whitespace bytes.
-fn ws_repeats(data: &[u8], prev_ws: bool) -> bool {
-    (prev_ws && data.first().is_some_and(|&b| is_ws(b)))
-        || data.windows(2).any(|p| is_ws(p[0]) && is_ws(p[1]))
 }
 
 /// The start state and the depth of every state. Walking needle `p` from the start state
