@@ -16,10 +16,23 @@ use super::needles::Needle;
 /// stream holds back to the longest needle plus this many bytes.
 pub const MAX_HIDDEN_IN_MATCH: usize = 4096;
 
-/// Whitespace for the "a line break in a secret is any run of whitespace" rule.
+/// The "a line break in a secret matches a line break followed by any whitespace" rule
+/// (whitespace mode): a line break (`\n` or `\r`) is walked as `\n`, and the blanks, tabs and
+/// further line breaks after it are skipped. This is what each byte is for that rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ws {
+    Break,
+    Blank,
+    Other,
+}
+
 #[inline(always)]
-pub(crate) fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+pub(crate) fn ws_kind(b: u8) -> Ws {
+    match b {
+        b'\n' | b'\r' => Ws::Break,
+        b' ' | b'\t' => Ws::Blank,
+        _ => Ws::Other,
+    }
 }
 
 /// Above this many needle bytes in total the dense DFA gets large (states × alphabet classes ×
@@ -62,8 +75,8 @@ pub(crate) struct Matcher {
     pattern_secrets: Vec<Box<[u32]>>,
     pub(crate) names: Vec<Arc<str>>,
     pub(crate) max_len: usize,
-    /// Whitespace mode (some secret spans lines): every run of whitespace in the output is
-    /// walked as one space, as the needles were built (see `needles::normalize`).
+    /// Whitespace mode (some secret spans lines): a line break and the whitespace after it
+    /// are walked as one `\n`, as the needles were built (see `needles::normalize`).
     ws: bool,
 }
 
@@ -77,7 +90,7 @@ pub(crate) struct Walk {
     /// written out contiguously, whatever a terminal view would make of them.
     raw: bool,
     inv: Invisible,
-    /// The last visible byte was whitespace.
+    /// Whitespace mode: only whitespace since the last line break walked.
     prev_ws: bool,
     /// The last raw byte is a `C2` whose class depends on the next byte (not fed yet).
     pending_c2: bool,
@@ -202,12 +215,12 @@ struct GramFilter {
 }
 
 impl GramFilter {
-    /// In whitespace mode grams stay clear of the first space of each needle (a space in a
-    /// needle stands for any run of whitespace in the output).
+    /// In whitespace mode grams stay clear of the first line break of each needle (it stands
+    /// for a line break and any whitespace after it in the output).
     fn new(needles: &[&[u8]], ws: bool) -> Self {
         let clear = |n: &[u8]| {
             if ws {
-                n.iter().position(|&b| b == b' ').unwrap_or(n.len())
+                n.iter().position(|&b| b == b'\n').unwrap_or(n.len())
             } else {
                 n.len()
             }
@@ -502,9 +515,6 @@ impl Matcher {
                     &mut collect,
                 ),
             }
-            if self.engine.is_none() {
-                w.prev_ws = data.last().is_some_and(|&b| is_ws(b));
-            }
             for &v in &skips {
                 w.delta += 1;
                 match w.map.last_mut() {
@@ -525,10 +535,11 @@ impl Matcher {
     }
 
     /// Walks `data` (visible offset `base`) from `*sid`, reporting matches in visible
-    /// offsets. In whitespace mode (`WS`) every whitespace byte is walked as a space, and
-    /// inside a match in progress a whitespace byte after whitespace is skipped: its visible
-    /// offset goes to `skips` (the caller maps it), and `prev_ws` carries "the byte before
-    /// `data` was whitespace" in and out.
+    /// offsets. In whitespace mode (`WS`) a line break is walked as `\n`, and inside a match in
+    /// progress whitespace after a line break is skipped: its visible offset goes to `skips`
+    /// (the caller maps it); `prev_ws` carries "only whitespace since a line break" in and out.
+    /// (Outside a match nothing is skipped: no needle starts with whitespace, so walking it
+    /// leaves the start state as it is.)
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn scan_with<A: Automaton, const WS: bool>(
@@ -553,15 +564,21 @@ impl Matcher {
             if s == start {
                 // In the start state no needle is partly matched: jump to the next position
                 // where one could begin. Positions too close to the end are walked instead.
-                i = self.filter.skip(data, i);
+                let to = self.filter.skip(data, i);
+                if WS && to > i {
+                    // Skipped bytes were not walked; whatever they were, the start state
+                    // stays (a needle starts on a byte that resets this).
+                    *prev_ws = false;
+                }
+                i = to;
                 dups = 0;
             }
             let mut reset = false;
             while i < n {
                 let mut b = data[i];
-                if WS && is_ws(b) {
-                    let prev = if i == 0 { *prev_ws } else { is_ws(data[i - 1]) };
-                    if prev && s != start {
+                let kind = if WS { ws_kind(b) } else { Ws::Other };
+                if WS && kind != Ws::Other {
+                    if *prev_ws && s != start {
                         skips.push(base + (i - skipped) as u64);
                         skipped += 1;
                         i += 1;
@@ -574,7 +591,12 @@ impl Matcher {
                         }
                         continue;
                     }
-                    b = b' ';
+                    if kind == Ws::Break {
+                        b = b'\n';
+                        *prev_ws = true;
+                    }
+                } else if WS {
+                    *prev_ws = false;
                 }
                 s = aut.next_state(Anchored::No, s, b);
                 i += 1;
@@ -608,9 +630,6 @@ impl Matcher {
             }
         }
         *sid = s;
-        if WS && let Some(&last) = data.last() {
-            *prev_ws = is_ws(last);
-        }
     }
 }
 

@@ -100,7 +100,8 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
 
 /// The needles of `value` as the matcher searches for them: without the bytes a terminal view
 /// drops (they are transparent in the output too, see `invisible`), and in whitespace mode
-/// with every run of whitespace as one space and none at either end. Empty results dropped,
+/// with each line break and the whitespace after it as one `\n`, and no whitespace at either
+/// end. Empty results dropped,
 /// and derived ones (after the value and its trimmed form) shorter than `MIN_DERIVED_LEN`;
 /// duplicates removed.
 pub(crate) fn normalized(value: &str, ws: bool) -> Vec<Needle> {
@@ -123,18 +124,38 @@ pub(crate) fn normalize(needle: &[u8], ws: bool) -> Needle {
     if !ws {
         return visible;
     }
+    use super::matcher::{Ws, ws_kind};
     let mut out = Zeroizing::new(Vec::with_capacity(visible.len()));
+    let mut after_break = false;
     for &b in visible.iter() {
-        if super::matcher::is_ws(b) {
-            if out.last().is_some_and(|&l| l != b' ') {
-                out.push(b' ');
+        match ws_kind(b) {
+            Ws::Break if after_break => {}
+            Ws::Break => {
+                out.push(b'\n');
+                after_break = true;
             }
-        } else {
-            out.push(b);
+            Ws::Blank if after_break => {}
+            Ws::Blank => out.push(b),
+            Ws::Other => {
+                out.push(b);
+                after_break = false;
+            }
         }
     }
-    if out.last() == Some(&b' ') {
-        out.pop();
+    // No whitespace at either end (a needle never starts with whitespace in this mode).
+    let end = out
+        .iter()
+        .rposition(|&b| ws_kind(b) == Ws::Other)
+        .map_or(0, |p| p + 1);
+    out.truncate(end);
+    let start = out
+        .iter()
+        .position(|&b| ws_kind(b) == Ws::Other)
+        .unwrap_or(out.len());
+    if start > 0 {
+        out.copy_within(start.., 0);
+        let n = out.len() - start;
+        out.truncate(n);
     }
     out
 }

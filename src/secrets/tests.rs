@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 
 use super::invisible::{Class, Invisible};
-use super::matcher::{EnginePref, is_ws};
+use super::matcher::{EnginePref, Ws, ws_kind};
 use super::needles;
 use super::{RedactError, RedactWarning, Redactor};
 
@@ -62,64 +62,60 @@ fn all_needles(secrets: &[(&str, &str)]) -> Vec<(Vec<u8>, String)> {
     v
 }
 
-/// The visible bytes of `input` (what a terminal view keeps, `invisible`), each with its raw
-/// offset; in whitespace mode every run of whitespace as one space (at its first byte).
-fn visible(input: &[u8], ws: bool) -> Vec<(u8, usize)> {
-    let mut out: Vec<(u8, usize)> = Vec::new();
-    let mut inv = Invisible::new();
-    let (mut prev_ws, mut before_c2) = (false, false);
-    for (i, &b) in input.iter().enumerate() {
-        match inv.step(b) {
-            Class::Visible if ws && is_ws(b) => {
-                if !prev_ws {
-                    out.push((b' ', i));
-                }
-                prev_ws = true;
+/// `bytes` (each with its raw offset) as whitespace mode walks them: a line break as `\n`,
+/// whitespace after a line break dropped.
+fn ws_symbols(bytes: Vec<(u8, usize)>, ws: bool) -> Vec<(u8, usize)> {
+    if !ws {
+        return bytes;
+    }
+    let mut out = Vec::new();
+    let mut after = false;
+    for (b, i) in bytes {
+        match ws_kind(b) {
+            Ws::Break | Ws::Blank if after => {}
+            Ws::Break => {
+                out.push((b'\n', i));
+                after = true;
             }
-            Class::Visible => {
+            Ws::Blank => out.push((b, i)),
+            Ws::Other => {
                 out.push((b, i));
-                prev_ws = false;
+                after = false;
             }
-            Class::Pending => {
-                before_c2 = prev_ws;
-                out.push((b, i));
-                prev_ws = false;
-            }
-            Class::C1 => {
-                out.pop();
-                prev_ws = before_c2;
-            }
-            Class::Hidden => {}
         }
     }
     out
 }
 
-/// The specification, naively: strip what a terminal view drops (and collapse whitespace when
-/// a secret spans lines), find every occurrence of every normalized needle there, map each back
+/// The visible bytes of `input` (what a terminal view keeps, `invisible`), each with its raw
+/// offset, as whitespace mode walks them.
+fn visible(input: &[u8], ws: bool) -> Vec<(u8, usize)> {
+    let mut out: Vec<(u8, usize)> = Vec::new();
+    let mut inv = Invisible::new();
+    for (i, &b) in input.iter().enumerate() {
+        match inv.step(b) {
+            Class::Visible | Class::Pending => out.push((b, i)),
+            Class::C1 => {
+                out.pop();
+            }
+            Class::Hidden => {}
+        }
+    }
+    ws_symbols(out, ws)
+}
+
+/// The specification, naively: strip what a terminal view drops (and, when a secret spans
+/// lines, walk a line break and the whitespace after it as one `\n`), find every occurrence of every normalized needle there, map each back
 /// to the raw span from its first to its last byte; add every occurrence in the raw bytes; merge overlapping and touching spans,
 /// replace each merged span by `***`, counted once per distinct secret.
 fn reference(secrets: &[(&str, &str)], input: &[u8]) -> (Vec<u8>, BTreeMap<String, u64>) {
     let ws = secrets.iter().any(|(_, v)| v.trim().contains('\n'));
     let vis = visible(input, ws);
     let text: Vec<u8> = vis.iter().map(|v| v.0).collect();
-    // The raw bytes too (whitespace runs as one space in whitespace mode).
-    let mut raw_pos: Vec<usize> = Vec::new();
-    for (i, &b) in input.iter().enumerate() {
-        if !(ws && is_ws(b) && i > 0 && is_ws(input[i - 1])) {
-            raw_pos.push(i);
-        }
-    }
-    let raw: Vec<u8> = raw_pos
-        .iter()
-        .map(|&i| {
-            if ws && is_ws(input[i]) {
-                b' '
-            } else {
-                input[i]
-            }
-        })
-        .collect();
+    // The raw bytes too.
+    let raw_sym = ws_symbols(input.iter().copied().zip(0..).collect(), ws);
+    let raw: Vec<u8> = raw_sym.iter().map(|v| v.0).collect();
+    let raw_pos: Vec<usize> = raw_sym.iter().map(|v| v.1).collect();
     let mut matches: Vec<(usize, usize, String)> = Vec::new();
     for (name, value) in secrets {
         for n in needles::normalized(value, ws) {
@@ -1264,8 +1260,9 @@ fn encoded_forms_other_maskers_hide_are_redacted() {
     assert_eq!(quoted.redact(b"pw=inner-value-9;"), b"pw=***;");
 }
 
-/// A multi-line secret whose line breaks became any run of whitespace (indentation, tabs,
-/// blank lines, CRLF) is one span; lines too short to be needles on their own are covered.
+/// A multi-line secret whose line breaks were followed by any whitespace (indentation, tabs,
+/// blank lines, CRLF), or joined with a space or nothing, is one span; lines too short to be
+/// needles on their own are covered.
 #[test]
 fn a_multi_line_secret_matches_across_any_whitespace() {
     let value = "pa55\nw0rd-x\nq9";
@@ -1273,8 +1270,9 @@ fn a_multi_line_secret_matches_across_any_whitespace() {
     let r = redactor(&secrets);
     for printed in [
         "pa55\n    w0rd-x\n    q9",
-        "pa55\r\n\r\n\tw0rd-x  q9",
+        "pa55\r\n\r\n\tw0rd-x\n  q9",
         "pa55 w0rd-x q9",
+        "pa55w0rd-xq9",
         "pa55\n\x1b[2m  w0rd-x\n\n q9",
     ] {
         let input = format!("key: {printed}\n");
