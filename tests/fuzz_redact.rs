@@ -3,7 +3,8 @@
 //! encodings as RFC 3986, Python's `quote`/`quote_plus` and JavaScript's `encodeURIComponent`
 //! produce them, JSON as serde_json and Python's `json.dumps` write it). Properties:
 //! * chunking: any split of the input into writes gives the bytes and counts of the whole;
-//! * no needle survives: no independent needle of any secret is in the output.
+//! * no needle survives: no independent needle of any secret is in the output, including the
+//!   base64 characters of a secret embedded at any shift inside longer encoded text.
 //!
 //! The exact-output property (against the naive reference, over the redactor's own needle list)
 //! lives next to the redactor, in `src/secrets/tests.rs`; its long run is
@@ -110,6 +111,19 @@ fn needles(value: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// The base64 of `pre + value + post` and its characters whose six bits all come from
+/// `value` (they appear whatever surrounds the value, so they must not survive).
+fn embedded_b64(pre: &[u8], value: &[u8], post: &[u8], url: bool, pad: bool) -> (Vec<u8>, Vec<u8>) {
+    let mut data = pre.to_vec();
+    data.extend_from_slice(value);
+    data.extend_from_slice(post);
+    let enc = b64(&data, if url { URL } else { STD }, pad);
+    let first = (8 * pre.len()).div_ceil(6);
+    let last = (8 * (pre.len() + value.len())) / 6;
+    let determined = enc[first..last.max(first)].to_vec();
+    (enc, determined)
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -130,6 +144,10 @@ fn secret_value() -> impl Strategy<Value = String> {
         1 => any::<String>().prop_map(|s| s.chars().take(30).collect()),
     ]
     .prop_filter("not blank", |s| !s.trim().is_empty())
+    // Only control bytes: refused (nothing of it is visible to redact).
+    .prop_filter("visible", |s| {
+        !wfop::secrets::invisible::strip(s.as_bytes()).is_empty()
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +155,9 @@ enum Piece {
     Noise(Vec<u8>),
     /// Needle `.1` of secret `.0`, cut to `.2` bytes when `.3`.
     Needle(usize, usize, usize, bool),
+    /// Secret `.0` between the bytes `.1` and `.2`, all base64-encoded together (URL alphabet
+    /// when `.3`, padded when `.4`): the value at every shift inside longer encoded text.
+    Embedded(usize, Vec<u8>, Vec<u8>, bool, bool),
 }
 
 fn piece() -> impl Strategy<Value = Piece> {
@@ -144,6 +165,14 @@ fn piece() -> impl Strategy<Value = Piece> {
         prop::collection::vec(any::<u8>(), 0..8).prop_map(Piece::Noise),
         (0usize..4, 0usize..32, 0usize..64, any::<bool>())
             .prop_map(|(s, n, l, cut)| Piece::Needle(s, n, l, cut)),
+        (
+            0usize..4,
+            prop::collection::vec(any::<u8>(), 0..8),
+            prop::collection::vec(any::<u8>(), 0..8),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(s, pre, post, url, pad)| Piece::Embedded(s, pre, post, url, pad)),
     ]
 }
 
@@ -173,8 +202,9 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         r.add_secret(&format!("s{i}"), &SecretString::from(v.as_str()))
             .map_err(|e| TestCaseError::fail(format!("add_secret: {e}")))?;
     }
-    let all: Vec<Vec<Vec<u8>>> = c.secrets.iter().map(|v| needles(v)).collect();
+    let mut all: Vec<Vec<Vec<u8>>> = c.secrets.iter().map(|v| needles(v)).collect();
     let mut input = Vec::new();
+    let mut embedded: Vec<(usize, Vec<u8>)> = Vec::new();
     for p in &c.pieces {
         match p {
             Piece::Noise(b) => input.extend_from_slice(b),
@@ -191,7 +221,23 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                 };
                 input.extend_from_slice(&needle[..len]);
             }
+            Piece::Embedded(s, pre, post, url, pad) => {
+                let i = s % c.secrets.len();
+                let v = &c.secrets[i];
+                let (enc, determined) = embedded_b64(pre, v.as_bytes(), post, *url, *pad);
+                input.extend_from_slice(&enc);
+                let n = v.trim().len();
+                // Encodings are searched for values of MIN_ENCODED_LEN..=MAX_ENCODED_LEN bytes.
+                if (wfop::secrets::MIN_ENCODED_LEN..=wfop::secrets::MAX_ENCODED_LEN).contains(&n)
+                    && !determined.contains(&b'*')
+                {
+                    embedded.push((i, determined));
+                }
+            }
         }
+    }
+    for (i, d) in embedded {
+        all[i].push(d);
     }
     let whole = r.redact(&input);
     let mut whole_stream = r.stream();
@@ -238,7 +284,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
 
 #[test]
 fn redactor_smoke() {
-    fuzz_support::smoke("redact", 60, case(), |c| check(&c));
+    fuzz_support::smoke("redact", 256, case(), |c| check(&c));
 }
 
 #[test]

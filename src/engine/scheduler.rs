@@ -92,8 +92,13 @@ pub(crate) async fn schedule(
     let mut signals = watch_signals()?;
     let redactor = Redactor::new();
     let mut warnings = Vec::new();
-    for (name, value) in store.iter() {
-        match redactor.add_secret(name, value) {
+    // One build of the automaton for all secrets.
+    let secrets: Vec<_> = store.iter().collect();
+    for ((name, _), result) in secrets
+        .iter()
+        .zip(redactor.add_secrets(secrets.iter().copied()))
+    {
+        match result {
             Ok(None) => {}
             Ok(Some(w)) => warnings.push(w.to_string()),
             Err(e) => warnings.push(format!("secret `{name}` cannot be redacted: {e}")),

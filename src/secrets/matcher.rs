@@ -8,7 +8,32 @@ use std::sync::Arc;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{Anchored, MatchKind, StartKind, dfa, nfa::contiguous};
 
+use super::invisible::{self, Class, Invisible};
 use super::needles::Needle;
+
+/// Hidden bytes (control bytes, escape sequences, repeated whitespace in whitespace mode) a
+/// match in progress may span in total. Past this the match is abandoned, which bounds what a
+/// stream holds back to the longest needle plus this many bytes.
+pub const MAX_HIDDEN_IN_MATCH: usize = 4096;
+
+/// The "a line break in a secret matches a line break followed by any whitespace" rule
+/// (whitespace mode): a line break (`\n` or `\r`) is walked as `\n`, and the blanks, tabs and
+/// further line breaks after it are skipped. This is what each byte is for that rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ws {
+    Break,
+    Blank,
+    Other,
+}
+
+#[inline(always)]
+pub(crate) fn ws_kind(b: u8) -> Ws {
+    match b {
+        b'\n' | b'\r' => Ws::Break,
+        b' ' | b'\t' => Ws::Blank,
+        _ => Ws::Other,
+    }
+}
 
 /// Above this many needle bytes in total the dense DFA gets large (states × alphabet classes ×
 /// 4 bytes); the contiguous NFA is used instead. Either is only walked near candidates.
@@ -50,6 +75,126 @@ pub(crate) struct Matcher {
     pattern_secrets: Vec<Box<[u32]>>,
     pub(crate) names: Vec<Arc<str>>,
     pub(crate) max_len: usize,
+    /// Whitespace mode (some secret spans lines): a line break and the whitespace after it
+    /// are walked as one `\n`, as the needles were built (see `needles::normalize`).
+    ws: bool,
+}
+
+/// Where one stream is in its walk: the automaton state, the classifier of hidden bytes, and
+/// the map from visible offsets (bytes fed to the automaton) to raw stream offsets for the
+/// bytes a match in progress may still cover.
+#[derive(Clone, Debug)]
+pub(crate) struct Walk {
+    pub(crate) sid: StateID,
+    /// A raw walk hides nothing but repeated whitespace (in whitespace mode): it finds needles
+    /// written out contiguously, whatever a terminal view would make of them.
+    raw: bool,
+    inv: Invisible,
+    /// Whitespace mode: only whitespace since the last line break walked.
+    prev_ws: bool,
+    /// The last raw byte is a `C2` whose class depends on the next byte (not fed yet).
+    pending_c2: bool,
+    /// Visible bytes walked.
+    vis: u64,
+    /// Raw offset minus visible offset for the next visible byte.
+    delta: u64,
+    /// `(visible offset, delta from there on)`, increasing; the first entry is at or before
+    /// every offset a match in progress may start at.
+    map: Vec<(u64, u64)>,
+}
+
+impl Walk {
+    /// A walk whose next raw byte is at `raw`, in the start state, outside any sequence.
+    pub(crate) fn at(start: StateID, raw: u64) -> Self {
+        Walk {
+            sid: start,
+            raw: false,
+            inv: Invisible::new(),
+            prev_ws: false,
+            pending_c2: false,
+            vis: 0,
+            delta: raw,
+            map: vec![(0, raw)],
+        }
+    }
+
+    /// A raw walk (see `raw`) whose next byte is at `raw`.
+    pub(crate) fn raw_at(start: StateID, raw: u64) -> Self {
+        let mut w = Walk::at(start, raw);
+        w.raw = true;
+        w
+    }
+
+    /// Like `at`, keeping the kind and the classifier's state (used when nothing is held
+    /// back).
+    pub(crate) fn restart(&self, start: StateID, raw: u64) -> Self {
+        let mut w = Walk::at(start, raw);
+        w.raw = self.raw;
+        w.inv = self.inv;
+        w.prev_ws = self.prev_ws;
+        w
+    }
+
+    /// Takes over `other`'s state (a raw walk after a plain chunk walked by `other` alone:
+    /// both would have walked it the same way).
+    pub(crate) fn follow(&mut self, other: &Walk) {
+        self.sid = other.sid;
+        self.prev_ws = other.prev_ws;
+        self.pending_c2 = false;
+        self.vis = other.vis;
+        self.delta = other.delta;
+        self.map.clone_from(&other.map);
+    }
+
+    #[inline]
+    fn raw_of(&self, v: u64) -> u64 {
+        let i = self.map.partition_point(|e| e.0 <= v);
+        let d = if i == 0 {
+            self.map[0].1
+        } else {
+            self.map[i - 1].1
+        };
+        v + d
+    }
+
+    /// Raw offset from which every match still to come starts (`pos` = raw bytes walked).
+    pub(crate) fn live(&self, m: &Matcher, pos: u64) -> u64 {
+        let d = m.depth(self.sid) as u64;
+        let live = if d == 0 {
+            pos
+        } else {
+            self.raw_of(self.vis - d)
+        };
+        if self.pending_c2 {
+            live.min(pos - 1)
+        } else {
+            live
+        }
+    }
+
+    /// `n` more hidden bytes before the next visible one.
+    fn hide(&mut self, m: &Matcher, n: u64) {
+        self.delta += n;
+        let d = m.depth(self.sid) as u64;
+        if d == 0 {
+            self.map.clear();
+        } else {
+            let from = self.vis - d;
+            let hidden = self.delta - (self.raw_of(from) - from);
+            if hidden > MAX_HIDDEN_IN_MATCH as u64 {
+                // Too much hidden inside one match: abandon it (bounded hold-back).
+                self.sid = m.start;
+                self.map.clear();
+            } else if self.map.len() > 64 {
+                let keep = self.map.partition_point(|e| e.0 <= from).saturating_sub(1);
+                self.map.drain(..keep);
+            }
+        }
+        match self.map.last_mut() {
+            Some(last) if last.0 == self.vis => last.1 = self.delta,
+            _ => self.map.push((self.vis, self.delta)),
+        }
+    }
 }
 
 /// Gram sets over the needles, hashed into bitsets: no false negatives; a false positive only
@@ -70,8 +215,17 @@ struct GramFilter {
 }
 
 impl GramFilter {
-    fn new(needles: &[&[u8]]) -> Self {
-        let min = needles.iter().map(|n| n.len()).min().unwrap_or(4).max(1);
+    /// In whitespace mode grams stay clear of the first line break of each needle (it stands
+    /// for a line break and any whitespace after it in the output).
+    fn new(needles: &[&[u8]], ws: bool) -> Self {
+        let clear = |n: &[u8]| {
+            if ws {
+                n.iter().position(|&b| b == b'\n').unwrap_or(n.len())
+            } else {
+                n.len()
+            }
+        };
+        let min = needles.iter().map(|n| clear(n)).min().unwrap_or(4).max(1);
         let len = min.min(4);
         let mask = if len == 4 {
             u32::MAX
@@ -166,10 +320,11 @@ impl Matcher {
             start: StateID::ZERO,
             depth: Vec::new(),
             depth_shift: 0,
-            filter: GramFilter::new(&[]),
+            filter: GramFilter::new(&[], false),
             pattern_secrets: Vec::new(),
             names: Vec::new(),
             max_len: 0,
+            ws: false,
         }
     }
 
@@ -179,6 +334,7 @@ impl Matcher {
         needles: &[(Needle, Vec<u32>)],
         names: Vec<Arc<str>>,
         pref: EnginePref,
+        ws: bool,
     ) -> Result<Self, BuildFailed> {
         if needles.is_empty() {
             let mut m = Matcher::empty(generation);
@@ -215,13 +371,14 @@ impl Matcher {
             start,
             depth,
             depth_shift,
-            filter: GramFilter::new(&patterns),
+            filter: GramFilter::new(&patterns, ws),
             pattern_secrets: needles
                 .iter()
                 .map(|(_, s)| s.clone().into_boxed_slice())
                 .collect(),
             names,
             max_len: patterns.iter().map(|p| p.len()).max().unwrap_or(0),
+            ws,
         })
     }
 
@@ -246,30 +403,153 @@ impl Matcher {
         self.pattern_secrets.get(pattern).map_or(&[], |s| s)
     }
 
-    /// Walks `data` (which starts at absolute offset `base`) from state `*sid`, reporting every
-    /// match as `(start, end, pattern)` in absolute offsets, overlapping ones included, in order
-    /// of their end. Leaves `*sid` at the state after the last byte.
+    /// Walks `data` (the next raw bytes of the stream) from `w`, reporting every match as
+    /// `(start, end, pattern)` in raw stream offsets, overlapping ones included, in order of
+    /// their end. Hidden bytes (`invisible`) are not fed to the automaton; a match spans them.
     pub(crate) fn scan(
         &self,
         data: &[u8],
-        base: u64,
-        sid: &mut StateID,
+        w: &mut Walk,
         on_match: &mut dyn FnMut(u64, u64, usize),
     ) {
-        match &self.engine {
-            None => {}
-            Some(Engine::Dfa(a)) => self.scan_with(a, data, base, sid, on_match),
-            Some(Engine::Nfa(a)) => self.scan_with(a, data, base, sid, on_match),
+        // Fast path: nothing hidden can start in `data`; it is one visible run.
+        if self.is_plain(data, w) {
+            self.run(data, w, on_match);
+            return;
+        }
+        let mut from: Option<usize> = None; // start of the current visible run in `data`
+        for (i, &b) in data.iter().enumerate() {
+            let class = if w.raw { Class::Visible } else { w.inv.step(b) };
+            if w.pending_c2 {
+                w.pending_c2 = false;
+                if class == Class::C1 {
+                    // The C2 before `b` and `b` are hidden.
+                    if let Some(f) = from.take() {
+                        self.run(&data[f..i - 1], w, on_match);
+                    }
+                    w.hide(self, 2);
+                    continue;
+                }
+                // The C2 is visible (from the previous data, or inside the current run).
+                if i == 0 {
+                    self.run(&[0xc2], w, on_match);
+                }
+            }
+            match class {
+                Class::Visible => {
+                    from.get_or_insert(i);
+                }
+                Class::Pending => {
+                    from.get_or_insert(i);
+                    w.pending_c2 = true;
+                }
+                Class::Hidden | Class::C1 => {
+                    if let Some(f) = from.take() {
+                        self.run(&data[f..i], w, on_match);
+                    }
+                    w.hide(self, 1);
+                }
+            }
+        }
+        if let Some(f) = from {
+            let end = data.len() - usize::from(w.pending_c2);
+            self.run(&data[f..end], w, on_match);
         }
     }
 
+    /// Whether `data`, walked from `w`, is one visible run (nothing hidden, no repeated
+    /// whitespace in whitespace mode): then the raw bytes are the visible bytes.
+    #[inline]
+    pub(crate) fn is_plain(&self, data: &[u8], w: &Walk) -> bool {
+        (w.raw || w.inv.is_ground()) && !w.pending_c2 && (w.raw || !invisible::any_may_hide(data))
+    }
+
+    /// Feeds one visible run (no hidden byte) to the automaton.
+    fn run(&self, data: &[u8], w: &mut Walk, on_match: &mut dyn FnMut(u64, u64, usize)) {
+        if data.is_empty() {
+            return;
+        }
+        let base = w.vis;
+        let mut skips = Vec::new();
+        if !self.ws {
+            let Walk {
+                sid, map, prev_ws, ..
+            } = w;
+            let lookup = |v: u64| -> u64 {
+                let i = map.partition_point(|e| e.0 <= v);
+                v + if i == 0 { map[0].1 } else { map[i - 1].1 }
+            };
+            let mut report = |s: u64, e: u64, p: usize| on_match(lookup(s), lookup(e - 1) + 1, p);
+            match &self.engine {
+                None => {}
+                Some(Engine::Dfa(a)) => {
+                    self.scan_with::<_, false>(a, data, base, sid, prev_ws, &mut skips, &mut report)
+                }
+                Some(Engine::Nfa(a)) => {
+                    self.scan_with::<_, false>(a, data, base, sid, prev_ws, &mut skips, &mut report)
+                }
+            }
+            w.vis += data.len() as u64;
+        } else {
+            // Matches are mapped once the skipped whitespace is in the map.
+            let mut found: Vec<(u64, u64, usize)> = Vec::new();
+            let mut collect = |s: u64, e: u64, p: usize| found.push((s, e, p));
+            match &self.engine {
+                None => {}
+                Some(Engine::Dfa(a)) => self.scan_with::<_, true>(
+                    a,
+                    data,
+                    base,
+                    &mut w.sid,
+                    &mut w.prev_ws,
+                    &mut skips,
+                    &mut collect,
+                ),
+                Some(Engine::Nfa(a)) => self.scan_with::<_, true>(
+                    a,
+                    data,
+                    base,
+                    &mut w.sid,
+                    &mut w.prev_ws,
+                    &mut skips,
+                    &mut collect,
+                ),
+            }
+            for &v in &skips {
+                w.delta += 1;
+                match w.map.last_mut() {
+                    Some(last) if last.0 == v => last.1 = w.delta,
+                    _ => w.map.push((v, w.delta)),
+                }
+            }
+            for (s, e, p) in found {
+                on_match(w.raw_of(s), w.raw_of(e - 1) + 1, p);
+            }
+            w.vis += (data.len() - skips.len()) as u64;
+        }
+        if self.depth(w.sid) == 0 && w.map.len() > 1 {
+            let last = w.map[w.map.len() - 1];
+            w.map.clear();
+            w.map.push(last);
+        }
+    }
+
+    /// Walks `data` (visible offset `base`) from `*sid`, reporting matches in visible
+    /// offsets. In whitespace mode (`WS`) a line break is walked as `\n`, and inside a match in
+    /// progress whitespace after a line break is skipped: its visible offset goes to `skips`
+    /// (the caller maps it); `prev_ws` carries "only whitespace since a line break" in and out.
+    /// (Outside a match nothing is skipped: no needle starts with whitespace, so walking it
+    /// leaves the start state as it is.)
     #[inline(always)]
-    fn scan_with<A: Automaton>(
+    #[allow(clippy::too_many_arguments)]
+    fn scan_with<A: Automaton, const WS: bool>(
         &self,
         aut: &A,
         data: &[u8],
         base: u64,
         sid: &mut StateID,
+        prev_ws: &mut bool,
+        skips: &mut Vec<u64>,
         on_match: &mut dyn FnMut(u64, u64, usize),
     ) {
         let n = data.len();
@@ -277,18 +557,51 @@ impl Matcher {
         let start = self.start;
         let mut s = *sid;
         let mut i = 0usize;
+        let mut skipped = 0usize;
+        // Whitespace bytes skipped since the walk last left the start state.
+        let mut dups = 0usize;
         loop {
             if s == start {
                 // In the start state no needle is partly matched: jump to the next position
                 // where one could begin. Positions too close to the end are walked instead.
-                i = self.filter.skip(data, i);
+                let to = self.filter.skip(data, i);
+                if WS && to > i {
+                    // Skipped bytes were not walked; whatever they were, the start state
+                    // stays (a needle starts on a byte that resets this).
+                    *prev_ws = false;
+                }
+                i = to;
+                dups = 0;
             }
             let mut reset = false;
             while i < n {
-                s = aut.next_state(Anchored::No, s, data[i]);
+                let mut b = data[i];
+                let kind = if WS { ws_kind(b) } else { Ws::Other };
+                if WS && kind != Ws::Other {
+                    if *prev_ws && s != start {
+                        skips.push(base + (i - skipped) as u64);
+                        skipped += 1;
+                        i += 1;
+                        dups += 1;
+                        if dups > MAX_HIDDEN_IN_MATCH {
+                            // Too much whitespace inside one match: abandon it.
+                            s = start;
+                            reset = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    if kind == Ws::Break {
+                        b = b'\n';
+                        *prev_ws = true;
+                    }
+                } else if WS {
+                    *prev_ws = false;
+                }
+                s = aut.next_state(Anchored::No, s, b);
                 i += 1;
                 if aut.is_special(s) && aut.is_match(s) {
-                    let end = base + i as u64;
+                    let end = base + (i - skipped) as u64;
                     for k in 0..aut.match_len(s) {
                         let pid = aut.match_pattern(s, k);
                         let len = aut.pattern_len(pid) as u64;
@@ -297,9 +610,10 @@ impl Matcher {
                 }
                 let d = self.depth(s);
                 if d < gram {
-                    // Every match still possible starts in data[i-d..i]. If the filter rules
-                    // out all those positions, nothing in progress can complete: restart in
-                    // the start state and go back to skipping.
+                    // Every match still possible starts in data[i-d..i] (a needle prefix
+                    // shorter than a gram holds no whitespace, so nothing was skipped there).
+                    // If the filter rules out all those positions, nothing in progress can
+                    // complete: restart in the start state and go back to skipping.
                     if d == 0
                         || (i >= d
                             && i + 3 <= n

@@ -3,6 +3,7 @@
 
 mod answer;
 pub mod harden;
+pub mod invisible;
 mod matcher;
 mod needles;
 pub mod pipe;
@@ -12,7 +13,10 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-pub use needles::{MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN};
+pub use matcher::MAX_HIDDEN_IN_MATCH;
+pub use needles::{
+    MAX_ENCODED_LEN, MAX_SECRET_LEN, MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN,
+};
 pub use redactor::{MARKER, RedactError, RedactWarning, Redactor, StreamRedactor};
 pub use store::{SecretArg, SecretError, SecretStore, Source};
 

@@ -16,6 +16,12 @@ pub const MIN_ENCODED_LEN: usize = 6;
 pub const MIN_DERIVED_LEN: usize = 4;
 /// A single line of a multi-line value is a needle only from this length on.
 pub const MIN_LINE_LEN: usize = 8;
+/// Values (after trimming) longer than this get no encodings, only their exact bytes, trimmed
+/// form, lines and line joins: each encoding costs a needle about as long as the value, and
+/// the automaton grows with the sum (a 1 MiB value with encodings took ~500 MB and seconds).
+pub const MAX_ENCODED_LEN: usize = 16 * 1024;
+/// Longer values are refused.
+pub const MAX_SECRET_LEN: usize = 1024 * 1024;
 
 const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -63,7 +69,7 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
     }
     // Encodings only when the effective (trimmed) value is long enough, matching the warning
     // given for short values.
-    if trimmed.len() < MIN_ENCODED_LEN {
+    if trimmed.len() < MIN_ENCODED_LEN || trimmed.len() > MAX_ENCODED_LEN {
         bases.clear();
     }
     for base in bases {
@@ -75,36 +81,83 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
                 set.push(base64(alphabet, bytes, shift, B64End::Padded));
             }
         }
-        for hex in [HEX_UPPER, HEX_LOWER] {
-            for plus in [true, false] {
-                set.push(url(bytes, hex, plus, b""));
+        for row in ENCODERS {
+            set.push((row.encode)(base));
+        }
+    }
+    // Sections of the value as other CI maskers also hide them (GitHub Actions runner,
+    // `ValueEncoders.cs`): a value stored with surrounding double quotes printed without them,
+    // and the two halves a PowerShell error splits a value at `&+` / `&` into.
+    if trimmed.len() >= MIN_ENCODED_LEN {
+        for section in sections(trimmed) {
+            if section.len() >= MIN_ENCODED_LEN {
+                set.push(copy(section.as_bytes()));
             }
         }
-        // Encoders that keep more bytes as they are: Python's `urllib.parse.quote` (`/` is
-        // safe by default) and JavaScript's `encodeURIComponent` (`!'()*`).
-        set.push(url(bytes, HEX_UPPER, false, b"/"));
-        set.push(url(bytes, HEX_UPPER, false, b"!'()*"));
-        for style in [
-            JsonStyle::Minimal,
-            JsonStyle::Ascii,
-            JsonStyle::Slash,
-            JsonStyle::Html,
-        ] {
-            set.push(json(base, style));
-        }
-        for style in [
-            XmlStyle::Minimal,
-            XmlStyle::Named,
-            XmlStyle::Decimal,
-            XmlStyle::Python,
-        ] {
-            set.push(xml(bytes, style));
-        }
-        set.push(shell_single_quote(bytes));
-        set.push(backslash_escape(bytes, b"\""));
-        set.push(backslash_escape(bytes, b"\\\"$`"));
     }
     set.out
+}
+
+/// The needles of `value` as the matcher searches for them: without the bytes a terminal view
+/// drops (they are transparent in the output too, see `invisible`), and in whitespace mode
+/// with each line break and the whitespace after it as one `\n`, and no whitespace at either
+/// end. Empty results dropped,
+/// and derived ones (after the value and its trimmed form) shorter than `MIN_DERIVED_LEN`;
+/// duplicates removed.
+pub(crate) fn normalized(value: &str, ws: bool) -> Vec<Needle> {
+    let mut out: Vec<Needle> = Vec::new();
+    for (i, n) in derive(value).into_iter().enumerate() {
+        let n = normalize(&n, ws);
+        if n.is_empty() || (i > 1 && n.len() < MIN_DERIVED_LEN) {
+            continue;
+        }
+        if !out.iter().any(|o| o.as_slice() == n.as_slice()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// One needle as the matcher sees it (see `normalized`).
+pub(crate) fn normalize(needle: &[u8], ws: bool) -> Needle {
+    let visible = super::invisible::strip(needle);
+    if !ws {
+        return visible;
+    }
+    use super::matcher::{Ws, ws_kind};
+    let mut out = Zeroizing::new(Vec::with_capacity(visible.len()));
+    let mut after_break = false;
+    for &b in visible.iter() {
+        match ws_kind(b) {
+            Ws::Break if after_break => {}
+            Ws::Break => {
+                out.push(b'\n');
+                after_break = true;
+            }
+            Ws::Blank if after_break => {}
+            Ws::Blank => out.push(b),
+            Ws::Other => {
+                out.push(b);
+                after_break = false;
+            }
+        }
+    }
+    // No whitespace at either end (a needle never starts with whitespace in this mode).
+    let end = out
+        .iter()
+        .rposition(|&b| ws_kind(b) == Ws::Other)
+        .map_or(0, |p| p + 1);
+    out.truncate(end);
+    let start = out
+        .iter()
+        .position(|&b| ws_kind(b) == Ws::Other)
+        .unwrap_or(out.len());
+    if start > 0 {
+        out.copy_within(start.., 0);
+        let n = out.len() - start;
+        out.truncate(n);
+    }
+    out
 }
 
 struct NeedleSet<'a> {
@@ -192,13 +245,159 @@ pub(crate) fn base64(alphabet: &[u8; 64], value: &[u8], shift: usize, end: B64En
     out
 }
 
-/// Percent-encoding of every byte outside RFC 3986's unreserved set and `keep`; space as `+`
-/// or `%20`.
+/// One real encoder whose output is searched for: what it is and how it writes a string.
+pub(crate) struct Encoder {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) name: &'static str,
+    pub(crate) encode: fn(&str) -> Needle,
+}
+
+/// RFC 3986's unreserved punctuation.
+const UNRESERVED: &[u8] = b"-._~";
+
+/// Every encoder (besides base64 at each shift) whose form of a secret is a needle. Each row
+/// is checked against the real encoder where it is installed, else against vectors from its
+/// documentation (`tests::encoder_table_matches_real_encoders`).
+pub(crate) const ENCODERS: &[Encoder] = &[
+    Encoder {
+        name: "percent-encoding, RFC 3986 (PHP rawurlencode, Go url.PathEscape), upper hex",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, false, UNRESERVED),
+    },
+    Encoder {
+        name: "percent-encoding, RFC 3986, lower hex",
+        encode: |v| url(v.as_bytes(), HEX_LOWER, false, UNRESERVED),
+    },
+    Encoder {
+        name: "Python urllib.parse.quote_plus (space as +)",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, true, UNRESERVED),
+    },
+    Encoder {
+        name: "quote_plus, lower hex",
+        encode: |v| url(v.as_bytes(), HEX_LOWER, true, UNRESERVED),
+    },
+    Encoder {
+        name: "Python urllib.parse.quote (safe='/')",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, false, b"-._~/"),
+    },
+    Encoder {
+        name: "JavaScript encodeURIComponent",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, false, b"-._~!'()*"),
+    },
+    Encoder {
+        name: "JavaScript encodeURI",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, false, b"-._~!'()*;/?:@&=+$,#"),
+    },
+    Encoder {
+        name: "form-urlencoded: URLSearchParams, browsers' forms, Java URLEncoder",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, true, b"*-._"),
+    },
+    Encoder {
+        name: "PHP urlencode",
+        encode: |v| url(v.as_bytes(), HEX_UPPER, true, b"-._"),
+    },
+    Encoder {
+        name: "JSON: serde_json, JavaScript JSON.stringify",
+        encode: |v| json(v, JsonStyle::Minimal),
+    },
+    Encoder {
+        name: "JSON: Python json.dumps (ensure_ascii)",
+        encode: |v| json(v, JsonStyle::Ascii),
+    },
+    Encoder {
+        name: "JSON: PHP json_encode default (\\/ and \\uXXXX)",
+        encode: |v| json(v, JsonStyle::Php),
+    },
+    Encoder {
+        name: "JSON: PHP json_encode with JSON_UNESCAPED_UNICODE",
+        encode: |v| json(v, JsonStyle::Slash),
+    },
+    Encoder {
+        name: "JSON: Go encoding/json",
+        encode: |v| json(v, JsonStyle::Html),
+    },
+    Encoder {
+        name: "JSON: .NET System.Text.Json default (JavaScriptEncoder.Default)",
+        encode: |v| json(v, JsonStyle::DotNet),
+    },
+    Encoder {
+        name: "XML/HTML text",
+        encode: |v| xml(v.as_bytes(), XmlStyle::Minimal),
+    },
+    Encoder {
+        name: "XML attribute (&quot; &apos;)",
+        encode: |v| xml(v.as_bytes(), XmlStyle::Named),
+    },
+    Encoder {
+        name: "Go html.EscapeString",
+        encode: |v| xml(v.as_bytes(), XmlStyle::Decimal),
+    },
+    Encoder {
+        name: "Python html.escape",
+        encode: |v| xml(v.as_bytes(), XmlStyle::Python),
+    },
+    Encoder {
+        name: "shell single quotes ('\\'')",
+        encode: |v| replace_byte(v.as_bytes(), b'\'', b"'\\''"),
+    },
+    Encoder {
+        name: "Python shlex.quote ('\"'\"')",
+        encode: |v| replace_byte(v.as_bytes(), b'\'', b"'\"'\"'"),
+    },
+    Encoder {
+        name: "doubled single quote (PowerShell, SQL, expression strings)",
+        encode: |v| replace_byte(v.as_bytes(), b'\'', b"''"),
+    },
+    Encoder {
+        name: "command-line argument (\\\")",
+        encode: |v| backslash_escape(v.as_bytes(), b"\""),
+    },
+    Encoder {
+        name: "shell double quotes",
+        encode: |v| backslash_escape(v.as_bytes(), b"\\\"$`"),
+    },
+    Encoder {
+        name: "bash printf %q",
+        encode: |v| backslash_escape(v.as_bytes(), b" !\"$&'()*,;<>?[\\]^`{|}"),
+    },
+    Encoder {
+        name: "Python repr()",
+        encode: python_repr,
+    },
+    Encoder {
+        name: "Go %q (strconv.Quote)",
+        encode: go_quote,
+    },
+];
+
+/// Parts of a value printed on their own: the inside of a value stored with surrounding double
+/// quotes, and the sections before and after `&+` (or the last `&`) that a PowerShell parse
+/// error prints apart, colouring the letter after `&+` (the colour codes are hidden bytes, see
+/// `invisible`; the section is also given without that letter, as the GitHub runner does).
+fn sections(v: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+        out.push(&v[1..v.len() - 1]);
+    }
+    if let Some(i) = v.find("&+") {
+        out.push(&v[..i + 2]);
+        let after = &v[i + 2..];
+        out.push(after);
+        if let Some(c) = after.chars().next() {
+            out.push(&after[c.len_utf8()..]);
+        }
+    } else if let Some(i) = v.rfind('&') {
+        out.push(&v[..i + 1]);
+        out.push(&v[i + 1..]);
+    }
+    out
+}
+
+/// Percent-encoding of every byte but ASCII letters, digits and `keep`; space as `+` or `%20`.
 pub(crate) fn url(value: &[u8], hex: &[u8; 16], plus_for_space: bool, keep: &[u8]) -> Needle {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 3));
     for &b in value {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => out.push(b),
             b if keep.contains(&b) => out.push(b),
             b' ' if plus_for_space => out.push(b'+'),
             _ => {
@@ -221,6 +420,11 @@ pub(crate) enum JsonStyle {
     Slash,
     /// Also `<`, `>`, `&`, U+2028, U+2029 as `\u....` (Go's `encoding/json`).
     Html,
+    /// `Slash` and `Ascii` at once (PHP's `json_encode` default).
+    Php,
+    /// .NET `System.Text.Json` default: `"` as `\u0022`, ``<>&'+` `` as `\u00XX`, every
+    /// non-ASCII character and DEL as `\uXXXX`, upper-case hex.
+    DotNet,
 }
 
 /// The value as the inside of a JSON string literal.
@@ -228,14 +432,23 @@ pub(crate) fn json(value: &str, style: JsonStyle) -> Needle {
     // Worst case: a supplementary character (4 bytes) becomes two `\uXXXX` (12 bytes).
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 6));
     let mut buf = [0u8; 4];
+    let hex = if style == JsonStyle::DotNet {
+        HEX_UPPER
+    } else {
+        HEX_LOWER
+    };
     let u_escape = |out: &mut Vec<u8>, unit: u16| {
         out.extend_from_slice(b"\\u");
         for k in (0..4).rev() {
-            out.push(HEX_LOWER[usize::from((unit >> (4 * k)) & 15)]);
+            out.push(hex[usize::from((unit >> (4 * k)) & 15)]);
         }
     };
+    let ascii_only = matches!(style, JsonStyle::Ascii | JsonStyle::Php | JsonStyle::DotNet);
     for c in value.chars() {
         match c {
+            '"' | '<' | '>' | '&' | '\'' | '+' | '`' | '\u{7f}' if style == JsonStyle::DotNet => {
+                u_escape(&mut out, c as u16)
+            }
             '"' => out.extend_from_slice(b"\\\""),
             '\\' => out.extend_from_slice(b"\\\\"),
             '\n' => out.extend_from_slice(b"\\n"),
@@ -244,11 +457,13 @@ pub(crate) fn json(value: &str, style: JsonStyle) -> Needle {
             '\u{8}' => out.extend_from_slice(b"\\b"),
             '\u{c}' => out.extend_from_slice(b"\\f"),
             c if (c as u32) < 0x20 => u_escape(&mut out, c as u16),
-            '/' if style == JsonStyle::Slash => out.extend_from_slice(b"\\/"),
+            '/' if matches!(style, JsonStyle::Slash | JsonStyle::Php) => {
+                out.extend_from_slice(b"\\/")
+            }
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' if style == JsonStyle::Html => {
                 u_escape(&mut out, c as u16)
             }
-            c if style == JsonStyle::Ascii && (c as u32) >= 0x7f => {
+            c if ascii_only && (c as u32) >= 0x7f => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     u_escape(&mut out, *unit);
@@ -296,16 +511,87 @@ pub(crate) fn xml(value: &[u8], style: XmlStyle) -> Needle {
     out
 }
 
-/// The value inside a shell single-quoted string: `'` becomes `'\''`.
-pub(crate) fn shell_single_quote(value: &[u8]) -> Needle {
-    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 4));
+/// The value with every `from` byte replaced by `to` (at most 5 bytes).
+pub(crate) fn replace_byte(value: &[u8], from: u8, to: &[u8]) -> Needle {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * to.len().max(1)));
     for &b in value {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
+        if b == from {
+            out.extend_from_slice(to);
         } else {
             out.push(b);
         }
     }
+    out
+}
+
+/// `\xNN` for a byte or code point below 256.
+fn x_escape(out: &mut Vec<u8>, b: u32) {
+    out.extend_from_slice(b"\\x");
+    out.push(HEX_LOWER[(b >> 4) as usize & 15]);
+    out.push(HEX_LOWER[b as usize & 15]);
+}
+
+/// The inside of Python's `repr()` of a string: `\\`, the quote it chose (`'` unless the
+/// value holds `'` and no `"`), `\n` `\r` `\t`, `\xNN` for other controls and the
+/// non-printable U+007F..U+00A0 and U+00AD.
+pub(crate) fn python_repr(value: &str) -> Needle {
+    let quote = if value.contains('\'') && !value.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 4));
+    let mut buf = [0u8; 4];
+    for c in value.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if c == quote => {
+                out.push(b'\\');
+                out.push(c as u8);
+            }
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{a0}').contains(&c) || c == '\u{ad}' => {
+                x_escape(&mut out, c as u32)
+            }
+            c => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+    buf.fill(0);
+    out
+}
+
+/// The inside of Go's `%q` (`strconv.Quote`): `\"` `\\`, `\a\b\f\n\r\t\v`, `\xNN` for
+/// other controls and DEL, `\u00NN` for C1 controls.
+pub(crate) fn go_quote(value: &str) -> Needle {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 6));
+    let mut buf = [0u8; 4];
+    for c in value.chars() {
+        let short: Option<&[u8]> = match c {
+            '"' => Some(b"\\\""),
+            '\\' => Some(b"\\\\"),
+            '\u{7}' => Some(b"\\a"),
+            '\u{8}' => Some(b"\\b"),
+            '\u{c}' => Some(b"\\f"),
+            '\n' => Some(b"\\n"),
+            '\r' => Some(b"\\r"),
+            '\t' => Some(b"\\t"),
+            '\u{b}' => Some(b"\\v"),
+            _ => None,
+        };
+        match short {
+            Some(s) => out.extend_from_slice(s),
+            None if (c as u32) < 0x20 || c == '\u{7f}' => x_escape(&mut out, c as u32),
+            None if ('\u{80}'..='\u{9f}').contains(&c) => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX_LOWER[(c as usize >> 4) & 15]);
+                out.push(HEX_LOWER[c as usize & 15]);
+            }
+            None => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+    buf.fill(0);
     out
 }
 
@@ -390,9 +676,9 @@ mod tests {
 
     #[test]
     fn url_json_xml_shell_forms() {
-        assert_eq!(s(&url(b"a b/c", HEX_UPPER, true, b"")), "a+b%2Fc");
-        assert_eq!(s(&url(b"a b/c", HEX_LOWER, false, b"")), "a%20b%2fc");
-        assert_eq!(s(&url(b"a b/c!", HEX_UPPER, false, b"/")), "a%20b/c%21");
+        assert_eq!(s(&url(b"a b/c", HEX_UPPER, true, UNRESERVED)), "a+b%2Fc");
+        assert_eq!(s(&url(b"a b/c", HEX_LOWER, false, UNRESERVED)), "a%20b%2fc");
+        assert_eq!(s(&url(b"a b/c!", HEX_UPPER, false, b"-._~/")), "a%20b/c%21");
         assert_eq!(
             s(&json("a\"b\\c\n\u{1}", JsonStyle::Minimal)),
             "a\\\"b\\\\c\\n\\u0001"
@@ -404,7 +690,7 @@ mod tests {
         assert_eq!(s(&xml(b"'\"", XmlStyle::Named)), "&apos;&quot;");
         assert_eq!(s(&xml(b"'\"", XmlStyle::Decimal)), "&#39;&#34;");
         assert_eq!(s(&xml(b"'\"", XmlStyle::Python)), "&#x27;&quot;");
-        assert_eq!(s(&shell_single_quote(b"it's")), "it'\\''s");
+        assert_eq!(s(&replace_byte(b"it's", b'\'', b"'\\''")), "it'\\''s");
         assert_eq!(s(&backslash_escape(b"a\"$b", b"\"")), "a\\\"$b");
         assert_eq!(s(&backslash_escape(b"a\"$b", b"\\\"$`")), "a\\\"\\$b");
     }

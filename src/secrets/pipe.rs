@@ -112,8 +112,8 @@ pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), R
         store.load_arg(&arg)?;
     }
     let redactor = super::Redactor::new();
-    for (name, value) in store.iter() {
-        if let Some(warning) = redactor.add_secret(name, value)? {
+    for result in redactor.add_secrets(store.iter()) {
+        if let Some(warning) = result? {
             eprintln!("wfop: warning: {}", crate::safe::text(&warning.to_string()));
         }
     }

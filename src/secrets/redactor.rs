@@ -7,12 +7,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use aho_corasick::automaton::StateID;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::matcher::{EnginePref, Matcher};
-use super::needles::{self, MIN_ENCODED_LEN, Needle};
+use aho_corasick::automaton::StateID;
+
+use super::matcher::{EnginePref, Matcher, Walk};
+use super::needles::{self, MAX_ENCODED_LEN, MAX_SECRET_LEN, MIN_ENCODED_LEN, Needle};
 
 /// What replaces a redacted span.
 pub const MARKER: &[u8] = b"***";
@@ -23,10 +24,18 @@ const CHUNK: usize = 64 * 1024;
 /// A secret that cannot be registered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RedactError {
-    #[error("secret `{name}` is empty or only whitespace; it cannot be redacted and is refused")]
+    #[error(
+        "secret `{name}` is empty or only whitespace and control bytes; it cannot be redacted \
+         and is refused"
+    )]
     Empty { name: String },
     #[error("secret `{name}` makes the redaction automaton too large; it was not added")]
     TooLarge { name: String },
+    #[error(
+        "secret `{name}` is longer than {max} bytes; values this long cannot be redacted \
+         efficiently and are refused"
+    )]
+    TooLong { name: String, max: usize },
 }
 
 /// A secret was registered, but with a caveat the operator should see.
@@ -37,6 +46,11 @@ pub enum RedactWarning {
          not its encodings (base64, URL, JSON…)"
     )]
     Short { name: String, min: usize },
+    #[error(
+        "secret `{name}` is longer than {max} bytes: only its exact value (and its lines) is \
+         redacted, not its encodings (base64, URL, JSON…)"
+    )]
+    Long { name: String, max: usize },
 }
 
 /// Redacts known secrets from output. Cheap to clone (shared state); every clone and every
@@ -100,55 +114,112 @@ impl Redactor {
     }
 
     /// Registers a secret; it applies to every byte pushed from now on, in every stream.
-    /// Refuses empty and whitespace-only values. Warns (naming the secret, never showing the
-    /// value) when the value is too short to get encodings. Adding the same name and value
-    /// again changes nothing; the same name with another value redacts both values.
+    /// Refuses empty and whitespace-only values and values over `MAX_SECRET_LEN` bytes. Warns
+    /// (naming the secret, never showing the value) when the value is too short or too long to
+    /// get encodings. Adding the same name and value again changes nothing; the same name with
+    /// another value redacts both values.
     pub fn add_secret(
         &self,
         name: &str,
         value: &SecretString,
     ) -> Result<Option<RedactWarning>, RedactError> {
-        let exposed = value.expose_secret();
-        let trimmed_len = exposed.trim().len();
-        if trimmed_len == 0 {
+        self.add_secrets([(name, value)]).pop().unwrap_or(Ok(None))
+    }
+
+    /// Registers several secrets with one build of the automaton (adding them one by one
+    /// rebuilds it for each). One result per secret, in order, as `add_secret` gives it.
+    pub fn add_secrets<'a>(
+        &self,
+        secrets: impl IntoIterator<Item = (&'a str, &'a SecretString)>,
+    ) -> Vec<Result<Option<RedactWarning>, RedactError>> {
+        let mut results = Vec::new();
+        let mut state = self.write();
+        let before = state.secrets.len();
+        // Result index of each entry added now.
+        let mut added_idx = Vec::new();
+        for (name, value) in secrets {
+            let result = Self::check(name, value);
+            if result.is_ok()
+                && !state
+                    .secrets
+                    .iter()
+                    .any(|e| &*e.name == name && e.value.expose_secret() == value.expose_secret())
+            {
+                state.secrets.push(Entry {
+                    name: Arc::from(name),
+                    value: value.clone(),
+                });
+                added_idx.push(results.len());
+            }
+            results.push(result);
+        }
+        if state.secrets.len() == before {
+            return results;
+        }
+        match self.compile(&state) {
+            Ok(m) => state.matcher = Arc::new(m),
+            Err(()) => {
+                // Find the secrets that do not fit, one at a time.
+                let added: Vec<Entry> = state.secrets.drain(before..).collect();
+                for (entry, idx) in added.into_iter().zip(added_idx) {
+                    state.secrets.push(entry);
+                    match self.compile(&state) {
+                        Ok(m) => state.matcher = Arc::new(m),
+                        Err(()) => {
+                            if let Some(e) = state.secrets.pop() {
+                                results[idx] = Err(RedactError::TooLarge {
+                                    name: e.name.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    /// Whether a value can be registered, and with which warning.
+    fn check(name: &str, value: &SecretString) -> Result<Option<RedactWarning>, RedactError> {
+        let trimmed_len = value.expose_secret().trim().len();
+        if trimmed_len == 0
+            || needles::normalize(value.expose_secret().as_bytes(), false).is_empty()
+        {
             return Err(RedactError::Empty {
                 name: name.to_owned(),
             });
         }
-        let warning = (trimmed_len < MIN_ENCODED_LEN).then(|| RedactWarning::Short {
-            name: name.to_owned(),
-            min: MIN_ENCODED_LEN,
-        });
-        let mut state = self.write();
-        if state
-            .secrets
-            .iter()
-            .any(|e| &*e.name == name && e.value.expose_secret() == exposed)
-        {
-            return Ok(warning);
+        if value.expose_secret().len() > MAX_SECRET_LEN {
+            return Err(RedactError::TooLong {
+                name: name.to_owned(),
+                max: MAX_SECRET_LEN,
+            });
         }
-        state.secrets.push(Entry {
-            name: Arc::from(name),
-            value: value.clone(),
-        });
-        match self.compile(&state) {
-            Ok(m) => {
-                state.matcher = Arc::new(m);
-                Ok(warning)
-            }
-            Err(()) => {
-                state.secrets.pop();
-                Err(RedactError::TooLarge {
-                    name: name.to_owned(),
-                })
-            }
-        }
+        Ok(if trimmed_len < MIN_ENCODED_LEN {
+            Some(RedactWarning::Short {
+                name: name.to_owned(),
+                min: MIN_ENCODED_LEN,
+            })
+        } else if trimmed_len > MAX_ENCODED_LEN {
+            Some(RedactWarning::Long {
+                name: name.to_owned(),
+                max: MAX_ENCODED_LEN,
+            })
+        } else {
+            None
+        })
     }
 
     /// Builds the matcher for all registered secrets.
     fn compile(&self, state: &State) -> Result<Matcher, ()> {
         let mut names: Vec<Arc<str>> = Vec::new();
         let mut all: Vec<(Needle, u32)> = Vec::new();
+        // Whitespace mode when a secret spans lines: its line breaks may have become any run
+        // of whitespace (indentation, blank lines), so every needle is matched that way.
+        let ws = state
+            .secrets
+            .iter()
+            .any(|e| e.value.expose_secret().trim().contains('\n'));
         for entry in &state.secrets {
             let idx = match names.iter().position(|n| *n == entry.name) {
                 Some(i) => i,
@@ -157,7 +228,7 @@ impl Redactor {
                     names.len() - 1
                 }
             } as u32;
-            for n in needles::derive(entry.value.expose_secret()) {
+            for n in needles::normalized(entry.value.expose_secret(), ws) {
                 all.push((n, idx));
             }
         }
@@ -174,7 +245,7 @@ impl Redactor {
             }
         }
         let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        Matcher::build(generation, &unique, names, state.pref).map_err(|_| ())
+        Matcher::build(generation, &unique, names, state.pref, ws).map_err(|_| ())
     }
 
     /// A new stream (one per output: a child's stdout, its stderr, a log file…).
@@ -182,7 +253,8 @@ impl Redactor {
         StreamRedactor {
             redactor: self.clone(),
             generation: None,
-            sid: StateID::ZERO,
+            walk: Walk::at(StateID::ZERO, 0),
+            raw_walk: Walk::raw_at(StateID::ZERO, 0),
             pos: 0,
             emitted: 0,
             window: Zeroizing::new(Vec::new()),
@@ -279,7 +351,10 @@ pub struct StreamRedactor {
     redactor: Redactor,
     /// Generation of the matcher `sid` belongs to; `None` before the first push.
     generation: Option<u64>,
-    sid: StateID,
+    /// The walk over visible bytes (what a terminal view shows)…
+    walk: Walk,
+    /// …and the walk over the raw bytes (needles written out contiguously).
+    raw_walk: Walk,
     pos: u64,
     emitted: u64,
     window: Zeroizing<Vec<u8>>,
@@ -300,11 +375,17 @@ impl StreamRedactor {
         }
         self.sync(&m, out);
         for chunk in input.chunks(CHUNK) {
-            let base = self.pos;
-            let spans = &mut self.spans;
-            m.scan(chunk, base, &mut self.sid, &mut |s, e, p| {
-                add_match(spans, &m, s, e, p)
-            });
+            if m.is_plain(chunk, &self.walk) && self.raw_walk.sid == self.walk.sid {
+                // Raw and visible bytes are the same and both walks are in the same state:
+                // one walk finds everything (the common case).
+                let spans = &mut self.spans;
+                m.scan(chunk, &mut self.walk, &mut |s, e, p| {
+                    add_match(spans, &m, s, e, p)
+                });
+                self.raw_walk.follow(&self.walk);
+            } else {
+                self.scan_both(&m, chunk);
+            }
             self.pos += chunk.len() as u64;
             self.release(&m, chunk, false, out);
         }
@@ -319,7 +400,8 @@ impl StreamRedactor {
         }
         self.sync(&m, out);
         self.release(&m, &[], true, out);
-        self.sid = m.start();
+        self.walk = Walk::at(m.start(), self.pos);
+        self.raw_walk = Walk::raw_at(m.start(), self.pos);
     }
 
     /// After the purge: forgets what was held back (zeroized) and drops `len` more bytes.
@@ -364,21 +446,40 @@ impl StreamRedactor {
             return;
         }
         self.generation = Some(m.generation);
-        self.sid = m.start();
         if self.window.capacity() < m.max_len {
             let mut bigger = Zeroizing::new(Vec::with_capacity(m.max_len));
             bigger.extend_from_slice(&self.window);
             self.window = bigger;
         }
         if self.window.is_empty() {
+            self.walk = self.walk.restart(m.start(), self.pos);
+            self.raw_walk = self.raw_walk.restart(m.start(), self.pos);
             return;
         }
+        // The window starts at a visible byte (or a pending C2): walked again from the
+        // classifier's ground state, it is classified as before.
         let base = self.pos - self.window.len() as u64;
-        let spans = &mut self.spans;
-        m.scan(&self.window, base, &mut self.sid, &mut |s, e, p| {
-            add_match(spans, m, s, e, p)
-        });
+        self.walk = Walk::at(m.start(), base);
+        self.raw_walk = Walk::raw_at(m.start(), base);
+        let window = std::mem::take(&mut self.window);
+        self.scan_both(m, &window);
+        self.window = window;
         self.release(m, &[], false, out);
+    }
+
+    /// Walks `data` (at raw offset `base`) both ways and adds the matches of both, in order of
+    /// their end.
+    fn scan_both(&mut self, m: &Matcher, data: &[u8]) {
+        let mut found: Vec<(u64, u64, usize)> = Vec::new();
+        m.scan(data, &mut self.walk, &mut |s, e, p| found.push((e, s, p)));
+        m.scan(data, &mut self.raw_walk, &mut |s, e, p| {
+            found.push((e, s, p))
+        });
+        found.sort_unstable();
+        found.dedup();
+        for (e, s, p) in found {
+            add_match(&mut self.spans, m, s, e, p);
+        }
     }
 
     /// Writes out what is final after `chunk` (the bytes just scanned, ending at `pos`), and
@@ -387,11 +488,11 @@ impl StreamRedactor {
         let pos = self.pos;
         let chunk_start = pos - chunk.len() as u64;
         let win_start = chunk_start - self.window.len() as u64;
-        // Every match still to come starts at or after `live`.
+        // Every match still to come starts at or after `live` (in either walk).
         let live = if eof {
             pos
         } else {
-            pos - m.depth(self.sid) as u64
+            self.walk.live(m, pos).min(self.raw_walk.live(m, pos))
         };
         // A pending span that reaches `live` may still grow: hold it (and what follows).
         let boundary = match self.spans.iter().find(|s| s.end >= live) {

@@ -937,10 +937,8 @@ fn engine_done(app: &mut App, r: Result<RunReport, String>) {
 /// A redactor holding the run's secrets, for the mapping previews the TUI evaluates itself.
 fn preview_redactor(store: &SecretStore) -> Redactor {
     let r = Redactor::new();
-    for (name, value) in store.iter() {
-        // A secret the engine refuses (empty) is refused here too; it reaches no service.
-        let _ = r.add_secret(name, value);
-    }
+    // One build for all; a secret the engine refuses (empty) is refused here too.
+    let _ = r.add_secrets(store.iter());
     r
 }
 
