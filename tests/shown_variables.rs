@@ -139,14 +139,6 @@ fn json_mode_never_shows_a_secret_inside_an_input() {
     assert_records_clean(&case);
 }
 
-/// `WFOP_TEST_STRICT=1` (CI) turns a skip into a failure.
-fn skip_or_fail(reason: &str) {
-    if std::env::var_os("WFOP_TEST_STRICT").is_some() {
-        panic!("cannot run: {reason} (WFOP_TEST_STRICT is set)");
-    }
-    eprintln!("skipped: {reason}");
-}
-
 /// A captured screen without its colour sequences.
 fn plain(screen: &str) -> String {
     let mut out = String::new();

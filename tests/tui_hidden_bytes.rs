@@ -25,13 +25,6 @@ echo printed-all"#;
 
 const LABELS: [&str; 7] = ["sgr", "del", "nul", "bs", "c1", "osc", "csi"];
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var_os("WFOP_TEST_STRICT").is_some() {
-        panic!("{reason} (WFOP_TEST_STRICT is set: a skip is a failure)");
-    }
-    eprintln!("skipped: {reason}");
-}
-
 fn decode_b64(s: &[u8]) -> Vec<u8> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
