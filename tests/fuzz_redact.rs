@@ -146,7 +146,9 @@ fn secret_value() -> impl Strategy<Value = String> {
     .prop_filter("not blank", |s| !s.trim().is_empty())
     // Only control bytes: refused (nothing of it is visible to redact).
     .prop_filter("visible", |s| {
-        !wfop::secrets::invisible::strip(s.as_bytes()).is_empty()
+        !wfop::secrets::invisible::strip(s.as_bytes())
+            .iter()
+            .all(u8::is_ascii_whitespace)
     })
 }
 

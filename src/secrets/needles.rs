@@ -104,15 +104,21 @@ pub(crate) fn derive(value: &str) -> Vec<Needle> {
 /// end. Empty results dropped,
 /// and derived ones (after the value and its trimmed form) shorter than `MIN_DERIVED_LEN`;
 /// duplicates removed.
+///
+/// A needle that holds hidden bytes is also kept as written (whitespace-folded only), for the
+/// matcher's raw walk: a hidden byte right before it (an ESC) can swallow its first bytes from
+/// the visible walk, while the record and plain mode still hold it contiguously.
 pub(crate) fn normalized(value: &str, ws: bool) -> Vec<Needle> {
     let mut out: Vec<Needle> = Vec::new();
     for (i, n) in derive(value).into_iter().enumerate() {
-        let n = normalize(&n, ws);
-        if n.is_empty() || (i > 1 && n.len() < MIN_DERIVED_LEN) {
-            continue;
-        }
-        if !out.iter().any(|o| o.as_slice() == n.as_slice()) {
-            out.push(n);
+        let raw = fold_ws(Zeroizing::new(n.to_vec()), ws);
+        for n in [normalize(&n, ws), raw] {
+            if n.is_empty() || (i > 1 && n.len() < MIN_DERIVED_LEN) {
+                continue;
+            }
+            if !out.iter().any(|o| o.as_slice() == n.as_slice()) {
+                out.push(n);
+            }
         }
     }
     out
@@ -120,7 +126,12 @@ pub(crate) fn normalized(value: &str, ws: bool) -> Vec<Needle> {
 
 /// One needle as the matcher sees it (see `normalized`).
 pub(crate) fn normalize(needle: &[u8], ws: bool) -> Needle {
-    let visible = super::invisible::strip(needle);
+    fold_ws(super::invisible::strip(needle), ws)
+}
+
+/// In whitespace mode: each line break and the whitespace after it as one `\n`, and no
+/// whitespace at either end.
+fn fold_ws(visible: Needle, ws: bool) -> Needle {
     if !ws {
         return visible;
     }

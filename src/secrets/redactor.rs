@@ -182,8 +182,11 @@ impl Redactor {
     /// Whether a value can be registered, and with which warning.
     fn check(name: &str, value: &SecretString) -> Result<Option<RedactWarning>, RedactError> {
         let trimmed_len = value.expose_secret().trim().len();
+        // Blank once what a terminal does not show is gone: nothing to search for.
         if trimmed_len == 0
-            || needles::normalize(value.expose_secret().as_bytes(), false).is_empty()
+            || needles::normalize(value.expose_secret().as_bytes(), false)
+                .iter()
+                .all(u8::is_ascii_whitespace)
         {
             return Err(RedactError::Empty {
                 name: name.to_owned(),
