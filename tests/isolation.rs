@@ -121,22 +121,34 @@ touch "$SPY/scanned""#;
         format!("api=file:{}", a.display()),
         format!("db=file:{}", b.display()),
     );
-    let mut cmd = case.command(
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--plain",
-            "--max-parallel",
-            "2",
-            "--secret",
-            &sa,
-            "--secret",
-            &sb,
-        ],
-        &[("SPY", spy.to_str().unwrap()), ("XDG_RUNTIME_DIR", "")],
-    );
+    let args = [
+        "run",
+        wf.to_str().unwrap(),
+        "--plain",
+        "--max-parallel",
+        "2",
+        "--secret",
+        &sa,
+        "--secret",
+        &sb,
+    ];
+    let envs = [("SPY", spy.to_str().unwrap()), ("XDG_RUNTIME_DIR", "")];
+    let mut cmd = case.command(&args, &envs);
     if let Some(uid) = as_user {
-        cmd.uid(uid).gid(uid);
+        // The build folder may be private to root (a clone in a 0700 temp folder): that user
+        // runs a copy of wfop from the case folder.
+        let exe = case.path().join("wfop");
+        std::fs::copy(env!("CARGO_BIN_EXE_wfop"), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        cmd = std::process::Command::new(&exe);
+        cmd.args(args)
+            .arg("--state-dir")
+            .arg(case.state())
+            .envs(envs)
+            .stdin(Stdio::null())
+            .current_dir(case.path())
+            .uid(uid)
+            .gid(uid);
     }
     let out = cmd.output().expect("run wfop");
     let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
