@@ -140,15 +140,8 @@ touch "$SPY/scanned""#;
         let exe = case.path().join("wfop");
         std::fs::copy(env!("CARGO_BIN_EXE_wfop"), &exe).unwrap();
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-        cmd = std::process::Command::new(&exe);
-        cmd.args(args)
-            .arg("--state-dir")
-            .arg(case.state())
-            .envs(envs)
-            .stdin(Stdio::null())
-            .current_dir(case.path())
-            .uid(uid)
-            .gid(uid);
+        cmd = case.command_of(std::process::Command::new(&exe), &args, &envs);
+        cmd.uid(uid).gid(uid);
     }
     let out = cmd.output().expect("run wfop");
     let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));

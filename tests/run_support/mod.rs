@@ -102,7 +102,12 @@ impl Case {
     }
 
     pub fn command(&self, args: &[&str], envs: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wfop"));
+        self.command_of(Command::new(env!("CARGO_BIN_EXE_wfop")), args, envs)
+    }
+
+    /// `program` (wfop, or a command that ends in wfop's argv) with wfop's `args`, this case's
+    /// state folder and `envs`, no stdin, in the case folder, in a session of its own.
+    pub fn command_of(&self, mut c: Command, args: &[&str], envs: &[(&str, &str)]) -> Command {
         c.args(args)
             .arg("--state-dir")
             .arg(self.state())
@@ -148,21 +153,8 @@ impl Case {
             "-c",
             r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@""#,
             env!("CARGO_BIN_EXE_wfop"),
-        ])
-        .args(args)
-        .arg("--state-dir")
-        .arg(self.state())
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .current_dir(self.path());
-        // SAFETY: setsid in the child before exec: no controlling terminal, own session.
-        unsafe {
-            c.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        Some(c)
+        ]);
+        Some(self.command_of(c, args, envs))
     }
 
     /// The only run's folder.
