@@ -58,12 +58,18 @@ pub fn may_hide(b: u8) -> bool {
 /// Whether any byte of `data` may be hidden (see [`may_hide`]). Written to vectorize.
 #[inline]
 pub fn any_may_hide(data: &[u8]) -> bool {
-    data.chunks(64).any(|block| {
-        block.iter().fold(false, |acc, &b| {
+    // Fixed-size blocks: each is one straight run of vector compares, tested once.
+    let mut blocks = data.chunks_exact(64);
+    for block in &mut blocks {
+        let hit = block.iter().fold(false, |acc, &b| {
             let c0 = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
             acc | c0 | (b == 0x7f) | (b == 0xc2)
-        })
-    })
+        });
+        if hit {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| may_hide(b))
 }
 
 impl Invisible {

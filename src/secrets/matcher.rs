@@ -457,11 +457,32 @@ impl Matcher {
         }
     }
 
+    /// Walks `data` from `w` as one visible run, as `scan` does when `is_plain(data, w)`.
+    /// For `data` that is not plain from `w` what it does is meaningless: the caller checks
+    /// `is_plain` (on a copy of `w` taken before) and throws the walk and its matches away.
+    /// Walking first and checking after lets the walk be the first pass over bytes not yet
+    /// in the cache (its work hides the memory latency) and the check run from the cache.
+    #[inline]
+    pub(crate) fn scan_as_plain(
+        &self,
+        data: &[u8],
+        w: &mut Walk,
+        on_match: &mut dyn FnMut(u64, u64, usize),
+    ) {
+        self.run(data, w, on_match);
+    }
+
+    /// The part of `is_plain` that depends on `w` alone.
+    #[inline]
+    pub(crate) fn plain_state(w: &Walk) -> bool {
+        (w.raw || w.inv.is_ground()) && !w.pending_c2
+    }
+
     /// Whether `data`, walked from `w`, is one visible run (nothing hidden, no repeated
     /// whitespace in whitespace mode): then the raw bytes are the visible bytes.
     #[inline]
     pub(crate) fn is_plain(&self, data: &[u8], w: &Walk) -> bool {
-        (w.raw || w.inv.is_ground()) && !w.pending_c2 && (w.raw || !invisible::any_may_hide(data))
+        Self::plain_state(w) && (w.raw || !invisible::any_may_hide(data))
     }
 
     /// Feeds one visible run (no hidden byte) to the automaton.

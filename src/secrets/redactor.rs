@@ -262,6 +262,8 @@ impl Redactor {
             emitted: 0,
             window: Zeroizing::new(Vec::new()),
             spans: Vec::new(),
+            found: Vec::new(),
+            last_plain: true,
             counts: BTreeMap::new(),
             dropped: 0,
         }
@@ -362,6 +364,10 @@ pub struct StreamRedactor {
     emitted: u64,
     window: Zeroizing<Vec<u8>>,
     spans: Vec<Span>,
+    /// Matches of the current chunk's plain walk, kept until the chunk is known to be plain.
+    found: Vec<(u64, u64, usize)>,
+    /// The last chunk was walked as plain (then the next one is walked before it is checked).
+    last_plain: bool,
     counts: BTreeMap<Arc<str>, u64>,
     /// Bytes given (or held back) after the purge and dropped.
     dropped: u64,
@@ -378,16 +384,41 @@ impl StreamRedactor {
         }
         self.sync(&m, out);
         for chunk in input.chunks(CHUNK) {
-            if m.is_plain(chunk, &self.walk) && self.raw_walk.sid == self.walk.sid {
-                // Raw and visible bytes are the same and both walks are in the same state:
-                // one walk finds everything (the common case).
-                let spans = &mut self.spans;
-                m.scan(chunk, &mut self.walk, &mut |s, e, p| {
-                    add_match(spans, &m, s, e, p)
-                });
-                self.raw_walk.follow(&self.walk);
+            if Matcher::plain_state(&self.walk) && self.raw_walk.sid == self.walk.sid {
+                // Both walks are in the same state: if raw and visible bytes are the same (the
+                // common case), one walk finds everything. After a plain chunk the walk comes
+                // first and the check after (see `scan_as_plain`), undoing the walk if the
+                // chunk is not plain; after one that was not, the check comes first.
+                let before = self.last_plain.then(|| self.walk.clone());
+                let plain = if before.is_some() || m.is_plain(chunk, &self.walk) {
+                    let found = &mut self.found;
+                    found.clear();
+                    m.scan_as_plain(chunk, &mut self.walk, &mut |s, e, p| found.push((s, e, p)));
+                    match before {
+                        Some(before) if !m.is_plain(chunk, &before) => {
+                            self.walk = before;
+                            false
+                        }
+                        _ => true,
+                    }
+                } else {
+                    false
+                };
+                if plain {
+                    for &(s, e, p) in &self.found {
+                        add_match(&mut self.spans, &m, s, e, p);
+                    }
+                    self.raw_walk.follow(&self.walk);
+                } else {
+                    self.scan_both(&m, chunk);
+                }
+                // A chunk dense with matches must not leave its buffer that large.
+                self.found.clear();
+                self.found.shrink_to(256);
+                self.last_plain = plain;
             } else {
                 self.scan_both(&m, chunk);
+                self.last_plain = false;
             }
             self.pos += chunk.len() as u64;
             self.release(&m, chunk, false, out);
