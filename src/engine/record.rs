@@ -6,6 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -88,11 +89,11 @@ pub struct RunDoc {
     pub started: String,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
-    /// The workflow inputs, without `$secrets`.
-    pub inputs: Value,
+    /// The workflow inputs, without `$secrets` (the tree the events and the report share).
+    pub inputs: Arc<Value>,
     pub nodes: Vec<NodeDoc>,
-    /// The workflow variables at the end of the run.
-    pub variables: Option<Value>,
+    /// The workflow variables at the end of the run (shared with the report).
+    pub variables: Option<Arc<Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -405,7 +406,7 @@ mod tests {
             started: String::new(),
             finished: None,
             duration_ms: None,
-            inputs: Value::Null,
+            inputs: Arc::new(Value::Null),
             nodes: Vec::new(),
             variables: None,
         }

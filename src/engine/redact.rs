@@ -3,6 +3,7 @@
 //! the only form in which workflow variables leave the engine.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -12,9 +13,18 @@ use serde_json::{Map, Value};
 /// inputs (a connection string must reach its service whole); every path that carries
 /// variables out of the engine takes this type, and the only way to make one is
 /// [`ShownVars::redact`] — so a secret inside an ordinary input is never shown.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+///
+/// The redacted tree is shared, not copied: the record, the events and the front end hold the
+/// same one (a parsed JSON tree takes about ten times its text in memory).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct ShownVars(Map<String, Value>);
+pub struct ShownVars(Arc<Value>);
+
+impl Default for ShownVars {
+    fn default() -> Self {
+        ShownVars(Arc::new(Value::Object(Map::new())))
+    }
+}
 
 impl ShownVars {
     /// A redacted copy of `vars` (call it while the redactor still holds the secrets).
@@ -22,23 +32,36 @@ impl ShownVars {
         let mut v = Value::Object(vars.clone());
         redact_value(r, &mut v);
         match v {
-            Value::Object(m) => ShownVars(m),
-            _ => ShownVars(Map::new()),
+            Value::Object(_) => ShownVars(Arc::new(v)),
+            _ => ShownVars::default(),
         }
     }
 
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        match &*self.0 {
+            Value::Object(m) => m,
+            _ => &EMPTY,
+        }
     }
 
+    /// The variables as a map of their own (copied only while the tree is shared).
     pub fn into_map(self) -> Map<String, Value> {
-        self.0
+        match Arc::unwrap_or_clone(self.0) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The shared tree, for the record (`run.json` holds the same one).
+    pub(crate) fn shared(&self) -> Arc<Value> {
+        self.0.clone()
     }
 
     /// For front-end tests: variables taken as already redacted.
     #[cfg(test)]
     pub(crate) fn assume_redacted(vars: Map<String, Value>) -> ShownVars {
-        ShownVars(vars)
+        ShownVars(Arc::new(Value::Object(vars)))
     }
 }
 

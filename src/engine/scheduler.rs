@@ -126,7 +126,8 @@ pub(crate) async fn schedule(
     };
 
     let shown_inputs = ShownVars::redact(&redactor, &inputs);
-    let recorded_inputs = Value::Object(shown_inputs.as_map().clone());
+    // One redacted tree, shared by the record, the events and the report.
+    let recorded_inputs = shown_inputs.shared();
     let service_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| wf.nodes[i].kind == NodeKind::Service)
         .collect();
@@ -396,7 +397,7 @@ pub(crate) async fn schedule(
     record.doc.finished = Some(clock::rfc3339(SystemTime::now()));
     let duration_ms = t0.elapsed().as_millis() as u64;
     record.doc.duration_ms = Some(duration_ms);
-    record.doc.variables = Some(Value::Object(final_vars.as_map().clone()));
+    record.doc.variables = Some(final_vars.shared());
     let record_error = record.save().err();
     if let Some(e) = &record_error {
         send(Event::Warning {
@@ -526,7 +527,7 @@ pub(crate) fn status_key(s: NodeStatus) -> &'static str {
 fn create_record(
     opts: &RunOptions,
     wf: &Workflow,
-    inputs: Value,
+    inputs: Arc<Value>,
     service_ids: &[usize],
     started: SystemTime,
 ) -> Result<Record, EngineError> {
@@ -586,14 +587,14 @@ fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Valu
     let Some(rows) = &node.input_mapping else {
         return Ok(vars.clone());
     };
-    let mut scope = vars.clone();
+    // Later rows read earlier ones first, then the variables (never copied into one scope).
     let mut out = Map::new();
     for row in rows.iter().filter(|r| r.name != SECRETS_ROW) {
         let Some(e) = &row.expr else {
             return Err(format!("input mapping `{}` does not parse", row.name));
         };
-        let v = expr::eval(e, &scope).map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
-        scope.insert(row.name.clone(), v.clone());
+        let v = expr::eval_layered(e, &[&out, vars])
+            .map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
         out.insert(row.name.clone(), v);
     }
     Ok(out)
@@ -615,16 +616,18 @@ fn apply_output(
         return Ok(set);
     };
     let mut set = Map::new();
-    let mut scope = vars.clone();
-    if let Value::Object(m) = result {
-        scope.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
+    let empty = Map::new();
+    let result_map = match result {
+        Value::Object(m) => m,
+        _ => &empty,
+    };
     for row in rows {
         let Some(e) = &row.expr else {
             return Err(format!("output mapping `{}` does not parse", row.name));
         };
-        let v = expr::eval(e, &scope).map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
-        scope.insert(row.name.clone(), v.clone());
+        // Earlier rows, then the result, then the variables (never copied into one scope).
+        let v = expr::eval_layered(e, &[&set, result_map, vars])
+            .map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
         set.insert(row.name.clone(), v);
     }
     vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));

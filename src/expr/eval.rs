@@ -17,7 +17,7 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
 
 pub(crate) fn eval(
     expr: &Expr,
-    vars: &Map<String, Value>,
+    layers: &[&Map<String, Value>],
     budget: usize,
 ) -> Result<Value, EvalError> {
     if let Some(span) = first_secret_value_call(expr) {
@@ -29,7 +29,7 @@ pub(crate) fn eval(
     let ev = Evaluator {
         budget: Cell::new(budget),
     };
-    let scope = Scope::Root(vars);
+    let scope = Scope::Root(layers);
     // A plain name or path passes its value through without being charged to the budget.
     if matches!(expr.kind, ExprKind::Name(_) | ExprKind::Path { .. }) {
         return Ok(ev
@@ -55,9 +55,9 @@ fn first_secret_value_call(expr: &Expr) -> Option<Span> {
 }
 
 /// Where names are looked up: the entries of enclosing context literals (innermost first), then
-/// the variables.
+/// the layers of variables (the first that has the name wins).
 enum Scope<'s> {
-    Root(&'s Map<String, Value>),
+    Root(&'s [&'s Map<String, Value>]),
     Context {
         entries: &'s Map<String, Value>,
         parent: &'s Scope<'s>,
@@ -69,7 +69,7 @@ impl<'s> Scope<'s> {
         let mut scope = self;
         loop {
             match scope {
-                Scope::Root(vars) => return vars.get(name),
+                Scope::Root(layers) => return layers.iter().find_map(|m| m.get(name)),
                 Scope::Context { entries, parent } => {
                     if let Some(v) = entries.get(name) {
                         return Some(v);

@@ -74,7 +74,17 @@ pub fn eval(
     expr: &Expr,
     vars: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<serde_json::Value, EvalError> {
-    eval::eval(expr, vars, MAX_EVAL_BUDGET)
+    eval::eval(expr, &[vars], MAX_EVAL_BUDGET)
+}
+
+/// [`eval`] over layers of variables instead of one map: a name is looked up in `layers` in
+/// order, the first that has it wins (a mapping's earlier rows over the workflow variables,
+/// without copying the variables into one scope).
+pub fn eval_layered(
+    expr: &Expr,
+    layers: &[&serde_json::Map<String, serde_json::Value>],
+) -> Result<serde_json::Value, EvalError> {
+    eval::eval(expr, layers, MAX_EVAL_BUDGET)
 }
 
 /// Renders a one-line caret diagnostic for `span` in `src`:

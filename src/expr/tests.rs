@@ -888,7 +888,7 @@ fn evaluation_memory_is_bounded() {
     }
     src.push('}');
     let expr = parse(&src).expect("parses");
-    let e = eval::eval(&expr, &vars(), 1 << 20).expect_err("over budget");
+    let e = eval::eval(&expr, &[&vars()], 1 << 20).expect_err("over budget");
     assert!(
         e.message.starts_with("expression builds too large a value"),
         "{}",
@@ -901,7 +901,7 @@ fn evaluation_memory_is_bounded() {
     }
     src.push('}');
     let expr = parse(&src).expect("parses");
-    let e = eval::eval(&expr, &vars(), 1 << 20).expect_err("over budget");
+    let e = eval::eval(&expr, &[&vars()], 1 << 20).expect_err("over budget");
     assert!(
         e.message.starts_with("expression builds too large a value"),
         "{}",
@@ -912,9 +912,9 @@ fn evaluation_memory_is_bounded() {
     let mut v = Map::new();
     v.insert("big".into(), json!("x".repeat(4096)));
     let expr = parse("big").expect("parses");
-    assert!(eval::eval(&expr, &v, 16).is_ok());
+    assert!(eval::eval(&expr, &[&v], 16).is_ok());
     let expr = parse("[big]").expect("parses");
-    assert!(eval::eval(&expr, &v, 1024).is_err());
+    assert!(eval::eval(&expr, &[&v], 1024).is_err());
 }
 
 #[test]
@@ -1055,4 +1055,27 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn layered_eval_takes_a_name_from_the_first_layer_that_has_it() {
+    let rows = json!({ "n": 1 });
+    let vars = json!({ "n": 100, "m": 5 });
+    let (rows, vars) = (rows.as_object().unwrap(), vars.as_object().unwrap());
+    let e = parse("n + m").unwrap();
+    assert_eq!(
+        crate::expr::eval_layered(&e, &[rows, vars]).unwrap(),
+        json!(6)
+    );
+    assert_eq!(
+        crate::expr::eval_layered(&e, &[vars, rows]).unwrap(),
+        json!(105)
+    );
+    // Missing everywhere is null, as with one map.
+    let e = parse("z").unwrap();
+    assert_eq!(
+        crate::expr::eval_layered(&e, &[rows, vars]).unwrap(),
+        json!(null)
+    );
+    assert_eq!(crate::expr::eval_layered(&e, &[]).unwrap(), json!(null));
 }
