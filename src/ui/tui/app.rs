@@ -1,18 +1,21 @@
-//! The TUI's state and its one `update(&mut App, AppEvent)` (Elm style): engine events, keys,
-//! paste, resize, ticks and signals change the state; side effects come out as `Effect`s.
+//! The TUI's model and its one `update(&mut App, AppEvent)` (Elm style): engine events, keys,
+//! paste, resize, ticks, signals and finished effects change the state, side effects come out
+//! as `Effect`s, and the derived state (mapping rows, node texts, layout) is recomputed only on
+//! the events that change it, so `view` just reads.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use serde_json::{Map, Value};
+use ratatui::layout::Rect;
 
 use super::graphpane::{self, Dir, GraphModel, NodeState};
 use super::keymap::{self, Action, Context};
+use super::layout::{self, Areas};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
-use super::mapping::{self, MapRow};
+use super::mapping::{self, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
@@ -21,9 +24,7 @@ use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
 use crate::workflow::{NodeKind, Workflow};
 
-/// Smallest usable terminal; below it the screen says so.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 16;
+pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 /// Exit code when nothing was run (prompt cancelled) or the input was invalid.
 pub const EXIT_INVALID: i32 = 2;
 
@@ -45,6 +46,19 @@ pub enum AppEvent {
     Prepared(Result<Box<Prepared>, String>),
     /// SIGTERM, SIGHUP or SIGINT reached wfop.
     Signal(i32),
+    /// The runtime carried out an effect; how it went.
+    EffectDone(EffectDone),
+}
+
+/// How an effect went, as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EffectDone {
+    /// The clipboard sequence could not be made (why).
+    CopyFailed(String),
+    /// The text was saved here (the path actually written: a fresh name).
+    Saved(PathBuf),
+    /// Saving to `path` failed (why).
+    SaveFailed { path: PathBuf, error: String },
 }
 
 /// What `update` asks the runtime to do.
@@ -148,14 +162,20 @@ pub struct App {
     pending: Option<Box<Prepared>>,
     /// Secret name → where its value came from (kept after the purge; never a value).
     pub sources: BTreeMap<String, String>,
-    /// The workflow variables as they stand, redacted by the engine (`ShownVars`): the inputs
-    /// from `RunStarted`, then what each node set; empty until a run starts.
-    pub vars: Map<String, Value>,
-    /// Whether `vars` holds a run's inputs yet.
-    pub vars_known: bool,
-    /// The mapping rows of every node, computed when the variables change while the run's
-    /// secrets are known, and redacted then (a preview may join pieces of a secret).
+    /// The workflow variables as they stand, redacted by the engine (`ShownVars`, shared with
+    /// it): the inputs from `RunStarted`, then what each node set; `None` until a run starts.
+    pub vars: Option<Vars>,
+    /// Derived: the mapping rows of every node, computed when the variables change while the
+    /// run's secrets are known, and redacted then (a preview may join pieces of a secret).
     rows: Vec<Vec<MapRow>>,
+    /// Derived: each node's text in the graph at the app's clock (spinner, duration, count).
+    pub texts: Vec<String>,
+    /// Derived: where each pane goes at `size`.
+    pub layout: Areas,
+    /// What the event being applied changed that derived state depends on.
+    dirty: Dirty,
+    /// How often each piece of derived state was recomputed.
+    pub recomputed: Recomputed,
     /// A redactor for the previews, holding this run's secrets until the engine purges them.
     preview: Option<Redactor>,
     /// The secrets are purged: `rows` stay as they were.
@@ -213,9 +233,15 @@ impl App {
             prompt: None,
             pending: None,
             sources: BTreeMap::new(),
-            vars: Map::new(),
-            vars_known: false,
+            vars: None,
             rows: Vec::new(),
+            texts: Vec::new(),
+            layout: Areas::default(),
+            dirty: Dirty {
+                texts: true,
+                layout: true,
+            },
+            recomputed: Recomputed::default(),
             preview: None,
             rows_frozen: false,
             logs: LogStore::default(),
@@ -241,7 +267,7 @@ impl App {
             effects: Vec::new(),
         };
         app.ready(Box::new(prepared));
-        app.sync();
+        app.settle();
         app
     }
 
@@ -297,8 +323,7 @@ impl App {
     /// A prepared run: remember where the secrets came from, then prompt or start.
     fn ready(&mut self, prepared: Box<Prepared>) {
         // The inputs are shown once the engine has redacted them (`RunStarted`).
-        self.vars = Map::new();
-        self.vars_known = false;
+        self.vars = None;
         self.rows_frozen = false;
         for name in prepared.secrets.names() {
             if let Some(src) = prepared.secrets.source(name) {
@@ -321,8 +346,8 @@ impl App {
         self.refresh_rows();
     }
 
-    /// The node texts for drawing, at the app's clock.
-    pub fn node_texts(&self) -> Vec<String> {
+    /// The node texts at the app's clock (what `texts` is kept as).
+    fn node_texts(&self) -> Vec<String> {
         let now = self.elapsed();
         let frame = self.frame();
         self.wf
@@ -344,13 +369,18 @@ impl App {
     }
 
     /// The mapping rows of the selected node.
-    pub fn mapping_rows(&self) -> Vec<MapRow> {
+    pub fn mapping_rows(&self) -> &[MapRow] {
         self.mapping_rows_of(self.selected)
     }
 
     /// The mapping rows of node `i`.
-    pub fn mapping_rows_of(&self, i: usize) -> Vec<MapRow> {
-        self.rows.get(i).cloned().unwrap_or_default()
+    pub fn mapping_rows_of(&self, i: usize) -> &[MapRow] {
+        self.rows.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// The laid-out graph's size in cells (width, height).
+    pub fn graph_size(&self) -> (usize, usize) {
+        (self.graph.layout.width, self.graph.layout.height)
     }
 
     /// Computes every node's mapping rows from the variables as they stand. The values are
@@ -361,7 +391,9 @@ impl App {
         if self.rows_frozen {
             return;
         }
-        let vars = self.vars_known.then_some(&self.vars);
+        self.recomputed.rows += 1;
+        self.dirty.layout = true;
+        let vars = self.vars.as_ref();
         let shown = mapping::Shown(self.preview.as_ref());
         self.rows = (0..self.wf.nodes.len())
             .map(|i| {
@@ -402,10 +434,18 @@ pub fn update(app: &mut App, ev: AppEvent) {
             None => return update(app, AppEvent::Key(k)),
         },
         AppEvent::Paste(text) => paste(app, text),
-        AppEvent::Resize(w, h) => app.size = (w, h),
+        AppEvent::Resize(w, h) => {
+            app.size = (w, h);
+            app.dirty.layout = true;
+        }
         AppEvent::Tick(now) => {
             app.now = now;
             app.logview.tick(&app.logs);
+            // Spinners and durations move only while a node runs.
+            app.dirty.texts |= app
+                .nodes
+                .iter()
+                .any(|n| matches!(n.state, NodeState::Running { .. }));
         }
         AppEvent::Engine(e) => engine_event(app, e),
         AppEvent::EngineDone(r) => engine_done(app, r),
@@ -435,22 +475,53 @@ pub fn update(app: &mut App, ev: AppEvent) {
                 app.exit = Some(128 + sig);
             }
         }
+        AppEvent::EffectDone(done) => effect_done(app, done),
     }
-    app.sync();
+    app.settle();
 }
 
-/// Keeps derived state in step: layout, log viewport, graph scroll.
+/// What an event changed that derived state depends on (the mapping rows are recomputed at
+/// once where the variables, sources or secrets change: `refresh_rows`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Dirty {
+    /// Node states or the clock of a running node.
+    texts: bool,
+    /// The size, the selection, the selected rows or the graph's layout.
+    layout: bool,
+}
+
+/// How often each piece of derived state was recomputed since the app was made.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recomputed {
+    pub rows: u64,
+    pub texts: u64,
+    pub layout: u64,
+}
+
 impl App {
-    fn sync(&mut self) {
-        let texts = self.node_texts();
-        self.graph.relayout(&texts);
-        let a = super::view::areas(self);
+    /// Brings the derived state in step with what the last event changed: node texts (and the
+    /// graph layout when a text's width changed), then the pane areas, the log viewport and the
+    /// graph scroll.
+    fn settle(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut relayout = dirty.layout;
+        if dirty.texts {
+            self.recomputed.texts += 1;
+            self.texts = self.node_texts();
+            relayout |= self.graph.relayout(&self.texts);
+        }
+        if !relayout {
+            return;
+        }
+        self.recomputed.layout += 1;
+        let full = Rect::new(0, 0, self.size.0, self.size.1);
+        let a = layout::areas(full, self.graph_size(), self.mapping_rows());
         if let Some(logs) = a.logs {
-            let (w, h) = super::view::inner(logs);
+            let (w, h) = layout::inner(logs);
             self.logview.set_viewport(w, h);
         }
         if let Some(g) = a.graph {
-            let (w, h) = super::view::inner(g);
+            let (w, h) = layout::inner(g);
             self.graph_scroll = self.graph.scroll_for(
                 self.selected,
                 self.graph_scroll,
@@ -458,7 +529,27 @@ impl App {
                 usize::from(h),
             );
         }
+        self.layout = a;
     }
+}
+
+/// The runtime's report on an effect becomes the status line.
+fn effect_done(app: &mut App, done: EffectDone) {
+    use crate::safe;
+    app.message = Some(match done {
+        EffectDone::CopyFailed(why) => Message {
+            text: why,
+            error: true,
+        },
+        EffectDone::Saved(path) => Message {
+            text: format!("saved to {} (mode 0600)", safe::path(&path)),
+            error: false,
+        },
+        EffectDone::SaveFailed { path, error } => Message {
+            text: format!("cannot save {}: {error}", safe::path(&path)),
+            error: true,
+        },
+    });
 }
 
 fn paste(app: &mut App, text: String) {
@@ -660,6 +751,7 @@ fn pane_action(app: &mut App, action: Action) {
 fn select_node(app: &mut App, i: usize) {
     if i != app.selected {
         app.selected = i;
+        app.dirty.layout = true;
         app.mapping_row = 0;
         if let Selection::Node(_) = app.logview.selection() {
             app.logview.select(node_selection(app));
@@ -693,16 +785,18 @@ fn graph_action(app: &mut App, action: Action) {
 }
 
 fn mapping_action(app: &mut App, action: Action) {
-    let rows = app.mapping_rows();
-    let n = rows.len();
+    let n = app.mapping_rows().len();
     match action {
         Action::Up => app.mapping_row = app.mapping_row.saturating_sub(1),
         Action::Down => app.mapping_row = (app.mapping_row + 1).min(n.saturating_sub(1)),
         Action::Copy => {
             // The expression as written (a `$secrets` row names secrets, it holds no value).
-            if let Some(r) = rows.get(app.mapping_row.min(n.saturating_sub(1))) {
-                app.effects.push(Effect::Copy(r.value.clone()));
-                app.say(format!("copied the `{}` expression", r.name));
+            let row = app
+                .mapping_rows()
+                .get(app.mapping_row.min(n.saturating_sub(1)));
+            if let Some((value, name)) = row.map(|r| (r.value.clone(), r.name.clone())) {
+                app.effects.push(Effect::Copy(value));
+                app.say(format!("copied the `{name}` expression"));
             }
         }
         _ => {}
@@ -779,8 +873,7 @@ fn engine_event(app: &mut App, e: Event) {
             ..
         } => {
             app.runs += 1;
-            app.vars = inputs.into_map();
-            app.vars_known = true;
+            app.vars = Some(Vars::new(inputs));
             app.phase = if app.quit_after_run {
                 Phase::Stopping
             } else {
@@ -819,11 +912,14 @@ fn engine_event(app: &mut App, e: Event) {
             if let Selection::Node(_) = keep.2 {
                 app.logview.select(node_selection(app));
             }
+            app.dirty.texts = true;
+            app.dirty.layout = true;
         }
         Event::SecretNeeded { .. } => {}
         Event::NodeStarted { node, .. } => {
             if let Some(i) = app.wf.node_index(&node) {
                 app.nodes[i].state = NodeState::Running { since: at };
+                app.dirty.texts = true;
             }
         }
         Event::NodeLog { node, stream, data } => {
@@ -856,6 +952,7 @@ fn engine_event(app: &mut App, e: Event) {
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                app.dirty.texts = true;
             }
         }
         Event::NodeSkipped { node, reason } => {
@@ -865,16 +962,20 @@ fn engine_event(app: &mut App, e: Event) {
                     took: Duration::ZERO,
                 };
                 app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
+                app.dirty.texts = true;
             }
         }
         Event::Redactions { node, counts } => {
             if let Some(i) = app.wf.node_index(&node) {
                 app.nodes[i].redactions = counts;
+                app.dirty.texts = true;
             }
         }
         // Later mappings' previews resolve as soon as the values they read exist.
         Event::Outputs { variables, .. } => {
-            app.vars.extend(variables.into_map());
+            if let Some(vars) = app.vars.as_mut() {
+                vars.extend(variables);
+            }
             app.refresh_rows();
         }
         Event::Warning { node, message } => match node {
@@ -904,7 +1005,7 @@ fn engine_done(app: &mut App, r: Result<RunReport, String>) {
     app.engine_live = false;
     match r {
         Ok(report) => {
-            app.vars = report.variables.into_map();
+            app.vars = Some(Vars::new(report.variables));
             if app.status.is_none() {
                 app.status = Some(report.status);
                 app.summary = report.nodes;

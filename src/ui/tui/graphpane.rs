@@ -160,11 +160,11 @@ impl GraphModel {
         g
     }
 
-    /// Lays out again if any text's width changed.
-    pub fn relayout(&mut self, texts: &[String]) {
+    /// Lays out again if any text's width changed; true if it did.
+    pub fn relayout(&mut self, texts: &[String]) -> bool {
         let widths: Vec<usize> = texts.iter().map(|t| layout::display_width(t)).collect();
         if widths == self.widths {
-            return;
+            return false;
         }
         let nodes: Vec<LayoutNode> = self
             .shapes
@@ -174,6 +174,7 @@ impl GraphModel {
             .collect();
         self.layout = layout::layout_with(&nodes, &self.edges, &self.charset.layout_options());
         self.widths = widths;
+        true
     }
 
     /// The node reached from `from` by an arrow key: Up/Down stay in the layer, Left/Right go

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::engine::ShownVars;
 use crate::expr;
-use crate::secrets::Redactor;
+use crate::secrets::{Redactor, StreamRedactor};
 use crate::workflow::model::SECRETS_ROW;
 use crate::workflow::{Node, NodeKind, Workflow};
 
@@ -69,7 +70,7 @@ impl MapRow {
 }
 
 /// Longest preview kept (the pane cuts it to its width anyway).
-const PREVIEW_MAX: usize = 400;
+pub const PREVIEW_MAX: usize = 400;
 
 /// How a preview is made: the redactor holding the run's secrets (none before a run and after
 /// the purge, when the rows are not evaluated again).
@@ -93,18 +94,140 @@ impl Shown<'_> {
     }
 }
 
-/// A compact JSON preview of a value, redacted, then cut at a character boundary (redacting
-/// first: a secret across the cut is still caught).
+/// A compact JSON preview of a value, redacted, cut at [`PREVIEW_MAX`] bytes (at a character
+/// boundary, with `…`). Serializing stops soon after the cap: a large value costs the preview,
+/// not the value's size.
 pub fn preview(v: &Value, shown: Shown<'_>) -> String {
-    let s = shown.text(serde_json::to_string(v).unwrap_or_default());
-    if s.len() <= PREVIEW_MAX {
-        return s;
+    bounded_json(v, PREVIEW_MAX, shown).0
+}
+
+/// Bytes handed to the redactor at a time (how far past the cap serializing may run).
+const PIECE: usize = 64;
+
+/// A compact JSON writer that keeps the first `cap` bytes of the redacted text and refuses
+/// more once it has them (serde_json stops at the first refused write). The serialized bytes go
+/// through the run's stream redactor before they count: a secret across the cap is caught as
+/// it would be in the whole text, and what is kept is exactly the start of the whole text
+/// redacted.
+struct BoundedJson {
+    out: Vec<u8>,
+    cap: usize,
+    stream: Option<StreamRedactor>,
+    /// Serialized bytes taken in (for the tests: how far serializing went).
+    taken: usize,
+}
+
+impl std::io::Write for BoundedJson {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for piece in buf.chunks(PIECE) {
+            if self.out.len() > self.cap {
+                return Err(std::io::Error::other("the preview is full"));
+            }
+            self.taken += piece.len();
+            match &mut self.stream {
+                Some(s) => s.push(piece, &mut self.out),
+                None => self.out.extend_from_slice(piece),
+            }
+        }
+        Ok(buf.len())
     }
-    let mut end = PREVIEW_MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
-    format!("{}…", &s[..end])
+}
+
+/// The preview of `v` cut at `cap` bytes, and how many serialized bytes it took to make it.
+fn bounded_json(v: &Value, cap: usize, shown: Shown<'_>) -> (String, usize) {
+    let mut w = BoundedJson {
+        out: Vec::new(),
+        cap,
+        stream: shown.0.map(Redactor::stream),
+        taken: 0,
+    };
+    let complete = serde_json::to_writer(&mut w, v).is_ok();
+    if complete && let Some(s) = w.stream.as_mut() {
+        s.finish(&mut w.out);
+    }
+    let whole = complete && w.out.len() <= cap;
+    let end = w.out.len().min(cap);
+    let kept = match std::str::from_utf8(&w.out[..end]) {
+        Ok(t) => t.to_string(),
+        Err(e) if e.error_len().is_none() => {
+            // Cut inside a character: keep the characters before it.
+            String::from_utf8_lossy(&w.out[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(&w.out[..end]).into_owned(),
+    };
+    let text = if whole { kept } else { format!("{kept}…") };
+    (text, w.taken)
+}
+
+/// The workflow variables as the TUI knows them during a run: the inputs as the engine showed
+/// them (shared with the engine's copy, never cloned) and what nodes set since (those win).
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    inputs: ShownVars,
+    set: Map<String, Value>,
+}
+
+impl Vars {
+    pub fn new(inputs: ShownVars) -> Vars {
+        Vars {
+            inputs,
+            set: Map::new(),
+        }
+    }
+
+    /// What a node set (its `Outputs`).
+    pub fn extend(&mut self, set: ShownVars) {
+        self.set.extend(set.into_map());
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.set
+            .get(name)
+            .or_else(|| self.inputs.as_map().get(name))
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every variable once, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        let mut all: Vec<(&String, &Value)> = self
+            .set
+            .iter()
+            .chain(
+                self.inputs
+                    .as_map()
+                    .iter()
+                    .filter(|(k, _)| !self.set.contains_key(k.as_str())),
+            )
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.set.len()
+            + self
+                .inputs
+                .as_map()
+                .keys()
+                .filter(|k| !self.set.contains_key(k.as_str()))
+                .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The layers an expression looks names up in, later rows' values first.
+    fn layers<'a>(&'a self, rows: &'a Map<String, Value>) -> [&'a Map<String, Value>; 3] {
+        [rows, &self.set, self.inputs.as_map()]
+    }
 }
 
 /// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand, as the
@@ -114,14 +237,14 @@ pub fn preview(v: &Value, shown: Shown<'_>) -> String {
 pub fn rows(
     wf: &Workflow,
     node: usize,
-    vars: Option<&Map<String, Value>>,
+    vars: Option<&Vars>,
     sources: &BTreeMap<String, String>,
     shown: Shown<'_>,
 ) -> Vec<MapRow> {
     let Some(n) = wf.nodes.get(node) else {
         return Vec::new();
     };
-    let empty = Map::new();
+    let empty = Vars::default();
     let Some(vars) = vars else {
         return match n.kind {
             NodeKind::Start => start_rows(wf, &empty, shown, "(shown when the run starts)"),
@@ -144,12 +267,7 @@ pub fn rows(
     }
 }
 
-fn start_rows(
-    wf: &Workflow,
-    vars: &Map<String, Value>,
-    shown: Shown<'_>,
-    missing: &str,
-) -> Vec<MapRow> {
+fn start_rows(wf: &Workflow, vars: &Vars, shown: Shown<'_>, missing: &str) -> Vec<MapRow> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for d in wf.inputs.iter().flatten() {
@@ -164,7 +282,7 @@ fn start_rows(
             },
         });
     }
-    for (k, v) in vars {
+    for (k, v) in vars.iter() {
         if !seen.contains(k) {
             out.push(MapRow {
                 heading: false,
@@ -179,7 +297,7 @@ fn start_rows(
 
 fn service_rows(
     n: &Node,
-    vars: &Map<String, Value>,
+    vars: &Vars,
     sources: &BTreeMap<String, String>,
     shown: Shown<'_>,
 ) -> Vec<MapRow> {
@@ -192,8 +310,9 @@ fn service_rows(
             resolved: Resolved::Value(format!("{} variables", vars.len())),
         }),
         Some(mapping) => {
-            // Later rows may read earlier ones, as the engine evaluates them.
-            let mut scope = vars.clone();
+            // Later rows may read earlier ones, as the engine evaluates them (over the
+            // variables as they are: never a copy of them).
+            let mut scope = Map::new();
             for row in mapping {
                 let value = row.value.text.clone();
                 if row.name == SECRETS_ROW {
@@ -236,9 +355,9 @@ fn service_rows(
                         let missing: Vec<&str> = free
                             .free_variable_names()
                             .into_iter()
-                            .filter(|v| !scope.contains_key(*v))
+                            .filter(|v| !scope.contains_key(*v) && !vars.contains_key(v))
                             .collect();
-                        match expr::eval(e, &scope) {
+                        match expr::eval_layered(e, &vars.layers(&scope)) {
                             Ok(v) => {
                                 scope.insert(row.name.clone(), v.clone());
                                 if v.is_null() && !missing.is_empty() {

@@ -7,6 +7,7 @@ pub mod app;
 pub mod export;
 pub mod graphpane;
 pub mod keymap;
+pub mod layout;
 pub mod logbuf;
 pub mod logview;
 pub mod mapping;

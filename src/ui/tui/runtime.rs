@@ -14,7 +14,7 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, Message};
+use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, EffectDone};
 use super::export::{self, Multiplexer};
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
@@ -209,7 +209,7 @@ impl Ui {
         loop {
             prompt_open.store(app.prompt.is_some(), Ordering::SeqCst);
             for eff in app.take_effects() {
-                self.effect(eff, &tx, &credits, &mut app, term.backend_mut());
+                self.effect(eff, &tx, &credits, term.backend_mut());
                 frames.mark_urgent();
             }
             if let Some(code) = app.exit_code() {
@@ -272,7 +272,6 @@ impl Ui {
         eff: Effect,
         tx: &Sender<AppEvent>,
         credits: &Arc<Credits>,
-        app: &mut App,
         out: &mut impl Write,
     ) {
         match eff {
@@ -324,24 +323,20 @@ impl Ui {
                         let _ = out.write_all(seq.as_bytes()).and_then(|_| out.flush());
                     }
                     Err(e) => {
-                        app.message = Some(Message {
-                            text: e.to_string(),
-                            error: true,
-                        })
+                        let _ =
+                            tx.send(AppEvent::EffectDone(EffectDone::CopyFailed(e.to_string())));
                     }
                 }
             }
             Effect::Save { path, text } => {
-                app.message = Some(match export::save_log_fresh(&path, &text) {
-                    Ok(saved) => Message {
-                        text: format!("saved to {} (mode 0600)", safe::path(&saved)),
-                        error: false,
+                let done = match export::save_log_fresh(&path, &text) {
+                    Ok(saved) => EffectDone::Saved(saved),
+                    Err(e) => EffectDone::SaveFailed {
+                        path,
+                        error: e.to_string(),
                     },
-                    Err(e) => Message {
-                        text: format!("cannot save {}: {e}", safe::path(&path)),
-                        error: true,
-                    },
-                });
+                };
+                let _ = tx.send(AppEvent::EffectDone(done));
             }
         }
     }
@@ -384,6 +379,7 @@ fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
             | AppEvent::Signal(_)
             | AppEvent::EngineDone(_)
             | AppEvent::Prepared(_)
+            | AppEvent::EffectDone(_)
     );
     app::update(app, ev);
     urgent

@@ -634,9 +634,9 @@ fn a_later_nodes_preview_resolves_when_an_upstream_node_reports_its_outputs() {
     let node = app.wf.node_index("classical_risk").expect("node");
     let series_row = |app: &App| {
         app.mapping_rows_of(node)
-            .into_iter()
+            .iter()
             .find(|r| r.name == "series")
-            .map(|r| r.resolved)
+            .map(|r| r.resolved.clone())
     };
     assert!(
         matches!(series_row(&app), Some(crate::ui::tui::mapping::Resolved::Note(n)) if n.contains("not known yet: prices"))

@@ -7,111 +7,17 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, Confirm, MIN_HEIGHT, MIN_WIDTH, Overlay, Phase};
+use super::app::{App, Confirm, Overlay, Phase};
 use super::graphpane::{self, NodeState, short_duration, status_role};
 use super::keymap::{self, Context};
+use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, columns, cut, inner, inner_rect, resolved_lines};
 use super::logview::fmt_elapsed;
-use super::mapping::{MapRow, Resolved, SECRET_MASK};
+use super::mapping::Resolved;
 use super::theme::Role;
 use crate::engine::{NodeStatus, RunStatus};
 use crate::workflow::NodeKind;
-
-/// Where each part of the screen goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub full: Rect,
-    pub title: Rect,
-    pub body: Rect,
-    pub graph: Option<Rect>,
-    pub mapping: Option<Rect>,
-    pub logs: Option<Rect>,
-    pub bar: Rect,
-    pub too_small: bool,
-}
-
-/// Width at which the graph and the mapping table sit side by side.
-const WIDE: u16 = 140;
-
-/// The inner size of a bordered pane.
-pub fn inner(r: Rect) -> (u16, u16) {
-    (r.width.saturating_sub(2), r.height.saturating_sub(2))
-}
-
-fn inner_rect(r: Rect) -> Rect {
-    Rect::new(
-        r.x + 1,
-        r.y + 1,
-        r.width.saturating_sub(2),
-        r.height.saturating_sub(2),
-    )
-}
-
-/// The areas for the app's terminal size.
-pub fn areas(app: &App) -> Areas {
-    areas_in(app, Rect::new(0, 0, app.size.0, app.size.1))
-}
-
-/// The areas inside `full`.
-pub fn areas_in(app: &App, full: Rect) -> Areas {
-    let (w, h) = (full.width, full.height);
-    let too_small = w < MIN_WIDTH || h < MIN_HEIGHT;
-    let title = Rect::new(full.x, full.y, w, 1.min(h));
-    let bar = Rect::new(full.x, full.y + h.saturating_sub(1), w, 1.min(h));
-    let body = Rect::new(full.x, full.y + 1, w, h.saturating_sub(2));
-    let mut a = Areas {
-        full,
-        title,
-        body,
-        graph: None,
-        mapping: None,
-        logs: None,
-        bar,
-        too_small,
-    };
-    if too_small {
-        return a;
-    }
-    let bh = body.height;
-    let graph_need = (app.graph.layout.height as u16).saturating_add(2).max(3);
-    let map_need = (mapping_lines(app, mapping_inner_width(app, w)) as u16).saturating_add(2);
-    if w >= WIDE {
-        let top = graph_need.max(map_need).min(bh * 45 / 100).max(5);
-        let gw = wide_graph_width(app, w);
-        a.graph = Some(Rect::new(body.x, body.y, gw, top));
-        a.mapping = Some(Rect::new(body.x + gw, body.y, w - gw, top));
-        a.logs = Some(Rect::new(body.x, body.y + top, w, bh - top));
-    } else {
-        let graph_h = graph_need.min((bh * 30 / 100).max(3));
-        let mut map_h = map_need.min((bh * 40 / 100).max(4));
-        let min_logs = 6;
-        if bh < graph_h + map_h + min_logs {
-            map_h = bh.saturating_sub(graph_h + min_logs).max(3);
-        }
-        let logs_h = bh.saturating_sub(graph_h + map_h);
-        a.graph = Some(Rect::new(body.x, body.y, w, graph_h));
-        a.mapping = Some(Rect::new(body.x, body.y + graph_h, w, map_h));
-        a.logs = Some(Rect::new(body.x, body.y + graph_h + map_h, w, logs_h));
-    }
-    a
-}
-
-/// In the wide layout: the graph's width, as much as it needs between 40 % of the screen and
-/// what leaves the mapping table 56 columns.
-fn wide_graph_width(app: &App, w: u16) -> u16 {
-    let need = u16::try_from(app.graph.layout.width + 2).unwrap_or(u16::MAX);
-    need.clamp(w * 2 / 5, w.saturating_sub(56).max(w * 2 / 5))
-}
-
-fn mapping_inner_width(app: &App, w: u16) -> usize {
-    let pane = if w >= WIDE {
-        w - wide_graph_width(app, w)
-    } else {
-        w
-    };
-    usize::from(pane.saturating_sub(2))
-}
 
 /// Draws the whole screen into a frame.
 pub fn view(app: &App, frame: &mut Frame) {
@@ -123,7 +29,13 @@ pub fn view(app: &App, frame: &mut Frame) {
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     buf.set_style(area, t.style(Role::Text));
-    let a = areas_in(app, area);
+    // The app keeps the layout for its terminal size; a frame of another size (a resize not
+    // taken in yet) is laid out here, from the same pure function.
+    let a = if app.layout.full == area {
+        app.layout
+    } else {
+        layout::areas(area, app.graph_size(), app.mapping_rows())
+    };
     if a.too_small {
         draw_too_small(app, area, buf);
         return;
@@ -293,120 +205,34 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
             block.title_bottom(Line::styled(" more: ←↑↓→ ", t.style(Role::Muted)).right_aligned());
     }
     block.render(area, buf);
-    let texts = app.node_texts();
     let selected = app.selected;
     let inner = inner_rect(area);
-    graphpane::paint(&app.graph, &texts, app.graph_scroll, inner, buf, t, |i| {
-        let kind = app.wf.nodes.get(i).map(|n| n.kind);
-        let base = match kind {
-            Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
-            Some(NodeKind::End) => match app.status {
-                Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
-                Some(RunStatus::Failed) => t.style(Role::StatusFailed),
-                Some(_) => t.style(Role::StatusCancelled),
-                None => t.style(Role::Text),
-            },
-            _ => t.style(Role::Text),
-        };
-        if i == selected {
-            base.patch(t.style(Role::Selection))
-        } else {
-            base
-        }
-    });
-}
-
-/// Display lines the mapping pane wants at inner width `w`.
-fn mapping_lines(app: &App, w: usize) -> usize {
-    let rows = app.mapping_rows();
-    let cols = columns(&rows, w);
-    2 + rows
-        .iter()
-        .map(|r| resolved_lines(r, cols.2).len())
-        .sum::<usize>()
-}
-
-/// (name, value, resolved) column widths for inner width `w` (2 blanks between columns).
-fn columns(rows: &[MapRow], w: usize) -> (usize, usize, usize) {
-    let name = rows
-        .iter()
-        .filter(|r| !r.heading)
-        .map(|r| r.name.width())
-        .max()
-        .unwrap_or(4)
-        .clamp(8, 20)
-        .min(w / 4);
-    let rest = w.saturating_sub(name + 4);
-    let value = (rest * 3 / 10).max(1);
-    (name, value, rest.saturating_sub(value))
-}
-
-/// The resolved cell as lines: values are cut to one line, a secret binding wraps (it must be
-/// read whole: name, source and the mask).
-fn resolved_lines(r: &MapRow, w: usize) -> Vec<String> {
-    let text = r.resolved.text();
-    match r.resolved {
-        Resolved::Secret {
-            ref param,
-            ref secret,
-            ref source,
-        } if text.width() > w => {
-            let from = source.as_deref().unwrap_or("not given yet");
-            let pieces = [
-                format!("{param} ←"),
-                format!("secret_value(\"{secret}\")"),
-                format!("{SECRET_MASK}  (from: {from})"),
-            ];
-            wrap_pieces(&pieces, w)
-        }
-        _ => vec![cut(&text, w)],
-    }
-}
-
-/// Greedy line filling with whole pieces (a piece longer than a line is cut).
-fn wrap_pieces(pieces: &[String], w: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for word in pieces {
-        let word = word.as_str();
-        let need = if cur.is_empty() {
-            word.width()
-        } else {
-            cur.width() + 1 + word.width()
-        };
-        if need > w && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(word);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out.into_iter().map(|l| cut(&l, w)).collect()
-}
-
-/// `s` cut to `w` display cells, with `…` when cut.
-pub fn cut(s: &str, w: usize) -> String {
-    if s.width() <= w {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if used + cw + 1 > w {
-            break;
-        }
-        out.push(c);
-        used += cw;
-    }
-    if w > 0 {
-        out.push('…');
-    }
-    out
+    graphpane::paint(
+        &app.graph,
+        &app.texts,
+        app.graph_scroll,
+        inner,
+        buf,
+        t,
+        |i| {
+            let kind = app.wf.nodes.get(i).map(|n| n.kind);
+            let base = match kind {
+                Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
+                Some(NodeKind::End) => match app.status {
+                    Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
+                    Some(RunStatus::Failed) => t.style(Role::StatusFailed),
+                    Some(_) => t.style(Role::StatusCancelled),
+                    None => t.style(Role::Text),
+                },
+                _ => t.style(Role::Text),
+            };
+            if i == selected {
+                base.patch(t.style(Role::Selection))
+            } else {
+                base
+            }
+        },
+    );
 }
 
 fn node_detail(app: &App) -> Vec<Span<'static>> {
@@ -511,7 +337,7 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_line(inner.x, y, &Line::from(node_detail(app)), inner.width);
     y += 1;
     let rows = app.mapping_rows();
-    let (nw, vw, rw) = columns(&rows, w);
+    let (nw, vw, rw) = columns(rows, w);
     if y < bottom {
         let head = format!(
             "{:<nw$}  {:<vw$}  {}",
@@ -620,14 +446,7 @@ fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
             "The run is cancelled first: the services are stopped and the record closed.",
         ),
     };
-    let width = area.width.saturating_sub(4).min(60);
-    let height = 6.min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
+    let rect = layout::centered(area, area.width.saturating_sub(4).min(60), 6);
     Clear.render(rect, buf);
     let lines = vec![
         Line::styled(text, t.style(Role::Text)),
