@@ -329,14 +329,8 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
 /// Draws the help overlay centred in `area`, scrolled by `scroll` lines.
 pub fn render_help(focus: Context, scroll: u16, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let lines = help_lines(focus, theme);
-    let width = area.width.saturating_sub(4).min(96);
     let height = area.height.saturating_sub(2);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
+    let rect = super::layout::centered(area, area.width.saturating_sub(4).min(96), height);
     Clear.render(rect, buf);
     let total = lines.len() as u16;
     let inner_h = height.saturating_sub(2);

@@ -200,12 +200,7 @@ impl PromptState {
     pub fn draw(&self, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let width = area.width.saturating_sub(4).min(72);
         let height = area.height.min(12 + self.fields.len() as u16);
-        let rect = Rect::new(
-            area.x + (area.width - width) / 2,
-            area.y + (area.height - height) / 2,
-            width,
-            height,
-        );
+        let rect = super::layout::centered(area, width, height);
         Clear.render(rect, buf);
         let mut lines = Vec::new();
         if let Some(f) = self.current() {
