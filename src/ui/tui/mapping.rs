@@ -398,3 +398,114 @@ fn service_rows(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use secrecy::SecretString;
+    use serde_json::json;
+
+    use super::*;
+
+    const SECRET: &str = "Zq3-Xv8_Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa-Ue8Io3Px2";
+
+    fn redactor() -> Redactor {
+        let r = Redactor::new();
+        r.add_secret("tok", &SecretString::from(SECRET))
+            .expect("add");
+        r
+    }
+
+    /// What the preview was before it was bounded: the whole text, redacted, then cut.
+    fn whole_then_cut(v: &Value, cap: usize, shown: Shown<'_>) -> String {
+        let s = shown.text(serde_json::to_string(v).unwrap_or_default());
+        if s.len() <= cap {
+            return s;
+        }
+        let mut end = cap;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    }
+
+    #[test]
+    fn a_small_value_is_shown_whole() {
+        let v = json!({ "a": [1, 2.5, "x"], "b": null });
+        assert_eq!(preview(&v, Shown(None)), serde_json::to_string(&v).unwrap());
+        assert_eq!(
+            preview(&v, Shown(Some(&redactor()))),
+            r#"{"a":[1,2.5,"x"],"b":null}"#
+        );
+    }
+
+    #[test]
+    fn a_large_value_stops_serializing_soon_after_the_cap() {
+        let big = json!({ "data": (0..200_000).map(|i| json!({ "id": i, "name": format!("n{i}") })).collect::<Vec<_>>() });
+        let long = json!("é".repeat(1_000_000));
+        for v in [&big, &long] {
+            for shown in [Shown(None), Shown(Some(&redactor()))] {
+                let (text, taken) = bounded_json(v, PREVIEW_MAX, shown);
+                assert!(text.ends_with('…'), "{text}");
+                assert!(text.len() <= PREVIEW_MAX + '…'.len_utf8(), "{}", text.len());
+                // Stopped a piece or so past the cap (what the redactor holds back at most).
+                assert!(taken <= 2 * PREVIEW_MAX + 2 * PIECE, "took {taken} bytes");
+                assert_eq!(text, whole_then_cut(v, PREVIEW_MAX, shown));
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_across_the_cap_is_redacted() {
+        let r = redactor();
+        for at in PREVIEW_MAX - SECRET.len()..PREVIEW_MAX + 2 {
+            let v = json!(format!("{}{SECRET}{}", "a".repeat(at), "b".repeat(500)));
+            let text = preview(&v, Shown(Some(&r)));
+            assert_eq!(
+                text,
+                whole_then_cut(&v, PREVIEW_MAX, Shown(Some(&r))),
+                "at {at}"
+            );
+            // Not even the secret's start shows.
+            assert!(!text.contains(&SECRET[..8]), "at {at}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_cut_inside_a_character_keeps_the_characters_before_it() {
+        for pad in 0..4 {
+            let v = json!(format!("{}{}", "a".repeat(pad), "€".repeat(300)));
+            let text = preview(&v, Shown(None));
+            assert_eq!(text, whole_then_cut(&v, PREVIEW_MAX, Shown(None)));
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zé€\"\\\\\n ]{0,40}".prop_map(Value::String),
+            Just(json!(SECRET)),
+        ];
+        leaf.prop_recursive(4, 200, 12, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..12).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z]{1,6}", inner, 0..12)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn the_bounded_preview_is_the_whole_text_redacted_and_cut(v in json_value(), cap in 1usize..600) {
+            let r = redactor();
+            for shown in [Shown(None), Shown(Some(&r))] {
+                prop_assert_eq!(bounded_json(&v, cap, shown).0, whole_then_cut(&v, cap, shown));
+            }
+        }
+    }
+}

@@ -708,3 +708,108 @@ fn names_reasons_and_previews_are_drawn_terminal_safe() {
         super::mapping::Resolved::Value("\"x\\u202ey\\u009dz\"".into())
     );
 }
+
+#[test]
+fn derived_state_is_recomputed_on_the_events_that_change_it_and_not_on_ticks_or_logs() {
+    let (mut app, t) = new_app(prepared_with_secrets("portfolio-risk"), (160, 48));
+    started(
+        &mut app,
+        &[
+            "fetch_prices",
+            "classical_risk",
+            "quantum_sampling",
+            "report",
+        ],
+    );
+    let before = app.recomputed;
+    // Nothing runs: ticks and log lines leave rows, texts and layout alone.
+    for i in 1..=50 {
+        app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(100 * i)));
+        log(&mut app, "fetch_prices", Stream::Stdout, "a line\n");
+    }
+    assert_eq!(app.recomputed, before);
+
+    // A node starts: its text changes, and with it each tick while it runs; rows do not.
+    node_started(&mut app, "fetch_prices");
+    let started_texts = app.recomputed.texts;
+    assert_eq!(started_texts, before.texts + 1);
+    let text = app.texts[app.wf.node_index("fetch_prices").expect("node")].clone();
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(9000)));
+    assert_eq!(app.recomputed.texts, started_texts + 1);
+    assert_ne!(
+        app.texts[app.wf.node_index("fetch_prices").expect("node")],
+        text,
+        "the spinner and the duration move"
+    );
+    for _ in 0..20 {
+        log(&mut app, "fetch_prices", Stream::Stdout, "a line\n");
+    }
+    assert_eq!(app.recomputed.rows, before.rows);
+    assert_eq!(app.recomputed.texts, started_texts + 1);
+
+    // Outputs: the rows are computed again (a later node's preview resolves).
+    let node = app.wf.node_index("classical_risk").expect("node");
+    let rows_before = app.mapping_rows_of(node).to_vec();
+    let variables = serde_json::json!({ "prices": { "series": { "AURA": [1.5, 2.5] } } });
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("fetch_prices"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                variables.as_object().cloned().unwrap_or_default(),
+            ),
+        },
+    );
+    assert_eq!(app.recomputed.rows, before.rows + 1);
+    assert_ne!(app.mapping_rows_of(node), rows_before.as_slice());
+
+    // Selection: the layout follows the selected node's rows; no row is evaluated again.
+    let layout_before = app.recomputed.layout;
+    let rows_count = app.recomputed.rows;
+    let shown = app.mapping_rows().to_vec();
+    ch(&mut app, 'l');
+    assert_eq!(app.recomputed.layout, layout_before + 1);
+    assert_eq!(app.recomputed.rows, rows_count);
+    assert_ne!(app.mapping_rows(), shown.as_slice());
+
+    // Resize: the layout, at the new size.
+    app::update(&mut app, AppEvent::Resize(80, 24));
+    assert_eq!(app.recomputed.layout, layout_before + 2);
+    assert_eq!(app.layout.full, ratatui::layout::Rect::new(0, 0, 80, 24));
+    assert_eq!(
+        app.layout,
+        super::layout::areas(app.layout.full, app.graph_size(), app.mapping_rows())
+    );
+}
+
+#[test]
+fn a_save_or_copy_result_comes_back_as_an_event_and_sets_the_message() {
+    let (mut app, _) = quantum_running();
+    app::update(
+        &mut app,
+        AppEvent::EffectDone(app::EffectDone::Saved(PathBuf::from("wfop-run-x.log"))),
+    );
+    let m = app.message.clone().expect("a message");
+    assert_eq!(m.text, "saved to wfop-run-x.log (mode 0600)");
+    assert!(!m.error);
+    app::update(
+        &mut app,
+        AppEvent::EffectDone(app::EffectDone::SaveFailed {
+            path: PathBuf::from("/nope/\u{1b}x.log"),
+            error: "No such file or directory".into(),
+        }),
+    );
+    let m = app.message.clone().expect("a message");
+    assert!(m.error);
+    assert!(m.text.starts_with("cannot save /nope/"), "{}", m.text);
+    assert!(!m.text.contains('\u{1b}'), "terminal-safe: {}", m.text);
+    app::update(
+        &mut app,
+        AppEvent::EffectDone(app::EffectDone::CopyFailed("too long to copy".into())),
+    );
+    assert_eq!(
+        app.message.clone().map(|m| (m.text, m.error)),
+        Some(("too long to copy".to_string(), true))
+    );
+    assert!(render(&app).contains("too long to copy"));
+}
