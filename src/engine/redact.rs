@@ -28,8 +28,19 @@ impl Default for ShownVars {
 
 impl ShownVars {
     /// A redacted copy of `vars` (call it while the redactor still holds the secrets).
-    pub(crate) fn redact(r: &Redactor, vars: &Map<String, Value>) -> ShownVars {
+    pub fn redact(r: &Redactor, vars: &Map<String, Value>) -> ShownVars {
         let mut v = Value::Object(vars.clone());
+        redact_value(r, &mut v);
+        match v {
+            Value::Object(_) => ShownVars(Arc::new(v)),
+            _ => ShownVars::default(),
+        }
+    }
+
+    /// `vars` redacted in place, for variables no longer needed as they were (the run's end):
+    /// no second tree.
+    pub(crate) fn redact_owned(r: &Redactor, vars: Map<String, Value>) -> ShownVars {
+        let mut v = Value::Object(vars);
         redact_value(r, &mut v);
         match v {
             Value::Object(_) => ShownVars(Arc::new(v)),
@@ -121,5 +132,35 @@ fn walk(r: &Redactor, v: &mut Value, counts: &mut BTreeMap<String, u64>) {
             }
         }
         Value::Null | Value::Bool(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn shown_vars_are_redacted_shared_and_the_same_in_place() {
+        let r = Redactor::new();
+        r.add_secret("pw", &SecretString::from("hunter2-Zq3Xv8Lm"))
+            .expect("add");
+        let vars = json!({
+            "dsn": "postgres://u:hunter2-Zq3Xv8Lm@db/x",
+            "hunter2-Zq3Xv8Lm": [1, { "k": "hunter2-Zq3Xv8Lm" }],
+            "n": 42
+        });
+        let vars = vars.as_object().cloned().expect("object");
+        let shown = ShownVars::redact(&r, &vars);
+        let text = serde_json::to_string(&shown).expect("json");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(shown.as_map()["n"], json!(42));
+        // Redacting in place gives the same tree; clones share it.
+        assert_eq!(ShownVars::redact_owned(&r, vars), shown);
+        let copy = shown.clone();
+        assert!(Arc::ptr_eq(&copy.shared(), &shown.shared()));
+        assert_eq!(serde_json::to_string(&*shown.shared()).expect("json"), text);
     }
 }

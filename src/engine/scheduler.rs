@@ -382,8 +382,7 @@ pub(crate) async fn schedule(
     };
     // The variables as shown and recorded: redacted while the redactor still knows the secrets
     // (inputs hold the real values the services needed).
-    let final_vars = ShownVars::redact(&redactor, &vars);
-    drop(vars);
+    let final_vars = ShownVars::redact_owned(&redactor, vars);
     ctx.secrets
         .lock()
         .unwrap_or_else(|e| e.into_inner())
