@@ -16,7 +16,7 @@ use super::record::{NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::service::{
     CANCEL_FORCE, CANCEL_GRACEFUL, CANCEL_NONE, Outcome, RunCtx, SECRETS_FD_VAR, SecretParam,
-    run_service,
+    ServiceInput, run_service,
 };
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::expr;
@@ -581,10 +581,11 @@ fn create_record(
     ))
 }
 
-/// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
-fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+/// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`,
+/// serialized for the service (the variables are read, never copied).
+fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<ServiceInput, String> {
     let Some(rows) = &node.input_mapping else {
-        return Ok(vars.clone());
+        return Ok(ServiceInput::new(vars));
     };
     // Later rows read earlier ones first, then the variables (never copied into one scope).
     let mut out = Map::new();
@@ -596,7 +597,7 @@ fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Valu
             .map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
         out.insert(row.name.clone(), v);
     }
-    Ok(out)
+    Ok(ServiceInput::new(&out))
 }
 
 /// Puts a successful result into the workflow variables, through the output mapping; returns

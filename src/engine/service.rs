@@ -99,12 +99,33 @@ enum Ending {
     Cancelled(std::process::ExitStatus),
 }
 
+/// A service's input, serialized once when the node starts: the JSON object for its stdin and
+/// one JSON text per top-level key for `input/<key>.json`. Made from the variables by
+/// reference, so starting a service never copies the workflow variables' tree.
+pub(crate) struct ServiceInput {
+    body: Vec<u8>,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl ServiceInput {
+    pub(crate) fn new(input: &Map<String, Value>) -> ServiceInput {
+        // Serializing a `Value` cannot fail (its keys are strings).
+        ServiceInput {
+            body: serde_json::to_vec(input).unwrap_or_default(),
+            files: input
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
 /// Runs one service node to its end. Never panics on anything the child does.
 pub(crate) async fn run_service(
     ctx: Arc<RunCtx>,
     node_id: Arc<str>,
     node: &Node,
-    input: Map<String, Value>,
+    input: ServiceInput,
     params: Vec<SecretParam>,
     log: Arc<Mutex<NodeLog>>,
     mut cancel: watch::Receiver<u8>,
@@ -153,7 +174,7 @@ pub(crate) async fn run_service(
     .await;
 
     if let Some(mut stdin) = child.stdin.take() {
-        let body = serde_json::to_vec(&Value::Object(input)).unwrap_or_default();
+        let body = input.body;
         tokio::spawn(async move {
             // A service that does not read its stdin is fine: ignore EPIPE.
             let _ = stdin.write_all(&body).await;
@@ -567,7 +588,7 @@ async fn emit(
 
 /// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
 /// shim for Python services.
-fn make_folder(input: &Map<String, Value>, run: &Run) -> std::io::Result<tempfile::TempDir> {
+fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::TempDir> {
     // $XDG_RUNTIME_DIR (per user, memory-backed) when there is one, else the temp folder.
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
@@ -580,14 +601,13 @@ fn make_folder(input: &Map<String, Value>, run: &Run) -> std::io::Result<tempfil
     let in_dir = folder.path().join("input");
     b.create(&in_dir)?;
     b.create(folder.path().join("output"))?;
-    for (k, v) in input {
+    for (k, text) in &input.files {
         if !is_file_name(k) {
             continue;
         }
-        let text = serde_json::to_vec(v).map_err(std::io::Error::other)?;
         std::io::Write::write_all(
             &mut create_private(&in_dir.join(format!("{k}.json")))?,
-            &text,
+            text,
         )?;
     }
     if matches!(run, Run::Python { .. }) {
