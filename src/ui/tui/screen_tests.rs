@@ -813,3 +813,13 @@ fn a_save_or_copy_result_comes_back_as_an_event_and_sets_the_message() {
     );
     assert!(render(&app).contains("too long to copy"));
 }
+
+#[test]
+fn the_model_does_not_use_the_view_and_the_layout_uses_neither() {
+    let app_src = include_str!("app.rs");
+    assert!(!app_src.contains("super::view"), "app must not import view");
+    let layout_src = include_str!("layout.rs");
+    for m in ["super::app", "super::view", "super::runtime"] {
+        assert!(!layout_src.contains(m), "layout is pure: no {m}");
+    }
+}
