@@ -452,21 +452,21 @@ impl Evaluator {
             let present = self.resolve(arg, scope, depth + 1)?.is_some();
             return Ok((Value::Bool(present), SCALAR));
         }
+        if matches!(name, "not" | "count" | "number") {
+            // These read their argument without building from it: a named value is borrowed,
+            // not copied (`count(data)` over a large list copies nothing).
+            let resolved = self.resolve(arg, scope, depth + 1)?;
+            let out = match (name, resolved.as_ref().map(|(v, _)| v.as_ref())) {
+                ("not", Some(Value::Bool(b))) => Value::Bool(!b),
+                ("count", Some(Value::Array(items))) => Value::from(items.len()),
+                ("number", Some(Value::Number(n))) => Value::Number(n.clone()),
+                ("number", Some(Value::String(s))) => parse_number(s).map_or(Value::Null, number),
+                _ => Value::Null,
+            };
+            return Ok((out, SCALAR));
+        }
         let (value, meta) = self.eval(arg, scope, depth + 1)?;
         let out = match name {
-            "not" => match value {
-                Value::Bool(b) => Value::Bool(!b),
-                _ => Value::Null,
-            },
-            "count" => match value {
-                Value::Array(items) => Value::from(items.len()),
-                _ => Value::Null,
-            },
-            "number" => match value {
-                Value::Number(n) => Value::Number(n),
-                Value::String(s) => parse_number(&s).map_or(Value::Null, number),
-                _ => Value::Null,
-            },
             "string" => {
                 let text = match value {
                     Value::Null => return Ok((Value::Null, SCALAR)),

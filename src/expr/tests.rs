@@ -915,6 +915,24 @@ fn evaluation_memory_is_bounded() {
     assert!(eval::eval(&expr, &[&v], 16).is_ok());
     let expr = parse("[big]").expect("parses");
     assert!(eval::eval(&expr, &[&v], 1024).is_err());
+
+    // count, not and number read a named value in place: nothing is copied or charged
+    v.insert("list".into(), json!((0..1000).collect::<Vec<_>>()));
+    v.insert("n".into(), json!("12.5"));
+    v.insert("t".into(), json!(true));
+    for (src, want) in [
+        ("count(list)", json!(1000)),
+        ("count(big)", json!(null)),
+        ("number(n)", json!(12.5)),
+        ("not(t)", json!(false)),
+        ("count(missing)", json!(null)),
+    ] {
+        let expr = parse(src).expect("parses");
+        assert_eq!(eval::eval(&expr, &[&v], 16).expect(src), want, "{src}");
+    }
+    // …while an argument built on the spot is still charged.
+    let expr = parse("count([big, big])").expect("parses");
+    assert!(eval::eval(&expr, &[&v], 1024).is_err());
 }
 
 #[test]
