@@ -1,6 +1,7 @@
 //! wfop — run workflows of services from a terminal, with every secret redacted.
 //! The library holds everything; `main.rs` only parses the command line and picks a front end.
 
+pub mod diag;
 pub mod engine;
 pub mod expr;
 pub mod safe;

@@ -1,18 +1,16 @@
 //! What a workflow is: the model, the JSON loader with positioned diagnostics, validation,
 //! and the layered graph layout (pure data, no drawing).
 
-pub mod diag;
 pub mod json;
 pub mod layout;
 pub mod load;
-pub mod mask;
 pub mod model;
 pub mod validate;
 
 use std::path::Path;
 
-pub use diag::{Diagnostic, Severity};
-pub use load::{ReadError, SourceFile};
+use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
+
 pub use model::{Edge, MappingRow, Node, NodeKind, Run, Workflow};
 
 /// A workflow file after loading and validation.
@@ -76,7 +74,7 @@ pub fn check_source(mut source: SourceFile) -> Checked {
 /// and (also when the file did not parse) each line naming `$secrets` or `secret_value`, with
 /// the lines after it up to one holding a `}`. Public words stay: the row's field names and
 /// the names the workflow declares.
-fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
+fn secrets_rows(text: &str, wf: Option<&Workflow>) -> Sensitivity {
     let mut ranges = Vec::new();
     let mut open: Option<usize> = None;
     let mut at = 0;
@@ -111,12 +109,12 @@ fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
         }
         keep.extend(wf.secrets.iter().flatten().map(|d| d.name.clone()));
         // Only names the loader accepts as names stay readable.
-        keep.retain(|k| k.starts_with('$') || load::is_identifier(k));
+        keep.retain(|k| k.starts_with('$') || diag::is_identifier(k));
     }
     if ranges.is_empty() {
-        return mask::Sensitivity::None;
+        return Sensitivity::None;
     }
-    mask::Sensitivity::Rows { ranges, keep }
+    Sensitivity::Rows { ranges, keep }
 }
 
 /// Reads, loads and validates a workflow file.
