@@ -5,6 +5,7 @@ pub mod json;
 pub mod layout;
 pub mod load;
 pub mod model;
+mod names;
 pub mod validate;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::path::Path;
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
 pub use model::{Edge, MappingRow, Node, NodeKind, Run, Workflow};
+pub use names::secret_env_name;
 
 /// A workflow file after loading and validation.
 #[derive(Debug)]
