@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::engine::record::{self, LogTail, RecordError};
 use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus};
+use crate::human::{self, Form};
 use crate::safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,7 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 "wfop: {} {} in {}",
                 safe::line(&**node),
                 status.as_str(),
-                ms(*duration_ms)
+                human::millis(*duration_ms, Form::Summary)
             )?;
             match (exit_code, signal) {
                 (Some(c), _) if *status != NodeStatus::Succeeded => {
@@ -156,7 +157,11 @@ fn write_summary(
         RunStatus::Interrupted { signal } => format!("interrupted by signal {signal}"),
         s => s.as_str().to_string(),
     };
-    writeln!(out, "wfop: run {what} in {}", ms(duration_ms))?;
+    writeln!(
+        out,
+        "wfop: run {what} in {}",
+        human::millis(duration_ms, Form::Summary)
+    )?;
     let w = nodes
         .iter()
         .map(|n| safe::line(&n.node).chars().count())
@@ -174,7 +179,9 @@ fn write_summary(
             (_, Some(s)) => format!("signal {s}"),
             _ => "-".into(),
         };
-        let dur = n.duration_ms.map_or("-".into(), ms);
+        let dur = n
+            .duration_ms
+            .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
         write!(
             out,
             "  {:w$}  {:10} {dur:>9}  {exit}",
@@ -187,14 +194,6 @@ fn write_summary(
         }
     }
     Ok(())
-}
-
-fn ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
 }
 
 /// `wfop runs`: one line per run, oldest first.
@@ -214,7 +213,9 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         "run", "status", "duration", "started"
     )?;
     for r in runs {
-        let dur = r.duration_ms.map_or("-".into(), ms);
+        let dur = r
+            .duration_ms
+            .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
         writeln!(
             out,
             "{:w$}  {:11} {dur:>9}  {:24}  {}",

@@ -20,6 +20,7 @@ use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
 use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
+use crate::human::{self, Form};
 use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::prompt::BURST_GAP;
@@ -429,7 +430,7 @@ pub fn summary(app: &App) -> String {
     };
     let took = app
         .run_duration
-        .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
+        .map(|d| format!(" in {}", human::duration(d, Form::Seconds)))
         .unwrap_or_default();
     let id = app.run_id.as_deref().unwrap_or("?");
     out.push_str(&format!(
@@ -451,7 +452,7 @@ pub fn summary(app: &App) -> String {
     for (n, name) in app.summary.iter().zip(&names) {
         let dur = n
             .duration_ms
-            .map_or("-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
+            .map_or("-".to_string(), |ms| human::millis(ms, Form::Seconds));
         let exit = match (n.exit_code, n.signal) {
             (Some(c), _) => format!("exit {c}"),
             (_, Some(s)) => format!("signal {s}"),
