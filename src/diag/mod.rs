@@ -1,6 +1,5 @@
-//! Diagnostics about text the user wrote — workflow files, `--input` files, theme files and
-//! expressions: what a finding is, where it is (`line_col`), how it is shown (`render`), and the
-//! shared judgements of names (`did_you_mean`, `is_identifier`). A leaf: it uses only `safe`.
+//! Diagnostics about text the user wrote (workflow, `--input` and theme files, expressions): the
+//! finding, its `line_col`, the one renderer, `did_you_mean`, `is_identifier`. A leaf (uses `safe`).
 //!
 //! - `source`: a file's text as read ([`SourceFile`], size and UTF-8 checks, [`ReadError`]);
 //! - `render`: the one renderer (codespan-reporting): `file:line:col`, the source line and a

@@ -1,6 +1,7 @@
 //! The mapping expression language (a FEEL subset): lexer, parser with spans, evaluator,
-//! static analysis for validation, and the `$secrets` mapping's `secret_value` bindings. Its
-//! one error type, [`Error`], is a span and a message; `crate::diag` renders it.
+//! static analysis for validation, and the `$secrets` mapping's `secret_value` bindings.
+//!
+//! One error type, [`Error`] (a span and a message), for all of them; `crate::diag` renders it.
 //!
 //! ```
 //! use serde_json::{json, Map, Value};

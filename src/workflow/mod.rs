@@ -1,5 +1,5 @@
-//! What a workflow is: the model, the JSON loader with positioned diagnostics, validation,
-//! and the layered graph layout (pure data, no drawing).
+//! What a workflow is: the model, the JSON loader and validation (their findings are
+//! `crate::diag` diagnostics), and the layered graph layout (pure data, no drawing).
 
 pub mod json;
 pub mod layout;
