@@ -7,7 +7,13 @@
 use std::path::{Path, PathBuf};
 
 /// Files whose `write!`/`writeln!`/`write_all` go to a terminal (stdout or stderr).
-const TERMINAL_FILES: &[&str] = &["src/ui/plain.rs", "src/main.rs", "src/ui/tui/runtime.rs"];
+const TERMINAL_FILES: &[&str] = &[
+    "src/ui/plain.rs",
+    "src/main.rs",
+    "src/ui/tui/runtime.rs",
+    "src/ui/start.rs",
+    "src/ui/summary.rs",
+];
 
 /// Printed values that are safe by their type, each with why.
 const SAFE_VALUES: &[(&str, &str)] = &[
