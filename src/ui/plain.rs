@@ -420,4 +420,42 @@ mod tests {
         assert_eq!(lines[1]["line"], "b");
         assert_eq!(lines[1]["stream"], "stderr");
     }
+
+    /// The line front end's summary is the one summary writer's, in the line layout.
+    #[test]
+    fn the_run_finished_event_writes_the_one_summary() {
+        let nodes = vec![crate::engine::NodeSummary {
+            node: "svc".into(),
+            label: "svc".into(),
+            status: NodeStatus::Failed,
+            duration_ms: Some(1500),
+            exit_code: Some(3),
+            signal: None,
+            reason: Some("exit code 3".into()),
+        }];
+        let e = Event::RunFinished {
+            status: crate::engine::RunStatus::Failed,
+            duration_ms: 2000,
+            nodes: nodes.clone(),
+        };
+        let mut out = Vec::new();
+        write_plain(&mut out, &e).unwrap();
+        let expected = summary::text(&Summary {
+            run: None,
+            status: Some(crate::engine::RunStatus::Failed),
+            duration: Some(Duration::from_millis(2000)),
+            nodes: &nodes,
+            record: None,
+            layout: Layout::Lines,
+        });
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert!(
+            expected.starts_with("wfop: run failed in 2.0s\n"),
+            "{expected}"
+        );
+        assert!(
+            expected.contains("  svc   failed          1.5s  3  exit code 3\n"),
+            "{expected}"
+        );
+    }
 }
