@@ -14,7 +14,7 @@ use crate::workflow;
 pub const EXIT_INVALID: i32 = 2;
 
 /// What `wfop run` was asked to run, whatever the front end. Built once by main; a rerun in the
-/// TUI reads the same sources again from it.
+/// TUI reads the same sources again from it. It names where each secret is, never a value.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     /// The workflow file.
