@@ -51,7 +51,7 @@ fn files(dir: &std::path::Path, mapped: bool) -> (PathBuf, PathBuf) {
 fn running_app(mapped: bool) -> (App, Instant) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (wf, input) = files(dir.path(), mapped);
-    let prepared = setup::prepare(&wf, Some(&input), &[], false).expect("prepare");
+    let prepared = setup::prepare(&wf, Some(&input), &[]).expect("prepare");
     let inputs = ShownVars::redact(&Redactor::new(), &prepared.inputs);
     let t = Instant::now();
     let mut app = App::new(prepared, Theme::default(), Charset::Unicode, t);
