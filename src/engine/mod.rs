@@ -4,10 +4,12 @@
 mod cancel;
 mod clock;
 mod event;
+mod lifecycle;
 mod names;
 mod reaper;
 pub mod record;
 mod redact;
+mod run;
 mod sandbox;
 mod scheduler;
 mod service;
@@ -22,7 +24,8 @@ use serde_json::{Map, Value};
 
 pub use cancel::CancelToken;
 pub use clock::rfc3339;
-pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
+pub use event::{Event, NodeSummary, Stream};
+pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use names::secret_env_name;
 pub use redact::ShownVars;
 

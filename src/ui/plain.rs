@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::engine::record::{self, LogTail, RecordError};
-use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus};
+use crate::engine::{Event, NodeOutcome, NodeSummary, RunStatus};
 use crate::safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +67,6 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(workflow),
             safe::path(record)
         ),
-        Event::SecretNeeded { name, .. } => {
-            writeln!(out, "wfop: secret {} is needed", safe::line(name))
-        }
         Event::NodeStarted { node, pid } => match pid {
             Some(p) => writeln!(out, "wfop: {} started (pid {p})", safe::line(&**node)),
             None => writeln!(out, "wfop: {} started", safe::line(&**node)),
@@ -98,14 +95,14 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 ms(*duration_ms)
             )?;
             match (exit_code, signal) {
-                (Some(c), _) if *status != NodeStatus::Succeeded => {
+                (Some(c), _) if *status != NodeOutcome::Succeeded => {
                     write!(out, " (exit code {c})")?
                 }
                 (_, Some(s)) => write!(out, " (signal {s})")?,
                 _ => {}
             }
             match reason {
-                Some(r) if *status != NodeStatus::Succeeded => {
+                Some(r) if *status != NodeOutcome::Succeeded => {
                     writeln!(out, ": {}", safe::line(r))
                 }
                 _ => writeln!(out),
@@ -182,7 +179,7 @@ fn write_summary(
             n.status.as_str()
         )?;
         match (&n.reason, n.status) {
-            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {}", safe::line(r))?,
+            (Some(r), s) if s != NodeOutcome::Succeeded => writeln!(out, "  {}", safe::line(r))?,
             _ => writeln!(out)?,
         }
     }

@@ -19,7 +19,7 @@ use super::export::{self, Multiplexer};
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
-use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
+use crate::engine::{self, CancelToken, NodeOutcome, RunOptions, RunStatus, setup};
 use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::prompt::BURST_GAP;
@@ -461,7 +461,7 @@ pub fn summary(app: &App) -> String {
             "  {name:w$}  {:10} {dur:>7}  {exit}",
             n.status.as_str()
         ));
-        if let (Some(r), true) = (&n.reason, n.status != NodeStatus::Succeeded) {
+        if let (Some(r), true) = (&n.reason, n.status != NodeOutcome::Succeeded) {
             out.push_str(&format!("  {}", safe::line(r)));
         }
         out.push('\n');
