@@ -16,7 +16,7 @@ use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 use super::record::{NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::run::{Policy, Run};
-use super::service::{Outcome, RunCtx, SECRETS_FD_VAR, SecretParam, run_service};
+use super::service::{Outcome, RunCtx, SECRETS_FD_VAR, run_service};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::expr;
 use crate::secrets::SecretStore;
@@ -266,13 +266,12 @@ impl Driver {
             d.started = Some(clock::rfc3339(SystemTime::now()));
         }
         let _ = self.record.save();
-        let params = secret_params(node);
         let (ctx, wf, rx) = (self.ctx.clone(), self.wf.clone(), self.stop.subscribe());
         let log = Arc::new(Mutex::new(log));
         let log2 = log.clone();
         let handle = self.tasks.spawn(async move {
             let node = &wf.nodes[i];
-            let out = run_service(ctx, id, node, input, params, log2, rx).await;
+            let out = run_service(ctx, id, node, input, log2, rx).await;
             (i, out)
         });
         self.task_node.insert(handle.id(), i);
@@ -583,20 +582,6 @@ fn apply_output(
     }
     vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(set)
-}
-
-/// The node's secret parameters, from its `$secrets` row.
-fn secret_params(node: &Node) -> Vec<SecretParam> {
-    node.secrets_row()
-        .and_then(|r| r.expr.as_ref())
-        .and_then(|e| expr::secret_bindings(e).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|b| SecretParam {
-            param: b.param,
-            secret: b.secret,
-        })
-        .collect()
 }
 
 #[cfg(test)]

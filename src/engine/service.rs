@@ -23,6 +23,7 @@ use super::names::secret_env_name;
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
+use crate::expr::SecretBinding;
 use crate::secrets::SecretStore;
 use crate::workflow::{Node, Run};
 
@@ -83,12 +84,6 @@ impl Outcome {
     }
 }
 
-/// A secret parameter of this node and the workflow secret bound to it.
-pub(crate) struct SecretParam {
-    pub param: String,
-    pub secret: String,
-}
-
 enum Ending {
     Exited(std::process::ExitStatus),
     TimedOut(std::process::ExitStatus),
@@ -101,7 +96,6 @@ pub(crate) async fn run_service(
     node_id: Arc<str>,
     node: &Node,
     input: Map<String, Value>,
-    params: Vec<SecretParam>,
     log: Arc<Mutex<NodeLog>>,
     mut cancel: watch::Receiver<Stop>,
 ) -> Outcome {
@@ -115,10 +109,11 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) = match command(&ctx, &node_id, run, folder.path(), &params) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let (mut cmd, secrets_pipe) =
+        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -607,7 +602,7 @@ fn command(
     node_id: &str,
     run: &Run,
     folder: &Path,
-    params: &[SecretParam],
+    params: &[SecretBinding],
 ) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
     let mut cmd = match run {
         Run::Command { argv, cwd, env } => {
