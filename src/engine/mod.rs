@@ -5,7 +5,6 @@ mod cancel;
 mod clock;
 mod event;
 mod lifecycle;
-mod names;
 mod reaper;
 pub mod record;
 mod redact;
@@ -26,7 +25,6 @@ pub use cancel::CancelToken;
 pub use clock::rfc3339;
 pub use event::{Event, NodeSummary, Stream};
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
-pub use names::secret_env_name;
 pub use redact::ShownVars;
 
 use crate::secrets::SecretStore;

@@ -19,12 +19,12 @@ use zeroize::Zeroizing;
 
 use super::event::{Event, Stream};
 use super::lifecycle::{NodeOutcome, Stop};
-use super::names::secret_env_name;
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
 use crate::expr::SecretBinding;
 use crate::secrets::SecretStore;
+use crate::workflow::secret_env_name;
 use crate::workflow::{Node, Run};
 
 /// The embedded runtime shim for `run.python` services.
