@@ -60,8 +60,8 @@ impl RunOptions {
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    pub run_id: String,
     pub status: RunStatus,
+    /// The run's record folder.
     pub record: PathBuf,
     pub nodes: Vec<NodeSummary>,
     /// The workflow inputs (redacted), as `RunStarted` carried them.

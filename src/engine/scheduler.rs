@@ -449,7 +449,6 @@ impl Driver {
             })
             .await;
         RunReport {
-            run_id: self.record.doc.run_id.clone(),
             status,
             record: self.record.dir().to_path_buf(),
             nodes,

@@ -139,7 +139,7 @@ impl Workflow {
     }
 
     /// Node index by id (the first node with that id, should ids repeat).
-    pub fn index_by_id(&self) -> HashMap<&str, usize> {
+    fn index_by_id(&self) -> HashMap<&str, usize> {
         let mut index = HashMap::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             index.entry(n.id.as_str()).or_insert(i);
