@@ -22,7 +22,6 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use cancel::CancelToken;
-pub use clock::rfc3339;
 pub use event::{Event, NodeSummary, Stream};
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;

@@ -1,4 +1,4 @@
-//! The scheduler (DESIGN.md §6): the async loop around a `Run` (run.rs, which decides): starts
+//! The scheduler (docs/lifecycle.md): the async loop around a `Run` (run.rs, which decides): starts
 //! services, waits for their ends, signals and cancels, keeps the record, sends the events.
 
 use std::collections::{BTreeMap, HashMap};
