@@ -181,7 +181,7 @@ pub(crate) fn own_start() -> Option<u64> {
 }
 
 /// The record of the run in progress.
-pub struct Record {
+pub(crate) struct Record {
     dir: PathBuf,
     pub doc: RunDoc,
 }
@@ -251,7 +251,7 @@ pub fn log_file_name(node: &str) -> String {
 }
 
 /// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
-pub struct NodeLog {
+pub(crate) struct NodeLog {
     out: BufWriter<File>,
 }
 
