@@ -2,9 +2,11 @@
 //! on disk. Knows nothing of any front end: it sends `Event`s, every text in them redacted.
 
 mod cancel;
+mod child_env;
 mod clock;
 mod event;
 mod lifecycle;
+mod mapping;
 mod reaper;
 pub mod record;
 mod redact;

@@ -2,7 +2,6 @@
 //! services, waits for their ends, signals and cancels, keeps the record, sends the events.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -11,65 +10,17 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::child_env::{base_env, dropped_warning};
 use super::event::{Event, NodeSummary};
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
+use super::mapping::{apply_output, eval_input};
 use super::record::{NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::run::{Policy, Run};
-use super::service::{Outcome, RunCtx, SECRETS_FD_VAR, run_service};
+use super::service::{Outcome, RunCtx, run_service};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
-use crate::expr;
 use crate::secrets::SecretStore;
-use crate::workflow::model::SECRETS_ROW;
-use crate::workflow::{Node, NodeKind, Workflow};
-
-/// The one base environment of every child: wfop's own, without `SECRET_*`, without the
-/// variables secrets were read from, without `$WFOP_SECRETS_FD`, and without any inherited
-/// variable whose value equals or contains a secret's value (a copy the shell also exported).
-/// Returns the names of the variables dropped for that last reason (`None` for a name that
-/// itself holds a secret's value, which is never shown).
-fn base_env(store: &SecretStore) -> (Vec<(OsString, OsString)>, Vec<Option<String>>) {
-    use std::os::unix::ffi::OsStrExt;
-    let sources = store.source_env_vars();
-    let mut dropped = Vec::new();
-    let env = std::env::vars_os()
-        .filter(|(k, v)| {
-            let name = k.to_string_lossy();
-            if name.starts_with("SECRET_")
-                || name == SECRETS_FD_VAR
-                || sources.iter().any(|s| *s == name)
-            {
-                return false;
-            }
-            let name_holds = store.holds_a_value(k.as_bytes());
-            if name_holds || store.holds_a_value(v.as_bytes()) {
-                dropped.push((!name_holds).then(|| name.into_owned()));
-                return false;
-            }
-            true
-        })
-        .collect();
-    (env, dropped)
-}
-
-/// "inherited variables `A`, `B` hold a secret's value; no service gets them" (names only).
-fn dropped_warning(dropped: &[Option<String>]) -> String {
-    let mut names: Vec<String> = dropped.iter().flatten().map(|n| format!("`{n}`")).collect();
-    let hidden = dropped.iter().filter(|n| n.is_none()).count();
-    if hidden > 0 {
-        names.push(format!("{hidden} whose name holds one"));
-    }
-    let (word, verb) = if dropped.len() == 1 {
-        ("variable", "holds")
-    } else {
-        ("variables", "hold")
-    };
-    format!(
-        "inherited {word} {} {verb} a secret's value; no service gets {}",
-        names.join(", "),
-        if dropped.len() == 1 { "it" } else { "them" }
-    )
-}
+use crate::workflow::{NodeKind, Workflow};
 
 pub(crate) async fn schedule(
     wf: Arc<Workflow>,
@@ -531,74 +482,4 @@ fn create_record(
     Err(EngineError::Record(
         last.map(|e| e.to_string()).unwrap_or_default(),
     ))
-}
-
-/// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
-fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Map<String, Value>, String> {
-    let Some(rows) = &node.input_mapping else {
-        return Ok(vars.clone());
-    };
-    let mut scope = vars.clone();
-    let mut out = Map::new();
-    for row in rows.iter().filter(|r| r.name != SECRETS_ROW) {
-        let Some(e) = &row.expr else {
-            return Err(format!("input mapping `{}` does not parse", row.name));
-        };
-        let v = expr::eval(e, &scope).map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
-        scope.insert(row.name.clone(), v.clone());
-        out.insert(row.name.clone(), v);
-    }
-    Ok(out)
-}
-
-/// Puts a successful result into the workflow variables, through the output mapping; returns
-/// the variables it set.
-fn apply_output(
-    node: &Node,
-    result: &Value,
-    vars: &mut Map<String, Value>,
-) -> Result<Map<String, Value>, String> {
-    let Some(rows) = &node.output_mapping else {
-        let set = match result {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
-        vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
-        return Ok(set);
-    };
-    let mut set = Map::new();
-    let mut scope = vars.clone();
-    if let Value::Object(m) = result {
-        scope.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for row in rows {
-        let Some(e) = &row.expr else {
-            return Err(format!("output mapping `{}` does not parse", row.name));
-        };
-        let v = expr::eval(e, &scope).map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
-        scope.insert(row.name.clone(), v.clone());
-        set.insert(row.name.clone(), v);
-    }
-    vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(set)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dropped_warning;
-
-    #[test]
-    fn the_dropped_warning_names_variables_but_not_a_name_holding_a_value() {
-        let w = dropped_warning(&[Some("OTHER_COPY".into()), Some("EMBED".into()), None]);
-        assert_eq!(
-            w,
-            "inherited variables `OTHER_COPY`, `EMBED`, 1 whose name holds one hold a secret's \
-             value; no service gets them"
-        );
-        let w = dropped_warning(&[Some("COPY".into())]);
-        assert_eq!(
-            w,
-            "inherited variable `COPY` holds a secret's value; no service gets it"
-        );
-    }
 }
