@@ -11,7 +11,13 @@ use std::path::PathBuf;
 use source_scan::{end_of_string, matching, rust_files, without_tests};
 
 /// Files whose `write!`/`writeln!`/`write_all` go to a terminal (stdout or stderr).
-const TERMINAL_FILES: &[&str] = &["src/ui/plain.rs", "src/main.rs", "src/ui/tui/runtime.rs"];
+const TERMINAL_FILES: &[&str] = &[
+    "src/ui/plain.rs",
+    "src/main.rs",
+    "src/ui/tui/runtime.rs",
+    "src/ui/start.rs",
+    "src/ui/summary.rs",
+];
 
 /// Printed values that are safe by their type, each with why.
 const SAFE_VALUES: &[(&str, &str)] = &[
