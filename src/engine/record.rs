@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::clock;
 use super::event::Stream;
+use super::lifecycle::{NodeState, RunState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -80,7 +81,7 @@ pub struct RunDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
     /// `running`, `succeeded`, `failed`, `interrupted` or `cancelled`.
-    pub status: String,
+    pub status: RunState,
     pub exit_code: Option<i32>,
     /// The signal that interrupted the run (`status` = `interrupted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +101,7 @@ pub struct NodeDoc {
     pub id: String,
     pub label: String,
     /// `pending`, `running`, `succeeded`, `failed`, `timed_out`, `cancelled` or `skipped`.
-    pub status: String,
+    pub status: NodeState,
     pub started: Option<String>,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
@@ -118,17 +119,17 @@ pub const ABANDONED: &str = "abandoned";
 
 impl RunDoc {
     /// The status, with `running` shown as `abandoned` when the run's wfop process is gone.
-    pub fn shown_status(&self) -> &str {
-        if self.status == "running" && !self.wfop_alive() {
+    pub fn shown_status(&self) -> &'static str {
+        if self.status == RunState::Running && !self.wfop_alive() {
             ABANDONED
         } else {
-            &self.status
+            self.status.as_str()
         }
     }
 
     /// The record says `running` and the wfop process that writes it is still there.
     pub fn is_live(&self) -> bool {
-        self.status == "running" && self.wfop_alive()
+        self.status == RunState::Running && self.wfop_alive()
     }
 
     /// The process `pid` exists, is not a zombie, and (when the record has it) started when
@@ -180,7 +181,7 @@ pub(crate) fn own_start() -> Option<u64> {
 }
 
 /// The record of the run in progress.
-pub struct Record {
+pub(crate) struct Record {
     dir: PathBuf,
     pub doc: RunDoc,
 }
@@ -250,7 +251,7 @@ pub fn log_file_name(node: &str) -> String {
 }
 
 /// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
-pub struct NodeLog {
+pub(crate) struct NodeLog {
     out: BufWriter<File>,
 }
 
@@ -399,7 +400,7 @@ mod tests {
             workflow_path: "w.json".into(),
             pid,
             pid_start,
-            status: "running".into(),
+            status: RunState::Running,
             exit_code: None,
             signal: None,
             started: String::new(),
@@ -432,7 +433,7 @@ mod tests {
         child.wait().unwrap();
         assert!(!doc(zpid, None).is_live());
         let mut finished = doc(me, Some(start));
-        finished.status = "succeeded".into();
+        finished.status = RunState::Succeeded;
         assert!(!finished.is_live());
         assert_eq!(finished.shown_status(), "succeeded");
     }

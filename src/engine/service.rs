@@ -17,10 +17,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
-use super::event::{Event, NodeStatus, Stream};
+use super::event::{Event, Stream};
+use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
+use crate::expr::SecretBinding;
 use crate::human::{self, Form};
 use crate::secrets::SecretStore;
 use crate::workflow::secret_env_name;
@@ -41,11 +43,6 @@ const MAX_OUTPUT: u64 = 256 * 1024 * 1024;
 /// How long output may keep coming after the service ended (from processes that left its group).
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// Cancel levels sent to running services.
-pub(crate) const CANCEL_NONE: u8 = 0;
-pub(crate) const CANCEL_GRACEFUL: u8 = 1;
-pub(crate) const CANCEL_FORCE: u8 = 2;
-
 /// What every service of a run shares.
 pub(crate) struct RunCtx {
     pub run_id: String,
@@ -62,7 +59,7 @@ pub(crate) struct RunCtx {
 
 /// How one service run ended.
 pub(crate) struct Outcome {
-    pub status: NodeStatus,
+    pub status: NodeOutcome,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub reason: Option<String>,
@@ -74,9 +71,9 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn failed(started: SystemTime, t0: Instant, reason: String) -> Outcome {
+    pub(crate) fn failed(started: SystemTime, t0: Instant, reason: String) -> Outcome {
         Outcome {
-            status: NodeStatus::Failed,
+            status: NodeOutcome::Failed,
             exit_code: None,
             signal: None,
             reason: Some(reason),
@@ -86,12 +83,6 @@ impl Outcome {
             duration: t0.elapsed(),
         }
     }
-}
-
-/// A secret parameter of this node and the workflow secret bound to it.
-pub(crate) struct SecretParam {
-    pub param: String,
-    pub secret: String,
 }
 
 enum Ending {
@@ -106,9 +97,8 @@ pub(crate) async fn run_service(
     node_id: Arc<str>,
     node: &Node,
     input: Map<String, Value>,
-    params: Vec<SecretParam>,
     log: Arc<Mutex<NodeLog>>,
-    mut cancel: watch::Receiver<u8>,
+    mut cancel: watch::Receiver<Stop>,
 ) -> Outcome {
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -120,10 +110,11 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) = match command(&ctx, &node_id, run, folder.path(), &params) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let (mut cmd, secrets_pipe) =
+        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -208,7 +199,7 @@ pub(crate) async fn run_service(
                 Err(e) => return fail(format!("cannot wait for the service: {e}")),
             },
             _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
-            _ = wait_level(&mut cancel, CANCEL_GRACEFUL) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
+            _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
         }
     };
     // No grandchild survives its service: whatever is left in the group goes too.
@@ -232,10 +223,10 @@ pub(crate) async fn run_service(
     }
 
     let (status, exit) = match &ending {
-        Ending::Exited(st) if st.success() => (NodeStatus::Succeeded, st),
-        Ending::Exited(st) => (NodeStatus::Failed, st),
-        Ending::TimedOut(st) => (NodeStatus::TimedOut, st),
-        Ending::Cancelled(st) => (NodeStatus::Cancelled, st),
+        Ending::Exited(st) if st.success() => (NodeOutcome::Succeeded, st),
+        Ending::Exited(st) => (NodeOutcome::Failed, st),
+        Ending::TimedOut(st) => (NodeOutcome::TimedOut, st),
+        Ending::Cancelled(st) => (NodeOutcome::Cancelled, st),
     };
     let (exit_code, signal) = (exit.code(), exit.signal());
     let out_dir = folder.path().join("output");
@@ -259,14 +250,14 @@ pub(crate) async fn run_service(
 
     let mut status = status;
     let reason = match status {
-        NodeStatus::Succeeded => match output_error {
+        NodeOutcome::Succeeded => match output_error {
             Some(e) => {
-                status = NodeStatus::Failed;
+                status = NodeOutcome::Failed;
                 Some(e)
             }
             None => None,
         },
-        NodeStatus::Failed => Some(match problem(&result) {
+        NodeOutcome::Failed => Some(match problem(&result) {
             Some(p) => p,
             None => match (exit_code, signal) {
                 (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
@@ -274,12 +265,12 @@ pub(crate) async fn run_service(
                 _ => "failed".into(),
             },
         }),
-        NodeStatus::TimedOut => Some(format!(
+        NodeOutcome::TimedOut => Some(format!(
             "timed out after {}",
             human::duration(timeout.unwrap_or_default(), Form::Exact)
         )),
-        NodeStatus::Cancelled => Some("cancelled".into()),
-        NodeStatus::Skipped => None,
+        NodeOutcome::Cancelled => Some("cancelled".into()),
+        NodeOutcome::Skipped => None,
     };
     if let Err(e) = folder.close() {
         send(
@@ -296,7 +287,7 @@ pub(crate) async fn run_service(
         exit_code,
         signal,
         reason: reason.map(|r| ctx.redactor.redact_str(&r)),
-        result: if status == NodeStatus::Succeeded {
+        result: if status == NodeOutcome::Succeeded {
             result
         } else {
             Value::Null
@@ -317,8 +308,8 @@ fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
     }
 }
 
-/// Waits until the cancel level reaches `level` (never returns if the sender is gone).
-pub(crate) async fn wait_level(rx: &mut watch::Receiver<u8>, level: u8) {
+/// Waits until the stop level reaches `level` (never returns if the sender is gone).
+async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
     loop {
         if *rx.borrow_and_update() >= level {
             return;
@@ -339,7 +330,7 @@ async fn terminate(
     child: &mut tokio::process::Child,
     pgid: Option<libc::pid_t>,
     grace: Duration,
-    cancel: &mut watch::Receiver<u8>,
+    cancel: &mut watch::Receiver<Stop>,
 ) -> std::process::ExitStatus {
     if let Some(g) = pgid {
         kill_group(g, libc::SIGTERM);
@@ -347,7 +338,7 @@ async fn terminate(
     tokio::select! {
         st = child.wait() => if let Ok(st) = st { return st },
         _ = tokio::time::sleep(grace) => {},
-        _ = wait_level(cancel, CANCEL_FORCE) => {},
+        _ = wait_level(cancel, Stop::Kill) => {},
     }
     if let Some(g) = pgid {
         kill_group(g, libc::SIGKILL);
@@ -612,7 +603,7 @@ fn command(
     node_id: &str,
     run: &Run,
     folder: &Path,
-    params: &[SecretParam],
+    params: &[SecretBinding],
 ) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
     let mut cmd = match run {
         Run::Command { argv, cwd, env } => {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde_json::{Map, Value};
 
-use super::graphpane::{self, Dir, GraphModel, NodeState};
+use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
@@ -16,7 +16,7 @@ use super::mapping::{self, MapRow};
 use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
-use crate::engine::{Event, NodeStatus, NodeSummary, RunReport, RunStatus, Stream};
+use crate::engine::{Event, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream};
 use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
 use crate::workflow::{NodeKind, Workflow};
@@ -106,6 +106,10 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub struct NodeView {
     pub state: NodeState,
+    /// When it started, since the run began.
+    pub since: Duration,
+    /// How long it ran, once done.
+    pub took: Duration,
     pub reason: Option<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -118,11 +122,23 @@ impl NodeView {
     fn new() -> Self {
         NodeView {
             state: NodeState::Pending,
+            since: Duration::ZERO,
+            took: Duration::ZERO,
             reason: None,
             exit_code: None,
             signal: None,
             redactions: BTreeMap::new(),
             log: None,
+        }
+    }
+
+    /// The time its text shows at `now` (since the run began): how long it has run, or took;
+    /// none while pending or when skipped.
+    pub fn shown_time(&self, now: Duration) -> Option<Duration> {
+        match self.state {
+            NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
+            NodeState::Running => Some(now.saturating_sub(self.since)),
+            NodeState::Done(_) => Some(self.took),
         }
     }
 
@@ -334,7 +350,7 @@ impl App {
                     n.kind,
                     n.display_label(),
                     v.state,
-                    now,
+                    v.shown_time(now),
                     v.redaction_total(),
                     frame,
                     self.charset,
@@ -820,10 +836,10 @@ fn engine_event(app: &mut App, e: Event) {
                 app.logview.select(node_selection(app));
             }
         }
-        Event::SecretNeeded { .. } => {}
         Event::NodeStarted { node, .. } => {
             if let Some(i) = app.wf.node_index(&node) {
-                app.nodes[i].state = NodeState::Running { since: at };
+                app.nodes[i].state = NodeState::Running;
+                app.nodes[i].since = at;
             }
         }
         Event::NodeLog { node, stream, data } => {
@@ -849,10 +865,8 @@ fn engine_event(app: &mut App, e: Event) {
             }
             if let Some(i) = app.wf.node_index(&node) {
                 let v = &mut app.nodes[i];
-                v.state = NodeState::Done {
-                    status,
-                    took: Duration::from_millis(duration_ms),
-                };
+                v.state = NodeState::Done(status);
+                v.took = Duration::from_millis(duration_ms);
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
@@ -860,10 +874,7 @@ fn engine_event(app: &mut App, e: Event) {
         }
         Event::NodeSkipped { node, reason } => {
             if let Some(i) = app.wf.node_index(&node) {
-                app.nodes[i].state = NodeState::Done {
-                    status: NodeStatus::Skipped,
-                    took: Duration::ZERO,
-                };
+                app.nodes[i].state = NodeState::Done(NodeOutcome::Skipped);
                 app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
             }
         }
