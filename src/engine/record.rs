@@ -8,6 +8,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rustix::process::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -135,12 +136,13 @@ impl RunDoc {
     /// The process `pid` exists, is not a zombie, and (when the record has it) started when
     /// the run's wfop did: a pid reused by another process does not count.
     fn wfop_alive(&self) -> bool {
-        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+        let Some(pid) = i32::try_from(self.pid)
+            .ok()
+            .filter(|&p| p > 0)
+            .and_then(Pid::from_raw)
+        else {
             return false;
         };
-        if pid <= 0 {
-            return false;
-        }
         match proc_stat(pid) {
             Some(stat) => {
                 !matches!(stat.state, 'Z' | 'X' | 'x')
@@ -149,9 +151,11 @@ impl RunDoc {
             // No /proc entry: gone (or no /proc at all: ask the kernel).
             None if Path::new("/proc/self/stat").exists() => false,
             None => {
-                // SAFETY: kill with signal 0 only checks for existence.
-                let found = unsafe { libc::kill(pid, 0) } == 0;
-                found || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+                // Signal 0 only checks for existence (EPERM: there, but another user's).
+                matches!(
+                    rustix::process::test_kill_process(pid),
+                    Ok(()) | Err(rustix::io::Errno::PERM)
+                )
             }
         }
     }
@@ -165,7 +169,7 @@ pub(crate) struct ProcStat {
 
 /// Reads `/proc/<pid>/stat` (the command name in parentheses may hold spaces and `)`: the
 /// fields after the last `)` are state (3rd field) … start time (22nd)).
-pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
+pub(crate) fn proc_stat(pid: Pid) -> Option<ProcStat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -177,7 +181,7 @@ pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
 
 /// This process's start time (see `RunDoc::pid_start`).
 pub(crate) fn own_start() -> Option<u64> {
-    proc_stat(libc::pid_t::try_from(std::process::id()).ok()?).map(|s| s.start)
+    proc_stat(rustix::process::getpid()).map(|s| s.start)
 }
 
 /// The record of the run in progress.
@@ -425,7 +429,7 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let zpid = child.id();
         let t0 = std::time::Instant::now();
-        while proc_stat(zpid as i32).is_some_and(|s| s.state != 'Z') {
+        while proc_stat(Pid::from_raw(zpid as i32).unwrap()).is_some_and(|s| s.state != 'Z') {
             assert!(t0.elapsed().as_secs() < 10, "the child never ended");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use rustix::process::{Pid, Signal, WaitOptions};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -132,7 +133,10 @@ pub(crate) async fn run_service(
         p.deliver();
     }
     let pid = child.id();
-    let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
+    let pgid = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .filter(|&p| p > 0)
+        .and_then(Pid::from_raw);
     // Ours until waited for: another run's end in this process leaves it alone.
     let _tracked = super::reaper::track(pgid);
     send(
@@ -320,20 +324,20 @@ async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
     }
 }
 
-fn kill_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
-    // SAFETY: kill takes plain integers; a negative pid addresses the process group.
-    unsafe { libc::kill(-pgid, sig) == 0 }
+fn kill_group(pgid: Pid, sig: Signal) {
+    // ESRCH: the group is gone already.
+    let _ = rustix::process::kill_process_group(pgid, sig);
 }
 
 /// SIGTERM to the group, SIGKILL after the grace period (or at once on a forced cancel).
 async fn terminate(
     child: &mut tokio::process::Child,
-    pgid: Option<libc::pid_t>,
+    pgid: Option<Pid>,
     grace: Duration,
     cancel: &mut watch::Receiver<Stop>,
 ) -> std::process::ExitStatus {
     if let Some(g) = pgid {
-        kill_group(g, libc::SIGTERM);
+        kill_group(g, Signal::TERM);
     }
     tokio::select! {
         st = child.wait() => if let Ok(st) = st { return st },
@@ -341,21 +345,21 @@ async fn terminate(
         _ = wait_level(cancel, Stop::Kill) => {},
     }
     if let Some(g) = pgid {
-        kill_group(g, libc::SIGKILL);
+        kill_group(g, Signal::KILL);
     }
     let _ = child.start_kill();
     match child.wait().await {
         Ok(st) => st,
-        Err(_) => std::process::ExitStatus::from_raw(libc::SIGKILL),
+        Err(_) => std::process::ExitStatus::from_raw(Signal::KILL.as_raw()),
     }
 }
 
 /// Ends whatever still lives in a finished service's process group.
-async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
+async fn sweep_group(pgid: Pid, grace: Duration) {
     if !group_alive(pgid) {
         return;
     }
-    kill_group(pgid, libc::SIGTERM);
+    kill_group(pgid, Signal::TERM);
     let t0 = Instant::now();
     while t0.elapsed() < grace {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -363,23 +367,22 @@ async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
             return;
         }
     }
-    kill_group(pgid, libc::SIGKILL);
+    kill_group(pgid, Signal::KILL);
     reap_group(pgid);
 }
 
 /// True while a member of the group is there, after reaping the members that are wfop's own
 /// zombies: orphans of the service come to wfop (the subreaper), and a dead one that nobody
 /// waits for would keep the group "alive" for the whole grace period.
-fn group_alive(pgid: libc::pid_t) -> bool {
+fn group_alive(pgid: Pid) -> bool {
     reap_group(pgid);
-    kill_group(pgid, 0)
+    rustix::process::test_kill_process_group(pgid).is_ok()
 }
 
 /// Waits for every already-ended child of wfop in group `pgid` (the service's leader was
 /// waited for before the group is swept, so only orphans that came to wfop are taken here).
-fn reap_group(pgid: libc::pid_t) {
-    // SAFETY: waitpid with a null status pointer and WNOHANG never blocks or writes memory.
-    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+fn reap_group(pgid: Pid) {
+    while let Ok(Some(_)) = rustix::process::waitpgid(pgid, WaitOptions::NOHANG) {}
 }
 
 /// One output pump of a service, owned by the service's run: `end` stops it and closes its
@@ -679,20 +682,20 @@ fn command(
     let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
     let sandbox = ctx.sandbox.clone();
     let max_fd = sandbox::max_fd();
-    // SAFETY: the closure runs in the forked child before exec and makes raw system calls
-    // only (prctl, fcntl, and the sandbox's unshare/fork/mount, see sandbox.rs); the data it
-    // reads was prepared by the parent.
+    // SAFETY: the closure runs in the forked child before exec and makes system calls only
+    // (rustix's are raw syscalls that neither allocate nor lock; the sandbox's are listed in
+    // sandbox.rs); the data it reads was prepared by the parent. `child_fd` is the secrets
+    // pipe's read end, open in the child (the parent keeps its `OwnedFd` until after spawn).
     unsafe {
         cmd.pre_exec(move || {
             #[cfg(target_os = "linux")]
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
             // Nothing but stdin/stdout/stderr survives the exec, then the one descriptor the
             // service inherits on purpose.
             sandbox::cloexec_from_3(max_fd);
-            if let Some(fd) = child_fd
-                && libc::fcntl(fd, libc::F_SETFD, 0) != 0
-            {
-                return Err(std::io::Error::last_os_error());
+            if let Some(fd) = child_fd {
+                let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
             }
             if let Some(plan) = &sandbox {
                 sandbox::enter(plan)?;
@@ -731,13 +734,7 @@ impl SecretsPipe {
                 .map_err(std::io::Error::other)?;
         }
         payload.push(b'}');
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 fills the array; both ends are owned right after.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fresh descriptors from pipe2, owned by nothing else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         Ok(SecretsPipe {
             read,
             write,
