@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wfop::engine::{self, Event, NodeStatus, RunOptions, RunStatus, setup};
+use wfop::engine::{self, Event, NodeOutcome, RunOptions, RunStatus, setup};
 
 #[test]
 fn cancel_token_stops_the_run_as_cancelled() {
@@ -52,8 +52,8 @@ fn cancel_token_stops_the_run_as_cancelled() {
     assert_eq!(report.status, RunStatus::Cancelled);
     assert_eq!(report.status.exit_code(), 1);
     let status = |id: &str| report.nodes.iter().find(|n| n.node == id).map(|n| n.status);
-    assert_eq!(status("sleeper"), Some(NodeStatus::Cancelled));
-    assert_eq!(status("after"), Some(NodeStatus::Skipped));
+    assert_eq!(status("sleeper"), Some(NodeOutcome::Cancelled));
+    assert_eq!(status("after"), Some(NodeOutcome::Skipped));
     // Ended by the SIGTERM to its process group, not by the SIGKILL after the grace period.
     let sleeper = report.nodes.iter().find(|n| n.node == "sleeper");
     assert_eq!(sleeper.and_then(|n| n.signal), Some(libc::SIGTERM));
@@ -106,6 +106,6 @@ fn a_token_cancelled_before_the_run_starts_runs_nothing() {
 
     let report = run(true);
     assert_eq!(report.status, RunStatus::Cancelled);
-    assert_eq!(report.nodes[0].status, NodeStatus::Skipped);
+    assert_eq!(report.nodes[0].status, NodeOutcome::Skipped);
     assert!(!marker.exists(), "the service ran");
 }

@@ -6,13 +6,11 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-const NONE: u8 = 0;
-const CANCEL: u8 = 1;
-const KILL: u8 = 2;
+use super::lifecycle::Stop;
 
 /// A handle to cancel a run from another thread. Cheap to clone; every clone is the same token.
 #[derive(Debug, Clone)]
-pub struct CancelToken(Arc<watch::Sender<u8>>);
+pub struct CancelToken(Arc<watch::Sender<Stop>>);
 
 impl Default for CancelToken {
     fn default() -> Self {
@@ -22,39 +20,35 @@ impl Default for CancelToken {
 
 impl CancelToken {
     pub fn new() -> Self {
-        CancelToken(Arc::new(watch::Sender::new(NONE)))
+        CancelToken(Arc::new(watch::Sender::new(Stop::None)))
     }
 
     /// Stops the run: running services get SIGTERM (SIGKILL after the grace period), the rest
     /// are skipped. Calling it again does nothing more.
     pub fn cancel(&self) {
-        self.0.send_if_modified(|l| {
-            let was = *l;
-            *l = (*l).max(CANCEL);
-            was != *l
-        });
+        self.raise(Stop::Cancel);
     }
 
     /// Stops the run without a grace period: running services get SIGKILL.
     pub fn kill(&self) {
+        self.raise(Stop::Kill);
+    }
+
+    fn raise(&self, to: Stop) {
         self.0.send_if_modified(|l| {
             let was = *l;
-            *l = KILL;
+            *l = was.max(to);
             was != *l
         });
     }
 
-    pub fn is_cancelled(&self) -> bool {
-        *self.0.borrow() >= CANCEL
+    /// The level asked for so far.
+    pub fn level(&self) -> Stop {
+        *self.0.borrow()
     }
 
-    /// True once `kill()` was called.
-    pub fn is_killed(&self) -> bool {
-        *self.0.borrow() >= KILL
-    }
-
-    /// Waits until the level rises above `seen` (0 none, 1 cancel, 2 kill) and returns it.
-    pub(crate) async fn above(&self, seen: u8) -> u8 {
+    /// Waits until the level rises above `seen` and returns it.
+    pub(crate) async fn above(&self, seen: Stop) -> Stop {
         let mut rx = self.0.subscribe();
         match rx.wait_for(|l| *l > seen).await {
             Ok(l) => *l,
@@ -72,12 +66,12 @@ mod tests {
     fn levels_only_rise() {
         let t = CancelToken::new();
         let t2 = t.clone();
-        assert!(!t.is_cancelled());
+        assert_eq!(t.level(), Stop::None);
         t2.cancel();
-        assert!(t.is_cancelled() && !t.is_killed());
+        assert_eq!(t.level(), Stop::Cancel);
         t.kill();
         t.cancel();
-        assert!(t2.is_killed());
+        assert_eq!(t2.level(), Stop::Kill);
     }
 
     #[test]
@@ -87,9 +81,9 @@ mod tests {
             .unwrap();
         let t = CancelToken::new();
         t.cancel();
-        assert_eq!(rt.block_on(t.above(0)), 1);
+        assert_eq!(rt.block_on(t.above(Stop::None)), Stop::Cancel);
         let t3 = t.clone();
         std::thread::spawn(move || t3.kill());
-        assert_eq!(rt.block_on(t.above(1)), 2);
+        assert_eq!(rt.block_on(t.above(Stop::Cancel)), Stop::Kill);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
+use super::lifecycle::{NodeOutcome, RunStatus};
 use super::redact::ShownVars;
 
 /// Which output of a service a log chunk came from.
@@ -26,69 +27,12 @@ impl Stream {
     }
 }
 
-/// How a node ended (or why it never ran).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeStatus {
-    Succeeded,
-    Failed,
-    TimedOut,
-    Cancelled,
-    Skipped,
-}
-
-impl NodeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeStatus::Succeeded => "succeeded",
-            NodeStatus::Failed => "failed",
-            NodeStatus::TimedOut => "timed out",
-            NodeStatus::Cancelled => "cancelled",
-            NodeStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// How a whole run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
-pub enum RunStatus {
-    Succeeded,
-    Failed,
-    /// Stopped by a signal to wfop; `signal` is its number.
-    Interrupted {
-        signal: i32,
-    },
-    /// Stopped by a front end's cancel command (`CancelToken`).
-    Cancelled,
-}
-
-impl RunStatus {
-    /// The process exit code wfop ends with: 0, 1 (failed or cancelled), or 128 + signal.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            RunStatus::Succeeded => 0,
-            RunStatus::Failed | RunStatus::Cancelled => 1,
-            RunStatus::Interrupted { signal } => 128 + signal,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted { .. } => "interrupted",
-            RunStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
 /// One line of the final summary: a service node and how it ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeSummary {
     pub node: String,
     pub label: String,
-    pub status: NodeStatus,
+    pub status: NodeOutcome,
     pub duration_ms: Option<u64>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -109,11 +53,6 @@ pub enum Event {
         /// ordinary input is shown as `***`.
         inputs: ShownVars,
     },
-    /// A secret the workflow needs has no value yet (for front ends that can ask).
-    SecretNeeded {
-        name: String,
-        used_by: Vec<String>,
-    },
     NodeStarted {
         node: Arc<str>,
         pid: Option<u32>,
@@ -129,7 +68,7 @@ pub enum Event {
     },
     NodeFinished {
         node: Arc<str>,
-        status: NodeStatus,
+        status: NodeOutcome,
         duration_ms: u64,
         exit_code: Option<i32>,
         signal: Option<i32>,

@@ -2,11 +2,15 @@
 //! on disk. Knows nothing of any front end: it sends `Event`s, every text in them redacted.
 
 mod cancel;
+mod child_env;
 mod clock;
 mod event;
+mod lifecycle;
+mod mapping;
 mod reaper;
 pub mod record;
 mod redact;
+mod run;
 mod sandbox;
 mod scheduler;
 mod service;
@@ -20,8 +24,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use cancel::CancelToken;
-pub use clock::rfc3339;
-pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
+pub use event::{Event, NodeSummary, Stream};
+pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;
 
 use crate::secrets::SecretStore;
@@ -57,8 +61,8 @@ impl RunOptions {
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    pub run_id: String,
     pub status: RunStatus,
+    /// The run's record folder.
     pub record: PathBuf,
     pub nodes: Vec<NodeSummary>,
     /// The workflow inputs (redacted), as `RunStarted` carried them.

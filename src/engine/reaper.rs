@@ -2,12 +2,14 @@
 //! process group (`setsid`, a double fork) is reparented to wfop, not to init, and is ended
 //! when the run ends. Linux only; elsewhere these are no-ops.
 
+use rustix::process::{Pid, Signal, WaitOptions};
+
 /// Makes this process the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`).
 pub(crate) fn become_subreaper() -> bool {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: prctl with integer arguments only.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+        // The kernel reads the argument as a flag (non-zero: on); rustix takes it as a pid.
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok()
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -18,17 +20,17 @@ pub(crate) fn become_subreaper() -> bool {
 /// Services of runs still going in this process (their leaders, which their own run waits
 /// for): the end of one run must not end, or reap, another run's services (a library user or a
 /// test may run several engines in one process).
-static LIVE: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+static LIVE: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
 
 /// Marks a service leader as its run's own until the guard is dropped (after it was waited for).
-pub(crate) fn track(pid: Option<libc::pid_t>) -> Tracked {
+pub(crate) fn track(pid: Option<Pid>) -> Tracked {
     if let Some(p) = pid {
         LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(p);
     }
     Tracked(pid)
 }
 
-pub(crate) struct Tracked(Option<libc::pid_t>);
+pub(crate) struct Tracked(Option<Pid>);
 
 impl Drop for Tracked {
     fn drop(&mut self) {
@@ -41,7 +43,7 @@ impl Drop for Tracked {
     }
 }
 
-fn is_live_service(pid: libc::pid_t) -> bool {
+fn is_live_service(pid: Pid) -> bool {
     LIVE.lock()
         .unwrap_or_else(|e| e.into_inner())
         .contains(&pid)
@@ -49,20 +51,20 @@ fn is_live_service(pid: libc::pid_t) -> bool {
 
 /// This process's children, live or zombie, read from /proc (`ppid` is the 2nd field after
 /// the command name, which may itself hold spaces and parentheses).
-fn children() -> Vec<libc::pid_t> {
-    let me = std::process::id() as libc::pid_t;
+fn children() -> Vec<Pid> {
+    let me = rustix::process::getpid();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter_map(|e| Pid::from_raw(e.file_name().to_str()?.parse().ok()?))
         .filter(|&pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
                 .and_then(|s| {
                     let rest = &s[s.rfind(')')? + 1..];
-                    rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
+                    Pid::from_raw(rest.split_whitespace().nth(1)?.parse().ok()?)
                 })
                 == Some(me)
         })
@@ -84,15 +86,14 @@ pub(crate) fn end_orphans() -> usize {
             break;
         }
         for pid in kids {
-            // SAFETY: getpgid, kill and waitpid take plain integers and a null status pointer.
-            unsafe {
-                if libc::getpgid(pid) == pid {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
-                libc::kill(pid, libc::SIGKILL);
-                if libc::waitpid(pid, std::ptr::null_mut(), 0) == pid {
-                    ended += 1;
-                }
+            if rustix::process::getpgid(Some(pid)) == Ok(pid) {
+                let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+            }
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+            if let Ok(Some((got, _))) = rustix::process::waitpid(Some(pid), WaitOptions::empty())
+                && got == pid
+            {
+                ended += 1;
             }
         }
     }

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use rustix::process::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::clock;
 use super::event::Stream;
+use super::lifecycle::{NodeState, RunState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -81,7 +83,7 @@ pub struct RunDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
     /// `running`, `succeeded`, `failed`, `interrupted` or `cancelled`.
-    pub status: String,
+    pub status: RunState,
     pub exit_code: Option<i32>,
     /// The signal that interrupted the run (`status` = `interrupted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +103,7 @@ pub struct NodeDoc {
     pub id: String,
     pub label: String,
     /// `pending`, `running`, `succeeded`, `failed`, `timed_out`, `cancelled` or `skipped`.
-    pub status: String,
+    pub status: NodeState,
     pub started: Option<String>,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
@@ -119,28 +121,29 @@ pub const ABANDONED: &str = "abandoned";
 
 impl RunDoc {
     /// The status, with `running` shown as `abandoned` when the run's wfop process is gone.
-    pub fn shown_status(&self) -> &str {
-        if self.status == "running" && !self.wfop_alive() {
+    pub fn shown_status(&self) -> &'static str {
+        if self.status == RunState::Running && !self.wfop_alive() {
             ABANDONED
         } else {
-            &self.status
+            self.status.as_str()
         }
     }
 
     /// The record says `running` and the wfop process that writes it is still there.
     pub fn is_live(&self) -> bool {
-        self.status == "running" && self.wfop_alive()
+        self.status == RunState::Running && self.wfop_alive()
     }
 
     /// The process `pid` exists, is not a zombie, and (when the record has it) started when
     /// the run's wfop did: a pid reused by another process does not count.
     fn wfop_alive(&self) -> bool {
-        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+        let Some(pid) = i32::try_from(self.pid)
+            .ok()
+            .filter(|&p| p > 0)
+            .and_then(Pid::from_raw)
+        else {
             return false;
         };
-        if pid <= 0 {
-            return false;
-        }
         match proc_stat(pid) {
             Some(stat) => {
                 !matches!(stat.state, 'Z' | 'X' | 'x')
@@ -149,9 +152,11 @@ impl RunDoc {
             // No /proc entry: gone (or no /proc at all: ask the kernel).
             None if Path::new("/proc/self/stat").exists() => false,
             None => {
-                // SAFETY: kill with signal 0 only checks for existence.
-                let found = unsafe { libc::kill(pid, 0) } == 0;
-                found || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+                // Signal 0 only checks for existence (EPERM: there, but another user's).
+                matches!(
+                    rustix::process::test_kill_process(pid),
+                    Ok(()) | Err(rustix::io::Errno::PERM)
+                )
             }
         }
     }
@@ -165,7 +170,7 @@ pub(crate) struct ProcStat {
 
 /// Reads `/proc/<pid>/stat` (the command name in parentheses may hold spaces and `)`: the
 /// fields after the last `)` are state (3rd field) … start time (22nd)).
-pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
+pub(crate) fn proc_stat(pid: Pid) -> Option<ProcStat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -177,11 +182,11 @@ pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
 
 /// This process's start time (see `RunDoc::pid_start`).
 pub(crate) fn own_start() -> Option<u64> {
-    proc_stat(libc::pid_t::try_from(std::process::id()).ok()?).map(|s| s.start)
+    proc_stat(rustix::process::getpid()).map(|s| s.start)
 }
 
 /// The record of the run in progress.
-pub struct Record {
+pub(crate) struct Record {
     dir: PathBuf,
     pub doc: RunDoc,
 }
@@ -251,7 +256,7 @@ pub fn log_file_name(node: &str) -> String {
 }
 
 /// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
-pub struct NodeLog {
+pub(crate) struct NodeLog {
     out: BufWriter<File>,
 }
 
@@ -400,7 +405,7 @@ mod tests {
             workflow_path: "w.json".into(),
             pid,
             pid_start,
-            status: "running".into(),
+            status: RunState::Running,
             exit_code: None,
             signal: None,
             started: String::new(),
@@ -425,7 +430,7 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let zpid = child.id();
         let t0 = std::time::Instant::now();
-        while proc_stat(zpid as i32).is_some_and(|s| s.state != 'Z') {
+        while proc_stat(Pid::from_raw(zpid as i32).unwrap()).is_some_and(|s| s.state != 'Z') {
             assert!(t0.elapsed().as_secs() < 10, "the child never ended");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
@@ -433,7 +438,7 @@ mod tests {
         child.wait().unwrap();
         assert!(!doc(zpid, None).is_live());
         let mut finished = doc(me, Some(start));
-        finished.status = "succeeded".into();
+        finished.status = RunState::Succeeded;
         assert!(!finished.is_live());
         assert_eq!(finished.shown_status(), "succeeded");
     }

@@ -2,8 +2,10 @@
 //! own, with a fresh `/proc` and no capabilities, so no sibling can see its processes (nor
 //! their `/proc/<pid>/environ`), and its whole process tree dies with the namespace.
 //!
-//! Shape, built in the forked child before `exec` (raw system calls only — the parent is
-//! multi-threaded, so nothing here may allocate or take a lock):
+//! Shape, built in the forked child before `exec` (system calls only — the parent is
+//! multi-threaded, so nothing here may allocate or take a lock; rustix's calls are raw system
+//! calls, libc's `fork`, `_exit`, `sigaction`, `sigprocmask`, `kill` and `close_range` are
+//! async-signal-safe):
 //!
 //! ```text
 //! wfop ── outer (wfop's child, its pid and process group; relays the service's end)
@@ -18,8 +20,14 @@
 //! once a run; where it fails (unprivileged user namespaces off, seccomp, no `/proc` to mount)
 //! the run falls back to plain children and says so.
 
+use std::ffi::CStr;
 use std::fmt;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use rustix::io::Errno;
+use rustix::pipe::{PipeFlags, pipe_with};
+use rustix::process::{Pid, Signal, WaitOptions, WaitStatus};
 
 /// What the forked child needs, prepared in the parent (no allocation after `fork`).
 #[derive(Debug, Clone)]
@@ -28,15 +36,15 @@ pub(crate) struct Plan {
     uid_map: Vec<u8>,
     gid_map: Vec<u8>,
     /// Highest descriptor to close one by one where `close_range` is missing.
-    max_fd: libc::c_int,
+    max_fd: RawFd,
     /// Not root: the maps can be written only while the process is dumpable.
     unprivileged: bool,
 }
 
 impl Plan {
     pub(crate) fn new() -> Plan {
-        // SAFETY: geteuid and getegid cannot fail.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let uid = rustix::process::geteuid().as_raw();
+        let gid = rustix::process::getegid().as_raw();
         Plan {
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
@@ -76,6 +84,14 @@ impl Step {
             9 => Step::ForkService,
             10 => Step::DropCaps,
             _ => Step::Lost,
+        }
+    }
+
+    /// This step failed with `e`.
+    fn failed(self, e: Errno) -> SetupError {
+        SetupError {
+            step: self,
+            errno: e.raw_os_error(),
         }
     }
 
@@ -124,426 +140,351 @@ impl From<SetupError> for io::Error {
 /// Tries the whole setup once (a throw-away namespace whose "service" exits at once).
 #[cfg(target_os = "linux")]
 pub(crate) fn probe(plan: &Plan) -> Result<(), SetupError> {
-    let mut p = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 fills the two-element array.
-    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(SetupError {
-            step: Step::Pipe,
-            errno: errno(),
-        });
-    }
-    // SAFETY: the child makes raw system calls only (as in a `pre_exec` closure) and leaves
-    // with `_exit`; it never returns into the multi-threaded parent's code.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: raw system calls on this process's own descriptors.
-        unsafe {
-            libc::close(p[0]);
-            let code = match enter(plan) {
-                Ok(()) => 0,
-                Err(e) => {
-                    write_msg(p[1], MSG_FAIL, e.step as i32, e.errno);
-                    1
-                }
-            };
-            libc::_exit(code)
-        }
-    }
-    // SAFETY: closing our copy of the write end; reading into a local buffer; waitpid on our child.
-    unsafe {
-        libc::close(p[1]);
-        if pid < 0 {
-            let e = errno();
-            libc::close(p[0]);
-            return Err(SetupError {
-                step: Step::ForkInit,
-                errno: e,
-            });
-        }
-        let msg = read_msg(p[0]);
-        libc::close(p[0]);
-        let mut st = 0;
-        while libc::waitpid(pid, &mut st, 0) < 0 && errno() == libc::EINTR {}
-        match msg {
-            Some((MSG_FAIL, step, e)) => Err(SetupError {
-                step: Step::from_code(step),
-                errno: e,
-            }),
-            _ if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 => Ok(()),
-            _ => Err(SetupError {
-                step: Step::Lost,
-                errno: libc::EIO,
-            }),
-        }
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| Step::Pipe.failed(e))?;
+    // SAFETY: the child makes system calls only (as in a `pre_exec` closure) and leaves with
+    // `exit_now`; it never returns into the multi-threaded parent's code.
+    let child = unsafe { fork() }.map_err(|e| Step::ForkInit.failed(e))?;
+    let Some(pid) = child else {
+        drop(r);
+        // SAFETY: this is the forked child.
+        let code = match unsafe { enter(plan) } {
+            Ok(()) => 0,
+            Err(e) => {
+                write_msg(w.as_fd(), MSG_FAIL, e.step as i32, e.errno);
+                1
+            }
+        };
+        exit_now(code)
+    };
+    drop(w);
+    let msg = read_msg(r.as_fd());
+    drop(r);
+    let st = wait_for(pid);
+    match msg {
+        Some((MSG_FAIL, step, e)) => Err(SetupError {
+            step: Step::from_code(step),
+            errno: e,
+        }),
+        _ if st.is_some_and(|s| s.exit_status() == Some(0)) => Ok(()),
+        _ => Err(Step::Lost.failed(Errno::IO)),
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn probe(_plan: &Plan) -> Result<(), SetupError> {
-    Err(SetupError {
-        step: Step::Unshare,
-        errno: libc::ENOSYS,
-    })
+    Err(Step::Unshare.failed(Errno::NOSYS))
 }
 
 const MSG_READY: i32 = 1;
 const MSG_FAIL: i32 = 2;
 const MSG_STATUS: i32 = 3;
 
-fn errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+/// `fork()`: `Ok(None)` in the child. libc's, not rustix's `runtime::kernel_fork`, which
+/// skips the C library's own bookkeeping (its cached thread id, its `atfork` handlers).
+///
+/// # Safety
+/// wfop is multi-threaded: in the child, only async-signal-safe calls (no allocation, no
+/// lock) until it execs or leaves with [`exit_now`].
+unsafe fn fork() -> Result<Option<Pid>, Errno> {
+    // SAFETY: the caller keeps the child to async-signal-safe calls.
+    match unsafe { libc::fork() } {
+        0 => Ok(None),
+        p if p < 0 => Err(Errno::from_io_error(&io::Error::last_os_error()).unwrap_or(Errno::IO)),
+        p => Ok(Pid::from_raw(p)),
+    }
 }
 
-/// Enters a new namespace set. Call only in a forked child (a `pre_exec` closure). Returns
-/// `Ok` in the process that is to exec the service; the outer process and init never return
-/// `Ok` (they leave with `_exit` once the service has ended). An `Err` is returned by the
-/// outer process (wfop's child) when the setup failed, so `spawn` reports it.
+/// Ends this process at once (`_exit`: no Rust or C exit handlers, no stdio flush).
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Waits for child `pid` (through interruptions); `None` if it cannot be waited for.
+fn wait_for(pid: Pid) -> Option<WaitStatus> {
+    loop {
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Err(Errno::INTR) => continue,
+            Ok(Some((_, st))) => return Some(st),
+            _ => return None,
+        }
+    }
+}
+
+/// Enters a new namespace set. Returns `Ok` in the process that is to exec the service; the
+/// outer process and init never return `Ok` (they leave with `_exit` once the service has
+/// ended). An `Err` is returned by the outer process (wfop's child) when the setup failed, so
+/// `spawn` reports it.
+///
+/// # Safety
+/// Only in a forked child of wfop (a `pre_exec` closure): it forks again, and the processes
+/// it makes return into the caller.
 #[cfg(target_os = "linux")]
-pub(crate) fn enter(plan: &Plan) -> Result<(), SetupError> {
-    let fail = |step| SetupError {
-        step,
-        errno: errno(),
-    };
-    // SAFETY: unshare, open/write/close, pipe2 and fork are raw system calls on this
-    // process's own state; nothing here allocates (the maps were formatted by the parent).
+pub(crate) unsafe fn enter(plan: &Plan) -> Result<(), SetupError> {
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    use rustix::thread::UnshareFlags;
+    // SAFETY: without `UnshareFlags::FILES` the descriptor table is not split (the unsafe
+    // part of unshare); the new PID namespace applies to the children forked below.
     unsafe {
-        if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID) != 0 {
-            return Err(fail(Step::Unshare));
+        rustix::thread::unshare_unsafe(
+            UnshareFlags::NEWUSER | UnshareFlags::NEWNS | UnshareFlags::NEWPID,
+        )
+    }
+    .map_err(|e| Step::Unshare.failed(e))?;
+    // wfop is non-dumpable (secrets/harden.rs), which makes /proc/self/* root's: a user
+    // other than root cannot open its own maps then. Dumpable only for these three writes
+    // (a few microseconds; see the known limits), non-dumpable again before anything else.
+    if plan.unprivileged {
+        let _ = set_dumpable_behavior(DumpableBehavior::Dumpable);
+    }
+    let maps = write_maps(plan);
+    if plan.unprivileged {
+        let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
+    }
+    maps?;
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| Step::Pipe.failed(e))?;
+    // The first child after CLONE_NEWPID is PID 1 of the new namespace.
+    // SAFETY: this is a forked child already; the new one keeps to the same calls.
+    match unsafe { fork() }.map_err(|e| Step::ForkInit.failed(e))? {
+        Some(init) => {
+            drop(w);
+            outer(init, r, plan)
         }
-        // wfop is non-dumpable (secrets/harden.rs), which makes /proc/self/* root's: a user
-        // other than root cannot open its own maps then. Dumpable only for these three writes
-        // (a few microseconds; see the known limits), non-dumpable again before anything else.
-        if plan.unprivileged {
-            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+        None => {
+            drop(r);
+            be_init(w, plan)
         }
-        let maps = write_maps(plan);
-        if plan.unprivileged {
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        }
-        maps?;
-        let mut p = [0 as libc::c_int; 2];
-        if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            return Err(fail(Step::Pipe));
-        }
-        // The first child after CLONE_NEWPID is PID 1 of the new namespace.
-        let init = libc::fork();
-        if init < 0 {
-            return Err(fail(Step::ForkInit));
-        }
-        if init > 0 {
-            libc::close(p[1]);
-            return outer(init, p[0], plan);
-        }
-        libc::close(p[0]);
-        be_init(p[1], plan)
     }
 }
 
 /// setgroups `deny`, then the one-line uid and gid maps.
-///
-/// # Safety
-/// Raw system calls; only in the forked child.
 #[cfg(target_os = "linux")]
-unsafe fn write_maps(plan: &Plan) -> Result<(), SetupError> {
-    let fail = |step| SetupError {
-        step,
-        errno: errno(),
-    };
-    // SAFETY: write_file makes raw system calls on NUL-terminated paths and valid buffers.
-    unsafe {
-        // An unprivileged process may map its own gid only once setgroups is denied (missing
-        // before Linux 3.19, where it is not needed).
-        if write_file(c"/proc/self/setgroups", b"deny") != 0 && errno() != libc::ENOENT {
-            return Err(fail(Step::Setgroups));
-        }
-        if write_file(c"/proc/self/uid_map", &plan.uid_map) != 0 {
-            return Err(fail(Step::UidMap));
-        }
-        if write_file(c"/proc/self/gid_map", &plan.gid_map) != 0 {
-            return Err(fail(Step::GidMap));
-        }
+fn write_maps(plan: &Plan) -> Result<(), SetupError> {
+    // An unprivileged process may map its own gid only once setgroups is denied (missing
+    // before Linux 3.19, where it is not needed).
+    match write_file(c"/proc/self/setgroups", b"deny") {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(Step::Setgroups.failed(e)),
     }
+    write_file(c"/proc/self/uid_map", &plan.uid_map).map_err(|e| Step::UidMap.failed(e))?;
+    write_file(c"/proc/self/gid_map", &plan.gid_map).map_err(|e| Step::GidMap.failed(e))?;
     Ok(())
 }
 
+/// # Safety
+/// As the Linux one.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn enter(_plan: &Plan) -> Result<(), SetupError> {
-    Err(SetupError {
-        step: Step::Unshare,
-        errno: libc::ENOSYS,
-    })
+pub(crate) unsafe fn enter(_plan: &Plan) -> Result<(), SetupError> {
+    Err(Step::Unshare.failed(Errno::NOSYS))
 }
 
 /// wfop's own child: waits for init's word that the service was forked, closes every
 /// descriptor it inherited (so `spawn` in wfop sees the service's exec, and no pipe is kept
-/// open by it), then relays the service's end as its own.
-///
-/// # Safety
-/// Only in the forked child; `r` is the read end of init's status pipe.
+/// open by it), then relays the service's end as its own. `r` is the read end of init's
+/// status pipe. Only in the forked child.
 #[cfg(target_os = "linux")]
-unsafe fn outer(init: libc::pid_t, r: libc::c_int, plan: &Plan) -> Result<(), SetupError> {
-    // SAFETY: raw system calls on this process's own descriptors and children.
-    unsafe {
-        match read_msg(r) {
-            Some((MSG_READY, _, _)) => {}
-            other => {
-                let mut st = 0;
-                while libc::waitpid(init, &mut st, 0) < 0 && errno() == libc::EINTR {}
-                libc::close(r);
-                return Err(match other {
-                    Some((MSG_FAIL, step, e)) => SetupError {
-                        step: Step::from_code(step),
-                        errno: e,
-                    },
-                    _ => SetupError {
-                        step: Step::Lost,
-                        errno: libc::EIO,
-                    },
-                });
-            }
+fn outer(init: Pid, r: OwnedFd, plan: &Plan) -> Result<(), SetupError> {
+    match read_msg(r.as_fd()) {
+        Some((MSG_READY, _, _)) => {}
+        other => {
+            wait_for(init);
+            drop(r);
+            return Err(match other {
+                Some((MSG_FAIL, step, e)) => SetupError {
+                    step: Step::from_code(step),
+                    errno: e,
+                },
+                _ => Step::Lost.failed(Errno::IO),
+            });
         }
-        close_from_3_except(r, plan.max_fd);
-        close_stdio();
-        // TERM, INT, … sent to the process group are for the service: the outer stays until
-        // the service has ended (SIGKILL still ends it, and init with it).
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != libc::SIGCHLD {
-                set_handler(sig, libc::SIG_IGN);
-            }
+    }
+    // SAFETY: this process only waits and exits from here on; no Rust object in it uses a
+    // descriptor that is closed (`r` is kept).
+    unsafe { close_all_but(r.as_raw_fd(), plan.max_fd) };
+    // TERM, INT, … sent to the process group are for the service: the outer stays until
+    // the service has ended (SIGKILL still ends it, and init with it).
+    for sig in 1..32 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != libc::SIGCHLD {
+            set_disposition(sig, Disposition::Ignore);
         }
-        let msg = read_msg(r);
-        let mut st = 0;
-        while libc::waitpid(init, &mut st, 0) < 0 && errno() == libc::EINTR {}
-        match msg {
-            Some((MSG_STATUS, status, _)) => relay(status),
-            // init was killed (SIGKILL from wfop's group kill): end the same way.
-            _ => relay(st),
-        }
+    }
+    let msg = read_msg(r.as_fd());
+    let st = wait_for(init);
+    match msg {
+        Some((MSG_STATUS, status, _)) => relay(status),
+        // init was killed (SIGKILL from wfop's group kill): end the same way.
+        _ => relay(st.map_or(0, WaitStatus::as_raw)),
     }
 }
 
-/// Ends this process the way the service ended: its exit code, or its signal.
-///
-/// # Safety
-/// Only in the forked child.
+/// Ends this process the way the service ended (a raw wait status): its exit code, or its
+/// signal. Only in the forked child.
 #[cfg(target_os = "linux")]
-unsafe fn relay(status: libc::c_int) -> ! {
-    // SAFETY: signal disposition, mask and kill on this process itself, then _exit.
-    unsafe {
-        if libc::WIFSIGNALED(status) {
-            let sig = libc::WTERMSIG(status);
-            set_handler(sig, libc::SIG_DFL);
+fn relay(status: i32) -> ! {
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        set_disposition(sig, Disposition::Default);
+        // libc: rustix has no sigprocmask outside its `runtime` module, and its `Signal` may
+        // not name the C library's reserved real-time signals.
+        // SAFETY: a signal set on the stack, filled by sigemptyset/sigaddset; unblocking and
+        // raising one signal in this (single-threaded) process.
+        unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, sig);
             libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             libc::kill(libc::getpid(), sig);
-            libc::_exit(128 + sig)
         }
-        libc::_exit(if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            1
-        })
+        exit_now(128 + sig)
     }
+    exit_now(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        1
+    })
 }
 
 /// PID 1 of the namespace: mounts `/proc`, forks the service (which returns `Ok` from here),
-/// reaps every orphan, and exits once the service has (taking the namespace with it).
-///
-/// # Safety
-/// Only in the forked child; `w` is the write end of the status pipe.
+/// reaps every orphan, and exits once the service has (taking the namespace with it). `w` is
+/// the write end of the status pipe. Only in the forked child.
 #[cfg(target_os = "linux")]
-unsafe fn be_init(w: libc::c_int, plan: &Plan) -> Result<(), SetupError> {
-    // SAFETY: raw system calls on this process's own state.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-        let report = |step: Step| -> ! {
-            write_msg(w, MSG_FAIL, step as i32, errno());
-            libc::_exit(1)
-        };
-        // The new /proc must not propagate back to the parent namespace.
-        if libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ) != 0
-        {
-            report(Step::MountPrivate);
-        }
-        if libc::mount(
-            c"proc".as_ptr(),
-            c"/proc".as_ptr(),
-            c"proc".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            std::ptr::null(),
-        ) != 0
-        {
-            report(Step::MountProc);
-        }
-        let svc = libc::fork();
-        if svc < 0 {
-            report(Step::ForkService);
-        }
-        if svc == 0 {
-            libc::close(w);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            // Without capabilities the service cannot unmount this /proc (which would show
-            // the parent namespace's beneath it) nor undo anything else here.
-            if drop_capabilities() != 0 {
-                return Err(SetupError {
-                    step: Step::DropCaps,
-                    errno: errno(),
-                });
+fn be_init(w: OwnedFd, plan: &Plan) -> Result<(), SetupError> {
+    use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
+    use rustix::process::set_parent_process_death_signal;
+    let _ = set_parent_process_death_signal(Some(Signal::KILL));
+    let report = |step: Step, e: Errno| -> ! {
+        write_msg(w.as_fd(), MSG_FAIL, step as i32, e.raw_os_error());
+        exit_now(1)
+    };
+    // The new /proc must not propagate back to the parent namespace.
+    if let Err(e) = mount_change(
+        c"/",
+        MountPropagationFlags::REC | MountPropagationFlags::PRIVATE,
+    ) {
+        report(Step::MountPrivate, e);
+    }
+    if let Err(e) = mount(
+        c"proc",
+        c"/proc",
+        c"proc",
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+        None::<&CStr>,
+    ) {
+        report(Step::MountProc, e);
+    }
+    // SAFETY: this is a forked child already; the service's process keeps to the same calls
+    // until its exec.
+    let svc = match unsafe { fork() } {
+        Ok(svc) => svc,
+        Err(e) => report(Step::ForkService, e),
+    };
+    let Some(svc) = svc else {
+        drop(w);
+        let _ = set_parent_process_death_signal(Some(Signal::KILL));
+        // Without capabilities the service cannot unmount this /proc (which would show the
+        // parent namespace's beneath it) nor undo anything else here.
+        return drop_capabilities().map_err(|e| Step::DropCaps.failed(e));
+    };
+    write_msg(w.as_fd(), MSG_READY, 0, 0);
+    // SAFETY: this process only reaps and exits from here on; no Rust object in it uses a
+    // descriptor that is closed (`w` is kept).
+    unsafe { close_all_but(w.as_raw_fd(), plan.max_fd) };
+    loop {
+        match rustix::process::wait(WaitOptions::empty()) {
+            Ok(Some((pid, st))) if pid == svc => {
+                write_msg(w.as_fd(), MSG_STATUS, st.as_raw(), 0);
+                exit_now(0);
             }
-            return Ok(());
-        }
-        write_msg(w, MSG_READY, 0, 0);
-        close_from_3_except(w, plan.max_fd);
-        close_stdio();
-        loop {
-            let mut st = 0;
-            let pid = libc::waitpid(-1, &mut st, 0);
-            if pid == svc {
-                write_msg(w, MSG_STATUS, st, 0);
-                libc::_exit(0);
-            }
-            if pid < 0 && errno() != libc::EINTR {
-                // No child left, which cannot be while the service lives.
-                libc::_exit(1);
-            }
+            Ok(_) | Err(Errno::INTR) => {}
+            // No child left, which cannot be while the service lives.
+            Err(_) => exit_now(1),
         }
     }
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
 }
 
 /// Empties the bounding, ambient, effective, permitted and inheritable sets and sets
 /// `no_new_privs`; an exec after this has no capabilities, even as uid 0 of the namespace.
-///
-/// # Safety
-/// Raw system calls; call in the child that is about to exec.
 #[cfg(target_os = "linux")]
-unsafe fn drop_capabilities() -> libc::c_int {
-    // SAFETY: prctl and capset with valid pointers to local structs.
-    unsafe {
-        for cap in 0..64 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
-                if errno() == libc::EINVAL {
-                    break; // past the kernel's last capability
-                }
-                return -1;
-            }
+fn drop_capabilities() -> Result<(), Errno> {
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    for cap in 0..64 {
+        match rustix::thread::remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(
+            1 << cap,
+        )) {
+            Ok(()) => {}
+            Err(Errno::INVAL) => break, // past the kernel's last capability
+            Err(e) => return Err(e),
         }
-        // Missing before Linux 4.3 (EINVAL): then there is no ambient set to clear.
-        if libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        ) != 0
-            && errno() != libc::EINVAL
-        {
-            return -1;
-        }
-        let mut header = CapHeader {
-            version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
-            pid: 0,
-        };
-        let data = [CapData {
-            effective: 0,
-            permitted: 0,
-            inheritable: 0,
-        }; 2];
-        if libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) != 0 {
-            return -1;
-        }
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     }
+    // Missing before Linux 4.3 (EINVAL): then there is no ambient set to clear.
+    match rustix::thread::clear_ambient_capability_set() {
+        Ok(()) | Err(Errno::INVAL) => {}
+        Err(e) => return Err(e),
+    }
+    let none = CapabilitySet::empty();
+    rustix::thread::set_capabilities(
+        None,
+        CapabilitySets {
+            effective: none,
+            permitted: none,
+            inheritable: none,
+        },
+    )?;
+    rustix::thread::set_no_new_privs(true)
 }
 
-/// Writes all of `data` to a file opened for writing; 0 or -1 (errno set).
-///
-/// # Safety
-/// Raw system calls.
+/// Writes all of `data` to a file opened for writing (one `write`; a short one is `EIO`).
 #[cfg(target_os = "linux")]
-unsafe fn write_file(path: &std::ffi::CStr, data: &[u8]) -> libc::c_int {
-    // SAFETY: open/write/close with a NUL-terminated path and a valid buffer.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return -1;
-        }
-        let n = libc::write(fd, data.as_ptr().cast(), data.len());
-        let e = errno();
-        libc::close(fd);
-        if n == data.len() as isize {
-            0
-        } else {
-            *libc::__errno_location() = if n < 0 { e } else { libc::EIO };
-            -1
-        }
+fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    if rustix::io::write(&fd, data)? == data.len() {
+        Ok(())
+    } else {
+        Err(Errno::IO)
     }
 }
 
 /// One 12-byte message (kind, a, b) on the status pipe; atomic (under `PIPE_BUF`).
-///
-/// # Safety
-/// Raw system call.
-unsafe fn write_msg(fd: libc::c_int, kind: i32, a: i32, b: i32) {
+fn write_msg(fd: BorrowedFd<'_>, kind: i32, a: i32, b: i32) {
     let mut m = [0u8; 12];
     m[..4].copy_from_slice(&kind.to_ne_bytes());
     m[4..8].copy_from_slice(&a.to_ne_bytes());
     m[8..].copy_from_slice(&b.to_ne_bytes());
-    // SAFETY: a valid 12-byte buffer.
-    unsafe { while libc::write(fd, m.as_ptr().cast(), m.len()) < 0 && errno() == libc::EINTR {} }
+    while rustix::io::write(fd, &m) == Err(Errno::INTR) {}
 }
 
 /// Reads one message; `None` at end of file or on an error.
-///
-/// # Safety
-/// Raw system call.
-unsafe fn read_msg(fd: libc::c_int) -> Option<(i32, i32, i32)> {
+fn read_msg(fd: BorrowedFd<'_>) -> Option<(i32, i32, i32)> {
     let mut m = [0u8; 12];
     let mut got = 0;
     while got < m.len() {
-        // SAFETY: reading into the unfilled tail of a local buffer.
-        let n = unsafe { libc::read(fd, m[got..].as_mut_ptr().cast(), m.len() - got) };
-        if n < 0 && errno() == libc::EINTR {
-            continue;
+        match rustix::io::read(fd, &mut m[got..]) {
+            Err(Errno::INTR) => continue,
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got += n,
         }
-        if n <= 0 {
-            return None;
-        }
-        got += n as usize;
     }
     let word = |i: usize| i32::from_ne_bytes([m[i], m[i + 1], m[i + 2], m[i + 3]]);
     Some((word(0), word(4), word(8)))
 }
 
-/// Sets a signal's disposition (SIG_IGN or SIG_DFL).
-///
-/// # Safety
-/// Raw system call.
-unsafe fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
-    // SAFETY: a zeroed sigaction with only the handler set is valid.
+/// A signal disposition without a handler function.
+#[derive(Clone, Copy)]
+enum Disposition {
+    Ignore,
+    Default,
+}
+
+/// Sets a signal's disposition. libc: rustix has `sigaction` only in its `runtime` module,
+/// and signal-hook installs handlers (it allocates), neither of which fits a forked child.
+fn set_disposition(sig: i32, d: Disposition) {
+    let handler = match d {
+        Disposition::Ignore => libc::SIG_IGN,
+        Disposition::Default => libc::SIG_DFL,
+    };
+    // SAFETY: a zeroed sigaction with SIG_IGN or SIG_DFL and an empty mask is valid; no
+    // handler code is installed. An invalid `sig` only fails (EINVAL).
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = handler;
@@ -552,80 +493,65 @@ unsafe fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
     }
 }
 
-/// Closes stdin, stdout and stderr: only the service holds its pipes, so wfop sees their end
-/// when the service (and whatever it handed them to) closes them.
+/// Closes every descriptor but `keep`: stdin, stdout and stderr (only the service holds its
+/// pipes, so wfop sees their end when the service, and whatever it handed them to, closes
+/// them) and everything from 3 up. `close_range` through libc: rustix has no wrapper for it.
 ///
 /// # Safety
-/// Raw system calls; only in a forked child.
+/// Only in a forked child that uses no Rust object holding one of these descriptors again.
 #[cfg(target_os = "linux")]
-unsafe fn close_stdio() {
-    // SAFETY: close on descriptor numbers.
+unsafe fn close_all_but(keep: RawFd, max_fd: RawFd) {
+    // SAFETY: close_range and close on descriptor numbers the caller gave up.
     unsafe {
         for fd in 0..3 {
-            libc::close(fd);
+            rustix::io::close(fd);
         }
-    }
-}
-
-/// Closes every descriptor from 3 up, except `keep`.
-///
-/// # Safety
-/// Raw system calls; only in a forked child that owns no Rust object holding these fds.
-#[cfg(target_os = "linux")]
-unsafe fn close_from_3_except(keep: libc::c_int, max_fd: libc::c_int) {
-    // SAFETY: close_range / close on descriptor numbers only.
-    unsafe {
-        let range = |lo: libc::c_int, hi: libc::c_uint| {
+        let range = |lo: RawFd, hi: libc::c_uint| {
             libc::syscall(libc::SYS_close_range, lo as libc::c_uint, hi, 0) == 0
         };
         let ok = (keep <= 3 || range(3, (keep - 1) as libc::c_uint))
             && range(keep + 1, libc::c_uint::MAX);
         if !ok {
-            for fd in 3..=max_fd {
-                if fd != keep {
-                    libc::close(fd);
-                }
+            for fd in (3..=max_fd).filter(|&fd| fd != keep) {
+                rustix::io::close(fd);
             }
         }
     }
 }
 
 /// Highest descriptor number worth walking when `close_range` is missing.
-pub(crate) fn max_fd() -> libc::c_int {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills a local struct.
-    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
-        rl.rlim_cur
-    } else {
-        1024
-    };
-    libc::c_int::try_from(nofile.min(65536)).unwrap_or(65536)
+pub(crate) fn max_fd() -> RawFd {
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    RawFd::try_from(nofile.min(65536)).unwrap_or(65536)
 }
 
 /// Marks every descriptor from 3 up close-on-exec, so a service inherits nothing but its
 /// stdin/stdout/stderr (and what the caller hands it on purpose afterwards): not a pipe of
 /// another service, not whatever wfop itself inherited. Descriptors that are already
-/// close-on-exec (std's exec-error pipe) keep working until the exec.
+/// close-on-exec (std's exec-error pipe) keep working until the exec. Closes nothing.
 ///
 /// # Safety
-/// Raw system calls; only in a forked child before exec.
-pub(crate) unsafe fn cloexec_from_3(max_fd: libc::c_int) {
-    // SAFETY: close_range with the CLOEXEC flag closes nothing; fcntl on descriptor numbers.
-    unsafe {
-        #[cfg(target_os = "linux")]
-        if libc::syscall(
+/// Only in a forked child before exec (descriptors of Rust objects in the parent change).
+pub(crate) unsafe fn cloexec_from_3(max_fd: RawFd) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: close_range with the CLOEXEC flag closes nothing.
+    if unsafe {
+        libc::syscall(
             libc::SYS_close_range,
             3 as libc::c_uint,
             libc::c_uint::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
-        ) == 0
-        {
-            return;
-        }
-        for fd in 3..=max_fd {
+        )
+    } == 0
+    {
+        return;
+    }
+    // libc: these are numbers that may not be open, which a `BorrowedFd` must not be.
+    for fd in 3..=max_fd {
+        // SAFETY: fcntl on a descriptor number; one that is not open fails with EBADF.
+        unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFD);
             if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
                 libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
@@ -641,8 +567,7 @@ mod tests {
     #[test]
     fn maps_name_our_own_ids_only() {
         let p = Plan::new();
-        // SAFETY: geteuid cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = rustix::process::geteuid().as_raw();
         assert_eq!(p.uid_map, format!("{uid} {uid} 1\n").into_bytes());
         assert!(p.max_fd >= 3);
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -11,16 +11,19 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use rustix::process::{Pid, Signal, WaitOptions};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
-use super::event::{Event, NodeStatus, Stream};
+use super::event::{Event, Stream};
+use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
+use crate::expr::SecretBinding;
 use crate::human::{self, Form};
 use crate::secrets::SecretStore;
 use crate::workflow::secret_env_name;
@@ -41,11 +44,6 @@ const MAX_OUTPUT: u64 = 256 * 1024 * 1024;
 /// How long output may keep coming after the service ended (from processes that left its group).
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// Cancel levels sent to running services.
-pub(crate) const CANCEL_NONE: u8 = 0;
-pub(crate) const CANCEL_GRACEFUL: u8 = 1;
-pub(crate) const CANCEL_FORCE: u8 = 2;
-
 /// What every service of a run shares.
 pub(crate) struct RunCtx {
     pub run_id: String,
@@ -62,7 +60,7 @@ pub(crate) struct RunCtx {
 
 /// How one service run ended.
 pub(crate) struct Outcome {
-    pub status: NodeStatus,
+    pub status: NodeOutcome,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub reason: Option<String>,
@@ -74,9 +72,9 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn failed(started: SystemTime, t0: Instant, reason: String) -> Outcome {
+    pub(crate) fn failed(started: SystemTime, t0: Instant, reason: String) -> Outcome {
         Outcome {
-            status: NodeStatus::Failed,
+            status: NodeOutcome::Failed,
             exit_code: None,
             signal: None,
             reason: Some(reason),
@@ -86,12 +84,6 @@ impl Outcome {
             duration: t0.elapsed(),
         }
     }
-}
-
-/// A secret parameter of this node and the workflow secret bound to it.
-pub(crate) struct SecretParam {
-    pub param: String,
-    pub secret: String,
 }
 
 enum Ending {
@@ -119,6 +111,12 @@ impl ServiceInput {
                 .collect(),
         }
     }
+
+    /// The stdin body.
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
 }
 
 /// Runs one service node to its end. Never panics on anything the child does.
@@ -127,9 +125,8 @@ pub(crate) async fn run_service(
     node_id: Arc<str>,
     node: &Node,
     input: ServiceInput,
-    params: Vec<SecretParam>,
     log: Arc<Mutex<NodeLog>>,
-    mut cancel: watch::Receiver<u8>,
+    mut cancel: watch::Receiver<Stop>,
 ) -> Outcome {
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -141,10 +138,11 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) = match command(&ctx, &node_id, run, folder.path(), &params) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let (mut cmd, secrets_pipe) =
+        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -162,7 +160,10 @@ pub(crate) async fn run_service(
         p.deliver();
     }
     let pid = child.id();
-    let pgid = pid.and_then(|p| libc::pid_t::try_from(p).ok());
+    let pgid = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .filter(|&p| p > 0)
+        .and_then(Pid::from_raw);
     // Ours until waited for: another run's end in this process leaves it alone.
     let _tracked = super::reaper::track(pgid);
     send(
@@ -229,7 +230,7 @@ pub(crate) async fn run_service(
                 Err(e) => return fail(format!("cannot wait for the service: {e}")),
             },
             _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
-            _ = wait_level(&mut cancel, CANCEL_GRACEFUL) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
+            _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
         }
     };
     // No grandchild survives its service: whatever is left in the group goes too.
@@ -253,10 +254,10 @@ pub(crate) async fn run_service(
     }
 
     let (status, exit) = match &ending {
-        Ending::Exited(st) if st.success() => (NodeStatus::Succeeded, st),
-        Ending::Exited(st) => (NodeStatus::Failed, st),
-        Ending::TimedOut(st) => (NodeStatus::TimedOut, st),
-        Ending::Cancelled(st) => (NodeStatus::Cancelled, st),
+        Ending::Exited(st) if st.success() => (NodeOutcome::Succeeded, st),
+        Ending::Exited(st) => (NodeOutcome::Failed, st),
+        Ending::TimedOut(st) => (NodeOutcome::TimedOut, st),
+        Ending::Cancelled(st) => (NodeOutcome::Cancelled, st),
     };
     let (exit_code, signal) = (exit.code(), exit.signal());
     let out_dir = folder.path().join("output");
@@ -280,14 +281,14 @@ pub(crate) async fn run_service(
 
     let mut status = status;
     let reason = match status {
-        NodeStatus::Succeeded => match output_error {
+        NodeOutcome::Succeeded => match output_error {
             Some(e) => {
-                status = NodeStatus::Failed;
+                status = NodeOutcome::Failed;
                 Some(e)
             }
             None => None,
         },
-        NodeStatus::Failed => Some(match problem(&result) {
+        NodeOutcome::Failed => Some(match problem(&result) {
             Some(p) => p,
             None => match (exit_code, signal) {
                 (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
@@ -295,12 +296,12 @@ pub(crate) async fn run_service(
                 _ => "failed".into(),
             },
         }),
-        NodeStatus::TimedOut => Some(format!(
+        NodeOutcome::TimedOut => Some(format!(
             "timed out after {}",
             human::duration(timeout.unwrap_or_default(), Form::Exact)
         )),
-        NodeStatus::Cancelled => Some("cancelled".into()),
-        NodeStatus::Skipped => None,
+        NodeOutcome::Cancelled => Some("cancelled".into()),
+        NodeOutcome::Skipped => None,
     };
     if let Err(e) = folder.close() {
         send(
@@ -317,7 +318,7 @@ pub(crate) async fn run_service(
         exit_code,
         signal,
         reason: reason.map(|r| ctx.redactor.redact_str(&r)),
-        result: if status == NodeStatus::Succeeded {
+        result: if status == NodeOutcome::Succeeded {
             result
         } else {
             Value::Null
@@ -338,8 +339,8 @@ fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
     }
 }
 
-/// Waits until the cancel level reaches `level` (never returns if the sender is gone).
-pub(crate) async fn wait_level(rx: &mut watch::Receiver<u8>, level: u8) {
+/// Waits until the stop level reaches `level` (never returns if the sender is gone).
+async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
     loop {
         if *rx.borrow_and_update() >= level {
             return;
@@ -350,42 +351,42 @@ pub(crate) async fn wait_level(rx: &mut watch::Receiver<u8>, level: u8) {
     }
 }
 
-fn kill_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
-    // SAFETY: kill takes plain integers; a negative pid addresses the process group.
-    unsafe { libc::kill(-pgid, sig) == 0 }
+fn kill_group(pgid: Pid, sig: Signal) {
+    // ESRCH: the group is gone already.
+    let _ = rustix::process::kill_process_group(pgid, sig);
 }
 
 /// SIGTERM to the group, SIGKILL after the grace period (or at once on a forced cancel).
 async fn terminate(
     child: &mut tokio::process::Child,
-    pgid: Option<libc::pid_t>,
+    pgid: Option<Pid>,
     grace: Duration,
-    cancel: &mut watch::Receiver<u8>,
+    cancel: &mut watch::Receiver<Stop>,
 ) -> std::process::ExitStatus {
     if let Some(g) = pgid {
-        kill_group(g, libc::SIGTERM);
+        kill_group(g, Signal::TERM);
     }
     tokio::select! {
         st = child.wait() => if let Ok(st) = st { return st },
         _ = tokio::time::sleep(grace) => {},
-        _ = wait_level(cancel, CANCEL_FORCE) => {},
+        _ = wait_level(cancel, Stop::Kill) => {},
     }
     if let Some(g) = pgid {
-        kill_group(g, libc::SIGKILL);
+        kill_group(g, Signal::KILL);
     }
     let _ = child.start_kill();
     match child.wait().await {
         Ok(st) => st,
-        Err(_) => std::process::ExitStatus::from_raw(libc::SIGKILL),
+        Err(_) => std::process::ExitStatus::from_raw(Signal::KILL.as_raw()),
     }
 }
 
 /// Ends whatever still lives in a finished service's process group.
-async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
+async fn sweep_group(pgid: Pid, grace: Duration) {
     if !group_alive(pgid) {
         return;
     }
-    kill_group(pgid, libc::SIGTERM);
+    kill_group(pgid, Signal::TERM);
     let t0 = Instant::now();
     while t0.elapsed() < grace {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -393,23 +394,22 @@ async fn sweep_group(pgid: libc::pid_t, grace: Duration) {
             return;
         }
     }
-    kill_group(pgid, libc::SIGKILL);
+    kill_group(pgid, Signal::KILL);
     reap_group(pgid);
 }
 
 /// True while a member of the group is there, after reaping the members that are wfop's own
 /// zombies: orphans of the service come to wfop (the subreaper), and a dead one that nobody
 /// waits for would keep the group "alive" for the whole grace period.
-fn group_alive(pgid: libc::pid_t) -> bool {
+fn group_alive(pgid: Pid) -> bool {
     reap_group(pgid);
-    kill_group(pgid, 0)
+    rustix::process::test_kill_process_group(pgid).is_ok()
 }
 
 /// Waits for every already-ended child of wfop in group `pgid` (the service's leader was
 /// waited for before the group is swept, so only orphans that came to wfop are taken here).
-fn reap_group(pgid: libc::pid_t) {
-    // SAFETY: waitpid with a null status pointer and WNOHANG never blocks or writes memory.
-    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+fn reap_group(pgid: Pid) {
+    while let Ok(Some(_)) = rustix::process::waitpgid(pgid, WaitOptions::NOHANG) {}
 }
 
 /// One output pump of a service, owned by the service's run: `end` stops it and closes its
@@ -632,7 +632,7 @@ fn command(
     node_id: &str,
     run: &Run,
     folder: &Path,
-    params: &[SecretParam],
+    params: &[SecretBinding],
 ) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
     let mut cmd = match run {
         Run::Command { argv, cwd, env } => {
@@ -708,20 +708,20 @@ fn command(
     let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
     let sandbox = ctx.sandbox.clone();
     let max_fd = sandbox::max_fd();
-    // SAFETY: the closure runs in the forked child before exec and makes raw system calls
-    // only (prctl, fcntl, and the sandbox's unshare/fork/mount, see sandbox.rs); the data it
-    // reads was prepared by the parent.
+    // SAFETY: the closure runs in the forked child before exec and makes system calls only
+    // (rustix's are raw syscalls that neither allocate nor lock; the sandbox's are listed in
+    // sandbox.rs); the data it reads was prepared by the parent. `child_fd` is the secrets
+    // pipe's read end, open in the child (the parent keeps its `OwnedFd` until after spawn).
     unsafe {
         cmd.pre_exec(move || {
             #[cfg(target_os = "linux")]
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
             // Nothing but stdin/stdout/stderr survives the exec, then the one descriptor the
             // service inherits on purpose.
             sandbox::cloexec_from_3(max_fd);
-            if let Some(fd) = child_fd
-                && libc::fcntl(fd, libc::F_SETFD, 0) != 0
-            {
-                return Err(std::io::Error::last_os_error());
+            if let Some(fd) = child_fd {
+                let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
             }
             if let Some(plan) = &sandbox {
                 sandbox::enter(plan)?;
@@ -760,13 +760,7 @@ impl SecretsPipe {
                 .map_err(std::io::Error::other)?;
         }
         payload.push(b'}');
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 fills the array; both ends are owned right after.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fresh descriptors from pipe2, owned by nothing else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         Ok(SecretsPipe {
             read,
             write,

@@ -10,7 +10,6 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
-use crate::expr;
 use crate::secrets::prompt::Missing;
 use crate::secrets::store::{self, Source};
 use crate::secrets::{SecretArg, SecretError, SecretStore};
@@ -109,11 +108,8 @@ fn errors(n: usize) -> String {
 pub fn secret_uses(wf: &Workflow) -> BTreeMap<String, Vec<String>> {
     let mut uses: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in &wf.nodes {
-        let Some(e) = node.secrets_row().and_then(|r| r.expr.as_ref()) else {
-            continue;
-        };
-        for b in expr::secret_bindings(e).unwrap_or_default() {
-            uses.entry(b.secret)
+        for b in node.bound_secrets() {
+            uses.entry(b.secret.clone())
                 .or_default()
                 .push(format!("{} ({})", node.id, b.param));
         }

@@ -4,10 +4,10 @@
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
+use rustix::termios::{InputModes, LocalModes, OptionalActions, QueueSelector, SpecialCodeIndex};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
@@ -110,7 +110,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// the shell) and restores the terminal and the signal actions.
 struct PromptGuard {
     tty: std::fs::File,
-    saved: Option<libc::termios>,
+    saved: Option<rustix::termios::Termios>,
     old_actions: Vec<(libc::c_int, libc::sigaction)>,
 }
 
@@ -121,10 +121,12 @@ impl PromptGuard {
             .write(true)
             .open("/dev/tty")
             .map_err(|e| PromptError::Terminal(e.to_string()))?;
-        let fd = tty.as_raw_fd();
         CAUGHT.store(0, Ordering::SeqCst);
         let mut old_actions = Vec::new();
         for sig in SIGNALS {
+            // libc, not signal-hook: the old action is put back exactly when the prompt ends
+            // (signal-hook keeps its own handler installed for good, so a later TERM would no
+            // longer end wfop before the engine installs its handlers).
             // SAFETY: sigaction with a zeroed struct, a plain handler that only stores an
             // atomic, and a valid out-pointer for the old action. No SA_RESTART: a signal
             // interrupts the wait for input.
@@ -138,24 +140,21 @@ impl PromptGuard {
                 }
             }
         }
-        // SAFETY: tcgetattr/tcsetattr on an open terminal fd with valid termios pointers.
-        let saved = unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) == 0 {
-                let mut quiet = t;
-                // All in one call, before anything is printed: no echo, bytes as they come
-                // (wfop edits the line), Ctrl-C as a byte, CR kept as CR.
-                quiet.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG);
-                quiet.c_lflag &= !libc::IEXTEN;
-                quiet.c_iflag &= !(libc::ICRNL | libc::INLCR | libc::IGNCR);
-                quiet.c_cc[libc::VMIN] = 1;
-                quiet.c_cc[libc::VTIME] = 0;
-                libc::tcsetattr(fd, libc::TCSANOW, &quiet);
-                Some(t)
-            } else {
-                None
-            }
-        };
+        let saved = rustix::termios::tcgetattr(&tty).ok();
+        if let Some(t) = &saved {
+            let mut quiet = t.clone();
+            // All in one call, before anything is printed: no echo, bytes as they come
+            // (wfop edits the line), Ctrl-C as a byte, CR kept as CR.
+            quiet.local_modes &= !(LocalModes::ECHO
+                | LocalModes::ECHONL
+                | LocalModes::ICANON
+                | LocalModes::ISIG
+                | LocalModes::IEXTEN);
+            quiet.input_modes &= !(InputModes::ICRNL | InputModes::INLCR | InputModes::IGNCR);
+            quiet.special_codes[SpecialCodeIndex::VMIN] = 1;
+            quiet.special_codes[SpecialCodeIndex::VTIME] = 0;
+            let _ = rustix::termios::tcsetattr(&tty, OptionalActions::Now, &quiet);
+        }
         let mut guard = PromptGuard {
             tty,
             saved,
@@ -175,27 +174,19 @@ impl PromptGuard {
 
     /// Waits for `fd` to be readable; `Ok(false)` on timeout, `Err(sig)` for a caught signal.
     fn wait(&self, timeout: Duration) -> Result<bool, PromptError> {
-        let mut pfd = libc::pollfd {
-            fd: self.tty.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: poll on one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let mut pfd = [PollFd::new(&self.tty, PollFlags::IN)];
+        let timeout = Timespec::try_from(timeout).ok();
+        let n = rustix::event::poll(&mut pfd, timeout.as_ref());
         let sig = CAUGHT.load(Ordering::SeqCst);
         if sig != 0 {
             return Err(PromptError::Signal(sig));
         }
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            return if e.kind() == std::io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(PromptError::Terminal(e.to_string()))
-            };
+        match n {
+            Ok(n) => Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => Ok(false),
+            Err(e) => Err(PromptError::Terminal(std::io::Error::from(e).to_string())),
         }
-        Ok(n > 0)
     }
 
     /// One answer: the outer error ends the prompt (cancel, signal, terminal gone), the inner
@@ -237,13 +228,11 @@ impl Drop for PromptGuard {
         // Each step on its own: one failing does not skip the others.
         let _ = self.tty.write_all(b"\x1b[?2004l");
         let _ = self.tty.flush();
-        let fd = self.tty.as_raw_fd();
-        // SAFETY: tcflush on the open terminal fd: drops input not read yet (the rest of a
-        // paste, keys typed after the answer), so the shell does not run it after wfop.
-        unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
+        // Drops input not read yet (the rest of a paste, keys typed after the answer), so
+        // the shell does not run it after wfop.
+        let _ = rustix::termios::tcflush(&self.tty, QueueSelector::IFlush);
         if let Some(t) = &self.saved {
-            // SAFETY: restoring the attributes read in `new` on the same open fd.
-            unsafe { libc::tcsetattr(fd, libc::TCSANOW, t) };
+            let _ = rustix::termios::tcsetattr(&self.tty, OptionalActions::Now, t);
         }
         for (sig, old) in &self.old_actions {
             // SAFETY: reinstalling the action saved in `new`.

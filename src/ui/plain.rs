@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::start::{EXIT_INVALID, RunRequest};
 use super::summary::{self, Layout, Summary};
 use crate::engine::record::{self, LogTail, RecordError};
-use crate::engine::{Event, NodeStatus};
+use crate::engine::{Event, NodeOutcome};
 use crate::human::{self, Form};
 use crate::safe;
 
@@ -70,9 +70,6 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(workflow),
             safe::path(record)
         ),
-        Event::SecretNeeded { name, .. } => {
-            writeln!(out, "wfop: secret {} is needed", safe::line(name))
-        }
         Event::NodeStarted { node, pid } => match pid {
             Some(p) => writeln!(out, "wfop: {} started (pid {p})", safe::line(&**node)),
             None => writeln!(out, "wfop: {} started", safe::line(&**node)),
@@ -101,14 +98,14 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 human::millis(*duration_ms, Form::Summary)
             )?;
             match (exit_code, signal) {
-                (Some(c), _) if *status != NodeStatus::Succeeded => {
+                (Some(c), _) if *status != NodeOutcome::Succeeded => {
                     write!(out, " (exit code {c})")?
                 }
                 (_, Some(s)) => write!(out, " (signal {s})")?,
                 _ => {}
             }
             match reason {
-                Some(r) if *status != NodeStatus::Succeeded => {
+                Some(r) if *status != NodeOutcome::Succeeded => {
                     writeln!(out, ": {}", safe::line(r))
                 }
                 _ => writeln!(out),
@@ -421,7 +418,7 @@ mod tests {
         let nodes = vec![crate::engine::NodeSummary {
             node: "svc".into(),
             label: "svc".into(),
-            status: NodeStatus::Failed,
+            status: NodeOutcome::Failed,
             duration_ms: Some(1500),
             exit_code: Some(3),
             signal: None,

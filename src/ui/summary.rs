@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::{NodeStatus, NodeSummary, RunStatus};
+use crate::engine::{NodeOutcome, NodeSummary, RunStatus};
 use crate::human::{self, Form};
 use crate::safe;
 
@@ -115,7 +115,7 @@ pub fn write(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             n.status.as_str()
         )?;
         match (&n.reason, n.status) {
-            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {}", safe::line(r))?,
+            (Some(r), s) if s != NodeOutcome::Succeeded => writeln!(out, "  {}", safe::line(r))?,
             _ => writeln!(out)?,
         }
     }
@@ -137,7 +137,7 @@ pub fn text(s: &Summary) -> String {
 mod tests {
     use super::*;
 
-    fn node(id: &str, status: NodeStatus, ms: Option<u64>) -> NodeSummary {
+    fn node(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
         NodeSummary {
             node: id.into(),
             label: id.into(),
@@ -150,14 +150,19 @@ mod tests {
     }
 
     fn nodes() -> Vec<NodeSummary> {
-        let mut ok = node("fetch", NodeStatus::Succeeded, Some(850));
+        let mut ok = node("fetch", NodeOutcome::Succeeded, Some(850));
         ok.exit_code = Some(0);
-        let mut failed = node("evil\u{1b}]0;x\u{7}", NodeStatus::Failed, Some(1250));
+        let mut failed = node("evil\u{1b}]0;x\u{7}", NodeOutcome::Failed, Some(1250));
         failed.exit_code = Some(3);
         failed.reason = Some("exit code 3\nand more".into());
-        let mut killed = node("k", NodeStatus::Cancelled, Some(20));
+        let mut killed = node("k", NodeOutcome::Cancelled, Some(20));
         killed.signal = Some(9);
-        vec![ok, failed, killed, node("later", NodeStatus::Skipped, None)]
+        vec![
+            ok,
+            failed,
+            killed,
+            node("later", NodeOutcome::Skipped, None),
+        ]
     }
 
     /// The line front end's summary, byte for byte as it has always been.

@@ -370,6 +370,12 @@ impl Loader {
         let output_mapping = obj
             .get("output_mapping")
             .and_then(|n| self.mapping(n, "`output_mapping`"));
+        let secret_bindings = input_mapping
+            .iter()
+            .flatten()
+            .find(|r| r.name == super::model::SECRETS_ROW)
+            .and_then(|r| r.expr.as_ref())
+            .map_or(Ok(Vec::new()), expr::secret_bindings);
         let timeout = obj.get("timeout").and_then(|n| self.timeout(n));
         let (id, kind) = (id?, kind?);
         if kind != NodeKind::Service {
@@ -405,6 +411,7 @@ impl Loader {
             secrets_span: secrets_node.map(|n| n.span.clone()),
             input_mapping,
             output_mapping,
+            secret_bindings,
             timeout,
             span: item.span.clone(),
         })

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::json::{Span, Str};
-use crate::expr::Expr;
+use crate::expr::{self, Expr, SecretBinding};
 
 #[derive(Debug, Clone)]
 pub struct Workflow {
@@ -55,6 +55,10 @@ pub struct Node {
     pub input_mapping: Option<Vec<MappingRow>>,
     /// `None`: a JSON-object result's keys merge into the workflow variables.
     pub output_mapping: Option<Vec<MappingRow>>,
+    /// The input mapping's `$secrets` row, read once at load: which parameter gets which
+    /// workflow secret (none without a row or when it does not parse), or what is wrong with
+    /// it (`validate` reports that).
+    pub secret_bindings: Result<Vec<SecretBinding>, Vec<expr::Error>>,
     pub timeout: Option<Duration>,
     /// The whole node object.
     pub span: Span,
@@ -64,6 +68,12 @@ impl Node {
     /// What the graph and the tables show for this node.
     pub fn display_label(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The secret parameters this service gets: the bindings of its `$secrets` row (none when
+    /// the row is missing or invalid).
+    pub fn bound_secrets(&self) -> &[SecretBinding] {
+        self.secret_bindings.as_deref().unwrap_or(&[])
     }
 
     /// The `$secrets` row of the input mapping, if any.
@@ -129,7 +139,7 @@ impl Workflow {
     }
 
     /// Node index by id (the first node with that id, should ids repeat).
-    pub fn index_by_id(&self) -> HashMap<&str, usize> {
+    fn index_by_id(&self) -> HashMap<&str, usize> {
         let mut index = HashMap::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             index.entry(n.id.as_str()).or_insert(i);

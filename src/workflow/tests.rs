@@ -104,6 +104,14 @@ fn the_base_workflow_is_clean() {
         wf.nodes[2].secrets_row().map(|r| r.name.as_str()),
         Some("$secrets")
     );
+    // The bindings are read once, at load.
+    let bound: Vec<(&str, &str)> = wf.nodes[2]
+        .bound_secrets()
+        .iter()
+        .map(|b| (b.param.as_str(), b.secret.as_str()))
+        .collect();
+    assert_eq!(bound, [("ibm_token", "ibm_api_token")]);
+    assert!(wf.nodes[1].bound_secrets().is_empty());
     assert_eq!(
         wf.nodes[2].timeout,
         Some(std::time::Duration::from_secs(300))
@@ -415,6 +423,15 @@ fn secrets_row_must_be_a_context_of_secret_value_calls() {
         r#""secret_value(\"ibm_api_token\")""#,
     );
     assert_error(&text, "in `$secrets`", "secret_value", 0);
+    // The loaded node keeps what is wrong with its row, and binds no secret.
+    let (wf, _) = crate::workflow::load::load(&SourceFile::from_text("t.json", &text));
+    let node = wf
+        .expect("loads")
+        .nodes
+        .into_iter()
+        .find(|n| n.id == "orchestrated");
+    let node = node.expect("the service");
+    assert!(node.secret_bindings.is_err() && node.bound_secrets().is_empty());
 }
 
 #[test]

@@ -481,8 +481,10 @@ fn check_secret_env_names(node: &Node, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec<Diagnostic>) {
-    let Some(e) = &row.expr else { return };
-    let bindings = match expr::secret_bindings(e) {
+    if row.expr.is_none() {
+        return;
+    }
+    let bindings = match &node.secret_bindings {
         Ok(b) => b,
         Err(errors) => {
             for err in errors {
@@ -497,7 +499,7 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
     // Text inside a `$secrets` row may be a pasted value: messages name only what the workflow
     // declares elsewhere (parameters, secrets, node ids), never the row's own words.
     let declared: Vec<&str> = node.secrets.iter().map(|(s, _)| s.as_str()).collect();
-    for b in &bindings {
+    for b in bindings {
         if !declared.contains(&b.param.as_str()) {
             let hint = suggestion(&b.param, declared.iter().copied());
             let span = row.value.file_span(b.param_span.start..b.param_span.end);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::graphpane::{self, Dir, GraphModel, NodeState};
+use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
@@ -19,7 +19,7 @@ use super::mapping::{self, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
-use crate::engine::{Event, NodeStatus, NodeSummary, RunReport, RunStatus, Stream};
+use crate::engine::{Event, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream};
 use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
 use crate::workflow::{NodeKind, Workflow};
@@ -120,6 +120,10 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub struct NodeView {
     pub state: NodeState,
+    /// When it started, since the run began.
+    pub since: Duration,
+    /// How long it ran, once done.
+    pub took: Duration,
     pub reason: Option<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -132,11 +136,23 @@ impl NodeView {
     fn new() -> Self {
         NodeView {
             state: NodeState::Pending,
+            since: Duration::ZERO,
+            took: Duration::ZERO,
             reason: None,
             exit_code: None,
             signal: None,
             redactions: BTreeMap::new(),
             log: None,
+        }
+    }
+
+    /// The time its text shows at `now` (since the run began): how long it has run, or took;
+    /// none while pending or when skipped.
+    pub fn shown_time(&self, now: Duration) -> Option<Duration> {
+        match self.state {
+            NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
+            NodeState::Running => Some(now.saturating_sub(self.since)),
+            NodeState::Done(_) => Some(self.took),
         }
     }
 
@@ -359,7 +375,7 @@ impl App {
                     n.kind,
                     n.display_label(),
                     v.state,
-                    now,
+                    v.shown_time(now),
                     v.redaction_total(),
                     frame,
                     self.charset,
@@ -445,7 +461,7 @@ pub fn update(app: &mut App, ev: AppEvent) {
             app.dirty.texts |= app
                 .nodes
                 .iter()
-                .any(|n| matches!(n.state, NodeState::Running { .. }));
+                .any(|n| matches!(n.state, NodeState::Running));
         }
         AppEvent::Engine(e) => engine_event(app, e),
         AppEvent::EngineDone(r) => engine_done(app, r),
@@ -915,10 +931,10 @@ fn engine_event(app: &mut App, e: Event) {
             app.dirty.texts = true;
             app.dirty.layout = true;
         }
-        Event::SecretNeeded { .. } => {}
         Event::NodeStarted { node, .. } => {
             if let Some(i) = app.wf.node_index(&node) {
-                app.nodes[i].state = NodeState::Running { since: at };
+                app.nodes[i].state = NodeState::Running;
+                app.nodes[i].since = at;
                 app.dirty.texts = true;
             }
         }
@@ -945,10 +961,8 @@ fn engine_event(app: &mut App, e: Event) {
             }
             if let Some(i) = app.wf.node_index(&node) {
                 let v = &mut app.nodes[i];
-                v.state = NodeState::Done {
-                    status,
-                    took: Duration::from_millis(duration_ms),
-                };
+                v.state = NodeState::Done(status);
+                v.took = Duration::from_millis(duration_ms);
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
@@ -957,10 +971,7 @@ fn engine_event(app: &mut App, e: Event) {
         }
         Event::NodeSkipped { node, reason } => {
             if let Some(i) = app.wf.node_index(&node) {
-                app.nodes[i].state = NodeState::Done {
-                    status: NodeStatus::Skipped,
-                    took: Duration::ZERO,
-                };
+                app.nodes[i].state = NodeState::Done(NodeOutcome::Skipped);
                 app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
                 app.dirty.texts = true;
             }

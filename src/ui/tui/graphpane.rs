@@ -8,26 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::theme::{Role, Theme};
-use crate::engine::NodeStatus;
+use crate::engine::{NodeOutcome, NodeState};
 use crate::human::{self, Form};
 use crate::ui::graph::{Canvas, Cell, Charset, Owner, Window, shape_of};
 use crate::workflow::layout::{self, Layout, LayoutNode, Shape};
 use crate::workflow::{NodeKind, Workflow};
-
-/// Where a node stands in the current run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeState {
-    /// Not started (or no run yet).
-    Pending,
-    /// Started at this time since the run began.
-    Running {
-        since: Duration,
-    },
-    Done {
-        status: NodeStatus,
-        took: Duration,
-    },
-}
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SPINNER_ASCII: [char; 4] = ['|', '/', '-', '\\'];
@@ -43,21 +28,21 @@ pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
                 '.'
             }
         }
-        NodeState::Running { .. } => {
+        NodeState::Running => {
             if uni {
                 SPINNER[frame % SPINNER.len()]
             } else {
                 SPINNER_ASCII[frame % SPINNER_ASCII.len()]
             }
         }
-        NodeState::Done { status, .. } => match (status, uni) {
-            (NodeStatus::Succeeded, true) => '✓',
-            (NodeStatus::Succeeded, false) => '+',
-            (NodeStatus::Failed | NodeStatus::TimedOut, true) => '✗',
-            (NodeStatus::Failed | NodeStatus::TimedOut, false) => 'x',
-            (NodeStatus::Cancelled, true) => '⊘',
-            (NodeStatus::Cancelled, false) => '!',
-            (NodeStatus::Skipped, _) => '-',
+        NodeState::Done(outcome) => match (outcome, uni) {
+            (NodeOutcome::Succeeded, true) => '✓',
+            (NodeOutcome::Succeeded, false) => '+',
+            (NodeOutcome::Failed | NodeOutcome::TimedOut, true) => '✗',
+            (NodeOutcome::Failed | NodeOutcome::TimedOut, false) => 'x',
+            (NodeOutcome::Cancelled, true) => '⊘',
+            (NodeOutcome::Cancelled, false) => '!',
+            (NodeOutcome::Skipped, _) => '-',
         },
     }
 }
@@ -66,22 +51,23 @@ pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
 pub fn status_role(state: NodeState) -> Role {
     match state {
         NodeState::Pending => Role::StatusPending,
-        NodeState::Running { .. } => Role::StatusRunning,
-        NodeState::Done { status, .. } => match status {
-            NodeStatus::Succeeded => Role::StatusSucceeded,
-            NodeStatus::Failed | NodeStatus::TimedOut => Role::StatusFailed,
-            NodeStatus::Cancelled => Role::StatusCancelled,
-            NodeStatus::Skipped => Role::StatusSkipped,
+        NodeState::Running => Role::StatusRunning,
+        NodeState::Done(outcome) => match outcome {
+            NodeOutcome::Succeeded => Role::StatusSucceeded,
+            NodeOutcome::Failed | NodeOutcome::TimedOut => Role::StatusFailed,
+            NodeOutcome::Cancelled => Role::StatusCancelled,
+            NodeOutcome::Skipped => Role::StatusSkipped,
         },
     }
 }
 
-/// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions).
+/// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions); `time` is how
+/// long it has run or took (none while pending or when skipped).
 pub fn node_text(
     kind: NodeKind,
     label: &str,
     state: NodeState,
-    now: Duration,
+    time: Option<Duration>,
     redactions: u64,
     frame: usize,
     charset: Charset,
@@ -90,18 +76,9 @@ pub fn node_text(
         return charset.node_text(shape_of(kind), label);
     }
     let g = glyph(state, frame, charset);
-    let dur = match state {
-        NodeState::Pending => String::new(),
-        NodeState::Running { since } => format!(
-            " {}",
-            human::duration(now.saturating_sub(since), Form::Compact)
-        ),
-        NodeState::Done {
-            status: NodeStatus::Skipped,
-            ..
-        } => String::new(),
-        NodeState::Done { took, .. } => format!(" {}", human::duration(took, Form::Compact)),
-    };
+    let dur = time
+        .map(|d| format!(" {}", human::duration(d, Form::Compact)))
+        .unwrap_or_default();
     // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
     let red = if redactions > 0 {
         format!(" *{redactions}")
@@ -139,7 +116,7 @@ impl GraphModel {
                     n.kind,
                     n.display_label(),
                     NodeState::Pending,
-                    Duration::ZERO,
+                    None,
                     0,
                     0,
                     charset,

@@ -316,11 +316,7 @@ fn service_rows(
             for row in mapping {
                 let value = row.value.text.clone();
                 if row.name == SECRETS_ROW {
-                    let bindings = row
-                        .expr
-                        .as_ref()
-                        .and_then(|e| expr::secret_bindings(e).ok())
-                        .unwrap_or_default();
+                    let bindings = n.bound_secrets();
                     if bindings.is_empty() {
                         out.push(MapRow {
                             heading: false,
@@ -329,7 +325,7 @@ fn service_rows(
                             resolved: Resolved::Note("(no secrets)".into()),
                         });
                     }
-                    for (i, b) in bindings.into_iter().enumerate() {
+                    for (i, b) in bindings.iter().enumerate() {
                         let source = sources.get(&b.secret).cloned();
                         out.push(MapRow {
                             heading: false,
@@ -340,8 +336,8 @@ fn service_rows(
                             },
                             value: if i == 0 { value.clone() } else { String::new() },
                             resolved: Resolved::Secret {
-                                param: b.param,
-                                secret: b.secret,
+                                param: b.param.clone(),
+                                secret: b.secret.clone(),
                                 source,
                             },
                         });

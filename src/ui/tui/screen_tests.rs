@@ -16,7 +16,7 @@ use super::logview::tests::buf_text;
 use super::theme::{Role, Theme};
 use super::{runtime, view};
 use crate::engine::setup::{self, Prepared};
-use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
+use crate::engine::{Event, NodeOutcome, NodeSummary, RunStatus, Stream};
 use crate::secrets::Source;
 use crate::ui::graph::Charset;
 
@@ -119,14 +119,14 @@ fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
     );
 }
 
-fn finished(app: &mut App, id: &str, status: NodeStatus, ms: u64, reason: Option<&str>) {
+fn finished(app: &mut App, id: &str, status: NodeOutcome, ms: u64, reason: Option<&str>) {
     ev(
         app,
         Event::NodeFinished {
             node: Arc::from(id),
             status,
             duration_ms: ms,
-            exit_code: Some(if status == NodeStatus::Succeeded {
+            exit_code: Some(if status == NodeOutcome::Succeeded {
                 0
             } else {
                 1
@@ -137,14 +137,14 @@ fn finished(app: &mut App, id: &str, status: NodeStatus, ms: u64, reason: Option
     );
 }
 
-fn summary(id: &str, status: NodeStatus, ms: Option<u64>) -> NodeSummary {
+fn summary(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
     NodeSummary {
         node: id.into(),
         label: id.into(),
         status,
         duration_ms: ms,
         exit_code: ms.map(|_| {
-            if status == NodeStatus::Succeeded {
+            if status == NodeOutcome::Succeeded {
                 0
             } else {
                 1
@@ -235,7 +235,7 @@ fn snapshot_portfolio_graph_160x48() {
         Stream::Stdout,
         "fetching 5 symbols\n",
     );
-    finished(&mut app, "fetch_prices", NodeStatus::Succeeded, 412, None);
+    finished(&mut app, "fetch_prices", NodeOutcome::Succeeded, 412, None);
     ev(
         &mut app,
         Event::Redactions {
@@ -265,11 +265,11 @@ fn snapshot_portfolio_graph_160x48() {
 #[test]
 fn snapshot_quantum_graph_finished() {
     let (mut app, _) = quantum_running();
-    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 1800, None);
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 1800, None);
     run_finished(
         &mut app,
         RunStatus::Succeeded,
-        vec![summary("orchestrated", NodeStatus::Succeeded, Some(1800))],
+        vec![summary("orchestrated", NodeOutcome::Succeeded, Some(1800))],
     );
     app::update(&mut app, AppEvent::EngineDone(Err("test".into())));
     let screen = render(&app);
@@ -303,7 +303,7 @@ fn snapshot_failed_run() {
     finished(
         &mut app,
         "fetch_prices",
-        NodeStatus::Failed,
+        NodeOutcome::Failed,
         230,
         Some("exit code 1: no prices for symbol ZZZZ"),
     );
@@ -320,8 +320,8 @@ fn snapshot_failed_run() {
         &mut app,
         RunStatus::Failed,
         vec![
-            summary("fetch_prices", NodeStatus::Failed, Some(230)),
-            summary("classical_risk", NodeStatus::Skipped, None),
+            summary("fetch_prices", NodeOutcome::Failed, Some(230)),
+            summary("classical_risk", NodeOutcome::Skipped, None),
         ],
     );
     app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
@@ -460,11 +460,11 @@ fn quit_while_running_asks_cancels_and_exits_when_the_engine_is_done() {
     assert_eq!(app.exit_code(), None, "waits for the engine");
     ch(&mut app, 'q');
     assert!(matches!(effects(&mut app).as_slice(), [Effect::Kill]));
-    finished(&mut app, "orchestrated", NodeStatus::Cancelled, 10, None);
+    finished(&mut app, "orchestrated", NodeOutcome::Cancelled, 10, None);
     run_finished(
         &mut app,
         RunStatus::Cancelled,
-        vec![summary("orchestrated", NodeStatus::Cancelled, Some(10))],
+        vec![summary("orchestrated", NodeOutcome::Cancelled, Some(10))],
     );
     app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
     assert_eq!(app.exit_code(), Some(1));
@@ -488,7 +488,7 @@ fn rerun_reads_the_sources_again_and_prompts_when_secrets_are_missing() {
     let (mut app, _) = quantum_running();
     ch(&mut app, 'r');
     assert!(effects(&mut app).is_empty(), "no rerun while running");
-    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 100, None);
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 100, None);
     run_finished(&mut app, RunStatus::Succeeded, vec![]);
     app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
     ch(&mut app, 'r');
@@ -582,11 +582,11 @@ fn save_and_copy_become_effects_with_redacted_text() {
 #[test]
 fn summary_lists_nodes_and_the_record() {
     let (mut app, _) = quantum_running();
-    finished(&mut app, "orchestrated", NodeStatus::Succeeded, 1800, None);
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 1800, None);
     run_finished(
         &mut app,
         RunStatus::Succeeded,
-        vec![summary("orchestrated", NodeStatus::Succeeded, Some(1800))],
+        vec![summary("orchestrated", NodeOutcome::Succeeded, Some(1800))],
     );
     let s = runtime::summary(&app);
     assert!(
@@ -666,7 +666,7 @@ fn names_reasons_and_previews_are_drawn_terminal_safe() {
     finished(
         &mut app,
         "orchestrated",
-        NodeStatus::Failed,
+        NodeOutcome::Failed,
         10,
         Some("Bad\u{202e}Input\u{9b}2J"),
     );

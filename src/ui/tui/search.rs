@@ -4,6 +4,9 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
+
 use super::logbuf::{LogView, Selection};
 
 /// One match: a byte range in the line at absolute position `line`.
@@ -22,6 +25,8 @@ pub const DEFAULT_BUDGET: usize = 2 * 1024 * 1024;
 pub struct Search {
     query: String,
     case_sensitive: bool,
+    /// The query compiled once (not per line).
+    pattern: Pattern,
     sel: Selection,
     /// Every line before this absolute position has been looked at.
     scanned: u64,
@@ -45,6 +50,7 @@ impl Search {
         Search {
             query: String::new(),
             case_sensitive: false,
+            pattern: Pattern::new("", false),
             sel: Selection::All,
             scanned: 0,
             matches: VecDeque::new(),
@@ -65,6 +71,7 @@ impl Search {
     pub fn set_query(&mut self, query: &str, sel: Selection) {
         self.query = query.to_string();
         self.case_sensitive = query.chars().any(char::is_uppercase);
+        self.pattern = Pattern::new(query, self.case_sensitive);
         self.sel = sel;
         self.scanned = 0;
         self.matches.clear();
@@ -107,7 +114,7 @@ impl Search {
         let mut still_open = Vec::new();
         for (abs, _) in std::mem::take(&mut self.open) {
             let Some(line) = view.get(abs) else { continue };
-            let found = find_all(line.text(), &self.query, self.case_sensitive);
+            let found = self.pattern.find_all(line.text());
             if line.is_open() {
                 still_open.push((abs, found));
             } else {
@@ -129,7 +136,7 @@ impl Search {
         while pos < end && spent < self.budget {
             if let Some(line) = view.get(pos) {
                 spent += line.text().len() + 1;
-                let found = find_all(line.text(), &self.query, self.case_sensitive);
+                let found = self.pattern.find_all(line.text());
                 if line.is_open() {
                     self.open.push((pos, found));
                 } else {
@@ -270,16 +277,82 @@ impl Search {
 /// Non-overlapping occurrences of `needle` in `hay`, left to right. Case-insensitive compares
 /// characters by their simple lower-case form (byte ranges always fall on the line's text).
 pub fn find_all(hay: &str, needle: &str, case_sensitive: bool) -> Vec<Range<usize>> {
-    if needle.is_empty() {
-        return Vec::new();
+    Pattern::new(needle, case_sensitive).find_all(hay)
+}
+
+/// A query compiled for [`find_all`]'s semantics: case-sensitive through memchr's `memmem`,
+/// case-insensitive ASCII queries through aho-corasick's ASCII folding, others char by char.
+#[derive(Debug, Clone)]
+pub struct Pattern(Kind);
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// The empty query: no matches.
+    Empty,
+    Exact(memmem::Finder<'static>),
+    /// An ASCII query, case ignored. Only ASCII characters fold onto ASCII ones, but for one:
+    /// U+212A KELVIN SIGN folds to `k`, so for a query with a `k` a line holding it goes the
+    /// char-by-char way (`kelvin` finds it).
+    Ascii {
+        ac: AhoCorasick,
+        kelvin: Option<memmem::Finder<'static>>,
+        folded: Vec<char>,
+    },
+    /// A query with non-ASCII characters, case ignored: each folded character compared.
+    Folded(Vec<char>),
+}
+
+const KELVIN: &str = "\u{212A}";
+
+impl Pattern {
+    pub fn new(needle: &str, case_sensitive: bool) -> Pattern {
+        if needle.is_empty() {
+            return Pattern(Kind::Empty);
+        }
+        if case_sensitive {
+            return Pattern(Kind::Exact(memmem::Finder::new(needle).into_owned()));
+        }
+        let folded: Vec<char> = needle.chars().map(fold).collect();
+        if needle.is_ascii() {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .build([needle]);
+            // Building fails only past aho-corasick's size limits: then char by char.
+            if let Ok(ac) = ac {
+                let kelvin = folded
+                    .contains(&'k')
+                    .then(|| memmem::Finder::new(KELVIN).into_owned());
+                return Pattern(Kind::Ascii { ac, kelvin, folded });
+            }
+        }
+        Pattern(Kind::Folded(folded))
     }
-    if case_sensitive {
-        return hay
-            .match_indices(needle)
-            .map(|(i, s)| i..i + s.len())
-            .collect();
+
+    /// Non-overlapping occurrences in `hay`, left to right.
+    pub fn find_all(&self, hay: &str) -> Vec<Range<usize>> {
+        match &self.0 {
+            Kind::Empty => Vec::new(),
+            Kind::Exact(f) => f
+                .find_iter(hay.as_bytes())
+                .map(|i| i..i + f.needle().len())
+                .collect(),
+            Kind::Ascii { kelvin, folded, .. }
+                if kelvin
+                    .as_ref()
+                    .is_some_and(|k| k.find(hay.as_bytes()).is_some()) =>
+            {
+                find_folded(hay, folded)
+            }
+            Kind::Ascii { ac, .. } => ac.find_iter(hay).map(|m| m.range()).collect(),
+            Kind::Folded(folded) => find_folded(hay, folded),
+        }
     }
-    let folded: Vec<char> = needle.chars().map(fold).collect();
+}
+
+/// The char-by-char search: at each character, compares the next `folded.len()` characters'
+/// folded forms; a match is taken and the search goes on after it.
+fn find_folded(hay: &str, folded: &[char]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < hay.len() {
@@ -287,7 +360,7 @@ pub fn find_all(hay: &str, needle: &str, case_sensitive: bool) -> Vec<Range<usiz
         let mut chars = rest.char_indices();
         let mut ok = true;
         let mut end = i;
-        for want in &folded {
+        for want in folded {
             match chars.next() {
                 Some((j, c)) if fold(c) == *want => end = i + j + c.len_utf8(),
                 _ => {
@@ -468,5 +541,56 @@ mod tests {
         s.clear();
         assert!(!s.is_active());
         assert!(s.step(st.view(Selection::All)));
+    }
+
+    #[test]
+    fn only_the_kelvin_sign_folds_onto_ascii() {
+        let onto_ascii: Vec<char> = (0..=char::MAX as u32)
+            .filter_map(char::from_u32)
+            .filter(|c| !c.is_ascii() && fold(*c).is_ascii())
+            .collect();
+        assert_eq!(onto_ascii, vec!['\u{212A}']);
+        assert_eq!(
+            find_all("\u{212A}ey KEY key", "key", false),
+            vec![0..5, 6..9, 10..13]
+        );
+        assert_eq!(find_all("\u{212A}ey KEY", "ey", false), vec![3..5, 7..9]);
+        assert_eq!(
+            find_all("\u{212A}ey", "Key", true),
+            Vec::<Range<usize>>::new()
+        );
+    }
+
+    /// The compiled patterns against the plain definitions (`match_indices`; every folded
+    /// character compared), on text full of the characters that make folding hard.
+    mod same_as_the_definition {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn text(max: usize) -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop::sample::select(vec![
+                    "a", "A", "k", "K", "\u{212A}", "e", "é", "É", "ß", "İ", "i", "ǅ", "σ", "Σ",
+                    "ς", " ", "\x1b", "日", "ab", "Ka",
+                ]),
+                0..max,
+            )
+            .prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #[test]
+            fn find_all_matches_the_definition(hay in text(40), needle in text(4)) {
+                let sensitive: Vec<_> =
+                    hay.match_indices(&needle).map(|(i, s)| i..i + s.len()).collect();
+                let folded: Vec<char> = needle.chars().map(fold).collect();
+                let insensitive = if needle.is_empty() { Vec::new() } else { find_folded(&hay, &folded) };
+                if !needle.is_empty() {
+                    prop_assert_eq!(find_all(&hay, &needle, true), sensitive);
+                }
+                prop_assert_eq!(find_all(&hay, &needle, false), insensitive);
+            }
+        }
     }
 }

@@ -61,8 +61,8 @@ pub fn restore() -> Vec<io::Error> {
     restore_steps(&mut out, || {
         // Input the TUI did not read (the rest of a paste, keys typed while it closed) was
         // meant for it, never for the shell that reads the terminal next.
-        // SAFETY: tcflush on stdin's fd; harmless (ENOTTY) when stdin is not a terminal.
-        unsafe { libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH) };
+        // Harmless (ENOTTY) when stdin is not a terminal.
+        let _ = rustix::termios::tcflush(io::stdin(), rustix::termios::QueueSelector::IFlush);
         disable_raw_mode()
     })
 }

@@ -10,12 +10,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Confirm, Overlay, Phase};
-use super::graphpane::{self, NodeState, status_role};
+use super::graphpane::{self, status_role};
 use super::keymap::{self, Context};
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, columns, cut, inner, inner_rect, resolved_lines};
 use super::mapping::Resolved;
 use super::theme::Role;
-use crate::engine::{NodeStatus, RunStatus};
+use crate::engine::{NodeOutcome, NodeState, RunStatus};
 use crate::human::{self, Form};
 use crate::workflow::NodeKind;
 
@@ -116,13 +116,7 @@ fn phase_text(app: &App) -> (String, Role) {
         Phase::Prompt => ("waiting for secrets".into(), Role::StatusPending),
         Phase::Starting => ("starting…".into(), Role::StatusPending),
         Phase::Running => {
-            let g = graphpane::glyph(
-                NodeState::Running {
-                    since: Default::default(),
-                },
-                frame,
-                app.charset,
-            );
+            let g = graphpane::glyph(NodeState::Running, frame, app.charset);
             (
                 format!(
                     "{g} running {}",
@@ -257,19 +251,16 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
                 NodeState::Pending => "pending".to_string(),
-                NodeState::Running { since } => format!(
+                NodeState::Running => format!(
                     "running {}",
-                    human::duration(app.elapsed().saturating_sub(since), Form::Compact)
+                    human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
                 ),
-                NodeState::Done {
-                    status: NodeStatus::Skipped,
-                    ..
-                } => "skipped".into(),
-                NodeState::Done { status, took } => {
+                NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
+                NodeState::Done(outcome) => {
                     format!(
                         "{} in {}",
-                        status.as_str(),
-                        human::duration(took, Form::Compact)
+                        outcome.as_str(),
+                        human::duration(v.took, Form::Compact)
                     )
                 }
             };
@@ -301,10 +292,7 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             }
             if let Some(r) = &v.reason {
                 let role = match v.state {
-                    NodeState::Done {
-                        status: NodeStatus::Failed | NodeStatus::TimedOut,
-                        ..
-                    } => Role::Error,
+                    NodeState::Done(NodeOutcome::Failed | NodeOutcome::TimedOut) => Role::Error,
                     _ => Role::Muted,
                 };
                 spans.push(Span::styled(format!(" · {r}"), t.style(role)));
