@@ -438,7 +438,8 @@ async fn pump(
     log: Arc<Mutex<NodeLog>>,
     mut stop: oneshot::Receiver<()>,
 ) -> BTreeMap<String, u64> {
-    let mut buf = vec![0u8; READ_CHUNK];
+    // The child's raw output (it may print a secret): wiped when the pump ends.
+    let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK]);
     let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
     // Where in `pending` the redactor wrote its `***` (so viewers need not guess).
     let mut marks: Vec<Range<usize>> = Vec::new();
