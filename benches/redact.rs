@@ -245,8 +245,12 @@ fn input(rng: &mut Rng, secrets: &[(String, String)]) -> Vec<u8> {
 
 fn redactor(secrets: &[(String, String)]) -> Redactor {
     let r = Redactor::new();
-    for (name, value) in secrets {
-        if let Err(e) = r.add_secret(name, &SecretString::from(value.as_str())) {
+    let values: Vec<(&str, SecretString)> = secrets
+        .iter()
+        .map(|(n, v)| (n.as_str(), SecretString::from(v.as_str())))
+        .collect();
+    for result in r.add_secrets(values.iter().map(|(n, v)| (*n, v))) {
+        if let Err(e) = result {
             panic!("{e}");
         }
     }

@@ -548,7 +548,11 @@ mod tests {
     fn a_string_is_allocated_once_whatever_its_escapes() {
         // Sized for its raw text: pushing the decoded pieces never reallocated it (a
         // reallocation would leave a copy of a `$secrets` value behind).
-        for raw in [r#""plain-value""#, r#""a\"b\\c\u00e9\ud83d\ude00-tail-of-it""#, r#""""#] {
+        for raw in [
+            r#""plain-value""#,
+            r#""a\"b\\c\u00e9\ud83d\ude00-tail-of-it""#,
+            r#""""#,
+        ] {
             let Value::String(s) = parse(raw).unwrap().value else {
                 panic!()
             };
