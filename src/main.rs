@@ -8,8 +8,12 @@ use clap::{Parser, Subcommand};
 
 use wfop::engine::record;
 use wfop::safe;
+use wfop::secrets::SecretArg;
 use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::plain;
+use wfop::ui::start::{self, Front, RunRequest};
+use wfop::ui::tui::TuiOptions;
+use wfop::ui::tui::theme::Theme;
 use wfop::workflow;
 
 /// Exit code for invalid input or usage.
@@ -131,36 +135,43 @@ fn main() -> ExitCode {
             scrollback_mib,
         } => {
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
-            if !plain && !json && std::io::stdout().is_terminal() {
-                let code = wfop::ui::tui::run(wfop::ui::tui::TuiArgs {
-                    file,
-                    input,
-                    secrets,
-                    max_parallel: max_parallel.map(|n| n as usize),
-                    keep_going,
-                    state_dir,
+            let front = if !plain && !json && std::io::stdout().is_terminal() {
+                let theme = match Theme::select(theme.as_deref(), |k| std::env::var(k).ok()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("wfop: {}", safe::text(&e.to_string()));
+                        return ExitCode::from(EXIT_INVALID);
+                    }
+                };
+                Front::Tui(Box::new(TuiOptions {
                     theme,
                     scrollback: scrollback.map(|n| n as usize),
                     scrollback_mib: scrollback_mib.map(|n| n as usize),
-                    color: stderr_color(),
-                });
-                return ExitCode::from(u8::try_from(code).unwrap_or(1));
-            }
-            let mode = if json {
-                plain::Mode::Json
+                }))
+            } else if json {
+                Front::Lines(plain::Mode::Json)
             } else {
-                plain::Mode::Plain
+                Front::Lines(plain::Mode::Plain)
             };
-            let code = plain::run(plain::RunArgs {
-                file,
+            // Before any secret is read; then the `--secret` arguments, parsed here once.
+            start::harden();
+            let secrets = match SecretArg::parse_all(&secrets) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{}", safe::styled(&format!("wfop: {e}")));
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            let request = RunRequest {
+                workflow: file,
                 input,
                 secrets,
-                mode,
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
                 state_dir,
                 color: stderr_color(),
-            });
+            };
+            let code = start::run(request, front);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Runs { state_dir } => records(state_dir, |dir| {

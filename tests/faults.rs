@@ -190,9 +190,9 @@ fn child_closes_stdout_and_keeps_running() {
     let run = case.run_json();
     assert_eq!(node(&run, "quiet")["status"], "succeeded");
     assert_eq!(node(&run, "mute")["status"], "timed_out");
-    // SIGTERM to the group ended it: well before the 5 s grace after the 1 s timeout.
-    let ms = node(&run, "mute")["duration_ms"].as_u64().unwrap();
-    assert!(ms < 3500, "mute took {ms} ms");
+    // SIGTERM to the group ended it (not the SIGKILL after the 5 s grace): the record says
+    // which signal did (an outcome, not a wall-clock limit: CI machines are noisy).
+    assert_eq!(node(&run, "mute")["signal"], 15, "{run}");
     assert_nothing_left(r.sid, &[]);
     assert_no_leak(&case, &r);
 }
@@ -234,11 +234,9 @@ fn child_never_reads_a_large_stdin() {
     assert!(stdout.contains("[deaf] file ok"), "{stdout}");
     assert!(stdout.contains("wfop: deaf succeeded"), "{stdout}");
     assert!(stdout.contains("stuck timed out"), "{stdout}");
-    // SIGTERM to the group ended it: well before the 5 s grace after the 2 s timeout.
-    let ms = node(&case.run_json(), "stuck")["duration_ms"]
-        .as_u64()
-        .unwrap();
-    assert!(ms < 4500, "stuck took {ms} ms");
+    // SIGTERM to the group ended it, not the SIGKILL after the 5 s grace.
+    let run = case.run_json();
+    assert_eq!(node(&run, "stuck")["signal"], 15, "{run}");
     assert_nothing_left(r.sid, &[]);
     assert_no_leak(&case, &r);
 }
@@ -441,7 +439,7 @@ fn a_service_group_is_gone_when_its_node_ends_while_the_run_goes_on() {
         assert!(!all.contains("[keep] kept"), "the run was over: {all}");
         let gc = read_pid(pidfile);
         assert!(
-            ends_within(&gc, Duration::from_millis(500)),
+            ends_within(&gc, Duration::from_secs(2)),
             "{line}: a process of its group outlived the node:\n{all}"
         );
         checked += 1;
@@ -453,13 +451,9 @@ fn a_service_group_is_gone_when_its_node_ends_while_the_run_goes_on() {
     assert!(all.contains("[keep] kept"), "{all}");
     // The group was ended as a group: nothing "left" it, no pipe was cut at the drain.
     assert!(!all.contains("left the service's process group"), "{all}");
-    // Timing: SIGTERM to the group ended it, long before the 5 s grace would have run out.
+    // SIGTERM to the group ended it, not the SIGKILL after the 5 s grace.
     let run = case.run_json();
-    let ms = node(&run, "hang")["duration_ms"].as_u64().unwrap();
-    assert!(
-        ms < 3000,
-        "hang took {ms} ms to end (timeout 500 ms, grace 5 s)"
-    );
+    assert_eq!(node(&run, "hang")["signal"], 15, "{run}");
     assert_absent(all.as_bytes(), IBM_KEY, "stdout");
     assert_nothing_left(sid, &[]);
 }

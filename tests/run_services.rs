@@ -102,10 +102,9 @@ fn timeout_kills_the_whole_process_group_grandchildren_too() {
         !stdout.contains("left the service's process group"),
         "{stdout}"
     );
-    let ms = node(&case.run_json(), "hang")["duration_ms"]
-        .as_u64()
-        .unwrap();
-    assert!(ms < 3000, "hang took {ms} ms");
+    // SIGTERM ended it, not the SIGKILL after the grace.
+    let run = case.run_json();
+    assert_eq!(node(&run, "hang")["signal"], 15, "{run}");
     let pid = SvcPid::parse(&std::fs::read_to_string(&pidfile).unwrap()).unwrap();
     // The grandchild may be a zombie for a moment until init reaps it; give it that moment.
     let mut alive = pid.alive();
@@ -506,8 +505,7 @@ fn signals_to_wfop_cancel_purge_record_and_exit_128_plus_signal() {
         assert_eq!(node(&run, "later")["status"], "skipped");
         // SIGTERM to the service's group ended it (not the SIGKILL after the 5 s grace, nor
         // the end-of-run reaper).
-        let ms = node(&run, "sleeper")["duration_ms"].as_u64().unwrap();
-        assert!(ms < 3000, "signal {sig}: sleeper took {ms} ms to stop");
+        assert_eq!(node(&run, "sleeper")["signal"], 15, "signal {sig}: {run}");
         assert!(!all.contains("left the service's process group"), "{all}");
         let log = std::fs::read_to_string(case.run_dir().join("sleeper.log")).unwrap();
         assert!(log.contains("stdout waiting"), "{log}");

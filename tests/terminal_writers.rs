@@ -4,10 +4,20 @@
 //! value they print must be wrapped in `safe::…` or be on the short list below of values that
 //! cannot hold text from a file, a service or the environment (numbers, wfop's own words).
 
-use std::path::{Path, PathBuf};
+mod source_scan;
+
+use std::path::PathBuf;
+
+use source_scan::{end_of_string, matching, rust_files, without_tests};
 
 /// Files whose `write!`/`writeln!`/`write_all` go to a terminal (stdout or stderr).
-const TERMINAL_FILES: &[&str] = &["src/ui/plain.rs", "src/main.rs", "src/ui/tui/runtime.rs"];
+const TERMINAL_FILES: &[&str] = &[
+    "src/ui/plain.rs",
+    "src/main.rs",
+    "src/ui/tui/runtime.rs",
+    "src/ui/start.rs",
+    "src/ui/summary.rs",
+];
 
 /// Printed values that are safe by their type, each with why.
 const SAFE_VALUES: &[(&str, &str)] = &[
@@ -46,77 +56,6 @@ fn is_safe(expr: &str) -> bool {
         || e.starts_with("crate::safe::")
         || e.starts_with("super::safe::")
         || SAFE_VALUES.iter().any(|(v, _)| *v == e)
-}
-
-/// The source without `#[cfg(test)] mod … { … }` blocks (comments and strings kept).
-fn without_tests(src: &str) -> String {
-    // `#[cfg(test)]` and `#[cfg(all(test, …))]` both open a test-only item.
-    let next = |s: &str| -> Option<(usize, usize)> {
-        ["#[cfg(test)]", "#[cfg(all(test"]
-            .iter()
-            .filter_map(|m| s.find(m).map(|i| (i, m.len())))
-            .min()
-    };
-    let mut out = String::new();
-    let mut rest = src;
-    while let Some((i, len)) = next(rest) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i..];
-        match after.find('{') {
-            Some(open) if after[..open].contains("mod ") => {
-                let end = matching(after, open).unwrap_or(after.len() - 1);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str(&after[..len]);
-                rest = &after[len..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The index of the bracket closing the one at `open`, skipping strings and chars.
-fn matching(s: &str, open: usize) -> Option<usize> {
-    let b = s.as_bytes();
-    let (o, c) = match b[open] {
-        b'(' => (b'(', b')'),
-        b'{' => (b'{', b'}'),
-        _ => (b'[', b']'),
-    };
-    let mut depth = 0;
-    let mut i = open;
-    while i < b.len() {
-        match b[i] {
-            b'"' => i = end_of_string(b, i),
-            b'\'' if i + 2 < b.len() && (b[i + 2] == b'\'' || b[i + 1] == b'\\') => {
-                i = i + 1 + b[i + 1..].iter().position(|&x| x == b'\'').unwrap_or(0);
-            }
-            x if x == o => depth += 1,
-            x if x == c => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-fn end_of_string(b: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return i,
-            _ => i += 1,
-        }
-    }
-    i
 }
 
 /// Arguments split at top-level commas.
@@ -251,17 +190,6 @@ fn bypasses(file: &str, src: &str, all_writers: bool) -> Vec<String> {
         }
     }
     found
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).expect("read src").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn cancel_token_stops_the_run_as_cancelled() {
              { "from": "after", "to": "end" } ] }"#,
     )
     .expect("write");
-    let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
+    let prepared = setup::prepare(&wf, None, &[]).expect("prepare");
     let mut options = RunOptions::new(dir.path().join("state"));
     options.kill_grace = Duration::from_millis(500);
     let token = options.cancel.clone();
@@ -81,7 +81,7 @@ fn a_token_cancelled_before_the_run_starts_runs_nothing() {
         "edges": [ { "from": "start", "to": "touch" }, { "from": "touch", "to": "end" } ] });
     std::fs::write(&wf, doc.to_string()).expect("write");
     let run = |cancel_first: bool| {
-        let prepared = setup::prepare(&wf, None, &[], false).expect("prepare");
+        let prepared = setup::prepare(&wf, None, &[]).expect("prepare");
         let options = RunOptions::new(dir.path().join("state"));
         if cancel_first {
             options.cancel.cancel();

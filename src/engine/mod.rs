@@ -4,7 +4,6 @@
 mod cancel;
 mod clock;
 mod event;
-mod names;
 mod reaper;
 pub mod record;
 mod redact;
@@ -23,7 +22,6 @@ use serde_json::{Map, Value};
 pub use cancel::CancelToken;
 pub use clock::rfc3339;
 pub use event::{Event, NodeStatus, NodeSummary, RunStatus, Stream};
-pub use names::secret_env_name;
 pub use redact::ShownVars;
 
 use crate::secrets::SecretStore;

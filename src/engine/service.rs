@@ -19,11 +19,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
 use super::event::{Event, NodeStatus, Stream};
-use super::names::secret_env_name;
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
 use crate::secrets::SecretStore;
+use crate::workflow::secret_env_name;
 use crate::workflow::{Node, Run};
 
 /// The embedded runtime shim for `run.python` services.

@@ -1,5 +1,5 @@
 //! Before a run: load and check the workflow, read the input, gather secrets from their
-//! sources, and find what is still missing. Every error here means exit 2, before anything runs.
+//! sources, find what is still missing. Typed results; the front end renders them (`ui::start`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +15,7 @@ use crate::secrets::store::{self, Source};
 use crate::secrets::{SecretArg, SecretError, SecretStore};
 use crate::workflow::mask::Sensitivity;
 use crate::workflow::model::SECRETS_ROW;
-use crate::workflow::{self, Diagnostic, ReadError, SourceFile, Workflow, json};
+use crate::workflow::{self, Checked, Diagnostic, ReadError, SourceFile, Workflow, json};
 
 /// A run ready to start once the missing secrets are supplied.
 #[derive(Debug)]
@@ -26,24 +26,83 @@ pub struct Prepared {
     pub secrets: SecretStore,
     /// Secrets the workflow uses that no source gave.
     pub missing: Vec<Missing>,
-    /// Rendered warnings of the workflow check (empty when none).
-    pub warnings: String,
+    /// What the front end warns about before the run, in this order (empty when none).
+    pub warnings: Vec<Warning>,
 }
 
+/// Something worth a warning that does not stop the run.
+#[derive(Debug)]
+pub enum Warning {
+    /// The workflow file's own warnings (it has no errors).
+    Workflow(Box<FileDiagnostics>),
+    /// The `flag`-th `--secret` gives a secret the input's `$secrets` gives too: the flag wins.
+    SecretOverridden { name: String, flag: usize },
+}
+
+/// Findings about one file the user wrote, with the file to show them against (its excerpts
+/// masked as its `sensitivity` says). The text is wiped when this is dropped: an `--input` file
+/// may hold `$secrets` values. Rendering is the front end's work.
+pub struct FileDiagnostics {
+    pub source: SourceFile,
+    /// In file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileDiagnostics {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+impl Drop for FileDiagnostics {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.source.text);
+    }
+}
+
+/// Never the file's text: it may hold values.
+impl std::fmt::Debug for FileDiagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDiagnostics")
+            .field("file", &self.source.name)
+            .field("diagnostics", &self.diagnostics.len())
+            .finish()
+    }
+}
+
+/// Why a run cannot start. Every one means exit 2, before anything runs.
 #[derive(Debug, thiserror::Error)]
-pub enum SetupError {
+pub enum PrepareError {
     #[error("{0}")]
     Read(#[from] ReadError),
-    /// Rendered diagnostics of the workflow, and a one-line summary.
-    #[error("{summary}")]
-    Workflow { rendered: String, summary: String },
+    /// The workflow file has errors (its diagnostics hold them, and any warnings).
+    #[error("{}: {}; nothing was run", .0.source.name, errors(.0.errors()))]
+    Workflow(Box<FileDiagnostics>),
+    /// No errors, yet no workflow: the loader's own failure.
+    #[error("the workflow did not load")]
+    NotLoaded,
     #[error("--input {path}: cannot read it: {reason}")]
     InputRead { path: String, reason: String },
-    /// Rendered diagnostics of the `--input` file (its literals masked), and a one-line summary.
-    #[error("{summary}")]
-    Input { rendered: String, summary: String },
+    /// The `--input` file's problems (every diagnostic is an error).
+    #[error("--input {}: {}; nothing was run", .0.source.name, errors(.0.errors()))]
+    Input(Box<FileDiagnostics>),
     #[error("{0}")]
     Secret(#[from] SecretError),
+}
+
+impl PrepareError {
+    /// The diagnostics to show above the message, for errors about a file's content.
+    pub fn diagnostics(&self) -> Option<&FileDiagnostics> {
+        match self {
+            PrepareError::Workflow(d) | PrepareError::Input(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// "1 error", "2 errors".
+fn errors(n: usize) -> String {
+    format!("{n} error{}", if n == 1 { "" } else { "s" })
 }
 
 /// Where each workflow secret is used: secret name → `node (param)`.
@@ -62,37 +121,35 @@ pub fn secret_uses(wf: &Workflow) -> BTreeMap<String, Vec<String>> {
     uses
 }
 
-/// Loads everything a run needs from the command line's files and sources. Call
-/// `secrets::harden::harden_process()` first: this reads secret values.
+/// Loads everything a run needs: the workflow file, the `--input` file and the secret
+/// sources (`--secret` arguments, parsed once by the front end; read here, again on each call).
+/// Call `secrets::harden::harden_process()` first: this reads secret values.
 pub fn prepare(
     file: &Path,
     input: Option<&Path>,
     secret_args: &[SecretArg],
-    color: bool,
-) -> Result<Prepared, SetupError> {
+) -> Result<Prepared, PrepareError> {
     let checked = workflow::check_file(file)?;
     if checked.errors() > 0 {
-        let n = checked.errors();
-        let summary = format!(
-            "wfop: {}: {n} error{}; nothing was run",
-            checked.source.name,
-            if n == 1 { "" } else { "s" }
-        );
-        return Err(SetupError::Workflow {
-            rendered: checked.render(color),
-            summary,
-        });
+        let Checked {
+            source,
+            diagnostics,
+            ..
+        } = checked;
+        return Err(PrepareError::Workflow(Box::new(FileDiagnostics {
+            source,
+            diagnostics,
+        })));
     }
-    let mut warnings = if checked.warnings() > 0 {
-        checked.render(color)
-    } else {
-        String::new()
-    };
+    let mut warnings = Vec::new();
+    if checked.warnings() > 0 {
+        warnings.push(Warning::Workflow(Box::new(FileDiagnostics {
+            source: checked.source.clone(),
+            diagnostics: checked.diagnostics.clone(),
+        })));
+    }
     let Some(workflow) = checked.into_workflow() else {
-        return Err(SetupError::Workflow {
-            rendered: String::new(),
-            summary: "wfop: the workflow did not load".into(),
-        });
+        return Err(PrepareError::NotLoaded);
     };
     let uses = secret_uses(&workflow);
     let declared: Vec<String> = match &workflow.secrets {
@@ -118,13 +175,10 @@ pub fn prepare(
             .chain(declared.iter().cloned())
             .collect();
         let overridden;
-        (inputs, overridden) = read_input(p, &declared, &public, &mut secrets, color)?;
+        (inputs, overridden) = read_input(p, &declared, &public, &mut secrets)?;
         for name in overridden {
-            let at = secrets.flag_of(&name).unwrap_or(0);
-            warnings.push_str(&format!(
-                "wfop: warning: secret `{name}`: the {} --secret overrides the input's `$secrets` entry\n",
-                crate::secrets::store::nth(at)
-            ));
+            let flag = secrets.flag_of(&name).unwrap_or(0);
+            warnings.push(Warning::SecretOverridden { name, flag });
         }
     }
 
@@ -151,33 +205,23 @@ pub fn prepare(
     })
 }
 
-/// An `--input` file's text, wiped when dropped: it may hold `$secrets` values.
-struct InputText(SourceFile);
-
-impl Drop for InputText {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0.text);
-    }
-}
-
 /// Reads an `--input` file: a JSON object of workflow variables, whose `$secrets` object (if
 /// any) goes into `secrets`. Returns the variables and the `$secrets` names a `--secret` flag
-/// gave already (the flag wins). Every problem is a diagnostic at `file:line:col`, rendered with
-/// the file's literals masked and without quoting its text: any input file may hold values.
+/// gave already (the flag wins). Every problem is a diagnostic at `file:line:col`, to be rendered
+/// with the file's literals masked and without quoting its text: any input file may hold values.
 fn read_input(
     path: &Path,
     declared: &[String],
     public: &[String],
     secrets: &mut SecretStore,
-    color: bool,
-) -> Result<(Map<String, Value>, Vec<String>), SetupError> {
+) -> Result<(Map<String, Value>, Vec<String>), PrepareError> {
     let name = path.display().to_string();
     let mut src = SourceFile::read(path).map_err(|e| match e {
-        ReadError::Io { source, .. } => SetupError::InputRead {
+        ReadError::Io { source, .. } => PrepareError::InputRead {
             path: name.clone(),
             reason: source.to_string(),
         },
-        other => SetupError::InputRead {
+        other => PrepareError::InputRead {
             path: name.clone(),
             reason: other.to_string(),
         },
@@ -185,32 +229,34 @@ fn read_input(
     let mut keep = vec![SECRETS_ROW.to_string()];
     keep.extend(public.iter().cloned());
     src.sensitivity = Sensitivity::Data { keep };
-    let src = InputText(src);
-    let fail = |diags: Vec<Diagnostic>| {
-        let n = diags.len();
-        SetupError::Input {
-            rendered: workflow::diag::render(&src.0, &diags, color),
-            summary: format!(
-                "wfop: --input {}: {n} error{}; nothing was run",
-                src.0.name,
-                if n == 1 { "" } else { "s" }
-            ),
+    // Wiped when dropped: here, or once the front end has shown the diagnostics.
+    let file = FileDiagnostics {
+        source: src,
+        diagnostics: Vec::new(),
+    };
+    let root = match json::parse(&file.source.text) {
+        Ok(root) => root,
+        Err(e) => {
+            return Err(fail(
+                file,
+                vec![Diagnostic::error(
+                    e.span,
+                    format!("invalid JSON in --input: {}", e.message),
+                    "here",
+                )],
+            ));
         }
     };
-    let root = json::parse(&src.0.text).map_err(|e| {
-        fail(vec![Diagnostic::error(
-            e.span,
-            format!("invalid JSON in --input: {}", e.message),
-            "here",
-        )])
-    })?;
     let json::Value::Object(members) = root.value else {
         let found = root.value.kind();
-        return Err(fail(vec![Diagnostic::error(
-            root.span.start..root.span.start + 1,
-            format!("the input must be a JSON object of workflow variables, not {found}"),
-            "expected an object",
-        )]));
+        return Err(fail(
+            file,
+            vec![Diagnostic::error(
+                root.span.start..root.span.start + 1,
+                format!("the input must be a JSON object of workflow variables, not {found}"),
+                "expected an object",
+            )],
+        ));
     };
     let mut diags = Vec::new();
     let mut inputs = Map::new();
@@ -240,8 +286,14 @@ fn read_input(
     if diags.is_empty() {
         Ok((inputs, overridden))
     } else {
-        Err(fail(diags))
+        Err(fail(file, diags))
     }
+}
+
+/// The `--input` file's problems, with the file to show them against.
+fn fail(mut file: FileDiagnostics, diagnostics: Vec<Diagnostic>) -> PrepareError {
+    file.diagnostics = diagnostics;
+    PrepareError::Input(Box::new(file))
 }
 
 /// Moves the values of the input's `$secrets` object into the store. A key is named in a
@@ -364,54 +416,6 @@ fn wipe_str(s: json::Str) {
     drop(Zeroizing::new(s.text));
 }
 
-impl SetupError {
-    /// The text to print for this error: rendered diagnostics and their summary line, anything
-    /// else as a `wfop: …` line.
-    pub fn report(&self) -> String {
-        match self {
-            SetupError::Workflow { rendered, summary }
-            | SetupError::Input { rendered, summary } => {
-                format!("{rendered}{summary}")
-            }
-            other => format!("wfop: {other}"),
-        }
-    }
-
-    /// One line for a status bar: never a source excerpt.
-    pub fn summary(&self) -> String {
-        match self {
-            SetupError::Workflow { summary, .. } | SetupError::Input { summary, .. } => {
-                summary.clone()
-            }
-            other => format!("wfop: {other}"),
-        }
-    }
-}
-
-/// What both front ends do before a run, in order: harden the process (before any secret is
-/// read), parse the `--secret` arguments, load the workflow, the input and the secret sources,
-/// and find the state folder. An error is the text to print before exiting 2.
-pub fn start(
-    file: &Path,
-    input: Option<&Path>,
-    secret_args: &[String],
-    state_dir: Option<std::path::PathBuf>,
-    color: bool,
-) -> Result<(Prepared, std::path::PathBuf), String> {
-    if let Err(e) = crate::secrets::harden::harden_process() {
-        eprintln!(
-            "wfop: warning: cannot harden the process (core dumps, ptrace): {}",
-            crate::safe::text(&e.to_string())
-        );
-    }
-    let parsed = SecretArg::parse_all(secret_args).map_err(|e| format!("wfop: {e}"))?;
-    let prepared = prepare(file, input, &parsed, color).map_err(|e| e.report())?;
-    let state_dir = state_dir
-        .map_or_else(super::record::default_state_dir, Ok)
-        .map_err(|e| format!("wfop: {e}"))?;
-    Ok((prepared, state_dir))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,37 +427,53 @@ mod tests {
     { "id": "end", "type": "end" } ],
   "edges": [ { "from": "start", "to": "s" }, { "from": "s", "to": "end" } ] }"#;
 
-    /// The TUI's rerun shows `summary()` in its one status line: one line, no excerpt, no value;
-    /// `report()` (plain mode, stderr) has the masked excerpt.
-    #[test]
-    fn the_summary_is_one_line_without_the_excerpt() {
+    fn files(input: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let wf = dir.path().join("wf.json");
         std::fs::write(&wf, WF).unwrap();
-        let input = dir.path().join("in.json");
-        std::fs::write(
-            &input,
-            "{ \"$secrets\": { \"api\": hunter2-secret-value } }",
-        )
-        .unwrap();
-        let e = prepare(&wf, Some(&input), &[], false).unwrap_err();
-        let summary = e.summary();
-        assert!(
-            !summary.contains('\n') && !summary.contains('│'),
-            "{summary}"
+        let inp = dir.path().join("in.json");
+        std::fs::write(&inp, input).unwrap();
+        (dir, wf, inp)
+    }
+
+    /// An `--input` problem is data: the diagnostic with its span and the file to show it
+    /// against; its `Debug` never shows the file's text.
+    #[test]
+    fn an_input_error_carries_its_diagnostics_not_a_rendering() {
+        let (_dir, wf, inp) = files("{ \"$secrets\": { \"api\": hunter2-secret-value } }");
+        let e = prepare(&wf, Some(&inp), &[]).unwrap_err();
+        let PrepareError::Input(file) = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(file.errors(), 1);
+        assert_eq!(
+            file.diagnostics[0].primary.0.start, 23,
+            "{:?}",
+            file.diagnostics
         );
+        assert!(file.source.name.ends_with("in.json"));
         assert!(
-            summary.contains("in.json") && summary.contains("1 error"),
-            "{summary}"
+            e.to_string().ends_with("in.json: 1 error; nothing was run"),
+            "{e}"
         );
-        let report = e.report();
-        assert!(
-            report.contains("in.json:1:24") && report.contains("•••"),
-            "{report}"
-        );
-        assert!(
-            !report.contains("hunter2") && !summary.contains("hunter2"),
-            "{report}"
-        );
+        let debug = format!("{e:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    /// A `--secret` that overrides the input's entry is a typed warning naming the flag.
+    #[test]
+    fn an_overridden_input_secret_is_a_warning_naming_the_flag() {
+        let (dir, wf, inp) = files("{ \"$secrets\": { \"api\": \"from-input\" } }");
+        let secret = dir.path().join("api.txt");
+        std::fs::write(&secret, "from-file").unwrap();
+        let arg = SecretArg::parse(&format!("api=file:{}", secret.display()), 1).unwrap();
+        let p = prepare(&wf, Some(&inp), &[arg]).unwrap();
+        assert!(p.missing.is_empty());
+        match p.warnings.as_slice() {
+            [Warning::SecretOverridden { name, flag: 1 }] => assert_eq!(name, "api"),
+            other => panic!("{other:?}"),
+        }
+        let source = p.secrets.source("api").map(|s| s.to_string());
+        assert_eq!(source, Some(format!("file:{}", secret.display())));
     }
 }

@@ -1,7 +1,9 @@
-//! Front ends: the workflow graph as a canvas of owned cells and as text (`graph`), the line
-//! front end for pipes, CI, `--plain` and `--json` (`plain`), the terminal UI (`tui`), and the
-//! one rule that makes any text safe to print on a terminal (`safe`).
+//! Front ends: the workflow graph as a canvas of owned cells and as text (`graph`), the one
+//! start path of `wfop run` (`start`), the line front end for pipes, CI, `--plain` and `--json`
+//! (`plain`), the terminal UI (`tui`), and the run summary both print (`summary`).
 
 pub mod graph;
 pub mod plain;
+pub mod start;
+pub mod summary;
 pub mod tui;

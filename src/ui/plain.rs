@@ -5,8 +5,10 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
+use super::start::{EXIT_INVALID, RunRequest};
+use super::summary::{self, Layout, Summary};
 use crate::engine::record::{self, LogTail, RecordError};
-use crate::engine::{Event, NodeStatus, NodeSummary, RunStatus};
+use crate::engine::{Event, NodeStatus};
 use crate::safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,54 +147,22 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             status,
             duration_ms,
             nodes,
-        } => write_summary(out, *status, *duration_ms, nodes),
-    }
-}
-
-fn write_summary(
-    out: &mut impl Write,
-    status: RunStatus,
-    duration_ms: u64,
-    nodes: &[NodeSummary],
-) -> io::Result<()> {
-    let what = match status {
-        RunStatus::Interrupted { signal } => format!("interrupted by signal {signal}"),
-        s => s.as_str().to_string(),
-    };
-    writeln!(out, "wfop: run {what} in {}", ms(duration_ms))?;
-    let w = nodes
-        .iter()
-        .map(|n| safe::line(&n.node).chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    writeln!(
-        out,
-        "  {:w$}  {:10} {:>9}  exit",
-        "node", "status", "duration"
-    )?;
-    for n in nodes {
-        let exit = match (n.exit_code, n.signal) {
-            (Some(c), _) => c.to_string(),
-            (_, Some(s)) => format!("signal {s}"),
-            _ => "-".into(),
-        };
-        let dur = n.duration_ms.map_or("-".into(), ms);
-        write!(
+        } => summary::write(
             out,
-            "  {:w$}  {:10} {dur:>9}  {exit}",
-            safe::line(&n.node),
-            n.status.as_str()
-        )?;
-        match (&n.reason, n.status) {
-            (Some(r), s) if s != NodeStatus::Succeeded => writeln!(out, "  {}", safe::line(r))?,
-            _ => writeln!(out)?,
-        }
+            &Summary {
+                run: None,
+                status: Some(*status),
+                duration: Some(Duration::from_millis(*duration_ms)),
+                nodes,
+                record: None,
+                layout: Layout::Lines,
+            },
+        ),
     }
-    Ok(())
 }
 
-fn ms(ms: u64) -> String {
+/// A duration as `850ms` or `1.2s`.
+pub(super) fn ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms}ms")
     } else {
@@ -291,6 +261,99 @@ pub fn print_logs(
     }
 }
 
+/// Longest rendering of one output variable in the plain summary.
+const OUTPUT_PREVIEW: usize = 160;
+
+/// The workflow variables the run produced or changed (already redacted by the engine), one per
+/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
+fn write_outputs(
+    out: &mut impl Write,
+    inputs: &serde_json::Map<String, serde_json::Value>,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> io::Result<()> {
+    let produced: Vec<(&String, &serde_json::Value)> = variables
+        .iter()
+        .filter(|(k, v)| inputs.get(*k) != Some(*v))
+        .collect();
+    if produced.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "wfop: outputs")?;
+    let w = produced
+        .iter()
+        .map(|(k, _)| safe::line(k).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in produced {
+        let mut text = value.to_string();
+        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
+            text.truncate(cut);
+            text.push('…');
+        }
+        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
+    }
+    Ok(())
+}
+
+/// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
+pub fn run(request: RunRequest, mode: Mode) -> i32 {
+    use crate::engine;
+    use crate::secrets::prompt;
+
+    let started = match request.start() {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let mut prepared = started.prepared;
+    if !started.warnings.is_empty() {
+        eprint!("{}", safe::styled(&started.warnings));
+    }
+    if !prepared.missing.is_empty() {
+        if !prompt::terminal_available() {
+            eprint!("{}", safe::text(&prompt::missing_report(&prepared.missing)));
+            return EXIT_INVALID;
+        }
+        if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            // Ctrl-C (or Ctrl-D) or a signal at the prompt: nothing ran; exit as a signal does.
+            return match e {
+                prompt::PromptError::Interrupted => 130,
+                prompt::PromptError::Signal(sig) => 128 + sig,
+                _ => EXIT_INVALID,
+            };
+        }
+    }
+    let options = request.options(started.state_dir);
+    let out = sink(mode, io::stdout());
+    match engine::run(
+        prepared.workflow,
+        prepared.inputs,
+        prepared.secrets,
+        options,
+        out,
+    ) {
+        Ok(report) => {
+            if mode == Mode::Plain {
+                let _ = write_outputs(
+                    &mut io::stdout().lock(),
+                    report.inputs.as_map(),
+                    report.variables.as_map(),
+                );
+            }
+            report.status.exit_code()
+        }
+        // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
+        Err(e @ engine::EngineError::Record(_)) => {
+            eprintln!("wfop: {}; nothing was run", safe::text(&e.to_string()));
+            EXIT_INVALID
+        }
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            1
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -362,125 +425,42 @@ mod tests {
         assert_eq!(lines[1]["line"], "b");
         assert_eq!(lines[1]["stream"], "stderr");
     }
-}
 
-/// Longest rendering of one output variable in the plain summary.
-const OUTPUT_PREVIEW: usize = 160;
-
-/// The workflow variables the run produced or changed (already redacted by the engine), one per
-/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
-fn write_outputs(
-    out: &mut impl Write,
-    inputs: &serde_json::Map<String, serde_json::Value>,
-    variables: &serde_json::Map<String, serde_json::Value>,
-) -> io::Result<()> {
-    let produced: Vec<(&String, &serde_json::Value)> = variables
-        .iter()
-        .filter(|(k, v)| inputs.get(*k) != Some(*v))
-        .collect();
-    if produced.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "wfop: outputs")?;
-    let w = produced
-        .iter()
-        .map(|(k, _)| safe::line(k).chars().count())
-        .max()
-        .unwrap_or(0);
-    for (name, value) in produced {
-        let mut text = value.to_string();
-        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
-            text.truncate(cut);
-            text.push('…');
-        }
-        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
-    }
-    Ok(())
-}
-
-/// What `wfop run` was asked to do.
-#[derive(Debug, Clone)]
-pub struct RunArgs {
-    pub file: std::path::PathBuf,
-    pub input: Option<std::path::PathBuf>,
-    /// `--secret` arguments as given (`NAME=env:VAR` or `NAME=file:PATH`).
-    pub secrets: Vec<String>,
-    pub mode: Mode,
-    pub max_parallel: Option<usize>,
-    pub keep_going: bool,
-    pub state_dir: Option<std::path::PathBuf>,
-    /// Colour for diagnostics on stderr.
-    pub color: bool,
-}
-
-/// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
-pub fn run(args: RunArgs) -> i32 {
-    use crate::engine::{self, RunOptions, setup};
-    use crate::secrets::prompt;
-    const INVALID: i32 = 2;
-
-    let (mut prepared, state_dir) = match setup::start(
-        &args.file,
-        args.input.as_deref(),
-        &args.secrets,
-        args.state_dir.clone(),
-        args.color,
-    ) {
-        Ok(started) => started,
-        Err(text) => {
-            eprintln!("{}", safe::styled(&text));
-            return INVALID;
-        }
-    };
-    if !prepared.warnings.is_empty() {
-        eprint!("{}", safe::styled(&prepared.warnings));
-    }
-    if !prepared.missing.is_empty() {
-        if !prompt::terminal_available() {
-            eprint!("{}", safe::text(&prompt::missing_report(&prepared.missing)));
-            return INVALID;
-        }
-        if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
-            eprintln!("wfop: {}", safe::text(&e.to_string()));
-            // Ctrl-C (or Ctrl-D) or a signal at the prompt: nothing ran; exit as a signal does.
-            return match e {
-                prompt::PromptError::Interrupted => 130,
-                prompt::PromptError::Signal(sig) => 128 + sig,
-                _ => INVALID,
-            };
-        }
-    }
-    let mut options = RunOptions::new(state_dir);
-    if let Some(n) = args.max_parallel {
-        options.max_parallel = n.max(1);
-    }
-    options.keep_going = args.keep_going;
-    let out = sink(args.mode, io::stdout());
-    match engine::run(
-        prepared.workflow,
-        prepared.inputs,
-        prepared.secrets,
-        options,
-        out,
-    ) {
-        Ok(report) => {
-            if args.mode == Mode::Plain {
-                let _ = write_outputs(
-                    &mut io::stdout().lock(),
-                    report.inputs.as_map(),
-                    report.variables.as_map(),
-                );
-            }
-            report.status.exit_code()
-        }
-        // The record comes first: when it cannot be made, nothing ran (a bad --state-dir).
-        Err(e @ engine::EngineError::Record(_)) => {
-            eprintln!("wfop: {}; nothing was run", safe::text(&e.to_string()));
-            INVALID
-        }
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e.to_string()));
-            1
-        }
+    /// The line front end's summary is the one summary writer's, in the line layout.
+    #[test]
+    fn the_run_finished_event_writes_the_one_summary() {
+        let nodes = vec![crate::engine::NodeSummary {
+            node: "svc".into(),
+            label: "svc".into(),
+            status: NodeStatus::Failed,
+            duration_ms: Some(1500),
+            exit_code: Some(3),
+            signal: None,
+            reason: Some("exit code 3".into()),
+        }];
+        let e = Event::RunFinished {
+            status: crate::engine::RunStatus::Failed,
+            duration_ms: 2000,
+            nodes: nodes.clone(),
+        };
+        let mut out = Vec::new();
+        write_plain(&mut out, &e).unwrap();
+        let expected = summary::text(&Summary {
+            run: None,
+            status: Some(crate::engine::RunStatus::Failed),
+            duration: Some(Duration::from_millis(2000)),
+            nodes: &nodes,
+            record: None,
+            layout: Layout::Lines,
+        });
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert!(
+            expected.starts_with("wfop: run failed in 2.0s\n"),
+            "{expected}"
+        );
+        assert!(
+            expected.contains("  svc   failed          1.5s  3  exit code 3\n"),
+            "{expected}"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod load;
 pub mod mask;
 pub mod model;
+mod names;
 pub mod validate;
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use std::path::Path;
 pub use diag::{Diagnostic, Severity};
 pub use load::{ReadError, SourceFile};
 pub use model::{Edge, MappingRow, Node, NodeKind, Run, Workflow};
+pub use names::secret_env_name;
 
 /// A workflow file after loading and validation.
 #[derive(Debug)]

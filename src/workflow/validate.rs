@@ -461,7 +461,7 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
 fn check_secret_env_names(node: &Node, out: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(String, &str, &std::ops::Range<usize>)> = Vec::new();
     for (param, span) in &node.secrets {
-        let env = crate::engine::secret_env_name(param);
+        let env = super::names::secret_env_name(param);
         if let Some((_, first, first_span)) = seen.iter().find(|(e, _, _)| *e == env) {
             out.push(
                 Diagnostic::error(

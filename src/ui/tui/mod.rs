@@ -17,6 +17,6 @@ pub mod terminal;
 pub mod theme;
 pub mod view;
 
-pub use runtime::{TuiArgs, run};
+pub use runtime::{TuiOptions, run};
 #[cfg(test)]
 mod screen_tests;

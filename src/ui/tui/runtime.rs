@@ -1,5 +1,5 @@
-//! `wfop run` in the terminal UI, start to end: prepare (errors exit 2 before the screen opens),
-//! the event loop (engine and input on their own threads, one channel of `AppEvent`s, frames
+//! `wfop run` in the terminal UI: the shared start (`ui::start`; errors exit 2 before the screen
+//! opens), the event loop (engine and input threads, one channel of `AppEvent`s, frames
 //! coalesced), effects, signals, terminal restore, and the summary printed after exit.
 
 use std::io::{self, Write};
@@ -19,30 +19,23 @@ use super::export::{self, Multiplexer};
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
-use crate::engine::{self, CancelToken, NodeStatus, RunOptions, RunStatus, setup};
+use crate::engine::setup::Prepared;
+use crate::engine::{self, CancelToken};
 use crate::safe;
-use crate::secrets::SecretArg;
 use crate::secrets::prompt::BURST_GAP;
 use crate::ui::graph::Charset;
+use crate::ui::start::RunRequest;
+use crate::ui::summary::{self, Layout, Summary};
 
-/// What `wfop run` was asked to do (TUI mode).
+/// What only the TUI needs of `wfop run`'s arguments (the rest is the `RunRequest`).
 #[derive(Debug, Clone)]
-pub struct TuiArgs {
-    pub file: PathBuf,
-    pub input: Option<PathBuf>,
-    /// `--secret` arguments as given.
-    pub secrets: Vec<String>,
-    pub max_parallel: Option<usize>,
-    pub keep_going: bool,
-    pub state_dir: Option<PathBuf>,
-    /// `--theme NAME|PATH`.
-    pub theme: Option<String>,
+pub struct TuiOptions {
+    /// From `--theme NAME|PATH` or `WFOP_THEME`.
+    pub theme: Theme,
     /// `--scrollback N`: log lines kept per node (and in the all-nodes view).
     pub scrollback: Option<usize>,
     /// `--scrollback-mib N`: bytes the log buffer of a run may hold, in MiB.
     pub scrollback_mib: Option<usize>,
-    /// Colour for diagnostics on stderr.
-    pub color: bool,
 }
 
 /// Engine events waiting for the UI at most: more slows the services' output down (the engine
@@ -56,30 +49,12 @@ const TICK_IDLE: Duration = Duration::from_millis(500);
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 /// Runs `wfop run` in the TUI; returns the exit code (0, 1, 2, or 128 + signal).
-pub fn run(args: TuiArgs) -> i32 {
-    let theme = match Theme::select(args.theme.as_deref(), |k| std::env::var(k).ok()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e.to_string()));
-            return EXIT_INVALID;
-        }
-    };
-    let (prepared, state_dir) = match setup::start(
-        &args.file,
-        args.input.as_deref(),
-        &args.secrets,
-        args.state_dir.clone(),
-        args.color,
-    ) {
+pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
+    let started = match request.start() {
         Ok(started) => started,
-        Err(text) => {
-            eprintln!("{}", safe::styled(&text));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
-    let warnings = prepared.warnings.clone();
-    // Kept to read the sources again for a rerun; `start` checked every one of them.
-    let secret_args: Vec<SecretArg> = SecretArg::parse_all(&args.secrets).unwrap_or_default();
+    let warnings = started.warnings;
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
@@ -104,12 +79,13 @@ pub fn run(args: TuiArgs) -> i32 {
     };
     let (code, app) = {
         let mut ui = Ui {
-            args,
-            secret_args,
-            state_dir,
+            request,
+            scrollback: options.scrollback,
+            scrollback_mib: options.scrollback_mib,
+            state_dir: started.state_dir,
             cancel: None,
         };
-        let out = ui.event_loop(prepared, theme, &signals);
+        let out = ui.event_loop(started.prepared, options.theme, &signals);
         // The engine may still be running only if the loop ended on an error: stop it.
         if let Some(c) = &ui.cancel {
             c.kill();
@@ -171,8 +147,10 @@ impl Signals {
 }
 
 struct Ui {
-    args: TuiArgs,
-    secret_args: Vec<SecretArg>,
+    /// Read again (not parsed again) for a rerun.
+    request: RunRequest,
+    scrollback: Option<usize>,
+    scrollback_mib: Option<usize>,
     state_dir: PathBuf,
     cancel: Option<CancelToken>,
 }
@@ -181,7 +159,7 @@ impl Ui {
     /// The loop; returns the exit code and the app (None if the terminal failed).
     fn event_loop(
         &mut self,
-        prepared: setup::Prepared,
+        prepared: Prepared,
         theme: Theme,
         signals: &Signals,
     ) -> (i32, Option<App>) {
@@ -195,10 +173,10 @@ impl Ui {
         let prompt_open = Arc::new(AtomicBool::new(false));
         spawn_input(tx.clone(), prompt_open.clone());
         let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
-        if let Some(n) = self.args.scrollback {
+        if let Some(n) = self.scrollback {
             app.log_config.max_lines = n.max(1);
         }
-        if let Some(n) = self.args.scrollback_mib {
+        if let Some(n) = self.scrollback_mib {
             app.log_config.max_bytes = n.max(1).saturating_mul(1024 * 1024);
         }
         if let Ok(size) = term.size() {
@@ -277,23 +255,16 @@ impl Ui {
     ) {
         match eff {
             Effect::Prepare => {
-                let (file, input) = (self.args.file.clone(), self.args.input.clone());
-                let secret_args = self.secret_args.clone();
+                let request = self.request.clone();
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    let r = setup::prepare(&file, input.as_deref(), &secret_args, false)
-                        .map(Box::new)
-                        // The status line gets one line, never a source excerpt.
-                        .map_err(|e| e.summary());
+                    // The status line gets one line, never a source excerpt.
+                    let r = request.prepare_again().map(Box::new);
                     let _ = tx.send(AppEvent::Prepared(r));
                 });
             }
             Effect::Start(prepared) => {
-                let mut options = RunOptions::new(self.state_dir.clone());
-                if let Some(n) = self.args.max_parallel {
-                    options.max_parallel = n.max(1);
-                }
-                options.keep_going = self.args.keep_going;
+                let options = self.request.options(self.state_dir.clone());
                 self.cancel = Some(options.cancel.clone());
                 let tx = tx.clone();
                 let credits = credits.clone();
@@ -421,53 +392,12 @@ fn spawn_input(tx: Sender<AppEvent>, prompt_open: Arc<AtomicBool>) {
 /// The text printed on the normal screen after the TUI closes: how the last run went, per
 /// node, and where its record is.
 pub fn summary(app: &App) -> String {
-    let mut out = String::new();
-    let what = match app.status {
-        Some(RunStatus::Interrupted { signal }) => format!("interrupted by signal {signal}"),
-        Some(s) => s.as_str().to_string(),
-        None => "did not finish".to_string(),
-    };
-    let took = app
-        .run_duration
-        .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
-        .unwrap_or_default();
-    let id = app.run_id.as_deref().unwrap_or("?");
-    out.push_str(&format!(
-        "wfop: run {} of {} {what}{took}\n",
-        safe::line(id),
-        safe::line(&app.wf.name)
-    ));
-    let names: Vec<String> = app
-        .summary
-        .iter()
-        .map(|n| safe::line(&n.node).into_owned())
-        .collect();
-    let w = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    for (n, name) in app.summary.iter().zip(&names) {
-        let dur = n
-            .duration_ms
-            .map_or("-".to_string(), |ms| format!("{:.1}s", ms as f64 / 1000.0));
-        let exit = match (n.exit_code, n.signal) {
-            (Some(c), _) => format!("exit {c}"),
-            (_, Some(s)) => format!("signal {s}"),
-            _ => String::new(),
-        };
-        out.push_str(&format!(
-            "  {name:w$}  {:10} {dur:>7}  {exit}",
-            n.status.as_str()
-        ));
-        if let (Some(r), true) = (&n.reason, n.status != NodeStatus::Succeeded) {
-            out.push_str(&format!("  {}", safe::line(r)));
-        }
-        out.push('\n');
-    }
-    if let Some(r) = &app.record {
-        out.push_str(&format!("record: {}\n", safe::path(r)));
-    }
-    out
+    summary::text(&Summary {
+        run: Some((app.run_id.as_deref().unwrap_or("?"), &app.wf.name)),
+        status: app.status,
+        duration: app.run_duration,
+        nodes: &app.summary,
+        record: app.record.as_deref(),
+        layout: Layout::Screen,
+    })
 }

@@ -29,7 +29,7 @@ fn root() -> PathBuf {
 fn prepare(name: &str) -> Prepared {
     let wf = root().join(format!("workflows/{name}.json"));
     let input = root().join(format!("workflows/{name}.input.json"));
-    setup::prepare(&wf, Some(&input), &[], false).expect("prepare")
+    setup::prepare(&wf, Some(&input), &[]).expect("prepare")
 }
 
 /// A prepared run whose secrets all came from the environment (no prompt).

@@ -1,4 +1,5 @@
-//! Environment variable names for secret parameters, by the hub runtime's exact rule.
+//! Environment variable names for secret parameters, by the hub runtime's exact rule (the
+//! service protocol: the loader checks them for clashes, the engine sets them).
 
 /// `SECRET_<NAME>` for a secret parameter: a name already in upper case gets `SECRET_` + name;
 /// otherwise `_` goes before every upper-case letter but the first, and all is upper-cased.
