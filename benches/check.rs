@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use wfop::diag::SourceFile;
 use wfop::ui::graph::{Charset, workflow_graph_text};
-use wfop::workflow::{SourceFile, check_source};
+use wfop::workflow::check_source;
 
 /// A deterministic layered workflow: `services` service nodes in layers of up to `width`,
 /// each fed by one or two nodes of the layer before, every node on a path from start to end.

@@ -1,7 +1,8 @@
 //! Fuzz target: the theme loader (`src/ui/tui/theme.rs`). Mutations of the bundled themes,
 //! TOML token soup, and arbitrary bytes. Properties: never a panic; an invalid theme is an
 //! error with 1-based `line:col` inside the file and a source line that is the file's line;
-//! the error renders as `origin:line:col: …`; a theme that loads gives every role a style.
+//! the error renders (through `wfop::diag`) with `origin:line:col` of its first problem; a
+//! theme that loads gives every role a style.
 //!
 //! Long run: `FUZZ_CASES=100000 cargo test --release --test fuzz_theme -- --ignored --nocapture`
 
@@ -112,7 +113,7 @@ fn check(src: &str) -> Result<(), TestCaseError> {
                 }
                 let shown = e.to_string();
                 let first = &problems[0];
-                let want = format!("t.toml:{}:{}:", first.line, first.col);
+                let want = format!("┌─ t.toml:{}:{}\n", first.line, first.col);
                 prop_assert!(shown.contains(&want), "{shown}");
             } else {
                 let _ = e.to_string();

@@ -14,8 +14,9 @@ use fuzz_support::{Mutation, apply, line_col, mutations};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
+use wfop::diag::SourceFile;
 use wfop::ui::graph::{Charset, workflow_graph_text};
-use wfop::workflow::{SourceFile, check_source};
+use wfop::workflow::check_source;
 
 const BUNDLED: [&str; 2] = [
     include_str!("../workflows/quantum-secrets.json"),

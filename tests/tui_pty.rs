@@ -253,7 +253,7 @@ fn a_broken_theme_file_exits_2_with_its_position_before_the_screen_opens() {
     let exit = std::fs::read_to_string(dir.path().join("exit")).unwrap_or_default();
     assert_eq!(exit.trim(), "2", "{screen}");
     assert!(
-        screen.contains("broken.toml:3:18: unknown colour `blurple`"),
+        screen.contains("error: unknown colour `blurple`") && screen.contains("broken.toml:3:18"),
         "{screen}"
     );
     assert!(screen.contains("did you mean `blue`?"), "{screen}");

@@ -22,6 +22,7 @@ use super::event::{Event, NodeStatus, Stream};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
+use crate::human::{self, Form};
 use crate::secrets::SecretStore;
 use crate::workflow::secret_env_name;
 use crate::workflow::{Node, Run};
@@ -276,7 +277,7 @@ pub(crate) async fn run_service(
         }),
         NodeStatus::TimedOut => Some(format!(
             "timed out after {}",
-            human(timeout.unwrap_or_default())
+            human::duration(timeout.unwrap_or_default(), Form::Exact)
         )),
         NodeStatus::Cancelled => Some("cancelled".into()),
         NodeStatus::Skipped => None,
@@ -846,20 +847,6 @@ fn problem(result: &Value) -> Option<String> {
     })
 }
 
-/// `5m`, `30s`, `1.5s`, `250ms`.
-pub(crate) fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(60_000) {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 // Marker ranges: a list of one range is a list, not a range.
 #[allow(clippy::single_range_in_vec_init)]
@@ -933,8 +920,6 @@ mod tests {
         let v = serde_json::json!({"title": "ValueError", "detail": "bad token"});
         assert_eq!(problem(&v).unwrap(), "ValueError: bad token");
         assert!(problem(&serde_json::json!({"x": 1})).is_none());
-        assert_eq!(human(Duration::from_secs(300)), "5m");
-        assert_eq!(human(Duration::from_millis(250)), "250ms");
     }
 
     #[test]

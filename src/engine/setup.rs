@@ -9,13 +9,13 @@ use serde_json::{Map, Value};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 use crate::expr;
 use crate::secrets::prompt::Missing;
 use crate::secrets::store::{self, Source};
 use crate::secrets::{SecretArg, SecretError, SecretStore};
-use crate::workflow::mask::Sensitivity;
 use crate::workflow::model::SECRETS_ROW;
-use crate::workflow::{self, Checked, Diagnostic, ReadError, SourceFile, Workflow, json};
+use crate::workflow::{self, Checked, Workflow, json};
 
 /// A run ready to start once the missing secrets are supplied.
 #[derive(Debug)]
@@ -320,7 +320,7 @@ fn take_secrets(
         let at = store::nth(i + 1);
         let (key, value) = (m.key, m.value);
         if !declared.contains(&key.text) {
-            let hint = workflow::load::did_you_mean(&key.text, declared.iter().map(String::as_str))
+            let hint = diag::did_you_mean(&key.text, declared.iter().map(String::as_str))
                 .map(|d| format!(" (did you mean `{d}`?)"))
                 .unwrap_or_default();
             let list = if declared.is_empty() {

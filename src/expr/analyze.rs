@@ -1,7 +1,7 @@
 //! Static facts about an expression for validation: the variables it reads from outside, its
 //! `secret_value` calls, calls to unknown functions and calls with the wrong number of arguments.
 
-use super::SpannedError;
+use super::Error;
 use super::ast::{Expr, ExprKind, PathStep, Span};
 
 /// The built-in functions and how many arguments each takes.
@@ -44,7 +44,7 @@ pub struct Analysis {
     /// Calls to functions that do not exist, with the span of the function name.
     pub unknown_calls: Vec<(String, Span)>,
     /// Calls of known functions with the wrong number of arguments (span: the whole call).
-    pub call_errors: Vec<SpannedError>,
+    pub call_errors: Vec<Error>,
 }
 
 impl Analysis {
@@ -115,7 +115,7 @@ fn walk(expr: &Expr, bound: &mut Vec<String>, a: &mut Analysis, depth: usize) {
         } => {
             match arity(name) {
                 None => a.unknown_calls.push((name.clone(), *name_span)),
-                Some(n) if n != args.len() => a.call_errors.push(SpannedError {
+                Some(n) if n != args.len() => a.call_errors.push(Error {
                     span: expr.span,
                     message: arity_message(name, args.len()),
                 }),

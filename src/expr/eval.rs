@@ -7,7 +7,7 @@ use std::cell::Cell;
 use serde_json::{Map, Number, Value};
 
 use super::ast::{BinaryOp, Expr, ExprKind, PathStep, Span};
-use super::{EvalError, MAX_DEPTH, MAX_VALUE_DEPTH};
+use super::{Error, MAX_DEPTH, MAX_VALUE_DEPTH};
 
 /// Bytes charged per JSON node, roughly `size_of::<Value>()` plus bookkeeping.
 const NODE_COST: usize = 32;
@@ -15,13 +15,9 @@ const NODE_COST: usize = 32;
 /// 2^53: integral results below this are written as JSON integers.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
 
-pub(crate) fn eval(
-    expr: &Expr,
-    vars: &Map<String, Value>,
-    budget: usize,
-) -> Result<Value, EvalError> {
+pub(crate) fn eval(expr: &Expr, vars: &Map<String, Value>, budget: usize) -> Result<Value, Error> {
     if let Some(span) = first_secret_value_call(expr) {
-        return Err(EvalError {
+        return Err(Error {
             span,
             message: "secret_value() may only be used in the $secrets mapping".into(),
         });
@@ -122,15 +118,15 @@ struct Evaluator {
     budget: Cell<usize>,
 }
 
-fn error(span: Span, message: impl Into<String>) -> EvalError {
-    EvalError {
+fn error(span: Span, message: impl Into<String>) -> Error {
+    Error {
         span,
         message: message.into(),
     }
 }
 
 impl Evaluator {
-    fn charge(&self, bytes: usize, span: Span) -> Result<(), EvalError> {
+    fn charge(&self, bytes: usize, span: Span) -> Result<(), Error> {
         match self.budget.get().checked_sub(bytes) {
             Some(left) => {
                 self.budget.set(left);
@@ -147,7 +143,7 @@ impl Evaluator {
     }
 
     /// Turns a resolved value into an owned one, charging a copy of a borrowed value.
-    fn own(&self, resolved: Resolved<'_>, span: Span) -> Result<(Value, Meta), EvalError> {
+    fn own(&self, resolved: Resolved<'_>, span: Span) -> Result<(Value, Meta), Error> {
         match resolved {
             None => Ok((Value::Null, SCALAR)),
             Some((Cow::Owned(v), Some(meta))) => Ok((v, meta)),
@@ -159,12 +155,7 @@ impl Evaluator {
         }
     }
 
-    fn eval(
-        &self,
-        expr: &Expr,
-        scope: &Scope<'_>,
-        depth: usize,
-    ) -> Result<(Value, Meta), EvalError> {
+    fn eval(&self, expr: &Expr, scope: &Scope<'_>, depth: usize) -> Result<(Value, Meta), Error> {
         // The parser bounds the tree depth; this guards trees built by hand.
         if depth > MAX_DEPTH {
             return Err(error(
@@ -272,7 +263,7 @@ impl Evaluator {
         expr: &Expr,
         scope: &Scope<'s>,
         depth: usize,
-    ) -> Result<Resolved<'s>, EvalError> {
+    ) -> Result<Resolved<'s>, Error> {
         match &expr.kind {
             ExprKind::Name(name) => Ok(scope.get(name).map(|v| (Cow::Borrowed(v), None))),
             ExprKind::Path { base, steps } => {
@@ -314,7 +305,7 @@ impl Evaluator {
         meta: Option<Meta>,
         name: &str,
         span: Span,
-    ) -> Result<Resolved<'s>, EvalError> {
+    ) -> Result<Resolved<'s>, Error> {
         Ok(match value {
             Cow::Borrowed(Value::Object(m)) => m.get(name).map(|v| (Cow::Borrowed(v), None)),
             Cow::Owned(Value::Object(mut m)) => m.remove(name).map(|v| (Cow::Owned(v), meta)),
@@ -355,7 +346,7 @@ impl Evaluator {
         index: &Expr,
         scope: &Scope<'_>,
         depth: usize,
-    ) -> Result<Option<f64>, EvalError> {
+    ) -> Result<Option<f64>, Error> {
         let (v, _) = self.eval(index, scope, depth + 1)?;
         match v {
             Value::Null => Ok(None),
@@ -380,7 +371,7 @@ impl Evaluator {
         }
     }
 
-    fn binary(&self, op: BinaryOp, lhs: Value, rhs: Value, span: Span) -> Result<Value, EvalError> {
+    fn binary(&self, op: BinaryOp, lhs: Value, rhs: Value, span: Span) -> Result<Value, Error> {
         Ok(match op {
             BinaryOp::And => match (truth(&lhs), truth(&rhs)) {
                 (Some(false), _) | (_, Some(false)) => Value::Bool(false),
@@ -435,7 +426,7 @@ impl Evaluator {
         span: Span,
         scope: &Scope<'_>,
         depth: usize,
-    ) -> Result<(Value, Meta), EvalError> {
+    ) -> Result<(Value, Meta), Error> {
         let Some(arity) = super::analyze::arity(name) else {
             return Err(error(
                 name_span,
@@ -502,7 +493,7 @@ impl Evaluator {
     }
 }
 
-fn check_value_depth(meta: Meta, span: Span) -> Result<(), EvalError> {
+fn check_value_depth(meta: Meta, span: Span) -> Result<(), Error> {
     if meta.depth > MAX_VALUE_DEPTH {
         return Err(error(
             span,

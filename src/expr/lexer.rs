@@ -1,7 +1,7 @@
 //! Turns expression text into tokens with byte spans: literals (with escape decoding), names,
-//! backtick names, keywords and punctuation. Lexical mistakes become `ParseError`s.
+//! backtick names, keywords and punctuation. Lexical mistakes become `Error`s.
 
-use super::ParseError;
+use super::Error;
 use super::ast::Span;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,15 +120,15 @@ fn is_name_continue(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
 }
 
-fn err(start: usize, end: usize, message: impl Into<String>) -> ParseError {
-    ParseError {
+fn err(start: usize, end: usize, message: impl Into<String>) -> Error {
+    Error {
         span: Span::new(start, end),
         message: message.into(),
     }
 }
 
 /// Splits `src` into tokens; the last token is always `Eof` with the empty span at the end.
-pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
+pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, Error> {
     let mut lx = Lexer {
         src,
         pos: 0,
@@ -160,7 +160,7 @@ impl Lexer<'_> {
         });
     }
 
-    fn run(&mut self) -> Result<(), ParseError> {
+    fn run(&mut self) -> Result<(), Error> {
         while let Some(c) = self.peek() {
             let start = self.pos;
             if c.is_whitespace() {
@@ -200,7 +200,7 @@ impl Lexer<'_> {
         Ok(())
     }
 
-    fn punct(&mut self, c: char, start: usize) -> Result<(), ParseError> {
+    fn punct(&mut self, c: char, start: usize) -> Result<(), Error> {
         let next = self.peek_at(1);
         let (tok, len) = match (c, next) {
             ('(', _) => (Tok::LParen, 1),
@@ -261,7 +261,7 @@ impl Lexer<'_> {
         self.pos - begin
     }
 
-    fn number(&mut self, start: usize) -> Result<(), ParseError> {
+    fn number(&mut self, start: usize) -> Result<(), Error> {
         self.digits();
         if self.peek() == Some('.') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
@@ -290,7 +290,7 @@ impl Lexer<'_> {
         Ok(())
     }
 
-    fn string(&mut self, start: usize) -> Result<(), ParseError> {
+    fn string(&mut self, start: usize) -> Result<(), Error> {
         self.pos += 1; // opening quote
         let mut out = String::new();
         loop {
@@ -318,7 +318,7 @@ impl Lexer<'_> {
     }
 
     /// Decodes one escape; `self.pos` is at the backslash.
-    fn escape(&mut self) -> Result<char, ParseError> {
+    fn escape(&mut self) -> Result<char, Error> {
         let start = self.pos;
         let Some(c) = self.peek_at(1) else {
             return Err(err(
@@ -353,7 +353,7 @@ impl Lexer<'_> {
     }
 
     /// Reads the four hex digits after `\u` (the position is just past the `u`).
-    fn hex4(&mut self, escape_start: usize) -> Result<u32, ParseError> {
+    fn hex4(&mut self, escape_start: usize) -> Result<u32, Error> {
         let hex = self
             .src
             .get(self.pos..self.pos + 4)
@@ -376,7 +376,7 @@ impl Lexer<'_> {
         Ok(value)
     }
 
-    fn unicode_escape(&mut self, start: usize) -> Result<char, ParseError> {
+    fn unicode_escape(&mut self, start: usize) -> Result<char, Error> {
         let first = self.hex4(start)?;
         let code = if (0xD800..0xDC00).contains(&first) {
             // A high surrogate must be followed by `\u` and a low surrogate.
@@ -410,7 +410,7 @@ impl Lexer<'_> {
         char::from_u32(code).ok_or_else(|| err(start, self.pos, "invalid `\\u` escape"))
     }
 
-    fn backtick(&mut self, start: usize) -> Result<(), ParseError> {
+    fn backtick(&mut self, start: usize) -> Result<(), Error> {
         let body_start = start + 1;
         let Some(len) = self.src[body_start..].find('`') else {
             return Err(err(

@@ -1,6 +1,8 @@
 //! The mapping expression language (a FEEL subset): lexer, parser with spans, evaluator,
 //! static analysis for validation, and the `$secrets` mapping's `secret_value` bindings.
 //!
+//! One error type, [`Error`] (a span and a message), for all of them; `crate::diag` renders it.
+//!
 //! ```
 //! use serde_json::{json, Map, Value};
 //! let expr = wfop::expr::parse("= { total: a + 1, name: \"x\" + b.c }").unwrap();
@@ -22,6 +24,8 @@ pub use analyze::{Analysis, FUNCTIONS, analyze};
 pub use ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};
 pub use secrets::{SecretBinding, secret_bindings};
 
+use crate::diag::{self, Diagnostic, SourceFile};
+
 /// Longest accepted expression text, in bytes.
 pub const MAX_SOURCE_LEN: usize = 64 * 1024;
 
@@ -38,32 +42,37 @@ pub const MAX_VALUE_DEPTH: usize = 128;
 /// variable through unchanged costs nothing; copying it into a new list or context costs its size.
 pub const MAX_EVAL_BUDGET: usize = 64 * 1024 * 1024;
 
-/// A syntax error: where, and what was expected there.
+/// What went wrong in an expression, and where: a syntax error ([`parse`]), an evaluation error
+/// ([`eval`]; a missing variable is *not* one: it is `null`), or a static-check finding
+/// ([`secret_bindings`], [`Analysis::call_errors`]).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
-pub struct ParseError {
+pub struct Error {
     pub span: Span,
     pub message: String,
 }
 
-/// An evaluation error (a missing variable is *not* one: it is `null`).
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct EvalError {
-    pub span: Span,
-    pub message: String,
-}
+impl Error {
+    /// The error as a diagnostic whose span is into the expression's text. A workflow maps the
+    /// span into its file instead (`workflow::load`, `workflow::validate`).
+    pub fn diagnostic(&self) -> Diagnostic {
+        Diagnostic::error(self.span.start..self.span.end, &self.message, "here")
+    }
 
-/// A problem found by a static check (`secret_bindings`, `Analysis::call_errors`).
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct SpannedError {
-    pub span: Span,
-    pub message: String,
+    /// The error rendered under the expression's text (`crate::diag::render`), the expression
+    /// shown as a file named `expression`. Spans past the end, or not on character
+    /// boundaries, are clamped; this never panics.
+    pub fn render(&self, src: &str) -> String {
+        diag::render(
+            &SourceFile::from_text("expression", src),
+            &[self.diagnostic()],
+            false,
+        )
+    }
 }
 
 /// Parses an expression. A leading `=` is accepted; whitespace may appear anywhere between tokens.
-pub fn parse(src: &str) -> Result<Expr, ParseError> {
+pub fn parse(src: &str) -> Result<Expr, Error> {
     parser::parse(src)
 }
 
@@ -73,45 +82,9 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
 pub fn eval(
     expr: &Expr,
     vars: &serde_json::Map<String, serde_json::Value>,
-) -> Result<serde_json::Value, EvalError> {
+) -> Result<serde_json::Value, Error> {
     eval::eval(expr, vars, MAX_EVAL_BUDGET)
 }
-
-/// Renders a one-line caret diagnostic for `span` in `src`:
-///
-/// ```text
-/// a + * b
-///     ^ expected an expression after `+`, found `*`
-/// ```
-///
-/// Spans past the end, or not on character boundaries, are clamped; this never panics.
-pub fn render_diagnostic(src: &str, span: Span, message: &str) -> String {
-    let mut start = span.start.min(src.len());
-    while !src.is_char_boundary(start) {
-        start -= 1;
-    }
-    let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
-    let line = &src[line_start..line_end];
-    let col = src[line_start..start].chars().count();
-    let end = span.end.clamp(start, line_end);
-    let width = src.get(start..end).map_or(1, |s| s.chars().count().max(1));
-    format!("{line}\n{}{} {message}", " ".repeat(col), "^".repeat(width))
-}
-
-macro_rules! impl_render {
-    ($t:ty) => {
-        impl $t {
-            /// The error as a caret diagnostic under the offending source line.
-            pub fn render(&self, src: &str) -> String {
-                render_diagnostic(src, self.span, &self.message)
-            }
-        }
-    };
-}
-impl_render!(ParseError);
-impl_render!(EvalError);
-impl_render!(SpannedError);
 
 #[cfg(test)]
 mod tests;

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use super::ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};
 use super::lexer::{Tok, Token, tokenize};
-use super::{MAX_DEPTH, MAX_SOURCE_LEN, ParseError};
+use super::{Error, MAX_DEPTH, MAX_SOURCE_LEN};
 
-pub(crate) fn parse(src: &str) -> Result<Expr, ParseError> {
+pub(crate) fn parse(src: &str) -> Result<Expr, Error> {
     if src.len() > MAX_SOURCE_LEN {
-        return Err(ParseError {
+        return Err(Error {
             span: Span::new(MAX_SOURCE_LEN, src.len()),
             message: format!(
                 "expression is too long ({} bytes; the limit is {MAX_SOURCE_LEN})",
@@ -31,7 +31,7 @@ pub(crate) fn parse(src: &str) -> Result<Expr, ParseError> {
     }
     if p.peek() == &Tok::Eof {
         let found = p.token();
-        return Err(ParseError {
+        return Err(Error {
             span: found.span,
             message: match after {
                 Some(eq) => format!("expected an expression after {eq}, found end of input"),
@@ -51,7 +51,7 @@ pub(crate) fn parse(src: &str) -> Result<Expr, ParseError> {
 
 /// Rejects trees deeper than `MAX_DEPTH` (the parser's own limit counts nesting, not nodes),
 /// so that evaluation, analysis and `Drop` recurse at most `MAX_DEPTH` levels.
-fn check_depth(expr: &Expr) -> Result<(), ParseError> {
+fn check_depth(expr: &Expr) -> Result<(), Error> {
     let mut stack = vec![(expr, 1usize)];
     while let Some((node, d)) = stack.pop() {
         if d > MAX_DEPTH {
@@ -64,8 +64,8 @@ fn check_depth(expr: &Expr) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn too_deep(span: Span) -> ParseError {
-    ParseError {
+fn too_deep(span: Span) -> Error {
+    Error {
         span,
         message: format!("expression nested too deeply (limit {MAX_DEPTH})"),
     }
@@ -111,7 +111,7 @@ impl Parser {
             .unwrap_or(&Tok::Eof)
     }
 
-    fn enter(&mut self) -> Result<(), ParseError> {
+    fn enter(&mut self) -> Result<(), Error> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(too_deep(self.token().span));
@@ -123,20 +123,20 @@ impl Parser {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    fn expected(&self, what: &str, found: &Token) -> ParseError {
+    fn expected(&self, what: &str, found: &Token) -> Error {
         let message = match found.tok {
             Tok::StarStar => "`**` (exponentiation) is not supported".to_string(),
             Tok::DotDot => "ranges (`a..b`) are not supported".to_string(),
             _ => format!("expected {what}, found {}", found.tok.describe()),
         };
-        ParseError {
+        Error {
             span: found.span,
             message,
         }
     }
 
     /// The error for a token left over after a complete expression.
-    fn trailing(&self, found: Token) -> ParseError {
+    fn trailing(&self, found: Token) -> Error {
         let mut e = self.expected("an operator or end of input", &found);
         match found.tok {
             Tok::Name(_) | Tok::Quoted(_) => e.message.push_str(
@@ -172,7 +172,7 @@ impl Parser {
     // recursion. That keeps a nesting level to about 2 KiB of stack even in debug builds.
 
     /// A full expression (lowest precedence), one nesting level deeper.
-    fn expr(&mut self) -> Result<Expr, ParseError> {
+    fn expr(&mut self) -> Result<Expr, Error> {
         self.enter()?;
         let e = self.binary(0);
         self.leave();
@@ -181,7 +181,7 @@ impl Parser {
 
     /// Precedence climbing over all binary operators. Operators of one level collect into one
     /// flat `Binary` chain, so `1 + 1 + …` is one node however long it is.
-    fn binary(&mut self, min_prec: u8) -> Result<Expr, ParseError> {
+    fn binary(&mut self, min_prec: u8) -> Result<Expr, Error> {
         let mut first = self.unary()?;
         let mut rest: Vec<Operand> = Vec::new();
         let mut chain_prec = 0;
@@ -207,10 +207,10 @@ impl Parser {
 
     /// Consumes a binary operator and checks what follows it.
     #[inline(never)]
-    fn operator(&mut self, op: BinaryOp, same_level: bool) -> Result<Span, ParseError> {
+    fn operator(&mut self, op: BinaryOp, same_level: bool) -> Result<Span, Error> {
         let span = self.bump_span();
         if op.is_comparison() && same_level {
-            return Err(ParseError {
+            return Err(Error {
                 span,
                 message: format!(
                     "comparisons cannot be chained: expected `and`, `or`, `)` or end of input, found `{op}`"
@@ -223,7 +223,7 @@ impl Parser {
 
     /// The "expected an expression after `+`" error, if the next token cannot start one.
     #[inline(never)]
-    fn need_operand_after(&self, what: &str) -> Result<(), ParseError> {
+    fn need_operand_after(&self, what: &str) -> Result<(), Error> {
         if starts_expression(self.peek()) {
             return Ok(());
         }
@@ -232,7 +232,7 @@ impl Parser {
     }
 
     /// Unary minus, iteratively: each `-` counts one nesting level.
-    fn unary(&mut self) -> Result<Expr, ParseError> {
+    fn unary(&mut self) -> Result<Expr, Error> {
         let minuses = self.minuses()?;
         let result = self.postfix();
         self.depth = self.depth.saturating_sub(minuses.len());
@@ -240,7 +240,7 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn minuses(&mut self) -> Result<Vec<Span>, ParseError> {
+    fn minuses(&mut self) -> Result<Vec<Span>, Error> {
         let mut minuses = Vec::new();
         while self.peek() == &Tok::Minus {
             let span = self.bump_span();
@@ -252,7 +252,7 @@ impl Parser {
         Ok(minuses)
     }
 
-    fn postfix(&mut self) -> Result<Expr, ParseError> {
+    fn postfix(&mut self) -> Result<Expr, Error> {
         let base = self.primary()?;
         let mut steps = Vec::new();
         loop {
@@ -270,7 +270,7 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn field_step(&mut self) -> Result<PathStep, ParseError> {
+    fn field_step(&mut self) -> Result<PathStep, Error> {
         let dot = self.bump_span();
         let name_tok = self.token();
         let name = match name_tok.tok {
@@ -279,7 +279,7 @@ impl Parser {
         };
         self.bump_tok();
         if self.peek() == &Tok::LParen {
-            return Err(ParseError {
+            return Err(Error {
                 span: self.token().span,
                 message: "method calls are not supported; call functions by name, like `string(x)`"
                     .into(),
@@ -292,7 +292,7 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn open_index(&mut self) -> Result<Span, ParseError> {
+    fn open_index(&mut self) -> Result<Span, Error> {
         let open = self.bump_span();
         if self.peek() == &Tok::RBracket {
             return Err(self.expected("an index inside `[ ]`", &self.token()));
@@ -301,9 +301,9 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn close_index(&mut self, open: Span, index: Expr) -> Result<PathStep, ParseError> {
+    fn close_index(&mut self, open: Span, index: Expr) -> Result<PathStep, Error> {
         if looks_like_filter(&index) {
-            return Err(ParseError {
+            return Err(Error {
                 span: index.span,
                 message: "filters (`list[condition]`) are not supported; an index must be a number like `a[1]` or `a[-1]`".into(),
             });
@@ -318,7 +318,7 @@ impl Parser {
         })
     }
 
-    fn primary(&mut self) -> Result<Expr, ParseError> {
+    fn primary(&mut self) -> Result<Expr, Error> {
         match self.peek() {
             Tok::LParen => {
                 let open = self.bump_span();
@@ -337,7 +337,7 @@ impl Parser {
     }
 
     #[inline(never)]
-    fn close_paren(&mut self, open: Span) -> Result<(), ParseError> {
+    fn close_paren(&mut self, open: Span) -> Result<(), Error> {
         if self.peek() != &Tok::RParen {
             return Err(self.expected(
                 &format!("`)` to close the `(` at byte {}", open.start),
@@ -350,7 +350,7 @@ impl Parser {
 
     /// A literal, a backtick name, or the error for a token that cannot start an expression.
     #[inline(never)]
-    fn leaf(&mut self) -> Result<Expr, ParseError> {
+    fn leaf(&mut self) -> Result<Expr, Error> {
         let t = self.token();
         let kind = match t.tok {
             Tok::Null => ExprKind::Null,
@@ -367,7 +367,7 @@ impl Parser {
 
     /// A plain name, or the head of a call `name(` / `is defined(`.
     #[inline(never)]
-    fn name(&mut self) -> Result<Head, ParseError> {
+    fn name(&mut self) -> Result<Head, Error> {
         let Token {
             tok: Tok::Name(name),
             span,
@@ -400,7 +400,7 @@ impl Parser {
         if let Some((_, message)) = UNSUPPORTED_WORDS.iter().find(|(w, _)| *w == name)
             && operand_follows
         {
-            return Err(ParseError {
+            return Err(Error {
                 span,
                 message: (*message).into(),
             });
@@ -411,7 +411,7 @@ impl Parser {
         }))
     }
 
-    fn call(&mut self, name: String, name_span: Span) -> Result<Expr, ParseError> {
+    fn call(&mut self, name: String, name_span: Span) -> Result<Expr, Error> {
         let open = self.bump_span(); // `(`
         let mut args = Vec::new();
         while self.call_argument_follows(&name, args.is_empty())? {
@@ -425,13 +425,13 @@ impl Parser {
 
     /// Before a call argument: `false` (and consumes it) if `)` closes an empty call.
     #[inline(never)]
-    fn call_argument_follows(&mut self, name: &str, first: bool) -> Result<bool, ParseError> {
+    fn call_argument_follows(&mut self, name: &str, first: bool) -> Result<bool, Error> {
         if first && self.peek() == &Tok::RParen {
             self.bump_tok();
             return Ok(false);
         }
         if matches!(self.peek(), Tok::Name(_) | Tok::Quoted(_)) && self.peek_n(1) == &Tok::Colon {
-            return Err(ParseError {
+            return Err(Error {
                 span: self.token().span,
                 message: "named arguments are not supported; pass arguments by position".into(),
             });
@@ -449,7 +449,7 @@ impl Parser {
 
     /// After an element of a call, list or context: `,` (→ `false`) or the closer (→ `true`).
     #[inline(never)]
-    fn separator(&mut self, close: Tok, name: &str, open: Span) -> Result<bool, ParseError> {
+    fn separator(&mut self, close: Tok, name: &str, open: Span) -> Result<bool, Error> {
         if self.peek() == &Tok::Comma {
             self.bump_tok();
             return Ok(false);
@@ -469,7 +469,7 @@ impl Parser {
         Err(self.expected(&what, &self.token()))
     }
 
-    fn list(&mut self) -> Result<Expr, ParseError> {
+    fn list(&mut self) -> Result<Expr, Error> {
         let open = self.bump_span();
         let mut items = Vec::new();
         while self.list_item_follows(items.is_empty())? {
@@ -486,7 +486,7 @@ impl Parser {
 
     /// Before a list item: `false` (and consumes it) if `]` closes an empty list.
     #[inline(never)]
-    fn list_item_follows(&mut self, first: bool) -> Result<bool, ParseError> {
+    fn list_item_follows(&mut self, first: bool) -> Result<bool, Error> {
         if first && self.peek() == &Tok::RBracket {
             self.bump_tok();
             return Ok(false);
@@ -502,7 +502,7 @@ impl Parser {
         Ok(true)
     }
 
-    fn context(&mut self) -> Result<Expr, ParseError> {
+    fn context(&mut self) -> Result<Expr, Error> {
         let open = self.bump_span();
         let mut entries = Vec::new();
         let mut seen = HashMap::new();
@@ -529,7 +529,7 @@ impl Parser {
     fn context_key(
         &mut self,
         seen: &mut HashMap<String, Span>,
-    ) -> Result<Option<(String, Span)>, ParseError> {
+    ) -> Result<Option<(String, Span)>, Error> {
         if seen.is_empty() && self.peek() == &Tok::RBrace {
             self.bump_tok();
             return Ok(None);
@@ -548,7 +548,7 @@ impl Parser {
         };
         self.bump_tok();
         if let Some(first) = seen.get(&key) {
-            return Err(ParseError {
+            return Err(Error {
                 span: key_tok.span,
                 message: format!(
                     "duplicate key `{key}` in context (first defined at byte {})",

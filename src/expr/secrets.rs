@@ -1,7 +1,7 @@
 //! Reads the `$secrets` mapping statically: which service parameter gets which workflow secret.
 //! `secret_value(…)` is never evaluated; it is only recognised here.
 
-use super::SpannedError;
+use super::Error;
 use super::ast::{Expr, ExprKind, Span};
 
 /// One `"param": secret_value("secret")` entry of a `$secrets` mapping.
@@ -20,7 +20,7 @@ const SHAPE: &str = "{ \"param\": secret_value(\"secret_name\"), … }";
 /// Extracts the bindings of a `$secrets` mapping value. It must be a context literal whose
 /// every entry value is `secret_value(<string literal>)`; otherwise every offending place is
 /// returned with its span and a message.
-pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<SpannedError>> {
+pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<Error>> {
     let ExprKind::Context(entries) = &expr.kind else {
         let message = match &expr.kind {
             ExprKind::Call { name, .. } if name == "secret_value" => {
@@ -28,7 +28,7 @@ pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<SpannedErr
             }
             _ => format!("expected a context like {SHAPE} here"),
         };
-        return Err(vec![SpannedError {
+        return Err(vec![Error {
             span: expr.span,
             message,
         }]);
@@ -37,7 +37,7 @@ pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<SpannedErr
     let mut errors = Vec::new();
     for entry in entries {
         if entry.key.is_empty() {
-            errors.push(SpannedError {
+            errors.push(Error {
                 span: entry.key_span,
                 message: "the parameter name must not be empty".into(),
             });
@@ -60,7 +60,7 @@ pub fn secret_bindings(expr: &Expr) -> Result<Vec<SecretBinding>, Vec<SpannedErr
 }
 
 /// The string literal of a `secret_value("…")` call.
-fn secret_name(value: &Expr) -> Result<(String, Span), SpannedError> {
+fn secret_name(value: &Expr) -> Result<(String, Span), Error> {
     let ExprKind::Call { name, args, .. } = &value.kind else {
         let mut message = "expected secret_value(\"name\") here".to_string();
         if matches!(value.kind, ExprKind::String(_) | ExprKind::Number(_)) {
@@ -72,13 +72,13 @@ fn secret_name(value: &Expr) -> Result<(String, Span), SpannedError> {
         } else {
             message.push_str(" (a secret cannot be combined with other values)");
         }
-        return Err(SpannedError {
+        return Err(Error {
             span: value.span,
             message,
         });
     };
     if name != "secret_value" {
-        return Err(SpannedError {
+        return Err(Error {
             span: value.span,
             message: "expected secret_value(\"name\") here, found a call of another function"
                 .into(),
@@ -86,19 +86,19 @@ fn secret_name(value: &Expr) -> Result<(String, Span), SpannedError> {
     }
     match args.as_slice() {
         [arg] => match &arg.kind {
-            ExprKind::String(s) if s.trim().is_empty() => Err(SpannedError {
+            ExprKind::String(s) if s.trim().is_empty() => Err(Error {
                 span: arg.span,
                 message: "the secret name must not be empty".into(),
             }),
             ExprKind::String(s) => Ok((s.clone(), arg.span)),
-            _ => Err(SpannedError {
+            _ => Err(Error {
                 span: arg.span,
                 message:
                     "secret_value takes one string literal, like secret_value(\"ibm_api_token\")"
                         .into(),
             }),
         },
-        _ => Err(SpannedError {
+        _ => Err(Error {
             span: value.span,
             message: format!(
                 "secret_value takes one string literal, like secret_value(\"ibm_api_token\"); found {} arguments",

@@ -33,7 +33,7 @@ fn ev(src: &str) -> Value {
 }
 
 #[track_caller]
-fn parse_err(src: &str) -> ParseError {
+fn parse_err(src: &str) -> Error {
     match parse(src) {
         Ok(e) => panic!("{src:?} parsed as {e}"),
         Err(e) => e,
@@ -41,7 +41,7 @@ fn parse_err(src: &str) -> ParseError {
 }
 
 #[track_caller]
-fn eval_err(src: &str) -> EvalError {
+fn eval_err(src: &str) -> Error {
     let expr = parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
     match eval(&expr, &vars()) {
         Ok(v) => panic!("{src:?} evaluated to {v}"),
@@ -747,24 +747,31 @@ fn parse_errors_have_exact_spans_and_say_what_was_expected() {
     }
 }
 
+/// Expression errors render through the one diagnostic renderer (`crate::diag`), the
+/// expression shown as a file named `expression`.
 #[test]
 fn errors_render_with_a_caret() {
     let src = "a + * b";
     let e = parse_err(src);
     assert_eq!(
         e.render(src),
-        "a + * b\n    ^ expected an expression after `+`, found `*`"
+        "error: expected an expression after `+`, found `*`\n  ┌─ expression:1:5\n  │\n1 │ a + * b\n  │     ^ here\n\n"
     );
     let src = "{\n  k: (1 +\n}";
     let e = parse_err(src);
     assert_eq!(e.span, sp(12, 13));
-    assert_eq!(
-        e.render(src),
-        "}\n^ expected an expression after `+`, found `}`"
+    let shown = e.render(src);
+    assert!(
+        shown.contains("expression:3:1\n  │\n3 │ }\n  │ ^ here"),
+        "{shown}"
     );
     // spans out of range or inside a character are clamped
-    assert_eq!(render_diagnostic("é", sp(1, 99), "m"), "é\n^ m");
-    assert_eq!(render_diagnostic("", sp(5, 9), "m"), "\n^ m");
+    let err = |start, end| Error {
+        span: sp(start, end),
+        message: "m".into(),
+    };
+    assert!(err(1, 99).render("é").contains("1 │ é\n  │ ^ here"));
+    assert!(err(5, 9).render("").contains("expression:1:1"));
 }
 
 // ---------------------------------------------------------------- limits and robustness

@@ -168,7 +168,7 @@ impl SecretArg {
         } else {
             return Err(SecretError::Literal { at });
         };
-        if !crate::workflow::load::is_identifier(name) {
+        if !crate::diag::is_identifier(name) {
             return Err(SecretError::BadName { at });
         }
         Ok(SecretArg {
@@ -205,7 +205,7 @@ impl SecretArg {
         if declared.clone().into_iter().any(|d| d == self.name) {
             return Ok(());
         }
-        let hint = crate::workflow::load::did_you_mean(&self.name, declared.clone())
+        let hint = crate::diag::did_you_mean(&self.name, declared.clone())
             .map(|d| format!(" (did you mean `{d}`?)"))
             .unwrap_or_default();
         let declared: Vec<&str> = declared.into_iter().collect();

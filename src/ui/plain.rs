@@ -9,6 +9,7 @@ use super::start::{EXIT_INVALID, RunRequest};
 use super::summary::{self, Layout, Summary};
 use crate::engine::record::{self, LogTail, RecordError};
 use crate::engine::{Event, NodeStatus};
+use crate::human::{self, Form};
 use crate::safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,7 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 "wfop: {} {} in {}",
                 safe::line(&**node),
                 status.as_str(),
-                ms(*duration_ms)
+                human::millis(*duration_ms, Form::Summary)
             )?;
             match (exit_code, signal) {
                 (Some(c), _) if *status != NodeStatus::Succeeded => {
@@ -161,15 +162,6 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
     }
 }
 
-/// A duration as `850ms` or `1.2s`.
-pub(super) fn ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
-}
-
 /// `wfop runs`: one line per run, oldest first.
 pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
     let runs = record::list_runs(state_dir);
@@ -187,7 +179,9 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         "run", "status", "duration", "started"
     )?;
     for r in runs {
-        let dur = r.duration_ms.map_or("-".into(), ms);
+        let dur = r
+            .duration_ms
+            .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
         writeln!(
             out,
             "{:w$}  {:11} {dur:>9}  {:24}  {}",

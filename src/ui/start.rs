@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::diag;
 use crate::engine::setup::{self, FileDiagnostics, PrepareError, Prepared, Warning};
 use crate::engine::{RunOptions, record};
 use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::store::nth;
-use crate::workflow;
 
 /// Exit code when nothing was run: invalid input or usage.
 pub const EXIT_INVALID: i32 = 2;
@@ -120,7 +120,7 @@ impl RunRequest {
 /// A file's findings with `file:line:col`, the source line (masked as the file says) and a
 /// marker.
 fn render(file: &FileDiagnostics, color: bool) -> String {
-    workflow::diag::render(&file.source, &file.diagnostics, color)
+    diag::render(&file.source, &file.diagnostics, color)
 }
 
 /// The text to print for an error: rendered diagnostics and their summary line, anything else
@@ -269,13 +269,13 @@ mod tests {
             "wfop: warning: secret `api`: the 1st --secret overrides the input's `$secrets` entry\n"
         );
         let file = FileDiagnostics {
-            source: workflow::SourceFile {
+            source: diag::SourceFile {
                 path: "w.json".into(),
                 name: "w.json".into(),
                 text: "{}\n".into(),
                 sensitivity: Default::default(),
             },
-            diagnostics: vec![workflow::Diagnostic::warning(0..1, "odd", "here")],
+            diagnostics: vec![diag::Diagnostic::warning(0..1, "odd", "here")],
         };
         let both = [
             Warning::Workflow(Box::new(file)),

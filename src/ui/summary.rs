@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::engine::{NodeStatus, NodeSummary, RunStatus};
+use crate::human::{self, Form};
 use crate::safe;
 
 /// What a summary says.
@@ -36,16 +37,16 @@ impl Layout {
     /// A node's duration.
     fn node_duration(self, ms: u64) -> String {
         match self {
-            Layout::Lines => super::plain::ms(ms),
-            Layout::Screen => format!("{:.1}s", ms as f64 / 1000.0),
+            Layout::Lines => human::millis(ms, Form::Summary),
+            Layout::Screen => human::millis(ms, Form::Seconds),
         }
     }
 
     /// The run's duration.
     fn run_duration(self, d: Duration) -> String {
         match self {
-            Layout::Lines => super::plain::ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            Layout::Screen => format!("{:.1}s", d.as_secs_f64()),
+            Layout::Lines => human::duration(d, Form::Summary),
+            Layout::Screen => human::duration(d, Form::Seconds),
         }
     }
 

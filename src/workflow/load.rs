@@ -4,88 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::diag::Diagnostic;
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
 use super::model::{Decl, Edge, MappingRow, Node, NodeKind, Run, Workflow};
+use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
-
-/// Files larger than this are refused before parsing.
-pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
-
-/// A workflow file's text, as read from disk.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    /// The name diagnostics show (the path as the user wrote it).
-    pub name: String,
-    pub text: String,
-    /// Which of its lines may hold secret values; their excerpts are masked (`mask.rs`).
-    pub sensitivity: super::mask::Sensitivity,
-}
-
-/// Why a file could not even be read as text.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{path}: cannot read the file: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path}: the file is {size} bytes; files wfop reads are limited to {MAX_FILE_BYTES} bytes"
-    )]
-    TooLarge { path: String, size: u64 },
-    #[error("{path}:{line}:{col}: the file is not UTF-8 text (invalid byte at offset {offset})")]
-    NotUtf8 {
-        path: String,
-        line: usize,
-        col: usize,
-        offset: usize,
-    },
-}
-
-impl SourceFile {
-    pub fn read(path: &Path) -> Result<SourceFile, ReadError> {
-        let name = path.display().to_string();
-        let io = |source| ReadError::Io {
-            path: name.clone(),
-            source,
-        };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_FILE_BYTES as u64 {
-            return Err(ReadError::TooLarge { path: name, size });
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile {
-                path: path.to_path_buf(),
-                name,
-                text,
-                sensitivity: super::mask::Sensitivity::None,
-            }),
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
-                let (line, col) = super::diag::line_col(&valid, offset);
-                Err(ReadError::NotUtf8 {
-                    path: name,
-                    line,
-                    col,
-                    offset,
-                })
-            }
-        }
-    }
-
-    pub fn from_text(name: &str, text: &str) -> SourceFile {
-        SourceFile {
-            path: PathBuf::from(name),
-            name: name.to_string(),
-            text: text.to_string(),
-            sensitivity: super::mask::Sensitivity::None,
-        }
-    }
-}
 
 const TOP_FIELDS: &[&str] = &["name", "description", "inputs", "secrets", "nodes", "edges"];
 const NODE_FIELDS: &[&str] = &[
@@ -158,40 +80,6 @@ impl<'a> Obj<'a> {
             .find(|m| m.key.text == key)
             .map(|m| &m.value)
     }
-}
-
-/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'c>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
-                c,
-            )
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
-/// `", did you mean `x`?"` or nothing.
-pub fn suggestion<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
-    did_you_mean(word, candidates)
-        .map(|c| format!(", did you mean `{c}`?"))
-        .unwrap_or_default()
-}
-
-/// Letters, digits and `_`, not starting with a digit: secret names, parameters, functions.
-pub fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_node_id(s: &str) -> bool {
@@ -873,6 +761,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::did_you_mean;
 
     #[test]
     fn durations() {

@@ -1,19 +1,17 @@
-//! What a workflow is: the model, the JSON loader with positioned diagnostics, validation,
-//! and the layered graph layout (pure data, no drawing).
+//! What a workflow is: the model, the JSON loader and validation (their findings are
+//! `crate::diag` diagnostics), and the layered graph layout (pure data, no drawing).
 
-pub mod diag;
 pub mod json;
 pub mod layout;
 pub mod load;
-pub mod mask;
 pub mod model;
 mod names;
 pub mod validate;
 
 use std::path::Path;
 
-pub use diag::{Diagnostic, Severity};
-pub use load::{ReadError, SourceFile};
+use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
+
 pub use model::{Edge, MappingRow, Node, NodeKind, Run, Workflow};
 pub use names::secret_env_name;
 
@@ -78,7 +76,7 @@ pub fn check_source(mut source: SourceFile) -> Checked {
 /// and (also when the file did not parse) each line naming `$secrets` or `secret_value`, with
 /// the lines after it up to one holding a `}`. Public words stay: the row's field names and
 /// the names the workflow declares.
-fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
+fn secrets_rows(text: &str, wf: Option<&Workflow>) -> Sensitivity {
     let mut ranges = Vec::new();
     let mut open: Option<usize> = None;
     let mut at = 0;
@@ -113,12 +111,12 @@ fn secrets_rows(text: &str, wf: Option<&Workflow>) -> mask::Sensitivity {
         }
         keep.extend(wf.secrets.iter().flatten().map(|d| d.name.clone()));
         // Only names the loader accepts as names stay readable.
-        keep.retain(|k| k.starts_with('$') || load::is_identifier(k));
+        keep.retain(|k| k.starts_with('$') || diag::is_identifier(k));
     }
     if ranges.is_empty() {
-        return mask::Sensitivity::None;
+        return Sensitivity::None;
     }
-    mask::Sensitivity::Rows { ranges, keep }
+    Sensitivity::Rows { ranges, keep }
 }
 
 /// Reads, loads and validates a workflow file.

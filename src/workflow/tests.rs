@@ -1,7 +1,7 @@
 //! One test per rule of the workflow format: feed a broken file, check message and position.
 
-use super::diag::{Severity, line_col};
-use super::{SourceFile, check_source};
+use super::check_source;
+use crate::diag::{Severity, SourceFile, line_col};
 
 /// A valid two-service workflow the tests break in one place at a time.
 const BASE: &str = r#"{

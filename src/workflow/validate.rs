@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::diag::Diagnostic;
-use super::load::suggestion;
 use super::model::{MappingRow, Node, NodeKind, SECRETS_ROW, Workflow};
+use crate::diag::{Diagnostic, suggestion};
 use crate::expr;
 
 /// Every finding about the workflow beyond what loading found.
@@ -516,7 +515,7 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
             out.push(d);
         }
         let span = row.value.file_span(b.secret_span.start..b.secret_span.end);
-        if !super::load::is_identifier(&b.secret) {
+        if !crate::diag::is_identifier(&b.secret) {
             out.push(
                 Diagnostic::error(
                     span,

@@ -9,6 +9,7 @@ use ratatui::style::Style;
 
 use super::theme::{Role, Theme};
 use crate::engine::NodeStatus;
+use crate::human::{self, Form};
 use crate::ui::graph::{Canvas, Cell, Charset, Owner, Window, shape_of};
 use crate::workflow::layout::{self, Layout, LayoutNode, Shape};
 use crate::workflow::{NodeKind, Workflow};
@@ -75,20 +76,6 @@ pub fn status_role(state: NodeState) -> Role {
     }
 }
 
-/// A duration in at most 5 cells: `0.4s`, `12.3s`, `2m03`, `1h05`.
-pub fn short_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        let s = d.as_secs();
-        format!("{}m{:02}", s / 60, s % 60)
-    } else {
-        let m = d.as_secs() / 60;
-        format!("{}h{:02}", m / 60, m % 60)
-    }
-}
-
 /// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions).
 pub fn node_text(
     kind: NodeKind,
@@ -105,12 +92,15 @@ pub fn node_text(
     let g = glyph(state, frame, charset);
     let dur = match state {
         NodeState::Pending => String::new(),
-        NodeState::Running { since } => format!(" {}", short_duration(now.saturating_sub(since))),
+        NodeState::Running { since } => format!(
+            " {}",
+            human::duration(now.saturating_sub(since), Form::Compact)
+        ),
         NodeState::Done {
             status: NodeStatus::Skipped,
             ..
         } => String::new(),
-        NodeState::Done { took, .. } => format!(" {}", short_duration(took)),
+        NodeState::Done { took, .. } => format!(" {}", human::duration(took, Form::Compact)),
     };
     // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
     let red = if redactions > 0 {

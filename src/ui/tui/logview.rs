@@ -2,7 +2,6 @@
 //! its drawing into a ratatui buffer with the theme's styles; drawing takes `&self`.
 
 use std::ops::Range;
-use std::time::Duration;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -12,6 +11,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::logbuf::{LogLine, LogStore, LogView, Selection, Stream};
 use super::search::Search;
 use super::theme::{Role, Theme};
+use crate::human::{self, Form};
 
 /// Longest node tag shown in the all-nodes view (longer ids are cut with `…`).
 const MAX_TAG: usize = 12;
@@ -420,7 +420,7 @@ impl LogViewState {
             let right = area.x + area.width;
             if r.row == 0 {
                 if self.timestamps {
-                    let ts = format!("{:<9} ", fmt_elapsed(line.at));
+                    let ts = format!("{:<9} ", human::duration(line.at, Form::Clock));
                     let (nx, _) = buf.set_stringn(
                         x,
                         y,
@@ -482,16 +482,6 @@ fn tag_for(name: &str, width: usize) -> String {
         w += cw;
     }
     format!("{:<width$}", format!("[{s}]"), width = width)
-}
-
-/// `MM:SS.mmm` since the run started, `H:MM:SS` after an hour.
-pub fn fmt_elapsed(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}.{:03}", s / 60, s % 60, d.subsec_millis())
-    }
 }
 
 /// Byte offset of the first character at or after display column `cols`.
@@ -598,7 +588,7 @@ pub fn view_text(view: LogView<'_>, timestamps: bool) -> String {
     let mut out = String::new();
     for (_, l) in view.iter_from(0) {
         if timestamps {
-            out.push_str(&fmt_elapsed(l.at));
+            out.push_str(&human::duration(l.at, Form::Clock));
             out.push(' ');
         }
         if view.selection() == Selection::All {
@@ -620,6 +610,7 @@ pub(crate) mod tests {
     use ratatui::backend::TestBackend;
     use ratatui::style::{Color, Modifier};
     use ratatui::widgets::{Block, Borders, Widget};
+    use std::time::Duration;
 
     const T: Duration = Duration::ZERO;
 
@@ -747,8 +738,6 @@ pub(crate) mod tests {
 
     #[test]
     fn timestamps_and_tags_format() {
-        assert_eq!(fmt_elapsed(Duration::from_millis(62_345)), "01:02.345");
-        assert_eq!(fmt_elapsed(Duration::from_secs(3725)), "1:02:05");
         assert_eq!(tag_for("fetch", 10), "[fetch]   ");
         assert_eq!(tag_for("a-very-long-node", 10), "[a-very…] ");
     }

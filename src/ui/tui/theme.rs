@@ -1,13 +1,15 @@
 //! Colour themes keyed by meaning (semantic roles with fallbacks), loaded from TOML with
-//! positioned errors; the bundled themes are compiled in, `NO_COLOR` strips colours.
+//! positioned errors (rendered by `crate::diag`); the bundled themes are compiled in,
+//! `NO_COLOR` strips colours.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
 use ratatui::style::{Color, Modifier, Style};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+
+use crate::diag::{self, Diagnostic, SourceFile};
 
 /// What a piece of the screen means; a theme gives each a style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -305,18 +307,26 @@ pub fn strip_color(s: Style) -> Style {
 }
 
 /// Why a theme could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ThemeError {
-    Io {
-        path: String,
-        message: String,
-    },
+    #[error("cannot read theme {path}: {message}")]
+    Io { path: String, message: String },
+    #[error(
+        "unknown theme `{name}` (bundled: {}; or give a path to a .toml file){}",
+        bundled_names(),
+        did_you_mean.as_ref().map(|d| format!("; did you mean `{d}`?")).unwrap_or_default()
+    )]
     UnknownName {
         name: String,
         did_you_mean: Option<String>,
     },
+    /// Every problem of a theme file, in file order; shown as a count and then each problem
+    /// as a diagnostic (`crate::diag::render`) at `origin:line:col`.
+    #[error("{}", render_problems(origin, text, problems))]
     Invalid {
         origin: String,
+        /// The theme's text, for the excerpts.
+        text: String,
         problems: Vec<Problem>,
     },
 }
@@ -329,92 +339,33 @@ pub struct Problem {
     pub message: String,
     pub help: Option<String>,
     pub source_line: String,
+    /// The bytes of the theme's text it is about.
+    pub span: Range<usize>,
 }
 
-impl fmt::Display for ThemeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ThemeError::Io { path, message } => write!(f, "cannot read theme {path}: {message}"),
-            ThemeError::UnknownName { name, did_you_mean } => {
-                let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
-                write!(
-                    f,
-                    "unknown theme `{name}` (bundled: {}; or give a path to a .toml file)",
-                    names.join(", ")
-                )?;
-                if let Some(d) = did_you_mean {
-                    write!(f, "; did you mean `{d}`?")?;
-                }
-                Ok(())
-            }
-            ThemeError::Invalid { origin, problems } => {
-                for (i, p) in problems.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{origin}:{}:{}: {}", p.line, p.col, p.message)?;
-                    let gutter = p.line.to_string().len();
-                    let (shown, col) = excerpt(&p.source_line, p.col);
-                    write!(f, "\n{:gutter$} |\n{} | {shown}", "", p.line)?;
-                    write!(f, "\n{:gutter$} | {}^", "", " ".repeat(col - 1))?;
-                    if let Some(h) = &p.help {
-                        write!(f, " {h}")?;
-                    }
-                }
-                Ok(())
-            }
-        }
-    }
+fn bundled_names() -> String {
+    let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
 }
 
-impl std::error::Error for ThemeError {}
-
-/// At most this many characters of a source line are shown under a problem.
-const EXCERPT: usize = 160;
-
-/// The part of `line` shown under a problem at 1-based column `col`, and the caret's column
-/// in it: a long line is cut around the column (a 100 MB one-line file stays readable, and a
-/// formatting width never exceeds what `fmt` accepts).
-fn excerpt(line: &str, col: usize) -> (String, usize) {
-    let chars = line.chars().count();
-    let col = col.clamp(1, chars + 1);
-    if chars <= EXCERPT {
-        return (line.to_string(), col);
-    }
-    let start = col.saturating_sub(EXCERPT / 2 + 1).min(chars - EXCERPT);
-    let mut shown: String = line.chars().skip(start).take(EXCERPT).collect();
-    let mut caret = col - start;
-    if start > 0 {
-        shown.insert(0, '…');
-        caret += 1;
-    }
-    if start + EXCERPT < chars {
-        shown.push('…');
-    }
-    (shown, caret)
+/// `origin: N errors in the theme`, then each problem with its source line and a marker
+/// labelled with its help.
+fn render_problems(origin: &str, text: &str, problems: &[Problem]) -> String {
+    let diagnostics: Vec<Diagnostic> = problems
+        .iter()
+        .map(|p| Diagnostic::error(p.span.clone(), &p.message, p.help.as_deref().unwrap_or("")))
+        .collect();
+    let n = problems.len();
+    let rendered = diag::render(&SourceFile::from_text(origin, text), &diagnostics, false);
+    format!(
+        "{origin}: {n} error{} in the theme\n{}",
+        if n == 1 { "" } else { "s" },
+        rendered.trim_end()
+    )
 }
 
 fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, c)| *score > 0.8 || strsim::osa_distance(word, c) <= 2.min(c.len() / 2))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
-/// Byte offset → (line, column), both 1-based, column counted in characters.
-fn position(src: &str, offset: usize) -> (usize, usize, String) {
-    let offset = offset.min(src.len());
-    let before = src.get(..offset).unwrap_or(src);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let source_line = src[line_start..].lines().next().unwrap_or("").to_string();
-    // At most one past the shown line: an offset on the `\r` of a CRLF ending points there.
-    let col = src
-        .get(line_start..offset)
-        .map_or(1, |s| s.chars().count() + 1)
-        .min(source_line.chars().count() + 1);
-    (line, col, source_line)
+    diag::did_you_mean(word, candidates).map(str::to_string)
 }
 
 struct Parser<'s> {
@@ -438,7 +389,8 @@ const META_KEYS: [&str; 3] = ["name", "description", "extends"];
 
 impl Parser<'_> {
     fn problem(&mut self, span: Range<usize>, message: String, help: Option<String>) {
-        let (line, col, source_line) = position(self.src, span.start);
+        let (line, col) = diag::line_col(self.src, span.start);
+        let source_line = self.src.lines().nth(line - 1).unwrap_or("").to_string();
         self.problems.push((
             span.start,
             Problem {
@@ -447,6 +399,7 @@ impl Parser<'_> {
                 message,
                 help,
                 source_line,
+                span,
             },
         ));
     }
@@ -681,6 +634,7 @@ fn parse_color(s: &str) -> Result<Color, ColorError> {
 fn parse_theme(src: &str, origin: &str, bundled_name: Option<&str>) -> Result<Theme, ThemeError> {
     let invalid = |problems: Vec<(usize, Problem)>| ThemeError::Invalid {
         origin: origin.to_string(),
+        text: src.to_string(),
         problems: problems.into_iter().map(|(_, p)| p).collect(),
     };
     let mut parser = Parser {
@@ -951,9 +905,13 @@ mod tests {
         std::fs::write(&path, "error = \"brigth-red\"\n").unwrap();
         let e = Theme::load(path.to_str().unwrap()).unwrap_err().to_string();
         assert!(
-            e.starts_with(&format!("{}:1:9: unknown colour", path.display())),
+            e.starts_with(&format!(
+                "{}: 1 error in the theme\nerror: unknown colour",
+                path.display()
+            )),
             "{e}"
         );
+        assert!(e.contains(&format!("┌─ {}:1:9\n", path.display())), "{e}");
         let missing = Theme::load("/nonexistent/x.toml").unwrap_err();
         assert!(matches!(missing, ThemeError::Io { .. }));
         std::fs::remove_dir_all(&dir).unwrap();
@@ -964,7 +922,7 @@ mod tests {
         let (p, text) = err("text = { fg = \"red\" }\nmuted = { fg = \n");
         assert_eq!(p.line, 2);
         assert!(p.message.starts_with("invalid TOML"), "{}", p.message);
-        assert!(text.starts_with("my.toml:2:"), "{text}");
+        assert!(text.contains("┌─ my.toml:2:"), "{text}");
     }
 
     #[test]
@@ -973,8 +931,15 @@ mod tests {
         assert_eq!((p.line, p.col), (2, 8));
         assert_eq!(p.message, "unknown role `status.runing`");
         assert_eq!(p.help.as_deref(), Some("did you mean `status.running`?"));
-        assert!(text.contains("my.toml:2:8: unknown role"), "{text}");
-        assert!(text.contains("status.runing = { fg"), "{text}");
+        assert_eq!(
+            text,
+            "my.toml: 1 error in the theme\n\
+             error: unknown role `status.runing`\n  \
+             ┌─ my.toml:2:8\n  \
+             │\n\
+             2 │ status.runing = { fg = \"blue\" }\n  \
+             │        ^^^^^^ did you mean `status.running`?"
+        );
         let (p, _) = err("[bordr]\nfg = \"red\"\n");
         assert_eq!((p.line, p.col), (1, 2));
         assert_eq!(p.help.as_deref(), Some("did you mean `border`?"));

@@ -10,12 +10,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Confirm, MIN_HEIGHT, MIN_WIDTH, Overlay, Phase};
-use super::graphpane::{self, NodeState, short_duration, status_role};
+use super::graphpane::{self, NodeState, status_role};
 use super::keymap::{self, Context};
-use super::logview::fmt_elapsed;
 use super::mapping::{MapRow, Resolved, SECRET_MASK};
 use super::theme::Role;
 use crate::engine::{NodeStatus, RunStatus};
+use crate::human::{self, Form};
 use crate::workflow::NodeKind;
 
 /// Where each part of the screen goes.
@@ -212,7 +212,10 @@ fn phase_text(app: &App) -> (String, Role) {
                 app.charset,
             );
             (
-                format!("{g} running {}", fmt_elapsed(app.elapsed())),
+                format!(
+                    "{g} running {}",
+                    human::duration(app.elapsed(), Form::Clock)
+                ),
                 Role::StatusRunning,
             )
         }
@@ -220,7 +223,7 @@ fn phase_text(app: &App) -> (String, Role) {
         Phase::Finished => {
             let took = app
                 .run_duration
-                .map(|d| format!(" in {}", short_duration(d)))
+                .map(|d| format!(" in {}", human::duration(d, Form::Compact)))
                 .unwrap_or_default();
             match app.status {
                 Some(RunStatus::Succeeded) => (format!("✓ succeeded{took}"), Role::StatusSucceeded),
@@ -430,14 +433,18 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                 NodeState::Pending => "pending".to_string(),
                 NodeState::Running { since } => format!(
                     "running {}",
-                    short_duration(app.elapsed().saturating_sub(since))
+                    human::duration(app.elapsed().saturating_sub(since), Form::Compact)
                 ),
                 NodeState::Done {
                     status: NodeStatus::Skipped,
                     ..
                 } => "skipped".into(),
                 NodeState::Done { status, took } => {
-                    format!("{} in {}", status.as_str(), short_duration(took))
+                    format!(
+                        "{} in {}",
+                        status.as_str(),
+                        human::duration(took, Form::Compact)
+                    )
                 }
             };
             let mut spans = vec![Span::styled(

@@ -1,5 +1,5 @@
-//! Diagnostics about a file the user wrote: severity, message, labelled spans and notes,
-//! rendered with the source line and a marker at `file:line:col` (via codespan-reporting).
+//! The one diagnostic renderer (codespan-reporting): the message, `file:line:col`, the source
+//! line and a marker, for workflow, `--input` and theme files and for expressions alike.
 
 use std::ops::Range;
 
@@ -7,85 +7,13 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files;
 use codespan_reporting::term;
 
-use super::load::SourceFile;
 use super::mask::Masked;
+use super::{Diagnostic, Severity, SourceFile, floor_char_boundary, line_col};
+use crate::safe;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
-/// One finding about a file. Spans are byte ranges into the file's text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    pub message: String,
-    /// The place the finding is about, with a short label.
-    pub primary: (Range<usize>, String),
-    /// Other places that explain it (the first definition of a duplicate, …).
-    pub secondary: Vec<(Range<usize>, String)>,
-    pub notes: Vec<String>,
-}
-
-impl Diagnostic {
-    pub fn error(span: Range<usize>, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Self::new(Severity::Error, span, message, label)
-    }
-
-    pub fn warning(
-        span: Range<usize>,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Warning, span, message, label)
-    }
-
-    fn new(
-        severity: Severity,
-        span: Range<usize>,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity,
-            message: message.into(),
-            primary: (span, label.into()),
-            secondary: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    pub fn with_secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
-        self.secondary.push((span, label.into()));
-        self
-    }
-
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
-        self
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = &text[..offset];
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, text[line_start..offset].chars().count() + 1)
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
+/// At most this many characters of a source line are shown; a longer line is cut around the
+/// primary marker (`…` at a cut), so a one-line 30 MB file stays readable.
+pub const EXCERPT_CHARS: usize = 160;
 
 /// Renders diagnostics of one file: the message, `file:line:col`, the source line and a marker.
 /// This is the one place excerpts of a file are made: on the lines its `sensitivity` covers,
@@ -93,13 +21,13 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 /// `file:line:col` is that of the original text. Terminal-safe (`safe`): control and format
 /// characters of the shown lines become U+FFFD (one each, so columns stay the file's), those of
 /// the file's name and the messages are escaped; with `color` the only escape sequences in the
-/// result are the colours added here.
+/// result are the colours added here. Lines longer than [`EXCERPT_CHARS`] are cut.
 pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> String {
-    use crate::safe;
     let text = src.text.as_str();
     let file_name = safe::line(&src.name);
     let masked = Masked::new(text, &src.sensitivity);
     let (shown, moved) = safe::excerpt_mapped(&masked.text);
+    let line_starts: Vec<usize> = files::line_starts(&shown).collect();
     let config = term::Config::default();
     let styles = term::Styles::default();
     let mut out = Vec::new();
@@ -115,13 +43,25 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
                 .collect(),
             notes: d.notes.iter().map(|n| safe::text(n).into_owned()).collect(),
         };
-        let (cs, columns) = to_codespan(&d, text, &masked, &moved);
-        let file = MaskedFile::new(&file_name, &shown, columns);
+        // Each label's span in the shown text, and the original column of its start.
+        let labels: Vec<(Range<usize>, usize)> = std::iter::once(&d.primary.0)
+            .chain(d.secondary.iter().map(|(r, _)| r))
+            .map(|span| {
+                let orig = clamp(span, text);
+                let span = masked.map_span(&orig);
+                (
+                    moved[span.start]..moved[span.end],
+                    line_col(text, orig.start).1,
+                )
+            })
+            .collect();
+        let excerpt = Excerpt::new(&file_name, &shown, &line_starts, &labels);
+        let cs = to_codespan(&d, &excerpt.spans);
         let result = if color {
             let mut writer = term::StylesWriter::new(term::termcolor::Ansi::new(&mut out), &styles);
-            term::emit_to_write_style(&mut writer, &config, &file, &cs)
+            term::emit_to_write_style(&mut writer, &config, &excerpt, &cs)
         } else {
-            term::emit_to_io_write(&mut out, &config, &file, &cs)
+            term::emit_to_io_write(&mut out, &config, &excerpt, &cs)
         };
         if result.is_err() {
             // Rendering only fails on a span outside the file; fall back to a plain line.
@@ -139,27 +79,126 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The masked text as codespan sees it; `file:line:col` of each label start is the original's.
-struct MaskedFile<'a> {
+/// The lines one diagnostic shows (from its first label's line to its last's), each cut to at
+/// most [`EXCERPT_CHARS`] characters, as codespan sees them: line numbers and the columns of
+/// label starts are the original file's.
+struct Excerpt<'a> {
     name: &'a str,
-    text: &'a str,
+    text: String,
     line_starts: Vec<usize>,
-    /// Masked offset of a label start → its column in the original text.
+    /// Index of the excerpt's first line in the file.
+    first_line: usize,
+    /// Each label's span in `text`.
+    spans: Vec<Range<usize>>,
+    /// Excerpt offset of a label start → its column in the original text.
     columns: Vec<(usize, usize)>,
 }
 
-impl<'a> MaskedFile<'a> {
-    fn new(name: &'a str, text: &'a str, columns: Vec<(usize, usize)>) -> Self {
-        MaskedFile {
+/// How one line of the shown text appears in the excerpt.
+struct CutLine {
+    /// The kept bytes of the shown text.
+    keep: Range<usize>,
+    /// Where they start in the excerpt (after a leading `…`).
+    at: usize,
+}
+
+impl<'a> Excerpt<'a> {
+    fn new(
+        name: &'a str,
+        shown: &str,
+        line_starts: &[usize],
+        labels: &[(Range<usize>, usize)],
+    ) -> Self {
+        let line_of = |offset: usize| {
+            line_starts
+                .partition_point(|&s| s <= offset)
+                .saturating_sub(1)
+        };
+        let first_line = labels
+            .iter()
+            .map(|(s, _)| line_of(s.start))
+            .min()
+            .unwrap_or(0);
+        let last_line = labels
+            .iter()
+            .map(|(s, _)| line_of(s.end))
+            .max()
+            .unwrap_or(0);
+        let mut text = String::new();
+        let mut cuts = Vec::with_capacity(last_line + 1 - first_line);
+        for index in first_line..=last_line {
+            let start = line_starts[index];
+            let end = line_starts.get(index + 1).map_or(shown.len(), |&e| e - 1);
+            // The window of a long line is around the primary label's start, else its end,
+            // else the first point of another label on the line.
+            let on_line = |p: &usize| (start..=end).contains(p);
+            let primary = labels.first().map(|(s, _)| [s.start, s.end]);
+            let others = labels.iter().skip(1).flat_map(|(s, _)| [s.start, s.end]);
+            let anchor = primary
+                .into_iter()
+                .flatten()
+                .find(on_line)
+                .or_else(|| others.filter(on_line).min())
+                .unwrap_or(start);
+            let keep = window(shown, start..end, anchor);
+            if index > first_line {
+                text.push('\n');
+            }
+            if keep.start > start {
+                text.push('…');
+            }
+            cuts.push(CutLine {
+                keep: keep.clone(),
+                at: text.len(),
+            });
+            text.push_str(&shown[keep.clone()]);
+            if keep.end < end {
+                text.push('…');
+            }
+        }
+        let place = |offset: usize| {
+            let cut = &cuts[line_of(offset) - first_line];
+            cut.at + offset.clamp(cut.keep.start, cut.keep.end) - cut.keep.start
+        };
+        let mut columns: Vec<(usize, usize)> = Vec::new();
+        let spans = labels
+            .iter()
+            .map(|(span, col)| {
+                let start = place(span.start);
+                if !columns.iter().any(|(b, _)| *b == start) {
+                    columns.push((start, *col));
+                }
+                start..place(span.end).max(start)
+            })
+            .collect();
+        Excerpt {
             name,
+            line_starts: files::line_starts(&text).collect(),
             text,
-            line_starts: files::line_starts(text).collect(),
+            first_line,
+            spans,
             columns,
         }
     }
 }
 
-impl<'a> files::Files<'a> for MaskedFile<'a> {
+/// The bytes of `line` (a range of `shown`) kept in an excerpt: all of it when it is short,
+/// else [`EXCERPT_CHARS`] characters around `anchor`.
+fn window(shown: &str, line: Range<usize>, anchor: usize) -> Range<usize> {
+    let body = &shown[line.clone()];
+    let chars = body.chars().count();
+    if chars <= EXCERPT_CHARS {
+        return line;
+    }
+    let anchor_chars = body[..anchor - line.start].chars().count();
+    let first = anchor_chars
+        .saturating_sub(EXCERPT_CHARS / 2)
+        .min(chars - EXCERPT_CHARS);
+    let byte = |n: usize| body.char_indices().nth(n).map_or(body.len(), |(i, _)| i);
+    line.start + byte(first)..line.start + byte(first + EXCERPT_CHARS)
+}
+
+impl<'a> files::Files<'a> for Excerpt<'a> {
     type FileId = ();
     type Name = &'a str;
     type Source = &'a str;
@@ -169,7 +208,7 @@ impl<'a> files::Files<'a> for MaskedFile<'a> {
     }
 
     fn source(&'a self, (): ()) -> Result<&'a str, files::Error> {
-        Ok(self.text)
+        Ok(&self.text)
     }
 
     fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, files::Error> {
@@ -177,6 +216,10 @@ impl<'a> files::Files<'a> for MaskedFile<'a> {
             .line_starts
             .partition_point(|&s| s <= byte_index)
             .saturating_sub(1))
+    }
+
+    fn line_number(&'a self, (): (), line_index: usize) -> Result<usize, files::Error> {
+        Ok(self.first_line + line_index + 1)
     }
 
     fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, files::Error> {
@@ -203,7 +246,7 @@ impl<'a> files::Files<'a> for MaskedFile<'a> {
             return Ok(col);
         }
         let range = self.line_range((), line_index)?;
-        Ok(files::column_index(self.text, range, byte_index) + 1)
+        Ok(files::column_index(&self.text, range, byte_index) + 1)
     }
 }
 
@@ -220,50 +263,24 @@ fn clamp(span: &Range<usize>, text: &str) -> Range<usize> {
     start..end
 }
 
-/// The codespan diagnostic over the masked text, and the original column of each label start.
-fn to_codespan(
-    d: &Diagnostic,
-    text: &str,
-    masked: &Masked,
-    moved: &[usize],
-) -> (CsDiagnostic<()>, Vec<(usize, usize)>) {
+/// The codespan diagnostic, with its labels at `spans` (primary first, then the secondaries).
+fn to_codespan(d: &Diagnostic, spans: &[Range<usize>]) -> CsDiagnostic<()> {
     let base = match d.severity {
         Severity::Error => CsDiagnostic::error(),
         Severity::Warning => CsDiagnostic::warning(),
     };
-    let mut columns = Vec::new();
-    let mut label = |span: &Range<usize>| {
-        let orig = clamp(span, text);
-        let span = masked.map_span(&orig);
-        let span = moved[span.start]..moved[span.end];
-        if !columns.iter().any(|(b, _)| *b == span.start) {
-            columns.push((span.start, line_col(text, orig.start).1));
-        }
-        span
-    };
-    let mut labels = vec![Label::primary((), label(&d.primary.0)).with_message(&d.primary.1)];
-    for (s, m) in &d.secondary {
-        labels.push(Label::secondary((), label(s)).with_message(m));
+    let mut labels = vec![Label::primary((), spans[0].clone()).with_message(&d.primary.1)];
+    for ((_, m), span) in d.secondary.iter().zip(&spans[1..]) {
+        labels.push(Label::secondary((), span.clone()).with_message(m));
     }
-    let cs = base
-        .with_message(&d.message)
+    base.with_message(&d.message)
         .with_labels(labels)
-        .with_notes(d.notes.clone());
-    (cs, columns)
+        .with_notes(d.notes.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_and_column_are_one_based_and_count_characters() {
-        let text = "ab\nçd\n";
-        assert_eq!(line_col(text, 0), (1, 1));
-        assert_eq!(line_col(text, 3), (2, 1));
-        assert_eq!(line_col(text, 5), (2, 2));
-        assert_eq!(line_col(text, 100), (3, 1));
-    }
 
     #[test]
     fn renders_file_line_col_source_line_and_marker() {
@@ -314,7 +331,7 @@ mod tests {
                     let d = Diagnostic::error(start..start + len, "msg", "label")
                         .with_secondary(0..1, "other");
                     let mut src = SourceFile::from_text("in.json", &text);
-                    src.sensitivity = super::super::mask::Sensitivity::Data {
+                    src.sensitivity = crate::diag::Sensitivity::Data {
                         keep: vec!["$secrets".into(), "api".into()],
                     };
                     let out = render(&src, &[d], false);
@@ -366,6 +383,44 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A finding deep into a long line shows a cut of the line around it, with the marker under
+    /// the field and the original `line:col`; the rest of the line is not shown.
+    #[test]
+    fn long_lines_are_cut_around_the_marker() {
+        let text = format!("{{\"a\": \"{}\", \"lable\": 1}}\n", "x".repeat(100_000));
+        let at = text.find("\"lable\"").unwrap();
+        let d = Diagnostic::error(at..at + 7, "unknown field", "here")
+            .with_secondary(0..1, "the object");
+        let out = render(&SourceFile::from_text("w.json", &text), &[d], false);
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+        assert!(out.contains(&format!("w.json:1:{}", at + 1)), "{out}");
+        let src = out.lines().find(|l| l.contains("\"lable\"")).unwrap();
+        assert!(src.contains('…'), "{out}");
+        let mark = out.lines().find(|l| l.contains("^^^^^^^")).unwrap();
+        let col = |l: &str, i: Option<usize>| i.map(|i| l[..i].chars().count());
+        assert_eq!(
+            col(src, src.find("\"lable\"")),
+            col(mark, mark.find('^')),
+            "{out}"
+        );
+        // A span as long as the line is marked across the cut only.
+        let d = Diagnostic::error(0..text.len(), "m", "l");
+        let out = render(&SourceFile::from_text("w.json", &text), &[d], false);
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn line_numbers_are_the_files() {
+        let text = "a\nb\nc\nd\ne\n";
+        let d = Diagnostic::error(4..5, "m", "l").with_secondary(6..7, "other");
+        let out = render(&SourceFile::from_text("f", text), &[d], false);
+        assert!(
+            out.contains("f:3:1") && out.contains("3 │ c") && out.contains("4 │ d"),
+            "{out}"
+        );
+        assert!(!out.contains("│ a") && !out.contains("│ e"), "{out}");
     }
 
     #[test]

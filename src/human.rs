@@ -1,0 +1,116 @@
+//! Durations as people read them: the one formatter, in the few forms wfop shows (a 5-cell
+//! graph label, a log clock, a timeout as written, a summary). A leaf: it uses only `std`.
+
+use std::time::Duration;
+
+/// Which way a duration is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// At most 5 cells, for node labels and the status line: `0.4s`, `12.3s`, `2m03`, `1h05`.
+    Compact,
+    /// A clock since the run started, for log lines: `01:02.345` (`MM:SS.mmm`), `1:02:05`
+    /// (`H:MM:SS`) after an hour.
+    Clock,
+    /// As a timeout is written in a workflow: `250ms`, `30s`, `5m`, else `1.5s`.
+    Exact,
+    /// A run or node duration in plain output and `wfop runs`: `250ms` under a second, else
+    /// `1.5s`.
+    Summary,
+    /// Tenths of a second always, for the summary after the TUI: `0.3s`, `62.0s`.
+    Seconds,
+}
+
+/// `d` written in `form`.
+pub fn duration(d: Duration, form: Form) -> String {
+    let ms = d.as_millis();
+    match form {
+        Form::Compact if ms < 60_000 => tenths(d),
+        Form::Compact if ms < 3_600_000 => {
+            let s = d.as_secs();
+            format!("{}m{:02}", s / 60, s % 60)
+        }
+        Form::Compact => {
+            let m = d.as_secs() / 60;
+            format!("{}h{:02}", m / 60, m % 60)
+        }
+        Form::Clock => {
+            let s = d.as_secs();
+            if s >= 3600 {
+                format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+            } else {
+                format!("{:02}:{:02}.{:03}", s / 60, s % 60, d.subsec_millis())
+            }
+        }
+        Form::Exact | Form::Summary if ms < 1000 => format!("{ms}ms"),
+        Form::Exact if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        Form::Exact if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
+        Form::Exact | Form::Summary | Form::Seconds => tenths(d),
+    }
+}
+
+/// Milliseconds (as a run record keeps them) written in `form`.
+pub fn millis(ms: u64, form: Form) -> String {
+    duration(Duration::from_millis(ms), form)
+}
+
+/// Seconds with one decimal, from whole milliseconds: `1.5s`.
+fn tenths(d: Duration) -> String {
+    format!("{:.1}s", d.as_millis() as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn compact_fits_five_cells() {
+        let cases = [
+            (400, "0.4s"),
+            (12_345, "12.3s"),
+            (123_000, "2m03"),
+            (3_900_000, "1h05"),
+            (0, "0.0s"),
+            (99 * 3_600_000, "99h00"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(duration(ms(n), Form::Compact), want, "{n} ms");
+        }
+    }
+
+    #[test]
+    fn clock_is_minutes_seconds_millis_then_hours() {
+        assert_eq!(duration(ms(62_345), Form::Clock), "01:02.345");
+        assert_eq!(duration(ms(0), Form::Clock), "00:00.000");
+        assert_eq!(duration(ms(3_599_999), Form::Clock), "59:59.999");
+        assert_eq!(duration(ms(3_725_000), Form::Clock), "1:02:05");
+    }
+
+    #[test]
+    fn exact_is_the_unit_a_timeout_is_written_in() {
+        assert_eq!(duration(ms(250), Form::Exact), "250ms");
+        assert_eq!(duration(ms(30_000), Form::Exact), "30s");
+        assert_eq!(duration(ms(300_000), Form::Exact), "5m");
+        assert_eq!(duration(ms(1_500), Form::Exact), "1.5s");
+        assert_eq!(duration(ms(5_400_000), Form::Exact), "90m");
+    }
+
+    #[test]
+    fn summary_is_millis_under_a_second_else_tenths() {
+        assert_eq!(millis(12, Form::Summary), "12ms");
+        assert_eq!(millis(999, Form::Summary), "999ms");
+        assert_eq!(millis(1_000, Form::Summary), "1.0s");
+        assert_eq!(millis(1_540, Form::Summary), "1.5s");
+        assert_eq!(millis(120_000, Form::Summary), "120.0s");
+    }
+
+    #[test]
+    fn seconds_are_always_tenths() {
+        assert_eq!(millis(300, Form::Seconds), "0.3s");
+        assert_eq!(millis(62_000, Form::Seconds), "62.0s");
+        assert_eq!(duration(Duration::ZERO, Form::Seconds), "0.0s");
+    }
+}
