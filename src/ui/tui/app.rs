@@ -842,13 +842,18 @@ fn engine_event(app: &mut App, e: Event) {
                 app.nodes[i].since = at;
             }
         }
-        Event::NodeLog { node, stream, data } => {
+        Event::NodeLog {
+            node,
+            stream,
+            data,
+            redacted,
+        } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 let s = match stream {
                     Stream::Stdout => LogStream::Stdout,
                     Stream::Stderr => LogStream::Stderr,
                 };
-                app.logs.push(idx, s, &data, at);
+                app.logs.push_marked(idx, s, &data, &redacted, at);
             }
         }
         Event::NodeFinished {
