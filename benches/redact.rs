@@ -1,7 +1,8 @@
 //! Throughput of the streaming redactor on 64 MiB of log-like text with 20 realistic secrets
 //! (and all their derived needles), written in 64 KiB writes.
 //!
-//! `cargo bench --bench redact` runs the criterion benchmark.
+//! `cargo bench --bench redact` runs the criterion benchmark; `cargo bench --bench redact --
+//! add_secrets` only the cost of registering 200 secrets, one by one and in one batch.
 //! `WFOP_BENCH_DUMP=DIR cargo bench --bench redact` instead writes the same input to
 //! `DIR/input.log`, a sed script with the 20 literal secrets to `DIR/secrets.sed`, times one
 //! redaction pass of that file and prints it (used by `benches/redact_vs_sed.sh`).
@@ -244,8 +245,12 @@ fn input(rng: &mut Rng, secrets: &[(String, String)]) -> Vec<u8> {
 
 fn redactor(secrets: &[(String, String)]) -> Redactor {
     let r = Redactor::new();
-    for (name, value) in secrets {
-        if let Err(e) = r.add_secret(name, &SecretString::from(value.as_str())) {
+    let values: Vec<(&str, SecretString)> = secrets
+        .iter()
+        .map(|(n, v)| (n.as_str(), SecretString::from(v.as_str())))
+        .collect();
+    for result in r.add_secrets(values.iter().map(|(n, v)| (*n, v))) {
+        if let Err(e) = result {
             panic!("{e}");
         }
     }
@@ -299,6 +304,59 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// 200 secrets: the 20 shapes above, ten times with fresh values.
+fn many_secrets() -> Vec<(String, SecretString)> {
+    let mut rng = Rng(0x5EED_CAFE_F00D_0002);
+    (0..10)
+        .flat_map(|round| {
+            secrets(&mut rng)
+                .into_iter()
+                .map(move |(name, value)| (format!("{name}_{round}"), value))
+        })
+        .map(|(name, value)| (name, SecretString::from(value)))
+        .collect()
+}
+
+/// Registering many secrets: one `add_secret` each (the automaton is built after each) against
+/// one `add_secrets` for all (built once).
+fn bench_add(c: &mut Criterion) {
+    let secrets = many_secrets();
+    let check = Redactor::new();
+    let _ = check.add_secrets(secrets.iter().map(|(n, v)| (n.as_str(), v)));
+    println!(
+        "add_secrets bench: {} secrets, {} needles",
+        secrets.len(),
+        check.needle_count()
+    );
+    let mut g = c.benchmark_group("add_secrets");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("200_one_by_one", |b| {
+        b.iter(|| {
+            let r = Redactor::new();
+            for (name, value) in &secrets {
+                if let Err(e) = r.add_secret(name, value) {
+                    panic!("{e}");
+                }
+            }
+            black_box(r)
+        })
+    });
+    g.bench_function("200_in_one_batch", |b| {
+        b.iter(|| {
+            let r = Redactor::new();
+            for result in r.add_secrets(secrets.iter().map(|(n, v)| (n.as_str(), v))) {
+                if let Err(e) = result {
+                    panic!("{e}");
+                }
+            }
+            black_box(r)
+        })
+    });
+    g.finish();
+}
+
 /// Escapes a literal for a sed basic regular expression.
 fn sed_literal(s: &str) -> String {
     let mut out = String::new();
@@ -344,7 +402,7 @@ fn dump(dir: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_add);
 
 fn main() {
     if let Ok(dir) = std::env::var("WFOP_BENCH_DUMP") {

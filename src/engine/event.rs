@@ -65,6 +65,11 @@ pub enum Event {
         stream: Stream,
         #[serde(serialize_with = "lossy")]
         data: Vec<u8>,
+        /// Where in `data` the redactor wrote its `***` (byte ranges, sorted; a marker is never
+        /// split between events), so a viewer tells them from a service's own asterisks. Not
+        /// serialised: `--json` is unchanged.
+        #[serde(skip)]
+        redacted: Vec<std::ops::Range<usize>>,
     },
     NodeFinished {
         node: Arc<str>,

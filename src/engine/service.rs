@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::ops::Range;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
@@ -459,8 +460,11 @@ async fn pump(
     log: Arc<Mutex<NodeLog>>,
     mut stop: oneshot::Receiver<()>,
 ) -> BTreeMap<String, u64> {
-    let mut buf = vec![0u8; READ_CHUNK];
+    // The child's raw output (it may print a secret): wiped when the pump ends.
+    let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK]);
     let mut pending: Vec<u8> = Vec::with_capacity(READ_CHUNK * 2);
+    // Where in `pending` the redactor wrote its `***` (so viewers need not guess).
+    let mut marks: Vec<Range<usize>> = Vec::new();
     let mut log_ok = true;
     let mut warned = false;
     loop {
@@ -474,21 +478,21 @@ async fn pump(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        redactor.push(&buf[..n], &mut pending);
+        redactor.push_marked(&buf[..n], &mut pending, &mut marks);
         if redactor.dropped_after_purge() > 0 && !warned {
             warned = true;
             purged_warning(&node, stream, &events).await;
         }
-        if let Some(batch) = take_lines(&mut pending, false) {
+        if let Some(batch) = take_lines(&mut pending, &mut marks, false) {
             emit(&node, stream, batch, &events, &log, &mut log_ok).await;
         }
     }
     drop(pipe);
-    redactor.finish(&mut pending);
+    redactor.finish_marked(&mut pending, &mut marks);
     if redactor.dropped_after_purge() > 0 && !warned {
         purged_warning(&node, stream, &events).await;
     }
-    if let Some(batch) = take_lines(&mut pending, true) {
+    if let Some(batch) = take_lines(&mut pending, &mut marks, true) {
         emit(&node, stream, batch, &events, &log, &mut log_ok).await;
     }
     redactor.counts()
@@ -508,23 +512,39 @@ async fn purged_warning(node: &Arc<str>, stream: Stream, events: &mpsc::Sender<E
         .await;
 }
 
-/// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long).
-fn take_lines(pending: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
+/// A batch of output for one `NodeLog` event: the bytes and where the redactor's markers
+/// stand in them.
+struct Batch {
+    data: Vec<u8>,
+    redacted: Vec<Range<usize>>,
+}
+
+/// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long),
+/// with their markers from `marks` (sorted ranges into `pending`; the rest are moved to stay
+/// ranges into what remains).
+fn take_lines(pending: &mut Vec<u8>, marks: &mut Vec<Range<usize>>, at_end: bool) -> Option<Batch> {
     if pending.is_empty() {
         return None;
     }
-    if at_end {
-        return Some(std::mem::take(pending));
-    }
-    if pending.len() >= MAX_LINE {
+    let cut = if at_end {
+        pending.len()
+    } else if pending.len() >= MAX_LINE {
         // A piece of a long line: cut before a character that is not complete yet, so every
         // piece is whole UTF-8 (when the line is) and no character is split between events.
-        let rest = pending.split_off(utf8_cut(pending));
-        return Some(std::mem::replace(pending, rest));
-    }
-    let i = memrchr_newline(pending)?;
-    let rest = pending.split_off(i + 1);
-    Some(std::mem::replace(pending, rest))
+        // (The redactor writes a marker whole, so no marker is cut either.)
+        utf8_cut(pending)
+    } else {
+        memrchr_newline(pending)? + 1
+    };
+    let rest = pending.split_off(cut);
+    let data = std::mem::replace(pending, rest);
+    let n = marks.partition_point(|m| m.end <= cut);
+    let later: Vec<Range<usize>> = marks
+        .drain(n..)
+        .map(|m| m.start.saturating_sub(cut)..m.end.saturating_sub(cut))
+        .collect();
+    let redacted = std::mem::replace(marks, later);
+    Some(Batch { data, redacted })
 }
 
 /// Where to cut `b` so no UTF-8 character is split: before an incomplete multi-byte sequence
@@ -555,7 +575,7 @@ fn memrchr_newline(b: &[u8]) -> Option<usize> {
 async fn emit(
     node: &Arc<str>,
     stream: Stream,
-    data: Vec<u8>,
+    batch: Batch,
     events: &mpsc::Sender<Event>,
     log: &Arc<Mutex<NodeLog>>,
     log_ok: &mut bool,
@@ -563,7 +583,7 @@ async fn emit(
     if *log_ok {
         let written = {
             let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
-            l.write_lines(SystemTime::now(), stream, &data)
+            l.write_lines(SystemTime::now(), stream, &batch.data)
         };
         if let Err(e) = written {
             // Said once per stream: the output goes on, the record's copy of it stops here.
@@ -582,7 +602,8 @@ async fn emit(
         .send(Event::NodeLog {
             node: node.clone(),
             stream,
-            data,
+            data: batch.data,
+            redacted: batch.redacted,
         })
         .await;
 }
@@ -841,17 +862,51 @@ fn problem(result: &Value) -> Option<String> {
 }
 
 #[cfg(test)]
+// Marker ranges: a list of one range is a list, not a range.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
+
+    /// `take_lines` without markers: the bytes only.
+    fn take(p: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
+        let mut marks = Vec::new();
+        take_lines(p, &mut marks, at_end).map(|b| b.data)
+    }
 
     #[test]
     fn batches_whole_lines() {
         let mut p = b"a\nb\nc".to_vec();
-        assert_eq!(take_lines(&mut p, false).unwrap(), b"a\nb\n");
+        assert_eq!(take(&mut p, false).unwrap(), b"a\nb\n");
         assert_eq!(p, b"c");
-        assert!(take_lines(&mut p, false).is_none());
-        assert_eq!(take_lines(&mut p, true).unwrap(), b"c");
-        assert!(take_lines(&mut p, true).is_none());
+        assert!(take(&mut p, false).is_none());
+        assert_eq!(take(&mut p, true).unwrap(), b"c");
+        assert!(take(&mut p, true).is_none());
+    }
+
+    #[test]
+    fn markers_go_with_their_batch_and_are_never_cut() {
+        // Whole lines: the first two markers go out, the third moves with the rest.
+        let mut p = b"k=***\n*** x\ny=***".to_vec();
+        let mut marks = vec![2..5, 6..9, 14..17];
+        let b = take_lines(&mut p, &mut marks, false).unwrap();
+        assert_eq!(b.data, b"k=***\n*** x\n");
+        assert_eq!(b.redacted, vec![2..5, 6..9]);
+        assert_eq!(marks, vec![2..5]);
+        let b = take_lines(&mut p, &mut marks, true).unwrap();
+        assert_eq!((b.data.as_slice(), b.redacted), (&b"y=***"[..], vec![2..5]));
+        assert!(marks.is_empty());
+        // A piece of a long line, cut before an incomplete character: the markers before it
+        // go out with the piece.
+        let mut p = vec![b'x'; MAX_LINE];
+        p[10..13].copy_from_slice(b"***");
+        p.extend_from_slice("***\u{20ac}".as_bytes());
+        p.truncate(p.len() - 1);
+        let mut marks = vec![10..13, MAX_LINE..MAX_LINE + 3];
+        let b = take_lines(&mut p, &mut marks, false).unwrap();
+        assert_eq!(b.data.len(), MAX_LINE + 3);
+        assert_eq!(b.redacted, vec![10..13, MAX_LINE..MAX_LINE + 3]);
+        assert!(marks.is_empty());
+        assert_eq!(p, &"\u{20ac}".as_bytes()[..2]);
     }
 
     #[test]
@@ -867,7 +922,7 @@ mod tests {
         for shift in 0..4 {
             let line = format!("{}{}", "x".repeat(shift), "😀".repeat(MAX_LINE / 4 + 8));
             let mut p = line.as_bytes().to_vec();
-            let piece = take_lines(&mut p, false).unwrap();
+            let piece = take(&mut p, false).unwrap();
             assert!(std::str::from_utf8(&piece).is_ok(), "shift {shift}");
             assert!(std::str::from_utf8(&p).is_ok(), "shift {shift}");
             assert_eq!([piece, p].concat(), line.as_bytes());

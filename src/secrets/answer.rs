@@ -8,13 +8,13 @@
 //! of bytes) is a line break of the value; an Enter with nothing after it ends the value. The
 //! caller decides "at once" ([`Answer::pending_enter`], then [`Answer::finish`]).
 
-use zeroize::{Zeroize, Zeroizing};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
 
-/// Longest value taken, as for `file:` sources.
-pub const MAX_VALUE: usize = 1024 * 1024;
+use super::input::{InputError, SecretInput};
+
 const PASTE_START: &[u8] = b"\x1b[200~";
 const PASTE_END: &[u8] = b"\x1b[201~";
-const INITIAL_CAPACITY: usize = 256;
 
 /// What one byte did.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,11 +31,13 @@ pub enum AnswerError {
     NotUtf8,
     #[error("the value is longer than 1 MiB")]
     TooLong,
+    #[error("an empty value is not a secret")]
+    Blank,
 }
 
 /// One answer being typed.
 pub struct Answer {
-    value: Zeroizing<Vec<u8>>,
+    value: SecretInput,
     /// Inside a bracketed paste.
     pasting: bool,
     /// An escape sequence being read (outside a paste), or a possible paste end (inside one).
@@ -58,7 +60,7 @@ impl std::fmt::Debug for Answer {
 impl Default for Answer {
     fn default() -> Self {
         Answer {
-            value: Zeroizing::new(Vec::with_capacity(INITIAL_CAPACITY)),
+            value: SecretInput::new(),
             pasting: false,
             esc: Zeroizing::new(Vec::with_capacity(16)),
             pending_enter: false,
@@ -113,18 +115,21 @@ impl Answer {
     }
 
     /// Ends the value. Errors leave nothing behind (the bytes are zeroized).
-    pub fn finish(mut self) -> Result<Zeroizing<String>, AnswerError> {
+    pub fn finish(mut self) -> Result<SecretString, AnswerError> {
         if self.too_long {
             return Err(AnswerError::TooLong);
         }
-        let bytes = std::mem::take(&mut *self.value);
-        match String::from_utf8(bytes) {
-            Ok(s) => Ok(Zeroizing::new(s)),
-            Err(e) => {
-                e.into_bytes().zeroize();
-                Err(AnswerError::NotUtf8)
-            }
+        let value = self.value.take().map_err(|e| match e {
+            InputError::TooLong => AnswerError::TooLong,
+            InputError::NotUtf8 => AnswerError::NotUtf8,
+        })?;
+        if secrecy::ExposeSecret::expose_secret(&value)
+            .trim()
+            .is_empty()
+        {
+            return Err(AnswerError::Blank);
         }
+        Ok(value)
     }
 
     fn feed_paste(&mut self, b: u8, after_cr: bool) {
@@ -134,12 +139,12 @@ impl Answer {
                 self.esc.clear();
                 self.pasting = false;
                 // One trailing line break of the pasted text is not part of the value.
-                if self.value.last() == Some(&b'\n') {
-                    self.value.pop();
+                if self.value.last_byte() == Some(b'\n') {
+                    self.value.pop_byte();
                 }
             } else if !PASTE_END.starts_with(&self.esc) {
                 // Not the end: the bytes were pasted text (a new ESC may start the end).
-                let held = std::mem::take(&mut *self.esc);
+                let held = Zeroizing::new(std::mem::take(&mut *self.esc));
                 let (last, rest) = held.split_last().unwrap_or((&0, &[]));
                 for &c in rest {
                     self.push(c);
@@ -187,40 +192,25 @@ impl Answer {
     }
 
     fn backspace(&mut self) {
-        // A whole character: UTF-8 continuation bytes first.
-        while let Some(b) = self.value.pop() {
-            if b & 0xc0 != 0x80 {
-                break;
-            }
-        }
+        self.value.pop_char();
     }
 
     fn clear(&mut self) {
-        self.value.zeroize();
         self.value.clear();
     }
 
     fn push(&mut self, b: u8) {
-        if self.value.len() >= MAX_VALUE {
+        // The buffer grows by moving to a bigger wiped block (`SecretInput`).
+        if self.value.push_bytes(&[b]).is_err() {
             self.too_long = true;
-            return;
         }
-        if self.value.len() == self.value.capacity() {
-            // Grow by moving into a bigger zeroized buffer, never by a reallocation that would
-            // leave a copy behind in freed memory.
-            let mut bigger = Zeroizing::new(Vec::with_capacity(
-                (self.value.len() * 2).max(INITIAL_CAPACITY),
-            ));
-            bigger.extend_from_slice(&self.value);
-            self.value = bigger;
-        }
-        self.value.push(b);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     /// Feeds `input` as one burst (every Enter but a last one is followed by more); returns
     /// the value if the burst ended it, and whether a cancel was seen.
@@ -239,7 +229,7 @@ mod tests {
             return None;
         }
         assert!(a.pending_enter(), "the burst ends with an Enter");
-        a.finish().ok().map(|s| s.to_string())
+        a.finish().ok().map(|s| s.expose_secret().to_string())
     }
 
     const PEM: &str = "-----BEGIN TEST KEY-----\nQUJDREVGR0g=\n-----END TEST KEY-----";
@@ -300,7 +290,13 @@ mod tests {
             assert!(!a.pending_enter(), "a paste never ends the value");
             burst(&mut a, b"\r");
             assert!(a.pending_enter());
-            assert_eq!(a.finish().ok().as_deref().map(|s| s.as_str()), Some(PEM));
+            assert_eq!(
+                a.finish()
+                    .ok()
+                    .map(|s| s.expose_secret().to_string())
+                    .as_deref(),
+                Some(PEM)
+            );
         }
         // Typed text around it, an ESC inside it, and a paste right after an Enter.
         assert_eq!(
@@ -328,7 +324,7 @@ mod tests {
         let long = "x".repeat(10_000);
         assert_eq!(typed(format!("{long}\r").as_bytes()), Some(long));
         let mut a = Answer::default();
-        for _ in 0..=MAX_VALUE {
+        for _ in 0..=crate::secrets::MAX_SECRET_LEN {
             a.feed(b'x');
         }
         a.feed(b'\r');

@@ -1,8 +1,10 @@
-//! The only place that holds secret values: store, sources, prompt, redactor, hardening.
-//! `expose_secret()` is called here and at the one place in `engine/` that builds a child's env.
+//! The only place that holds secret values: store, sources, prompts and their input buffer,
+//! redactor, hardening. `expose_secret()` is called here and in `engine/service.rs` where a
+//! child gets its own secrets (its `Command` environment; the Python secrets pipe's payload).
 
 mod answer;
 pub mod harden;
+mod input;
 pub mod invisible;
 mod matcher;
 mod needles;
@@ -13,6 +15,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+pub use input::{InputError, SecretInput};
 pub use matcher::MAX_HIDDEN_IN_MATCH;
 pub use needles::{
     MAX_ENCODED_LEN, MAX_SECRET_LEN, MIN_DERIVED_LEN, MIN_ENCODED_LEN, MIN_LINE_LEN,

@@ -43,6 +43,43 @@ fn write_all_flush(output: &mut impl Write, bytes: &[u8]) -> io::Result<bool> {
     }
 }
 
+/// Why `wfop redact` could not run. Never holds a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactCommandError {
+    #[error(transparent)]
+    Secret(#[from] super::SecretError),
+    #[error(transparent)]
+    Redact(#[from] super::RedactError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// `wfop redact --secret NAME=env:VAR|file:PATH …`: loads the secrets, then streams stdin to
+/// stdout. Warnings (short secrets) and, with `report_counts`, per-secret counts go to stderr.
+pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), RedactCommandError> {
+    let mut store = super::SecretStore::new();
+    for arg in super::SecretArg::parse_all(specs)? {
+        store.load_arg(&arg)?;
+    }
+    let redactor = super::Redactor::new();
+    for result in redactor.add_secrets(store.iter()) {
+        if let Some(warning) = result? {
+            eprintln!("wfop: warning: {}", crate::safe::text(&warning.to_string()));
+        }
+    }
+    store.purge();
+    let mut stream = redactor.stream();
+    let result = redact_stream(io::stdin().lock(), io::stdout().lock(), &mut stream);
+    if report_counts {
+        for (name, n) in stream.counts() {
+            eprintln!("wfop: {} redacted {n}×", crate::safe::line(&name));
+        }
+    }
+    drop(stream);
+    redactor.purge();
+    Ok(result?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,41 +128,4 @@ mod tests {
         let r = Redactor::new();
         assert!(redact_stream(&b"data"[..], Closed, &mut r.stream()).is_ok());
     }
-}
-
-/// Why `wfop redact` could not run. Never holds a secret value.
-#[derive(Debug, thiserror::Error)]
-pub enum RedactCommandError {
-    #[error(transparent)]
-    Secret(#[from] super::SecretError),
-    #[error(transparent)]
-    Redact(#[from] super::RedactError),
-    #[error("{0}")]
-    Io(#[from] io::Error),
-}
-
-/// `wfop redact --secret NAME=env:VAR|file:PATH …`: loads the secrets, then streams stdin to
-/// stdout. Warnings (short secrets) and, with `report_counts`, per-secret counts go to stderr.
-pub fn run_redact_command(specs: &[String], report_counts: bool) -> Result<(), RedactCommandError> {
-    let mut store = super::SecretStore::new();
-    for arg in super::SecretArg::parse_all(specs)? {
-        store.load_arg(&arg)?;
-    }
-    let redactor = super::Redactor::new();
-    for result in redactor.add_secrets(store.iter()) {
-        if let Some(warning) = result? {
-            eprintln!("wfop: warning: {}", crate::safe::text(&warning.to_string()));
-        }
-    }
-    store.purge();
-    let mut stream = redactor.stream();
-    let result = redact_stream(io::stdin().lock(), io::stdout().lock(), &mut stream);
-    if report_counts {
-        for (name, n) in stream.counts() {
-            eprintln!("wfop: {} redacted {n}×", crate::safe::line(&name));
-        }
-    }
-    drop(stream);
-    redactor.purge();
-    Ok(result?)
 }

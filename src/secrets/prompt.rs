@@ -75,13 +75,8 @@ pub fn prompt_missing(store: &mut SecretStore, missing: &[Missing]) -> Result<()
             // The operator's Enter is not echoed: end the line ourselves.
             guard.say("\r\n")?;
             let problem = match answer? {
-                Ok(a) if a.trim().is_empty() => "an empty value is not a secret".to_string(),
                 Ok(a) => {
-                    store.insert(
-                        &m.name,
-                        SecretString::from(Box::<str>::from(a.as_str())),
-                        Source::Prompt,
-                    )?;
+                    store.insert(&m.name, a, Source::Prompt)?;
                     break;
                 }
                 Err(e) => e.to_string(),
@@ -191,9 +186,7 @@ impl PromptGuard {
 
     /// One answer: the outer error ends the prompt (cancel, signal, terminal gone), the inner
     /// one asks again.
-    fn ask(
-        &mut self,
-    ) -> Result<Result<Zeroizing<String>, super::answer::AnswerError>, PromptError> {
+    fn ask(&mut self) -> Result<Result<SecretString, super::answer::AnswerError>, PromptError> {
         let mut answer = Answer::default();
         let mut chunk = Zeroizing::new([0u8; 4096]);
         loop {

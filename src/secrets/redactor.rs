@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -377,12 +378,28 @@ impl StreamRedactor {
     /// Redacts `input` and appends to `out` everything that can no longer be part of a match.
     /// After `Redactor::purge` it appends nothing (see `dropped_after_purge`).
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.push_inner(input, out, None);
+    }
+
+    /// As `push`, and appends to `marks` where in `out` each `***` it wrote stands (byte
+    /// ranges, indices into `out`), so a viewer can tell the redactor's marker from a
+    /// service's own `***`. A marker is never split between two calls.
+    pub fn push_marked(&mut self, input: &[u8], out: &mut Vec<u8>, marks: &mut Vec<Range<usize>>) {
+        self.push_inner(input, out, Some(marks));
+    }
+
+    fn push_inner(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        mut marks: Option<&mut Vec<Range<usize>>>,
+    ) {
         let m = self.redactor.matcher();
         // Checked after taking the matcher: an emptied one always comes with the flag set.
         if self.drop_if_purged(input.len()) {
             return;
         }
-        self.sync(&m, out);
+        self.sync(&m, out, marks.as_deref_mut());
         for chunk in input.chunks(CHUNK) {
             if Matcher::plain_state(&self.walk) && self.raw_walk.sid == self.walk.sid {
                 // Both walks are in the same state: if raw and visible bytes are the same (the
@@ -421,19 +438,28 @@ impl StreamRedactor {
                 self.last_plain = false;
             }
             self.pos += chunk.len() as u64;
-            self.release(&m, chunk, false, out);
+            self.release(&m, chunk, false, out, marks.as_deref_mut());
         }
     }
 
     /// End of input: writes out everything held back. The stream can be reused afterwards;
     /// nothing carries over (a match cannot span a `finish`).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.finish_inner(out, None);
+    }
+
+    /// As `finish`, with the markers' ranges as in `push_marked`.
+    pub fn finish_marked(&mut self, out: &mut Vec<u8>, marks: &mut Vec<Range<usize>>) {
+        self.finish_inner(out, Some(marks));
+    }
+
+    fn finish_inner(&mut self, out: &mut Vec<u8>, mut marks: Option<&mut Vec<Range<usize>>>) {
         let m = self.redactor.matcher();
         if self.drop_if_purged(0) {
             return;
         }
-        self.sync(&m, out);
-        self.release(&m, &[], true, out);
+        self.sync(&m, out, marks.as_deref_mut());
+        self.release(&m, &[], true, out, marks);
         self.walk = Walk::at(m.start(), self.pos);
         self.raw_walk = Walk::raw_at(m.start(), self.pos);
     }
@@ -475,7 +501,7 @@ impl StreamRedactor {
     /// held-back window with it, so a match in progress of an older needle survives the change
     /// and new needles are found in the held-back bytes too. Bytes already written stay as they
     /// were.
-    fn sync(&mut self, m: &Matcher, out: &mut Vec<u8>) {
+    fn sync(&mut self, m: &Matcher, out: &mut Vec<u8>, marks: Option<&mut Vec<Range<usize>>>) {
         if self.generation == Some(m.generation) {
             return;
         }
@@ -498,7 +524,7 @@ impl StreamRedactor {
         let window = std::mem::take(&mut self.window);
         self.scan_both(m, &window);
         self.window = window;
-        self.release(m, &[], false, out);
+        self.release(m, &[], false, out, marks);
     }
 
     /// Walks `data` (at raw offset `base`) both ways and adds the matches of both, in order of
@@ -518,7 +544,14 @@ impl StreamRedactor {
 
     /// Writes out what is final after `chunk` (the bytes just scanned, ending at `pos`), and
     /// keeps the new window. At `eof` everything is final.
-    fn release(&mut self, m: &Matcher, chunk: &[u8], eof: bool, out: &mut Vec<u8>) {
+    fn release(
+        &mut self,
+        m: &Matcher,
+        chunk: &[u8],
+        eof: bool,
+        out: &mut Vec<u8>,
+        mut marks: Option<&mut Vec<Range<usize>>>,
+    ) {
         let pos = self.pos;
         let chunk_start = pos - chunk.len() as u64;
         let win_start = chunk_start - self.window.len() as u64;
@@ -552,6 +585,9 @@ impl StreamRedactor {
                 let (a, b) = source(cursor, span.start);
                 out.extend_from_slice(a);
                 out.extend_from_slice(b);
+            }
+            if let Some(marks) = marks.as_deref_mut() {
+                marks.push(out.len()..out.len() + MARKER.len());
             }
             out.extend_from_slice(MARKER);
             for name in &span.secrets {

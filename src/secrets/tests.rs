@@ -38,6 +38,18 @@ fn stream_parts(r: &Redactor, parts: &[&[u8]]) -> (Vec<u8>, BTreeMap<String, u64
     (out, s.counts())
 }
 
+/// `stream_parts` with `push_marked`: the output and where the redactor's markers stand in it.
+fn stream_marked(r: &Redactor, parts: &[&[u8]]) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
+    let mut s = r.stream();
+    let mut out = Vec::new();
+    let mut marks = Vec::new();
+    for p in parts {
+        s.push_marked(p, &mut out, &mut marks);
+    }
+    s.finish_marked(&mut out, &mut marks);
+    (out, marks)
+}
+
 fn split_at_points<'a>(input: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
     let mut pts: Vec<usize> = points.iter().map(|p| p % (input.len() + 1)).collect();
     pts.sort_unstable();
@@ -104,11 +116,14 @@ fn visible(input: &[u8], ws: bool) -> Vec<(u8, usize)> {
     ws_symbols(out, ws)
 }
 
+type Marked = (Vec<u8>, BTreeMap<String, u64>, Vec<std::ops::Range<usize>>);
+
 /// The specification, naively: strip what a terminal view drops (and, when a secret spans
 /// lines, walk a line break and the whitespace after it as one `\n`), find every occurrence of every normalized needle there, map each back
 /// to the raw span from its first to its last byte; add every occurrence in the raw bytes; merge overlapping and touching spans,
 /// replace each merged span by `***`, counted once per distinct secret.
-fn reference(secrets: &[(&str, &str)], input: &[u8]) -> (Vec<u8>, BTreeMap<String, u64>) {
+/// Returns the output, the counts, and where each `***` stands in the output.
+fn reference_marked(secrets: &[(&str, &str)], input: &[u8]) -> Marked {
     let ws = secrets.iter().any(|(_, v)| v.trim().contains('\n'));
     let vis = visible(input, ws);
     let text: Vec<u8> = vis.iter().map(|v| v.0).collect();
@@ -146,9 +161,11 @@ fn reference(secrets: &[(&str, &str)], input: &[u8]) -> (Vec<u8>, BTreeMap<Strin
     }
     let mut out = Vec::new();
     let mut counts = BTreeMap::new();
+    let mut marks = Vec::new();
     let mut cursor = 0;
     for (s, e, names) in spans {
         out.extend_from_slice(&input[cursor..s]);
+        marks.push(out.len()..out.len() + 3);
         out.extend_from_slice(b"***");
         for n in names {
             *counts.entry(n).or_insert(0) += 1;
@@ -156,7 +173,7 @@ fn reference(secrets: &[(&str, &str)], input: &[u8]) -> (Vec<u8>, BTreeMap<Strin
         cursor = e;
     }
     out.extend_from_slice(&input[cursor..]);
-    (out, counts)
+    (out, counts, marks)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -165,7 +182,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Checks batch, one-byte writes and the given split against the reference.
 fn check_all_ways(secrets: &[(&str, &str)], input: &[u8], points: &[usize]) {
-    let (want, want_counts) = reference(secrets, input);
+    let (want, want_counts, want_marks) = reference_marked(secrets, input);
     for pref in [EnginePref::Auto, EnginePref::Nfa] {
         let r = redactor_with(pref, secrets);
         assert_eq!(r.redact(input), want, "batch, {pref:?}");
@@ -175,6 +192,16 @@ fn check_all_ways(secrets: &[(&str, &str)], input: &[u8], points: &[usize]) {
         assert_eq!(counts, want_counts, "counts, {pref:?}");
         let (out, _) = stream_parts(&r, &split_at_points(input, points));
         assert_eq!(out, want, "split at {points:?}, {pref:?}");
+        // The markers' places, whatever the split (a service's own `***` is not one).
+        for parts in [
+            vec![input],
+            input.chunks(1).collect(),
+            split_at_points(input, points),
+        ] {
+            let (out, marks) = stream_marked(&r, &parts);
+            assert_eq!(out, want, "marked, {pref:?}");
+            assert_eq!(marks, want_marks, "marks, {} parts, {pref:?}", parts.len());
+        }
     }
 }
 
@@ -367,6 +394,29 @@ fn split_mid_secret_and_at_every_boundary() {
             assert_eq!(counts.get("tok"), Some(&2));
         }
     }
+}
+
+#[test]
+fn marks_say_which_stars_are_the_redactors() {
+    let r = redactor(&[("tok", "hunter2-abc")]);
+    let input = b"own **** then hunter2-abc and *** again, hunter2-abc";
+    for parts in [
+        vec![&input[..]],
+        input.chunks(1).collect(),
+        split_at_points(input, &[14, 20, 50]),
+    ] {
+        let (out, marks) = stream_marked(&r, &parts);
+        assert_eq!(out, b"own **** then *** and *** again, ***");
+        assert_eq!(marks, vec![14..17, 33..36]);
+    }
+    // Marks are indices into `out`, whatever it held before.
+    let mut s = r.stream();
+    let mut out = b"prefix ".to_vec();
+    let mut marks = Vec::new();
+    s.push_marked(b"hunter2-abc", &mut out, &mut marks);
+    s.finish_marked(&mut out, &mut marks);
+    assert_eq!(marks, vec![7..10]);
+    assert_eq!(&out[7..10], b"***");
 }
 
 #[test]

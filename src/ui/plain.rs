@@ -40,7 +40,10 @@ pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) 
 /// One event per line; what serde leaves raw (DEL, C1, bidi controls) is written with JSON's
 /// `\uXXXX` escape (`safe::json`): the same JSON, safe when it is read on a terminal.
 fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
-    if let Event::NodeLog { node, stream, data } = e {
+    if let Event::NodeLog {
+        node, stream, data, ..
+    } = e
+    {
         for line in record::lines(data) {
             let v = serde_json::json!({
                 "event": "node_log",
@@ -385,6 +388,7 @@ mod tests {
             node: Arc::from("svc"),
             stream: crate::engine::Stream::Stdout,
             data: b"one\n\x1b]0;title\x07two\n".to_vec(),
+            redacted: Vec::new(),
         };
         write_plain(&mut out, &e).unwrap();
         assert_eq!(
@@ -400,6 +404,7 @@ mod tests {
             node: Arc::from("svc"),
             stream: crate::engine::Stream::Stderr,
             data: b"a\nb".to_vec(),
+            redacted: Vec::new(),
         };
         write_json(&mut out, &e).unwrap();
         let text = String::from_utf8(out).unwrap();

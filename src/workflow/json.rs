@@ -331,7 +331,9 @@ impl Parser<'_> {
     fn string(&mut self) -> Result<Str, SyntaxError> {
         let open = self.pos;
         self.pos += 1;
-        let mut text = String::new();
+        // Sized once for the raw text up to the closing quote (escapes only shrink it): the
+        // string never reallocates, so a `$secrets` value leaves no copy in freed memory.
+        let mut text = String::with_capacity(self.raw_string_len());
         let mut anchors = vec![(0, self.pos)];
         let mut run_start = self.pos;
         loop {
@@ -369,6 +371,20 @@ impl Parser<'_> {
                 _ => self.pos += 1,
             }
         }
+    }
+
+    /// Bytes from here to the closing quote of the string being read (or to the end).
+    fn raw_string_len(&self) -> usize {
+        let rest = &self.src[self.pos..];
+        let mut i = 0;
+        while i < rest.len() {
+            match rest[i] {
+                b'"' => return i,
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        rest.len()
     }
 
     fn escape(&mut self) -> Result<char, SyntaxError> {
@@ -526,6 +542,23 @@ mod tests {
             node.to_serde(),
             serde_json::json!({"a": [1, true, null], "b": "x\ny"})
         );
+    }
+
+    #[test]
+    fn a_string_is_allocated_once_whatever_its_escapes() {
+        // Sized for its raw text: pushing the decoded pieces never reallocated it (a
+        // reallocation would leave a copy of a `$secrets` value behind).
+        for raw in [
+            r#""plain-value""#,
+            r#""a\"b\\c\u00e9\ud83d\ude00-tail-of-it""#,
+            r#""""#,
+        ] {
+            let Value::String(s) = parse(raw).unwrap().value else {
+                panic!()
+            };
+            assert_eq!(s.text.capacity(), raw.len() - 2, "{raw}");
+            assert!(s.text.len() <= s.text.capacity());
+        }
     }
 
     #[test]

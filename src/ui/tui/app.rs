@@ -938,13 +938,18 @@ fn engine_event(app: &mut App, e: Event) {
                 app.dirty.texts = true;
             }
         }
-        Event::NodeLog { node, stream, data } => {
+        Event::NodeLog {
+            node,
+            stream,
+            data,
+            redacted,
+        } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 let s = match stream {
                     Stream::Stdout => LogStream::Stdout,
                     Stream::Stderr => LogStream::Stderr,
                 };
-                app.logs.push(idx, s, &data, at);
+                app.logs.push_marked(idx, s, &data, &redacted, at);
             }
         }
         Event::NodeFinished {

@@ -72,6 +72,8 @@ pub enum Action {
     Yes,
     No,
     ClearInput,
+    /// Delete the character before the cursor (text inputs).
+    DeleteBack,
 }
 
 /// A key with its modifiers (Shift is ignored for characters: `N` is `N`).
@@ -146,8 +148,9 @@ use Context as C;
 pub static BINDINGS: &[Binding] = &[
     // Modal contexts first.
     Binding { keys: &[code(KeyCode::Enter)], context: C::Prompt, action: A::Submit, short: "confirm", long: "use the typed or pasted secret (empty is refused)" },
-    Binding { keys: &[code(KeyCode::Esc)], context: C::Prompt, action: A::Back, short: "cancel run", long: "cancel the run without starting anything" },
+    Binding { keys: &[code(KeyCode::Esc), ctrl('c')], context: C::Prompt, action: A::Back, short: "cancel run", long: "cancel the run without starting anything" },
     Binding { keys: &[ctrl('u')], context: C::Prompt, action: A::ClearInput, short: "clear", long: "clear the field" },
+    Binding { keys: &[code(KeyCode::Backspace)], context: C::Prompt, action: A::DeleteBack, short: "", long: "delete the last character (other keys, Tab and pastes are the value; nothing is shown)" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::SearchInput, action: A::Submit, short: "search", long: "search the whole log for the text (smart case)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
@@ -244,6 +247,15 @@ pub fn key_bar_items(contexts: &[Context]) -> Vec<(String, &'static str)> {
         }
     }
     out
+}
+
+/// The key bar's items as one line (`Enter confirm · Esc cancel run`), for a dialog's border.
+pub fn hint(contexts: &[Context]) -> String {
+    key_bar_items(contexts)
+        .iter()
+        .map(|(keys, short)| format!("{keys} {short}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// Draws the key bar on one row; items that do not fit are left out (help is always last).

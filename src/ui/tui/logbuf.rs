@@ -1,5 +1,5 @@
 //! Per-node bounded scrollback of children's (already redacted) output: lines with stream, time
-//! and styled spans, the redactor's `***` marked, and an interleaved "all nodes" view. Bounded
+//! and styled spans, the redactor's markers (from the engine's spans), and an interleaved "all nodes" view. Bounded
 //! in lines per node and in bytes for the whole store (the buffer counts what it holds).
 
 use std::collections::VecDeque;
@@ -39,7 +39,6 @@ pub struct LogLine {
     text: String,
     spans: Vec<StyledSpan>,
     redacted: Vec<Range<u32>>,
-    star_run: u32,
     open: bool,
 }
 
@@ -55,7 +54,6 @@ impl LogLine {
             text: String::new(),
             spans: Vec::new(),
             redacted: Vec::new(),
-            star_run: 0,
             open: true,
         }
     }
@@ -63,7 +61,7 @@ impl LogLine {
     /// A closed line made from plain text (tests, summaries).
     pub fn plain(node: NodeIdx, stream: Stream, at: Duration, text: &str) -> Self {
         let mut l = LogLine::new(node, stream, at);
-        l.push_str(text, Style::new());
+        l.push_str(text, Style::new(), false);
         l.open = false;
         l
     }
@@ -77,7 +75,8 @@ impl LogLine {
         &self.spans
     }
 
-    /// Byte ranges holding the redactor's `***` (runs of three or more `*`).
+    /// Byte ranges holding the redactor's `***`: where the engine said it redacted, never a
+    /// service's own asterisks.
     pub fn redacted(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.redacted
             .iter()
@@ -89,8 +88,9 @@ impl LogLine {
         self.open
     }
 
-    /// Appends text in one style, extending the last span and the `***` runs.
-    fn push_str(&mut self, text: &str, style: Style) {
+    /// Appends text in one style, extending the last span; `redacted`: the text is (a piece
+    /// of) a redactor's marker, joined to one that ends where it starts.
+    fn push_str(&mut self, text: &str, style: Style, redacted: bool) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
         let end = self.text.len() as u32;
@@ -100,23 +100,10 @@ impl LogLine {
                 _ => self.spans.push(StyledSpan { start, end, style }),
             }
         }
-        if !text.contains('*') {
-            self.star_run = 0;
-            return;
-        }
-        for (k, b) in text.bytes().enumerate() {
-            if b == b'*' {
-                let at = start + k as u32 + 1;
-                self.star_run += 1;
-                if self.star_run == 3 {
-                    self.redacted.push(at - 3..at);
-                } else if self.star_run > 3
-                    && let Some(r) = self.redacted.last_mut()
-                {
-                    r.end = at;
-                }
-            } else {
-                self.star_run = 0;
+        if redacted && end > start {
+            match self.redacted.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => self.redacted.push(start..end),
             }
         }
     }
@@ -125,7 +112,6 @@ impl LogLine {
         self.text.clear();
         self.spans.clear();
         self.redacted.clear();
-        self.star_run = 0;
     }
 
     /// Display width of the text (tabs are already spaces).
@@ -242,6 +228,8 @@ pub struct LogStore {
     all_pushed: u64,
     /// Every node's `bytes`, summed.
     bytes: usize,
+    /// True while the bytes being fed are inside one of the redactor's markers.
+    in_marker: bool,
 }
 
 impl Default for LogStore {
@@ -262,6 +250,7 @@ impl LogStore {
             all: VecDeque::new(),
             all_pushed: 0,
             bytes: 0,
+            in_marker: false,
         }
     }
 
@@ -328,16 +317,41 @@ impl LogStore {
         self.nodes.len()
     }
 
-    /// Feeds a chunk of a child's (redacted) output; it may end anywhere, even inside a
-    /// character or an escape sequence. `at` is the time since the run started.
+    /// Feeds a chunk of a child's (redacted) output with no redactor's marker in it (a `***`
+    /// there is the child's own); see [`LogStore::push_marked`].
     pub fn push(&mut self, node: NodeIdx, stream: Stream, bytes: &[u8], at: Duration) {
+        self.push_marked(node, stream, bytes, &[], at);
+    }
+
+    /// Feeds a chunk of a child's (redacted) output; it may end anywhere, even inside a
+    /// character or an escape sequence. `redacted`: where in `bytes` the redactor wrote its
+    /// markers (sorted byte ranges, as `Event::NodeLog` carries them); the text printed from
+    /// them is what [`LogLine::redacted`] reports. `at` is the time since the run started.
+    pub fn push_marked(
+        &mut self,
+        node: NodeIdx,
+        stream: Stream,
+        bytes: &[u8],
+        redacted: &[Range<usize>],
+        at: Duration,
+    ) {
         if node >= self.nodes.len() {
             return;
         }
         let si = stream as usize;
         let mut parser = std::mem::take(&mut self.nodes[node].streams[si].parser);
-        let mut rest = bytes;
-        while !rest.is_empty() {
+        let mut marks = redacted.iter().filter(|m| m.start < m.end).peekable();
+        let mut off = 0;
+        while off < bytes.len() {
+            // The marker `off` is in, or the next one.
+            while marks.next_if(|m| m.end <= off).is_some() {}
+            let (inside, stop) = match marks.peek() {
+                Some(m) if m.start <= off => (true, m.end),
+                Some(m) => (false, m.start),
+                None => (false, bytes.len()),
+            };
+            let rest = &bytes[off..stop.min(bytes.len())];
+            self.in_marker = inside;
             // Fast path: a run of printable ASCII between sequences is printed in one go.
             if parser.is_ground() {
                 let run = rest
@@ -348,18 +362,24 @@ impl LogStore {
                     // Printable ASCII is valid UTF-8.
                     let text = std::str::from_utf8(&rest[..run]).unwrap_or_default();
                     self.print_text(node, stream, text, at);
-                    rest = &rest[run..];
+                    off += run;
                     continue;
                 }
             }
-            // Anything else goes through the parser, up to the next printable ASCII byte.
-            let next = rest[1..]
-                .iter()
-                .position(|b| (0x20..=0x7e).contains(b))
-                .map_or(rest.len(), |p| p + 1);
+            // Anything else goes through the parser, up to the next printable ASCII byte (a
+            // marker's byte alone: what it prints is the marker's).
+            let next = if inside {
+                1
+            } else {
+                rest[1..]
+                    .iter()
+                    .position(|b| (0x20..=0x7e).contains(b))
+                    .map_or(rest.len(), |p| p + 1)
+            };
             parser.feed(&rest[..next], &mut |a| self.apply(node, stream, a, at));
-            rest = &rest[next..];
+            off += next;
         }
+        self.in_marker = false;
         self.nodes[node].streams[si].parser = parser;
     }
 
@@ -439,7 +459,7 @@ impl LogStore {
                 take = text.chars().next().map_or(text.len(), char::len_utf8);
             }
             let (now, rest) = text.split_at(take);
-            line.push_str(now, style);
+            line.push_str(now, style, self.in_marker);
             let full = line.text.len() >= max;
             let cost_after = line.cost();
             n.bytes = n.bytes + cost_after - cost_before;
@@ -558,6 +578,8 @@ impl<'a> LogView<'a> {
 }
 
 #[cfg(test)]
+// Marker ranges: a list of one range is a list, not a range.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -675,16 +697,38 @@ mod tests {
     }
 
     #[test]
-    fn redacted_runs_are_marked_even_when_split() {
+    fn only_the_redactors_markers_are_marked_even_when_split() {
         let mut s = LogStore::default();
         let n = s.add_node("a");
-        s.push(n, Stream::Stdout, b"token=*", T);
-        s.push(n, Stream::Stdout, b"** and ****, not ** or *\n", T);
+        // The engine's spans: the marker after `token=`, cut between two events; the `****`
+        // and `***` are the child's own.
+        s.push_marked(n, Stream::Stdout, b"token=*", &[6..7], T);
+        s.push_marked(
+            n,
+            Stream::Stdout,
+            b"** and ****, not *** or *\n",
+            &[0..2],
+            T,
+        );
+        // Colours and a tab before a marker do not move it.
+        s.push_marked(
+            n,
+            Stream::Stdout,
+            b"\x1b[31mk\t***\x1b[0m ***\n",
+            &[7..10],
+            T,
+        );
         let v = s.view(Selection::Node(n));
         let l = v.get(0).unwrap();
-        let r: Vec<_> = l.redacted().collect();
-        assert_eq!(r, vec![6..9, 14..18]);
+        assert_eq!(l.redacted().collect::<Vec<_>>(), vec![6..9]);
         assert_eq!(&l.text()[6..9], REDACTED);
+        let l = v.get(1).unwrap();
+        assert_eq!(l.text(), "k       *** ***");
+        assert_eq!(l.redacted().collect::<Vec<_>>(), vec![8..11]);
+        // Without spans nothing is marked, however many stars.
+        s.push(n, Stream::Stdout, b"*** ****\n", T);
+        let v = s.view(Selection::Node(n));
+        assert_eq!(v.get(2).unwrap().redacted().count(), 0);
     }
 
     #[test]
@@ -862,14 +906,26 @@ mod tests {
             max_line in 4usize..40,
         ) {
             let bytes: Vec<u8> = parts.concat();
+            // Each `***` part stands for a redactor's marker.
+            let mut marks = Vec::new();
+            let mut at = 0;
+            for p in &parts {
+                if p.as_slice() == b"***" {
+                    marks.push(at..at + 3);
+                }
+                at += p.len();
+            }
             let config = LogConfig { max_line_bytes: max_line, ..LogConfig::default() };
             let mut fast = LogStore::new(config);
             let n = fast.add_node("a");
-            fast.push(n, Stream::Stdout, &bytes, T);
+            fast.push_marked(n, Stream::Stdout, &bytes, &marks, T);
             let mut slow = LogStore::new(config);
             let m = slow.add_node("a");
             let mut parser = AnsiParser::new();
-            parser.feed(&bytes, &mut |a| slow.apply(m, Stream::Stdout, a, T));
+            for (i, b) in bytes.iter().enumerate() {
+                slow.in_marker = marks.iter().any(|r| r.contains(&i));
+                parser.feed(&[*b], &mut |a| slow.apply(m, Stream::Stdout, a, T));
+            }
             let (vf, vs) = (fast.view(Selection::Node(n)), slow.view(Selection::Node(m)));
             let lf: Vec<_> = vf.iter_from(vf.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();
             let ls: Vec<_> = vs.iter_from(vs.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();

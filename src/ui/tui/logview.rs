@@ -601,6 +601,8 @@ pub fn view_text(view: LogView<'_>, timestamps: bool) -> String {
 }
 
 #[cfg(test)]
+// Marker ranges: a list of one range is a list, not a range.
+#[allow(clippy::single_range_in_vec_init)]
 pub(crate) mod tests {
     use super::*;
     use crate::ui::tui::logbuf::LogConfig;
@@ -751,7 +753,13 @@ pub(crate) mod tests {
             b"\x1b[1;32mconnected\x1b[0m to market feed\n",
             ms(12),
         );
-        s.push(f, Stream::Stdout, b"using key *** for signing\n", ms(40));
+        s.push_marked(
+            f,
+            Stream::Stdout,
+            b"using key *** for signing\n",
+            &[10..13],
+            ms(40),
+        );
         s.push(
             r,
             Stream::Stderr,
@@ -770,10 +778,11 @@ pub(crate) mod tests {
             b"download 10%\rdownload 100%\n",
             ms(2500),
         );
-        s.push(
+        s.push_marked(
             r,
             Stream::Stdout,
             b"token=*** sent; var written\n",
+            &[6..9],
             ms(3000),
         );
         s.push(f, Stream::Stdout, "a long line that is wider than the pane so that wrapping has something to do, ünïcödé 界界\n".as_bytes(), ms(3100));
@@ -791,6 +800,52 @@ pub(crate) mod tests {
         })
         .unwrap();
         t.backend().buffer().clone()
+    }
+
+    #[test]
+    fn a_childs_own_stars_are_not_styled_as_redacted() {
+        let mut s = LogStore::default();
+        let n = s.add_node("svc");
+        // A service prints `****` itself and then its secret, which the redactor replaced.
+        s.push_marked(
+            n,
+            Stream::Stdout,
+            b"pin **** key *** end\n",
+            &[13..16],
+            Duration::ZERO,
+        );
+        let theme = Theme::default();
+        let mut v = LogViewState::new(Selection::Node(n));
+        v.set_viewport(38, 4);
+        let buf = render(&v, &s, &theme, 40, 6);
+        let text = buf_text(&buf);
+        let (row, line) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("pin"))
+            .unwrap();
+        let col = |needle: &str| line[..line.find(needle).unwrap()].chars().count() as u16;
+        let red = theme.style(Role::Redacted);
+        let (own, marker) = (col("****"), col("*** end"));
+        for x in own..own + 4 {
+            assert_ne!(
+                buf[(x, row as u16)].style(),
+                buf[(marker, row as u16)].style()
+            );
+        }
+        for x in marker..marker + 3 {
+            assert_eq!(buf[(x, row as u16)].style().fg, red.fg, "column {x}");
+            assert!(
+                buf[(x, row as u16)]
+                    .style()
+                    .add_modifier
+                    .contains(red.add_modifier)
+            );
+        }
+        assert_eq!(
+            buf[(own, row as u16)].style(),
+            buf[(col("pin"), row as u16)].style()
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The masked secret prompt: one field per missing secret, a fixed mask that never shows the
-//! value or its length, paste, Backspace, Ctrl-U; values held zeroized and handed out once.
+//! value or its length; its keys come from the keymap table, the value sits in a `SecretInput`.
 
 use std::fmt;
 
@@ -11,12 +11,15 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use secrecy::SecretString;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::keymap::{self, Action, Context};
 use super::theme::{Role, Theme};
+use crate::secrets::SecretInput;
 use crate::secrets::prompt::Missing;
 
 /// Shown for any non-empty value, whatever its length.
 pub const MASK: &str = "••••••••";
-const INITIAL_CAPACITY: usize = 256;
+/// Said when a key or paste would make the value longer than a secret may be.
+const TOO_LONG: &str = "a secret is at most 1 MiB: that was not added";
 
 /// One missing secret being typed.
 pub struct SecretField {
@@ -24,7 +27,7 @@ pub struct SecretField {
     pub description: Option<String>,
     /// Nodes and parameters using it, e.g. `orchestrated (ibm_token)`.
     pub used_by: Vec<String>,
-    value: Zeroizing<String>,
+    value: SecretInput,
 }
 
 impl fmt::Debug for SecretField {
@@ -33,21 +36,6 @@ impl fmt::Debug for SecretField {
             .field("name", &self.name)
             .field("value", &"[redacted]")
             .finish()
-    }
-}
-
-impl SecretField {
-    fn push_str(&mut self, s: &str) {
-        // Grow by moving into a bigger zeroized buffer, never by a reallocation that would
-        // leave a copy behind in freed memory.
-        if self.value.len() + s.len() > self.value.capacity() {
-            let mut bigger = Zeroizing::new(String::with_capacity(
-                (self.value.len() + s.len()).next_power_of_two(),
-            ));
-            bigger.push_str(&self.value);
-            self.value = bigger;
-        }
-        self.value.push_str(s);
     }
 }
 
@@ -81,7 +69,7 @@ impl PromptState {
                     name: m.name.clone(),
                     description: m.description.clone(),
                     used_by: m.used_by.clone(),
-                    value: Zeroizing::new(String::with_capacity(INITIAL_CAPACITY)),
+                    value: SecretInput::new(),
                 })
                 .collect(),
             current: 0,
@@ -98,32 +86,51 @@ impl PromptState {
         self.done
     }
 
-    /// A key press. Characters go into the field; Enter, Esc, Backspace and Ctrl-U edit.
+    /// A key press, looked up in the keymap table (`Context::Prompt`): a bound key is its
+    /// action, any other character (and Tab) goes into the field.
     pub fn handle_key(&mut self, ev: &KeyEvent) -> PromptEvent {
         if ev.kind == KeyEventKind::Release || self.done {
             return PromptEvent::None;
         }
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match keymap::dispatch(&keymap::active(Context::Prompt), ev) {
+            Some(action) => self.action(action),
+            None => self.type_key(ev),
+        }
+    }
+
+    /// What a bound key does here.
+    fn action(&mut self, action: Action) -> PromptEvent {
         let Some(field) = self.fields.get_mut(self.current) else {
             return PromptEvent::None;
         };
-        match ev.code {
-            KeyCode::Esc => return PromptEvent::Cancelled,
-            KeyCode::Char('c') if ctrl => return PromptEvent::Cancelled,
-            KeyCode::Char('u') if ctrl => field.value.zeroize(),
-            KeyCode::Backspace => {
-                field.value.pop();
-            }
-            KeyCode::Enter => return self.confirm(),
-            KeyCode::Tab => field.push_str("\t"),
-            KeyCode::Char(c) if !ctrl && !ev.modifiers.contains(KeyModifiers::ALT) => {
-                let mut tmp = [0u8; 4];
-                field.push_str(c.encode_utf8(&mut tmp));
-                tmp.zeroize();
-            }
+        match action {
+            Action::Submit => return self.confirm(),
+            Action::Back => return PromptEvent::Cancelled,
+            Action::ClearInput => field.value.clear(),
+            Action::DeleteBack => field.value.pop_char(),
             _ => return PromptEvent::None,
         }
         self.message = None;
+        PromptEvent::None
+    }
+
+    /// A key that no binding takes: a character (or Tab) of the value; others are ignored.
+    fn type_key(&mut self, ev: &KeyEvent) -> PromptEvent {
+        let Some(field) = self.fields.get_mut(self.current) else {
+            return PromptEvent::None;
+        };
+        let typed = match ev.code {
+            KeyCode::Tab => '\t',
+            KeyCode::Char(c)
+                if !ev
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                c
+            }
+            _ => return PromptEvent::None,
+        };
+        self.message = field.value.push_char(typed).err().map(|_| TOO_LONG.into());
         PromptEvent::None
     }
 
@@ -145,8 +152,7 @@ impl PromptState {
                 }
             }
             let trimmed = lines.strip_suffix('\n').unwrap_or(&lines);
-            field.push_str(trimmed);
-            self.message = None;
+            self.message = field.value.push_str(trimmed).err().map(|_| TOO_LONG.into());
         }
         text.zeroize();
         PromptEvent::None
@@ -158,8 +164,7 @@ impl PromptState {
         if !self.done
             && let Some(field) = self.fields.get_mut(self.current)
         {
-            field.push_str("\n");
-            self.message = None;
+            self.message = field.value.push_char('\n').err().map(|_| TOO_LONG.into());
         }
         PromptEvent::None
     }
@@ -168,7 +173,7 @@ impl PromptState {
         let Some(field) = self.fields.get(self.current) else {
             return PromptEvent::None;
         };
-        if field.value.trim().is_empty() {
+        if field.value.is_blank() {
             self.message = Some("an empty value is not a secret: type or paste it".to_string());
             return PromptEvent::None;
         }
@@ -188,11 +193,9 @@ impl PromptState {
         self.fields[..upto]
             .iter_mut()
             .filter(|f| !f.value.is_empty())
-            .map(|f| {
-                // Moves the buffer (no copy); the field keeps an empty string.
-                let v = std::mem::take(&mut *f.value);
-                (f.name.clone(), SecretString::from(v))
-            })
+            // A value typed here is UTF-8 (keys and pastes are text); the field is left empty
+            // and wiped either way.
+            .filter_map(|f| Some((f.name.clone(), f.value.take().ok()?)))
             .collect()
     }
 
@@ -262,7 +265,7 @@ impl PromptState {
             .border_style(theme.style(Role::BorderFocused))
             .title(Span::styled(" secrets needed ", theme.style(Role::Title)))
             .title_bottom(Line::styled(
-                " Enter confirm · Esc cancel run · C-u clear ",
+                format!(" {} ", keymap::hint(&[Context::Prompt])),
                 theme.style(Role::Keybar),
             ));
         Paragraph::new(lines)
@@ -439,6 +442,44 @@ mod tests {
         }
         assert_eq!(shots[0], shots[1], "same screen whatever the length");
         assert_eq!(shots[1], shots[2], "same screen whatever the length");
+    }
+
+    #[test]
+    fn keys_come_from_the_table_and_its_hint_is_drawn() {
+        // The border shows the table's prompt bindings, in table order.
+        let hint = keymap::hint(&[Context::Prompt]);
+        assert_eq!(hint, "Enter confirm · Esc cancel run · C-u clear");
+        assert!(buf_text(&render(&PromptState::new(&missing()))).contains(&hint));
+        // Every prompt binding does its action; unbound keys are text.
+        let mut p = PromptState::new(&missing()[..1]);
+        type_str(&mut p, "ab");
+        p.handle_key(&key(KeyCode::Backspace, KeyModifiers::NONE));
+        p.handle_key(&key(KeyCode::F(5), KeyModifiers::NONE));
+        p.handle_key(&key(KeyCode::Char('x'), KeyModifiers::ALT));
+        type_str(&mut p, "q?");
+        assert_eq!(
+            p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE)),
+            PromptEvent::Done
+        );
+        assert!(crate::secrets::secret_equals(&p.take()[0].1, "aq?"));
+    }
+
+    #[test]
+    fn a_value_over_the_limit_is_refused_with_a_message() {
+        let mut p = PromptState::new(&missing()[..1]);
+        p.handle_paste("x".repeat(crate::secrets::MAX_SECRET_LEN));
+        p.handle_paste("more".into());
+        assert!(buf_text(&render(&p)).contains("at most 1 MiB"));
+        type_str(&mut p, "y");
+        assert!(buf_text(&render(&p)).contains("at most 1 MiB"));
+        p.handle_key(&key(KeyCode::Backspace, KeyModifiers::NONE));
+        assert!(!buf_text(&render(&p)).contains("at most 1 MiB"));
+        p.handle_key(&key(KeyCode::Enter, KeyModifiers::NONE));
+        let got = p.take();
+        assert!(crate::secrets::secret_equals(
+            &got[0].1,
+            &"x".repeat(crate::secrets::MAX_SECRET_LEN - 1)
+        ));
     }
 
     #[test]

@@ -115,6 +115,7 @@ fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
             node: Arc::from(id),
             stream,
             data: text.as_bytes().to_vec(),
+            redacted: Vec::new(),
         },
     );
 }
