@@ -90,6 +90,7 @@ fn flood(app: &mut App, t: Instant) {
                 node: node.clone(),
                 stream: Stream::Stdout,
                 data: LINE.to_vec(),
+                redacted: Vec::new(),
             }),
         );
         if i % 100 == 0 {
