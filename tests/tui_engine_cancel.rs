@@ -52,8 +52,20 @@ fn cancel_token_stops_the_run_as_cancelled() {
     assert_eq!(report.status, RunStatus::Cancelled);
     assert_eq!(report.status.exit_code(), 1);
     let status = |id: &str| report.nodes.iter().find(|n| n.node == id).map(|n| n.status);
-    assert_eq!(status("sleeper"), Some(NodeOutcome::Cancelled));
-    assert_eq!(status("after"), Some(NodeOutcome::Skipped));
+    // Seen once under heavy load (not reproduced in 540 runs since): the whole report and the
+    // events say what happened if it comes back.
+    assert_eq!(
+        status("sleeper"),
+        Some(NodeOutcome::Cancelled),
+        "{:#?}\n{events:#?}",
+        report.nodes
+    );
+    assert_eq!(
+        status("after"),
+        Some(NodeOutcome::Skipped),
+        "{:#?}",
+        report.nodes
+    );
     // Ended by the SIGTERM to its process group, not by the SIGKILL after the grace period.
     let sleeper = report.nodes.iter().find(|n| n.node == "sleeper");
     assert_eq!(sleeper.and_then(|n| n.signal), Some(libc::SIGTERM));
