@@ -1,4 +1,4 @@
-//! One service run = one subprocess, by the hub runtime's protocol (DESIGN.md §5): private
+//! One service run = one subprocess, by the hub runtime's protocol (docs/service-protocol.md): private
 //! folder, inputs, environment with only this node's secrets, redacted output, result.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-"""wfop's embedded runtime shim for `run.python` services (DESIGN.md section 5).
+"""wfop's embedded runtime shim for `run.python` services (docs/service-protocol.md).
 
     python3 wfop_shim.py /path/to/module.py function
 

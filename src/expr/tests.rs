@@ -241,7 +241,7 @@ fn contexts() {
     // later entries are not visible to earlier ones
     assert_eq!(ev("{x: later, later: 1}"), json!({ "x": null, "later": 1 }));
     assert_eq!(ev("{a: {b: 5}}.a.b"), json!(5));
-    // the input-mapping shape from DESIGN.md
+    // the input-mapping shape of docs/workflow-format.md
     assert_eq!(
         ev(r#"{ "circuit": circuit_data, "shots": 1000 }"#),
         json!({ "circuit": { "qubits": 2, "gates": ["h", "cx"] }, "shots": 1000 })

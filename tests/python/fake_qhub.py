@@ -1,6 +1,6 @@
 """A test fake of the hub runtime's ``qhub.commons.secret`` (and ``planqk.commons.secret``).
 
-Behaves like the real ``SecretValue`` and like wfop's shim (DESIGN.md section 5): ``str`` is
+Behaves like the real ``SecretValue`` and like wfop's shim (docs/service-protocol.md): ``str`` is
 ``[redacted]``, ``repr`` is ``SecretValue([redacted])``, ``unwrap()`` works once and then raises
 ``ValueError("Secret is locked and cannot be unwrapped")``. ``install()`` puts it into
 ``sys.modules`` so that ``from qhub.commons.secret import SecretValue`` works in the services.

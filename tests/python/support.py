@@ -1,5 +1,5 @@
 """Shared helpers of the service tests: paths, fake secrets, and running a service the way
-wfop does (DESIGN.md section 5): a private folder with input/ and output/, one input/<key>.json
+wfop does (docs/service-protocol.md): a private folder with input/ and output/, one input/<key>.json
 per top-level key, the whole object on stdin, SECRET_* variables, output/output.json back.
 """
 
