@@ -413,10 +413,11 @@ fn wipe_str(s: json::Str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const WF: &str = r#"{ "name": "t", "secrets": { "api": {} },
+    /// A workflow with one service mapping the secret `api` (also used by `ui::start`'s tests).
+    pub(crate) const WF: &str = r#"{ "name": "t", "secrets": { "api": {} },
   "nodes": [ { "id": "start", "type": "start" },
     { "id": "s", "type": "service", "run": { "command": ["true"] }, "secrets": ["tok"],
       "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"api\") }" } ] },

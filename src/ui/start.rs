@@ -156,12 +156,7 @@ pub fn warnings(warnings: &[Warning], color: bool) -> String {
 mod tests {
     use super::*;
 
-    const WF: &str = r#"{ "name": "t", "secrets": { "api": {} },
-  "nodes": [ { "id": "start", "type": "start" },
-    { "id": "s", "type": "service", "run": { "command": ["true"] }, "secrets": ["tok"],
-      "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"api\") }" } ] },
-    { "id": "end", "type": "end" } ],
-  "edges": [ { "from": "start", "to": "s" }, { "from": "s", "to": "end" } ] }"#;
+    use crate::engine::setup::tests::WF;
 
     fn request(dir: &std::path::Path, input: Option<&str>, secrets: &[String]) -> RunRequest {
         let wf = dir.join("wf.json");
