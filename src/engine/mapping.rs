@@ -46,29 +46,29 @@ pub(crate) fn apply_output(
     result: &Value,
     vars: &mut Map<String, Value>,
 ) -> Result<Map<String, Value>, String> {
-    let Some(rows) = &node.output_mapping else {
-        let set = match result {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
-        vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
-        return Ok(set);
-    };
-    let mut set = Map::new();
     let empty = Map::new();
     let result_map = match result {
         Value::Object(m) => m,
         _ => &empty,
     };
-    for row in rows {
-        let Some(e) = &row.expr else {
-            return Err(format!("output mapping `{}` does not parse", row.name));
-        };
-        // Earlier rows, then the result, then the variables (never copied into one scope).
-        let v = expr::eval_layered(e, &[&set, result_map, vars])
-            .map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
-        set.insert(row.name.clone(), v);
-    }
+    let set = match &node.output_mapping {
+        // No mapping: the result's fields, as they are.
+        None => result_map.clone(),
+        Some(rows) => {
+            let mut set = Map::new();
+            for row in rows {
+                let Some(e) = &row.expr else {
+                    return Err(format!("output mapping `{}` does not parse", row.name));
+                };
+                // Earlier rows, then the result, then the variables (never copied into one
+                // scope).
+                let v = expr::eval_layered(e, &[&set, result_map, vars])
+                    .map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
+                set.insert(row.name.clone(), v);
+            }
+            set
+        }
+    };
     vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(set)
 }

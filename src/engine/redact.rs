@@ -29,12 +29,7 @@ impl Default for ShownVars {
 impl ShownVars {
     /// A redacted copy of `vars` (call it while the redactor still holds the secrets).
     pub fn redact(r: &Redactor, vars: &Map<String, Value>) -> ShownVars {
-        let mut v = Value::Object(vars.clone());
-        redact_value(r, &mut v);
-        match v {
-            Value::Object(_) => ShownVars(Arc::new(v)),
-            _ => ShownVars::default(),
-        }
+        ShownVars::redact_owned(r, vars.clone())
     }
 
     /// `vars` redacted in place, for variables no longer needed as they were (the run's end):
