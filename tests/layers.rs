@@ -105,6 +105,14 @@ fn the_scan_catches_a_back_arrow_and_ignores_tests() {
         ["src/secrets/store.rs:1: secrets → ui"]
     );
     assert!(back_arrows("src/ui/plain.rs", bad).is_empty());
+    // The one this test found when it was written (the loader asked the engine for a name).
+    assert_eq!(
+        back_arrows(
+            "src/workflow/validate.rs",
+            "let env = crate::engine::secret_env_name(param);"
+        ),
+        ["src/workflow/validate.rs:1: workflow → engine"]
+    );
     let in_test = "fn f() {}\n#[cfg(test)]\nmod tests { use crate::ui::App; }\n";
     assert!(back_arrows("src/expr/eval.rs", in_test).is_empty());
     assert_eq!(
