@@ -298,7 +298,10 @@ mod tests;
 pub fn shape_of(kind: NodeKind) -> Shape {
     match kind {
         NodeKind::Start => Shape::Start,
-        NodeKind::Service => Shape::Service,
+        // Until gateways and timers get shapes of their own, they are drawn as boxes.
+        NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => {
+            Shape::Service
+        }
         NodeKind::End => Shape::End,
     }
 }

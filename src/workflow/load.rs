@@ -413,6 +413,10 @@ impl Loader {
             output_mapping,
             secret_bindings,
             timeout,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: super::model::DEFAULT_MAX_ITERATIONS,
+            timer: None,
             span: item.span.clone(),
         })
     }
@@ -720,6 +724,8 @@ impl Loader {
             from_span: from.span,
             to: to.text,
             to_span: to.span,
+            condition: None,
+            default: false,
             span: item.span.clone(),
         })
     }

@@ -12,7 +12,10 @@ use std::path::Path;
 
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
-pub use model::{Edge, MappingRow, Node, NodeKind, Run, Workflow};
+pub use model::{
+    Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeKind, Retries, Run,
+    Timer, Workflow,
+};
 pub use names::secret_env_name;
 
 /// A workflow file after loading and validation.

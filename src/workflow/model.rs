@@ -37,6 +37,23 @@ pub enum NodeKind {
     Start,
     Service,
     End,
+    /// `"type": "exclusive"`: takes the first outgoing edge (file order) whose `condition` is
+    /// true, else the `default` edge; with several incoming edges it merges (passes each
+    /// arrival on).
+    Exclusive,
+    /// `"type": "parallel"`: forks to every outgoing edge; as a join it waits for one token on
+    /// every incoming edge.
+    Parallel,
+    /// `"type": "timer"`: waits `Node::timer` (an ISO-8601 duration such as `PT30S`),
+    /// cancellably.
+    Timer,
+}
+
+impl NodeKind {
+    /// Gateways route tokens and run nothing.
+    pub fn is_gateway(self) -> bool {
+        matches!(self, NodeKind::Exclusive | NodeKind::Parallel)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +77,51 @@ pub struct Node {
     /// it (`validate` reports that).
     pub secret_bindings: Result<Vec<SecretBinding>, Vec<expr::Error>>,
     pub timeout: Option<Duration>,
+    /// A service's `retries`: how many attempts in all, and the wait between them.
+    pub retries: Option<Retries>,
+    /// A service's error boundaries: a failure that raises one of these codes continues at
+    /// the named node instead of failing the run.
+    pub errors: Vec<ErrorPath>,
+    /// How often this node may run in one run (loops); `DEFAULT_MAX_ITERATIONS` unless given.
+    pub max_iterations: u32,
+    /// A timer node's wait (`"duration": "PT30S"`).
+    pub timer: Option<Timer>,
     /// The whole node object.
+    pub span: Span,
+}
+
+/// The loop guard every node has unless it says otherwise.
+pub const DEFAULT_MAX_ITERATIONS: u32 = 1000;
+
+/// `"retries": 3` or `"retries": { "attempts": 3, "backoff": "PT5S" }` on a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retries {
+    /// Attempts in all, the first included (the platform's `retries="3"`: three attempts).
+    pub attempts: u32,
+    /// Wait before each further attempt.
+    pub backoff: Option<Duration>,
+    pub span: Span,
+}
+
+/// `{ "code": "SIDECAR_ERROR", "to": "node-id", "output_mapping": [...] }` in a service's
+/// `errors`: an error boundary.
+#[derive(Debug, Clone)]
+pub struct ErrorPath {
+    pub code: String,
+    pub code_span: Span,
+    pub to: String,
+    pub to_span: Span,
+    /// Applied to the error (its `code`, `message` and problem document) before continuing.
+    pub output_mapping: Option<Vec<MappingRow>>,
+    pub span: Span,
+}
+
+/// A timer node's duration, as written and as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    pub duration: Duration,
+    /// The text as the user wrote it (`PT30S`), for display.
+    pub text: String,
     pub span: Span,
 }
 
@@ -121,7 +182,19 @@ pub struct Edge {
     pub from_span: Span,
     pub to: String,
     pub to_span: Span,
+    /// A FEEL condition; only on the outgoing edges of an exclusive gateway.
+    pub condition: Option<Condition>,
+    /// `"default": true`: the exclusive gateway's edge taken when no condition is true.
+    pub default: bool,
     pub span: Span,
+}
+
+/// An edge's `condition`: the expression text (able to map offsets into the file) and the
+/// parsed expression (`None` when it did not parse; an error was reported).
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub value: Str,
+    pub expr: Option<Expr>,
 }
 
 impl Workflow {

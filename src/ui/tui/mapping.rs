@@ -248,7 +248,9 @@ pub fn rows(
     let Some(vars) = vars else {
         return match n.kind {
             NodeKind::Start => start_rows(wf, &empty, shown, "(shown when the run starts)"),
-            NodeKind::End => Vec::new(),
+            NodeKind::End | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => {
+                Vec::new()
+            }
             NodeKind::Service => service_rows(n, &empty, sources, shown),
         };
     };
@@ -264,6 +266,7 @@ pub fn rows(
             })
             .collect(),
         NodeKind::Service => service_rows(n, vars, sources, shown),
+        NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => Vec::new(),
     }
 }
 

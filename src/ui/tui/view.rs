@@ -247,6 +247,15 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             "end: the workflow variables (final after a run)",
             t.style(Role::Muted),
         )],
+        NodeKind::Exclusive => vec![Span::styled(
+            "exclusive gateway: the first true condition is taken",
+            t.style(Role::Muted),
+        )],
+        NodeKind::Parallel => vec![Span::styled(
+            "parallel gateway: forks to every edge, joins all",
+            t.style(Role::Muted),
+        )],
+        NodeKind::Timer => vec![Span::styled("timer", t.style(Role::Muted))],
         NodeKind::Service => {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
