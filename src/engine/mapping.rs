@@ -82,8 +82,8 @@ pub(crate) fn apply_error_output(
 }
 
 /// An exclusive gateway's edge condition over the workflow variables: `true` takes the edge,
-/// `false` or null does not; anything else is an error (the gateway fails, as the platform
-/// raises an incident).
+/// `false` or null does not; anything else is an error (the edge is not taken, the error is
+/// shown with it).
 pub(crate) fn eval_condition(cond: &Condition, vars: &Map<String, Value>) -> Result<bool, String> {
     let Some(e) = &cond.expr else {
         return Err(format!("condition `{}` does not parse", cond.value.text));

@@ -326,8 +326,9 @@ impl Driver {
     }
 
     /// An exclusive gateway's outgoing edges in file order: the first whose condition is true,
-    /// else the default edge; an edge whose condition fails to evaluate fails the gateway. A
-    /// lone outgoing edge without a condition (a merge) is always taken.
+    /// else the default edge; a condition that fails to evaluate or gives a non-boolean is not
+    /// true (its error is shown with it). A lone outgoing edge without a condition (a merge) is
+    /// always taken.
     fn decide(&self, node: usize) -> (Vec<ConditionResult>, Result<usize, String>) {
         let id = &self.wf.nodes[node].id;
         let mut results = Vec::new();
@@ -366,21 +367,22 @@ impl Driver {
                             taken = Some(k);
                         }
                     }
-                    Some(Err(why)) => {
-                        let why = self.ctx.redactor.redact_str(&why);
-                        r.error = Some(why.clone());
-                        results.push(r);
-                        return (results, Err(format!("edge to `{}`: {why}", e.to)));
-                    }
+                    // Not true: the edge is not taken; the reason goes with it.
+                    Some(Err(why)) => r.error = Some(self.ctx.redactor.redact_str(&why)),
                     // No condition and not the default: `wfop check` refuses it; never taken.
                     None => {}
                 }
             }
             results.push(r);
         }
-        let choice = taken
-            .or(default)
-            .ok_or_else(|| "no condition is true and there is no default edge".to_string());
+        let choice = taken.or(default).ok_or_else(|| {
+            let mut why = "no condition is true and there is no default edge".to_string();
+            for r in results.iter().filter(|r| r.error.is_some()) {
+                let e = r.error.as_deref().unwrap_or_default();
+                why.push_str(&format!("; edge to `{}`: {e}", r.to));
+            }
+            why
+        });
         (results, choice)
     }
 
