@@ -510,11 +510,11 @@ impl Loader {
                 let obj = self.object(node, "`retries`", RETRIES_FIELDS)?;
                 let backoff = obj.get("backoff").and_then(|b| {
                     let s = self.string(b, "`backoff`")?;
-                    match iso_duration(&s.text) {
+                    match iso_duration(s) {
                         Ok(d) => Some(d),
-                        Err(why) => {
+                        Err((why, span)) => {
                             self.error(
-                                s.span.clone(),
+                                span,
                                 format!("invalid backoff \"{}\": {why}", s.text),
                                 "an ISO-8601 duration, e.g. \"PT5S\", \"PT1M30S\"",
                             );
@@ -612,15 +612,15 @@ impl Loader {
     /// A timer node's `duration`.
     fn timer(&mut self, node: &JNode) -> Option<Timer> {
         let s = self.string(node, "`duration`")?;
-        match iso_duration(&s.text) {
+        match iso_duration(s) {
             Ok(duration) => Some(Timer {
                 duration,
                 text: s.text.clone(),
                 span: s.span.clone(),
             }),
-            Err(why) => {
+            Err((why, span)) => {
                 self.error(
-                    s.span.clone(),
+                    span,
                     format!("invalid duration \"{}\": {why}", s.text),
                     "an ISO-8601 duration, e.g. \"PT30S\", \"PT5M\", \"P1D\"",
                 );
@@ -1006,63 +1006,21 @@ fn kinds_word(kinds: &[NodeKind]) -> &'static str {
     }
 }
 
-/// Reads an ISO-8601 duration such as `PT30S` (the timer's and the backoff's format):
-/// `P[nD][T[nH][nM][n[.f]S]]`, days to seconds; years and months have no fixed length.
-fn iso_duration(text: &str) -> Result<Duration, String> {
-    let Some(rest) = text.strip_prefix('P') else {
-        return Err("an ISO-8601 duration starts with `P`".into());
-    };
-    let (date, time) = match rest.split_once('T') {
-        Some((d, "")) => return Err(format!("nothing after `T` in `P{d}T`")),
-        Some((d, t)) => (d, t),
-        None => (rest, ""),
-    };
-    if date.is_empty() && time.is_empty() {
-        return Err("no amount after `P`".into());
-    }
-    let mut total = Duration::ZERO;
-    for (part, units) in [(date, "D"), (time, "HMS")] {
-        let mut rest = part;
-        let mut last = None;
-        while !rest.is_empty() {
-            let n = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(rest.len());
-            let (num, tail) = rest.split_at(n);
-            let Some(unit) = tail.chars().next() else {
-                return Err(format!("a unit is needed after `{num}`"));
-            };
-            let Some(at) = units.find(unit) else {
-                return Err(match unit {
-                    'Y' | 'M' | 'W' if units == "D" => {
-                        "years, months and weeks are not supported; write days (`P1D`) or time (`PT1H`)".into()
-                    }
-                    _ => format!("unexpected `{unit}`"),
-                });
-            };
-            if last.is_some_and(|l| l >= at) {
-                return Err(format!("`{unit}` out of order"));
-            }
-            last = Some(at);
-            let secs: f64 = match num.parse() {
-                Ok(v) if !num.is_empty() && (unit == 'S' || !num.contains('.')) => v,
-                _ => return Err(format!("expected a number before `{unit}`")),
-            };
-            let scale = match unit {
-                'D' => 86_400.0,
-                'H' => 3_600.0,
-                'M' => 60.0,
-                _ => 1.0,
-            };
-            let part = Duration::try_from_secs_f64(secs * scale)
-                .map_err(|_| "the duration is too long".to_string())?;
-            total = total
-                .checked_add(part)
-                .ok_or_else(|| "the duration is too long".to_string())?;
-            rest = &tail[unit.len_utf8()..];
-        }
-    }
-    Ok(total)
+/// Reads an ISO-8601 duration such as `PT30S` (the timer's and the backoff's format) with
+/// `expr::timer_duration`; the error is the reason and the span of the character it is about.
+fn iso_duration(s: &Str) -> Result<Duration, (String, Span)> {
+    expr::timer_duration(&s.text).map_err(|e| {
+        let at = e.at.min(s.text.len());
+        let at = (0..=at)
+            .rev()
+            .find(|&i| s.text.is_char_boundary(i))
+            .unwrap_or(0);
+        let end = s.text[at..]
+            .chars()
+            .next()
+            .map_or(at, |c| at + c.len_utf8());
+        (e.reason.to_string(), non_empty(s.file_span(at..end)))
+    })
 }
 
 /// Parses durations like `250ms`, `30s`, `5m`, `1h30m`. Zero is refused.
