@@ -75,9 +75,15 @@ fn an_exclusive_gateway_takes_the_first_true_condition_and_skips_the_rest_as_not
         json!([
             edge("start", "check"),
             cond("check", "done", "status = \"COMPLETED\""),
-            cond("check", "broken", "status = \"FAILED\" or status = \"ERROR\""),
+            cond(
+                "check",
+                "broken",
+                "status = \"FAILED\" or status = \"ERROR\""
+            ),
             default("check", "other"),
-            edge("done", "end"), edge("broken", "end"), edge("other", "end")
+            edge("done", "end"),
+            edge("broken", "end"),
+            edge("other", "end")
         ]),
     );
     let (code, evs) = events(&case, &wf, &[]);
@@ -96,10 +102,17 @@ fn an_exclusive_gateway_takes_the_first_true_condition_and_skips_the_rest_as_not
     assert_eq!(values, [&json!(false), &json!(true), &Value::Null]);
     let taken: Vec<(String, String)> = of_kind(&evs, "edge_taken")
         .iter()
-        .map(|e| (e["from"].as_str().unwrap().into(), e["to"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().into(),
+                e["to"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     };
     assert_eq!(
         taken,
@@ -107,7 +120,12 @@ fn an_exclusive_gateway_takes_the_first_true_condition_and_skips_the_rest_as_not
     );
     let skipped: Vec<(String, String)> = of_kind(&evs, "node_skipped")
         .iter()
-        .map(|e| (e["node"].as_str().unwrap().into(), e["reason"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["node"].as_str().unwrap().into(),
+                e["reason"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         skipped,
@@ -137,8 +155,10 @@ fn a_gateway_with_no_true_condition_and_no_default_fails_the_run_with_the_reason
         ]),
         json!([
             edge("start", "check"),
-            cond("check", "a", "1 > 2"), cond("check", "b", "false"),
-            edge("a", "end"), edge("b", "end")
+            cond("check", "a", "1 > 2"),
+            cond("check", "b", "false"),
+            edge("a", "end"),
+            edge("b", "end")
         ]),
     );
     let (code, all) = run(&case, &wf, &["--plain"]);
@@ -154,7 +174,10 @@ fn a_gateway_with_no_true_condition_and_no_default_fails_the_run_with_the_reason
     let run = case.run_json();
     assert_eq!(run["status"], "failed");
     assert!(
-        run["error"].as_str().unwrap_or_default().contains("gateway `check`"),
+        run["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gateway `check`"),
         "{run}"
     );
 }
@@ -175,7 +198,9 @@ fn counting_loop(case: &Case, limit: u32, max_iterations: u32) -> std::path::Pat
             { "id": "end", "type": "end" }
         ]),
         json!([
-            edge("start", "loop"), edge("loop", "step"), edge("step", "more"),
+            edge("start", "loop"),
+            edge("loop", "step"),
+            edge("step", "more"),
             cond("more", "loop", &format!("n < {limit}")),
             default("more", "end")
         ]),
@@ -190,7 +215,12 @@ fn a_loop_runs_until_its_gateway_leaves_it_each_iteration_an_attempt() {
     assert_eq!(code, Some(0), "{evs:?}");
     let started: Vec<(u64, u64)> = of_kind(&evs, "node_started")
         .iter()
-        .map(|e| (e["attempt"].as_u64().unwrap(), e["iteration"].as_u64().unwrap()))
+        .map(|e| {
+            (
+                e["attempt"].as_u64().unwrap(),
+                e["iteration"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(started, [(1, 1), (2, 2), (3, 3)]);
     let run = case.run_json();
@@ -207,7 +237,11 @@ fn a_loop_runs_until_its_gateway_leaves_it_each_iteration_an_attempt() {
     }
     let out = case.wfop(&["logs", "last", "step", "--attempt", "4"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no attempt 4"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no attempt 4"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -245,21 +279,32 @@ fn a_retry_succeeds_after_a_failed_attempt_and_both_attempts_are_kept() {
             sh("after", "echo after"),
             { "id": "end", "type": "end" }
         ]),
-        json!([edge("start", "flaky"), edge("flaky", "after"), edge("after", "end")]),
+        json!([
+            edge("start", "flaky"),
+            edge("flaky", "after"),
+            edge("after", "end")
+        ]),
     );
     let (code, evs) = events(&case, &wf, &[]);
     assert_eq!(code, Some(0), "{evs:?}");
     let retry = of_kind(&evs, "retry_scheduled");
     assert_eq!(retry.len(), 1, "{evs:?}");
     assert_eq!(retry[0]["delay_ms"], 200);
-    assert_eq!(retry[0]["next"], json!({"attempt": 2, "iteration": 1, "try": 2, "tries": 3}));
+    assert_eq!(
+        retry[0]["next"],
+        json!({"attempt": 2, "iteration": 1, "try": 2, "tries": 3})
+    );
     let finished: Vec<(&str, &str)> = of_kind(&evs, "node_finished")
         .iter()
         .map(|e| (e["node"].as_str().unwrap(), e["status"].as_str().unwrap()))
         .collect();
     assert_eq!(
         finished,
-        [("flaky", "failed"), ("flaky", "succeeded"), ("after", "succeeded")]
+        [
+            ("flaky", "failed"),
+            ("flaky", "succeeded"),
+            ("after", "succeeded")
+        ]
     );
     let run = case.run_json();
     let flaky = node(&run, "flaky");
@@ -270,10 +315,24 @@ fn a_retry_succeeds_after_a_failed_attempt_and_both_attempts_are_kept() {
     assert_eq!(attempts[0]["reason"], "exited with code 1");
     assert_eq!(attempts[1]["status"], "succeeded");
     assert_eq!(attempts[1]["try"], 2);
-    let one = text(&case.wfop(&["logs", "last", "flaky", "--attempt", "1"], &[]).stdout);
-    let two = text(&case.wfop(&["logs", "last", "flaky", "--attempt", "2"], &[]).stdout);
-    assert!(one.contains("stdout try 1") && !one.contains("try 2"), "{one}");
-    assert!(two.contains("stdout try 2") && !two.contains("try 1"), "{two}");
+    let one = text(
+        &case
+            .wfop(&["logs", "last", "flaky", "--attempt", "1"], &[])
+            .stdout,
+    );
+    let two = text(
+        &case
+            .wfop(&["logs", "last", "flaky", "--attempt", "2"], &[])
+            .stdout,
+    );
+    assert!(
+        one.contains("stdout try 1") && !one.contains("try 2"),
+        "{one}"
+    );
+    assert!(
+        two.contains("stdout try 2") && !two.contains("try 1"),
+        "{two}"
+    );
     assert!(two.contains("wfop attempt 2"), "{two}");
     let all = text(&case.wfop(&["logs", "last", "flaky"], &[]).stdout);
     assert!(all.contains("try 1") && all.contains("try 2"), "{all}");
@@ -353,8 +412,10 @@ fn error_path_workflow(case: &Case, failing: Value) -> std::path::PathBuf {
             { "id": "end", "type": "end" }
         ]),
         json!([
-            edge("start", "backend"), edge("backend", "report"),
-            edge("report", "end"), edge("fallback", "end")
+            edge("start", "backend"),
+            edge("backend", "report"),
+            edge("report", "end"),
+            edge("fallback", "end")
         ]),
     )
 }
@@ -397,7 +458,10 @@ fn an_error_path_catches_a_command_service_problem_code_and_goes_on() {
     let run = case.run_json();
     assert_eq!(run["status"], "succeeded");
     assert_eq!(node(&run, "report")["reason"], "not taken");
-    assert_eq!(node(&run, "backend")["attempts"][0]["error_code"], "BACKEND_DOWN");
+    assert_eq!(
+        node(&run, "backend")["attempts"][0]["error_code"],
+        "BACKEND_DOWN"
+    );
 }
 
 #[test]
@@ -433,7 +497,10 @@ fn a_python_exception_with_a_code_raises_it() {
         all.contains("[fallback] fallback because \"BACKEND_DOWN: no qubits today\""),
         "{all}"
     );
-    assert!(all.contains("wfop: backend raised BACKEND_DOWN: continuing at `fallback`"), "{all}");
+    assert!(
+        all.contains("wfop: backend raised BACKEND_DOWN: continuing at `fallback`"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -448,7 +515,11 @@ fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
             sh("after", "echo after"),
             { "id": "end", "type": "end" }
         ]),
-        json!([edge("start", "wait"), edge("wait", "after"), edge("after", "end")]),
+        json!([
+            edge("start", "wait"),
+            edge("wait", "after"),
+            edge("after", "end")
+        ]),
     );
     let t0 = Instant::now();
     let (code, evs) = events(&case, &short, &[]);
@@ -469,7 +540,11 @@ fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
             sh("after", "echo after"),
             { "id": "end", "type": "end" }
         ]),
-        json!([edge("start", "wait"), edge("wait", "after"), edge("after", "end")]),
+        json!([
+            edge("start", "wait"),
+            edge("wait", "after"),
+            edge("after", "end")
+        ]),
     );
     let mut child = case
         .command(&["run", long.to_str().unwrap(), "--json"], &[])
@@ -485,7 +560,10 @@ fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
             break;
         }
     }
-    assert!(seen.last().is_some_and(|l| l.contains("timer_started")), "{seen:?}");
+    assert!(
+        seen.last().is_some_and(|l| l.contains("timer_started")),
+        "{seen:?}"
+    );
     let t0 = Instant::now();
     // SAFETY: plain kill of our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
