@@ -228,4 +228,85 @@ mod tests {
         assert_eq!(set, Ok(vars(json!({"total": 15, "twice": 30}))));
         assert_eq!(v, vars(json!({"base": 10, "total": 15, "twice": 30})));
     }
+
+    /// The conditions of the edges out of gateway `x`, in file order.
+    fn conditions(conds: &[&str]) -> Vec<crate::workflow::model::Condition> {
+        let edges: Vec<String> = conds
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                format!(
+                    r#"{{ "from": "x", "to": "e{k}", "condition": {} }}"#,
+                    serde_json::to_string(c).expect("json")
+                )
+            })
+            .collect();
+        let ends: Vec<String> = (0..conds.len())
+            .map(|k| format!(r#"{{ "id": "e{k}", "type": "end" }}"#))
+            .collect();
+        let text = format!(
+            r#"{{ "name": "c", "nodes": [ {{ "id": "s", "type": "start" }},
+                 {{ "id": "x", "type": "exclusive" }}, {} ],
+                 "edges": [ {{ "from": "s", "to": "x" }}, {} ] }}"#,
+            ends.join(","),
+            edges.join(",")
+        );
+        let (wf, _) = load(&SourceFile::from_text("c.json", &text));
+        let wf = wf.expect("loads");
+        wf.edges.into_iter().filter_map(|e| e.condition).collect()
+    }
+
+    #[test]
+    fn conditions_are_true_false_or_an_error_and_null_is_not_true() {
+        use super::eval_condition;
+        let c = conditions(&["n > 2", "n < 2", "missing", "n + 1", "\"x\" * 2"]);
+        assert_eq!(c.len(), 5);
+        let v = vars(json!({"n": 3}));
+        assert_eq!(eval_condition(&c[0], &v), Ok(true));
+        assert_eq!(eval_condition(&c[1], &v), Ok(false));
+        assert_eq!(eval_condition(&c[2], &v), Ok(false));
+        assert_eq!(
+            eval_condition(&c[3], &v),
+            Err("condition `n + 1` gave a number, not a boolean".into())
+        );
+        // FEEL gives null for a string times a number: not true.
+        assert!(matches!(eval_condition(&c[4], &v), Ok(false) | Err(_)));
+    }
+
+    #[test]
+    fn an_error_paths_mapping_reads_code_message_and_the_problem() {
+        use super::apply_error_output;
+        let text = r#"{ "name": "e", "nodes": [ { "id": "st", "type": "start" },
+            { "id": "s", "type": "service", "run": { "command": ["true"] },
+              "errors": [ { "code": "DOWN", "to": "f", "output_mapping": [
+                  { "name": "why", "value": "code + \": \" + message" },
+                  { "name": "status", "value": "status" },
+                  { "name": "seen", "value": "base" } ] },
+                { "code": "QUIET", "to": "f" } ] },
+            { "id": "f", "type": "service", "run": { "command": ["true"] } },
+            { "id": "end", "type": "end" } ],
+            "edges": [ { "from": "st", "to": "s" }, { "from": "s", "to": "end" },
+                       { "from": "f", "to": "end" } ] }"#;
+        let (wf, _) = load(&SourceFile::from_text("e.json", text));
+        let wf = wf.expect("loads");
+        let node = &wf.nodes[1];
+        let problem = json!({"title": "Down", "detail": "in maintenance", "status": 503});
+        let mut v = vars(json!({"base": 1}));
+        let set = apply_error_output(&node.errors[0], Some(&problem), "DOWN", "exited", &mut v);
+        let want = vars(json!({"why": "DOWN: in maintenance", "status": 503, "seen": 1}));
+        assert_eq!(set, Ok(want));
+        assert_eq!(v["why"], "DOWN: in maintenance");
+        // Without a problem document, the failure's reason is the message.
+        let mut v = Map::new();
+        let set = apply_error_output(&node.errors[0], None, "DOWN", "exited with code 2", &mut v);
+        assert_eq!(
+            set.map(|s| s["why"].clone()),
+            Ok(json!("DOWN: exited with code 2"))
+        );
+        // A path without a mapping sets nothing (the problem's fields do not leak in).
+        let mut v = Map::new();
+        let set = apply_error_output(&node.errors[1], Some(&problem), "QUIET", "x", &mut v);
+        assert_eq!(set, Ok(Map::new()));
+        assert!(v.is_empty());
+    }
 }
