@@ -98,7 +98,7 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                     out,
                     "wfop: {} started ({})",
                     safe::line(&**node),
-                    parts.join(", ")
+                    safe::line(&parts.join(", "))
                 ),
             }
         }
@@ -169,9 +169,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 };
                 writeln!(
                     out,
-                    "wfop: {} chose `{}`{how}",
+                    "wfop: {} chose `{}`{}",
                     safe::line(&**node),
                     safe::line(to.map_or("?", |c| &*c.to)),
+                    safe::line(how)
                 )
             }
             (None, r) => writeln!(
@@ -200,11 +201,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             ..
         } => writeln!(
             out,
-            "wfop: {} will retry in {} (try {}/{})",
+            "wfop: {} will retry in {} ({})",
             safe::line(&**node),
             human::millis(*delay_ms, Form::Summary),
-            next.try_no,
-            next.tries
+            safe::line(&format!("try {}/{}", next.try_no, next.tries))
         ),
         Event::ErrorCaught { node, code, to, .. } => writeln!(
             out,
