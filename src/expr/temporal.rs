@@ -936,10 +936,23 @@ impl DateTime {
             None => None,
         };
         c.end()?;
-        Ok(DateTime {
+        DateTime {
             local: date.to_datetime(time),
             zone,
-        })
+        }
+        .normalized()
+    }
+
+    /// With a zone id, a local time that the zone skips (the spring-forward gap) moves forward
+    /// by the gap, as Java's `ZonedDateTime` does; a repeated one keeps the earlier offset.
+    fn normalized(self) -> Result<DateTime, TemporalError> {
+        match &self.zone {
+            Some(zone @ Zone::Id(_)) => {
+                let local = zone.to_local(zone.to_timestamp(self.local)?);
+                Ok(self.with_local(local))
+            }
+            _ => Ok(self),
+        }
     }
 
     /// `date and time(date, time)`: the date's day (a date, or a date and time's date) at the
@@ -959,10 +972,11 @@ impl DateTime {
             None => self.local,
             Some(z) => zone.to_local(z.to_timestamp(self.local)?),
         };
-        Ok(DateTime {
+        DateTime {
             local,
             zone: Some(zone),
-        })
+        }
+        .normalized()
     }
 
     /// `now()` by `clock`: the current instant in the clock's zone (its id when it has one).
@@ -1031,7 +1045,8 @@ impl DateTime {
 
     fn add_months(&self, months: i64) -> Result<DateTime, TemporalError> {
         let date = add_months(self.local.date(), months)?;
-        Ok(self.with_local(date.to_datetime(self.local.time())))
+        self.with_local(date.to_datetime(self.local.time()))
+            .normalized()
     }
 }
 
@@ -1516,6 +1531,11 @@ mod tests {
             Err(TemporalError::UnknownZone("(not a zone name)".into()))
         );
         assert!(DateTime::parse("2018-12-10T10:30:00@").is_err());
+        // Past the last instant jiff represents (9999-12-30T22:00Z) a zone id cannot be resolved.
+        assert_eq!(
+            DateTime::parse("9999-12-31T00:00:00@Europe/Paris"),
+            Err(TemporalError::OutOfRange("date and time"))
+        );
         assert!(DateTime::parse("2018-12-10 10:30:00").is_err());
         assert!(DateTime::parse("2018-12-10T").is_err());
     }
@@ -1572,6 +1592,19 @@ mod tests {
             ),
             "PT23H"
         );
+        // A local time the zone skips moves past the gap; months land on the same local time.
+        assert_eq!(
+            lit("2021-03-28T02:30:00@Europe/Paris").to_string(),
+            "2021-03-28T03:30:00@Europe/Paris"
+        );
+        assert_eq!(
+            add("2021-02-28T02:30:00@Europe/Paris", "P1M"),
+            "2021-03-28T03:30:00@Europe/Paris"
+        );
+        assert_eq!(
+            add("2021-02-27T12:00:00@Europe/Paris", "P1M"),
+            "2021-03-27T12:00:00@Europe/Paris"
+        );
         assert_eq!(
             sub(
                 "2018-12-10T10:30:00+01:00",
@@ -1589,7 +1622,7 @@ mod tests {
         assert!(sub("2012-12-24T00:00:00Z", "2012-12-24T00:00:00").starts_with("error"));
         assert!(sub("10:00:00Z", "10:00:00").starts_with("error"));
         assert!(add("9999-12-31", "P1D").starts_with("error"));
-        assert!(add("9999-12-31T00:00:00@Europe/Paris", "P1D").starts_with("error"));
+        assert!(add("9999-12-30T00:00:00@Europe/Paris", "P1D").starts_with("error"));
         assert!(add("9999-12-31", "P1M").starts_with("error"));
     }
 
@@ -1731,7 +1764,7 @@ mod tests {
         ) {
             let samples = [
                 "9999-12-31", "-9999-01-01", "2020-02-29", "23:59:59.999999999", "00:00:00-18:00",
-                "9999-12-31T23:59:59@Pacific/Kiritimati", "-9999-01-01T00:00:00", "P999999999Y",
+                "9999-12-30T21:00:00@Pacific/Kiritimati", "-9999-01-01T00:00:00", "P999999999Y",
                 "-P999999999Y", "PT9223372036S", "-P99999999DT1S", "2021-03-28T02:30:00@Europe/Paris",
             ];
             let (x, y) = (lit(samples[a]), lit(samples[b]));

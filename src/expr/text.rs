@@ -202,6 +202,9 @@ pub(crate) fn replace(
     let mut last = 0;
     for caps in re.captures_iter(input) {
         let Some(whole) = caps.get(0) else { continue };
+        if whole.is_empty() {
+            return Err(TextError::EmptyMatch("replace"));
+        }
         out.push_str(&input[last..whole.start()]);
         for p in &parts {
             match p {
@@ -297,7 +300,17 @@ pub(crate) fn split(
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(re.split(s).map(str::to_string).collect())
+    let mut pieces = Vec::new();
+    let mut last = 0;
+    for m in re.find_iter(s) {
+        if m.is_empty() {
+            return Err(TextError::EmptyMatch("split"));
+        }
+        pieces.push(s[last..m.start()].to_string());
+        last = m.end();
+    }
+    pieces.push(s[last..].to_string());
+    Ok(pieces)
 }
 
 /// `extract(input, pattern)`: every non-overlapping match, in order.
@@ -559,6 +572,21 @@ mod tests {
         );
         assert_eq!(string_join(&[], Some(", "), None, None), "");
         assert_eq!(string_join(&[None], Some(", "), Some("("), Some(")")), "()");
+    }
+
+    #[test]
+    fn patterns_that_match_empty_text_somewhere_are_refused() {
+        // `\b` does not match "" itself, only between a letter and a space.
+        assert!(!matches("", "\\b", None).unwrap());
+        assert_eq!(
+            split("a b", "\\b", None),
+            Err(TextError::EmptyMatch("split"))
+        );
+        assert_eq!(
+            replace("a b", "\\b", "|", None),
+            Err(TextError::EmptyMatch("replace"))
+        );
+        assert_eq!(split("a b", " ", None).unwrap(), strings(&["a", "b"]));
     }
 
     #[test]
