@@ -684,7 +684,7 @@ impl<'a> Cursor<'a> {
 
     /// `Z` or `±hh:mm(:ss)?`, if present.
     fn offset(&mut self) -> Result<Option<Offset>, TemporalError> {
-        if self.eat(b'Z') {
+        if self.eat(b'Z') || self.eat(b'z') {
             return Ok(Some(Offset::UTC));
         }
         let sign = match self.peek() {
@@ -714,6 +714,21 @@ impl<'a> Cursor<'a> {
             return Err(self.err("expected a zone id after `@`"));
         }
         self.i = self.b.len();
+        Zone::named(name)
+    }
+
+    /// A zone id up to `]`, after `[`.
+    fn bracketed_zone_id(&mut self) -> Result<Zone, TemporalError> {
+        let rest = &self.b[self.i..];
+        let Some(len) = rest.iter().position(|&c| c == b']') else {
+            self.i = self.b.len();
+            return Err(self.err("expected `]` after the zone id"));
+        };
+        let name = std::str::from_utf8(&rest[..len]).map_err(|_| self.err("bad zone id"))?;
+        if name.is_empty() {
+            return Err(self.err("expected a zone id after `[`"));
+        }
+        self.i += len + 1;
         Zone::named(name)
     }
 }
@@ -849,7 +864,7 @@ impl Date {
 }
 
 impl Time {
-    /// `time(text)`: `hh:mm:ss(.f)?` with an optional `Z` or `±hh:mm` offset. A zone id is refused:
+    /// `time(text)`: `hh:mm(:ss(.f)?)?` with an optional `Z` or `±hh:mm` offset. A zone id is refused:
     /// without a date its offset is not known.
     pub(crate) fn parse(text: &str) -> Result<Time, TemporalError> {
         let mut c = Cursor::new(text, "time");
@@ -917,8 +932,8 @@ impl Time {
 }
 
 impl DateTime {
-    /// `date and time(text)`: `date 'T' time` with an optional `Z`, `±hh:mm` or `@zone id`; a date
-    /// alone is that day at midnight.
+    /// `date and time(text)`: `date 'T' time` with an optional `Z`, `±hh:mm`, `@zone id` or
+    /// `±hh:mm[zone id]` (the zone id wins); a date alone is that day at midnight.
     pub(crate) fn parse(text: &str) -> Result<DateTime, TemporalError> {
         let mut c = Cursor::new(text, "date and time");
         let date = c.date()?;
@@ -931,6 +946,8 @@ impl DateTime {
         c.expect(b'T', "expected `T` between the date and the time")?;
         let time = c.time()?;
         let zone = match c.offset()? {
+            // Java's form, `+01:00[Europe/Paris]` (how Camunda writes such a value out).
+            Some(_) if c.eat(b'[') => Some(c.bracketed_zone_id()?),
             Some(o) => Some(Zone::Offset(o)),
             None if c.eat(b'@') => Some(c.zone_id()?),
             None => None,
@@ -1501,6 +1518,17 @@ mod tests {
             assert_eq!(dt(s).to_string(), s);
         }
         assert_eq!(dt("2018-12-10").to_string(), "2018-12-10T00:00:00");
+        assert_eq!(
+            dt("2018-12-10T10:30:00z").to_string(),
+            "2018-12-10T10:30:00Z"
+        );
+        assert_eq!(
+            dt("2018-12-10T10:30:00+01:00[Europe/Paris]").to_string(),
+            "2018-12-10T10:30:00@Europe/Paris"
+        );
+        assert!(DateTime::parse("2018-12-10T10:30:00+01:00[Europe/Paris").is_err());
+        assert!(DateTime::parse("2018-12-10T10:30:00+01:00[]").is_err());
+        assert!(DateTime::parse("2018-12-10T10:30:00+01:00[Europe/Paris]x").is_err());
         assert_eq!(
             DateTime::from_date_time(date("2017-01-01"), Time::parse("23:59:01").unwrap()),
             dt("2017-01-01T23:59:01")
