@@ -703,3 +703,5 @@ mod never_panics {
         }
     }
 }
+
+mod flow;
