@@ -600,7 +600,7 @@ fn check_joins(
         .filter(|&v| wf.nodes[v].kind != NodeKind::Exclusive && normal[v].len() >= 2)
         .flat_map(|v| normal[v].iter().copied());
     let after_fork = Graph::reach(&graph.succ, fork_seeds);
-    let mut choices: Vec<(usize, Vec<Vec<usize>>, Vec<bool>)> = Vec::new();
+    let mut choices: Vec<Choice> = Vec::new();
     for x in (0..n).filter(|&x| from_start[x] && !on_cycle[x] && !after_fork[x]) {
         let alternatives: Vec<Vec<usize>> = match wf.nodes[x].kind {
             NodeKind::Exclusive => normal[x].iter().map(|&t| vec![t]).collect(),
@@ -614,7 +614,11 @@ fn check_joins(
         };
         if alternatives.len() >= 2 {
             let without_x = Graph::reach_avoiding(&graph.succ, starts.iter().copied(), &[x]);
-            choices.push((x, alternatives, without_x));
+            choices.push(Choice {
+                node: x,
+                alternatives,
+                without: without_x,
+            });
         }
     }
     for j in joins {
@@ -642,11 +646,25 @@ fn check_joins(
             );
             continue;
         }
-        for (x, alternatives, without_x) in &choices {
+        // The choices every token to the join passes; only the nearest one (which all the
+        // others dominate) can split the join's incoming edges: an earlier one leads to it
+        // down one branch, and that branch reaches every incoming edge through it.
+        let dominating: Vec<&Choice> = choices
+            .iter()
+            .filter(|c| c.node != j && !preds.iter().any(|&p| p != c.node && c.without[p]))
+            .collect();
+        let nearest = dominating.iter().find(|c| {
+            dominating
+                .iter()
+                .all(|d| d.node == c.node || !d.without[c.node])
+        });
+        if let Some(Choice {
+            node: x,
+            alternatives,
+            ..
+        }) = nearest
+        {
             let x = *x;
-            if x == j || preds.iter().any(|&p| p != x && without_x[p]) {
-                continue; // some token reaches the join without passing this choice
-            }
             let complete = alternatives.iter().any(|alt| {
                 let seeds = alt.iter().copied().filter(|&t| t != j);
                 let reached = Graph::reach_avoiding(&graph.succ, seeds, &[j, x]);
@@ -680,9 +698,16 @@ fn check_joins(
                     .with_secondary(chooser.id_span.clone(), label)
                     .with_note("merge alternative paths with an exclusive gateway (\"type\": \"exclusive\"), which passes on each token"),
             );
-            break;
         }
     }
+}
+
+/// A node that sends each token down one of its alternatives (target sets), with the nodes a
+/// token reaches from the start without passing it.
+struct Choice {
+    node: usize,
+    alternatives: Vec<Vec<usize>>,
+    without: Vec<bool>,
 }
 
 /// The distinct values of `v`, in order.
@@ -851,7 +876,7 @@ fn non_boolean(e: &Expr) -> Option<&'static str> {
         ExprKind::String(_) => Some("a string"),
         ExprKind::List(_) => Some("a list"),
         ExprKind::Context(_) => Some("a context"),
-        ExprKind::Neg(_) => Some("a negation"),
+        ExprKind::Neg(_) => Some("a negated number"),
         ExprKind::Binary { rest, .. } => match rest.first().map(|o| o.op) {
             Some(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) => {
                 Some("an arithmetic result")
