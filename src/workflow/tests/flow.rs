@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::{findings, pos};
+use super::{Found, findings, pos};
 use crate::diag::{Severity, SourceFile};
-use crate::workflow::{NodeKind, Workflow, load};
+use crate::workflow::{NodeKind, Workflow, check_source, load};
 
 /// A valid polling workflow with every control-flow field: a retried service with an error
 /// path, a timer, a loop through an exclusive gateway, an exclusive merge, a parallel fork and
@@ -22,6 +22,7 @@ pub(super) const FLOW: &str = r#"{
       "errors": [ { "code": "BACKEND_DOWN", "to": "simulate",
                     "output_mapping": [ { "name": "reason", "value": "message" } ] } ],
       "output_mapping": [ { "name": "job_id", "value": "id" } ] },
+    { "id": "again", "type": "exclusive" },
     { "id": "wait", "type": "timer", "label": "Wait", "duration": "PT30S" },
     { "id": "poll", "type": "service", "run": { "command": ["true"] }, "retries": 2,
       "max_iterations": 50,
@@ -44,10 +45,11 @@ pub(super) const FLOW: &str = r#"{
   ],
   "edges": [
     { "from": "start", "to": "submit" },
-    { "from": "submit", "to": "wait" },
+    { "from": "submit", "to": "again" },
+    { "from": "again", "to": "wait" },
     { "from": "wait", "to": "poll" },
     { "from": "poll", "to": "check" },
-    { "from": "check", "to": "wait", "condition": "status = \"RUNNING\"" },
+    { "from": "check", "to": "again", "condition": "status = \"RUNNING\"" },
     { "from": "check", "to": "merge", "default": true },
     { "from": "simulate", "to": "merge" },
     { "from": "merge", "to": "fork" },
@@ -93,6 +95,21 @@ fn assert_error(text: &str, message: &str, at: &str, nth: usize) {
             && (f.line, f.col) == want),
         "expected an error containing {message:?} at {want:?} (`{at}`), got {found:#?}",
     );
+}
+
+fn errors(text: &str) -> Vec<Found> {
+    findings(text)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect()
+}
+
+#[test]
+fn the_flow_workflow_is_clean() {
+    let found = findings(FLOW);
+    assert!(found.is_empty(), "{found:#?}");
+    let checked = check_source(SourceFile::from_text("t.json", FLOW));
+    assert!(checked.workflow().is_some());
 }
 
 #[test]
@@ -235,6 +252,7 @@ fn max_iterations_defaults_and_is_checked() {
         r#"{ "id": "check", "type": "exclusive", "label": "Done?", "max_iterations": 7 }"#,
     );
     assert_eq!(node(&loaded(&text), "check").max_iterations, 7);
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
 }
 
 #[test]
@@ -382,4 +400,397 @@ fn start_nodes_take_an_output_mapping() {
     let wf = loaded(FLOW);
     let rows = node(&wf, "start").output_mapping.as_ref().expect("rows");
     assert_eq!(rows[0].name, "polls");
+}
+
+#[test]
+fn loops_through_an_exclusive_gateway_are_allowed_other_cycles_are_not() {
+    // FLOW loops again → wait → poll → check → again, and checks clean (above).
+    let text = flow(
+        r#"{ "from": "poll", "to": "check" },"#,
+        r#"{ "from": "poll", "to": "check" }, { "from": "poll", "to": "archive" }, { "from": "archive", "to": "poll" },"#,
+    );
+    let found = errors(&text);
+    let cycle = found
+        .iter()
+        .find(|f| {
+            f.message
+                .starts_with("cycle without an exclusive gateway: ")
+        })
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(
+        cycle.message.ends_with("poll → archive → poll")
+            || cycle.message.ends_with("archive → poll → archive"),
+        "{}",
+        cycle.message
+    );
+}
+
+#[test]
+fn conditions_belong_on_exclusive_gateway_edges_only() {
+    let text = flow(
+        r#"{ "from": "start", "to": "submit" }"#,
+        r#"{ "from": "start", "to": "submit", "condition": "true" }"#,
+    );
+    assert_error(
+        &text,
+        "a condition on an edge out of a start node `start`: only the edges out of an exclusive gateway have conditions",
+        "\"condition\": |\"true\"",
+        0,
+    );
+    let text = flow(
+        r#"{ "from": "fork", "to": "report" }"#,
+        r#"{ "from": "fork", "to": "report", "default": true }"#,
+    );
+    assert_error(
+        &text,
+        "a default edge out of a parallel gateway `fork`",
+        r#"{ "from": "fork", "to": "report""#,
+        0,
+    );
+}
+
+#[test]
+fn defaults_are_one_per_gateway_and_have_no_condition() {
+    let text = flow(
+        r#""to": "merge", "default": true }"#,
+        r#""to": "merge", "default": true, "condition": "true" }"#,
+    );
+    assert_error(
+        &text,
+        "the default edge of exclusive gateway `check` has a condition",
+        "\"condition\": |\"true\"",
+        0,
+    );
+    let text = flow(
+        r#""to": "again", "condition": "status = \"RUNNING\"" }"#,
+        r#""to": "again", "default": true }"#,
+    );
+    assert_error(
+        &text,
+        "exclusive gateway `check` has a second default edge",
+        r#"{ "from": "check", "to": "merge""#,
+        0,
+    );
+}
+
+#[test]
+fn every_branch_of_an_exclusive_gateway_has_a_condition_or_is_the_default() {
+    let text = flow(r#""to": "merge", "default": true }"#, r#""to": "merge" }"#);
+    assert_error(
+        &text,
+        "edge `check` → `merge` has no `condition` and is not the `default`: exclusive gateway `check` takes one of its 2 outgoing edges",
+        r#"{ "from": "check", "to": "merge""#,
+        0,
+    );
+    assert_eq!(errors(&text).len(), 1, "{:#?}", errors(&text));
+}
+
+#[test]
+fn conditions_are_checked_like_mappings_and_must_be_boolean() {
+    for (cond, message) in [
+        (
+            "1 + 2",
+            "this condition is an arithmetic result, never a boolean",
+        ),
+        (
+            "\\\"RUNNING\\\"",
+            "this condition is a string, never a boolean",
+        ),
+        (
+            "count(status)",
+            "this condition is a number, never a boolean",
+        ),
+        ("null", "this condition is null, never a boolean"),
+        (
+            "{ \\\"a\\\": 1 }",
+            "this condition is a context, never a boolean",
+        ),
+        ("statsu(1)", "unknown function `statsu`"),
+        (
+            "secret_value(\\\"x\\\") = 1",
+            "`secret_value()` may only be used in the `$secrets` row",
+        ),
+    ] {
+        let text = flow(r#""status = \"RUNNING\"""#, &format!("\"{cond}\""));
+        let found = errors(&text);
+        assert!(
+            found.iter().any(|f| f.message.contains(message)),
+            "{cond}: {found:#?}"
+        );
+    }
+    for fine in [
+        "status",
+        "not(status = 1)",
+        "is defined(status)",
+        "a < 1 or b",
+    ] {
+        let text = flow(r#""status = \"RUNNING\"""#, &format!("\"{fine}\""));
+        assert!(errors(&text).is_empty(), "{fine}: {:#?}", errors(&text));
+    }
+}
+
+#[test]
+fn conditions_that_read_unprovided_variables_are_warned_about() {
+    let text = flow(r#""status = \"RUNNING\"""#, r#""statsu = \"RUNNING\"""#);
+    let found = findings(&text);
+    assert!(
+        found.iter().any(|f| f.severity == Severity::Warning
+            && f.message == "`statsu` is not provided by any workflow input or upstream node, did you mean `status`?"
+            && (f.line, f.col) == pos(&text, "statsu", 0)),
+        "{found:#?}"
+    );
+    assert!(errors(&text).is_empty(), "{found:#?}");
+}
+
+#[test]
+fn variables_flow_through_loops_error_paths_and_start_mappings() {
+    // Without the error path's mapping, `reason` (read by `simulate`) has no source.
+    let text = flow(
+        r#",
+                    "output_mapping": [ { "name": "reason", "value": "message" } ]"#,
+        "",
+    );
+    let found = findings(&text);
+    assert!(
+        found.iter().any(|f| f.severity == Severity::Warning
+            && f.message.starts_with("`reason` is not provided")),
+        "{found:#?}"
+    );
+    // Without the start node's mapping, `polls` (read by `archive`) has none either.
+    let text = flow(
+        r#",
+      "output_mapping": [ { "name": "polls", "value": "0" } ]"#,
+        "",
+    );
+    assert!(
+        findings(&text)
+            .iter()
+            .any(|f| f.message.starts_with("`polls` is not provided")),
+        "{:#?}",
+        findings(&text)
+    );
+    // A start mapping row reads the inputs and the rows above it.
+    let text = flow(
+        r#"{ "name": "polls", "value": "0" }"#,
+        r#"{ "name": "polls", "value": "0" }, { "name": "twice", "value": "polls + jbo" }"#,
+    );
+    let found = findings(&text);
+    assert!(
+        found.iter().any(|f| f.message
+            == "`jbo` is not provided by any workflow input or upstream node, did you mean `job`?"),
+        "{found:#?}"
+    );
+    assert!(
+        !found.iter().any(|f| f.message.starts_with("`polls`")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn error_paths_must_lead_to_another_node() {
+    let text = flow(r#""to": "simulate","#, r#""to": "simulat","#);
+    assert_error(
+        &text,
+        "error path to unknown node `simulat`, did you mean `simulate`?",
+        "\"simulat\"",
+        0,
+    );
+    let text = flow(r#""to": "simulate","#, r#""to": "submit","#);
+    assert_error(
+        &text,
+        "error path from `submit` back to itself",
+        "\"submit\"",
+        1,
+    );
+    let text = flow(r#""to": "simulate","#, r#""to": "start","#);
+    assert_error(
+        &text,
+        "error path into the start node `start`",
+        "\"start\"",
+        2,
+    );
+}
+
+#[test]
+fn error_path_mappings_are_output_mappings() {
+    let text = flow(
+        r#"{ "name": "reason", "value": "message" }"#,
+        r#"{ "name": "$secrets", "value": "message" }"#,
+    );
+    assert_error(
+        &text,
+        "`$secrets` belongs in the input mapping, not the output mapping",
+        "\"$secrets\"",
+        0,
+    );
+    let text = flow(r#""value": "message""#, r#""value": "secret_value(\"t\")""#);
+    assert_error(
+        &text,
+        "`secret_value()` may only be used",
+        "secret_value",
+        0,
+    );
+    let text = flow(r#""value": "0""#, r#""value": "secret_value(\"t\")""#);
+    assert_error(
+        &text,
+        "`secret_value()` may only be used",
+        "secret_value",
+        0,
+    );
+}
+
+/// A workflow from the parts given: nodes `start` and `end` are added, each other node is
+/// `id:kind`, edges are `from>to` with an optional `?condition` or `!` for default.
+fn graph(nodes: &[&str], edges: &[&str]) -> String {
+    let mut ns = vec![r#"{ "id": "start", "type": "start" }"#.to_string()];
+    for n in nodes {
+        let (id, kind) = n.split_once(':').unwrap_or((n, "service"));
+        ns.push(match kind {
+            "service" => format!(r#"{{ "id": "{id}", "type": "service", "run": {{ "command": ["true"] }} }}"#),
+            "timer" => format!(r#"{{ "id": "{id}", "type": "timer", "duration": "PT1S" }}"#),
+            "fallible" => format!(
+                r#"{{ "id": "{id}", "type": "service", "run": {{ "command": ["true"] }}, "errors": [ {{ "code": "E", "to": "e_{id}" }} ] }}"#
+            ),
+            other => format!(r#"{{ "id": "{id}", "type": "{other}" }}"#),
+        });
+    }
+    ns.push(r#"{ "id": "end", "type": "end" }"#.to_string());
+    let es: Vec<String> = edges
+        .iter()
+        .map(|e| {
+            let (ft, extra) = match e.split_once('?') {
+                Some((ft, c)) => (ft, format!(r#", "condition": "{c}""#)),
+                None => match e.strip_suffix('!') {
+                    Some(ft) => (ft, r#", "default": true"#.to_string()),
+                    None => (*e, String::new()),
+                },
+            };
+            let (from, to) = ft.split_once('>').unwrap_or((ft, ft));
+            format!(r#"{{ "from": "{from}", "to": "{to}"{extra} }}"#)
+        })
+        .collect();
+    format!(
+        "{{ \"name\": \"g\",\n  \"nodes\": [\n    {} ],\n  \"edges\": [\n    {} ] }}",
+        ns.join(",\n    "),
+        es.join(",\n    ")
+    )
+}
+
+#[test]
+fn a_join_on_branches_of_one_exclusive_choice_never_completes() {
+    let text = graph(
+        &["x:exclusive", "a", "b", "j:parallel"],
+        &["start>x", "x>a?go", "x>b!", "a>j", "b>j", "j>end"],
+    );
+    assert_error(
+        &text,
+        "parallel join `j` can never complete: its incoming edges lie on different branches of exclusive gateway `x`, which takes only one",
+        "\"j\"",
+        0,
+    );
+    // The same with a service as the join.
+    let text = graph(
+        &["x:exclusive", "a", "b", "j"],
+        &["start>x", "x>a?go", "x>b!", "a>j", "b>j", "j>end"],
+    );
+    assert_error(
+        &text,
+        "service `j` can never run: it joins its 2 incoming edges (waits for a token on each): its incoming edges lie on different branches of exclusive gateway `x`",
+        "\"j\"",
+        0,
+    );
+    // Merged by an exclusive gateway instead, it is fine.
+    let text = graph(
+        &["x:exclusive", "a", "b", "j:exclusive"],
+        &["start>x", "x>a?go", "x>b!", "a>j", "b>j", "j>end"],
+    );
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
+}
+
+#[test]
+fn a_join_after_a_fork_inside_one_branch_completes() {
+    let text = graph(
+        &["x:exclusive", "f:parallel", "a", "b", "j:parallel", "c"],
+        &[
+            "start>x", "x>f?go", "x>c!", "f>a", "f>b", "a>j", "b>j", "j>end", "c>end",
+        ],
+    );
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
+    // A choice after a fork may see several tokens: no claim is made there.
+    let text = graph(
+        &[
+            "f:parallel",
+            "p",
+            "q",
+            "x:exclusive",
+            "a",
+            "b",
+            "j:parallel",
+        ],
+        &[
+            "start>f", "f>p", "f>q", "p>x", "q>x", "x>a?go", "x>b!", "a>j", "b>j", "j>end",
+        ],
+    );
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
+}
+
+#[test]
+fn a_join_on_a_result_and_an_error_path_never_completes() {
+    let text = graph(
+        &["s:fallible", "ok", "e_s", "j:parallel"],
+        &["start>s", "s>ok", "ok>j", "e_s>j", "j>end"],
+    );
+    assert_error(
+        &text,
+        "parallel join `j` can never complete: its incoming edges lie on different outcomes of service `s`",
+        "\"j\"",
+        0,
+    );
+    let text = graph(
+        &["s:fallible", "ok", "e_s", "j:exclusive"],
+        &["start>s", "s>ok", "ok>j", "e_s>j", "j>end"],
+    );
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
+}
+
+#[test]
+fn a_join_that_waits_for_its_own_loop_never_completes() {
+    let text = graph(
+        &["j:parallel", "s", "x:exclusive"],
+        &["start>j", "j>s", "s>x", "x>j?again", "x>end!"],
+    );
+    assert_error(
+        &text,
+        "parallel join `j` can never complete: the token from `x` can only come after `j` itself has run",
+        "\"j\"",
+        0,
+    );
+    // In FLOW, the loop back into the timer without the `again` merge.
+    let text = flow(
+        r#"{ "from": "check", "to": "again", "condition""#,
+        r#"{ "from": "check", "to": "wait", "condition""#,
+    );
+    assert_error(
+        &text,
+        "timer `wait` can never run: it joins its 2 incoming edges (waits for a token on each): the token from `check` can only come after `wait` itself has run",
+        "\"wait\"",
+        0,
+    );
+}
+
+#[test]
+fn gateways_and_timers_reach_ends_and_are_reachable() {
+    let text = graph(
+        &["x:exclusive", "a", "t:timer"],
+        &["start>x", "x>a?go", "x>end!", "t>end"],
+    );
+    assert_error(&text, "node `t` is unreachable", "\"t\"", 0);
+    let text = graph(
+        &["x:exclusive", "a", "b:exclusive"],
+        &["start>x", "x>a?go", "x>end!", "a>b"],
+    );
+    assert_error(&text, "node `b` reaches no end node", "\"b\"", 0);
+    // A node reached only by an error path is reachable.
+    let text = graph(&["s:fallible", "e_s"], &["start>s", "s>end", "e_s>end"]);
+    assert!(errors(&text).is_empty(), "{:#?}", errors(&text));
 }
