@@ -193,7 +193,7 @@ fn counting_loop(case: &Case, limit: u32, max_iterations: u32) -> std::path::Pat
             { "id": "loop", "type": "exclusive" },
             { "id": "step", "type": "service", "max_iterations": max_iterations,
               "run": { "command": ["sh", "-c",
-                r#"n=$(cat "$INPUT_DIRECTORY/n.json"); echo "step sees $n"; echo "{\"n\": $((n + 1))}" > "$OUTPUT_DIRECTORY/output.json""#] } },
+                r#"n=$(cat "$INPUT_DIRECTORY/n.json"); echo "step sees $n"; echo "iteration $WFOP_ITERATION"; echo "{\"n\": $((n + 1))}" > "$OUTPUT_DIRECTORY/output.json""#] } },
             { "id": "more", "type": "exclusive" },
             { "id": "end", "type": "end" }
         ]),
@@ -234,11 +234,15 @@ fn a_loop_runs_until_its_gateway_leaves_it_each_iteration_an_attempt() {
         let log = text(&out.stdout);
         assert!(log.contains(&format!("step sees {n}")), "{attempt}: {log}");
         assert_eq!(log.matches("step sees").count(), 1, "{attempt}: {log}");
+        assert!(
+            log.contains(&format!("iteration {attempt}")),
+            "{attempt}: {log}"
+        );
     }
     let out = case.wfop(&["logs", "last", "step", "--attempt", "4"], &[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("no attempt 4"),
+        text(&out.stderr).contains("node `step` has no attempt 4; it made 3"),
         "{}",
         text(&out.stderr)
     );
@@ -274,7 +278,7 @@ fn a_retry_succeeds_after_a_failed_attempt_and_both_attempts_are_kept() {
             { "id": "flaky", "type": "service",
               "retries": { "attempts": 3, "backoff": "PT0.2S" },
               "run": { "command": ["sh", "-c", format!(
-                r#"echo x >> {c}; n=$(wc -l < {c}); echo "try $n"; [ "$n" -ge 2 ]"#,
+                r#"echo x >> {c}; n=$(wc -l < {c}); echo "try $n"; echo "env $WFOP_ATTEMPT $WFOP_ITERATION $WFOP_TRY"; [ "$n" -ge 2 ]"#,
                 c = count.display())] } },
             sh("after", "echo after"),
             { "id": "end", "type": "end" }
@@ -334,6 +338,9 @@ fn a_retry_succeeds_after_a_failed_attempt_and_both_attempts_are_kept() {
         "{two}"
     );
     assert!(two.contains("wfop attempt 2"), "{two}");
+    // Each attempt knows which it is.
+    assert!(one.contains("stdout env 1 1 1"), "{one}");
+    assert!(two.contains("stdout env 2 1 2"), "{two}");
     let all = text(&case.wfop(&["logs", "last", "flaky"], &[]).stdout);
     assert!(all.contains("try 1") && all.contains("try 2"), "{all}");
 }

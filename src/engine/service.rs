@@ -145,11 +145,16 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) =
-        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
+    let (mut cmd, secrets_pipe) = match command(
+        &ctx,
+        (&node_id, attempt),
+        run,
+        folder.path(),
+        node.bound_secrets(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -659,7 +664,7 @@ pub(crate) fn is_file_name(k: &str) -> bool {
 /// engine that sees secret values.
 fn command(
     ctx: &RunCtx,
-    node_id: &str,
+    (node_id, attempt): (&str, Attempt),
     run: &Run,
     folder: &Path,
     params: &[SecretBinding],
@@ -701,7 +706,10 @@ fn command(
     cmd.env("INPUT_DIRECTORY", folder.join("input"))
         .env("OUTPUT_DIRECTORY", folder.join("output"))
         .env("WFOP_RUN_ID", &ctx.run_id)
-        .env("WFOP_NODE_ID", node_id);
+        .env("WFOP_NODE_ID", node_id)
+        .env("WFOP_ATTEMPT", attempt.attempt.to_string())
+        .env("WFOP_ITERATION", attempt.iteration.to_string())
+        .env("WFOP_TRY", attempt.try_no.to_string());
     let mut secrets_pipe = None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
