@@ -15,6 +15,7 @@
 
 mod analyze;
 mod ast;
+mod bpmn;
 mod eval;
 mod lexer;
 mod parser;
@@ -22,6 +23,7 @@ mod secrets;
 
 pub use analyze::{Analysis, FUNCTIONS, analyze};
 pub use ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};
+pub use bpmn::{BPMN_ERROR_TYPE, BpmnError, bpmn_error, bpmn_error_value};
 pub use secrets::{SecretBinding, secret_bindings};
 
 use crate::diag::{self, Diagnostic, SourceFile};
