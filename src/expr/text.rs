@@ -202,6 +202,9 @@ pub(crate) fn replace(
     let mut last = 0;
     for caps in re.captures_iter(input) {
         let Some(whole) = caps.get(0) else { continue };
+        if whole.is_empty() {
+            return Err(TextError::EmptyMatch("replace"));
+        }
         out.push_str(&input[last..whole.start()]);
         for p in &parts {
             match p {
@@ -297,7 +300,17 @@ pub(crate) fn split(
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(re.split(s).map(str::to_string).collect())
+    let mut pieces = Vec::new();
+    let mut last = 0;
+    for m in re.find_iter(s) {
+        if m.is_empty() {
+            return Err(TextError::EmptyMatch("split"));
+        }
+        pieces.push(s[last..m.start()].to_string());
+        last = m.end();
+    }
+    pieces.push(s[last..].to_string());
+    Ok(pieces)
 }
 
 /// `extract(input, pattern)`: every non-overlapping match, in order.
@@ -559,6 +572,44 @@ mod tests {
         );
         assert_eq!(string_join(&[], Some(", "), None, None), "");
         assert_eq!(string_join(&[None], Some(", "), Some("("), Some(")")), "()");
+    }
+
+    #[test]
+    fn patterns_that_match_empty_text_somewhere_are_refused() {
+        // `\b` does not match "" itself, only between a letter and a space.
+        assert!(!matches("", "\\b", None).unwrap());
+        assert_eq!(
+            split("a b", "\\b", None),
+            Err(TextError::EmptyMatch("split"))
+        );
+        assert_eq!(
+            replace("a b", "\\b", "|", None),
+            Err(TextError::EmptyMatch("replace"))
+        );
+        assert_eq!(split("a b", " ", None).unwrap(), strings(&["a", "b"]));
+    }
+
+    #[test]
+    fn errors_never_repeat_the_pattern_or_the_text() {
+        let m = "S3CR3Tvalue";
+        // The regex crate's own message quotes the pattern; ours must not.
+        let raw = RegexBuilder::new(&format!("({m}")).build().unwrap_err();
+        assert!(raw.to_string().contains(m));
+        let bad = [
+            matches(m, &format!("({m}"), None),
+            matches(m, &format!("[{m}"), None),
+            matches(m, &format!("{m}\\p{{Is{m}}}"), None),
+            matches(m, &format!("{m}{{99999}}"), None),
+            matches(m, m, Some("k")),
+        ];
+        for e in bad {
+            let shown = e.unwrap_err().to_string();
+            assert!(!shown.contains(m), "{shown}");
+        }
+        let shown = replace(m, m, &format!("${m}"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains(m), "{shown}");
     }
 
     #[test]
