@@ -75,11 +75,7 @@ fn an_exclusive_gateway_takes_the_first_true_condition_and_skips_the_rest_as_not
         json!([
             edge("start", "check"),
             cond("check", "done", "status = \"COMPLETED\""),
-            cond(
-                "check",
-                "broken",
-                "status = \"FAILED\" or status = \"ERROR\""
-            ),
+            cond("check", "broken", "status in [\"FAILED\", \"ERROR\"]"),
             default("check", "other"),
             edge("done", "end"),
             edge("broken", "end"),
@@ -469,6 +465,14 @@ fn an_error_path_catches_a_command_service_problem_code_and_goes_on() {
         node(&run, "backend")["attempts"][0]["error_code"],
         "BACKEND_DOWN"
     );
+    assert_eq!(node(&run, "backend")["error_code"], "BACKEND_DOWN");
+    // The reason says it was caught and where the run went on.
+    let reason = "BACKEND_DOWN caught → fallback: Backend down: ibm_brisbane is in maintenance";
+    assert_eq!(node(&run, "backend")["reason"], reason);
+    assert_eq!(finished[0]["reason"], reason);
+    let summary = of_kind(&evs, "run_finished")[0]["nodes"][0].clone();
+    assert_eq!(summary["node"], "backend");
+    assert_eq!(summary["reason"], reason);
 }
 
 #[test]

@@ -123,6 +123,9 @@ pub struct NodeDoc {
     pub result: Option<Value>,
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// The error code the last attempt's failure raised (caught by an error path or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     /// Tokens the node consumed (loop iterations).
     #[serde(default)]
     pub iterations: u32,

@@ -529,9 +529,8 @@ impl Driver {
 
     /// An attempt of step `i` ended: recorded and told, then what `Run` makes of it (a retry
     /// after its backoff, an error path, or nothing more).
-    async fn ended(&mut self, run: &mut Run, i: usize, out: Outcome) {
+    async fn ended(&mut self, run: &mut Run, i: usize, mut out: Outcome) {
         let attempt = self.current.get(&i).copied().unwrap_or(Attempt::FIRST);
-        self.record_end(i, attempt, &out).await;
         // An error path that catches the code, its mapping applied (one that fails leaves the
         // failure uncaught, its reason says why).
         let node = &self.wf.nodes[i];
@@ -567,6 +566,16 @@ impl Driver {
                 }
             }
         }
+        // A caught failure's reason says so and where the run went on.
+        if let Some(p) = path {
+            let e = &node.errors[p];
+            let caught = format!("{} caught → {}", e.code, e.to);
+            out.reason = Some(match &out.reason {
+                Some(r) => format!("{caught}: {r}"),
+                None => caught,
+            });
+        }
+        self.record_end(i, attempt, &out).await;
         let id = run.id(i).clone();
         match run.finish(i, out.status, path) {
             Finished::Done => {
@@ -628,6 +637,7 @@ impl Driver {
             d.exit_code = out.exit_code;
             d.signal = out.signal;
             d.reason = out.reason.clone();
+            d.error_code = out.error_code.clone();
             d.result = (out.status == NodeOutcome::Succeeded).then(|| out.result.clone());
             merge_counts(&mut d.redactions, &out.counts);
             if let Some(a) = d
@@ -821,6 +831,7 @@ fn create_record(
             reason: None,
             result: None,
             redactions: BTreeMap::new(),
+            error_code: None,
             iterations: 0,
             attempts: Vec::new(),
         })
