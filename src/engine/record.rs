@@ -113,6 +113,31 @@ pub struct NodeDoc {
     pub result: Option<Value>,
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// Tokens the node consumed (loop iterations).
+    #[serde(default)]
+    pub iterations: u32,
+    /// Every attempt, oldest first (the fields above are the last one's). Its log is the
+    /// section of `<node-id>.log` after the line `wfop attempt N`.
+    #[serde(default)]
+    pub attempts: Vec<AttemptDoc>,
+}
+
+/// One attempt of a step in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptDoc {
+    pub attempt: u32,
+    pub iteration: u32,
+    #[serde(rename = "try")]
+    pub try_no: u32,
+    pub status: NodeState,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 /// How `wfop runs` shows a run whose record says `running` but whose wfop process is gone

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::child_env::{base_env, dropped_warning};
-use super::event::{Event, NodeSummary};
+use super::event::{Attempt, Event, NodeSummary};
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 use super::mapping::{apply_output, eval_input};
 use super::record::{NodeDoc, NodeLog, Record, RunDoc};
@@ -223,7 +223,7 @@ impl Driver {
         let log2 = log.clone();
         let handle = self.tasks.spawn(async move {
             let node = &wf.nodes[i];
-            let out = run_service(ctx, id, node, input, log2, rx).await;
+            let out = run_service(ctx, (id, Attempt::FIRST), node, input, log2, rx).await;
             (i, out)
         });
         self.task_node.insert(handle.id(), i);
@@ -304,6 +304,7 @@ impl Driver {
                 node: node.id.clone(),
                 label: node.display_label().to_string(),
                 status: out.status,
+                attempts: 1,
                 duration_ms: Some(duration_ms),
                 exit_code: out.exit_code,
                 signal: out.signal,
@@ -314,6 +315,8 @@ impl Driver {
             .events
             .send(Event::NodeFinished {
                 node: id,
+                attempt: 1,
+                error_code: None,
                 status: out.status,
                 duration_ms,
                 exit_code: out.exit_code,
@@ -336,6 +339,7 @@ impl Driver {
                 node: node.id.clone(),
                 label: node.display_label().to_string(),
                 status: NodeOutcome::Skipped,
+                attempts: 0,
                 duration_ms: None,
                 exit_code: None,
                 signal: None,
@@ -449,6 +453,8 @@ fn create_record(
             reason: None,
             result: None,
             redactions: BTreeMap::new(),
+            iterations: 0,
+            attempts: Vec::new(),
         })
         .collect();
     let mut last = None;

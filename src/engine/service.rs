@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
-use super::event::{Event, Stream};
+use super::event::{Attempt, Event, Stream};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
@@ -123,7 +123,7 @@ impl ServiceInput {
 /// Runs one service node to its end. Never panics on anything the child does.
 pub(crate) async fn run_service(
     ctx: Arc<RunCtx>,
-    node_id: Arc<str>,
+    (node_id, attempt): (Arc<str>, Attempt),
     node: &Node,
     input: ServiceInput,
     log: Arc<Mutex<NodeLog>>,
@@ -171,6 +171,7 @@ pub(crate) async fn run_service(
         &ctx.events,
         Event::NodeStarted {
             node: node_id.clone(),
+            attempt,
             pid,
         },
     )
@@ -205,8 +206,7 @@ pub(crate) async fn run_service(
         Pump {
             task: tokio::spawn(pump(
                 pipe,
-                stream,
-                node_id.clone(),
+                (stream, node_id.clone(), attempt.attempt),
                 ctx.redactor.stream(),
                 ctx.events.clone(),
                 log.clone(),
@@ -453,8 +453,7 @@ impl Drop for Pump {
 /// the pipe's end of file or when `stop` fires (the pipe is closed then).
 async fn pump(
     mut pipe: Box<dyn AsyncRead + Send + Unpin>,
-    stream: Stream,
-    node: Arc<str>,
+    (stream, node, attempt): (Stream, Arc<str>, u32),
     mut redactor: StreamRedactor,
     events: mpsc::Sender<Event>,
     log: Arc<Mutex<NodeLog>>,
@@ -484,7 +483,7 @@ async fn pump(
             purged_warning(&node, stream, &events).await;
         }
         if let Some(batch) = take_lines(&mut pending, &mut marks, false) {
-            emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+            emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
         }
     }
     drop(pipe);
@@ -493,7 +492,7 @@ async fn pump(
         purged_warning(&node, stream, &events).await;
     }
     if let Some(batch) = take_lines(&mut pending, &mut marks, true) {
-        emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+        emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
     }
     redactor.counts()
 }
@@ -573,7 +572,7 @@ fn memrchr_newline(b: &[u8]) -> Option<usize> {
 }
 
 async fn emit(
-    node: &Arc<str>,
+    (node, attempt): (&Arc<str>, u32),
     stream: Stream,
     batch: Batch,
     events: &mpsc::Sender<Event>,
@@ -601,6 +600,7 @@ async fn emit(
     let _ = events
         .send(Event::NodeLog {
             node: node.clone(),
+            attempt,
             stream,
             data: batch.data,
             redacted: batch.redacted,

@@ -22,6 +22,8 @@ mod secrets;
 // The FEEL evaluator wires these in (issue 11); until then only their tests use them.
 #[allow(dead_code)]
 mod temporal;
+#[allow(dead_code)]
+mod text;
 
 pub use analyze::{Analysis, FUNCTIONS, analyze};
 pub use ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};

@@ -41,13 +41,18 @@ pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) 
 /// `\uXXXX` escape (`safe::json`): the same JSON, safe when it is read on a terminal.
 fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
     if let Event::NodeLog {
-        node, stream, data, ..
+        node,
+        attempt,
+        stream,
+        data,
+        ..
     } = e
     {
         for line in record::lines(data) {
             let v = serde_json::json!({
                 "event": "node_log",
                 "node": node,
+                "attempt": attempt,
                 "stream": stream,
                 "line": String::from_utf8_lossy(line),
             });
@@ -73,10 +78,30 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(workflow),
             safe::path(record)
         ),
-        Event::NodeStarted { node, pid } => match pid {
-            Some(p) => writeln!(out, "wfop: {} started (pid {p})", safe::line(&**node)),
-            None => writeln!(out, "wfop: {} started", safe::line(&**node)),
-        },
+        Event::NodeStarted { node, attempt, pid } => {
+            let mut parts = Vec::new();
+            if attempt.attempt > 1 {
+                parts.push(format!("attempt {}", attempt.attempt));
+            }
+            if attempt.iteration > 1 {
+                parts.push(format!("iteration {}", attempt.iteration));
+            }
+            if attempt.tries > 1 {
+                parts.push(format!("try {}/{}", attempt.try_no, attempt.tries));
+            }
+            if let Some(p) = pid {
+                parts.push(format!("pid {p}"));
+            }
+            match parts.is_empty() {
+                true => writeln!(out, "wfop: {} started", safe::line(&**node)),
+                false => writeln!(
+                    out,
+                    "wfop: {} started ({})",
+                    safe::line(&**node),
+                    parts.join(", ")
+                ),
+            }
+        }
         Event::NodeLog { node, data, .. } => {
             for line in record::lines(data) {
                 write!(out, "[{}] ", safe::line(&**node))?;
@@ -92,6 +117,8 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             exit_code,
             signal,
             reason,
+            error_code,
+            ..
         } => {
             write!(
                 out,
@@ -106,6 +133,9 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 }
                 (_, Some(s)) => write!(out, " (signal {s})")?,
                 _ => {}
+            }
+            if let Some(c) = error_code {
+                write!(out, " (error {})", safe::line(c))?;
             }
             match reason {
                 Some(r) if *status != NodeOutcome::Succeeded => {
@@ -122,6 +152,67 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
         ),
         // Shown once, as the run's outputs after the summary.
         Event::Outputs { .. } => Ok(()),
+        // The taken path shows in what starts next; `--json` has every edge.
+        Event::EdgeTaken { .. } => Ok(()),
+        Event::GatewayDecision {
+            node,
+            conditions,
+            taken,
+            reason,
+            ..
+        } => match (taken, reason) {
+            (Some(e), _) => {
+                let to = conditions.iter().find(|c| c.edge == *e);
+                let how = match to {
+                    Some(c) if c.default => " (default)",
+                    _ => "",
+                };
+                writeln!(
+                    out,
+                    "wfop: {} chose `{}`{how}",
+                    safe::line(&**node),
+                    safe::line(to.map_or("?", |c| &*c.to)),
+                )
+            }
+            (None, r) => writeln!(
+                out,
+                "wfop: {} failed: {}",
+                safe::line(&**node),
+                safe::line(r.as_deref().unwrap_or("no edge was taken"))
+            ),
+        },
+        Event::TimerStarted {
+            node,
+            duration_ms,
+            deadline,
+            ..
+        } => writeln!(
+            out,
+            "wfop: {} waits {} (until {})",
+            safe::line(&**node),
+            human::millis(*duration_ms, Form::Summary),
+            safe::line(deadline)
+        ),
+        Event::RetryScheduled {
+            node,
+            next,
+            delay_ms,
+            ..
+        } => writeln!(
+            out,
+            "wfop: {} will retry in {} (try {}/{})",
+            safe::line(&**node),
+            human::millis(*delay_ms, Form::Summary),
+            next.try_no,
+            next.tries
+        ),
+        Event::ErrorCaught { node, code, to, .. } => writeln!(
+            out,
+            "wfop: {} raised {}: continuing at `{}`",
+            safe::line(&**node),
+            safe::line(code),
+            safe::line(&**to)
+        ),
         Event::Redactions { node, counts } => {
             let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
             writeln!(
@@ -386,6 +477,7 @@ mod tests {
         let mut out = Vec::new();
         let e = Event::NodeLog {
             node: Arc::from("svc"),
+            attempt: 1,
             stream: crate::engine::Stream::Stdout,
             data: b"one\n\x1b]0;title\x07two\n".to_vec(),
             redacted: Vec::new(),
@@ -402,6 +494,7 @@ mod tests {
         let mut out = Vec::new();
         let e = Event::NodeLog {
             node: Arc::from("svc"),
+            attempt: 1,
             stream: crate::engine::Stream::Stderr,
             data: b"a\nb".to_vec(),
             redacted: Vec::new(),
@@ -424,6 +517,7 @@ mod tests {
             node: "svc".into(),
             label: "svc".into(),
             status: NodeOutcome::Failed,
+            attempts: 1,
             duration_ms: Some(1500),
             exit_code: Some(3),
             signal: None,

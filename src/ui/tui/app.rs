@@ -152,7 +152,7 @@ impl NodeView {
         match self.state {
             NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
             NodeState::Running => Some(now.saturating_sub(self.since)),
-            NodeState::Done(_) => Some(self.took),
+            NodeState::Waiting | NodeState::Done(_) => Some(self.took),
         }
     }
 
@@ -943,6 +943,7 @@ fn engine_event(app: &mut App, e: Event) {
             stream,
             data,
             redacted,
+            ..
         } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 let s = match stream {
@@ -959,6 +960,7 @@ fn engine_event(app: &mut App, e: Event) {
             exit_code,
             signal,
             reason,
+            ..
         } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 app.logs.finish(idx, LogStream::Stdout, at);
@@ -1005,6 +1007,12 @@ fn engine_event(app: &mut App, e: Event) {
                 r.purge();
             }
         }
+        // Control flow (issue 11): drawn by the tui helper's step.
+        Event::EdgeTaken { .. }
+        | Event::GatewayDecision { .. }
+        | Event::TimerStarted { .. }
+        | Event::RetryScheduled { .. }
+        | Event::ErrorCaught { .. } => {}
         Event::RunFinished {
             status,
             duration_ms,
