@@ -1,12 +1,12 @@
-//! A service node's mappings at run time: its input mapping evaluated over the workflow
-//! variables, its result put back into them through its output mapping.
+//! A node's mappings and conditions at run time: input mappings over the workflow variables,
+//! results and caught errors put back through output mappings, gateway conditions evaluated.
 
 use serde_json::{Map, Value};
 
 use super::service::ServiceInput;
 use crate::expr;
 use crate::workflow::Node;
-use crate::workflow::model::SECRETS_ROW;
+use crate::workflow::model::{Condition, ErrorPath, MappingRow, SECRETS_ROW};
 
 /// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
 /// Read from the variables, never a copy of them (see [`eval_input`]).
@@ -46,12 +46,84 @@ pub(crate) fn apply_output(
     result: &Value,
     vars: &mut Map<String, Value>,
 ) -> Result<Map<String, Value>, String> {
+    apply_rows(node.output_mapping.as_deref(), result, vars)
+}
+
+/// A caught error through its error path's output mapping: the rows read the problem document's
+/// fields, `code` (the code raised) and `message` (its `detail`, else `title`, else the
+/// failure's reason), then the workflow variables. Without a mapping nothing is set.
+pub(crate) fn apply_error_output(
+    path: &ErrorPath,
+    problem: Option<&Value>,
+    code: &str,
+    reason: &str,
+    vars: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let Some(rows) = path.output_mapping.as_deref() else {
+        return Ok(Map::new());
+    };
+    let mut scope = match problem {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let message = ["detail", "title"]
+        .iter()
+        .find_map(|k| {
+            scope
+                .get(*k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or(reason)
+        .to_string();
+    scope.insert("code".into(), Value::String(code.into()));
+    scope.entry("message").or_insert(Value::String(message));
+    apply_rows(Some(rows), &Value::Object(scope), vars)
+}
+
+/// An exclusive gateway's edge condition over the workflow variables: `true` takes the edge,
+/// `false` or null does not; anything else is an error (the edge is not taken, the error is
+/// shown with it).
+pub(crate) fn eval_condition(cond: &Condition, vars: &Map<String, Value>) -> Result<bool, String> {
+    let Some(e) = &cond.expr else {
+        return Err(format!("condition `{}` does not parse", cond.value.text));
+    };
+    match expr::eval(e, vars) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(Value::Null) => Ok(false),
+        Ok(other) => Err(format!(
+            "condition `{}` gave {}, not a boolean",
+            cond.value.text,
+            kind_of(&other)
+        )),
+        Err(err) => Err(format!("condition `{}`: {err}", cond.value.text)),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a context",
+    }
+}
+
+/// Rows evaluated over a result (earlier rows, then the result's fields, then the variables)
+/// into the variables; no rows: an object result's fields, as they are.
+fn apply_rows(
+    rows: Option<&[MappingRow]>,
+    result: &Value,
+    vars: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     let empty = Map::new();
     let result_map = match result {
         Value::Object(m) => m,
         _ => &empty,
     };
-    let set = match &node.output_mapping {
+    let set = match rows {
         // No mapping: the result's fields, as they are.
         None => result_map.clone(),
         Some(rows) => {
@@ -155,5 +227,86 @@ mod tests {
         let set = apply_output(&n, &json!({"count": 5, "noise": 1}), &mut v);
         assert_eq!(set, Ok(vars(json!({"total": 15, "twice": 30}))));
         assert_eq!(v, vars(json!({"base": 10, "total": 15, "twice": 30})));
+    }
+
+    /// The conditions of the edges out of gateway `x`, in file order.
+    fn conditions(conds: &[&str]) -> Vec<crate::workflow::model::Condition> {
+        let edges: Vec<String> = conds
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                format!(
+                    r#"{{ "from": "x", "to": "e{k}", "condition": {} }}"#,
+                    serde_json::to_string(c).expect("json")
+                )
+            })
+            .collect();
+        let ends: Vec<String> = (0..conds.len())
+            .map(|k| format!(r#"{{ "id": "e{k}", "type": "end" }}"#))
+            .collect();
+        let text = format!(
+            r#"{{ "name": "c", "nodes": [ {{ "id": "s", "type": "start" }},
+                 {{ "id": "x", "type": "exclusive" }}, {} ],
+                 "edges": [ {{ "from": "s", "to": "x" }}, {} ] }}"#,
+            ends.join(","),
+            edges.join(",")
+        );
+        let (wf, _) = load(&SourceFile::from_text("c.json", &text));
+        let wf = wf.expect("loads");
+        wf.edges.into_iter().filter_map(|e| e.condition).collect()
+    }
+
+    #[test]
+    fn conditions_are_true_false_or_an_error_and_null_is_not_true() {
+        use super::eval_condition;
+        let c = conditions(&["n > 2", "n < 2", "missing", "n + 1", "\"x\" * 2"]);
+        assert_eq!(c.len(), 5);
+        let v = vars(json!({"n": 3}));
+        assert_eq!(eval_condition(&c[0], &v), Ok(true));
+        assert_eq!(eval_condition(&c[1], &v), Ok(false));
+        assert_eq!(eval_condition(&c[2], &v), Ok(false));
+        assert_eq!(
+            eval_condition(&c[3], &v),
+            Err("condition `n + 1` gave a number, not a boolean".into())
+        );
+        // FEEL gives null for a string times a number: not true.
+        assert!(matches!(eval_condition(&c[4], &v), Ok(false) | Err(_)));
+    }
+
+    #[test]
+    fn an_error_paths_mapping_reads_code_message_and_the_problem() {
+        use super::apply_error_output;
+        let text = r#"{ "name": "e", "nodes": [ { "id": "st", "type": "start" },
+            { "id": "s", "type": "service", "run": { "command": ["true"] },
+              "errors": [ { "code": "DOWN", "to": "f", "output_mapping": [
+                  { "name": "why", "value": "code + \": \" + message" },
+                  { "name": "status", "value": "status" },
+                  { "name": "seen", "value": "base" } ] },
+                { "code": "QUIET", "to": "f" } ] },
+            { "id": "f", "type": "service", "run": { "command": ["true"] } },
+            { "id": "end", "type": "end" } ],
+            "edges": [ { "from": "st", "to": "s" }, { "from": "s", "to": "end" },
+                       { "from": "f", "to": "end" } ] }"#;
+        let (wf, _) = load(&SourceFile::from_text("e.json", text));
+        let wf = wf.expect("loads");
+        let node = &wf.nodes[1];
+        let problem = json!({"title": "Down", "detail": "in maintenance", "status": 503});
+        let mut v = vars(json!({"base": 1}));
+        let set = apply_error_output(&node.errors[0], Some(&problem), "DOWN", "exited", &mut v);
+        let want = vars(json!({"why": "DOWN: in maintenance", "status": 503, "seen": 1}));
+        assert_eq!(set, Ok(want));
+        assert_eq!(v["why"], "DOWN: in maintenance");
+        // Without a problem document, the failure's reason is the message.
+        let mut v = Map::new();
+        let set = apply_error_output(&node.errors[0], None, "DOWN", "exited with code 2", &mut v);
+        assert_eq!(
+            set.map(|s| s["why"].clone()),
+            Ok(json!("DOWN: exited with code 2"))
+        );
+        // A path without a mapping sets nothing (the problem's fields do not leak in).
+        let mut v = Map::new();
+        let set = apply_error_output(&node.errors[1], Some(&problem), "QUIET", "x", &mut v);
+        assert_eq!(set, Ok(Map::new()));
+        assert!(v.is_empty());
     }
 }

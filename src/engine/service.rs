@@ -65,8 +65,12 @@ pub(crate) struct Outcome {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub reason: Option<String>,
-    /// The redacted result (`null` when the service wrote none).
+    /// The redacted result (`null` when the service wrote none, or failed).
     pub result: Value,
+    /// A failed service's redacted `output.json` when it is an object (its problem document).
+    pub problem: Option<Value>,
+    /// The error code a failure raised (see [`error_code`]).
+    pub error_code: Option<String>,
     pub counts: BTreeMap<String, u64>,
     pub started: SystemTime,
     pub duration: Duration,
@@ -80,6 +84,8 @@ impl Outcome {
             signal: None,
             reason: Some(reason),
             result: Value::Null,
+            problem: None,
+            error_code: None,
             counts: BTreeMap::new(),
             started,
             duration: t0.elapsed(),
@@ -139,11 +145,16 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) =
-        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
+    let (mut cmd, secrets_pipe) = match command(
+        &ctx,
+        (&node_id, attempt),
+        run,
+        folder.path(),
+        node.bound_secrets(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -314,16 +325,19 @@ pub(crate) async fn run_service(
         )
         .await;
     }
+    let (result, problem) = match status {
+        NodeOutcome::Succeeded => (result, None),
+        NodeOutcome::Failed if result.is_object() => (Value::Null, Some(result)),
+        _ => (Value::Null, None),
+    };
     Outcome {
         status,
         exit_code,
         signal,
         reason: reason.map(|r| ctx.redactor.redact_str(&r)),
-        result: if status == NodeOutcome::Succeeded {
-            result
-        } else {
-            Value::Null
-        },
+        error_code: problem.as_ref().and_then(error_code),
+        problem,
+        result,
         counts,
         started,
         duration: t0.elapsed(),
@@ -650,7 +664,7 @@ pub(crate) fn is_file_name(k: &str) -> bool {
 /// engine that sees secret values.
 fn command(
     ctx: &RunCtx,
-    node_id: &str,
+    (node_id, attempt): (&str, Attempt),
     run: &Run,
     folder: &Path,
     params: &[SecretBinding],
@@ -692,7 +706,10 @@ fn command(
     cmd.env("INPUT_DIRECTORY", folder.join("input"))
         .env("OUTPUT_DIRECTORY", folder.join("output"))
         .env("WFOP_RUN_ID", &ctx.run_id)
-        .env("WFOP_NODE_ID", node_id);
+        .env("WFOP_NODE_ID", node_id)
+        .env("WFOP_ATTEMPT", attempt.attempt.to_string())
+        .env("WFOP_ITERATION", attempt.iteration.to_string())
+        .env("WFOP_TRY", attempt.try_no.to_string());
     let mut secrets_pipe = None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
@@ -852,6 +869,21 @@ fn read_result(out_dir: &Path) -> (Value, Option<String>) {
     }
 }
 
+/// The error code a failed service raised with its problem document (RFC 7807): its `code`
+/// (a non-empty string), else the last segment of its `type` (after `/`, `#` or `:`) unless
+/// that is `about:blank`. (docs/service-protocol.md, "Raising an error".)
+pub(crate) fn error_code(problem: &Value) -> Option<String> {
+    if let Some(c) = problem.get("code").and_then(Value::as_str) {
+        return (!c.is_empty()).then(|| c.to_string());
+    }
+    let t = problem.get("type")?.as_str()?;
+    if t == "about:blank" {
+        return None;
+    }
+    let last = t.rsplit(['/', '#', ':']).next()?;
+    (!last.is_empty()).then(|| last.to_string())
+}
+
 /// `title: detail` of a problem document (RFC 7807) result.
 fn problem(result: &Value) -> Option<String> {
     let title = result.get("title")?.as_str()?;
@@ -927,6 +959,32 @@ mod tests {
             assert!(std::str::from_utf8(&p).is_ok(), "shift {shift}");
             assert_eq!([piece, p].concat(), line.as_bytes());
         }
+    }
+
+    #[test]
+    fn error_codes_of_problem_documents() {
+        use serde_json::json;
+        let code = |v: Value| error_code(&v);
+        assert_eq!(
+            code(json!({"code": "SIDECAR_ERROR", "type": "x/y"})).as_deref(),
+            Some("SIDECAR_ERROR")
+        );
+        assert_eq!(
+            code(json!({"type": "https://errors.example/quantum/BACKEND_DOWN"})).as_deref(),
+            Some("BACKEND_DOWN")
+        );
+        assert_eq!(
+            code(json!({"type": "urn:wfop:TIMEOUT"})).as_deref(),
+            Some("TIMEOUT")
+        );
+        assert_eq!(
+            code(json!({"type": "about:blank", "title": "ValueError"})),
+            None
+        );
+        assert_eq!(code(json!({"code": "", "type": "a/B"})), None);
+        assert_eq!(code(json!({"code": 7})), None);
+        assert_eq!(code(json!({"type": "trailing/"})), None);
+        assert_eq!(code(json!({"title": "no type"})), None);
     }
 
     #[test]

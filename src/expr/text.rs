@@ -590,6 +590,29 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_repeat_the_pattern_or_the_text() {
+        let m = "S3CR3Tvalue";
+        // The regex crate's own message quotes the pattern; ours must not.
+        let raw = RegexBuilder::new(&format!("({m}")).build().unwrap_err();
+        assert!(raw.to_string().contains(m));
+        let bad = [
+            matches(m, &format!("({m}"), None),
+            matches(m, &format!("[{m}"), None),
+            matches(m, &format!("{m}\\p{{Is{m}}}"), None),
+            matches(m, &format!("{m}{{99999}}"), None),
+            matches(m, m, Some("k")),
+        ];
+        for e in bad {
+            let shown = e.unwrap_err().to_string();
+            assert!(!shown.contains(m), "{shown}");
+        }
+        let shown = replace(m, m, &format!("${m}"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains(m), "{shown}");
+    }
+
+    #[test]
     fn base64() {
         assert_eq!(to_base64(""), "");
         assert_eq!(to_base64("f"), "Zg==");

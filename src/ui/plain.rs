@@ -98,7 +98,7 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                     out,
                     "wfop: {} started ({})",
                     safe::line(&**node),
-                    parts.join(", ")
+                    safe::line(&parts.join(", "))
                 ),
             }
         }
@@ -169,9 +169,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 };
                 writeln!(
                     out,
-                    "wfop: {} chose `{}`{how}",
+                    "wfop: {} chose `{}`{}",
                     safe::line(&**node),
                     safe::line(to.map_or("?", |c| &*c.to)),
+                    safe::line(how)
                 )
             }
             (None, r) => writeln!(
@@ -200,11 +201,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             ..
         } => writeln!(
             out,
-            "wfop: {} will retry in {} (try {}/{})",
+            "wfop: {} will retry in {} ({})",
             safe::line(&**node),
             human::millis(*delay_ms, Form::Summary),
-            next.try_no,
-            next.tries
+            safe::line(&format!("try {}/{}", next.try_no, next.tries))
         ),
         Event::ErrorCaught { node, code, to, .. } => writeln!(
             out,
@@ -282,17 +282,30 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// `wfop logs RUN [NODE] [--follow]`: a node's log, or every node's with `[node]` prefixes;
-/// with `follow`, keeps printing while the run is going.
+/// `wfop logs RUN [NODE [--attempt N]] [--follow]`: a node's log (or one attempt's section of
+/// it), or every node's with `[node]` prefixes; with `follow`, keeps printing while the run is
+/// going.
 pub fn print_logs(
     state_dir: &Path,
     run: &str,
-    node: Option<&str>,
+    (node, attempt): (Option<&str>, Option<u32>),
     follow: bool,
     out: &mut impl Write,
 ) -> Result<(), RecordError> {
     let dir = record::find_run(state_dir, run)?;
     let doc = record::read_doc(&dir)?;
+    if let (Some(n), Some(a)) = (node, attempt)
+        && let Some(d) = doc.nodes.iter().find(|d| d.id == n)
+    {
+        let made = d.attempts.last().map_or(0, |x| x.attempt);
+        if a > made && !(follow && doc.is_live()) {
+            return Err(RecordError::NoAttempt {
+                node: n.to_string(),
+                attempt: a,
+                made,
+            });
+        }
+    }
     let ids: Vec<String> = doc.nodes.iter().map(|n| n.id.clone()).collect();
     let chosen: Vec<String> = match node {
         Some(n) if ids.iter().any(|i| i == n) => vec![n.to_string()],
@@ -306,11 +319,12 @@ pub fn print_logs(
         None => ids,
     };
     let prefix = node.is_none();
-    let mut tails: Vec<(String, LogTail)> = chosen
+    // Each log's attempt so far: 1 until a `wfop attempt N` line.
+    let mut tails: Vec<(String, LogTail, u32)> = chosen
         .into_iter()
         .map(|id| {
             let t = LogTail::new(dir.join(record::log_file_name(&id)));
-            (id, t)
+            (id, t, 1)
         })
         .collect();
     let write_err = |e: io::Error| RecordError::Read {
@@ -319,9 +333,15 @@ pub fn print_logs(
     };
     loop {
         let live = follow && record::read_doc(&dir).is_ok_and(|d| d.is_live());
-        for (id, tail) in &mut tails {
+        for (id, tail, current) in &mut tails {
             let data = tail.read_new(!live);
             for line in record::lines(&data) {
+                if let Some(n) = record::attempt_of_marker(line) {
+                    *current = n;
+                }
+                if attempt.is_some_and(|a| a != *current) {
+                    continue;
+                }
                 if prefix {
                     write!(out, "[{}] ", safe::line(id)).map_err(write_err)?;
                 }
