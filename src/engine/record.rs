@@ -6,7 +6,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustix::process::Pid;
@@ -16,6 +15,7 @@ use serde_json::Value;
 use super::clock;
 use super::event::Stream;
 use super::lifecycle::{NodeState, RunState};
+use super::redact::ShownVars;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -91,11 +91,11 @@ pub struct RunDoc {
     pub started: String,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
-    /// The workflow inputs, without `$secrets` (the tree the events and the report share).
-    pub inputs: Arc<Value>,
+    /// The workflow inputs, without `$secrets` (shared with the events and the report).
+    pub inputs: ShownVars,
     pub nodes: Vec<NodeDoc>,
     /// The workflow variables at the end of the run (shared with the report).
-    pub variables: Option<Arc<Value>>,
+    pub variables: Option<ShownVars>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -411,7 +411,7 @@ mod tests {
             started: String::new(),
             finished: None,
             duration_ms: None,
-            inputs: Arc::new(Value::Null),
+            inputs: ShownVars::default(),
             nodes: Vec::new(),
             variables: None,
         }

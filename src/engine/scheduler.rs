@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use serde_json::{Map, Value};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -18,13 +17,14 @@ use super::record::{NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::run::{Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
+use super::vars::{Inputs, Vars};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::secrets::SecretStore;
 use crate::workflow::{NodeKind, Workflow};
 
 pub(crate) async fn schedule(
     wf: Arc<Workflow>,
-    inputs: Map<String, Value>,
+    inputs: Arc<Inputs>,
     store: SecretStore,
     opts: RunOptions,
     events: mpsc::Sender<Event>,
@@ -41,9 +41,10 @@ pub(crate) async fn schedule(
     }
     let sandbox = sandbox_plan(&wf, &mut warnings);
 
-    let shown_inputs = ShownVars::redact(&redactor, &inputs);
-    // One redacted tree, shared by the record, the events and the report.
-    let recorded_inputs = shown_inputs.shared();
+    // Shared by the record, the events and the report (and with `inputs` when no secret is in
+    // them).
+    let shown_inputs = ShownVars::redact_inputs(&redactor, &inputs);
+    let recorded_inputs = shown_inputs.clone();
     let service_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| wf.nodes[i].kind == NodeKind::Service)
         .collect();
@@ -90,7 +91,7 @@ pub(crate) async fn schedule(
         ctx,
         record,
         events,
-        vars: inputs,
+        vars: Vars::new(inputs),
         stop: watch::channel(Stop::None).0,
         tasks: JoinSet::new(),
         task_node: HashMap::new(),
@@ -181,7 +182,7 @@ struct Driver {
     record: Record,
     events: mpsc::Sender<Event>,
     /// The workflow variables.
-    vars: Map<String, Value>,
+    vars: Vars,
     /// The stop level every running service watches.
     stop: watch::Sender<Stop>,
     tasks: JoinSet<(usize, Outcome)>,
@@ -359,8 +360,11 @@ impl Driver {
     ) -> RunReport {
         // The variables hold the real values the services needed: redacted in place, no
         // second tree.
-        let final_vars =
-            ShownVars::redact_owned(&self.ctx.redactor, std::mem::take(&mut self.vars));
+        let final_vars = ShownVars::redact_owned(
+            &self.ctx.redactor,
+            std::mem::take(&mut self.vars),
+            &shown_inputs,
+        );
         self.ctx
             .secrets
             .lock()
@@ -379,7 +383,7 @@ impl Driver {
         doc.finished = Some(clock::rfc3339(SystemTime::now()));
         let duration_ms = t0.elapsed().as_millis() as u64;
         doc.duration_ms = Some(duration_ms);
-        doc.variables = Some(final_vars.shared());
+        doc.variables = Some(final_vars.clone());
         if let Err(e) = self.record.save() {
             let _ = self
                 .events
@@ -431,7 +435,7 @@ fn watch_signals() -> Result<mpsc::UnboundedReceiver<i32>, EngineError> {
 fn create_record(
     opts: &RunOptions,
     wf: &Workflow,
-    inputs: Arc<Value>,
+    inputs: ShownVars,
     service_ids: &[usize],
     started: SystemTime,
 ) -> Result<Record, EngineError> {
