@@ -218,12 +218,14 @@ impl Record {
     pub fn save(&self) -> Result<(), RecordError> {
         let tmp = self.dir.join(".run.json.tmp");
         let path = self.dir.join("run.json");
-        let text = serde_json::to_vec(&self.doc).map_err(|e| RecordError::Io {
-            path: path.clone(),
-            source: io::Error::other(e),
-        })?;
-        let mut f = create_private(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&text).map_err(io_err(&tmp))?;
+        let f = create_private(&tmp).map_err(io_err(&tmp))?;
+        // Written as it is serialized: the inputs can be megabytes, never held twice.
+        let mut w = BufWriter::with_capacity(64 * 1024, f);
+        serde_json::to_writer(&mut w, &self.doc)
+            .map_err(io::Error::other)
+            .and_then(|()| w.flush())
+            .map_err(io_err(&tmp))?;
+        drop(w);
         fs::rename(&tmp, &path).map_err(io_err(&path))
     }
 

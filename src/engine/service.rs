@@ -107,7 +107,15 @@ impl ServiceInput {
     /// From the variables the service gets, in name order (values or inputs' JSON text).
     pub(crate) fn new<'a>(input: impl Iterator<Item = (&'a str, VarRef<'a>)>) -> ServiceInput {
         let input: Vec<(&str, VarRef)> = input.collect();
-        let mut body = Vec::new();
+        // Inputs' texts are copied at their size (a growing buffer would take up to twice it).
+        let known: usize = input
+            .iter()
+            .map(|(k, v)| match v {
+                VarRef::Raw(r) => k.len() + r.get().len() + 4,
+                VarRef::Value(_) => 0,
+            })
+            .sum();
+        let mut body = Vec::with_capacity(known + 2);
         let mut w = serde_json::Serializer::new(&mut body);
         // Serializing a `Value` or an input's text cannot fail (its keys are strings).
         let _ = w.collect_map(input.iter().map(|(k, v)| (k, v)));
@@ -115,7 +123,13 @@ impl ServiceInput {
             body,
             files: input
                 .iter()
-                .map(|(k, v)| (k.to_string(), serde_json::to_vec(v).unwrap_or_default()))
+                .map(|(k, v)| {
+                    let bytes = match v {
+                        VarRef::Raw(r) => r.get().as_bytes().to_vec(),
+                        VarRef::Value(v) => serde_json::to_vec(v).unwrap_or_default(),
+                    };
+                    (k.to_string(), bytes)
+                })
                 .collect(),
         }
     }
