@@ -18,13 +18,14 @@ use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
+use super::vars::{Inputs, Vars};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::secrets::SecretStore;
 use crate::workflow::{Edge, NodeKind, Workflow};
 
 pub(crate) async fn schedule(
     wf: Arc<Workflow>,
-    inputs: Map<String, Value>,
+    inputs: Arc<Inputs>,
     store: SecretStore,
     opts: RunOptions,
     events: mpsc::Sender<Event>,
@@ -41,9 +42,10 @@ pub(crate) async fn schedule(
     }
     let sandbox = sandbox_plan(&wf, &mut warnings);
 
-    let shown_inputs = ShownVars::redact(&redactor, &inputs);
-    // One redacted tree, shared by the record, the events and the report.
-    let recorded_inputs = shown_inputs.shared();
+    // Shared by the record, the events and the report (and with `inputs` when no secret is in
+    // them).
+    let shown_inputs = ShownVars::redact_inputs(&redactor, &inputs);
+    let recorded_inputs = shown_inputs.clone();
     let step_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| is_step(wf.nodes[i].kind))
         .collect();
@@ -87,7 +89,7 @@ pub(crate) async fn schedule(
         ctx,
         record,
         events,
-        vars: inputs,
+        vars: Vars::new(inputs),
         stop: watch::channel(Stop::None).0,
         tasks: JoinSet::new(),
         task_node: HashMap::new(),
@@ -189,7 +191,7 @@ struct Driver {
     record: Record,
     events: mpsc::Sender<Event>,
     /// The workflow variables.
-    vars: Map<String, Value>,
+    vars: Vars,
     /// The stop level every running service and timer watches.
     stop: watch::Sender<Stop>,
     tasks: JoinSet<(usize, Ended)>,
@@ -726,8 +728,11 @@ impl Driver {
     ) -> RunReport {
         // The variables hold the real values the services needed: redacted in place, no
         // second tree.
-        let final_vars =
-            ShownVars::redact_owned(&self.ctx.redactor, std::mem::take(&mut self.vars));
+        let final_vars = ShownVars::redact_owned(
+            &self.ctx.redactor,
+            std::mem::take(&mut self.vars),
+            &shown_inputs,
+        );
         self.ctx
             .secrets
             .lock()
@@ -746,7 +751,7 @@ impl Driver {
         doc.finished = Some(clock::rfc3339(SystemTime::now()));
         let duration_ms = t0.elapsed().as_millis() as u64;
         doc.duration_ms = Some(duration_ms);
-        doc.variables = Some(final_vars.shared());
+        doc.variables = Some(final_vars.clone());
         if let Err(e) = self.record.save() {
             let _ = self
                 .events
@@ -813,7 +818,7 @@ fn watch_signals() -> Result<mpsc::UnboundedReceiver<i32>, EngineError> {
 fn create_record(
     opts: &RunOptions,
     wf: &Workflow,
-    inputs: Arc<Value>,
+    inputs: ShownVars,
     step_ids: &[usize],
     started: SystemTime,
 ) -> Result<Record, EngineError> {
