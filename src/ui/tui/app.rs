@@ -15,7 +15,7 @@ use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
-use super::mapping::{self, MapRow, Vars};
+use super::mapping::{self, EdgeRun, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
@@ -181,6 +181,8 @@ pub struct App {
     /// The workflow variables as they stand, redacted by the engine (`ShownVars`, shared with
     /// it): the inputs from `RunStarted`, then what each node set; `None` until a run starts.
     pub vars: Option<Vars>,
+    /// What this run did with each workflow edge (taken how often, the last gateway decision).
+    pub edges: Vec<EdgeRun>,
     /// Derived: the mapping rows of every node, computed when the variables change while the
     /// run's secrets are known, and redacted then (a preview may join pieces of a secret).
     rows: Vec<Vec<MapRow>>,
@@ -250,6 +252,7 @@ impl App {
             pending: None,
             sources: BTreeMap::new(),
             vars: None,
+            edges: Vec::new(),
             rows: Vec::new(),
             texts: Vec::new(),
             layout: Areas::default(),
@@ -371,15 +374,14 @@ impl App {
             .iter()
             .zip(&self.nodes)
             .map(|(n, v)| {
-                graphpane::node_text(
-                    n.kind,
-                    n.display_label(),
-                    v.state,
-                    v.shown_time(now),
-                    v.redaction_total(),
+                let look = graphpane::Look {
+                    state: v.state,
+                    time: v.shown_time(now),
+                    redactions: v.redaction_total(),
                     frame,
-                    self.charset,
-                )
+                    ..graphpane::Look::PENDING
+                };
+                graphpane::node_text(n, &look, self.charset)
             })
             .collect()
     }
@@ -413,7 +415,7 @@ impl App {
         let shown = mapping::Shown(self.preview.as_ref());
         self.rows = (0..self.wf.nodes.len())
             .map(|i| {
-                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, shown);
+                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, &self.edges, shown);
                 rows.iter_mut().for_each(terminal_safe_row);
                 rows
             })
@@ -1068,7 +1070,7 @@ fn terminal_safe_row(row: &mut MapRow) {
     line(&mut row.value);
     match &mut row.resolved {
         mapping::Resolved::Value(t) => *t = safe::json(t).into_owned(),
-        mapping::Resolved::Note(t) => line(t),
+        mapping::Resolved::Note(t) | mapping::Resolved::Taken(t) => line(t),
         mapping::Resolved::Secret {
             param,
             secret,

@@ -824,3 +824,74 @@ fn the_model_does_not_use_the_view_and_the_layout_uses_neither() {
         assert!(!layout_src.contains(m), "layout is pure: no {m}");
     }
 }
+
+/// The platform's polling pattern: start → submit → wait (timer, 30s) → poll → check
+/// (exclusive: `status = "DONE"` → report, default → wait) → report → end. Built from a
+/// services-only file, then given its control flow in memory (the conditions parsed as the
+/// loader parses them).
+pub(super) fn polling_workflow() -> crate::workflow::Workflow {
+    use crate::diag::SourceFile;
+    use crate::workflow::model::{Condition, Timer};
+    use crate::workflow::{NodeKind, check_source, json};
+    let svc = |id: &str, label: &str| {
+        format!(
+            r#"{{ "id": "{id}", "type": "service", "label": "{label}",
+                 "run": {{ "command": ["true"] }} }}"#
+        )
+    };
+    let text = format!(
+        r#"{{ "name": "polling", "nodes": [
+            {{ "id": "start", "type": "start" }}, {}, {}, {}, {}, {},
+            {{ "id": "end", "type": "end" }} ],
+          "edges": [
+            {{ "from": "start", "to": "submit" }}, {{ "from": "submit", "to": "wait" }},
+            {{ "from": "wait", "to": "poll" }}, {{ "from": "poll", "to": "check" }},
+            {{ "from": "check", "to": "report" }}, {{ "from": "check", "to": "end" }},
+            {{ "from": "report", "to": "end" }} ] }}"#,
+        svc("submit", "Submit"),
+        svc("wait", "wait"),
+        svc("poll", "Poll"),
+        svc("check", "done?"),
+        svc("report", "Report"),
+    );
+    let checked = check_source(SourceFile::from_text("polling.json", &text));
+    let shown = checked.render(false);
+    let mut wf = checked
+        .into_workflow()
+        .unwrap_or_else(|| panic!("the base file loads: {shown}"));
+    let condition = |text: &str| {
+        let literal = serde_json::to_string(text).expect("a JSON string");
+        let Ok(json::Node {
+            value: json::Value::String(value),
+            ..
+        }) = json::parse(&literal)
+        else {
+            panic!("a string literal parses as a string");
+        };
+        let expr = crate::expr::parse(&value.text).ok();
+        Condition { value, expr }
+    };
+    for n in &mut wf.nodes {
+        match n.id.as_str() {
+            "wait" => {
+                n.kind = NodeKind::Timer;
+                n.run = None;
+                n.timer = Some(Timer {
+                    duration: Duration::from_secs(30),
+                    text: "PT30S".into(),
+                    span: n.span.clone(),
+                });
+            }
+            "check" => {
+                n.kind = NodeKind::Exclusive;
+                n.run = None;
+            }
+            _ => {}
+        }
+    }
+    // check → report when done; check → wait by default (the loop).
+    wf.edges[4].condition = Some(condition(r#"status = "DONE""#));
+    wf.edges[5].to = "wait".into();
+    wf.edges[5].default = true;
+    wf
+}

@@ -380,6 +380,7 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
         let res_style = match r.resolved {
             Resolved::Value(_) => t.style(Role::Text),
             Resolved::Note(_) => t.style(Role::Muted),
+            Resolved::Taken(_) => t.style(Role::StatusSucceeded),
             Resolved::Secret { .. } => t.style(Role::Redacted),
         };
         for (k, l) in lines.iter().enumerate() {
