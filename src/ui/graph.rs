@@ -176,13 +176,28 @@ impl Canvas {
         charset: Charset,
         window: Window,
     ) -> Canvas {
+        Canvas::paint_ranked(layout, texts, charset, window, |_| 0)
+    }
+
+    /// Paints like [`Canvas::paint_window`], but a cell that several edges share (a fork's or
+    /// a join's track) belongs to the one of highest `rank` (the first in input order among
+    /// equals): the TUI ranks the edges a run took over the others.
+    pub fn paint_ranked(
+        layout: &Layout,
+        texts: &[String],
+        charset: Charset,
+        window: Window,
+        rank: impl Fn(usize) -> u8,
+    ) -> Canvas {
         let mut canvas = Canvas {
             origin: (window.x, window.y),
             width: window.width,
             height: window.height,
             cells: vec![Cell::BLANK; window.width.saturating_mul(window.height)],
         };
-        for (e, edge) in layout.edges.iter().enumerate() {
+        let mut order: Vec<usize> = (0..layout.edges.len()).collect();
+        order.sort_by_key(|&e| std::cmp::Reverse(rank(e)));
+        for (e, edge) in order.into_iter().map(|e| (e, &layout.edges[e])) {
             for c in &edge.cells {
                 if let Some(cell) = canvas.at_mut(c.x, c.y)
                     && cell.owner == Owner::Empty

@@ -542,3 +542,40 @@ fn window_paints_part_of_the_layout() {
     let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
     assert_eq!(c.to_text(), " 子 Service] → ●\n\n");
 }
+
+#[test]
+fn shared_cells_belong_to_the_edge_of_highest_rank() {
+    // A fork: both edges share the track cells right of A.
+    let nodes = [
+        LayoutNode::new(V, 3),
+        LayoutNode::new(V, 3),
+        LayoutNode::new(V, 3),
+    ];
+    let edges = [(0, 1), (0, 2)];
+    let l = layout(&nodes, &edges);
+    let texts = ["[A]", "[B]", "[C]"].map(String::from);
+    let whole = Window {
+        x: 0,
+        y: 0,
+        width: l.width,
+        height: l.height,
+    };
+    let owners = |c: &Canvas| -> Vec<Owner> {
+        (0..c.height())
+            .flat_map(|y| c.row(y).iter().map(|cell| cell.owner))
+            .filter(|o| matches!(o, Owner::Edge(_)))
+            .collect()
+    };
+    let plain = Canvas::paint_window(&l, &texts, Charset::Unicode, whole);
+    let ranked = Canvas::paint_ranked(&l, &texts, Charset::Unicode, whole, |e| (e == 1) as u8);
+    // The same drawing either way.
+    assert_eq!(plain.to_text(), ranked.to_text());
+    let shared = |c: &Canvas, e: usize| owners(c).iter().filter(|o| **o == Owner::Edge(e)).count();
+    // Unranked, the first edge owns the shared cells; ranked, the second does.
+    assert!(
+        shared(&plain, 0) > shared(&ranked, 0),
+        "{:?}",
+        owners(&plain)
+    );
+    assert!(shared(&ranked, 1) > shared(&plain, 1));
+}

@@ -116,6 +116,14 @@ pub struct Message {
     pub error: bool,
 }
 
+/// How an edge is drawn during and after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeLook {
+    Plain,
+    Taken,
+    Untaken,
+}
+
 /// Per workflow node.
 #[derive(Debug, Clone)]
 pub struct NodeView {
@@ -420,6 +428,41 @@ impl App {
                 rows
             })
             .collect();
+    }
+
+    /// How workflow edge `e` looks as the run stands: taken once a token moved along it in
+    /// this run; untaken when its gateway decided against it, a node at either end was
+    /// skipped, or the run ended without it; plain otherwise (and before any run).
+    pub fn edge_look(&self, e: usize) -> EdgeLook {
+        let Some(edge) = self.wf.edges.get(e) else {
+            return EdgeLook::Plain;
+        };
+        let run = self.edges.get(e);
+        if run.is_some_and(|r| r.taken > 0) {
+            return EdgeLook::Taken;
+        }
+        if self.runs == 0 {
+            return EdgeLook::Plain;
+        }
+        let decided_against = run
+            .and_then(|r| r.verdict.as_ref())
+            .is_some_and(|v| !v.taken);
+        let skipped = |id: &str| {
+            self.wf.node_index(id).is_some_and(|i| {
+                self.nodes
+                    .get(i)
+                    .is_some_and(|n| n.state == NodeState::Done(NodeOutcome::Skipped))
+            })
+        };
+        if decided_against
+            || skipped(&edge.from)
+            || skipped(&edge.to)
+            || self.phase == Phase::Finished
+        {
+            EdgeLook::Untaken
+        } else {
+            EdgeLook::Plain
+        }
     }
 
     /// The contexts keys are looked up in now.
@@ -892,6 +935,7 @@ fn engine_event(app: &mut App, e: Event) {
         } => {
             app.runs += 1;
             app.vars = Some(Vars::new(inputs));
+            app.edges = vec![EdgeRun::default(); app.wf.edges.len()];
             app.phase = if app.quit_after_run {
                 Phase::Stopping
             } else {

@@ -146,17 +146,27 @@ pub struct GraphModel {
     widths: Vec<usize>,
     shapes: Vec<Shape>,
     edges: Vec<(usize, usize)>,
+    /// The index in the workflow's `edges` of each laid-out edge.
+    edge_of: Vec<usize>,
     charset: Charset,
 }
 
 impl GraphModel {
     pub fn new(wf: &Workflow, charset: Charset) -> Self {
         let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
+        // The workflow's edges between known nodes, and where each is in `wf.edges`.
+        let (edges, edge_of) = wf
+            .edges
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some(((wf.node_index(&e.from)?, wf.node_index(&e.to)?), i)))
+            .unzip();
         let mut g = GraphModel {
             layout: Layout::default(),
             widths: Vec::new(),
             shapes,
-            edges: wf.edge_indices(),
+            edges,
+            edge_of,
             charset,
         };
         let texts: Vec<String> = wf
@@ -254,25 +264,31 @@ pub enum Dir {
     Right,
 }
 
-/// Paints the window of the graph at `scroll` into `area`; each node is styled by `node_style`,
-/// edges by the border role.
-pub fn paint(
+/// Paints the window of the graph at `scroll` into `area`; `(node_style, edge_style)` style
+/// each node, and each edge by its index in the workflow's `edges` (also ranking it: a cell
+/// edges share takes the style of the highest ranked).
+pub fn paint<N, E>(
     model: &GraphModel,
     texts: &[String],
     scroll: (usize, usize),
     area: Rect,
     buf: &mut Buffer,
     theme: &Theme,
-    node_style: impl Fn(usize) -> Style,
-) {
+    (node_style, edge_style): (N, E),
+) where
+    N: Fn(usize) -> Style,
+    E: Fn(usize) -> (Style, u8),
+{
     let window = Window {
         x: scroll.0,
         y: scroll.1,
         width: usize::from(area.width),
         height: usize::from(area.height),
     };
-    let canvas = Canvas::paint_window(&model.layout, texts, model.charset, window);
-    let edge = theme.style(Role::Muted);
+    let wf_edge = |e: usize| model.edge_of.get(e).copied().unwrap_or(usize::MAX);
+    let canvas = Canvas::paint_ranked(&model.layout, texts, model.charset, window, |e| {
+        edge_style(wf_edge(e)).1
+    });
     for y in 0..canvas.height() {
         for (x, cell) in canvas.row(y).iter().enumerate() {
             let Cell { ch, owner } = *cell;
@@ -281,7 +297,7 @@ pub fn paint(
             }
             let style = match owner {
                 Owner::Node(i) => node_style(i),
-                Owner::Edge(_) => edge,
+                Owner::Edge(e) => edge_style(wf_edge(e)).0,
                 Owner::Empty => theme.style(Role::Text),
             };
             if let Some(c) = buf.cell_mut((area.x + x as u16, area.y + y as u16)) {

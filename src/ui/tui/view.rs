@@ -4,12 +4,12 @@
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, Confirm, Overlay, Phase};
+use super::app::{App, Confirm, EdgeLook, Overlay, Phase};
 use super::graphpane::{self, status_role};
 use super::keymap::{self, Context};
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, columns, cut, inner, inner_rect, resolved_lines};
@@ -211,24 +211,41 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
         inner,
         buf,
         t,
-        |i| {
-            let kind = app.wf.nodes.get(i).map(|n| n.kind);
-            let base = match kind {
-                Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
-                Some(NodeKind::End) => match app.status {
-                    Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
-                    Some(RunStatus::Failed) => t.style(Role::StatusFailed),
-                    Some(_) => t.style(Role::StatusCancelled),
-                    None => t.style(Role::Text),
-                },
-                _ => t.style(Role::Text),
-            };
-            if i == selected {
-                base.patch(t.style(Role::Selection))
-            } else {
-                base
-            }
-        },
+        (
+            |i| {
+                let kind = app.wf.nodes.get(i).map(|n| n.kind);
+                let base = match kind {
+                    Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
+                    Some(NodeKind::End) => match app.status {
+                        Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
+                        Some(RunStatus::Failed) => t.style(Role::StatusFailed),
+                        Some(_) => t.style(Role::StatusCancelled),
+                        None => t.style(Role::Text),
+                    },
+                    _ => t.style(Role::Text),
+                };
+                if i == selected {
+                    base.patch(t.style(Role::Selection))
+                } else {
+                    base
+                }
+            },
+            |e| {
+                // Taken over plain over untaken, where edges share a cell; bold and dim unless the
+                // theme styles the role itself, so the difference shows without colour.
+                let (role, rank, extra) = match app.edge_look(e) {
+                    EdgeLook::Taken => (Role::EdgeTaken, 2, Modifier::BOLD),
+                    EdgeLook::Plain => (Role::Edge, 1, Modifier::empty()),
+                    EdgeLook::Untaken => (Role::EdgeUntaken, 0, Modifier::DIM),
+                };
+                let style = t.style(role);
+                if t.defines(role) {
+                    (style, rank)
+                } else {
+                    (style.add_modifier(extra), rank)
+                }
+            },
+        ),
     );
 }
 
