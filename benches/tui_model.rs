@@ -71,6 +71,7 @@ fn running_app(mapped: bool) -> (App, Instant) {
         &mut app,
         AppEvent::Engine(Event::NodeStarted {
             node: Arc::from("flood"),
+            attempt: wfop::engine::Attempt::FIRST,
             pid: Some(1),
         }),
     );
@@ -88,6 +89,7 @@ fn flood(app: &mut App, t: Instant) {
             app,
             AppEvent::Engine(Event::NodeLog {
                 node: node.clone(),
+                attempt: 1,
                 stream: Stream::Stdout,
                 data: LINE.to_vec(),
                 redacted: Vec::new(),

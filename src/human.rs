@@ -1,5 +1,6 @@
-//! Durations as people read them: the one formatter, in the few forms wfop shows (a 5-cell
-//! graph label, a log clock, a timeout as written, a summary). A leaf: it uses only `std`.
+//! Durations as people read and write them: the one formatter, in the few forms wfop shows (a
+//! 5-cell graph label, a log clock, a timeout as written, a summary), and the reader of a
+//! workflow's `timeout` (`30s`, `1h30m`). A leaf: it uses only `std`.
 
 use std::time::Duration;
 
@@ -58,9 +59,68 @@ fn tenths(d: Duration) -> String {
     format!("{:.1}s", d.as_millis() as f64 / 1000.0)
 }
 
+/// Parses durations like `250ms`, `30s`, `5m`, `1h30m`. Zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number at `{rest}`"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "number too large".to_string())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "" => return Err("a unit is needed after the number: ms, s, m or h".into()),
+            other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
+        };
+        total = total.saturating_add(part);
+    }
+    if total.is_zero() {
+        return Err("a timeout must be longer than zero".into());
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("5").unwrap_err().contains("unit"));
+        assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("0s").unwrap_err().contains("zero"));
+        assert!(parse_duration("m").unwrap_err().contains("number"));
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn exact_timeouts_read_back() {
+        for d in [ms(250), ms(30_000), ms(300_000), ms(5_400_000)] {
+            assert_eq!(parse_duration(&duration(d, Form::Exact)), Ok(d));
+        }
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -110,6 +110,9 @@ enum Command {
         /// Keep printing while the run is going
         #[arg(short, long)]
         follow: bool,
+        /// Only this attempt of the node (1, 2, …: loop iterations and retries)
+        #[arg(long, value_name = "N", requires = "node", value_parser = clap::value_parser!(u32).range(1..))]
+        attempt: Option<u32>,
         /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -181,12 +184,13 @@ fn main() -> ExitCode {
             run,
             node,
             follow,
+            attempt,
             state_dir,
         } => records(state_dir, |dir| {
             plain::print_logs(
                 dir,
                 &run,
-                node.as_deref(),
+                (node.as_deref(), attempt),
                 follow,
                 &mut std::io::stdout().lock(),
             )

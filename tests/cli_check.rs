@@ -284,3 +284,65 @@ fn bundled_input_files_match_their_workflows_and_hold_no_secret() {
         }
     }
 }
+
+#[test]
+fn a_workflow_with_gateways_loops_retries_error_paths_and_timers_checks_clean() {
+    let out = wfop(&["check", "tests/workflows/polling.json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok: tests/workflows/polling.json (13 nodes, 14 edges)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(text(&out.stderr), "", "no warnings expected");
+    // Its loop is drawn, not refused.
+    let out = wfop(&["graph", "tests/workflows/polling.json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let drawn = text(&out.stdout);
+    assert!(drawn.contains("[Poll]") && drawn.contains('←'), "{drawn}");
+}
+
+#[test]
+fn control_flow_errors_are_reported_with_positions() {
+    let out = wfop(&["check", "tests/workflows/bad-flow.json"]);
+    assert_eq!(out.status.code(), Some(2), "stdout: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    let file = "tests/workflows/bad-flow.json";
+    for (message, at) in [
+        ("`retries` must be a whole number from 1 to 100", "6:18"),
+        (
+            "error path to unknown node `fallbak`, did you mean `fallback`?",
+            "7:40",
+        ),
+        ("node `fallback` is unreachable", "11:13"),
+        (
+            "parallel join `join` can never complete: its incoming edges lie on different branches of exclusive gateway `choose`",
+            "12:13",
+        ),
+        ("invalid duration \"30s\": expected `P`", "13:51"),
+        (
+            "a condition on an edge out of a start node `start`",
+            "17:51",
+        ),
+        (
+            "this condition is an arithmetic result, never a boolean",
+            "19:50",
+        ),
+        (
+            "edge `choose` → `b` has no `condition` and is not the `default`",
+            "20:5",
+        ),
+    ] {
+        let shown = format!("error: {message}");
+        let pos = format!("┌─ {file}:{at}");
+        let i = stderr
+            .find(&shown)
+            .unwrap_or_else(|| panic!("no `{shown}` in:\n{stderr}"));
+        let next_line = stderr[i..].lines().nth(1).unwrap_or_default();
+        assert!(
+            next_line.ends_with(&pos),
+            "`{shown}` not at {pos}:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("8 errors"), "{stderr}");
+}

@@ -27,17 +27,58 @@ impl Stream {
     }
 }
 
-/// One line of the final summary: a service node and how it ended.
+/// One line of the final summary: a step (a service or a timer) and how its last attempt
+/// ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeSummary {
     pub node: String,
     pub label: String,
     pub status: NodeOutcome,
+    /// Attempts in all (iterations of a loop and retries; 0: it never ran).
+    pub attempts: u32,
     pub duration_ms: Option<u64>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     /// Why it failed or was skipped (redacted).
     pub reason: Option<String>,
+}
+
+/// Which run of a node an event is about. `attempt` counts every run of the node in this run
+/// (1, 2, …: loop iterations and retries alike; it names the node's log section and its entry
+/// in `run.json`); `iteration` counts the tokens the node consumed (a loop's `↻`); `try` is the
+/// attempt within this iteration, out of `tries` (the node's `retries`, else 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub iteration: u32,
+    #[serde(rename = "try")]
+    pub try_no: u32,
+    pub tries: u32,
+}
+
+impl Attempt {
+    /// The first attempt of a node's first iteration, without retries.
+    pub const FIRST: Attempt = Attempt {
+        attempt: 1,
+        iteration: 1,
+        try_no: 1,
+        tries: 1,
+    };
+}
+
+/// One outgoing edge of an exclusive gateway as it was evaluated (file order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionResult {
+    /// The edge's index in the workflow's `edges`.
+    pub edge: usize,
+    pub to: Arc<str>,
+    /// `true`/`false`; `null` for a condition that gave null or a non-boolean (not taken), for
+    /// the default edge, and for edges after the taken one (not evaluated).
+    pub value: Option<bool>,
+    /// The default edge (no condition).
+    pub default: bool,
+    /// Why the condition could not be evaluated (redacted); such an edge is not taken.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,14 +88,18 @@ pub enum Event {
         run_id: String,
         workflow: String,
         record: PathBuf,
-        /// Service node ids in file order.
+        /// The steps (service and timer node ids) in file order.
         nodes: Vec<String>,
         /// The workflow inputs (`$secrets` removed), redacted: a secret's value inside an
         /// ordinary input is shown as `***`.
         inputs: ShownVars,
     },
+    /// A step started an attempt: a service was spawned (`pid`), or a timer began to wait
+    /// (`pid` null; `TimerStarted` follows).
     NodeStarted {
         node: Arc<str>,
+        #[serde(flatten)]
+        attempt: Attempt,
         pid: Option<u32>,
     },
     /// Redacted output of a service: whole lines (each ending in `\n`, except that a very long
@@ -62,6 +107,8 @@ pub enum Event {
     /// carries every line of one read.
     NodeLog {
         node: Arc<str>,
+        /// The attempt (`Attempt::attempt`) that printed it.
+        attempt: u32,
         stream: Stream,
         #[serde(serialize_with = "lossy")]
         data: Vec<u8>,
@@ -71,20 +118,76 @@ pub enum Event {
         #[serde(skip)]
         redacted: Vec<std::ops::Range<usize>>,
     },
+    /// An attempt of a step ended. A failed attempt may be followed by `RetryScheduled` or
+    /// `ErrorCaught`; otherwise a failure is the run's (as before).
     NodeFinished {
         node: Arc<str>,
+        /// `Attempt::attempt` (an attempt refused before it ran, by `max_iterations` or a
+        /// failed input mapping, has its number too).
+        attempt: u32,
         status: NodeOutcome,
         duration_ms: u64,
         exit_code: Option<i32>,
         signal: Option<i32>,
         reason: Option<String>,
+        /// The error code the failure raised (its problem document's `code`, or its `type`'s
+        /// last segment), whether or not an error path catches it.
+        error_code: Option<String>,
     },
+    /// A step that never ran: `not taken` (an exclusive gateway chose another path, or an
+    /// error path was not needed), an upstream failure, a cancel.
     NodeSkipped {
         node: Arc<str>,
         reason: String,
     },
+    /// A token moved along an edge (`edge`: its index in the workflow's `edges`): out of a
+    /// start node, a step that succeeded, a parallel gateway (one per outgoing edge), or the
+    /// edge an exclusive gateway chose.
+    EdgeTaken {
+        edge: usize,
+        from: Arc<str>,
+        to: Arc<str>,
+    },
+    /// An exclusive gateway decided: its outgoing edges' conditions in file order, and the
+    /// edge taken; `taken` null with a `reason` is a failure of the run (no true condition and
+    /// no default, or the loop guard).
+    GatewayDecision {
+        node: Arc<str>,
+        /// Tokens this gateway consumed so far, this one included.
+        iteration: u32,
+        conditions: Vec<ConditionResult>,
+        taken: Option<usize>,
+        reason: Option<String>,
+    },
+    /// A timer node began to wait (after its `NodeStarted`): `duration_ms` from now, until
+    /// `deadline` (RFC 3339 UTC). It ends with `NodeFinished` (`succeeded`, or `cancelled`).
+    TimerStarted {
+        node: Arc<str>,
+        attempt: u32,
+        duration_ms: u64,
+        deadline: String,
+    },
+    /// A failed attempt (`attempt`) will be retried: `next` starts after `delay_ms`, at `at`
+    /// (RFC 3339 UTC). A stop of the run during the wait ends the node with that failure.
+    RetryScheduled {
+        node: Arc<str>,
+        attempt: u32,
+        next: Attempt,
+        delay_ms: u64,
+        at: String,
+    },
+    /// A failed attempt raised an error code one of the node's `errors` catches: the run goes
+    /// on at `to` (the error path's output mapping, if any, was applied: an `Outputs` event
+    /// with its variables came before this).
+    ErrorCaught {
+        node: Arc<str>,
+        attempt: u32,
+        code: String,
+        to: Arc<str>,
+    },
     /// The workflow variables a succeeded node set through its output mapping (or its whole
-    /// object result without one), already redacted; sent before its `NodeFinished`.
+    /// object result without one), or a caught error set through its error path's mapping,
+    /// already redacted; sent before its `NodeFinished` (`ErrorCaught`).
     Outputs {
         node: Arc<str>,
         variables: ShownVars,
@@ -108,4 +211,94 @@ pub enum Event {
 
 fn lossy<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn json_of(e: &Event) -> serde_json::Value {
+        serde_json::to_value(e).expect("serialises")
+    }
+
+    #[test]
+    fn attempts_are_flat_fields_of_node_started() {
+        let e = Event::NodeStarted {
+            node: "poll".into(),
+            attempt: Attempt {
+                attempt: 4,
+                iteration: 3,
+                try_no: 2,
+                tries: 3,
+            },
+            pid: None,
+        };
+        assert_eq!(
+            json_of(&e),
+            json!({"event": "node_started", "node": "poll", "attempt": 4, "iteration": 3,
+                   "try": 2, "tries": 3, "pid": null})
+        );
+    }
+
+    #[test]
+    fn control_flow_events_have_the_documented_shape() {
+        let e = Event::GatewayDecision {
+            node: "check".into(),
+            iteration: 2,
+            conditions: vec![
+                ConditionResult {
+                    edge: 5,
+                    to: "report".into(),
+                    value: Some(false),
+                    default: false,
+                    error: None,
+                },
+                ConditionResult {
+                    edge: 6,
+                    to: "wait".into(),
+                    value: None,
+                    default: true,
+                    error: None,
+                },
+            ],
+            taken: Some(6),
+            reason: None,
+        };
+        assert_eq!(
+            json_of(&e),
+            json!({"event": "gateway_decision", "node": "check", "iteration": 2,
+                   "conditions": [
+                       {"edge": 5, "to": "report", "value": false, "default": false, "error": null},
+                       {"edge": 6, "to": "wait", "value": null, "default": true, "error": null}],
+                   "taken": 6, "reason": null})
+        );
+        let e = Event::RetryScheduled {
+            node: "flaky".into(),
+            attempt: 1,
+            next: Attempt {
+                attempt: 2,
+                iteration: 1,
+                try_no: 2,
+                tries: 3,
+            },
+            delay_ms: 500,
+            at: "2026-12-01T23:40:00.000Z".into(),
+        };
+        assert_eq!(
+            json_of(&e),
+            json!({"event": "retry_scheduled", "node": "flaky", "attempt": 1,
+                   "next": {"attempt": 2, "iteration": 1, "try": 2, "tries": 3},
+                   "delay_ms": 500, "at": "2026-12-01T23:40:00.000Z"})
+        );
+        let e = Event::EdgeTaken {
+            edge: 0,
+            from: "start".into(),
+            to: "a".into(),
+        };
+        assert_eq!(
+            json_of(&e),
+            json!({"event": "edge_taken", "edge": 0, "from": "start", "to": "a"})
+        );
+    }
 }

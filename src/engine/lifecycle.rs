@@ -29,14 +29,18 @@ impl NodeOutcome {
 }
 
 /// Where a node stands: `Pending` → `Running` → `Done`, or `Pending` → `Done` for a node that
-/// never ran (skipped, or failed before its process started). Serialised flat, as `run.json`
-/// has it: `pending`, `running`, or the outcome's key.
+/// never ran (skipped, or failed before its process started). A failed attempt that will be
+/// retried goes `Running` → `Waiting` → `Running`; a node in a loop goes `Done` → `Running`
+/// again for its next iteration. Serialised flat, as `run.json` has it: `pending`, `running`,
+/// `waiting`, or the outcome's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {
     #[default]
     Pending,
     Running,
+    /// A failed attempt's retry is due after its backoff.
+    Waiting,
     #[serde(untagged)]
     Done(NodeOutcome),
 }
@@ -125,6 +129,7 @@ mod tests {
         let cases = [
             (NodeState::Pending, "pending"),
             (NodeState::Running, "running"),
+            (NodeState::Waiting, "waiting"),
             (NodeState::Done(NodeOutcome::Succeeded), "succeeded"),
             (NodeState::Done(NodeOutcome::Failed), "failed"),
             (NodeState::Done(NodeOutcome::TimedOut), "timed_out"),

@@ -1,12 +1,12 @@
-//! A service node's mappings at run time: its input mapping evaluated over the workflow
-//! variables, its result put back into them through its output mapping.
+//! A node's mappings and conditions at run time: input mappings over the workflow variables,
+//! results and caught errors put back through output mappings, gateway conditions evaluated.
 
 use serde_json::{Map, Value};
 
 use super::service::ServiceInput;
 use crate::expr;
 use crate::workflow::Node;
-use crate::workflow::model::SECRETS_ROW;
+use crate::workflow::model::{Condition, ErrorPath, MappingRow, SECRETS_ROW};
 
 /// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
 /// Read from the variables, never a copy of them (see [`eval_input`]).
@@ -46,12 +46,84 @@ pub(crate) fn apply_output(
     result: &Value,
     vars: &mut Map<String, Value>,
 ) -> Result<Map<String, Value>, String> {
+    apply_rows(node.output_mapping.as_deref(), result, vars)
+}
+
+/// A caught error through its error path's output mapping: the rows read the problem document's
+/// fields, `code` (the code raised) and `message` (its `detail`, else `title`, else the
+/// failure's reason), then the workflow variables. Without a mapping nothing is set.
+pub(crate) fn apply_error_output(
+    path: &ErrorPath,
+    problem: Option<&Value>,
+    code: &str,
+    reason: &str,
+    vars: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let Some(rows) = path.output_mapping.as_deref() else {
+        return Ok(Map::new());
+    };
+    let mut scope = match problem {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let message = ["detail", "title"]
+        .iter()
+        .find_map(|k| {
+            scope
+                .get(*k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or(reason)
+        .to_string();
+    scope.insert("code".into(), Value::String(code.into()));
+    scope.entry("message").or_insert(Value::String(message));
+    apply_rows(Some(rows), &Value::Object(scope), vars)
+}
+
+/// An exclusive gateway's edge condition over the workflow variables: `true` takes the edge,
+/// `false` or null does not; anything else is an error (the gateway fails, as the platform
+/// raises an incident).
+pub(crate) fn eval_condition(cond: &Condition, vars: &Map<String, Value>) -> Result<bool, String> {
+    let Some(e) = &cond.expr else {
+        return Err(format!("condition `{}` does not parse", cond.value.text));
+    };
+    match expr::eval(e, vars) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(Value::Null) => Ok(false),
+        Ok(other) => Err(format!(
+            "condition `{}` gave {}, not a boolean",
+            cond.value.text,
+            kind_of(&other)
+        )),
+        Err(err) => Err(format!("condition `{}`: {err}", cond.value.text)),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a context",
+    }
+}
+
+/// Rows evaluated over a result (earlier rows, then the result's fields, then the variables)
+/// into the variables; no rows: an object result's fields, as they are.
+fn apply_rows(
+    rows: Option<&[MappingRow]>,
+    result: &Value,
+    vars: &mut Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     let empty = Map::new();
     let result_map = match result {
         Value::Object(m) => m,
         _ => &empty,
     };
-    let set = match &node.output_mapping {
+    let set = match rows {
         // No mapping: the result's fields, as they are.
         None => result_map.clone(),
         Some(rows) => {

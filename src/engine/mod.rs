@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use cancel::CancelToken;
-pub use event::{Event, NodeSummary, Stream};
+pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream};
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;
 

@@ -31,6 +31,12 @@ pub enum RecordError {
         node: String,
         nodes: String,
     },
+    #[error("node `{node}` has no attempt {attempt}; it made {made}")]
+    NoAttempt {
+        node: String,
+        attempt: u32,
+        made: u32,
+    },
     #[error("cannot read {path}: {reason}")]
     Read { path: PathBuf, reason: String },
 }
@@ -94,6 +100,10 @@ pub struct RunDoc {
     /// The workflow inputs, without `$secrets` (the tree the events and the report share).
     pub inputs: Arc<Value>,
     pub nodes: Vec<NodeDoc>,
+    /// Why the run failed when no step's entry says it: an exclusive gateway's decision, a
+    /// loop guard on a gateway, a start node's output mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The workflow variables at the end of the run (shared with the report).
     pub variables: Option<Arc<Value>>,
 }
@@ -113,6 +123,31 @@ pub struct NodeDoc {
     pub result: Option<Value>,
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// Tokens the node consumed (loop iterations).
+    #[serde(default)]
+    pub iterations: u32,
+    /// Every attempt, oldest first (the fields above are the last one's). Its log is the
+    /// section of `<node-id>.log` after the line `wfop attempt N`.
+    #[serde(default)]
+    pub attempts: Vec<AttemptDoc>,
+}
+
+/// One attempt of a step in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptDoc {
+    pub attempt: u32,
+    pub iteration: u32,
+    #[serde(rename = "try")]
+    pub try_no: u32,
+    pub status: NodeState,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 /// How `wfop runs` shows a run whose record says `running` but whose wfop process is gone
@@ -283,6 +318,15 @@ impl NodeLog {
     }
 }
 
+/// The attempt a log line starts, when it is the engine's `wfop attempt N (…)` line (a service
+/// cannot write one: its lines say `stdout` or `stderr` where this says `wfop`).
+pub fn attempt_of_marker(line: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(line).ok()?;
+    let (_, rest) = text.split_once(' ')?;
+    let rest = rest.strip_prefix("wfop attempt ")?;
+    rest.split(' ').next()?.parse().ok()
+}
+
 /// The lines of a batch, without their `\n`; a last piece without `\n` counts as a line.
 pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = data.strip_suffix(b"\n").unwrap_or(data);
@@ -413,6 +457,7 @@ mod tests {
             duration_ms: None,
             inputs: Arc::new(Value::Null),
             nodes: Vec::new(),
+            error: None,
             variables: None,
         }
     }
@@ -462,6 +507,22 @@ mod tests {
             assert!(dir.path().join(&name).is_file(), "{name}");
         }
         assert_ne!(log_file_name(&long), log_file_name(&"n".repeat(301)));
+    }
+
+    #[test]
+    fn attempt_markers_are_the_engines_lines_only() {
+        let at = |l: &str| attempt_of_marker(l.as_bytes());
+        assert_eq!(
+            at("2026-12-01T00:00:00.000Z wfop attempt 3 (iteration 2, try 2/3)"),
+            Some(3)
+        );
+        assert_eq!(at("2026-12-01T00:00:00.000Z stdout wfop attempt 3"), None);
+        assert_eq!(
+            at("2026-12-01T00:00:00.000Z wfop failed: exited with code 1"),
+            None
+        );
+        assert_eq!(at("2026-12-01T00:00:00.000Z wfop attempt x"), None);
+        assert_eq!(at("nothing"), None);
     }
 
     #[test]

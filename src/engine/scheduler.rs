@@ -11,16 +11,16 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::child_env::{base_env, dropped_warning};
-use super::event::{Event, NodeSummary};
+use super::event::{Attempt, ConditionResult, Event, NodeSummary};
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
-use super::mapping::{apply_output, eval_input};
-use super::record::{NodeDoc, NodeLog, Record, RunDoc};
+use super::mapping::{apply_error_output, apply_output, eval_condition, eval_input};
+use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
-use super::run::{Policy, Run};
+use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::secrets::SecretStore;
-use crate::workflow::{NodeKind, Workflow};
+use crate::workflow::{Edge, NodeKind, Workflow};
 
 pub(crate) async fn schedule(
     wf: Arc<Workflow>,
@@ -44,20 +44,17 @@ pub(crate) async fn schedule(
     let shown_inputs = ShownVars::redact(&redactor, &inputs);
     // One redacted tree, shared by the record, the events and the report.
     let recorded_inputs = shown_inputs.shared();
-    let service_ids: Vec<usize> = (0..wf.nodes.len())
-        .filter(|&i| wf.nodes[i].kind == NodeKind::Service)
+    let step_ids: Vec<usize> = (0..wf.nodes.len())
+        .filter(|&i| is_step(wf.nodes[i].kind))
         .collect();
-    let record = create_record(&opts, &wf, recorded_inputs, &service_ids, started)?;
+    let record = create_record(&opts, &wf, recorded_inputs, &step_ids, started)?;
     let run_id = record.doc.run_id.clone();
     let _ = events
         .send(Event::RunStarted {
             run_id: run_id.clone(),
             workflow: wf.name.clone(),
             record: record.dir().to_path_buf(),
-            nodes: service_ids
-                .iter()
-                .map(|&i| wf.nodes[i].id.clone())
-                .collect(),
+            nodes: step_ids.iter().map(|&i| wf.nodes[i].id.clone()).collect(),
             inputs: shown_inputs.clone(),
         })
         .await;
@@ -95,8 +92,10 @@ pub(crate) async fn schedule(
         tasks: JoinSet::new(),
         task_node: HashMap::new(),
         logs: HashMap::new(),
+        current: HashMap::new(),
         summaries: BTreeMap::new(),
     };
+    d.start_mappings(&mut run).await;
 
     loop {
         let asked = opts.cancel.level();
@@ -104,34 +103,32 @@ pub(crate) async fn schedule(
             run.cancel(asked);
             d.send_stop(&run);
         }
-        while let Some(i) = run.next_start() {
-            if let Err(reason) = d.start(i, run.id(i).clone()) {
-                let out = Outcome::failed(SystemTime::now(), Instant::now(), reason);
-                run.finish(i, out.status);
-                d.finish(i, &out).await;
-                d.send_stop(&run);
-            }
+        while let Some(action) = run.next_action() {
+            d.moved(&mut run).await;
+            d.act(&mut run, action).await;
+            d.moved(&mut run).await;
+            d.send_stop(&run);
         }
-        debug_assert_eq!(run.running(), d.tasks.len());
         if d.tasks.is_empty() {
             break;
         }
         tokio::select! {
-            joined = d.tasks.join_next_with_id() => {
-                if let Some((i, out)) = d.joined(joined).await {
-                    run.finish(i, out.status);
-                    d.finish(i, &out).await;
-                }
-            }
+            joined = d.tasks.join_next_with_id() => d.joined(&mut run, joined).await,
             Some(sig) = signals.recv() => run.interrupt(sig),
             level = opts.cancel.above(run.cancelled()) => run.cancel(level),
         }
+        d.moved(&mut run).await;
         d.send_stop(&run);
     }
     for (i, reason) in run.skip_rest() {
         d.skip(i, run.id(i).clone(), reason).await;
     }
-    Ok(d.end(run.status(), &service_ids, t0, shown_inputs).await)
+    Ok(d.end(run.status(), &step_ids, t0, shown_inputs).await)
+}
+
+/// Nodes that take time and are shown as such: services and timers.
+fn is_step(kind: NodeKind) -> bool {
+    matches!(kind, NodeKind::Service | NodeKind::Timer)
 }
 
 /// Adds every secret to the redactor (one build of its automaton); returns the warnings.
@@ -170,11 +167,22 @@ fn sandbox_plan(wf: &Workflow, warnings: &mut Vec<String>) -> Option<Arc<sandbox
     }
 }
 
-/// What `JoinSet::join_next_with_id` gives for a service's task.
-type Joined = Option<Result<(tokio::task::Id, (usize, Outcome)), tokio::task::JoinError>>;
+/// How a task of the run ended.
+enum Ended {
+    /// A service's attempt (after its process ended).
+    Service(Outcome),
+    /// A timer's wait (succeeded, or cancelled by the run's stop).
+    Timer(Outcome),
+    /// A retry's backoff (over, or cut short by the run's stop).
+    Backoff,
+}
 
-/// The I/O side of a run, driven by the scheduler's loop as `Run` decides: starts services,
-/// keeps the record, the variables and the summaries, sends the events.
+/// What `JoinSet::join_next_with_id` gives for a task.
+type Joined = Option<Result<(tokio::task::Id, (usize, Ended)), tokio::task::JoinError>>;
+
+/// The I/O side of a run, driven by the scheduler's loop as `Run` decides: starts services and
+/// timers, evaluates gateways' conditions, keeps the record, the variables and the summaries,
+/// sends the events.
 struct Driver {
     wf: Arc<Workflow>,
     ctx: Arc<RunCtx>,
@@ -182,12 +190,15 @@ struct Driver {
     events: mpsc::Sender<Event>,
     /// The workflow variables.
     vars: Map<String, Value>,
-    /// The stop level every running service watches.
+    /// The stop level every running service and timer watches.
     stop: watch::Sender<Stop>,
-    tasks: JoinSet<(usize, Outcome)>,
+    tasks: JoinSet<(usize, Ended)>,
     task_node: HashMap<tokio::task::Id, usize>,
-    /// The open log of each running node, kept until the node ends (for wfop's own notes).
+    /// Each step's log, open from its first attempt to the end of the run (later attempts
+    /// follow a `wfop attempt N` line).
     logs: HashMap<usize, Arc<Mutex<NodeLog>>>,
+    /// The attempt each running or waiting step is at.
+    current: HashMap<usize, Attempt>,
     summaries: BTreeMap<usize, NodeSummary>,
 }
 
@@ -202,77 +213,407 @@ impl Driver {
         });
     }
 
-    /// Starts node `i`'s service. A node whose input mapping or log fails does not start:
-    /// the error is why (redacted).
-    fn start(&mut self, i: usize, id: Arc<str>) -> Result<(), String> {
-        let node = &self.wf.nodes[i];
-        let prepared = eval_input(node, &self.vars).and_then(|input| {
-            self.record
-                .node_log(&id)
-                .map(|log| (input, log))
-                .map_err(|e| e.to_string())
-        });
-        let (input, log) = prepared.map_err(|reason| self.ctx.redactor.redact_str(&reason))?;
+    async fn send(&self, e: Event) {
+        let _ = self.events.send(e).await;
+    }
+
+    /// `EdgeTaken` for every edge a token moved along.
+    async fn moved(&mut self, run: &mut Run) {
+        for k in run.take_moved() {
+            let e = &self.wf.edges[k];
+            let event = Event::EdgeTaken {
+                edge: k,
+                from: e.from.as_str().into(),
+                to: e.to.as_str().into(),
+            };
+            self.send(event).await;
+        }
+    }
+
+    /// The start nodes' output mappings set the initial variables; one that fails fails the
+    /// run before anything runs.
+    async fn start_mappings(&mut self, run: &mut Run) {
+        let wf = self.wf.clone();
+        for (i, node) in wf.nodes.iter().enumerate() {
+            if node.kind != NodeKind::Start || node.output_mapping.is_none() {
+                continue;
+            }
+            match apply_output(node, &Value::Null, &mut self.vars) {
+                Ok(set) => self.outputs(&node.id, &set).await,
+                Err(reason) => {
+                    let reason = self.ctx.redactor.redact_str(&reason);
+                    self.run_error(format!("start node `{}`: {reason}", node.id))
+                        .await;
+                    run.fail_node(i);
+                }
+            }
+        }
+    }
+
+    /// Why the run fails when no step says it: in the record, and as a warning.
+    async fn run_error(&mut self, message: String) {
+        self.record.doc.error.get_or_insert_with(|| message.clone());
+        let _ = self.record.save();
+        self.send(Event::Warning {
+            node: None,
+            message,
+        })
+        .await;
+    }
+
+    async fn outputs(&self, node: &str, set: &Map<String, Value>) {
+        if set.is_empty() {
+            return;
+        }
+        let variables = ShownVars::redact(&self.ctx.redactor, set);
+        self.send(Event::Outputs {
+            node: node.into(),
+            variables,
+        })
+        .await;
+    }
+
+    async fn act(&mut self, run: &mut Run, action: Action) {
+        match action {
+            Action::Start(i, attempt) => {
+                if let Err(reason) = self.start(i, attempt) {
+                    let out = Outcome::failed(SystemTime::now(), Instant::now(), reason);
+                    self.ended(run, i, out).await;
+                }
+            }
+            Action::Wait(i, attempt) => self.start_timer(run, i, attempt).await,
+            Action::Decide { node, iteration } => {
+                let (conditions, taken) = self.decide(node);
+                let event = Event::GatewayDecision {
+                    node: run.id(node).clone(),
+                    iteration,
+                    conditions,
+                    taken: taken.as_ref().ok().copied(),
+                    reason: taken.as_ref().err().cloned(),
+                };
+                self.send(event).await;
+                if let Err(reason) = &taken {
+                    let message = format!("gateway `{}`: {reason}", run.id(node));
+                    self.record.doc.error.get_or_insert(message);
+                    let _ = self.record.save();
+                }
+                run.decided(node, taken);
+            }
+            Action::Guard {
+                node,
+                attempt,
+                reason,
+            } => {
+                if is_step(self.wf.nodes[node].kind) {
+                    self.begin_attempt(node, attempt, SystemTime::now());
+                    let out = Outcome::failed(SystemTime::now(), Instant::now(), reason);
+                    self.record_end(node, attempt, &out).await;
+                } else {
+                    let event = Event::GatewayDecision {
+                        node: run.id(node).clone(),
+                        iteration: attempt.iteration.saturating_add(1),
+                        conditions: Vec::new(),
+                        taken: None,
+                        reason: Some(reason.clone()),
+                    };
+                    self.send(event).await;
+                    let message = format!("gateway `{}`: {reason}", run.id(node));
+                    self.record.doc.error.get_or_insert(message);
+                    let _ = self.record.save();
+                }
+            }
+        }
+    }
+
+    /// An exclusive gateway's outgoing edges in file order: the first whose condition is true,
+    /// else the default edge; an edge whose condition fails to evaluate fails the gateway. A
+    /// lone outgoing edge without a condition (a merge) is always taken.
+    fn decide(&self, node: usize) -> (Vec<ConditionResult>, Result<usize, String>) {
+        let id = &self.wf.nodes[node].id;
+        let mut results = Vec::new();
+        let mut taken = None;
+        let mut default = None;
+        let out: Vec<(usize, &Edge)> = (self.wf.edges.iter().enumerate())
+            .filter(|(_, e)| &e.from == id)
+            .collect();
+        if let [(k, e)] = out[..]
+            && e.condition.is_none()
+        {
+            let r = ConditionResult {
+                edge: k,
+                to: e.to.as_str().into(),
+                value: None,
+                default: e.default,
+                error: None,
+            };
+            return (vec![r], Ok(k));
+        }
+        for (k, e) in out {
+            let mut r = ConditionResult {
+                edge: k,
+                to: e.to.as_str().into(),
+                value: None,
+                default: e.default,
+                error: None,
+            };
+            if e.default {
+                default.get_or_insert(k);
+            } else if taken.is_none() {
+                match e.condition.as_ref().map(|c| eval_condition(c, &self.vars)) {
+                    Some(Ok(v)) => {
+                        r.value = Some(v);
+                        if v {
+                            taken = Some(k);
+                        }
+                    }
+                    Some(Err(why)) => {
+                        let why = self.ctx.redactor.redact_str(&why);
+                        r.error = Some(why.clone());
+                        results.push(r);
+                        return (results, Err(format!("edge to `{}`: {why}", e.to)));
+                    }
+                    // No condition and not the default: `wfop check` refuses it; never taken.
+                    None => {}
+                }
+            }
+            results.push(r);
+        }
+        let choice = taken
+            .or(default)
+            .ok_or_else(|| "no condition is true and there is no default edge".to_string());
+        (results, choice)
+    }
+
+    /// Record and log of a step's new attempt.
+    fn begin_attempt(&mut self, i: usize, attempt: Attempt, now: SystemTime) {
+        self.current.insert(i, attempt);
+        let id = self.wf.nodes[i].id.clone();
         if let Some(d) = self.record.node_mut(&id) {
             d.status = NodeState::Running;
-            d.started = Some(clock::rfc3339(SystemTime::now()));
+            d.iterations = attempt.iteration;
+            d.attempts.push(AttemptDoc {
+                attempt: attempt.attempt,
+                iteration: attempt.iteration,
+                try_no: attempt.try_no,
+                status: NodeState::Running,
+                started: Some(clock::rfc3339(now)),
+                finished: None,
+                duration_ms: None,
+                exit_code: None,
+                signal: None,
+                reason: None,
+                error_code: None,
+            });
+            d.started = Some(clock::rfc3339(now));
+            d.finished = None;
+            d.duration_ms = None;
         }
         let _ = self.record.save();
-        let (ctx, wf, rx) = (self.ctx.clone(), self.wf.clone(), self.stop.subscribe());
+    }
+
+    /// The node's log, opened (truncated) at its first attempt; a later attempt begins with
+    /// a `wfop attempt N` line.
+    fn log_for(&mut self, i: usize, attempt: Attempt) -> Result<Arc<Mutex<NodeLog>>, String> {
+        if let Some(l) = self.logs.get(&i) {
+            if attempt.attempt > 1 {
+                let mut g = l.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = g.note(SystemTime::now(), &attempt_marker(attempt));
+            }
+            return Ok(l.clone());
+        }
+        let mut log = self
+            .record
+            .node_log(&self.wf.nodes[i].id)
+            .map_err(|e| e.to_string())?;
+        if attempt.attempt > 1 {
+            let _ = log.note(SystemTime::now(), &attempt_marker(attempt));
+        }
         let log = Arc::new(Mutex::new(log));
-        let log2 = log.clone();
+        self.logs.insert(i, log.clone());
+        Ok(log)
+    }
+
+    /// Starts an attempt of node `i`'s service. One whose input mapping or log fails does not
+    /// start: the error is why (redacted).
+    fn start(&mut self, i: usize, attempt: Attempt) -> Result<(), String> {
+        let now = SystemTime::now();
+        self.begin_attempt(i, attempt, now);
+        let node = &self.wf.nodes[i];
+        let id: Arc<str> = node.id.as_str().into();
+        let input = eval_input(node, &self.vars);
+        let prepared = input.and_then(|input| self.log_for(i, attempt).map(|log| (input, log)));
+        let (input, log) = prepared.map_err(|reason| self.ctx.redactor.redact_str(&reason))?;
+        let (ctx, wf, rx) = (self.ctx.clone(), self.wf.clone(), self.stop.subscribe());
         let handle = self.tasks.spawn(async move {
             let node = &wf.nodes[i];
-            let out = run_service(ctx, id, node, input, log2, rx).await;
-            (i, out)
+            let out = run_service(ctx, (id, attempt), node, input, log, rx).await;
+            (i, Ended::Service(out))
         });
         self.task_node.insert(handle.id(), i);
-        self.logs.insert(i, log);
         Ok(())
     }
 
-    /// A service's task ended: its outcome, after its output mapping (which may fail it).
-    async fn joined(&mut self, joined: Joined) -> Option<(usize, Outcome)> {
-        let (i, mut out) = match joined? {
+    /// Starts a timer's wait; the run's stop cancels it.
+    async fn start_timer(&mut self, run: &mut Run, i: usize, attempt: Attempt) {
+        let now = SystemTime::now();
+        self.begin_attempt(i, attempt, now);
+        let id: Arc<str> = self.wf.nodes[i].id.as_str().into();
+        let Some(duration) = self.wf.nodes[i].timer.as_ref().map(|t| t.duration) else {
+            let reason = "the timer has no `duration`".to_string();
+            let out = Outcome::failed(now, Instant::now(), reason);
+            self.ended(run, i, out).await;
+            return;
+        };
+        self.send(Event::NodeStarted {
+            node: id.clone(),
+            attempt,
+            pid: None,
+        })
+        .await;
+        self.send(Event::TimerStarted {
+            node: id,
+            attempt: attempt.attempt,
+            duration_ms: duration.as_millis() as u64,
+            deadline: clock::rfc3339(now + duration),
+        })
+        .await;
+        let mut rx = self.stop.subscribe();
+        let handle = self.tasks.spawn(async move {
+            let t0 = Instant::now();
+            let status = tokio::select! {
+                _ = tokio::time::sleep(duration) => NodeOutcome::Succeeded,
+                _ = rx.wait_for(|l| *l >= Stop::Cancel) => NodeOutcome::Cancelled,
+            };
+            let mut out = Outcome::failed(now, t0, String::new());
+            out.status = status;
+            out.reason = (status == NodeOutcome::Cancelled).then(|| "cancelled".to_string());
+            (i, Ended::Timer(out))
+        });
+        self.task_node.insert(handle.id(), i);
+    }
+
+    /// A task ended: a service's or a timer's attempt, or a retry's backoff.
+    async fn joined(&mut self, run: &mut Run, joined: Joined) {
+        let Some(joined) = joined else { return };
+        let (i, ended) = match joined {
             Ok((_, done)) => done,
             Err(e) => {
-                let i = *self.task_node.get(&e.id())?;
+                let Some(&i) = self.task_node.get(&e.id()) else {
+                    return;
+                };
                 let reason = "internal error: the node's task ended abnormally".to_string();
-                (
-                    i,
-                    Outcome::failed(SystemTime::now(), Instant::now(), reason),
-                )
+                let out = Outcome::failed(SystemTime::now(), Instant::now(), reason);
+                (i, Ended::Service(out))
             }
         };
-        if out.status == NodeOutcome::Succeeded {
-            let node = &self.wf.nodes[i];
-            match apply_output(node, &out.result, &mut self.vars) {
-                Ok(set) if !set.is_empty() => {
-                    let variables = ShownVars::redact(&self.ctx.redactor, &set);
-                    let _ = self
-                        .events
-                        .send(Event::Outputs {
-                            node: node.id.as_str().into(),
-                            variables,
-                        })
-                        .await;
+        match ended {
+            Ended::Backoff => run.retry_due(i),
+            Ended::Timer(out) => self.ended(run, i, out).await,
+            Ended::Service(mut out) => {
+                if out.status == NodeOutcome::Succeeded {
+                    let node = &self.wf.nodes[i];
+                    match apply_output(node, &out.result, &mut self.vars) {
+                        Ok(set) => self.outputs(&node.id, &set).await,
+                        Err(reason) => {
+                            out.status = NodeOutcome::Failed;
+                            out.reason = Some(self.ctx.redactor.redact_str(&reason));
+                        }
+                    }
                 }
-                Ok(_) => {}
-                Err(reason) => {
-                    out.status = NodeOutcome::Failed;
-                    out.reason = Some(self.ctx.redactor.redact_str(&reason));
+                self.ended(run, i, out).await;
+            }
+        }
+    }
+
+    /// An attempt of step `i` ended: recorded and told, then what `Run` makes of it (a retry
+    /// after its backoff, an error path, or nothing more).
+    async fn ended(&mut self, run: &mut Run, i: usize, out: Outcome) {
+        let attempt = self.current.get(&i).copied().unwrap_or(Attempt::FIRST);
+        self.record_end(i, attempt, &out).await;
+        // An error path that catches the code, its mapping applied (one that fails leaves the
+        // failure uncaught, its reason says why).
+        let node = &self.wf.nodes[i];
+        let mut path = None;
+        if run.stop() == Stop::None
+            && matches!(out.status, NodeOutcome::Failed | NodeOutcome::TimedOut)
+            && let Some(code) = &out.error_code
+            && let Some(p) = node.errors.iter().position(|e| &e.code == code)
+        {
+            let reason = out.reason.as_deref().unwrap_or("failed");
+            let applied = apply_error_output(
+                &node.errors[p],
+                out.problem.as_ref(),
+                code,
+                reason,
+                &mut self.vars,
+            );
+            match applied {
+                Ok(set) => {
+                    self.outputs(&node.id, &set).await;
+                    path = Some(p);
+                }
+                Err(why) => {
+                    let message = format!(
+                        "error path `{code}` not taken: {}",
+                        self.ctx.redactor.redact_str(&why)
+                    );
+                    self.send(Event::Warning {
+                        node: Some(node.id.as_str().into()),
+                        message,
+                    })
+                    .await;
                 }
             }
         }
-        Some((i, out))
+        let id = run.id(i).clone();
+        match run.finish(i, out.status, path) {
+            Finished::Done => {
+                self.current.remove(&i);
+            }
+            Finished::Caught { path, to } => {
+                self.current.remove(&i);
+                let code = self.wf.nodes[i].errors[path].code.clone();
+                self.send(Event::ErrorCaught {
+                    node: id,
+                    attempt: attempt.attempt,
+                    code,
+                    to: run.id(to).clone(),
+                })
+                .await;
+            }
+            Finished::Retry { next, delay } => {
+                if let Some(d) = self.record.node_mut(&id) {
+                    d.status = NodeState::Waiting;
+                }
+                let _ = self.record.save();
+                self.send(Event::RetryScheduled {
+                    node: id,
+                    attempt: attempt.attempt,
+                    next,
+                    delay_ms: delay.as_millis() as u64,
+                    at: clock::rfc3339(SystemTime::now() + delay),
+                })
+                .await;
+                let mut rx = self.stop.subscribe();
+                let handle = self.tasks.spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = rx.wait_for(|l| *l >= Stop::Cancel) => {}
+                    }
+                    (i, Ended::Backoff)
+                });
+                self.task_node.insert(handle.id(), i);
+            }
+        }
     }
 
-    /// Records how node `i` ended, notes a failure's reason in its log, tells the front end.
-    async fn finish(&mut self, i: usize, out: &Outcome) {
+    /// Records how an attempt of step `i` ended, notes a failure's reason in its log, tells
+    /// the front end.
+    async fn record_end(&mut self, i: usize, attempt: Attempt, out: &Outcome) {
         let node = &self.wf.nodes[i];
         let id: Arc<str> = Arc::from(node.id.as_str());
         let now = SystemTime::now();
-        if let (Some(log), Some(reason)) = (self.logs.remove(&i), &out.reason) {
+        if let (Some(log), Some(reason)) = (self.logs.get(&i), &out.reason) {
             let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
             let _ = l.note(now, &format!("{}: {reason}", out.status.as_str()));
         }
@@ -286,17 +627,29 @@ impl Driver {
             d.signal = out.signal;
             d.reason = out.reason.clone();
             d.result = (out.status == NodeOutcome::Succeeded).then(|| out.result.clone());
-            d.redactions = out.counts.clone();
+            merge_counts(&mut d.redactions, &out.counts);
+            if let Some(a) = d
+                .attempts
+                .iter_mut()
+                .rev()
+                .find(|a| a.attempt == attempt.attempt)
+            {
+                a.status = NodeState::Done(out.status);
+                a.finished = Some(clock::rfc3339(now));
+                a.duration_ms = Some(duration_ms);
+                a.exit_code = out.exit_code;
+                a.signal = out.signal;
+                a.reason = out.reason.clone();
+                a.error_code = out.error_code.clone();
+            }
         }
         let _ = self.record.save();
         if !out.counts.is_empty() {
-            let _ = self
-                .events
-                .send(Event::Redactions {
-                    node: id.clone(),
-                    counts: out.counts.clone(),
-                })
-                .await;
+            self.send(Event::Redactions {
+                node: id.clone(),
+                counts: out.counts.clone(),
+            })
+            .await;
         }
         self.summaries.insert(
             i,
@@ -304,23 +657,24 @@ impl Driver {
                 node: node.id.clone(),
                 label: node.display_label().to_string(),
                 status: out.status,
+                attempts: attempt.attempt,
                 duration_ms: Some(duration_ms),
                 exit_code: out.exit_code,
                 signal: out.signal,
                 reason: out.reason.clone(),
             },
         );
-        let _ = self
-            .events
-            .send(Event::NodeFinished {
-                node: id,
-                status: out.status,
-                duration_ms,
-                exit_code: out.exit_code,
-                signal: out.signal,
-                reason: out.reason.clone(),
-            })
-            .await;
+        self.send(Event::NodeFinished {
+            node: id,
+            attempt: attempt.attempt,
+            status: out.status,
+            duration_ms,
+            exit_code: out.exit_code,
+            signal: out.signal,
+            reason: out.reason.clone(),
+            error_code: out.error_code.clone(),
+        })
+        .await;
     }
 
     /// Records and tells that service `i` never ran, and why.
@@ -336,6 +690,7 @@ impl Driver {
                 node: node.id.clone(),
                 label: node.display_label().to_string(),
                 status: NodeOutcome::Skipped,
+                attempts: self.current.get(&i).map_or(0, |a| a.attempt),
                 duration_ms: None,
                 exit_code: None,
                 signal: None,
@@ -353,7 +708,7 @@ impl Driver {
     async fn end(
         mut self,
         status: RunStatus,
-        service_ids: &[usize],
+        step_ids: &[usize],
         t0: Instant,
         shown_inputs: ShownVars,
     ) -> RunReport {
@@ -389,7 +744,7 @@ impl Driver {
                 })
                 .await;
         }
-        let nodes: Vec<NodeSummary> = service_ids
+        let nodes: Vec<NodeSummary> = step_ids
             .iter()
             .filter_map(|i| self.summaries.get(i).cloned())
             .collect();
@@ -408,6 +763,21 @@ impl Driver {
             inputs: shown_inputs,
             variables: final_vars,
         }
+    }
+}
+
+/// The line in a step's log before the lines of its attempt `N` (N ≥ 2): `wfop logs --attempt`
+/// reads the log by these.
+fn attempt_marker(a: Attempt) -> String {
+    format!(
+        "attempt {} (iteration {}, try {}/{})",
+        a.attempt, a.iteration, a.try_no, a.tries
+    )
+}
+
+fn merge_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (k, n) in from {
+        *into.entry(k.clone()).or_insert(0) += n;
     }
 }
 
@@ -432,10 +802,10 @@ fn create_record(
     opts: &RunOptions,
     wf: &Workflow,
     inputs: Arc<Value>,
-    service_ids: &[usize],
+    step_ids: &[usize],
     started: SystemTime,
 ) -> Result<Record, EngineError> {
-    let nodes: Vec<NodeDoc> = service_ids
+    let nodes: Vec<NodeDoc> = step_ids
         .iter()
         .map(|&i| NodeDoc {
             id: wf.nodes[i].id.clone(),
@@ -449,6 +819,8 @@ fn create_record(
             reason: None,
             result: None,
             redactions: BTreeMap::new(),
+            iterations: 0,
+            attempts: Vec::new(),
         })
         .collect();
     let mut last = None;
@@ -474,6 +846,7 @@ fn create_record(
             duration_ms: None,
             inputs: inputs.clone(),
             nodes: nodes.clone(),
+            error: None,
             variables: None,
         };
         match Record::create(&opts.state_dir, doc) {

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
-use super::event::{Event, Stream};
+use super::event::{Attempt, Event, Stream};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
@@ -65,8 +65,12 @@ pub(crate) struct Outcome {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub reason: Option<String>,
-    /// The redacted result (`null` when the service wrote none).
+    /// The redacted result (`null` when the service wrote none, or failed).
     pub result: Value,
+    /// A failed service's redacted `output.json` when it is an object (its problem document).
+    pub problem: Option<Value>,
+    /// The error code a failure raised (see [`error_code`]).
+    pub error_code: Option<String>,
     pub counts: BTreeMap<String, u64>,
     pub started: SystemTime,
     pub duration: Duration,
@@ -80,6 +84,8 @@ impl Outcome {
             signal: None,
             reason: Some(reason),
             result: Value::Null,
+            problem: None,
+            error_code: None,
             counts: BTreeMap::new(),
             started,
             duration: t0.elapsed(),
@@ -123,7 +129,7 @@ impl ServiceInput {
 /// Runs one service node to its end. Never panics on anything the child does.
 pub(crate) async fn run_service(
     ctx: Arc<RunCtx>,
-    node_id: Arc<str>,
+    (node_id, attempt): (Arc<str>, Attempt),
     node: &Node,
     input: ServiceInput,
     log: Arc<Mutex<NodeLog>>,
@@ -171,6 +177,7 @@ pub(crate) async fn run_service(
         &ctx.events,
         Event::NodeStarted {
             node: node_id.clone(),
+            attempt,
             pid,
         },
     )
@@ -205,8 +212,7 @@ pub(crate) async fn run_service(
         Pump {
             task: tokio::spawn(pump(
                 pipe,
-                stream,
-                node_id.clone(),
+                (stream, node_id.clone(), attempt.attempt),
                 ctx.redactor.stream(),
                 ctx.events.clone(),
                 log.clone(),
@@ -314,16 +320,19 @@ pub(crate) async fn run_service(
         )
         .await;
     }
+    let (result, problem) = match status {
+        NodeOutcome::Succeeded => (result, None),
+        NodeOutcome::Failed if result.is_object() => (Value::Null, Some(result)),
+        _ => (Value::Null, None),
+    };
     Outcome {
         status,
         exit_code,
         signal,
         reason: reason.map(|r| ctx.redactor.redact_str(&r)),
-        result: if status == NodeOutcome::Succeeded {
-            result
-        } else {
-            Value::Null
-        },
+        error_code: problem.as_ref().and_then(error_code),
+        problem,
+        result,
         counts,
         started,
         duration: t0.elapsed(),
@@ -453,8 +462,7 @@ impl Drop for Pump {
 /// the pipe's end of file or when `stop` fires (the pipe is closed then).
 async fn pump(
     mut pipe: Box<dyn AsyncRead + Send + Unpin>,
-    stream: Stream,
-    node: Arc<str>,
+    (stream, node, attempt): (Stream, Arc<str>, u32),
     mut redactor: StreamRedactor,
     events: mpsc::Sender<Event>,
     log: Arc<Mutex<NodeLog>>,
@@ -484,7 +492,7 @@ async fn pump(
             purged_warning(&node, stream, &events).await;
         }
         if let Some(batch) = take_lines(&mut pending, &mut marks, false) {
-            emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+            emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
         }
     }
     drop(pipe);
@@ -493,7 +501,7 @@ async fn pump(
         purged_warning(&node, stream, &events).await;
     }
     if let Some(batch) = take_lines(&mut pending, &mut marks, true) {
-        emit(&node, stream, batch, &events, &log, &mut log_ok).await;
+        emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
     }
     redactor.counts()
 }
@@ -573,7 +581,7 @@ fn memrchr_newline(b: &[u8]) -> Option<usize> {
 }
 
 async fn emit(
-    node: &Arc<str>,
+    (node, attempt): (&Arc<str>, u32),
     stream: Stream,
     batch: Batch,
     events: &mpsc::Sender<Event>,
@@ -601,6 +609,7 @@ async fn emit(
     let _ = events
         .send(Event::NodeLog {
             node: node.clone(),
+            attempt,
             stream,
             data: batch.data,
             redacted: batch.redacted,
@@ -852,6 +861,21 @@ fn read_result(out_dir: &Path) -> (Value, Option<String>) {
     }
 }
 
+/// The error code a failed service raised with its problem document (RFC 7807): its `code`
+/// (a non-empty string), else the last segment of its `type` (after `/`, `#` or `:`) unless
+/// that is `about:blank`. (docs/service-protocol.md, "Raising an error".)
+pub(crate) fn error_code(problem: &Value) -> Option<String> {
+    if let Some(c) = problem.get("code").and_then(Value::as_str) {
+        return (!c.is_empty()).then(|| c.to_string());
+    }
+    let t = problem.get("type")?.as_str()?;
+    if t == "about:blank" {
+        return None;
+    }
+    let last = t.rsplit(['/', '#', ':']).next()?;
+    (!last.is_empty()).then(|| last.to_string())
+}
+
 /// `title: detail` of a problem document (RFC 7807) result.
 fn problem(result: &Value) -> Option<String> {
     let title = result.get("title")?.as_str()?;
@@ -927,6 +951,32 @@ mod tests {
             assert!(std::str::from_utf8(&p).is_ok(), "shift {shift}");
             assert_eq!([piece, p].concat(), line.as_bytes());
         }
+    }
+
+    #[test]
+    fn error_codes_of_problem_documents() {
+        use serde_json::json;
+        let code = |v: Value| error_code(&v);
+        assert_eq!(
+            code(json!({"code": "SIDECAR_ERROR", "type": "x/y"})).as_deref(),
+            Some("SIDECAR_ERROR")
+        );
+        assert_eq!(
+            code(json!({"type": "https://errors.example/quantum/BACKEND_DOWN"})).as_deref(),
+            Some("BACKEND_DOWN")
+        );
+        assert_eq!(
+            code(json!({"type": "urn:wfop:TIMEOUT"})).as_deref(),
+            Some("TIMEOUT")
+        );
+        assert_eq!(
+            code(json!({"type": "about:blank", "title": "ValueError"})),
+            None
+        );
+        assert_eq!(code(json!({"code": "", "type": "a/B"})), None);
+        assert_eq!(code(json!({"code": 7})), None);
+        assert_eq!(code(json!({"type": "trailing/"})), None);
+        assert_eq!(code(json!({"title": "no type"})), None);
     }
 
     #[test]

@@ -106,6 +106,10 @@ def write_problem(out_dir, exc):
     title = type(exc).__name__
     detail = str(exc) or title
     doc = {"type": "about:blank", "status": 500, "title": title, "detail": detail}
+    # An exception with a string `code` raises that error code (an error path may catch it).
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        doc["code"] = code
     with open(os.path.join(out_dir, "output.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f)
 

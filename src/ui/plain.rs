@@ -41,13 +41,18 @@ pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) 
 /// `\uXXXX` escape (`safe::json`): the same JSON, safe when it is read on a terminal.
 fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
     if let Event::NodeLog {
-        node, stream, data, ..
+        node,
+        attempt,
+        stream,
+        data,
+        ..
     } = e
     {
         for line in record::lines(data) {
             let v = serde_json::json!({
                 "event": "node_log",
                 "node": node,
+                "attempt": attempt,
                 "stream": stream,
                 "line": String::from_utf8_lossy(line),
             });
@@ -73,10 +78,30 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(workflow),
             safe::path(record)
         ),
-        Event::NodeStarted { node, pid } => match pid {
-            Some(p) => writeln!(out, "wfop: {} started (pid {p})", safe::line(&**node)),
-            None => writeln!(out, "wfop: {} started", safe::line(&**node)),
-        },
+        Event::NodeStarted { node, attempt, pid } => {
+            let mut parts = Vec::new();
+            if attempt.attempt > 1 {
+                parts.push(format!("attempt {}", attempt.attempt));
+            }
+            if attempt.iteration > 1 {
+                parts.push(format!("iteration {}", attempt.iteration));
+            }
+            if attempt.tries > 1 {
+                parts.push(format!("try {}/{}", attempt.try_no, attempt.tries));
+            }
+            if let Some(p) = pid {
+                parts.push(format!("pid {p}"));
+            }
+            match parts.is_empty() {
+                true => writeln!(out, "wfop: {} started", safe::line(&**node)),
+                false => writeln!(
+                    out,
+                    "wfop: {} started ({})",
+                    safe::line(&**node),
+                    parts.join(", ")
+                ),
+            }
+        }
         Event::NodeLog { node, data, .. } => {
             for line in record::lines(data) {
                 write!(out, "[{}] ", safe::line(&**node))?;
@@ -92,6 +117,8 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             exit_code,
             signal,
             reason,
+            error_code,
+            ..
         } => {
             write!(
                 out,
@@ -106,6 +133,9 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 }
                 (_, Some(s)) => write!(out, " (signal {s})")?,
                 _ => {}
+            }
+            if let Some(c) = error_code {
+                write!(out, " (error {})", safe::line(c))?;
             }
             match reason {
                 Some(r) if *status != NodeOutcome::Succeeded => {
@@ -122,6 +152,67 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
         ),
         // Shown once, as the run's outputs after the summary.
         Event::Outputs { .. } => Ok(()),
+        // The taken path shows in what starts next; `--json` has every edge.
+        Event::EdgeTaken { .. } => Ok(()),
+        Event::GatewayDecision {
+            node,
+            conditions,
+            taken,
+            reason,
+            ..
+        } => match (taken, reason) {
+            (Some(e), _) => {
+                let to = conditions.iter().find(|c| c.edge == *e);
+                let how = match to {
+                    Some(c) if c.default => " (default)",
+                    _ => "",
+                };
+                writeln!(
+                    out,
+                    "wfop: {} chose `{}`{how}",
+                    safe::line(&**node),
+                    safe::line(to.map_or("?", |c| &*c.to)),
+                )
+            }
+            (None, r) => writeln!(
+                out,
+                "wfop: {} failed: {}",
+                safe::line(&**node),
+                safe::line(r.as_deref().unwrap_or("no edge was taken"))
+            ),
+        },
+        Event::TimerStarted {
+            node,
+            duration_ms,
+            deadline,
+            ..
+        } => writeln!(
+            out,
+            "wfop: {} waits {} (until {})",
+            safe::line(&**node),
+            human::millis(*duration_ms, Form::Summary),
+            safe::line(deadline)
+        ),
+        Event::RetryScheduled {
+            node,
+            next,
+            delay_ms,
+            ..
+        } => writeln!(
+            out,
+            "wfop: {} will retry in {} (try {}/{})",
+            safe::line(&**node),
+            human::millis(*delay_ms, Form::Summary),
+            next.try_no,
+            next.tries
+        ),
+        Event::ErrorCaught { node, code, to, .. } => writeln!(
+            out,
+            "wfop: {} raised {}: continuing at `{}`",
+            safe::line(&**node),
+            safe::line(code),
+            safe::line(&**to)
+        ),
         Event::Redactions { node, counts } => {
             let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
             writeln!(
@@ -191,17 +282,30 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// `wfop logs RUN [NODE] [--follow]`: a node's log, or every node's with `[node]` prefixes;
-/// with `follow`, keeps printing while the run is going.
+/// `wfop logs RUN [NODE [--attempt N]] [--follow]`: a node's log (or one attempt's section of
+/// it), or every node's with `[node]` prefixes; with `follow`, keeps printing while the run is
+/// going.
 pub fn print_logs(
     state_dir: &Path,
     run: &str,
-    node: Option<&str>,
+    (node, attempt): (Option<&str>, Option<u32>),
     follow: bool,
     out: &mut impl Write,
 ) -> Result<(), RecordError> {
     let dir = record::find_run(state_dir, run)?;
     let doc = record::read_doc(&dir)?;
+    if let (Some(n), Some(a)) = (node, attempt)
+        && let Some(d) = doc.nodes.iter().find(|d| d.id == n)
+    {
+        let made = d.attempts.last().map_or(0, |x| x.attempt);
+        if a > made && !(follow && doc.is_live()) {
+            return Err(RecordError::NoAttempt {
+                node: n.to_string(),
+                attempt: a,
+                made,
+            });
+        }
+    }
     let ids: Vec<String> = doc.nodes.iter().map(|n| n.id.clone()).collect();
     let chosen: Vec<String> = match node {
         Some(n) if ids.iter().any(|i| i == n) => vec![n.to_string()],
@@ -215,11 +319,12 @@ pub fn print_logs(
         None => ids,
     };
     let prefix = node.is_none();
-    let mut tails: Vec<(String, LogTail)> = chosen
+    // Each log's attempt so far: 1 until a `wfop attempt N` line.
+    let mut tails: Vec<(String, LogTail, u32)> = chosen
         .into_iter()
         .map(|id| {
             let t = LogTail::new(dir.join(record::log_file_name(&id)));
-            (id, t)
+            (id, t, 1)
         })
         .collect();
     let write_err = |e: io::Error| RecordError::Read {
@@ -228,9 +333,15 @@ pub fn print_logs(
     };
     loop {
         let live = follow && record::read_doc(&dir).is_ok_and(|d| d.is_live());
-        for (id, tail) in &mut tails {
+        for (id, tail, current) in &mut tails {
             let data = tail.read_new(!live);
             for line in record::lines(&data) {
+                if let Some(n) = record::attempt_of_marker(line) {
+                    *current = n;
+                }
+                if attempt.is_some_and(|a| a != *current) {
+                    continue;
+                }
                 if prefix {
                     write!(out, "[{}] ", safe::line(id)).map_err(write_err)?;
                 }
@@ -386,6 +497,7 @@ mod tests {
         let mut out = Vec::new();
         let e = Event::NodeLog {
             node: Arc::from("svc"),
+            attempt: 1,
             stream: crate::engine::Stream::Stdout,
             data: b"one\n\x1b]0;title\x07two\n".to_vec(),
             redacted: Vec::new(),
@@ -402,6 +514,7 @@ mod tests {
         let mut out = Vec::new();
         let e = Event::NodeLog {
             node: Arc::from("svc"),
+            attempt: 1,
             stream: crate::engine::Stream::Stderr,
             data: b"a\nb".to_vec(),
             redacted: Vec::new(),
@@ -424,6 +537,7 @@ mod tests {
             node: "svc".into(),
             label: "svc".into(),
             status: NodeOutcome::Failed,
+            attempts: 1,
             duration_ms: Some(1500),
             exit_code: Some(3),
             signal: None,

@@ -142,6 +142,7 @@ mod tests {
             node: id.into(),
             label: id.into(),
             status,
+            attempts: u32::from(ms.is_some()),
             duration_ms: ms,
             exit_code: None,
             signal: None,

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
-use super::model::{Decl, Edge, MappingRow, Node, NodeKind, Run, Workflow};
+use super::model::{
+    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, MappingRow, Node, NodeKind, Retries,
+    Run, Timer, Workflow,
+};
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
 
@@ -20,11 +23,41 @@ const NODE_FIELDS: &[&str] = &[
     "input_mapping",
     "output_mapping",
     "timeout",
+    "retries",
+    "errors",
+    "max_iterations",
+    "duration",
 ];
+/// The node fields only some kinds of node take, and which kinds (`kinds_word` says it).
+const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
+    ("run", &[NodeKind::Service]),
+    ("secrets", &[NodeKind::Service]),
+    ("input_mapping", &[NodeKind::Service]),
+    ("output_mapping", &[NodeKind::Service, NodeKind::Start]),
+    ("timeout", &[NodeKind::Service]),
+    ("retries", &[NodeKind::Service]),
+    ("errors", &[NodeKind::Service]),
+    ("max_iterations", ITERATING),
+    ("duration", &[NodeKind::Timer]),
+];
+/// The kinds of node that can run more than once in a run (on a loop, or after a merge).
+const ITERATING: &[NodeKind] = &[
+    NodeKind::Service,
+    NodeKind::Exclusive,
+    NodeKind::Parallel,
+    NodeKind::Timer,
+];
+const NODE_TYPES: &[&str] = &["start", "service", "end", "exclusive", "parallel", "timer"];
+/// Most attempts `retries` may ask for.
+pub const MAX_ATTEMPTS: u32 = 100;
+/// Largest `max_iterations`.
+pub const MAX_ITERATIONS_LIMIT: u32 = 1_000_000;
+const RETRIES_FIELDS: &[&str] = &["attempts", "backoff"];
+const ERROR_FIELDS: &[&str] = &["code", "to", "output_mapping"];
 const RUN_FIELDS: &[&str] = &["command", "cwd", "env", "python", "function", "interpreter"];
 const DECL_FIELDS: &[&str] = &["description"];
 const ROW_FIELDS: &[&str] = &["name", "value"];
-const EDGE_FIELDS: &[&str] = &["from", "to"];
+const EDGE_FIELDS: &[&str] = &["from", "to", "condition", "default"];
 
 /// Loads the model from the file's text. The workflow is returned whenever the file is a JSON
 /// object, even with errors, so that validation can report its problems in the same pass.
@@ -328,16 +361,14 @@ impl Loader {
         let kind = match obj.get("type") {
             Some(t) => self
                 .string(t, "a node's `type`")
-                .and_then(|s| match s.text.as_str() {
-                    "start" => Some(NodeKind::Start),
-                    "service" => Some(NodeKind::Service),
-                    "end" => Some(NodeKind::End),
-                    other => {
-                        let hint = suggestion(other, ["start", "service", "end"]);
+                .and_then(|s| match node_kind(&s.text) {
+                    Some(k) => Some(k),
+                    None => {
+                        let hint = suggestion(&s.text, NODE_TYPES.iter().copied());
                         self.error(
                             s.span.clone(),
-                            format!("unknown node type `{other}`{hint}"),
-                            "expected \"start\", \"service\" or \"end\"",
+                            format!("unknown node type `{}`{hint}", s.text),
+                            "expected one of: start, service, end, exclusive, parallel, timer",
                         );
                         None
                     }
@@ -346,7 +377,7 @@ impl Loader {
                 self.error(
                     item.span.start..item.span.start + 1,
                     "this node has no `type`",
-                    "add \"type\": \"start\" | \"service\" | \"end\"",
+                    "add \"type\": \"start\" | \"service\" | \"end\" | \"exclusive\" | \"parallel\" | \"timer\"",
                 );
                 None
             }
@@ -377,29 +408,55 @@ impl Loader {
             .and_then(|r| r.expr.as_ref())
             .map_or(Ok(Vec::new()), expr::secret_bindings);
         let timeout = obj.get("timeout").and_then(|n| self.timeout(n));
+        let retries = obj.get("retries").and_then(|n| self.retries(n));
+        let errors = obj
+            .get("errors")
+            .map(|n| self.error_paths(n))
+            .unwrap_or_default();
+        let max_iterations = obj
+            .get("max_iterations")
+            .and_then(|n| {
+                self.count(
+                    n,
+                    "`max_iterations`",
+                    MAX_ITERATIONS_LIMIT,
+                    "how often the node may run in one run",
+                )
+            })
+            .unwrap_or(DEFAULT_MAX_ITERATIONS);
+        let duration = obj.get("duration").and_then(|n| self.timer(n));
         let (id, kind) = (id?, kind?);
-        if kind != NodeKind::Service {
-            let word = if kind == NodeKind::Start {
-                "a start"
-            } else {
-                "an end"
-            };
-            for field in [
-                "run",
-                "secrets",
-                "input_mapping",
-                "output_mapping",
-                "timeout",
-            ] {
-                if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
-                    self.error(
-                        m.key.span.clone(),
-                        format!("{word} node has no `{field}`; only service nodes do"),
-                        "not allowed here",
-                    );
-                }
+        for (field, kinds) in KIND_FIELDS {
+            if kinds.contains(&kind) {
+                continue;
+            }
+            if let Some(m) = obj.members.iter().find(|m| m.key.text == *field) {
+                self.error(
+                    m.key.span.clone(),
+                    format!(
+                        "{} has no `{field}`; only {} do",
+                        kind_phrase(kind),
+                        kinds_word(kinds)
+                    ),
+                    "not allowed here",
+                );
             }
         }
+        let timer = if kind == NodeKind::Timer {
+            if obj.get("duration").is_none() {
+                self.error(
+                    id.span.clone(),
+                    format!(
+                        "timer node `{}` has no `duration` (an ISO-8601 duration such as \"PT30S\")",
+                        id.text
+                    ),
+                    "add \"duration\": \"PT…\"",
+                );
+            }
+            duration
+        } else {
+            None
+        };
         Some(Node {
             id: id.text.clone(),
             id_span: id.span.clone(),
@@ -413,12 +470,163 @@ impl Loader {
             output_mapping,
             secret_bindings,
             timeout,
-            retries: None,
-            errors: Vec::new(),
-            max_iterations: super::model::DEFAULT_MAX_ITERATIONS,
-            timer: None,
+            retries,
+            errors,
+            max_iterations,
+            timer,
             span: item.span.clone(),
         })
+    }
+
+    /// A whole number from 1 to `max`, e.g. `max_iterations` or `retries`' attempts.
+    fn count(&mut self, node: &JNode, what: &str, max: u32, meaning: &str) -> Option<u32> {
+        let Value::Number(n) = &node.value else {
+            self.type_error(node, what, "a whole number");
+            return None;
+        };
+        match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+            Some(v) if (1..=max).contains(&v) => Some(v),
+            _ => {
+                self.error(
+                    node.span.clone(),
+                    format!("{what} must be a whole number from 1 to {max} ({meaning})"),
+                    format!("expected 1 to {max}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `"retries": 3` or `"retries": { "attempts": 3, "backoff": "PT5S" }`.
+    fn retries(&mut self, node: &JNode) -> Option<Retries> {
+        const MEANING: &str = "attempts in all, the first included";
+        match &node.value {
+            Value::Number(_) => Some(Retries {
+                attempts: self.count(node, "`retries`", MAX_ATTEMPTS, MEANING)?,
+                backoff: None,
+                span: node.span.clone(),
+            }),
+            Value::Object(_) => {
+                let obj = self.object(node, "`retries`", RETRIES_FIELDS)?;
+                let backoff = obj.get("backoff").and_then(|b| {
+                    let s = self.string(b, "`backoff`")?;
+                    match iso_duration(s) {
+                        Ok(d) => Some(d),
+                        Err((why, span)) => {
+                            self.error(
+                                span,
+                                format!("invalid backoff \"{}\": {why}", s.text),
+                                "an ISO-8601 duration, e.g. \"PT5S\", \"PT1M30S\"",
+                            );
+                            None
+                        }
+                    }
+                });
+                let attempts = match obj.get("attempts") {
+                    Some(a) => self.count(a, "`attempts`", MAX_ATTEMPTS, MEANING)?,
+                    None => {
+                        self.error(
+                            node.span.clone(),
+                            "`retries` has no `attempts` (how many attempts in all)",
+                            "add \"attempts\": 3",
+                        );
+                        return None;
+                    }
+                };
+                Some(Retries {
+                    attempts,
+                    backoff,
+                    span: node.span.clone(),
+                })
+            }
+            _ => {
+                self.type_error(
+                    node,
+                    "`retries`",
+                    "a whole number or an object like { \"attempts\": 3, \"backoff\": \"PT5S\" }",
+                );
+                None
+            }
+        }
+    }
+
+    /// `"errors": [ { "code": "…", "to": "node-id", "output_mapping": [...] }, … ]`.
+    fn error_paths(&mut self, node: &JNode) -> Vec<ErrorPath> {
+        let Some(items) = self.array(node, "`errors`") else {
+            return Vec::new();
+        };
+        let mut paths: Vec<ErrorPath> = Vec::new();
+        for item in items {
+            let Some(obj) = self.object(item, "an error path", ERROR_FIELDS) else {
+                continue;
+            };
+            let mut field = |name: &str, what: &str| match obj.get(name) {
+                Some(n) => self.non_empty_string(n, what).cloned(),
+                None => {
+                    self.error(
+                        item.span.clone(),
+                        format!("this error path has no `{name}`"),
+                        format!("add \"{name}\""),
+                    );
+                    None
+                }
+            };
+            let code = field("code", "an error path's `code`");
+            let to = field("to", "an error path's `to`");
+            let output_mapping = obj
+                .get("output_mapping")
+                .and_then(|n| self.mapping(n, "an error path's `output_mapping`"));
+            let (Some(code), Some(to)) = (code, to) else {
+                continue;
+            };
+            if code.text.chars().any(char::is_control) {
+                self.error(
+                    code.span.clone(),
+                    "an error code cannot contain control characters",
+                    "control character",
+                );
+                continue;
+            }
+            if let Some(first) = paths.iter().find(|p| p.code == code.text) {
+                let d = Diagnostic::error(
+                    code.span.clone(),
+                    format!("error code `{}` is caught twice", code.text),
+                    "caught again",
+                )
+                .with_secondary(first.code_span.clone(), "first caught here");
+                self.diags.push(d);
+                continue;
+            }
+            paths.push(ErrorPath {
+                code: code.text,
+                code_span: code.span,
+                to: to.text,
+                to_span: to.span,
+                output_mapping,
+                span: item.span.clone(),
+            });
+        }
+        paths
+    }
+
+    /// A timer node's `duration`.
+    fn timer(&mut self, node: &JNode) -> Option<Timer> {
+        let s = self.string(node, "`duration`")?;
+        match iso_duration(s) {
+            Ok(duration) => Some(Timer {
+                duration,
+                text: s.text.clone(),
+                span: s.span.clone(),
+            }),
+            Err((why, span)) => {
+                self.error(
+                    span,
+                    format!("invalid duration \"{}\": {why}", s.text),
+                    "an ISO-8601 duration, e.g. \"PT30S\", \"PT5M\", \"P1D\"",
+                );
+                None
+            }
+        }
     }
 
     fn param_names(&mut self, node: &JNode) -> Option<Vec<(String, Span)>> {
@@ -660,12 +868,7 @@ impl Loader {
             let expr = match expr::parse(&value.text) {
                 Ok(e) => Some(e),
                 Err(e) => {
-                    let span = value.file_span(e.span.start..e.span.end);
-                    let span = if span.is_empty() {
-                        span.start..span.start + 1
-                    } else {
-                        span
-                    };
+                    let span = non_empty(value.file_span(e.span.start..e.span.end));
                     // A `$secrets` row may hold a pasted value: its parse error does not quote
                     // the expression's text (the excerpt is masked too).
                     let message = if name.text == super::model::SECRETS_ROW {
@@ -689,7 +892,7 @@ impl Loader {
 
     fn timeout(&mut self, node: &JNode) -> Option<Duration> {
         let s = self.string(node, "`timeout`")?;
-        match parse_duration(&s.text) {
+        match crate::human::parse_duration(&s.text) {
             Ok(d) => Some(d),
             Err(why) => {
                 self.error(
@@ -718,75 +921,112 @@ impl Loader {
             }
         };
         let (from, to) = (end("from"), end("to"));
+        let condition = obj.get("condition").and_then(|n| self.condition(n));
+        let default = match obj.get("default") {
+            Some(JNode {
+                value: Value::Bool(b),
+                ..
+            }) => *b,
+            Some(n) => {
+                self.type_error(n, "an edge's `default`", "true or false");
+                false
+            }
+            None => false,
+        };
         let (from, to) = (from?, to?);
         Some(Edge {
             from: from.text,
             from_span: from.span,
             to: to.text,
             to_span: to.span,
-            condition: None,
-            default: false,
+            condition,
+            default,
             span: item.span.clone(),
+        })
+    }
+
+    /// An edge's `condition`: a FEEL expression in a JSON string.
+    fn condition(&mut self, node: &JNode) -> Option<Condition> {
+        let value = self.non_empty_string(node, "an edge's `condition`")?;
+        let expr = match expr::parse(&value.text) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let span = non_empty(value.file_span(e.span.start..e.span.end));
+                self.error(span, format!("in the condition: {}", e.message), "here");
+                None
+            }
+        };
+        Some(Condition {
+            value: value.clone(),
+            expr,
         })
     }
 }
 
-/// Parses durations like `250ms`, `30s`, `5m`, `1h30m`. Zero is refused.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
+/// A span at least one byte long (an empty one at the end of an expression marks its end).
+fn non_empty(span: Span) -> Span {
+    if span.is_empty() {
+        span.start..span.start + 1
+    } else {
+        span
     }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("expected a number at `{rest}`"));
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| "number too large".to_string())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "" => return Err("a unit is needed after the number: ms, s, m or h".into()),
-            other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
-        };
-        total = total.saturating_add(part);
+}
+
+fn node_kind(text: &str) -> Option<NodeKind> {
+    Some(match text {
+        "start" => NodeKind::Start,
+        "service" => NodeKind::Service,
+        "end" => NodeKind::End,
+        "exclusive" => NodeKind::Exclusive,
+        "parallel" => NodeKind::Parallel,
+        "timer" => NodeKind::Timer,
+        _ => return None,
+    })
+}
+
+/// "a start node", "an exclusive gateway", … for messages.
+pub(crate) fn kind_phrase(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Start => "a start node",
+        NodeKind::Service => "a service node",
+        NodeKind::End => "an end node",
+        NodeKind::Exclusive => "an exclusive gateway",
+        NodeKind::Parallel => "a parallel gateway",
+        NodeKind::Timer => "a timer node",
     }
-    if total.is_zero() {
-        return Err("a timeout must be longer than zero".into());
+}
+
+/// "service nodes", "service and start nodes", … for the kinds that take a field.
+fn kinds_word(kinds: &[NodeKind]) -> &'static str {
+    match kinds {
+        [NodeKind::Service] => "service nodes",
+        [NodeKind::Timer] => "timer nodes",
+        [NodeKind::Service, NodeKind::Start] => "service and start nodes",
+        _ => "services, gateways and timers",
     }
-    Ok(total)
+}
+
+/// Reads an ISO-8601 duration such as `PT30S` (the timer's and the backoff's format) with
+/// `expr::timer_duration`; the error is the reason and the span of the character it is about.
+fn iso_duration(s: &Str) -> Result<Duration, (String, Span)> {
+    expr::timer_duration(&s.text).map_err(|e| {
+        let at = e.at.min(s.text.len());
+        let at = (0..=at)
+            .rev()
+            .find(|&i| s.text.is_char_boundary(i))
+            .unwrap_or(0);
+        let end = s.text[at..]
+            .chars()
+            .next()
+            .map_or(at, |c| at + c.len_utf8());
+        (e.reason.to_string(), non_empty(s.file_span(at..end)))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diag::did_you_mean;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert!(parse_duration("5").unwrap_err().contains("unit"));
-        assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration("0s").unwrap_err().contains("zero"));
-        assert!(parse_duration("m").unwrap_err().contains("number"));
-        assert!(parse_duration("99999999999999999999s").is_err());
-    }
 
     #[test]
     fn suggestions() {

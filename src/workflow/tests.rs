@@ -309,11 +309,12 @@ fn cycles_are_named() {
     let found = findings(&text);
     let cycle = found
         .iter()
-        .find(|f| f.message.starts_with("cycle:"))
+        .find(|f| f.message.starts_with("cycle without an exclusive gateway:"))
         .expect("a cycle error");
     assert!(
-        cycle.message == "cycle: prep → orchestrated → prep"
-            || cycle.message == "cycle: orchestrated → prep → orchestrated",
+        cycle.message == "cycle without an exclusive gateway: prep → orchestrated → prep"
+            || cycle.message
+                == "cycle without an exclusive gateway: orchestrated → prep → orchestrated",
         "{}",
         cycle.message
     );
@@ -703,3 +704,5 @@ mod never_panics {
         }
     }
 }
+
+mod flow;

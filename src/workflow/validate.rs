@@ -1,11 +1,15 @@
 //! Checks a loaded workflow as a whole: the graph (one start, ends, dangling and duplicate
-//! edges, reachability, cycles) and the mappings (`$secrets`, `secret_value`, variables).
+//! edges, error paths, reachability, cycles only through exclusive gateways, gateway conditions
+//! and defaults, joins that can never complete) and the expressions (`$secrets`,
+//! `secret_value`, conditions, variables).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::json::Str;
+use super::load::kind_phrase;
 use super::model::{MappingRow, Node, NodeKind, SECRETS_ROW, Workflow};
 use crate::diag::{Diagnostic, suggestion};
-use crate::expr;
+use crate::expr::{self, BinaryOp, Expr, ExprKind};
 
 /// Every finding about the workflow beyond what loading found.
 pub fn validate(wf: &Workflow) -> Vec<Diagnostic> {
@@ -13,17 +17,32 @@ pub fn validate(wf: &Workflow) -> Vec<Diagnostic> {
     check_id_lengths(wf, &mut out);
     let index = unique_ids(wf, &mut out);
     let edges = check_edges(wf, &index, &mut out);
-    let graph = Graph::new(wf.nodes.len(), &edges);
+    let error_flows = check_error_paths(wf, &index, &mut out);
+    let all: Vec<(usize, usize)> = edges
+        .iter()
+        .copied()
+        .chain(error_flows.iter().map(|f| (f.from, f.to)))
+        .collect();
+    let graph = Graph::new(wf.nodes.len(), &all);
     check_start_and_ends(wf, &graph, &mut out);
-    let cyclic = check_cycles(wf, &graph, &mut out);
+    check_cycles(wf, &graph, &mut out);
     check_reachability(wf, &graph, &mut out);
+    check_gateways(wf, &index, &mut out);
+    check_joins(wf, &graph, &edges, &error_flows, &mut out);
     for node in &wf.nodes {
         check_node(wf, node, &mut out);
     }
-    if !cyclic {
-        check_variables(wf, &graph, &mut out);
-    }
+    check_conditions(wf, &index, &mut out);
+    check_variables(wf, &edges, &error_flows, &mut out);
     out
+}
+
+/// A service's error path, resolved: node `from`'s `errors[path]` continues at node `to`.
+#[derive(Debug, Clone, Copy)]
+struct ErrorFlow {
+    from: usize,
+    path: usize,
+    to: usize,
 }
 
 /// Outgoing and incoming adjacency over node indices.
@@ -45,8 +64,20 @@ impl Graph {
 
     /// Nodes reachable from `from` following `next`.
     fn reach(next: &[Vec<usize>], from: impl IntoIterator<Item = usize>) -> Vec<bool> {
+        Graph::reach_avoiding(next, from, &[])
+    }
+
+    /// Nodes reachable from `from` following `next` without entering the `avoid` nodes.
+    fn reach_avoiding(
+        next: &[Vec<usize>],
+        from: impl IntoIterator<Item = usize>,
+        avoid: &[usize],
+    ) -> Vec<bool> {
         let mut seen = vec![false; next.len()];
-        let mut stack: Vec<usize> = from.into_iter().collect();
+        for &a in avoid {
+            seen[a] = true;
+        }
+        let mut stack: Vec<usize> = from.into_iter().filter(|s| !avoid.contains(s)).collect();
         for &s in &stack {
             seen[s] = true;
         }
@@ -57,6 +88,9 @@ impl Graph {
                     stack.push(j);
                 }
             }
+        }
+        for &a in avoid {
+            seen[a] = false;
         }
         seen
     }
@@ -167,6 +201,51 @@ fn check_edges(
     edges
 }
 
+/// Resolves every service's error paths, reporting unknown targets, the start node and the
+/// service itself as targets.
+fn check_error_paths(
+    wf: &Workflow,
+    index: &HashMap<&str, usize>,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<ErrorFlow> {
+    let mut flows = Vec::new();
+    for (from, node) in wf.nodes.iter().enumerate() {
+        if index.get(node.id.as_str()) != Some(&from) {
+            continue; // a duplicate id, reported
+        }
+        for (path, e) in node.errors.iter().enumerate() {
+            let Some(&to) = index.get(e.to.as_str()) else {
+                let hint = suggestion(&e.to, index.keys().copied());
+                out.push(Diagnostic::error(
+                    e.to_span.clone(),
+                    format!("error path to unknown node `{}`{hint}", e.to),
+                    "no node has this id",
+                ));
+                continue;
+            };
+            if to == from {
+                out.push(
+                    Diagnostic::error(
+                        e.to_span.clone(),
+                        format!("error path from `{}` back to itself", e.to),
+                        "same node",
+                    )
+                    .with_note("to try a failing service again, give it `retries`"),
+                );
+            } else if wf.nodes[to].kind == NodeKind::Start {
+                out.push(Diagnostic::error(
+                    e.to_span.clone(),
+                    format!("error path into the start node `{}`", e.to),
+                    "a start node has no incoming edges",
+                ));
+            } else {
+                flows.push(ErrorFlow { from, path, to });
+            }
+        }
+    }
+    flows
+}
+
 fn check_start_and_ends(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
     if wf.nodes.is_empty() {
         return; // the loader reported the missing or empty `nodes`
@@ -218,14 +297,27 @@ fn check_start_and_ends(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>)
     }
 }
 
-/// Reports each cycle (one per strongly connected component) by naming its nodes in order.
-fn check_cycles(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) -> bool {
-    let comps = strongly_connected(&graph.succ);
-    let mut any = false;
+/// Reports each cycle that avoids every exclusive gateway (one per strongly connected component
+/// of the graph without the gateways) by naming its nodes in order. Cycles through an exclusive
+/// gateway are loops, which its conditions end.
+fn check_cycles(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
+    let exclusive = |v: usize| wf.nodes[v].kind == NodeKind::Exclusive;
+    let succ: Vec<Vec<usize>> = graph
+        .succ
+        .iter()
+        .enumerate()
+        .map(|(v, next)| {
+            if exclusive(v) {
+                Vec::new()
+            } else {
+                next.iter().copied().filter(|&w| !exclusive(w)).collect()
+            }
+        })
+        .collect();
+    let comps = strongly_connected(&succ);
     for comp in comps.iter().filter(|c| c.len() > 1) {
-        any = true;
         let members: HashSet<usize> = comp.iter().copied().collect();
-        let cycle = find_cycle(&graph.succ, &members, comp[0]);
+        let cycle = find_cycle(&succ, &members, comp[0]);
         let names: Vec<&str> = cycle
             .iter()
             .chain(cycle.first())
@@ -234,16 +326,28 @@ fn check_cycles(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) -> bool
         let first = &wf.nodes[cycle[0]];
         let mut d = Diagnostic::error(
             first.id_span.clone(),
-            format!("cycle: {}", names.join(" → ")),
-            "this node is on a cycle",
+            format!("cycle without an exclusive gateway: {}", names.join(" → ")),
+            "this node is on the cycle",
         )
-        .with_note("workflows are acyclic: remove one of the edges of the cycle");
+        .with_note("a loop must pass through an exclusive gateway (\"type\": \"exclusive\") whose conditions end it; or remove one of the cycle's edges");
         for &i in cycle.iter().skip(1) {
             d = d.with_secondary(wf.nodes[i].id_span.clone(), "on the cycle");
         }
         out.push(d);
     }
-    any
+}
+
+/// True for the nodes on some cycle (of the whole graph).
+fn on_cycles(succ: &[Vec<usize>]) -> Vec<bool> {
+    let mut on = vec![false; succ.len()];
+    for comp in strongly_connected(succ) {
+        if comp.len() > 1 {
+            for v in comp {
+                on[v] = true;
+            }
+        }
+    }
+    on
 }
 
 /// Tarjan's algorithm, iterative (no recursion: graphs may be large).
@@ -364,7 +468,277 @@ fn check_reachability(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Conditions only on the edges out of an exclusive gateway; at most one default there, without
+/// a condition; with two or more outgoing edges each has a condition or is the default.
+fn check_gateways(wf: &Workflow, index: &HashMap<&str, usize>, out: &mut Vec<Diagnostic>) {
+    let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); wf.nodes.len()];
+    for (k, e) in wf.edges.iter().enumerate() {
+        let Some(&from) = index.get(e.from.as_str()) else {
+            continue;
+        };
+        let node = &wf.nodes[from];
+        if node.kind == NodeKind::Exclusive {
+            outgoing[from].push(k);
+            continue;
+        }
+        if let Some(c) = &e.condition {
+            out.push(
+                Diagnostic::error(
+                    c.value.span.clone(),
+                    format!(
+                        "a condition on an edge out of {} `{}`: only the edges out of an exclusive gateway have conditions",
+                        kind_phrase(node.kind),
+                        node.id
+                    ),
+                    "not on a gateway's edge",
+                )
+                .with_note("put an exclusive gateway (\"type\": \"exclusive\") where the paths part and give its outgoing edges the conditions"),
+            );
+        }
+        if e.default {
+            out.push(Diagnostic::error(
+                e.span.clone(),
+                format!(
+                    "a default edge out of {} `{}`: only an exclusive gateway has a default edge",
+                    kind_phrase(node.kind),
+                    node.id
+                ),
+                "not on a gateway's edge",
+            ));
+        }
+    }
+    for (g, ks) in outgoing.iter().enumerate().filter(|(_, ks)| !ks.is_empty()) {
+        let id = &wf.nodes[g].id;
+        let mut first_default: Option<usize> = None;
+        for &k in ks {
+            let e = &wf.edges[k];
+            if !e.default {
+                continue;
+            }
+            if let Some(c) = &e.condition {
+                out.push(
+                    Diagnostic::error(
+                        c.value.span.clone(),
+                        format!("the default edge of exclusive gateway `{id}` has a condition"),
+                        "the default has no condition",
+                    )
+                    .with_note("the default edge is taken when no condition is true; remove one of `condition` and `default`"),
+                );
+            }
+            match first_default {
+                None => first_default = Some(k),
+                Some(first) => out.push(
+                    Diagnostic::error(
+                        e.span.clone(),
+                        format!("exclusive gateway `{id}` has a second default edge"),
+                        "second default",
+                    )
+                    .with_secondary(wf.edges[first].span.clone(), "the first default"),
+                ),
+            }
+        }
+        if ks.len() < 2 {
+            continue; // a merge: its one edge is always taken
+        }
+        for &k in ks {
+            let e = &wf.edges[k];
+            if e.condition.is_none() && !e.default {
+                out.push(
+                    Diagnostic::error(
+                        e.span.clone(),
+                        format!(
+                            "edge `{id}` → `{}` has no `condition` and is not the `default`: exclusive gateway `{id}` takes one of its {} outgoing edges",
+                            e.to,
+                            ks.len()
+                        ),
+                        "no condition",
+                    )
+                    .with_note("add \"condition\": \"…\" (a FEEL expression), or \"default\": true on the one edge taken when no condition is true"),
+                );
+            }
+        }
+    }
+}
+
+/// Joins that can never complete. A parallel gateway, service or timer with several incoming
+/// edges waits for a token on each; it never gets them all when one can only come after the
+/// join itself ran (a loop back into a join), or when they lie on different branches of one
+/// choice (an exclusive gateway, or a service's result against its error paths) that only one
+/// token passes.
+fn check_joins(
+    wf: &Workflow,
+    graph: &Graph,
+    edges: &[(usize, usize)],
+    error_flows: &[ErrorFlow],
+    out: &mut Vec<Diagnostic>,
+) {
+    let n = wf.nodes.len();
+    let starts: Vec<usize> = (0..n)
+        .filter(|&i| wf.nodes[i].kind == NodeKind::Start)
+        .collect();
+    let from_start = Graph::reach(&graph.succ, starts.iter().copied());
+    let mut normal: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        normal[a].push(b);
+    }
+    let joins: Vec<usize> = (0..n)
+        .filter(|&j| {
+            matches!(
+                wf.nodes[j].kind,
+                NodeKind::Parallel | NodeKind::Service | NodeKind::Timer
+            ) && from_start[j]
+                && distinct(&graph.pred[j]).len() >= 2
+        })
+        .collect();
+    if joins.is_empty() {
+        return;
+    }
+    // The choices: their alternatives (target sets), for nodes that see at most one token in a
+    // run (on no cycle, and after no fork), so that one alternative is all that ever happens.
+    let on_cycle = on_cycles(&graph.succ);
+    let fork_seeds = (0..n)
+        .filter(|&v| wf.nodes[v].kind != NodeKind::Exclusive && normal[v].len() >= 2)
+        .flat_map(|v| normal[v].iter().copied());
+    let after_fork = Graph::reach(&graph.succ, fork_seeds);
+    let mut choices: Vec<Choice> = Vec::new();
+    for x in (0..n).filter(|&x| from_start[x] && !on_cycle[x] && !after_fork[x]) {
+        let alternatives: Vec<Vec<usize>> = match wf.nodes[x].kind {
+            NodeKind::Exclusive => normal[x].iter().map(|&t| vec![t]).collect(),
+            _ => {
+                let errors = error_flows
+                    .iter()
+                    .filter(|f| f.from == x)
+                    .map(|f| vec![f.to]);
+                std::iter::once(normal[x].clone()).chain(errors).collect()
+            }
+        };
+        if alternatives.len() >= 2 {
+            let without_x = Graph::reach_avoiding(&graph.succ, starts.iter().copied(), &[x]);
+            choices.push(Choice {
+                node: x,
+                alternatives,
+                without: without_x,
+            });
+        }
+    }
+    for j in joins {
+        let node = &wf.nodes[j];
+        let preds = distinct(&graph.pred[j]);
+        let what = match node.kind {
+            NodeKind::Parallel => format!("parallel join `{}` can never complete", node.id),
+            _ => format!(
+                "{} `{}` can never run: it joins its {} incoming edges (waits for a token on each)",
+                kind_noun(node.kind),
+                node.id,
+                preds.len()
+            ),
+        };
+        let without_j = Graph::reach_avoiding(&graph.succ, starts.iter().copied(), &[j]);
+        if let Some(&p) = preds.iter().find(|&&p| from_start[p] && !without_j[p]) {
+            out.push(
+                Diagnostic::error(
+                    node.id_span.clone(),
+                    format!("{what}: the token from `{}` can only come after `{}` itself has run", wf.nodes[p].id, node.id),
+                    "waits for itself",
+                )
+                .with_secondary(wf.nodes[p].id_span.clone(), "reached only through the join")
+                .with_note("a loop re-enters through an exclusive gateway, which passes on each token: put one before the join"),
+            );
+            continue;
+        }
+        // The choices every token to the join passes; only the nearest one (which all the
+        // others dominate) can split the join's incoming edges: an earlier one leads to it
+        // down one branch, and that branch reaches every incoming edge through it.
+        let dominating: Vec<&Choice> = choices
+            .iter()
+            .filter(|c| c.node != j && !preds.iter().any(|&p| p != c.node && c.without[p]))
+            .collect();
+        let nearest = dominating.iter().find(|c| {
+            dominating
+                .iter()
+                .all(|d| d.node == c.node || !d.without[c.node])
+        });
+        if let Some(Choice {
+            node: x,
+            alternatives,
+            ..
+        }) = nearest
+        {
+            let x = *x;
+            let complete = alternatives.iter().any(|alt| {
+                let seeds = alt.iter().copied().filter(|&t| t != j);
+                let reached = Graph::reach_avoiding(&graph.succ, seeds, &[j, x]);
+                preds
+                    .iter()
+                    .all(|&p| if p == x { alt.contains(&j) } else { reached[p] })
+            });
+            if complete {
+                continue;
+            }
+            let chooser = &wf.nodes[x];
+            let (why, label) = if chooser.kind == NodeKind::Exclusive {
+                (
+                    format!(
+                        "its incoming edges lie on different branches of exclusive gateway `{}`, which takes only one",
+                        chooser.id
+                    ),
+                    "takes one branch",
+                )
+            } else {
+                (
+                    format!(
+                        "its incoming edges lie on different outcomes of service `{}` (its result, or one of its error paths), of which only one happens",
+                        chooser.id
+                    ),
+                    "one outcome happens",
+                )
+            };
+            out.push(
+                Diagnostic::error(node.id_span.clone(), format!("{what}: {why}"), "never gets all its tokens")
+                    .with_secondary(chooser.id_span.clone(), label)
+                    .with_note("merge alternative paths with an exclusive gateway (\"type\": \"exclusive\"), which passes on each token"),
+            );
+        }
+    }
+}
+
+/// A node that sends each token down one of its alternatives (target sets), with the nodes a
+/// token reaches from the start without passing it.
+struct Choice {
+    node: usize,
+    alternatives: Vec<Vec<usize>>,
+    without: Vec<bool>,
+}
+
+/// The distinct values of `v`, in order.
+fn distinct(v: &[usize]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(v.len());
+    for &x in v {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// "service", "timer", … for messages that name a node.
+fn kind_noun(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Start => "start node",
+        NodeKind::Service => "service",
+        NodeKind::End => "end node",
+        NodeKind::Exclusive => "exclusive gateway",
+        NodeKind::Parallel => "parallel gateway",
+        NodeKind::Timer => "timer",
+    }
+}
+
 fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
+    if node.kind == NodeKind::Start {
+        for row in node.output_mapping.iter().flatten() {
+            check_output_row(row, out);
+        }
+    }
     if node.kind != NodeKind::Service {
         return;
     }
@@ -379,54 +753,19 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
             "add \"run\": { \"command\": [...] } or { \"python\": \"….py\" }",
         ));
     }
-    let rows = node.input_mapping.iter().flatten().map(|r| (r, true));
-    let out_rows = node.output_mapping.iter().flatten().map(|r| (r, false));
-    for (row, is_input) in rows.chain(out_rows) {
-        if row.name == SECRETS_ROW && is_input {
-            check_secrets_row(wf, node, row, out);
-            continue;
-        }
+    for row in node.input_mapping.iter().flatten() {
         if row.name == SECRETS_ROW {
-            out.push(Diagnostic::error(
-                row.name_span.clone(),
-                "`$secrets` belongs in the input mapping, not the output mapping",
-                "not allowed here",
-            ));
-            continue;
+            check_secrets_row(wf, node, row, out);
+        } else if let Some(e) = &row.expr {
+            check_expr(&row.value, e, out);
         }
-        let Some(e) = &row.expr else { continue };
-        let analysis = expr::analyze(e);
-        for span in &analysis.secret_value_calls {
-            out.push(
-                Diagnostic::error(row.value.file_span(span.start..span.end), "`secret_value()` may only be used in the `$secrets` row of an input mapping", "not inside `$secrets`")
-                    .with_note("secrets never become workflow variables; bind them with { \"param\": secret_value(\"name\") } in a `$secrets` row"),
-            );
-        }
-        for (name, span) in &analysis.unknown_calls {
-            let known = expr::FUNCTIONS
-                .iter()
-                .map(|(f, _)| *f)
-                .filter(|f| *f != "secret_value");
-            let hint = suggestion(name, known.clone());
-            out.push(
-                Diagnostic::error(
-                    row.value.file_span(span.start..span.end),
-                    format!("unknown function `{name}`{hint}"),
-                    "not a known function",
-                )
-                .with_note(format!(
-                    "the functions are: {}",
-                    known.collect::<Vec<_>>().join(", ")
-                )),
-            );
-        }
-        for err in &analysis.call_errors {
-            out.push(Diagnostic::error(
-                row.value.file_span(err.span.start..err.span.end),
-                err.message.clone(),
-                "here",
-            ));
-        }
+    }
+    let error_rows = node
+        .errors
+        .iter()
+        .flat_map(|p| p.output_mapping.iter().flatten());
+    for row in node.output_mapping.iter().flatten().chain(error_rows) {
+        check_output_row(row, out);
     }
     check_secret_env_names(node, out);
     if node.secrets_row().is_none() && !node.secrets.is_empty() {
@@ -452,6 +791,104 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
                     .join(", ")
             )),
         );
+    }
+}
+
+/// A row of an output mapping (a service's, a start node's or an error path's).
+fn check_output_row(row: &MappingRow, out: &mut Vec<Diagnostic>) {
+    if row.name == SECRETS_ROW {
+        out.push(Diagnostic::error(
+            row.name_span.clone(),
+            "`$secrets` belongs in the input mapping, not the output mapping",
+            "not allowed here",
+        ));
+    } else if let Some(e) = &row.expr {
+        check_expr(&row.value, e, out);
+    }
+}
+
+/// What every expression outside `$secrets` must respect: no `secret_value`, known functions
+/// with the right arguments. `value` maps the expression's spans into the file.
+fn check_expr(value: &Str, e: &Expr, out: &mut Vec<Diagnostic>) {
+    let analysis = expr::analyze(e);
+    for span in &analysis.secret_value_calls {
+        out.push(
+            Diagnostic::error(value.file_span(span.start..span.end), "`secret_value()` may only be used in the `$secrets` row of an input mapping", "not inside `$secrets`")
+                .with_note("secrets never become workflow variables; bind them with { \"param\": secret_value(\"name\") } in a `$secrets` row"),
+        );
+    }
+    for (name, span) in &analysis.unknown_calls {
+        let known = expr::FUNCTIONS
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| *f != "secret_value");
+        let hint = suggestion(name, known.clone());
+        out.push(
+            Diagnostic::error(
+                value.file_span(span.start..span.end),
+                format!("unknown function `{name}`{hint}"),
+                "not a known function",
+            )
+            .with_note(format!(
+                "the functions are: {}",
+                known.collect::<Vec<_>>().join(", ")
+            )),
+        );
+    }
+    for err in &analysis.call_errors {
+        out.push(Diagnostic::error(
+            value.file_span(err.span.start..err.span.end),
+            err.message.clone(),
+            "here",
+        ));
+    }
+}
+
+/// The conditions of gateway edges: the expression checks, and a condition whose value is
+/// knowably not a boolean (it would never be true).
+fn check_conditions(wf: &Workflow, index: &HashMap<&str, usize>, out: &mut Vec<Diagnostic>) {
+    for e in &wf.edges {
+        let Some(c) = &e.condition else { continue };
+        let Some(ex) = &c.expr else { continue };
+        check_expr(&c.value, ex, out);
+        let on_gateway = index
+            .get(e.from.as_str())
+            .is_some_and(|&g| wf.nodes[g].kind == NodeKind::Exclusive);
+        if let (true, Some(what)) = (on_gateway, non_boolean(ex)) {
+            out.push(
+                Diagnostic::error(
+                    c.value.file_span(ex.span.start..ex.span.end),
+                    format!("this condition is {what}, never a boolean, so it is never true"),
+                    "not a boolean",
+                )
+                .with_note("a condition is a comparison or a test, e.g. status = \"DONE\", count(items) > 0, is defined(x)"),
+            );
+        }
+    }
+}
+
+/// What an expression certainly is when that is not a boolean (null included), as far as the
+/// syntax tells: literals, arithmetic, and functions of known result. `None`: it may be one.
+fn non_boolean(e: &Expr) -> Option<&'static str> {
+    match &e.kind {
+        ExprKind::Null => Some("null"),
+        ExprKind::Number(_) => Some("a number"),
+        ExprKind::String(_) => Some("a string"),
+        ExprKind::List(_) => Some("a list"),
+        ExprKind::Context(_) => Some("a context"),
+        ExprKind::Neg(_) => Some("a negated number"),
+        ExprKind::Binary { rest, .. } => match rest.first().map(|o| o.op) {
+            Some(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) => {
+                Some("an arithmetic result")
+            }
+            _ => None,
+        },
+        ExprKind::Call { name, .. } => match name.as_str() {
+            "string" => Some("a string (the result of `string()`)"),
+            "number" | "count" => Some("a number"),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -549,94 +986,175 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
     }
 }
 
-/// Warns about mapping expressions that read variables nothing can provide. Only where that
-/// is knowable: the workflow declares its inputs, and every upstream node maps its outputs.
-fn check_variables(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
-    let Some(inputs) = &wf.inputs else { return };
-    let n = wf.nodes.len();
-    // Kahn's order; the graph is acyclic here.
-    let mut indeg: Vec<usize> = graph.pred.iter().map(Vec::len).collect();
-    let mut order: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
-    let mut k = 0;
-    while k < order.len() {
-        let v = order[k];
-        k += 1;
-        for &w in &graph.succ[v] {
-            indeg[w] -= 1;
-            if indeg[w] == 0 {
-                order.push(w);
+/// What variables may be set when a token reaches a point of the graph: a set over the names
+/// mappings provide, `Unknown` after a service without an output mapping (its result may merge
+/// any keys), `Unreached` where no token has come (yet, while the fixpoint runs).
+#[derive(Clone, Debug, PartialEq)]
+enum Avail {
+    Unreached,
+    Known(Vec<u64>),
+    Unknown,
+}
+
+impl Avail {
+    /// `self` ∪ `other` (a variable set on any incoming path may be there).
+    fn join(&mut self, other: &Avail) {
+        match (&mut *self, other) {
+            (_, Avail::Unreached) | (Avail::Unknown, _) => {}
+            (Avail::Known(a), Avail::Known(b)) => {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x |= y;
+                }
             }
+            (this, other) => *this = other.clone(),
         }
     }
-    // Variables available before and after each node runs, as bit sets over every name an
-    // input or output mapping provides; `None` where an upstream result is unknown (a service
-    // without an output mapping merges whatever its result holds).
-    let mut names: Vec<&str> = inputs.iter().map(|d| d.name.as_str()).collect();
-    names.extend(
-        wf.nodes
+
+    /// `self` with the bits `bits` set too.
+    fn with(&self, bits: impl IntoIterator<Item = usize>) -> Avail {
+        match self {
+            Avail::Known(set) => {
+                let mut set = set.clone();
+                for i in bits {
+                    set[i / 64] |= 1 << (i % 64);
+                }
+                Avail::Known(set)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// Warns about expressions (input mappings, a start node's output mapping, gateway conditions)
+/// that read variables nothing can provide. Only where that is knowable: the workflow declares
+/// its inputs, and every node upstream maps its outputs. With loops and merges a variable counts
+/// as provided when any path to the node provides it.
+fn check_variables(
+    wf: &Workflow,
+    edges: &[(usize, usize)],
+    error_flows: &[ErrorFlow],
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(inputs) = &wf.inputs else { return };
+    let n = wf.nodes.len();
+    let error_rows = |f: &ErrorFlow| {
+        wf.nodes[f.from].errors[f.path]
+            .output_mapping
             .iter()
-            .flat_map(|n| n.output_mapping.iter().flatten().map(|r| r.name.as_str())),
-    );
+            .flatten()
+    };
+    let mut names: Vec<&str> = inputs.iter().map(|d| d.name.as_str()).collect();
+    for node in &wf.nodes {
+        let errors = node
+            .errors
+            .iter()
+            .flat_map(|p| p.output_mapping.iter().flatten());
+        names.extend(
+            node.output_mapping
+                .iter()
+                .flatten()
+                .chain(errors)
+                .map(|r| r.name.as_str()),
+        );
+    }
     names.sort_unstable();
     names.dedup();
     let bit = |name: &str| names.binary_search(&name).ok();
+    let bits = |rows: &mut dyn Iterator<Item = &MappingRow>| -> Vec<usize> {
+        rows.filter_map(|r| bit(&r.name)).collect()
+    };
     let words = names.len().div_ceil(64);
-    let mut base = vec![0u64; words];
-    for d in inputs {
-        if let Some(i) = bit(&d.name) {
-            base[i / 64] |= 1 << (i % 64);
+    let base = Avail::Known(vec![0; words]).with(inputs.iter().filter_map(|d| bit(&d.name)));
+    // Incoming flows per node: a normal edge carries what its source has after running, an
+    // error path what the service had before it, plus the error path's mapping.
+    let mut incoming: Vec<Vec<(usize, Option<Vec<usize>>)>> = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        incoming[b].push((a, None));
+    }
+    for f in error_flows {
+        incoming[f.to].push((f.from, Some(bits(&mut error_rows(f)))));
+    }
+    let outs: Vec<Vec<usize>> = wf
+        .nodes
+        .iter()
+        .map(|n| bits(&mut n.output_mapping.iter().flatten()))
+        .collect();
+    let mut before = vec![Avail::Unreached; n];
+    let mut after = vec![Avail::Unreached; n];
+    // A fixpoint: the sets only grow, so this ends.
+    loop {
+        let mut changed = false;
+        for v in 0..n {
+            let node = &wf.nodes[v];
+            let mut avail = if node.kind == NodeKind::Start {
+                base.clone()
+            } else {
+                Avail::Unreached
+            };
+            for (p, error_bits) in &incoming[v] {
+                match error_bits {
+                    None => avail.join(&after[*p]),
+                    Some(b) => avail.join(&before[*p].with(b.iter().copied())),
+                }
+            }
+            let next = match (&avail, node.kind, &node.output_mapping) {
+                (Avail::Unreached, _, _) => Avail::Unreached,
+                (_, NodeKind::Service, None) => Avail::Unknown,
+                (a, _, _) => a.with(outs[v].iter().copied()),
+            };
+            if avail != before[v] || next != after[v] {
+                before[v] = avail;
+                after[v] = next;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
-    let mut before: Vec<Option<Vec<u64>>> = vec![None; n];
-    let mut after: Vec<Option<Vec<u64>>> = vec![None; n];
-    for &v in &order {
-        let avail = if graph.pred[v].is_empty() {
-            Some(base.clone())
-        } else {
-            graph.pred[v]
-                .iter()
-                .try_fold(vec![0u64; words], |mut acc, &p| {
-                    for (a, b) in acc.iter_mut().zip(after[p].as_ref()?) {
-                        *a |= b;
-                    }
-                    Some(acc)
-                })
-        };
-        let node = &wf.nodes[v];
-        after[v] = match (&avail, node.kind, &node.output_mapping) {
-            (Some(_), NodeKind::Service, None) | (None, _, _) => None,
-            (Some(set), _, outs) => {
-                let mut set = set.clone();
-                for i in outs.iter().flatten().filter_map(|r| bit(&r.name)) {
-                    set[i / 64] |= 1 << (i % 64);
-                }
-                Some(set)
+    let provided = |avail: &Avail, name: &str| match avail {
+        Avail::Known(set) => bit(name).is_some_and(|i| set[i / 64] & (1 << (i % 64)) != 0),
+        _ => true,
+    };
+    let mut warn = |avail: &Avail, value: &Str, e: &Expr, local: &BTreeSet<&str>| {
+        for (var, span) in expr::analyze(e).free_variables {
+            if provided(avail, &var) || local.contains(var.as_str()) {
+                continue;
             }
-        };
-        before[v] = avail;
-    }
-    let provided =
-        |set: &[u64], name: &str| bit(name).is_some_and(|i| set[i / 64] & (1 << (i % 64)) != 0);
+            let avail_names = names.iter().copied().filter(|n| provided(avail, n));
+            let hint = suggestion(&var, avail_names.chain(local.iter().copied()));
+            out.push(
+                Diagnostic::warning(value.file_span(span.start..span.end), format!("`{var}` is not provided by any workflow input or upstream node{hint}"), "evaluates to null")
+                    .with_note("a missing variable is null in FEEL; declare it in the workflow's `inputs` or map it from an upstream node's output"),
+            );
+        }
+    };
     for (i, node) in wf.nodes.iter().enumerate() {
-        let Some(avail) = &before[i] else { continue };
+        let avail = &before[i];
+        if !matches!(avail, Avail::Known(_)) {
+            continue;
+        }
+        let rows = match node.kind {
+            NodeKind::Start => node.output_mapping.as_deref(),
+            _ => node.input_mapping.as_deref(),
+        };
         let mut local: BTreeSet<&str> = BTreeSet::new();
-        for row in node.input_mapping.iter().flatten() {
+        for row in rows.into_iter().flatten() {
             if row.name == SECRETS_ROW {
                 continue;
             }
             if let Some(e) = &row.expr {
-                for (var, span) in expr::analyze(e).free_variables {
-                    if !provided(avail, &var) && !local.contains(var.as_str()) {
-                        let avail_names = names.iter().copied().filter(|n| provided(avail, n));
-                        let hint = suggestion(&var, avail_names.chain(local.iter().copied()));
-                        out.push(
-                            Diagnostic::warning(row.value.file_span(span.start..span.end), format!("`{var}` is not provided by any workflow input or upstream node{hint}"), "evaluates to null")
-                                .with_note("a missing variable is null in FEEL; declare it in the workflow's `inputs` or map it from an upstream node's output"),
-                        );
-                    }
-                }
+                warn(avail, &row.value, e, &local);
             }
             local.insert(row.name.as_str());
+        }
+        if node.kind == NodeKind::Exclusive {
+            let conditions = wf.edges.iter().filter(|e| e.from == node.id);
+            for c in conditions.filter_map(|e| e.condition.as_ref()) {
+                if let Some(e) = &c.expr {
+                    warn(avail, &c.value, e, &local);
+                }
+            }
         }
     }
 }

@@ -160,7 +160,7 @@ impl NodeView {
         match self.state {
             NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
             NodeState::Running => Some(now.saturating_sub(self.since)),
-            NodeState::Done(_) => Some(self.took),
+            NodeState::Waiting | NodeState::Done(_) => Some(self.took),
         }
     }
 
@@ -989,6 +989,7 @@ fn engine_event(app: &mut App, e: Event) {
             stream,
             data,
             redacted,
+            ..
         } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 let s = match stream {
@@ -1005,6 +1006,7 @@ fn engine_event(app: &mut App, e: Event) {
             exit_code,
             signal,
             reason,
+            ..
         } => {
             if let Some(idx) = app.logs.node_index(&node) {
                 app.logs.finish(idx, LogStream::Stdout, at);
@@ -1051,6 +1053,12 @@ fn engine_event(app: &mut App, e: Event) {
                 r.purge();
             }
         }
+        // Control flow (issue 11): drawn by the tui helper's step.
+        Event::EdgeTaken { .. }
+        | Event::GatewayDecision { .. }
+        | Event::TimerStarted { .. }
+        | Event::RetryScheduled { .. }
+        | Event::ErrorCaught { .. } => {}
         Event::RunFinished {
             status,
             duration_ms,

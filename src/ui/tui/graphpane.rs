@@ -36,6 +36,13 @@ pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
                 SPINNER_ASCII[frame % SPINNER_ASCII.len()]
             }
         }
+        NodeState::Waiting => {
+            if uni {
+                '↻'
+            } else {
+                '~'
+            }
+        }
         NodeState::Done(outcome) => match (outcome, uni) {
             (NodeOutcome::Succeeded, true) => '✓',
             (NodeOutcome::Succeeded, false) => '+',
@@ -52,7 +59,7 @@ pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
 pub fn status_role(state: NodeState) -> Role {
     match state {
         NodeState::Pending => Role::StatusPending,
-        NodeState::Running => Role::StatusRunning,
+        NodeState::Running | NodeState::Waiting => Role::StatusRunning,
         NodeState::Done(outcome) => match outcome {
             NodeOutcome::Succeeded => Role::StatusSucceeded,
             NodeOutcome::Failed | NodeOutcome::TimedOut => Role::StatusFailed,

@@ -103,6 +103,7 @@ fn node_started(app: &mut App, id: &str) {
         app,
         Event::NodeStarted {
             node: Arc::from(id),
+            attempt: crate::engine::Attempt::FIRST,
             pid: Some(4242),
         },
     );
@@ -113,6 +114,7 @@ fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
         app,
         Event::NodeLog {
             node: Arc::from(id),
+            attempt: 1,
             stream,
             data: text.as_bytes().to_vec(),
             redacted: Vec::new(),
@@ -134,6 +136,8 @@ fn finished(app: &mut App, id: &str, status: NodeOutcome, ms: u64, reason: Optio
             }),
             signal: None,
             reason: reason.map(str::to_string),
+            attempt: 1,
+            error_code: None,
         },
     );
 }
@@ -143,6 +147,7 @@ fn summary(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
         node: id.into(),
         label: id.into(),
         status,
+        attempts: u32::from(ms.is_some()),
         duration_ms: ms,
         exit_code: ms.map(|_| {
             if status == NodeOutcome::Succeeded {

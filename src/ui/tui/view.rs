@@ -281,6 +281,7 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     "running {}",
                     human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
                 ),
+                NodeState::Waiting => "waiting to retry".into(),
                 NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
                 NodeState::Done(outcome) => {
                     format!(
