@@ -363,6 +363,38 @@ pub fn static_label(node: &Node) -> String {
     }
 }
 
+/// Every edge the graph of a workflow draws, as `(number, from, to)` node indexes: the
+/// workflow's edges, numbered as in `wf.edges`, then each node's error paths (`errors[].to`),
+/// numbered on from `wf.edges.len()` in node and file order. Edges naming an unknown node are
+/// left out (their numbers are not reused).
+pub fn graph_edges(wf: &Workflow) -> Vec<(usize, usize, usize)> {
+    let index = |id: &str| wf.node_index(id);
+    let paths = wf
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.errors.iter().map(move |p| (i, p.to.as_str())));
+    wf.edges
+        .iter()
+        .map(|e| (index(&e.from), e.to.as_str()))
+        .chain(paths.map(|(i, to)| (Some(i), to)))
+        .enumerate()
+        .filter_map(|(k, (from, to))| Some((k, from?, index(to)?)))
+        .collect()
+}
+
+/// The number [`graph_edges`] gives the error path of node `node` that catches `code`.
+pub fn error_path_number(wf: &Workflow, node: usize, code: &str) -> Option<usize> {
+    let before: usize = wf.nodes.iter().take(node).map(|n| n.errors.len()).sum();
+    let k = wf
+        .nodes
+        .get(node)?
+        .errors
+        .iter()
+        .position(|p| p.code == code)?;
+    Some(wf.edges.len() + before + k)
+}
+
 /// A workflow's graph as text, nodes shown by their labels (`wfop graph`).
 pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
     let labels: Vec<String> = wf.nodes.iter().map(static_label).collect();
@@ -372,5 +404,6 @@ pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
         .zip(&labels)
         .map(|(n, l)| (shape_of(n.kind), l.as_str()))
         .collect();
-    render_graph(&nodes, &wf.edge_indices(), charset)
+    let edges: Vec<(usize, usize)> = graph_edges(wf).iter().map(|&(_, a, b)| (a, b)).collect();
+    render_graph(&nodes, &edges, charset)
 }

@@ -153,7 +153,7 @@ pub struct GraphModel {
     widths: Vec<usize>,
     shapes: Vec<Shape>,
     edges: Vec<(usize, usize)>,
-    /// The index in the workflow's `edges` of each laid-out edge.
+    /// The number (`ui::graph::graph_edges`) of each laid-out edge.
     edge_of: Vec<usize>,
     charset: Charset,
 }
@@ -161,12 +161,10 @@ pub struct GraphModel {
 impl GraphModel {
     pub fn new(wf: &Workflow, charset: Charset) -> Self {
         let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
-        // The workflow's edges between known nodes, and where each is in `wf.edges`.
-        let (edges, edge_of) = wf
-            .edges
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| Some(((wf.node_index(&e.from)?, wf.node_index(&e.to)?), i)))
+        // The edges and error paths between known nodes, and their numbers.
+        let (edges, edge_of) = crate::ui::graph::graph_edges(wf)
+            .into_iter()
+            .map(|(k, a, b)| ((a, b), k))
             .unzip();
         let mut g = GraphModel {
             layout: Layout::default(),

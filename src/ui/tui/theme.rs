@@ -138,7 +138,7 @@ impl Role {
             | Role::StatusFailed
             | Role::StatusSkipped => Some(Role::Text),
             Role::StatusCancelled => Some(Role::StatusSkipped),
-            Role::Edge => Some(Role::Muted),
+            Role::Edge => Some(Role::Text),
             Role::EdgeTaken => Some(Role::StatusSucceeded),
             Role::EdgeUntaken => Some(Role::StatusSkipped),
         }

@@ -215,7 +215,14 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
             |i| {
                 let kind = app.wf.nodes.get(i).map(|n| n.kind);
                 let base = match kind {
-                    Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
+                    Some(NodeKind::Service | NodeKind::Timer) => {
+                        t.style(status_role(app.nodes[i].state))
+                    }
+                    Some(NodeKind::Exclusive | NodeKind::Parallel)
+                        if app.nodes[i].state != NodeState::Pending =>
+                    {
+                        t.style(status_role(app.nodes[i].state))
+                    }
                     Some(NodeKind::End) => match app.status {
                         Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
                         Some(RunStatus::Failed) => t.style(Role::StatusFailed),
@@ -264,15 +271,63 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             "end: the workflow variables (final after a run)",
             t.style(Role::Muted),
         )],
-        NodeKind::Exclusive => vec![Span::styled(
-            "exclusive gateway: the first true condition is taken",
-            t.style(Role::Muted),
-        )],
-        NodeKind::Parallel => vec![Span::styled(
-            "parallel gateway: forks to every edge, joins all",
-            t.style(Role::Muted),
-        )],
-        NodeKind::Timer => vec![Span::styled("timer", t.style(Role::Muted))],
+        NodeKind::Exclusive | NodeKind::Parallel => {
+            let (what, did) = if node.kind == NodeKind::Exclusive {
+                (
+                    "exclusive gateway: the first true condition is taken",
+                    "decided",
+                )
+            } else {
+                ("parallel gateway: forks to every edge, joins all", "passed")
+            };
+            let mut spans = vec![Span::styled(what, t.style(Role::Muted))];
+            if v.attempt.iteration > 0 {
+                spans.push(Span::styled(
+                    format!(" · {did} {}×", v.attempt.iteration),
+                    t.style(status_role(v.state)),
+                ));
+            }
+            if let Some(r) = &v.reason {
+                spans.push(Span::styled(format!(" · {r}"), t.style(Role::Error)));
+            }
+            spans
+        }
+        NodeKind::Timer => {
+            let g = graphpane::glyph(v.state, app.frame(), app.charset);
+            let wait = node
+                .timer
+                .as_ref()
+                .map(|t| human::duration(t.duration, Form::Exact))
+                .unwrap_or_default();
+            let what = match (v.state, v.timer_left(app.elapsed())) {
+                (NodeState::Running, Some(left)) => format!(
+                    "waiting, {} left of {wait}",
+                    human::duration(left, Form::Compact)
+                ),
+                (NodeState::Pending, _) => format!("timer: waits {wait}"),
+                (NodeState::Done(NodeOutcome::Skipped), _) => "skipped".into(),
+                (NodeState::Done(outcome), _) => format!(
+                    "{} after {}",
+                    outcome.as_str(),
+                    human::duration(v.took, Form::Compact)
+                ),
+                _ => "waiting".into(),
+            };
+            let mut spans = vec![Span::styled(
+                format!("{g} {what}"),
+                t.style(status_role(v.state)),
+            )];
+            if v.attempt.iteration > 1 {
+                spans.push(Span::styled(
+                    format!(" · iteration {}", v.attempt.iteration),
+                    t.style(Role::Muted),
+                ));
+            }
+            if let Some(r) = &v.reason {
+                spans.push(Span::styled(format!(" · {r}"), t.style(Role::Muted)));
+            }
+            spans
+        }
         NodeKind::Service => {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
@@ -281,7 +336,13 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     "running {}",
                     human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
                 ),
-                NodeState::Waiting => "waiting to retry".into(),
+                NodeState::Waiting => match v.retry_at {
+                    Some(at) => format!(
+                        "waiting to retry, in {}",
+                        human::duration(at.saturating_sub(app.elapsed()), Form::Compact)
+                    ),
+                    None => "waiting to retry".into(),
+                },
                 NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
                 NodeState::Done(outcome) => {
                     format!(
@@ -295,6 +356,25 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                 format!("{g} {what}"),
                 t.style(status_role(v.state)),
             )];
+            let a = v.attempt;
+            if a.tries > 1 {
+                spans.push(Span::styled(
+                    format!(" · attempt {}/{}", a.try_no, a.tries),
+                    t.style(Role::Muted),
+                ));
+            }
+            if a.iteration > 1 {
+                spans.push(Span::styled(
+                    format!(" · iteration {}", a.iteration),
+                    t.style(Role::Muted),
+                ));
+            }
+            if let Some(c) = &v.caught {
+                spans.push(Span::styled(
+                    format!(" · caught {c}"),
+                    t.style(Role::Warning),
+                ));
+            }
             match (v.exit_code, v.signal) {
                 (Some(c), _) if c != 0 => spans.push(Span::styled(
                     format!(" · exit {c}"),
