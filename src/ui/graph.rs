@@ -11,17 +11,21 @@
 //! | start node                    | `○`               | `o`   |
 //! | end node                      | `●`               | `@`   |
 //! | service node                  | `[label]`         | `[label]` |
+//! | exclusive gateway             | `◇× label`        | `<x> label` |
+//! | parallel gateway              | `◇+ label`        | `<+> label` |
+//! | timer                         | `◷ label 30s`     | `(t) label 30s` |
 //! | horizontal line               | `─`               | `-`   |
 //! | vertical line                 | `│`               | `\|`  |
 //! | corners, tees, crossings      | `┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼` | `+` |
 //! | arrow head                    | `→`               | `>`   |
-//! | arrow head of a cycle edge    | `←`               | `<`   |
+//! | a loop's way back (under it)  | `←`               | `<`   |
 //!
 //! Lay out with [`Charset::layout_options`] so that ASCII arrows get their shaft:
 //! `○ → [Service] → ●` in Unicode, `o -> [Service] -> @` in ASCII.
 
+use crate::human::{self, Form};
 use crate::workflow::layout::{self, Glyph, Layout, LayoutNode, LayoutOptions, Shape, char_width};
-use crate::workflow::{NodeKind, Workflow};
+use crate::workflow::{Node, NodeKind, Workflow};
 
 /// Which characters draw the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -68,15 +72,40 @@ impl Charset {
         }
     }
 
-    /// The text of a node: the start and end marks, or a service label in a box (terminal-safe:
-    /// `safe`, so a label's escapes neither reach the terminal nor break the layout).
+    /// The text of a node: the start and end marks, a service label in a box, a gateway's or
+    /// a timer's mark with its label (terminal-safe: `safe`, so a label's escapes neither reach
+    /// the terminal nor break the layout).
     pub fn node_text(self, shape: Shape, label: &str) -> String {
+        let label = crate::safe::line(label);
+        let marked = |mark: &str| {
+            if label.is_empty() {
+                mark.to_string()
+            } else {
+                format!("{mark} {label}")
+            }
+        };
+        match shape {
+            Shape::Start | Shape::End => self.mark(shape).to_string(),
+            Shape::Service => format!("[{label}]"),
+            Shape::Exclusive | Shape::Parallel | Shape::Timer => marked(self.mark(shape)),
+        }
+    }
+
+    /// The mark of a shape: `○`, `●`, `◇×`, `◇+`, `◷` (ASCII `o`, `@`, `<x>`, `<+>`, `(t)`);
+    /// a service's box has none.
+    pub fn mark(self, shape: Shape) -> &'static str {
         match (shape, self) {
-            (Shape::Start, Charset::Unicode) => "○".to_string(),
-            (Shape::Start, Charset::Ascii) => "o".to_string(),
-            (Shape::End, Charset::Unicode) => "●".to_string(),
-            (Shape::End, Charset::Ascii) => "@".to_string(),
-            (Shape::Service, _) => format!("[{}]", crate::safe::line(label)),
+            (Shape::Start, Charset::Unicode) => "○",
+            (Shape::Start, Charset::Ascii) => "o",
+            (Shape::End, Charset::Unicode) => "●",
+            (Shape::End, Charset::Ascii) => "@",
+            (Shape::Exclusive, Charset::Unicode) => "◇×",
+            (Shape::Exclusive, Charset::Ascii) => "<x>",
+            (Shape::Parallel, Charset::Unicode) => "◇+",
+            (Shape::Parallel, Charset::Ascii) => "<+>",
+            (Shape::Timer, Charset::Unicode) => "◷",
+            (Shape::Timer, Charset::Ascii) => "(t)",
+            (Shape::Service, _) => "",
         }
     }
 }
@@ -147,13 +176,28 @@ impl Canvas {
         charset: Charset,
         window: Window,
     ) -> Canvas {
+        Canvas::paint_ranked(layout, texts, charset, window, |_| 0)
+    }
+
+    /// Paints like [`Canvas::paint_window`], but a cell that several edges share (a fork's or
+    /// a join's track) belongs to the one of highest `rank` (the first in input order among
+    /// equals): the TUI ranks the edges a run took over the others.
+    pub fn paint_ranked(
+        layout: &Layout,
+        texts: &[String],
+        charset: Charset,
+        window: Window,
+        rank: impl Fn(usize) -> u8,
+    ) -> Canvas {
         let mut canvas = Canvas {
             origin: (window.x, window.y),
             width: window.width,
             height: window.height,
             cells: vec![Cell::BLANK; window.width.saturating_mul(window.height)],
         };
-        for (e, edge) in layout.edges.iter().enumerate() {
+        let mut order: Vec<usize> = (0..layout.edges.len()).collect();
+        order.sort_by_key(|&e| std::cmp::Reverse(rank(e)));
+        for (e, edge) in order.into_iter().map(|e| (e, &layout.edges[e])) {
             for c in &edge.cells {
                 if let Some(cell) = canvas.at_mut(c.x, c.y)
                     && cell.owner == Owner::Empty
@@ -298,20 +342,68 @@ mod tests;
 pub fn shape_of(kind: NodeKind) -> Shape {
     match kind {
         NodeKind::Start => Shape::Start,
-        // Until gateways and timers get shapes of their own, they are drawn as boxes.
-        NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => {
-            Shape::Service
-        }
+        NodeKind::Service => Shape::Service,
         NodeKind::End => Shape::End,
+        NodeKind::Exclusive => Shape::Exclusive,
+        NodeKind::Parallel => Shape::Parallel,
+        NodeKind::Timer => Shape::Timer,
     }
 }
 
-/// A workflow's graph as text, services shown by their labels (`wfop graph`).
+/// What a node's mark is labelled with when nothing runs: its label, and a timer's wait as
+/// a workflow writes it (`poll 30s`).
+pub fn static_label(node: &Node) -> String {
+    match &node.timer {
+        Some(t) if node.kind == NodeKind::Timer => format!(
+            "{} {}",
+            node.display_label(),
+            human::duration(t.duration, Form::Exact)
+        ),
+        _ => node.display_label().to_string(),
+    }
+}
+
+/// Every edge the graph of a workflow draws, as `(number, from, to)` node indexes: the
+/// workflow's edges, numbered as in `wf.edges`, then each node's error paths (`errors[].to`),
+/// numbered on from `wf.edges.len()` in node and file order. Edges naming an unknown node are
+/// left out (their numbers are not reused).
+pub fn graph_edges(wf: &Workflow) -> Vec<(usize, usize, usize)> {
+    let index = |id: &str| wf.node_index(id);
+    let paths = wf
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.errors.iter().map(move |p| (i, p.to.as_str())));
+    wf.edges
+        .iter()
+        .map(|e| (index(&e.from), e.to.as_str()))
+        .chain(paths.map(|(i, to)| (Some(i), to)))
+        .enumerate()
+        .filter_map(|(k, (from, to))| Some((k, from?, index(to)?)))
+        .collect()
+}
+
+/// The number [`graph_edges`] gives the error path of node `node` that catches `code`.
+pub fn error_path_number(wf: &Workflow, node: usize, code: &str) -> Option<usize> {
+    let before: usize = wf.nodes.iter().take(node).map(|n| n.errors.len()).sum();
+    let k = wf
+        .nodes
+        .get(node)?
+        .errors
+        .iter()
+        .position(|p| p.code == code)?;
+    Some(wf.edges.len() + before + k)
+}
+
+/// A workflow's graph as text, nodes shown by their labels (`wfop graph`).
 pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
+    let labels: Vec<String> = wf.nodes.iter().map(static_label).collect();
     let nodes: Vec<(Shape, &str)> = wf
         .nodes
         .iter()
-        .map(|n| (shape_of(n.kind), n.display_label()))
+        .zip(&labels)
+        .map(|(n, l)| (shape_of(n.kind), l.as_str()))
         .collect();
-    render_graph(&nodes, &wf.edge_indices(), charset)
+    let edges: Vec<(usize, usize)> = graph_edges(wf).iter().map(|&(_, a, b)| (a, b)).collect();
+    render_graph(&nodes, &edges, charset)
 }

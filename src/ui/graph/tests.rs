@@ -4,6 +4,9 @@ use crate::workflow::layout::{LayoutNode, layout};
 const S: Shape = Shape::Start;
 const E: Shape = Shape::End;
 const V: Shape = Shape::Service;
+const X: Shape = Shape::Exclusive;
+const P: Shape = Shape::Parallel;
+const T: Shape = Shape::Timer;
 
 fn draw(nodes: &[(Shape, &str)], edges: &[(usize, usize)]) -> String {
     render_graph(nodes, edges, Charset::Unicode)
@@ -220,12 +223,162 @@ fn long_edge_spanning_layers() {
 }
 
 #[test]
-fn cycle_edge_is_drawn_backwards() {
+fn cycle_edge_is_drawn_as_a_loop() {
     let nodes = [(S, ""), (V, "A"), (V, "B"), (E, "")];
     let edges = [(0, 1), (1, 2), (2, 0), (2, 3)];
     assert_eq!(
         draw(&nodes, &edges),
-        lines(&["○ ←┬→ [A] ─┐", "   └───────┴→ [B] → ●"])
+        lines(&["┌→ ○ → [A] → [B] ─┬→ ●", "└───────←─────────┘"])
+    );
+}
+
+/// The platform's polling pattern: submit, wait, poll, and back to the wait until done.
+fn polling() -> Graph {
+    let nodes = vec![
+        (S, ""),
+        (V, "Submit"),
+        (T, "wait 30s"),
+        (V, "Poll"),
+        (X, "done?"),
+        (V, "Report"),
+        (E, ""),
+    ];
+    let edges = vec![(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (4, 2), (5, 6)];
+    (nodes, edges)
+}
+
+#[test]
+fn polling_loop_reads_as_a_loop() {
+    let (nodes, edges) = polling();
+    insta::assert_snapshot!(draw(&nodes, &edges), @r"
+        ○ → [Submit] ─┬→ ◷ wait 30s → [Poll] → ◇× done? ─┬→ [Report] → ●
+                      └──────────────────←───────────────┘
+    ");
+    insta::assert_snapshot!(ascii(&nodes, &edges), @r"
+        o -> [Submit] -+-> (t) wait 30s -> [Poll] -> <x> done? -+-> [Report] -> @
+                       +----------------------<-----------------+
+    ");
+}
+
+#[test]
+fn exclusive_choice_and_merge() {
+    let nodes = [
+        (S, ""),
+        (X, "which?"),
+        (V, "Quantum"),
+        (V, "Simulator"),
+        (X, ""),
+        (E, ""),
+    ];
+    let edges = [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5)];
+    insta::assert_snapshot!(draw(&nodes, &edges), @r"
+                       ┌→ [Quantum] ───┐
+        ○ → ◇× which? ─┤               ├→ ◇× → ●
+                       └→ [Simulator] ─┘
+    ");
+    insta::assert_snapshot!(ascii(&nodes, &edges), @r"
+                         +-> [Quantum] ---+
+        o -> <x> which? -+                +-> <x> -> @
+                         +-> [Simulator] -+
+    ");
+}
+
+#[test]
+fn parallel_fork_and_join() {
+    let nodes = [
+        (S, ""),
+        (P, "fork"),
+        (V, "A"),
+        (V, "B"),
+        (V, "C"),
+        (P, "join"),
+        (E, ""),
+    ];
+    let edges = [
+        (0, 1),
+        (1, 2),
+        (1, 3),
+        (1, 4),
+        (2, 5),
+        (3, 5),
+        (4, 5),
+        (5, 6),
+    ];
+    insta::assert_snapshot!(draw(&nodes, &edges), @r"
+                     ┌→ [A] ─┐
+                     │       │
+        ○ → ◇+ fork ─┼→ [B] ─┼→ ◇+ join → ●
+                     │       │
+                     └→ [C] ─┘
+    ");
+    insta::assert_snapshot!(ascii(&nodes, &edges), @r"
+                       +-> [A] -+
+                       |        |
+        o -> <+> fork -+-> [B] -+-> <+> join -> @
+                       |        |
+                       +-> [C] -+
+    ");
+}
+
+#[test]
+fn nested_loops_do_not_cross() {
+    // An inner retry loop inside an outer polling loop.
+    let nodes = [
+        (S, ""),
+        (T, "wait"),
+        (V, "Poll"),
+        (X, "ok?"),
+        (V, "Check"),
+        (X, "done?"),
+        (E, ""),
+    ];
+    let edges = [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+        (3, 2),
+        (3, 4),
+        (4, 5),
+        (5, 1),
+        (5, 6),
+    ];
+    insta::assert_snapshot!(draw(&nodes, &edges), @r"
+        ○ ─┬→ ◷ wait ─┬→ [Poll] → ◇× ok? ─┬→ [Check] → ◇× done? ─┬→ ●
+           │          └─────←─────────────┘                      │
+           └─────────────────────────←───────────────────────────┘
+    ");
+}
+
+#[test]
+fn self_loop_and_loop_out_of_the_last_layer() {
+    let nodes = [(S, ""), (X, "again?"), (V, "Last")];
+    let edges = [(0, 1), (1, 1), (1, 2), (2, 1)];
+    insta::assert_snapshot!(draw(&nodes, &edges), @r"
+        ○ ─┬→ ◇× again? ─┬→ [Last] ─┐
+           ├──────←──────┘          │
+           └──────←─────────────────┘
+    ");
+}
+
+#[test]
+fn gateway_and_timer_marks() {
+    for (shape, uni, asc) in [
+        (X, "◇× done?", "<x> done?"),
+        (P, "◇+ done?", "<+> done?"),
+        (T, "◷ done?", "(t) done?"),
+    ] {
+        assert_eq!(Charset::Unicode.node_text(shape, "done?"), uni);
+        assert_eq!(Charset::Ascii.node_text(shape, "done?"), asc);
+        // Without a label, the mark alone.
+        assert_eq!(
+            Charset::Unicode.node_text(shape, ""),
+            uni.split(' ').next().unwrap_or("")
+        );
+    }
+    // Labels are made terminal-safe.
+    assert_eq!(
+        Charset::Unicode.node_text(X, "a\u{1b}[2Jb"),
+        "◇× a\\x1b[2Jb"
     );
 }
 
@@ -388,4 +541,41 @@ fn window_paints_part_of_the_layout() {
     };
     let c = Canvas::paint_window(&l, &texts, Charset::Unicode, window);
     assert_eq!(c.to_text(), " 子 Service] → ●\n\n");
+}
+
+#[test]
+fn shared_cells_belong_to_the_edge_of_highest_rank() {
+    // A fork: both edges share the track cells right of A.
+    let nodes = [
+        LayoutNode::new(V, 3),
+        LayoutNode::new(V, 3),
+        LayoutNode::new(V, 3),
+    ];
+    let edges = [(0, 1), (0, 2)];
+    let l = layout(&nodes, &edges);
+    let texts = ["[A]", "[B]", "[C]"].map(String::from);
+    let whole = Window {
+        x: 0,
+        y: 0,
+        width: l.width,
+        height: l.height,
+    };
+    let owners = |c: &Canvas| -> Vec<Owner> {
+        (0..c.height())
+            .flat_map(|y| c.row(y).iter().map(|cell| cell.owner))
+            .filter(|o| matches!(o, Owner::Edge(_)))
+            .collect()
+    };
+    let plain = Canvas::paint_window(&l, &texts, Charset::Unicode, whole);
+    let ranked = Canvas::paint_ranked(&l, &texts, Charset::Unicode, whole, |e| (e == 1) as u8);
+    // The same drawing either way.
+    assert_eq!(plain.to_text(), ranked.to_text());
+    let shared = |c: &Canvas, e: usize| owners(c).iter().filter(|o| **o == Owner::Edge(e)).count();
+    // Unranked, the first edge owns the shared cells; ranked, the second does.
+    assert!(
+        shared(&plain, 0) > shared(&ranked, 0),
+        "{:?}",
+        owners(&plain)
+    );
+    assert!(shared(&ranked, 1) > shared(&plain, 1));
 }

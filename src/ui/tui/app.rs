@@ -15,11 +15,13 @@ use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
-use super::mapping::{self, MapRow, Vars};
+use super::mapping::{self, EdgeRun, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
-use crate::engine::{Event, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream};
+use crate::engine::{
+    Attempt, Event, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream,
+};
 use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
 use crate::workflow::{NodeKind, Workflow};
@@ -116,6 +118,14 @@ pub struct Message {
     pub error: bool,
 }
 
+/// How an edge is drawn during and after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeLook {
+    Plain,
+    Taken,
+    Untaken,
+}
+
 /// Per workflow node.
 #[derive(Debug, Clone)]
 pub struct NodeView {
@@ -130,6 +140,15 @@ pub struct NodeView {
     pub redactions: BTreeMap<String, u64>,
     /// Its index in the log store (service nodes of the current run).
     pub log: Option<NodeIdx>,
+    /// Which run of it the latest event was about (loops and retries); `attempt` 0 before
+    /// its first.
+    pub attempt: Attempt,
+    /// A waiting timer's deadline, since the run began.
+    pub timer_end: Option<Duration>,
+    /// When a scheduled retry starts, since the run began.
+    pub retry_at: Option<Duration>,
+    /// A failure one of its error paths caught: `CODE → node`.
+    pub caught: Option<String>,
 }
 
 impl NodeView {
@@ -143,6 +162,23 @@ impl NodeView {
             signal: None,
             redactions: BTreeMap::new(),
             log: None,
+            attempt: Attempt {
+                attempt: 0,
+                iteration: 0,
+                try_no: 0,
+                tries: 0,
+            },
+            timer_end: None,
+            retry_at: None,
+            caught: None,
+        }
+    }
+
+    /// A waiting timer's time left at `now` (since the run began).
+    pub fn timer_left(&self, now: Duration) -> Option<Duration> {
+        match self.state {
+            NodeState::Running => self.timer_end.map(|end| end.saturating_sub(now)),
+            _ => None,
         }
     }
 
@@ -181,6 +217,8 @@ pub struct App {
     /// The workflow variables as they stand, redacted by the engine (`ShownVars`, shared with
     /// it): the inputs from `RunStarted`, then what each node set; `None` until a run starts.
     pub vars: Option<Vars>,
+    /// What this run did with each workflow edge (taken how often, the last gateway decision).
+    pub edges: Vec<EdgeRun>,
     /// Derived: the mapping rows of every node, computed when the variables change while the
     /// run's secrets are known, and redacted then (a preview may join pieces of a secret).
     rows: Vec<Vec<MapRow>>,
@@ -250,6 +288,7 @@ impl App {
             pending: None,
             sources: BTreeMap::new(),
             vars: None,
+            edges: Vec::new(),
             rows: Vec::new(),
             texts: Vec::new(),
             layout: Areas::default(),
@@ -371,15 +410,16 @@ impl App {
             .iter()
             .zip(&self.nodes)
             .map(|(n, v)| {
-                graphpane::node_text(
-                    n.kind,
-                    n.display_label(),
-                    v.state,
-                    v.shown_time(now),
-                    v.redaction_total(),
+                let look = graphpane::Look {
+                    state: v.state,
+                    time: v.shown_time(now),
+                    redactions: v.redaction_total(),
                     frame,
-                    self.charset,
-                )
+                    iteration: v.attempt.iteration,
+                    attempt: (v.attempt.try_no, v.attempt.tries),
+                    left: v.timer_left(now),
+                };
+                graphpane::node_text(n, &look, self.charset)
             })
             .collect()
     }
@@ -413,11 +453,55 @@ impl App {
         let shown = mapping::Shown(self.preview.as_ref());
         self.rows = (0..self.wf.nodes.len())
             .map(|i| {
-                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, shown);
+                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, &self.edges, shown);
                 rows.iter_mut().for_each(terminal_safe_row);
                 rows
             })
             .collect();
+    }
+
+    /// How edge `e` (numbered as `ui::graph::graph_edges` does: edges, then error paths)
+    /// looks as the run stands: taken once a token moved along it in this run (an error path:
+    /// once it caught a failure); untaken when its gateway decided against it, a node at
+    /// either end was skipped, or the run ended without it; plain otherwise (and before any
+    /// run).
+    pub fn edge_look(&self, e: usize) -> EdgeLook {
+        let ends = match self.wf.edges.get(e) {
+            Some(edge) => Some((edge.from.as_str(), edge.to.as_str())),
+            None => {
+                let mut k = e - self.wf.edges.len();
+                self.wf.nodes.iter().find_map(|n| {
+                    let p = n.errors.get(k);
+                    k = k.saturating_sub(n.errors.len());
+                    p.map(|p| (n.id.as_str(), p.to.as_str()))
+                })
+            }
+        };
+        let Some((from, to)) = ends else {
+            return EdgeLook::Plain;
+        };
+        let run = self.edges.get(e);
+        if run.is_some_and(|r| r.taken > 0) {
+            return EdgeLook::Taken;
+        }
+        if self.runs == 0 {
+            return EdgeLook::Plain;
+        }
+        let decided_against = run
+            .and_then(|r| r.verdict.as_ref())
+            .is_some_and(|v| !v.taken);
+        let skipped = |id: &str| {
+            self.wf.node_index(id).is_some_and(|i| {
+                self.nodes
+                    .get(i)
+                    .is_some_and(|n| n.state == NodeState::Done(NodeOutcome::Skipped))
+            })
+        };
+        if decided_against || skipped(from) || skipped(to) || self.phase == Phase::Finished {
+            EdgeLook::Untaken
+        } else {
+            EdgeLook::Plain
+        }
     }
 
     /// The contexts keys are looked up in now.
@@ -457,11 +541,11 @@ pub fn update(app: &mut App, ev: AppEvent) {
         AppEvent::Tick(now) => {
             app.now = now;
             app.logview.tick(&app.logs);
-            // Spinners and durations move only while a node runs.
+            // Spinners, durations and timers move only while a node runs or waits to retry.
             app.dirty.texts |= app
                 .nodes
                 .iter()
-                .any(|n| matches!(n.state, NodeState::Running));
+                .any(|n| matches!(n.state, NodeState::Running | NodeState::Waiting));
         }
         AppEvent::Engine(e) => engine_event(app, e),
         AppEvent::EngineDone(r) => engine_done(app, r),
@@ -890,6 +974,8 @@ fn engine_event(app: &mut App, e: Event) {
         } => {
             app.runs += 1;
             app.vars = Some(Vars::new(inputs));
+            let paths: usize = app.wf.nodes.iter().map(|n| n.errors.len()).sum();
+            app.edges = vec![EdgeRun::default(); app.wf.edges.len() + paths];
             app.phase = if app.quit_after_run {
                 Phase::Stopping
             } else {
@@ -931,12 +1017,109 @@ fn engine_event(app: &mut App, e: Event) {
             app.dirty.texts = true;
             app.dirty.layout = true;
         }
-        Event::NodeStarted { node, .. } => {
+        Event::NodeStarted { node, attempt, .. } => {
             if let Some(i) = app.wf.node_index(&node) {
-                app.nodes[i].state = NodeState::Running;
-                app.nodes[i].since = at;
+                let v = &mut app.nodes[i];
+                v.state = NodeState::Running;
+                v.since = at;
+                v.attempt = attempt;
+                v.timer_end = None;
+                v.retry_at = None;
                 app.dirty.texts = true;
             }
+        }
+        Event::TimerStarted {
+            node, duration_ms, ..
+        } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].timer_end = Some(at + Duration::from_millis(duration_ms));
+                app.dirty.texts = true;
+            }
+        }
+        Event::RetryScheduled {
+            node,
+            next,
+            delay_ms,
+            ..
+        } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                let v = &mut app.nodes[i];
+                v.state = NodeState::Waiting;
+                v.attempt = next;
+                v.retry_at = Some(at + Duration::from_millis(delay_ms));
+                app.dirty.texts = true;
+            }
+        }
+        Event::ErrorCaught { node, code, to, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                if let Some(r) = crate::ui::graph::error_path_number(&app.wf, i, &code)
+                    .and_then(|k| app.edges.get_mut(k))
+                {
+                    r.taken += 1;
+                }
+                let to = app
+                    .wf
+                    .node_index(&to)
+                    .map_or(to.as_ref(), |k| app.wf.nodes[k].display_label());
+                app.nodes[i].caught = Some(crate::safe::line(&format!("{code} → {to}")).into());
+            }
+        }
+        Event::EdgeTaken { edge, from, .. } => {
+            if let Some(r) = app.edges.get_mut(edge) {
+                r.taken += 1;
+            }
+            // A gateway has no events of its own but its decisions and the tokens it passes.
+            if let Some(i) = app.wf.node_index(&from)
+                && app.wf.nodes[i].kind.is_gateway()
+            {
+                let v = &mut app.nodes[i];
+                v.state = NodeState::Done(NodeOutcome::Succeeded);
+                if app.wf.nodes[i].kind == NodeKind::Parallel {
+                    v.attempt.iteration = app
+                        .wf
+                        .edges
+                        .iter()
+                        .zip(&app.edges)
+                        .filter(|(e, _)| e.from == app.wf.nodes[i].id)
+                        .map(|(_, r)| r.taken)
+                        .max()
+                        .unwrap_or(0);
+                }
+                app.dirty.texts = true;
+            }
+            app.refresh_rows();
+        }
+        Event::GatewayDecision {
+            node,
+            iteration,
+            conditions,
+            taken,
+            reason,
+        } => {
+            let pos = conditions.iter().position(|c| Some(c.edge) == taken);
+            for (k, c) in conditions.iter().enumerate() {
+                if let Some(r) = app.edges.get_mut(c.edge) {
+                    r.verdict = Some(mapping::Verdict {
+                        value: c.value,
+                        taken: Some(c.edge) == taken,
+                        skipped: pos.is_some_and(|p| k > p) && !c.default,
+                        error: c
+                            .error
+                            .as_deref()
+                            .map(|e| crate::safe::line(e).into_owned()),
+                    });
+                }
+            }
+            if let Some(i) = app.wf.node_index(&node) {
+                let v = &mut app.nodes[i];
+                v.attempt.iteration = iteration;
+                if taken.is_none() {
+                    v.state = NodeState::Done(NodeOutcome::Failed);
+                    v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                }
+                app.dirty.texts = true;
+            }
+            app.refresh_rows();
         }
         Event::NodeLog {
             node,
@@ -970,6 +1153,7 @@ fn engine_event(app: &mut App, e: Event) {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Done(status);
                 v.took = Duration::from_millis(duration_ms);
+                v.timer_end = None;
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
@@ -1007,12 +1191,6 @@ fn engine_event(app: &mut App, e: Event) {
                 r.purge();
             }
         }
-        // Control flow (issue 11): drawn by the tui helper's step.
-        Event::EdgeTaken { .. }
-        | Event::GatewayDecision { .. }
-        | Event::TimerStarted { .. }
-        | Event::RetryScheduled { .. }
-        | Event::ErrorCaught { .. } => {}
         Event::RunFinished {
             status,
             duration_ms,
@@ -1076,7 +1254,7 @@ fn terminal_safe_row(row: &mut MapRow) {
     line(&mut row.value);
     match &mut row.resolved {
         mapping::Resolved::Value(t) => *t = safe::json(t).into_owned(),
-        mapping::Resolved::Note(t) => line(t),
+        mapping::Resolved::Note(t) | mapping::Resolved::Taken(t) => line(t),
         mapping::Resolved::Secret {
             param,
             secret,

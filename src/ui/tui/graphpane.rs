@@ -1,4 +1,5 @@
-//! The graph pane: node texts with status glyph, duration and redaction count, the layered
+//! The graph pane: node texts with status glyph, duration, redaction, loop and attempt counts
+//! and a timer's time left, the layered
 //! layout (recomputed only when a text's width changes), keyboard navigation, and painting.
 
 use std::time::Duration;
@@ -12,7 +13,7 @@ use crate::engine::{NodeOutcome, NodeState};
 use crate::human::{self, Form};
 use crate::ui::graph::{Canvas, Cell, Charset, Owner, Window, shape_of};
 use crate::workflow::layout::{self, Layout, LayoutNode, Shape};
-use crate::workflow::{NodeKind, Workflow};
+use crate::workflow::{Node, NodeKind, Workflow};
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SPINNER_ASCII: [char; 4] = ['|', '/', '-', '\\'];
@@ -68,31 +69,81 @@ pub fn status_role(state: NodeState) -> Role {
     }
 }
 
-/// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions); `time` is how
-/// long it has run or took (none while pending or when skipped).
-pub fn node_text(
-    kind: NodeKind,
-    label: &str,
-    state: NodeState,
-    time: Option<Duration>,
-    redactions: u64,
-    frame: usize,
-    charset: Charset,
-) -> String {
-    if kind != NodeKind::Service {
-        return charset.node_text(shape_of(kind), label);
-    }
-    let g = glyph(state, frame, charset);
-    let dur = time
-        .map(|d| format!(" {}", human::duration(d, Form::Compact)))
-        .unwrap_or_default();
-    // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
-    let red = if redactions > 0 {
-        format!(" *{redactions}")
+/// What a node's text shows besides its kind and label, at the app's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub state: NodeState,
+    /// How long it has run or took (none while pending or when skipped).
+    pub time: Option<Duration>,
+    /// Secret values redacted from its output.
+    pub redactions: u64,
+    /// The spinner frame.
+    pub frame: usize,
+    /// Tokens it consumed in this run (a loop's iterations): `↻3` from the second on.
+    pub iteration: u32,
+    /// The attempt within this iteration out of the node's `retries`: `attempt 2/3` from
+    /// the second attempt on.
+    pub attempt: (u32, u32),
+    /// A waiting timer's time left.
+    pub left: Option<Duration>,
+}
+
+impl Look {
+    /// A node that has not run.
+    pub const PENDING: Look = Look {
+        state: NodeState::Pending,
+        time: None,
+        redactions: 0,
+        frame: 0,
+        iteration: 0,
+        attempt: (0, 0),
+        left: None,
+    };
+}
+
+/// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions), `[⠋ Flaky
+/// 0.3s attempt 2/3]`, `[✓ Poll 0.2s ↻3]`; a timer `◷ ⠋ wait 12.5s left`, a gateway
+/// `◇× done? ↻3`; start and end their marks.
+pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
+    let shape = shape_of(node.kind);
+    let label = crate::safe::line(node.display_label());
+    let loops = if look.iteration > 1 {
+        format!(" ↻{}", look.iteration)
     } else {
         String::new()
     };
-    format!("[{g} {label}{dur:>6}{red}]")
+    let g = glyph(look.state, look.frame, charset);
+    // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
+    let dur = |d: Duration| format!("{:>6}", format!(" {}", human::duration(d, Form::Compact)));
+    match node.kind {
+        NodeKind::Start | NodeKind::End => charset.mark(shape).to_string(),
+        NodeKind::Exclusive | NodeKind::Parallel => {
+            format!("{}{loops}", charset.node_text(shape, &label))
+        }
+        NodeKind::Timer => {
+            let wait = match (look.left, look.state, &node.timer) {
+                (Some(left), NodeState::Running, _) => format!("{} left", dur(left)),
+                (_, NodeState::Pending, Some(t)) => {
+                    format!(" {}", human::duration(t.duration, Form::Exact))
+                }
+                _ => look.time.map(dur).unwrap_or_default(),
+            };
+            format!("{} {g} {label}{wait}{loops}", charset.mark(shape))
+        }
+        NodeKind::Service => {
+            let time = look.time.map(dur).unwrap_or_else(|| " ".repeat(6));
+            let red = if look.redactions > 0 {
+                format!(" *{}", look.redactions)
+            } else {
+                String::new()
+            };
+            let attempt = match look.attempt {
+                (n, of) if n > 1 => format!(" attempt {n}/{of}"),
+                _ => String::new(),
+            };
+            format!("[{g} {label}{time}{red}{loops}{attempt}]")
+        }
+    }
 }
 
 /// The laid-out graph of one workflow, with the texts it was laid out for.
@@ -102,33 +153,31 @@ pub struct GraphModel {
     widths: Vec<usize>,
     shapes: Vec<Shape>,
     edges: Vec<(usize, usize)>,
+    /// The number (`ui::graph::graph_edges`) of each laid-out edge.
+    edge_of: Vec<usize>,
     charset: Charset,
 }
 
 impl GraphModel {
     pub fn new(wf: &Workflow, charset: Charset) -> Self {
         let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
+        // The edges and error paths between known nodes, and their numbers.
+        let (edges, edge_of) = crate::ui::graph::graph_edges(wf)
+            .into_iter()
+            .map(|(k, a, b)| ((a, b), k))
+            .unzip();
         let mut g = GraphModel {
             layout: Layout::default(),
             widths: Vec::new(),
             shapes,
-            edges: wf.edge_indices(),
+            edges,
+            edge_of,
             charset,
         };
         let texts: Vec<String> = wf
             .nodes
             .iter()
-            .map(|n| {
-                node_text(
-                    n.kind,
-                    n.display_label(),
-                    NodeState::Pending,
-                    None,
-                    0,
-                    0,
-                    charset,
-                )
-            })
+            .map(|n| node_text(n, &Look::PENDING, charset))
             .collect();
         g.relayout(&texts);
         g
@@ -220,25 +269,31 @@ pub enum Dir {
     Right,
 }
 
-/// Paints the window of the graph at `scroll` into `area`; each node is styled by `node_style`,
-/// edges by the border role.
-pub fn paint(
+/// Paints the window of the graph at `scroll` into `area`; `(node_style, edge_style)` style
+/// each node, and each edge by its index in the workflow's `edges` (also ranking it: a cell
+/// edges share takes the style of the highest ranked).
+pub fn paint<N, E>(
     model: &GraphModel,
     texts: &[String],
     scroll: (usize, usize),
     area: Rect,
     buf: &mut Buffer,
     theme: &Theme,
-    node_style: impl Fn(usize) -> Style,
-) {
+    (node_style, edge_style): (N, E),
+) where
+    N: Fn(usize) -> Style,
+    E: Fn(usize) -> (Style, u8),
+{
     let window = Window {
         x: scroll.0,
         y: scroll.1,
         width: usize::from(area.width),
         height: usize::from(area.height),
     };
-    let canvas = Canvas::paint_window(&model.layout, texts, model.charset, window);
-    let edge = theme.style(Role::Muted);
+    let wf_edge = |e: usize| model.edge_of.get(e).copied().unwrap_or(usize::MAX);
+    let canvas = Canvas::paint_ranked(&model.layout, texts, model.charset, window, |e| {
+        edge_style(wf_edge(e)).1
+    });
     for y in 0..canvas.height() {
         for (x, cell) in canvas.row(y).iter().enumerate() {
             let Cell { ch, owner } = *cell;
@@ -247,7 +302,7 @@ pub fn paint(
             }
             let style = match owner {
                 Owner::Node(i) => node_style(i),
-                Owner::Edge(_) => edge,
+                Owner::Edge(e) => edge_style(wf_edge(e)).0,
                 Owner::Empty => theme.style(Role::Text),
             };
             if let Some(c) = buf.cell_mut((area.x + x as u16, area.y + y as u16)) {
@@ -255,5 +310,57 @@ pub fn paint(
                 c.set_style(style);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(id: &str, look: Look) -> String {
+        let wf = crate::ui::tui::screen_tests::polling_workflow();
+        let i = wf.node_index(id).expect("node");
+        node_text(&wf.nodes[i], &look, Charset::Unicode)
+    }
+
+    #[test]
+    fn texts_of_gateways_timers_loops_and_attempts() {
+        assert_eq!(text("check", Look::PENDING), "◇× done?");
+        let third = Look {
+            iteration: 3,
+            ..Look::PENDING
+        };
+        assert_eq!(text("check", third), "◇× done? ↻3");
+        // A timer: its wait before, the time left while waiting, the time it took after.
+        assert_eq!(text("wait", Look::PENDING), "◷ · wait 30s");
+        let waiting = Look {
+            state: NodeState::Running,
+            time: Some(Duration::from_millis(17_500)),
+            left: Some(Duration::from_millis(12_500)),
+            iteration: 2,
+            ..Look::PENDING
+        };
+        assert_eq!(text("wait", waiting), "◷ ⠋ wait 12.5s left ↻2");
+        let done = Look {
+            state: NodeState::Done(NodeOutcome::Succeeded),
+            time: Some(Duration::from_secs(30)),
+            ..Look::PENDING
+        };
+        assert_eq!(text("wait", done), "◷ ✓ wait 30.0s");
+        // A service: the loop count, and the attempt from the second on.
+        let retried = Look {
+            state: NodeState::Running,
+            time: Some(Duration::from_millis(300)),
+            iteration: 2,
+            attempt: (2, 3),
+            ..Look::PENDING
+        };
+        assert_eq!(text("poll", retried), "[⠋ Poll  0.3s ↻2 attempt 2/3]");
+        let first = Look {
+            attempt: (1, 3),
+            ..Look::PENDING
+        };
+        assert_eq!(text("poll", first), "[· Poll      ]");
+        assert_eq!(text("start", third), "○");
     }
 }

@@ -1,6 +1,7 @@
 //! The mapping table of the selected node as data: Local variable name | Variable assignment
 //! value | Resolved (a preview from the workflow variables as they stand, redacted; secrets
-//! only by name and source, never a value or its length).
+//! only by name and source, never a value or its length); a gateway's edges and conditions
+//! with the values the run last gave them, a timer's wait.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,8 @@ pub enum Resolved {
     Value(String),
     /// Not known yet (the variables it reads come from a node that has not run) or an error.
     Note(String),
+    /// What the run did: a gateway's edge that was taken (`true · taken`).
+    Taken(String),
     /// A `$secrets` binding: `param ← secret_value("secret") ••••••  (from: source)`.
     Secret {
         param: String,
@@ -35,7 +38,7 @@ impl Resolved {
     /// The text as shown.
     pub fn text(&self) -> String {
         match self {
-            Resolved::Value(v) | Resolved::Note(v) => v.clone(),
+            Resolved::Value(v) | Resolved::Note(v) | Resolved::Taken(v) => v.clone(),
             Resolved::Secret {
                 param,
                 secret,
@@ -233,28 +236,74 @@ impl Vars {
     }
 }
 
+/// What the run did with one workflow edge: how often a token moved along it, and what the
+/// last decision of its exclusive gateway said about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EdgeRun {
+    pub taken: u32,
+    pub verdict: Option<Verdict>,
+}
+
+/// An exclusive gateway's last decision about one of its outgoing edges (the engine's
+/// `GatewayDecision`, one entry of its `conditions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The condition's value; `None` for null, a non-boolean, the default edge, or an edge
+    /// after the taken one.
+    pub value: Option<bool>,
+    /// This edge was the one taken.
+    pub taken: bool,
+    /// The edge came after the taken one: its condition was not evaluated.
+    pub skipped: bool,
+    /// Why the condition could not be evaluated (redacted by the engine).
+    pub error: Option<String>,
+}
+
+impl Verdict {
+    fn resolved(&self, default: bool) -> Resolved {
+        let value = match self.value {
+            Some(v) => v.to_string(),
+            None if default => "default".to_string(),
+            None => "null".to_string(),
+        };
+        match (&self.error, self.taken, self.skipped) {
+            (Some(e), _, _) => Resolved::Note(format!("(error: {e})")),
+            (None, true, _) => Resolved::Taken(format!("{value} · taken")),
+            (None, false, true) => Resolved::Note("(not evaluated)".into()),
+            (None, false, false) if default => Resolved::Note("(not needed)".into()),
+            (None, false, false) => Resolved::Value(value),
+        }
+    }
+}
+
 /// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand, as the
 /// engine shows them (inputs, then what each finished node set, as its `Outputs` event came
-/// in), `None` before a run has started; `sources` gives each secret's source; every preview
-/// goes through `shown`.
+/// in), `None` before a run has started; `sources` gives each secret's source; `edges` what
+/// the run did with each edge of `wf` (empty before a run); every preview goes through
+/// `shown`.
 pub fn rows(
     wf: &Workflow,
     node: usize,
     vars: Option<&Vars>,
     sources: &BTreeMap<String, String>,
+    edges: &[EdgeRun],
     shown: Shown<'_>,
 ) -> Vec<MapRow> {
     let Some(n) = wf.nodes.get(node) else {
         return Vec::new();
     };
     let empty = Vars::default();
+    match n.kind {
+        NodeKind::Exclusive => return exclusive_rows(wf, n, vars, edges, shown),
+        NodeKind::Parallel => return parallel_rows(wf, n, edges),
+        NodeKind::Timer => return timer_rows(n),
+        _ => {}
+    }
     let Some(vars) = vars else {
         return match n.kind {
             NodeKind::Start => start_rows(wf, &empty, shown, "(shown when the run starts)"),
-            NodeKind::End | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => {
-                Vec::new()
-            }
             NodeKind::Service => service_rows(n, &empty, sources, shown),
+            _ => Vec::new(),
         };
     };
     match n.kind {
@@ -270,6 +319,142 @@ pub fn rows(
             .collect(),
         NodeKind::Service => service_rows(n, vars, sources, shown),
         NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => Vec::new(),
+    }
+}
+
+/// `→ Report` for an edge to `to`.
+fn arrow_to(wf: &Workflow, to: &str) -> String {
+    let label = wf
+        .node_index(to)
+        .map_or(to, |i| wf.nodes[i].display_label());
+    format!("→ {label}")
+}
+
+/// An exclusive gateway: each outgoing edge in file order (the order they are tried), its
+/// condition, and the value the last decision gave it; before the gateway decided, a preview
+/// from the variables as they stand.
+fn exclusive_rows(
+    wf: &Workflow,
+    n: &Node,
+    vars: Option<&Vars>,
+    edges: &[EdgeRun],
+    shown: Shown<'_>,
+) -> Vec<MapRow> {
+    let empty = Vars::default();
+    let mut out = Vec::new();
+    for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
+        let value = match (&e.condition, e.default) {
+            (Some(c), _) => c.value.text.clone(),
+            (None, true) => "(default)".to_string(),
+            (None, false) => "(no condition)".to_string(),
+        };
+        let verdict = edges.get(i).and_then(|r| r.verdict.as_ref());
+        let resolved = match (verdict, &e.condition) {
+            (Some(v), _) => v.resolved(e.default),
+            (None, None) if e.default => Resolved::Note("(when no condition is true)".into()),
+            (None, None) => Resolved::Note("(never taken)".into()),
+            (None, Some(c)) => match &c.expr {
+                None => Resolved::Note("(does not parse)".into()),
+                // A comparison with a missing variable is false, not null: say what it waits
+                // for instead.
+                Some(ex) => preview_expr(ex, vars.unwrap_or(&empty), &Map::new(), shown, true).0,
+            },
+        };
+        out.push(MapRow {
+            heading: false,
+            name: arrow_to(wf, &e.to),
+            value,
+            resolved,
+        });
+    }
+    out
+}
+
+/// A parallel gateway: the edges it forks to and, as a join, the edges it waits for, with how
+/// often a token took each.
+fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
+    let taken = |i: usize| edges.get(i).map_or(0, |r| r.taken);
+    let count = |k: u32| match k {
+        0 => Resolved::Note(String::new()),
+        1 => Resolved::Taken("taken".into()),
+        k => Resolved::Taken(format!("taken {k}×")),
+    };
+    let mut out = Vec::new();
+    let incoming: Vec<(usize, &crate::workflow::Edge)> = wf
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.to == n.id)
+        .collect();
+    if incoming.len() > 1 {
+        for (i, e) in incoming {
+            let from = wf
+                .node_index(&e.from)
+                .map_or(e.from.as_str(), |k| wf.nodes[k].display_label());
+            out.push(MapRow {
+                heading: false,
+                name: format!("← {from}"),
+                value: "(the join waits for it)".into(),
+                resolved: match taken(i) {
+                    0 => Resolved::Note("(not arrived)".into()),
+                    k => count(k),
+                },
+            });
+        }
+    }
+    for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
+        out.push(MapRow {
+            heading: false,
+            name: arrow_to(wf, &e.to),
+            value: "(every branch)".into(),
+            resolved: count(taken(i)),
+        });
+    }
+    out
+}
+
+/// A timer: its wait, as written and as read.
+fn timer_rows(n: &Node) -> Vec<MapRow> {
+    let Some(t) = &n.timer else {
+        return Vec::new();
+    };
+    vec![MapRow {
+        heading: false,
+        name: "duration".into(),
+        value: t.text.clone(),
+        resolved: Resolved::Value(crate::human::duration(
+            t.duration,
+            crate::human::Form::Exact,
+        )),
+    }]
+}
+
+/// A preview of an expression over the variables and the rows before it (`scope`): its
+/// value, or what it waits for (when it is null and reads a variable not set yet, or with
+/// `any_missing` whenever it does), or its error; and the value, when it has one.
+fn preview_expr(
+    e: &expr::Expr,
+    vars: &Vars,
+    scope: &Map<String, Value>,
+    shown: Shown<'_>,
+    any_missing: bool,
+) -> (Resolved, Option<Value>) {
+    let free = expr::analyze(e);
+    let missing: Vec<&str> = free
+        .free_variable_names()
+        .into_iter()
+        .filter(|v| !scope.contains_key(*v) && !vars.contains_key(v))
+        .collect();
+    match vars.eval(e, scope) {
+        Ok(v) => {
+            let r = if (v.is_null() || any_missing) && !missing.is_empty() {
+                Resolved::Note(format!("(not known yet: {})", missing.join(", ")))
+            } else {
+                shown.value(&v)
+            };
+            (r, Some(v))
+        }
+        Err(err) => (shown.note(format!("(error: {err})")), None),
     }
 }
 
@@ -353,26 +538,11 @@ fn service_rows(
                 let resolved = match &row.expr {
                     None => Resolved::Note("(does not parse)".into()),
                     Some(e) => {
-                        let free = expr::analyze(e);
-                        let missing: Vec<&str> = free
-                            .free_variable_names()
-                            .into_iter()
-                            .filter(|v| !scope.contains_key(*v) && !vars.contains_key(v))
-                            .collect();
-                        match vars.eval(e, &scope) {
-                            Ok(v) => {
-                                scope.insert(row.name.clone(), v.clone());
-                                if v.is_null() && !missing.is_empty() {
-                                    Resolved::Note(format!(
-                                        "(not known yet: {})",
-                                        missing.join(", ")
-                                    ))
-                                } else {
-                                    shown.value(&v)
-                                }
-                            }
-                            Err(err) => shown.note(format!("(error: {err})")),
+                        let (resolved, v) = preview_expr(e, vars, &scope, shown, false);
+                        if let Some(v) = v {
+                            scope.insert(row.name.clone(), v);
                         }
+                        resolved
                     }
                 };
                 out.push(MapRow {
@@ -480,6 +650,160 @@ mod tests {
             let text = preview(&v, Shown(None));
             assert_eq!(text, whole_then_cut(&v, PREVIEW_MAX, Shown(None)));
         }
+    }
+
+    fn cells(rows: &[MapRow]) -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|r| (r.name.clone(), r.value.clone(), r.resolved.text()))
+            .collect()
+    }
+
+    fn owned(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    }
+
+    fn vars(v: Value) -> Vars {
+        let map = v.as_object().cloned().unwrap_or_default();
+        Vars::new(ShownVars::assume_redacted(map))
+    }
+
+    #[test]
+    fn an_exclusive_gateway_shows_its_conditions_in_the_order_they_are_tried() {
+        let wf = crate::ui::tui::screen_tests::polling_workflow();
+        let check = wf.node_index("check").expect("check");
+        let none = BTreeMap::new();
+        // Before a run: what the condition waits for.
+        let rows = rows(&wf, check, None, &none, &[], Shown(None));
+        assert_eq!(
+            cells(&rows),
+            owned(&[
+                ("→ Report", r#"status = "DONE""#, "(not known yet: status)"),
+                ("→ wait", "(default)", "(when no condition is true)"),
+            ])
+        );
+        // During a run, before the gateway decided: a preview from the variables.
+        let running = vars(serde_json::json!({ "status": "RUNNING" }));
+        let rows = rows_of(&wf, check, Some(&running), &[]);
+        assert_eq!(rows[0].resolved, Resolved::Value("false".into()));
+        let done = vars(serde_json::json!({ "status": "DONE" }));
+        let rows = rows_of(&wf, check, Some(&done), &[]);
+        assert_eq!(rows[0].resolved, Resolved::Value("true".into()));
+        // Once it decided, the engine's values win over the preview.
+        let mut edges = vec![EdgeRun::default(); wf.edges.len()];
+        edges[4].verdict = Some(Verdict {
+            value: Some(false),
+            taken: false,
+            skipped: false,
+            error: None,
+        });
+        edges[5].verdict = Some(Verdict {
+            value: None,
+            taken: true,
+            skipped: false,
+            error: None,
+        });
+        let rows = rows_of(&wf, check, Some(&done), &edges);
+        assert_eq!(rows[0].resolved, Resolved::Value("false".into()));
+        assert_eq!(rows[1].resolved, Resolved::Taken("default · taken".into()));
+        edges[4].verdict = Some(Verdict {
+            value: Some(true),
+            taken: true,
+            skipped: false,
+            error: None,
+        });
+        edges[5].verdict = Some(Verdict {
+            value: None,
+            taken: false,
+            skipped: true,
+            error: None,
+        });
+        let rows = rows_of(&wf, check, Some(&done), &edges);
+        assert_eq!(rows[0].resolved, Resolved::Taken("true · taken".into()));
+        assert_eq!(rows[1].resolved, Resolved::Note("(not evaluated)".into()));
+        edges[4].verdict = Some(Verdict {
+            value: None,
+            taken: false,
+            skipped: false,
+            error: Some("`status` is not a string".into()),
+        });
+        let rows = rows_of(&wf, check, Some(&done), &edges);
+        assert_eq!(
+            rows[0].resolved,
+            Resolved::Note("(error: `status` is not a string)".into())
+        );
+    }
+
+    fn rows_of(wf: &Workflow, node: usize, vars: Option<&Vars>, edges: &[EdgeRun]) -> Vec<MapRow> {
+        rows(wf, node, vars, &BTreeMap::new(), edges, Shown(None))
+    }
+
+    #[test]
+    fn a_condition_preview_is_redacted() {
+        let wf = crate::ui::tui::screen_tests::polling_workflow();
+        let check = wf.node_index("check").expect("check");
+        // A condition that fails on a value holding a secret: the error names no secret.
+        let secret = vars(serde_json::json!({ "status": { "token": SECRET } }));
+        let r = redactor();
+        let rows = rows(
+            &wf,
+            check,
+            Some(&secret),
+            &BTreeMap::new(),
+            &[],
+            Shown(Some(&r)),
+        );
+        for row in &rows {
+            assert!(!row.resolved.text().contains(&SECRET[..8]), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn a_parallel_gateway_shows_its_branches_and_what_its_join_waits_for() {
+        let mut wf = crate::ui::tui::screen_tests::polling_workflow();
+        let check = wf.node_index("check").expect("check");
+        wf.nodes[check].kind = NodeKind::Parallel;
+        let mut edges = vec![EdgeRun::default(); wf.edges.len()];
+        assert_eq!(
+            cells(&rows_of(&wf, check, None, &edges)),
+            owned(&[
+                ("→ Report", "(every branch)", ""),
+                ("→ wait", "(every branch)", ""),
+            ])
+        );
+        edges[4].taken = 1;
+        edges[5].taken = 3;
+        assert_eq!(
+            cells(&rows_of(&wf, check, None, &edges)),
+            owned(&[
+                ("→ Report", "(every branch)", "taken"),
+                ("→ wait", "(every branch)", "taken 3×"),
+            ])
+        );
+        // The timer has two incoming edges: as a parallel join it waits for both.
+        let wait = wf.node_index("wait").expect("wait");
+        wf.nodes[wait].kind = NodeKind::Parallel;
+        edges[1].taken = 1;
+        edges[5].taken = 0;
+        assert_eq!(
+            cells(&rows_of(&wf, wait, None, &edges)),
+            owned(&[
+                ("← Submit", "(the join waits for it)", "taken"),
+                ("← done?", "(the join waits for it)", "(not arrived)"),
+                ("→ Poll", "(every branch)", ""),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_timer_shows_its_wait() {
+        let wf = crate::ui::tui::screen_tests::polling_workflow();
+        let wait = wf.node_index("wait").expect("wait");
+        assert_eq!(
+            cells(&rows_of(&wf, wait, None, &[])),
+            owned(&[("duration", "PT30S", "30s")])
+        );
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

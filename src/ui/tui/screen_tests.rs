@@ -829,3 +829,359 @@ fn the_model_does_not_use_the_view_and_the_layout_uses_neither() {
         assert!(!layout_src.contains(m), "layout is pure: no {m}");
     }
 }
+
+/// The platform's polling pattern: start → submit → wait (timer, 30s) → poll → check
+/// (exclusive: `status = "DONE"` → report, default → wait) → report → end. Built from a
+/// services-only file, then given its control flow in memory (the conditions parsed as the
+/// loader parses them).
+pub(super) fn polling_workflow() -> crate::workflow::Workflow {
+    use crate::diag::SourceFile;
+    use crate::workflow::model::{Condition, Timer};
+    use crate::workflow::{NodeKind, check_source, json};
+    let svc = |id: &str, label: &str| {
+        format!(
+            r#"{{ "id": "{id}", "type": "service", "label": "{label}",
+                 "run": {{ "command": ["true"] }} }}"#
+        )
+    };
+    let text = format!(
+        r#"{{ "name": "polling", "nodes": [
+            {{ "id": "start", "type": "start" }}, {}, {}, {}, {}, {},
+            {{ "id": "end", "type": "end" }} ],
+          "edges": [
+            {{ "from": "start", "to": "submit" }}, {{ "from": "submit", "to": "wait" }},
+            {{ "from": "wait", "to": "poll" }}, {{ "from": "poll", "to": "check" }},
+            {{ "from": "check", "to": "report" }}, {{ "from": "check", "to": "end" }},
+            {{ "from": "report", "to": "end" }} ] }}"#,
+        svc("submit", "Submit"),
+        svc("wait", "wait"),
+        svc("poll", "Poll"),
+        svc("check", "done?"),
+        svc("report", "Report"),
+    );
+    let checked = check_source(SourceFile::from_text("polling.json", &text));
+    let shown = checked.render(false);
+    let mut wf = checked
+        .into_workflow()
+        .unwrap_or_else(|| panic!("the base file loads: {shown}"));
+    let condition = |text: &str| {
+        let literal = serde_json::to_string(text).expect("a JSON string");
+        let Ok(json::Node {
+            value: json::Value::String(value),
+            ..
+        }) = json::parse(&literal)
+        else {
+            panic!("a string literal parses as a string");
+        };
+        let expr = crate::expr::parse(&value.text).ok();
+        Condition { value, expr }
+    };
+    for n in &mut wf.nodes {
+        match n.id.as_str() {
+            "wait" => {
+                n.kind = NodeKind::Timer;
+                n.run = None;
+                n.timer = Some(Timer {
+                    duration: Duration::from_secs(30),
+                    text: "PT30S".into(),
+                    span: n.span.clone(),
+                });
+            }
+            "check" => {
+                n.kind = NodeKind::Exclusive;
+                n.run = None;
+            }
+            _ => {}
+        }
+    }
+    // check → report when done; check → wait by default (the loop).
+    wf.edges[4].condition = Some(condition(r#"status = "DONE""#));
+    wf.edges[5].to = "wait".into();
+    wf.edges[5].default = true;
+    wf
+}
+
+/// The polling workflow of `tests/workflows/polling.json` (retries, a timer in a loop through
+/// exclusive gateways, an error path, a parallel fork and join), ready to run.
+fn polling_app(size: (u16, u16)) -> (App, Instant) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{ "job": { "circuit": "bell" } }"#).expect("input");
+    let wf = root().join("tests/workflows/polling.json");
+    let p = setup::prepare(&wf, Some(&input), &[]).expect("prepare");
+    let (mut app, t) = new_app(p, size);
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
+    let steps = ["submit", "wait", "poll", "simulate", "report", "archive"];
+    started(&mut app, &steps);
+    (app, t)
+}
+
+fn edge(app: &mut App, from: &str, to: &str) {
+    let k = app
+        .wf
+        .edges
+        .iter()
+        .position(|e| e.from == from && e.to == to)
+        .expect("an edge");
+    ev(
+        app,
+        Event::EdgeTaken {
+            edge: k,
+            from: Arc::from(from),
+            to: Arc::from(to),
+        },
+    );
+}
+
+fn attempt_started(app: &mut App, id: &str, attempt: u32, iteration: u32, try_no: u32, tries: u32) {
+    ev(
+        app,
+        Event::NodeStarted {
+            node: Arc::from(id),
+            attempt: crate::engine::Attempt {
+                attempt,
+                iteration,
+                try_no,
+                tries,
+            },
+            pid: None,
+        },
+    );
+}
+
+fn select(app: &mut App, id: &str) {
+    app.selected = app.wf.node_index(id).expect("node");
+    let size = app.size;
+    app::update(app, AppEvent::Resize(size.0, size.1));
+}
+
+/// The decision of `done`: loop again (`status` RUNNING) or not.
+fn decided(app: &mut App, iteration: u32, again: bool) {
+    let loop_edge = app
+        .wf
+        .edges
+        .iter()
+        .position(|e| e.from == "done" && e.to == "again")
+        .expect("loop edge");
+    let default = loop_edge + 1;
+    ev(
+        app,
+        Event::GatewayDecision {
+            node: Arc::from("done"),
+            iteration,
+            conditions: vec![
+                crate::engine::ConditionResult {
+                    edge: loop_edge,
+                    to: Arc::from("again"),
+                    value: Some(again),
+                    default: false,
+                    error: None,
+                },
+                crate::engine::ConditionResult {
+                    edge: default,
+                    to: Arc::from("merge"),
+                    value: None,
+                    default: true,
+                    error: None,
+                },
+            ],
+            taken: Some(if again { loop_edge } else { default }),
+            reason: None,
+        },
+    );
+}
+
+/// The polling run in its second round: submit retried once, the first poll said RUNNING,
+/// the timer waits again.
+fn polling_second_round() -> (App, Instant) {
+    let (mut app, t) = polling_app((138, 36));
+    edge(&mut app, "start", "submit");
+    attempt_started(&mut app, "submit", 1, 1, 1, 3);
+    finished(&mut app, "submit", NodeOutcome::Failed, 100, Some("exit 1"));
+    ev(
+        &mut app,
+        Event::RetryScheduled {
+            node: Arc::from("submit"),
+            attempt: 1,
+            next: crate::engine::Attempt {
+                attempt: 2,
+                iteration: 1,
+                try_no: 2,
+                tries: 3,
+            },
+            delay_ms: 1000,
+            at: "2026-12-01T23:40:00.000Z".into(),
+        },
+    );
+    attempt_started(&mut app, "submit", 2, 1, 2, 3);
+    finished(&mut app, "submit", NodeOutcome::Succeeded, 200, None);
+    edge(&mut app, "submit", "again");
+    edge(&mut app, "again", "wait");
+    attempt_started(&mut app, "wait", 1, 1, 1, 1);
+    finished(&mut app, "wait", NodeOutcome::Succeeded, 2000, None);
+    edge(&mut app, "wait", "poll");
+    attempt_started(&mut app, "poll", 1, 1, 1, 2);
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("poll"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                serde_json::json!({ "status": "RUNNING" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        },
+    );
+    finished(&mut app, "poll", NodeOutcome::Succeeded, 300, None);
+    edge(&mut app, "poll", "done");
+    decided(&mut app, 1, true);
+    edge(&mut app, "done", "again");
+    edge(&mut app, "again", "wait");
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3000)));
+    attempt_started(&mut app, "wait", 2, 2, 1, 1);
+    ev(
+        &mut app,
+        Event::TimerStarted {
+            node: Arc::from("wait"),
+            attempt: 2,
+            duration_ms: 2000,
+            deadline: "2026-12-01T23:40:05.000Z".into(),
+        },
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3500)));
+    (app, t)
+}
+
+#[test]
+fn snapshot_polling_loop_timer_waiting() {
+    let (mut app, _) = polling_second_round();
+    select(&mut app, "wait");
+    let screen = render(&app);
+    // The timer's time left, its loop count; the retried step's count.
+    assert!(screen.contains("Wait  1.5s left ↻2"), "{screen}");
+    assert!(screen.contains("waiting, 1.5s left of 2s"), "{screen}");
+    assert!(screen.contains("[✓ Submit  0.2s attempt 2/3]"), "{screen}");
+    // The loop back runs under the graph.
+    assert!(screen.contains('←'), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn snapshot_polling_gateway_conditions_with_their_last_values() {
+    let (mut app, _) = polling_second_round();
+    select(&mut app, "done");
+    let screen = render(&app);
+    assert!(screen.contains("◇× Done?"), "{screen}");
+    assert!(screen.contains("decided 1×"), "{screen}");
+    assert!(
+        screen.contains(r#"status = "RUNNING" or status = "QUEU"#),
+        "{screen}"
+    );
+    assert!(screen.contains("true · taken"), "{screen}");
+    assert!(screen.contains("(not needed)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// The style of the last cell of edge `from → to` that no other edge shares, in the graph
+/// pane as drawn, scrolled to show it.
+fn edge_style(app: &mut App, from: &str, to: &str) -> ratatui::style::Style {
+    let ends = (
+        app.wf.node_index(from).expect("from"),
+        app.wf.node_index(to).expect("to"),
+    );
+    let edges = &app.graph.layout.edges;
+    let this = edges
+        .iter()
+        .find(|r| (r.from, r.to) == ends)
+        .expect("drawn");
+    let head = this
+        .cells
+        .iter()
+        .rev()
+        .find(|c| {
+            edges
+                .iter()
+                .filter(|r| (r.from, r.to) != ends)
+                .all(|r| r.cells.iter().all(|o| (o.x, o.y) != (c.x, c.y)))
+        })
+        .copied()
+        .expect("a cell of its own");
+    app.graph_scroll = (head.x.saturating_sub(4), 0);
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view::view(app, f)).expect("draw");
+    let g = app.layout.graph.expect("a graph pane");
+    let (sx, sy) = app.graph_scroll;
+    let x = g.x + 1 + (head.x - sx) as u16;
+    let y = g.y + 1 + (head.y - sy) as u16;
+    term.backend().buffer()[(x, y)].style()
+}
+
+#[test]
+fn taken_edges_stand_out_and_untaken_ones_are_dimmed() {
+    use ratatui::style::Modifier;
+    let (mut app, _) = polling_second_round();
+    // Before anything is decided against, an edge not taken yet is plain.
+    let plain = edge_style(&mut app, "fork", "report");
+    assert!(!plain.add_modifier.contains(Modifier::DIM), "{plain:?}");
+    assert!(!plain.add_modifier.contains(Modifier::BOLD), "{plain:?}");
+    // Taken: bold, in the taken role.
+    let taken = edge_style(&mut app, "done", "again");
+    assert!(taken.add_modifier.contains(Modifier::BOLD), "{taken:?}");
+    assert_eq!(taken.fg, app.theme.style(Role::StatusSucceeded).fg);
+    // Decided against (its cells are all shared with edges drawn over it, see below).
+    let k = |from: &str, to: &str| {
+        app.wf
+            .edges
+            .iter()
+            .position(|e| e.from == from && e.to == to)
+            .expect("an edge")
+    };
+    let (against, pending) = (k("done", "merge"), k("fork", "report"));
+    assert_eq!(app.edge_look(against), app::EdgeLook::Untaken);
+    assert_eq!(app.edge_look(pending), app::EdgeLook::Plain);
+    // The error path was not needed yet: plain; once caught, taken.
+    let path = app.wf.edges.len();
+    assert_eq!(app.edge_look(path), app::EdgeLook::Plain);
+    // The run ends: what it never took is dimmed, what it took stays.
+    run_finished(&mut app, RunStatus::Cancelled, Vec::new());
+    app::update(&mut app, AppEvent::EngineDone(Err("test".into())));
+    let after = edge_style(&mut app, "fork", "report");
+    assert!(after.add_modifier.contains(Modifier::DIM), "{after:?}");
+    assert_ne!(after, plain);
+    assert_eq!(app.edge_look(path), app::EdgeLook::Untaken);
+    let still = edge_style(&mut app, "wait", "poll");
+    assert!(still.add_modifier.contains(Modifier::BOLD), "{still:?}");
+}
+
+#[test]
+fn a_caught_error_takes_its_error_path() {
+    let (mut app, _) = polling_app((138, 36));
+    let path = app.wf.edges.len();
+    assert_eq!(app.edge_look(path), app::EdgeLook::Plain);
+    attempt_started(&mut app, "submit", 1, 1, 1, 3);
+    finished(
+        &mut app,
+        "submit",
+        NodeOutcome::Failed,
+        100,
+        Some("backend down"),
+    );
+    ev(
+        &mut app,
+        Event::ErrorCaught {
+            node: Arc::from("submit"),
+            attempt: 1,
+            code: "BACKEND_DOWN".into(),
+            to: Arc::from("simulate"),
+        },
+    );
+    assert_eq!(app.edge_look(path), app::EdgeLook::Taken);
+    select(&mut app, "submit");
+    let screen = render(&app);
+    assert!(
+        screen.contains("caught BACKEND_DOWN → Simulate"),
+        "{screen}"
+    );
+}

@@ -36,11 +36,14 @@ pub enum Role {
     StatusFailed,
     StatusSkipped,
     StatusCancelled,
+    Edge,
+    EdgeTaken,
+    EdgeUntaken,
 }
 
 impl Role {
     /// Every role, in the order the docs list them.
-    pub const ALL: [Role; 22] = [
+    pub const ALL: [Role; 25] = [
         Role::Text,
         Role::Muted,
         Role::Title,
@@ -63,6 +66,9 @@ impl Role {
         Role::StatusFailed,
         Role::StatusSkipped,
         Role::StatusCancelled,
+        Role::Edge,
+        Role::EdgeTaken,
+        Role::EdgeUntaken,
     ];
 
     /// The roles every bundled theme defines itself (the list).
@@ -109,6 +115,9 @@ impl Role {
             Role::StatusFailed => "status.failed",
             Role::StatusSkipped => "status.skipped",
             Role::StatusCancelled => "status.cancelled",
+            Role::Edge => "edge",
+            Role::EdgeTaken => "edge.taken",
+            Role::EdgeUntaken => "edge.untaken",
         }
     }
 
@@ -129,6 +138,9 @@ impl Role {
             | Role::StatusFailed
             | Role::StatusSkipped => Some(Role::Text),
             Role::StatusCancelled => Some(Role::StatusSkipped),
+            Role::Edge => Some(Role::Text),
+            Role::EdgeTaken => Some(Role::StatusSucceeded),
+            Role::EdgeUntaken => Some(Role::StatusSkipped),
         }
     }
 

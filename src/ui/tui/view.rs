@@ -4,12 +4,12 @@
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, Confirm, Overlay, Phase};
+use super::app::{App, Confirm, EdgeLook, Overlay, Phase};
 use super::graphpane::{self, status_role};
 use super::keymap::{self, Context};
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, columns, cut, inner, inner_rect, resolved_lines};
@@ -211,24 +211,48 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
         inner,
         buf,
         t,
-        |i| {
-            let kind = app.wf.nodes.get(i).map(|n| n.kind);
-            let base = match kind {
-                Some(NodeKind::Service) => t.style(status_role(app.nodes[i].state)),
-                Some(NodeKind::End) => match app.status {
-                    Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
-                    Some(RunStatus::Failed) => t.style(Role::StatusFailed),
-                    Some(_) => t.style(Role::StatusCancelled),
-                    None => t.style(Role::Text),
-                },
-                _ => t.style(Role::Text),
-            };
-            if i == selected {
-                base.patch(t.style(Role::Selection))
-            } else {
-                base
-            }
-        },
+        (
+            |i| {
+                let kind = app.wf.nodes.get(i).map(|n| n.kind);
+                let base = match kind {
+                    Some(NodeKind::Service | NodeKind::Timer) => {
+                        t.style(status_role(app.nodes[i].state))
+                    }
+                    Some(NodeKind::Exclusive | NodeKind::Parallel)
+                        if app.nodes[i].state != NodeState::Pending =>
+                    {
+                        t.style(status_role(app.nodes[i].state))
+                    }
+                    Some(NodeKind::End) => match app.status {
+                        Some(RunStatus::Succeeded) => t.style(Role::StatusSucceeded),
+                        Some(RunStatus::Failed) => t.style(Role::StatusFailed),
+                        Some(_) => t.style(Role::StatusCancelled),
+                        None => t.style(Role::Text),
+                    },
+                    _ => t.style(Role::Text),
+                };
+                if i == selected {
+                    base.patch(t.style(Role::Selection))
+                } else {
+                    base
+                }
+            },
+            |e| {
+                // Taken over plain over untaken, where edges share a cell; bold and dim unless the
+                // theme styles the role itself, so the difference shows without colour.
+                let (role, rank, extra) = match app.edge_look(e) {
+                    EdgeLook::Taken => (Role::EdgeTaken, 2, Modifier::BOLD),
+                    EdgeLook::Plain => (Role::Edge, 1, Modifier::empty()),
+                    EdgeLook::Untaken => (Role::EdgeUntaken, 0, Modifier::DIM),
+                };
+                let style = t.style(role);
+                if t.defines(role) {
+                    (style, rank)
+                } else {
+                    (style.add_modifier(extra), rank)
+                }
+            },
+        ),
     );
 }
 
@@ -247,15 +271,63 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             "end: the workflow variables (final after a run)",
             t.style(Role::Muted),
         )],
-        NodeKind::Exclusive => vec![Span::styled(
-            "exclusive gateway: the first true condition is taken",
-            t.style(Role::Muted),
-        )],
-        NodeKind::Parallel => vec![Span::styled(
-            "parallel gateway: forks to every edge, joins all",
-            t.style(Role::Muted),
-        )],
-        NodeKind::Timer => vec![Span::styled("timer", t.style(Role::Muted))],
+        NodeKind::Exclusive | NodeKind::Parallel => {
+            let (what, did) = if node.kind == NodeKind::Exclusive {
+                (
+                    "exclusive gateway: the first true condition is taken",
+                    "decided",
+                )
+            } else {
+                ("parallel gateway: forks to every edge, joins all", "passed")
+            };
+            let mut spans = vec![Span::styled(what, t.style(Role::Muted))];
+            if v.attempt.iteration > 0 {
+                spans.push(Span::styled(
+                    format!(" · {did} {}×", v.attempt.iteration),
+                    t.style(status_role(v.state)),
+                ));
+            }
+            if let Some(r) = &v.reason {
+                spans.push(Span::styled(format!(" · {r}"), t.style(Role::Error)));
+            }
+            spans
+        }
+        NodeKind::Timer => {
+            let g = graphpane::glyph(v.state, app.frame(), app.charset);
+            let wait = node
+                .timer
+                .as_ref()
+                .map(|t| human::duration(t.duration, Form::Exact))
+                .unwrap_or_default();
+            let what = match (v.state, v.timer_left(app.elapsed())) {
+                (NodeState::Running, Some(left)) => format!(
+                    "waiting, {} left of {wait}",
+                    human::duration(left, Form::Compact)
+                ),
+                (NodeState::Pending, _) => format!("timer: waits {wait}"),
+                (NodeState::Done(NodeOutcome::Skipped), _) => "skipped".into(),
+                (NodeState::Done(outcome), _) => format!(
+                    "{} after {}",
+                    outcome.as_str(),
+                    human::duration(v.took, Form::Compact)
+                ),
+                _ => "waiting".into(),
+            };
+            let mut spans = vec![Span::styled(
+                format!("{g} {what}"),
+                t.style(status_role(v.state)),
+            )];
+            if v.attempt.iteration > 1 {
+                spans.push(Span::styled(
+                    format!(" · iteration {}", v.attempt.iteration),
+                    t.style(Role::Muted),
+                ));
+            }
+            if let Some(r) = &v.reason {
+                spans.push(Span::styled(format!(" · {r}"), t.style(Role::Muted)));
+            }
+            spans
+        }
         NodeKind::Service => {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
@@ -264,7 +336,13 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     "running {}",
                     human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
                 ),
-                NodeState::Waiting => "waiting to retry".into(),
+                NodeState::Waiting => match v.retry_at {
+                    Some(at) => format!(
+                        "waiting to retry, in {}",
+                        human::duration(at.saturating_sub(app.elapsed()), Form::Compact)
+                    ),
+                    None => "waiting to retry".into(),
+                },
                 NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
                 NodeState::Done(outcome) => {
                     format!(
@@ -278,6 +356,25 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                 format!("{g} {what}"),
                 t.style(status_role(v.state)),
             )];
+            let a = v.attempt;
+            if a.tries > 1 {
+                spans.push(Span::styled(
+                    format!(" · attempt {}/{}", a.try_no, a.tries),
+                    t.style(Role::Muted),
+                ));
+            }
+            if a.iteration > 1 {
+                spans.push(Span::styled(
+                    format!(" · iteration {}", a.iteration),
+                    t.style(Role::Muted),
+                ));
+            }
+            if let Some(c) = &v.caught {
+                spans.push(Span::styled(
+                    format!(" · caught {c}"),
+                    t.style(Role::Warning),
+                ));
+            }
             match (v.exit_code, v.signal) {
                 (Some(c), _) if c != 0 => spans.push(Span::styled(
                     format!(" · exit {c}"),
@@ -381,6 +478,7 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
         let res_style = match r.resolved {
             Resolved::Value(_) => t.style(Role::Text),
             Resolved::Note(_) => t.style(Role::Muted),
+            Resolved::Taken(_) => t.style(Role::StatusSucceeded),
             Resolved::Secret { .. } => t.style(Role::Redacted),
         };
         for (k, l) in lines.iter().enumerate() {

@@ -14,8 +14,10 @@
 //! `○ → [A] → ●` for a straight edge; a fork leaves its node on one vertical "track"
 //! (`[A] ─┤`, `┌→ [B]`, `└→ [C]`), a join enters its node from one track (`[B] ─┐`,
 //! `├→ [D]`). Sibling boxes in a layer are one blank row apart; edges passing through a layer
-//! may run right next to a box. An edge that closes a cycle is drawn backwards with a left arrow
-//! (`[A] ←─┐`) at its real target.
+//! may run right next to a box. An edge that closes a cycle (a loop) is left out of the layering
+//! and drawn around the bottom: out of its source's right side, down, left along a row of its
+//! own below the nodes (a `←` there says which way), up, and into its target from the left like
+//! any edge (`┌→ [A] → ◇× ─┐` over `└────←───┘`). Shorter loops run nearer the nodes.
 
 mod order;
 mod rank;
@@ -30,6 +32,12 @@ pub enum Shape {
     End,
     /// A box `[label]`.
     Service,
+    /// An exclusive gateway, `◇× label`.
+    Exclusive,
+    /// A parallel gateway, `◇+ label`.
+    Parallel,
+    /// A timer, `◷ label 30s`.
+    Timer,
 }
 
 /// One node to lay out: its shape and the width, in terminal cells, of the text the caller draws.
@@ -103,7 +111,7 @@ pub enum Glyph {
     Cross,
     /// `→`: the head of an edge, right before its target.
     ArrowRight,
-    /// `←`: the head of an edge that closes a cycle, drawn backwards, right after its target.
+    /// `←`: the direction of a loop, on its run back along the bottom.
     ArrowLeft,
 }
 
@@ -151,11 +159,11 @@ pub struct EdgeCell {
 pub struct RoutedEdge {
     pub from: usize,
     pub to: usize,
-    /// The edge closes a cycle and is drawn right to left, arrow head at `to`.
+    /// The edge closes a cycle (a self-loop too): it is drawn as a loop around the bottom.
     pub reversed: bool,
-    /// Its cells in path order, from the left end to the right end (a cell where the path
-    /// turns appears once). Empty for an edge that is not drawn: an index out of range,
-    /// a self-loop, a duplicate of an earlier edge (which is drawn once, by the first), or an
+    /// Its cells in path order, from its source to the arrow head before its target (a cell
+    /// where the path turns appears once). Empty for an edge that is not drawn: an index out
+    /// of range, a duplicate of an earlier edge (which is drawn once, by the first), or an
     /// edge past the cell budget of a truncated layout.
     pub cells: Vec<EdgeCell>,
 }
@@ -173,8 +181,8 @@ pub struct Layout {
     pub truncated: bool,
 }
 
-/// Lays out a graph with the default (Unicode) options. Never panics: out-of-range edges and
-/// self-loops are ignored, duplicates drawn once, cycles broken.
+/// Lays out a graph with the default (Unicode) options. Never panics: out-of-range edges are
+/// ignored, duplicates drawn once, cycles broken at their back edges and drawn as loops.
 pub fn layout(nodes: &[LayoutNode], edges: &[(usize, usize)]) -> Layout {
     layout_with(nodes, edges, &LayoutOptions::default())
 }

@@ -1,7 +1,7 @@
 //! Layering: turns any edge list into a proper layered DAG (edges span exactly one layer).
-//! Unusable edges are dropped, cycles broken by reversing DFS back edges, long edges cut.
+//! Unusable edges are dropped, cycles broken at DFS back edges (set aside as loops), long edges cut.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// One edge of the layered graph, from a node in layer `l` to a node in layer `l + 1`.
 #[derive(Debug, Clone, Copy)]
@@ -10,12 +10,20 @@ pub(super) struct Seg {
     pub to: usize,
 }
 
-/// How one input edge is drawn: the chain of segments from left to right.
+/// How one forward input edge is drawn: the chain of segments from left to right.
 #[derive(Debug, Clone)]
 pub(super) struct Chain {
     pub segs: Vec<usize>,
-    /// The input edge points right to left (it closed a cycle).
-    pub reversed: bool,
+}
+
+/// An input edge that closes a cycle (a DFS back edge, or a self-loop): left out of the
+/// layering and routed as a loop around the bottom of the drawing, from `from` back to `to`
+/// (whose layer is never right of `from`'s).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Loop {
+    pub edge: usize,
+    pub from: usize,
+    pub to: usize,
 }
 
 /// The layered graph. Nodes `0..real` are the input nodes, the rest are virtual (bends of long
@@ -26,9 +34,11 @@ pub(super) struct Ranked {
     pub layer: Vec<usize>,
     pub layers: usize,
     pub segs: Vec<Seg>,
-    /// Per input edge; `None` when the edge is not drawn.
+    /// Per input edge; `None` when the edge is not drawn as a chain (a loop, or not drawn).
     pub chains: Vec<Option<Chain>>,
-    /// Per input edge: it points right to left (also set on undrawn duplicates).
+    /// The loops to draw, one per distinct pair, in input order.
+    pub loops: Vec<Loop>,
+    /// Per input edge: it closes a cycle (also set on undrawn duplicates).
     pub reversed: Vec<bool>,
 }
 
@@ -52,21 +62,31 @@ pub(super) fn rank(n: usize, edges: &[(usize, usize)]) -> Ranked {
             indeg[b] += 1;
         }
     }
-    let reversed = back_edges(n, &out, &indeg, edges.len());
+    let mut reversed = back_edges(n, &out, &indeg, edges.len());
 
-    // Deduplicated DAG edges; the first input edge of each pair draws it.
+    // Deduplicated DAG edges and loops; the first input edge of each pair draws it.
     let mut dag: Vec<(usize, usize)> = Vec::new();
     let mut dag_of_edge: Vec<Option<usize>> = vec![None; edges.len()];
-    let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut loops: Vec<Loop> = Vec::new();
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
     for (i, &(a, b)) in edges.iter().enumerate() {
-        if a >= n || b >= n || a == b {
+        if a >= n || b >= n {
             continue;
         }
-        let pair = if reversed[i] { (b, a) } else { (a, b) };
-        if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(pair) {
-            e.insert(dag.len());
+        // A self-loop closes a cycle of its own.
+        reversed[i] |= a == b;
+        if !seen.insert((a, b)) {
+            continue;
+        }
+        if reversed[i] {
+            loops.push(Loop {
+                edge: i,
+                from: a,
+                to: b,
+            });
+        } else {
             dag_of_edge[i] = Some(dag.len());
-            dag.push(pair);
+            dag.push((a, b));
         }
     }
 
@@ -95,11 +115,9 @@ pub(super) fn rank(n: usize, edges: &[(usize, usize)]) -> Ranked {
 
     let chains = dag_of_edge
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
+        .map(|d| {
             d.map(|d| Chain {
                 segs: dag_chain[d].clone(),
-                reversed: reversed[i],
             })
         })
         .collect();
@@ -110,11 +128,13 @@ pub(super) fn rank(n: usize, edges: &[(usize, usize)]) -> Ranked {
         layers,
         segs,
         chains,
+        loops,
         reversed,
     }
 }
 
-/// Marks the input edges that are DFS back edges (they close a cycle). The DFS starts from the
+/// Marks the input edges that are DFS back edges (they close a cycle): without them the graph
+/// is acyclic, and each one runs from a node to one that reaches it (a layer to its left). The DFS starts from the
 /// sources, in input order, then from whatever is left; it is iterative (no stack overflow).
 fn back_edges(
     n: usize,

@@ -56,7 +56,9 @@ pub(super) fn route(
     let count = r.node_count();
     let y = &rows.y;
     let width_of = |v: usize| if r.is_virtual(v) { 1 } else { widths[v] };
-    let channels = r.layers.saturating_sub(1);
+    // Channel `c` lies left of layer `c`; channel `layers` right of the last layer. The outer
+    // two carry only loops and take no room without them.
+    let channels = if r.layers == 0 { 0 } else { r.layers + 1 };
 
     // Segments that really span one layer (all of them, by construction; the guard keeps the
     // routing safe whatever happens upstream).
@@ -64,18 +66,42 @@ pub(super) fn route(
         let seg = r.segs[s];
         r.layer[seg.from] + 1 == r.layer[seg.to]
     };
+    // Arrivals per node: its segments and the loops back into it.
     let mut indeg = vec![0usize; count];
     for (s, seg) in r.segs.iter().enumerate() {
         if valid(s) {
             indeg[seg.to] += 1;
         }
     }
+    for l in &r.loops {
+        indeg[l.to] += 1;
+    }
+    let node_rows = y.iter().map(|&row| row + 1).max().unwrap_or(0);
+    let loop_row: Vec<usize> = loop_rows(r).into_iter().map(|k| node_rows + k).collect();
 
-    // Bundles: a join bundle per node entered by several segments, else a fork bundle per
-    // source node.
+    // Bundles: a join bundle per node several segments or loops enter, else a fork bundle per
+    // source node. A loop leaves its source on the source's fork track and enters its target
+    // on the target's join track.
     let mut join_of = vec![NONE; count];
     let mut fork_of = vec![NONE; count];
     let mut bundles: Vec<Bundle> = Vec::new();
+    let mut add = |slot: &mut usize, channel: usize, ends: [usize; 2]| -> usize {
+        if *slot == NONE {
+            *slot = bundles.len();
+            bundles.push(Bundle {
+                channel,
+                lo: ends[0],
+                hi: ends[0],
+                col: NONE,
+            });
+        }
+        let b = &mut bundles[*slot];
+        for row in ends {
+            b.lo = b.lo.min(row);
+            b.hi = b.hi.max(row);
+        }
+        *slot
+    };
     let mut bundle_of_seg = vec![NONE; r.segs.len()];
     for (s, seg) in r.segs.iter().enumerate() {
         if !valid(s) {
@@ -86,27 +112,40 @@ pub(super) fn route(
         } else {
             &mut fork_of[seg.from]
         };
-        if *slot == NONE {
-            *slot = bundles.len();
-            let row = y[seg.from];
-            bundles.push(Bundle {
-                channel: r.layer[seg.from],
-                lo: row,
-                hi: row,
-                col: NONE,
-            });
-        }
-        let b = &mut bundles[*slot];
-        for row in [y[seg.from], y[seg.to]] {
-            b.lo = b.lo.min(row);
-            b.hi = b.hi.max(row);
-        }
-        bundle_of_seg[s] = *slot;
+        let channel = r.layer[seg.from] + 1;
+        bundle_of_seg[s] = add(slot, channel, [y[seg.from], y[seg.to]]);
+    }
+    // (out bundle, in bundle) per loop.
+    let mut loop_bundles: Vec<(usize, usize)> = Vec::with_capacity(r.loops.len());
+    for (k, l) in r.loops.iter().enumerate() {
+        let row = loop_row[k];
+        let out = add(&mut fork_of[l.from], r.layer[l.from] + 1, [y[l.from], row]);
+        let into = add(&mut join_of[l.to], r.layer[l.to], [y[l.to], row]);
+        loop_bundles.push((out, into));
     }
 
-    let tracks = assign_tracks(r, y, &bundle_of_seg, &mut bundles, channels);
+    // Per channel: (row, 0 = leaves that row / 1 = enters it, bundle).
+    let mut events: Vec<Vec<(usize, u8, usize)>> = vec![Vec::new(); channels];
+    let mut event = |b: usize, row: usize, kind: u8| {
+        let bundle = bundles[b];
+        if bundle.lo < bundle.hi && bundle.channel < channels {
+            events[bundle.channel].push((row, kind, b));
+        }
+    };
+    for (s, seg) in r.segs.iter().enumerate() {
+        let b = bundle_of_seg[s];
+        if b != NONE {
+            event(b, y[seg.from], 0);
+            event(b, y[seg.to], 1);
+        }
+    }
+    for (l, &(out, into)) in r.loops.iter().zip(&loop_bundles) {
+        event(out, y[l.from], 0);
+        event(into, y[l.to], 1);
+    }
+    let tracks = assign_tracks(&mut bundles, events, channels);
 
-    // Columns: x of every layer, arrow column of every channel.
+    // Columns: x of every layer, arrow column of every channel that leads into a layer.
     let mut layer_width = vec![1usize; r.layers];
     for v in 0..count {
         let w = &mut layer_width[r.layer[v]];
@@ -114,24 +153,47 @@ pub(super) fn route(
     }
     let mut layer_x = vec![0usize; r.layers];
     let mut arrow_x = vec![0usize; channels];
-    for c in 0..channels {
-        let start = layer_x[c] + layer_width[c];
+    // x of each channel's track column 0.
+    let mut track0 = vec![0usize; channels];
+    for c in 0..r.layers {
         let k = tracks[c];
-        arrow_x[c] = start + 1 + if k > 0 { 1 + k } else { 0 } + options.arrow_shaft;
-        layer_x[c + 1] = arrow_x[c] + 2;
+        if c == 0 {
+            // Only loops come in from the left of the first layer: tracks, shaft, arrow.
+            track0[0] = 0;
+            arrow_x[0] = k + options.arrow_shaft;
+            layer_x[0] = if k > 0 { arrow_x[0] + 2 } else { 0 };
+        } else {
+            let start = layer_x[c - 1] + layer_width[c - 1];
+            track0[c] = start + 2;
+            arrow_x[c] = start + 1 + if k > 0 { 1 + k } else { 0 } + options.arrow_shaft;
+            layer_x[c] = arrow_x[c] + 2;
+        }
     }
-    let track_x = |c: usize, col: usize| layer_x[c] + layer_width[c] + 2 + col;
-
     let width = match r.layers {
         0 => 0,
-        n => layer_x[n - 1] + layer_width[n - 1],
+        n => {
+            // Loops out of the last layer turn down right of it.
+            let end = layer_x[n - 1] + layer_width[n - 1];
+            track0[n] = end + 2;
+            if tracks[n] > 0 {
+                end + 2 + tracks[n]
+            } else {
+                end
+            }
+        }
     };
-    let height = y.iter().map(|&row| row + 1).max().unwrap_or(0);
+    let track_x = |c: usize, col: usize| track0[c] + col;
+    let height = node_rows
+        + loop_row
+            .iter()
+            .map(|&row| row + 1 - node_rows)
+            .max()
+            .unwrap_or(0);
 
     // Trace every drawn edge, segment by segment from left to right.
     let mut marks: Vec<Mark> = Vec::new();
     let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (edge, first mark, end)
-    let mut points: Vec<(usize, usize)> = Vec::with_capacity(4);
+    let mut points: Vec<(usize, usize)> = Vec::with_capacity(6);
     let mut truncated = false;
     for (e, chain) in r.chains.iter().enumerate() {
         let Some(chain) = chain else { continue };
@@ -147,14 +209,14 @@ pub(super) fn route(
             }
             let seg = r.segs[s];
             let (u, v) = (seg.from, seg.to);
-            let c = r.layer[u];
+            let c = r.layer[v];
             let xs = if r.is_virtual(u) {
-                layer_x[c]
+                layer_x[c - 1]
             } else {
-                layer_x[c] + width_of(u) + 1
+                layer_x[c - 1] + width_of(u) + 1
             };
             let xe = if r.is_virtual(v) {
-                layer_x[c + 1] - 1
+                layer_x[c] - 1
             } else {
                 arrow_x[c]
             };
@@ -167,9 +229,7 @@ pub(super) fn route(
                 points.push((xt, y[v]));
             }
             points.push((xe, y[v]));
-            let left = chain.reversed && k == 0;
-            let right = !chain.reversed && k + 1 == chain.segs.len();
-            trace(&points, left, right, &mut marks);
+            trace(&points, k + 1 == chain.segs.len(), &mut marks);
         }
         if marks.len() > MAX_EDGE_CELLS {
             marks.truncate(first_mark);
@@ -177,6 +237,51 @@ pub(super) fn route(
             break;
         }
         spans.push((e, first_mark, marks.len()));
+    }
+    // Loops: out of the source's right side, down its fork track to the loop's row below the
+    // nodes, left along that row (a `←` under the middle layer says which way), up the
+    // target's join track and into the target like any edge.
+    for (k, l) in r.loops.iter().enumerate() {
+        if truncated {
+            break;
+        }
+        let first_mark = marks.len();
+        let (lu, lv) = (r.layer[l.from], r.layer[l.to]);
+        let (out, into) = loop_bundles[k];
+        let (xo, xi) = (
+            track_x(lu + 1, bundles[out].col),
+            track_x(lv, bundles[into].col),
+        );
+        let row = loop_row[k];
+        points.clear();
+        points.extend([
+            (layer_x[lu] + width_of(l.from) + 1, y[l.from]),
+            (xo, y[l.from]),
+            (xo, row),
+            (xi, row),
+            (xi, y[l.to]),
+            (arrow_x[lv], y[l.to]),
+        ]);
+        trace(&points, true, &mut marks);
+        // Under a layer's column no track runs, so the `←` never hides a crossing.
+        let xm = if lv <= lu {
+            let m = (lv + lu) / 2;
+            layer_x[m] + layer_width[m] / 2
+        } else {
+            xo.midpoint(xi)
+        };
+        if let Some(m) = marks[first_mark..]
+            .iter_mut()
+            .find(|m| (m.x, m.y) == (xm, row))
+        {
+            m.code |= ARROW_LEFT;
+        }
+        if marks.len() > MAX_EDGE_CELLS {
+            marks.truncate(first_mark);
+            truncated = true;
+            break;
+        }
+        spans.push((l.edge, first_mark, marks.len()));
     }
 
     let mut routed: Vec<RoutedEdge> = edges
@@ -211,32 +316,48 @@ pub(super) fn route(
     }
 }
 
+/// The row, counted below the nodes, of every loop: short loops nearest the nodes, loops
+/// whose channel ranges do not meet sharing a row.
+fn loop_rows(r: &Ranked) -> Vec<usize> {
+    let span = |k: usize| {
+        let l = r.loops[k];
+        let (a, b) = (r.layer[l.to], r.layer[l.from]);
+        (a.min(b), a.max(b) + 1)
+    };
+    let mut order: Vec<usize> = (0..r.loops.len()).collect();
+    order.sort_by_key(|&k| {
+        let (a, b) = span(k);
+        (b - a, k)
+    });
+    let mut taken: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut row_of = vec![0usize; r.loops.len()];
+    for k in order {
+        let (a, b) = span(k);
+        let row = taken
+            .iter()
+            .position(|row| row.iter().all(|&(c, d)| b < c || d < a))
+            .unwrap_or(taken.len());
+        if row == taken.len() {
+            taken.push(Vec::new());
+        }
+        taken[row].push((a, b));
+        row_of[k] = row;
+    }
+    row_of
+}
+
 /// Gives every bundle that needs one a track column in its channel; returns the number of
-/// track columns per channel.
+/// track columns per channel. `events` lists, per channel, where each bundle leaves a row
+/// (0) or enters one (1).
 fn assign_tracks(
-    r: &Ranked,
-    y: &[usize],
-    bundle_of_seg: &[usize],
     bundles: &mut [Bundle],
+    mut events: Vec<Vec<(usize, u8, usize)>>,
     channels: usize,
 ) -> Vec<usize> {
     let mut in_channel: Vec<Vec<usize>> = vec![Vec::new(); channels];
     for (b, bundle) in bundles.iter().enumerate() {
         if bundle.lo < bundle.hi && bundle.channel < channels {
             in_channel[bundle.channel].push(b);
-        }
-    }
-    // Per channel: (row, 0 = leaves that row / 1 = enters it, bundle).
-    let mut events: Vec<Vec<(usize, u8, usize)>> = vec![Vec::new(); channels];
-    for (s, seg) in r.segs.iter().enumerate() {
-        let b = bundle_of_seg[s];
-        if b == NONE || bundles[b].lo == bundles[b].hi {
-            continue;
-        }
-        let c = bundles[b].channel;
-        if c < channels {
-            events[c].push((y[seg.from], 0, b));
-            events[c].push((y[seg.to], 1, b));
         }
     }
 
@@ -327,9 +448,10 @@ fn assign_tracks(
     tracks
 }
 
-/// Marks the cells of a polyline (axis-parallel pieces), in path order. The ends extend
-/// outwards, so the line runs on into the margin or the arrow head.
-fn trace(points: &[(usize, usize)], left: bool, right: bool, out: &mut Vec<Mark>) {
+/// Marks the cells of a polyline (axis-parallel pieces), in path order, with an arrow head at
+/// its end when `head`. The ends extend outwards, so the line runs on into the margin or the
+/// arrow head.
+fn trace(points: &[(usize, usize)], head: bool, out: &mut Vec<Mark>) {
     let mut pts: Vec<(usize, usize)> = Vec::with_capacity(points.len());
     for &p in points {
         if pts.last() != Some(&p) {
@@ -340,11 +462,8 @@ fn trace(points: &[(usize, usize)], left: bool, right: bool, out: &mut Vec<Mark>
     let Some(&last) = pts.last() else { return };
     let mark = |out: &mut Vec<Mark>, (x, y): (usize, usize), arms: u8| {
         let mut code = arms;
-        if right && (x, y) == last {
+        if head && (x, y) == last {
             code |= ARROW_RIGHT;
-        }
-        if left && (x, y) == first {
-            code |= ARROW_LEFT;
         }
         out.push(Mark { x, y, code });
     };
@@ -438,7 +557,7 @@ fn merge(marks: &[Mark], spans: &[(usize, usize, usize)], width: usize, routed: 
         edge.cells.reserve(end - start);
         for m in &marks[start..end] {
             let code = grid.get(m.x, m.y);
-            // A right arrow (into a node) wins over a left one (out of a cycle).
+            // An arrow head (into a node) wins over a loop's direction mark.
             let glyph = if code & ARROW_RIGHT != 0 {
                 Glyph::ArrowRight
             } else if code & ARROW_LEFT != 0 {

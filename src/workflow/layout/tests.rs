@@ -6,12 +6,16 @@ fn service(width: usize) -> LayoutNode {
     LayoutNode::new(Shape::Service, width)
 }
 
-/// The reference answer to "is this edge list acyclic?" (self-loops and bad indexes ignored).
+/// The reference answer to "is this edge list acyclic?" (a self-loop is a cycle; bad indexes
+/// are ignored).
 fn is_acyclic(n: usize, edges: &[(usize, usize)]) -> bool {
     let mut indeg = vec![0usize; n];
     let mut succ = vec![Vec::new(); n];
     for &(a, b) in edges {
-        if a < n && b < n && a != b {
+        if a < n && a == b {
+            return false;
+        }
+        if a < n && b < n {
             succ[a].push(b);
             indeg[b] += 1;
         }
@@ -52,13 +56,27 @@ fn check(nodes: &[LayoutNode], edges: &[(usize, usize)], l: &Layout) {
         }
     }
     let acyclic = is_acyclic(n, edges);
+    // The rows of the nodes and of the edges that are not loops (which may run below the
+    // lowest node).
+    let node_rows = l
+        .nodes
+        .iter()
+        .map(|p| p.y + 1)
+        .chain(
+            l.edges
+                .iter()
+                .filter(|e| !e.reversed)
+                .flat_map(|e| e.cells.iter().map(|c| c.y + 1)),
+        )
+        .max()
+        .unwrap_or(0);
     for (e, (&(a, b), r)) in edges.iter().zip(&l.edges).enumerate() {
         assert_eq!((r.from, r.to), (a, b));
         for c in &r.cells {
             assert!(c.x < l.width && c.y < l.height, "edge {e} cell out: {c:?}");
             assert_eq!(on_box(c.x, c.y), None, "edge {e} cell on a box: {c:?}");
         }
-        if a >= n || b >= n || a == b {
+        if a >= n || b >= n {
             assert!(r.cells.is_empty(), "edge {e} should not be drawn");
             continue;
         }
@@ -66,8 +84,22 @@ fn check(nodes: &[LayoutNode], edges: &[(usize, usize)], l: &Layout) {
         if acyclic {
             assert!(!r.reversed, "edge {e} reversed in an acyclic graph");
         }
+        if a == b {
+            assert!(r.reversed, "self-loop {e} is a loop");
+        }
+        let loop_cells = r.cells.iter().filter(|c| c.y >= node_rows).count();
         if r.reversed {
-            assert!(pb.layer < pa.layer, "reversed edge {e} not right to left");
+            assert!(pb.layer <= pa.layer, "loop {e} does not go back");
+            if !r.cells.is_empty() {
+                // Around the bottom, with a `←` there saying which way.
+                assert!(loop_cells > 0, "loop {e} does not go below the nodes");
+                assert!(
+                    r.cells
+                        .iter()
+                        .any(|c| c.y >= node_rows && c.glyph == Glyph::ArrowLeft),
+                    "loop {e} has no direction mark"
+                );
+            }
         } else {
             assert!(pa.layer < pb.layer, "edge {e} not left to right");
         }
@@ -76,14 +108,11 @@ fn check(nodes: &[LayoutNode], edges: &[(usize, usize)], l: &Layout) {
             assert_eq!(step, 1, "edge {e} is not one connected path: {w:?}");
         }
         if !r.cells.is_empty() {
-            // The arrow head sits right before (or, reversed, right after) its target.
-            let head = if r.reversed {
-                (pb.x + pb.width + 1, pb.y, Glyph::ArrowLeft)
-            } else {
-                (pb.x - 2, pb.y, Glyph::ArrowRight)
-            };
-            assert!(
-                r.cells.iter().any(|c| (c.x, c.y, c.glyph) == head),
+            // Every edge, loops too, ends in an arrow head right before its target.
+            let head = (pb.x - 2, pb.y, Glyph::ArrowRight);
+            assert_eq!(
+                r.cells.last().map(|c| (c.x, c.y, c.glyph)),
+                Some(head),
                 "edge {e} has no arrow head at {head:?}"
             );
         }
@@ -92,8 +121,12 @@ fn check(nodes: &[LayoutNode], edges: &[(usize, usize)], l: &Layout) {
     let mut drawn = std::collections::HashSet::new();
     for (&(a, b), r) in edges.iter().zip(&l.edges) {
         if !r.cells.is_empty() {
-            let pair = if r.reversed { (b, a) } else { (a, b) };
-            assert!(drawn.insert(pair), "pair {pair:?} drawn twice");
+            assert!(drawn.insert((a, b)), "pair {:?} drawn twice", (a, b));
+        }
+    }
+    for &(a, b) in edges {
+        if a < n && b < n && !l.truncated {
+            assert!(drawn.contains(&(a, b)), "pair {:?} not drawn", (a, b));
         }
     }
 }
@@ -149,7 +182,10 @@ fn cycles_self_loops_duplicates_and_bad_indexes() {
     check(&nodes, &edges, &l);
     assert!(l.edges[2].reversed);
     assert!(!l.edges[2].cells.is_empty());
-    for e in [3, 4, 5, 6] {
+    // The self-loop is a loop of its own, drawn too.
+    assert!(l.edges[3].reversed);
+    assert!(!l.edges[3].cells.is_empty());
+    for e in [4, 5, 6] {
         assert!(l.edges[e].cells.is_empty(), "edge {e}");
     }
 }
