@@ -6,6 +6,7 @@
 #   4. the TUI under a log flood: key latency, CPU, memory, lines kept in the record
 #   5. the TUI model with a 4.3 MB variable, mapped and not: update() under log lines
 #      (criterion), and the real binary's wall time, CPU and peak RSS over 100 000 lines
+#   6. peak memory with a 4.1 MiB input against the same run without it, line mode and TUI
 # Usage: benches/run_all.sh            (about 5 minutes on a 2-core machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,8 @@ if [ -f benches/tui_mapping.py ]; then
   echo "== 5. the TUI model with a large variable"
   cargo bench --quiet --bench tui_model -- --noplot 2>&1 | grep -E "^tui_model|time:"
   python3 benches/tui_mapping.py 100000
+fi
+if [ -f benches/memory.py ]; then
+  echo "== 6. memory with a large input"
+  python3 benches/memory.py 100000
 fi

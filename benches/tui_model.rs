@@ -52,7 +52,7 @@ fn running_app(mapped: bool) -> (App, Instant) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (wf, input) = files(dir.path(), mapped);
     let prepared = setup::prepare(&wf, Some(&input), &[]).expect("prepare");
-    let inputs = ShownVars::redact(&Redactor::new(), &prepared.inputs);
+    let inputs = ShownVars::redact_inputs(&Redactor::new(), &prepared.inputs);
     let t = Instant::now();
     let mut app = App::new(prepared, Theme::default(), Charset::Unicode, t);
     app.take_effects();

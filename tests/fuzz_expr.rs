@@ -93,6 +93,29 @@ const TOKENS: &[&str] = &[
     "some",
     "every",
     "@",
+    "@\"2024-01-31\"",
+    "@\"P1DT2H\"",
+    "@\"10:30:00+01:00\"",
+    "@\"bad\"",
+    "between",
+    "instance of",
+    "number",
+    "list<",
+    "satisfies",
+    "function(",
+    "**",
+    "item",
+    "items[item > 1]",
+    "[1..3]",
+    "(1..3]",
+    "]1..3[",
+    "get or else(",
+    "string length(",
+    "date and time(",
+    "substring(string: ",
+    "matches(",
+    "sort(",
+    "bpmnError(",
     "#",
     "é",
     "😀",
@@ -168,7 +191,41 @@ fn well_formed() -> impl Strategy<Value = String> {
                 format!("{{ {} }}", e.join(", "))
             }),
             (inner.clone(), -3i64..4).prop_map(|(a, i)| format!("({a})[{i}]")),
-            (inner, "[a-c]").prop_map(|(a, k)| format!("({a}).{k}")),
+            (inner.clone(), "[a-c]").prop_map(|(a, k)| format!("({a}).{k}")),
+            // The FEEL constructs of issue 11.
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| format!("(if ({c}) then ({a}) else ({b}))")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("(({a}) in (({b}), [1..3], < 0))")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("(({a}) between ({b}) and ({c}))")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(l, e)| format!("(for v in [{l}] return ({e}))")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(l, e)| format!("(some v in [{l}] satisfies ({e}))")),
+            (inner.clone(), inner.clone()).prop_map(|(l, e)| format!("({l})[{e}]")),
+            inner
+                .clone()
+                .prop_map(|a| format!("(({a}) instance of number)")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) ** ({b})")),
+            (
+                prop::sample::select(vec![
+                    "string length",
+                    "upper case",
+                    "abs",
+                    "floor",
+                    "sum",
+                    "distinct values",
+                    "flatten",
+                    "date",
+                    "duration",
+                    "reverse",
+                    "get entries",
+                ]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("get or else({a}, {b})")),
         ]
     })
     .prop_map(|s| s)

@@ -247,48 +247,66 @@ fn needles_are_built_right() {
     assert!(n.contains(&b"Lk/9+q \\\"x\\\"&y=z~\\u00e9<p>'s\\\\end".to_vec()));
 }
 
+/// Every bundled workflow with its input file(s), and the secrets it needs.
+const BUNDLED: &[(&str, &str, &[&str])] = &[
+    (
+        "portfolio-risk.json",
+        "portfolio-risk.input.json",
+        &["ibm_api_token", "market_data_api_key"],
+    ),
+    (
+        "quantum-secrets.json",
+        "quantum-secrets.input.json",
+        &["ibm_api_token"],
+    ),
+    // Retries, a timer loop, a gateway; and (offline) an error path.
+    (
+        "quantum-job.json",
+        "quantum-job.input.json",
+        &["ibm_api_token"],
+    ),
+    (
+        "quantum-job.json",
+        "quantum-job.offline.input.json",
+        &["ibm_api_token"],
+    ),
+];
+
 #[test]
 fn bundled_workflows_leak_nothing_in_any_mode() {
     for mode in MODES {
-        let case = Case::new();
-        let wf = root().join("workflows/portfolio-risk.json");
-        let input = root().join("workflows/portfolio-risk.input.json");
-        let p = run_in_mode(
-            mode,
-            &case,
-            &[
-                "run",
-                wf.to_str().unwrap(),
-                "--input",
-                input.to_str().unwrap(),
-                "--secret",
-                "ibm_api_token=env:WFOP_TEST_IBM",
-                "--secret",
-                "market_data_api_key=env:WFOP_TEST_MARKET",
-            ],
-            &[("WFOP_TEST_IBM", IBM_KEY), ("WFOP_TEST_MARKET", MARKET_KEY)],
-        );
-        assert_eq!(p.code, Some(0), "{mode:?}: {}", text(&p.places[0].1));
-        audit(&p, &[IBM_KEY, MARKET_KEY]);
-
-        let case = Case::new();
-        let wf = root().join("workflows/quantum-secrets.json");
-        let input = root().join("workflows/quantum-secrets.input.json");
-        let p = run_in_mode(
-            mode,
-            &case,
-            &[
-                "run",
-                wf.to_str().unwrap(),
-                "--input",
-                input.to_str().unwrap(),
-                "--secret",
-                "ibm_api_token=env:WFOP_TEST_IBM",
-            ],
-            &[("WFOP_TEST_IBM", IBM_KEY)],
-        );
-        assert_eq!(p.code, Some(0), "{mode:?}: {}", text(&p.places[0].1));
-        audit(&p, &[IBM_KEY]);
+        for (workflow, input, secrets) in BUNDLED {
+            let case = Case::new();
+            let wf = root().join("workflows").join(workflow);
+            let input = root().join("workflows").join(input);
+            let mut args = vec![
+                "run".to_string(),
+                wf.to_str().unwrap().to_string(),
+                "--input".to_string(),
+                input.to_str().unwrap().to_string(),
+            ];
+            let mut values = Vec::new();
+            for name in *secrets {
+                let (var, value) = match *name {
+                    "ibm_api_token" => ("WFOP_TEST_IBM", IBM_KEY),
+                    "market_data_api_key" => ("WFOP_TEST_MARKET", MARKET_KEY),
+                    other => panic!("no test value for the secret {other}"),
+                };
+                args.push("--secret".into());
+                args.push(format!("{name}=env:{var}"));
+                values.push((var, value));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let p = run_in_mode(mode, &case, &args, &values);
+            assert_eq!(
+                p.code,
+                Some(0),
+                "{mode:?} {workflow}: {}",
+                text(&p.places[0].1)
+            );
+            let secrets: Vec<&str> = values.iter().map(|(_, v)| *v).collect();
+            audit(&p, &secrets);
+        }
     }
 }
 

@@ -241,3 +241,135 @@ env > "$SPY/env"; touch "$SPY/spy-done""#;
     assert!(env.contains("WFOP_NODE_ID=spy"), "{env}");
     assert!(env.contains("INPUT_DIRECTORY="), "{env}");
 }
+
+/// Runs `workflows/quantum-job.json` with the given input file, in line mode.
+fn run_quantum_job(case: &Case, input: &str) -> (std::process::Output, String) {
+    let wf = root().join("workflows/quantum-job.json");
+    let input = root().join("workflows").join(input);
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--secret",
+            "ibm_api_token=env:WFOP_TEST_IBM",
+            "--plain",
+        ],
+        &[("WFOP_TEST_IBM", IBM_KEY)],
+    );
+    let stdout = text(&out.stdout);
+    assert_absent(&out.stdout, IBM_KEY, "stdout");
+    assert_absent(&out.stderr, IBM_KEY, "stderr");
+    for (path, bytes) in case.record_files() {
+        assert_absent(&bytes, IBM_KEY, &path.display().to_string());
+    }
+    (out, stdout)
+}
+
+#[test]
+fn quantum_job_retries_the_flaky_step_and_polls_until_completed() {
+    let case = Case::new();
+    let (out, stdout) = run_quantum_job(&case, "quantum-job.input.json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    // The flaky step failed once, was retried and succeeded.
+    assert!(
+        stdout.contains("RuntimeError: calibration data for ibm_brisbane is not ready yet"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("transpile will retry"), "{stdout}");
+    // The submit and every poll got the token (the service checks its shape).
+    assert!(
+        stdout.contains("[submit] token accepted (ibm-cloud-api-key)"),
+        "{stdout}"
+    );
+    for status in [
+        "poll 1: job-",
+        "is QUEUED",
+        "poll 2: job-",
+        "is RUNNING",
+        "is COMPLETED",
+    ] {
+        assert!(stdout.contains(status), "{status}: {stdout}");
+    }
+    assert!(
+        stdout.contains("[report] COMPLETED on ibm_brisbane after 3 poll(s)"),
+        "{stdout}"
+    );
+
+    let run = case.run_json();
+    assert_eq!(run["status"], "succeeded");
+    let attempts = |id: &str| node(&run, id)["attempts"].as_array().unwrap().len();
+    assert_eq!(attempts("transpile"), 2, "one failure, one retry");
+    assert_eq!(node(&run, "transpile")["attempts"][0]["status"], "failed");
+    assert_eq!(
+        node(&run, "poll")["iterations"],
+        3,
+        "the loop ran three times"
+    );
+    assert_eq!(node(&run, "wait")["iterations"], 3);
+    assert_eq!(node(&run, "simulate")["status"], "skipped");
+    assert_eq!(node(&run, "simulate")["reason"], "not taken");
+    assert_eq!(run["variables"]["status"], "COMPLETED");
+    assert_eq!(run["variables"]["summary"]["backend"], "ibm_brisbane");
+
+    // The first attempt's log is kept and shown on its own.
+    let logs = case.wfop(
+        &[
+            "logs",
+            run["run_id"].as_str().unwrap(),
+            "transpile",
+            "--attempt",
+            "1",
+        ],
+        &[],
+    );
+    let first = text(&logs.stdout);
+    assert!(first.contains("not ready yet"), "{first}");
+    assert!(
+        !first.contains("depth 5"),
+        "attempt 2's lines are not in attempt 1: {first}"
+    );
+}
+
+#[test]
+fn quantum_job_falls_back_to_the_simulator_on_a_backend_error() {
+    let case = Case::new();
+    let (out, stdout) = run_quantum_job(&case, "quantum-job.offline.input.json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[submit] token accepted (ibm-cloud-api-key)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("falling back to the local simulator: ibm_kyiv is in maintenance"),
+        "{stdout}"
+    );
+    let run = case.run_json();
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(
+        node(&run, "submit")["attempts"][0]["error_code"],
+        "BACKEND_UNAVAILABLE"
+    );
+    assert_eq!(node(&run, "poll")["status"], "skipped");
+    assert_eq!(node(&run, "simulate")["status"], "succeeded");
+    assert_eq!(run["variables"]["status"], "SIMULATED");
+    assert_eq!(
+        run["variables"]["fallback_reason"],
+        "ibm_kyiv is in maintenance"
+    );
+    assert_eq!(
+        run["variables"]["summary"]["backend"],
+        "wfop-local-statevector"
+    );
+}

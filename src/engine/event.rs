@@ -178,7 +178,8 @@ pub enum Event {
     },
     /// A failed attempt raised an error code one of the node's `errors` catches: the run goes
     /// on at `to` (the error path's output mapping, if any, was applied: an `Outputs` event
-    /// with its variables came before this).
+    /// with its variables came before this, and before the attempt's `NodeFinished`, whose
+    /// reason begins `CODE caught → to`).
     ErrorCaught {
         node: Arc<str>,
         attempt: u32,

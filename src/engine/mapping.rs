@@ -4,16 +4,14 @@
 use serde_json::{Map, Value};
 
 use super::service::ServiceInput;
-use crate::expr;
+use super::vars::{VarRef, Vars};
 use crate::workflow::Node;
 use crate::workflow::model::{Condition, ErrorPath, MappingRow, SECRETS_ROW};
 
 /// The evaluated input mapping (no mapping: all workflow variables), without `$secrets`.
-/// Read from the variables, never a copy of them (see [`eval_input`]).
-pub(crate) fn input_map(
-    node: &Node,
-    vars: &Map<String, Value>,
-) -> Result<Option<Map<String, Value>>, String> {
+/// Read from the variables, never a copy of them (see [`eval_input`]); an input is parsed only
+/// when a row reads it.
+pub(crate) fn input_map(node: &Node, vars: &Vars) -> Result<Option<Map<String, Value>>, String> {
     let Some(rows) = &node.input_mapping else {
         return Ok(None);
     };
@@ -23,7 +21,8 @@ pub(crate) fn input_map(
         let Some(e) = &row.expr else {
             return Err(format!("input mapping `{}` does not parse", row.name));
         };
-        let v = expr::eval_layered(e, &[&out, vars])
+        let v = vars
+            .eval(e, &[&out])
             .map_err(|e| format!("input mapping `{}`: {e}", row.name))?;
         out.insert(row.name.clone(), v);
     }
@@ -31,11 +30,12 @@ pub(crate) fn input_map(
 }
 
 /// The service's input, serialized: its input mapping evaluated, or all workflow variables
-/// (serialized from them by reference: starting a service never copies the variables' tree).
-pub(crate) fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<ServiceInput, String> {
+/// (serialized from them by reference, inputs as their text: starting a service never copies
+/// the variables' tree).
+pub(crate) fn eval_input(node: &Node, vars: &Vars) -> Result<ServiceInput, String> {
     Ok(match input_map(node, vars)? {
-        Some(m) => ServiceInput::new(&m),
-        None => ServiceInput::new(vars),
+        Some(m) => ServiceInput::new(m.iter().map(|(k, v)| (k.as_str(), VarRef::Value(v)))),
+        None => ServiceInput::new(vars.iter()),
     })
 }
 
@@ -44,7 +44,7 @@ pub(crate) fn eval_input(node: &Node, vars: &Map<String, Value>) -> Result<Servi
 pub(crate) fn apply_output(
     node: &Node,
     result: &Value,
-    vars: &mut Map<String, Value>,
+    vars: &mut Vars,
 ) -> Result<Map<String, Value>, String> {
     apply_rows(node.output_mapping.as_deref(), result, vars)
 }
@@ -57,7 +57,7 @@ pub(crate) fn apply_error_output(
     problem: Option<&Value>,
     code: &str,
     reason: &str,
-    vars: &mut Map<String, Value>,
+    vars: &mut Vars,
 ) -> Result<Map<String, Value>, String> {
     let Some(rows) = path.output_mapping.as_deref() else {
         return Ok(Map::new());
@@ -82,13 +82,13 @@ pub(crate) fn apply_error_output(
 }
 
 /// An exclusive gateway's edge condition over the workflow variables: `true` takes the edge,
-/// `false` or null does not; anything else is an error (the gateway fails, as the platform
-/// raises an incident).
-pub(crate) fn eval_condition(cond: &Condition, vars: &Map<String, Value>) -> Result<bool, String> {
+/// `false` or null does not; anything else is an error (the edge is not taken, the error is
+/// shown with it).
+pub(crate) fn eval_condition(cond: &Condition, vars: &Vars) -> Result<bool, String> {
     let Some(e) = &cond.expr else {
         return Err(format!("condition `{}` does not parse", cond.value.text));
     };
-    match expr::eval(e, vars) {
+    match vars.eval(e, &[]) {
         Ok(Value::Bool(b)) => Ok(b),
         Ok(Value::Null) => Ok(false),
         Ok(other) => Err(format!(
@@ -116,7 +116,7 @@ fn kind_of(v: &Value) -> &'static str {
 fn apply_rows(
     rows: Option<&[MappingRow]>,
     result: &Value,
-    vars: &mut Map<String, Value>,
+    vars: &mut Vars,
 ) -> Result<Map<String, Value>, String> {
     let empty = Map::new();
     let result_map = match result {
@@ -134,23 +134,27 @@ fn apply_rows(
                 };
                 // Earlier rows, then the result, then the variables (never copied into one
                 // scope).
-                let v = expr::eval_layered(e, &[&set, result_map, vars])
+                let v = vars
+                    .eval(e, &[&set, result_map])
                     .map_err(|e| format!("output mapping `{}`: {e}", row.name))?;
                 set.insert(row.name.clone(), v);
             }
             set
         }
     };
-    vars.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(set.clone());
     Ok(set)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use serde_json::{Map, Value, json};
 
     use super::{apply_output, eval_input, input_map};
     use crate::diag::SourceFile;
+    use crate::engine::vars::{Inputs, Vars};
     use crate::workflow::Node;
     use crate::workflow::load::load;
 
@@ -164,19 +168,32 @@ mod tests {
         wf.expect("loads").nodes.remove(0)
     }
 
-    fn vars(v: Value) -> Map<String, Value> {
+    fn map(v: Value) -> Map<String, Value> {
         match v {
             Value::Object(m) => m,
             _ => unreachable!("an object"),
         }
     }
 
+    /// Workflow variables that are all inputs (held as text).
+    fn vars(v: Value) -> Vars {
+        Vars::new(Arc::new(Inputs::from_map(&map(v)).expect("inputs")))
+    }
+
+    fn json_of(v: &Vars) -> Value {
+        serde_json::to_value(v).expect("json")
+    }
+
     #[test]
     fn without_an_input_mapping_a_service_gets_every_variable() {
-        let v = vars(json!({"a": 1, "b": "two"}));
+        let mut v = vars(json!({"a": 1, "b": "two"}));
         assert_eq!(input_map(&node(""), &v), Ok(None));
         let body = eval_input(&node(""), &v).map(|i| i.body().to_vec());
-        assert_eq!(body, Ok(serde_json::to_vec(&v).expect("json")));
+        assert_eq!(body, Ok(br#"{"a":1,"b":"two"}"#.to_vec()));
+        // What nodes set goes with the inputs, over them.
+        v.extend(map(json!({"b": [2], "c": null})));
+        let body = eval_input(&node(""), &v).map(|i| i.body().to_vec());
+        assert_eq!(body, Ok(br#"{"a":1,"b":[2],"c":null}"#.to_vec()));
     }
 
     #[test]
@@ -187,7 +204,7 @@ mod tests {
                  { "name": "$secrets", "value": "{}" } ]"#,
         );
         let got = input_map(&n, &vars(json!({"a": 1, "other": true})));
-        assert_eq!(got, Ok(Some(vars(json!({"x": 2, "y": 20})))));
+        assert_eq!(got, Ok(Some(map(json!({"x": 2, "y": 20})))));
         let body = eval_input(&n, &vars(json!({"a": 1}))).map(|i| i.body().to_vec());
         assert_eq!(body, Ok(br#"{"x":2,"y":20}"#.to_vec()));
     }
@@ -196,11 +213,11 @@ mod tests {
     fn a_row_that_does_not_parse_fails_the_node_naming_the_row() {
         let n = node(r#", "input_mapping": [ { "name": "x", "value": "1 +" } ]"#);
         assert_eq!(
-            input_map(&n, &Map::new()),
+            input_map(&n, &Vars::default()),
             Err("input mapping `x` does not parse".into())
         );
         let n = node(r#", "output_mapping": [ { "name": "y", "value": "(" } ]"#);
-        let mut v = Map::new();
+        let mut v = Vars::default();
         let got = apply_output(&n, &json!({}), &mut v);
         assert_eq!(got, Err("output mapping `y` does not parse".into()));
         assert!(v.is_empty());
@@ -211,10 +228,10 @@ mod tests {
         let n = node("");
         let mut v = vars(json!({"a": 1}));
         let set = apply_output(&n, &json!({"a": 2, "b": 3}), &mut v);
-        assert_eq!(set, Ok(vars(json!({"a": 2, "b": 3}))));
-        assert_eq!(v, vars(json!({"a": 2, "b": 3})));
+        assert_eq!(set, Ok(map(json!({"a": 2, "b": 3}))));
+        assert_eq!(json_of(&v), json!({"a": 2, "b": 3}));
         assert_eq!(apply_output(&n, &json!([1, 2]), &mut v), Ok(Map::new()));
-        assert_eq!(v, vars(json!({"a": 2, "b": 3})));
+        assert_eq!(json_of(&v), json!({"a": 2, "b": 3}));
     }
 
     #[test]
@@ -225,7 +242,88 @@ mod tests {
         );
         let mut v = vars(json!({"base": 10}));
         let set = apply_output(&n, &json!({"count": 5, "noise": 1}), &mut v);
-        assert_eq!(set, Ok(vars(json!({"total": 15, "twice": 30}))));
-        assert_eq!(v, vars(json!({"base": 10, "total": 15, "twice": 30})));
+        assert_eq!(set, Ok(map(json!({"total": 15, "twice": 30}))));
+        assert_eq!(json_of(&v), json!({"base": 10, "total": 15, "twice": 30}));
+    }
+
+    /// The conditions of the edges out of gateway `x`, in file order.
+    fn conditions(conds: &[&str]) -> Vec<crate::workflow::model::Condition> {
+        let edges: Vec<String> = conds
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                format!(
+                    r#"{{ "from": "x", "to": "e{k}", "condition": {} }}"#,
+                    serde_json::to_string(c).expect("json")
+                )
+            })
+            .collect();
+        let ends: Vec<String> = (0..conds.len())
+            .map(|k| format!(r#"{{ "id": "e{k}", "type": "end" }}"#))
+            .collect();
+        let text = format!(
+            r#"{{ "name": "c", "nodes": [ {{ "id": "s", "type": "start" }},
+                 {{ "id": "x", "type": "exclusive" }}, {} ],
+                 "edges": [ {{ "from": "s", "to": "x" }}, {} ] }}"#,
+            ends.join(","),
+            edges.join(",")
+        );
+        let (wf, _) = load(&SourceFile::from_text("c.json", &text));
+        let wf = wf.expect("loads");
+        wf.edges.into_iter().filter_map(|e| e.condition).collect()
+    }
+
+    #[test]
+    fn conditions_are_true_false_or_an_error_and_null_is_not_true() {
+        use super::eval_condition;
+        let c = conditions(&["n > 2", "n < 2", "missing", "n + 1", "\"x\" * 2"]);
+        assert_eq!(c.len(), 5);
+        let v = vars(json!({"n": 3}));
+        assert_eq!(eval_condition(&c[0], &v), Ok(true));
+        assert_eq!(eval_condition(&c[1], &v), Ok(false));
+        assert_eq!(eval_condition(&c[2], &v), Ok(false));
+        assert_eq!(
+            eval_condition(&c[3], &v),
+            Err("condition `n + 1` gave a number, not a boolean".into())
+        );
+        // FEEL gives null for a string times a number: not true.
+        assert!(matches!(eval_condition(&c[4], &v), Ok(false) | Err(_)));
+    }
+
+    #[test]
+    fn an_error_paths_mapping_reads_code_message_and_the_problem() {
+        use super::apply_error_output;
+        let text = r#"{ "name": "e", "nodes": [ { "id": "st", "type": "start" },
+            { "id": "s", "type": "service", "run": { "command": ["true"] },
+              "errors": [ { "code": "DOWN", "to": "f", "output_mapping": [
+                  { "name": "why", "value": "code + \": \" + message" },
+                  { "name": "status", "value": "status" },
+                  { "name": "seen", "value": "base" } ] },
+                { "code": "QUIET", "to": "f" } ] },
+            { "id": "f", "type": "service", "run": { "command": ["true"] } },
+            { "id": "end", "type": "end" } ],
+            "edges": [ { "from": "st", "to": "s" }, { "from": "s", "to": "end" },
+                       { "from": "f", "to": "end" } ] }"#;
+        let (wf, _) = load(&SourceFile::from_text("e.json", text));
+        let wf = wf.expect("loads");
+        let node = &wf.nodes[1];
+        let problem = json!({"title": "Down", "detail": "in maintenance", "status": 503});
+        let mut v = vars(json!({"base": 1}));
+        let set = apply_error_output(&node.errors[0], Some(&problem), "DOWN", "exited", &mut v);
+        let want = map(json!({"why": "DOWN: in maintenance", "status": 503, "seen": 1}));
+        assert_eq!(set, Ok(want));
+        assert_eq!(json_of(&v)["why"], "DOWN: in maintenance");
+        // Without a problem document, the failure's reason is the message.
+        let mut v = vars(json!({}));
+        let set = apply_error_output(&node.errors[0], None, "DOWN", "exited with code 2", &mut v);
+        assert_eq!(
+            set.map(|s| s["why"].clone()),
+            Ok(json!("DOWN: exited with code 2"))
+        );
+        // A path without a mapping sets nothing (the problem's fields do not leak in).
+        let mut v = vars(json!({}));
+        let set = apply_error_output(&node.errors[1], Some(&problem), "QUIET", "x", &mut v);
+        assert_eq!(set, Ok(Map::new()));
+        assert!(v.is_empty());
     }
 }

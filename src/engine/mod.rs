@@ -16,17 +16,17 @@ mod scheduler;
 mod service;
 pub mod setup;
 pub mod signals;
+mod vars;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
 pub use cancel::CancelToken;
 pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream};
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;
+pub use vars::{Inputs, VarRef, Vars};
 
 use crate::secrets::SecretStore;
 use crate::workflow::Workflow;
@@ -88,7 +88,7 @@ pub enum EngineError {
 /// (processes that escaped a service's process group) is killed before this returns.
 pub fn run(
     workflow: Workflow,
-    inputs: Map<String, Value>,
+    inputs: Arc<Inputs>,
     secrets: SecretStore,
     options: RunOptions,
     mut sink: impl FnMut(Event) + Send + 'static,

@@ -6,7 +6,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustix::process::Pid;
@@ -16,6 +15,7 @@ use serde_json::Value;
 use super::clock;
 use super::event::Stream;
 use super::lifecycle::{NodeState, RunState};
+use super::redact::ShownVars;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -97,15 +97,15 @@ pub struct RunDoc {
     pub started: String,
     pub finished: Option<String>,
     pub duration_ms: Option<u64>,
-    /// The workflow inputs, without `$secrets` (the tree the events and the report share).
-    pub inputs: Arc<Value>,
+    /// The workflow inputs, without `$secrets` (shared with the events and the report).
+    pub inputs: ShownVars,
     pub nodes: Vec<NodeDoc>,
     /// Why the run failed when no step's entry says it: an exclusive gateway's decision, a
     /// loop guard on a gateway, a start node's output mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The workflow variables at the end of the run (shared with the report).
-    pub variables: Option<Arc<Value>>,
+    pub variables: Option<ShownVars>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +123,9 @@ pub struct NodeDoc {
     pub result: Option<Value>,
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// The error code the last attempt's failure raised (caught by an error path or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     /// Tokens the node consumed (loop iterations).
     #[serde(default)]
     pub iterations: u32,
@@ -253,12 +256,14 @@ impl Record {
     pub fn save(&self) -> Result<(), RecordError> {
         let tmp = self.dir.join(".run.json.tmp");
         let path = self.dir.join("run.json");
-        let text = serde_json::to_vec(&self.doc).map_err(|e| RecordError::Io {
-            path: path.clone(),
-            source: io::Error::other(e),
-        })?;
-        let mut f = create_private(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&text).map_err(io_err(&tmp))?;
+        let f = create_private(&tmp).map_err(io_err(&tmp))?;
+        // Written as it is serialized: the inputs can be megabytes, never held twice.
+        let mut w = BufWriter::with_capacity(64 * 1024, f);
+        serde_json::to_writer(&mut w, &self.doc)
+            .map_err(io::Error::other)
+            .and_then(|()| w.flush())
+            .map_err(io_err(&tmp))?;
+        drop(w);
         fs::rename(&tmp, &path).map_err(io_err(&path))
     }
 
@@ -455,7 +460,7 @@ mod tests {
             started: String::new(),
             finished: None,
             duration_ms: None,
-            inputs: Arc::new(Value::Null),
+            inputs: ShownVars::default(),
             nodes: Vec::new(),
             error: None,
             variables: None,

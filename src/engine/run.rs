@@ -565,7 +565,21 @@ impl Run {
         if let (Some(f), false) = (self.first_failure, self.policy.keep_going) {
             return format!("the run stopped after `{}` failed", self.nodes[f].id);
         }
-        let failed = self.failed_preds(i, pending, blocked);
+        // Gateways that never ran are looked through: the reason names steps.
+        let mut failed = Vec::new();
+        let mut seen = vec![false; self.nodes.len()];
+        let mut todo = self.failed_preds(i, pending, blocked);
+        while let Some(p) = todo.pop() {
+            if std::mem::replace(&mut seen[p], true) {
+                continue;
+            }
+            if pending[p] && !matches!(self.nodes[p].kind, NodeKind::Service | NodeKind::Timer) {
+                todo.extend(self.failed_preds(p, pending, blocked));
+            } else {
+                failed.push(p);
+            }
+        }
+        failed.sort_unstable();
         if !failed.is_empty() {
             let names: Vec<String> = failed
                 .iter()
@@ -969,7 +983,7 @@ mod tests {
             skipped(&mut r),
             [(
                 "c".to_string(),
-                "needs `p2`, which did not succeed".to_string()
+                "needs `a`, which did not succeed".to_string()
             )]
         );
         assert_eq!(r.status(), RunStatus::Failed);

@@ -18,13 +18,14 @@ use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, RunDoc};
 use super::redact::{Redactor, ShownVars};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
+use super::vars::{Inputs, Vars};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
 use crate::secrets::SecretStore;
 use crate::workflow::{Edge, NodeKind, Workflow};
 
 pub(crate) async fn schedule(
     wf: Arc<Workflow>,
-    inputs: Map<String, Value>,
+    inputs: Arc<Inputs>,
     store: SecretStore,
     opts: RunOptions,
     events: mpsc::Sender<Event>,
@@ -41,9 +42,10 @@ pub(crate) async fn schedule(
     }
     let sandbox = sandbox_plan(&wf, &mut warnings);
 
-    let shown_inputs = ShownVars::redact(&redactor, &inputs);
-    // One redacted tree, shared by the record, the events and the report.
-    let recorded_inputs = shown_inputs.shared();
+    // Shared by the record, the events and the report (and with `inputs` when no secret is in
+    // them).
+    let shown_inputs = ShownVars::redact_inputs(&redactor, &inputs);
+    let recorded_inputs = shown_inputs.clone();
     let step_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| is_step(wf.nodes[i].kind))
         .collect();
@@ -87,7 +89,7 @@ pub(crate) async fn schedule(
         ctx,
         record,
         events,
-        vars: inputs,
+        vars: Vars::new(inputs),
         stop: watch::channel(Stop::None).0,
         tasks: JoinSet::new(),
         task_node: HashMap::new(),
@@ -189,7 +191,7 @@ struct Driver {
     record: Record,
     events: mpsc::Sender<Event>,
     /// The workflow variables.
-    vars: Map<String, Value>,
+    vars: Vars,
     /// The stop level every running service and timer watches.
     stop: watch::Sender<Stop>,
     tasks: JoinSet<(usize, Ended)>,
@@ -326,8 +328,9 @@ impl Driver {
     }
 
     /// An exclusive gateway's outgoing edges in file order: the first whose condition is true,
-    /// else the default edge; an edge whose condition fails to evaluate fails the gateway. A
-    /// lone outgoing edge without a condition (a merge) is always taken.
+    /// else the default edge; a condition that fails to evaluate or gives a non-boolean is not
+    /// true (its error is shown with it). A lone outgoing edge without a condition (a merge) is
+    /// always taken.
     fn decide(&self, node: usize) -> (Vec<ConditionResult>, Result<usize, String>) {
         let id = &self.wf.nodes[node].id;
         let mut results = Vec::new();
@@ -366,21 +369,22 @@ impl Driver {
                             taken = Some(k);
                         }
                     }
-                    Some(Err(why)) => {
-                        let why = self.ctx.redactor.redact_str(&why);
-                        r.error = Some(why.clone());
-                        results.push(r);
-                        return (results, Err(format!("edge to `{}`: {why}", e.to)));
-                    }
+                    // Not true: the edge is not taken; the reason goes with it.
+                    Some(Err(why)) => r.error = Some(self.ctx.redactor.redact_str(&why)),
                     // No condition and not the default: `wfop check` refuses it; never taken.
                     None => {}
                 }
             }
             results.push(r);
         }
-        let choice = taken
-            .or(default)
-            .ok_or_else(|| "no condition is true and there is no default edge".to_string());
+        let choice = taken.or(default).ok_or_else(|| {
+            let mut why = "no condition is true and there is no default edge".to_string();
+            for r in results.iter().filter(|r| r.error.is_some()) {
+                let e = r.error.as_deref().unwrap_or_default();
+                why.push_str(&format!("; edge to `{}`: {e}", r.to));
+            }
+            why
+        });
         (results, choice)
     }
 
@@ -527,9 +531,8 @@ impl Driver {
 
     /// An attempt of step `i` ended: recorded and told, then what `Run` makes of it (a retry
     /// after its backoff, an error path, or nothing more).
-    async fn ended(&mut self, run: &mut Run, i: usize, out: Outcome) {
+    async fn ended(&mut self, run: &mut Run, i: usize, mut out: Outcome) {
         let attempt = self.current.get(&i).copied().unwrap_or(Attempt::FIRST);
-        self.record_end(i, attempt, &out).await;
         // An error path that catches the code, its mapping applied (one that fails leaves the
         // failure uncaught, its reason says why).
         let node = &self.wf.nodes[i];
@@ -565,6 +568,16 @@ impl Driver {
                 }
             }
         }
+        // A caught failure's reason says so and where the run went on.
+        if let Some(p) = path {
+            let e = &node.errors[p];
+            let caught = format!("{} caught → {}", e.code, e.to);
+            out.reason = Some(match &out.reason {
+                Some(r) => format!("{caught}: {r}"),
+                None => caught,
+            });
+        }
+        self.record_end(i, attempt, &out).await;
         let id = run.id(i).clone();
         match run.finish(i, out.status, path) {
             Finished::Done => {
@@ -626,6 +639,7 @@ impl Driver {
             d.exit_code = out.exit_code;
             d.signal = out.signal;
             d.reason = out.reason.clone();
+            d.error_code = out.error_code.clone();
             d.result = (out.status == NodeOutcome::Succeeded).then(|| out.result.clone());
             merge_counts(&mut d.redactions, &out.counts);
             if let Some(a) = d
@@ -714,8 +728,11 @@ impl Driver {
     ) -> RunReport {
         // The variables hold the real values the services needed: redacted in place, no
         // second tree.
-        let final_vars =
-            ShownVars::redact_owned(&self.ctx.redactor, std::mem::take(&mut self.vars));
+        let final_vars = ShownVars::redact_owned(
+            &self.ctx.redactor,
+            std::mem::take(&mut self.vars),
+            &shown_inputs,
+        );
         self.ctx
             .secrets
             .lock()
@@ -734,7 +751,7 @@ impl Driver {
         doc.finished = Some(clock::rfc3339(SystemTime::now()));
         let duration_ms = t0.elapsed().as_millis() as u64;
         doc.duration_ms = Some(duration_ms);
-        doc.variables = Some(final_vars.shared());
+        doc.variables = Some(final_vars.clone());
         if let Err(e) = self.record.save() {
             let _ = self
                 .events
@@ -801,7 +818,7 @@ fn watch_signals() -> Result<mpsc::UnboundedReceiver<i32>, EngineError> {
 fn create_record(
     opts: &RunOptions,
     wf: &Workflow,
-    inputs: Arc<Value>,
+    inputs: ShownVars,
     step_ids: &[usize],
     started: SystemTime,
 ) -> Result<Record, EngineError> {
@@ -819,6 +836,7 @@ fn create_record(
             reason: None,
             result: None,
             redactions: BTreeMap::new(),
+            error_code: None,
             iterations: 0,
             attempts: Vec::new(),
         })

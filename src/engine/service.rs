@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal, WaitOptions};
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value};
+use serde::Serializer as _;
+use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
@@ -24,6 +25,7 @@ use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
+use super::vars::VarRef;
 use crate::expr::SecretBinding;
 use crate::human::{self, Form};
 use crate::secrets::SecretStore;
@@ -108,13 +110,32 @@ pub(crate) struct ServiceInput {
 }
 
 impl ServiceInput {
-    pub(crate) fn new(input: &Map<String, Value>) -> ServiceInput {
-        // Serializing a `Value` cannot fail (its keys are strings).
+    /// From the variables the service gets, in name order (values or inputs' JSON text).
+    pub(crate) fn new<'a>(input: impl Iterator<Item = (&'a str, VarRef<'a>)>) -> ServiceInput {
+        let input: Vec<(&str, VarRef)> = input.collect();
+        // Inputs' texts are copied at their size (a growing buffer would take up to twice it).
+        let known: usize = input
+            .iter()
+            .map(|(k, v)| match v {
+                VarRef::Raw(r) => k.len() + r.get().len() + 4,
+                VarRef::Value(_) => 0,
+            })
+            .sum();
+        let mut body = Vec::with_capacity(known + 2);
+        let mut w = serde_json::Serializer::new(&mut body);
+        // Serializing a `Value` or an input's text cannot fail (its keys are strings).
+        let _ = w.collect_map(input.iter().map(|(k, v)| (k, v)));
         ServiceInput {
-            body: serde_json::to_vec(input).unwrap_or_default(),
+            body,
             files: input
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap_or_default()))
+                .map(|(k, v)| {
+                    let bytes = match v {
+                        VarRef::Raw(r) => r.get().as_bytes().to_vec(),
+                        VarRef::Value(v) => serde_json::to_vec(v).unwrap_or_default(),
+                    };
+                    (k.to_string(), bytes)
+                })
                 .collect(),
         }
     }
@@ -145,11 +166,16 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
-    let (mut cmd, secrets_pipe) =
-        match command(&ctx, &node_id, run, folder.path(), node.bound_secrets()) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
+    let (mut cmd, secrets_pipe) = match command(
+        &ctx,
+        (&node_id, attempt),
+        run,
+        folder.path(),
+        node.bound_secrets(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -659,7 +685,7 @@ pub(crate) fn is_file_name(k: &str) -> bool {
 /// engine that sees secret values.
 fn command(
     ctx: &RunCtx,
-    node_id: &str,
+    (node_id, attempt): (&str, Attempt),
     run: &Run,
     folder: &Path,
     params: &[SecretBinding],
@@ -701,7 +727,10 @@ fn command(
     cmd.env("INPUT_DIRECTORY", folder.join("input"))
         .env("OUTPUT_DIRECTORY", folder.join("output"))
         .env("WFOP_RUN_ID", &ctx.run_id)
-        .env("WFOP_NODE_ID", node_id);
+        .env("WFOP_NODE_ID", node_id)
+        .env("WFOP_ATTEMPT", attempt.attempt.to_string())
+        .env("WFOP_ITERATION", attempt.iteration.to_string())
+        .env("WFOP_TRY", attempt.try_no.to_string());
     let mut secrets_pipe = None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());

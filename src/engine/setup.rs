@@ -3,12 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use super::vars::Inputs;
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 use crate::secrets::prompt::Missing;
 use crate::secrets::store::{self, Source};
@@ -20,8 +24,8 @@ use crate::workflow::{self, Checked, Workflow, json};
 #[derive(Debug)]
 pub struct Prepared {
     pub workflow: Workflow,
-    /// The workflow inputs, `$secrets` removed.
-    pub inputs: Map<String, Value>,
+    /// The workflow inputs, `$secrets` removed, each as its JSON text.
+    pub inputs: Arc<Inputs>,
     pub secrets: SecretStore,
     /// Secrets the workflow uses that no source gave.
     pub missing: Vec<Missing>,
@@ -161,7 +165,7 @@ pub fn prepare(
     for arg in secret_args {
         secrets.load_arg(arg)?;
     }
-    let mut inputs = Map::new();
+    let mut inputs = Inputs::default();
     if let Some(p) = input {
         let public: Vec<String> = workflow
             .inputs
@@ -194,7 +198,7 @@ pub fn prepare(
         .collect();
     Ok(Prepared {
         workflow,
-        inputs,
+        inputs: Arc::new(inputs),
         secrets,
         missing,
         warnings,
@@ -205,12 +209,16 @@ pub fn prepare(
 /// any) goes into `secrets`. Returns the variables and the `$secrets` names a `--secret` flag
 /// gave already (the flag wins). Every problem is a diagnostic at `file:line:col`, to be rendered
 /// with the file's literals masked and without quoting its text: any input file may hold values.
+///
+/// A valid file is read without building a tree of it: each variable is kept as its JSON text
+/// (`vars::Inputs`), and only `$secrets` goes through the positioned parser. A file with any
+/// problem is read again by the positioned parser, which finds and places every one.
 fn read_input(
     path: &Path,
     declared: &[String],
     public: &[String],
     secrets: &mut SecretStore,
-) -> Result<(Map<String, Value>, Vec<String>), PrepareError> {
+) -> Result<(Inputs, Vec<String>), PrepareError> {
     let name = path.display().to_string();
     let mut src = SourceFile::read(path).map_err(|e| match e {
         ReadError::Io { source, .. } => PrepareError::InputRead {
@@ -230,6 +238,86 @@ fn read_input(
         source: src,
         diagnostics: Vec::new(),
     };
+    match read_members(&file.source.text, declared, secrets) {
+        Some((inputs, overridden, diags)) if diags.is_empty() => Ok((inputs, overridden)),
+        Some((_, _, diags)) => Err(fail(file, diags)),
+        None => read_positioned(file, declared, secrets),
+    }
+}
+
+/// The top-level members of the `--input` object, each value as a slice of the file's text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The fast path of [`read_input`]: the inputs, the overridden `$secrets` names and the
+/// diagnostics about `$secrets` (placed in the file). `None` when the text is not a JSON object
+/// with at most one `$secrets` that this path reads: the positioned parser reads it then.
+fn read_members(
+    text: &str,
+    declared: &[String],
+    secrets: &mut SecretStore,
+) -> Option<(Inputs, Vec<String>, Vec<Diagnostic>)> {
+    let members: Members = serde_json::from_str(text).ok()?;
+    if members.0.iter().filter(|(k, _)| k == SECRETS_ROW).count() > 1 {
+        return None;
+    }
+    let mut inputs = Inputs::default();
+    let mut secret_member = None;
+    for (key, raw) in members.0 {
+        if key == SECRETS_ROW {
+            secret_member = Some(raw);
+        } else {
+            inputs.insert_json(key, raw.get()).ok()?;
+        }
+    }
+    let mut overridden = Vec::new();
+    let mut diags = Vec::new();
+    if let Some(raw) = secret_member {
+        // Where the value stands in the file: the positioned parser reads it alone, and its
+        // diagnostics move by as much.
+        let at = (raw.get().as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        text.get(at..at + raw.get().len())?;
+        let node = json::parse(raw.get()).ok()?;
+        overridden = take_secrets(node, declared, secrets, &mut diags);
+        for d in &mut diags {
+            shift(&mut d.primary.0, at);
+            for (span, _) in &mut d.secondary {
+                shift(span, at);
+            }
+        }
+    }
+    Some((inputs, overridden, diags))
+}
+
+fn shift(span: &mut std::ops::Range<usize>, by: usize) {
+    *span = span.start + by..span.end + by;
+}
+
+/// [`read_input`] by the positioned parser: every problem of the file, in file order.
+fn read_positioned(
+    file: FileDiagnostics,
+    declared: &[String],
+    secrets: &mut SecretStore,
+) -> Result<(Inputs, Vec<String>), PrepareError> {
     let root = match json::parse(&file.source.text) {
         Ok(root) => root,
         Err(e) => {
@@ -255,12 +343,18 @@ fn read_input(
         ));
     };
     let mut diags = Vec::new();
-    let mut inputs = Map::new();
+    let mut inputs = Inputs::default();
     let mut secret_member: Option<json::Member> = None;
     for m in members {
         if m.key.text != SECRETS_ROW {
             // Later duplicates win, as in serde_json.
-            inputs.insert(m.key.text.clone(), m.value.to_serde());
+            if let Err(e) = inputs.insert_value(m.key.text.clone(), &m.value.to_serde()) {
+                diags.push(Diagnostic::error(
+                    m.value.span.clone(),
+                    format!("this input cannot be kept: {e}"),
+                    "this value",
+                ));
+            }
         } else if let Some(first) = &secret_member {
             diags.push(
                 Diagnostic::error(
@@ -472,5 +566,64 @@ pub(crate) mod tests {
         }
         let source = p.secrets.source("api").map(|s| s.to_string());
         assert_eq!(source, Some(format!("file:{}", secret.display())));
+    }
+
+    /// A valid file takes the fast path; its `$secrets` findings are the positioned parser's,
+    /// at the same places in the file, and so are its inputs.
+    #[test]
+    fn the_fast_path_reads_and_places_like_the_positioned_parser() {
+        let declared = vec!["api".to_string(), "db".to_string()];
+        let cases = [
+            r#"{ "a": 1, "$secrets": { "api": "v-1234567", "apx": "x" }, "b": [ 2 ] }"#,
+            "{\n  \"$secrets\": {\"db\": 5, \"api\": \"\"},\n  \"x\": {\"k\": null}\n}",
+            r#"{ "$secrets": [], "s": "\u00e9\n" }"#,
+            r#"{ "$secrets": { "api": "v-1234567", "api": "v-7654321" } }"#,
+            r#"{ "a": 1, "a": { "b" : 2 } }"#,
+        ];
+        for text in cases {
+            let mut fast_store = SecretStore::new();
+            let fast = read_members(text, &declared, &mut fast_store).expect("fast path");
+            let file = FileDiagnostics {
+                source: SourceFile::from_text("in.json", text),
+                diagnostics: Vec::new(),
+            };
+            let mut slow_store = SecretStore::new();
+            let slow = read_positioned(file, &declared, &mut slow_store);
+            match slow {
+                Ok((inputs, overridden)) => {
+                    assert!(fast.2.is_empty(), "{text}: {:?}", fast.2);
+                    assert_eq!(fast.0, inputs, "{text}");
+                    assert_eq!(fast.1, overridden, "{text}");
+                }
+                Err(PrepareError::Input(d)) => {
+                    let places = |ds: &[Diagnostic]| -> Vec<(std::ops::Range<usize>, String)> {
+                        ds.iter()
+                            .map(|d| (d.primary.0.clone(), d.message.clone()))
+                            .collect()
+                    };
+                    assert_eq!(places(&fast.2), places(&d.diagnostics), "{text}");
+                    assert!(!fast.2.is_empty(), "{text}");
+                }
+                Err(e) => panic!("{text}: {e}"),
+            }
+            assert_eq!(
+                fast_store.contains("api"),
+                slow_store.contains("api"),
+                "{text}"
+            );
+        }
+        // Not an object, two `$secrets`, bad JSON, too deep: the positioned parser reads them.
+        let deep = format!("{{ \"a\": {}{} }}", "[".repeat(128), "]".repeat(128));
+        for text in [
+            "[1]",
+            r#"{ "$secrets": {}, "$secrets": {} }"#,
+            "{ \"a\": }",
+            &deep,
+        ] {
+            assert!(
+                read_members(text, &declared, &mut SecretStore::new()).is_none(),
+                "{text}"
+            );
+        }
     }
 }

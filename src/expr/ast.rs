@@ -1,7 +1,9 @@
-//! The syntax tree of a mapping expression: nodes with their byte spans in the source text.
+//! The syntax tree of a FEEL expression: nodes with their byte spans in the source text.
 //! Built by the parser, read by the evaluator, the analysis and `secret_bindings`.
 
 use std::fmt;
+
+use rust_decimal::Decimal;
 
 /// A byte range `start..end` in the expression text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -39,23 +41,26 @@ pub struct Expr {
 
 /// What a node is.
 ///
-/// Parentheses leave no node of their own: `(a)` parses to the node of `a` (whose span excludes
-/// the parentheses). Operator chains of one precedence level are flat (`Binary`), and so are
-/// path chains (`Path`), so a long `1 + 1 + …` or `a.b.c…` does not make a deep tree.
+/// Parentheses leave no node of their own: `(a)` parses to the node of `a`. Operator chains of
+/// one precedence level are flat (`Binary`), and so are path chains (`Path`), so a long
+/// `1 + 1 + …` or `a.b.c…` does not make a deep tree.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// `null`
     Null,
     /// `true` / `false`
     Bool(bool),
-    /// A number literal (always held as `f64`; see the evaluator for how results are written).
-    Number(f64),
+    /// A number literal, exact (FEEL numbers are decimals).
+    Number(Decimal),
     /// A string literal, escapes already decoded.
     String(String),
-    /// A variable name (plain `circuit_data`, `$secrets`, or a backtick name `` `my var` ``),
-    /// resolved first against enclosing context entries, then against the variables.
+    /// A temporal literal `@"2024-01-31"`; the text was checked by the parser.
+    At(String),
+    /// A variable name (`circuit_data`, `$secrets`, `first name`, `` `x-ray` ``), resolved
+    /// against the innermost bindings first (context entries, `for` variables, `item`), then
+    /// against the variables.
     Name(String),
-    /// A path or index chain on a base: `a.b[1].c` is base `a` with steps `.b`, `[1]`, `.c`.
+    /// A path or filter chain on a base: `a.b[1].c` is base `a` with steps `.b`, `[1]`, `.c`.
     Path {
         base: Box<Expr>,
         steps: Vec<PathStep>,
@@ -64,31 +69,75 @@ pub enum ExprKind {
     List(Vec<Expr>),
     /// A context literal `{ "k": e, k2: e }`; entries in source order, keys unique.
     Context(Vec<ContextEntry>),
+    /// A range literal: `[1..10]`, `(1..10)`, `]1..10[`, and inside `in`/unary tests `< 5`
+    /// (one end open: `start` or `end` is `None`).
+    Range(Box<RangeLit>),
     /// Unary minus `-e`.
     Neg(Box<Expr>),
     /// A left-associative chain of operators of one precedence level, evaluated left to right:
-    /// `a + b - c` is `first = a`, `rest = [(+, b), (-, c)]`. Comparisons never chain, so a
-    /// comparison is a `Binary` with exactly one entry in `rest`.
+    /// `a + b - c` is `first = a`, `rest = [(+, b), (-, c)]`. Comparisons never chain.
     Binary {
         first: Box<Expr>,
         rest: Vec<Operand>,
     },
-    /// A function call `name(args…)`. `name` is as written (`is defined` with its one space).
-    /// Whether the function exists is decided by the evaluator, not by the parser.
+    /// A function call `name(args…)`, `name` as written with single spaces (`get or else`).
+    /// `arg_names` is empty for positional arguments, else one name per argument.
     Call {
         name: String,
         name_span: Span,
         args: Vec<Expr>,
+        arg_names: Vec<(String, Span)>,
+    },
+    /// `if c then a else b`.
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    /// `for i in xs, j in 1..3 return e`.
+    For {
+        iters: Vec<Iteration>,
+        body: Box<Expr>,
+    },
+    /// `some x in xs satisfies c` (`every: false`) / `every x in xs satisfies c`.
+    Quantified {
+        every: bool,
+        iters: Vec<Iteration>,
+        cond: Box<Expr>,
+    },
+    /// `x in test` / `x in (t1, t2, …)`: true when any test matches.
+    In {
+        value: Box<Expr>,
+        tests: Vec<UnaryTest>,
+    },
+    /// `x between a and b` (both ends included).
+    Between {
+        value: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+    },
+    /// `x instance of type`.
+    InstanceOf {
+        value: Box<Expr>,
+        ty: TypeRef,
+        ty_span: Span,
+    },
+    /// `function(a, b) body`: a function value (for `sort(list, function(x, y) x < y)`).
+    Function {
+        params: Vec<(String, Span)>,
+        body: Box<Expr>,
     },
 }
 
 /// One step of a path chain.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathStep {
-    /// `.name` — a key of a context, or a projection over a list of contexts.
+    /// `.name` — a key of a context, a property of a date, duration or range, or a projection
+    /// over a list of contexts.
     Field { name: String, span: Span },
-    /// `[index]` — a 1-based (negative: from the end) list index. `span` covers the brackets.
-    Index { index: Box<Expr>, span: Span },
+    /// `[e]` — an index when `e` is a number (1-based, negative from the end), else a filter
+    /// evaluated for each element with `item` and the element's keys in scope.
+    Filter { expr: Box<Expr>, span: Span },
 }
 
 /// One `key: value` entry of a context literal.
@@ -107,8 +156,54 @@ pub struct Operand {
     pub expr: Expr,
 }
 
+/// `name in domain` of a `for` / `some` / `every`; `domain..to` when `to` is given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Iteration {
+    pub name: String,
+    pub name_span: Span,
+    pub domain: Expr,
+    pub to: Option<Expr>,
+}
+
+/// A range literal's ends. An end is `None` for the unary tests `< e`, `>= e`….
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeLit {
+    pub start: Option<Expr>,
+    pub start_closed: bool,
+    pub end: Option<Expr>,
+    pub end_closed: bool,
+}
+
+/// One positive unary test on the right of `in`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UnaryTest {
+    /// An expression: equal to the value, or (a list) containing it, or (a range) including it.
+    Expr(Expr),
+    /// `not(t, …)`: none of the tests match.
+    Not(Vec<UnaryTest>, Span),
+}
+
+/// A type named after `instance of`: `number`, `string`, `boolean`, `date`, `time`,
+/// `date and time`, `days and time duration`, `years and months duration`, `list`, `context`,
+/// `range`, `function`, `Any`, `Null`, or `list<T>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeRef {
+    pub name: String,
+    pub element: Option<Box<TypeRef>>,
+}
+
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(e) = &self.element {
+            write!(f, "<{e}>")?;
+        }
+        Ok(())
+    }
+}
+
 /// Binary operators, lowest precedence first:
-/// `or` < `and` < comparisons < `+ -` < `* /` (then unary minus, then paths and calls).
+/// `or` < `and` < comparisons < `+ -` < `* /` < `**` (then unary minus, then paths and calls).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
     Or,
@@ -123,6 +218,7 @@ pub enum BinaryOp {
     Sub,
     Mul,
     Div,
+    Pow,
 }
 
 impl BinaryOp {
@@ -141,6 +237,7 @@ impl BinaryOp {
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
+            BinaryOp::Pow => "**",
         }
     }
 
@@ -159,6 +256,15 @@ impl fmt::Display for BinaryOp {
     }
 }
 
+impl UnaryTest {
+    fn exprs<'e>(&'e self, out: &mut Vec<&'e Expr>) {
+        match self {
+            UnaryTest::Expr(e) => out.push(e),
+            UnaryTest::Not(tests, _) => tests.iter().for_each(|t| t.exprs(out)),
+        }
+    }
+}
+
 impl Expr {
     /// The direct children of this node, in source order.
     pub fn children(&self) -> Vec<&Expr> {
@@ -167,18 +273,20 @@ impl Expr {
             | ExprKind::Bool(_)
             | ExprKind::Number(_)
             | ExprKind::String(_)
+            | ExprKind::At(_)
             | ExprKind::Name(_) => Vec::new(),
             ExprKind::Path { base, steps } => {
                 let mut out = vec![base.as_ref()];
                 for step in steps {
-                    if let PathStep::Index { index, .. } = step {
-                        out.push(index.as_ref());
+                    if let PathStep::Filter { expr, .. } = step {
+                        out.push(expr.as_ref());
                     }
                 }
                 out
             }
             ExprKind::List(items) => items.iter().collect(),
             ExprKind::Context(entries) => entries.iter().map(|e| &e.value).collect(),
+            ExprKind::Range(r) => r.start.iter().chain(r.end.iter()).collect(),
             ExprKind::Neg(inner) => vec![inner.as_ref()],
             ExprKind::Binary { first, rest } => {
                 let mut out = vec![first.as_ref()];
@@ -186,6 +294,25 @@ impl Expr {
                 out
             }
             ExprKind::Call { args, .. } => args.iter().collect(),
+            ExprKind::If { cond, then, els } => vec![cond, then, els],
+            ExprKind::For { iters, body } => {
+                let mut out = iteration_children(iters);
+                out.push(body);
+                out
+            }
+            ExprKind::Quantified { iters, cond, .. } => {
+                let mut out = iteration_children(iters);
+                out.push(cond);
+                out
+            }
+            ExprKind::In { value, tests } => {
+                let mut out = vec![value.as_ref()];
+                tests.iter().for_each(|t| t.exprs(&mut out));
+                out
+            }
+            ExprKind::Between { value, low, high } => vec![value, low, high],
+            ExprKind::InstanceOf { value, .. } => vec![value],
+            ExprKind::Function { body, .. } => vec![body],
         }
     }
 
@@ -203,6 +330,17 @@ impl Expr {
     }
 }
 
+fn iteration_children(iters: &[Iteration]) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    for it in iters {
+        out.push(&it.domain);
+        if let Some(to) = &it.to {
+            out.push(to);
+        }
+    }
+    out
+}
+
 /// Renders the tree fully parenthesised (`1 + 2 * 3` → `(1 + (2 * 3))`): re-parseable, and
 /// handy to see how something was grouped.
 impl fmt::Display for Expr {
@@ -210,8 +348,9 @@ impl fmt::Display for Expr {
         match &self.kind {
             ExprKind::Null => f.write_str("null"),
             ExprKind::Bool(b) => write!(f, "{b}"),
-            ExprKind::Number(n) => write!(f, "{n}"),
+            ExprKind::Number(n) => write!(f, "{}", n.normalize()),
             ExprKind::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+            ExprKind::At(s) => write!(f, "@{}", serde_json::Value::String(s.clone())),
             ExprKind::Name(n) => write_name(f, n),
             ExprKind::Path { base, steps } => {
                 write!(f, "{base}")?;
@@ -221,19 +360,14 @@ impl fmt::Display for Expr {
                             f.write_str(".")?;
                             write_name(f, name)?;
                         }
-                        PathStep::Index { index, .. } => write!(f, "[{index}]")?,
+                        PathStep::Filter { expr, .. } => write!(f, "[{expr}]")?,
                     }
                 }
                 Ok(())
             }
             ExprKind::List(items) => {
                 f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{item}")?;
-                }
+                write_list(f, items)?;
                 f.write_str("]")
             }
             ExprKind::Context(entries) => {
@@ -247,9 +381,19 @@ impl fmt::Display for Expr {
                 }
                 f.write_str("}")
             }
+            ExprKind::Range(r) => match (&r.start, &r.end) {
+                (Some(s), Some(e)) => write!(
+                    f,
+                    "{}{s}..{e}{}",
+                    if r.start_closed { "[" } else { "(" },
+                    if r.end_closed { "]" } else { ")" }
+                ),
+                (None, Some(e)) => write!(f, "{}{e}", if r.end_closed { "<=" } else { "<" }),
+                (Some(s), None) => write!(f, "{}{s}", if r.start_closed { ">=" } else { ">" }),
+                (None, None) => f.write_str("-"),
+            },
             ExprKind::Neg(inner) => write!(f, "(-{inner})"),
             ExprKind::Binary { first, rest } => {
-                // Left-associative: ((a + b) - c)
                 for _ in 1..rest.len() {
                     f.write_str("(")?;
                 }
@@ -262,27 +406,114 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")
             }
-            ExprKind::Call { name, args, .. } => {
+            ExprKind::Call {
+                name,
+                args,
+                arg_names,
+                ..
+            } => {
                 write!(f, "{name}(")?;
                 for (i, arg) in args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
+                    if let Some((n, _)) = arg_names.get(i) {
+                        write!(f, "{n}: ")?;
+                    }
                     write!(f, "{arg}")?;
                 }
                 f.write_str(")")
+            }
+            ExprKind::If { cond, then, els } => write!(f, "(if {cond} then {then} else {els})"),
+            ExprKind::For { iters, body } => {
+                f.write_str("(for ")?;
+                write_iters(f, iters)?;
+                write!(f, " return {body})")
+            }
+            ExprKind::Quantified { every, iters, cond } => {
+                f.write_str(if *every { "(every " } else { "(some " })?;
+                write_iters(f, iters)?;
+                write!(f, " satisfies {cond})")
+            }
+            ExprKind::In { value, tests } => {
+                write!(f, "({value} in (")?;
+                write_tests(f, tests)?;
+                f.write_str("))")
+            }
+            ExprKind::Between { value, low, high } => {
+                write!(f, "({value} between {low} and {high})")
+            }
+            ExprKind::InstanceOf { value, ty, .. } => write!(f, "({value} instance of {ty})"),
+            ExprKind::Function { params, body } => {
+                f.write_str("function(")?;
+                for (i, (p, _)) in params.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_name(f, p)?;
+                }
+                write!(f, ") {body}")
             }
         }
     }
 }
 
+fn write_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
+
+fn write_iters(f: &mut fmt::Formatter<'_>, iters: &[Iteration]) -> fmt::Result {
+    for (i, it) in iters.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write_name(f, &it.name)?;
+        write!(f, " in {}", it.domain)?;
+        if let Some(to) = &it.to {
+            write!(f, "..{to}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_tests(f: &mut fmt::Formatter<'_>, tests: &[UnaryTest]) -> fmt::Result {
+    for (i, t) in tests.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        match t {
+            UnaryTest::Expr(e) => write!(f, "{e}")?,
+            UnaryTest::Not(inner, _) => {
+                f.write_str("not(")?;
+                write_tests(f, inner)?;
+                f.write_str(")")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Words that end a multi-word name (they continue the surrounding construct).
+pub(crate) const NAME_STOP_WORDS: &[&str] =
+    &["in", "then", "else", "return", "satisfies", "between"];
+
 fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    let mut chars = name.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-        && !matches!(name, "true" | "false" | "null" | "and" | "or");
+    let plain_word = |w: &str| {
+        let mut chars = w.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            && !matches!(w, "true" | "false" | "null" | "and" | "or" | "instance")
+            && !NAME_STOP_WORDS.contains(&w)
+    };
+    let plain = !name.is_empty() && name.split(' ').all(plain_word);
     if plain {
         f.write_str(name)
     } else {

@@ -1,13 +1,17 @@
 //! Turns expression text into tokens with byte spans: literals (with escape decoding), names,
 //! backtick names, keywords and punctuation. Lexical mistakes become `Error`s.
 
+use rust_decimal::Decimal;
+
 use super::Error;
 use super::ast::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {
-    Number(f64),
+    Number(Decimal),
     Str(String),
+    /// `@"…"`: a temporal literal's text.
+    At(String),
     /// A plain name (`a`, `$secrets`, `is`, `not`…).
     Name(String),
     /// A backtick name: never a keyword, never part of `is defined`.
@@ -26,12 +30,12 @@ pub(crate) enum Tok {
     Comma,
     Colon,
     Dot,
-    /// `..` — a FEEL range, recognised only to say it is not supported.
+    /// `..` — the middle of a range `[1..10]`.
     DotDot,
     Plus,
     Minus,
     Star,
-    /// `**` — FEEL exponentiation, recognised only to say it is not supported.
+    /// `**` — exponentiation.
     StarStar,
     Slash,
     Eq,
@@ -54,6 +58,10 @@ impl Tok {
     pub fn describe(&self) -> String {
         match self {
             Tok::Number(n) => format!("number `{n}`"),
+            Tok::At(s) => format!(
+                "temporal literal @\"{}\"",
+                s.chars().take(20).collect::<String>()
+            ),
             Tok::Str(s) => {
                 let short: String = s.chars().take(20).collect();
                 if short.len() < s.len() {
@@ -100,6 +108,7 @@ impl Tok {
             self,
             Tok::Number(_)
                 | Tok::Str(_)
+                | Tok::At(_)
                 | Tok::Name(_)
                 | Tok::Quoted(_)
                 | Tok::True
@@ -173,6 +182,15 @@ impl Lexer<'_> {
                 self.number(start)?;
             } else if c == '"' {
                 self.string(start)?;
+            } else if c == '@' && self.peek_at(1) == Some('"') {
+                self.pos += 1;
+                self.string(start)?;
+                if let Some(Token {
+                    tok: Tok::Str(s), ..
+                }) = self.out.pop()
+                {
+                    self.push(Tok::At(s), start);
+                }
             } else if c == '`' {
                 self.backtick(start)?;
             } else if is_name_start(c) {
@@ -276,16 +294,18 @@ impl Lexer<'_> {
             }
         }
         let text = &self.src[start..self.pos];
-        let value: f64 = text
-            .parse()
-            .map_err(|_| err(start, self.pos, format!("invalid number `{text}`")))?;
-        if !value.is_finite() {
-            return Err(err(
+        let value = if text.contains(['e', 'E']) {
+            Decimal::from_scientific(text)
+        } else {
+            text.parse::<Decimal>()
+        };
+        let value = value.map_err(|_| {
+            err(
                 start,
                 self.pos,
-                format!("number `{text}` is too large"),
-            ));
-        }
+                format!("number `{text}` is out of range (FEEL numbers have 28 significant digits, magnitude below 7.9e28)"),
+            )
+        })?;
         self.push(Tok::Number(value), start);
         Ok(())
     }
@@ -433,6 +453,10 @@ impl Lexer<'_> {
 mod tests {
     use super::*;
 
+    fn dec(s: &str) -> Decimal {
+        s.parse().expect("decimal")
+    }
+
     fn toks(src: &str) -> Vec<Tok> {
         tokenize(src)
             .expect("lexes")
@@ -463,12 +487,12 @@ mod tests {
         assert_eq!(
             toks("1 2.5 1e3 2E-2 (.5"),
             vec![
-                Tok::Number(1.0),
-                Tok::Number(2.5),
-                Tok::Number(1000.0),
-                Tok::Number(0.02),
+                Tok::Number(dec("1")),
+                Tok::Number(dec("2.5")),
+                Tok::Number(dec("1000")),
+                Tok::Number(dec("0.02")),
                 Tok::LParen,
-                Tok::Number(0.5),
+                Tok::Number(dec("0.5")),
                 Tok::Eof
             ]
         );

@@ -1,5 +1,5 @@
-//! The mapping expression language (a FEEL subset): lexer, parser with spans, evaluator,
-//! static analysis for validation, and the `$secrets` mapping's `secret_value` bindings.
+//! The mapping expression language, FEEL as Camunda 8 documents it: lexer, parser with spans,
+//! evaluator with the builtin library, static analysis, and the `$secrets` mapping's bindings.
 //!
 //! One error type, [`Error`] (a span and a message), for all of them; `crate::diag` renders it.
 //!
@@ -15,18 +15,25 @@
 
 mod analyze;
 mod ast;
+mod bpmn;
+mod builtins;
 mod eval;
 mod lexer;
 mod parser;
 mod secrets;
-// The FEEL evaluator wires these in (issue 11); until then only their tests use them.
+// Pure pieces: only part of their API is called by the evaluator (the rest is tested directly).
 #[allow(dead_code)]
 mod temporal;
 #[allow(dead_code)]
 mod text;
+mod value;
 
-pub use analyze::{Analysis, FUNCTIONS, analyze};
-pub use ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};
+pub use analyze::{Analysis, FUNCTIONS, Signature, analyze, signature};
+pub use ast::{
+    BinaryOp, ContextEntry, Expr, ExprKind, Iteration, Operand, PathStep, RangeLit, Span, TypeRef,
+    UnaryTest,
+};
+pub use bpmn::{BPMN_ERROR_TYPE, BpmnError, bpmn_error, bpmn_error_value};
 pub use secrets::{SecretBinding, secret_bindings};
 pub use temporal::{IsoDurationError, timer_duration};
 
@@ -47,6 +54,10 @@ pub const MAX_VALUE_DEPTH: usize = 128;
 /// Most memory (roughly, in bytes) an evaluation may spend building new values. Passing a
 /// variable through unchanged costs nothing; copying it into a new list or context costs its size.
 pub const MAX_EVAL_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Most units of work (nodes evaluated, loop turns, filter tests) one evaluation may take, so
+/// that `some i in 1..1000000000 satisfies false` ends with an error instead of running on.
+pub const MAX_EVAL_STEPS: usize = 10_000_000;
 
 /// What went wrong in an expression, and where: a syntax error ([`parse`]), an evaluation error
 /// ([`eval`]; a missing variable is *not* one: it is `null`), or a static-check finding
@@ -104,3 +115,5 @@ pub fn eval_layered(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_feel;

@@ -1,9 +1,12 @@
-//! Recursive-descent parser from tokens to `Expr`, with spans, "expected …" messages and the
-//! nesting limits that keep every later walk of the tree shallow.
+//! Recursive-descent parser from tokens to `Expr` for the FEEL grammar, with spans,
+//! "expected …" messages and the nesting limits that keep every later walk of the tree shallow.
 
 use std::collections::HashMap;
 
-use super::ast::{BinaryOp, ContextEntry, Expr, ExprKind, Operand, PathStep, Span};
+use super::ast::{
+    BinaryOp, ContextEntry, Expr, ExprKind, Iteration, NAME_STOP_WORDS, Operand, PathStep,
+    RangeLit, Span, TypeRef, UnaryTest,
+};
 use super::lexer::{Tok, Token, tokenize};
 use super::{Error, MAX_DEPTH, MAX_SOURCE_LEN};
 
@@ -22,6 +25,7 @@ pub(crate) fn parse(src: &str) -> Result<Expr, Error> {
         tokens,
         pos: 0,
         depth: 0,
+        range_end: false,
     };
     // A leading `=` (as the Camunda / Kipu editors write it) is accepted and ignored.
     let mut after = None;
@@ -43,7 +47,7 @@ pub(crate) fn parse(src: &str) -> Result<Expr, Error> {
     let expr = p.expr()?;
     let found = p.token();
     if found.tok != Tok::Eof {
-        return Err(p.trailing(found));
+        return Err(p.expected("an operator or end of input", &found));
     }
     check_depth(&expr)?;
     Ok(expr)
@@ -71,13 +75,29 @@ fn too_deep(span: Span) -> Error {
     }
 }
 
-/// Keywords of FEEL constructs we do not support, so that `if x then …` gets a clear message.
-const UNSUPPORTED_WORDS: &[(&str, &str)] = &[
-    ("if", "`if … then … else` expressions are not supported"),
-    ("for", "`for … in … return` expressions are not supported"),
-    ("some", "`some … satisfies` expressions are not supported"),
-    ("every", "`every … satisfies` expressions are not supported"),
-    ("function", "function definitions are not supported"),
+/// Builtin function names that contain the keywords `and` / `or`, which the lexer splits off.
+const KEYWORD_FUNCTIONS: &[&[&str]] = &[
+    &["date", "and", "time"],
+    &["years", "and", "months", "duration"],
+    &["get", "or", "else"],
+];
+
+/// The type names `instance of` accepts.
+const TYPE_NAMES: &[&str] = &[
+    "number",
+    "string",
+    "boolean",
+    "date",
+    "time",
+    "date and time",
+    "days and time duration",
+    "years and months duration",
+    "list",
+    "context",
+    "range",
+    "function",
+    "Any",
+    "Null",
 ];
 
 struct Parser {
@@ -85,11 +105,19 @@ struct Parser {
     pos: usize,
     /// Current nesting of recursive descents, bounded by `MAX_DEPTH`.
     depth: usize,
+    /// While reading a range's end: `[` closes the range (`]1..5[`), it starts no filter.
+    range_end: bool,
+}
+
+fn err(span: Span, message: impl Into<String>) -> Error {
+    Error {
+        span,
+        message: message.into(),
+    }
 }
 
 impl Parser {
     fn token(&self) -> Token {
-        // `tokenize` always ends with `Eof` and we never advance past it.
         self.tokens
             .get(self.pos)
             .or_else(|| self.tokens.last())
@@ -111,6 +139,17 @@ impl Parser {
             .unwrap_or(&Tok::Eof)
     }
 
+    fn peek_word(&self, n: usize) -> Option<&str> {
+        match self.peek_n(n) {
+            Tok::Name(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn at_word(&self, word: &str) -> bool {
+        self.peek_word(0) == Some(word)
+    }
+
     fn enter(&mut self) -> Result<(), Error> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -123,31 +162,31 @@ impl Parser {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    #[inline(never)]
     fn expected(&self, what: &str, found: &Token) -> Error {
-        let message = match found.tok {
-            Tok::StarStar => "`**` (exponentiation) is not supported".to_string(),
-            Tok::DotDot => "ranges (`a..b`) are not supported".to_string(),
-            _ => format!("expected {what}, found {}", found.tok.describe()),
-        };
-        Error {
-            span: found.span,
-            message,
+        let mut message = format!("expected {what}, found {}", found.tok.describe());
+        if matches!(found.tok, Tok::Name(_) | Tok::Quoted(_)) && what.contains("operator") {
+            message.push_str(" (a name with other characters than letters, digits, `_`, `$` and single spaces goes in backticks: `x-ray`)");
         }
+        err(found.span, message)
     }
 
-    /// The error for a token left over after a complete expression.
-    fn trailing(&self, found: Token) -> Error {
-        let mut e = self.expected("an operator or end of input", &found);
-        match found.tok {
-            Tok::Name(_) | Tok::Quoted(_) => e.message.push_str(
-                " (names with spaces are not supported; write them in backticks: `my var`)",
-            ),
-            _ => {}
+    #[inline(never)]
+    fn expect(&mut self, tok: Tok, what: &str) -> Result<Span, Error> {
+        if self.peek() == &tok {
+            return Ok(self.bump_span());
         }
-        e
+        Err(self.expected(what, &self.token()))
     }
 
-    /// The span of the token just consumed.
+    #[inline(never)]
+    fn expect_word(&mut self, word: &str, what: &str) -> Result<Span, Error> {
+        if self.at_word(word) {
+            return Ok(self.bump_span());
+        }
+        Err(self.expected(what, &self.token()))
+    }
+
     fn prev_span(&self) -> Span {
         self.pos
             .checked_sub(1)
@@ -166,11 +205,6 @@ impl Parser {
         }
     }
 
-    // The functions on the recursive path (`expr` → `binary` → `unary` → `postfix` →
-    // `primary` → `list` / `context` / `call` → `expr`) keep their own frames small: every
-    // check, error message and node assembly lives in a helper that returns before the next
-    // recursion. That keeps a nesting level to about 2 KiB of stack even in debug builds.
-
     /// A full expression (lowest precedence), one nesting level deeper.
     fn expr(&mut self) -> Result<Expr, Error> {
         self.enter()?;
@@ -179,20 +213,41 @@ impl Parser {
         e
     }
 
+    /// An operand of `in`, `between`, a unary test or a range end: arithmetic only, so that
+    /// `x between 1 and 5` or `x in [1, 2] and y` keep their `and`.
+    fn arith(&mut self) -> Result<Expr, Error> {
+        self.enter()?;
+        let e = self.binary(4);
+        self.leave();
+        e
+    }
+
     /// Precedence climbing over all binary operators. Operators of one level collect into one
-    /// flat `Binary` chain, so `1 + 1 + …` is one node however long it is.
+    /// flat `Binary` chain, so `1 + 1 + …` is one node however long it is. `in`, `between` and
+    /// `instance of` sit at the level of comparisons.
     fn binary(&mut self, min_prec: u8) -> Result<Expr, Error> {
         let mut first = self.unary()?;
         let mut rest: Vec<Operand> = Vec::new();
         let mut chain_prec = 0;
-        while let Some((op, prec)) = binary_op(self.peek()).map(|op| (op, precedence(op))) {
+        loop {
+            if min_prec <= 3 && self.at_comparison_keyword() {
+                if !rest.is_empty() {
+                    first = make_binary(first, std::mem::take(&mut rest));
+                }
+                first = self.comparison_keyword(first)?;
+                chain_prec = 0;
+                continue;
+            }
+            let Some(op) = binary_op(self.peek()) else {
+                break;
+            };
+            let prec = precedence(op);
             if prec < min_prec {
                 break;
             }
             let op_span = self.operator(op, !rest.is_empty() && chain_prec == prec)?;
             let rhs = self.binary(prec + 1)?;
             if !rest.is_empty() && prec != chain_prec {
-                // A lower-precedence operator: the chain so far becomes its left operand.
                 first = make_binary(first, std::mem::take(&mut rest));
             }
             chain_prec = prec;
@@ -205,17 +260,208 @@ impl Parser {
         Ok(make_binary(first, rest))
     }
 
+    fn at_comparison_keyword(&self) -> bool {
+        match self.peek_word(0) {
+            Some("in" | "between") => true,
+            Some("instance") => self.peek_word(1) == Some("of"),
+            _ => false,
+        }
+    }
+
+    /// `value in …`, `value between a and b`, `value instance of type`.
+    fn comparison_keyword(&mut self, value: Expr) -> Result<Expr, Error> {
+        let word = self.peek_word(0).unwrap_or_default().to_string();
+        let kw = self.bump_span();
+        match word.as_str() {
+            "in" => {
+                let tests = self.positive_unary_tests()?;
+                let end = self.prev_span();
+                Ok(Expr {
+                    span: value.span.to(end),
+                    kind: ExprKind::In {
+                        value: Box::new(value),
+                        tests,
+                    },
+                })
+            }
+            "between" => {
+                self.need_operand_after("`between`")?;
+                let low = self.arith()?;
+                if self.peek() != &Tok::And {
+                    return Err(self.expected("`and` in `between … and …`", &self.token()));
+                }
+                self.bump_tok();
+                self.need_operand_after("`and`")?;
+                let high = self.arith()?;
+                Ok(Expr {
+                    span: value.span.to(high.span),
+                    kind: ExprKind::Between {
+                        value: Box::new(value),
+                        low: Box::new(low),
+                        high: Box::new(high),
+                    },
+                })
+            }
+            _ => {
+                self.bump_tok(); // `of`
+                let (ty, ty_span) = self.type_ref(kw)?;
+                Ok(Expr {
+                    span: value.span.to(ty_span),
+                    kind: ExprKind::InstanceOf {
+                        value: Box::new(value),
+                        ty,
+                        ty_span,
+                    },
+                })
+            }
+        }
+    }
+
+    fn type_ref(&mut self, after: Span) -> Result<(TypeRef, Span), Error> {
+        let start = self.token().span;
+        let mut words: Vec<String> = Vec::new();
+        loop {
+            match self.peek() {
+                Tok::Name(w) => words.push(w.clone()),
+                Tok::Quoted(w) => words.push(w.clone()),
+                Tok::And if !words.is_empty() => words.push("and".into()),
+                Tok::Null => words.push("Null".into()),
+                _ => break,
+            }
+            self.bump_tok();
+        }
+        if words.is_empty() {
+            let _ = after;
+            return Err(self.expected("a type name after `instance of`", &self.token()));
+        }
+        let name = words.join(" ");
+        let mut span = start.to(self.prev_span());
+        if !TYPE_NAMES.contains(&name.as_str()) {
+            return Err(err(
+                span,
+                format!(
+                    "unknown type `{name}`; the types are: {}",
+                    TYPE_NAMES.join(", ")
+                ),
+            ));
+        }
+        let mut element = None;
+        if self.peek() == &Tok::Lt && matches!(name.as_str(), "list" | "range") {
+            let open = self.bump_span();
+            self.enter()?;
+            let inner = self.type_ref(open);
+            self.leave();
+            let (inner, _) = inner?;
+            let close = self.expect(Tok::Gt, "`>` to close the element type")?;
+            span = span.to(close);
+            element = Some(Box::new(inner));
+        }
+        Ok((TypeRef { name, element }, span))
+    }
+
+    /// After `in`: one test, or `(t, …)` a list of them.
+    fn positive_unary_tests(&mut self) -> Result<Vec<UnaryTest>, Error> {
+        if self.peek() == &Tok::LParen {
+            let open = self.bump_span();
+            let first = self.unary_test()?;
+            // `(1..5]`: a range with an open start.
+            if self.peek() == &Tok::DotDot
+                && let UnaryTest::Expr(start) = first
+            {
+                let range = self.range_rest(open, Some(start), false)?;
+                return Ok(vec![UnaryTest::Expr(range)]);
+            }
+            let mut tests = vec![first];
+            while self.peek() == &Tok::Comma {
+                self.bump_tok();
+                tests.push(self.unary_test()?);
+            }
+            self.expect(
+                Tok::RParen,
+                &format!(
+                    "`,` or `)` to close the tests opened at byte {}",
+                    open.start
+                ),
+            )?;
+            return Ok(tests);
+        }
+        Ok(vec![self.unary_test()?])
+    }
+
+    /// `< e`, `<= e`, `> e`, `>= e`, `= e`, `!= e`, `not(tests)`, or an expression.
+    fn unary_test(&mut self) -> Result<UnaryTest, Error> {
+        self.enter()?;
+        let t = self.unary_test_inner();
+        self.leave();
+        t
+    }
+
+    fn unary_test_inner(&mut self) -> Result<UnaryTest, Error> {
+        let op = match self.peek() {
+            Tok::Lt => Some(BinaryOp::Lt),
+            Tok::Le => Some(BinaryOp::Le),
+            Tok::Gt => Some(BinaryOp::Gt),
+            Tok::Ge => Some(BinaryOp::Ge),
+            Tok::Eq => Some(BinaryOp::Eq),
+            Tok::Ne => Some(BinaryOp::Ne),
+            _ => None,
+        };
+        if let Some(op) = op {
+            let op_span = self.bump_span();
+            self.need_operand_after(&format!("`{op}`"))?;
+            let operand = self.arith()?;
+            let span = op_span.to(operand.span);
+            let kind = match op {
+                BinaryOp::Eq => return Ok(UnaryTest::Expr(operand)),
+                BinaryOp::Ne => {
+                    return Ok(UnaryTest::Not(vec![UnaryTest::Expr(operand)], span));
+                }
+                BinaryOp::Lt | BinaryOp::Le => RangeLit {
+                    start: None,
+                    start_closed: false,
+                    end: Some(operand),
+                    end_closed: op == BinaryOp::Le,
+                },
+                _ => RangeLit {
+                    start: Some(operand),
+                    start_closed: op == BinaryOp::Ge,
+                    end: None,
+                    end_closed: false,
+                },
+            };
+            return Ok(UnaryTest::Expr(Expr {
+                kind: ExprKind::Range(Box::new(kind)),
+                span,
+            }));
+        }
+        if self.at_word("not") && self.peek_n(1) == &Tok::LParen {
+            let start = self.bump_span();
+            self.bump_tok();
+            let mut tests = vec![self.unary_test()?];
+            while self.peek() == &Tok::Comma {
+                self.bump_tok();
+                tests.push(self.unary_test()?);
+            }
+            let close = self.expect(Tok::RParen, "`,` or `)` to close `not(`")?;
+            return Ok(UnaryTest::Not(tests, start.to(close)));
+        }
+        if self.peek() != &Tok::RBracket {
+            self.need_operand_after("`in`")?;
+        }
+        Ok(UnaryTest::Expr(self.arith()?))
+    }
+
     /// Consumes a binary operator and checks what follows it.
     #[inline(never)]
     fn operator(&mut self, op: BinaryOp, same_level: bool) -> Result<Span, Error> {
         let span = self.bump_span();
         if op.is_comparison() && same_level {
-            return Err(Error {
+            return Err(err(
                 span,
-                message: format!(
+                format!(
                     "comparisons cannot be chained: expected `and`, `or`, `)` or end of input, found `{op}`"
                 ),
-            });
+            ));
         }
         self.need_operand_after(&format!("`{op}`"))?;
         Ok(span)
@@ -244,7 +490,6 @@ impl Parser {
         let mut minuses = Vec::new();
         while self.peek() == &Tok::Minus {
             let span = self.bump_span();
-            // (After an error the parse is over, so the depth count need not be restored.)
             self.enter()?;
             self.need_operand_after("`-`")?;
             minuses.push(span);
@@ -258,10 +503,10 @@ impl Parser {
         loop {
             match self.peek() {
                 Tok::Dot => steps.push(self.field_step()?),
-                Tok::LBracket => {
-                    let open = self.open_index()?;
-                    let index = self.expr()?;
-                    steps.push(self.close_index(open, index)?);
+                Tok::LBracket if !self.range_end => {
+                    let open = self.open_filter()?;
+                    let inner = self.expr()?;
+                    steps.push(self.close_filter(open, inner)?);
                 }
                 _ => break,
             }
@@ -272,68 +517,124 @@ impl Parser {
     #[inline(never)]
     fn field_step(&mut self) -> Result<PathStep, Error> {
         let dot = self.bump_span();
-        let name_tok = self.token();
-        let name = match name_tok.tok {
-            Tok::Name(n) | Tok::Quoted(n) => n,
-            _ => return Err(self.expected("a name after `.`", &self.token())),
+        let first = self.token();
+        let mut name = match &first.tok {
+            Tok::Name(n) | Tok::Quoted(n) => n.clone(),
+            _ => return Err(self.expected("a name after `.`", &first)),
         };
         self.bump_tok();
+        // Multi-word keys and properties: `.time offset`.
+        if matches!(first.tok, Tok::Name(_)) {
+            while let Some(w) = self.joinable_word() {
+                name.push(' ');
+                name.push_str(&w);
+                self.bump_tok();
+            }
+        }
         if self.peek() == &Tok::LParen {
-            return Err(Error {
-                span: self.token().span,
-                message: "method calls are not supported; call functions by name, like `string(x)`"
-                    .into(),
-            });
+            return Err(err(
+                self.token().span,
+                "method calls are not supported; call functions by name, like `string(x)`",
+            ));
         }
         Ok(PathStep::Field {
             name,
-            span: dot.to(name_tok.span),
+            span: dot.to(self.prev_span()),
         })
     }
 
     #[inline(never)]
-    fn open_index(&mut self) -> Result<Span, Error> {
+    fn open_filter(&mut self) -> Result<Span, Error> {
         let open = self.bump_span();
         if self.peek() == &Tok::RBracket {
-            return Err(self.expected("an index inside `[ ]`", &self.token()));
+            return Err(self.expected("an index or a condition inside `[ ]`", &self.token()));
         }
         Ok(open)
     }
 
     #[inline(never)]
-    fn close_index(&mut self, open: Span, index: Expr) -> Result<PathStep, Error> {
-        if looks_like_filter(&index) {
-            return Err(Error {
-                span: index.span,
-                message: "filters (`list[condition]`) are not supported; an index must be a number like `a[1]` or `a[-1]`".into(),
-            });
-        }
+    fn close_filter(&mut self, open: Span, inner: Expr) -> Result<PathStep, Error> {
         if self.peek() != &Tok::RBracket {
-            return Err(self.expected("`]` to close the index", &self.token()));
+            return Err(self.expected("`]` to close the filter", &self.token()));
         }
         let close = self.bump_span();
-        Ok(PathStep::Index {
-            index: Box::new(index),
+        Ok(PathStep::Filter {
+            expr: Box::new(inner),
             span: open.to(close),
         })
     }
 
+    /// The next token, if it is a word that continues a multi-word name.
+    fn joinable_word(&self) -> Option<String> {
+        let w = self.peek_word(0)?;
+        if NAME_STOP_WORDS.contains(&w) || (w == "instance" && self.peek_word(1) == Some("of")) {
+            return None;
+        }
+        Some(w.to_string())
+    }
+
     fn primary(&mut self) -> Result<Expr, Error> {
         match self.peek() {
-            Tok::LParen => {
+            Tok::LParen => self.paren(),
+            Tok::LBracket => self.list_or_range(),
+            Tok::RBracket => {
                 let open = self.bump_span();
-                let inner = self.expr()?;
-                self.close_paren(open)?;
-                Ok(inner)
+                self.need_operand_after("`]`")?;
+                let start = self.arith()?;
+                self.range_rest(open, Some(start), false)
             }
-            Tok::LBracket => self.list(),
             Tok::LBrace => self.context(),
-            Tok::Name(_) => match self.name()? {
-                Head::Expr(e) => Ok(e),
-                Head::Call(name, span) => self.call(name, span),
-            },
+            Tok::Name(_) => self.named(),
             _ => self.leaf(),
         }
+    }
+
+    fn paren(&mut self) -> Result<Expr, Error> {
+        let open = self.bump_span();
+        let outer = std::mem::replace(&mut self.range_end, false);
+        let r = self.paren_inner(open);
+        self.range_end = outer;
+        r
+    }
+
+    fn paren_inner(&mut self, open: Span) -> Result<Expr, Error> {
+        self.need_operand_after("`(`")?;
+        let inner = self.expr()?;
+        if self.peek() == &Tok::DotDot {
+            return self.range_rest(open, Some(inner), false);
+        }
+        self.close_paren(open)?;
+        Ok(inner)
+    }
+
+    /// After `[a` / `(a` / `]a`, at `..`: the end and the closing bracket of a range.
+    fn range_rest(
+        &mut self,
+        open: Span,
+        start: Option<Expr>,
+        start_closed: bool,
+    ) -> Result<Expr, Error> {
+        self.expect(Tok::DotDot, "`..` in a range")?;
+        self.need_operand_after("`..`")?;
+        let outer = std::mem::replace(&mut self.range_end, true);
+        let end = self.arith();
+        self.range_end = outer;
+        let end = end?;
+        let end_closed = match self.peek() {
+            Tok::RBracket => true,
+            Tok::RParen | Tok::LBracket => false,
+            _ => return Err(self.expected("`]`, `)` or `[` to close the range", &self.token())),
+        };
+        let close = self.bump_span();
+        Ok(Expr {
+            span: open.to(close),
+            kind: ExprKind::Range(Box::new(RangeLit {
+                start,
+                start_closed,
+                end: Some(end),
+                end_closed,
+            })),
+        })
     }
 
     #[inline(never)]
@@ -358,93 +659,280 @@ impl Parser {
             Tok::False => ExprKind::Bool(false),
             Tok::Number(n) => ExprKind::Number(n),
             Tok::Str(s) => ExprKind::String(s),
-            Tok::Quoted(n) => ExprKind::Name(n),
-            _ => return Err(self.expected("an expression", &self.token())),
+            Tok::At(s) => {
+                if let Err(e) = super::temporal::Temporal::parse(&s) {
+                    return Err(err(t.span, format!("invalid temporal literal: {e}")));
+                }
+                ExprKind::At(s)
+            }
+            Tok::Quoted(n) => {
+                self.bump_tok();
+                if self.peek() == &Tok::LParen {
+                    return self.call(n, t.span);
+                }
+                return Ok(Expr {
+                    kind: ExprKind::Name(n),
+                    span: t.span,
+                });
+            }
+            _ => return Err(self.expected("an expression", &t)),
         };
         self.bump_tok();
         Ok(Expr { kind, span: t.span })
     }
 
-    /// A plain name, or the head of a call `name(` / `is defined(`.
-    #[inline(never)]
-    fn name(&mut self) -> Result<Head, Error> {
-        let Token {
-            tok: Tok::Name(name),
-            span,
-        } = self.token()
-        else {
-            return Err(self.expected("a name", &self.token()));
+    /// An expression that starts with a word: `if`, `for`, `some`, `every`, `function`, a call
+    /// (also of a multi-word function: `string length(`, `get or else(`), or a (multi-word) name.
+    fn named(&mut self) -> Result<Expr, Error> {
+        let t = self.token();
+        let word = self.peek_word(0).unwrap_or_default().to_string();
+        let keyword_form = match word.as_str() {
+            "if" | "some" | "every" => starts_expression(self.peek_n(1)),
+            "for" => matches!(self.peek_n(1), Tok::Name(_) | Tok::Quoted(_)),
+            "function" => self.peek_n(1) == &Tok::LParen,
+            _ => false,
         };
+        if keyword_form {
+            self.bump_tok();
+            return match word.as_str() {
+                "if" => self.if_expr(t.span),
+                "for" => self.for_expr(t.span),
+                "some" | "every" => self.quantified(t.span, word == "every"),
+                _ => self.function(t.span),
+            };
+        }
+        if let Some(n) = self.keyword_function() {
+            let name = KEYWORD_FUNCTIONS[n].join(" ");
+            self.pos += KEYWORD_FUNCTIONS[n].len();
+            return self.call(name, t.span.to(self.prev_span()));
+        }
+        let mut name = word;
         self.bump_tok();
-        if name == "is"
-            && matches!(self.peek(), Tok::Name(n) if n == "defined")
-            && self.peek_n(1) == &Tok::LParen
-        {
-            let defined = self.bump_span();
-            return Ok(Head::Call("is defined".into(), span.to(defined)));
+        while let Some(w) = self.joinable_word() {
+            name.push(' ');
+            name.push_str(&w);
+            self.bump_tok();
         }
+        let span = t.span.to(self.prev_span());
         if self.peek() == &Tok::LParen {
-            return Ok(Head::Call(name, span));
+            return self.call(name, span);
         }
-        let operand_follows = matches!(
-            self.peek(),
-            Tok::Name(_)
-                | Tok::Quoted(_)
-                | Tok::Number(_)
-                | Tok::Str(_)
-                | Tok::True
-                | Tok::False
-                | Tok::Null
-                | Tok::LBrace
-        );
-        if let Some((_, message)) = UNSUPPORTED_WORDS.iter().find(|(w, _)| *w == name)
-            && operand_follows
-        {
-            return Err(Error {
-                span,
-                message: (*message).into(),
-            });
-        }
-        Ok(Head::Expr(Expr {
+        Ok(Expr {
             kind: ExprKind::Name(name),
             span,
-        }))
+        })
+    }
+
+    /// Which of `KEYWORD_FUNCTIONS` is spelled at the cursor and followed by `(`.
+    fn keyword_function(&self) -> Option<usize> {
+        KEYWORD_FUNCTIONS.iter().position(|words| {
+            words.iter().enumerate().all(|(i, w)| match self.peek_n(i) {
+                Tok::Name(n) => n == w,
+                Tok::And => *w == "and",
+                Tok::Or => *w == "or",
+                _ => false,
+            }) && self.peek_n(words.len()) == &Tok::LParen
+        })
+    }
+
+    fn if_expr(&mut self, start: Span) -> Result<Expr, Error> {
+        self.need_operand_after("`if`")?;
+        let cond = self.expr()?;
+        self.expect_word("then", "`then` after the condition of `if`")?;
+        self.need_operand_after("`then`")?;
+        let then = self.expr()?;
+        self.expect_word(
+            "else",
+            "`else` after `if … then …` (FEEL's `if` always has an `else`)",
+        )?;
+        self.need_operand_after("`else`")?;
+        let els = self.expr()?;
+        Ok(Expr {
+            span: start.to(els.span),
+            kind: ExprKind::If {
+                cond: Box::new(cond),
+                then: Box::new(then),
+                els: Box::new(els),
+            },
+        })
+    }
+
+    fn iterations(&mut self, construct: &str) -> Result<Vec<Iteration>, Error> {
+        let mut iters = Vec::new();
+        loop {
+            let t = self.token();
+            let mut name = match &t.tok {
+                Tok::Name(n) | Tok::Quoted(n) => n.clone(),
+                _ => return Err(self.expected(&format!("a variable name in `{construct}`"), &t)),
+            };
+            self.bump_tok();
+            if matches!(t.tok, Tok::Name(_)) {
+                while let Some(w) = self.joinable_word() {
+                    name.push(' ');
+                    name.push_str(&w);
+                    self.bump_tok();
+                }
+            }
+            let name_span = t.span.to(self.prev_span());
+            self.expect_word("in", &format!("`in` after the variable `{name}`"))?;
+            self.need_operand_after("`in`")?;
+            let domain = self.expr()?;
+            let to = if self.peek() == &Tok::DotDot {
+                self.bump_tok();
+                self.need_operand_after("`..`")?;
+                Some(self.expr()?)
+            } else {
+                None
+            };
+            iters.push(Iteration {
+                name,
+                name_span,
+                domain,
+                to,
+            });
+            if self.peek() != &Tok::Comma {
+                return Ok(iters);
+            }
+            self.bump_tok();
+        }
+    }
+
+    fn for_expr(&mut self, start: Span) -> Result<Expr, Error> {
+        let iters = self.iterations("for")?;
+        self.expect_word("return", "`,` or `return` in `for … in … return …`")?;
+        self.need_operand_after("`return`")?;
+        let body = self.expr()?;
+        Ok(Expr {
+            span: start.to(body.span),
+            kind: ExprKind::For {
+                iters,
+                body: Box::new(body),
+            },
+        })
+    }
+
+    fn quantified(&mut self, start: Span, every: bool) -> Result<Expr, Error> {
+        let word = if every { "every" } else { "some" };
+        let iters = self.iterations(word)?;
+        self.expect_word(
+            "satisfies",
+            &format!("`,` or `satisfies` in `{word} … in … satisfies …`"),
+        )?;
+        self.need_operand_after("`satisfies`")?;
+        let cond = self.expr()?;
+        Ok(Expr {
+            span: start.to(cond.span),
+            kind: ExprKind::Quantified {
+                every,
+                iters,
+                cond: Box::new(cond),
+            },
+        })
+    }
+
+    fn function(&mut self, start: Span) -> Result<Expr, Error> {
+        self.expect(Tok::LParen, "`(` after `function`")?;
+        let mut params = Vec::new();
+        if self.peek() == &Tok::RParen {
+            self.bump_tok();
+        } else {
+            loop {
+                let t = self.token();
+                match t.tok {
+                    Tok::Name(n) | Tok::Quoted(n) => params.push((n, t.span)),
+                    _ => return Err(self.expected("a parameter name", &t)),
+                }
+                self.bump_tok();
+                if self.peek() == &Tok::Comma {
+                    self.bump_tok();
+                    continue;
+                }
+                self.expect(Tok::RParen, "`,` or `)` after a parameter")?;
+                break;
+            }
+        }
+        self.need_operand_after("the parameters")?;
+        let body = self.expr()?;
+        Ok(Expr {
+            span: start.to(body.span),
+            kind: ExprKind::Function {
+                params,
+                body: Box::new(body),
+            },
+        })
     }
 
     fn call(&mut self, name: String, name_span: Span) -> Result<Expr, Error> {
         let open = self.bump_span(); // `(`
         let mut args = Vec::new();
-        while self.call_argument_follows(&name, args.is_empty())? {
-            args.push(self.expr()?);
-            if self.separator(Tok::RParen, &name, open)? {
-                break;
+        let mut arg_names = Vec::new();
+        if self.peek() == &Tok::RParen {
+            self.bump_tok();
+        } else {
+            loop {
+                if let Some(arg_name) = self.argument_name()? {
+                    if arg_names.len() != args.len() {
+                        return Err(err(
+                            arg_name.1,
+                            "named and positional arguments cannot be mixed",
+                        ));
+                    }
+                    arg_names.push(arg_name);
+                } else if !arg_names.is_empty() {
+                    return Err(err(
+                        self.token().span,
+                        "named and positional arguments cannot be mixed",
+                    ));
+                }
+                if !starts_expression(self.peek()) {
+                    let what = if args.is_empty() {
+                        format!("an argument or `)` after `{name}(`")
+                    } else {
+                        "an argument after `,`".to_string()
+                    };
+                    return Err(self.expected(&what, &self.token()));
+                }
+                args.push(self.expr()?);
+                if self.separator(Tok::RParen, &name, open)? {
+                    break;
+                }
             }
         }
-        Ok(make_call(name, name_span, args, self.prev_span()))
+        Ok(Expr {
+            span: name_span.to(self.prev_span()),
+            kind: ExprKind::Call {
+                name,
+                name_span,
+                args,
+                arg_names,
+            },
+        })
     }
 
-    /// Before a call argument: `false` (and consumes it) if `)` closes an empty call.
+    /// `name:` before an argument (the name may have several words), consumed; else `None`.
     #[inline(never)]
-    fn call_argument_follows(&mut self, name: &str, first: bool) -> Result<bool, Error> {
-        if first && self.peek() == &Tok::RParen {
+    fn argument_name(&mut self) -> Result<Option<(String, Span)>, Error> {
+        let mut n = 0;
+        while matches!(self.peek_n(n), Tok::Name(_)) {
+            n += 1;
+        }
+        if n == 0 && matches!(self.peek_n(0), Tok::Quoted(_)) {
+            n = 1;
+        }
+        if n == 0 || self.peek_n(n) != &Tok::Colon {
+            return Ok(None);
+        }
+        let start = self.token().span;
+        let mut words = Vec::new();
+        for _ in 0..n {
+            if let Tok::Name(w) | Tok::Quoted(w) = self.peek() {
+                words.push(w.clone());
+            }
             self.bump_tok();
-            return Ok(false);
         }
-        if matches!(self.peek(), Tok::Name(_) | Tok::Quoted(_)) && self.peek_n(1) == &Tok::Colon {
-            return Err(Error {
-                span: self.token().span,
-                message: "named arguments are not supported; pass arguments by position".into(),
-            });
-        }
-        if !starts_expression(self.peek()) {
-            let what = if first {
-                format!("an argument or `)` after `{name}(`")
-            } else {
-                "an argument after `,`".to_string()
-            };
-            return Err(self.expected(&what, &self.token()));
-        }
-        Ok(true)
+        let span = start.to(self.prev_span());
+        self.bump_tok(); // `:`
+        Ok(Some((words.join(" "), span)))
     }
 
     /// After an element of a call, list or context: `,` (→ `false`) or the closer (→ `true`).
@@ -469,37 +957,35 @@ impl Parser {
         Err(self.expected(&what, &self.token()))
     }
 
-    fn list(&mut self) -> Result<Expr, Error> {
+    fn list_or_range(&mut self) -> Result<Expr, Error> {
         let open = self.bump_span();
         let mut items = Vec::new();
-        while self.list_item_follows(items.is_empty())? {
-            items.push(self.expr()?);
-            if self.separator(Tok::RBracket, "", open)? {
-                break;
+        if self.peek() == &Tok::RBracket {
+            self.bump_tok();
+        } else {
+            loop {
+                if !starts_expression(self.peek()) {
+                    let what = if items.is_empty() {
+                        "an expression or `]` after `[`"
+                    } else {
+                        "an expression after `,`"
+                    };
+                    return Err(self.expected(what, &self.token()));
+                }
+                let item = self.expr()?;
+                if items.is_empty() && self.peek() == &Tok::DotDot {
+                    return self.range_rest(open, Some(item), true);
+                }
+                items.push(item);
+                if self.separator(Tok::RBracket, "", open)? {
+                    break;
+                }
             }
         }
         Ok(Expr {
             span: open.to(self.prev_span()),
             kind: ExprKind::List(items),
         })
-    }
-
-    /// Before a list item: `false` (and consumes it) if `]` closes an empty list.
-    #[inline(never)]
-    fn list_item_follows(&mut self, first: bool) -> Result<bool, Error> {
-        if first && self.peek() == &Tok::RBracket {
-            self.bump_tok();
-            return Ok(false);
-        }
-        if !starts_expression(self.peek()) {
-            let what = if first {
-                "an expression or `]` after `[`"
-            } else {
-                "an expression after `,`"
-            };
-            return Err(self.expected(what, &self.token()));
-        }
-        Ok(true)
     }
 
     fn context(&mut self) -> Result<Expr, Error> {
@@ -523,8 +1009,8 @@ impl Parser {
         })
     }
 
-    /// Before a context entry: its key and `:` (checked for duplicates and for a value
-    /// following), or `None` (consumed) if `}` closes an empty context.
+    /// Before a context entry: its key (a name of one or more words, a backtick name or a
+    /// string) and `:`, or `None` (consumed) if `}` closes an empty context.
     #[inline(never)]
     fn context_key(
         &mut self,
@@ -535,8 +1021,11 @@ impl Parser {
             return Ok(None);
         }
         let key_tok = self.token();
-        let key = match key_tok.tok {
-            Tok::Str(s) | Tok::Name(s) | Tok::Quoted(s) => s,
+        let mut key = match &key_tok.tok {
+            Tok::Str(s) | Tok::Name(s) | Tok::Quoted(s) => s.clone(),
+            Tok::True | Tok::False | Tok::Null | Tok::And | Tok::Or => {
+                key_tok.tok.describe().trim_matches('`').to_string()
+            }
             _ => {
                 let what = if seen.is_empty() {
                     "a key (a name or a \"string\") or `}` after `{`"
@@ -547,47 +1036,32 @@ impl Parser {
             }
         };
         self.bump_tok();
+        if matches!(key_tok.tok, Tok::Name(_)) {
+            while let Tok::Name(w) = self.peek() {
+                key.push(' ');
+                key.push_str(w);
+                self.bump_tok();
+            }
+        }
+        let key_span = key_tok.span.to(self.prev_span());
         if let Some(first) = seen.get(&key) {
-            return Err(Error {
-                span: key_tok.span,
-                message: format!(
+            return Err(err(
+                key_span,
+                format!(
                     "duplicate key `{key}` in context (first defined at byte {})",
                     first.start
                 ),
-            });
+            ));
         }
         if self.peek() != &Tok::Colon {
-            let found = self.token();
-            let mut e = self.expected(&format!("`:` after the key `{key}`"), &found);
-            if matches!(found.tok, Tok::Name(_)) {
-                e.message
-                    .push_str(" (keys with spaces must be written as strings: \"my key\")");
-            }
-            return Err(e);
+            return Err(self.expected(&format!("`:` after the key `{key}`"), &self.token()));
         }
         self.bump_tok();
         if !starts_expression(self.peek()) {
             return Err(self.expected(&format!("a value after `{key}:`"), &self.token()));
         }
-        seen.insert(key.clone(), key_tok.span);
-        Ok(Some((key, key_tok.span)))
-    }
-}
-
-/// What a name turned out to be: an expression, or the head of a call.
-enum Head {
-    Expr(Expr),
-    Call(String, Span),
-}
-
-fn make_call(name: String, name_span: Span, args: Vec<Expr>, close: Span) -> Expr {
-    Expr {
-        span: name_span.to(close),
-        kind: ExprKind::Call {
-            name,
-            name_span,
-            args,
-        },
+        seen.insert(key.clone(), key_span);
+        Ok(Some((key, key_span)))
     }
 }
 
@@ -596,7 +1070,7 @@ fn make_path(base: Expr, steps: Vec<PathStep>) -> Expr {
         return base;
     };
     let end = match last {
-        PathStep::Field { span, .. } | PathStep::Index { span, .. } => *span,
+        PathStep::Field { span, .. } | PathStep::Filter { span, .. } => *span,
     };
     Expr {
         span: base.span.to(end),
@@ -630,7 +1104,7 @@ fn make_binary(first: Expr, rest: Vec<Operand>) -> Expr {
     }
 }
 
-/// Binding strength: `or` < `and` < comparisons < `+ -` < `* /`.
+/// Binding strength: `or` < `and` < comparisons < `+ -` < `* /` < `**`.
 fn precedence(op: BinaryOp) -> u8 {
     match op {
         BinaryOp::Or => 1,
@@ -640,6 +1114,7 @@ fn precedence(op: BinaryOp) -> u8 {
         }
         BinaryOp::Add | BinaryOp::Sub => 4,
         BinaryOp::Mul | BinaryOp::Div => 5,
+        BinaryOp::Pow => 6,
     }
 }
 
@@ -651,6 +1126,7 @@ fn binary_op(t: &Tok) -> Option<BinaryOp> {
         Tok::Minus => BinaryOp::Sub,
         Tok::Star => BinaryOp::Mul,
         Tok::Slash => BinaryOp::Div,
+        Tok::StarStar => BinaryOp::Pow,
         Tok::Eq => BinaryOp::Eq,
         Tok::Ne => BinaryOp::Ne,
         Tok::Lt => BinaryOp::Lt,
@@ -666,6 +1142,7 @@ fn starts_expression(t: &Tok) -> bool {
         t,
         Tok::Number(_)
             | Tok::Str(_)
+            | Tok::At(_)
             | Tok::Name(_)
             | Tok::Quoted(_)
             | Tok::True
@@ -676,16 +1153,4 @@ fn starts_expression(t: &Tok) -> bool {
             | Tok::LBrace
             | Tok::Minus
     )
-}
-
-/// An index that is plainly a condition (`a[x > 1]`, `a[true]`, `a[not(x)]`) is a FEEL filter.
-fn looks_like_filter(index: &Expr) -> bool {
-    match &index.kind {
-        ExprKind::Bool(_) => true,
-        ExprKind::Binary { rest, .. } => rest
-            .iter()
-            .any(|o| o.op.is_comparison() || matches!(o.op, BinaryOp::And | BinaryOp::Or)),
-        ExprKind::Call { name, .. } => name == "not" || name == "is defined",
-        _ => false,
-    }
 }

@@ -98,7 +98,7 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                     out,
                     "wfop: {} started ({})",
                     safe::line(&**node),
-                    parts.join(", ")
+                    safe::line(&parts.join(", "))
                 ),
             }
         }
@@ -169,9 +169,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 };
                 writeln!(
                     out,
-                    "wfop: {} chose `{}`{how}",
+                    "wfop: {} chose `{}`{}",
                     safe::line(&**node),
                     safe::line(to.map_or("?", |c| &*c.to)),
+                    safe::line(how)
                 )
             }
             (None, r) => writeln!(
@@ -200,11 +201,10 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             ..
         } => writeln!(
             out,
-            "wfop: {} will retry in {} (try {}/{})",
+            "wfop: {} will retry in {} ({})",
             safe::line(&**node),
             human::millis(*delay_ms, Form::Summary),
-            next.try_no,
-            next.tries
+            safe::line(&format!("try {}/{}", next.try_no, next.tries))
         ),
         Event::ErrorCaught { node, code, to, .. } => writeln!(
             out,
@@ -370,12 +370,12 @@ const OUTPUT_PREVIEW: usize = 160;
 /// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
 fn write_outputs(
     out: &mut impl Write,
-    inputs: &serde_json::Map<String, serde_json::Value>,
-    variables: &serde_json::Map<String, serde_json::Value>,
+    inputs: &crate::engine::ShownVars,
+    variables: &crate::engine::ShownVars,
 ) -> io::Result<()> {
-    let produced: Vec<(&String, &serde_json::Value)> = variables
+    let produced: Vec<(&str, crate::engine::VarRef)> = variables
         .iter()
-        .filter(|(k, v)| inputs.get(*k) != Some(*v))
+        .filter(|(k, v)| inputs.get(k) != Some(*v))
         .collect();
     if produced.is_empty() {
         return Ok(());
@@ -387,7 +387,7 @@ fn write_outputs(
         .max()
         .unwrap_or(0);
     for (name, value) in produced {
-        let mut text = value.to_string();
+        let mut text = serde_json::to_string(&value).unwrap_or_default();
         if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
             text.truncate(cut);
             text.push('…');
@@ -436,11 +436,7 @@ pub fn run(request: RunRequest, mode: Mode) -> i32 {
     ) {
         Ok(report) => {
             if mode == Mode::Plain {
-                let _ = write_outputs(
-                    &mut io::stdout().lock(),
-                    report.inputs.as_map(),
-                    report.variables.as_map(),
-                );
+                let _ = write_outputs(&mut io::stdout().lock(), &report.inputs, &report.variables);
             }
             report.status.exit_code()
         }
@@ -458,6 +454,10 @@ pub fn run(request: RunRequest, mode: Mode) -> i32 {
 
 #[cfg(test)]
 mod tests {
+
+    use crate::engine::{Inputs, ShownVars};
+    use crate::secrets::Redactor;
+
     #[test]
     fn outputs_are_the_variables_the_run_produced_cut_short() {
         let inputs = serde_json::json!({"circuit_data": {"qubits": 5}, "same": 1});
@@ -466,12 +466,10 @@ mod tests {
             "counts": {"00000": 546, "11111": 478}, "long": "x".repeat(500), "ctl": "a\u{1b}[2Jb"
         });
         let mut out = Vec::new();
-        super::write_outputs(
-            &mut out,
-            inputs.as_object().unwrap(),
-            vars.as_object().unwrap(),
-        )
-        .unwrap();
+        let inputs = Inputs::from_map(inputs.as_object().unwrap()).unwrap();
+        let inputs = ShownVars::redact_inputs(&Redactor::new(), &Arc::new(inputs));
+        let vars = ShownVars::redact(&Redactor::new(), vars.as_object().unwrap());
+        super::write_outputs(&mut out, &inputs, &vars).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("wfop: outputs\n"), "{text}");
         assert!(

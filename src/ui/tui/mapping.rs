@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::ShownVars;
+use crate::engine::{ShownVars, VarRef};
 use crate::expr;
 use crate::secrets::{Redactor, StreamRedactor};
 use crate::workflow::model::SECRETS_ROW;
@@ -88,7 +89,7 @@ impl Shown<'_> {
         }
     }
 
-    fn value(self, v: &Value) -> Resolved {
+    fn value(self, v: &impl Serialize) -> Resolved {
         Resolved::Value(preview(v, self))
     }
 
@@ -100,7 +101,7 @@ impl Shown<'_> {
 /// A compact JSON preview of a value, redacted, cut at [`PREVIEW_MAX`] bytes (at a character
 /// boundary, with `…`). Serializing stops soon after the cap: a large value costs the preview,
 /// not the value's size.
-pub fn preview(v: &Value, shown: Shown<'_>) -> String {
+pub fn preview(v: &impl Serialize, shown: Shown<'_>) -> String {
     bounded_json(v, PREVIEW_MAX, shown).0
 }
 
@@ -141,7 +142,7 @@ impl std::io::Write for BoundedJson {
 }
 
 /// The preview of `v` cut at `cap` bytes, and how many serialized bytes it took to make it.
-fn bounded_json(v: &Value, cap: usize, shown: Shown<'_>) -> (String, usize) {
+fn bounded_json(v: &impl Serialize, cap: usize, shown: Shown<'_>) -> (String, usize) {
     let mut w = BoundedJson {
         out: Vec::new(),
         cap,
@@ -167,17 +168,18 @@ fn bounded_json(v: &Value, cap: usize, shown: Shown<'_>) -> (String, usize) {
 }
 
 /// The workflow variables as the TUI knows them during a run: the inputs as the engine showed
-/// them (shared with the engine's copy, never cloned) and what nodes set since (those win).
+/// them (shared with the engine's copy, never cloned; inputs stay JSON text until a mapping
+/// reads them) and what nodes set since (those win).
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    inputs: ShownVars,
+    shown: ShownVars,
     set: Map<String, Value>,
 }
 
 impl Vars {
     pub fn new(inputs: ShownVars) -> Vars {
         Vars {
-            inputs,
+            shown: inputs,
             set: Map::new(),
         }
     }
@@ -187,10 +189,11 @@ impl Vars {
         self.set.extend(set.into_map());
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.set
-            .get(name)
-            .or_else(|| self.inputs.as_map().get(name))
+    pub fn get(&self, name: &str) -> Option<VarRef<'_>> {
+        match self.set.get(name) {
+            Some(v) => Some(VarRef::Value(v)),
+            None => self.shown.get(name),
+        }
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -198,15 +201,15 @@ impl Vars {
     }
 
     /// Every variable once, by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        let mut all: Vec<(&String, &Value)> = self
+    pub fn iter(&self) -> impl Iterator<Item = (&str, VarRef<'_>)> {
+        let mut all: Vec<(&str, VarRef<'_>)> = self
             .set
             .iter()
+            .map(|(k, v)| (k.as_str(), VarRef::Value(v)))
             .chain(
-                self.inputs
-                    .as_map()
+                self.shown
                     .iter()
-                    .filter(|(k, _)| !self.set.contains_key(k.as_str())),
+                    .filter(|(k, _)| !self.set.contains_key(*k)),
             )
             .collect();
         all.sort_by(|a, b| a.0.cmp(b.0));
@@ -216,10 +219,9 @@ impl Vars {
     pub fn len(&self) -> usize {
         self.set.len()
             + self
-                .inputs
-                .as_map()
-                .keys()
-                .filter(|k| !self.set.contains_key(k.as_str()))
+                .shown
+                .iter()
+                .filter(|(k, _)| !self.set.contains_key(*k))
                 .count()
     }
 
@@ -227,9 +229,10 @@ impl Vars {
         self.len() == 0
     }
 
-    /// The layers an expression looks names up in, later rows' values first.
-    fn layers<'a>(&'a self, rows: &'a Map<String, Value>) -> [&'a Map<String, Value>; 3] {
-        [rows, &self.set, self.inputs.as_map()]
+    /// Evaluates `e` over a mapping's earlier `rows`, then the variables (an input is parsed
+    /// only when `e` reads it).
+    pub fn eval(&self, e: &expr::Expr, rows: &Map<String, Value>) -> Result<Value, expr::Error> {
+        self.shown.vars().eval(e, &[rows, &self.set])
     }
 }
 
@@ -309,9 +312,9 @@ pub fn rows(
             .iter()
             .map(|(k, v)| MapRow {
                 heading: false,
-                name: k.clone(),
+                name: k.to_string(),
                 value: String::new(),
-                resolved: shown.value(v),
+                resolved: shown.value(&v),
             })
             .collect(),
         NodeKind::Service => service_rows(n, vars, sources, shown),
@@ -442,7 +445,7 @@ fn preview_expr(
         .into_iter()
         .filter(|v| !scope.contains_key(*v) && !vars.contains_key(v))
         .collect();
-    match expr::eval_layered(e, &vars.layers(scope)) {
+    match vars.eval(e, scope) {
         Ok(v) => {
             let r = if (v.is_null() || any_missing) && !missing.is_empty() {
                 Resolved::Note(format!("(not known yet: {})", missing.join(", ")))
@@ -465,18 +468,18 @@ fn start_rows(wf: &Workflow, vars: &Vars, shown: Shown<'_>, missing: &str) -> Ve
             name: d.name.clone(),
             value: d.description.clone().unwrap_or_default(),
             resolved: match vars.get(&d.name) {
-                Some(v) => shown.value(v),
+                Some(v) => shown.value(&v),
                 None => Resolved::Note(missing.into()),
             },
         });
     }
     for (k, v) in vars.iter() {
-        if !seen.contains(k) {
+        if !seen.iter().any(|s| s == k) {
             out.push(MapRow {
                 heading: false,
-                name: k.clone(),
+                name: k.to_string(),
                 value: String::new(),
-                resolved: shown.value(v),
+                resolved: shown.value(&v),
             });
         }
     }
@@ -559,7 +562,7 @@ fn service_rows(
                 name: row.name.clone(),
                 value: row.value.text.clone(),
                 resolved: match vars.get(&row.name) {
-                    Some(v) => shown.value(v),
+                    Some(v) => shown.value(&v),
                     None => Resolved::Note("(after the node runs)".into()),
                 },
             });
