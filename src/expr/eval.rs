@@ -605,6 +605,13 @@ impl<'a> Evaluator<'_, 'a> {
                 (Some(false), Some(false)) => Val::Bool(false),
                 _ => Val::Null,
             },
+            // Values of two different types (neither null) do not compare: `null`, as the DMN
+            // spec (10.3.2.2) and Camunda 8.3+ have it; `x = null` stays the null test.
+            BinaryOp::Eq | BinaryOp::Ne
+                if a.kind() != b.kind() && a.kind() != Kind::Null && b.kind() != Kind::Null =>
+            {
+                Val::Null
+            }
             BinaryOp::Eq => Val::Bool(feel_eq(a, b)),
             BinaryOp::Ne => Val::Bool(!feel_eq(a, b)),
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match feel_cmp(a, b) {

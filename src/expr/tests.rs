@@ -318,7 +318,15 @@ fn comparisons_with_null_and_mixed_types() {
     assert_eq!(ev("a = null"), json!(false));
     assert_eq!(ev("a != null"), json!(true));
     assert_eq!(ev("null = null"), json!(true));
-    assert_eq!(ev(r#"1 = "1""#), json!(false));
+    // Different types do not compare (DMN 10.3.2.2, Camunda 8.3+): null, not false.
+    assert_eq!(ev(r#"1 = "1""#), json!(null));
+    assert_eq!(ev(r#"1 != "1""#), json!(null));
+    assert_eq!(ev(r#"[1] = {a: 1}"#), json!(null));
+    assert_eq!(ev(r#"true = "true""#), json!(null));
+    // null is still comparable with anything: the null test.
+    assert_eq!(ev(r#"null = "1""#), json!(false));
+    assert_eq!(ev(r#"1 != null"#), json!(true));
+    assert_eq!(ev(r#"missing = null"#), json!(true));
     assert_eq!(ev(r#"1 < "2""#), Value::Null);
     assert_eq!(ev("null < 1"), Value::Null);
     assert_eq!(ev("true < false"), Value::Null);
