@@ -514,15 +514,13 @@ fn a_python_exception_with_a_code_raises_it() {
     );
 }
 
-#[test]
-fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
-    // A short timer passes its token on.
-    let case = Case::new();
-    let short = workflow(
-        &case,
+/// start → a timer of `duration` → `after` → end.
+fn timer_flow(case: &Case, duration: &str) -> std::path::PathBuf {
+    workflow(
+        case,
         json!([
             { "id": "start", "type": "start" },
-            { "id": "wait", "type": "timer", "duration": "PT0.3S" },
+            { "id": "wait", "type": "timer", "duration": duration },
             sh("after", "echo after"),
             { "id": "end", "type": "end" }
         ]),
@@ -531,7 +529,14 @@ fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
             edge("wait", "after"),
             edge("after", "end")
         ]),
-    );
+    )
+}
+
+#[test]
+fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
+    // A short timer passes its token on.
+    let case = Case::new();
+    let short = timer_flow(&case, "PT0.3S");
     let t0 = Instant::now();
     let (code, evs) = events(&case, &short, &[]);
     assert_eq!(code, Some(0), "{evs:?}");
@@ -543,20 +548,7 @@ fn a_timer_waits_and_a_stop_signal_during_it_ends_the_run_at_once() {
 
     // A long one is ended by SIGTERM to wfop: the run is interrupted, not waited out.
     let case = Case::new();
-    let long = workflow(
-        &case,
-        json!([
-            { "id": "start", "type": "start" },
-            { "id": "wait", "type": "timer", "duration": "PT1H" },
-            sh("after", "echo after"),
-            { "id": "end", "type": "end" }
-        ]),
-        json!([
-            edge("start", "wait"),
-            edge("wait", "after"),
-            edge("after", "end")
-        ]),
-    );
+    let long = timer_flow(&case, "PT1H");
     let mut child = case
         .command(&["run", long.to_str().unwrap(), "--json"], &[])
         .stdout(Stdio::piped())
