@@ -35,6 +35,9 @@ pub struct Diagnostic {
     /// Other places that explain it (the first definition of a duplicate, …).
     pub secondary: Vec<(Range<usize>, String)>,
     pub notes: Vec<String>,
+    /// An error that stops a run but not the drawing: a BPMN element wfop does not run, a task
+    /// with no binding. `wfop graph` draws a workflow whose errors are all of this kind.
+    pub run_only: bool,
 }
 
 impl Diagnostic {
@@ -62,7 +65,14 @@ impl Diagnostic {
             primary: (span, label.into()),
             secondary: Vec::new(),
             notes: Vec::new(),
+            run_only: false,
         }
+    }
+
+    /// Marks the finding as one that stops a run but not `wfop graph` (see `run_only`).
+    pub fn run_only(mut self) -> Self {
+        self.run_only = true;
+        self
     }
 
     pub fn with_secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {

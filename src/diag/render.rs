@@ -42,6 +42,7 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
                 .map(|(r, m)| (r.clone(), safe::text(m).into_owned()))
                 .collect(),
             notes: d.notes.iter().map(|n| safe::text(n).into_owned()).collect(),
+            run_only: d.run_only,
         };
         // Each label's span in the shown text, and the original column of its start.
         let labels: Vec<(Range<usize>, usize)> = std::iter::once(&d.primary.0)

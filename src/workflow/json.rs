@@ -45,6 +45,17 @@ pub struct Str {
 }
 
 impl Str {
+    /// A decoded string from another format (an XML attribute, say): `anchors` as described
+    /// on the field, the first being `(0, first content byte in the file)`.
+    pub fn from_parts(text: String, span: Span, anchors: Vec<(usize, usize)>) -> Str {
+        debug_assert!(anchors.first().is_some_and(|a| a.0 == 0));
+        Str {
+            text,
+            span,
+            anchors,
+        }
+    }
+
     /// Maps a byte offset into `text` to a byte offset into the file.
     pub fn file_offset(&self, decoded: usize) -> usize {
         let i = self.anchors.partition_point(|&(d, _)| d <= decoded);

@@ -277,6 +277,7 @@ impl Loader {
             secrets,
             nodes,
             edges,
+            bpmn: None,
         })
     }
 
@@ -474,6 +475,11 @@ impl Loader {
             errors,
             max_iterations,
             timer,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
             span: item.span.clone(),
         })
     }
@@ -935,6 +941,7 @@ impl Loader {
         };
         let (from, to) = (from?, to?);
         Some(Edge {
+            label: None,
             from: from.text,
             from_span: from.span,
             to: to.text,

@@ -1,6 +1,7 @@
 //! What a workflow is: the model, the JSON loader and validation (their findings are
 //! `crate::diag` diagnostics), and the layered graph layout (pure data, no drawing).
 
+pub mod bpmn;
 pub mod json;
 pub mod layout;
 pub mod load;
@@ -8,13 +9,13 @@ pub mod model;
 mod names;
 pub mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
 pub use model::{
-    Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeKind, Retries, Run,
-    Timer, Workflow,
+    BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, MappingRow, Node,
+    NodeKind, Retries, Run, Timer, Unsupported, Workflow,
 };
 pub use names::secret_env_name;
 
@@ -24,16 +25,35 @@ pub struct Checked {
     pub source: SourceFile,
     /// Every finding, in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings about the other files the workflow was read with (a BPMN file's binding file,
+    /// the BPMN file a JSON workflow names), each against its own text.
+    pub related: Vec<(SourceFile, Vec<Diagnostic>)>,
     workflow: Option<Workflow>,
 }
 
 impl Checked {
+    fn all(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .chain(self.related.iter().flat_map(|(_, d)| d))
+    }
+
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        self.all().filter(|d| d.is_error()).count()
     }
 
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        self.all().count() - self.errors()
+    }
+
+    /// The workflow when it can be drawn: every error it has is one that only stops a run
+    /// (`Diagnostic::run_only`: a BPMN element wfop does not run, an unbound task).
+    pub fn drawable(&self) -> Option<&Workflow> {
+        if self.all().all(|d| !d.is_error() || d.run_only) {
+            self.workflow.as_ref()
+        } else {
+            None
+        }
     }
 
     /// The workflow, only when the file has no errors (warnings are fine).
@@ -54,15 +74,65 @@ impl Checked {
         }
     }
 
-    /// All diagnostics rendered with `file:line:col`, the source line and a marker.
+    /// All diagnostics rendered with `file:line:col`, the source line and a marker (the
+    /// related files' after the file's own).
     pub fn render(&self, color: bool) -> String {
-        diag::render(&self.source, &self.diagnostics, color)
+        let mut out = diag::render(&self.source, &self.diagnostics, color);
+        for (source, diagnostics) in &self.related {
+            out.push_str(&diag::render(source, diagnostics, color));
+        }
+        out
+    }
+}
+
+/// How to read a workflow file beyond its text: the command line's `--process` and
+/// `--services` (BPMN files only).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--process ID`: the process to run from a BPMN file that has several.
+    pub process: Option<String>,
+    /// `--services FILE`: the binding file for a BPMN file's service tasks (default:
+    /// `FLOW.services.json` beside `FLOW.bpmn`, when it exists).
+    pub services: Option<PathBuf>,
+}
+
+/// What kind of workflow file a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Bpmn,
+}
+
+/// By extension (`.bpmn`, `.json`), else by content (XML starts with `<`).
+pub fn format_of(path: &Path, text: &str) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("bpmn") => Format::Bpmn,
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ if text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('<') =>
+        {
+            Format::Bpmn
+        }
+        _ => Format::Json,
     }
 }
 
 /// Loads and validates a workflow given as text; every finding of the file in one pass.
-pub fn check_source(mut source: SourceFile) -> Checked {
-    let (workflow, mut diagnostics) = load::load(&source);
+pub fn check_source(source: SourceFile) -> Checked {
+    check_source_with(source, &LoadOptions::default())
+}
+
+/// [`check_source`] with the command line's options; BPMN or JSON by [`format_of`].
+pub fn check_source_with(mut source: SourceFile, options: &LoadOptions) -> Checked {
+    let (workflow, mut diagnostics, related) = match format_of(&source.path, &source.text) {
+        Format::Json => {
+            let (wf, d) = load::load(&source);
+            (wf, d, Vec::new())
+        }
+        Format::Bpmn => bpmn::load(&source, options),
+    };
     if let Some(wf) = &workflow {
         diagnostics.extend(validate::validate(wf));
     }
@@ -71,6 +141,7 @@ pub fn check_source(mut source: SourceFile) -> Checked {
     Checked {
         source,
         diagnostics,
+        related,
         workflow,
     }
 }
@@ -124,7 +195,12 @@ fn secrets_rows(text: &str, wf: Option<&Workflow>) -> Sensitivity {
 
 /// Reads, loads and validates a workflow file.
 pub fn check_file(path: &Path) -> Result<Checked, ReadError> {
-    Ok(check_source(SourceFile::read(path)?))
+    check_file_with(path, &LoadOptions::default())
+}
+
+/// [`check_file`] with the command line's options.
+pub fn check_file_with(path: &Path, options: &LoadOptions) -> Result<Checked, ReadError> {
+    Ok(check_source_with(SourceFile::read(path)?, options))
 }
 
 #[cfg(test)]

@@ -22,6 +22,21 @@ pub struct Workflow {
     pub secrets: Option<Vec<Decl>>,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Set when the workflow was read from a BPMN file (directly or through a JSON file's
+    /// `"bpmn"` field): which process, and the binding file its service tasks were bound with.
+    pub bpmn: Option<BpmnOrigin>,
+}
+
+/// Where a BPMN workflow came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BpmnOrigin {
+    /// The BPMN file.
+    pub file: PathBuf,
+    /// The `process` element's `id`.
+    pub process_id: String,
+    /// The binding file used (`FLOW.services.json` beside the BPMN file, `--services FILE`, or
+    /// the JSON file that referenced the BPMN); `None` when there was none.
+    pub services: Option<PathBuf>,
 }
 
 /// A declared input or secret.
@@ -86,8 +101,33 @@ pub struct Node {
     pub max_iterations: u32,
     /// A timer node's wait (`"duration": "PT30S"`).
     pub timer: Option<Timer>,
+    /// A service's task type: BPMN's `zeebe:taskDefinition type` (what a binding names, see
+    /// docs/bpmn.md), JSON's `"task_type"`. `None`: the node id stands for it.
+    pub task_type: Option<String>,
+    /// `"result_variable"` / BPMN's `resultVariable` header: the whole result is set as this
+    /// variable (before the output mapping).
+    pub result_variable: Option<String>,
+    /// `"result_expression"` / BPMN's `resultExpression` header: evaluated with the result as
+    /// `response` (and the workflow variables); its context's entries are set as variables
+    /// (before the output mapping).
+    pub result_expression: Option<Expression>,
+    /// `"error_expression"` / BPMN's `errorExpression` header: evaluated when the service ends,
+    /// with `error` (`{code, message, …problem}`, null on success) and `response` (the result,
+    /// null on failure); a `bpmnError(code, message)` value raises that error code (caught by
+    /// `errors` like any other), null changes nothing.
+    pub error_expression: Option<Expression>,
+    /// Set when the node stands for a BPMN element wfop does not run (a user task, a message
+    /// event, …): `graph` draws it, `check` reports it, `run` refuses the workflow.
+    pub unsupported: Option<Unsupported>,
     /// The whole node object.
     pub span: Span,
+}
+
+/// Why a node is not run: the BPMN element (`userTask`) and the reason, as `check` says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unsupported {
+    pub element: String,
+    pub reason: String,
 }
 
 /// The loop guard every node has unless it says otherwise.
@@ -186,16 +226,21 @@ pub struct Edge {
     pub condition: Option<Condition>,
     /// `"default": true`: the exclusive gateway's edge taken when no condition is true.
     pub default: bool,
+    /// `"label"` / a BPMN sequence flow's `name` ("Yes", "Running"): shown, never evaluated.
+    pub label: Option<String>,
     pub span: Span,
 }
 
-/// An edge's `condition`: the expression text (able to map offsets into the file) and the
-/// parsed expression (`None` when it did not parse; an error was reported).
+/// An expression as written (able to map offsets into the file) and as parsed (`None` when it
+/// did not parse; an error was reported): an edge's condition, a result or error expression.
 #[derive(Debug, Clone)]
-pub struct Condition {
+pub struct Expression {
     pub value: Str,
     pub expr: Option<Expr>,
 }
+
+/// An edge's `condition`.
+pub type Condition = Expression;
 
 impl Workflow {
     pub fn node_index(&self, id: &str) -> Option<usize> {

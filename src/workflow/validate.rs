@@ -742,7 +742,11 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     if node.kind != NodeKind::Service {
         return;
     }
+    // A BPMN task's missing `run` is `bpmn::bind`'s finding (naming the binding to add); a node
+    // wfop does not run has its own.
     if node.run.is_none()
+        && wf.bpmn.is_none()
+        && node.unsupported.is_none()
         && !out
             .iter()
             .any(|d| d.primary.0.start >= node.span.start && d.primary.0.end <= node.span.end)
