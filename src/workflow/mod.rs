@@ -27,7 +27,7 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Findings about the other files the workflow was read with (a BPMN file's binding file,
     /// the BPMN file a JSON workflow names), each against its own text.
-    pub related: Vec<(SourceFile, Vec<Diagnostic>)>,
+    pub related: Vec<Related>,
     workflow: Option<Workflow>,
 }
 
@@ -84,6 +84,9 @@ impl Checked {
         out
     }
 }
+
+/// Another file a workflow was read with, and the findings about it.
+pub type Related = (SourceFile, Vec<Diagnostic>);
 
 /// How to read a workflow file beyond its text: the command line's `--process` and
 /// `--services` (BPMN files only).

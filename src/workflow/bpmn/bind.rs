@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, SourceFile};
-use crate::workflow::Workflow;
+use crate::diag::Diagnostic;
+use crate::workflow::{Related, Workflow};
 
 /// `FLOW.services.json` beside `FLOW.bpmn`.
 pub fn default_path(bpmn: &Path) -> PathBuf {
@@ -19,7 +19,7 @@ pub fn bind(
     wf: &mut Workflow,
     services: Option<&Path>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<(SourceFile, Vec<Diagnostic>)> {
+) -> Vec<Related> {
     let _ = (wf, services, diagnostics);
     Vec::new()
 }

@@ -9,7 +9,7 @@ pub mod write;
 
 use crate::diag::{Diagnostic, SourceFile};
 
-use super::{LoadOptions, Workflow};
+use super::{LoadOptions, Related, Workflow};
 
 /// BPMN 2.0's model namespace (elements are found by namespace, whatever the prefix).
 pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -35,11 +35,7 @@ pub const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 pub fn load(
     source: &SourceFile,
     options: &LoadOptions,
-) -> (
-    Option<Workflow>,
-    Vec<Diagnostic>,
-    Vec<(SourceFile, Vec<Diagnostic>)>,
-) {
+) -> (Option<Workflow>, Vec<Diagnostic>, Vec<Related>) {
     let (workflow, mut diagnostics) = read::read(source, options.process.as_deref());
     let Some(mut wf) = workflow else {
         return (None, diagnostics, Vec::new());
