@@ -610,6 +610,7 @@ pub(crate) mod tests {
             let file = FileDiagnostics {
                 source: SourceFile::from_text("in.json", text),
                 diagnostics: Vec::new(),
+                related: Vec::new(),
             };
             let mut slow_store = SecretStore::new();
             let slow = read_positioned(file, &declared, &mut slow_store);
