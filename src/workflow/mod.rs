@@ -223,9 +223,25 @@ pub fn check_file(path: &Path) -> Result<Checked, ReadError> {
     check_file_with(path, &LoadOptions::default())
 }
 
-/// [`check_file`] with the command line's options.
+/// [`check_file`] with the command line's options. A binding file (`FLOW.services.json`) with
+/// its BPMN file beside it stands for that BPMN file bound with it.
 pub fn check_file_with(path: &Path, options: &LoadOptions) -> Result<Checked, ReadError> {
+    if let Some(bpmn) = bpmn_of_binding_file(path) {
+        let options = LoadOptions {
+            services: Some(path.to_path_buf()),
+            ..options.clone()
+        };
+        return Ok(check_source_with(SourceFile::read(&bpmn)?, &options));
+    }
     Ok(check_source_with(SourceFile::read(path)?, options))
+}
+
+/// `FLOW.bpmn` for `FLOW.services.json`, when it exists.
+fn bpmn_of_binding_file(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".services.json")?;
+    let bpmn = path.with_file_name(format!("{stem}.bpmn"));
+    bpmn.is_file().then_some(bpmn)
 }
 
 #[cfg(test)]
