@@ -61,6 +61,7 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> (Option<Workflow>, Ve
         return (None, cx.diags);
     };
     let wf = read_process(&mut cx, source, root, proc_el);
+    cx.diags.sort_by_key(|d| d.primary.0.start);
     (Some(wf), cx.diags)
 }
 
@@ -166,21 +167,23 @@ fn read_process(cx: &mut Cx, source: &SourceFile, root: XNode, proc_el: XNode) -
     flows::attach_boundaries(cx, &mut parts, &errors);
     let (mut node_list, mut edges) = flows::edges(cx, parts);
     flows::implicit_merges(&mut node_list, &mut edges);
-    let declared = secrets::declared(&node_list, &edges);
+    let props = zeebe::process_properties(cx, proc_el);
+    let declared = secrets::declared(props.secrets, &node_list, &edges);
     let name = proc_el
         .attribute("name")
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or(&process_id)
         .to_string();
-    let description =
-        zeebe::process_description(cx, proc_el).or_else(|| nodes::documentation(cx, proc_el));
+    let description = props
+        .description
+        .or_else(|| nodes::documentation(cx, proc_el));
     Workflow {
         path: source.path.clone(),
         base_dir: base_dir_of(&source.path),
         name,
         description,
-        inputs: None,
+        inputs: props.inputs,
         secrets: (!declared.is_empty()).then_some(declared),
         nodes: node_list,
         edges,

@@ -348,16 +348,24 @@ fn node(cx: &mut Cx, el: XNode, id: &Str) -> Node {
         return node;
     }
     match kind {
-        NodeKind::Service => zeebe::service(cx, el, &mut node),
+        NodeKind::Service => {
+            zeebe::service(cx, el, &mut node);
+            zeebe::node_properties(cx, el, &mut node);
+        }
         NodeKind::Start => zeebe::start(cx, el, &mut node),
         NodeKind::Timer => {
             zeebe::other(cx, el, "a timer");
             if let Err(reason) = timer(cx, el, &mut node) {
                 unsupported(cx, el, &mut node, reason);
+            } else {
+                zeebe::node_properties(cx, el, &mut node);
             }
         }
         NodeKind::End => zeebe::other(cx, el, "an end event"),
-        NodeKind::Exclusive | NodeKind::Parallel => zeebe::other(cx, el, "a gateway"),
+        NodeKind::Exclusive | NodeKind::Parallel => {
+            zeebe::other(cx, el, "a gateway");
+            zeebe::node_properties(cx, el, &mut node);
+        }
     }
     node
 }
