@@ -156,6 +156,22 @@ fn own_file_with_unsupported_elements_reports_each_and_still_draws() {
 }
 
 #[test]
+fn own_file_with_event_and_inclusive_gateways_draws() {
+    let path = own("event-gateway.bpmn");
+    let checked = check_file_with(&path, &LoadOptions::default()).expect("readable");
+    let found = findings(&checked.source.text, &checked.diagnostics);
+    let at: Vec<(usize, usize, bool, bool)> = found.iter().map(|f| (f.0, f.1, f.2, f.3)).collect();
+    // Their edges need no conditions: the gateways are not run, so their routing never applies.
+    assert_eq!(
+        at,
+        vec![(5, 5, true, true), (8, 5, true, true), (13, 5, true, true)],
+        "{found:?}"
+    );
+    let wf = checked.drawable().expect("drawable");
+    assert_eq!(wf.edges.iter().filter(|e| e.from == "g").count(), 2);
+}
+
+#[test]
 fn sample_qaoa_maps_all_but_its_three_user_tasks() {
     let Some(path) = sample("qaoa-max-cut-workflow.bpmn") else {
         return;

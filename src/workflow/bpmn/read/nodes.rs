@@ -435,8 +435,9 @@ fn timer(cx: &mut Cx, el: XNode, node: &mut Node) -> Result<(), String> {
         Err(e) => {
             let span: Span = match iso_at {
                 Some(at) => {
-                    let start = at + e.at.min(iso.len());
-                    value.file_span(start..start + 1)
+                    let start = floor_boundary(&value.text, at + e.at.min(iso.len()));
+                    let len = value.text[start..].chars().next().map_or(0, char::len_utf8);
+                    value.file_span(start..start + len)
                 }
                 None => value.span.clone(),
             };
@@ -453,6 +454,15 @@ fn timer(cx: &mut Cx, el: XNode, node: &mut Node) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The largest character boundary of `text` at or before `i`.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// A condition on a sequence flow.

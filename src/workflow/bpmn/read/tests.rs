@@ -705,3 +705,52 @@ fn secrets_in_a_secrets_row_are_masked_in_parse_errors() {
     );
     assert!(!diags[0].message.contains("hunter"), "{}", diags[0].message);
 }
+
+#[test]
+fn a_task_type_equal_to_the_id_is_no_type() {
+    let (wf, _) = read_text(&one_task(r#"<zeebe:taskDefinition type="t" />"#, ""));
+    assert_eq!(node(&wf.expect("wf"), "t").task_type, None);
+    let (wf, _) = read_text(&one_task(r#"<zeebe:taskDefinition type="other" />"#, ""));
+    assert_eq!(
+        node(&wf.expect("wf"), "t").task_type.as_deref(),
+        Some("other")
+    );
+}
+
+#[test]
+fn no_input_makes_it_panic() {
+    // Every prefix of a rich file, and the file with each byte class swapped in at many places:
+    // findings, never a panic.
+    let text = MAPPED;
+    let cuts = (0..text.len())
+        .step_by(3)
+        .filter(|&i| text.is_char_boundary(i));
+    for cut in cuts {
+        let _ = read_text(&text[..cut]);
+    }
+    for (i, _) in text.char_indices().step_by(5) {
+        for c in ['<', '>', '"', '&', '=', 'é', '\r', ';'] {
+            let mut s = text.to_string();
+            let end = i + s[i..].chars().next().map_or(0, char::len_utf8);
+            s.replace_range(i..end, &c.to_string());
+            let (_, diags) = read_text(&s);
+            for d in diags {
+                assert!(d.primary.0.start <= s.len() && d.primary.0.end <= s.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_timer_error_inside_a_multibyte_character_does_not_split_it() {
+    let text = process(
+        r#"    <startEvent id="s" /><sequenceFlow id="f1" sourceRef="s" targetRef="w" />
+    <intermediateCatchEvent id="w"><timerEventDefinition><timeDuration>PT5é</timeDuration></timerEventDefinition></intermediateCatchEvent>"#,
+    );
+    let (_, diags) = read_text(&text);
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains("invalid timer"))
+        .expect("finding");
+    assert!(text.get(d.primary.0.clone()).is_some(), "{:?}", d.primary.0);
+}

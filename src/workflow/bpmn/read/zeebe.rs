@@ -124,7 +124,10 @@ fn task_definition(cx: &mut Cx, x: XNode, node: &mut Node) {
                 "computed at run time",
             );
         }
-        node.task_type = Some(t.text.trim().to_string());
+        // A type equal to the id says what no type says (docs/bpmn.md: a binding names the
+        // task type, else the task id), and is what wfop's own export writes for no type.
+        let t = t.text.trim();
+        node.task_type = (t != node.id).then(|| t.to_string());
     }
     let Some(r) = cx.attr(x, "retries") else {
         return;
