@@ -436,3 +436,151 @@ fn sample_camunda7_file_is_one_clear_message() {
     assert_eq!((*line, *col, *error, *run_only), (3, 70, true, false));
     assert!(message.contains("Camunda 7"), "{message}");
 }
+
+/// `wfop run FILE --json --services BINDINGS` with `args` after it: the exit code and events.
+fn run_events(
+    case: &run_support::Case,
+    file: &Path,
+    bindings: &serde_json::Value,
+    args: &[&str],
+) -> (Option<i32>, Vec<serde_json::Value>) {
+    let services = case.write("flow.services.json", &bindings.to_string());
+    let mut all = vec![
+        "run",
+        file.to_str().expect("utf-8 path"),
+        "--json",
+        "--services",
+        services.to_str().expect("utf-8 path"),
+    ];
+    all.extend_from_slice(args);
+    let out = case.wfop(&all, &[]);
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out.status.code(), events)
+}
+
+fn ended_nodes(events: &[serde_json::Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "edge_taken")
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap_or_default().to_string(),
+                e["to"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn sh(script: &str) -> serde_json::Value {
+    serde_json::json!({ "command": ["sh", "-c", script] })
+}
+
+#[test]
+fn sample_exclusive_gateway_runs_the_first_true_condition_in_document_order() {
+    let Some(path) = sample("exclusive-gateway-multiple-tasks.bpmn") else {
+        return;
+    };
+    let case = run_support::Case::new();
+    let bindings = serde_json::json!({
+        "task-a": sh("echo a"), "task-b": sh("echo b"), "task-default": sh("echo default")
+    });
+    let input = case.write("in.json", r#"{"price": 0}"#);
+    let (code, evs) = run_events(
+        &case,
+        &path,
+        &bindings,
+        &["--input", input.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(0), "{evs:?}");
+    // price = 0 satisfies both conditions: the first in the file wins.
+    assert_eq!(
+        ended_nodes(&evs),
+        pairs(&[
+            ("StartEvent_1", "Gateway_01wr5g0"),
+            ("Gateway_01wr5g0", "task-a"),
+            ("task-a", "Event_1g3ipua"),
+        ])
+    );
+    let input = case.write("in.json", r#"{"price": -1}"#);
+    let (code, evs) = run_events(
+        &case,
+        &path,
+        &bindings,
+        &["--input", input.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(0), "{evs:?}");
+    assert!(ended_nodes(&evs).contains(&("Gateway_01wr5g0".into(), "task-default".into())));
+}
+
+#[test]
+fn own_file_runs_an_error_boundary_and_a_loop_through_an_implicit_merge() {
+    let case = run_support::Case::new();
+    let bpmn = case.write(
+        "flow.bpmn",
+        r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">
+  <error id="e-down" errorCode="DOWN" />
+  <process id="p" isExecutable="true">
+    <startEvent id="start"><extensionElements><zeebe:ioMapping>
+      <zeebe:output source="= 0" target="n" />
+    </zeebe:ioMapping></extensionElements></startEvent>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="count" />
+    <serviceTask id="count"><extensionElements>
+      <zeebe:taskDefinition type="counter" />
+      <zeebe:ioMapping>
+        <zeebe:input source="= n" target="n" />
+        <zeebe:output source="= n + 1" target="n" />
+      </zeebe:ioMapping>
+    </extensionElements></serviceTask>
+    <sequenceFlow id="f2" sourceRef="count" targetRef="more" />
+    <exclusiveGateway id="more" default="again" />
+    <sequenceFlow id="enough" sourceRef="more" targetRef="fail">
+      <conditionExpression>= n &gt;= 2</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="again" sourceRef="more" targetRef="count" />
+    <serviceTask id="fail"><extensionElements><zeebe:taskDefinition type="failing" /></extensionElements></serviceTask>
+    <boundaryEvent id="caught" attachedToRef="fail">
+      <extensionElements><zeebe:ioMapping><zeebe:output source="= code" target="why" /></zeebe:ioMapping></extensionElements>
+      <errorEventDefinition errorRef="e-down" />
+    </boundaryEvent>
+    <sequenceFlow id="f3" sourceRef="caught" targetRef="handled" />
+    <sequenceFlow id="f4" sourceRef="fail" targetRef="end" />
+    <endEvent id="handled" />
+    <endEvent id="end" />
+  </process>
+</definitions>"#,
+    );
+    let bindings = serde_json::json!({
+        "counter": sh(r#"printf '{"n": %s}' "$(cat "$INPUT_DIRECTORY/n.json")" > "$OUTPUT_DIRECTORY/output.json""#),
+        "failing": sh(r#"echo '{"code": "DOWN", "title": "backend down"}' > "$OUTPUT_DIRECTORY/output.json"; exit 3"#),
+    });
+    let (code, evs) = run_events(&case, &bpmn, &bindings, &[]);
+    assert_eq!(code, Some(0), "{evs:?}");
+    assert_eq!(
+        ended_nodes(&evs),
+        pairs(&[
+            ("start", "count.merge"),
+            ("count.merge", "count"),
+            ("count", "more"),
+            ("more", "count.merge"),
+            ("count.merge", "count"),
+            ("count", "more"),
+            ("more", "fail"),
+        ]),
+        "{evs:?}"
+    );
+    let caught: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| e["event"] == "error_caught")
+        .collect();
+    assert_eq!(caught.len(), 1, "{evs:?}");
+    assert_eq!(caught[0]["code"], "DOWN");
+    assert_eq!(caught[0]["to"], "handled");
+    // The boundary event's output mapping ran over the error.
+    assert!(
+        evs.iter()
+            .any(|e| e["event"] == "outputs" && e["variables"]["why"] == "DOWN")
+    );
+}
