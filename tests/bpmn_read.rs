@@ -425,16 +425,36 @@ fn sample_parallel_gateways_read_clean() {
 }
 
 #[test]
-fn sample_camunda7_file_is_one_clear_message() {
+fn sample_camunda7_file_is_one_clear_message_and_still_draws() {
     let Some(path) = sample("invokeRestService.bpmn") else {
         return;
     };
     let (wf, found) = read_file(&path);
-    assert!(wf.is_none());
-    assert_eq!(found.len(), 1, "{found:?}");
-    let (line, col, error, run_only, message) = &found[0];
-    assert_eq!((*line, *col, *error, *run_only), (3, 70, true, false));
-    assert!(message.contains("Camunda 7"), "{message}");
+    let at: Vec<(usize, usize, bool, bool)> = found.iter().map(|f| (f.0, f.1, f.2, f.3)).collect();
+    assert_eq!(
+        at,
+        vec![
+            (3, 70, true, true),
+            (38, 5, true, true),
+            (45, 5, true, true)
+        ],
+        "{found:?}"
+    );
+    assert!(found[0].4.contains("Camunda 7"), "{}", found[0].4);
+    assert!(
+        found[1].4.contains("`userTask` `UserTask_1`"),
+        "{}",
+        found[1].4
+    );
+    let wf = wf.expect("workflow");
+    let conditions: Vec<&str> = wf
+        .edges
+        .iter()
+        .filter_map(|e| e.condition.as_ref())
+        .map(|c| c.value.text.as_str())
+        .collect();
+    assert_eq!(conditions, ["${isHoliday}", "${!isHoliday}"]);
+    only_run_only_errors(&path);
 }
 
 /// `wfop run FILE --json --services BINDINGS` with `args` after it: the exit code and events.

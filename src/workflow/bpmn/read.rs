@@ -50,13 +50,15 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> (Option<Workflow>, Ve
         );
         return (None, vec![d]);
     }
-    if let Some(d) = camunda7::check(text, root) {
-        return (None, vec![d]);
-    }
+    // A Camunda 7 file: one finding says so; the model is still read (so `graph` draws it),
+    // its JUEL expressions kept as text, unparsed and unreported.
+    let camunda7 = camunda7::check(text, root);
     let mut cx = Cx {
         text,
         diags: Vec::new(),
+        quiet_expressions: camunda7.is_some(),
     };
+    cx.diags.extend(camunda7);
     let Some(proc_el) = process::choose(&mut cx, root, process) else {
         return (None, cx.diags);
     };
@@ -69,6 +71,9 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> (Option<Workflow>, Ve
 pub(crate) struct Cx<'t> {
     pub text: &'t str,
     pub diags: Vec<Diagnostic>,
+    /// Set for a Camunda 7 file: its expressions are not FEEL, so one that does not parse is
+    /// kept as text without a finding of its own.
+    pub quiet_expressions: bool,
 }
 
 impl Cx<'_> {
@@ -121,6 +126,7 @@ impl Cx<'_> {
     pub fn feel(&mut self, value: &Str, what: &str) -> Option<Expr> {
         match expr::parse(&value.text) {
             Ok(e) => Some(e),
+            Err(_) if self.quiet_expressions => None,
             Err(e) => {
                 let span = non_empty(value.file_span(e.span.start..e.span.end));
                 let message = if what.contains(crate::workflow::model::SECRETS_ROW) {

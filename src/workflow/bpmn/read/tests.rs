@@ -314,16 +314,16 @@ fn not_bpmn_and_no_process() {
 }
 
 #[test]
-fn camunda7_is_one_message() {
+fn camunda7_is_one_message_and_the_model_is_still_read() {
     let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
   <process id="p" isExecutable="true">
     <startEvent id="s" />
     <sequenceFlow id="f" sourceRef="s" targetRef="g"><conditionExpression>${a}</conditionExpression></sequenceFlow>
     <sequenceFlow id="f2" sourceRef="s" targetRef="g"><conditionExpression>${!a}</conditionExpression></sequenceFlow>
+    <exclusiveGateway id="g" />
   </process>
 </definitions>"#;
     let (wf, diags) = read_text(text);
-    assert!(wf.is_none());
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert!(
         diags[0].message.contains("Camunda 7"),
@@ -331,7 +331,26 @@ fn camunda7_is_one_message() {
         diags[0].message
     );
     assert!(diags[0].message.contains("JUEL"), "{}", diags[0].message);
+    assert!(diags[0].is_error() && diags[0].run_only);
     assert_eq!(at(text, &diags[0]), (4, 54));
+    // The JUEL conditions are kept as written, unparsed.
+    let wf = wf.expect("the model, for graph");
+    let conditions: Vec<(&str, bool)> = wf
+        .edges
+        .iter()
+        .filter_map(|e| e.condition.as_ref())
+        .map(|c| (c.value.text.as_str(), c.expr.is_some()))
+        .collect();
+    assert_eq!(conditions, [("${a}", false), ("${!a}", false)]);
+    // The same conditions in a Camunda 8 file are FEEL errors.
+    let c8 = text.replace("${a}", "= a +").replace("${!a}", "= )");
+    let (_, diags) = read_text(&c8);
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert!(
+        diags
+            .iter()
+            .all(|d| d.message.starts_with("in the condition"))
+    );
 }
 
 #[test]
