@@ -604,3 +604,28 @@ fn own_file_runs_an_error_boundary_and_a_loop_through_an_implicit_merge() {
             .any(|e| e["event"] == "outputs" && e["variables"]["why"] == "DOWN")
     );
 }
+
+#[test]
+fn a_flow_to_an_unknown_id_is_reported_at_its_target_ref() {
+    let case = run_support::Case::new();
+    let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="ennd" />
+    <endEvent id="end" />
+  </process>
+</definitions>"#;
+    let path = case.write("flow.bpmn", text);
+    let checked = check_file_with(&path, &LoadOptions::default()).expect("readable");
+    let found = findings(&checked.source.text, &checked.diagnostics);
+    let unknown = found
+        .iter()
+        .find(|f| f.4.contains("unknown node `ennd`"))
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(
+        (unknown.0, unknown.1, unknown.2, unknown.3),
+        (4, 51, true, false)
+    );
+    assert!(unknown.4.contains("did you mean `end`"), "{}", unknown.4);
+    assert!(checked.drawable().is_none());
+}
