@@ -124,11 +124,7 @@ fn own_file_with_unsupported_elements_reports_each_and_still_draws() {
         "{}",
         found[1].4
     );
-    assert!(
-        found[2].4.contains("a timer boundary event"),
-        "{}",
-        found[2].4
-    );
+    assert!(found[2].4.contains("waits for a timer"), "{}", found[2].4);
     assert!(found[3].4.contains("sub-processes"), "{}", found[3].4);
     let unsupported: Vec<&str> = wf
         .nodes

@@ -214,7 +214,7 @@ fn event_definitions<'a>(el: XNode<'a, '_>) -> Vec<&'a str> {
 }
 
 /// What an event definition makes an event do, for messages ("waits for a message").
-fn event_word(definition: &str) -> &'static str {
+pub fn event_word(definition: &str) -> &'static str {
     match definition {
         "messageEventDefinition" => "a message",
         "signalEventDefinition" => "a signal",
