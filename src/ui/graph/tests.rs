@@ -579,3 +579,48 @@ fn shared_cells_belong_to_the_edge_of_highest_rank() {
     );
     assert!(shared(&ranked, 1) > shared(&plain, 1));
 }
+
+/// A workflow whose `approve` task, `route` gateway and start event stand for BPMN elements
+/// wfop does not run (only a BPMN file can say so: set in memory).
+fn with_unsupported(marked: &[&str]) -> crate::workflow::Workflow {
+    use crate::diag::SourceFile;
+    use crate::workflow::check_source;
+    use crate::workflow::model::Unsupported;
+    let text = r#"{ "name": "u", "nodes": [
+        { "id": "start", "type": "start" },
+        { "id": "approve", "type": "service", "label": "Approve", "run": { "command": ["true"] } },
+        { "id": "route", "type": "exclusive", "label": "ok?" },
+        { "id": "end", "type": "end" } ],
+      "edges": [ { "from": "start", "to": "approve" }, { "from": "approve", "to": "route" },
+                 { "from": "route", "to": "end" } ] }"#;
+    let checked = check_source(SourceFile::from_text("u.json", text));
+    let mut wf = checked.into_workflow().expect("loads");
+    for n in &mut wf.nodes {
+        if marked.contains(&n.id.as_str()) {
+            n.unsupported = Some(Unsupported {
+                element: "userTask".into(),
+                reason: "not run".into(),
+            });
+        }
+    }
+    wf
+}
+
+#[test]
+fn nodes_wfop_does_not_run_are_marked() {
+    // Without the mark first: the same graph, plain.
+    let plain = with_unsupported(&[]);
+    assert_eq!(
+        workflow_graph_text(&plain, Charset::Unicode),
+        "○ → [Approve] → ◇× ok? → ●"
+    );
+    let wf = with_unsupported(&["start", "approve", "route"]);
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "⊘ ○ → [⊘ Approve] → ◇× ⊘ ok? → ●"
+    );
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Ascii),
+        "(/) o -> [(/) Approve] -> <x> (/) ok? -> @"
+    );
+}
