@@ -374,12 +374,19 @@ fn kind_rows(
     }
 }
 
-/// `→ Report` for an edge to `to`.
-fn arrow_to(wf: &Workflow, to: &str) -> String {
+/// `→ Report` for an edge to `to`; `Yes → Report` when the edge has a label (a BPMN sequence
+/// flow's name).
+fn arrow_to(wf: &Workflow, e: &crate::workflow::Edge) -> String {
     let label = wf
-        .node_index(to)
-        .map_or(to, |i| wf.nodes[i].display_label());
-    format!("→ {label}")
+        .node_index(&e.to)
+        .map_or(e.to.as_str(), |i| wf.nodes[i].display_label());
+    match &e.label {
+        Some(name) => {
+            let name: Vec<&str> = name.split_whitespace().collect();
+            format!("{} → {label}", name.join(" "))
+        }
+        None => format!("→ {label}"),
+    }
 }
 
 /// An exclusive gateway: each outgoing edge in file order (the order they are tried), its
@@ -414,7 +421,7 @@ fn exclusive_rows(
         };
         out.push(MapRow {
             kind: RowKind::Row,
-            name: arrow_to(wf, &e.to),
+            name: arrow_to(wf, e),
             value,
             resolved,
         });
@@ -457,7 +464,7 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
     for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
         out.push(MapRow {
             kind: RowKind::Row,
-            name: arrow_to(wf, &e.to),
+            name: arrow_to(wf, e),
             value: "(every branch)".into(),
             resolved: count(taken(i)),
         });
@@ -839,6 +846,47 @@ mod tests {
             rows[0].resolved,
             Resolved::Note("(error: `status` is not a string)".into())
         );
+    }
+
+    #[test]
+    fn a_gateway_names_its_labelled_edges_by_their_label() {
+        let mut wf = crate::ui::tui::screen_tests::polling_workflow();
+        let check = wf.node_index("check").expect("check");
+        wf.edges[4].label = Some("Yes,\n done".into());
+        let rows = rows_of(&wf, check, None, &[]);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["Yes, done → Report", "→ wait"]);
+    }
+
+    #[test]
+    fn a_description_comes_first_and_an_unsupported_node_says_why() {
+        let mut wf = crate::ui::tui::screen_tests::polling_workflow();
+        let poll = wf.node_index("poll").expect("poll");
+        let before = rows_of(&wf, poll, None, &[]);
+        assert_eq!(before[0].kind, RowKind::Row, "{before:?}");
+        wf.nodes[poll].description = Some("Asks the backend.\n\n  Every 30s.  ".into());
+        wf.nodes[poll].unsupported = Some(crate::workflow::model::Unsupported {
+            element: "sendTask".into(),
+            reason: "it has no task definition".into(),
+        });
+        let rows = rows_of(&wf, poll, None, &[]);
+        let text: Vec<(RowKind, &str)> = rows
+            .iter()
+            .take(3)
+            .map(|r| (r.kind, r.name.as_str()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                (
+                    RowKind::Text,
+                    "not run: sendTask — it has no task definition"
+                ),
+                (RowKind::Text, "Asks the backend."),
+                (RowKind::Text, "  Every 30s."),
+            ]
+        );
+        assert_eq!(&rows[3..], &before[..]);
     }
 
     fn rows_of(wf: &Workflow, node: usize, vars: Option<&Vars>, edges: &[EdgeRun]) -> Vec<MapRow> {
