@@ -377,10 +377,10 @@ pub fn static_label(node: &Node, charset: Charset) -> String {
     let label = match &node.timer {
         Some(t) if node.kind == NodeKind::Timer => format!(
             "{} {}",
-            node.display_label(),
+            node.line_label(),
             human::duration(t.duration, Form::Exact)
         ),
-        _ => node.display_label().to_string(),
+        _ => node.line_label().into_owned(),
     };
     match node.unsupported {
         Some(_) => format!("{} {label}", charset.unsupported_mark()),

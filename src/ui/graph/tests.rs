@@ -624,3 +624,29 @@ fn nodes_wfop_does_not_run_are_marked() {
         "(/) o -> [(/) Approve] -> <x> (/) ok? -> @"
     );
 }
+
+#[test]
+fn a_label_with_line_breaks_is_drawn_on_one_line() {
+    let mut wf = with_unsupported(&[]);
+    // As the modeler writes it (`name="Generate&#10;QAOA circuit"`), and worse.
+    wf.nodes[1].label = Some("Generate\nQAOA circuit".into());
+    wf.nodes[2].label = Some("  Job \r\n\n status?\r".into());
+    assert_eq!(wf.nodes[1].line_label(), "Generate QAOA circuit");
+    assert_eq!(wf.nodes[2].line_label(), "Job status?");
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Generate QAOA circuit] → ◇× Job status? → ●"
+    );
+    // The TUI's boxes use the same helper.
+    let look = crate::ui::tui::graphpane::Look::PENDING;
+    assert_eq!(
+        crate::ui::tui::graphpane::node_text(&wf.nodes[1], &look, Charset::Unicode),
+        "[· Generate QAOA circuit      ]"
+    );
+    // A label without one is borrowed as it is.
+    wf.nodes[1].label = Some("Plain".into());
+    assert!(matches!(
+        wf.nodes[1].line_label(),
+        std::borrow::Cow::Borrowed("Plain")
+    ));
+}

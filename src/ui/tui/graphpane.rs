@@ -106,7 +106,8 @@ impl Look {
 /// `◇× done? ↻3`; start and end their marks; a node wfop does not run `[⊘ Approve]`.
 pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
     let shape = shape_of(node.kind);
-    let label = crate::safe::line(node.display_label());
+    let line = node.line_label();
+    let label = crate::safe::line(line.as_ref());
     // A node wfop does not run (it never runs: no status glyph, no time) is marked `⊘`.
     if node.unsupported.is_some() {
         let marked = format!("{} {label}", charset.unsupported_mark());

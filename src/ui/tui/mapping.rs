@@ -3,6 +3,7 @@
 //! only by name and source, never a value or its length); a gateway's edges and conditions
 //! with the values the run last gave them, a timer's wait.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -379,7 +380,7 @@ fn kind_rows(
 fn arrow_to(wf: &Workflow, e: &crate::workflow::Edge) -> String {
     let label = wf
         .node_index(&e.to)
-        .map_or(e.to.as_str(), |i| wf.nodes[i].display_label());
+        .map_or(Cow::Borrowed(e.to.as_str()), |i| wf.nodes[i].line_label());
     match &e.label {
         Some(name) => {
             let name: Vec<&str> = name.split_whitespace().collect();
@@ -449,7 +450,7 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
         for (i, e) in incoming {
             let from = wf
                 .node_index(&e.from)
-                .map_or(e.from.as_str(), |k| wf.nodes[k].display_label());
+                .map_or(Cow::Borrowed(e.from.as_str()), |k| wf.nodes[k].line_label());
             out.push(MapRow {
                 kind: RowKind::Row,
                 name: format!("← {from}"),

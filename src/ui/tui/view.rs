@@ -420,7 +420,7 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
             if n.label.is_some() {
                 format!(
                     "{} ({})",
-                    crate::safe::line(n.display_label()),
+                    crate::safe::line(n.line_label().as_ref()),
                     crate::safe::line(&n.id)
                 )
             } else {
