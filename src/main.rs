@@ -30,13 +30,51 @@ struct Cli {
     command: Command,
 }
 
+/// How to read a BPMN workflow (ignored for JSON workflows that list their nodes).
+#[derive(clap::Args, Clone, Default)]
+struct LoadArgs {
+    /// The process to use from a BPMN file with several (its id)
+    #[arg(long, value_name = "ID")]
+    process: Option<String>,
+    /// The binding file for a BPMN file's service tasks (default: FLOW.services.json beside
+    /// FLOW.bpmn)
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+}
+
+impl LoadArgs {
+    fn options(self) -> workflow::LoadOptions {
+        workflow::LoadOptions {
+            process: self.process,
+            services: self.services,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check workflow files and report every problem with file:line:col (exit 0 ok, 2 errors)
     Check {
-        /// Workflow files (JSON)
+        /// Workflow files (JSON or BPMN)
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Write a binding file for a BPMN file's service tasks: one entry per task type, each
+    /// naming a Python module to write (default: FLOW.services.json beside FLOW.bpmn)
+    Bind {
+        /// The BPMN file
+        file: PathBuf,
+        /// The process to use from a BPMN file with several (its id)
+        #[arg(long, value_name = "ID")]
+        process: Option<String>,
+        /// Where to write it (`-` for standard output)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace the file if it exists
+        #[arg(long)]
+        force: bool,
     },
     /// Copy stdin to stdout with every given secret (and its encodings) replaced by ***
     Redact {
@@ -53,16 +91,20 @@ enum Command {
     },
     /// Print a workflow's graph as text
     Graph {
-        /// Workflow file (JSON)
+        /// Workflow file (JSON or BPMN)
         file: PathBuf,
         /// Draw with ASCII only, for terminals without UTF-8
         #[arg(long)]
         ascii: bool,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Run a workflow: services as subprocesses, every secret redacted, a record on disk
     Run {
-        /// Workflow file (JSON)
+        /// Workflow file (JSON or BPMN)
         file: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
         /// Workflow inputs (a JSON object; its "$secrets" object supplies secrets)
         #[arg(long, value_name = "F.json")]
         input: Option<PathBuf>,
@@ -135,10 +177,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files } => check(&files),
-        Command::Graph { file, ascii } => graph(&file, ascii),
+        Command::Check { files, load } => check(&files, &load.options()),
+        Command::Graph { file, ascii, load } => graph(&file, ascii, &load.options()),
+        Command::Bind {
+            file,
+            process,
+            output,
+            force,
+        } => bind(&file, process, output, force),
         Command::Run {
             file,
+            load,
             input,
             secrets,
             plain,
@@ -180,6 +229,7 @@ fn main() -> ExitCode {
             };
             let request = RunRequest {
                 workflow: file,
+                load: load.options(),
                 input,
                 secrets,
                 max_parallel: max_parallel.map(|n| n as usize),
@@ -272,11 +322,11 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn check(files: &[PathBuf]) -> ExitCode {
+fn check(files: &[PathBuf], load: &workflow::LoadOptions) -> ExitCode {
     let color = stderr_color();
     let mut failed = false;
     for path in files {
-        let checked = match workflow::check_file(path) {
+        let checked = match workflow::check_file_with(path, load) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {}", safe::text(&e.to_string()));
@@ -322,24 +372,23 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
-    let checked = match workflow::check_file(path) {
+fn graph(path: &std::path::Path, ascii: bool, load: &workflow::LoadOptions) -> ExitCode {
+    let checked = match workflow::check_file_with(path, load) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {}", safe::text(&e.to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    if checked.errors() > 0 {
-        eprint!("{}", safe::styled(&checked.render(stderr_color())));
+    // Warnings, and errors that only stop a run (a BPMN element wfop does not run, an unbound
+    // task), are shown above a graph that is still drawn.
+    eprint!("{}", safe::styled(&checked.render(stderr_color())));
+    let Some(wf) = checked.drawable() else {
         eprintln!(
             "wfop: {}: {}; fix them to see the graph",
             safe::line(&checked.source.name),
             plural(checked.errors(), "error")
         );
-        return ExitCode::from(EXIT_INVALID);
-    }
-    let Some(wf) = checked.workflow() else {
         return ExitCode::from(EXIT_INVALID);
     };
     let charset = if ascii {
@@ -351,6 +400,68 @@ fn graph(path: &std::path::Path, ascii: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `wfop bind FILE.bpmn`: the skeleton binding file, written beside the BPMN file unless told
+/// otherwise; an existing file is kept unless `--force`.
+fn bind(
+    path: &std::path::Path,
+    process: Option<String>,
+    output: Option<PathBuf>,
+    force: bool,
+) -> ExitCode {
+    let options = workflow::LoadOptions {
+        process,
+        // Bound or not, every task gets an entry: read without a binding file.
+        services: None,
+    };
+    let source = match wfop::diag::SourceFile::read(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}", safe::text(&e.to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let (wf, diagnostics) = workflow::bpmn::read::read(&source, options.process.as_deref());
+    let Some(wf) = wf.filter(|_| diagnostics.iter().all(|d| !d.is_error() || d.run_only)) else {
+        eprint!(
+            "{}",
+            safe::styled(&wfop::diag::render(&source, &diagnostics, stderr_color()))
+        );
+        eprintln!(
+            "wfop: {}: cannot list its service tasks",
+            safe::line(&source.name)
+        );
+        return ExitCode::from(EXIT_INVALID);
+    };
+    let text = workflow::bpmn::bind::skeleton(&wf);
+    let out = output.unwrap_or_else(|| workflow::bpmn::bind::default_path(path));
+    if out.as_os_str() == "-" {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    if out.exists() && !force {
+        eprintln!(
+            "wfop: {} exists; --force replaces it, -o - prints the skeleton",
+            safe::line(&out.display().to_string())
+        );
+        return ExitCode::from(EXIT_INVALID);
+    }
+    if let Err(e) = std::fs::write(&out, &text) {
+        eprintln!(
+            "wfop: {}: cannot write it: {}",
+            safe::line(&out.display().to_string()),
+            safe::text(&e.to_string())
+        );
+        return ExitCode::FAILURE;
+    }
+    let tasks = text.lines().count().saturating_sub(2);
+    println!(
+        "wrote {} ({}); write the services it names, then `wfop check {}`",
+        safe::line(&out.display().to_string()),
+        plural(tasks, "task type"),
+        safe::line(&path.display().to_string())
+    );
+    ExitCode::SUCCESS
+}
 /// `wfop export --bpmn`: the BPMN to stdout, the binding file to `services`; a workflow with
 /// errors is not exported (exit 2).
 fn export(path: &std::path::Path, services: Option<&std::path::Path>) -> ExitCode {

@@ -18,7 +18,7 @@ use crate::secrets::prompt::Missing;
 use crate::secrets::store::{self, Source};
 use crate::secrets::{SecretArg, SecretError, SecretStore};
 use crate::workflow::model::SECRETS_ROW;
-use crate::workflow::{self, Checked, Workflow, json};
+use crate::workflow::{self, Checked, LoadOptions, Workflow, json};
 
 /// A run ready to start once the missing secrets are supplied.
 #[derive(Debug)]
@@ -49,17 +49,27 @@ pub struct FileDiagnostics {
     pub source: SourceFile,
     /// In file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The findings about the other files the workflow was read with (a BPMN file's binding
+    /// file, the BPMN file a JSON workflow names), shown after the file's own.
+    pub related: Vec<workflow::Related>,
 }
 
 impl FileDiagnostics {
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        self.diagnostics
+            .iter()
+            .chain(self.related.iter().flat_map(|(_, d)| d))
+            .filter(|d| d.is_error())
+            .count()
     }
 }
 
 impl Drop for FileDiagnostics {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.source.text);
+        for (source, _) in &mut self.related {
+            zeroize::Zeroize::zeroize(&mut source.text);
+        }
     }
 }
 
@@ -129,16 +139,28 @@ pub fn prepare(
     input: Option<&Path>,
     secret_args: &[SecretArg],
 ) -> Result<Prepared, PrepareError> {
-    let checked = workflow::check_file(file)?;
+    prepare_with(file, &LoadOptions::default(), input, secret_args)
+}
+
+/// [`prepare`] with the command line's `--process` / `--services` (BPMN workflows).
+pub fn prepare_with(
+    file: &Path,
+    load: &LoadOptions,
+    input: Option<&Path>,
+    secret_args: &[SecretArg],
+) -> Result<Prepared, PrepareError> {
+    let checked = workflow::check_file_with(file, load)?;
     if checked.errors() > 0 {
         let Checked {
             source,
             diagnostics,
+            related,
             ..
         } = checked;
         return Err(PrepareError::Workflow(Box::new(FileDiagnostics {
             source,
             diagnostics,
+            related,
         })));
     }
     let mut warnings = Vec::new();
@@ -146,6 +168,7 @@ pub fn prepare(
         warnings.push(Warning::Workflow(Box::new(FileDiagnostics {
             source: checked.source.clone(),
             diagnostics: checked.diagnostics.clone(),
+            related: checked.related.clone(),
         })));
     }
     let Some(workflow) = checked.into_workflow() else {
@@ -237,6 +260,7 @@ fn read_input(
     let file = FileDiagnostics {
         source: src,
         diagnostics: Vec::new(),
+        related: Vec::new(),
     };
     match read_members(&file.source.text, declared, secrets) {
         Some((inputs, overridden, diags)) if diags.is_empty() => Ok((inputs, overridden)),
@@ -586,6 +610,7 @@ pub(crate) mod tests {
             let file = FileDiagnostics {
                 source: SourceFile::from_text("in.json", text),
                 diagnostics: Vec::new(),
+                related: Vec::new(),
             };
             let mut slow_store = SecretStore::new();
             let slow = read_positioned(file, &declared, &mut slow_store);

@@ -9,6 +9,7 @@ use crate::engine::{RunOptions, record};
 use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::store::nth;
+use crate::workflow::LoadOptions;
 
 /// Exit code when nothing was run: invalid input or usage.
 pub const EXIT_INVALID: i32 = 2;
@@ -19,6 +20,8 @@ pub const EXIT_INVALID: i32 = 2;
 pub struct RunRequest {
     /// The workflow file.
     pub workflow: PathBuf,
+    /// `--process`, `--services` (BPMN workflows).
+    pub load: LoadOptions,
     /// `--input F.json`.
     pub input: Option<PathBuf>,
     /// The `--secret` sources, parsed once (never a value): each (re)run reads them again.
@@ -97,7 +100,12 @@ impl RunRequest {
 
     /// Reads the workflow, the input and the secret sources (the parsed `--secret` arguments).
     pub fn prepare(&self) -> Result<Prepared, PrepareError> {
-        setup::prepare(&self.workflow, self.input.as_deref(), &self.secrets)
+        setup::prepare_with(
+            &self.workflow,
+            &self.load,
+            self.input.as_deref(),
+            &self.secrets,
+        )
     }
 
     /// For a rerun (TUI): the same sources read again, not parsed again; an error as the one
@@ -120,7 +128,11 @@ impl RunRequest {
 /// A file's findings with `file:line:col`, the source line (masked as the file says) and a
 /// marker.
 fn render(file: &FileDiagnostics, color: bool) -> String {
-    diag::render(&file.source, &file.diagnostics, color)
+    let mut out = diag::render(&file.source, &file.diagnostics, color);
+    for (source, diagnostics) in &file.related {
+        out.push_str(&diag::render(source, diagnostics, color));
+    }
+    out
 }
 
 /// The text to print for an error: rendered diagnostics and their summary line, anything else
@@ -168,6 +180,7 @@ mod tests {
         });
         RunRequest {
             workflow: wf,
+            load: LoadOptions::default(),
             input,
             secrets: SecretArg::parse_all(secrets).unwrap(),
             max_parallel: None,
@@ -271,6 +284,7 @@ mod tests {
                 sensitivity: Default::default(),
             },
             diagnostics: vec![diag::Diagnostic::warning(0..1, "odd", "here")],
+            related: Vec::new(),
         };
         let both = [
             Warning::Workflow(Box::new(file)),

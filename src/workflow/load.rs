@@ -95,6 +95,39 @@ pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
     std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
+/// What a binding file's entry gives a BPMN service task (docs/bpmn.md): the fields of a JSON
+/// node's `run`, plus its `timeout` and `secrets`.
+pub(crate) struct BindingSpec {
+    pub run: Option<Run>,
+    pub timeout: Option<Duration>,
+    /// The secret parameters the service expects, and the span of the `secrets` field.
+    pub secrets: Option<(Vec<(String, Span)>, Span)>,
+}
+
+const BINDING_FIELDS: &[&str] = &[
+    "command",
+    "cwd",
+    "env",
+    "python",
+    "function",
+    "interpreter",
+    "timeout",
+    "secrets",
+];
+
+/// Reads one binding entry (`node`, an object); relative paths resolve against `base_dir`.
+pub(crate) fn binding_spec(
+    node: &JNode,
+    base_dir: &Path,
+) -> (Option<BindingSpec>, Vec<Diagnostic>) {
+    let mut l = Loader {
+        diags: Vec::new(),
+        base_dir: base_dir.to_path_buf(),
+    };
+    let spec = l.binding_spec(node);
+    (spec, l.diags)
+}
+
 struct Loader {
     diags: Vec<Diagnostic>,
     base_dir: PathBuf,
@@ -777,6 +810,30 @@ impl Loader {
                 })
             }
         }
+    }
+
+    fn binding_spec(&mut self, node: &JNode) -> Option<BindingSpec> {
+        let obj = self.object(node, "a binding", BINDING_FIELDS)?;
+        // The `run` fields, read by the same code as a JSON node's `run`.
+        let run_members: Vec<Member> = obj
+            .members
+            .iter()
+            .filter(|m| RUN_FIELDS.contains(&m.key.text.as_str()))
+            .map(|m| (*m).clone())
+            .collect();
+        let run = self.run(&JNode {
+            value: Value::Object(run_members),
+            span: obj.span.clone(),
+        });
+        let timeout = obj.get("timeout").and_then(|n| self.timeout(n));
+        let secrets = obj
+            .get("secrets")
+            .and_then(|n| Some((self.param_names(n)?, n.span.clone())));
+        Some(BindingSpec {
+            run,
+            timeout,
+            secrets,
+        })
     }
 
     fn env(&mut self, node: &JNode) -> Vec<(String, String)> {

@@ -129,18 +129,40 @@ pub fn check_source(source: SourceFile) -> Checked {
 
 /// [`check_source`] with the command line's options; BPMN or JSON by [`format_of`].
 pub fn check_source_with(mut source: SourceFile, options: &LoadOptions) -> Checked {
-    let (workflow, mut diagnostics, related) = match format_of(&source.path, &source.text) {
-        Format::Json => {
-            let (wf, d) = load::load(&source);
-            (wf, d, Vec::new())
-        }
+    // Whether the model's spans are into `related[0]` (a BPMN file a JSON file names).
+    let mut referenced = false;
+    let (workflow, mut diagnostics, mut related) = match format_of(&source.path, &source.text) {
+        Format::Json => match json::parse(&source.text) {
+            Ok(root) if bpmn::is_reference(&root) => {
+                referenced = true;
+                bpmn::load_reference(&source, &root, options)
+            }
+            _ => {
+                let (wf, d) = load::load(&source);
+                (wf, d, Vec::new())
+            }
+        },
         Format::Bpmn => bpmn::load(&source, options),
     };
     if let Some(wf) = &workflow {
-        diagnostics.extend(validate::validate(wf));
+        let found = validate::validate(wf);
+        match related.first_mut() {
+            Some((_, d)) if referenced => d.extend(found),
+            _ => diagnostics.extend(found),
+        }
     }
-    source.sensitivity = secrets_rows(&source.text, workflow.as_ref());
+    if referenced {
+        if let Some((bpmn_source, _)) = related.first_mut() {
+            bpmn_source.sensitivity = secrets_rows(&bpmn_source.text, workflow.as_ref());
+        }
+        source.sensitivity = secrets_rows(&source.text, None);
+    } else {
+        source.sensitivity = secrets_rows(&source.text, workflow.as_ref());
+    }
     diagnostics.sort_by_key(|d| (d.primary.0.start, d.primary.0.end));
+    for (_, d) in &mut related {
+        d.sort_by_key(|d| (d.primary.0.start, d.primary.0.end));
+    }
     Checked {
         source,
         diagnostics,
@@ -201,9 +223,25 @@ pub fn check_file(path: &Path) -> Result<Checked, ReadError> {
     check_file_with(path, &LoadOptions::default())
 }
 
-/// [`check_file`] with the command line's options.
+/// [`check_file`] with the command line's options. A binding file (`FLOW.services.json`) with
+/// its BPMN file beside it stands for that BPMN file bound with it.
 pub fn check_file_with(path: &Path, options: &LoadOptions) -> Result<Checked, ReadError> {
+    if let Some(bpmn) = bpmn_of_binding_file(path) {
+        let options = LoadOptions {
+            services: Some(path.to_path_buf()),
+            ..options.clone()
+        };
+        return Ok(check_source_with(SourceFile::read(&bpmn)?, &options));
+    }
     Ok(check_source_with(SourceFile::read(path)?, options))
+}
+
+/// `FLOW.bpmn` for `FLOW.services.json`, when it exists.
+fn bpmn_of_binding_file(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".services.json")?;
+    let bpmn = path.with_file_name(format!("{stem}.bpmn"));
+    bpmn.is_file().then_some(bpmn)
 }
 
 #[cfg(test)]
