@@ -28,3 +28,7 @@ pub const OUTPUT_MAPPING: &str = "wfop.output_mapping";
 pub const EMPTY_OBJECT: &str = "{}";
 /// The value of [`INPUT_MAPPING`] and [`OUTPUT_MAPPING`]: a table without rows.
 pub const EMPTY_TABLE: &str = "[]";
+/// The parallel gateway an export puts in front of a service or timer that joins several
+/// edges (a BPMN task would run once per token): its value is that node's id, and reading
+/// folds the gateway back into the node.
+pub const JOIN: &str = "wfop.join";

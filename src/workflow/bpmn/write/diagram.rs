@@ -119,6 +119,8 @@ pub(super) struct Drawing {
     pub flows: Vec<Vec<(f64, f64)>>,
     /// Per boundary event of the plan, its box.
     pub boundaries: Vec<Bounds>,
+    /// Per join gateway of the plan, its box.
+    pub joins: Vec<Bounds>,
 }
 
 /// Lays the workflow out: its edges, then its error paths (as `ui::graph` draws them).
@@ -129,8 +131,10 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
         .map(|n| LayoutNode::for_text(shape_of(n.kind), n.display_label()))
         .collect();
     let index = |id: &str| wf.node_index(id);
-    // One layout edge per flow that joins two known nodes; boundary flows start at their
-    // service.
+    let join_of = |id: &str| plan.joins.iter().position(|j| j.id == id);
+    // One layout edge per flow out of a node, into a node or a join gateway (as into its
+    // node). Boundary flows are laid out as edges out of their service, to place their
+    // targets; they are drawn from the boundary event.
     let mut layout_edges: Vec<(usize, usize)> = Vec::new();
     let mut edge_of_flow: Vec<Option<usize>> = Vec::new();
     let mut boundary_of_flow: Vec<Option<usize>> = Vec::new();
@@ -140,8 +144,9 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
             Some(b) => Some(plan.boundaries[b].at.0),
             None => index(&f.from),
         };
+        let to = index(&f.to).or_else(|| join_of(&f.to).map(|j| plan.joins[j].node));
         boundary_of_flow.push(b);
-        match (from, index(&f.to)) {
+        match (from, to) {
             (Some(a), Some(z)) => {
                 edge_of_flow.push(Some(layout_edges.len()));
                 layout_edges.push((a, z));
@@ -178,29 +183,47 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
             }
         })
         .collect();
+    let joins: Vec<Bounds> = plan
+        .joins
+        .iter()
+        .map(|j| {
+            let node = nodes[j.node];
+            Bounds {
+                x: node.x - 75.0,
+                y: node.y + node.height / 2.0 - 25.0,
+                width: 50.0,
+                height: 50.0,
+            }
+        })
+        .collect();
     let flows = plan
         .flows
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let end = index(&f.to).map(|z| nodes[z].left_middle());
-            let (start, from) = match boundary_of_flow[i] {
-                Some(b) => {
-                    let bb = boundaries[b];
-                    ((bb.x + bb.width / 2.0, bb.y + bb.height), None)
-                }
-                None => match index(&f.from) {
-                    Some(a) => (nodes[a].right_middle(), Some(a)),
+            let into_join = join_of(&f.to);
+            let end = match into_join {
+                Some(j) => joins[j].left_middle(),
+                None => match index(&f.to) {
+                    Some(z) => nodes[z].left_middle(),
                     None => return Vec::new(),
                 },
             };
-            let Some(end) = end else {
-                return Vec::new();
+            let (start, from) = if let Some(b) = boundary_of_flow[i] {
+                let bb = boundaries[b];
+                ((bb.x + bb.width / 2.0, bb.y + bb.height), None)
+            } else if let Some(j) = join_of(&f.from) {
+                (joins[j].right_middle(), None)
+            } else {
+                match index(&f.from) {
+                    Some(a) => (nodes[a].right_middle(), Some(a)),
+                    None => return Vec::new(),
+                }
             };
             let routed = edge_of_flow[i]
                 .and_then(|e| laid.edges.get(e))
                 .filter(|r| !r.cells.is_empty());
-            match (routed, from) {
+            let mut points = match (routed, from) {
                 (Some(r), Some(a)) => along(
                     &scale,
                     start,
@@ -210,13 +233,22 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
                     &r.cells,
                 ),
                 _ => elbow(start, end, boundary_of_flow[i].is_some()),
+            };
+            // A join's tracks run left of its gateway, which sits in front of its node.
+            if into_join.is_some() {
+                let last = points.len().saturating_sub(1);
+                for p in points.iter_mut().take(last).skip(1) {
+                    p.0 = p.0.min(end.0 - 10.0);
+                }
             }
+            points
         })
         .collect();
     Drawing {
         nodes,
         flows,
         boundaries,
+        joins,
     }
 }
 
@@ -257,7 +289,7 @@ fn elbow(start: (f64, f64), end: (f64, f64), down: bool) -> Vec<(f64, f64)> {
         return vec![start, end];
     }
     if down {
-        if end.1 > start.1 {
+        if end.1 >= start.1 + 20.0 && end.0 > start.0 {
             return vec![start, (start.0, end.1), end];
         }
         let below = start.1 + 20.0;
@@ -290,6 +322,12 @@ pub(super) fn write(x: &mut Xml, wf: &Workflow, plan: &Plan) {
                 .iter()
                 .map(|b| (b.id.as_str(), false))
                 .zip(&d.boundaries),
+        )
+        .chain(
+            plan.joins
+                .iter()
+                .map(|j| (j.id.as_str(), false))
+                .zip(&d.joins),
         );
     for (((element, gateway), bounds), shape_id) in shapes.zip(&plan.shape_ids) {
         let mut attrs: Vec<(&str, &str)> = vec![("id", shape_id), ("bpmnElement", element)];

@@ -99,6 +99,10 @@ pub fn export(wf: &Workflow) -> Result<String, ExportError> {
         x.element = format!("node `{}`", b.node);
         boundary(&mut x, wf, b, &plan);
     }
+    for j in &plan.joins {
+        x.element = format!("node `{}`", wf.nodes[j.node].id);
+        join(&mut x, wf, j, &plan);
+    }
     for f in &plan.flows {
         x.element = match f.edge {
             Some(i) => format!("the edge {} → {}", wf.edges[i].from, wf.edges[i].to),
@@ -130,7 +134,9 @@ pub(super) struct Plan {
     flows: Vec<Flow>,
     diagram_id: String,
     plane_id: String,
-    /// The diagram's shape ids: the nodes', then the boundary events'.
+    /// The parallel gateways put in front of joins.
+    joins: Vec<Join>,
+    /// The diagram's shape ids: the nodes', then the boundary events', then the joins'.
     shape_ids: Vec<String>,
     /// The diagram's edge ids, one per flow.
     edge_ids: Vec<String>,
@@ -144,6 +150,16 @@ pub(super) struct Boundary {
     /// Index of the service in `wf.nodes`, and of the path in its `errors`.
     at: (usize, usize),
     /// The id of the flow out of it.
+    flow: String,
+}
+
+/// A parallel join gateway in front of a service or timer with several incoming edges: wfop's
+/// service joins (runs once a token came along every edge), a BPMN task runs once per token.
+pub(super) struct Join {
+    id: String,
+    /// Index of the node it joins for.
+    node: usize,
+    /// The id of the flow from it to the node.
     flow: String,
 }
 
@@ -172,6 +188,25 @@ impl Plan {
                 edge: Some(i),
             })
             .collect();
+        let mut joins: Vec<Join> = Vec::new();
+        for (i, n) in wf.nodes.iter().enumerate() {
+            let into: Vec<usize> = (0..flows.len()).filter(|&k| flows[k].to == n.id).collect();
+            if !matches!(n.kind, NodeKind::Service | NodeKind::Timer) || into.len() < 2 {
+                continue;
+            }
+            let id = ids.fresh("Join_", &format!("{}.join", n.id));
+            for k in into {
+                flows[k].to = id.clone();
+            }
+            let flow = ids.fresh("Flow_", &format!("Flow_{id}_{}", n.id));
+            flows.push(Flow {
+                id: flow.clone(),
+                from: id.clone(),
+                to: n.id.clone(),
+                edge: None,
+            });
+            joins.push(Join { id, node: i, flow });
+        }
         let mut boundaries = Vec::new();
         for (i, n) in wf.nodes.iter().enumerate() {
             for (j, path) in n.errors.iter().enumerate() {
@@ -202,6 +237,7 @@ impl Plan {
             .iter()
             .map(|n| n.id.as_str())
             .chain(boundaries.iter().map(|b| b.id.as_str()))
+            .chain(joins.iter().map(|j| j.id.as_str()))
             .map(|id| ids.fresh("Shape_", &format!("{id}_di")))
             .collect();
         let edge_ids = flows
@@ -214,6 +250,7 @@ impl Plan {
             errors,
             boundaries,
             flows,
+            joins,
             diagram_id,
             plane_id,
             shape_ids,
@@ -493,6 +530,22 @@ fn boundary(x: &mut Xml, wf: &Workflow, b: &Boundary, plan: &Plan) {
         &[("errorRef", plan.error_id(&path.code))],
     );
     x.close("bpmn:boundaryEvent");
+}
+
+/// The join gateway, marked (`wfop.join`) so that reading folds it back into its node.
+fn join(x: &mut Xml, wf: &Workflow, j: &Join, plan: &Plan) {
+    x.open("bpmn:parallelGateway", &[("id", &j.id)]);
+    x.open("bpmn:extensionElements", &[]);
+    properties(
+        x,
+        &[(props::JOIN.into(), Some(wf.nodes[j.node].id.clone()))],
+    );
+    x.close("bpmn:extensionElements");
+    for f in plan.flows.iter().filter(|f| f.to == j.id) {
+        x.text("bpmn:incoming", &[], &f.id);
+    }
+    x.text("bpmn:outgoing", &[], &j.flow);
+    x.close("bpmn:parallelGateway");
 }
 
 fn flow(x: &mut Xml, wf: &Workflow, f: &Flow) {
