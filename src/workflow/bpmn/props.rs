@@ -1,5 +1,5 @@
 //! The `wfop.` properties: what a JSON workflow says and BPMN cannot (declared inputs, secret
-//! descriptions, timeouts, backoff, loop guards, empty mapping tables), kept as
+//! descriptions, timeouts, loop guards, empty mapping tables), kept as
 //! `zeebe:property` entries, which the modeler shows and keeps. `write` writes them, `read`
 //! reads them; docs/bpmn.md lists them.
 
@@ -14,7 +14,8 @@ pub const INPUTS: &str = "wfop.inputs";
 pub const SECRET_PREFIX: &str = "wfop.secret.";
 /// Service task: the `timeout`, as wfop writes it (`30s`, `1h30m`, `1s500ms`).
 pub const TIMEOUT: &str = "wfop.timeout";
-/// Service task: the retries' `backoff`, an ISO-8601 duration (`PT5S`).
+/// Service task: the retries' `backoff`, an ISO-8601 duration (`PT5S`). The export writes
+/// the connectors' own `retryBackoff` task header instead; this is read too.
 pub const BACKOFF: &str = "wfop.backoff";
 /// Service task, gateway, timer: `max_iterations` (when not the default).
 pub const MAX_ITERATIONS: &str = "wfop.max_iterations";

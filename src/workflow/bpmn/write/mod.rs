@@ -423,9 +423,6 @@ fn extensions(x: &mut Xml, n: &Node) {
     if let Some(t) = n.timeout {
         props.push((props::TIMEOUT.into(), Some(timeout_text(t))));
     }
-    if let Some(b) = n.retries.as_ref().and_then(|r| r.backoff) {
-        props.push((props::BACKOFF.into(), Some(iso_duration(b))));
-    }
     if n.max_iterations != DEFAULT_MAX_ITERATIONS {
         props.push((
             props::MAX_ITERATIONS.into(),
@@ -451,6 +448,11 @@ fn extensions(x: &mut Xml, n: &Node) {
         (
             "errorExpression",
             n.error_expression.as_ref().map(|e| feel(&e.value.text)),
+        ),
+        // The connectors' header for the wait between attempts.
+        (
+            "retryBackoff",
+            n.retries.as_ref().and_then(|r| r.backoff).map(iso_duration),
         ),
     ]
     .into_iter()
