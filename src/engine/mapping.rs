@@ -1,10 +1,13 @@
 //! A node's mappings and conditions at run time: input mappings over the workflow variables,
-//! results and caught errors put back through output mappings, gateway conditions evaluated.
+//! results put back through the result headers and output mappings, the error expression that
+//! turns an attempt's end into a raised error, caught errors through their output mappings,
+//! gateway conditions evaluated.
 
 use serde_json::{Map, Value};
 
 use super::service::ServiceInput;
 use super::vars::{VarRef, Vars};
+use crate::expr;
 use crate::workflow::Node;
 use crate::workflow::model::{Condition, ErrorPath, MappingRow, SECRETS_ROW};
 
@@ -39,14 +42,149 @@ pub(crate) fn eval_input(node: &Node, vars: &Vars) -> Result<ServiceInput, Strin
     })
 }
 
-/// Puts a successful result into the workflow variables, through the output mapping; returns
-/// the variables it set.
+/// Puts a successful result into the workflow variables, as Zeebe completes a connector's job:
+/// the result headers first — `result_variable` (the whole result) and `result_expression`
+/// (evaluated with the result as `response` over the variables; its context's entries) make
+/// the job's variables —, then the output mapping over those (no headers: over the result
+/// itself, as a job worker's variables are its result). Returns the variables it set.
 pub(crate) fn apply_output(
     node: &Node,
     result: &Value,
     vars: &mut Vars,
 ) -> Result<Map<String, Value>, String> {
-    apply_rows(node.output_mapping.as_deref(), result, vars)
+    match job_variables(node, result, vars)? {
+        Some(job) => apply_rows(node.output_mapping.as_deref(), &Value::Object(job), vars),
+        None => apply_rows(node.output_mapping.as_deref(), result, vars),
+    }
+}
+
+/// The variables a result makes through the node's result headers; `None` without headers.
+fn job_variables(
+    node: &Node,
+    result: &Value,
+    vars: &Vars,
+) -> Result<Option<Map<String, Value>>, String> {
+    if node.result_variable.is_none() && node.result_expression.is_none() {
+        return Ok(None);
+    }
+    let mut job = Map::new();
+    if let Some(name) = &node.result_variable {
+        job.insert(name.clone(), result.clone());
+    }
+    if let Some(x) = &node.result_expression {
+        let Some(e) = &x.expr else {
+            return Err(format!(
+                "result expression `{}` does not parse",
+                x.value.text
+            ));
+        };
+        let scope = response_scope(result, None);
+        match vars.eval(e, &[&scope]) {
+            Ok(Value::Object(entries)) => job.extend(entries),
+            Ok(Value::Null) => {}
+            Ok(other) => {
+                return Err(format!(
+                    "result expression `{}` gave {}, not a context",
+                    x.value.text,
+                    kind_of(&other)
+                ));
+            }
+            Err(err) => return Err(format!("result expression `{}`: {err}", x.value.text)),
+        }
+    }
+    Ok(Some(job))
+}
+
+/// What the result headers read besides the variables: `response` (the result, null after a
+/// failure) and, for the error expression, `error` (null after a success).
+fn response_scope(response: &Value, error: Option<Value>) -> Map<String, Value> {
+    let mut scope = Map::new();
+    scope.insert("response".into(), response.clone());
+    if let Some(error) = error {
+        scope.insert("error".into(), error);
+    }
+    scope
+}
+
+/// How an attempt ended, as the error expression sees it.
+pub(crate) enum AttemptEnd<'a> {
+    /// It succeeded with this result.
+    Succeeded(&'a Value),
+    /// It failed: its error code, problem document and reason.
+    Failed {
+        code: Option<&'a str>,
+        problem: Option<&'a Value>,
+        reason: &'a str,
+    },
+}
+
+/// The node's `error_expression` at the end of an attempt, evaluated with `response` (the
+/// result, null after a failure) and `error` (`{code, message, …the problem document}`, null
+/// after a success) over the variables: `bpmnError(code, message)` raises that error, null
+/// changes nothing (`Ok(None)`), anything else — or an evaluation error — is the reason the
+/// attempt fails. `Ok(None)` without an expression.
+pub(crate) fn eval_error_expression(
+    node: &Node,
+    end: AttemptEnd<'_>,
+    vars: &Vars,
+) -> Result<Option<expr::BpmnError>, String> {
+    let Some(x) = &node.error_expression else {
+        return Ok(None);
+    };
+    let Some(e) = &x.expr else {
+        return Err(format!(
+            "error expression `{}` does not parse",
+            x.value.text
+        ));
+    };
+    let scope = match end {
+        AttemptEnd::Succeeded(result) => response_scope(result, Some(Value::Null)),
+        AttemptEnd::Failed {
+            code,
+            problem,
+            reason,
+        } => response_scope(
+            &Value::Null,
+            Some(Value::Object(error_of(code, problem, reason))),
+        ),
+    };
+    match vars.eval(e, &[&scope]) {
+        Ok(Value::Null) => Ok(None),
+        Ok(v) => match expr::bpmn_error(&v) {
+            Some(raised) => Ok(Some(raised)),
+            None => Err(format!(
+                "error expression `{}` gave {}, neither bpmnError(…) nor null",
+                x.value.text,
+                kind_of(&v)
+            )),
+        },
+        Err(err) => Err(format!("error expression `{}`: {err}", x.value.text)),
+    }
+}
+
+/// A failure as a context: the problem document's fields, `code` (the code raised, else null)
+/// and `message` (the problem's `detail`, else its `title`, else the failure's reason).
+fn error_of(code: Option<&str>, problem: Option<&Value>, reason: &str) -> Map<String, Value> {
+    let mut scope = match problem {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let message = ["detail", "title"]
+        .iter()
+        .find_map(|k| {
+            scope
+                .get(*k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or(reason)
+        .to_string();
+    scope.insert(
+        "code".into(),
+        code.map_or(Value::Null, |c| Value::String(c.into())),
+    );
+    scope.entry("message").or_insert(Value::String(message));
+    scope
 }
 
 /// A caught error through its error path's output mapping: the rows read the problem document's
@@ -62,22 +200,7 @@ pub(crate) fn apply_error_output(
     let Some(rows) = path.output_mapping.as_deref() else {
         return Ok(Map::new());
     };
-    let mut scope = match problem {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    let message = ["detail", "title"]
-        .iter()
-        .find_map(|k| {
-            scope
-                .get(*k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or(reason)
-        .to_string();
-    scope.insert("code".into(), Value::String(code.into()));
-    scope.entry("message").or_insert(Value::String(message));
+    let scope = error_of(Some(code), problem, reason);
     apply_rows(Some(rows), &Value::Object(scope), vars)
 }
 
@@ -244,6 +367,119 @@ mod tests {
         let set = apply_output(&n, &json!({"count": 5, "noise": 1}), &mut v);
         assert_eq!(set, Ok(map(json!({"total": 15, "twice": 30}))));
         assert_eq!(json_of(&v), json!({"base": 10, "total": 15, "twice": 30}));
+    }
+
+    #[test]
+    fn result_headers_make_the_job_variables_the_output_mapping_reads() {
+        let rx = r#""result_expression": "{ \"n\": count(response.items), \"first\": response.items[1] }""#;
+        // Result variable only: the whole result, whatever it is.
+        let n = node(r#", "result_variable": "got""#);
+        let mut v = vars(json!({"a": 1}));
+        let set = apply_output(&n, &json!([1, 2]), &mut v);
+        assert_eq!(set, Ok(map(json!({"got": [1, 2]}))));
+        assert_eq!(json_of(&v), json!({"a": 1, "got": [1, 2]}));
+        // Result expression only: its entries, reading `response` and the variables.
+        let n = node(&format!(", {rx}"));
+        let mut v = vars(json!({"a": 1}));
+        let set = apply_output(&n, &json!({"items": ["x", "y"], "noise": 1}), &mut v);
+        assert_eq!(set, Ok(map(json!({"n": 2, "first": "x"}))));
+        assert_eq!(json_of(&v), json!({"a": 1, "n": 2, "first": "x"}));
+        // Both, then an output mapping over them (the result's own keys are not in scope).
+        let n = node(&format!(
+            r#", "result_variable": "got", {rx},
+                 "output_mapping": [ {{ "name": "total", "value": "n + a" }},
+                                     {{ "name": "whole", "value": "got.noise" }},
+                                     {{ "name": "raw", "value": "noise" }} ]"#
+        ));
+        let mut v = vars(json!({"a": 10}));
+        let set = apply_output(&n, &json!({"items": ["x"], "noise": 7}), &mut v);
+        assert_eq!(set, Ok(map(json!({"total": 11, "whole": 7, "raw": null}))));
+        assert_eq!(
+            json_of(&v),
+            json!({"a": 10, "total": 11, "whole": 7, "raw": null})
+        );
+        // Without headers, the output mapping reads the result as before.
+        let n = node(r#", "output_mapping": [ { "name": "raw", "value": "noise" } ]"#);
+        let mut v = vars(json!({}));
+        let set = apply_output(&n, &json!({"noise": 7}), &mut v);
+        assert_eq!(set, Ok(map(json!({"raw": 7}))));
+    }
+
+    #[test]
+    fn a_result_expression_that_is_not_a_context_fails_and_null_sets_nothing() {
+        let n = node(r#", "result_expression": "response.items""#);
+        let mut v = vars(json!({"a": 1}));
+        let got = apply_output(&n, &json!({"items": [1]}), &mut v);
+        assert_eq!(
+            got,
+            Err("result expression `response.items` gave a list, not a context".into())
+        );
+        assert_eq!(json_of(&v), json!({"a": 1}));
+        let got = apply_output(&n, &json!({}), &mut v);
+        assert_eq!(got, Ok(Map::new()));
+        assert_eq!(json_of(&v), json!({"a": 1}));
+    }
+
+    #[test]
+    fn the_error_expression_raises_passes_or_fails_the_attempt() {
+        use super::{AttemptEnd, eval_error_expression};
+        let n = node(
+            r#", "error_expression": "if error != null then bpmnError(if error.code = null then \"NONE\" else \"E_\" + error.code, error.message, { status: error.status }) else if response.status = \"DOWN\" then bpmnError(\"DOWN\", response.why + limit) else if response.status = \"ODD\" then 42 else null""#,
+        );
+        let v = vars(json!({"limit": "!"}));
+        // A success: `response` is the result, `error` null.
+        let ok = json!({"status": "UP"});
+        assert_eq!(
+            eval_error_expression(&n, AttemptEnd::Succeeded(&ok), &v),
+            Ok(None)
+        );
+        let down = json!({"status": "DOWN", "why": "maintenance"});
+        let raised = eval_error_expression(&n, AttemptEnd::Succeeded(&down), &v)
+            .expect("evaluates")
+            .expect("raises");
+        assert_eq!(
+            (raised.code.as_str(), raised.message.as_str()),
+            ("DOWN", "maintenance!")
+        );
+        let odd = json!({"status": "ODD"});
+        let text = n.error_expression.as_ref().map(|x| x.value.text.clone());
+        assert_eq!(
+            eval_error_expression(&n, AttemptEnd::Succeeded(&odd), &v).map(|r| r.is_some()),
+            Err(format!(
+                "error expression `{}` gave a number, neither bpmnError(…) nor null",
+                text.unwrap_or_default()
+            ))
+        );
+        // A failure: `error` is the problem with its code and message, `response` null.
+        let problem = json!({"title": "Down", "detail": "in maintenance", "status": 503});
+        let end = AttemptEnd::Failed {
+            code: Some("X"),
+            problem: Some(&problem),
+            reason: "exited with code 1",
+        };
+        let raised = eval_error_expression(&n, end, &v)
+            .expect("evaluates")
+            .expect("raises");
+        assert_eq!(raised.code, "E_X");
+        assert_eq!(raised.message, "in maintenance");
+        assert_eq!(raised.variables, map(json!({"status": 503})));
+        // Without a problem: code null, the reason as the message.
+        let end = AttemptEnd::Failed {
+            code: None,
+            problem: None,
+            reason: "exited with code 1",
+        };
+        let raised = eval_error_expression(&n, end, &v)
+            .expect("evaluates")
+            .expect("raises");
+        assert_eq!(raised.code, "NONE");
+        assert_eq!(raised.message, "exited with code 1");
+        // No expression: nothing to say.
+        let plain = node("");
+        assert_eq!(
+            eval_error_expression(&plain, AttemptEnd::Succeeded(&ok), &v),
+            Ok(None)
+        );
     }
 
     /// The conditions of the edges out of gateway `x`, in file order.

@@ -13,9 +13,11 @@ use tokio::task::JoinSet;
 use super::child_env::{base_env, dropped_warning};
 use super::event::{Attempt, ConditionResult, Event, NodeSummary};
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
-use super::mapping::{apply_error_output, apply_output, eval_condition, eval_input};
+use super::mapping::{
+    AttemptEnd, apply_error_output, apply_output, eval_condition, eval_error_expression, eval_input,
+};
 use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, RunDoc};
-use super::redact::{Redactor, ShownVars};
+use super::redact::{Redactor, ShownVars, redact_value};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
@@ -514,6 +516,7 @@ impl Driver {
             Ended::Backoff => run.retry_due(i),
             Ended::Timer(out) => self.ended(run, i, out).await,
             Ended::Service(mut out) => {
+                self.error_expression(i, &mut out);
                 if out.status == NodeOutcome::Succeeded {
                     let node = &self.wf.nodes[i];
                     match apply_output(node, &out.result, &mut self.vars) {
@@ -525,6 +528,59 @@ impl Driver {
                     }
                 }
                 self.ended(run, i, out).await;
+            }
+        }
+    }
+
+    /// A service's `error_expression` at the end of an attempt (not a cancelled one): a
+    /// `bpmnError(code, message)` it gives fails the attempt raising `code` (caught by an
+    /// error path like a problem document's code; its variables and message are the error's
+    /// fields), null leaves the end as it is, anything else fails the attempt with the reason.
+    fn error_expression(&self, i: usize, out: &mut Outcome) {
+        let node = &self.wf.nodes[i];
+        let reason = out.reason.clone().unwrap_or_else(|| "failed".into());
+        let end = match out.status {
+            NodeOutcome::Succeeded => AttemptEnd::Succeeded(&out.result),
+            NodeOutcome::Failed | NodeOutcome::TimedOut => AttemptEnd::Failed {
+                code: out.error_code.as_deref(),
+                problem: out.problem.as_ref(),
+                reason: &reason,
+            },
+            NodeOutcome::Cancelled | NodeOutcome::Skipped => return,
+        };
+        let redactor = &self.ctx.redactor;
+        match eval_error_expression(node, end, &self.vars) {
+            Ok(None) => {}
+            Ok(Some(raised)) => {
+                let code = redactor.redact_str(&raised.code);
+                let message = redactor.redact_str(&raised.message);
+                let mut problem = Value::Object(raised.variables);
+                redact_value(redactor, &mut problem);
+                if let Value::Object(m) = &mut problem {
+                    m.insert("code".into(), Value::String(code.clone()));
+                    if !message.is_empty() {
+                        m.insert("message".into(), Value::String(message.clone()));
+                    }
+                }
+                out.status = NodeOutcome::Failed;
+                out.reason = Some(if message.is_empty() {
+                    format!("the error expression raised `{code}`")
+                } else {
+                    format!("the error expression raised `{code}`: {message}")
+                });
+                out.error_code = Some(code);
+                out.problem = Some(problem);
+                out.result = Value::Null;
+            }
+            Err(why) => {
+                let why = redactor.redact_str(&why);
+                if out.status == NodeOutcome::Succeeded {
+                    out.reason = Some(why);
+                    out.status = NodeOutcome::Failed;
+                    out.result = Value::Null;
+                } else {
+                    out.reason = Some(format!("{reason}; {why}"));
+                }
             }
         }
     }

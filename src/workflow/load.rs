@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
 use super::model::{
-    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, MappingRow, Node, NodeKind, Retries,
-    Run, Timer, Workflow,
+    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, Expression, MappingRow, Node,
+    NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
 };
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
@@ -27,6 +27,10 @@ const NODE_FIELDS: &[&str] = &[
     "errors",
     "max_iterations",
     "duration",
+    "task_type",
+    "result_variable",
+    "result_expression",
+    "error_expression",
 ];
 /// The node fields only some kinds of node take, and which kinds (`kinds_word` says it).
 const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
@@ -39,6 +43,10 @@ const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
     ("errors", &[NodeKind::Service]),
     ("max_iterations", ITERATING),
     ("duration", &[NodeKind::Timer]),
+    ("task_type", &[NodeKind::Service]),
+    ("result_variable", &[NodeKind::Service]),
+    ("result_expression", &[NodeKind::Service]),
+    ("error_expression", &[NodeKind::Service]),
 ];
 /// The kinds of node that can run more than once in a run (on a loop, or after a merge).
 const ITERATING: &[NodeKind] = &[
@@ -57,7 +65,7 @@ const ERROR_FIELDS: &[&str] = &["code", "to", "output_mapping"];
 const RUN_FIELDS: &[&str] = &["command", "cwd", "env", "python", "function", "interpreter"];
 const DECL_FIELDS: &[&str] = &["description"];
 const ROW_FIELDS: &[&str] = &["name", "value"];
-const EDGE_FIELDS: &[&str] = &["from", "to", "condition", "default"];
+const EDGE_FIELDS: &[&str] = &["from", "to", "condition", "default", "label"];
 
 /// Loads the model from the file's text. The workflow is returned whenever the file is a JSON
 /// object, even with errors, so that validation can report its problems in the same pass.
@@ -459,6 +467,19 @@ impl Loader {
             })
             .unwrap_or(DEFAULT_MAX_ITERATIONS);
         let duration = obj.get("duration").and_then(|n| self.timer(n));
+        let task_type = obj
+            .get("task_type")
+            .and_then(|n| self.non_empty_string(n, "`task_type`"))
+            .map(|s| s.text.clone());
+        let result_variable = obj
+            .get("result_variable")
+            .and_then(|n| self.result_variable(n));
+        let result_expression = obj
+            .get("result_expression")
+            .and_then(|n| self.expression(n, "`result_expression`"));
+        let error_expression = obj
+            .get("error_expression")
+            .and_then(|n| self.expression(n, "`error_expression`"));
         let (id, kind) = (id?, kind?);
         for (field, kinds) in KIND_FIELDS {
             if kinds.contains(&kind) {
@@ -508,10 +529,10 @@ impl Loader {
             errors,
             max_iterations,
             timer,
-            task_type: None,
-            result_variable: None,
-            result_expression: None,
-            error_expression: None,
+            task_type,
+            result_variable,
+            result_expression,
+            error_expression,
             unsupported: None,
             span: item.span.clone(),
         })
@@ -985,6 +1006,10 @@ impl Loader {
         };
         let (from, to) = (end("from"), end("to"));
         let condition = obj.get("condition").and_then(|n| self.condition(n));
+        let label = obj
+            .get("label")
+            .and_then(|n| self.non_empty_string(n, "an edge's `label`"))
+            .map(|s| s.text.clone());
         let default = match obj.get("default") {
             Some(JNode {
                 value: Value::Bool(b),
@@ -998,7 +1023,7 @@ impl Loader {
         };
         let (from, to) = (from?, to?);
         Some(Edge {
-            label: None,
+            label,
             from: from.text,
             from_span: from.span,
             to: to.text,
@@ -1012,18 +1037,44 @@ impl Loader {
     /// An edge's `condition`: a FEEL expression in a JSON string.
     fn condition(&mut self, node: &JNode) -> Option<Condition> {
         let value = self.non_empty_string(node, "an edge's `condition`")?;
+        Some(self.parsed(value, "the condition"))
+    }
+
+    /// A service's `result_expression` or `error_expression`: a FEEL expression in a JSON
+    /// string.
+    fn expression(&mut self, node: &JNode, what: &str) -> Option<Expression> {
+        let value = self.non_empty_string(node, what)?;
+        Some(self.parsed(value, what))
+    }
+
+    /// An expression's text parsed; a parse error is reported at its character in the file.
+    fn parsed(&mut self, value: &Str, what: &str) -> Expression {
         let expr = match expr::parse(&value.text) {
             Ok(e) => Some(e),
             Err(e) => {
                 let span = non_empty(value.file_span(e.span.start..e.span.end));
-                self.error(span, format!("in the condition: {}", e.message), "here");
+                self.error(span, format!("in {what}: {}", e.message), "here");
                 None
             }
         };
-        Some(Condition {
+        Expression {
             value: value.clone(),
             expr,
-        })
+        }
+    }
+
+    /// A service's `result_variable`: the variable the whole result is set as.
+    fn result_variable(&mut self, node: &JNode) -> Option<String> {
+        let s = self.non_empty_string(node, "`result_variable`")?;
+        if s.text == SECRETS_ROW {
+            self.error(
+                s.span.clone(),
+                "`$secrets` cannot be a result variable: secrets never become workflow variables",
+                "not allowed here",
+            );
+            return None;
+        }
+        Some(s.text.clone())
     }
 }
 

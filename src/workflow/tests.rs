@@ -706,3 +706,4 @@ mod never_panics {
 }
 
 mod flow;
+mod headers;

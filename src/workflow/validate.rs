@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::json::Str;
 use super::load::kind_phrase;
-use super::model::{MappingRow, Node, NodeKind, SECRETS_ROW, Workflow};
+use super::model::{Expression, MappingRow, Node, NodeKind, SECRETS_ROW, Workflow};
 use crate::diag::{Diagnostic, suggestion};
 use crate::expr::{self, BinaryOp, Expr, ExprKind};
 
@@ -771,6 +771,7 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     for row in node.output_mapping.iter().flatten().chain(error_rows) {
         check_output_row(row, out);
     }
+    check_headers(node, out);
     check_secret_env_names(node, out);
     if node.secrets_row().is_none() && !node.secrets.is_empty() {
         let span = node
@@ -795,6 +796,62 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
                     .join(", ")
             )),
         );
+    }
+}
+
+/// A service's `result_expression` and `error_expression`: the expression checks, and a value
+/// that can knowably never be what the engine takes (a context of variables; `bpmnError(…)` or
+/// null).
+fn check_headers(node: &Node, out: &mut Vec<Diagnostic>) {
+    if let Some(x) = &node.result_expression
+        && let Some(e) = &x.expr
+    {
+        check_expr(&x.value, e, out);
+        if let Some(what) = non_context(e) {
+            out.push(
+                Diagnostic::error(
+                    x.value.file_span(e.span.start..e.span.end),
+                    format!("this result expression is {what}, never a context, so the service would always fail"),
+                    "not a context",
+                )
+                .with_note("a result expression gives a context whose entries become variables, e.g. { status: response.status }"),
+            );
+        }
+    }
+    if let Some(x) = &node.error_expression
+        && let Some(e) = &x.expr
+    {
+        check_expr(&x.value, e, out);
+        if let Some(what) = non_context(e) {
+            out.push(
+                Diagnostic::error(
+                    x.value.file_span(e.span.start..e.span.end),
+                    format!("this error expression is {what}, neither `bpmnError(…)` nor null, so the service would always fail"),
+                    "not an error",
+                )
+                .with_note("an error expression gives bpmnError(\"CODE\", \"message\") to raise an error, or null, e.g. if error != null then bpmnError(\"DOWN\", error.message) else null"),
+            );
+        }
+    }
+}
+
+/// What an expression certainly is when that is neither a context nor null, as far as the
+/// syntax tells. `None`: it may be one of them.
+fn non_context(e: &Expr) -> Option<&'static str> {
+    match &e.kind {
+        ExprKind::Context(_) | ExprKind::Null => None,
+        ExprKind::Bool(_) => Some("a boolean"),
+        ExprKind::Binary { rest, .. }
+            if rest.first().is_some_and(|o| {
+                !matches!(
+                    o.op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow
+                )
+            }) =>
+        {
+            Some("a boolean")
+        }
+        _ => non_boolean(e),
     }
 }
 
@@ -990,6 +1047,29 @@ fn check_secrets_row(wf: &Workflow, node: &Node, row: &MappingRow, out: &mut Vec
     }
 }
 
+/// The variables a service's result headers set when it has no output mapping: its
+/// `result_variable` and the keys of a `result_expression` that is a context literal. `None`:
+/// no headers (the result's keys merge), or a result expression whose keys the syntax does not
+/// tell.
+fn header_names(node: &Node) -> Option<Vec<&str>> {
+    if node.kind != NodeKind::Service
+        || (node.result_variable.is_none() && node.result_expression.is_none())
+    {
+        return None;
+    }
+    let mut names: Vec<&str> = node.result_variable.iter().map(String::as_str).collect();
+    if let Some(x) = &node.result_expression {
+        match x.expr.as_ref().map(|e| &e.kind) {
+            Some(ExprKind::Context(entries)) => {
+                names.extend(entries.iter().map(|c| c.key.as_str()))
+            }
+            Some(ExprKind::Null) => {}
+            _ => return None,
+        }
+    }
+    Some(names)
+}
+
 /// What variables may be set when a token reaches a point of the graph: a set over the names
 /// mappings provide, `Unknown` after a service without an output mapping (its result may merge
 /// any keys), `Unreached` where no token has come (yet, while the fixpoint runs).
@@ -1060,6 +1140,9 @@ fn check_variables(
                 .chain(errors)
                 .map(|r| r.name.as_str()),
         );
+        if let Some(set) = header_names(node) {
+            names.extend(set);
+        }
     }
     names.sort_unstable();
     names.dedup();
@@ -1081,7 +1164,10 @@ fn check_variables(
     let outs: Vec<Vec<usize>> = wf
         .nodes
         .iter()
-        .map(|n| bits(&mut n.output_mapping.iter().flatten()))
+        .map(|n| match (&n.output_mapping, header_names(n)) {
+            (None, Some(set)) => set.into_iter().filter_map(bit).collect(),
+            _ => bits(&mut n.output_mapping.iter().flatten()),
+        })
         .collect();
     let mut before = vec![Avail::Unreached; n];
     let mut after = vec![Avail::Unreached; n];
@@ -1103,7 +1189,7 @@ fn check_variables(
             }
             let next = match (&avail, node.kind, &node.output_mapping) {
                 (Avail::Unreached, _, _) => Avail::Unreached,
-                (_, NodeKind::Service, None) => Avail::Unknown,
+                (_, NodeKind::Service, None) if header_names(node).is_none() => Avail::Unknown,
                 (a, _, _) => a.with(outs[v].iter().copied()),
             };
             if avail != before[v] || next != after[v] {
@@ -1151,6 +1237,21 @@ fn check_variables(
                 warn(avail, &row.value, e, &local);
             }
             local.insert(row.name.as_str());
+        }
+        // The result headers read the result as `response`, the error expression the
+        // failure as `error`, over the variables the service started with.
+        let headers = [
+            (&node.result_expression, &["response"][..]),
+            (&node.error_expression, &["response", "error"][..]),
+        ];
+        for (x, readable) in headers {
+            if let Some(Expression {
+                value,
+                expr: Some(e),
+            }) = x
+            {
+                warn(avail, value, e, &readable.iter().copied().collect());
+            }
         }
         if node.kind == NodeKind::Exclusive {
             let conditions = wf.edges.iter().filter(|e| e.from == node.id);

@@ -1,0 +1,318 @@
+//! Sequence flows → edges (name → label, conditionExpression → condition, the gateway's
+//! `default=` → default); error boundary events → the task's error paths; and the merges
+//! BPMN leaves implicit (a task with several incoming flows runs once per token) made explicit.
+
+use std::collections::HashMap;
+
+use roxmltree::Node as XNode;
+
+use super::super::BPMN_NS;
+use super::nodes::{self, Parts};
+use super::{Cx, xml, zeebe};
+use crate::workflow::json::{Span, Str};
+use crate::workflow::model::{Edge, ErrorPath, Expression, MappingRow, Node, NodeKind};
+
+/// The code of a catch-all error boundary (one without an `errorRef`).
+pub const CATCH_ALL: &str = "*";
+
+/// A `sequenceFlow`.
+pub struct Flow {
+    pub id: String,
+    pub source: Option<Str>,
+    pub target: Option<Str>,
+    pub label: Option<String>,
+    pub condition: Option<Expression>,
+    pub span: Span,
+}
+
+pub fn flow(cx: &mut Cx, el: XNode, id: &Str) -> Flow {
+    let source = cx.required(el, "sourceRef");
+    let target = cx.required(el, "targetRef");
+    Flow {
+        id: id.text.clone(),
+        source,
+        target,
+        label: el
+            .attribute("name")
+            .filter(|n| !n.trim().is_empty())
+            .map(str::to_string),
+        condition: nodes::condition(cx, el),
+        span: el.range(),
+    }
+}
+
+/// A `boundaryEvent` with an `errorEventDefinition`.
+pub struct Boundary {
+    pub id: String,
+    pub attached: Option<Str>,
+    /// The definition's `errorRef`; `None`: it catches every error.
+    pub error_ref: Option<Str>,
+    /// Where the definition is (for a catch-all's message).
+    pub definition: Span,
+    pub output_mapping: Option<Vec<MappingRow>>,
+    pub span: Span,
+}
+
+/// An error boundary event; `Err`: why another kind of boundary event is not run.
+pub fn boundary(cx: &mut Cx, el: XNode, id: &Str) -> Result<Boundary, String> {
+    let defs: Vec<XNode> = el
+        .children()
+        .filter(|c| xml::in_ns(*c, BPMN_NS) && c.tag_name().name().ends_with("EventDefinition"))
+        .collect();
+    let def = match defs.as_slice() {
+        [d] if d.tag_name().name() == "errorEventDefinition" => *d,
+        [] => return Err("a boundary event without an event definition catches nothing".into()),
+        [d] => {
+            let what = d.tag_name().name().trim_end_matches("EventDefinition");
+            return Err(format!(
+                "a {what} boundary event is not run; only error boundary events are (they become the task's error paths)"
+            ));
+        }
+        _ => return Err("a boundary event with several event definitions is not run".into()),
+    };
+    Ok(Boundary {
+        id: id.text.clone(),
+        attached: cx.required(el, "attachedToRef"),
+        error_ref: cx
+            .attr(def, "errorRef")
+            .filter(|r| !r.text.trim().is_empty()),
+        definition: cx.tag(def),
+        output_mapping: zeebe::boundary_outputs(cx, el, &id.text),
+        span: el.range(),
+    })
+}
+
+/// The file's `error` elements: id → `errorCode` (absent or blank: `None`).
+pub fn error_codes(cx: &Cx, root: XNode) -> HashMap<String, Option<Str>> {
+    xml::children(root, BPMN_NS, "error")
+        .filter_map(|e| {
+            let id = e.attribute("id")?.to_string();
+            let code = cx
+                .attr(e, "errorCode")
+                .filter(|c| !c.text.trim().is_empty());
+            Some((id, code))
+        })
+        .collect()
+}
+
+/// Each error boundary event → an error path of the task it is attached to, continuing where
+/// the event's one outgoing flow leads (that flow is no edge).
+pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String, Option<Str>>) {
+    for b in std::mem::take(&mut parts.boundaries) {
+        let outgoing: Vec<Flow> = {
+            let (mine, rest): (Vec<Flow>, Vec<Flow>) = std::mem::take(&mut parts.flows)
+                .into_iter()
+                .partition(|f| f.source.as_ref().is_some_and(|s| s.text == b.id));
+            parts.flows = rest;
+            mine
+        };
+        let Some(attached) = &b.attached else {
+            continue;
+        };
+        let Some(node) = parts.nodes.iter_mut().find(|n| n.id == attached.text) else {
+            cx.error(
+                attached.span.clone(),
+                format!("error boundary event `{}` is attached to `{}`, which is no task of this process", b.id, attached.text),
+                "no such task",
+            );
+            continue;
+        };
+        if node.kind != NodeKind::Service {
+            cx.error(
+                attached.span.clone(),
+                format!(
+                    "error boundary event `{}` is attached to `{}`, which is not a task",
+                    b.id, node.id
+                ),
+                "not a task",
+            );
+            continue;
+        }
+        let (code, code_span) = match &b.error_ref {
+            None => {
+                cx.run_only(
+                    b.definition.clone(),
+                    format!("error boundary event `{}` has no errorRef, so it catches every error; wfop's error paths catch a named error code", b.id),
+                    "catches everything",
+                );
+                (CATCH_ALL.to_string(), b.definition.clone())
+            }
+            Some(r) => match errors.get(r.text.trim()) {
+                None => {
+                    cx.error(
+                        r.span.clone(),
+                        format!("errorRef `{}` names no `error` element of the file", r.text),
+                        "no such error",
+                    );
+                    continue;
+                }
+                Some(None) => {
+                    cx.error(
+                        r.span.clone(),
+                        format!("error `{}` has no errorCode, so nothing raises it", r.text),
+                        "no errorCode",
+                    );
+                    continue;
+                }
+                Some(Some(c)) => {
+                    if c.text.trim_start().starts_with('=') {
+                        cx.run_only(
+                            c.span.clone(),
+                            "an errorCode computed by an expression is not supported; give the code itself",
+                            "expression",
+                        );
+                    }
+                    (c.text.trim().to_string(), r.span.clone())
+                }
+            },
+        };
+        let mut flows = outgoing.into_iter();
+        let Some(first) = flows.next() else {
+            cx.run_only(
+                b.span.start..b.span.start + 1,
+                format!("error boundary event `{}` has no outgoing flow: where does the run go on after the error?", b.id),
+                "leads nowhere",
+            );
+            continue;
+        };
+        for extra in flows {
+            cx.error(
+                extra.span.clone(),
+                format!("error boundary event `{}` has a second outgoing flow; wfop follows one (put a parallel gateway after it to fork)", b.id),
+                "second flow",
+            );
+        }
+        let Some(target) = first.target else { continue };
+        if let Some(c) = &first.condition {
+            cx.error(
+                c.value.span.clone(),
+                "a condition on a flow out of a boundary event is not supported",
+                "not here",
+            );
+        }
+        if let Some(p) = node.errors.iter().find(|p| p.code == code) {
+            let d = crate::diag::Diagnostic::error(
+                code_span.clone(),
+                format!("error code `{code}` is caught twice on `{}`", node.id),
+                "caught again",
+            )
+            .with_secondary(p.code_span.clone(), "first caught here");
+            cx.diags.push(d);
+            continue;
+        }
+        node.errors.push(ErrorPath {
+            code,
+            code_span,
+            to: target.text.clone(),
+            to_span: target.span.clone(),
+            output_mapping: b.output_mapping,
+            span: b.span,
+        });
+    }
+}
+
+/// The flows as edges (document order, which is the order an exclusive gateway tries its
+/// conditions in), the gateways' default flows marked.
+pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
+    let Parts {
+        nodes,
+        flows,
+        defaults,
+        attached,
+        ..
+    } = parts;
+    let mut edges: Vec<(String, Edge)> = flows
+        .into_iter()
+        .filter_map(|f| {
+            let (from, to) = (f.source?, f.target?);
+            Some((
+                f.id,
+                Edge {
+                    from: from.text,
+                    from_span: from.span,
+                    to: to.text,
+                    to_span: to.span,
+                    condition: f.condition,
+                    default: false,
+                    label: f.label,
+                    span: f.span,
+                },
+            ))
+        })
+        .collect();
+    for (gateway, flow) in defaults {
+        match edges.iter_mut().find(|(id, _)| *id == flow.text) {
+            Some((_, e)) if e.from == gateway => e.default = true,
+            Some(_) => cx.error(
+                flow.span.clone(),
+                format!("the default flow `{}` of gateway `{gateway}` does not leave that gateway", flow.text),
+                "not an outgoing flow",
+            ),
+            None => cx.error(
+                flow.span.clone(),
+                format!("the default flow `{}` of gateway `{gateway}` is no sequence flow of this process", flow.text),
+                "no such flow",
+            ),
+        }
+    }
+    let mut edges: Vec<Edge> = edges.into_iter().map(|(_, e)| e).collect();
+    edges.extend(attached);
+    (nodes, edges)
+}
+
+/// A task or timer with several incoming flows (error paths included) runs once per token in
+/// BPMN, while in wfop's model it would wait for one on each: such a node gets an exclusive
+/// gateway `<id>.merge` in front, which passes each token on.
+pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
+    let mut i = 0;
+    while i < nodes.len() {
+        let node = &nodes[i];
+        let id = node.id.clone();
+        let incoming = edges.iter().filter(|e| e.to == id).count()
+            + nodes
+                .iter()
+                .flat_map(|n| &n.errors)
+                .filter(|p| p.to == id)
+                .count();
+        if !matches!(node.kind, NodeKind::Service | NodeKind::Timer) || incoming < 2 {
+            i += 1;
+            continue;
+        }
+        let mut merge_id = format!("{id}.merge");
+        let mut k = 2;
+        while nodes.iter().any(|n| n.id == merge_id) {
+            merge_id = format!("{id}.merge{k}");
+            k += 1;
+        }
+        for e in edges.iter_mut().filter(|e| e.to == id) {
+            e.to = merge_id.clone();
+        }
+        for p in nodes
+            .iter_mut()
+            .flat_map(|n| &mut n.errors)
+            .filter(|p| p.to == id)
+        {
+            p.to = merge_id.clone();
+        }
+        let node = &nodes[i];
+        let tag = node.span.start..node.span.start + 1;
+        let merge = nodes::plain(
+            merge_id.clone(),
+            node.id_span.clone(),
+            NodeKind::Exclusive,
+            tag.clone(),
+        );
+        edges.push(Edge {
+            from: merge_id,
+            from_span: node.id_span.clone(),
+            to: id,
+            to_span: node.id_span.clone(),
+            condition: None,
+            default: false,
+            label: None,
+            span: tag,
+        });
+        nodes.insert(i, merge);
+        i += 2;
+    }
+}

@@ -1,0 +1,272 @@
+//! Camunda 8's `zeebe:` extension elements → the node: `taskDefinition` (task type, retries),
+//! `ioMapping` (input and output rows), `taskHeaders` (`resultVariable`, `resultExpression`,
+//! `errorExpression`, `retryBackoff`), the process's `description` property. Extensions wfop
+//! does not use are warned about, never dropped silently.
+
+use roxmltree::Node as XNode;
+
+use super::super::{BPMN_NS, ZEEBE_NS};
+use super::{Cx, xml};
+use crate::expr;
+use crate::workflow::load::MAX_ATTEMPTS;
+use crate::workflow::model::{Expression, MappingRow, Node, Retries, SECRETS_ROW};
+
+/// The `zeebe:` elements of an element's `extensionElements`.
+fn extensions<'a, 'i>(el: XNode<'a, 'i>) -> impl Iterator<Item = XNode<'a, 'i>> {
+    xml::children(el, BPMN_NS, "extensionElements")
+        .flat_map(|x| x.children())
+        .filter(|c| xml::in_ns(*c, ZEEBE_NS))
+}
+
+/// The element's `zeebe:<name>` extension, if any.
+pub fn ext<'a, 'i>(el: XNode<'a, 'i>, name: &str) -> Option<XNode<'a, 'i>> {
+    extensions(el).find(|c| c.tag_name().name() == name)
+}
+
+/// A service task's extensions.
+pub fn service(cx: &mut Cx, el: XNode, node: &mut Node) {
+    let mut backoff = None;
+    for x in extensions(el) {
+        match x.tag_name().name() {
+            "taskDefinition" => task_definition(cx, x, node),
+            "ioMapping" => {
+                node.input_mapping = rows(cx, x, "input", &node.id);
+                node.output_mapping = rows(cx, x, "output", &node.id);
+            }
+            "taskHeaders" => headers(cx, x, node, &mut backoff),
+            "properties" => {}
+            other => unused(cx, x, other, "a service task"),
+        }
+    }
+    if let Some((d, span)) = backoff {
+        match &mut node.retries {
+            Some(r) => r.backoff = Some(d),
+            None => cx.warning(
+                span,
+                "retryBackoff without retries: the task runs once, so there is nothing to wait for",
+                "no retries",
+            ),
+        }
+    }
+    let row = node
+        .input_mapping
+        .iter()
+        .flatten()
+        .find(|r| r.name == SECRETS_ROW);
+    if let Some(row) = row
+        && let Some(e) = &row.expr
+    {
+        node.secret_bindings = expr::secret_bindings(e);
+        if let Ok(bindings) = &node.secret_bindings {
+            node.secrets = bindings
+                .iter()
+                .map(|b| {
+                    let span = row.value.file_span(b.param_span.start..b.param_span.end);
+                    (b.param.clone(), span)
+                })
+                .collect();
+        }
+    }
+}
+
+/// A start event's extensions: output rows only.
+pub fn start(cx: &mut Cx, el: XNode, node: &mut Node) {
+    for x in extensions(el) {
+        match x.tag_name().name() {
+            "ioMapping" => {
+                if let Some(i) = xml::child(x, ZEEBE_NS, "input") {
+                    cx.error(
+                        cx.tag(i),
+                        "a start event has no input mapping; set the process's first variables with output rows",
+                        "not on a start event",
+                    );
+                }
+                node.output_mapping = rows(cx, x, "output", &node.id);
+            }
+            "formDefinition" => cx.warning(
+                cx.tag(x),
+                "the start form is not shown: wfop takes the workflow's inputs from --input (or asks for its secrets)",
+                "form not shown",
+            ),
+            "properties" => {}
+            other => unused(cx, x, other, "a start event"),
+        }
+    }
+}
+
+/// Any other node's extensions: all but properties warned about.
+pub fn other(cx: &mut Cx, el: XNode, what: &str) {
+    for x in extensions(el) {
+        let name = x.tag_name().name();
+        if name != "properties" {
+            unused(cx, x, name, what);
+        }
+    }
+}
+
+fn unused(cx: &mut Cx, x: XNode, name: &str, what: &str) {
+    cx.warning(
+        cx.tag(x),
+        format!("`zeebe:{name}` on {what} is not used by wfop"),
+        "ignored",
+    );
+}
+
+/// `<zeebe:taskDefinition type="…" retries="3"/>`.
+fn task_definition(cx: &mut Cx, x: XNode, node: &mut Node) {
+    if let Some(t) = cx.attr(x, "type").filter(|t| !t.text.trim().is_empty()) {
+        if t.text.trim_start().starts_with('=') {
+            cx.run_only(
+                t.span.clone(),
+                format!("the task type of `{}` is an expression: wfop binds a fixed task type (or the task id) to a service", node.id),
+                "computed at run time",
+            );
+        }
+        node.task_type = Some(t.text.trim().to_string());
+    }
+    let Some(r) = cx.attr(x, "retries") else {
+        return;
+    };
+    match r.text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_ATTEMPTS).contains(&n) => {
+            node.retries = Some(Retries {
+                attempts: n,
+                backoff: None,
+                span: r.span.clone(),
+            });
+        }
+        _ => cx.error(
+            r.span.clone(),
+            format!("retries must be a whole number from 1 to {MAX_ATTEMPTS} (attempts in all, the first included)"),
+            format!("expected 1 to {MAX_ATTEMPTS}"),
+        ),
+    }
+}
+
+/// The `zeebe:input` or `zeebe:output` rows of an ioMapping; `None` when it has none.
+fn rows(cx: &mut Cx, io: XNode, which: &str, owner: &str) -> Option<Vec<MappingRow>> {
+    let mut out: Vec<MappingRow> = Vec::new();
+    for row in xml::children(io, ZEEBE_NS, which) {
+        let Some(target) = cx.required(row, "target") else {
+            continue;
+        };
+        if let Some(first) = out.iter().find(|r| r.name == target.text) {
+            let d = crate::diag::Diagnostic::error(
+                target.span.clone(),
+                format!(
+                    "`{}` is assigned twice in the {which} mapping of `{owner}`",
+                    target.text
+                ),
+                "assigned again",
+            )
+            .with_secondary(first.name_span.clone(), "first assigned here");
+            cx.diags.push(d);
+            continue;
+        }
+        // A row without a source sets its variable to null (the modeler's empty value).
+        let value = cx.attr(row, "source").unwrap_or_else(|| {
+            let at = xml::attr_span(cx.text, row, "target").start;
+            crate::workflow::json::Str::from_parts(String::new(), at..at, vec![(0, at)])
+        });
+        let what = if target.text == SECRETS_ROW {
+            format!("the `{SECRETS_ROW}` expression")
+        } else {
+            format!("in the expression for `{}`", target.text)
+        };
+        let expr = if value.text.trim().is_empty() {
+            Some(expr::Expr {
+                kind: expr::ExprKind::Null,
+                span: expr::Span::new(0, value.text.len()),
+            })
+        } else {
+            cx.source(&value, &what)
+        };
+        out.push(MappingRow {
+            name: target.text.clone(),
+            name_span: target.span.clone(),
+            value,
+            expr,
+        });
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `<zeebe:taskHeaders>`: the headers wfop reads; any other is warned about.
+fn headers(
+    cx: &mut Cx,
+    x: XNode,
+    node: &mut Node,
+    backoff: &mut Option<(std::time::Duration, crate::workflow::json::Span)>,
+) {
+    for h in xml::children(x, ZEEBE_NS, "header") {
+        let Some(key) = cx.required(h, "key") else {
+            continue;
+        };
+        let value = cx.attr(h, "value").filter(|v| !v.text.trim().is_empty());
+        let Some(value) = value else {
+            cx.warning(
+                xml::attr_span(cx.text, h, "value"),
+                format!("header `{}` has no value; it is left out", key.text),
+                "empty",
+            );
+            continue;
+        };
+        match key.text.as_str() {
+            "resultVariable" => node.result_variable = Some(value.text.trim().to_string()),
+            "resultExpression" => {
+                let expr = cx.feel(&value, "in the resultExpression");
+                node.result_expression = Some(Expression { value, expr });
+            }
+            "errorExpression" => {
+                let expr = cx.feel(&value, "in the errorExpression");
+                node.error_expression = Some(Expression { value, expr });
+            }
+            "retryBackoff" => match expr::timer_duration(value.text.trim()) {
+                Ok(d) => *backoff = Some((d, value.span.clone())),
+                Err(e) => cx.error(
+                    value.span.clone(),
+                    format!("invalid retryBackoff \"{}\": {}", value.text.trim(), e.reason),
+                    "an ISO-8601 duration, e.g. PT5S",
+                ),
+            },
+            other => cx.warning(
+                key.span.clone(),
+                format!("task header `{other}` is not used by wfop (a service gets its inputs from the input mapping)"),
+                "ignored",
+            ),
+        }
+    }
+}
+
+/// The process's `zeebe:properties` `description`.
+pub fn process_description(cx: &Cx, process: XNode) -> Option<String> {
+    extensions(process)
+        .filter(|x| x.tag_name().name() == "properties")
+        .flat_map(|x| xml::children(x, ZEEBE_NS, "property"))
+        .find(|p| p.attribute("name") == Some("description"))
+        .and_then(|p| cx.attr(p, "value"))
+        .map(|v| v.text)
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// An error boundary event's output rows.
+pub fn boundary_outputs(cx: &mut Cx, el: XNode, id: &str) -> Option<Vec<MappingRow>> {
+    let mut found = None;
+    for x in extensions(el) {
+        match x.tag_name().name() {
+            "ioMapping" => {
+                if let Some(i) = xml::child(x, ZEEBE_NS, "input") {
+                    cx.warning(
+                        cx.tag(i),
+                        "an error boundary event's input rows are not used by wfop",
+                        "ignored",
+                    );
+                }
+                found = rows(cx, x, "output", id);
+            }
+            "properties" => {}
+            other => unused(cx, x, other, "an error boundary event"),
+        }
+    }
+    found
+}
