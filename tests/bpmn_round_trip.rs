@@ -221,7 +221,16 @@ fn decl(name: &str, description: Option<&str>) -> Decl {
 /// quotes, non-ASCII.
 fn words() -> impl Strategy<Value = String> {
     let word = prop::sample::select(vec![
-        "Check", "job", "A&B", "<tag>", "\"quoted\"", "it's", "Größe", "→", "x>y", "42",
+        "Check",
+        "job",
+        "A&B",
+        "<tag>",
+        "\"quoted\"",
+        "it's",
+        "Größe",
+        "→",
+        "x>y",
+        "42",
     ]);
     let sep = prop::sample::select(vec![" ", "\n", " - "]);
     (word.clone(), prop::collection::vec((sep, word), 0..3)).prop_map(|(first, rest)| {
@@ -245,7 +254,12 @@ const EXPRESSIONS: &[&str] = &[
     "= y",
 ];
 
-const CONDITIONS: &[&str] = &["x < 3", "status = \"RUNNING\"", "ok", "n >= 2 and not(done)"];
+const CONDITIONS: &[&str] = &[
+    "x < 3",
+    "status = \"RUNNING\"",
+    "ok",
+    "n >= 2 and not(done)",
+];
 
 fn rows(names: &'static [&'static str]) -> impl Strategy<Value = Option<Vec<MappingRow>>> {
     prop::option::of(prop::collection::vec(
@@ -409,7 +423,10 @@ fn workflow() -> impl Strategy<Value = Workflow> {
             1..7,
         ),
         1usize..3,
-        prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..14),
+        prop::collection::vec(
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+            1..14,
+        ),
         prop::collection::vec(
             (
                 prop::option::of(prop::sample::select(CONDITIONS)),
@@ -428,17 +445,34 @@ fn workflow() -> impl Strategy<Value = Workflow> {
             0..4,
         ),
         prop::option::of(prop::collection::vec(
-            (prop::sample::select(vec!["circuit", "n", "prices"]), prop::option::of(words())),
+            (
+                prop::sample::select(vec!["circuit", "n", "prices"]),
+                prop::option::of(words()),
+            ),
             0..3,
         )),
         prop::option::of(prop::collection::vec(
-            (prop::sample::select(vec!["api_key", "other_key"]), prop::option::of(words())),
+            (
+                prop::sample::select(vec!["api_key", "other_key"]),
+                prop::option::of(words()),
+            ),
             0..3,
         )),
         prop::option::of(rows(&["polls", "n"])),
     )
         .prop_map(
-            |(name, description, middles, ends, pairs, edge_parts, paths, inputs, secrets, start_out)| {
+            |(
+                name,
+                description,
+                middles,
+                ends,
+                pairs,
+                edge_parts,
+                paths,
+                inputs,
+                secrets,
+                start_out,
+            )| {
                 let mut nodes = vec![node("start", NodeKind::Start)];
                 nodes[0].output_mapping = start_out.flatten();
                 for (i, (m, label, description, max)) in middles.into_iter().enumerate() {
@@ -505,8 +539,10 @@ fn workflow() -> impl Strategy<Value = Workflow> {
                         continue;
                     }
                     let gateway = nodes[from].kind == NodeKind::Exclusive;
-                    let is_default =
-                        gateway && condition.is_none() && default && !defaults.contains(&nodes[from].id);
+                    let is_default = gateway
+                        && condition.is_none()
+                        && default
+                        && !defaults.contains(&nodes[from].id);
                     if is_default {
                         defaults.push(nodes[from].id.clone());
                     }
