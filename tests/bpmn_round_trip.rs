@@ -388,7 +388,7 @@ fn service_parts() -> impl Strategy<Value = ServiceParts> {
 
 #[derive(Debug, Clone)]
 enum Middle {
-    Service(ServiceParts),
+    Service(Box<ServiceParts>),
     Exclusive,
     Parallel,
     Timer(&'static str),
@@ -396,7 +396,7 @@ enum Middle {
 
 fn middle() -> impl Strategy<Value = Middle> {
     prop_oneof![
-        3 => service_parts().prop_map(Middle::Service),
+        3 => service_parts().prop_map(|p| Middle::Service(Box::new(p))),
         1 => Just(Middle::Exclusive),
         1 => Just(Middle::Parallel),
         1 => prop::sample::select(vec!["PT30S", "PT1M30S", "PT0.5S", "P1D", "P2W"])
@@ -678,16 +678,16 @@ fn the_canonical_form_sees_each_field() {
         span: 0..0,
     });
     let base = canon(&wf);
-    let changes: Vec<Box<dyn Fn(&mut Workflow)>> = vec![
-        Box::new(|w| w.nodes[1].label = Some("A".into())),
-        Box::new(|w| w.nodes[1].input_mapping = Some(vec![row("a", "x")])),
-        Box::new(|w| w.nodes[1].input_mapping = Some(Vec::new())),
-        Box::new(|w| w.nodes[1].errors[0].code = "F".into()),
-        Box::new(|w| w.nodes[1].task_type = Some("t".into())),
-        Box::new(|w| w.nodes[1].timeout = Some(Duration::from_secs(1))),
-        Box::new(|w| w.inputs = Some(Vec::new())),
-        Box::new(|w| w.secrets = Some(vec![decl("k", None)])),
-        Box::new(|w| {
+    let changes: Vec<fn(&mut Workflow)> = vec![
+        |w| w.nodes[1].label = Some("A".into()),
+        |w| w.nodes[1].input_mapping = Some(vec![row("a", "x")]),
+        |w| w.nodes[1].input_mapping = Some(Vec::new()),
+        |w| w.nodes[1].errors[0].code = "F".into(),
+        |w| w.nodes[1].task_type = Some("t".into()),
+        |w| w.nodes[1].timeout = Some(Duration::from_secs(1)),
+        |w| w.inputs = Some(Vec::new()),
+        |w| w.secrets = Some(vec![decl("k", None)]),
+        |w| {
             w.edges.push(Edge {
                 from: "start".into(),
                 from_span: 0..0,
@@ -698,7 +698,7 @@ fn the_canonical_form_sees_each_field() {
                 label: None,
                 span: 0..0,
             })
-        }),
+        },
     ];
     for (i, change) in changes.iter().enumerate() {
         let mut changed = wf.clone();
