@@ -712,3 +712,114 @@ fn the_canonical_form_sees_each_field() {
     same.nodes[1].task_type = Some("a".into());
     assert_eq!(canon(&same), canon(&wf));
 }
+
+fn edge(from: &str, to: &str) -> Edge {
+    Edge {
+        from: from.into(),
+        from_span: 0..0,
+        to: to.into(),
+        to_span: 0..0,
+        condition: None,
+        default: false,
+        label: None,
+        span: 0..0,
+    }
+}
+
+fn small(nodes: Vec<Node>, edges: Vec<Edge>, dir: &Path) -> Workflow {
+    Workflow {
+        path: dir.join("flow.json"),
+        base_dir: dir.to_path_buf(),
+        name: "small".into(),
+        description: None,
+        inputs: None,
+        secrets: None,
+        nodes,
+        edges,
+        bpmn: None,
+    }
+}
+
+fn service(id: &str) -> Node {
+    let mut n = node(id, NodeKind::Service);
+    n.run = Some(Run::Command {
+        argv: vec!["true".into()],
+        cwd: None,
+        env: Vec::new(),
+    });
+    n
+}
+
+/// A service that joins two edges goes out with a parallel gateway in front (a BPMN task
+/// would run once per token) and comes back as the join it was, without the gateway.
+#[test]
+fn a_service_join_comes_back_as_a_join() {
+    let dir = folder();
+    let wf = small(
+        vec![
+            node("start", NodeKind::Start),
+            service("a"),
+            service("b"),
+            service("both"),
+            node("end", NodeKind::End),
+        ],
+        vec![
+            edge("start", "a"),
+            edge("start", "b"),
+            edge("a", "both"),
+            edge("b", "both"),
+            edge("both", "end"),
+        ],
+        dir.path(),
+    );
+    let (back, xml) = round_trip(&wf, dir.path());
+    assert!(
+        xml.contains("<bpmn:parallelGateway id=\"both.join\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "<bpmn:sequenceFlow id=\"Flow_a_both\" sourceRef=\"a\" targetRef=\"both.join\" />"
+        ),
+        "{xml}"
+    );
+    assert_eq!(canon(&back), canon(&wf));
+    let into: Vec<&str> = back
+        .edges
+        .iter()
+        .filter(|e| e.to == "both")
+        .map(|e| e.from.as_str())
+        .collect();
+    assert_eq!(into, ["a", "b"]);
+}
+
+/// A service reached by one edge and by an error path is no merge: the error path's token
+/// starts it on its own, in BPMN and in wfop.
+#[test]
+fn an_error_path_into_a_task_adds_no_merge() {
+    let dir = folder();
+    let mut a = service("a");
+    a.errors.push(ErrorPath {
+        code: "BOOM".into(),
+        code_span: 0..0,
+        to: "fix".into(),
+        to_span: 0..0,
+        output_mapping: Some(vec![row("why", "message")]),
+        span: 0..0,
+    });
+    let wf = small(
+        vec![
+            node("start", NodeKind::Start),
+            a,
+            service("fix"),
+            node("end", NodeKind::End),
+        ],
+        vec![edge("start", "a"), edge("a", "fix"), edge("fix", "end")],
+        dir.path(),
+    );
+    let (back, xml) = round_trip(&wf, dir.path());
+    // Two flows enter `fix` in the BPMN file.
+    assert_eq!(xml.matches("targetRef=\"fix\"").count(), 2, "{xml}");
+    assert_eq!(canon(&back), canon(&wf));
+    assert!(back.node_index("fix.merge").is_none());
+}
