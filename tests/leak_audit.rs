@@ -259,6 +259,12 @@ const BUNDLED: &[(&str, &str, &[&str])] = &[
         "quantum-secrets.input.json",
         &["ibm_api_token"],
     ),
+    // The same seed example as the platform's modeler saves it (BPMN + binding file).
+    (
+        "quantum-secrets.bpmn",
+        "quantum-secrets.input.json",
+        &["ibm_api_token"],
+    ),
     // Retries, a timer loop, a gateway; and (offline) an error path.
     (
         "quantum-job.json",

@@ -96,6 +96,7 @@ pub(crate) fn bind_entries(
         entries.insert(&m.key.text, m);
     }
     let mut used: Vec<&str> = Vec::new();
+    let mut bound: Vec<String> = Vec::new();
     for node in wf.nodes.iter_mut().filter(|n| is_task(n)) {
         let key = [Some(node.id.as_str()), node.task_type.as_deref()]
             .into_iter()
@@ -104,6 +105,8 @@ pub(crate) fn bind_entries(
         let Some(key) = key else { continue };
         let member = entries[key];
         used.push(member.key.text.as_str());
+        // Bound, rightly or not: a wrong entry is the binding file's finding, not "unbound".
+        bound.push(node.id.clone());
         let (spec, mut d) = binding_spec(&member.value, &base_dir);
         found.append(&mut d);
         let Some(spec) = spec else { continue };
@@ -143,7 +146,7 @@ pub(crate) fn bind_entries(
     if let Some(origin) = &mut wf.bpmn {
         origin.services = Some(file.path.clone());
     }
-    unbound(wf, Some(&file.name), diagnostics);
+    unbound_but(wf, Some(&file.name), &bound, diagnostics);
 }
 
 /// A service task wfop runs (not one it reports as unsupported).
@@ -203,6 +206,17 @@ fn check_secrets(
 
 /// Reports every service task still without a `run`.
 fn unbound(wf: &Workflow, services: Option<&str>, diagnostics: &mut Vec<Diagnostic>) {
+    unbound_but(wf, services, &[], diagnostics);
+}
+
+/// Reports every service task still without a `run`, but those in `bound` (their entry has
+/// errors of its own).
+fn unbound_but(
+    wf: &Workflow,
+    services: Option<&str>,
+    bound: &[String],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let file = match services {
         Some(name) => format!("the binding file {name}"),
         None => {
@@ -214,7 +228,11 @@ fn unbound(wf: &Workflow, services: Option<&str>, diagnostics: &mut Vec<Diagnost
             format!("a binding file {name} beside it (or --services FILE)")
         }
     };
-    for node in wf.nodes.iter().filter(|n| is_task(n) && n.run.is_none()) {
+    for node in wf
+        .nodes
+        .iter()
+        .filter(|n| is_task(n) && n.run.is_none() && !bound.contains(&n.id))
+    {
         let key = node.task_type.as_deref().unwrap_or(&node.id);
         let what = match &node.task_type {
             Some(t) => format!("service task `{}` (task type `{t}`)", node.id),
