@@ -263,20 +263,17 @@ pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
     (nodes, edges)
 }
 
-/// A task or timer with several incoming flows (error paths included) runs once per token in
-/// BPMN, while in wfop's model it would wait for one on each: such a node gets an exclusive
-/// gateway `<id>.merge` in front, which passes each token on.
+/// A task or timer with several incoming sequence flows runs once per token in BPMN, while in
+/// wfop's model it would wait for one on each: such a node gets an exclusive gateway
+/// `<id>.merge` in front, which passes each token on. Error paths do not count: a token that
+/// comes along one starts its node on its own in wfop too (`engine::run`), so a task with one
+/// flow and error boundary flows into it needs no merge.
 pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
     let mut i = 0;
     while i < nodes.len() {
         let node = &nodes[i];
         let id = node.id.clone();
-        let incoming = edges.iter().filter(|e| e.to == id).count()
-            + nodes
-                .iter()
-                .flat_map(|n| &n.errors)
-                .filter(|p| p.to == id)
-                .count();
+        let incoming = edges.iter().filter(|e| e.to == id).count();
         if !matches!(node.kind, NodeKind::Service | NodeKind::Timer) || incoming < 2 {
             i += 1;
             continue;
@@ -289,13 +286,6 @@ pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
         }
         for e in edges.iter_mut().filter(|e| e.to == id) {
             e.to = merge_id.clone();
-        }
-        for p in nodes
-            .iter_mut()
-            .flat_map(|n| &mut n.errors)
-            .filter(|p| p.to == id)
-        {
-            p.to = merge_id.clone();
         }
         let node = &nodes[i];
         let tag = node.span.start..node.span.start + 1;
