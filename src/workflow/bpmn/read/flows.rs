@@ -12,7 +12,8 @@ use super::{Cx, xml, zeebe};
 use crate::workflow::json::{Span, Str};
 use crate::workflow::model::{Edge, ErrorPath, Expression, MappingRow, Node, NodeKind};
 
-/// The code of a catch-all error boundary (one without an `errorRef`).
+/// The code of a catch-all error boundary (one without an `errorRef`): the error path that
+/// catches every error code (the engine's catch-all).
 pub const CATCH_ALL: &str = "*";
 
 /// A `sequenceFlow`.
@@ -132,14 +133,8 @@ pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String
             continue;
         }
         let (code, code_span) = match &b.error_ref {
-            None => {
-                cx.run_only(
-                    b.definition.clone(),
-                    format!("error boundary event `{}` has no errorRef, so it catches every error; wfop's error paths catch a named error code", b.id),
-                    "catches everything",
-                );
-                (CATCH_ALL.to_string(), b.definition.clone())
-            }
+            // Without an errorRef it catches every error: the catch-all path.
+            None => (CATCH_ALL.to_string(), b.definition.clone()),
             Some(r) => match errors.get(r.text.trim()) {
                 None => {
                     cx.error(
@@ -263,20 +258,17 @@ pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
     (nodes, edges)
 }
 
-/// A task or timer with several incoming flows (error paths included) runs once per token in
-/// BPMN, while in wfop's model it would wait for one on each: such a node gets an exclusive
-/// gateway `<id>.merge` in front, which passes each token on.
+/// A task or timer with several incoming sequence flows runs once per token in BPMN, while in
+/// wfop's model it would wait for one on each: such a node gets an exclusive gateway
+/// `<id>.merge` in front, which passes each token on. Error paths do not count: a token that
+/// comes along one starts its node on its own in wfop too (`engine::run`), so a task with one
+/// flow and error boundary flows into it needs no merge.
 pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
     let mut i = 0;
     while i < nodes.len() {
         let node = &nodes[i];
         let id = node.id.clone();
-        let incoming = edges.iter().filter(|e| e.to == id).count()
-            + nodes
-                .iter()
-                .flat_map(|n| &n.errors)
-                .filter(|p| p.to == id)
-                .count();
+        let incoming = edges.iter().filter(|e| e.to == id).count();
         if !matches!(node.kind, NodeKind::Service | NodeKind::Timer) || incoming < 2 {
             i += 1;
             continue;
@@ -289,13 +281,6 @@ pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
         }
         for e in edges.iter_mut().filter(|e| e.to == id) {
             e.to = merge_id.clone();
-        }
-        for p in nodes
-            .iter_mut()
-            .flat_map(|n| &mut n.errors)
-            .filter(|p| p.to == id)
-        {
-            p.to = merge_id.clone();
         }
         let node = &nodes[i];
         let tag = node.span.start..node.span.start + 1;
