@@ -7,10 +7,12 @@
 //! - `nodes`: flow elements → nodes (and the elements wfop does not run → `unsupported`);
 //! - `zeebe`: the `zeebe:` extension elements → mappings, task type, retries, headers;
 //! - `flows`: sequence flows → edges, error boundary events → error paths, implicit merges;
+//! - `joins`: the join gateways wfop's export writes, folded back into their nodes;
 //! - `secrets`: the workflow secrets the file's `secret_value("…")` calls name.
 
 mod camunda7;
 mod flows;
+mod joins;
 mod nodes;
 mod process;
 mod secrets;
@@ -173,6 +175,7 @@ fn read_process(cx: &mut Cx, source: &SourceFile, root: XNode, proc_el: XNode) -
     flows::attach_boundaries(cx, &mut parts, &errors);
     let (mut node_list, mut edges) = flows::edges(cx, parts);
     flows::implicit_merges(&mut node_list, &mut edges);
+    joins::fold(cx, proc_el, &mut node_list, &mut edges);
     let props = zeebe::process_properties(cx, proc_el);
     let declared = secrets::declared(props.secrets, &node_list, &edges);
     let name = proc_el
