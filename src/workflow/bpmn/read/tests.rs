@@ -807,3 +807,21 @@ fn an_error_path_into_a_task_makes_no_merge() {
     assert_eq!(ids, ["s", "a", "h", "e"]);
     assert_eq!(wf.nodes[1].errors[0].to, "h");
 }
+
+#[test]
+fn camunda7_by_its_execution_platform() {
+    let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:modeler="http://camunda.org/schema/modeler/1.0" modeler:executionPlatform="Camunda Platform" modeler:executionPlatformVersion="7.19.0">
+  <process id="p" isExecutable="true"><startEvent id="s" /></process>
+</definitions>"#;
+    let (wf, diags) = read_text(text);
+    assert!(wf.is_some());
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].message.contains("Camunda Platform 7"),
+        "{}",
+        diags[0].message
+    );
+    let c8 = text.replace("Camunda Platform", "Camunda Cloud");
+    let (_, diags) = read_text(&c8);
+    assert!(diags.is_empty(), "{diags:?}");
+}
