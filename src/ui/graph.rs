@@ -374,18 +374,29 @@ pub fn shape_of(kind: NodeKind) -> Shape {
 /// What a node's mark is labelled with when nothing runs: its label, a timer's wait as a
 /// workflow writes it (`poll 30s`), and the mark of a node wfop does not run (`⊘ Approve`).
 pub fn static_label(node: &Node, charset: Charset) -> String {
-    let label = match &node.timer {
-        Some(t) if node.kind == NodeKind::Timer => format!(
-            "{} {}",
-            node.line_label(),
-            human::duration(t.duration, Form::Exact)
-        ),
-        _ => node.line_label().into_owned(),
+    let label = match timer_wait(node) {
+        Some(wait) => format!("{} {wait}", node.line_label()),
+        None => node.line_label().into_owned(),
     };
     match node.unsupported {
         Some(_) => format!("{} {label}", charset.unsupported_mark()),
         None => label,
     }
+}
+
+/// A timer's wait as its box shows it before it runs (`30s`), unless its label says it already
+/// (a BPMN timer named `Wait 30s`): `None` then, and for every other node.
+pub fn timer_wait(node: &Node) -> Option<String> {
+    let t = node
+        .timer
+        .as_ref()
+        .filter(|_| node.kind == NodeKind::Timer)?;
+    let wait = human::duration(t.duration, Form::Exact);
+    let label = node.line_label();
+    let said = label
+        .split(|c: char| c.is_whitespace() || "()[],;:".contains(c))
+        .any(|w| w == wait);
+    (!said).then_some(wait)
 }
 
 /// Every edge the graph of a workflow draws, as `(number, from, to)` node indexes: the

@@ -650,3 +650,40 @@ fn a_label_with_line_breaks_is_drawn_on_one_line() {
         std::borrow::Cow::Borrowed("Plain")
     ));
 }
+
+#[test]
+fn a_timer_whose_label_says_its_wait_does_not_say_it_twice() {
+    use crate::workflow::NodeKind;
+    use crate::workflow::model::Timer;
+    let mut wf = with_unsupported(&[]);
+    let n = &mut wf.nodes[2];
+    n.kind = NodeKind::Timer;
+    n.timer = Some(Timer {
+        duration: std::time::Duration::from_secs(30),
+        text: "PT30S".into(),
+        span: 0..1,
+    });
+    // The label does not say it: the wait follows it.
+    n.label = Some("Wait".into());
+    assert_eq!(timer_wait(&wf.nodes[2]).as_deref(), Some("30s"));
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Approve] → ◷ Wait 30s → ●"
+    );
+    // A BPMN timer named for its wait.
+    wf.nodes[2].label = Some("Wait\n30s".into());
+    assert_eq!(timer_wait(&wf.nodes[2]), None);
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Approve] → ◷ Wait 30s → ●"
+    );
+    let look = crate::ui::tui::graphpane::Look::PENDING;
+    assert_eq!(
+        crate::ui::tui::graphpane::node_text(&wf.nodes[2], &look, Charset::Unicode),
+        "◷ · Wait 30s"
+    );
+    // A number that is not the wait is no reason to leave it out.
+    wf.nodes[2].label = Some("Wait 30".into());
+    assert_eq!(timer_wait(&wf.nodes[2]).as_deref(), Some("30s"));
+    assert!(timer_wait(&wf.nodes[1]).is_none());
+}

@@ -134,9 +134,9 @@ pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
         NodeKind::Timer => {
             let wait = match (look.left, look.state, &node.timer) {
                 (Some(left), NodeState::Running, _) => format!("{} left", dur(left)),
-                (_, NodeState::Pending, Some(t)) => {
-                    format!(" {}", human::duration(t.duration, Form::Exact))
-                }
+                (_, NodeState::Pending, Some(_)) => crate::ui::graph::timer_wait(node)
+                    .map(|w| format!(" {w}"))
+                    .unwrap_or_default(),
                 _ => look.time.map(dur).unwrap_or_default(),
             };
             format!("{} {g} {label}{wait}{loops}", charset.mark(shape))
