@@ -159,6 +159,19 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Write a workflow as a Camunda 8 BPMN file with a diagram (to stdout), and its services'
+    /// binding file
+    Export {
+        /// Write BPMN (the format export writes)
+        #[arg(long, required = true)]
+        bpmn: bool,
+        /// Workflow file (JSON)
+        file: PathBuf,
+        /// Where to write the binding file (each service's `run`, by task type), e.g.
+        /// FLOW.services.json beside FLOW.bpmn
+        #[arg(long, value_name = "OUT.services.json")]
+        services: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -247,6 +260,11 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string())
         }),
         Command::Redact { secrets, counts } => redact(&secrets, counts),
+        Command::Export {
+            bpmn: _,
+            file,
+            services,
+        } => export(&file, services.as_deref()),
     }
 }
 
@@ -442,5 +460,59 @@ fn bind(
         plural(tasks, "task type"),
         safe::line(&path.display().to_string())
     );
+    ExitCode::SUCCESS
+}
+/// `wfop export --bpmn`: the BPMN to stdout, the binding file to `services`; a workflow with
+/// errors is not exported (exit 2).
+fn export(path: &std::path::Path, services: Option<&std::path::Path>) -> ExitCode {
+    use wfop::workflow::bpmn::write;
+    let checked = match workflow::check_file(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", safe::text(&e.to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    eprint!("{}", safe::styled(&checked.render(stderr_color())));
+    let Some(wf) = checked.workflow() else {
+        eprintln!(
+            "wfop: {}: {}; fix them to export it",
+            safe::line(&checked.source.name),
+            plural(checked.errors(), "error")
+        );
+        return ExitCode::from(EXIT_INVALID);
+    };
+    let xml = match write::export(wf) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!(
+                "wfop: {}: {}",
+                safe::line(&checked.source.name),
+                safe::text(&e.to_string())
+            );
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let has_services = wf
+        .nodes
+        .iter()
+        .any(|n| n.kind == workflow::NodeKind::Service);
+    match services {
+        Some(out) => {
+            if let Err(e) = std::fs::write(out, write::bindings(wf, out)) {
+                eprintln!(
+                    "wfop: cannot write {}: {}",
+                    safe::line(&out.display().to_string()),
+                    safe::text(&e.to_string())
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+        None if has_services => eprintln!(
+            "wfop: note: the services' run specs are not in the BPMN; write them with --services FLOW.services.json (beside FLOW.bpmn)"
+        ),
+        None => {}
+    }
+    print!("{}", safe::text(&xml));
     ExitCode::SUCCESS
 }

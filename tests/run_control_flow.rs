@@ -491,6 +491,40 @@ fn an_uncaught_code_fails_the_run_as_before() {
 }
 
 #[test]
+fn a_catch_all_error_path_catches_any_code_after_the_paths_that_name_theirs() {
+    // QUOTA is caught by the catch-all (`*`, BPMN's error boundary without an errorRef);
+    // BACKEND_DOWN still by the path that names it, though the catch-all comes first.
+    for (raised, to) in [("QUOTA", "fallback"), ("BACKEND_DOWN", "report")] {
+        let case = Case::new();
+        let mut backend = sh(
+            "backend",
+            &format!(
+                r#"echo '{{"code": "{raised}", "title": "no"}}' > "$OUTPUT_DIRECTORY/output.json"; exit 2"#
+            ),
+        );
+        backend["errors"] = json!([
+            { "code": "*", "to": "fallback",
+              "output_mapping": [ { "name": "why", "value": "code" } ] },
+            { "code": "BACKEND_DOWN", "to": "report" }
+        ]);
+        let wf = error_path_workflow(&case, backend);
+        let (code, evs) = events(&case, &wf, &[]);
+        assert_eq!(code, Some(0), "{raised}: {evs:?}");
+        let caught = of_kind(&evs, "error_caught");
+        assert_eq!(caught.len(), 1, "{evs:?}");
+        assert_eq!(caught[0]["code"], raised);
+        assert_eq!(caught[0]["to"], to);
+        if to == "fallback" {
+            let logs: Vec<&str> = of_kind(&evs, "node_log")
+                .iter()
+                .map(|e| e["line"].as_str().unwrap())
+                .collect();
+            assert_eq!(logs, ["fallback because \"QUOTA\""]);
+        }
+    }
+}
+
+#[test]
 fn a_python_exception_with_a_code_raises_it() {
     let case = Case::new();
     case.write(

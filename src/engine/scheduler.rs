@@ -596,7 +596,7 @@ impl Driver {
         if run.stop() == Stop::None
             && matches!(out.status, NodeOutcome::Failed | NodeOutcome::TimedOut)
             && let Some(code) = &out.error_code
-            && let Some(p) = node.errors.iter().position(|e| &e.code == code)
+            && let Some(p) = catching(&node.errors, code)
         {
             let reason = out.reason.as_deref().unwrap_or("failed");
             let applied = apply_error_output(
@@ -627,7 +627,9 @@ impl Driver {
         // A caught failure's reason says so and where the run went on.
         if let Some(p) = path {
             let e = &node.errors[p];
-            let caught = format!("{} caught → {}", e.code, e.to);
+            // The code raised (a catch-all path's `*` says nothing).
+            let raised = out.error_code.as_deref().unwrap_or(&e.code);
+            let caught = format!("{raised} caught → {}", e.to);
             out.reason = Some(match &out.reason {
                 Some(r) => format!("{caught}: {r}"),
                 None => caught,
@@ -641,7 +643,10 @@ impl Driver {
             }
             Finished::Caught { path, to } => {
                 self.current.remove(&i);
-                let code = self.wf.nodes[i].errors[path].code.clone();
+                let code = out
+                    .error_code
+                    .clone()
+                    .unwrap_or_else(|| self.wf.nodes[i].errors[path].code.clone());
                 self.send(Event::ErrorCaught {
                     node: id,
                     attempt: attempt.attempt,
@@ -932,3 +937,15 @@ fn create_record(
         last.map(|e| e.to_string()).unwrap_or_default(),
     ))
 }
+
+/// The error path that catches `code`: the one naming it, else a catch-all (`"*"`, BPMN's
+/// error boundary without an `errorRef`).
+fn catching(paths: &[crate::workflow::ErrorPath], code: &str) -> Option<usize> {
+    paths
+        .iter()
+        .position(|e| e.code == code)
+        .or_else(|| paths.iter().position(|e| e.code == CATCH_ALL))
+}
+
+/// The code of an error path that catches every error code.
+pub const CATCH_ALL: &str = "*";

@@ -4,6 +4,7 @@
 //! diagram the modeler opens. The user's description is docs/bpmn.md.
 
 pub mod bind;
+pub mod props;
 pub mod read;
 pub mod write;
 

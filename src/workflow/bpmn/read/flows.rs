@@ -51,6 +51,8 @@ pub struct Boundary {
     pub definition: Span,
     pub output_mapping: Option<Vec<MappingRow>>,
     pub span: Span,
+    /// Its start tag, where findings about it point.
+    pub tag: Span,
 }
 
 /// An error boundary event; `Err`: why another kind of boundary event is not run.
@@ -63,9 +65,9 @@ pub fn boundary(cx: &mut Cx, el: XNode, id: &Str) -> Result<Boundary, String> {
         [d] if d.tag_name().name() == "errorEventDefinition" => *d,
         [] => return Err("a boundary event without an event definition catches nothing".into()),
         [d] => {
-            let what = d.tag_name().name().trim_end_matches("EventDefinition");
             return Err(format!(
-                "a {what} boundary event is not run; only error boundary events are (they become the task's error paths)"
+                "a boundary event that waits for {} is not run; only error boundary events are (they become the task's error paths)",
+                nodes::event_word(d.tag_name().name())
             ));
         }
         _ => return Err("a boundary event with several event definitions is not run".into()),
@@ -79,6 +81,7 @@ pub fn boundary(cx: &mut Cx, el: XNode, id: &Str) -> Result<Boundary, String> {
         definition: cx.tag(def),
         output_mapping: zeebe::boundary_outputs(cx, el, &id.text),
         span: el.range(),
+        tag: cx.tag(el),
     })
 }
 
@@ -169,7 +172,7 @@ pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String
         let mut flows = outgoing.into_iter();
         let Some(first) = flows.next() else {
             cx.run_only(
-                b.span.start..b.span.start + 1,
+                b.tag.clone(),
                 format!("error boundary event `{}` has no outgoing flow: where does the run go on after the error?", b.id),
                 "leads nowhere",
             );
@@ -260,20 +263,17 @@ pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
     (nodes, edges)
 }
 
-/// A task or timer with several incoming flows (error paths included) runs once per token in
-/// BPMN, while in wfop's model it would wait for one on each: such a node gets an exclusive
-/// gateway `<id>.merge` in front, which passes each token on.
+/// A task or timer with several incoming sequence flows runs once per token in BPMN, while in
+/// wfop's model it would wait for one on each: such a node gets an exclusive gateway
+/// `<id>.merge` in front, which passes each token on. Error paths do not count: a token that
+/// comes along one starts its node on its own in wfop too (`engine::run`), so a task with one
+/// flow and error boundary flows into it needs no merge.
 pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
     let mut i = 0;
     while i < nodes.len() {
         let node = &nodes[i];
         let id = node.id.clone();
-        let incoming = edges.iter().filter(|e| e.to == id).count()
-            + nodes
-                .iter()
-                .flat_map(|n| &n.errors)
-                .filter(|p| p.to == id)
-                .count();
+        let incoming = edges.iter().filter(|e| e.to == id).count();
         if !matches!(node.kind, NodeKind::Service | NodeKind::Timer) || incoming < 2 {
             i += 1;
             continue;
@@ -286,13 +286,6 @@ pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
         }
         for e in edges.iter_mut().filter(|e| e.to == id) {
             e.to = merge_id.clone();
-        }
-        for p in nodes
-            .iter_mut()
-            .flat_map(|n| &mut n.errors)
-            .filter(|p| p.to == id)
-        {
-            p.to = merge_id.clone();
         }
         let node = &nodes[i];
         let tag = node.span.start..node.span.start + 1;

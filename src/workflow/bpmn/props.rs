@@ -1,0 +1,35 @@
+//! The `wfop.` properties: what a JSON workflow says and BPMN cannot (declared inputs, secret
+//! descriptions, timeouts, loop guards, empty mapping tables), kept as
+//! `zeebe:property` entries, which the modeler shows and keeps. `write` writes them, `read`
+//! reads them; docs/bpmn.md lists them.
+
+/// Process: `wfop.input.NAME` declares the workflow input `NAME`; its value is the
+/// description (empty: none).
+pub const INPUT_PREFIX: &str = "wfop.input.";
+/// Process: `wfop.inputs` with the value `{}`: the workflow declares that it has no inputs
+/// (JSON's `"inputs": {}`; any `wfop.input.NAME` declares them too).
+pub const INPUTS: &str = "wfop.inputs";
+/// Process: `wfop.secret.NAME` declares the workflow secret `NAME`; its value is the
+/// description (empty: none), which wins over the documentation of the element using it.
+pub const SECRET_PREFIX: &str = "wfop.secret.";
+/// Service task: the `timeout`, as wfop writes it (`30s`, `1h30m`, `1s500ms`).
+pub const TIMEOUT: &str = "wfop.timeout";
+/// Service task: the retries' `backoff`, an ISO-8601 duration (`PT5S`). The export writes
+/// the connectors' own `retryBackoff` task header instead; this is read too.
+pub const BACKOFF: &str = "wfop.backoff";
+/// Service task, gateway, timer: `max_iterations` (when not the default).
+pub const MAX_ITERATIONS: &str = "wfop.max_iterations";
+/// Service task: `wfop.input_mapping` with the value `[]`: an input mapping with no rows (the
+/// service gets nothing), which BPMN cannot tell from no mapping (it gets every variable).
+pub const INPUT_MAPPING: &str = "wfop.input_mapping";
+/// Service task, start event, error boundary event: `wfop.output_mapping` with the value `[]`:
+/// an output mapping with no rows (nothing is kept), unlike no mapping (everything merges).
+pub const OUTPUT_MAPPING: &str = "wfop.output_mapping";
+/// The value of [`INPUTS`]: no inputs.
+pub const EMPTY_OBJECT: &str = "{}";
+/// The value of [`INPUT_MAPPING`] and [`OUTPUT_MAPPING`]: a table without rows.
+pub const EMPTY_TABLE: &str = "[]";
+/// The parallel gateway an export puts in front of a service or timer that joins several
+/// edges (a BPMN task would run once per token): its value is that node's id, and reading
+/// folds the gateway back into the node.
+pub const JOIN: &str = "wfop.join";
