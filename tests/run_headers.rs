@@ -375,3 +375,51 @@ fn a_bpmn_tasks_headers_run_as_zeebe_runs_them() {
         [r#"fallback because "BACKEND_DOWN: QUOTA – 10 jobs a day""#]
     );
 }
+
+#[test]
+fn a_secret_in_the_result_never_reaches_a_raised_errors_message_or_the_record() {
+    const TOKEN: &str = "hdr-Zq3Xv8Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa";
+    let case = Case::new();
+    // The service echoes its token back in its result: redacted before the error expression
+    // reads it.
+    let mut backend = sh(
+        "backend",
+        r#"printf '{"status": "DOWN", "tok": "%s"}' "$SECRET_TOK" > "$OUTPUT_DIRECTORY/output.json""#,
+    );
+    backend["secrets"] = json!(["tok"]);
+    backend["input_mapping"] =
+        json!([{ "name": "$secrets", "value": "{ \"tok\": secret_value(\"api_token\") }" }]);
+    backend["error_expression"] = json!(
+        "if response.status = \"DOWN\" then bpmnError(\"BACKEND_DOWN\", \"token \" + response.tok, { where: response.tok }) else null"
+    );
+    backend["errors"] = errors_field();
+    let wf = flow(&case, backend, "status");
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--json",
+            "--secret",
+            "api_token=env:WFOP_TEST_TOKEN",
+        ],
+        &[("WFOP_TEST_TOKEN", TOKEN)],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    // The error was raised and caught: the message and the variable hold the mask.
+    assert!(
+        stdout.contains("the error expression raised `BACKEND_DOWN`: token ***"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"fallback because \"BACKEND_DOWN: token *** @***\""#),
+        "{stdout}"
+    );
+    assert_absent(&out.stdout, TOKEN, "the events");
+    assert_absent(&out.stderr, TOKEN, "stderr");
+    let files = case.record_files();
+    assert!(files.len() > 1, "the record: {files:?}");
+    for (path, bytes) in files {
+        assert_absent(&bytes, TOKEN, &path.display().to_string());
+    }
+}
