@@ -418,7 +418,7 @@ fn a_secret_in_the_result_never_reaches_a_raised_errors_message_or_the_record() 
     assert_absent(&out.stdout, TOKEN, "the events");
     assert_absent(&out.stderr, TOKEN, "stderr");
     let files = case.record_files();
-    assert!(files.len() > 1, "the record: {files:?}");
+    assert!(files.len() > 1, "the record has {} files", files.len());
     for (path, bytes) in files {
         assert_absent(&bytes, TOKEN, &path.display().to_string());
     }
