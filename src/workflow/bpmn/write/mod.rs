@@ -16,6 +16,9 @@ use crate::workflow::{
 };
 use xml::{Ids, Xml};
 
+/// The error code of a catch-all error path: a boundary event without `errorRef`.
+const CATCH_ALL: &str = "*";
+
 /// Why a workflow cannot be written as BPMN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
@@ -210,11 +213,16 @@ impl Plan {
         let mut boundaries = Vec::new();
         for (i, n) in wf.nodes.iter().enumerate() {
             for (j, path) in n.errors.iter().enumerate() {
-                if !errors.iter().any(|(code, _)| *code == path.code) {
+                if path.code != CATCH_ALL && !errors.iter().any(|(code, _)| *code == path.code) {
                     let id = ids.fresh("Error_", &format!("Error_{}", path.code));
                     errors.push((path.code.clone(), id));
                 }
-                let id = ids.fresh("Error_", &format!("{}_error_{}", n.id, path.code));
+                let name = if path.code == CATCH_ALL {
+                    "any"
+                } else {
+                    &path.code
+                };
+                let id = ids.fresh("Error_", &format!("{}_error_{name}", n.id));
                 let flow = ids.fresh("Flow_", &format!("Flow_{id}_{}", path.to));
                 flows.push(Flow {
                     id: flow.clone(),
@@ -527,10 +535,14 @@ fn boundary(x: &mut Xml, wf: &Workflow, b: &Boundary, plan: &Plan) {
         x.close("bpmn:extensionElements");
     }
     x.text("bpmn:outgoing", &[], &b.flow);
-    x.empty(
-        "bpmn:errorEventDefinition",
-        &[("errorRef", plan.error_id(&path.code))],
-    );
+    if path.code == CATCH_ALL {
+        x.empty("bpmn:errorEventDefinition", &[]);
+    } else {
+        x.empty(
+            "bpmn:errorEventDefinition",
+            &[("errorRef", plan.error_id(&path.code))],
+        );
+    }
     x.close("bpmn:boundaryEvent");
 }
 
