@@ -730,7 +730,7 @@ impl Driver {
             i,
             NodeSummary {
                 node: node.id.clone(),
-                label: node.display_label().to_string(),
+                label: node.line_label().into_owned(),
                 status: out.status,
                 attempts: attempt.attempt,
                 duration_ms: Some(duration_ms),
@@ -763,7 +763,7 @@ impl Driver {
             i,
             NodeSummary {
                 node: node.id.clone(),
-                label: node.display_label().to_string(),
+                label: node.line_label().into_owned(),
                 status: NodeOutcome::Skipped,
                 attempts: self.current.get(&i).map_or(0, |a| a.attempt),
                 duration_ms: None,
@@ -887,7 +887,7 @@ fn create_record(
         .iter()
         .map(|&i| NodeDoc {
             id: wf.nodes[i].id.clone(),
-            label: wf.nodes[i].display_label().to_string(),
+            label: wf.nodes[i].line_label().into_owned(),
             status: NodeState::Pending,
             started: None,
             finished: None,

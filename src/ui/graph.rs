@@ -14,6 +14,7 @@
 //! | exclusive gateway             | `◇× label`        | `<x> label` |
 //! | parallel gateway              | `◇+ label`        | `<+> label` |
 //! | timer                         | `◷ label 30s`     | `(t) label 30s` |
+//! | a BPMN element wfop does not run (a user task, …) | `[⊘ label]`, `◇× ⊘ label` | `[(/) label]`, `<x> (/) label` |
 //! | horizontal line               | `─`               | `-`   |
 //! | vertical line                 | `│`               | `\|`  |
 //! | corners, tees, crossings      | `┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼` | `+` |
@@ -88,6 +89,15 @@ impl Charset {
             Shape::Start | Shape::End => self.mark(shape).to_string(),
             Shape::Service => format!("[{label}]"),
             Shape::Exclusive | Shape::Parallel | Shape::Timer => marked(self.mark(shape)),
+        }
+    }
+
+    /// The mark before the label of a node wfop does not run (`Node::unsupported`): `⊘`
+    /// (ASCII `(/)`).
+    pub fn unsupported_mark(self) -> &'static str {
+        match self {
+            Charset::Unicode => "⊘",
+            Charset::Ascii => "(/)",
         }
     }
 
@@ -326,13 +336,24 @@ pub fn render_graph(nodes: &[(Shape, &str)], edges: &[(usize, usize)], charset: 
         .iter()
         .map(|&(shape, label)| charset.node_text(shape, label))
         .collect();
-    let layout_nodes: Vec<LayoutNode> = nodes
+    let shapes: Vec<Shape> = nodes.iter().map(|&(shape, _)| shape).collect();
+    render_texts(&shapes, &texts, edges, charset)
+}
+
+/// Lays out and renders nodes given as their shapes and finished texts.
+fn render_texts(
+    shapes: &[Shape],
+    texts: &[String],
+    edges: &[(usize, usize)],
+    charset: Charset,
+) -> String {
+    let layout_nodes: Vec<LayoutNode> = shapes
         .iter()
-        .zip(&texts)
-        .map(|(&(shape, _), text)| LayoutNode::for_text(shape, text))
+        .zip(texts)
+        .map(|(&shape, text)| LayoutNode::for_text(shape, text))
         .collect();
     let laid = layout::layout_with(&layout_nodes, edges, &charset.layout_options());
-    render_text(&laid, &texts, charset)
+    render_text(&laid, texts, charset)
 }
 
 #[cfg(test)]
@@ -350,16 +371,20 @@ pub fn shape_of(kind: NodeKind) -> Shape {
     }
 }
 
-/// What a node's mark is labelled with when nothing runs: its label, and a timer's wait as
-/// a workflow writes it (`poll 30s`).
-pub fn static_label(node: &Node) -> String {
-    match &node.timer {
+/// What a node's mark is labelled with when nothing runs: its label, a timer's wait as a
+/// workflow writes it (`poll 30s`), and the mark of a node wfop does not run (`⊘ Approve`).
+pub fn static_label(node: &Node, charset: Charset) -> String {
+    let label = match &node.timer {
         Some(t) if node.kind == NodeKind::Timer => format!(
             "{} {}",
-            node.display_label(),
+            node.line_label(),
             human::duration(t.duration, Form::Exact)
         ),
-        _ => node.display_label().to_string(),
+        _ => node.line_label().into_owned(),
+    };
+    match node.unsupported {
+        Some(_) => format!("{} {label}", charset.unsupported_mark()),
+        None => label,
     }
 }
 
@@ -397,13 +422,19 @@ pub fn error_path_number(wf: &Workflow, node: usize, code: &str) -> Option<usize
 
 /// A workflow's graph as text, nodes shown by their labels (`wfop graph`).
 pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
-    let labels: Vec<String> = wf.nodes.iter().map(static_label).collect();
-    let nodes: Vec<(Shape, &str)> = wf
+    let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
+    let texts: Vec<String> = wf
         .nodes
         .iter()
-        .zip(&labels)
-        .map(|(n, l)| (shape_of(n.kind), l.as_str()))
+        .zip(&shapes)
+        .map(|(n, &shape)| match (n.kind, &n.unsupported) {
+            // A start or end event wfop does not run: its mark, marked.
+            (NodeKind::Start | NodeKind::End, Some(_)) => {
+                format!("{} {}", charset.unsupported_mark(), charset.mark(shape))
+            }
+            _ => charset.node_text(shape, &static_label(n, charset)),
+        })
         .collect();
     let edges: Vec<(usize, usize)> = graph_edges(wf).iter().map(|&(_, a, b)| (a, b)).collect();
-    render_graph(&nodes, &edges, charset)
+    render_texts(&shapes, &texts, &edges, charset)
 }

@@ -1,6 +1,7 @@
 //! The workflow model: what a loaded workflow file says, with the spans that diagnostics
 //! need. Built by `load`, checked by `validate`, read by the engine and the front ends.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -169,6 +170,22 @@ impl Node {
     /// What the graph and the tables show for this node.
     pub fn display_label(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.id)
+    }
+
+    /// [`Node::display_label`] on one line, as every box, row, title and summary draws it: a
+    /// line break (a BPMN `name` keeps the modeler's, `Generate&#10;QAOA circuit`), with the
+    /// blanks around it, is one space.
+    pub fn line_label(&self) -> Cow<'_, str> {
+        let label = self.display_label();
+        if !label.contains(['\n', '\r']) {
+            return Cow::Borrowed(label);
+        }
+        let parts: Vec<&str> = label
+            .split(['\n', '\r'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        Cow::Owned(parts.join(" "))
     }
 
     /// The secret parameters this service gets: the bindings of its `$secrets` row (none when

@@ -469,7 +469,9 @@ fn check_reachability(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
 }
 
 /// Conditions only on the edges out of an exclusive gateway; at most one default there, without
-/// a condition; with two or more outgoing edges each has a condition or is the default.
+/// a condition; with two or more outgoing edges each has a condition or is the default. A BPMN
+/// element wfop does not run (an inclusive or event-based gateway) routes by its own rules,
+/// which never apply: its edges are left alone (its `run_only` error says it is not run).
 fn check_gateways(wf: &Workflow, index: &HashMap<&str, usize>, out: &mut Vec<Diagnostic>) {
     let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); wf.nodes.len()];
     for (k, e) in wf.edges.iter().enumerate() {
@@ -477,6 +479,9 @@ fn check_gateways(wf: &Workflow, index: &HashMap<&str, usize>, out: &mut Vec<Dia
             continue;
         };
         let node = &wf.nodes[from];
+        if node.unsupported.is_some() {
+            continue;
+        }
         if node.kind == NodeKind::Exclusive {
             outgoing[from].push(k);
             continue;

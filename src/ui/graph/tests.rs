@@ -579,3 +579,74 @@ fn shared_cells_belong_to_the_edge_of_highest_rank() {
     );
     assert!(shared(&ranked, 1) > shared(&plain, 1));
 }
+
+/// A workflow whose `approve` task, `route` gateway and start event stand for BPMN elements
+/// wfop does not run (only a BPMN file can say so: set in memory).
+fn with_unsupported(marked: &[&str]) -> crate::workflow::Workflow {
+    use crate::diag::SourceFile;
+    use crate::workflow::check_source;
+    use crate::workflow::model::Unsupported;
+    let text = r#"{ "name": "u", "nodes": [
+        { "id": "start", "type": "start" },
+        { "id": "approve", "type": "service", "label": "Approve", "run": { "command": ["true"] } },
+        { "id": "route", "type": "exclusive", "label": "ok?" },
+        { "id": "end", "type": "end" } ],
+      "edges": [ { "from": "start", "to": "approve" }, { "from": "approve", "to": "route" },
+                 { "from": "route", "to": "end" } ] }"#;
+    let checked = check_source(SourceFile::from_text("u.json", text));
+    let mut wf = checked.into_workflow().expect("loads");
+    for n in &mut wf.nodes {
+        if marked.contains(&n.id.as_str()) {
+            n.unsupported = Some(Unsupported {
+                element: "userTask".into(),
+                reason: "not run".into(),
+            });
+        }
+    }
+    wf
+}
+
+#[test]
+fn nodes_wfop_does_not_run_are_marked() {
+    // Without the mark first: the same graph, plain.
+    let plain = with_unsupported(&[]);
+    assert_eq!(
+        workflow_graph_text(&plain, Charset::Unicode),
+        "○ → [Approve] → ◇× ok? → ●"
+    );
+    let wf = with_unsupported(&["start", "approve", "route"]);
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "⊘ ○ → [⊘ Approve] → ◇× ⊘ ok? → ●"
+    );
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Ascii),
+        "(/) o -> [(/) Approve] -> <x> (/) ok? -> @"
+    );
+}
+
+#[test]
+fn a_label_with_line_breaks_is_drawn_on_one_line() {
+    let mut wf = with_unsupported(&[]);
+    // As the modeler writes it (`name="Generate&#10;QAOA circuit"`), and worse.
+    wf.nodes[1].label = Some("Generate\nQAOA circuit".into());
+    wf.nodes[2].label = Some("  Job \r\n\n status?\r".into());
+    assert_eq!(wf.nodes[1].line_label(), "Generate QAOA circuit");
+    assert_eq!(wf.nodes[2].line_label(), "Job status?");
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Generate QAOA circuit] → ◇× Job status? → ●"
+    );
+    // The TUI's boxes use the same helper.
+    let look = crate::ui::tui::graphpane::Look::PENDING;
+    assert_eq!(
+        crate::ui::tui::graphpane::node_text(&wf.nodes[1], &look, Charset::Unicode),
+        "[· Generate QAOA circuit      ]"
+    );
+    // A label without one is borrowed as it is.
+    wf.nodes[1].label = Some("Plain".into());
+    assert!(matches!(
+        wf.nodes[1].line_label(),
+        std::borrow::Cow::Borrowed("Plain")
+    ));
+}

@@ -1060,7 +1060,9 @@ fn engine_event(app: &mut App, e: Event) {
                 let to = app
                     .wf
                     .node_index(&to)
-                    .map_or(to.as_ref(), |k| app.wf.nodes[k].display_label());
+                    .map_or(std::borrow::Cow::Borrowed(to.as_ref()), |k| {
+                        app.wf.nodes[k].line_label()
+                    });
                 app.nodes[i].caught = Some(crate::safe::line(&format!("{code} → {to}")).into());
             }
         }

@@ -103,10 +103,21 @@ impl Look {
 
 /// What one node shows: `[✓ Label 1.2s]`, `[⠋ Label 0.3s *2]` (2 redactions), `[⠋ Flaky
 /// 0.3s attempt 2/3]`, `[✓ Poll 0.2s ↻3]`; a timer `◷ ⠋ wait 12.5s left`, a gateway
-/// `◇× done? ↻3`; start and end their marks.
+/// `◇× done? ↻3`; start and end their marks; a node wfop does not run `[⊘ Approve]`.
 pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
     let shape = shape_of(node.kind);
-    let label = crate::safe::line(node.display_label());
+    let line = node.line_label();
+    let label = crate::safe::line(line.as_ref());
+    // A node wfop does not run (it never runs: no status glyph, no time) is marked `⊘`.
+    if node.unsupported.is_some() {
+        let marked = format!("{} {label}", charset.unsupported_mark());
+        return match node.kind {
+            NodeKind::Start | NodeKind::End => {
+                format!("{} {}", charset.unsupported_mark(), charset.mark(shape))
+            }
+            _ => charset.node_text(shape, &marked),
+        };
+    }
     let loops = if look.iteration > 1 {
         format!(" ↻{}", look.iteration)
     } else {

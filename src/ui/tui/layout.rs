@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Rect};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::mapping::{MapRow, Resolved, SECRET_MASK};
+use super::mapping::{MapRow, Resolved, RowKind, SECRET_MASK};
 
 /// Smallest usable terminal; below it the screen says so.
 pub const MIN_WIDTH: u16 = 60;
@@ -128,7 +128,7 @@ fn mapping_lines(rows: &[MapRow], w: usize) -> usize {
 pub fn columns(rows: &[MapRow], w: usize) -> (usize, usize, usize) {
     let name = rows
         .iter()
-        .filter(|r| !r.heading)
+        .filter(|r| r.kind == RowKind::Row)
         .map(|r| r.name.width())
         .max()
         .unwrap_or(4)

@@ -3,6 +3,7 @@
 //! only by name and source, never a value or its length); a gateway's edges and conditions
 //! with the values the run last gave them, a timer's wait.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -51,11 +52,21 @@ impl Resolved {
     }
 }
 
+/// What a line of the table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A row: name, value, resolved.
+    Row,
+    /// A section heading (`output mapping`): `name` across the pane.
+    Heading,
+    /// A line of prose across the pane (`name`): the node's description, why it is not run.
+    Text,
+}
+
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapRow {
-    /// A section heading (`output mapping`) rather than a row.
-    pub heading: bool,
+    pub kind: RowKind,
     pub name: String,
     /// The expression as written.
     pub value: String,
@@ -65,10 +76,17 @@ pub struct MapRow {
 impl MapRow {
     fn heading(text: &str) -> MapRow {
         MapRow {
-            heading: true,
+            kind: RowKind::Heading,
             name: text.to_string(),
             value: String::new(),
             resolved: Resolved::Note(String::new()),
+        }
+    }
+
+    fn text(text: &str) -> MapRow {
+        MapRow {
+            kind: RowKind::Text,
+            ..MapRow::heading(text)
         }
     }
 }
@@ -292,6 +310,41 @@ pub fn rows(
     let Some(n) = wf.nodes.get(node) else {
         return Vec::new();
     };
+    let mut out = about(n);
+    out.extend(kind_rows(wf, n, vars, sources, edges, shown));
+    out
+}
+
+/// What the table says of a node before its rows: why wfop does not run it, and its
+/// description (a BPMN element's documentation), line by line.
+fn about(n: &Node) -> Vec<MapRow> {
+    let mut out = Vec::new();
+    if let Some(u) = &n.unsupported {
+        out.push(MapRow::text(&format!(
+            "not run: {} — {}",
+            u.element, u.reason
+        )));
+    }
+    if let Some(d) = &n.description {
+        out.extend(
+            d.lines()
+                .map(str::trim_end)
+                .filter(|l| !l.trim().is_empty())
+                .map(MapRow::text),
+        );
+    }
+    out
+}
+
+/// The rows of node `n` by its kind (see [`rows`]).
+fn kind_rows(
+    wf: &Workflow,
+    n: &Node,
+    vars: Option<&Vars>,
+    sources: &BTreeMap<String, String>,
+    edges: &[EdgeRun],
+    shown: Shown<'_>,
+) -> Vec<MapRow> {
     let empty = Vars::default();
     match n.kind {
         NodeKind::Exclusive => return exclusive_rows(wf, n, vars, edges, shown),
@@ -311,7 +364,7 @@ pub fn rows(
         NodeKind::End => vars
             .iter()
             .map(|(k, v)| MapRow {
-                heading: false,
+                kind: RowKind::Row,
                 name: k.to_string(),
                 value: String::new(),
                 resolved: shown.value(&v),
@@ -322,12 +375,19 @@ pub fn rows(
     }
 }
 
-/// `→ Report` for an edge to `to`.
-fn arrow_to(wf: &Workflow, to: &str) -> String {
+/// `→ Report` for an edge to `to`; `Yes → Report` when the edge has a label (a BPMN sequence
+/// flow's name).
+fn arrow_to(wf: &Workflow, e: &crate::workflow::Edge) -> String {
     let label = wf
-        .node_index(to)
-        .map_or(to, |i| wf.nodes[i].display_label());
-    format!("→ {label}")
+        .node_index(&e.to)
+        .map_or(Cow::Borrowed(e.to.as_str()), |i| wf.nodes[i].line_label());
+    match &e.label {
+        Some(name) => {
+            let name: Vec<&str> = name.split_whitespace().collect();
+            format!("{} → {label}", name.join(" "))
+        }
+        None => format!("→ {label}"),
+    }
 }
 
 /// An exclusive gateway: each outgoing edge in file order (the order they are tried), its
@@ -361,8 +421,8 @@ fn exclusive_rows(
             },
         };
         out.push(MapRow {
-            heading: false,
-            name: arrow_to(wf, &e.to),
+            kind: RowKind::Row,
+            name: arrow_to(wf, e),
             value,
             resolved,
         });
@@ -390,9 +450,9 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
         for (i, e) in incoming {
             let from = wf
                 .node_index(&e.from)
-                .map_or(e.from.as_str(), |k| wf.nodes[k].display_label());
+                .map_or(Cow::Borrowed(e.from.as_str()), |k| wf.nodes[k].line_label());
             out.push(MapRow {
-                heading: false,
+                kind: RowKind::Row,
                 name: format!("← {from}"),
                 value: "(the join waits for it)".into(),
                 resolved: match taken(i) {
@@ -404,8 +464,8 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
     }
     for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
         out.push(MapRow {
-            heading: false,
-            name: arrow_to(wf, &e.to),
+            kind: RowKind::Row,
+            name: arrow_to(wf, e),
             value: "(every branch)".into(),
             resolved: count(taken(i)),
         });
@@ -419,7 +479,7 @@ fn timer_rows(n: &Node) -> Vec<MapRow> {
         return Vec::new();
     };
     vec![MapRow {
-        heading: false,
+        kind: RowKind::Row,
         name: "duration".into(),
         value: t.text.clone(),
         resolved: Resolved::Value(crate::human::duration(
@@ -464,7 +524,7 @@ fn start_rows(wf: &Workflow, vars: &Vars, shown: Shown<'_>, missing: &str) -> Ve
     for d in wf.inputs.iter().flatten() {
         seen.push(d.name.clone());
         out.push(MapRow {
-            heading: false,
+            kind: RowKind::Row,
             name: d.name.clone(),
             value: d.description.clone().unwrap_or_default(),
             resolved: match vars.get(&d.name) {
@@ -476,7 +536,7 @@ fn start_rows(wf: &Workflow, vars: &Vars, shown: Shown<'_>, missing: &str) -> Ve
     for (k, v) in vars.iter() {
         if !seen.iter().any(|s| s == k) {
             out.push(MapRow {
-                heading: false,
+                kind: RowKind::Row,
                 name: k.to_string(),
                 value: String::new(),
                 resolved: shown.value(&v),
@@ -495,7 +555,7 @@ fn service_rows(
     let mut out = Vec::new();
     match &n.input_mapping {
         None => out.push(MapRow {
-            heading: false,
+            kind: RowKind::Row,
             name: "(all)".into(),
             value: "no input mapping: every workflow variable".into(),
             resolved: Resolved::Value(format!("{} variables", vars.len())),
@@ -510,7 +570,7 @@ fn service_rows(
                     let bindings = n.bound_secrets();
                     if bindings.is_empty() {
                         out.push(MapRow {
-                            heading: false,
+                            kind: RowKind::Row,
                             name: row.name.clone(),
                             value: value.clone(),
                             resolved: Resolved::Note("(no secrets)".into()),
@@ -519,7 +579,7 @@ fn service_rows(
                     for (i, b) in bindings.iter().enumerate() {
                         let source = sources.get(&b.secret).cloned();
                         out.push(MapRow {
-                            heading: false,
+                            kind: RowKind::Row,
                             name: if i == 0 {
                                 row.name.clone()
                             } else {
@@ -546,7 +606,7 @@ fn service_rows(
                     }
                 };
                 out.push(MapRow {
-                    heading: false,
+                    kind: RowKind::Row,
                     name: row.name.clone(),
                     value,
                     resolved,
@@ -554,11 +614,12 @@ fn service_rows(
             }
         }
     }
+    out.extend(header_rows(n, vars, shown));
     if let Some(mapping) = &n.output_mapping {
         out.push(MapRow::heading("output mapping"));
         for row in mapping {
             out.push(MapRow {
-                heading: false,
+                kind: RowKind::Row,
                 name: row.name.clone(),
                 value: row.value.text.clone(),
                 resolved: match vars.get(&row.name) {
@@ -567,6 +628,59 @@ fn service_rows(
                 },
             });
         }
+    }
+    out
+}
+
+/// A service's result and error headers, under their BPMN names, in the order the engine
+/// applies them: the variable the whole result is set as, the expression whose context's
+/// entries are set (what it set, once every entry is there), the error expression.
+fn header_rows(n: &Node, vars: &Vars, shown: Shown<'_>) -> Vec<MapRow> {
+    let after = || Resolved::Note("(after the node runs)".into());
+    let mut out = Vec::new();
+    if let Some(name) = &n.result_variable {
+        out.push(MapRow {
+            kind: RowKind::Row,
+            name: "resultVariable".into(),
+            value: name.clone(),
+            resolved: vars.get(name).map_or_else(after, |v| shown.value(&v)),
+        });
+    }
+    if let Some(x) = &n.result_expression {
+        let keys: Option<Vec<&str>> = match x.expr.as_ref().map(|e| &e.kind) {
+            Some(expr::ExprKind::Context(entries)) => {
+                Some(entries.iter().map(|c| c.key.as_str()).collect())
+            }
+            _ => None,
+        };
+        let set: Option<Map<String, Value>> = keys.and_then(|keys| {
+            keys.iter()
+                .map(|k| {
+                    let v = vars.get(k)?;
+                    Some((k.to_string(), serde_json::to_value(v).ok()?))
+                })
+                .collect()
+        });
+        out.push(MapRow {
+            kind: RowKind::Row,
+            name: "resultExpression".into(),
+            value: x.value.text.clone(),
+            resolved: match set {
+                Some(set) if !set.is_empty() => shown.value(&set),
+                _ => after(),
+            },
+        });
+    }
+    if let Some(x) = &n.error_expression {
+        out.push(MapRow {
+            kind: RowKind::Row,
+            name: "errorExpression".into(),
+            value: x.value.text.clone(),
+            resolved: Resolved::Note("(at the end of each attempt)".into()),
+        });
+    }
+    if !out.is_empty() {
+        out.insert(0, MapRow::heading("headers"));
     }
     out
 }
@@ -733,6 +847,47 @@ mod tests {
             rows[0].resolved,
             Resolved::Note("(error: `status` is not a string)".into())
         );
+    }
+
+    #[test]
+    fn a_gateway_names_its_labelled_edges_by_their_label() {
+        let mut wf = crate::ui::tui::screen_tests::polling_workflow();
+        let check = wf.node_index("check").expect("check");
+        wf.edges[4].label = Some("Yes,\n done".into());
+        let rows = rows_of(&wf, check, None, &[]);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["Yes, done → Report", "→ wait"]);
+    }
+
+    #[test]
+    fn a_description_comes_first_and_an_unsupported_node_says_why() {
+        let mut wf = crate::ui::tui::screen_tests::polling_workflow();
+        let poll = wf.node_index("poll").expect("poll");
+        let before = rows_of(&wf, poll, None, &[]);
+        assert_eq!(before[0].kind, RowKind::Row, "{before:?}");
+        wf.nodes[poll].description = Some("Asks the backend.\n\n  Every 30s.  ".into());
+        wf.nodes[poll].unsupported = Some(crate::workflow::model::Unsupported {
+            element: "sendTask".into(),
+            reason: "it has no task definition".into(),
+        });
+        let rows = rows_of(&wf, poll, None, &[]);
+        let text: Vec<(RowKind, &str)> = rows
+            .iter()
+            .take(3)
+            .map(|r| (r.kind, r.name.as_str()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                (
+                    RowKind::Text,
+                    "not run: sendTask — it has no task definition"
+                ),
+                (RowKind::Text, "Asks the backend."),
+                (RowKind::Text, "  Every 30s."),
+            ]
+        );
+        assert_eq!(&rows[3..], &before[..]);
     }
 
     fn rows_of(wf: &Workflow, node: usize, vars: Option<&Vars>, edges: &[EdgeRun]) -> Vec<MapRow> {

@@ -1185,3 +1185,136 @@ fn a_caught_error_takes_its_error_path() {
         "{screen}"
     );
 }
+
+/// start → fetch (a service with a description and every result and error header) →
+/// approve (standing for a BPMN user task wfop does not run) → end, prepared from a file and
+/// given the unsupported element in memory (only a BPMN file can say it).
+fn headers_app(size: (u16, u16)) -> (App, Instant, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join("headers.json");
+    let text = r#"{ "name": "headers", "nodes": [
+        { "id": "start", "type": "start" },
+        { "id": "fetch", "type": "service", "label": "Fetch",
+          "description": "Fetches the job's state.\nRetried by the platform, not here.",
+          "run": { "command": ["true"] },
+          "result_variable": "raw",
+          "result_expression": "{ \"n\": count(response.items), \"ok\": response.ok }",
+          "error_expression": "if response.ok then null else bpmnError(\"DOWN\", \"down\")",
+          "output_mapping": [ { "name": "total", "value": "n * 2" } ] },
+        { "id": "approve", "type": "service", "label": "Approve", "run": { "command": ["true"] } },
+        { "id": "end", "type": "end" } ],
+      "edges": [ { "from": "start", "to": "fetch" }, { "from": "fetch", "to": "approve" },
+                 { "from": "approve", "to": "end" } ] }"#;
+    std::fs::write(&wf, text).expect("write");
+    let mut p = setup::prepare(&wf, None, &[]).expect("prepare");
+    let approve = p.workflow.node_index("approve").expect("approve");
+    p.workflow.nodes[approve].unsupported = Some(crate::workflow::model::Unsupported {
+        element: "userTask".into(),
+        reason: "a user task waits for a person to complete a form".into(),
+    });
+    let (mut app, t) = new_app(p, size);
+    effects(&mut app);
+    (app, t, dir)
+}
+
+#[test]
+fn snapshot_headers_description_and_an_unsupported_node() {
+    let (mut app, _, _dir) = headers_app((160, 40));
+    select(&mut app, "fetch");
+    let screen = render(&app);
+    for want in [
+        "Fetches the job's state.",
+        "Retried by the platform, not here.",
+        "headers",
+        "resultVariable",
+        "resultExpression",
+        "{ \"n\": count(response",
+        "errorExpression",
+        "(at the end of each attempt)",
+        "output mapping",
+        "[⊘ Approve]",
+    ] {
+        assert!(screen.contains(want), "{want:?} in\n{screen}");
+    }
+    // Only the unsupported node is marked.
+    assert!(!screen.contains("⊘ Fetch"), "{screen}");
+    assert!(screen.contains("[· Fetch"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // The mark is drawn in the node.unsupported colour, which the bundled theme sets apart
+    // from a pending node's.
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view::view(&app, f)).expect("draw");
+    let buf = term.backend().buffer();
+    let unsupported = app.theme.style(Role::NodeUnsupported);
+    assert_ne!(unsupported, app.theme.style(Role::StatusPending));
+    let marked = (0..h).any(|y| {
+        (0..w).any(|x| {
+            buf[(x, y)].symbol() == "⊘" && buf[(x, y)].fg == unsupported.fg.unwrap_or_default()
+        })
+    });
+    assert!(marked, "{screen}");
+    // The selected unsupported node says why it is not run.
+    select(&mut app, "approve");
+    let screen = render(&app);
+    assert!(
+        screen.contains("not run: userTask — a user task waits for a person to complete a form"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_headers_rows_show_what_the_headers_set() {
+    let (mut app, _, _dir) = headers_app((100, 30));
+    started(&mut app, &["fetch"]);
+    select(&mut app, "fetch");
+    let row = |app: &App, name: &str| {
+        app.mapping_rows()
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| (r.value.clone(), r.resolved.text()))
+    };
+    assert_eq!(
+        row(&app, "resultVariable"),
+        Some(("raw".into(), "(after the node runs)".into()))
+    );
+    assert_eq!(
+        row(&app, "resultExpression").map(|r| r.1),
+        Some("(after the node runs)".into())
+    );
+    ev(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("fetch"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                serde_json::json!({ "raw": { "items": [1, 2] }, "n": 2, "ok": true, "total": 4 })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        },
+    );
+    assert_eq!(
+        row(&app, "resultVariable"),
+        Some(("raw".into(), r#"{"items":[1,2]}"#.into()))
+    );
+    assert_eq!(
+        row(&app, "resultExpression").map(|r| r.1),
+        Some(r#"{"n":2,"ok":true}"#.into())
+    );
+    assert_eq!(
+        row(&app, "errorExpression").map(|r| r.1),
+        Some("(at the end of each attempt)".into())
+    );
+    assert_eq!(row(&app, "total").map(|r| r.1), Some("4".into()));
+    // The headers come between the input and the output mapping, in the engine's order.
+    let names: Vec<&str> = app.mapping_rows().iter().map(|r| r.name.as_str()).collect();
+    let at = |n: &str| names.iter().position(|x| *x == n).unwrap_or(usize::MAX);
+    assert!(
+        at("headers") < at("resultVariable")
+            && at("resultVariable") < at("resultExpression")
+            && at("resultExpression") < at("errorExpression")
+            && at("errorExpression") < at("output mapping"),
+        "{names:?}"
+    );
+}

@@ -39,11 +39,12 @@ pub enum Role {
     Edge,
     EdgeTaken,
     EdgeUntaken,
+    NodeUnsupported,
 }
 
 impl Role {
     /// Every role, in the order the docs list them.
-    pub const ALL: [Role; 25] = [
+    pub const ALL: [Role; 26] = [
         Role::Text,
         Role::Muted,
         Role::Title,
@@ -69,6 +70,7 @@ impl Role {
         Role::Edge,
         Role::EdgeTaken,
         Role::EdgeUntaken,
+        Role::NodeUnsupported,
     ];
 
     /// The roles every bundled theme defines itself (the list).
@@ -118,6 +120,7 @@ impl Role {
             Role::Edge => "edge",
             Role::EdgeTaken => "edge.taken",
             Role::EdgeUntaken => "edge.untaken",
+            Role::NodeUnsupported => "node.unsupported",
         }
     }
 
@@ -141,6 +144,7 @@ impl Role {
             Role::Edge => Some(Role::Text),
             Role::EdgeTaken => Some(Role::StatusSucceeded),
             Role::EdgeUntaken => Some(Role::StatusSkipped),
+            Role::NodeUnsupported => Some(Role::Warning),
         }
     }
 

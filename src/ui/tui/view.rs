@@ -13,7 +13,7 @@ use super::app::{App, Confirm, EdgeLook, Overlay, Phase};
 use super::graphpane::{self, status_role};
 use super::keymap::{self, Context};
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH, columns, cut, inner, inner_rect, resolved_lines};
-use super::mapping::Resolved;
+use super::mapping::{Resolved, RowKind};
 use super::theme::Role;
 use crate::engine::{NodeOutcome, NodeState, RunStatus};
 use crate::human::{self, Form};
@@ -214,7 +214,9 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
         (
             |i| {
                 let kind = app.wf.nodes.get(i).map(|n| n.kind);
+                let unsupported = app.wf.nodes.get(i).is_some_and(|n| n.unsupported.is_some());
                 let base = match kind {
+                    _ if unsupported => t.style(Role::NodeUnsupported),
                     Some(NodeKind::Service | NodeKind::Timer) => {
                         t.style(status_role(app.nodes[i].state))
                     }
@@ -418,7 +420,7 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
             if n.label.is_some() {
                 format!(
                     "{} ({})",
-                    crate::safe::line(n.display_label()),
+                    crate::safe::line(n.line_label().as_ref()),
                     crate::safe::line(&n.id)
                 )
             } else {
@@ -469,10 +471,17 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
         if y >= bottom {
             break;
         }
-        if r.heading {
-            buf.set_stringn(inner.x, y, &r.name, w, t.style(Role::Title));
-            y += 1;
-            continue;
+        match r.kind {
+            RowKind::Heading | RowKind::Text => {
+                let role = match r.kind {
+                    RowKind::Heading => Role::Title,
+                    _ => Role::Muted,
+                };
+                buf.set_stringn(inner.x, y, cut(&r.name, w), w, t.style(role));
+                y += 1;
+                continue;
+            }
+            RowKind::Row => {}
         }
         let lines = resolved_lines(r, rw);
         let res_style = match r.resolved {

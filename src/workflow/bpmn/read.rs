@@ -52,17 +52,20 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> (Option<Workflow>, Ve
         );
         return (None, vec![d]);
     }
-    if let Some(d) = camunda7::check(text, root) {
-        return (None, vec![d]);
-    }
+    // A Camunda 7 file: one finding says so; the model is still read (so `graph` draws it),
+    // its JUEL expressions kept as text, unparsed and unreported.
+    let camunda7 = camunda7::check(text, root);
     let mut cx = Cx {
         text,
         diags: Vec::new(),
+        quiet_expressions: camunda7.is_some(),
     };
+    cx.diags.extend(camunda7);
     let Some(proc_el) = process::choose(&mut cx, root, process) else {
         return (None, cx.diags);
     };
     let wf = read_process(&mut cx, source, root, proc_el);
+    cx.diags.sort_by_key(|d| d.primary.0.start);
     (Some(wf), cx.diags)
 }
 
@@ -70,6 +73,9 @@ pub fn read(source: &SourceFile, process: Option<&str>) -> (Option<Workflow>, Ve
 pub(crate) struct Cx<'t> {
     pub text: &'t str,
     pub diags: Vec<Diagnostic>,
+    /// Set for a Camunda 7 file: its expressions are not FEEL, so one that does not parse is
+    /// kept as text without a finding of its own.
+    pub quiet_expressions: bool,
 }
 
 impl Cx<'_> {
@@ -122,6 +128,7 @@ impl Cx<'_> {
     pub fn feel(&mut self, value: &Str, what: &str) -> Option<Expr> {
         match expr::parse(&value.text) {
             Ok(e) => Some(e),
+            Err(_) if self.quiet_expressions => None,
             Err(e) => {
                 let span = non_empty(value.file_span(e.span.start..e.span.end));
                 let message = if what.contains(crate::workflow::model::SECRETS_ROW) {
@@ -169,21 +176,23 @@ fn read_process(cx: &mut Cx, source: &SourceFile, root: XNode, proc_el: XNode) -
     let (mut node_list, mut edges) = flows::edges(cx, parts);
     flows::implicit_merges(&mut node_list, &mut edges);
     joins::fold(cx, proc_el, &mut node_list, &mut edges);
-    let declared = secrets::declared(&node_list, &edges);
+    let props = zeebe::process_properties(cx, proc_el);
+    let declared = secrets::declared(props.secrets, &node_list, &edges);
     let name = proc_el
         .attribute("name")
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or(&process_id)
         .to_string();
-    let description =
-        zeebe::process_description(cx, proc_el).or_else(|| nodes::documentation(cx, proc_el));
+    let description = props
+        .description
+        .or_else(|| nodes::documentation(cx, proc_el));
     Workflow {
         path: source.path.clone(),
         base_dir: base_dir_of(&source.path),
         name,
         description,
-        inputs: None,
+        inputs: props.inputs,
         secrets: (!declared.is_empty()).then_some(declared),
         nodes: node_list,
         edges,

@@ -1,5 +1,6 @@
 //! Recognises a Camunda 7 file (`camunda:` extensions, JUEL `${…}` expressions, the modeler's
-//! "Camunda Platform"): one clear message for the whole file instead of one per expression.
+//! "Camunda Platform"): one clear message for the whole file instead of one per expression (a
+//! run-only error: the file is still read and drawn).
 
 use roxmltree::Node;
 
@@ -8,7 +9,8 @@ use super::xml;
 use crate::diag::Diagnostic;
 use crate::workflow::json::Span;
 
-/// The message when the file is a Camunda 7 file, at the first place that shows it.
+/// The message when the file is a Camunda 7 file, at the first place that shows it (it stops a
+/// run, not `graph`).
 pub fn check(text: &str, root: Node) -> Option<Diagnostic> {
     let (span, why) = evidence(text, root)?;
     Some(
@@ -17,7 +19,8 @@ pub fn check(text: &str, root: Node) -> Option<Diagnostic> {
             format!("this is a Camunda 7 BPMN file ({why}); wfop runs Camunda 8 (Zeebe) files, whose extensions are `zeebe:` and whose expressions are FEEL"),
             "Camunda 7",
         )
-        .with_note("migrate the file to Camunda 8 (the Camunda Modeler's migration or the Migration Analyzer converts most of it), then run that file"),
+        .with_note("migrate the file to Camunda 8 (the Camunda Modeler's migration or the Migration Analyzer converts most of it), then run that file")
+        .run_only(),
     )
 }
 

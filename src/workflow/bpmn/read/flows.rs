@@ -51,6 +51,8 @@ pub struct Boundary {
     pub definition: Span,
     pub output_mapping: Option<Vec<MappingRow>>,
     pub span: Span,
+    /// Its start tag, where findings about it point.
+    pub tag: Span,
 }
 
 /// An error boundary event; `Err`: why another kind of boundary event is not run.
@@ -63,9 +65,9 @@ pub fn boundary(cx: &mut Cx, el: XNode, id: &Str) -> Result<Boundary, String> {
         [d] if d.tag_name().name() == "errorEventDefinition" => *d,
         [] => return Err("a boundary event without an event definition catches nothing".into()),
         [d] => {
-            let what = d.tag_name().name().trim_end_matches("EventDefinition");
             return Err(format!(
-                "a {what} boundary event is not run; only error boundary events are (they become the task's error paths)"
+                "a boundary event that waits for {} is not run; only error boundary events are (they become the task's error paths)",
+                nodes::event_word(d.tag_name().name())
             ));
         }
         _ => return Err("a boundary event with several event definitions is not run".into()),
@@ -79,6 +81,7 @@ pub fn boundary(cx: &mut Cx, el: XNode, id: &Str) -> Result<Boundary, String> {
         definition: cx.tag(def),
         output_mapping: zeebe::boundary_outputs(cx, el, &id.text),
         span: el.range(),
+        tag: cx.tag(el),
     })
 }
 
@@ -169,7 +172,7 @@ pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String
         let mut flows = outgoing.into_iter();
         let Some(first) = flows.next() else {
             cx.run_only(
-                b.span.start..b.span.start + 1,
+                b.tag.clone(),
                 format!("error boundary event `{}` has no outgoing flow: where does the run go on after the error?", b.id),
                 "leads nowhere",
             );

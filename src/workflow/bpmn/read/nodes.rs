@@ -214,7 +214,7 @@ fn event_definitions<'a>(el: XNode<'a, '_>) -> Vec<&'a str> {
 }
 
 /// What an event definition makes an event do, for messages ("waits for a message").
-fn event_word(definition: &str) -> &'static str {
+pub fn event_word(definition: &str) -> &'static str {
     match definition {
         "messageEventDefinition" => "a message",
         "signalEventDefinition" => "a signal",
@@ -348,16 +348,24 @@ fn node(cx: &mut Cx, el: XNode, id: &Str) -> Node {
         return node;
     }
     match kind {
-        NodeKind::Service => zeebe::service(cx, el, &mut node),
+        NodeKind::Service => {
+            zeebe::service(cx, el, &mut node);
+            zeebe::node_properties(cx, el, &mut node);
+        }
         NodeKind::Start => zeebe::start(cx, el, &mut node),
         NodeKind::Timer => {
             zeebe::other(cx, el, "a timer");
             if let Err(reason) = timer(cx, el, &mut node) {
                 unsupported(cx, el, &mut node, reason);
+            } else {
+                zeebe::node_properties(cx, el, &mut node);
             }
         }
         NodeKind::End => zeebe::other(cx, el, "an end event"),
-        NodeKind::Exclusive | NodeKind::Parallel => zeebe::other(cx, el, "a gateway"),
+        NodeKind::Exclusive | NodeKind::Parallel => {
+            zeebe::other(cx, el, "a gateway");
+            zeebe::node_properties(cx, el, &mut node);
+        }
     }
     node
 }
@@ -427,8 +435,9 @@ fn timer(cx: &mut Cx, el: XNode, node: &mut Node) -> Result<(), String> {
         Err(e) => {
             let span: Span = match iso_at {
                 Some(at) => {
-                    let start = at + e.at.min(iso.len());
-                    value.file_span(start..start + 1)
+                    let start = floor_boundary(&value.text, at + e.at.min(iso.len()));
+                    let len = value.text[start..].chars().next().map_or(0, char::len_utf8);
+                    value.file_span(start..start + len)
                 }
                 None => value.span.clone(),
             };
@@ -445,6 +454,15 @@ fn timer(cx: &mut Cx, el: XNode, node: &mut Node) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The largest character boundary of `text` at or before `i`.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// A condition on a sequence flow.

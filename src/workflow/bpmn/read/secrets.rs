@@ -1,15 +1,17 @@
 //! The workflow secrets a BPMN file declares: every `secret_value("name")` in any of its
 //! expressions names one (described by the documentation of the element using it), so the
-//! masked prompt asks for it by name as it does for a JSON workflow's `secrets`.
+//! masked prompt asks for it by name as it does for a JSON workflow's `secrets`; the process's
+//! `wfop.secret.NAME` properties declare secrets too (their descriptions win).
 
 use crate::diag::is_identifier;
 use crate::expr::{self, ExprKind};
 use crate::workflow::json::Str;
 use crate::workflow::model::{Decl, Edge, Expression, MappingRow, Node};
 
-/// The secrets named by `secret_value` calls, in file order of first use.
-pub fn declared(nodes: &[Node], edges: &[Edge]) -> Vec<Decl> {
-    let mut out: Vec<Decl> = Vec::new();
+/// The secrets the process's properties declare (`properties`, first), then those named by
+/// `secret_value` calls that are not among them, in file order of first use.
+pub fn declared(properties: Vec<Decl>, nodes: &[Node], edges: &[Edge]) -> Vec<Decl> {
+    let mut out: Vec<Decl> = properties;
     for node in nodes {
         let errors = node
             .errors
@@ -52,7 +54,6 @@ pub fn declared(nodes: &[Node], edges: &[Edge]) -> Vec<Decl> {
             }
         }
     }
-    out.sort_by_key(|d| d.span.start);
     out
 }
 

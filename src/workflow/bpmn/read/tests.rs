@@ -314,16 +314,16 @@ fn not_bpmn_and_no_process() {
 }
 
 #[test]
-fn camunda7_is_one_message() {
+fn camunda7_is_one_message_and_the_model_is_still_read() {
     let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
   <process id="p" isExecutable="true">
     <startEvent id="s" />
     <sequenceFlow id="f" sourceRef="s" targetRef="g"><conditionExpression>${a}</conditionExpression></sequenceFlow>
     <sequenceFlow id="f2" sourceRef="s" targetRef="g"><conditionExpression>${!a}</conditionExpression></sequenceFlow>
+    <exclusiveGateway id="g" />
   </process>
 </definitions>"#;
     let (wf, diags) = read_text(text);
-    assert!(wf.is_none());
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert!(
         diags[0].message.contains("Camunda 7"),
@@ -331,7 +331,26 @@ fn camunda7_is_one_message() {
         diags[0].message
     );
     assert!(diags[0].message.contains("JUEL"), "{}", diags[0].message);
+    assert!(diags[0].is_error() && diags[0].run_only);
     assert_eq!(at(text, &diags[0]), (4, 54));
+    // The JUEL conditions are kept as written, unparsed.
+    let wf = wf.expect("the model, for graph");
+    let conditions: Vec<(&str, bool)> = wf
+        .edges
+        .iter()
+        .filter_map(|e| e.condition.as_ref())
+        .map(|c| (c.value.text.as_str(), c.expr.is_some()))
+        .collect();
+    assert_eq!(conditions, [("${a}", false), ("${!a}", false)]);
+    // The same conditions in a Camunda 8 file are FEEL errors.
+    let c8 = text.replace("${a}", "= a +").replace("${!a}", "= )");
+    let (_, diags) = read_text(&c8);
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert!(
+        diags
+            .iter()
+            .all(|d| d.message.starts_with("in the condition"))
+    );
 }
 
 #[test]
@@ -414,4 +433,343 @@ fn a_collaboration_picks_its_participants_process() {
     let (wf, diags) = read_text(text);
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(wf.expect("wf").bpmn.expect("origin").process_id, "two");
+}
+
+/// A start, one service task `t` with `ext` as its extension elements and `extra` after it, an
+/// end.
+fn one_task(ext: &str, extra: &str) -> String {
+    process(&format!(
+        r#"    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+    <serviceTask id="t"><extensionElements>{ext}</extensionElements></serviceTask>
+    <sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+    <endEvent id="e" />
+{extra}"#
+    ))
+}
+
+fn messages(diags: &[Diagnostic]) -> Vec<&str> {
+    diags.iter().map(|d| d.message.as_str()).collect()
+}
+
+#[test]
+fn wfop_properties_declare_inputs_secrets_and_node_fields() {
+    let text = format!(
+        r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">
+  <process id="p" isExecutable="true">
+    <extensionElements><zeebe:properties>
+      <zeebe:property name="wfop.input.circuit" value="the circuit" />
+      <zeebe:property name="wfop.input.shots" value="" />
+      <zeebe:property name="wfop.secret.token" value="an API token" />
+      <zeebe:property name="wfop.secret.unused" value="declared, not used" />
+      <zeebe:property name="wfop.colour" value="blue" />
+    </zeebe:properties></extensionElements>
+{}
+  </process>
+</definitions>"#,
+        r#"    <serviceTask id="t"><extensionElements>
+      <zeebe:taskDefinition type="x" retries="2" />
+      <zeebe:properties>
+        <zeebe:property name="wfop.timeout" value="5m" />
+        <zeebe:property name="wfop.max_iterations" value="7" />
+        <zeebe:property name="wfop.backoff" value="PT2S" />
+        <zeebe:property name="other" value="kept by the modeler" />
+      </zeebe:properties>
+      <zeebe:ioMapping><zeebe:input source="= {k: secret_value(&#34;token&#34;), j: secret_value(&#34;more&#34;)}" target="$secrets" /></zeebe:ioMapping>
+    </extensionElements></serviceTask>
+    <exclusiveGateway id="g"><extensionElements><zeebe:properties><zeebe:property name="wfop.timeout" value="1s" /></zeebe:properties></extensionElements></exclusiveGateway>"#
+    );
+    let (wf, diags) = read_text(&text);
+    let wf = wf.expect("workflow");
+    let inputs: Vec<(&str, Option<&str>)> = wf
+        .inputs
+        .iter()
+        .flatten()
+        .map(|d| (d.name.as_str(), d.description.as_deref()))
+        .collect();
+    assert_eq!(inputs, [("circuit", Some("the circuit")), ("shots", None)]);
+    let secrets: Vec<(&str, Option<&str>)> = wf
+        .secrets
+        .iter()
+        .flatten()
+        .map(|d| (d.name.as_str(), d.description.as_deref()))
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            ("token", Some("an API token")),
+            ("unused", Some("declared, not used")),
+            ("more", None)
+        ]
+    );
+    let t = node(&wf, "t");
+    assert_eq!(t.timeout, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(t.max_iterations, 7);
+    assert_eq!(
+        t.retries.as_ref().and_then(|r| r.backoff),
+        Some(std::time::Duration::from_secs(2))
+    );
+    let m = messages(&diags);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].contains("`wfop.colour`") && !diags[0].is_error(),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("`wfop.timeout` does not apply to `exclusiveGateway`") && diags[1].is_error()
+    );
+}
+
+#[test]
+fn timers_fixed_feel_variable_and_dates() {
+    let timer = |def: &str| {
+        process(&format!(
+            r#"    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="w" />
+    <intermediateCatchEvent id="w"><timerEventDefinition>{def}</timerEventDefinition></intermediateCatchEvent>
+    <sequenceFlow id="f2" sourceRef="w" targetRef="e" />
+    <endEvent id="e" />"#
+        ))
+    };
+    let (wf, diags) = read_text(&timer(r#"<timeDuration>= duration("PT2M")</timeDuration>"#));
+    assert!(diags.is_empty(), "{diags:?}");
+    let t = wf.expect("wf").nodes[1].timer.clone().expect("timer");
+    assert_eq!(t.duration, std::time::Duration::from_secs(120));
+    assert_eq!(t.text, "= duration(\"PT2M\")");
+
+    let (wf, diags) = read_text(&timer("<timeDuration>=wait</timeDuration>"));
+    let w = &wf.expect("wf").nodes[1];
+    assert!(w.unsupported.is_some() && w.timer.is_none());
+    assert!(diags[0].run_only && diags[0].message.contains("computed from variables"));
+
+    let (wf, diags) = read_text(&timer("<timeDate>2030-01-01T00:00:00Z</timeDate>"));
+    assert!(wf.expect("wf").nodes[1].unsupported.is_some());
+    assert!(diags[0].message.contains("until a date"), "{diags:?}");
+
+    let text = timer("<timeDuration>PT5X</timeDuration>");
+    let (_, diags) = read_text(&text);
+    assert!(
+        diags[0]
+            .message
+            .starts_with("invalid timer duration \"PT5X\""),
+        "{diags:?}"
+    );
+    assert!(!diags[0].run_only);
+    assert_eq!(&text[diags[0].primary.0.clone()], "X");
+}
+
+#[test]
+fn error_boundaries_catch_all_nowhere_and_unknown_errors() {
+    let boundary = |def: &str, flow: bool| {
+        let flow = if flow {
+            r#"<sequenceFlow id="fb" sourceRef="b" targetRef="e" />"#
+        } else {
+            ""
+        };
+        format!(
+            r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+  <error id="known" errorCode="BOOM" /><error id="codeless" />
+  <process id="p" isExecutable="true">
+    <startEvent id="s" /><sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+    <serviceTask id="t" /><sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+    <boundaryEvent id="b" attachedToRef="t">{def}</boundaryEvent>{flow}
+    <endEvent id="e" />
+  </process>
+</definitions>"#
+        )
+    };
+    let (wf, diags) = read_text(&boundary("<errorEventDefinition />", true));
+    assert_eq!(wf.expect("wf").nodes[1].errors[0].code, flows::CATCH_ALL);
+    assert!(diags[0].run_only && diags[0].message.contains("catches every error"));
+
+    let (wf, diags) = read_text(&boundary(
+        r#"<errorEventDefinition errorRef="known" />"#,
+        false,
+    ));
+    assert!(wf.expect("wf").nodes[1].errors.is_empty());
+    assert!(
+        diags[0].run_only && diags[0].message.contains("no outgoing flow"),
+        "{diags:?}"
+    );
+
+    let (_, diags) = read_text(&boundary(
+        r#"<errorEventDefinition errorRef="nope" />"#,
+        true,
+    ));
+    assert!(
+        diags[0]
+            .message
+            .contains("errorRef `nope` names no `error`"),
+        "{diags:?}"
+    );
+    let (_, diags) = read_text(&boundary(
+        r#"<errorEventDefinition errorRef="codeless" />"#,
+        true,
+    ));
+    assert!(diags[0].message.contains("has no errorCode"), "{diags:?}");
+}
+
+#[test]
+fn mapping_rows_static_empty_and_duplicate() {
+    let text = one_task(
+        r#"<zeebe:ioMapping>
+      <zeebe:input source="plain text" target="a" />
+      <zeebe:input target="b" />
+      <zeebe:input source="=1" target="a" />
+    </zeebe:ioMapping>"#,
+        "",
+    );
+    let (wf, diags) = read_text(&text);
+    let rows = node(&wf.expect("wf"), "t")
+        .input_mapping
+        .clone()
+        .expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0].expr.as_ref().map(|e| &e.kind),
+        Some(&expr::ExprKind::String("plain text".into()))
+    );
+    assert_eq!(
+        rows[1].expr.as_ref().map(|e| &e.kind),
+        Some(&expr::ExprKind::Null)
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(diags[0].message.contains("`a` is assigned twice"));
+    assert_eq!(diags[0].secondary.len(), 1);
+}
+
+#[test]
+fn task_definition_and_header_findings() {
+    let text = one_task(
+        r#"<zeebe:taskDefinition type="= kind" retries="0" />
+      <zeebe:taskHeaders>
+        <zeebe:header key="retryBackoff" value="PT1S" />
+        <zeebe:header key="custom" value="x" />
+        <zeebe:header key="resultExpression" value="= {a: " />
+      </zeebe:taskHeaders>
+      <zeebe:userTask />"#,
+        "",
+    );
+    let (wf, diags) = read_text(&text);
+    let t = node(&wf.expect("wf"), "t").clone();
+    assert_eq!(t.task_type.as_deref(), Some("= kind"));
+    assert!(t.retries.is_none());
+    let m = messages(&diags);
+    assert_eq!(m.len(), 6, "{m:?}");
+    assert!(m[0].contains("task type of `t` is an expression") && diags[0].run_only);
+    assert!(m[1].contains("retries must be a whole number from 1 to"));
+    assert!(m[2].contains("retryBackoff without retries") && !diags[2].is_error());
+    assert!(m[3].contains("task header `custom`") && !diags[3].is_error());
+    assert!(m[4].contains("in the resultExpression"), "{m:?}");
+    assert!(m[5].contains("`zeebe:userTask` on a service task") && !diags[5].is_error());
+}
+
+#[test]
+fn start_event_inputs_and_message_start() {
+    let text = process(
+        r#"    <startEvent id="s"><extensionElements><zeebe:ioMapping><zeebe:input source="=1" target="x" /></zeebe:ioMapping></extensionElements></startEvent>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="e" />
+    <endEvent id="e" />"#,
+    );
+    let (_, diags) = read_text(&text);
+    assert!(
+        diags[0]
+            .message
+            .contains("a start event has no input mapping"),
+        "{diags:?}"
+    );
+    let text = process(
+        r#"    <startEvent id="s"><messageEventDefinition /></startEvent>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="e" />
+    <endEvent id="e" />"#,
+    );
+    let (wf, diags) = read_text(&text);
+    let s = &wf.expect("wf").nodes[0];
+    assert_eq!(s.kind, NodeKind::Start);
+    assert_eq!(
+        s.unsupported.as_ref().map(|u| u.element.as_str()),
+        Some("startEvent")
+    );
+    assert!(diags[0].message.contains("a message"), "{diags:?}");
+}
+
+#[test]
+fn unknown_and_drawing_only_elements() {
+    let text = process(
+        r#"    <startEvent id="s" />
+    <textAnnotation id="note"><text>hello</text></textAnnotation>
+    <association id="as" sourceRef="s" targetRef="note" />
+    <laneSet id="ls" />
+    <somethingNew id="n" />"#,
+    );
+    let (wf, diags) = read_text(&text);
+    assert_eq!(wf.expect("wf").nodes.len(), 1);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(!diags[0].is_error() && diags[0].message.contains("`somethingNew`"));
+    assert_eq!(at(&text, &diags[0]), (8, 5));
+}
+
+#[test]
+fn secrets_in_a_secrets_row_are_masked_in_parse_errors() {
+    let text = one_task(
+        r#"<zeebe:ioMapping><zeebe:input source="= {k: hunter2 + }" target="$secrets" /></zeebe:ioMapping>"#,
+        "",
+    );
+    let (_, diags) = read_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0]
+            .message
+            .contains("`$secrets` expression does not parse")
+    );
+    assert!(!diags[0].message.contains("hunter"), "{}", diags[0].message);
+}
+
+#[test]
+fn a_task_type_equal_to_the_id_is_no_type() {
+    let (wf, _) = read_text(&one_task(r#"<zeebe:taskDefinition type="t" />"#, ""));
+    assert_eq!(node(&wf.expect("wf"), "t").task_type, None);
+    let (wf, _) = read_text(&one_task(r#"<zeebe:taskDefinition type="other" />"#, ""));
+    assert_eq!(
+        node(&wf.expect("wf"), "t").task_type.as_deref(),
+        Some("other")
+    );
+}
+
+#[test]
+fn no_input_makes_it_panic() {
+    // Every prefix of a rich file, and the file with each byte class swapped in at many places:
+    // findings, never a panic.
+    let text = MAPPED;
+    let cuts = (0..text.len())
+        .step_by(3)
+        .filter(|&i| text.is_char_boundary(i));
+    for cut in cuts {
+        let _ = read_text(&text[..cut]);
+    }
+    for (i, _) in text.char_indices().step_by(5) {
+        for c in ['<', '>', '"', '&', '=', 'é', '\r', ';'] {
+            let mut s = text.to_string();
+            let end = i + s[i..].chars().next().map_or(0, char::len_utf8);
+            s.replace_range(i..end, &c.to_string());
+            let (_, diags) = read_text(&s);
+            for d in diags {
+                assert!(d.primary.0.start <= s.len() && d.primary.0.end <= s.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_timer_error_inside_a_multibyte_character_does_not_split_it() {
+    let text = process(
+        r#"    <startEvent id="s" /><sequenceFlow id="f1" sourceRef="s" targetRef="w" />
+    <intermediateCatchEvent id="w"><timerEventDefinition><timeDuration>PT5é</timeDuration></timerEventDefinition></intermediateCatchEvent>"#,
+    );
+    let (_, diags) = read_text(&text);
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains("invalid timer"))
+        .expect("finding");
+    assert!(text.get(d.primary.0.clone()).is_some(), "{:?}", d.primary.0);
 }

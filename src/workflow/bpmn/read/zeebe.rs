@@ -7,9 +7,11 @@ use roxmltree::Node as XNode;
 
 use super::super::{BPMN_NS, ZEEBE_NS};
 use super::{Cx, xml};
+use crate::diag::{Diagnostic, is_identifier};
 use crate::expr;
-use crate::workflow::load::MAX_ATTEMPTS;
-use crate::workflow::model::{Expression, MappingRow, Node, Retries, SECRETS_ROW};
+use crate::workflow::json::Str;
+use crate::workflow::load::{MAX_ATTEMPTS, MAX_ITERATIONS_LIMIT};
+use crate::workflow::model::{Decl, Expression, MappingRow, Node, NodeKind, Retries, SECRETS_ROW};
 
 /// The `zeebe:` elements of an element's `extensionElements`.
 fn extensions<'a, 'i>(el: XNode<'a, 'i>) -> impl Iterator<Item = XNode<'a, 'i>> {
@@ -122,7 +124,10 @@ fn task_definition(cx: &mut Cx, x: XNode, node: &mut Node) {
                 "computed at run time",
             );
         }
-        node.task_type = Some(t.text.trim().to_string());
+        // A type equal to the id says what no type says (docs/bpmn.md: a binding names the
+        // task type, else the task id), and is what wfop's own export writes for no type.
+        let t = t.text.trim();
+        node.task_type = (t != node.id).then(|| t.to_string());
     }
     let Some(r) = cx.attr(x, "retries") else {
         return;
@@ -151,7 +156,7 @@ fn rows(cx: &mut Cx, io: XNode, which: &str, owner: &str) -> Option<Vec<MappingR
             continue;
         };
         if let Some(first) = out.iter().find(|r| r.name == target.text) {
-            let d = crate::diag::Diagnostic::error(
+            let d = Diagnostic::error(
                 target.span.clone(),
                 format!(
                     "`{}` is assigned twice in the {which} mapping of `{owner}`",
@@ -166,7 +171,7 @@ fn rows(cx: &mut Cx, io: XNode, which: &str, owner: &str) -> Option<Vec<MappingR
         // A row without a source sets its variable to null (the modeler's empty value).
         let value = cx.attr(row, "source").unwrap_or_else(|| {
             let at = xml::attr_span(cx.text, row, "target").start;
-            crate::workflow::json::Str::from_parts(String::new(), at..at, vec![(0, at)])
+            Str::from_parts(String::new(), at..at, vec![(0, at)])
         });
         let what = if target.text == SECRETS_ROW {
             format!("the `{SECRETS_ROW}` expression")
@@ -238,15 +243,171 @@ fn headers(
     }
 }
 
-/// The process's `zeebe:properties` `description`.
-pub fn process_description(cx: &Cx, process: XNode) -> Option<String> {
-    extensions(process)
+/// What a process's `zeebe:properties` say: its `description`, and what wfop's own export
+/// writes there (`wfop.input.NAME`, `wfop.secret.NAME`: declarations with descriptions).
+#[derive(Default)]
+pub struct ProcessProperties {
+    pub description: Option<String>,
+    /// `None`: no `wfop.input.*` property.
+    pub inputs: Option<Vec<Decl>>,
+    pub secrets: Vec<Decl>,
+}
+
+/// The `zeebe:property` elements of an element, with their name and value.
+fn properties<'a, 'i>(cx: &Cx, el: XNode<'a, 'i>) -> Vec<(XNode<'a, 'i>, Str, Option<Str>)> {
+    extensions(el)
         .filter(|x| x.tag_name().name() == "properties")
         .flat_map(|x| xml::children(x, ZEEBE_NS, "property"))
-        .find(|p| p.attribute("name") == Some("description"))
-        .and_then(|p| cx.attr(p, "value"))
-        .map(|v| v.text)
-        .filter(|v| !v.trim().is_empty())
+        .filter_map(|p| {
+            let name = cx.attr(p, "name")?;
+            let value = cx.attr(p, "value");
+            Some((p, name, value))
+        })
+        .collect()
+}
+
+/// The process's properties.
+pub fn process_properties(cx: &mut Cx, process: XNode) -> ProcessProperties {
+    let mut out = ProcessProperties::default();
+    for (_, name, value) in properties(cx, process) {
+        let description = value
+            .as_ref()
+            .map(|v| v.text.clone())
+            .filter(|v| !v.trim().is_empty());
+        let (list, decl_name, secret) = if name.text == "description" {
+            out.description = description;
+            continue;
+        } else if let Some(n) = name.text.strip_prefix("wfop.input.") {
+            (out.inputs.get_or_insert_with(Vec::new), n, false)
+        } else if let Some(n) = name.text.strip_prefix("wfop.secret.") {
+            (&mut out.secrets, n, true)
+        } else {
+            if name.text.starts_with("wfop.") {
+                unknown_property(cx, &name, "a process");
+            }
+            continue;
+        };
+        let what = if secret { "secret" } else { "input" };
+        if decl_name.is_empty() || (secret && !is_identifier(decl_name)) {
+            cx.diags.push(Diagnostic::error(
+                name.span.clone(),
+                format!("`{}` does not name a workflow {what} (letters, digits and `_`, not starting with a digit)", name.text),
+                format!("invalid {what} name"),
+            ));
+            continue;
+        }
+        if let Some(first) = list.iter().find(|d| d.name == decl_name) {
+            let d = Diagnostic::error(
+                name.span.clone(),
+                format!("{what} `{decl_name}` is declared twice"),
+                "declared again",
+            )
+            .with_secondary(first.span.clone(), "first declared here");
+            cx.diags.push(d);
+            continue;
+        }
+        list.push(Decl {
+            name: decl_name.to_string(),
+            description,
+            span: name.span.clone(),
+        });
+    }
+    out
+}
+
+fn unknown_property(cx: &mut Cx, name: &Str, what: &str) {
+    let known = [
+        "wfop.timeout",
+        "wfop.max_iterations",
+        "wfop.backoff",
+        "wfop.input.NAME",
+        "wfop.secret.NAME",
+    ];
+    cx.warning(
+        name.span.clone(),
+        format!(
+            "property `{}` on {what} is not one wfop knows; it is left out (known: {})",
+            name.text,
+            known.join(", ")
+        ),
+        "unknown wfop property",
+    );
+}
+
+/// A node's `wfop.` properties: `wfop.timeout` (services), `wfop.max_iterations` (services,
+/// gateways, timers), `wfop.backoff` (services with retries).
+pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
+    let kind = node.kind;
+    for (_, name, value) in properties(cx, el) {
+        let Some(field) = name.text.strip_prefix("wfop.") else {
+            continue;
+        };
+        let allowed = match field {
+            "timeout" | "backoff" => kind == NodeKind::Service,
+            "max_iterations" => matches!(
+                kind,
+                NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer
+            ),
+            _ => {
+                unknown_property(cx, &name, "an element");
+                continue;
+            }
+        };
+        if !allowed {
+            cx.error(
+                name.span.clone(),
+                format!(
+                    "`{}` does not apply to `{}`",
+                    name.text,
+                    el.tag_name().name()
+                ),
+                "not here",
+            );
+            continue;
+        }
+        let Some(value) = value else {
+            cx.error(
+                name.span.clone(),
+                format!("`{}` has no value", name.text),
+                "no value",
+            );
+            continue;
+        };
+        let text = value.text.trim();
+        match field {
+            "timeout" => match crate::human::parse_duration(text) {
+                Ok(d) => node.timeout = Some(d),
+                Err(why) => cx.error(
+                    value.span.clone(),
+                    format!("invalid wfop.timeout \"{text}\": {why}"),
+                    "e.g. \"30s\", \"5m\", \"1h30m\"",
+                ),
+            },
+            "max_iterations" => match text.parse::<u32>() {
+                Ok(n) if (1..=MAX_ITERATIONS_LIMIT).contains(&n) => node.max_iterations = n,
+                _ => cx.error(
+                    value.span.clone(),
+                    format!("wfop.max_iterations must be a whole number from 1 to {MAX_ITERATIONS_LIMIT}"),
+                    format!("expected 1 to {MAX_ITERATIONS_LIMIT}"),
+                ),
+            },
+            _ => match expr::timer_duration(text) {
+                Ok(d) => match &mut node.retries {
+                    Some(r) => r.backoff = Some(d),
+                    None => cx.warning(
+                        value.span.clone(),
+                        "wfop.backoff without retries: the task runs once, so there is nothing to wait for",
+                        "no retries",
+                    ),
+                },
+                Err(e) => cx.error(
+                    value.span.clone(),
+                    format!("invalid wfop.backoff \"{text}\": {}", e.reason),
+                    "an ISO-8601 duration, e.g. PT5S",
+                ),
+            },
+        }
+    }
 }
 
 /// An error boundary event's output rows.
