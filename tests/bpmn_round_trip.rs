@@ -438,7 +438,7 @@ fn workflow() -> impl Strategy<Value = Workflow> {
         prop::collection::vec(
             (
                 any::<prop::sample::Index>(),
-                prop::sample::select(vec!["BOOM", "SIDECAR_ERROR", "io.err-1", "*"]),
+                prop::sample::select(vec!["BOOM", "SIDECAR_ERROR", "io.err-1"]),
                 any::<prop::sample::Index>(),
                 rows(&["why", "code"]),
             ),
