@@ -403,3 +403,69 @@ fn a_character_xml_cannot_hold_is_refused_by_name() {
         "{stderr}"
     );
 }
+
+/// The exported file is a workflow wfop reads as it reads the JSON one: `check` finds nothing
+/// (no warning either) and `graph` draws the same graph.
+#[test]
+fn the_exported_file_checks_clean_and_draws_the_same_graph() {
+    for (path, name) in [
+        ("workflows/quantum-secrets.json", "export-graph-qs"),
+        ("workflows/portfolio-risk.json", "export-graph-pr"),
+        ("workflows/quantum-job.json", "export-graph-qj"),
+        ("tests/workflows/polling.json", "export-graph-polling"),
+    ] {
+        let dir = scratch(name);
+        let services = dir.join("flow.services.json");
+        let out = wfop(&[
+            "export",
+            "--bpmn",
+            path,
+            "--services",
+            services.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let bpmn = dir.join("flow.bpmn");
+        std::fs::write(&bpmn, &out.stdout).expect("written");
+        let bpmn = bpmn.to_str().expect("utf-8");
+        let check = wfop(&["check", bpmn]);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+        assert_eq!(text(&check.stderr), "", "{path}: no finding at all");
+        let json_graph = wfop(&["graph", path]);
+        let bpmn_graph = wfop(&["graph", bpmn]);
+        assert_eq!(
+            bpmn_graph.status.code(),
+            Some(0),
+            "{}",
+            text(&bpmn_graph.stderr)
+        );
+        assert_eq!(text(&bpmn_graph.stdout), text(&json_graph.stdout), "{path}");
+    }
+}
+
+/// The `wfop.` properties only the export writes are checked when read, at their place.
+#[test]
+fn wrong_wfop_properties_are_errors_at_their_place() {
+    let out = wfop(&["check", "tests/bpmn/wfop-properties-bad.bpmn"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    for (message, at) in [
+        (
+            "`wfop.inputs` must have the value `{}`",
+            "wfop-properties-bad.bpmn:6:50",
+        ),
+        (
+            "`wfop.input_mapping` must have the value `[]`",
+            "wfop-properties-bad.bpmn:14:59",
+        ),
+        (
+            "`wfop.join` does not apply to `exclusiveGateway`",
+            "wfop-properties-bad.bpmn:21:32",
+        ),
+    ] {
+        let found = stderr
+            .split("error: ")
+            .find(|d| d.starts_with(message))
+            .unwrap_or_else(|| panic!("{message}:\n{stderr}"));
+        assert!(found.contains(at), "{message} at {at}:\n{found}");
+    }
+}
