@@ -583,3 +583,129 @@ fn flow(x: &mut Xml, wf: &Workflow, f: &Flow) {
         None => x.empty("bpmn:sequenceFlow", &attrs),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{Run, Unsupported};
+
+    fn node(id: &str, kind: NodeKind) -> Node {
+        Node {
+            id: id.into(),
+            id_span: 0..0,
+            kind,
+            label: None,
+            description: None,
+            run: None,
+            secrets: Vec::new(),
+            secrets_span: None,
+            input_mapping: None,
+            output_mapping: None,
+            secret_bindings: Ok(Vec::new()),
+            timeout: None,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            timer: None,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
+            span: 0..0,
+        }
+    }
+
+    fn workflow(nodes: Vec<Node>) -> Workflow {
+        Workflow {
+            path: "/w/flow.json".into(),
+            base_dir: "/w".into(),
+            name: "w".into(),
+            description: None,
+            inputs: None,
+            secrets: None,
+            nodes,
+            edges: Vec::new(),
+            bpmn: None,
+        }
+    }
+
+    fn command(argv: &[&str]) -> Option<Run> {
+        Some(Run::Command {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: None,
+            env: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn durations_are_written_exactly() {
+        assert_eq!(timeout_text(Duration::from_secs(300)), "5m");
+        assert_eq!(timeout_text(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(timeout_text(Duration::from_millis(1500)), "1s500ms");
+        assert_eq!(
+            crate::human::parse_duration(&timeout_text(Duration::from_millis(3_723_004))),
+            Ok(Duration::from_millis(3_723_004))
+        );
+        assert_eq!(iso_duration(Duration::from_secs(5)), "PT5S");
+        assert_eq!(iso_duration(Duration::from_millis(250)), "PT0.25S");
+        assert_eq!(
+            crate::expr::timer_duration(&iso_duration(Duration::new(7, 1))),
+            Ok(Duration::new(7, 1))
+        );
+    }
+
+    #[test]
+    fn a_node_wfop_does_not_run_is_not_exported() {
+        let mut task = node("review", NodeKind::Service);
+        task.unsupported = Some(Unsupported {
+            element: "userTask".into(),
+            reason: "a person does it".into(),
+        });
+        let wf = workflow(vec![node("start", NodeKind::Start), task]);
+        assert_eq!(
+            export(&wf),
+            Err(ExportError::Unsupported {
+                node: "review".into(),
+                element: "userTask".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bindings_are_by_type_when_every_task_of_it_runs_the_same() {
+        let mut a = node("a", NodeKind::Service);
+        a.task_type = Some("fetch".into());
+        a.run = command(&["sh", "fetch.sh"]);
+        let mut b = a.clone();
+        b.id = "b".into();
+        // Same type, another command: each by its id.
+        let mut c = node("c", NodeKind::Service);
+        c.task_type = Some("calc".into());
+        c.run = command(&["one"]);
+        let mut d = c.clone();
+        d.id = "d".into();
+        d.run = command(&["two"]);
+        // A type that is another task's id would bind that task too: by id.
+        let mut e = node("e", NodeKind::Service);
+        e.task_type = Some("f".into());
+        e.run = command(&["e"]);
+        let mut f = node("f", NodeKind::Service);
+        f.task_type = Some("other".into());
+        f.run = command(&["f"]);
+        let wf = workflow(vec![a, b, c, d, e, f]);
+        let text = bindings(&wf, std::path::Path::new("/w/flow.services.json"));
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = vec!["fetch", "c", "d", "e", "other"];
+        want.sort();
+        assert_eq!(keys, want, "{text}");
+        assert_eq!(v["fetch"]["command"], serde_json::json!(["sh", "fetch.sh"]));
+        assert_eq!(v["d"]["command"], serde_json::json!(["two"]));
+    }
+}
