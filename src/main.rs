@@ -435,7 +435,8 @@ fn bind(
     let text = workflow::bpmn::bind::skeleton(&wf);
     let out = output.unwrap_or_else(|| workflow::bpmn::bind::default_path(path));
     if out.as_os_str() == "-" {
-        print!("{text}");
+        // JSON's own escape for what a terminal must not see: the same JSON.
+        print!("{}", safe::json(&text));
         return ExitCode::SUCCESS;
     }
     if out.exists() && !force {
@@ -453,11 +454,11 @@ fn bind(
         );
         return ExitCode::FAILURE;
     }
-    let tasks = text.lines().count().saturating_sub(2);
+    let n = text.lines().count().saturating_sub(2);
+    let w = plural(n, "task type");
     println!(
-        "wrote {} ({}); write the services it names, then `wfop check {}`",
+        "wrote {} ({w}); write the services it names, then `wfop check {}`",
         safe::line(&out.display().to_string()),
-        plural(tasks, "task type"),
         safe::line(&path.display().to_string())
     );
     ExitCode::SUCCESS
