@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod run_support;
+
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use wfop::diag::SourceFile;
@@ -822,4 +824,89 @@ fn an_error_path_into_a_task_adds_no_merge() {
     assert_eq!(xml.matches("targetRef=\"fix\"").count(), 2, "{xml}");
     assert_eq!(canon(&back), canon(&wf));
     assert!(back.node_index("fix.merge").is_none());
+}
+
+/// A sample file from `../shared/bpmn-samples`, or `None` (the test skips; it fails under
+/// WFOP_TEST_STRICT) when the samples are not there.
+fn sample(name: &str) -> Option<PathBuf> {
+    let path = run_support::root()
+        .join("../shared/bpmn-samples")
+        .join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        run_support::skip_or_fail(&format!("{} is absent", path.display()));
+        None
+    }
+}
+
+/// Reads a BPMN file bound with `services`; every finding that is an error fails the test.
+fn load_bound(path: &Path, services: &Path) -> Workflow {
+    let source = SourceFile::read(path).expect("readable");
+    let options = LoadOptions {
+        process: None,
+        services: Some(services.to_path_buf()),
+    };
+    let (wf, diagnostics, related) = bpmn::load(&source, &options);
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .chain(related.iter().flat_map(|(_, d)| d))
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    wf.expect("a workflow")
+}
+
+/// The real files wfop runs whole, bound to a command, exported and read back: the same
+/// workflow (their implicit merges included).
+#[test]
+fn the_samples_wfop_runs_whole_come_back_the_same() {
+    for name in [
+        "exclusive-gateway-multiple-tasks.bpmn",
+        "fork-controlled-parallel-join.bpmn",
+        "parallel-gateway-flow.bpmn",
+    ] {
+        let Some(path) = sample(name) else { return };
+        let dir = folder();
+        // One binding per task type (or id), all the same command.
+        let source = SourceFile::read(&path).expect("readable");
+        let (unbound, _) = bpmn::read::read(&source, None);
+        let unbound = unbound.expect("a workflow");
+        let entries: Vec<String> = unbound
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Service)
+            .map(|n| n.task_type.clone().unwrap_or_else(|| n.id.clone()))
+            .map(|key| format!("{key:?}: {{ \"command\": [\"true\"] }}"))
+            .collect();
+        let services = dir.path().join("sample.services.json");
+        std::fs::write(&services, format!("{{ {} }}", entries.join(", "))).expect("written");
+        let wf = load_bound(&path, &services);
+        assert!(
+            wf.nodes.iter().any(|n| n.kind.is_gateway()),
+            "{name}: has gateways"
+        );
+        let (back, xml) = round_trip(&wf, dir.path());
+        assert_eq!(canon(&back), canon(&wf), "{name}\n{xml}");
+    }
+}
+
+/// A sample with elements wfop does not run is not exported; the error names one.
+#[test]
+fn a_sample_with_user_tasks_is_not_exported() {
+    let Some(path) = sample("qaoa-max-cut-workflow.bpmn") else {
+        return;
+    };
+    let source = SourceFile::read(&path).expect("readable");
+    let (wf, _) = bpmn::read::read(&source, None);
+    let wf = wf.expect("a workflow");
+    assert!(wf.nodes.iter().any(|n| n.unsupported.is_some()));
+    match write::export(&wf) {
+        Err(write::ExportError::Unsupported { node, element }) => {
+            assert_eq!(element, "userTask");
+            assert!(node.starts_with("review-"), "{node}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
