@@ -89,6 +89,43 @@ fn canon_description(d: &Option<String>) -> Option<String> {
     d.clone().filter(|d| !d.is_empty())
 }
 
+/// `.` and `..` resolved lexically.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A `run` with its paths resolved against the folder they are relative to (the JSON file's,
+/// the binding file's): the same run wherever the binding file is.
+fn resolved(run: &Run, base: &Path) -> Run {
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    match run {
+        Run::Command { argv, cwd, env } => Run::Command {
+            argv: argv.clone(),
+            cwd: cwd.as_ref().map(|c| normalize(&base.join(c))),
+            env: env.clone(),
+        },
+        Run::Python {
+            module,
+            function,
+            interpreter,
+        } => Run::Python {
+            module: normalize(&base.join(module)),
+            function: function.clone(),
+            interpreter: interpreter.clone(),
+        },
+    }
+}
+
 fn canon(wf: &Workflow) -> CWorkflow {
     // The secrets a run asks for: the declared ones, then the used ones not declared.
     let mut secrets: Vec<(String, Option<String>)> = wf
@@ -125,7 +162,7 @@ fn canon(wf: &Workflow) -> CWorkflow {
                     kind: n.kind,
                     label: n.label.clone(),
                     description: n.description.clone(),
-                    run: n.run.clone(),
+                    run: n.run.as_ref().map(|r| resolved(r, &wf.base_dir)),
                     secrets,
                     input_mapping: canon_rows(&n.input_mapping),
                     output_mapping: canon_rows(&n.output_mapping),
@@ -682,6 +719,13 @@ fn the_canonical_form_sees_each_field() {
     let base = canon(&wf);
     let changes: Vec<fn(&mut Workflow)> = vec![
         |w| w.nodes[1].label = Some("A".into()),
+        |w| {
+            w.nodes[1].run = Some(Run::Command {
+                argv: vec!["x".into()],
+                cwd: Some("sub".into()),
+                env: Vec::new(),
+            })
+        },
         |w| w.nodes[1].input_mapping = Some(vec![row("a", "x")]),
         |w| w.nodes[1].input_mapping = Some(Vec::new()),
         |w| w.nodes[1].errors[0].code = "F".into(),
@@ -908,5 +952,26 @@ fn a_sample_with_user_tasks_is_not_exported() {
             assert!(node.starts_with("review-"), "{node}");
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// The bundled JSON workflows, as the JSON loader reads them (timeouts, retries, loops,
+/// timers, error paths, secrets), exported and read back: the same workflow.
+#[test]
+fn the_bundled_json_workflows_come_back_the_same() {
+    for name in [
+        "workflows/quantum-secrets.json",
+        "workflows/portfolio-risk.json",
+        "workflows/quantum-job.json",
+        "tests/workflows/polling.json",
+    ] {
+        let path = run_support::root().join(name);
+        let wf = wfop::workflow::check_file(&path)
+            .expect("readable")
+            .into_workflow()
+            .expect("checks clean");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (back, xml) = round_trip(&wf, dir.path());
+        assert_eq!(canon(&back), canon(&wf), "{name}\n{xml}");
     }
 }
