@@ -469,3 +469,23 @@ fn wrong_wfop_properties_are_errors_at_their_place() {
         assert!(found.contains(at), "{message} at {at}:\n{found}");
     }
 }
+
+/// A `wfop.join` mark on a gateway that is more than a join in front of its node (here a fork
+/// to two tasks) is a warning at the mark, and the gateway stays.
+#[test]
+fn a_join_mark_that_does_not_fit_is_a_warning_and_the_gateway_stays() {
+    let out = wfop(&["graph", "tests/bpmn/wfop-join-unfit.bpmn"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: gateway `fork` is marked as the join of `a` (wfop.join), but it is not only that"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wfop-join-unfit.bpmn:8:50"), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("◇+ fork"),
+        "{}",
+        text(&out.stdout)
+    );
+}
