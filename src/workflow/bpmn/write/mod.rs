@@ -8,6 +8,7 @@ mod xml;
 
 pub use bindings::bindings;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::props;
@@ -137,6 +138,9 @@ pub(super) struct Plan {
     flows: Vec<Flow>,
     diagram_id: String,
     plane_id: String,
+    /// Flow indexes by target element, and (the edges' flows only) by source node.
+    by_target: HashMap<String, Vec<usize>>,
+    by_source: HashMap<String, Vec<usize>>,
     /// The parallel gateways put in front of joins.
     joins: Vec<Join>,
     /// The diagram's shape ids: the nodes', then the boundary events', then the joins'.
@@ -192,8 +196,12 @@ impl Plan {
             })
             .collect();
         let mut joins: Vec<Join> = Vec::new();
+        let mut into_node: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (k, e) in wf.edges.iter().enumerate() {
+            into_node.entry(e.to.as_str()).or_default().push(k);
+        }
         for (i, n) in wf.nodes.iter().enumerate() {
-            let into: Vec<usize> = (0..flows.len()).filter(|&k| flows[k].to == n.id).collect();
+            let into = into_node.get(n.id.as_str()).cloned().unwrap_or_default();
             if !matches!(n.kind, NodeKind::Service | NodeKind::Timer) || into.len() < 2 {
                 continue;
             }
@@ -252,7 +260,17 @@ impl Plan {
             .iter()
             .map(|f| ids.fresh("Edge_", &format!("{}_di", f.id)))
             .collect();
+        let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_source: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, f) in flows.iter().enumerate() {
+            by_target.entry(f.to.clone()).or_default().push(k);
+            if f.edge.is_some() {
+                by_source.entry(f.from.clone()).or_default().push(k);
+            }
+        }
         Plan {
+            by_target,
+            by_source,
             definitions_id,
             process_id,
             errors,
@@ -264,6 +282,18 @@ impl Plan {
             shape_ids,
             edge_ids,
         }
+    }
+
+    /// The flows into an element, in order.
+    fn incoming(&self, id: &str) -> impl Iterator<Item = &Flow> + Clone {
+        let list = self.by_target.get(id).map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&k| &self.flows[k])
+    }
+
+    /// The edges' flows out of a node, in order.
+    fn outgoing(&self, id: &str) -> impl Iterator<Item = &Flow> + Clone {
+        let list = self.by_source.get(id).map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&k| &self.flows[k])
     }
 
     fn error_id(&self, code: &str) -> &str {
@@ -389,10 +419,10 @@ fn node(x: &mut Xml, wf: &Workflow, n: &Node, plan: &Plan) {
     if let Some(label) = &n.label {
         attrs.push(("name", label));
     }
-    let default_flow = plan
-        .flows
-        .iter()
-        .find(|f| f.from == n.id && f.edge.is_some_and(|i| wf.edges[i].default));
+    let outgoing = plan.outgoing(&n.id);
+    let default_flow = outgoing
+        .clone()
+        .find(|f| f.edge.is_some_and(|i| wf.edges[i].default));
     if n.kind == NodeKind::Exclusive
         && let Some(f) = default_flow
     {
@@ -403,14 +433,10 @@ fn node(x: &mut Xml, wf: &Workflow, n: &Node, plan: &Plan) {
         x.text("bpmn:documentation", &[], d);
     }
     extensions(x, n);
-    for f in plan.flows.iter().filter(|f| f.to == n.id) {
+    for f in plan.incoming(&n.id) {
         x.text("bpmn:incoming", &[], &f.id);
     }
-    for f in plan
-        .flows
-        .iter()
-        .filter(|f| f.from == n.id && f.edge.is_some())
-    {
+    for f in outgoing {
         x.text("bpmn:outgoing", &[], &f.id);
     }
     if let Some(t) = &n.timer {
@@ -555,7 +581,7 @@ fn join(x: &mut Xml, wf: &Workflow, j: &Join, plan: &Plan) {
         &[(props::JOIN.into(), Some(wf.nodes[j.node].id.clone()))],
     );
     x.close("bpmn:extensionElements");
-    for f in plan.flows.iter().filter(|f| f.to == j.id) {
+    for f in plan.incoming(&j.id) {
         x.text("bpmn:incoming", &[], &f.id);
     }
     x.text("bpmn:outgoing", &[], &j.flow);
