@@ -489,3 +489,125 @@ fn a_join_mark_that_does_not_fit_is_a_warning_and_the_gateway_stays() {
         text(&out.stdout)
     );
 }
+
+mod any_workflow {
+    //! Export never panics, whatever the model holds (unknown ids, duplicates, any text): it
+    //! gives XML that parses, or says which character XML cannot hold.
+
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+    use wfop::workflow::bpmn::write;
+    use wfop::workflow::json::Str;
+    use wfop::workflow::{
+        DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, Node, NodeKind, Workflow,
+    };
+
+    const KINDS: [NodeKind; 6] = [
+        NodeKind::Start,
+        NodeKind::Service,
+        NodeKind::End,
+        NodeKind::Exclusive,
+        NodeKind::Parallel,
+        NodeKind::Timer,
+    ];
+
+    fn node(id: String, kind: NodeKind, label: Option<String>) -> Node {
+        Node {
+            id,
+            id_span: 0..0,
+            kind,
+            label,
+            description: None,
+            run: None,
+            secrets: Vec::new(),
+            secrets_span: None,
+            input_mapping: None,
+            output_mapping: None,
+            secret_bindings: Ok(Vec::new()),
+            timeout: None,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            timer: None,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
+            span: 0..0,
+        }
+    }
+
+    fn id() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "c", "a.join", "Flow_a_b", "", "1x"])
+            .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #[test]
+        fn export_gives_xml_that_parses_or_a_reason(
+            nodes in prop::collection::vec(
+                (id(), 0usize..6, prop::option::of(any::<String>())), 0..8),
+            edges in prop::collection::vec(
+                (id(), id(), prop::option::of(any::<String>()), any::<bool>()), 0..12),
+            paths in prop::collection::vec((0usize..8, any::<String>(), id()), 0..4),
+            name in any::<String>(),
+        ) {
+            let mut nodes: Vec<Node> = nodes
+                .into_iter()
+                .map(|(id, k, label)| node(id, KINDS[k], label))
+                .collect();
+            for (at, code, to) in paths {
+                if let Some(n) = nodes.get_mut(at) {
+                    n.errors.push(ErrorPath {
+                        code,
+                        code_span: 0..0,
+                        to,
+                        to_span: 0..0,
+                        output_mapping: None,
+                        span: 0..0,
+                    });
+                }
+            }
+            let edges = edges
+                .into_iter()
+                .map(|(from, to, condition, default)| Edge {
+                    from,
+                    from_span: 0..0,
+                    to,
+                    to_span: 0..0,
+                    condition: condition.map(|c| Expression {
+                        value: Str::from_parts(c, 0..0, vec![(0, 0)]),
+                        expr: None,
+                    }),
+                    default,
+                    label: None,
+                    span: 0..0,
+                })
+                .collect();
+            let wf = Workflow {
+                path: PathBuf::from("any.json"),
+                base_dir: PathBuf::from("/"),
+                name,
+                description: None,
+                inputs: None,
+                secrets: None,
+                nodes,
+                edges,
+                bpmn: None,
+            };
+            match write::export(&wf) {
+                Ok(xml) => {
+                    prop_assert!(roxmltree::Document::parse(&xml).is_ok(), "{}", xml);
+                    prop_assert_eq!(wfop::safe::text(&xml), xml.as_str());
+                }
+                Err(write::ExportError::Character { code, .. }) => {
+                    prop_assert!(code < 0x20 || code == 0xfffe || code == 0xffff);
+                }
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+            let _ = write::bindings(&wf, std::path::Path::new("/tmp/any.services.json"));
+        }
+    }
+}
