@@ -1,12 +1,15 @@
 //! Checking and laying out a large workflow: a generated 1 000-node graph with forks, joins,
-//! mappings and secrets, through the same path as `wfop check` and `wfop graph`.
+//! mappings and secrets, through the same path as `wfop check` and `wfop graph`; and the same
+//! workflow as BPMN: `wfop export --bpmn`, and `wfop check` of the exported file with its
+//! binding file.
 
 use std::fmt::Write;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wfop::diag::SourceFile;
 use wfop::ui::graph::{Charset, workflow_graph_text};
-use wfop::workflow::check_source;
+use wfop::workflow::bpmn::write;
+use wfop::workflow::{LoadOptions, check_source, check_source_with};
 
 /// A deterministic layered workflow: `services` service nodes in layers of up to `width`,
 /// each fed by one or two nodes of the layer before, every node on a path from start to end.
@@ -108,6 +111,31 @@ fn bench(c: &mut Criterion) {
             workflow_graph_text(checked.workflow().expect("clean"), Charset::Unicode)
         })
     });
+    group.finish();
+
+    // The same workflow as BPMN, read back with its binding file (from a temporary folder).
+    let bpmn = write::export(wf).expect("exports");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let services = dir.path().join("generated.services.json");
+    std::fs::write(&services, write::bindings(wf, &services)).expect("bindings");
+    let options = LoadOptions {
+        process: None,
+        services: Some(services),
+    };
+    let path = dir.path().join("generated.bpmn");
+    let read = || {
+        check_source_with(
+            SourceFile::from_text(path.to_str().unwrap(), &bpmn),
+            &options,
+        )
+    };
+    let checked = read();
+    assert_eq!(checked.errors(), 0, "{}", checked.render(false));
+    eprintln!("as BPMN: {} bytes", bpmn.len());
+    let mut group = c.benchmark_group("workflow-1000-bpmn");
+    group.sample_size(20);
+    group.bench_function("export", |b| b.iter(|| write::export(wf)));
+    group.bench_function("check", |b| b.iter(read));
     group.finish();
 }
 

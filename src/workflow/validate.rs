@@ -246,6 +246,11 @@ fn check_error_paths(
     flows
 }
 
+/// A hint in the words of the workflow's own format: JSON's fields, or BPMN's elements.
+fn spelled(wf: &Workflow, json: &'static str, bpmn: &'static str) -> &'static str {
+    if wf.bpmn.is_some() { bpmn } else { json }
+}
+
 fn check_start_and_ends(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
     if wf.nodes.is_empty() {
         return; // the loader reported the missing or empty `nodes`
@@ -260,7 +265,11 @@ fn check_start_and_ends(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>)
         [] => out.push(Diagnostic::error(
             whole.clone(),
             "the workflow has no start node",
-            "add a node with \"type\": \"start\"",
+            spelled(
+                wf,
+                "add a node with \"type\": \"start\"",
+                "add a startEvent",
+            ),
         )),
         [_] => {}
         [first, rest @ ..] => {
@@ -283,7 +292,7 @@ fn check_start_and_ends(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>)
         out.push(Diagnostic::error(
             whole,
             "the workflow has no end node",
-            "add a node with \"type\": \"end\"",
+            spelled(wf, "add a node with \"type\": \"end\"", "add an endEvent"),
         ));
     }
     for (i, n) in wf.nodes.iter().enumerate() {
@@ -329,7 +338,7 @@ fn check_cycles(wf: &Workflow, graph: &Graph, out: &mut Vec<Diagnostic>) {
             format!("cycle without an exclusive gateway: {}", names.join(" → ")),
             "this node is on the cycle",
         )
-        .with_note("a loop must pass through an exclusive gateway (\"type\": \"exclusive\") whose conditions end it; or remove one of the cycle's edges");
+        .with_note(format!("a loop must pass through an exclusive gateway ({}) whose conditions end it; or remove one of the cycle's edges", spelled(wf, "\"type\": \"exclusive\"", "exclusiveGateway")));
         for &i in cycle.iter().skip(1) {
             d = d.with_secondary(wf.nodes[i].id_span.clone(), "on the cycle");
         }
@@ -497,7 +506,7 @@ fn check_gateways(wf: &Workflow, index: &HashMap<&str, usize>, out: &mut Vec<Dia
                     ),
                     "not on a gateway's edge",
                 )
-                .with_note("put an exclusive gateway (\"type\": \"exclusive\") where the paths part and give its outgoing edges the conditions"),
+                .with_note(format!("put an exclusive gateway ({}) where the paths part and give its outgoing edges the conditions", spelled(wf, "\"type\": \"exclusive\"", "exclusiveGateway"))),
             );
         }
         if e.default {
@@ -701,7 +710,7 @@ fn check_joins(
             out.push(
                 Diagnostic::error(node.id_span.clone(), format!("{what}: {why}"), "never gets all its tokens")
                     .with_secondary(chooser.id_span.clone(), label)
-                    .with_note("merge alternative paths with an exclusive gateway (\"type\": \"exclusive\"), which passes on each token"),
+                    .with_note(format!("merge alternative paths with an exclusive gateway ({}), which passes on each token", spelled(wf, "\"type\": \"exclusive\"", "exclusiveGateway"))),
             );
         }
     }
