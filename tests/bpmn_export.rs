@@ -239,6 +239,18 @@ fn export_and_check(path: &str, scratch_name: &str) -> (String, serde_json::Valu
             .unwrap_or_else(|| panic!("{path}: no shape for {id}"));
         assert_eq!((b.2, b.3), size, "{id}");
     }
+    // Boundary events sit on their task's border (their centre on it).
+    for b in process
+        .children()
+        .filter(|c| c.tag_name().name() == "boundaryEvent")
+    {
+        let (x, y, w, h) = shapes[b.attribute("id").unwrap_or_default()];
+        let task = shapes[b.attribute("attachedToRef").unwrap_or_default()];
+        assert!(
+            on_border((x + w / 2.0, y + h / 2.0), task),
+            "{path}: boundary {b:?} on {task:?}"
+        );
+    }
     let nodes: Vec<Bounds> = wf.nodes.iter().map(|n| shapes[n.id.as_str()]).collect();
     for (i, a) in nodes.iter().enumerate() {
         for b in &nodes[i + 1..] {

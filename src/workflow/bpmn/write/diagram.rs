@@ -192,7 +192,8 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
         .map(|b| {
             let task = nodes[b.at.0];
             Bounds {
-                x: task.x + task.width - 54.0 - 40.0 * b.at.1 as f64,
+                // Along the bottom border from the right; the centre stays on the border.
+                x: (task.x + task.width - 54.0 - 40.0 * b.at.1 as f64).max(task.x - 18.0),
                 y: task.y + task.height - 18.0,
                 width: 36.0,
                 height: 36.0,
