@@ -239,6 +239,18 @@ fn export_and_check(path: &str, scratch_name: &str) -> (String, serde_json::Valu
             .unwrap_or_else(|| panic!("{path}: no shape for {id}"));
         assert_eq!((b.2, b.3), size, "{id}");
     }
+    // Boundary events sit on their task's border (their centre on it).
+    for b in process
+        .children()
+        .filter(|c| c.tag_name().name() == "boundaryEvent")
+    {
+        let (x, y, w, h) = shapes[b.attribute("id").unwrap_or_default()];
+        let task = shapes[b.attribute("attachedToRef").unwrap_or_default()];
+        assert!(
+            on_border((x + w / 2.0, y + h / 2.0), task),
+            "{path}: boundary {b:?} on {task:?}"
+        );
+    }
     let nodes: Vec<Bounds> = wf.nodes.iter().map(|n| shapes[n.id.as_str()]).collect();
     for (i, a) in nodes.iter().enumerate() {
         for b in &nodes[i + 1..] {
@@ -402,4 +414,212 @@ fn a_character_xml_cannot_hold_is_refused_by_name() {
         stderr.contains("node `ring`: its `name` holds the control character U+0007"),
         "{stderr}"
     );
+}
+
+/// The exported file is a workflow wfop reads as it reads the JSON one: `check` finds nothing
+/// (no warning either) and `graph` draws the same graph.
+#[test]
+fn the_exported_file_checks_clean_and_draws_the_same_graph() {
+    for (path, name) in [
+        ("workflows/quantum-secrets.json", "export-graph-qs"),
+        ("workflows/portfolio-risk.json", "export-graph-pr"),
+        ("workflows/quantum-job.json", "export-graph-qj"),
+        ("tests/workflows/polling.json", "export-graph-polling"),
+    ] {
+        let dir = scratch(name);
+        let services = dir.join("flow.services.json");
+        let out = wfop(&[
+            "export",
+            "--bpmn",
+            path,
+            "--services",
+            services.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let bpmn = dir.join("flow.bpmn");
+        std::fs::write(&bpmn, &out.stdout).expect("written");
+        let bpmn = bpmn.to_str().expect("utf-8");
+        let check = wfop(&["check", bpmn]);
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+        assert_eq!(text(&check.stderr), "", "{path}: no finding at all");
+        let json_graph = wfop(&["graph", path]);
+        let bpmn_graph = wfop(&["graph", bpmn]);
+        assert_eq!(
+            bpmn_graph.status.code(),
+            Some(0),
+            "{}",
+            text(&bpmn_graph.stderr)
+        );
+        assert_eq!(text(&bpmn_graph.stdout), text(&json_graph.stdout), "{path}");
+    }
+}
+
+/// The `wfop.` properties only the export writes are checked when read, at their place.
+#[test]
+fn wrong_wfop_properties_are_errors_at_their_place() {
+    let out = wfop(&["check", "tests/bpmn/wfop-properties-bad.bpmn"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    for (message, at) in [
+        (
+            "`wfop.inputs` must have the value `{}`",
+            "wfop-properties-bad.bpmn:6:50",
+        ),
+        (
+            "`wfop.input_mapping` must have the value `[]`",
+            "wfop-properties-bad.bpmn:14:59",
+        ),
+        (
+            "`wfop.join` does not apply to `exclusiveGateway`",
+            "wfop-properties-bad.bpmn:21:32",
+        ),
+    ] {
+        let found = stderr
+            .split("error: ")
+            .find(|d| d.starts_with(message))
+            .unwrap_or_else(|| panic!("{message}:\n{stderr}"));
+        assert!(found.contains(at), "{message} at {at}:\n{found}");
+    }
+}
+
+/// A `wfop.join` mark on a gateway that is more than a join in front of its node (here a fork
+/// to two tasks) is a warning at the mark, and the gateway stays.
+#[test]
+fn a_join_mark_that_does_not_fit_is_a_warning_and_the_gateway_stays() {
+    let out = wfop(&["graph", "tests/bpmn/wfop-join-unfit.bpmn"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: gateway `fork` is marked as the join of `a` (wfop.join), but it is not only that"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wfop-join-unfit.bpmn:8:50"), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("◇+ fork"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+mod any_workflow {
+    //! Export never panics, whatever the model holds (unknown ids, duplicates, any text): it
+    //! gives XML that parses, or says which character XML cannot hold.
+
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+    use wfop::workflow::bpmn::write;
+    use wfop::workflow::json::Str;
+    use wfop::workflow::{
+        DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, Node, NodeKind, Workflow,
+    };
+
+    const KINDS: [NodeKind; 6] = [
+        NodeKind::Start,
+        NodeKind::Service,
+        NodeKind::End,
+        NodeKind::Exclusive,
+        NodeKind::Parallel,
+        NodeKind::Timer,
+    ];
+
+    fn node(id: String, kind: NodeKind, label: Option<String>) -> Node {
+        Node {
+            id,
+            id_span: 0..0,
+            kind,
+            label,
+            description: None,
+            run: None,
+            secrets: Vec::new(),
+            secrets_span: None,
+            input_mapping: None,
+            output_mapping: None,
+            secret_bindings: Ok(Vec::new()),
+            timeout: None,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            timer: None,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
+            span: 0..0,
+        }
+    }
+
+    fn id() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "c", "a.join", "Flow_a_b", "", "1x"])
+            .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #[test]
+        fn export_gives_xml_that_parses_or_a_reason(
+            nodes in prop::collection::vec(
+                (id(), 0usize..6, prop::option::of(any::<String>())), 0..8),
+            edges in prop::collection::vec(
+                (id(), id(), prop::option::of(any::<String>()), any::<bool>()), 0..12),
+            paths in prop::collection::vec((0usize..8, any::<String>(), id()), 0..4),
+            name in any::<String>(),
+        ) {
+            let mut nodes: Vec<Node> = nodes
+                .into_iter()
+                .map(|(id, k, label)| node(id, KINDS[k], label))
+                .collect();
+            for (at, code, to) in paths {
+                if let Some(n) = nodes.get_mut(at) {
+                    n.errors.push(ErrorPath {
+                        code,
+                        code_span: 0..0,
+                        to,
+                        to_span: 0..0,
+                        output_mapping: None,
+                        span: 0..0,
+                    });
+                }
+            }
+            let edges = edges
+                .into_iter()
+                .map(|(from, to, condition, default)| Edge {
+                    from,
+                    from_span: 0..0,
+                    to,
+                    to_span: 0..0,
+                    condition: condition.map(|c| Expression {
+                        value: Str::from_parts(c, 0..0, vec![(0, 0)]),
+                        expr: None,
+                    }),
+                    default,
+                    label: None,
+                    span: 0..0,
+                })
+                .collect();
+            let wf = Workflow {
+                path: PathBuf::from("any.json"),
+                base_dir: PathBuf::from("/"),
+                name,
+                description: None,
+                inputs: None,
+                secrets: None,
+                nodes,
+                edges,
+                bpmn: None,
+            };
+            match write::export(&wf) {
+                Ok(xml) => {
+                    prop_assert!(roxmltree::Document::parse(&xml).is_ok(), "{}", xml);
+                    prop_assert_eq!(wfop::safe::text(&xml), xml.as_str());
+                }
+                Err(write::ExportError::Character { code, .. }) => {
+                    prop_assert!(code < 0x20 || code == 0xfffe || code == 0xffff);
+                }
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+            let _ = write::bindings(&wf, std::path::Path::new("/tmp/any.services.json"));
+        }
+    }
 }

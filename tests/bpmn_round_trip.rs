@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod run_support;
+
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use wfop::diag::SourceFile;
@@ -87,6 +89,43 @@ fn canon_description(d: &Option<String>) -> Option<String> {
     d.clone().filter(|d| !d.is_empty())
 }
 
+/// `.` and `..` resolved lexically.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A `run` with its paths resolved against the folder they are relative to (the JSON file's,
+/// the binding file's): the same run wherever the binding file is.
+fn resolved(run: &Run, base: &Path) -> Run {
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    match run {
+        Run::Command { argv, cwd, env } => Run::Command {
+            argv: argv.clone(),
+            cwd: cwd.as_ref().map(|c| normalize(&base.join(c))),
+            env: env.clone(),
+        },
+        Run::Python {
+            module,
+            function,
+            interpreter,
+        } => Run::Python {
+            module: normalize(&base.join(module)),
+            function: function.clone(),
+            interpreter: interpreter.clone(),
+        },
+    }
+}
+
 fn canon(wf: &Workflow) -> CWorkflow {
     // The secrets a run asks for: the declared ones, then the used ones not declared.
     let mut secrets: Vec<(String, Option<String>)> = wf
@@ -123,7 +162,7 @@ fn canon(wf: &Workflow) -> CWorkflow {
                     kind: n.kind,
                     label: n.label.clone(),
                     description: n.description.clone(),
-                    run: n.run.clone(),
+                    run: n.run.as_ref().map(|r| resolved(r, &wf.base_dir)),
                     secrets,
                     input_mapping: canon_rows(&n.input_mapping),
                     output_mapping: canon_rows(&n.output_mapping),
@@ -680,6 +719,13 @@ fn the_canonical_form_sees_each_field() {
     let base = canon(&wf);
     let changes: Vec<fn(&mut Workflow)> = vec![
         |w| w.nodes[1].label = Some("A".into()),
+        |w| {
+            w.nodes[1].run = Some(Run::Command {
+                argv: vec!["x".into()],
+                cwd: Some("sub".into()),
+                env: Vec::new(),
+            })
+        },
         |w| w.nodes[1].input_mapping = Some(vec![row("a", "x")]),
         |w| w.nodes[1].input_mapping = Some(Vec::new()),
         |w| w.nodes[1].errors[0].code = "F".into(),
@@ -822,4 +868,110 @@ fn an_error_path_into_a_task_adds_no_merge() {
     assert_eq!(xml.matches("targetRef=\"fix\"").count(), 2, "{xml}");
     assert_eq!(canon(&back), canon(&wf));
     assert!(back.node_index("fix.merge").is_none());
+}
+
+/// A sample file from `../shared/bpmn-samples`, or `None` (the test skips; it fails under
+/// WFOP_TEST_STRICT) when the samples are not there.
+fn sample(name: &str) -> Option<PathBuf> {
+    let path = run_support::root()
+        .join("../shared/bpmn-samples")
+        .join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        run_support::skip_or_fail(&format!("{} is absent", path.display()));
+        None
+    }
+}
+
+/// Reads a BPMN file bound with `services`; every finding that is an error fails the test.
+fn load_bound(path: &Path, services: &Path) -> Workflow {
+    let source = SourceFile::read(path).expect("readable");
+    let options = LoadOptions {
+        process: None,
+        services: Some(services.to_path_buf()),
+    };
+    let (wf, diagnostics, related) = bpmn::load(&source, &options);
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .chain(related.iter().flat_map(|(_, d)| d))
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    wf.expect("a workflow")
+}
+
+/// The real files wfop runs whole, bound to a command, exported and read back: the same
+/// workflow (their implicit merges included).
+#[test]
+fn the_samples_wfop_runs_whole_come_back_the_same() {
+    for name in [
+        "exclusive-gateway-multiple-tasks.bpmn",
+        "fork-controlled-parallel-join.bpmn",
+        "parallel-gateway-flow.bpmn",
+    ] {
+        let Some(path) = sample(name) else { return };
+        let dir = folder();
+        // One binding per task type (or id), all the same command.
+        let source = SourceFile::read(&path).expect("readable");
+        let (unbound, _) = bpmn::read::read(&source, None);
+        let unbound = unbound.expect("a workflow");
+        let entries: Vec<String> = unbound
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Service)
+            .map(|n| n.task_type.clone().unwrap_or_else(|| n.id.clone()))
+            .map(|key| format!("{key:?}: {{ \"command\": [\"true\"] }}"))
+            .collect();
+        let services = dir.path().join("sample.services.json");
+        std::fs::write(&services, format!("{{ {} }}", entries.join(", "))).expect("written");
+        let wf = load_bound(&path, &services);
+        assert!(
+            wf.nodes.iter().any(|n| n.kind.is_gateway()),
+            "{name}: has gateways"
+        );
+        let (back, xml) = round_trip(&wf, dir.path());
+        assert_eq!(canon(&back), canon(&wf), "{name}\n{xml}");
+    }
+}
+
+/// A sample with elements wfop does not run is not exported; the error names one.
+#[test]
+fn a_sample_with_user_tasks_is_not_exported() {
+    let Some(path) = sample("qaoa-max-cut-workflow.bpmn") else {
+        return;
+    };
+    let source = SourceFile::read(&path).expect("readable");
+    let (wf, _) = bpmn::read::read(&source, None);
+    let wf = wf.expect("a workflow");
+    assert!(wf.nodes.iter().any(|n| n.unsupported.is_some()));
+    match write::export(&wf) {
+        Err(write::ExportError::Unsupported { node, element }) => {
+            assert_eq!(element, "userTask");
+            assert!(node.starts_with("review-"), "{node}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The bundled JSON workflows, as the JSON loader reads them (timeouts, retries, loops,
+/// timers, error paths, secrets), exported and read back: the same workflow.
+#[test]
+fn the_bundled_json_workflows_come_back_the_same() {
+    for name in [
+        "workflows/quantum-secrets.json",
+        "workflows/portfolio-risk.json",
+        "workflows/quantum-job.json",
+        "tests/workflows/polling.json",
+    ] {
+        let path = run_support::root().join(name);
+        let wf = wfop::workflow::check_file(&path)
+            .expect("readable")
+            .into_workflow()
+            .expect("checks clean");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (back, xml) = round_trip(&wf, dir.path());
+        assert_eq!(canon(&back), canon(&wf), "{name}\n{xml}");
+    }
 }

@@ -2,6 +2,8 @@
 //! edges (marked `wfop.join`, see `bpmn::props::JOIN`): folded back into that node, so its
 //! incoming edges are its own again (a wfop service waits for a token on each).
 
+use std::collections::{HashMap, HashSet};
+
 use roxmltree::Node as XNode;
 
 use super::super::{BPMN_NS, ZEEBE_NS, props};
@@ -20,40 +22,68 @@ fn join_target(cx: &Cx, gateway: XNode) -> Option<Str> {
 /// Folds each marked join gateway into its node: the edges into the gateway go to the node,
 /// the gateway and its one flow to the node go. A mark that does not fit (the gateway leads
 /// elsewhere too, the node is no service or timer, or has other incoming edges) is a warning,
-/// and the gateway stays as it is.
+/// and the gateway stays as it is. Linear in the size of the process.
 pub fn fold(cx: &mut Cx, process: XNode, nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
-    for gateway in xml::children(process, BPMN_NS, "parallelGateway") {
-        let Some(target) = join_target(cx, gateway) else {
-            continue;
+    let marked: Vec<(&str, Str)> = xml::children(process, BPMN_NS, "parallelGateway")
+        .filter_map(|g| Some((g.attribute("id")?, join_target(cx, g)?)))
+        .collect();
+    if marked.is_empty() {
+        return;
+    }
+    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut into: HashMap<&str, usize> = HashMap::new();
+    for (k, e) in edges.iter().enumerate() {
+        out.entry(e.from.as_str()).or_default().push(k);
+        *into.entry(e.to.as_str()).or_default() += 1;
+    }
+    let joins: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Service | NodeKind::Timer))
+        .map(|n| n.id.as_str())
+        .collect();
+    let caught: HashSet<&str> = nodes
+        .iter()
+        .flat_map(|n| &n.errors)
+        .map(|p| p.to.as_str())
+        .collect();
+    // Gateway id → its node; the gateways' flows to their nodes.
+    let mut folded: HashMap<String, String> = HashMap::new();
+    let mut dropped: HashSet<usize> = HashSet::new();
+    let mut warnings = Vec::new();
+    for (id, target) in &marked {
+        let t = target.text.as_str();
+        let only = match out.get(id).map(Vec::as_slice) {
+            Some([k]) if edges[*k].to == t => Some(*k),
+            _ => None,
         };
-        let Some(id) = gateway.attribute("id") else {
-            continue;
-        };
-        let out: Vec<usize> = (0..edges.len()).filter(|&k| edges[k].from == id).collect();
-        let into_target = edges.iter().filter(|e| e.to == target.text).count();
-        let joins = nodes
-            .iter()
-            .any(|n| n.id == target.text && matches!(n.kind, NodeKind::Service | NodeKind::Timer));
-        let caught_into = nodes.iter().flat_map(|n| &n.errors).any(|p| p.to == id);
-        let fits = joins
-            && into_target == 1
-            && !caught_into
-            && matches!(out.as_slice(), [k] if edges[*k].to == target.text);
-        if !fits {
-            cx.warning(
+        match only {
+            Some(k) if joins.contains(t) && into.get(t) == Some(&1) && !caught.contains(id) => {
+                folded.insert(id.to_string(), t.to_string());
+                dropped.insert(k);
+            }
+            _ => warnings.push((
                 target.span.clone(),
                 format!(
-                    "gateway `{id}` is marked as the join of `{}` (wfop.join), but it is not only that; it is kept as a parallel gateway",
-                    target.text
+                    "gateway `{id}` is marked as the join of `{t}` (wfop.join), but it is not only that; it is kept as a parallel gateway"
                 ),
-                "not folded",
-            );
-            continue;
+            )),
         }
-        edges.remove(out[0]);
-        for e in edges.iter_mut().filter(|e| e.to == id) {
-            e.to = target.text.clone();
-        }
-        nodes.retain(|n| n.id != id);
     }
+    for (span, message) in warnings {
+        cx.warning(span, message, "not folded");
+    }
+    if folded.is_empty() {
+        return;
+    }
+    let mut k = 0;
+    edges.retain(|_| {
+        k += 1;
+        !dropped.contains(&(k - 1))
+    });
+    for e in edges.iter_mut() {
+        if let Some(t) = folded.get(&e.to) {
+            e.to = t.clone();
+        }
+    }
+    nodes.retain(|n| !folded.contains_key(&n.id));
 }

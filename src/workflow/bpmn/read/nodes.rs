@@ -352,7 +352,10 @@ fn node(cx: &mut Cx, el: XNode, id: &Str) -> Node {
             zeebe::service(cx, el, &mut node);
             zeebe::node_properties(cx, el, &mut node);
         }
-        NodeKind::Start => zeebe::start(cx, el, &mut node),
+        NodeKind::Start => {
+            zeebe::start(cx, el, &mut node);
+            zeebe::node_properties(cx, el, &mut node);
+        }
         NodeKind::Timer => {
             zeebe::other(cx, el, "a timer");
             if let Err(reason) = timer(cx, el, &mut node) {

@@ -5,7 +5,7 @@
 
 use roxmltree::Node as XNode;
 
-use super::super::{BPMN_NS, ZEEBE_NS};
+use super::super::{BPMN_NS, ZEEBE_NS, props};
 use super::{Cx, xml};
 use crate::diag::{Diagnostic, is_identifier};
 use crate::expr;
@@ -277,6 +277,12 @@ pub fn process_properties(cx: &mut Cx, process: XNode) -> ProcessProperties {
         let (list, decl_name, secret) = if name.text == "description" {
             out.description = description;
             continue;
+        } else if name.text == props::INPUTS {
+            // `"inputs": {}`: declared, none.
+            if empty_value(cx, &name, value.as_ref(), props::EMPTY_OBJECT) {
+                out.inputs.get_or_insert_with(Vec::new);
+            }
+            continue;
         } else if let Some(n) = name.text.strip_prefix("wfop.input.") {
             (out.inputs.get_or_insert_with(Vec::new), n, false)
         } else if let Some(n) = name.text.strip_prefix("wfop.secret.") {
@@ -322,6 +328,10 @@ fn unknown_property(cx: &mut Cx, name: &Str, what: &str) {
         "wfop.backoff",
         "wfop.input.NAME",
         "wfop.secret.NAME",
+        "wfop.inputs",
+        "wfop.input_mapping",
+        "wfop.output_mapping",
+        "wfop.join",
     ];
     cx.warning(
         name.span.clone(),
@@ -334,8 +344,24 @@ fn unknown_property(cx: &mut Cx, name: &Str, what: &str) {
     );
 }
 
+/// Whether a property that stands for an empty JSON value (`{}`, `[]`) has that value; an
+/// error at it when not.
+fn empty_value(cx: &mut Cx, name: &Str, value: Option<&Str>, want: &str) -> bool {
+    if value.is_some_and(|v| v.text.trim() == want) {
+        return true;
+    }
+    cx.error(
+        value.map_or(name.span.clone(), |v| v.span.clone()),
+        format!("`{}` must have the value `{want}`", name.text),
+        format!("expected {want}"),
+    );
+    false
+}
+
 /// A node's `wfop.` properties: `wfop.timeout` (services), `wfop.max_iterations` (services,
-/// gateways, timers), `wfop.backoff` (services with retries).
+/// gateways, timers), `wfop.backoff` (services with retries), `wfop.input_mapping` (services)
+/// and `wfop.output_mapping` (services, start events) with the value `[]` (a table without
+/// rows), `wfop.join` (parallel gateways; `read::joins` folds them).
 pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
     let kind = node.kind;
     for (_, name, value) in properties(cx, el) {
@@ -343,7 +369,9 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
             continue;
         };
         let allowed = match field {
-            "timeout" | "backoff" => kind == NodeKind::Service,
+            "timeout" | "backoff" | "input_mapping" => kind == NodeKind::Service,
+            "output_mapping" => matches!(kind, NodeKind::Service | NodeKind::Start),
+            "join" => kind == NodeKind::Parallel,
             "max_iterations" => matches!(
                 kind,
                 NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer
@@ -375,6 +403,17 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
         };
         let text = value.text.trim();
         match field {
+            "join" => {}
+            "input_mapping" => {
+                if empty_value(cx, &name, Some(&value), props::EMPTY_TABLE) {
+                    node.input_mapping.get_or_insert_with(Vec::new);
+                }
+            }
+            "output_mapping" => {
+                if empty_value(cx, &name, Some(&value), props::EMPTY_TABLE) {
+                    node.output_mapping.get_or_insert_with(Vec::new);
+                }
+            }
             "timeout" => match crate::human::parse_duration(text) {
                 Ok(d) => node.timeout = Some(d),
                 Err(why) => cx.error(
@@ -427,6 +466,15 @@ pub fn boundary_outputs(cx: &mut Cx, el: XNode, id: &str) -> Option<Vec<MappingR
             }
             "properties" => {}
             other => unused(cx, x, other, "an error boundary event"),
+        }
+    }
+    for (_, name, value) in properties(cx, el) {
+        if name.text == props::OUTPUT_MAPPING {
+            if empty_value(cx, &name, value.as_ref(), props::EMPTY_TABLE) {
+                found.get_or_insert_with(Vec::new);
+            }
+        } else if name.text.starts_with("wfop.") {
+            unknown_property(cx, &name, "an error boundary event");
         }
     }
     found

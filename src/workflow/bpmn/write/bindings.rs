@@ -2,6 +2,7 @@
 //! when every task of that type runs the same thing, else by task id; relative paths rewritten
 //! for the binding file's folder.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::workflow::{Node, NodeKind, Run, Workflow};
@@ -17,25 +18,29 @@ pub fn bindings(wf: &Workflow, file: &Path) -> String {
         .filter(|n| n.kind == NodeKind::Service)
         .collect();
     let type_of = |n: &Node| n.task_type.clone().unwrap_or_else(|| n.id.clone());
-    let mut entries: Vec<(String, &Run)> = Vec::new();
-    let mut done: Vec<&str> = Vec::new();
+    // The services by type, types in order of first use.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Vec<&Node>> = HashMap::new();
     for n in &services {
-        if done.contains(&n.id.as_str()) {
-            continue;
-        }
         let key = type_of(n);
-        let group: Vec<&Node> = services
-            .iter()
-            .copied()
-            .filter(|m| type_of(m) == key)
-            .collect();
-        done.extend(group.iter().map(|m| m.id.as_str()));
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(n);
+    }
+    let type_of_id: HashMap<&str, String> = services
+        .iter()
+        .map(|n| (n.id.as_str(), type_of(n)))
+        .collect();
+    let mut entries: Vec<(String, &Run)> = Vec::new();
+    for key in order {
+        let group = &groups[&key];
         let runs: Vec<&Run> = group.iter().filter_map(|m| m.run.as_ref()).collect();
         // A key by type is read for every task of the type, unless a task elsewhere has that
         // id (an id wins over a type).
         let one = runs.len() == group.len()
             && runs.windows(2).all(|w| w[0] == w[1])
-            && !services.iter().any(|m| m.id == key && type_of(m) != key);
+            && type_of_id.get(key.as_str()).is_none_or(|t| *t == key);
         match runs.first() {
             Some(run) if one => entries.push((key, run)),
             _ => entries.extend(

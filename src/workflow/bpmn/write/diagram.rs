@@ -2,7 +2,7 @@
 //! cells) scaled to the modeler's sizes — tasks 100×80, events 36×36, gateways 50×50, one
 //! column per layer — with every sequence flow's waypoints at the turns of its routed edge.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::xml::Xml;
 use super::{Plan, Workflow};
@@ -130,8 +130,24 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
         .iter()
         .map(|n| LayoutNode::for_text(shape_of(n.kind), n.display_label()))
         .collect();
-    let index = |id: &str| wf.node_index(id);
-    let join_of = |id: &str| plan.joins.iter().position(|j| j.id == id);
+    let mut nodes_by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in wf.nodes.iter().enumerate() {
+        nodes_by_id.entry(n.id.as_str()).or_insert(i);
+    }
+    let joins_by_id: HashMap<&str, usize> = plan
+        .joins
+        .iter()
+        .enumerate()
+        .map(|(j, join)| (join.id.as_str(), j))
+        .collect();
+    let boundary_by_flow: HashMap<&str, usize> = plan
+        .boundaries
+        .iter()
+        .enumerate()
+        .map(|(b, boundary)| (boundary.flow.as_str(), b))
+        .collect();
+    let index = |id: &str| nodes_by_id.get(id).copied();
+    let join_of = |id: &str| joins_by_id.get(id).copied();
     // One layout edge per flow out of a node, into a node or a join gateway (as into its
     // node). Boundary flows are laid out as edges out of their service, to place their
     // targets; they are drawn from the boundary event.
@@ -139,7 +155,7 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
     let mut edge_of_flow: Vec<Option<usize>> = Vec::new();
     let mut boundary_of_flow: Vec<Option<usize>> = Vec::new();
     for f in &plan.flows {
-        let b = plan.boundaries.iter().position(|b| b.flow == f.id);
+        let b = boundary_by_flow.get(f.id.as_str()).copied();
         let from = match b {
             Some(b) => Some(plan.boundaries[b].at.0),
             None => index(&f.from),
@@ -176,7 +192,8 @@ pub(super) fn draw(wf: &Workflow, plan: &Plan) -> Drawing {
         .map(|b| {
             let task = nodes[b.at.0];
             Bounds {
-                x: task.x + task.width - 54.0 - 40.0 * b.at.1 as f64,
+                // Along the bottom border from the right; the centre stays on the border.
+                x: (task.x + task.width - 54.0 - 40.0 * b.at.1 as f64).max(task.x - 18.0),
                 y: task.y + task.height - 18.0,
                 width: 36.0,
                 height: 36.0,

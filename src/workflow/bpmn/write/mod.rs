@@ -8,6 +8,7 @@ mod xml;
 
 pub use bindings::bindings;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::props;
@@ -15,6 +16,9 @@ use crate::workflow::{
     DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeKind, Workflow,
 };
 use xml::{Ids, Xml};
+
+/// The error code of a catch-all error path: a boundary event without `errorRef`.
+const CATCH_ALL: &str = "*";
 
 /// Why a workflow cannot be written as BPMN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +138,9 @@ pub(super) struct Plan {
     flows: Vec<Flow>,
     diagram_id: String,
     plane_id: String,
+    /// Flow indexes by target element, and (the edges' flows only) by source node.
+    by_target: HashMap<String, Vec<usize>>,
+    by_source: HashMap<String, Vec<usize>>,
     /// The parallel gateways put in front of joins.
     joins: Vec<Join>,
     /// The diagram's shape ids: the nodes', then the boundary events', then the joins'.
@@ -189,8 +196,12 @@ impl Plan {
             })
             .collect();
         let mut joins: Vec<Join> = Vec::new();
+        let mut into_node: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (k, e) in wf.edges.iter().enumerate() {
+            into_node.entry(e.to.as_str()).or_default().push(k);
+        }
         for (i, n) in wf.nodes.iter().enumerate() {
-            let into: Vec<usize> = (0..flows.len()).filter(|&k| flows[k].to == n.id).collect();
+            let into = into_node.get(n.id.as_str()).cloned().unwrap_or_default();
             if !matches!(n.kind, NodeKind::Service | NodeKind::Timer) || into.len() < 2 {
                 continue;
             }
@@ -210,11 +221,16 @@ impl Plan {
         let mut boundaries = Vec::new();
         for (i, n) in wf.nodes.iter().enumerate() {
             for (j, path) in n.errors.iter().enumerate() {
-                if !errors.iter().any(|(code, _)| *code == path.code) {
+                if path.code != CATCH_ALL && !errors.iter().any(|(code, _)| *code == path.code) {
                     let id = ids.fresh("Error_", &format!("Error_{}", path.code));
                     errors.push((path.code.clone(), id));
                 }
-                let id = ids.fresh("Error_", &format!("{}_error_{}", n.id, path.code));
+                let name = if path.code == CATCH_ALL {
+                    "any"
+                } else {
+                    &path.code
+                };
+                let id = ids.fresh("Error_", &format!("{}_error_{name}", n.id));
                 let flow = ids.fresh("Flow_", &format!("Flow_{id}_{}", path.to));
                 flows.push(Flow {
                     id: flow.clone(),
@@ -244,7 +260,17 @@ impl Plan {
             .iter()
             .map(|f| ids.fresh("Edge_", &format!("{}_di", f.id)))
             .collect();
+        let mut by_target: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_source: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, f) in flows.iter().enumerate() {
+            by_target.entry(f.to.clone()).or_default().push(k);
+            if f.edge.is_some() {
+                by_source.entry(f.from.clone()).or_default().push(k);
+            }
+        }
         Plan {
+            by_target,
+            by_source,
             definitions_id,
             process_id,
             errors,
@@ -256,6 +282,18 @@ impl Plan {
             shape_ids,
             edge_ids,
         }
+    }
+
+    /// The flows into an element, in order.
+    fn incoming(&self, id: &str) -> impl Iterator<Item = &Flow> + Clone {
+        let list = self.by_target.get(id).map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&k| &self.flows[k])
+    }
+
+    /// The edges' flows out of a node, in order.
+    fn outgoing(&self, id: &str) -> impl Iterator<Item = &Flow> + Clone {
+        let list = self.by_source.get(id).map_or(&[][..], Vec::as_slice);
+        list.iter().map(|&k| &self.flows[k])
     }
 
     fn error_id(&self, code: &str) -> &str {
@@ -381,10 +419,10 @@ fn node(x: &mut Xml, wf: &Workflow, n: &Node, plan: &Plan) {
     if let Some(label) = &n.label {
         attrs.push(("name", label));
     }
-    let default_flow = plan
-        .flows
-        .iter()
-        .find(|f| f.from == n.id && f.edge.is_some_and(|i| wf.edges[i].default));
+    let outgoing = plan.outgoing(&n.id);
+    let default_flow = outgoing
+        .clone()
+        .find(|f| f.edge.is_some_and(|i| wf.edges[i].default));
     if n.kind == NodeKind::Exclusive
         && let Some(f) = default_flow
     {
@@ -395,14 +433,10 @@ fn node(x: &mut Xml, wf: &Workflow, n: &Node, plan: &Plan) {
         x.text("bpmn:documentation", &[], d);
     }
     extensions(x, n);
-    for f in plan.flows.iter().filter(|f| f.to == n.id) {
+    for f in plan.incoming(&n.id) {
         x.text("bpmn:incoming", &[], &f.id);
     }
-    for f in plan
-        .flows
-        .iter()
-        .filter(|f| f.from == n.id && f.edge.is_some())
-    {
+    for f in outgoing {
         x.text("bpmn:outgoing", &[], &f.id);
     }
     if let Some(t) = &n.timer {
@@ -527,10 +561,14 @@ fn boundary(x: &mut Xml, wf: &Workflow, b: &Boundary, plan: &Plan) {
         x.close("bpmn:extensionElements");
     }
     x.text("bpmn:outgoing", &[], &b.flow);
-    x.empty(
-        "bpmn:errorEventDefinition",
-        &[("errorRef", plan.error_id(&path.code))],
-    );
+    if path.code == CATCH_ALL {
+        x.empty("bpmn:errorEventDefinition", &[]);
+    } else {
+        x.empty(
+            "bpmn:errorEventDefinition",
+            &[("errorRef", plan.error_id(&path.code))],
+        );
+    }
     x.close("bpmn:boundaryEvent");
 }
 
@@ -543,7 +581,7 @@ fn join(x: &mut Xml, wf: &Workflow, j: &Join, plan: &Plan) {
         &[(props::JOIN.into(), Some(wf.nodes[j.node].id.clone()))],
     );
     x.close("bpmn:extensionElements");
-    for f in plan.flows.iter().filter(|f| f.to == j.id) {
+    for f in plan.incoming(&j.id) {
         x.text("bpmn:incoming", &[], &f.id);
     }
     x.text("bpmn:outgoing", &[], &j.flow);
@@ -569,5 +607,131 @@ fn flow(x: &mut Xml, wf: &Workflow, f: &Flow) {
             x.close("bpmn:sequenceFlow");
         }
         None => x.empty("bpmn:sequenceFlow", &attrs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{Run, Unsupported};
+
+    fn node(id: &str, kind: NodeKind) -> Node {
+        Node {
+            id: id.into(),
+            id_span: 0..0,
+            kind,
+            label: None,
+            description: None,
+            run: None,
+            secrets: Vec::new(),
+            secrets_span: None,
+            input_mapping: None,
+            output_mapping: None,
+            secret_bindings: Ok(Vec::new()),
+            timeout: None,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            timer: None,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
+            span: 0..0,
+        }
+    }
+
+    fn workflow(nodes: Vec<Node>) -> Workflow {
+        Workflow {
+            path: "/w/flow.json".into(),
+            base_dir: "/w".into(),
+            name: "w".into(),
+            description: None,
+            inputs: None,
+            secrets: None,
+            nodes,
+            edges: Vec::new(),
+            bpmn: None,
+        }
+    }
+
+    fn command(argv: &[&str]) -> Option<Run> {
+        Some(Run::Command {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: None,
+            env: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn durations_are_written_exactly() {
+        assert_eq!(timeout_text(Duration::from_secs(300)), "5m");
+        assert_eq!(timeout_text(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(timeout_text(Duration::from_millis(1500)), "1s500ms");
+        assert_eq!(
+            crate::human::parse_duration(&timeout_text(Duration::from_millis(3_723_004))),
+            Ok(Duration::from_millis(3_723_004))
+        );
+        assert_eq!(iso_duration(Duration::from_secs(5)), "PT5S");
+        assert_eq!(iso_duration(Duration::from_millis(250)), "PT0.25S");
+        assert_eq!(
+            crate::expr::timer_duration(&iso_duration(Duration::new(7, 1))),
+            Ok(Duration::new(7, 1))
+        );
+    }
+
+    #[test]
+    fn a_node_wfop_does_not_run_is_not_exported() {
+        let mut task = node("review", NodeKind::Service);
+        task.unsupported = Some(Unsupported {
+            element: "userTask".into(),
+            reason: "a person does it".into(),
+        });
+        let wf = workflow(vec![node("start", NodeKind::Start), task]);
+        assert_eq!(
+            export(&wf),
+            Err(ExportError::Unsupported {
+                node: "review".into(),
+                element: "userTask".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bindings_are_by_type_when_every_task_of_it_runs_the_same() {
+        let mut a = node("a", NodeKind::Service);
+        a.task_type = Some("fetch".into());
+        a.run = command(&["sh", "fetch.sh"]);
+        let mut b = a.clone();
+        b.id = "b".into();
+        // Same type, another command: each by its id.
+        let mut c = node("c", NodeKind::Service);
+        c.task_type = Some("calc".into());
+        c.run = command(&["one"]);
+        let mut d = c.clone();
+        d.id = "d".into();
+        d.run = command(&["two"]);
+        // A type that is another task's id would bind that task too: by id.
+        let mut e = node("e", NodeKind::Service);
+        e.task_type = Some("f".into());
+        e.run = command(&["e"]);
+        let mut f = node("f", NodeKind::Service);
+        f.task_type = Some("other".into());
+        f.run = command(&["f"]);
+        let wf = workflow(vec![a, b, c, d, e, f]);
+        let text = bindings(&wf, std::path::Path::new("/w/flow.services.json"));
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = vec!["fetch", "c", "d", "e", "other"];
+        want.sort();
+        assert_eq!(keys, want, "{text}");
+        assert_eq!(v["fetch"]["command"], serde_json::json!(["sh", "fetch.sh"]));
+        assert_eq!(v["d"]["command"], serde_json::json!(["two"]));
     }
 }
