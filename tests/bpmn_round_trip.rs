@@ -964,6 +964,7 @@ fn the_bundled_json_workflows_come_back_the_same() {
         "workflows/portfolio-risk.json",
         "workflows/quantum-job.json",
         "tests/workflows/polling.json",
+        "tests/workflows/export-tour.json",
     ] {
         let path = run_support::root().join(name);
         let wf = wfop::workflow::check_file(&path)
