@@ -2,7 +2,8 @@
 //! `result_variable` and `result_expression` making the variables the output mapping reads,
 //! `error_expression` raising `bpmnError(…)` from a result or a failure (caught by an error
 //! path, not retried; uncaught, retried as any coded failure), null changing nothing, and a
-//! value that is neither failing the attempt with the reason.
+//! value that is neither failing the attempt with the reason; the same headers written in a
+//! BPMN file (`tests/bpmn/headers.bpmn`) run the same way.
 
 mod run_support;
 
@@ -306,4 +307,119 @@ fn an_error_expression_that_gives_something_else_fails_the_attempt_with_the_reas
         of_kind(&evs, "node_finished")[0]["reason"],
         "Broken; error expression `error.message` gave a string, neither bpmnError(…) nor null"
     );
+}
+
+/// `tests/bpmn/headers.bpmn` (the same headers as a modeler writes them, `zeebe:taskHeaders`)
+/// run with `fetch` answering as `mode` says: UP, DOWN (a result the error expression turns
+/// into BACKEND_DOWN) or QUOTA (a failure with a code it turns into BACKEND_DOWN).
+fn run_bpmn(mode: &str) -> (Option<i32>, Vec<Value>) {
+    let case = Case::new();
+    let fetch = r#"case "$(cat "$INPUT_DIRECTORY/mode.json")" in
+  '"UP"') echo '{"status": "UP", "items": ["a", "b"]}' > "$OUTPUT_DIRECTORY/output.json" ;;
+  '"DOWN"') echo '{"status": "DOWN", "detail": "in maintenance", "where": "ibm"}' > "$OUTPUT_DIRECTORY/output.json" ;;
+  *) echo '{"code": "QUOTA", "title": "Quota", "detail": "10 jobs a day"}' > "$OUTPUT_DIRECTORY/output.json"; exit 2 ;;
+esac"#;
+    let bindings = json!({
+        "io.example:fetch:1": { "command": ["sh", "-c", fetch] },
+        "io.example:report:1": { "command": ["sh", "-c", r#"echo "seen $(cat "$INPUT_DIRECTORY/seen.json")""#] },
+        "io.example:fallback:1": { "command": ["sh", "-c", r#"echo "fallback because $(cat "$INPUT_DIRECTORY/why.json")""#] }
+    });
+    let bindings = case.write("b.services.json", &bindings.to_string());
+    let input = case.write("in.json", &json!({ "mode": mode }).to_string());
+    let bpmn = root().join("tests/bpmn/headers.bpmn");
+    let out = case.wfop(
+        &[
+            "run",
+            bpmn.to_str().unwrap(),
+            "--services",
+            bindings.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    let evs = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out.status.code(), evs)
+}
+
+#[test]
+fn a_bpmn_tasks_headers_run_as_zeebe_runs_them() {
+    let (code, evs) = run_bpmn("UP");
+    assert_eq!(code, Some(0), "{evs:?}");
+    assert_eq!(
+        outputs(&evs, "fetch"),
+        json!({ "fetchResult": { "status": "UP", "items": ["a", "b"] }, "status": "UP", "rows": 2 })
+    );
+    assert_eq!(
+        logs(&evs),
+        [r#"seen {"items":["a","b"],"rows":2,"status":"UP"}"#]
+    );
+    // A result the error expression reads as an error: the boundary event's path, its mapping
+    // reading `error`.
+    let (code, evs) = run_bpmn("DOWN");
+    assert_eq!(code, Some(0), "{evs:?}");
+    assert_eq!(of_kind(&evs, "error_caught")[0]["code"], "BACKEND_DOWN");
+    assert_eq!(
+        logs(&evs),
+        [r#"fallback because "BACKEND_DOWN: in maintenance""#]
+    );
+    // A failure with a code, turned into the code the boundary catches.
+    let (code, evs) = run_bpmn("QUOTA");
+    assert_eq!(code, Some(0), "{evs:?}");
+    assert_eq!(
+        logs(&evs),
+        [r#"fallback because "BACKEND_DOWN: QUOTA – 10 jobs a day""#]
+    );
+}
+
+#[test]
+fn a_secret_in_the_result_never_reaches_a_raised_errors_message_or_the_record() {
+    const TOKEN: &str = "hdr-Zq3Xv8Lm2Np7Rt4Wy9Kb6Hd1Jf5Gc0Sa";
+    let case = Case::new();
+    // The service echoes its token back in its result: redacted before the error expression
+    // reads it.
+    let mut backend = sh(
+        "backend",
+        r#"printf '{"status": "DOWN", "tok": "%s"}' "$SECRET_TOK" > "$OUTPUT_DIRECTORY/output.json""#,
+    );
+    backend["secrets"] = json!(["tok"]);
+    backend["input_mapping"] =
+        json!([{ "name": "$secrets", "value": "{ \"tok\": secret_value(\"api_token\") }" }]);
+    backend["error_expression"] = json!(
+        "if response.status = \"DOWN\" then bpmnError(\"BACKEND_DOWN\", \"token \" + response.tok, { where: response.tok }) else null"
+    );
+    backend["errors"] = errors_field();
+    let wf = flow(&case, backend, "status");
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--json",
+            "--secret",
+            "api_token=env:WFOP_TEST_TOKEN",
+        ],
+        &[("WFOP_TEST_TOKEN", TOKEN)],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    // The error was raised and caught: the message and the variable hold the mask.
+    assert!(
+        stdout.contains("the error expression raised `BACKEND_DOWN`: token ***"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"fallback because \"BACKEND_DOWN: token *** @***\""#),
+        "{stdout}"
+    );
+    assert_absent(&out.stdout, TOKEN, "the events");
+    assert_absent(&out.stderr, TOKEN, "stderr");
+    let files = case.record_files();
+    assert!(files.len() > 1, "the record has {} files", files.len());
+    for (path, bytes) in files {
+        assert_absent(&bytes, TOKEN, &path.display().to_string());
+    }
 }

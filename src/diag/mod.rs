@@ -104,6 +104,36 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, text[line_start..offset].chars().count() + 1)
 }
 
+/// [`line_col`] for many offsets of one text: the line starts found once, each lookup a binary
+/// search and a count of the characters before it on its line (a file with thousands of
+/// findings renders in time linear in its size, not in size × findings).
+pub struct Lines<'t> {
+    text: &'t str,
+    /// Byte offset of each line's first byte.
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    pub fn new(text: &'t str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// The same as `line_col(text, offset)`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let text = self.text;
+        let mut offset = floor_char_boundary(text, offset.min(text.len()));
+        if text[offset..].starts_with('\n') && text[..offset].ends_with('\r') {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let line_start = self.starts[line - 1];
+        (line, text[line_start..offset].chars().count() + 1)
+    }
+}
+
 /// The largest character boundary at or before `i` (`i` must be at most `text.len()`).
 pub(crate) fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
@@ -124,6 +154,20 @@ mod tests {
         assert_eq!(line_col(text, 5), (2, 2));
         assert_eq!(line_col(text, 4), (2, 1), "inside `ç`");
         assert_eq!(line_col(text, 100), (3, 1));
+    }
+
+    #[test]
+    fn lines_give_what_line_col_gives_at_every_offset() {
+        for text in ["", "ab\nçd\n", "ab\r\ncd\r\n", "\n\n", "x", "é\r\n\r\nz"] {
+            let lines = Lines::new(text);
+            for offset in 0..text.len() + 3 {
+                assert_eq!(
+                    lines.line_col(offset),
+                    line_col(text, offset),
+                    "{text:?} {offset}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use codespan_reporting::files;
 use codespan_reporting::term;
 
 use super::mask::Masked;
-use super::{Diagnostic, Severity, SourceFile, floor_char_boundary, line_col};
+use super::{Diagnostic, Lines, Severity, SourceFile, floor_char_boundary};
 use crate::safe;
 
 /// At most this many characters of a source line are shown; a longer line is cut around the
@@ -28,6 +28,7 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
     let masked = Masked::new(text, &src.sensitivity);
     let (shown, moved) = safe::excerpt_mapped(&masked.text);
     let line_starts: Vec<usize> = files::line_starts(&shown).collect();
+    let lines = Lines::new(text);
     let config = term::Config::default();
     let styles = term::Styles::default();
     let mut out = Vec::new();
@@ -52,7 +53,7 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
                 let span = masked.map_span(&orig);
                 (
                     moved[span.start]..moved[span.end],
-                    line_col(text, orig.start).1,
+                    lines.line_col(orig.start).1,
                 )
             })
             .collect();
@@ -66,7 +67,7 @@ pub fn render(src: &SourceFile, diagnostics: &[Diagnostic], color: bool) -> Stri
         };
         if result.is_err() {
             // Rendering only fails on a span outside the file; fall back to a plain line.
-            let (line, col) = line_col(text, d.primary.0.start);
+            let (line, col) = lines.line_col(d.primary.0.start);
             out.extend_from_slice(
                 format!(
                     "{}: {file_name}:{line}:{col}: {}\n",
@@ -282,6 +283,7 @@ fn to_codespan(d: &Diagnostic, spans: &[Range<usize>]) -> CsDiagnostic<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::line_col;
 
     #[test]
     fn renders_file_line_col_source_line_and_marker() {

@@ -189,7 +189,9 @@ fn error_of(code: Option<&str>, problem: Option<&Value>, reason: &str) -> Map<St
 
 /// A caught error through its error path's output mapping: the rows read the problem document's
 /// fields, `code` (the code raised) and `message` (its `detail`, else `title`, else the
-/// failure's reason), then the workflow variables. Without a mapping nothing is set.
+/// failure's reason), and the same as one context, `error` (as an error expression sees it:
+/// `error.message`, what BPMN boundary mappings write), unless the document has fields of
+/// those names; then the workflow variables. Without a mapping nothing is set.
 pub(crate) fn apply_error_output(
     path: &ErrorPath,
     problem: Option<&Value>,
@@ -200,7 +202,11 @@ pub(crate) fn apply_error_output(
     let Some(rows) = path.output_mapping.as_deref() else {
         return Ok(Map::new());
     };
-    let scope = error_of(Some(code), problem, reason);
+    let mut scope = error_of(Some(code), problem, reason);
+    if !scope.contains_key("error") {
+        let error = Value::Object(scope.clone());
+        scope.insert("error".into(), error);
+    }
     apply_rows(Some(rows), &Value::Object(scope), vars)
 }
 
@@ -556,6 +562,27 @@ mod tests {
             set.map(|s| s["why"].clone()),
             Ok(json!("DOWN: exited with code 2"))
         );
+        // The same error as one context, as BPMN boundary mappings read it; a problem
+        // document's own `error` field wins.
+        let text = r#"{ "name": "e", "nodes": [ { "id": "st", "type": "start" },
+            { "id": "s", "type": "service", "run": { "command": ["true"] },
+              "errors": [ { "code": "DOWN", "to": "f", "output_mapping": [
+                  { "name": "why", "value": "error.code + \": \" + error.message" },
+                  { "name": "status", "value": "error.status" } ] } ] },
+            { "id": "f", "type": "service", "run": { "command": ["true"] } },
+            { "id": "end", "type": "end" } ],
+            "edges": [ { "from": "st", "to": "s" }, { "from": "s", "to": "end" },
+                       { "from": "f", "to": "end" } ] }"#;
+        let (wf2, _) = load(&SourceFile::from_text("e2.json", text));
+        let boundary = &wf2.expect("loads").nodes[1].errors[0];
+        let mut v = vars(json!({}));
+        let set = apply_error_output(boundary, Some(&problem), "DOWN", "x", &mut v);
+        let want = map(json!({"why": "DOWN: in maintenance", "status": 503}));
+        assert_eq!(set, Ok(want));
+        let own = json!({"title": "Down", "error": "its own"});
+        let mut v = vars(json!({}));
+        let set = apply_error_output(boundary, Some(&own), "DOWN", "x", &mut v);
+        assert_eq!(set.map(|s| s["why"].clone()), Ok(Value::Null));
         // A path without a mapping sets nothing (the problem's fields do not leak in).
         let mut v = vars(json!({}));
         let set = apply_error_output(&node.errors[1], Some(&problem), "QUIET", "x", &mut v);

@@ -20,6 +20,7 @@
 //! | corners, tees, crossings      | `┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼` | `+` |
 //! | arrow head                    | `→`               | `>`   |
 //! | a loop's way back (under it)  | `←`               | `<`   |
+//! | an edge's label, where it fits | `──Yes─→`        | `--Yes-->` |
 //!
 //! Lay out with [`Charset::layout_options`] so that ASCII arrows get their shaft:
 //! `○ → [Service] → ●` in Unicode, `o -> [Service] -> @` in ASCII.
@@ -226,6 +227,65 @@ impl Canvas {
         canvas
     }
 
+    /// Writes each labelled edge's label (`label(e)` for layout edge `e`: a BPMN flow's name,
+    /// `Yes`) into the middle of its longest straight horizontal run, where that run still
+    /// shows the edge and is at least two cells longer than the label: `──Yes─→`. A label
+    /// that fits nowhere is not drawn (the layout makes no room for labels); one with a
+    /// character that is not one cell wide neither.
+    pub fn label_edges<'l>(&mut self, layout: &Layout, label: impl Fn(usize) -> Option<&'l str>) {
+        for (e, edge) in layout.edges.iter().enumerate() {
+            let Some(text) = label(e) else { continue };
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let text = crate::safe::line(&words.join(" ")).into_owned();
+            let chars: Vec<char> = text.chars().collect();
+            if chars.is_empty() || chars.iter().any(|&c| char_width(c) != 1) {
+                continue;
+            }
+            // The cells still showing this edge's horizontal line, by row, left to right.
+            let mut cells: Vec<(usize, usize)> = edge
+                .cells
+                .iter()
+                .filter(|c| c.glyph == Glyph::Horizontal)
+                .filter(|c| self.owned_at(c.x, c.y) == Some(Owner::Edge(e)))
+                .map(|c| (c.y, c.x))
+                .collect();
+            cells.sort_unstable();
+            cells.dedup();
+            let mut best: Option<(usize, usize, usize)> = None; // (y, start x, length)
+            let mut run: Option<(usize, usize, usize)> = None;
+            for (y, x) in cells {
+                run = match run {
+                    Some((ry, rx, len)) if ry == y && rx + len == x => Some((ry, rx, len + 1)),
+                    _ => Some((y, x, 1)),
+                };
+                if let Some(r) = run
+                    && best.is_none_or(|b| r.2 > b.2)
+                {
+                    best = Some(r);
+                }
+            }
+            let Some((y, x, len)) = best.filter(|b| b.2 >= chars.len() + 2) else {
+                continue;
+            };
+            let start = x + (len - chars.len()) / 2;
+            for (k, &ch) in chars.iter().enumerate() {
+                self.set(
+                    start + k,
+                    y,
+                    Cell {
+                        ch,
+                        owner: Owner::Edge(e),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The owner of the cell at layout coordinates, if inside the window.
+    fn owned_at(&mut self, x: usize, y: usize) -> Option<Owner> {
+        self.at_mut(x, y).map(|c| c.owner)
+    }
+
     /// Paints a node's text at layout coordinates.
     fn paint_text(&mut self, x: usize, y: usize, width: usize, text: &str, owner: Owner) {
         let (x0, y0) = self.origin;
@@ -337,14 +397,16 @@ pub fn render_graph(nodes: &[(Shape, &str)], edges: &[(usize, usize)], charset: 
         .map(|&(shape, label)| charset.node_text(shape, label))
         .collect();
     let shapes: Vec<Shape> = nodes.iter().map(|&(shape, _)| shape).collect();
-    render_texts(&shapes, &texts, edges, charset)
+    render_texts(&shapes, &texts, edges, &[], charset)
 }
 
-/// Lays out and renders nodes given as their shapes and finished texts.
+/// Lays out and renders nodes given as their shapes and finished texts, and edges with their
+/// labels (`labels[e]` for `edges[e]`, drawn where they fit: [`Canvas::label_edges`]).
 fn render_texts(
     shapes: &[Shape],
     texts: &[String],
     edges: &[(usize, usize)],
+    labels: &[Option<&str>],
     charset: Charset,
 ) -> String {
     let layout_nodes: Vec<LayoutNode> = shapes
@@ -353,7 +415,9 @@ fn render_texts(
         .map(|(&shape, text)| LayoutNode::for_text(shape, text))
         .collect();
     let laid = layout::layout_with(&layout_nodes, edges, &charset.layout_options());
-    render_text(&laid, texts, charset)
+    let mut canvas = Canvas::paint(&laid, texts, charset);
+    canvas.label_edges(&laid, |e| labels.get(e).copied().flatten());
+    canvas.to_text()
 }
 
 #[cfg(test)]
@@ -374,18 +438,29 @@ pub fn shape_of(kind: NodeKind) -> Shape {
 /// What a node's mark is labelled with when nothing runs: its label, a timer's wait as a
 /// workflow writes it (`poll 30s`), and the mark of a node wfop does not run (`⊘ Approve`).
 pub fn static_label(node: &Node, charset: Charset) -> String {
-    let label = match &node.timer {
-        Some(t) if node.kind == NodeKind::Timer => format!(
-            "{} {}",
-            node.line_label(),
-            human::duration(t.duration, Form::Exact)
-        ),
-        _ => node.line_label().into_owned(),
+    let label = match timer_wait(node) {
+        Some(wait) => format!("{} {wait}", node.line_label()),
+        None => node.line_label().into_owned(),
     };
     match node.unsupported {
         Some(_) => format!("{} {label}", charset.unsupported_mark()),
         None => label,
     }
+}
+
+/// A timer's wait as its box shows it before it runs (`30s`), unless its label says it already
+/// (a BPMN timer named `Wait 30s`): `None` then, and for every other node.
+pub fn timer_wait(node: &Node) -> Option<String> {
+    let t = node
+        .timer
+        .as_ref()
+        .filter(|_| node.kind == NodeKind::Timer)?;
+    let wait = human::duration(t.duration, Form::Exact);
+    let label = node.line_label();
+    let said = label
+        .split(|c: char| c.is_whitespace() || "()[],;:".contains(c))
+        .any(|w| w == wait);
+    (!said).then_some(wait)
 }
 
 /// Every edge the graph of a workflow draws, as `(number, from, to)` node indexes: the
@@ -406,6 +481,12 @@ pub fn graph_edges(wf: &Workflow) -> Vec<(usize, usize, usize)> {
         .enumerate()
         .filter_map(|(k, (from, to))| Some((k, from?, index(to)?)))
         .collect()
+}
+
+/// The label of the edge [`graph_edges`] numbers `k`: a workflow edge's `label` (a BPMN
+/// flow's name); error paths have none.
+pub fn edge_label(wf: &Workflow, k: usize) -> Option<&str> {
+    wf.edges.get(k)?.label.as_deref()
 }
 
 /// The number [`graph_edges`] gives the error path of node `node` that catches `code`.
@@ -435,6 +516,8 @@ pub fn workflow_graph_text(wf: &Workflow, charset: Charset) -> String {
             _ => charset.node_text(shape, &static_label(n, charset)),
         })
         .collect();
-    let edges: Vec<(usize, usize)> = graph_edges(wf).iter().map(|&(_, a, b)| (a, b)).collect();
-    render_texts(&shapes, &texts, &edges, charset)
+    let drawn = graph_edges(wf);
+    let edges: Vec<(usize, usize)> = drawn.iter().map(|&(_, a, b)| (a, b)).collect();
+    let labels: Vec<Option<&str>> = drawn.iter().map(|&(k, _, _)| edge_label(wf, k)).collect();
+    render_texts(&shapes, &texts, &edges, &labels, charset)
 }

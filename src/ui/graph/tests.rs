@@ -650,3 +650,103 @@ fn a_label_with_line_breaks_is_drawn_on_one_line() {
         std::borrow::Cow::Borrowed("Plain")
     ));
 }
+
+#[test]
+fn a_timer_whose_label_says_its_wait_does_not_say_it_twice() {
+    use crate::workflow::NodeKind;
+    use crate::workflow::model::Timer;
+    let mut wf = with_unsupported(&[]);
+    let n = &mut wf.nodes[2];
+    n.kind = NodeKind::Timer;
+    n.timer = Some(Timer {
+        duration: std::time::Duration::from_secs(30),
+        text: "PT30S".into(),
+        span: 0..1,
+    });
+    // The label does not say it: the wait follows it.
+    n.label = Some("Wait".into());
+    assert_eq!(timer_wait(&wf.nodes[2]).as_deref(), Some("30s"));
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Approve] → ◷ Wait 30s → ●"
+    );
+    // A BPMN timer named for its wait.
+    wf.nodes[2].label = Some("Wait\n30s".into());
+    assert_eq!(timer_wait(&wf.nodes[2]), None);
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [Approve] → ◷ Wait 30s → ●"
+    );
+    let look = crate::ui::tui::graphpane::Look::PENDING;
+    assert_eq!(
+        crate::ui::tui::graphpane::node_text(&wf.nodes[2], &look, Charset::Unicode),
+        "◷ · Wait 30s"
+    );
+    // A number that is not the wait is no reason to leave it out.
+    wf.nodes[2].label = Some("Wait 30".into());
+    assert_eq!(timer_wait(&wf.nodes[2]).as_deref(), Some("30s"));
+    assert!(timer_wait(&wf.nodes[1]).is_none());
+}
+
+/// start → Poll → Done? ─Yes→ end, Done? ─Running→ back to Poll (the loop under the graph).
+fn labelled_loop(yes: &str, running: &str) -> crate::workflow::Workflow {
+    use crate::diag::SourceFile;
+    let text = format!(
+        r#"{{ "name": "l", "nodes": [
+        {{ "id": "start", "type": "start" }},
+        {{ "id": "poll", "type": "service", "label": "Poll", "run": {{ "command": ["true"] }} }},
+        {{ "id": "done", "type": "exclusive", "label": "Done?" }},
+        {{ "id": "end", "type": "end" }} ],
+      "edges": [ {{ "from": "start", "to": "poll" }}, {{ "from": "poll", "to": "done" }},
+                 {{ "from": "done", "to": "end", "condition": "status = \"DONE\"", "label": {} }},
+                 {{ "from": "done", "to": "poll", "default": true, "label": {} }} ] }}"#,
+        serde_json::to_string(yes).expect("json"),
+        serde_json::to_string(running).expect("json"),
+    );
+    // Loaded, not checked: the drawing does not need a workflow that runs.
+    let (wf, _) = crate::workflow::load::load(&SourceFile::from_text("l.json", &text));
+    wf.expect("loads")
+}
+
+#[test]
+fn edge_labels_are_drawn_where_they_fit() {
+    // Without labels first: the plain drawing.
+    let plain = labelled_loop("x", "y");
+    let mut bare = plain.clone();
+    for e in &mut bare.edges {
+        e.label = None;
+    }
+    let unlabelled = workflow_graph_text(&bare, Charset::Unicode);
+    assert_eq!(
+        unlabelled,
+        lines(&[
+            "○ ─┬→ [Poll] → ◇× Done? ─┬→ ●",
+            "   └─────←───────────────┘"
+        ]),
+    );
+    // "Running" fits on the loop's way back; "Yes" does not fit the short edge to the end.
+    let wf = labelled_loop("Yes", "Running");
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        lines(&[
+            "○ ─┬→ [Poll] → ◇× Done? ─┬→ ●",
+            "   └─────←────Running────┘"
+        ]),
+    );
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Ascii),
+        lines(&[
+            "o -+-> [Poll] -> <x> Done? -+-> @",
+            "   +------<-----Running-----+",
+        ]),
+    );
+    // Too long for the run, or a character two cells wide: not drawn, the edge stays whole.
+    let long = labelled_loop("Yes", "Still running, try again");
+    assert_eq!(workflow_graph_text(&long, Charset::Unicode), unlabelled);
+    let wide = labelled_loop("Yes", "再試行");
+    assert_eq!(workflow_graph_text(&wide, Charset::Unicode), unlabelled);
+    // Control characters are escaped before they are measured.
+    let ctl = labelled_loop("Yes", "a\u{1b}b");
+    let drawn = workflow_graph_text(&ctl, Charset::Unicode);
+    assert!(!drawn.contains('\u{1b}'), "{drawn}");
+}

@@ -134,9 +134,9 @@ pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
         NodeKind::Timer => {
             let wait = match (look.left, look.state, &node.timer) {
                 (Some(left), NodeState::Running, _) => format!("{} left", dur(left)),
-                (_, NodeState::Pending, Some(t)) => {
-                    format!(" {}", human::duration(t.duration, Form::Exact))
-                }
+                (_, NodeState::Pending, Some(_)) => crate::ui::graph::timer_wait(node)
+                    .map(|w| format!(" {w}"))
+                    .unwrap_or_default(),
                 _ => look.time.map(dur).unwrap_or_default(),
             };
             format!("{} {g} {label}{wait}{loops}", charset.mark(shape))
@@ -166,6 +166,8 @@ pub struct GraphModel {
     edges: Vec<(usize, usize)>,
     /// The number (`ui::graph::graph_edges`) of each laid-out edge.
     edge_of: Vec<usize>,
+    /// Each laid-out edge's label (a BPMN flow's name), drawn where it fits.
+    labels: Vec<Option<String>>,
     charset: Charset,
 }
 
@@ -173,16 +175,21 @@ impl GraphModel {
     pub fn new(wf: &Workflow, charset: Charset) -> Self {
         let shapes: Vec<Shape> = wf.nodes.iter().map(|n| shape_of(n.kind)).collect();
         // The edges and error paths between known nodes, and their numbers.
-        let (edges, edge_of) = crate::ui::graph::graph_edges(wf)
+        let (edges, edge_of): (Vec<(usize, usize)>, Vec<usize>) = crate::ui::graph::graph_edges(wf)
             .into_iter()
             .map(|(k, a, b)| ((a, b), k))
             .unzip();
+        let labels = edge_of
+            .iter()
+            .map(|&k| crate::ui::graph::edge_label(wf, k).map(str::to_string))
+            .collect();
         let mut g = GraphModel {
             layout: Layout::default(),
             widths: Vec::new(),
             shapes,
             edges,
             edge_of,
+            labels,
             charset,
         };
         let texts: Vec<String> = wf
@@ -302,8 +309,11 @@ pub fn paint<N, E>(
         height: usize::from(area.height),
     };
     let wf_edge = |e: usize| model.edge_of.get(e).copied().unwrap_or(usize::MAX);
-    let canvas = Canvas::paint_ranked(&model.layout, texts, model.charset, window, |e| {
+    let mut canvas = Canvas::paint_ranked(&model.layout, texts, model.charset, window, |e| {
         edge_style(wf_edge(e)).1
+    });
+    canvas.label_edges(&model.layout, |e| {
+        model.labels.get(e).and_then(|l| l.as_deref())
     });
     for y in 0..canvas.height() {
         for (x, cell) in canvas.row(y).iter().enumerate() {

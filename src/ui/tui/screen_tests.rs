@@ -1318,3 +1318,38 @@ fn the_headers_rows_show_what_the_headers_set() {
         "{names:?}"
     );
 }
+
+#[test]
+fn the_graph_pane_draws_edge_labels_where_they_fit() {
+    use super::graphpane::{self, GraphModel, Look};
+    let mut wf = polling_workflow();
+    let paint = |wf: &crate::workflow::Workflow| {
+        let model = GraphModel::new(wf, Charset::Unicode);
+        let texts: Vec<String> = wf
+            .nodes
+            .iter()
+            .map(|n| graphpane::node_text(n, &Look::PENDING, Charset::Unicode))
+            .collect();
+        let area = ratatui::layout::Rect::new(0, 0, 90, 4);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        let theme = Theme::default();
+        let style = theme.style(Role::Text);
+        graphpane::paint(
+            &model,
+            &texts,
+            (0, 0),
+            area,
+            &mut buf,
+            &theme,
+            (|_| style, |_| (style, 0)),
+        );
+        buf_text(&buf)
+    };
+    let before = paint(&wf);
+    assert!(!before.contains("Running"), "{before}");
+    // The loop back from `check` to `wait` is long enough for its label.
+    wf.edges[5].label = Some("Running".into());
+    let after = paint(&wf);
+    assert!(after.contains("Running"), "{after}");
+    assert_eq!(after.lines().count(), before.lines().count());
+}

@@ -27,7 +27,7 @@ pub fn check(text: &str, root: Node) -> Option<Diagnostic> {
 /// Where the file first shows it is a Camunda 7 file, and what shows it.
 fn evidence(text: &str, root: Node) -> Option<(Span, &'static str)> {
     if let Some(a) = root.attribute_node((MODELER_NS, "executionPlatform"))
-        && a.value().trim() == "Camunda Platform"
+        && a.value().trim().starts_with("Camunda Platform")
     {
         return Some((a.range(), "its execution platform is Camunda Platform 7"));
     }

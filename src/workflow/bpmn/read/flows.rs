@@ -2,7 +2,7 @@
 //! `default=` → default); error boundary events → the task's error paths; and the merges
 //! BPMN leaves implicit (a task with several incoming flows runs once per token) made explicit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use roxmltree::Node as XNode;
 
@@ -12,7 +12,8 @@ use super::{Cx, xml, zeebe};
 use crate::workflow::json::{Span, Str};
 use crate::workflow::model::{Edge, ErrorPath, Expression, MappingRow, Node, NodeKind};
 
-/// The code of a catch-all error boundary (one without an `errorRef`).
+/// The code of a catch-all error boundary (one without an `errorRef`): the error path that
+/// catches every error code (the engine's catch-all).
 pub const CATCH_ALL: &str = "*";
 
 /// A `sequenceFlow`.
@@ -101,18 +102,31 @@ pub fn error_codes(cx: &Cx, root: XNode) -> HashMap<String, Option<Str>> {
 /// Each error boundary event → an error path of the task it is attached to, continuing where
 /// the event's one outgoing flow leads (that flow is no edge).
 pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String, Option<Str>>) {
+    let boundary_ids: HashSet<&str> = parts.boundaries.iter().map(|b| b.id.as_str()).collect();
+    // The flows out of each boundary event, in document order; the others stay flows.
+    let mut out_of: HashMap<String, Vec<Flow>> = HashMap::new();
+    let mut rest = Vec::with_capacity(parts.flows.len());
+    for f in std::mem::take(&mut parts.flows) {
+        match f
+            .source
+            .as_ref()
+            .filter(|s| boundary_ids.contains(s.text.as_str()))
+        {
+            Some(s) => out_of.entry(s.text.clone()).or_default().push(f),
+            None => rest.push(f),
+        }
+    }
+    parts.flows = rest;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, n) in parts.nodes.iter().enumerate() {
+        index.entry(n.id.clone()).or_insert(i);
+    }
     for b in std::mem::take(&mut parts.boundaries) {
-        let outgoing: Vec<Flow> = {
-            let (mine, rest): (Vec<Flow>, Vec<Flow>) = std::mem::take(&mut parts.flows)
-                .into_iter()
-                .partition(|f| f.source.as_ref().is_some_and(|s| s.text == b.id));
-            parts.flows = rest;
-            mine
-        };
+        let outgoing = out_of.remove(&b.id).unwrap_or_default();
         let Some(attached) = &b.attached else {
             continue;
         };
-        let Some(node) = parts.nodes.iter_mut().find(|n| n.id == attached.text) else {
+        let Some(node) = index.get(&attached.text).map(|&i| &mut parts.nodes[i]) else {
             cx.error(
                 attached.span.clone(),
                 format!("error boundary event `{}` is attached to `{}`, which is no task of this process", b.id, attached.text),
@@ -132,14 +146,8 @@ pub fn attach_boundaries(cx: &mut Cx, parts: &mut Parts, errors: &HashMap<String
             continue;
         }
         let (code, code_span) = match &b.error_ref {
-            None => {
-                cx.run_only(
-                    b.definition.clone(),
-                    format!("error boundary event `{}` has no errorRef, so it catches every error; wfop's error paths catch a named error code", b.id),
-                    "catches everything",
-                );
-                (CATCH_ALL.to_string(), b.definition.clone())
-            }
+            // Without an errorRef it catches every error: the catch-all path.
+            None => (CATCH_ALL.to_string(), b.definition.clone()),
             Some(r) => match errors.get(r.text.trim()) {
                 None => {
                     cx.error(
@@ -243,8 +251,12 @@ pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
             ))
         })
         .collect();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for (k, (id, _)) in edges.iter().enumerate() {
+        by_id.entry(id.clone()).or_insert(k);
+    }
     for (gateway, flow) in defaults {
-        match edges.iter_mut().find(|(id, _)| *id == flow.text) {
+        match by_id.get(&flow.text).map(|&k| &mut edges[k]) {
             Some((_, e)) if e.from == gateway => e.default = true,
             Some(_) => cx.error(
                 flow.span.clone(),
@@ -269,43 +281,60 @@ pub fn edges(cx: &mut Cx, parts: Parts) -> (Vec<Node>, Vec<Edge>) {
 /// comes along one starts its node on its own in wfop too (`engine::run`), so a task with one
 /// flow and error boundary flows into it needs no merge.
 pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
-    let mut i = 0;
-    while i < nodes.len() {
-        let node = &nodes[i];
-        let id = node.id.clone();
-        let incoming = edges.iter().filter(|e| e.to == id).count();
-        if !matches!(node.kind, NodeKind::Service | NodeKind::Timer) || incoming < 2 {
-            i += 1;
-            continue;
-        }
+    let mut incoming: HashMap<&str, usize> = HashMap::new();
+    for e in edges.iter() {
+        *incoming.entry(e.to.as_str()).or_default() += 1;
+    }
+    let merged: Vec<usize> = (0..nodes.len())
+        .filter(|&i| {
+            matches!(nodes[i].kind, NodeKind::Service | NodeKind::Timer)
+                && incoming.get(nodes[i].id.as_str()).copied().unwrap_or(0) >= 2
+        })
+        .collect();
+    if merged.is_empty() {
+        return;
+    }
+    let mut taken: HashSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    // Node id → its merge's id.
+    let mut merge_of: HashMap<String, String> = HashMap::new();
+    for &i in &merged {
+        let id = &nodes[i].id;
         let mut merge_id = format!("{id}.merge");
         let mut k = 2;
-        while nodes.iter().any(|n| n.id == merge_id) {
+        while taken.contains(&merge_id) {
             merge_id = format!("{id}.merge{k}");
             k += 1;
         }
-        for e in edges.iter_mut().filter(|e| e.to == id) {
-            e.to = merge_id.clone();
-        }
-        let node = &nodes[i];
-        let tag = node.span.start..node.span.start + 1;
-        let merge = nodes::plain(
-            merge_id.clone(),
-            node.id_span.clone(),
-            NodeKind::Exclusive,
-            tag.clone(),
-        );
-        edges.push(Edge {
-            from: merge_id,
-            from_span: node.id_span.clone(),
-            to: id,
-            to_span: node.id_span.clone(),
-            condition: None,
-            default: false,
-            label: None,
-            span: tag,
-        });
-        nodes.insert(i, merge);
-        i += 2;
+        taken.insert(merge_id.clone());
+        merge_of.insert(id.clone(), merge_id);
     }
+    for e in edges.iter_mut() {
+        if let Some(m) = merge_of.get(&e.to) {
+            e.to = m.clone();
+        }
+    }
+    let mut out = Vec::with_capacity(nodes.len() + merged.len());
+    for node in std::mem::take(nodes) {
+        if let Some(merge_id) = merge_of.get(&node.id) {
+            let tag = node.span.start..node.span.start + 1;
+            out.push(nodes::plain(
+                merge_id.clone(),
+                node.id_span.clone(),
+                NodeKind::Exclusive,
+                tag.clone(),
+            ));
+            edges.push(Edge {
+                from: merge_id.clone(),
+                from_span: node.id_span.clone(),
+                to: node.id.clone(),
+                to_span: node.id_span.clone(),
+                condition: None,
+                default: false,
+                label: None,
+                span: tag,
+            });
+        }
+        out.push(node);
+    }
+    *nodes = out;
 }

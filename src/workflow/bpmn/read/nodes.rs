@@ -415,6 +415,17 @@ fn timer(cx: &mut Cx, el: XNode, node: &mut Node) -> Result<(), String> {
         let Some(e) = cx.feel(&value, "in the timer's duration") else {
             return Ok(());
         };
+        // `=PT30S` reads a variable named PT30S (null in Zeebe too): say what was meant.
+        if let expr::ExprKind::Name(n) = &e.kind
+            && expr::timer_duration(n).is_ok()
+        {
+            cx.error(
+                value.file_span(e.span.start..e.span.end),
+                format!("`={n}` reads a variable named {n}, not a duration; write {n}, or =duration(\"{n}\")"),
+                "a variable, not a duration",
+            );
+            return Ok(());
+        }
         if !expr::analyze(&e).free_variables.is_empty() {
             return Err("its duration is computed from variables at run time; wfop timers wait a fixed duration".into());
         }

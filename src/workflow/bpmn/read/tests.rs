@@ -542,6 +542,16 @@ fn timers_fixed_feel_variable_and_dates() {
     assert!(w.unsupported.is_some() && w.timer.is_none());
     assert!(diags[0].run_only && diags[0].message.contains("computed from variables"));
 
+    let text = timer("<timeDuration>=PT30S</timeDuration>");
+    let (wf, diags) = read_text(&text);
+    assert!(wf.expect("wf").nodes[1].timer.is_none());
+    assert!(
+        diags[0].message.contains("reads a variable named PT30S"),
+        "{diags:?}"
+    );
+    assert!(diags[0].is_error() && !diags[0].run_only);
+    assert_eq!(&text[diags[0].primary.0.clone()], "PT30S");
+
     let (wf, diags) = read_text(&timer("<timeDate>2030-01-01T00:00:00Z</timeDate>"));
     assert!(wf.expect("wf").nodes[1].unsupported.is_some());
     assert!(diags[0].message.contains("until a date"), "{diags:?}");
@@ -579,8 +589,11 @@ fn error_boundaries_catch_all_nowhere_and_unknown_errors() {
         )
     };
     let (wf, diags) = read_text(&boundary("<errorEventDefinition />", true));
-    assert_eq!(wf.expect("wf").nodes[1].errors[0].code, flows::CATCH_ALL);
-    assert!(diags[0].run_only && diags[0].message.contains("catches every error"));
+    let wf = wf.expect("wf");
+    assert_eq!(wf.nodes[1].errors[0].code, flows::CATCH_ALL);
+    assert_eq!(flows::CATCH_ALL, "*");
+    assert_eq!(wf.nodes[1].errors[0].to, "e");
+    assert!(diags.is_empty(), "{diags:?}");
 
     let (wf, diags) = read_text(&boundary(
         r#"<errorEventDefinition errorRef="known" />"#,
@@ -772,4 +785,43 @@ fn a_timer_error_inside_a_multibyte_character_does_not_split_it() {
         .find(|d| d.message.contains("invalid timer"))
         .expect("finding");
     assert!(text.get(d.primary.0.clone()).is_some(), "{:?}", d.primary.0);
+}
+
+#[test]
+fn an_error_path_into_a_task_makes_no_merge() {
+    let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+  <error id="x" errorCode="X" />
+  <process id="p" isExecutable="true">
+    <startEvent id="s" /><sequenceFlow id="f1" sourceRef="s" targetRef="a" />
+    <serviceTask id="a" /><sequenceFlow id="f2" sourceRef="a" targetRef="h" />
+    <boundaryEvent id="b" attachedToRef="a"><errorEventDefinition errorRef="x" /></boundaryEvent>
+    <sequenceFlow id="f3" sourceRef="b" targetRef="h" />
+    <serviceTask id="h" /><sequenceFlow id="f4" sourceRef="h" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>"#;
+    let (wf, diags) = read_text(text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let wf = wf.expect("wf");
+    let ids: Vec<&str> = wf.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["s", "a", "h", "e"]);
+    assert_eq!(wf.nodes[1].errors[0].to, "h");
+}
+
+#[test]
+fn camunda7_by_its_execution_platform() {
+    let text = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:modeler="http://camunda.org/schema/modeler/1.0" modeler:executionPlatform="Camunda Platform" modeler:executionPlatformVersion="7.19.0">
+  <process id="p" isExecutable="true"><startEvent id="s" /></process>
+</definitions>"#;
+    let (wf, diags) = read_text(text);
+    assert!(wf.is_some());
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].message.contains("Camunda Platform 7"),
+        "{}",
+        diags[0].message
+    );
+    let c8 = text.replace("Camunda Platform", "Camunda Cloud");
+    let (_, diags) = read_text(&c8);
+    assert!(diags.is_empty(), "{diags:?}");
 }
