@@ -1353,3 +1353,42 @@ fn the_graph_pane_draws_edge_labels_where_they_fit() {
     assert!(after.contains("Running"), "{after}");
     assert_eq!(after.lines().count(), before.lines().count());
 }
+
+/// The BPMN example's node pane: the modeler's rows as written (`=circuit_data`), the
+/// `$secrets` row's binding, the task's documentation; the same rows as the JSON twin's but for
+/// the `=` the modeler writes.
+#[test]
+fn a_bpmn_workflow_shows_the_modelers_rows_as_written() {
+    let wf = root().join("workflows/quantum-secrets.bpmn");
+    let input = root().join("workflows/quantum-secrets.input.json");
+    let p = setup::prepare(&wf, Some(&input), &[]).expect("prepare");
+    let (app, _) = new_app(p, (150, 40));
+    let bpmn = render(&app);
+    for shown in [
+        "Orchestrated Service (orchestrated)",
+        "=circuit_data",
+        "={ \"ibm_token\": secr",
+        "ibm_token ← secret_value(\"ibm_api_token\")",
+        "=counts",
+        "Secret ibm_api_token",
+        "IBM Quantum API token",
+        "Checks the IBM token's shape",
+    ] {
+        assert!(bpmn.contains(shown), "{shown}: {bpmn}");
+    }
+    // Line for line the JSON twin's screen, but for the `=` of each row.
+    let (app, _) = new_app(prepare("quantum-secrets"), (150, 40));
+    let json = render(&app);
+    let squeeze = |s: &str| {
+        s.lines()
+            .map(|l| {
+                l.replace('=', "")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .map(|l| l.replace("secr…", "secre…"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(squeeze(&bpmn), squeeze(&json));
+}
