@@ -333,6 +333,7 @@ fn the_bundled_workflows_export_with_every_element_and_a_diagram() {
         ("workflows/portfolio-risk.json", "export-pr"),
         ("workflows/quantum-job.json", "export-qj"),
         ("tests/workflows/polling.json", "export-polling"),
+        ("tests/workflows/export-tour.json", "export-tour"),
     ] {
         export_and_check(path, name);
     }
@@ -425,6 +426,7 @@ fn the_exported_file_checks_clean_and_draws_the_same_graph() {
         ("workflows/portfolio-risk.json", "export-graph-pr"),
         ("workflows/quantum-job.json", "export-graph-qj"),
         ("tests/workflows/polling.json", "export-graph-polling"),
+        ("tests/workflows/export-tour.json", "export-graph-tour"),
     ] {
         let dir = scratch(name);
         let services = dir.join("flow.services.json");
@@ -622,4 +624,25 @@ mod any_workflow {
             let _ = write::bindings(&wf, std::path::Path::new("/tmp/any.services.json"));
         }
     }
+}
+
+/// The tour of every node kind, exported: the BPMN and the binding file as they are written
+/// (a change to the format shows up here for review).
+#[test]
+fn the_tour_exports_as_written() {
+    let dir = scratch("export-snapshot");
+    let services = dir.join("tour.services.json");
+    let out = wfop(&[
+        "export",
+        "--bpmn",
+        "tests/workflows/export-tour.json",
+        "--services",
+        services.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("export_tour_bpmn", text(&out.stdout));
+    insta::assert_snapshot!(
+        "export_tour_services",
+        std::fs::read_to_string(&services).expect("written")
+    );
 }

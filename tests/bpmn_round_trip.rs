@@ -477,7 +477,7 @@ fn workflow() -> impl Strategy<Value = Workflow> {
         prop::collection::vec(
             (
                 any::<prop::sample::Index>(),
-                prop::sample::select(vec!["BOOM", "SIDECAR_ERROR", "io.err-1"]),
+                prop::sample::select(vec!["BOOM", "SIDECAR_ERROR", "io.err-1", "*"]),
                 any::<prop::sample::Index>(),
                 rows(&["why", "code"]),
             ),
@@ -964,6 +964,7 @@ fn the_bundled_json_workflows_come_back_the_same() {
         "workflows/portfolio-risk.json",
         "workflows/quantum-job.json",
         "tests/workflows/polling.json",
+        "tests/workflows/export-tour.json",
     ] {
         let path = run_support::root().join(name);
         let wf = wfop::workflow::check_file(&path)
@@ -974,4 +975,35 @@ fn the_bundled_json_workflows_come_back_the_same() {
         let (back, xml) = round_trip(&wf, dir.path());
         assert_eq!(canon(&back), canon(&wf), "{name}\n{xml}");
     }
+}
+
+/// A catch-all error path (`"*"`) goes out as an error boundary without `errorRef` (and no
+/// `error` element), and comes back as the catch-all.
+#[test]
+fn a_catch_all_error_path_comes_back() {
+    let dir = folder();
+    let mut a = service("a");
+    a.errors.push(ErrorPath {
+        code: "*".into(),
+        code_span: 0..0,
+        to: "fix".into(),
+        to_span: 0..0,
+        output_mapping: None,
+        span: 0..0,
+    });
+    let wf = small(
+        vec![
+            node("start", NodeKind::Start),
+            a,
+            service("fix"),
+            node("end", NodeKind::End),
+        ],
+        vec![edge("start", "a"), edge("a", "end"), edge("fix", "end")],
+        dir.path(),
+    );
+    let (back, xml) = round_trip(&wf, dir.path());
+    assert!(xml.contains("<bpmn:errorEventDefinition />"), "{xml}");
+    assert!(!xml.contains("<bpmn:error "), "{xml}");
+    assert_eq!(canon(&back), canon(&wf));
+    assert_eq!(back.nodes[1].errors[0].code, "*");
 }

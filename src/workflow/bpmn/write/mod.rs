@@ -170,12 +170,13 @@ pub(super) struct Join {
     flow: String,
 }
 
-/// A sequence flow: from an element (a node, or a boundary event) to a node.
+/// A sequence flow: from a node, a boundary event or a join gateway, to a node or a join
+/// gateway.
 pub(super) struct Flow {
     id: String,
     from: String,
     to: String,
-    /// Index in `wf.edges`; `None` for a boundary event's flow.
+    /// Index in `wf.edges`; `None` for a boundary event's flow and a join gateway's.
     edge: Option<usize>,
 }
 
