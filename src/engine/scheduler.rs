@@ -941,11 +941,9 @@ fn create_record(
 /// The error path that catches `code`: the one naming it, else a catch-all (`"*"`, BPMN's
 /// error boundary without an `errorRef`).
 fn catching(paths: &[crate::workflow::ErrorPath], code: &str) -> Option<usize> {
-    paths
-        .iter()
-        .position(|e| e.code == code)
-        .or_else(|| paths.iter().position(|e| e.code == CATCH_ALL))
+    paths.iter().position(|e| e.code == code).or_else(|| {
+        paths
+            .iter()
+            .position(|e| e.code == crate::workflow::model::CATCH_ALL)
+    })
 }
-
-/// The code of an error path that catches every error code.
-pub const CATCH_ALL: &str = "*";

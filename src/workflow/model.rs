@@ -131,6 +131,10 @@ pub struct Unsupported {
     pub reason: String,
 }
 
+/// The code of an error path that catches every code no other path of its service names
+/// (BPMN's error boundary event without an `errorRef`).
+pub const CATCH_ALL: &str = "*";
+
 /// The loop guard every node has unless it says otherwise.
 pub const DEFAULT_MAX_ITERATIONS: u32 = 1000;
 

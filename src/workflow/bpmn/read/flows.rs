@@ -12,9 +12,8 @@ use super::{Cx, xml, zeebe};
 use crate::workflow::json::{Span, Str};
 use crate::workflow::model::{Edge, ErrorPath, Expression, MappingRow, Node, NodeKind};
 
-/// The code of a catch-all error boundary (one without an `errorRef`): the error path that
-/// catches every error code (the engine's catch-all).
-pub const CATCH_ALL: &str = "*";
+/// The code of a catch-all error boundary (one without an `errorRef`).
+pub use crate::workflow::model::CATCH_ALL;
 
 /// A `sequenceFlow`.
 pub struct Flow {

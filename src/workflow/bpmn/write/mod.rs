@@ -12,13 +12,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::props;
+use crate::workflow::model::CATCH_ALL;
 use crate::workflow::{
     DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeKind, Workflow,
 };
 use xml::{Ids, Xml};
-
-/// The error code of a catch-all error path: a boundary event without `errorRef`.
-const CATCH_ALL: &str = "*";
 
 /// Why a workflow cannot be written as BPMN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
