@@ -22,6 +22,17 @@ pub(crate) fn become_subreaper() -> bool {
 /// test may run several engines in one process).
 static LIVE: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
 
+/// Held from a service's spawn until it is tracked, and by `end_orphans` while it looks for
+/// orphans: without it, a run ending in this process could take a child another run has just
+/// spawned and not yet tracked for an orphan, kill and reap it, and that run would find no
+/// child to wait for (`tests/engine_parallel_runs.rs`).
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The gate a service's spawn holds until it is tracked (see `SPAWNING`).
+pub(crate) fn spawn_gate() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Marks a service leader as its run's own until the guard is dropped (after it was waited for).
 pub(crate) fn track(pid: Option<Pid>) -> Tracked {
     if let Some(p) = pid {
@@ -75,6 +86,7 @@ fn children() -> Vec<Pid> {
 /// are orphans that escaped their service's process group — and reaps them. A child that
 /// leads its own process group takes that group with it. Returns how many were ended.
 pub(crate) fn end_orphans() -> usize {
+    let _gate = spawn_gate();
     let mut ended = 0;
     // Ending one orphan can orphan its own children onto wfop: a few rounds.
     for _ in 0..32 {

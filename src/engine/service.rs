@@ -176,7 +176,18 @@ pub(crate) async fn run_service(
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let mut child = match cmd.spawn() {
+    // Spawned and tracked as one step: another run's end in this process leaves it alone.
+    let gate = super::reaper::spawn_gate();
+    let spawned = cmd.spawn().map(|c| {
+        let pgid = c
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|&p| p > 0)
+            .and_then(Pid::from_raw);
+        (super::reaper::track(pgid), c)
+    });
+    drop(gate);
+    let (_tracked, mut child) = match spawned {
         Ok(c) => c,
         Err(e) => {
             let prog = match run {
@@ -197,8 +208,6 @@ pub(crate) async fn run_service(
         .and_then(|p| i32::try_from(p).ok())
         .filter(|&p| p > 0)
         .and_then(Pid::from_raw);
-    // Ours until waited for: another run's end in this process leaves it alone.
-    let _tracked = super::reaper::track(pgid);
     send(
         &ctx.events,
         Event::NodeStarted {
