@@ -222,30 +222,7 @@ fn row(name: &str, value: &str) -> MappingRow {
 }
 
 fn node(id: &str, kind: NodeKind) -> Node {
-    Node {
-        id: id.to_string(),
-        id_span: 0..0,
-        kind,
-        label: None,
-        description: None,
-        run: None,
-        secrets: Vec::new(),
-        secrets_span: None,
-        input_mapping: None,
-        output_mapping: None,
-        secret_bindings: Ok(Vec::new()),
-        timeout: None,
-        retries: None,
-        errors: Vec::new(),
-        max_iterations: DEFAULT_MAX_ITERATIONS,
-        timer: None,
-        task_type: None,
-        result_variable: None,
-        result_expression: None,
-        error_expression: None,
-        unsupported: None,
-        span: 0..0,
-    }
+    Node::new(id.to_string(), 0..0, kind, 0..0)
 }
 
 fn decl(name: &str, description: Option<&str>) -> Decl {

@@ -171,6 +171,35 @@ pub struct Timer {
 }
 
 impl Node {
+    /// A node with only its id, kind and spans: no label, run, mappings or other settings, the
+    /// default loop guard. The loaders and tests fill in the rest.
+    pub fn new(id: String, id_span: Span, kind: NodeKind, span: Span) -> Node {
+        Node {
+            id,
+            id_span,
+            kind,
+            label: None,
+            description: None,
+            run: None,
+            secrets: Vec::new(),
+            secrets_span: None,
+            input_mapping: None,
+            output_mapping: None,
+            secret_bindings: Ok(Vec::new()),
+            timeout: None,
+            retries: None,
+            errors: Vec::new(),
+            max_iterations: DEFAULT_MAX_ITERATIONS,
+            timer: None,
+            task_type: None,
+            result_variable: None,
+            result_expression: None,
+            error_expression: None,
+            unsupported: None,
+            span,
+        }
+    }
+
     /// What the graph and the tables show for this node.
     pub fn display_label(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.id)

@@ -316,7 +316,7 @@ pub fn implicit_merges(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
     for node in std::mem::take(nodes) {
         if let Some(merge_id) = merge_of.get(&node.id) {
             let tag = node.span.start..node.span.start + 1;
-            out.push(nodes::plain(
+            out.push(Node::new(
                 merge_id.clone(),
                 node.id_span.clone(),
                 NodeKind::Exclusive,

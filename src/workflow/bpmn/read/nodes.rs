@@ -9,9 +9,7 @@ use super::super::BPMN_NS;
 use super::{Cx, Ids, flows, xml, zeebe};
 use crate::expr;
 use crate::workflow::json::{Span, Str};
-use crate::workflow::model::{
-    DEFAULT_MAX_ITERATIONS, Edge, Expression, Node, NodeKind, Timer, Unsupported,
-};
+use crate::workflow::model::{Edge, Expression, Node, NodeKind, Timer, Unsupported};
 
 /// What the process's elements gave: nodes in document order, sequence flows, error boundary
 /// events, and the gateways' `default` flows.
@@ -146,41 +144,13 @@ fn is_flow_element(name: &str) -> bool {
 
 /// A node with the element's id, label and description, nothing else set yet.
 pub fn blank(cx: &mut Cx, el: XNode, id: &Str, kind: NodeKind) -> Node {
-    let mut node = plain(id.text.clone(), id.span.clone(), kind, el.range());
+    let mut node = Node::new(id.text.clone(), id.span.clone(), kind, el.range());
     node.label = el
         .attribute("name")
         .filter(|n| !n.trim().is_empty())
         .map(str::to_string);
     node.description = documentation(cx, el);
     node
-}
-
-/// A node with only its id, kind and span.
-pub fn plain(id: String, id_span: Span, kind: NodeKind, span: Span) -> Node {
-    Node {
-        id,
-        id_span,
-        kind,
-        label: None,
-        description: None,
-        run: None,
-        secrets: Vec::new(),
-        secrets_span: None,
-        input_mapping: None,
-        output_mapping: None,
-        secret_bindings: Ok(Vec::new()),
-        timeout: None,
-        retries: None,
-        errors: Vec::new(),
-        max_iterations: DEFAULT_MAX_ITERATIONS,
-        timer: None,
-        task_type: None,
-        result_variable: None,
-        result_expression: None,
-        error_expression: None,
-        unsupported: None,
-        span,
-    }
 }
 
 /// An element's `documentation` children, joined by blank lines; `None` when empty.

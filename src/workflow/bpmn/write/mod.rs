@@ -615,30 +615,7 @@ mod tests {
     use crate::workflow::{Run, Unsupported};
 
     fn node(id: &str, kind: NodeKind) -> Node {
-        Node {
-            id: id.into(),
-            id_span: 0..0,
-            kind,
-            label: None,
-            description: None,
-            run: None,
-            secrets: Vec::new(),
-            secrets_span: None,
-            input_mapping: None,
-            output_mapping: None,
-            secret_bindings: Ok(Vec::new()),
-            timeout: None,
-            retries: None,
-            errors: Vec::new(),
-            max_iterations: DEFAULT_MAX_ITERATIONS,
-            timer: None,
-            task_type: None,
-            result_variable: None,
-            result_expression: None,
-            error_expression: None,
-            unsupported: None,
-            span: 0..0,
-        }
+        Node::new(id.into(), 0..0, kind, 0..0)
     }
 
     fn workflow(nodes: Vec<Node>) -> Workflow {
