@@ -132,6 +132,22 @@ fn echo_bindings(case: &Case, keys: &[&str]) -> PathBuf {
     )
 }
 
+/// `wfop run --plain FILE --input <input> EXTRA…`; returns the exit code and stdout+stderr.
+fn run_plain(case: &Case, file: &Path, input: Value, extra: &[&str]) -> (Option<i32>, String) {
+    let input = case.write("in.json", &input.to_string());
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--plain",
+    ];
+    args.extend_from_slice(extra);
+    let out = case.wfop(&args, &[]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    (out.status.code(), all)
+}
+
 /// Runs a sample with bindings and input; returns (exit code, stdout+stderr, run.json).
 fn run_sample(
     case: &Case,
@@ -139,21 +155,13 @@ fn run_sample(
     bindings: &Path,
     input: Value,
 ) -> (Option<i32>, String, Value) {
-    let input = case.write("in.json", &input.to_string());
-    let out = case.wfop(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--services",
-            bindings.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--plain",
-        ],
-        &[],
+    let (code, all) = run_plain(
+        case,
+        file,
+        input,
+        &["--services", bindings.to_str().unwrap()],
     );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    (out.status.code(), all, case.run_json())
+    (code, all, case.run_json())
 }
 
 fn status<'a>(run: &'a Value, id: &str) -> &'a str {
@@ -365,19 +373,8 @@ fn an_unbound_task_is_named_with_the_binding_to_add_and_wfop_bind_writes_it() {
         "def run(greeting: str):\n    print('service says', greeting)\n    return {'said': greeting}\n",
     )
     .unwrap();
-    let input = case.write("in.json", r#"{ "who": "operator" }"#);
-    let out = case.wfop(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--plain",
-        ],
-        &[],
-    );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let (code, all) = run_plain(&case, &file, json!({ "who": "operator" }), &[]);
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("service says hello operator"), "{all}");
     assert_eq!(case.run_json()["variables"]["said"], "hello operator");
 }
@@ -410,19 +407,8 @@ fn a_json_workflow_can_name_a_bpmn_file_and_bind_its_tasks_inline() {
         "greet.json",
         r#"{ "bpmn": "greet.bpmn", "services": { "greet": { "command": ["sh", "-c", "cat \"$INPUT_DIRECTORY/greeting.json\""] } } }"#,
     );
-    let input = case.write("in.json", r#"{ "who": "json" }"#);
-    let out = case.wfop(
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--plain",
-        ],
-        &[],
-    );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let (code, all) = run_plain(&case, &wf, json!({ "who": "json" }), &[]);
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("[greet] \"hello json\""), "{all}");
     // A mistake in the BPMN file is reported against the BPMN file.
     case.write(
