@@ -513,9 +513,7 @@ mod any_workflow {
     use proptest::prelude::*;
     use wfop::workflow::bpmn::write;
     use wfop::workflow::json::Str;
-    use wfop::workflow::{
-        DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, Node, NodeKind, Workflow,
-    };
+    use wfop::workflow::{Edge, ErrorPath, Expression, Node, NodeKind, Workflow};
 
     const KINDS: [NodeKind; 6] = [
         NodeKind::Start,
@@ -528,28 +526,8 @@ mod any_workflow {
 
     fn node(id: String, kind: NodeKind, label: Option<String>) -> Node {
         Node {
-            id,
-            id_span: 0..0,
-            kind,
             label,
-            description: None,
-            run: None,
-            secrets: Vec::new(),
-            secrets_span: None,
-            input_mapping: None,
-            output_mapping: None,
-            secret_bindings: Ok(Vec::new()),
-            timeout: None,
-            retries: None,
-            errors: Vec::new(),
-            max_iterations: DEFAULT_MAX_ITERATIONS,
-            timer: None,
-            task_type: None,
-            result_variable: None,
-            result_expression: None,
-            error_expression: None,
-            unsupported: None,
-            span: 0..0,
+            ..Node::new(id, 0..0, kind, 0..0)
         }
     }
 
