@@ -2,34 +2,15 @@
 //! workflow says (elements, flows, conditions, mappings, the diagram's shapes and waypoints),
 //! the binding file binds every service, and what cannot be exported is refused with a reason.
 
+mod cli_support;
+
+use cli_support::{scratch, text, wfop};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use roxmltree::{Document, Node as XNode};
 use wfop::workflow::bpmn::{BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, ZEEBE_NS};
 use wfop::workflow::{self, NodeKind, Run, Workflow};
-
-fn wfop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wfop"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("wfop runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch folder under the target dir, fresh per test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
 fn model(path: &str) -> Workflow {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);

@@ -1,29 +1,10 @@
 //! `wfop check` and `wfop graph` as a user runs them: exit codes, messages with file:line:col,
 //! the bundled workflows, and hostile input (empty, binary, deep, huge) that must not crash.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
 
-fn wfop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wfop"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("wfop runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch folder under the target dir, fresh per test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+use cli_support::{scratch, text, wfop};
+use std::path::Path;
 
 #[test]
 fn bundled_workflows_check_clean() {

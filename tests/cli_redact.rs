@@ -1,8 +1,10 @@
 //! `wfop redact` as a user runs it: a writer that pauses between partial writes, a prompt
 //! without a newline that must appear at once, encodings, refusals that never echo a value.
 
+mod cli_support;
+
+use cli_support::scratch;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,13 +23,6 @@ fn wfop() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wfop"));
     c.env("WFOP_TEST_TOKEN", TOKEN);
     c
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 fn b64(data: &[u8]) -> String {
