@@ -11,7 +11,7 @@
 
 mod fuzz_support;
 
-use fuzz_support::{apply, line_col, mutations};
+use fuzz_support::{apply, mutations};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use wfop::diag::SourceFile;
@@ -81,32 +81,8 @@ fn check_text(name: &str, text: &str, well_formed: bool) -> Result<(), TestCaseE
             .iter()
             .flat_map(|(s, ds)| ds.iter().map(move |d| (s.text.as_str(), d))),
     );
-    for (file, d) in all {
-        let spans = std::iter::once(&d.primary.0).chain(d.secondary.iter().map(|(s, _)| s));
-        for s in spans {
-            prop_assert!(
-                s.start <= s.end && s.end <= file.len(),
-                "span {s:?} outside a file of {} bytes: {}",
-                file.len(),
-                d.message
-            );
-            prop_assert!(
-                file.is_char_boundary(s.start) && file.is_char_boundary(s.end),
-                "span {s:?} not on character boundaries: {}",
-                d.message
-            );
-        }
-        prop_assert!(!d.message.is_empty());
-    }
     let rendered = checked.render(false);
-    if let Some(d) = checked.diagnostics.first() {
-        let (line, col) = line_col(text, d.primary.0.start);
-        let want = format!("{name}:{line}:{col}");
-        prop_assert!(
-            rendered.contains(&want),
-            "rendered diagnostics do not show {want}:\n{rendered}"
-        );
-    }
+    fuzz_support::findings_are_sound(name, text, all, checked.diagnostics.first(), &rendered)?;
     if well_formed {
         let others: Vec<&str> = checked
             .diagnostics

@@ -12,7 +12,7 @@
 
 mod fuzz_support;
 
-use fuzz_support::{Mutation, apply, line_col, mutations};
+use fuzz_support::{Mutation, apply, mutations};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
@@ -102,32 +102,14 @@ const JSON_TOKENS: &[&str] = &[
 
 fn check_text(name: &str, text: &str) -> Result<(), TestCaseError> {
     let checked = check_source(SourceFile::from_text(name, text));
-    for d in &checked.diagnostics {
-        let spans = std::iter::once(&d.primary.0).chain(d.secondary.iter().map(|(s, _)| s));
-        for s in spans {
-            prop_assert!(
-                s.start <= s.end && s.end <= text.len(),
-                "span {s:?} outside a file of {} bytes: {}",
-                text.len(),
-                d.message
-            );
-            prop_assert!(
-                text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
-                "span {s:?} not on character boundaries: {}",
-                d.message
-            );
-        }
-        prop_assert!(!d.message.is_empty());
-    }
     let rendered = checked.render(false);
-    if let Some(d) = checked.diagnostics.first() {
-        let (line, col) = line_col(text, d.primary.0.start);
-        let want = format!("{name}:{line}:{col}");
-        prop_assert!(
-            rendered.contains(&want),
-            "rendered diagnostics do not show {want}:\n{rendered}"
-        );
-    }
+    fuzz_support::findings_are_sound(
+        name,
+        text,
+        checked.diagnostics.iter().map(|d| (text, d)),
+        checked.diagnostics.first(),
+        &rendered,
+    )?;
     if (text.contains("\"dag\"") || text.contains("\"flow\""))
         && !text.contains('\u{fffd}')
         && checked.errors() > 0

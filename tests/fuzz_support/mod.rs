@@ -156,3 +156,40 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, text[start..offset].chars().count() + 1)
 }
+
+/// Every finding's spans lie inside its file (`text`) on character boundaries, and it says
+/// something; the rendering shows the first finding of the file as `name:line:col`.
+pub fn findings_are_sound<'a>(
+    name: &str,
+    text: &str,
+    findings: impl IntoIterator<Item = (&'a str, &'a wfop::diag::Diagnostic)>,
+    first: Option<&wfop::diag::Diagnostic>,
+    rendered: &str,
+) -> Result<(), TestCaseError> {
+    for (file, d) in findings {
+        let spans = std::iter::once(&d.primary.0).chain(d.secondary.iter().map(|(s, _)| s));
+        for s in spans {
+            proptest::prop_assert!(
+                s.start <= s.end && s.end <= file.len(),
+                "span {s:?} outside a file of {} bytes: {}",
+                file.len(),
+                d.message
+            );
+            proptest::prop_assert!(
+                file.is_char_boundary(s.start) && file.is_char_boundary(s.end),
+                "span {s:?} not on character boundaries: {}",
+                d.message
+            );
+        }
+        proptest::prop_assert!(!d.message.is_empty());
+    }
+    if let Some(d) = first {
+        let (line, col) = line_col(text, d.primary.0.start);
+        let want = format!("{name}:{line}:{col}");
+        proptest::prop_assert!(
+            rendered.contains(&want),
+            "rendered diagnostics do not show {want}:\n{rendered}"
+        );
+    }
+    Ok(())
+}
