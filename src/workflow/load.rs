@@ -83,12 +83,17 @@ pub fn load(src: &SourceFile) -> (Option<Workflow>, Vec<Diagnostic>) {
             );
         }
     };
+    load_parsed(src, &root)
+}
+
+/// [`load`] from the file's JSON already parsed (`root`, parsed from `src.text`).
+pub fn load_parsed(src: &SourceFile, root: &JNode) -> (Option<Workflow>, Vec<Diagnostic>) {
     let base_dir = base_dir_of(&src.path);
     let mut l = Loader {
         diags: Vec::new(),
         base_dir,
     };
-    let workflow = l.workflow(&root, src.path.clone());
+    let workflow = l.workflow(root, src.path.clone());
     (workflow, l.diags)
 }
 

@@ -132,12 +132,17 @@ pub fn check_source_with(mut source: SourceFile, options: &LoadOptions) -> Check
     // Whether the model's spans are into `related[0]` (a BPMN file a JSON file names).
     let mut referenced = false;
     let (workflow, mut diagnostics, mut related) = match format_of(&source.path, &source.text) {
+        // Parsed once: a file that names a BPMN file, or a workflow of its own.
         Format::Json => match json::parse(&source.text) {
             Ok(root) if bpmn::is_reference(&root) => {
                 referenced = true;
                 bpmn::load_reference(&source, &root, options)
             }
-            _ => {
+            Ok(root) => {
+                let (wf, d) = load::load_parsed(&source, &root);
+                (wf, d, Vec::new())
+            }
+            Err(_) => {
                 let (wf, d) = load::load(&source);
                 (wf, d, Vec::new())
             }
