@@ -5,6 +5,7 @@ mod cancel;
 mod child_env;
 mod clock;
 mod event;
+mod hub;
 mod lifecycle;
 mod mapping;
 mod reaper;

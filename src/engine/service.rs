@@ -37,6 +37,9 @@ const SHIM: &str = include_str!("shim.py");
 const SHIM_FILE: &str = "wfop_shim.py";
 /// Names the descriptor a Python service reads its secrets from (never set when it has none).
 pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
+/// A platform service project's entrypoint when neither the workflow nor its descriptor names
+/// one (the platform's `qhub-serve` default).
+pub(crate) const DEFAULT_ENTRYPOINT: &str = "src.program:run";
 
 /// Bytes read from a pipe at once; also the longest line kept whole.
 const READ_CHUNK: usize = 64 * 1024;
@@ -162,6 +165,9 @@ pub(crate) async fn run_service(
     let Some(run) = &node.run else {
         return fail("the node has no `run`".into());
     };
+    if let Run::Hub(hub) = run {
+        return super::hub::run(&ctx, (&node_id, attempt), node, hub, input, log, cancel).await;
+    }
     let folder = match make_folder(&input, run) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
@@ -192,9 +198,10 @@ pub(crate) async fn run_service(
         Err(e) => {
             let prog = match run {
                 Run::Command { argv, .. } => argv.first().cloned().unwrap_or_default(),
-                Run::Python { interpreter, .. } => {
+                Run::Python { interpreter, .. } | Run::Project { interpreter, .. } => {
                     interpreter.clone().unwrap_or_else(|| "python3".into())
                 }
+                Run::Hub(h) => h.url.clone(),
             };
             return fail(format!("cannot start `{prog}`: {e}"));
         }
@@ -676,7 +683,7 @@ fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::Tem
             text,
         )?;
     }
-    if matches!(run, Run::Python { .. }) {
+    if matches!(run, Run::Python { .. } | Run::Project { .. }) {
         std::io::Write::write_all(
             &mut create_private(&folder.path().join(SHIM_FILE))?,
             SHIM.as_bytes(),
@@ -715,16 +722,26 @@ fn command(
             c.envs(env.iter().map(|(k, v)| (k, v)));
             c
         }
-        Run::Python {
-            module,
-            function,
-            interpreter,
-        } => {
+        Run::Python { interpreter, .. } | Run::Project { interpreter, .. } => {
             let mut c = tokio::process::Command::new(interpreter.as_deref().unwrap_or("python3"));
-            c.arg(folder.join(SHIM_FILE))
-                .arg(ctx.base_dir.join(module))
-                .arg(function)
-                .current_dir(folder);
+            c.arg(folder.join(SHIM_FILE));
+            // Paths are made absolute here: the service runs in its private folder.
+            let at = |p: &Path| {
+                std::path::absolute(ctx.base_dir.join(p)).unwrap_or_else(|_| ctx.base_dir.join(p))
+            };
+            match run {
+                Run::Python {
+                    module, function, ..
+                } => c.arg(at(module)).arg(function),
+                Run::Project {
+                    dir, entrypoint, ..
+                } => c
+                    .arg("--project")
+                    .arg(at(dir))
+                    .arg(entrypoint.as_deref().unwrap_or(DEFAULT_ENTRYPOINT)),
+                _ => unreachable!("matched above"),
+            };
+            c.current_dir(folder);
             c.env_clear();
             c.envs(ctx.base_env.iter().map(|(k, v)| (k, v)));
             if !ctx.base_env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
@@ -732,6 +749,7 @@ fn command(
             }
             c
         }
+        Run::Hub(_) => return Err("a hub service is called, not started (engine/hub.rs)".into()),
     };
     cmd.env("INPUT_DIRECTORY", folder.join("input"))
         .env("OUTPUT_DIRECTORY", folder.join("output"))
@@ -759,13 +777,13 @@ fn command(
             }
             // The shim reads them from a pipe and sets them into `os.environ`, so they are
             // never in the interpreter's exec-time environment (`/proc/<pid>/environ`).
-            Run::Python { .. } if !given.is_empty() => {
+            Run::Python { .. } | Run::Project { .. } if !given.is_empty() => {
                 let pipe = SecretsPipe::new(&given)
                     .map_err(|e| format!("cannot create the secrets pipe: {e}"))?;
                 cmd.env(SECRETS_FD_VAR, pipe.child_fd().to_string());
                 secrets_pipe = Some(pipe);
             }
-            Run::Python { .. } => {}
+            Run::Python { .. } | Run::Project { .. } | Run::Hub(_) => {}
         }
     }
     cmd.stdin(Stdio::piped())

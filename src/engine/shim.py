@@ -1,6 +1,11 @@
 """wfop's embedded runtime shim for `run.python` services (docs/service-protocol.md).
 
     python3 wfop_shim.py /path/to/module.py function
+    python3 wfop_shim.py --project /path/to/project package.module:function
+
+Both forms come down to a folder first on sys.path and an entrypoint `module:function` imported
+by name from it (a plain module: its folder and its file's stem; a project: the project root and
+its entrypoint, so `src` is a package and relative imports work, as on the platform).
 
 If the hub's own runtime (qhub.commons, or planqk.commons) is importable, hands over to it with
 ENTRYPOINT=module:function. First moves the node's secrets from the pipe named by
@@ -120,19 +125,13 @@ def is_secret_annotation(annotation):
     return getattr(annotation, "__name__", None) == "SecretValue"
 
 
-def emulate(path, function, in_dir, out_dir):
+def emulate(module_name, function, in_dir, out_dir):
     install_secret_modules()
     try:
-        name = os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        module = importlib.import_module(module_name)
         func = getattr(module, function, None)
         if func is None or not callable(func):
-            raise AttributeError(f"{os.path.basename(path)} has no function {function!r}")
+            raise AttributeError(f"module {module_name!r} has no function {function!r}")
         params = {}
         for pname, param in inspect.signature(func).parameters.items():
             env_name = secret_env_name(pname)
@@ -170,21 +169,39 @@ def emulate(path, function, in_dir, out_dir):
     return 0
 
 
+def parse_args(argv):
+    """(folder for sys.path[0], module name, function) from the command line, or None."""
+    if len(argv) == 4 and argv[1] == "--project":
+        root, entrypoint = os.path.abspath(argv[2]), argv[3]
+        module, _, function = entrypoint.partition(":")
+        if not module or not function:
+            return None
+        return root, module, function
+    if len(argv) == 3 and not argv[1].startswith("--"):
+        path = os.path.abspath(argv[1])
+        return os.path.dirname(path), os.path.splitext(os.path.basename(path))[0], argv[2]
+    return None
+
+
 def main():
     take_secrets()
-    if len(sys.argv) != 3:
-        print("usage: wfop_shim.py MODULE.py FUNCTION", file=sys.stderr)
+    parsed = parse_args(sys.argv)
+    if parsed is None:
+        print(
+            "usage: wfop_shim.py MODULE.py FUNCTION | wfop_shim.py --project DIR MODULE:FUNCTION",
+            file=sys.stderr,
+        )
         return 2
-    path, function = os.path.abspath(sys.argv[1]), sys.argv[2]
+    root, module, function = parsed
     in_dir, out_dir = os.environ["INPUT_DIRECTORY"], os.environ["OUTPUT_DIRECTORY"]
-    # sys.path[0] is the shim's own (private) folder: the module's folder replaces it.
-    sys.path[0] = os.path.dirname(path)
-    runtime, root = real_runtime()
+    # sys.path[0] is the shim's own (private) folder: the service's folder replaces it.
+    sys.path[0] = root
+    runtime, runtime_root = real_runtime()
     if runtime is not None:
-        print(f"wfop: handing over to {root}.commons", file=sys.stderr, flush=True)
-        os.environ["ENTRYPOINT"] = os.path.splitext(os.path.basename(path))[0] + ":" + function
+        print(f"wfop: handing over to {runtime_root}.commons", file=sys.stderr, flush=True)
+        os.environ["ENTRYPOINT"] = module + ":" + function
         return runtime.main()
-    return emulate(path, function, in_dir, out_dir)
+    return emulate(module, function, in_dir, out_dir)
 
 
 if __name__ == "__main__":

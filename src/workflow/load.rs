@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
 use super::model::{
-    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, Expression, MappingRow, Node,
-    NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
+    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, Expression, HubAuth, HubRun,
+    MappingRow, Node, NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
 };
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
@@ -62,7 +62,34 @@ pub const MAX_ATTEMPTS: u32 = 100;
 pub const MAX_ITERATIONS_LIMIT: u32 = 1_000_000;
 const RETRIES_FIELDS: &[&str] = &["attempts", "backoff"];
 const ERROR_FIELDS: &[&str] = &["code", "to", "output_mapping"];
-const RUN_FIELDS: &[&str] = &["command", "cwd", "env", "python", "function", "interpreter"];
+const RUN_FIELDS: &[&str] = &[
+    "command",
+    "cwd",
+    "env",
+    "python",
+    "function",
+    "interpreter",
+    "project",
+    "entrypoint",
+    "hub",
+    "auth",
+    "token_url",
+    "poll",
+];
+/// The fields that say how a service runs; exactly one per `run`.
+const RUN_FORMS: &[&str] = &["command", "python", "project", "hub"];
+/// The other `run` fields, and which forms take them.
+const RUN_FORM_FIELDS: &[(&str, &[&str])] = &[
+    ("cwd", &["command"]),
+    ("env", &["command"]),
+    ("function", &["python"]),
+    ("interpreter", &["python", "project"]),
+    ("entrypoint", &["project"]),
+    ("auth", &["hub"]),
+    ("token_url", &["hub"]),
+    ("poll", &["hub"]),
+];
+const HUB_AUTH_FIELDS: &[&str] = &["token", "access_key_id", "secret_access_key"];
 const DECL_FIELDS: &[&str] = &["description"];
 const ROW_FIELDS: &[&str] = &["name", "value"];
 const EDGE_FIELDS: &[&str] = &["from", "to", "condition", "default", "label"];
@@ -724,118 +751,240 @@ impl Loader {
 
     fn run(&mut self, node: &JNode) -> Option<Run> {
         let obj = self.object(node, "`run`", RUN_FIELDS)?;
-        let command = obj.get("command");
-        let python = obj.get("python");
-        match (command, python) {
-            (Some(_), Some(p)) => {
-                self.error(
-                    p.span.clone(),
-                    "`run` has both `command` and `python`; give one of them",
-                    "second way to run",
-                );
-                None
-            }
-            (None, None) => {
+        let forms: Vec<&Member> = RUN_FORMS
+            .iter()
+            .filter_map(|f| obj.members.iter().find(|m| m.key.text == *f))
+            .copied()
+            .collect();
+        let form = match forms.as_slice() {
+            [] => {
                 self.error(
                     obj.span.clone(),
-                    "`run` needs either `command` (a program and its arguments) or `python` (a module with a function)",
+                    "`run` needs one of `command` (a program and its arguments), `python` (a module with a function), `project` (a platform service project) or `hub` (a managed service's URL)",
                     "nothing to run",
                 );
-                None
+                return None;
             }
-            (Some(c), None) => {
-                for field in ["function", "interpreter"] {
-                    if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
-                        self.error(
-                            m.key.span.clone(),
-                            format!("`{field}` belongs to `python` services, not to `command`"),
-                            "not allowed with `command`",
-                        );
-                    }
-                }
-                let items = self.array(c, "`command`")?;
-                if items.is_empty() {
-                    self.error(
-                        c.span.clone(),
-                        "`command` must name at least the program to run",
-                        "empty command",
-                    );
-                    return None;
-                }
-                let argv: Vec<String> = items
-                    .iter()
-                    .filter_map(|i| {
-                        self.string(i, "a `command` element")
-                            .map(|s| s.text.clone())
-                    })
-                    .collect();
-                if argv.len() != items.len() {
-                    return None;
-                }
-                if argv[0].is_empty() {
-                    self.error(
-                        items[0].span.clone(),
-                        "the program name must not be empty",
-                        "empty",
-                    );
-                }
-                let cwd = obj
-                    .get("cwd")
-                    .and_then(|n| self.non_empty_string(n, "`cwd`"))
-                    .map(|s| PathBuf::from(&s.text));
-                let env = obj.get("env").map(|n| self.env(n)).unwrap_or_default();
-                Some(Run::Command { argv, cwd, env })
+            [one] => *one,
+            [first, second, ..] => {
+                self.error(
+                    second.key.span.clone(),
+                    format!(
+                        "`run` has both `{}` and `{}`; give one of them",
+                        first.key.text, second.key.text
+                    ),
+                    "second way to run",
+                );
+                return None;
             }
-            (None, Some(p)) => {
-                for field in ["cwd", "env"] {
-                    if let Some(m) = obj.members.iter().find(|m| m.key.text == field) {
-                        self.error(
-                            m.key.span.clone(),
-                            format!("`{field}` belongs to `command` services; a python service runs in its private folder and gets its inputs as parameters"),
-                            "not allowed with `python`",
-                        );
+        };
+        let kind = form.key.text.as_str();
+        for (field, forms) in RUN_FORM_FIELDS {
+            if forms.contains(&kind) {
+                continue;
+            }
+            if let Some(m) = obj.members.iter().find(|m| m.key.text == *field) {
+                let owners: Vec<String> = forms.iter().map(|f| format!("`{f}`")).collect();
+                let why = match (*field, kind) {
+                    ("cwd" | "env", "python" | "project") => {
+                        "; a python service runs in its private folder and gets its inputs as parameters"
                     }
-                }
-                let module = self.non_empty_string(p, "`python`")?;
-                if !module.text.ends_with(".py") {
-                    self.error(
-                        module.span.clone(),
-                        "`python` must name a module file ending in `.py`",
-                        "not a .py file",
-                    );
-                } else if !self.base_dir.join(&module.text).is_file() {
-                    let shown = self.base_dir.join(&module.text);
-                    self.error(
-                        module.span.clone(),
-                        format!("the python module `{}` does not exist ({} is resolved against the workflow file's folder)", shown.display(), module.text),
-                        "file not found",
-                    );
-                }
-                let function = match obj.get("function") {
-                    Some(f) => {
-                        let s = self.non_empty_string(f, "`function`")?;
-                        if !is_identifier(&s.text) {
-                            self.error(
-                                s.span.clone(),
-                                format!("`{}` is not a Python function name", s.text),
-                                "not an identifier",
-                            );
-                        }
-                        s.text.clone()
-                    }
-                    None => "run".to_string(),
+                    _ => "",
                 };
-                let interpreter = obj
-                    .get("interpreter")
-                    .and_then(|n| self.non_empty_string(n, "`interpreter`"))
-                    .map(|s| s.text.clone());
-                Some(Run::Python {
-                    module: PathBuf::from(&module.text),
-                    function,
-                    interpreter,
-                })
+                self.error(
+                    m.key.span.clone(),
+                    format!(
+                        "`{field}` belongs to {} services, not to `{kind}`{why}",
+                        owners.join(" and ")
+                    ),
+                    format!("not allowed with `{kind}`"),
+                );
             }
         }
+        match kind {
+            "command" => self.run_command(&form.value, &obj),
+            "python" => self.run_python(&form.value, &obj),
+            "project" => self.run_project(&form.value, &obj),
+            _ => self.run_hub(&form.value, &obj),
+        }
+    }
+
+    fn run_command(&mut self, c: &JNode, obj: &Obj) -> Option<Run> {
+        let items = self.array(c, "`command`")?;
+        if items.is_empty() {
+            self.error(
+                c.span.clone(),
+                "`command` must name at least the program to run",
+                "empty command",
+            );
+            return None;
+        }
+        let argv: Vec<String> = items
+            .iter()
+            .filter_map(|i| {
+                self.string(i, "a `command` element")
+                    .map(|s| s.text.clone())
+            })
+            .collect();
+        if argv.len() != items.len() {
+            return None;
+        }
+        if argv[0].is_empty() {
+            self.error(
+                items[0].span.clone(),
+                "the program name must not be empty",
+                "empty",
+            );
+        }
+        let cwd = obj
+            .get("cwd")
+            .and_then(|n| self.non_empty_string(n, "`cwd`"))
+            .map(|s| PathBuf::from(&s.text));
+        let env = obj.get("env").map(|n| self.env(n)).unwrap_or_default();
+        Some(Run::Command { argv, cwd, env })
+    }
+
+    fn run_python(&mut self, p: &JNode, obj: &Obj) -> Option<Run> {
+        let module = self.non_empty_string(p, "`python`")?;
+        if !module.text.ends_with(".py") {
+            self.error(
+                module.span.clone(),
+                "`python` must name a module file ending in `.py`",
+                "not a .py file",
+            );
+        } else if !self.base_dir.join(&module.text).is_file() {
+            let shown = self.base_dir.join(&module.text);
+            self.error(
+                module.span.clone(),
+                format!("the python module `{}` does not exist ({} is resolved against the workflow file's folder)", shown.display(), module.text),
+                "file not found",
+            );
+        }
+        let function = match obj.get("function") {
+            Some(f) => {
+                let s = self.non_empty_string(f, "`function`")?;
+                if !is_identifier(&s.text) {
+                    self.error(
+                        s.span.clone(),
+                        format!("`{}` is not a Python function name", s.text),
+                        "not an identifier",
+                    );
+                }
+                s.text.clone()
+            }
+            None => "run".to_string(),
+        };
+        let interpreter = obj
+            .get("interpreter")
+            .and_then(|n| self.non_empty_string(n, "`interpreter`"))
+            .map(|s| s.text.clone());
+        Some(Run::Python {
+            module: PathBuf::from(&module.text),
+            function,
+            interpreter,
+        })
+    }
+
+    /// `{ "project": DIR, "entrypoint"?, "interpreter"? }`.
+    fn run_project(&mut self, p: &JNode, obj: &Obj) -> Option<Run> {
+        let dir = self.non_empty_string(p, "`project`")?;
+        let shown = self.base_dir.join(&dir.text);
+        if !shown.is_dir() {
+            self.error(
+                dir.span.clone(),
+                format!(
+                    "the service project `{}` is not a folder ({} is resolved against the workflow file's folder)",
+                    shown.display(),
+                    dir.text
+                ),
+                "folder not found",
+            );
+        }
+        let entrypoint = match obj.get("entrypoint") {
+            Some(e) => {
+                let s = self.non_empty_string(e, "`entrypoint`")?;
+                if !is_entrypoint(&s.text) {
+                    self.error(
+                        s.span.clone(),
+                        format!(
+                            "`{}` is not an entrypoint; write `package.module:function`, e.g. `src.program:run`",
+                            s.text
+                        ),
+                        "not module:function",
+                    );
+                }
+                Some(s.text.clone())
+            }
+            None => None,
+        };
+        let interpreter = obj
+            .get("interpreter")
+            .and_then(|n| self.non_empty_string(n, "`interpreter`"))
+            .map(|s| s.text.clone());
+        Some(Run::Project {
+            dir: PathBuf::from(&dir.text),
+            entrypoint,
+            interpreter,
+        })
+    }
+
+    /// `{ "hub": URL, "auth"?: { "token" } | { "access_key_id", "secret_access_key" },
+    /// "token_url"?, "poll"? }`; the auth fields name workflow secrets.
+    fn run_hub(&mut self, h: &JNode, obj: &Obj) -> Option<Run> {
+        let url = self.non_empty_string(h, "`hub`")?;
+        if !(url.text.starts_with("http://") || url.text.starts_with("https://")) {
+            self.error(
+                url.span.clone(),
+                format!(
+                    "`{}` is not a Service API URL; write `https://…` (or `http://…` for a local qhub-serve)",
+                    url.text
+                ),
+                "not an http(s) URL",
+            );
+        }
+        let token_url = obj
+            .get("token_url")
+            .and_then(|n| self.non_empty_string(n, "`token_url`"))
+            .map(|s| s.text.clone());
+        let poll = obj.get("poll").and_then(|n| self.timeout(n));
+        let auth = match obj.get("auth") {
+            None => HubAuth::None,
+            Some(a) => {
+                let a = self.object(a, "`auth`", HUB_AUTH_FIELDS)?;
+                let name = |this: &mut Self, f: &str| {
+                    a.get(f)
+                        .and_then(|n| this.non_empty_string(n, &format!("`{f}`")))
+                        .map(|s| s.text.clone())
+                };
+                match (
+                    name(self, "token"),
+                    name(self, "access_key_id"),
+                    name(self, "secret_access_key"),
+                ) {
+                    (Some(token), None, None) => HubAuth::Bearer { token },
+                    (None, Some(access_key_id), Some(secret_access_key)) => {
+                        HubAuth::ClientCredentials {
+                            access_key_id,
+                            secret_access_key,
+                        }
+                    }
+                    _ => {
+                        self.error(
+                            a.span.clone(),
+                            "`auth` takes either `token` or both `access_key_id` and `secret_access_key`, each naming a workflow secret",
+                            "incomplete credentials",
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Run::Hub(HubRun {
+            url: url.text.clone(),
+            auth,
+            token_url,
+            poll,
+        }))
     }
 
     fn binding_spec(&mut self, node: &JNode) -> Option<BindingSpec> {
@@ -1176,4 +1325,12 @@ mod tests {
                 && !is_node_id("")
         );
     }
+}
+
+/// `package.module:function`: dotted Python identifiers, a colon, an identifier.
+fn is_entrypoint(s: &str) -> bool {
+    let Some((module, function)) = s.split_once(':') else {
+        return false;
+    };
+    is_identifier(function) && module.split('.').all(is_identifier)
 }

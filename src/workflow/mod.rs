@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
 pub use model::{
-    BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, MappingRow, Node,
-    NodeKind, Retries, Run, Timer, Unsupported, Workflow,
+    BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, HubAuth, HubRun,
+    MappingRow, Node, NodeKind, Retries, Run, Timer, Unsupported, Workflow,
 };
 pub use names::secret_env_name;
 

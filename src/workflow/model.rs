@@ -264,6 +264,60 @@ pub enum Run {
         function: String,
         interpreter: Option<String>,
     },
+    /// `{ "project": "services/hello", "entrypoint"?: "src.program:run", "interpreter"? }` — a
+    /// platform service project, imported as the platform imports it (the project root on
+    /// `sys.path`, `src` a package). `entrypoint` as written (`None`: from the project's
+    /// `planqk.json`/`qhub.json`, else the platform's default); `dir` relative to the workflow.
+    Project {
+        dir: PathBuf,
+        entrypoint: Option<String>,
+        interpreter: Option<String>,
+    },
+    /// `{ "hub": "https://…/my-service/1.0.0", "auth"?, "token_url"?, "poll"? }` — a managed
+    /// service on the hub, called through its Service API (src/engine/hub.rs).
+    Hub(HubRun),
+}
+
+/// A hub-hosted service node's call: where and how to authenticate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubRun {
+    /// The service's Service API base URL (`POST {url}/` starts an execution).
+    pub url: String,
+    pub auth: HubAuth,
+    /// The OAuth2 token endpoint for [`HubAuth::ClientCredentials`] (`None`: the hub gateway's).
+    pub token_url: Option<String>,
+    /// Time between status polls (`None`: the default).
+    pub poll: Option<std::time::Duration>,
+}
+
+/// How a hub node authenticates; the fields name **workflow secrets** (prompted, redacted,
+/// never logged), not values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HubAuth {
+    /// No credentials (a local `qhub-serve`).
+    None,
+    /// `"auth": { "token": "SECRET" }`: `Authorization: Bearer <value>`.
+    Bearer { token: String },
+    /// `"auth": { "access_key_id": "SECRET", "secret_access_key": "SECRET" }`: the gateway's
+    /// OAuth2 client-credentials flow (as the platform's `qhub-service` SDK does it).
+    ClientCredentials {
+        access_key_id: String,
+        secret_access_key: String,
+    },
+}
+
+impl HubAuth {
+    /// The workflow secrets these credentials name.
+    pub fn secret_names(&self) -> Vec<&str> {
+        match self {
+            HubAuth::None => Vec::new(),
+            HubAuth::Bearer { token } => vec![token],
+            HubAuth::ClientCredentials {
+                access_key_id,
+                secret_access_key,
+            } => vec![access_key_id, secret_access_key],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

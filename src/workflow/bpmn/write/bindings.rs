@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::workflow::{Node, NodeKind, Run, Workflow};
+use crate::human::{self, Form};
+use crate::workflow::{HubAuth, Node, NodeKind, Run, Workflow};
 
 /// The binding file (a JSON object, see docs/bpmn.md) for [`super::export`]'s BPMN, to be
 /// written as `file`: relative paths of the workflow (`python` modules, `cwd`)
@@ -95,6 +96,42 @@ fn run_spec(run: &Run, base: &Path, dir: &Path) -> String {
             fields.push(("function", json(function)));
             if let Some(i) = interpreter {
                 fields.push(("interpreter", json(i)));
+            }
+        }
+        Run::Project {
+            dir: project,
+            entrypoint,
+            interpreter,
+        } => {
+            fields.push(("project", json(&path_text(&rebase(project, base, dir)))));
+            if let Some(e) = entrypoint {
+                fields.push(("entrypoint", json(e)));
+            }
+            if let Some(i) = interpreter {
+                fields.push(("interpreter", json(i)));
+            }
+        }
+        Run::Hub(hub) => {
+            fields.push(("hub", json(&hub.url)));
+            let auth: Vec<String> = match &hub.auth {
+                HubAuth::None => Vec::new(),
+                HubAuth::Bearer { token } => vec![format!("\"token\": {}", json(token))],
+                HubAuth::ClientCredentials {
+                    access_key_id,
+                    secret_access_key,
+                } => vec![
+                    format!("\"access_key_id\": {}", json(access_key_id)),
+                    format!("\"secret_access_key\": {}", json(secret_access_key)),
+                ],
+            };
+            if !auth.is_empty() {
+                fields.push(("auth", format!("{{ {} }}", auth.join(", "))));
+            }
+            if let Some(t) = &hub.token_url {
+                fields.push(("token_url", json(t)));
+            }
+            if let Some(p) = hub.poll {
+                fields.push(("poll", json(&human::duration(p, Form::Exact))));
             }
         }
     }
