@@ -302,6 +302,14 @@ fn export_and_check(path: &str, scratch_name: &str) -> (String, serde_json::Valu
                     std::fs::canonicalize(original).expect("the module exists")
                 );
             }
+            Run::Project { dir: project, .. } => {
+                let written = dir.join(entry["project"].as_str().expect("a project"));
+                assert_eq!(
+                    std::fs::canonicalize(written).expect("the project is found"),
+                    std::fs::canonicalize(wf.base_dir.join(project)).expect("the project exists")
+                );
+            }
+            Run::Hub(h) => assert_eq!(entry["hub"], h.url.as_str()),
         }
     }
     (xml, bindings)

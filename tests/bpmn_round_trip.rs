@@ -123,6 +123,16 @@ fn resolved(run: &Run, base: &Path) -> Run {
             function: function.clone(),
             interpreter: interpreter.clone(),
         },
+        Run::Project {
+            dir,
+            entrypoint,
+            interpreter,
+        } => Run::Project {
+            dir: normalize(&base.join(dir)),
+            entrypoint: entrypoint.clone(),
+            interpreter: interpreter.clone(),
+        },
+        Run::Hub(h) => Run::Hub(h.clone()),
     }
 }
 
