@@ -1292,6 +1292,14 @@ fn iso_duration(s: &Str) -> Result<Duration, (String, Span)> {
     })
 }
 
+/// `package.module:function`: dotted Python identifiers, a colon, an identifier.
+fn is_entrypoint(s: &str) -> bool {
+    let Some((module, function)) = s.split_once(':') else {
+        return false;
+    };
+    is_identifier(function) && module.split('.').all(is_identifier)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1325,12 +1333,4 @@ mod tests {
                 && !is_node_id("")
         );
     }
-}
-
-/// `package.module:function`: dotted Python identifiers, a colon, an identifier.
-fn is_entrypoint(s: &str) -> bool {
-    let Some((module, function)) = s.split_once(':') else {
-        return false;
-    };
-    is_identifier(function) && module.split('.').all(is_identifier)
 }
