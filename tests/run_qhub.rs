@@ -5,48 +5,15 @@
 
 mod run_support;
 
-use std::process::Command;
-
 use run_support::*;
 use serde_json::json;
 
 #[test]
 fn shim_hands_over_to_the_real_qhub_commons_runtime() {
     let case = Case::new();
-    let venv = case.path().join("venv");
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        skip_or_fail("cannot create a virtualenv (python3 -m venv; install python3-venv)");
+    let Some(venv) = venv(&[QHUB_COMMONS]) else {
         return;
-    }
-    let pip = Command::new("timeout")
-        .arg("300")
-        .arg(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "qhub-commons",
-        ])
-        .output();
-    match pip {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            skip_or_fail(&format!(
-                "cannot install qhub-commons from PyPI (no registry reachable?):\n{}",
-                text(&o.stderr)
-            ));
-            return;
-        }
-        Err(e) => {
-            skip_or_fail(&format!("cannot run pip: {e}"));
-            return;
-        }
-    }
+    };
     let python = venv.join("bin/python");
     let service = root().join("workflows/services/quantum_service.py");
     let wf = case.workflow(

@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 pub mod tmux;
+pub mod venv;
+
+pub use venv::{QHUB_COMMONS, venv};
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
