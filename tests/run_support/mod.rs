@@ -5,6 +5,7 @@
 pub mod tmux;
 pub mod venv;
 
+#[allow(unused_imports)]
 pub use venv::{QHUB_COMMONS, venv};
 
 use std::os::unix::process::CommandExt;
