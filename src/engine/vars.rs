@@ -2,7 +2,6 @@
 //! `Arc` and parsed only where a mapping reads them, and what nodes set since, beside them.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -13,11 +12,11 @@ use serde_json::{Map, Value};
 use crate::expr::{self, Expr};
 
 /// The workflow inputs: each top-level member of the `--input` object kept as its JSON text,
-/// whitespace outside strings removed, by name. A parsed `serde_json` tree takes about twelve
+/// whitespace outside strings removed, by name, in the order the file gives them. A parsed `serde_json` tree takes about twelve
 /// times its text (a three-field object is a 632-byte B-tree leaf plus its strings); the text
 /// is parsed only for the inputs a mapping reads, and only while it reads them.
 #[derive(Debug, Default)]
-pub struct Inputs(BTreeMap<String, Box<RawValue>>);
+pub struct Inputs(indexmap::IndexMap<String, Box<RawValue>>);
 
 impl Inputs {
     /// Adds input `name` from its JSON text, which must be one valid JSON value (a later one of
@@ -82,8 +81,7 @@ impl PartialEq for Inputs {
         self.0.len() == other.0.len()
             && self
                 .iter()
-                .zip(other.iter())
-                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.get() == v2.get())
+                .all(|(k, v)| other.get(k).is_some_and(|o| o.get() == v.get()))
     }
 }
 
@@ -219,21 +217,21 @@ impl Vars {
         self.set.contains_key(name) || self.inputs.contains_key(name)
     }
 
-    /// Every variable once, in name order.
+    /// Every variable once: the inputs in their order (a value a node set in place of an
+    /// input's), then what nodes set, in the order it was first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, VarRef<'_>)> {
-        let mut set = self.set.iter().peekable();
-        let mut inputs = self.inputs.iter().peekable();
-        std::iter::from_fn(move || match (set.peek(), inputs.peek()) {
-            (Some((k, _)), Some((i, _))) if k.as_str() > *i => {
-                inputs.next().map(|(k, v)| (k, VarRef::Raw(v)))
-            }
-            (Some((k, _)), Some((i, _))) if k.as_str() == *i => {
-                inputs.next();
-                set.next().map(|(k, v)| (k.as_str(), VarRef::Value(v)))
-            }
-            (Some(_), _) => set.next().map(|(k, v)| (k.as_str(), VarRef::Value(v))),
-            (None, _) => inputs.next().map(|(k, v)| (k, VarRef::Raw(v))),
-        })
+        self.inputs
+            .iter()
+            .map(|(k, raw)| match self.set.get(k) {
+                Some(v) => (k, VarRef::Value(v)),
+                None => (k, VarRef::Raw(raw)),
+            })
+            .chain(
+                self.set
+                    .iter()
+                    .filter(|(k, _)| !self.inputs.contains_key(k))
+                    .map(|(k, v)| (k.as_str(), VarRef::Value(v))),
+            )
     }
 
     pub fn len(&self) -> usize {
@@ -322,8 +320,8 @@ mod tests {
     }
 
     #[test]
-    fn set_variables_win_and_iteration_is_merged_in_name_order() {
-        let mut v = Vars::new(inputs(json!({"a": 1, "c": [3], "e": "five"})));
+    fn set_variables_win_and_iteration_keeps_the_order_given() {
+        let mut v = Vars::new(inputs(json!({"e": "five", "a": 1, "c": [3]})));
         v.extend(
             json!({"b": 2, "c": "over", "z": null})
                 .as_object()
@@ -331,7 +329,8 @@ mod tests {
                 .expect("obj"),
         );
         let names: Vec<&str> = v.iter().map(|(k, _)| k).collect();
-        assert_eq!(names, ["a", "b", "c", "e", "z"]);
+        // The inputs in their order (`c` set over in place), then what nodes set.
+        assert_eq!(names, ["e", "a", "c", "b", "z"]);
         assert_eq!(v.len(), 5);
         assert_eq!(v.get("c"), Some(VarRef::Value(&json!("over"))));
         assert_eq!(
@@ -340,7 +339,7 @@ mod tests {
         );
         assert!(v.contains_key("e") && !v.contains_key("q"));
         let text = serde_json::to_string(&v).expect("json");
-        assert_eq!(text, r#"{"a":1,"b":2,"c":"over","e":"five","z":null}"#);
+        assert_eq!(text, r#"{"e":"five","a":1,"c":"over","b":2,"z":null}"#);
     }
 
     #[test]
