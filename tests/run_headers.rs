@@ -33,7 +33,7 @@ fn flow(case: &Case, backend: Value, report_input: &str) -> std::path::PathBuf {
             { "id": "start", "type": "start" },
             backend,
             { "id": "report", "type": "service",
-              "run": { "command": ["sh", "-c", r#"echo "seen $(cat "$INPUT_DIRECTORY/seen.json")""#] },
+              "run": { "command": ["sh", "-c", r#"echo "seen $(tr -d ' \n' < "$INPUT_DIRECTORY/seen.json")""#] },
               "input_mapping": [ { "name": "seen", "value": report_input } ] },
             { "id": "fallback", "type": "service",
               "run": { "command": ["sh", "-c", r#"echo "fallback because $(cat "$INPUT_DIRECTORY/why.json")""#] } },
@@ -114,7 +114,7 @@ fn result_headers_set_the_whole_result_and_a_context_the_output_mapping_reads() 
     // The result's own keys were not merged: `noise` is null downstream.
     assert_eq!(
         logs(&evs),
-        [r#"seen {"n":3,"noise":null,"raw":1,"up":true}"#]
+        [r#"seen {"raw":1,"n":3,"up":true,"noise":null}"#]
     );
     // With an output mapping, it reads the headers' variables (not the result's keys) and is
     // what the node sets.
@@ -321,7 +321,7 @@ fn run_bpmn(mode: &str) -> (Option<i32>, Vec<Value>) {
 esac"#;
     let bindings = json!({
         "io.example:fetch:1": { "command": ["sh", "-c", fetch] },
-        "io.example:report:1": { "command": ["sh", "-c", r#"echo "seen $(cat "$INPUT_DIRECTORY/seen.json")""#] },
+        "io.example:report:1": { "command": ["sh", "-c", r#"echo "seen $(tr -d ' \n' < "$INPUT_DIRECTORY/seen.json")""#] },
         "io.example:fallback:1": { "command": ["sh", "-c", r#"echo "fallback because $(cat "$INPUT_DIRECTORY/why.json")""#] }
     });
     let bindings = case.write("b.services.json", &bindings.to_string());
@@ -356,7 +356,7 @@ fn a_bpmn_tasks_headers_run_as_zeebe_runs_them() {
     );
     assert_eq!(
         logs(&evs),
-        [r#"seen {"items":["a","b"],"rows":2,"status":"UP"}"#]
+        [r#"seen {"status":"UP","rows":2,"items":["a","b"]}"#]
     );
     // A result the error expression reads as an error: the boundary event's path, its mapping
     // reading `error`.
@@ -372,7 +372,8 @@ fn a_bpmn_tasks_headers_run_as_zeebe_runs_them() {
     assert_eq!(code, Some(0), "{evs:?}");
     assert_eq!(
         logs(&evs),
-        [r#"fallback because "BACKEND_DOWN: QUOTA – 10 jobs a day""#]
+        // The input file is written as the platform writes it: non-ASCII as `\uXXXX`.
+        [r#"fallback because "BACKEND_DOWN: QUOTA \u2013 10 jobs a day""#]
     );
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
+use super::files::OutputFile;
 use super::lifecycle::{NodeOutcome, RunStatus};
 use super::redact::ShownVars;
 
@@ -133,6 +134,14 @@ pub enum Event {
         /// The error code the failure raised (its problem document's `code`, or its `type`'s
         /// last segment), whether or not an error path catches it.
         error_code: Option<String>,
+    },
+    /// The extra output files an attempt left (its `output/` folder besides `output.json` and
+    /// `output.txt`, or a hub service's result files), kept redacted in the record; sent
+    /// before the attempt's `NodeFinished`. `path` is relative to the run's record folder.
+    OutputFiles {
+        node: Arc<str>,
+        attempt: u32,
+        files: Vec<OutputFile>,
     },
     /// A step that never ran: `not taken` (an exclusive gateway chose another path, or an
     /// error path was not needed), an upstream failure, a cancel.

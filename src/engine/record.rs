@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::clock;
 use super::event::Stream;
+use super::files::OutputFile;
 use super::lifecycle::{NodeState, RunState};
 use super::redact::ShownVars;
 
@@ -133,6 +134,9 @@ pub struct NodeDoc {
     /// section of `<node-id>.log` after the line `wfop attempt N`.
     #[serde(default)]
     pub attempts: Vec<AttemptDoc>,
+    /// The last attempt's extra output files, kept (redacted) in the record (engine/files.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<OutputFile>,
 }
 
 /// One attempt of a step in `run.json`.
@@ -151,6 +155,9 @@ pub struct AttemptDoc {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// This attempt's extra output files (engine/files.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<OutputFile>,
 }
 
 /// How `wfop runs` shows a run whose record says `running` but whose wfop process is gone

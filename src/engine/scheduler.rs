@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::child_env::{base_env, dropped_warning};
 use super::event::{Attempt, ConditionResult, Event, NodeSummary};
+use super::files;
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 use super::mapping::{
     AttemptEnd, apply_error_output, apply_output, eval_condition, eval_error_expression, eval_input,
@@ -80,6 +81,7 @@ pub(crate) async fn schedule(
         events: events.clone(),
         kill_grace: opts.kill_grace,
         sandbox,
+        record_dir: record.dir().to_path_buf(),
     });
     let policy = Policy {
         max_parallel: opts.max_parallel,
@@ -409,7 +411,9 @@ impl Driver {
                 signal: None,
                 reason: None,
                 error_code: None,
+                files: Vec::new(),
             });
+            d.files.clear();
             d.started = Some(clock::rfc3339(now));
             d.finished = None;
             d.duration_ms = None;
@@ -691,8 +695,15 @@ impl Driver {
             let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
             let _ = l.note(now, &format!("{}: {reason}", out.status.as_str()));
         }
+        if let Some(log) = self.logs.get(&i) {
+            let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+            for f in &out.files {
+                let _ = l.note(now, &files::note(f));
+            }
+        }
         let duration_ms = out.duration.as_millis() as u64;
         if let Some(d) = self.record.node_mut(&id) {
+            d.files = out.files.clone();
             d.status = NodeState::Done(out.status);
             d.started.get_or_insert_with(|| clock::rfc3339(out.started));
             d.finished = Some(clock::rfc3339(now));
@@ -716,9 +727,18 @@ impl Driver {
                 a.signal = out.signal;
                 a.reason = out.reason.clone();
                 a.error_code = out.error_code.clone();
+                a.files = out.files.clone();
             }
         }
         let _ = self.record.save();
+        if !out.files.is_empty() {
+            self.send(Event::OutputFiles {
+                node: id.clone(),
+                attempt: attempt.attempt,
+                files: out.files.clone(),
+            })
+            .await;
+        }
         if !out.counts.is_empty() {
             self.send(Event::Redactions {
                 node: id.clone(),
@@ -900,6 +920,7 @@ fn create_record(
             error_code: None,
             iterations: 0,
             attempts: Vec::new(),
+            files: Vec::new(),
         })
         .collect();
     let mut last = None;

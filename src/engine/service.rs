@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
 use super::event::{Attempt, Event, Stream};
+use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
@@ -62,6 +63,8 @@ pub(crate) struct RunCtx {
     pub kill_grace: Duration,
     /// Each service in namespaces of its own (None: unavailable, said once at the start).
     pub sandbox: Option<Arc<sandbox::Plan>>,
+    /// The run's record folder: extra output files are kept there (engine/files.rs).
+    pub record_dir: PathBuf,
 }
 
 /// How one service run ended.
@@ -77,6 +80,8 @@ pub(crate) struct Outcome {
     /// The error code a failure raised (see [`error_code`]).
     pub error_code: Option<String>,
     pub counts: BTreeMap<String, u64>,
+    /// The extra output files kept in the record (engine/files.rs), also of a failed attempt.
+    pub files: Vec<OutputFile>,
     pub started: SystemTime,
     pub duration: Duration,
 }
@@ -92,6 +97,7 @@ impl Outcome {
             problem: None,
             error_code: None,
             counts: BTreeMap::new(),
+            files: Vec::new(),
             started,
             duration: t0.elapsed(),
         }
@@ -105,7 +111,8 @@ enum Ending {
 }
 
 /// A service's input, serialized once when the node starts: the JSON object for its stdin and
-/// one JSON text per top-level key for `input/<key>.json`. Made from the variables by
+/// one JSON text per top-level key for `input/<key>.json` (written as the platform writes it:
+/// engine/pyjson.rs). Made from the variables by
 /// reference, so starting a service never copies the workflow variables' tree.
 pub(crate) struct ServiceInput {
     body: Vec<u8>,
@@ -133,9 +140,11 @@ impl ServiceInput {
             files: input
                 .iter()
                 .map(|(k, v)| {
+                    // As the platform writes them (`json.dumps(value, indent=2)`).
                     let bytes = match v {
-                        VarRef::Raw(r) => r.get().as_bytes().to_vec(),
-                        VarRef::Value(v) => serde_json::to_vec(v).unwrap_or_default(),
+                        VarRef::Raw(r) => super::pyjson::reformat(r.get())
+                            .unwrap_or_else(|| r.get().as_bytes().to_vec()),
+                        VarRef::Value(v) => super::pyjson::to_vec(v),
                     };
                     (k.to_string(), bytes)
                 })
@@ -327,6 +336,30 @@ pub(crate) async fn run_service(
         .await;
     }
     merge(&mut counts, result_counts);
+    let (files, left_out) = FileSink {
+        record_dir: &ctx.record_dir,
+        node: &node_id,
+        attempt: attempt.attempt,
+        redactor: &ctx.redactor,
+    }
+    .keep_folder(&out_dir);
+    for f in &files {
+        merge(&mut counts, f.redactions.clone());
+    }
+    if left_out > 0 {
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: format!(
+                    "the service left {} files in its output folder; the first {} (by name) were kept, {left_out} were not",
+                    files.len() + left_out,
+                    files.len()
+                ),
+            },
+        )
+        .await;
+    }
 
     let mut status = status;
     let reason = match status {
@@ -376,6 +409,7 @@ pub(crate) async fn run_service(
         problem,
         result,
         counts,
+        files,
         started,
         duration: t0.elapsed(),
     }

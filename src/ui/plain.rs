@@ -213,6 +213,17 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(code),
             safe::line(&**to)
         ),
+        Event::OutputFiles { node, files, .. } => {
+            for f in files {
+                writeln!(
+                    out,
+                    "wfop: {}: {}",
+                    safe::line(&**node),
+                    safe::line(&crate::engine::files::note(f))
+                )?;
+            }
+            Ok(())
+        }
         Event::Redactions { node, counts } => {
             let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}×")).collect();
             writeln!(

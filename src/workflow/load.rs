@@ -768,7 +768,7 @@ impl Loader {
             [one] => *one,
             [first, second, ..] => {
                 self.error(
-                    second.key.span.clone(),
+                    second.value.span.clone(),
                     format!(
                         "`run` has both `{}` and `{}`; give one of them",
                         first.key.text, second.key.text

@@ -334,7 +334,7 @@ fn service_needs_run_and_run_needs_a_way() {
         r#""run": { },
       "input_mapping": [ { "name": "circuit_data""#,
     );
-    assert_error(&text, "`run` needs either `command`", "{ }", 0);
+    assert_error(&text, "`run` needs one of `command`", "{ }", 0);
     let text = broken(
         r#""run": { "command": ["sh", "-c", "true"] },
       "input_mapping": [ { "name": "circuit_data""#,

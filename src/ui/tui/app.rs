@@ -149,6 +149,8 @@ pub struct NodeView {
     pub retry_at: Option<Duration>,
     /// A failure one of its error paths caught: `CODE → node`.
     pub caught: Option<String>,
+    /// Its latest attempt's extra output files (kept in the run record).
+    pub files: Vec<crate::engine::OutputFile>,
 }
 
 impl NodeView {
@@ -171,6 +173,7 @@ impl NodeView {
             timer_end: None,
             retry_at: None,
             caught: None,
+            files: Vec::new(),
         }
     }
 
@@ -1159,6 +1162,12 @@ fn engine_event(app: &mut App, e: Event) {
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                app.dirty.texts = true;
+            }
+        }
+        Event::OutputFiles { node, files, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].files = files;
                 app.dirty.texts = true;
             }
         }

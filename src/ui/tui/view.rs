@@ -399,6 +399,18 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     t.style(Role::Redacted),
                 ));
             }
+            if !v.files.is_empty() {
+                let names: Vec<&str> = v.files.iter().map(|f| f.name.as_str()).collect();
+                spans.push(Span::styled(
+                    format!(
+                        " · {} {} in the record: {}",
+                        names.len(),
+                        if names.len() == 1 { "file" } else { "files" },
+                        crate::safe::line(&names.join(", "))
+                    ),
+                    t.style(Role::Muted),
+                ));
+            }
             if let Some(r) = &v.reason {
                 let role = match v.state {
                     NodeState::Done(NodeOutcome::Failed | NodeOutcome::TimedOut) => Role::Error,

@@ -704,9 +704,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut want = vec!["fetch", "c", "d", "e", "other"];
-        want.sort();
-        assert_eq!(keys, want, "{text}");
+        assert_eq!(keys, ["fetch", "c", "d", "e", "other"], "{text}");
         assert_eq!(v["fetch"]["command"], serde_json::json!(["sh", "fetch.sh"]));
         assert_eq!(v["d"]["command"], serde_json::json!(["two"]));
     }
