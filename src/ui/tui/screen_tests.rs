@@ -287,6 +287,32 @@ fn snapshot_quantum_graph_finished() {
 }
 
 #[test]
+fn a_nodes_output_files_are_named_on_its_line() {
+    let (mut app, _) = quantum_running();
+    let file = |name: &str| crate::engine::OutputFile {
+        name: name.into(),
+        bytes: 12,
+        path: Some(format!("orchestrated.files/1/{name}").into()),
+        reason: None,
+        redactions: Default::default(),
+    };
+    ev(
+        &mut app,
+        Event::OutputFiles {
+            node: Arc::from("orchestrated"),
+            attempt: 1,
+            files: vec![file("counts.csv"), file("histogram.png")],
+        },
+    );
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 1800, None);
+    let screen = render(&app);
+    assert!(
+        screen.contains("2 files in the record: counts.csv, histogram.png"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn snapshot_failed_run() {
     let (mut app, _) = new_app(prepared_with_secrets("portfolio-risk"), (100, 30));
     effects(&mut app);
