@@ -1053,6 +1053,22 @@ fn non_finite_as_null(b: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// A line of loguru's default layout (`2026-01-02 03:04:05.678 | LEVEL | …`, the platform
+/// runtime's) or one of the shim's (`wfop: …`).
+fn is_log_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let stamp = b.len() > 26
+        && b[..23].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            _ => c.is_ascii_digit(),
+        })
+        && &b[23..26] == b" | ";
+    stamp || line.starts_with("wfop: ")
+}
+
 /// The last bytes of a service's stderr, after redaction.
 #[derive(Default)]
 struct Tail {
@@ -1102,7 +1118,9 @@ fn exception_at_end(stderr: &[u8]) -> Option<String> {
         return None;
     }
     let mut reason = head.trim_end().to_string();
-    for line in more.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+    // The message's further lines, up to a log line written after the traceback.
+    let message = more.iter().take_while(|l| !is_log_line(l));
+    for line in message.map(|l| l.trim()).filter(|l| !l.is_empty()) {
         if reason.len() + line.len() > MAX {
             reason.push_str("; …");
             break;
@@ -1276,6 +1294,15 @@ mod tests {
                 .as_deref(),
             Some("KeyError")
         );
+        // A log line after the traceback is not part of the message.
+        let logged = b"Traceback (most recent call last):\n  File \"a\"\nHandlerError: Odd\n\
+            2026-12-02 04:26:51.092 | ERROR    | main:_write:85 - Failed to write output.json\n";
+        assert_eq!(
+            exception_at_end(logged).as_deref(),
+            Some("HandlerError: Odd")
+        );
+        assert!(is_log_line("wfop: parameter 'x' is a str"));
+        assert!(!is_log_line("2026-12-02 04:26:51 | ERROR | x"));
         // No traceback, or one that is cut short or ends in something else: none.
         assert_eq!(exception_at_end(b"exit 1\n"), None);
         assert_eq!(
