@@ -3,8 +3,8 @@
 //! runs through `wfop run` handed over to `qhub-commons` 1.2.x (a virtualenv with
 //! [`QHUB_COMMONS`]) and emulated (a virtualenv with only pydantic, the same version; and,
 //! unless the case needs pydantic, one without it), and every way must agree on the node's
-//! status, exit code, reason, result, problem document, error code, and the notes and
-//! warnings on its stderr. The real runtime's outcome must also be what the case's `expect`
+//! status, exit code, reason, result, problem document, error code, extra output files kept
+//! in the record (names and contents), and the notes and warnings on its stderr. The real runtime's outcome must also be what the case's `expect`
 //! says (the platform's behaviour, written down; docs/service-protocol.md).
 //!
 //! Virtualenvs come from PyPI (made once, shared: `run_support::venv`); without a registry the
@@ -35,6 +35,8 @@ struct Observed {
     /// wfop's notes (`wfop: …`, but the hand-over line) and the runtime's WARNING and ERROR
     /// log lines as `LEVEL message` (without loguru's time and source location).
     lines: Vec<String>,
+    /// The extra output files kept in the record: name and content.
+    files: Vec<(String, Vec<u8>)>,
 }
 
 /// `2026-01-02 03:04:05.678 | WARNING  | where:function:12 - message` → `WARNING message`.
@@ -135,6 +137,18 @@ fn run_case(case: &Value, python: &Path) -> Result<Observed, String> {
         )
     })?;
     let log = std::fs::read_to_string(dir.run_dir().join("svc.log")).unwrap_or_default();
+    let files = n["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let content = f["path"]
+                .as_str()
+                .and_then(|p| std::fs::read(dir.run_dir().join(p)).ok())
+                .unwrap_or_default();
+            (f["name"].as_str().unwrap_or("").to_string(), content)
+        })
+        .collect();
     Ok(Observed {
         status: n["status"].as_str().unwrap_or("").to_string(),
         exit_code: n["exit_code"].clone(),
@@ -143,6 +157,7 @@ fn run_case(case: &Value, python: &Path) -> Result<Observed, String> {
         problem: n.get("problem").cloned().unwrap_or(Value::Null),
         error_code: n.get("error_code").cloned().unwrap_or(Value::Null),
         lines: compared_lines(&log),
+        files,
     })
 }
 
@@ -192,6 +207,23 @@ fn unexpected(expect: &Value, real: &Observed) -> Vec<String> {
             if !notes.iter().any(|n| n.contains(w)) {
                 bad.push(format!("no note with {w:?} in {notes:?}"));
             }
+        }
+    }
+    if let Some(want) = expect["files"].as_array() {
+        let got: Vec<&str> = real.files.iter().map(|(n, _)| n.as_str()).collect();
+        let want: Vec<&str> = want.iter().filter_map(Value::as_str).collect();
+        if got != want {
+            bad.push(format!("files {got:?} (expected {want:?})"));
+        }
+    }
+    for (name, want) in expect["file_text"].as_object().into_iter().flatten() {
+        let got = real
+            .files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| text(c));
+        if got.as_deref() != want.as_str() {
+            bad.push(format!("file {name}: {got:?} (expected {want})"));
         }
     }
     for w in expect["warnings"].as_array().into_iter().flatten() {

@@ -303,3 +303,8 @@ def handler_error_unserializable(n: int):
 
 def system_exit(n: int):
     raise SystemExit(3)
+
+
+def extra_file_with_secret(ibm_token: SecretValue):
+    write_string_output("token.txt", "token=" + ibm_token.unwrap() + "\n")
+    return {"written": True}
