@@ -370,7 +370,8 @@ fn an_unbound_task_is_named_with_the_binding_to_add_and_wfop_bind_writes_it() {
     std::fs::create_dir_all(case.path().join("services")).unwrap();
     std::fs::write(
         case.path().join("services/io_example_greeter_1.py"),
-        "def run(greeting: str):\n    print('service says', greeting)\n    return {'said': greeting}\n",
+        // `Any`, not `str`: the platform passes a `str` parameter its input's JSON text.
+        "from typing import Any\n\ndef run(greeting: Any):\n    print('service says', greeting)\n    return {'said': greeting}\n",
     )
     .unwrap();
     let (code, all) = run_plain(&case, &file, json!({ "who": "operator" }), &[]);

@@ -187,8 +187,9 @@ fn a_python_services_secret_is_in_no_environ_even_without_namespaces() {
     case.write(
         "holder.py",
         r#"import os, time
+from qhub.commons.secret import SecretValue
 
-def run(tok):
+def run(tok: SecretValue):
     spy = os.environ["SPY"]
     ok = tok.unwrap()[::-1] == os.environ["REVERSED"]
     with open(os.path.join(spy, "holder-ready"), "w") as f:
@@ -324,8 +325,9 @@ fn each_service_sees_exactly_its_own_secrets() {
     case.write(
         "dump.py",
         r#"import os
+from qhub.commons.secret import SecretValue
 
-def run(pw):
+def run(pw: SecretValue):
     value = pw.unwrap()
     fds = []
     for fd in os.listdir("/proc/self/fd"):

@@ -325,7 +325,7 @@ fn python_exception_becomes_the_failure_reason() {
     let case = Case::new();
     case.write(
         "svc.py",
-        "def run(x):\n    raise RuntimeError('no backend for ' + str(x))\n",
+        "def run(x: int):\n    raise RuntimeError('no backend for ' + str(x))\n",
     );
     let wf = case.workflow(
         json!([{ "id": "py", "type": "service", "run": { "python": "svc.py", "function": "run" },

@@ -127,6 +127,9 @@ pub struct NodeDoc {
     /// The error code the last attempt's failure raised (caught by an error path or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// The last attempt's problem document (RFC 7807, redacted) when it failed with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Value>,
     /// Tokens the node consumed (loop iterations).
     #[serde(default)]
     pub iterations: u32,

@@ -712,6 +712,7 @@ impl Driver {
             d.signal = out.signal;
             d.reason = out.reason.clone();
             d.error_code = out.error_code.clone();
+            d.problem = out.problem.clone();
             d.result = (out.status == NodeOutcome::Succeeded).then(|| out.result.clone());
             merge_counts(&mut d.redactions, &out.counts);
             if let Some(a) = d
@@ -918,6 +919,7 @@ fn create_record(
             result: None,
             redactions: BTreeMap::new(),
             error_code: None,
+            problem: None,
             iterations: 0,
             attempts: Vec::new(),
             files: Vec::new(),

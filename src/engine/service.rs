@@ -242,6 +242,9 @@ pub(crate) async fn run_service(
             let _ = stdin.shutdown().await;
         });
     }
+    // The end of the service's (redacted) stderr: a failure's reason when it left no problem
+    // document but a Python traceback.
+    let stderr_tail = Arc::new(Mutex::new(Tail::default()));
     let readers: Vec<_> = [
         child.stdout.take().map(|p| {
             (
@@ -266,7 +269,10 @@ pub(crate) async fn run_service(
                 (stream, node_id.clone(), attempt.attempt),
                 ctx.redactor.stream(),
                 ctx.events.clone(),
-                log.clone(),
+                (
+                    log.clone(),
+                    (stream == Stream::Stderr).then(|| stderr_tail.clone()),
+                ),
                 stopped,
             )),
             stop: Some(stop),
@@ -319,7 +325,18 @@ pub(crate) async fn run_service(
     };
     let (exit_code, signal) = (exit.code(), exit.signal());
     let out_dir = folder.path().join("output");
-    let (mut result, output_error) = read_result(&out_dir);
+    let txt_is_json = matches!(run, Run::Python { .. } | Run::Project { .. });
+    let (mut result, output_error, non_finite) = read_result(&out_dir, txt_is_json);
+    if non_finite {
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: "the service's result holds NaN or Infinity (Python's json module writes them; JSON has none): read as null".into(),
+            },
+        )
+        .await;
+    }
     let result_counts = redact_value(&ctx.redactor, &mut result);
     if !result_counts.is_empty() {
         let names: Vec<String> = result_counts.keys().map(|n| format!("`{n}`")).collect();
@@ -361,6 +378,13 @@ pub(crate) async fn run_service(
         .await;
     }
 
+    // A Python service that failed before writing a problem document (the platform's runtime
+    // lets binding errors escape): the exception its traceback ends with.
+    let traceback = if status == NodeOutcome::Failed {
+        exception_at_end(&stderr_tail.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+    } else {
+        None
+    };
     let mut status = status;
     let reason = match status {
         NodeOutcome::Succeeded => match output_error {
@@ -373,6 +397,7 @@ pub(crate) async fn run_service(
         NodeOutcome::Failed => Some(match problem(&result) {
             Some(p) => p,
             None => match (exit_code, signal) {
+                (_, None) if traceback.is_some() => traceback.unwrap_or_default(),
                 (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
                 (Some(c), _) => format!("exited with code {c}"),
                 _ => "failed".into(),
@@ -541,7 +566,7 @@ async fn pump(
     (stream, node, attempt): (Stream, Arc<str>, u32),
     mut redactor: StreamRedactor,
     events: mpsc::Sender<Event>,
-    log: Arc<Mutex<NodeLog>>,
+    (log, tail): (Arc<Mutex<NodeLog>>, Option<Arc<Mutex<Tail>>>),
     mut stop: oneshot::Receiver<()>,
 ) -> BTreeMap<String, u64> {
     // The child's raw output (it may print a secret): wiped when the pump ends.
@@ -568,6 +593,11 @@ async fn pump(
             purged_warning(&node, stream, &events).await;
         }
         if let Some(batch) = take_lines(&mut pending, &mut marks, false) {
+            if let Some(t) = &tail {
+                t.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(&batch.data);
+            }
             emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
         }
     }
@@ -577,6 +607,11 @@ async fn pump(
         purged_warning(&node, stream, &events).await;
     }
     if let Some(batch) = take_lines(&mut pending, &mut marks, true) {
+        if let Some(t) = &tail {
+            t.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(&batch.data);
+        }
         emit((&node, attempt), stream, batch, &events, &log, &mut log_ok).await;
     }
     redactor.counts()
@@ -757,12 +792,17 @@ fn command(
             c
         }
         Run::Python { interpreter, .. } | Run::Project { interpreter, .. } => {
-            let mut c = tokio::process::Command::new(interpreter.as_deref().unwrap_or("python3"));
-            c.arg(folder.join(SHIM_FILE));
             // Paths are made absolute here: the service runs in its private folder.
             let at = |p: &Path| {
                 std::path::absolute(ctx.base_dir.join(p)).unwrap_or_else(|_| ctx.base_dir.join(p))
             };
+            // An interpreter given as a path (`.venv/bin/python`) is the workflow folder's; a
+            // bare name (`python3`) is looked up in PATH.
+            let mut c = match interpreter.as_deref().unwrap_or("python3") {
+                i if i.contains('/') => tokio::process::Command::new(at(Path::new(i))),
+                i => tokio::process::Command::new(i),
+            };
+            c.arg(folder.join(SHIM_FILE));
             match run {
                 Run::Python {
                     module, function, ..
@@ -909,9 +949,11 @@ impl SecretsPipe {
     }
 }
 
-/// The result: `output.json`, else `output.txt`, else `null`; and an error text when a result
-/// file is there but unusable.
-fn read_result(out_dir: &Path) -> (Value, Option<String>) {
+/// The result: `output.json`, else `output.txt`, else `null`; an error text when a result
+/// file is there but unusable; and whether NaN/Infinity were read as `null`. `txt_is_json`: a
+/// Python service's `output.txt` holds a simple value's JSON text, as the platform's runtime
+/// writes it (a text that is not JSON is taken as it is); a command's is a plain string.
+fn read_result(out_dir: &Path, txt_is_json: bool) -> (Value, Option<String>, bool) {
     let read = |name: &str| -> Option<Result<Vec<u8>, String>> {
         let path = out_dir.join(name);
         let meta = std::fs::symlink_metadata(&path).ok()?;
@@ -927,28 +969,166 @@ fn read_result(out_dir: &Path) -> (Value, Option<String>) {
         Some(std::fs::read(&path).map_err(|e| format!("cannot read {name}: {e}")))
     };
     if let Some(r) = read("output.json") {
-        return match r.and_then(|b| {
-            serde_json::from_slice::<Value>(&b).map_err(|e| {
-                format!(
-                    "output.json is not valid JSON (line {}, column {}): {}",
-                    e.line(),
-                    e.column(),
-                    e
-                )
-            })
-        }) {
-            Ok(v) => (v, None),
-            Err(e) => (Value::Null, Some(e)),
+        return match r {
+            Ok(b) => match parse_result(&b) {
+                Ok((v, non_finite)) => (v, None, non_finite),
+                Err(e) => (
+                    Value::Null,
+                    Some(format!(
+                        "output.json is not valid JSON (line {}, column {}): {}",
+                        e.line(),
+                        e.column(),
+                        e
+                    )),
+                    false,
+                ),
+            },
+            Err(e) => (Value::Null, Some(e), false),
         };
     }
     match read("output.txt") {
-        Some(Ok(b)) => (
-            Value::String(String::from_utf8_lossy(&b).into_owned()),
-            None,
-        ),
-        Some(Err(e)) => (Value::Null, Some(e)),
-        None => (Value::Null, None),
+        Some(Ok(b)) => match parse_result(&b) {
+            Ok((v, non_finite)) if txt_is_json => (v, None, non_finite),
+            _ => (
+                Value::String(String::from_utf8_lossy(&b).into_owned()),
+                None,
+                false,
+            ),
+        },
+        Some(Err(e)) => (Value::Null, Some(e), false),
+        None => (Value::Null, None, false),
     }
+}
+
+/// A result file's JSON; when it is JSON but for Python's `NaN`, `Infinity` and `-Infinity`
+/// (which `json.dumps` writes), those read as `null` (and `true` says so).
+fn parse_result(b: &[u8]) -> Result<(Value, bool), serde_json::Error> {
+    match serde_json::from_slice::<Value>(b) {
+        Ok(v) => Ok((v, false)),
+        Err(e) => match non_finite_as_null(b) {
+            Some(fixed) => serde_json::from_slice::<Value>(&fixed)
+                .map(|v| (v, true))
+                .map_err(|_| e),
+            None => Err(e),
+        },
+    }
+}
+
+/// `b` with every `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`, or
+/// `None` when it has none.
+fn non_finite_as_null(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(b.len());
+    let (mut i, mut in_string, mut changed) = (0, false, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            out.push(c);
+            match c {
+                b'\\' if i + 1 < b.len() => {
+                    out.push(b[i + 1]);
+                    i += 1;
+                }
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let token = [&b"-Infinity"[..], b"Infinity", b"NaN"]
+            .into_iter()
+            .find(|t| b[i..].starts_with(t));
+        match token {
+            Some(t) => {
+                out.extend_from_slice(b"null");
+                i += t.len();
+                changed = true;
+            }
+            None => {
+                in_string = c == b'"';
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
+/// A line of loguru's default layout (`2026-01-02 03:04:05.678 | LEVEL | …`, the platform
+/// runtime's) or one of the shim's (`wfop: …`).
+fn is_log_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let stamp = b.len() > 26
+        && b[..23].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            _ => c.is_ascii_digit(),
+        })
+        && &b[23..26] == b" | ";
+    stamp || line.starts_with("wfop: ")
+}
+
+/// The last bytes of a service's stderr, after redaction.
+#[derive(Default)]
+struct Tail {
+    bytes: Vec<u8>,
+}
+
+impl Tail {
+    /// Enough for a traceback's end (the exception and a long message).
+    const KEEP: usize = 16 * 1024;
+
+    fn push(&mut self, data: &[u8]) {
+        if data.len() >= Self::KEEP {
+            self.bytes.clear();
+            self.bytes
+                .extend_from_slice(&data[data.len() - Self::KEEP..]);
+            return;
+        }
+        let over = (self.bytes.len() + data.len()).saturating_sub(Self::KEEP);
+        self.bytes.drain(..over);
+        self.bytes.extend_from_slice(data);
+    }
+}
+
+/// The exception a Python traceback at the end of `stderr` ends with: `Name: message` (a
+/// message of several lines joined with `; `), or `None` when stderr does not end with one.
+fn exception_at_end(stderr: &[u8]) -> Option<String> {
+    const MAX: usize = 1000;
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let start = lines
+        .iter()
+        .rposition(|l| *l == "Traceback (most recent call last):")?;
+    let rest = &lines[start + 1..];
+    let at = rest
+        .iter()
+        .position(|l| !l.starts_with([' ', '\t']) && !l.is_empty())?;
+    let (head, more) = (rest[at], &rest[at + 1..]);
+    let name = head.split_once(": ").map_or(head, |(n, _)| n);
+    let is_name = !name.is_empty()
+        && name.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+    if !is_name {
+        return None;
+    }
+    let mut reason = head.trim_end().to_string();
+    // The message's further lines, up to a log line written after the traceback.
+    let message = more.iter().take_while(|l| !is_log_line(l));
+    for line in message.map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        if reason.len() + line.len() > MAX {
+            reason.push_str("; …");
+            break;
+        }
+        reason.push_str("; ");
+        reason.push_str(line);
+    }
+    Some(reason)
 }
 
 /// The error code a failed service raised with its problem document (RFC 7807): its `code`
@@ -1082,5 +1262,122 @@ mod tests {
         for k in ["", ".", "..", "a/b", "x\0"] {
             assert!(!is_file_name(k), "{k:?}");
         }
+    }
+
+    #[test]
+    fn the_exception_a_traceback_ends_with() {
+        let tb = b"wfop: handing over to qhub.commons\n\
+            Traceback (most recent call last):\n  File \"/x/shim.py\", line 9, in <module>\n    \
+            sys.exit(main())\n             ^^^^^^\n  File \"/x/p.py\", line 3, in convert\n    \
+            raise ValueError(f\"Type {hint} is not supported\")\n\
+            ValueError: Type dict is not supported\n";
+        assert_eq!(
+            exception_at_end(tb).as_deref(),
+            Some("ValueError: Type dict is not supported")
+        );
+        // A chained exception: the last traceback's; a message of several lines joined.
+        let chained =
+            b"Traceback (most recent call last):\n  File \"a\", line 1\nKeyError: 'x'\n\n\
+            The above exception was the direct cause of the following exception:\n\n\
+            Traceback (most recent call last):\n  File \"b\", line 2\n\
+            pydantic_core._pydantic_core.ValidationError: 1 validation error for Circuit\n\
+            qubits\n  Input should be a valid integer [type=int_parsing]\n";
+        assert_eq!(
+            exception_at_end(chained).as_deref(),
+            Some(
+                "pydantic_core._pydantic_core.ValidationError: 1 validation error for Circuit; \
+                 qubits; Input should be a valid integer [type=int_parsing]"
+            )
+        );
+        assert_eq!(
+            exception_at_end(b"Traceback (most recent call last):\n  File \"a\"\nKeyError\n")
+                .as_deref(),
+            Some("KeyError")
+        );
+        // A log line after the traceback is not part of the message.
+        let logged = b"Traceback (most recent call last):\n  File \"a\"\nHandlerError: Odd\n\
+            2026-12-02 04:26:51.092 | ERROR    | main:_write:85 - Failed to write output.json\n";
+        assert_eq!(
+            exception_at_end(logged).as_deref(),
+            Some("HandlerError: Odd")
+        );
+        assert!(is_log_line("wfop: parameter 'x' is a str"));
+        assert!(!is_log_line("2026-12-02 04:26:51 | ERROR | x"));
+        // No traceback, or one that is cut short or ends in something else: none.
+        assert_eq!(exception_at_end(b"exit 1\n"), None);
+        assert_eq!(
+            exception_at_end(b"Traceback (most recent call last):\n  File \"a\"\n"),
+            None
+        );
+        assert_eq!(
+            exception_at_end(b"Traceback (most recent call last):\n  File \"a\"\n** not a name\n"),
+            None
+        );
+        let long = format!(
+            "Traceback (most recent call last):\n  File \"a\"\nE: x\n{}",
+            "more text\n".repeat(500)
+        );
+        let r = exception_at_end(long.as_bytes()).unwrap();
+        assert!(r.starts_with("E: x; more text; ") && r.ends_with("; …") && r.len() < 1100);
+    }
+
+    #[test]
+    fn the_stderr_tail_keeps_the_last_bytes() {
+        let mut t = Tail::default();
+        t.push(b"abc");
+        t.push(&vec![b'x'; Tail::KEEP - 1]);
+        assert_eq!(t.bytes.len(), Tail::KEEP);
+        assert_eq!(&t.bytes[..1], b"c");
+        t.push(&vec![b'y'; Tail::KEEP + 5]);
+        assert_eq!(t.bytes, vec![b'y'; Tail::KEEP]);
+    }
+
+    #[test]
+    fn nan_and_infinity_outside_strings_read_as_null() {
+        let (v, fixed) = parse_result(
+            b"{\"a\": NaN, \"b\": [Infinity, -Infinity], \"NaN\": \"x NaN \\\" Infinity\"}",
+        )
+        .unwrap();
+        assert!(fixed);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": null, "b": [null, null], "NaN": "x NaN \" Infinity"})
+        );
+        assert_eq!(parse_result(b"NaN").unwrap(), (Value::Null, true));
+        assert_eq!(
+            parse_result(b"[1, 2]").unwrap(),
+            (serde_json::json!([1, 2]), false)
+        );
+        assert!(parse_result(b"{\"a\": nan}").is_err());
+        assert!(parse_result(b"[NaN,").is_err());
+    }
+
+    #[test]
+    fn output_txt_is_json_text_for_python_services_and_plain_text_for_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("output.txt");
+        for (text, python, command) in [
+            (
+                "\"n is 1\"",
+                serde_json::json!("n is 1"),
+                serde_json::json!("\"n is 1\""),
+            ),
+            ("42", serde_json::json!(42), serde_json::json!("42")),
+            (
+                "plain words",
+                serde_json::json!("plain words"),
+                serde_json::json!("plain words"),
+            ),
+            ("NaN", Value::Null, serde_json::json!("NaN")),
+        ] {
+            std::fs::write(&txt, text).unwrap();
+            assert_eq!(read_result(dir.path(), true).0, python, "{text}");
+            assert_eq!(read_result(dir.path(), false).0, command, "{text}");
+        }
+        std::fs::write(dir.path().join("output.json"), "{\"x\": Infinity}").unwrap();
+        assert_eq!(
+            read_result(dir.path(), false),
+            (serde_json::json!({"x": null}), None, true)
+        );
     }
 }

@@ -207,12 +207,18 @@ class RunTest(unittest.TestCase):
         self.assertEqual(sum(ran.output["counts"].values()), 1024)
         self.assertNotIn(support.LEGACY_TOKEN, ran.everything())
 
-    def test_missing_secret_fails_with_a_problem_document(self):
+    def test_missing_secret_fails_before_the_handler_runs(self):
+        # As on the platform: a binding error escapes the runtime (no problem document).
         workflow = support.load_json(f"{support.WORKFLOWS}/quantum-secrets.json")
         node = next(n for n in workflow["nodes"] if n["type"] == "service")
         ran = support.run_service(node["run"], {"circuit_data": GHZ5})
         self.assertEqual(ran.returncode, 1)
-        self.assertIn("title", ran.output)
+        self.assertIsNone(ran.output)
+        self.assertTrue(
+            ran.stderr.rstrip().endswith(
+                "ValueError: Required secret parameter 'ibm_token' not found. "
+                "Expected environment variable: SECRET_IBM_TOKEN"),
+            ran.stderr)
 
 
 if __name__ == "__main__":

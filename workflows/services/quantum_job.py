@@ -2,7 +2,8 @@
 
 One module, one function per service node of ``workflows/quantum-job.json``; each is written
 the way a Kipu Quantum Hub managed service is (keyword parameters, a ``SecretValue`` for the
-token, a JSON-object result). Standard library only; the circuit is simulated by
+token, a JSON-object result; ``Any`` for a string input, since the platform's runtime passes a
+``str`` parameter its input's JSON text, quotes included). Standard library only; the circuit is simulated by
 ``quantum_service.run_circuit`` (the same state-vector simulator as ``quantum-secrets.json``).
 
 The backend is simulated too, deterministically, from the ``backend`` input::
@@ -24,6 +25,7 @@ No message, log line or result contains the token or any part of it.
 import hashlib
 import os
 import sys
+from typing import Any
 
 from qhub.commons.secret import SecretValue
 
@@ -98,13 +100,13 @@ def poll(job: dict, polls: int, ibm_token: SecretValue) -> dict:
     return {"polls": polls, "status": status, "result": result}
 
 
-def simulate(transpiled: dict, reason: str) -> dict:
+def simulate(transpiled: dict, reason: Any) -> dict:
     """The fallback: run the circuit on the local simulator."""
     log(f"falling back to the local simulator: {reason}")
     return {"status": "SIMULATED", "result": quantum_service.run_circuit(transpiled["circuit"])}
 
 
-def report(result: dict, status: str, polls: int) -> dict:
+def report(result: dict, status: Any, polls: int) -> dict:
     """Summarise the counts, whichever way they were produced."""
     top = sorted(result["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
     line = ", ".join(f"{k}={v}" for k, v in top)

@@ -3,7 +3,8 @@
 Parameters (the node's input mapping; see workflows/portfolio-risk.json):
 
 * ``portfolio``: ``{"name": ..., "symbols": [...], "weights": [...], "notional": ...}``
-* ``as_of``: the valuation date
+* ``as_of``: the valuation date (a ``date``: the platform's runtime parses an ISO date; a
+  ``str`` parameter would get the input's JSON text, quotes included)
 * ``classical``: the historical-simulation figures (``var``, ``cvar``, ``var_amount``,
   ``observations``, ``confidence``)
 * ``quantum``: the sampled figures (``var``, ``exact_var``, ``var_amount``, ``shots``,
@@ -15,6 +16,8 @@ Parameters (the node's input mapping; see workflows/portfolio-risk.json):
 Result: ``{"report": {"title", "as_of", "status", "var_gap", "lines", "text", ...},
 "summary": "<one line>"}``; ``status`` is ``"consistent"`` or ``"review"``. No secrets.
 """
+
+from datetime import date
 
 
 def log(message):
@@ -39,7 +42,7 @@ def _money(x, currency):
 
 def run(
     portfolio: dict,
-    as_of: str,
+    as_of: date,
     classical: dict,
     quantum: dict,
     market_data: dict = None,
