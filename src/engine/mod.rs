@@ -48,6 +48,9 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// A front end's handle to stop the run (keep a clone before starting it).
     pub cancel: CancelToken,
+    /// `--datapool NAME=DIR`: data pools on top of the workflow's `datapools` (a name given
+    /// here replaces the workflow's), checked folders.
+    pub datapools: Vec<crate::project::datapool::Pool>,
 }
 
 impl RunOptions {
@@ -58,6 +61,7 @@ impl RunOptions {
             state_dir,
             kill_grace: Duration::from_secs(5),
             cancel: CancelToken::new(),
+            datapools: Vec::new(),
         }
     }
 }

@@ -23,6 +23,7 @@ use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
 use super::{EngineError, RunOptions, RunReport, clock, sandbox};
+use crate::project::datapool;
 use crate::secrets::SecretStore;
 use crate::workflow::{Edge, NodeKind, Workflow};
 
@@ -72,9 +73,23 @@ pub(crate) async fn schedule(
             .await;
     }
 
+    let base_dir = std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone());
+    let datapools = datapool::merged(
+        wf.datapools
+            .iter()
+            .map(|p| datapool::Pool {
+                name: p.name.clone(),
+                dir: base_dir.join(&p.dir),
+            })
+            .collect(),
+        &opts.datapools,
+    );
     let ctx = Arc::new(RunCtx {
         run_id: run_id.clone(),
-        base_dir: std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone()),
+        base_dir,
+        state_dir: opts.state_dir.clone(),
+        workflow: wf.path.clone(),
+        datapools,
         redactor,
         secrets: Arc::new(Mutex::new(store)),
         base_env,
