@@ -250,6 +250,22 @@ impl Requirements {
         }
     }
 
+    /// Whether it asks for anything (a `requirements.txt` of comments only does not).
+    pub fn any(&self) -> bool {
+        match self {
+            Requirements::Txt(p) => std::fs::read_to_string(p).map_or(true, |t| {
+                t.lines().any(|l| {
+                    let l = l.trim();
+                    !l.is_empty() && !l.starts_with('#')
+                })
+            }),
+            Requirements::Pyproject(p) => std::fs::read_to_string(p).map_or(true, |t| {
+                pyproject_dependencies(&t).map_or(true, |d| !d.is_empty())
+            }),
+            Requirements::None => false,
+        }
+    }
+
     /// The virtualenv's key: a hash of the requirements file (its bytes, and which file it is)
     /// and of the runtime wfop adds; the same requirements share one virtualenv.
     pub fn venv_key(&self) -> std::io::Result<String> {
@@ -347,8 +363,18 @@ pub fn launch(
     let mut warning = None;
     let interpreter = match interpreter {
         Some(i) => {
-            notes.push(format!("interpreter {i} (the node's `interpreter`)"));
-            PathBuf::from(i)
+            // A path (`.venv/bin/python`) is the workflow folder's; a bare name is PATH's.
+            let i = if i.contains('/') {
+                let p = cx.base_dir.join(i);
+                std::path::absolute(&p).unwrap_or(p)
+            } else {
+                PathBuf::from(i)
+            };
+            notes.push(format!(
+                "interpreter {} (the node's `interpreter`)",
+                i.display()
+            ));
+            i
         }
         None => {
             let req = Requirements::of(&root);
@@ -371,7 +397,7 @@ pub fn launch(
                         "interpreter python3 (no prepared virtualenv; wfop's built-in runtime unless it has qhub-commons)"
                             .into(),
                     );
-                    if let Some(file) = file {
+                    if let Some(file) = file.filter(|_| req.any()) {
                         warning = Some(format!(
                             "project `{}` is not prepared: its {file} is not installed, it runs with `python3`; run `wfop prepare {}` to install it with qhub-commons",
                             dir.display(),

@@ -215,6 +215,37 @@ fn launch_uses_a_prepared_virtualenv_and_says_so() {
     let l = launch(&cx, Path::new("."), None, Some("/opt/py/bin/python"));
     assert_eq!(l.interpreter, PathBuf::from("/opt/py/bin/python"));
     assert_eq!(l.warning, None);
+    // A relative path is the workflow folder's, a bare name PATH's.
+    let l = launch(&cx, Path::new("."), None, Some(".venv/bin/python"));
+    assert_eq!(l.interpreter, p.path().join(".venv/bin/python"));
+    let l = launch(&cx, Path::new("."), None, Some("python3.12"));
+    assert_eq!(l.interpreter, PathBuf::from("python3.12"));
+}
+
+#[test]
+fn requirements_of_comments_only_ask_for_nothing() {
+    let p = project(&[("requirements.txt", "# nothing\n\n  # really\n")]);
+    assert!(!Requirements::of(p.path()).any());
+    let p = project(&[("requirements.txt", "# numpy\nnumpy\n")]);
+    assert!(Requirements::of(p.path()).any());
+    let p = project(&[("pyproject.toml", "[project]\nname = \"x\"\n")]);
+    assert!(!Requirements::of(p.path()).any());
+    let p = project(&[("pyproject.toml", "[project]\ndependencies = [\"numpy\"]\n")]);
+    assert!(Requirements::of(p.path()).any());
+    assert!(!Requirements::None.any());
+    let cx = LaunchCtx {
+        base_dir: p.path(),
+        state_dir: None,
+        workflow: Path::new("w.json"),
+        env_entrypoint: None,
+    };
+    assert!(launch(&cx, Path::new("."), None, None).warning.is_some());
+    let empty = project(&[("requirements.txt", "# stdlib only\n")]);
+    let cx = LaunchCtx {
+        base_dir: empty.path(),
+        ..cx
+    };
+    assert_eq!(launch(&cx, Path::new("."), None, None).warning, None);
 }
 
 #[test]
