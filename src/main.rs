@@ -602,6 +602,17 @@ fn export(path: &std::path::Path, services: Option<&std::path::Path>) -> ExitCod
         ),
         None => {}
     }
+    if !wf.datapools.is_empty() {
+        let names: Vec<String> = wf
+            .datapools
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
+        eprintln!(
+            "wfop: note: the workflow's data pools ({}) are not in the BPMN; run the exported workflow with --datapool NAME=DIR",
+            safe::line(&names.join(", "))
+        );
+    }
     print!("{}", safe::text(&xml));
     ExitCode::SUCCESS
 }
