@@ -5,7 +5,6 @@ pub mod diag;
 pub mod engine;
 pub mod expr;
 pub mod human;
-pub mod project;
 pub mod safe;
 pub mod secrets;
 pub mod ui;

@@ -224,7 +224,7 @@ fn main() -> ExitCode {
         } => {
             let datapools = match datapools
                 .iter()
-                .map(|a| wfop::project::datapool::parse_arg(a))
+                .map(|a| wfop::engine::datapool::parse_arg(a))
                 .collect::<Result<Vec<_>, _>>()
             {
                 Ok(d) => d,
@@ -446,13 +446,13 @@ fn prepare(
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let options = wfop::project::prepare::Options {
+    let options = wfop::engine::venv::Options {
         state_dir,
         python,
         force,
         workflow: path.to_path_buf(),
     };
-    let failed = wfop::project::prepare::prepare(wf, &options, &mut std::io::stderr());
+    let failed = wfop::engine::venv::prepare(wf, &options, &mut std::io::stderr());
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

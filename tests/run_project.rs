@@ -532,3 +532,54 @@ fn the_bundled_platform_project_example_runs() {
     let (code, all) = check(&wf);
     assert_eq!(code, 0, "{all}");
 }
+
+/// A project service exported to BPMN keeps its `run` in the binding file, and the bound BPMN
+/// runs it (the binding file takes `project` and `entrypoint`); the data pools it cannot carry
+/// are named on stderr.
+#[test]
+fn a_project_service_survives_export_to_bpmn() {
+    let case = Case::new();
+    let market = case.path().join("market");
+    std::fs::create_dir(&market).unwrap();
+    let wf_text = json!({
+        "name": "exported",
+        "datapools": { "market": "market" },
+        "inputs": { "data": {}, "params": {} },
+        "nodes": [
+            { "id": "start", "type": "start" },
+            { "id": "stats", "type": "service",
+              "run": { "project": starter(), "entrypoint": "src.program:run" },
+              "input_mapping": [
+                { "name": "data", "value": "data" },
+                { "name": "params", "value": "params" }
+              ] },
+            { "id": "end", "type": "end" }
+        ],
+        "edges": [ { "from": "start", "to": "stats" }, { "from": "stats", "to": "end" } ]
+    });
+    let wf = case.write("wf.json", &wf_text.to_string());
+    let services = case.path().join("flow.services.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["export", "--bpmn"])
+        .arg(&wf)
+        .arg("--services")
+        .arg(&services)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("data pools (`market`) are not in the BPMN"),
+        "{}",
+        text(&out.stderr)
+    );
+    let bpmn = case.path().join("flow.bpmn");
+    std::fs::write(&bpmn, &out.stdout).unwrap();
+    let binding = std::fs::read_to_string(&services).unwrap();
+    assert!(
+        binding.contains("\"project\"") && binding.contains("\"entrypoint\""),
+        "{binding}"
+    );
+    let (code, all) = run_plain(&case, &bpmn, &[], &[]);
+    assert_eq!(code, 0, "{all}");
+    assert!(all.contains("[stats] starter: 3 values, scale 10"), "{all}");
+}

@@ -4,6 +4,7 @@
 mod cancel;
 mod child_env;
 mod clock;
+pub mod datapool;
 mod event;
 pub mod files;
 mod hub;
@@ -20,6 +21,7 @@ mod service;
 pub mod setup;
 pub mod signals;
 mod vars;
+pub mod venv;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,7 +52,7 @@ pub struct RunOptions {
     pub cancel: CancelToken,
     /// `--datapool NAME=DIR`: data pools on top of the workflow's `datapools` (a name given
     /// here replaces the workflow's), checked folders.
-    pub datapools: Vec<crate::project::datapool::Pool>,
+    pub datapools: Vec<datapool::Pool>,
 }
 
 impl RunOptions {

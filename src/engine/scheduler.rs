@@ -22,8 +22,7 @@ use super::redact::{Redactor, ShownVars, redact_value};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
-use super::{EngineError, RunOptions, RunReport, clock, sandbox};
-use crate::project::datapool;
+use super::{EngineError, RunOptions, RunReport, clock, datapool, sandbox};
 use crate::secrets::SecretStore;
 use crate::workflow::{Edge, NodeKind, Workflow};
 

@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
+use super::datapool;
 use super::event::{Attempt, Event, Stream};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
@@ -29,8 +30,8 @@ use super::sandbox;
 use super::vars::VarRef;
 use crate::expr::SecretBinding;
 use crate::human::{self, Form};
-use crate::project::{self, Launch, LaunchCtx, datapool};
 use crate::secrets::SecretStore;
+use crate::workflow::project::{self, Launch, LaunchCtx};
 use crate::workflow::secret_env_name;
 use crate::workflow::{Node, Run};
 

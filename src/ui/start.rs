@@ -32,7 +32,7 @@ pub struct RunRequest {
     /// `--state-dir DIR` (default: `record::default_state_dir`).
     pub state_dir: Option<PathBuf>,
     /// `--datapool NAME=DIR`, checked (the folders exist).
-    pub datapools: Vec<crate::project::datapool::Pool>,
+    pub datapools: Vec<crate::engine::datapool::Pool>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
 }

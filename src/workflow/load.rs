@@ -9,9 +9,9 @@ use super::model::{
     Condition, DEFAULT_MAX_ITERATIONS, DataPoolDecl, Decl, Edge, ErrorPath, Expression, HubAuth,
     HubRun, MappingRow, Node, NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
 };
+use super::project::{self, is_entrypoint};
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
-use crate::project::{self, is_entrypoint};
 
 const TOP_FIELDS: &[&str] = &[
     "name",

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod load;
 pub mod model;
 mod names;
+pub mod project;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -191,7 +192,7 @@ fn project_findings(wf: &Workflow) -> Vec<Related> {
         let root = wf.base_dir.join(dir);
         if root.is_dir()
             && seen.insert(root.clone())
-            && let (_, Some(findings)) = crate::project::read_descriptor(&root)
+            && let (_, Some(findings)) = project::read_descriptor(&root)
         {
             found.push(findings);
         }

@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::{QHUB_COMMONS, READY_FILE, Requirements, pyproject_dependencies, venvs_dir};
+use crate::workflow::project::{
+    QHUB_COMMONS, READY_FILE, Requirements, pyproject_dependencies, venvs_dir,
+};
 use crate::workflow::{Run, Workflow};
 
 /// How to prepare.

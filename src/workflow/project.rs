@@ -1,18 +1,13 @@
 //! Platform service projects (`run.project`, docs/workflow-format.md): the descriptor
-//! (`qhub.json`/`planqk.json`), the entrypoint, the requirements and the virtualenv key.
-//!
-//! - [`prepare`]: `wfop prepare FILE`, one virtualenv per project (pip, on demand);
-//! - [`datapool`]: the `DATAPOOL_DIRECTORY` a Python service gets (links to the pools' folders).
-
-pub mod datapool;
-pub mod prepare;
+//! (`qhub.json`/`planqk.json`), the entrypoint, the requirements, the virtualenv key, and how a
+//! project node starts. `engine::venv` makes the virtualenvs (`wfop prepare`).
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::json::{self, Value};
 use crate::diag::{Diagnostic, SourceFile, is_identifier};
-use crate::workflow::json::{self, Value};
 
 /// The entrypoint when neither the node, `$ENTRYPOINT` nor the descriptor names one: the
 /// platform's (`qhub-serve`'s default; the platform's container imports the same module under
