@@ -341,7 +341,7 @@ fn service_needs_run_and_run_needs_a_way() {
         r#""run": { "command": ["sh"], "python": "x.py" },
       "input_mapping": [ { "name": "circuit_data""#,
     );
-    assert_error(&text, "both `command` and `python`", "\"python\"", 0);
+    assert_error(&text, "both `command` and `python`", "\"x.py\"", 0);
     let text = broken(
         r#""run": { "command": ["sh", "-c", "true"] },
       "input_mapping": [ { "name": "circuit_data""#,
