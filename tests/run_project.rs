@@ -222,6 +222,32 @@ fn prepare_offline_says_what_is_missing_and_run_still_works() {
     let (code, all) = run_plain(&case, &wf, &[], &[]);
     assert_eq!(code, 0, "{all}");
     assert!(all.contains("is not prepared"), "{all}");
+
+    // A project with a pyproject.toml (no requirements.txt): its `[project] dependencies`.
+    let project = case.path().join("uv-project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/program.py"), "def run():\n    return 1\n").unwrap();
+    std::fs::write(
+        project.join("pyproject.toml"),
+        "[project]\nname = \"uv-project\"\ndependencies = [\"numpy>=2\"]\n",
+    )
+    .unwrap();
+    let wf = case.workflow(
+        json!([{ "id": "svc", "type": "service", "run": { "project": "uv-project" } }]),
+        &[],
+        &[],
+    );
+    let out = case.wfop(&["prepare", wf.to_str().unwrap()], &envs);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("Missing: its pyproject.toml and qhub-commons>=1.2,<1.3 in a virtualenv"),
+        "{said}"
+    );
+    assert!(
+        said.contains("numpy>=2"),
+        "pip was asked for the dependency: {said}"
+    );
 }
 
 #[test]
@@ -348,6 +374,8 @@ fn check_reports_project_and_datapool_problems_where_they_are() {
     let docker_at = format!("{}:3:14", docker.join("planqk.json").display());
     assert!(all.contains(&docker_at), "{docker_at} in:\n{all}");
     assert!(all.contains("this project is a Docker service"), "{all}");
+    // …and only that: a Docker project is not looked into for a Python entrypoint.
+    assert!(!all.contains("in the project `docker`"), "{all}");
     let broken_at = format!("{}:3:1", broken.join("qhub.json").display());
     assert!(all.contains(&broken_at), "{broken_at} in:\n{all}");
     assert!(

@@ -1010,6 +1010,13 @@ impl Loader {
     /// findings are reported against it by `project_findings`.
     fn entry_module(&mut self, root: &Path, dir: &Str, written: Option<&str>, at: Option<Span>) {
         let (descriptor, _) = project::read_descriptor(root);
+        if descriptor
+            .as_ref()
+            .is_some_and(|d| d.runtime.as_deref() == Some(project::DOCKER))
+        {
+            // Not a Python project: its descriptor's finding says so, once.
+            return;
+        }
         let (entry, source) = project::entrypoint(written, None, descriptor.as_ref());
         let module = entry.split_once(':').map_or(entry.as_str(), |(m, _)| m);
         if project::module_file(root, module).is_some() {

@@ -20,6 +20,8 @@ pub const DESCRIPTOR_FILES: &[&str] = &["qhub.json", "planqk.json"];
 pub const QHUB_COMMONS: &str = "qhub-commons>=1.2,<1.3";
 /// The file in a prepared virtualenv that says it is complete (written last).
 pub const READY_FILE: &str = "wfop-venv.json";
+/// The descriptor's runtime of a container service (which wfop does not run as a project).
+pub const DOCKER: &str = "DOCKER";
 /// The runtimes of a descriptor that are Python projects wfop can run.
 const PYTHON_RUNTIMES: &[&str] = &["PYTHON_TEMPLATE", "PYTHON"];
 
@@ -31,6 +33,7 @@ const PYTHON_RUNTIMES: &[&str] = &["PYTHON_TEMPLATE", "PYTHON"];
 pub struct Descriptor {
     pub file: PathBuf,
     pub entrypoint: Option<String>,
+    /// `PYTHON_TEMPLATE`, `PYTHON` or `DOCKER` (an error, reported with the findings).
     pub runtime: Option<String>,
 }
 
@@ -114,11 +117,14 @@ fn descriptor_of(text: &str, file: PathBuf, found: &mut Vec<Diagnostic>) -> Opti
             Value::String(s) if PYTHON_RUNTIMES.contains(&s.text.as_str()) => {
                 d.runtime = Some(s.text.clone())
             }
-            Value::String(s) if s.text == "DOCKER" => found.push(Diagnostic::error(
-                r.span.clone(),
-                "this project is a Docker service (`\"runtime\": \"DOCKER\"`); wfop runs Python projects (`PYTHON_TEMPLATE`): run its image with a `command` service instead",
-                "a Docker project",
-            )),
+            Value::String(s) if s.text == DOCKER => {
+                d.runtime = Some(s.text.clone());
+                found.push(Diagnostic::error(
+                    r.span.clone(),
+                    "this project is a Docker service (`\"runtime\": \"DOCKER\"`); wfop runs Python projects (`PYTHON_TEMPLATE`): run its image with a `command` service instead",
+                    "a Docker project",
+                ))
+            }
             Value::String(s) => found.push(Diagnostic::warning(
                 r.span.clone(),
                 format!(

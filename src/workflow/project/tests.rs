@@ -92,7 +92,9 @@ fn descriptor_findings_have_their_place() {
         "{ \"runtime\": \"DOCKER\", \"entrypoint\": \"src/program.py\" }",
     )]);
     let (d, findings) = read_descriptor(p.path());
-    assert_eq!(d.unwrap().entrypoint, None);
+    let d = d.unwrap();
+    assert_eq!(d.entrypoint, None);
+    assert_eq!(d.runtime.as_deref(), Some(DOCKER));
     let (source, diags) = findings.unwrap();
     let at: Vec<&str> = diags
         .iter()
