@@ -448,6 +448,28 @@ def run():
     );
     assert_eq!(r["first"], "from the command line");
 
+    // A `$DATAPOOL_DIRECTORY` wfop inherits is a folder of pools too (the platform's mount
+    // point), below the workflow's and the command line's.
+    let mount = case.path().join("mount");
+    std::fs::create_dir_all(mount.join("archive")).unwrap();
+    std::fs::create_dir_all(mount.join("market")).unwrap();
+    std::fs::write(mount.join("archive/old.csv"), "x").unwrap();
+    std::fs::write(mount.join("market/prices.csv"), "from the environment\n").unwrap();
+    let (code, all) = run_plain(
+        &case,
+        &wf,
+        &[],
+        &[("DATAPOOL_DIRECTORY", mount.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{all}");
+    let r = node(&case.run_json(), "svc")["result"].clone();
+    assert_eq!(
+        r["pools"],
+        json!({ "archive": ["old.csv"], "market": ["prices.csv"] }),
+        "{r}"
+    );
+    assert_eq!(r["first"], "a,b", "the workflow's `market` wins: {r}");
+
     // A folder that is not there is refused before anything runs.
     let missing = case.path().join("nope");
     let bad = format!("market={}", missing.display());

@@ -75,6 +75,25 @@ pub fn merged(workflow: Vec<Pool>, command_line: &[Pool]) -> Vec<Pool> {
         .collect()
 }
 
+/// The pools in a folder laid out as the platform's mount point (`$DATAPOOL_DIRECTORY` in
+/// wfop's environment): each subfolder whose name is a parameter name, in name order.
+pub fn pools_in(dir: &Path) -> Vec<Pool> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut pools: Vec<Pool> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let path = dir.join(&name);
+            (is_identifier(&name) && path.is_dir()).then_some(Pool { name, dir: path })
+        })
+        .collect();
+    pools.sort_by(|a, b| a.name.cmp(&b.name));
+    pools
+}
+
 /// Makes `<folder>/datapool` (0700) with one link `NAME -> DIR` per pool; returns its path, for
 /// `DATAPOOL_DIRECTORY`. Made for every Python service, also without pools, so none reads the
 /// host's `/var/runtime/datapool`.
@@ -135,6 +154,18 @@ mod tests {
         };
         let all = merged(vec![p("b", "/wf/b"), p("a", "/wf/a")], &[p("b", "/cli/b")]);
         assert_eq!(all, vec![p("a", "/wf/a"), p("b", "/cli/b")]);
+    }
+
+    #[test]
+    fn a_mount_point_folder_lists_its_pools() {
+        let root = tempfile::tempdir().unwrap();
+        for d in ["pool", "other", "not-a-name"] {
+            std::fs::create_dir(root.path().join(d)).unwrap();
+        }
+        std::fs::write(root.path().join("file"), "x").unwrap();
+        let names: Vec<String> = pools_in(root.path()).into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["other", "pool"]);
+        assert_eq!(pools_in(&root.path().join("missing")), Vec::new());
     }
 
     #[test]

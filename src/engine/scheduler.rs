@@ -73,14 +73,23 @@ pub(crate) async fn schedule(
     }
 
     let base_dir = std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone());
+    // Lowest first: a `$DATAPOOL_DIRECTORY` wfop inherited (a folder of pools, as the
+    // platform's mount point), the workflow's `datapools`, then `--datapool`.
+    let inherited = base_env
+        .iter()
+        .find(|(k, _)| k == datapool::DATAPOOL_DIRECTORY)
+        .map(|(_, v)| datapool::pools_in(std::path::Path::new(v)))
+        .unwrap_or_default();
+    let workflow_pools: Vec<datapool::Pool> = wf
+        .datapools
+        .iter()
+        .map(|p| datapool::Pool {
+            name: p.name.clone(),
+            dir: base_dir.join(&p.dir),
+        })
+        .collect();
     let datapools = datapool::merged(
-        wf.datapools
-            .iter()
-            .map(|p| datapool::Pool {
-                name: p.name.clone(),
-                dir: base_dir.join(&p.dir),
-            })
-            .collect(),
+        datapool::merged(inherited, &workflow_pools),
         &opts.datapools,
     );
     let ctx = Arc::new(RunCtx {
