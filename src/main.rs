@@ -127,6 +127,10 @@ enum Command {
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Mount folder DIR as data pool NAME for Python services (their `DataPool` parameter
+        /// NAME); repeatable; replaces the workflow's `datapools` entry of that name
+        #[arg(long = "datapool", value_name = "NAME=DIR")]
+        datapools: Vec<String>,
         /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
@@ -137,6 +141,24 @@ enum Command {
         /// node go first; the record always keeps everything)
         #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..))]
         scrollback_mib: Option<u32>,
+    },
+    /// Make a virtualenv for each service project of a workflow (`run.project`) with its
+    /// requirements and qhub-commons, under the state folder; `wfop run` then uses it
+    Prepare {
+        /// Workflow file (JSON or BPMN)
+        file: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Where the virtualenvs go (`DIR/venvs`; default: $XDG_STATE_HOME/wfop or
+        /// ~/.local/state/wfop, as for `wfop run`)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// The Python the virtualenvs are made from
+        #[arg(long, value_name = "PATH", default_value = "python3")]
+        python: String,
+        /// Make them again even when they are there
+        #[arg(long)]
+        force: bool,
     },
     /// List recorded runs
     Runs {
@@ -195,10 +217,22 @@ fn main() -> ExitCode {
             max_parallel,
             keep_going,
             state_dir,
+            datapools,
             theme,
             scrollback,
             scrollback_mib,
         } => {
+            let datapools = match datapools
+                .iter()
+                .map(|a| wfop::engine::datapool::parse_arg(a))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("wfop: {}", safe::text(&e.to_string()));
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
             let front = if !plain && !json && std::io::stdout().is_terminal() {
                 let theme = match Theme::select(theme.as_deref(), |k| std::env::var(k).ok()) {
@@ -235,11 +269,19 @@ fn main() -> ExitCode {
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
                 state_dir,
+                datapools,
                 color: stderr_color(),
             };
             let code = start::run(request, front);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
+        Command::Prepare {
+            file,
+            load,
+            state_dir,
+            python,
+            force,
+        } => prepare(&file, &load.options(), state_dir, python, force),
         Command::Runs { state_dir } => records(state_dir, |dir| {
             plain::print_runs(dir, &mut std::io::stdout().lock()).map_err(|e| e.to_string())
         }),
@@ -369,6 +411,52 @@ fn check(files: &[PathBuf], load: &workflow::LoadOptions) -> ExitCode {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `wfop prepare FILE`: the workflow checked as for a run, then one virtualenv per project
+/// requirements; exit 0 when every one is ready, 1 when one could not be made, 2 for errors.
+fn prepare(
+    path: &std::path::Path,
+    load: &workflow::LoadOptions,
+    state_dir: Option<PathBuf>,
+    python: String,
+    force: bool,
+) -> ExitCode {
+    let checked = match workflow::check_file_with(path, load) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", safe::text(&e.to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    eprint!("{}", safe::styled(&checked.render(stderr_color())));
+    let Some(wf) = checked.workflow() else {
+        eprintln!(
+            "wfop: {}: {}; fix them to prepare it",
+            safe::line(&checked.source.name),
+            plural(checked.errors(), "error")
+        );
+        return ExitCode::from(EXIT_INVALID);
+    };
+    let state_dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let options = wfop::engine::venv::Options {
+        state_dir,
+        python,
+        force,
+        workflow: path.to_path_buf(),
+    };
+    let failed = wfop::engine::venv::prepare(wf, &options, &mut std::io::stderr());
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -513,6 +601,17 @@ fn export(path: &std::path::Path, services: Option<&std::path::Path>) -> ExitCod
             "wfop: note: the services' run specs are not in the BPMN; write them with --services FLOW.services.json (beside FLOW.bpmn)"
         ),
         None => {}
+    }
+    if !wf.datapools.is_empty() {
+        let names: Vec<String> = wf
+            .datapools
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
+        eprintln!(
+            "wfop: note: the workflow's data pools ({}) are not in the BPMN; run the exported workflow with --datapool NAME=DIR",
+            safe::line(&names.join(", "))
+        );
     }
     print!("{}", safe::text(&xml));
     ExitCode::SUCCESS

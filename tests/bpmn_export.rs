@@ -574,6 +574,7 @@ mod any_workflow {
                 description: None,
                 inputs: None,
                 secrets: None,
+                datapools: Vec::new(),
                 nodes,
                 edges,
                 bpmn: None,

@@ -4,6 +4,7 @@
 mod cancel;
 mod child_env;
 mod clock;
+pub mod datapool;
 mod event;
 pub mod files;
 mod hub;
@@ -20,6 +21,7 @@ mod service;
 pub mod setup;
 pub mod signals;
 mod vars;
+pub mod venv;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +50,9 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// A front end's handle to stop the run (keep a clone before starting it).
     pub cancel: CancelToken,
+    /// `--datapool NAME=DIR`: data pools on top of the workflow's `datapools` (a name given
+    /// here replaces the workflow's), checked folders.
+    pub datapools: Vec<datapool::Pool>,
 }
 
 impl RunOptions {
@@ -58,6 +63,7 @@ impl RunOptions {
             state_dir,
             kill_grace: Duration::from_secs(5),
             cancel: CancelToken::new(),
+            datapools: Vec::new(),
         }
     }
 }

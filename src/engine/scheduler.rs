@@ -22,7 +22,7 @@ use super::redact::{Redactor, ShownVars, redact_value};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
-use super::{EngineError, RunOptions, RunReport, clock, sandbox};
+use super::{EngineError, RunOptions, RunReport, clock, datapool, sandbox};
 use crate::secrets::SecretStore;
 use crate::workflow::{Edge, NodeKind, Workflow};
 
@@ -72,9 +72,32 @@ pub(crate) async fn schedule(
             .await;
     }
 
+    let base_dir = std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone());
+    // Lowest first: a `$DATAPOOL_DIRECTORY` wfop inherited (a folder of pools, as the
+    // platform's mount point), the workflow's `datapools`, then `--datapool`.
+    let inherited = base_env
+        .iter()
+        .find(|(k, _)| k == datapool::DATAPOOL_DIRECTORY)
+        .map(|(_, v)| datapool::pools_in(std::path::Path::new(v)))
+        .unwrap_or_default();
+    let workflow_pools: Vec<datapool::Pool> = wf
+        .datapools
+        .iter()
+        .map(|p| datapool::Pool {
+            name: p.name.clone(),
+            dir: base_dir.join(&p.dir),
+        })
+        .collect();
+    let datapools = datapool::merged(
+        datapool::merged(inherited, &workflow_pools),
+        &opts.datapools,
+    );
     let ctx = Arc::new(RunCtx {
         run_id: run_id.clone(),
-        base_dir: std::path::absolute(&wf.base_dir).unwrap_or_else(|_| wf.base_dir.clone()),
+        base_dir,
+        state_dir: opts.state_dir.clone(),
+        workflow: wf.path.clone(),
+        datapools,
         redactor,
         secrets: Arc::new(Mutex::new(store)),
         base_env,

@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use zeroize::Zeroizing;
 
+use super::datapool;
 use super::event::{Attempt, Event, Stream};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
@@ -30,6 +31,7 @@ use super::vars::VarRef;
 use crate::expr::SecretBinding;
 use crate::human::{self, Form};
 use crate::secrets::SecretStore;
+use crate::workflow::project::{self, Launch, LaunchCtx};
 use crate::workflow::secret_env_name;
 use crate::workflow::{Node, Run};
 
@@ -38,9 +40,6 @@ const SHIM: &str = include_str!("shim.py");
 const SHIM_FILE: &str = "wfop_shim.py";
 /// Names the descriptor a Python service reads its secrets from (never set when it has none).
 pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
-/// A platform service project's entrypoint when neither the workflow nor its descriptor names
-/// one (the platform's `qhub-serve` default).
-pub(crate) const DEFAULT_ENTRYPOINT: &str = "src.program:run";
 
 /// Bytes read from a pipe at once; also the longest line kept whole.
 const READ_CHUNK: usize = 64 * 1024;
@@ -55,6 +54,12 @@ const DRAIN: Duration = Duration::from_secs(2);
 pub(crate) struct RunCtx {
     pub run_id: String,
     pub base_dir: PathBuf,
+    /// `<state>`: where `wfop prepare` left the projects' virtualenvs.
+    pub state_dir: PathBuf,
+    /// The workflow file (named in hints such as `wfop prepare FILE`).
+    pub workflow: PathBuf,
+    /// The run's data pools (the workflow's and `--datapool`'s), mounted for Python services.
+    pub datapools: Vec<datapool::Pool>,
     pub redactor: Redactor,
     pub secrets: Arc<Mutex<SecretStore>>,
     /// wfop's environment without secret sources and without any `SECRET_*`.
@@ -181,10 +186,23 @@ pub(crate) async fn run_service(
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
+    if matches!(run, Run::Python { .. } | Run::Project { .. })
+        && let Err(e) = datapool::mount(folder.path(), &ctx.datapools)
+    {
+        return fail(format!("cannot mount the data pools: {e}"));
+    }
+    let launch = match run {
+        Run::Project {
+            dir,
+            entrypoint,
+            interpreter,
+        } => Some(project_launch(&ctx, &node_id, dir, entrypoint, interpreter, &log).await),
+        _ => None,
+    };
     let (mut cmd, secrets_pipe) = match command(
         &ctx,
         (&node_id, attempt),
-        run,
+        (run, launch.as_ref()),
         folder.path(),
         node.bound_secrets(),
     ) {
@@ -207,7 +225,11 @@ pub(crate) async fn run_service(
         Err(e) => {
             let prog = match run {
                 Run::Command { argv, .. } => argv.first().cloned().unwrap_or_default(),
-                Run::Python { interpreter, .. } | Run::Project { interpreter, .. } => {
+                Run::Project { .. } => launch
+                    .as_ref()
+                    .map(|l| l.interpreter.display().to_string())
+                    .unwrap_or_default(),
+                Run::Python { interpreter, .. } => {
                     interpreter.clone().unwrap_or_else(|| "python3".into())
                 }
                 Run::Hub(h) => h.url.clone(),
@@ -728,6 +750,47 @@ async fn emit(
         .await;
 }
 
+/// How a project node starts (`project::launch`): its interpreter and entrypoint, said in the
+/// node's log; a project with requirements and no prepared virtualenv is also a warning.
+async fn project_launch(
+    ctx: &RunCtx,
+    node_id: &Arc<str>,
+    dir: &Path,
+    entrypoint: &Option<String>,
+    interpreter: &Option<String>,
+    log: &Arc<Mutex<NodeLog>>,
+) -> Launch {
+    let env_entrypoint = ctx
+        .base_env
+        .iter()
+        .find(|(k, _)| k == "ENTRYPOINT")
+        .and_then(|(_, v)| v.to_str());
+    let cx = LaunchCtx {
+        base_dir: &ctx.base_dir,
+        state_dir: Some(&ctx.state_dir),
+        workflow: &ctx.workflow,
+        env_entrypoint,
+    };
+    let launch = project::launch(&cx, dir, entrypoint.as_deref(), interpreter.as_deref());
+    {
+        let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+        for n in &launch.notes {
+            let _ = l.note(SystemTime::now(), &ctx.redactor.redact_str(n));
+        }
+    }
+    if let Some(w) = &launch.warning {
+        send(
+            &ctx.events,
+            Event::Warning {
+                node: Some(node_id.clone()),
+                message: ctx.redactor.redact_str(w),
+            },
+        )
+        .await;
+    }
+    launch
+}
+
 /// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
 /// shim for Python services.
 fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::TempDir> {
@@ -771,7 +834,7 @@ pub(crate) fn is_file_name(k: &str) -> bool {
 fn command(
     ctx: &RunCtx,
     (node_id, attempt): (&str, Attempt),
-    run: &Run,
+    (run, launch): (&Run, Option<&Launch>),
     folder: &Path,
     params: &[SecretBinding],
 ) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
@@ -798,21 +861,21 @@ fn command(
             };
             // An interpreter given as a path (`.venv/bin/python`) is the workflow folder's; a
             // bare name (`python3`) is looked up in PATH.
-            let mut c = match interpreter.as_deref().unwrap_or("python3") {
-                i if i.contains('/') => tokio::process::Command::new(at(Path::new(i))),
-                i => tokio::process::Command::new(i),
+            // A project's launch names its interpreter (a prepared virtualenv's, or the node's).
+            let mut c = match (launch, interpreter.as_deref().unwrap_or("python3")) {
+                (Some(l), _) => tokio::process::Command::new(&l.interpreter),
+                (None, i) if i.contains('/') => tokio::process::Command::new(at(Path::new(i))),
+                (None, i) => tokio::process::Command::new(i),
             };
             c.arg(folder.join(SHIM_FILE));
             match run {
                 Run::Python {
                     module, function, ..
                 } => c.arg(at(module)).arg(function),
-                Run::Project {
-                    dir, entrypoint, ..
-                } => c
+                Run::Project { dir, .. } => c
                     .arg("--project")
                     .arg(at(dir))
-                    .arg(entrypoint.as_deref().unwrap_or(DEFAULT_ENTRYPOINT)),
+                    .arg(launch.map_or(project::DEFAULT_ENTRYPOINT, |l| l.entrypoint.as_str())),
                 _ => unreachable!("matched above"),
             };
             c.current_dir(folder);
@@ -821,6 +884,8 @@ fn command(
             if !ctx.base_env.iter().any(|(k, _)| k == "PYTHONUNBUFFERED") {
                 c.env("PYTHONUNBUFFERED", "1");
             }
+            // The platform's mount point, made by `datapool::mount` (empty without pools).
+            c.env(datapool::DATAPOOL_DIRECTORY, folder.join(datapool::FOLDER));
             c
         }
         Run::Hub(_) => return Err("a hub service is called, not started (engine/hub.rs)".into()),

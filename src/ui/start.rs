@@ -31,6 +31,8 @@ pub struct RunRequest {
     pub keep_going: bool,
     /// `--state-dir DIR` (default: `record::default_state_dir`).
     pub state_dir: Option<PathBuf>,
+    /// `--datapool NAME=DIR`, checked (the folders exist).
+    pub datapools: Vec<crate::engine::datapool::Pool>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
 }
@@ -121,6 +123,7 @@ impl RunRequest {
             options.max_parallel = n.max(1);
         }
         options.keep_going = self.keep_going;
+        options.datapools = self.datapools.clone();
         options
     }
 }
@@ -186,6 +189,7 @@ mod tests {
             max_parallel: None,
             keep_going: false,
             state_dir: Some(dir.join("state")),
+            datapools: Vec::new(),
             color: false,
         }
     }

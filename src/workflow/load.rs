@@ -6,13 +6,22 @@ use std::time::Duration;
 
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
 use super::model::{
-    Condition, DEFAULT_MAX_ITERATIONS, Decl, Edge, ErrorPath, Expression, HubAuth, HubRun,
-    MappingRow, Node, NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
+    Condition, DEFAULT_MAX_ITERATIONS, DataPoolDecl, Decl, Edge, ErrorPath, Expression, HubAuth,
+    HubRun, MappingRow, Node, NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
 };
+use super::project::{self, is_entrypoint};
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
 use crate::expr;
 
-const TOP_FIELDS: &[&str] = &["name", "description", "inputs", "secrets", "nodes", "edges"];
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "inputs",
+    "secrets",
+    "datapools",
+    "nodes",
+    "edges",
+];
 const NODE_FIELDS: &[&str] = &[
     "id",
     "type",
@@ -151,6 +160,8 @@ const BINDING_FIELDS: &[&str] = &[
     "python",
     "function",
     "interpreter",
+    "project",
+    "entrypoint",
     "timeout",
     "secrets",
 ];
@@ -306,6 +317,10 @@ impl Loader {
         let secrets = top
             .get("secrets")
             .and_then(|n| self.decls(n, "`secrets`", true));
+        let datapools = top
+            .get("datapools")
+            .map(|n| self.datapools(n))
+            .unwrap_or_default();
         let nodes = match top.get("nodes") {
             Some(n) => self.array(n, "`nodes`").map(|items| {
                 if items.is_empty() {
@@ -348,10 +363,66 @@ impl Loader {
             description,
             inputs,
             secrets,
+            datapools,
             nodes,
             edges,
             bpmn: None,
         })
+    }
+
+    /// `{ "NAME": "DIR", … }`: each a `DataPool` parameter name and an existing folder
+    /// (relative to the workflow).
+    fn datapools(&mut self, node: &JNode) -> Vec<DataPoolDecl> {
+        let Value::Object(members) = &node.value else {
+            self.type_error(
+                node,
+                "`datapools`",
+                "an object like { \"name\": \"folder\" }",
+            );
+            return Vec::new();
+        };
+        let mut pools: Vec<DataPoolDecl> = Vec::new();
+        for m in members {
+            let name = &m.key.text;
+            if let Some(first) = pools.iter().find(|p| &p.name == name) {
+                let d = Diagnostic::error(
+                    m.key.span.clone(),
+                    format!("data pool `{name}` is given twice"),
+                    "given again",
+                )
+                .with_secondary(first.span.clone(), "first given here");
+                self.diags.push(d);
+                continue;
+            }
+            if !is_identifier(name) {
+                self.error(
+                    m.key.span.clone(),
+                    "a data pool's name is the service's `DataPool` parameter: letters, digits and `_`, not starting with a digit",
+                    "not a parameter name",
+                );
+            }
+            let Some(dir) = self.non_empty_string(&m.value, &format!("data pool `{name}`")) else {
+                continue;
+            };
+            let shown = self.base_dir.join(&dir.text);
+            if !shown.is_dir() {
+                self.error(
+                    dir.span.clone(),
+                    format!(
+                        "data pool `{name}`: `{}` is not a folder ({} is resolved against the workflow file's folder)",
+                        shown.display(),
+                        dir.text
+                    ),
+                    "folder not found",
+                );
+            }
+            pools.push(DataPoolDecl {
+                name: name.clone(),
+                dir: PathBuf::from(&dir.text),
+                span: m.key.span.start..m.value.span.end,
+            });
+        }
+        pools
     }
 
     /// `{ "name": { "description": "…" }, … }` for `inputs` and `secrets`.
@@ -900,6 +971,7 @@ impl Loader {
                 "folder not found",
             );
         }
+        let mut entry_span = None;
         let entrypoint = match obj.get("entrypoint") {
             Some(e) => {
                 let s = self.non_empty_string(e, "`entrypoint`")?;
@@ -912,11 +984,16 @@ impl Loader {
                         ),
                         "not module:function",
                     );
+                } else {
+                    entry_span = Some(s.span.clone());
                 }
                 Some(s.text.clone())
             }
             None => None,
         };
+        if shown.is_dir() && (entrypoint.is_none() || entry_span.is_some()) {
+            self.entry_module(&shown, dir, entrypoint.as_deref(), entry_span);
+        }
         let interpreter = obj
             .get("interpreter")
             .and_then(|n| self.non_empty_string(n, "`interpreter`"))
@@ -926,6 +1003,39 @@ impl Loader {
             entrypoint,
             interpreter,
         })
+    }
+
+    /// The project's entrypoint module is a file in it, as the platform imports it (the project
+    /// root first on `sys.path`, so `src.program` is `src/program.py`). The descriptor's own
+    /// findings are reported against it by `project_findings`.
+    fn entry_module(&mut self, root: &Path, dir: &Str, written: Option<&str>, at: Option<Span>) {
+        let (descriptor, _) = project::read_descriptor(root);
+        if descriptor
+            .as_ref()
+            .is_some_and(|d| d.runtime.as_deref() == Some(project::DOCKER))
+        {
+            // Not a Python project: its descriptor's finding says so, once.
+            return;
+        }
+        let (entry, source) = project::entrypoint(written, None, descriptor.as_ref());
+        let module = entry.split_once(':').map_or(entry.as_str(), |(m, _)| m);
+        if project::module_file(root, module).is_some() {
+            return;
+        }
+        let (file, package) = project::module_candidates(module);
+        let span = at.unwrap_or_else(|| dir.span.clone());
+        let d = Diagnostic::error(
+            span,
+            format!(
+                "the entrypoint `{entry}` (from {source}) is not in the project `{}`: there is no {file} or {package} in it",
+                dir.text
+            ),
+            "entrypoint module not found",
+        )
+        .with_note(format!(
+            "the platform imports `{module}` with the project's folder first on `sys.path` (so `src` is a package and relative imports work); name another with `\"entrypoint\": \"package.module:function\"`"
+        ));
+        self.diags.push(d);
     }
 
     /// `{ "hub": URL, "auth"?: { "token" } | { "access_key_id", "secret_access_key" },
@@ -1290,14 +1400,6 @@ fn iso_duration(s: &Str) -> Result<Duration, (String, Span)> {
             .map_or(at, |c| at + c.len_utf8());
         (e.reason.to_string(), non_empty(s.file_span(at..end)))
     })
-}
-
-/// `package.module:function`: dotted Python identifiers, a colon, an identifier.
-fn is_entrypoint(s: &str) -> bool {
-    let Some((module, function)) = s.split_once(':') else {
-        return false;
-    };
-    is_identifier(function) && module.split('.').all(is_identifier)
 }
 
 #[cfg(test)]

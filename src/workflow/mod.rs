@@ -7,6 +7,7 @@ pub mod layout;
 pub mod load;
 pub mod model;
 mod names;
+pub mod project;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
 pub use model::{
-    BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, HubAuth, HubRun,
-    MappingRow, Node, NodeKind, Retries, Run, Timer, Unsupported, Workflow,
+    BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, DataPoolDecl, Edge, ErrorPath, Expression,
+    HubAuth, HubRun, MappingRow, Node, NodeKind, Retries, Run, Timer, Unsupported, Workflow,
 };
 pub use names::secret_env_name;
 
@@ -164,6 +165,9 @@ pub fn check_source_with(mut source: SourceFile, options: &LoadOptions) -> Check
     } else {
         source.sensitivity = secrets_rows(&source.text, workflow.as_ref());
     }
+    if let Some(wf) = &workflow {
+        related.extend(project_findings(wf));
+    }
     diagnostics.sort_by_key(|d| (d.primary.0.start, d.primary.0.end));
     for (_, d) in &mut related {
         d.sort_by_key(|d| (d.primary.0.start, d.primary.0.end));
@@ -174,6 +178,26 @@ pub fn check_source_with(mut source: SourceFile, options: &LoadOptions) -> Check
         related,
         workflow,
     }
+}
+
+/// The findings about the descriptors (`qhub.json`/`planqk.json`) of the workflow's service
+/// projects, each against its own text; a project used by several nodes is read once.
+fn project_findings(wf: &Workflow) -> Vec<Related> {
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    for node in &wf.nodes {
+        let Some(Run::Project { dir, .. }) = &node.run else {
+            continue;
+        };
+        let root = wf.base_dir.join(dir);
+        if root.is_dir()
+            && seen.insert(root.clone())
+            && let (_, Some(findings)) = project::read_descriptor(&root)
+        {
+            found.push(findings);
+        }
+    }
+    found
 }
 
 /// The lines of a workflow whose excerpts are masked: every `$secrets` row the loader found,

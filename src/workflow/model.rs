@@ -21,6 +21,9 @@ pub struct Workflow {
     pub inputs: Option<Vec<Decl>>,
     /// Declared secrets; `None` when the file has no `secrets` field.
     pub secrets: Option<Vec<Decl>>,
+    /// `"datapools": { "NAME": "DIR" }`: folders mounted for Python services as the platform
+    /// mounts data pools (`$DATAPOOL_DIRECTORY/NAME`); `dir` relative to the workflow.
+    pub datapools: Vec<DataPoolDecl>,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
     /// Set when the workflow was read from a BPMN file (directly or through a JSON file's
@@ -38,6 +41,16 @@ pub struct BpmnOrigin {
     /// The binding file used (`FLOW.services.json` beside the BPMN file, `--services FILE`, or
     /// the JSON file that referenced the BPMN); `None` when there was none.
     pub services: Option<PathBuf>,
+}
+
+/// A data pool the workflow mounts: the `DataPool` parameter name and the folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPoolDecl {
+    pub name: String,
+    /// As written (relative paths resolve against `Workflow::base_dir`).
+    pub dir: PathBuf,
+    /// The member (`"NAME": "DIR"`).
+    pub span: Span,
 }
 
 /// A declared input or secret.

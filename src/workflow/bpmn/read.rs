@@ -194,6 +194,7 @@ fn read_process(cx: &mut Cx, source: &SourceFile, root: XNode, proc_el: XNode) -
         description,
         inputs: props.inputs,
         secrets: (!declared.is_empty()).then_some(declared),
+        datapools: Vec::new(),
         nodes: node_list,
         edges,
         bpmn: Some(BpmnOrigin {

@@ -626,6 +626,7 @@ mod tests {
             description: None,
             inputs: None,
             secrets: None,
+            datapools: Vec::new(),
             nodes,
             edges: Vec::new(),
             bpmn: None,
