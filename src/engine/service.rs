@@ -157,6 +157,11 @@ impl ServiceInput {
     pub(crate) fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// The body alone (a hub service's request body is the same JSON object).
+    pub(crate) fn into_body(self) -> Vec<u8> {
+        self.body
+    }
 }
 
 /// Runs one service node to its end. Never panics on anything the child does.
@@ -598,9 +603,9 @@ async fn purged_warning(node: &Arc<str>, stream: Stream, events: &mpsc::Sender<E
 
 /// A batch of output for one `NodeLog` event: the bytes and where the redactor's markers
 /// stand in them.
-struct Batch {
-    data: Vec<u8>,
-    redacted: Vec<Range<usize>>,
+pub(super) struct Batch {
+    pub data: Vec<u8>,
+    pub redacted: Vec<Range<usize>>,
 }
 
 /// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long),
@@ -656,7 +661,7 @@ fn memrchr_newline(b: &[u8]) -> Option<usize> {
     b.iter().rposition(|&c| c == b'\n')
 }
 
-async fn emit(
+pub(super) async fn emit(
     (node, attempt): (&Arc<str>, u32),
     stream: Stream,
     batch: Batch,
