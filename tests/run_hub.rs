@@ -255,8 +255,30 @@ fn a_hub_service_runs_as_a_node() {
         "{log}"
     );
     assert!(log.contains(" is SUCCEEDED"), "{log}");
+    // The result file beside the result was fetched.
+    assert!(
+        log.contains("wfop hub: result file report.txt (7 bytes)"),
+        "{log}"
+    );
     let id = execution_id(&log);
     assert_eq!(serve.status(&id), "SUCCEEDED");
+
+    // A simple value: the platform writes it to output.txt, which wfop reads as a local
+    // service's output.txt, as text.
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": serve.url(), "poll": "100ms" }),
+        json!({ "values": [1, 2, 3, 4], "plain": 1 }),
+        json!({ "output_mapping": [ { "name": "total", "value": "response" } ],
+                "result_variable": "response" }),
+        &[],
+    );
+    let out = case.wfop(&["run", wf.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let run = case.run_json();
+    assert_eq!(node(&run, "sum")["result"], "10");
+    assert_eq!(run["variables"]["total"], "10");
 }
 
 #[test]

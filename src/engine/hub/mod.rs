@@ -430,6 +430,7 @@ impl Call<'_> {
             }
             match api.result_file(id, name).await {
                 Ok(bytes) => {
+                    self.note(&format!("hub: result file {name} ({} bytes)", bytes.len()));
                     let mut r = self.ctx.redactor.stream();
                     let mut data = Vec::with_capacity(bytes.len());
                     r.push(&bytes, &mut data);
@@ -537,15 +538,26 @@ fn request_body(
         };
         given.push((b.param.as_str(), v));
     }
-    // Room for the worst JSON escaping up front: no reallocation leaves a copy behind.
-    let room = body.len()
+    with_secrets(&body, &given)
+}
+
+/// Room for the body with the worst JSON escaping of the secrets, made up front: no
+/// reallocation leaves a copy of a value behind.
+fn room(body: &[u8], given: &[(&str, &SecretString)]) -> usize {
+    body.len()
         + 16
         + given
             .iter()
             .map(|(p, v)| 6 * (p.len() + v.expose_secret().len()) + 8)
-            .sum::<usize>();
-    let mut out = Zeroizing::new(Vec::with_capacity(room));
-    // The input is a JSON object: `{…}` with the members, or `{}`.
+            .sum::<usize>()
+}
+
+/// `body` (a JSON object) with `"$secrets": { param: value, … }` added as its last member.
+fn with_secrets(
+    body: &[u8],
+    given: &[(&str, &SecretString)],
+) -> Result<Zeroizing<Vec<u8>>, String> {
+    let mut out = Zeroizing::new(Vec::with_capacity(room(body, given)));
     let inner = body
         .strip_prefix(b"{")
         .and_then(|b| b.strip_suffix(b"}"))
@@ -571,5 +583,28 @@ fn request_body(
 fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
     for (k, n) in from {
         *into.entry(k).or_default() += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_go_into_the_body_as_the_sdk_sends_them() {
+        let v: SecretString = "p\"w\\d\u{1}".into();
+        let input = br#"{"values":[1,2]}"#;
+        let body = with_secrets(input, &[("api_token", &v)]).unwrap();
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({ "values": [1, 2], "$secrets": { "api_token": "p\"w\\d\u{1}" } })
+        );
+        // Enough room was made up front: the buffer never moved (no copy left behind).
+        assert_eq!(body.capacity(), room(input, &[("api_token", &v)]));
+        let empty = with_secrets(b"{}", &[("a", &v), ("b", &v)]).unwrap();
+        let parsed: Value = serde_json::from_slice(&empty).unwrap();
+        assert_eq!(parsed["$secrets"].as_object().unwrap().len(), 2);
+        assert!(with_secrets(b"[1]", &[("a", &v)]).is_err());
     }
 }

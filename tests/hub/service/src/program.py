@@ -7,7 +7,7 @@ from typing import List
 from qhub.commons.runtime.output import write_string_output
 
 
-def run(values: List[int], delay: float = 0.0, fail: int = 0) -> dict:
+def run(values: List[int], delay: float = 0.0, fail: int = 0, plain: int = 0):
     print(f"summing {len(values)} values", flush=True)
     if delay > 0:
         time.sleep(delay)
@@ -15,4 +15,6 @@ def run(values: List[int], delay: float = 0.0, fail: int = 0) -> dict:
         raise ValueError("the service was asked to fail")
     total = sum(values)
     write_string_output("report.txt", f"sum={total}\n")
+    if plain:
+        return total  # a simple value: the platform writes output.txt
     return {"sum": total, "count": len(values)}
