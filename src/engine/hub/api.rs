@@ -13,8 +13,10 @@ use crate::secrets::Redactor;
 
 /// Longest wait for a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for one whole answer (a result file included).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for one whole answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for one whole result file.
+const FILE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest status, log or result answer read.
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
 /// Largest result file read.
@@ -237,7 +239,12 @@ impl<'a> Api<'a> {
         let mut url = format!("{}/{id}/result/", self.base);
         form_encode(name, &mut url);
         let resp = self
-            .send(|| self.http.get(&url).header("accept", "*/*"))
+            .send(|| {
+                self.http
+                    .get(&url)
+                    .header("accept", "*/*")
+                    .timeout(FILE_TIMEOUT)
+            })
             .await?;
         if !resp.status().is_success() {
             return Err(self.http_error(resp).await);
