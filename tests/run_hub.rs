@@ -595,6 +595,34 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
     assert!(gw.seen()["credentials_refused"].as_u64().unwrap() >= 1);
     assert_eq!(gw.seen()["starts"].as_u64().unwrap(), starts);
     assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
+
+    // A wrong bearer token: the hub's 401, said as such.
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": gw.url(), "auth": { "token": "hub_token" } }),
+        json!({ "values": [1] }),
+        json!({}),
+        &["hub_token"],
+    );
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--secret",
+            "hub_token=env:WFOP_TEST_KEY_SECRET",
+        ],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let run = case.run_json();
+    let reason = node(&run, "sum")["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason.contains("HTTP 401") && reason.contains("the hub refused the credentials"),
+        "{reason}"
+    );
+    assert_eq!(gw.seen()["starts"].as_u64().unwrap(), starts);
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 }
 
 fn check(wf: &Path) -> std::process::Output {
@@ -624,6 +652,23 @@ fn hub_credentials_must_name_declared_secrets() {
         "{all}"
     );
     assert!(all.contains("hub_token"), "the suggestion: {all}");
+
+    // Declared, a hub credential is asked for like any secret the run uses.
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": "https://hub.example/svc/1.0.0", "auth": { "token": "hub_token" } }),
+        json!({ "values": [1] }),
+        json!({}),
+        &["hub_token"],
+    );
+    let out = case.wfop(&["run", wf.to_str().unwrap()], &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("missing secrets and no terminal to ask for them")
+            && err.contains("hub_token — a test secret (used by sum (hub credentials))"),
+        "{err}"
+    );
 
     // Credentials inside the URL are refused.
     let wf = hub_flow(

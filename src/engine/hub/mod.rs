@@ -117,55 +117,31 @@ pub(crate) async fn run(
     drop(body); // wiped: it held the `$secrets` values
     let exec = match exec {
         Ok(e) => e,
-        Err(e) => return call.fail(format!("cannot start an execution at {}/: {e}", api.base())),
+        Err(e) => {
+            let hint = match e {
+                ApiError::Http {
+                    status: 401 | 403, ..
+                } => " (the hub refused the credentials: check the node's `auth` and its secrets)",
+                _ => "",
+            };
+            return call.fail(format!(
+                "cannot start an execution at {}/: {e}{hint}",
+                api.base()
+            ));
+        }
     };
     let Some(id) = exec.id else {
         return call.fail("the hub named no execution id".into());
     };
-    let mut status = exec.status.unwrap_or_else(|| "PENDING".into());
+    let status = shown_status(exec.status.as_deref().unwrap_or("PENDING"));
     call.note(&format!("hub: execution {id} is {status}"));
-
-    let started = Instant::now();
-    let mut wait = hub.poll.unwrap_or(FIRST_POLL);
-    let mut last_answer = Instant::now();
-    loop {
-        let polled = tokio::select! {
-            p = async {
-                tokio::time::sleep(wait).await;
-                call.poll(&api, &id).await
-            } => p,
-            halt = halted(&mut cancel, deadline) => return call.cancel(&api, &id, halt, &mut cancel).await,
-        };
-        if hub.poll.is_none() {
-            wait = (wait * 3 / 2).min(MAX_POLL);
-        }
-        match polled {
-            Ok(now) => {
-                last_answer = Instant::now();
-                let now = now.to_ascii_uppercase();
-                if now != status {
-                    call.note(&format!("hub: execution {id} is {now}"));
-                    status = now;
-                }
-                if matches!(status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED") {
-                    break;
-                }
-            }
-            Err(ApiError::Http { status: 404, .. }) if started.elapsed() < NOT_FOUND_GRACE => {}
-            Err(e @ ApiError::Unreachable(_)) => {
-                if last_answer.elapsed() >= LOST_AFTER {
-                    return call.fail(format!(
-                        "lost the hub at {}: {e}; no answer for {}, while execution {id} was {status} (it may still run there)",
-                        api.base(),
-                        human::duration(last_answer.elapsed(), Form::Compact)
-                    ));
-                }
-            }
-            Err(e) => {
-                return call.fail(format!("hub execution {id}: cannot read its status: {e}"));
-            }
-        }
-    }
+    let status = match call
+        .wait(&api, &id, status, hub.poll, &mut cancel, deadline)
+        .await
+    {
+        Ok(s) => s,
+        Err(stopped) => return stopped,
+    };
     // The log's last entries, which may come after the status changed.
     let _ = call.pass_logs(&api, &id).await;
     match status.as_str() {
@@ -173,6 +149,11 @@ pub(crate) async fn run(
         "FAILED" => call.failed(&api, &id).await,
         _ => call.fail(format!("the hub cancelled execution {id}")),
     }
+}
+
+/// A status as the hub wrote it, upper-cased and cut to a sensible length for the log.
+fn shown_status(s: &str) -> String {
+    s.chars().take(40).collect::<String>().to_ascii_uppercase()
 }
 
 /// One attempt's call: where its log and events go, and what it counted.
@@ -223,6 +204,63 @@ impl Call<'_> {
                     human::duration(d, Form::Exact)
                 )),
             ),
+        }
+    }
+
+    /// Polls execution `id` until the hub says it ended (`Ok(status)`), or until the run is
+    /// cancelled, the node times out or the hub is lost (`Err(outcome)`).
+    async fn wait(
+        &mut self,
+        api: &Api<'_>,
+        id: &str,
+        mut status: String,
+        poll: Option<Duration>,
+        cancel: &mut watch::Receiver<Stop>,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> Result<String, Outcome> {
+        let started = Instant::now();
+        let mut wait = poll.unwrap_or(FIRST_POLL);
+        let mut last_answer = Instant::now();
+        loop {
+            let polled = tokio::select! {
+                p = async {
+                    tokio::time::sleep(wait).await;
+                    self.poll(api, id).await
+                } => p,
+                halt = halted(cancel, deadline) => return Err(self.cancel(api, id, halt, cancel).await),
+            };
+            if poll.is_none() {
+                wait = (wait * 3 / 2).min(MAX_POLL);
+            }
+            match polled {
+                Ok(now) => {
+                    last_answer = Instant::now();
+                    let now = shown_status(&now);
+                    if now != status {
+                        self.note(&format!("hub: execution {id} is {now}"));
+                        status = now;
+                    }
+                    if matches!(status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED") {
+                        return Ok(status);
+                    }
+                }
+                // qhub-serve registers an execution only after answering its start.
+                Err(ApiError::Http { status: 404, .. }) if started.elapsed() < NOT_FOUND_GRACE => {}
+                Err(e @ ApiError::Unreachable(_)) => {
+                    if last_answer.elapsed() >= LOST_AFTER {
+                        return Err(self.fail(format!(
+                            "lost the hub at {}: {e}; no answer for {}, while execution {id} was {status} (it may still run there)",
+                            api.base(),
+                            human::duration(last_answer.elapsed(), Form::Compact)
+                        )));
+                    }
+                }
+                Err(e) => {
+                    return Err(
+                        self.fail(format!("hub execution {id}: cannot read its status: {e}"))
+                    );
+                }
+            }
         }
     }
 
@@ -284,7 +322,7 @@ impl Call<'_> {
                     while t0.elapsed() < grace {
                         match api.status(id).await {
                             Ok(e) => {
-                                let s = e.status.unwrap_or_default().to_ascii_uppercase();
+                                let s = shown_status(&e.status.unwrap_or_default());
                                 if matches!(s.as_str(), "CANCELLED" | "SUCCEEDED" | "FAILED") {
                                     return Some(s);
                                 }
