@@ -247,19 +247,24 @@ fn a_hub_service_runs_as_a_node() {
     assert_eq!(run["variables"]["total"], 10);
     let sum = node(&run, "sum");
     assert_eq!(sum["status"], "succeeded");
-    // The result is the service's values, without the API's `_links`/`_embedded`.
-    assert_eq!(sum["result"], json!({ "sum": 10, "count": 4 }));
+    // The result is the service's values, without the API's `_links`/`_embedded`, in the
+    // service's order.
+    assert_eq!(sum["result"].to_string(), r#"{"sum":10,"count":4}"#);
     let log = node_log(&case);
     assert!(
         log.contains("wfop hub: starting an execution at http://127.0.0.1:"),
         "{log}"
     );
     assert!(log.contains(" is SUCCEEDED"), "{log}");
-    // The result file beside the result was fetched.
-    assert!(
-        log.contains("wfop hub: result file report.txt (7 bytes)"),
-        "{log}"
-    );
+    // The result file beside the result is kept in the record, as a local service's extra
+    // output file.
+    let files = &sum["files"];
+    assert_eq!(files.as_array().map(Vec::len), Some(1), "{sum}");
+    assert_eq!(files[0]["name"], "report.txt");
+    assert_eq!(files[0]["bytes"], 7);
+    let kept = case.run_dir().join(files[0]["path"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), "sum=10\n");
+    assert!(log.contains("wfop file report.txt (7 B) at "), "{log}");
     let id = execution_id(&log);
     assert_eq!(serve.status(&id), "SUCCEEDED");
 

@@ -19,8 +19,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const FILE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest status, log or result answer read.
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
-/// Largest result file read.
-pub(super) const MAX_FILE: usize = 256 * 1024 * 1024;
+/// Largest result file read (as large as a local service's extra file may be).
+const MAX_FILE: usize = crate::engine::files::MAX_FILE as usize;
 /// How much of an error answer a message quotes.
 const QUOTED: usize = 200;
 
@@ -222,7 +222,7 @@ impl<'a> Api<'a> {
             ));
         };
         let mut files = Vec::new();
-        if let Some(Value::Object(links)) = data.remove("_links") {
+        if let Some(Value::Object(links)) = data.shift_remove("_links") {
             files.extend(
                 links
                     .into_iter()
@@ -230,7 +230,7 @@ impl<'a> Api<'a> {
                     .filter(|k| k != "status" && k != "self"),
             );
         }
-        data.remove("_embedded");
+        data.shift_remove("_embedded");
         Ok(ResultDoc { data, files })
     }
 

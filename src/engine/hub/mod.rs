@@ -18,10 +18,11 @@ use zeroize::Zeroizing;
 use self::api::{Api, ApiError, Execution};
 use self::auth::{Auth, ClientCredentials, DEFAULT_TOKEN_URL};
 use super::event::{Attempt, Event};
+use super::files::{FileSink, MAX_FILES, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::record::NodeLog;
 use super::redact::redact_value;
-use super::service::{Batch, Outcome, RunCtx, ServiceInput, emit, error_code, is_file_name};
+use super::service::{Batch, Outcome, RunCtx, ServiceInput, emit, error_code};
 use crate::human::{self, Form};
 use crate::workflow::{HubAuth, HubRun, Node};
 
@@ -37,8 +38,6 @@ const NOT_FOUND_GRACE: Duration = Duration::from_secs(10);
 /// Longest wait for the answer to `PUT /{id}/cancel`, and for a start in flight when the run
 /// is cancelled (to learn the id and cancel it).
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
-/// Most result files fetched.
-const MAX_FILES: usize = 1000;
 
 /// Installs the TLS crypto provider once per process (reqwest is built without its own).
 fn tls_provider() {
@@ -418,15 +417,18 @@ impl Call<'_> {
         let files = self.files(api, id, &doc.files).await;
         let mut o = self.outcome(NodeOutcome::Succeeded, None);
         o.result = result;
-        let _ = files; // handed to the record once `Outcome` carries files
+        o.files = files;
         o
     }
 
     /// `FAILED`: the result's values, when there are any, are the problem document.
     async fn failed(&mut self, api: &Api<'_>, id: &str) -> Outcome {
-        let mut problem = match api.result(id).await {
-            Ok(d) if !d.data.is_empty() => Some(Value::Object(d.data)),
-            _ => None,
+        let (mut problem, files) = match api.result(id).await {
+            Ok(d) => {
+                let files = self.files(api, id, &d.files).await;
+                ((!d.data.is_empty()).then_some(Value::Object(d.data)), files)
+            }
+            Err(_) => (None, Vec::new()),
         };
         if let Some(p) = &mut problem {
             let found = redact_value(&self.ctx.redactor, p);
@@ -447,46 +449,36 @@ impl Call<'_> {
         let mut o = self.outcome(NodeOutcome::Failed, Some(reason));
         o.error_code = problem.as_ref().and_then(error_code);
         o.problem = problem;
+        o.files = files;
         o
     }
 
-    /// The result files other than the result itself, fetched and redacted; one that cannot
-    /// be fetched is a warning.
-    async fn files(&mut self, api: &Api<'_>, id: &str, names: &[String]) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let wanted: Vec<&String> = names
+    /// The result files other than the result itself, kept (redacted) in the run record as a
+    /// local service's extra output files; one that cannot be fetched is listed with why.
+    async fn files(&mut self, api: &Api<'_>, id: &str, names: &[String]) -> Vec<OutputFile> {
+        let sink = FileSink {
+            record_dir: &self.ctx.record_dir,
+            node: &self.node,
+            attempt: self.attempt,
+            redactor: &self.ctx.redactor,
+        };
+        let mut wanted: Vec<&String> = names
             .iter()
             .filter(|n| n.as_str() != "output.json" && n.as_str() != "output.txt")
             .collect();
+        wanted.sort();
+        let mut out = Vec::new();
         for name in wanted.iter().take(MAX_FILES) {
-            if !is_file_name(name) {
-                self.warn(format!(
-                    "hub execution {id}: result file {name:?} is not a plain file name; not fetched"
-                ))
-                .await;
-                continue;
-            }
-            match api.result_file(id, name).await {
-                Ok(bytes) => {
-                    self.note(&format!("hub: result file {name} ({} bytes)", bytes.len()));
-                    let mut r = self.ctx.redactor.stream();
-                    let mut data = Vec::with_capacity(bytes.len());
-                    r.push(&bytes, &mut data);
-                    r.finish(&mut data);
-                    merge(&mut self.counts, r.counts());
-                    out.push((name.to_string(), data));
-                }
-                Err(e) => {
-                    self.warn(format!(
-                        "hub execution {id}: cannot fetch result file {name}: {e}"
-                    ))
-                    .await;
-                }
-            }
+            let file = match api.result_file(id, name).await {
+                Ok(bytes) => sink.keep(name, &mut bytes.as_slice()),
+                Err(e) => sink.not_kept(name, format!("cannot fetch it from the hub: {e}")),
+            };
+            merge(&mut self.counts, file.redactions.clone());
+            out.push(file);
         }
         if wanted.len() > MAX_FILES {
             self.warn(format!(
-                "hub execution {id} has {} result files; the first {MAX_FILES} were fetched",
+                "hub execution {id} has {} result files; the first {MAX_FILES} (by name) were kept",
                 wanted.len()
             ))
             .await;
