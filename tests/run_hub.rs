@@ -497,6 +497,7 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
             ("GW_BEARER", BEARER),
             ("GW_LIFETIME", "1"),
             ("GW_EXPECT_SECRETS", &expect),
+            ("GW_LOG_SECRET", SERVICE_SECRET),
         ],
     );
     let secrets_row = json!({ "input_mapping": [
@@ -541,6 +542,31 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
     assert_eq!(seen["expired_token_refused"], 0, "{seen}");
     assert_eq!(seen["api_unauthorized"], 0, "{seen}");
     assert_eq!(seen["starts_with_expected_secrets"], 1, "{seen}");
+    // The hub's log (the whole log on every poll): each entry once, in order, redacted,
+    // warnings on stderr.
+    assert!(seen["log_answers"].as_u64().unwrap() >= 6, "{seen}");
+    let log = node_log(&case);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
+        .filter(|l| l.contains("step ") || l.contains("the token is"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "stdout INFO step 1",
+            "stderr WARNING the token is ***",
+            "stdout INFO step 3",
+            "stdout INFO step 4",
+            "stdout INFO step 5",
+            "stdout INFO step 6",
+        ],
+        "{log}"
+    );
+    assert_eq!(
+        node(&case.run_json(), "sum")["redactions"]["service_token"],
+        1
+    );
     assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 
     // A bearer token.

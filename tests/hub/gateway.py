@@ -4,7 +4,10 @@ qhub-serve, which it proxies for requests with a valid bearer token.
 
 Credentials come from the environment, never argv: GW_KEY_ID and GW_SECRET (the client),
 GW_BEARER (a static token also accepted), GW_LIFETIME (seconds a fetched token lives),
-GW_EXPECT_SECRETS (the `$secrets` object the start request must carry, as JSON).
+GW_EXPECT_SECRETS (the `$secrets` object the start request must carry, as JSON); with
+GW_LOG_SECRET set, the gateway answers `GET /{id}/log` itself for executions started with
+`$secrets` (qhub-serve's is always null): the whole log so far, one more entry per request,
+the second a WARNING holding that secret.
 Usage: gateway.py UPSTREAM_URL RECORD_FILE. Prints the port it listens on, then serves until
 killed. RECORD_FILE gets counts of what it saw (never a credential)."""
 
@@ -27,9 +30,12 @@ SECRET = os.environ.get("GW_SECRET", "")
 BEARER = os.environ.get("GW_BEARER", "")
 LIFETIME = float(os.environ.get("GW_LIFETIME", "3600"))
 EXPECT_SECRETS = json.loads(os.environ.get("GW_EXPECT_SECRETS", "null"))
+LOG_SECRET = os.environ.get("GW_LOG_SECRET")
 
 lock = threading.Lock()
 tokens = {}  # token -> expiry (time.monotonic())
+log_calls = {}  # log path -> log requests so far
+log_paths = set()  # the log paths of executions started with `$secrets`
 seen = {
     "token_requests": 0,
     "tokens_granted": 0,
@@ -41,6 +47,7 @@ seen = {
     "static_token_used": 0,
     "starts": 0,
     "starts_with_expected_secrets": 0,
+    "log_answers": 0,
 }
 
 
@@ -120,6 +127,8 @@ class Handler(BaseHTTPRequestHandler):
             count("api_unauthorized")
             return self.reply(401, b'{"detail":"Unauthorized"}', [("Content-Type", "application/json")])
         count("api_authorized")
+        if LOG_SECRET and method == "GET" and self.path in log_paths:
+            return self.log()
         if method == "POST" and self.path == "/":
             count("starts")
             if EXPECT_SECRETS is not None and json.loads(data).get("$secrets") == EXPECT_SECRETS:
@@ -132,8 +141,25 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
             status, body, headers = e.code, e.read(), e.headers
+        if method == "POST" and self.path == "/" and "$secrets" in json.loads(data) and status == 201:
+            with lock:
+                log_paths.add("/" + json.loads(body)["id"] + "/log")
         keep = [(k, v) for k, v in headers.items() if k.lower() in ("content-type", "location")]
         self.reply(status, body, keep)
+
+    def log(self):
+        """The whole log so far, grown by one entry per request (at most six)."""
+        with lock:
+            n = log_calls.get(self.path, 0) + 1
+            log_calls[self.path] = n
+        entries = []
+        for i in range(1, min(n, 6) + 1):
+            if i == 2:
+                entries.append({"message": f"the token is {LOG_SECRET}", "severity": "WARNING", "timestamp": "t2"})
+            else:
+                entries.append({"message": f"step {i}", "severity": "INFO", "timestamp": f"t{i}"})
+        count("log_answers")
+        self.reply(200, json.dumps(entries).encode(), [("Content-Type", "application/json")])
 
     def do_GET(self):
         self.proxy("GET")
