@@ -395,6 +395,66 @@ fn cancelling_the_run_cancels_a_queued_hub_execution() {
 }
 
 #[test]
+fn a_cancel_during_the_start_still_cancels_the_execution() {
+    let Some(serve) = Serve::start() else { return };
+    for _ in 0..3 {
+        serve.start_execution(&json!({ "values": [1], "delay": 20 }));
+    }
+    // The gateway holds the start for two seconds: the run is cancelled before wfop knows
+    // the execution's id, waits for it, and cancels the execution all the same.
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(
+        &serve,
+        dir.path(),
+        &[("GW_BEARER", BEARER), ("GW_START_DELAY", "2")],
+    );
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": gw.url(), "poll": "100ms", "auth": { "token": "hub_token" } }),
+        json!({ "values": [1, 2] }),
+        json!({}),
+        &["hub_token"],
+    );
+    let child = case
+        .command(
+            &[
+                "run",
+                wf.to_str().unwrap(),
+                "--json",
+                "--secret",
+                "hub_token=env:WFOP_TEST_BEARER",
+            ],
+            &[("WFOP_TEST_BEARER", BEARER)],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_log(&case, "hub: starting an execution");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: SIGTERM to our own child, wfop.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let (code, events) = finish(child);
+    assert_eq!(code, Some(143), "{events}");
+    assert_eq!(node(&case.run_json(), "sum")["status"], "cancelled");
+    let log = node_log(&case);
+    let id = log
+        .split("hub: cancelling execution ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no cancel line: {log}"))
+        .to_string();
+    // Cancelled from inside the start: wfop never saw it as started and polled.
+    assert!(!log.contains(" is PENDING"), "{log}");
+    assert!(
+        log.contains(&format!("hub: execution {id} is CANCELLED")),
+        "{log}"
+    );
+    assert_eq!(serve.status(&id), "CANCELLED");
+}
+
+#[test]
 fn the_hub_going_away_mid_run_fails_the_node_clearly() {
     let Some(mut serve) = Serve::start() else {
         return;

@@ -7,7 +7,8 @@ GW_BEARER (a static token also accepted), GW_LIFETIME (seconds a fetched token l
 GW_EXPECT_SECRETS (the `$secrets` object the start request must carry, as JSON); with
 GW_LOG_SECRET set, the gateway answers `GET /{id}/log` itself for executions started with
 `$secrets` (qhub-serve's is always null): the whole log so far, one more entry per request,
-the second a WARNING holding that secret.
+the second a WARNING holding that secret. GW_START_DELAY: seconds to wait before passing on
+a start.
 Usage: gateway.py UPSTREAM_URL RECORD_FILE. Prints the port it listens on, then serves until
 killed. RECORD_FILE gets counts of what it saw (never a credential)."""
 
@@ -31,6 +32,7 @@ BEARER = os.environ.get("GW_BEARER", "")
 LIFETIME = float(os.environ.get("GW_LIFETIME", "3600"))
 EXPECT_SECRETS = json.loads(os.environ.get("GW_EXPECT_SECRETS", "null"))
 LOG_SECRET = os.environ.get("GW_LOG_SECRET")
+START_DELAY = float(os.environ.get("GW_START_DELAY", "0"))
 
 lock = threading.Lock()
 tokens = {}  # token -> expiry (time.monotonic())
@@ -131,6 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.log()
         if method == "POST" and self.path == "/":
             count("starts")
+            time.sleep(START_DELAY)
             if EXPECT_SECRETS is not None and json.loads(data).get("$secrets") == EXPECT_SECRETS:
                 count("starts_with_expected_secrets")
         req = urllib.request.Request(UPSTREAM + self.path, data=data if data else None, method=method)
