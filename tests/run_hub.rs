@@ -493,6 +493,7 @@ struct Gateway {
 
 impl Gateway {
     fn start(serve: &Serve, dir: &Path, envs: &[(&str, &str)]) -> Gateway {
+        std::fs::create_dir_all(dir).unwrap();
         let record = dir.join("gateway.json");
         let mut c = Command::new("python3");
         c.arg(root().join("tests/hub/gateway.py"))
@@ -627,6 +628,42 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         node(&case.run_json(), "sum")["redactions"]["service_token"],
         1
     );
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
+
+    // Two hub nodes of one run share the run's token: one fetch (a token that lives an hour).
+    let gw_hour = Gateway::start(
+        &serve,
+        &dir.path().join("hour"),
+        &[("GW_KEY_ID", KEY_ID), ("GW_SECRET", KEY_SECRET)],
+    );
+    let case = Case::new();
+    let hub_node = |id: &str| {
+        json!({ "id": id, "type": "service",
+                "run": { "hub": gw_hour.url(), "poll": "100ms",
+                         "token_url": format!("{}/token", gw_hour.url()),
+                         "auth": { "access_key_id": "hub_key_id", "secret_access_key": "hub_key_secret" } },
+                "input_mapping": [ { "name": "values", "value": "[1, 2]" } ] })
+    };
+    let wf = case.workflow(
+        json!([hub_node("first"), hub_node("second")]),
+        &[("first", "second")],
+        &["hub_key_id", "hub_key_secret"],
+    );
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--secret",
+            "hub_key_id=env:WFOP_TEST_KEY_ID",
+            "--secret",
+            "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
+        ],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let seen = gw_hour.seen();
+    assert_eq!(seen["starts"], 2, "{seen}");
+    assert_eq!(seen["tokens_granted"], 1, "{seen}");
     assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 
     // A bearer token.

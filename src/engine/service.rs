@@ -65,6 +65,9 @@ pub(crate) struct RunCtx {
     pub sandbox: Option<Arc<sandbox::Plan>>,
     /// The run's record folder: extra output files are kept there (engine/files.rs).
     pub record_dir: PathBuf,
+    /// The access tokens hub nodes fetched, shared by every hub node and attempt of the run
+    /// (engine/hub/auth.rs); purged with the secrets.
+    pub hub_tokens: super::hub::TokenCache,
 }
 
 /// How one service run ended.

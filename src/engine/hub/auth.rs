@@ -1,6 +1,8 @@
 //! A hub node's credentials: none, a bearer token, or the gateway's OAuth2 client-credentials
 //! flow as the platform's `qhub-service` SDK runs it (HTTP basic auth, token cached, refreshed).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -34,7 +36,34 @@ pub(super) struct ClientCredentials {
     /// The workflow secret the access key id comes from: the access token is redacted under
     /// `<name> (access token)`.
     pub name: String,
-    pub token: tokio::sync::Mutex<Option<Token>>,
+    /// The run's cached token for these credentials at this endpoint.
+    pub token: Slot,
+}
+
+/// One cached token (or none yet), locked while it is fetched so one fetch serves all.
+pub(super) type Slot = Arc<tokio::sync::Mutex<Option<Token>>>;
+
+/// A run's access tokens, by token endpoint and the names of the credentials' secrets (a
+/// run's secrets do not change, so equal names mean equal credentials): every hub node and
+/// attempt of the run uses the token another fetched, as the SDK's client does across calls.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slots: Mutex<HashMap<(String, String, String), Slot>>,
+}
+
+impl TokenCache {
+    pub(super) fn slot(&self, token_url: &str, id_name: &str, secret_name: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .entry((token_url.into(), id_name.into(), secret_name.into()))
+            .or_default()
+            .clone()
+    }
+
+    /// Drops every token (each wiped when its last user lets go): the run's end.
+    pub(crate) fn purge(&self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 pub(super) struct Token {

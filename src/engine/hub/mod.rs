@@ -6,6 +6,8 @@ mod api;
 mod auth;
 mod logs;
 
+pub(crate) use self::auth::TokenCache;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant, SystemTime};
@@ -534,16 +536,21 @@ fn credentials(ctx: &RunCtx, hub: &HubRun) -> Result<Auth, String> {
         HubAuth::ClientCredentials {
             access_key_id,
             secret_access_key,
-        } => Auth::Client(ClientCredentials {
-            id: get(access_key_id)?,
-            secret: get(secret_access_key)?,
-            token_url: hub
+        } => {
+            let token_url = hub
                 .token_url
                 .clone()
-                .unwrap_or_else(|| DEFAULT_TOKEN_URL.into()),
-            name: access_key_id.clone(),
-            token: tokio::sync::Mutex::new(None),
-        }),
+                .unwrap_or_else(|| DEFAULT_TOKEN_URL.into());
+            Auth::Client(ClientCredentials {
+                id: get(access_key_id)?,
+                secret: get(secret_access_key)?,
+                token: ctx
+                    .hub_tokens
+                    .slot(&token_url, access_key_id, secret_access_key),
+                token_url,
+                name: access_key_id.clone(),
+            })
+        }
     })
 }
 
