@@ -547,8 +547,9 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
     let Some(serve) = Serve::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let expect = json!({ "api_token": SERVICE_SECRET }).to_string();
-    // Tokens live one second: a run of three must refresh them as the SDK does (before they
-    // expire: the gateway refuses an expired one).
+    // Tokens live four seconds: a run of three or more must refresh its token as the SDK
+    // does, before it expires (half-way for so short a token; the gateway refuses an expired
+    // one, and two seconds of margin keep a slow machine from getting there).
     let gw = Gateway::start(
         &serve,
         dir.path(),
@@ -556,7 +557,7 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
             ("GW_KEY_ID", KEY_ID),
             ("GW_SECRET", KEY_SECRET),
             ("GW_BEARER", BEARER),
-            ("GW_LIFETIME", "1"),
+            ("GW_LIFETIME", "4"),
             ("GW_EXPECT_SECRETS", &expect),
             ("GW_LOG_SECRET", SERVICE_SECRET),
         ],
