@@ -158,7 +158,8 @@ impl FileSink<'_> {
         (files, left_out)
     }
 
-    fn not_kept(&self, name: &str, reason: String) -> OutputFile {
+    /// A file listed but not kept, with the reason (redacted, as its name).
+    pub(crate) fn not_kept(&self, name: &str, reason: String) -> OutputFile {
         let (name, redactions) = redact_counted(self.redactor, name);
         OutputFile {
             name,

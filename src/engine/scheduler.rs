@@ -105,6 +105,7 @@ pub(crate) async fn schedule(
         kill_grace: opts.kill_grace,
         sandbox,
         record_dir: record.dir().to_path_buf(),
+        hub_tokens: Default::default(),
     });
     let policy = Policy {
         max_parallel: opts.max_parallel,
@@ -843,6 +844,7 @@ impl Driver {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .purge();
+        self.ctx.hub_tokens.purge();
         self.ctx.redactor.purge();
         let _ = self.events.send(Event::SecretsPurged).await;
 

@@ -70,6 +70,9 @@ pub(crate) struct RunCtx {
     pub sandbox: Option<Arc<sandbox::Plan>>,
     /// The run's record folder: extra output files are kept there (engine/files.rs).
     pub record_dir: PathBuf,
+    /// The access tokens hub nodes fetched, shared by every hub node and attempt of the run
+    /// (engine/hub/auth.rs); purged with the secrets.
+    pub hub_tokens: super::hub::TokenCache,
 }
 
 /// How one service run ended.
@@ -161,6 +164,11 @@ impl ServiceInput {
     #[cfg(test)]
     pub(crate) fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The body alone (a hub service's request body is the same JSON object).
+    pub(crate) fn into_body(self) -> Vec<u8> {
+        self.body
     }
 }
 
@@ -655,9 +663,9 @@ async fn purged_warning(node: &Arc<str>, stream: Stream, events: &mpsc::Sender<E
 
 /// A batch of output for one `NodeLog` event: the bytes and where the redactor's markers
 /// stand in them.
-struct Batch {
-    data: Vec<u8>,
-    redacted: Vec<Range<usize>>,
+pub(super) struct Batch {
+    pub data: Vec<u8>,
+    pub redacted: Vec<Range<usize>>,
 }
 
 /// Splits off the whole lines of `pending` (all of it at the end, or when a line is too long),
@@ -713,7 +721,7 @@ fn memrchr_newline(b: &[u8]) -> Option<usize> {
     b.iter().rposition(|&c| c == b'\n')
 }
 
-async fn emit(
+pub(super) async fn emit(
     (node, attempt): (&Arc<str>, u32),
     stream: Stream,
     batch: Batch,

@@ -127,6 +127,14 @@ pub fn secret_uses(wf: &Workflow) -> BTreeMap<String, Vec<String>> {
                 .or_default()
                 .push(format!("{} ({})", node.id, b.param));
         }
+        // A hub node's credentials are workflow secrets too.
+        if let Some(workflow::Run::Hub(hub)) = &node.run {
+            for name in hub.auth.secret_names() {
+                uses.entry(name.to_string())
+                    .or_default()
+                    .push(format!("{} (hub credentials)", node.id));
+            }
+        }
     }
     uses
 }

@@ -102,6 +102,15 @@ impl Charset {
         }
     }
 
+    /// The mark before the label of a service that runs on the hub (`run.hub`): `☁` (ASCII
+    /// `(hub)`).
+    pub fn hub_mark(self) -> &'static str {
+        match self {
+            Charset::Unicode => "☁",
+            Charset::Ascii => "(hub)",
+        }
+    }
+
     /// The mark of a shape: `○`, `●`, `◇×`, `◇+`, `◷` (ASCII `o`, `@`, `<x>`, `<+>`, `(t)`);
     /// a service's box has none.
     pub fn mark(self, shape: Shape) -> &'static str {
@@ -436,15 +445,17 @@ pub fn shape_of(kind: NodeKind) -> Shape {
 }
 
 /// What a node's mark is labelled with when nothing runs: its label, a timer's wait as a
-/// workflow writes it (`poll 30s`), and the mark of a node wfop does not run (`⊘ Approve`).
+/// workflow writes it (`poll 30s`), the mark of a node wfop does not run (`⊘ Approve`) and of
+/// a service on the hub (`☁ Solve`).
 pub fn static_label(node: &Node, charset: Charset) -> String {
     let label = match timer_wait(node) {
         Some(wait) => format!("{} {wait}", node.line_label()),
         None => node.line_label().into_owned(),
     };
-    match node.unsupported {
-        Some(_) => format!("{} {label}", charset.unsupported_mark()),
-        None => label,
+    match (&node.unsupported, &node.run) {
+        (Some(_), _) => format!("{} {label}", charset.unsupported_mark()),
+        (None, Some(crate::workflow::Run::Hub(_))) => format!("{} {label}", charset.hub_mark()),
+        (None, _) => label,
     }
 }
 

@@ -1052,10 +1052,15 @@ impl Loader {
                 "not an http(s) URL",
             );
         }
+        self.no_userinfo(url, "`hub`");
         let token_url = obj
             .get("token_url")
             .and_then(|n| self.non_empty_string(n, "`token_url`"))
-            .map(|s| s.text.clone());
+            .cloned();
+        if let Some(t) = &token_url {
+            self.no_userinfo(t, "`token_url`");
+        }
+        let token_url = token_url.map(|s| s.text);
         let poll = obj.get("poll").and_then(|n| self.timeout(n));
         let auth = match obj.get("auth") {
             None => HubAuth::None,
@@ -1095,6 +1100,20 @@ impl Loader {
             token_url,
             poll,
         }))
+    }
+
+    /// A URL with `user:password@` in it carries credentials in the workflow file: refused
+    /// (without repeating it; credentials are workflow secrets named in `auth`).
+    fn no_userinfo(&mut self, url: &Str, what: &str) {
+        let rest = url.text.split_once("://").map_or("", |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            self.error(
+                url.span.clone(),
+                format!("{what} holds credentials (`…@` before the host); name workflow secrets in `auth` instead"),
+                "credentials in a URL",
+            );
+        }
     }
 
     fn binding_spec(&mut self, node: &JNode) -> Option<BindingSpec> {

@@ -787,6 +787,7 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     }
     check_headers(node, out);
     check_secret_env_names(node, out);
+    check_hub_auth(wf, node, out);
     if node.secrets_row().is_none() && !node.secrets.is_empty() {
         let span = node
             .secrets_span
@@ -964,6 +965,51 @@ fn non_boolean(e: &Expr) -> Option<&'static str> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// A hub node's credentials name workflow secrets: names that can be secrets, and, where the
+/// workflow declares its secrets, declared ones.
+fn check_hub_auth(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
+    use super::model::{HubAuth, Run};
+    let Some(Run::Hub(hub)) = &node.run else {
+        return;
+    };
+    let fields: Vec<(&str, &str)> = match &hub.auth {
+        HubAuth::None => Vec::new(),
+        HubAuth::Bearer { token } => vec![("token", token)],
+        HubAuth::ClientCredentials {
+            access_key_id,
+            secret_access_key,
+        } => vec![
+            ("access_key_id", access_key_id),
+            ("secret_access_key", secret_access_key),
+        ],
+    };
+    // The text may be a pasted value: messages never repeat it.
+    for (field, name) in fields {
+        if !crate::diag::is_identifier(name) {
+            out.push(
+                Diagnostic::error(
+                    node.id_span.clone(),
+                    format!("hub service `{}`: `auth.{field}` must name a workflow secret (letters, digits and `_`, not starting with a digit)", node.id),
+                    "not a secret name",
+                )
+                .with_note("`auth` takes the names of secrets, never their values: { \"token\": \"hub_token\" }"),
+            );
+        } else if let Some(decls) = &wf.secrets
+            && !decls.iter().any(|d| d.name == name)
+        {
+            let hint = suggestion(name, decls.iter().map(|d| d.name.as_str()));
+            out.push(
+                Diagnostic::error(
+                    node.id_span.clone(),
+                    format!("hub service `{}`: `auth.{field}` names a secret the workflow does not declare in its `secrets`{hint}", node.id),
+                    "undeclared secret",
+                )
+                .with_note("hub credentials are workflow secrets: declare them in `secrets`, give them with --secret or at the prompt"),
+            );
+        }
     }
 }
 

@@ -626,6 +626,25 @@ fn nodes_wfop_does_not_run_are_marked() {
 }
 
 #[test]
+fn services_on_the_hub_are_marked() {
+    let mut wf = with_unsupported(&[]);
+    wf.nodes[1].run = Some(crate::workflow::Run::Hub(crate::workflow::HubRun {
+        url: "https://hub.example/svc/1.0.0".into(),
+        auth: crate::workflow::HubAuth::None,
+        token_url: None,
+        poll: None,
+    }));
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Unicode),
+        "○ → [☁ Approve] → ◇× ok? → ●"
+    );
+    assert_eq!(
+        workflow_graph_text(&wf, Charset::Ascii),
+        "o -> [(hub) Approve] -> <x> ok? -> @"
+    );
+}
+
+#[test]
 fn a_label_with_line_breaks_is_drawn_on_one_line() {
     let mut wf = with_unsupported(&[]);
     // As the modeler writes it (`name="Generate&#10;QAOA circuit"`), and worse.
