@@ -152,13 +152,43 @@ fn run_case(case: &Value, python: &Path) -> Result<Observed, String> {
     Ok(Observed {
         status: n["status"].as_str().unwrap_or("").to_string(),
         exit_code: n["exit_code"].clone(),
-        reason: n["reason"].clone(),
+        reason: match &n["reason"] {
+            Value::String(r) => Value::String(private_folder_named(r)),
+            other => other.clone(),
+        },
         result: n["result"].clone(),
         problem: n.get("problem").cloned().unwrap_or(Value::Null),
         error_code: n.get("error_code").cloned().unwrap_or(Value::Null),
-        lines: compared_lines(&log),
+        lines: compared_lines(&log)
+            .iter()
+            .map(|l| private_folder_named(l))
+            .collect(),
         files,
     })
+}
+
+/// The service's private folder (`…/wfop-XXXXXX/`, a new name each run) named the same in
+/// every run, so the runtimes' messages about paths in it (a data pool's) compare.
+fn private_folder_named(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/wfop-") {
+        let tail = &rest[i + 6..];
+        let name: String = tail
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        out.push_str(&rest[..i]);
+        if name.len() == 6 && tail[6..].starts_with('/') {
+            out.push_str("/wfop-PRIVATE");
+            rest = &tail[6..];
+        } else {
+            out.push_str("/wfop-");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn node_of<'a>(run: &'a Value, id: &str) -> Option<&'a Value> {

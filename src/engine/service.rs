@@ -896,7 +896,7 @@ fn command(
             c.env(datapool::DATAPOOL_DIRECTORY, folder.join(datapool::FOLDER));
             c
         }
-        Run::Hub(_) => return Err("a hub service is called, not started (engine/hub.rs)".into()),
+        Run::Hub(_) => return Err("a hub service is called, not started (engine/hub/)".into()),
     };
     cmd.env("INPUT_DIRECTORY", folder.join("input"))
         .env("OUTPUT_DIRECTORY", folder.join("output"))
