@@ -194,11 +194,19 @@ fn prepare_one(
             pip.arg("-r").arg(path);
         }
         Requirements::Pyproject(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let deps =
-                pyproject_dependencies(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            pip.args(deps);
+            let deps = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|t| {
+                    pyproject_dependencies(&t).map_err(|e| format!("{}: {e}", path.display()))
+                });
+            match deps {
+                Ok(d) => pip.args(d),
+                Err(e) => {
+                    // Not left half-made: without its ready file it would only be in the way.
+                    let _ = std::fs::remove_dir_all(&venv);
+                    return Err(format!("cannot prepare project {projects}: {e}"));
+                }
+            };
         }
         Requirements::None => {}
     }
