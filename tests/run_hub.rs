@@ -667,6 +667,43 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
     assert_eq!(seen["tokens_granted"], 1, "{seen}");
     assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 
+    // A token the hub stops accepting (401): fetched again, once, and the run goes on.
+    let gw_revoke = Gateway::start(
+        &serve,
+        &dir.path().join("revoke"),
+        &[
+            ("GW_KEY_ID", KEY_ID),
+            ("GW_SECRET", KEY_SECRET),
+            ("GW_REVOKE_FIRST", "1"),
+        ],
+    );
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": gw_revoke.url(), "poll": "100ms", "token_url": format!("{}/token", gw_revoke.url()),
+                "auth": { "access_key_id": "hub_key_id", "secret_access_key": "hub_key_secret" } }),
+        json!({ "values": [4, 4], "delay": 1 }),
+        json!({}),
+        &["hub_key_id", "hub_key_secret"],
+    );
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--secret",
+            "hub_key_id=env:WFOP_TEST_KEY_ID",
+            "--secret",
+            "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
+        ],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(case.run_json()["variables"]["total"], 8);
+    let seen = gw_revoke.seen();
+    assert_eq!(seen["revoked_token_refused"], 1, "{seen}");
+    assert_eq!(seen["tokens_granted"], 2, "{seen}");
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
+
     // A bearer token.
     let case = Case::new();
     let wf = hub_flow(
