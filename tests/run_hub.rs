@@ -287,6 +287,50 @@ fn a_hub_service_runs_as_a_node() {
 }
 
 #[test]
+fn a_hub_node_survives_the_bpmn_export() {
+    let Some(serve) = Serve::start() else { return };
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": serve.url(), "poll": "100ms", "auth": { "token": "hub_token" } }),
+        json!({ "values": [3, 4] }),
+        json!({}),
+        &["hub_token"],
+    );
+    let bpmn = case.path().join("flow.bpmn");
+    let services = case.path().join("flow.services.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["export", "--bpmn"])
+        .arg(&wf)
+        .arg("--services")
+        .arg(&services)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(&bpmn, &out.stdout).unwrap();
+    // The binding file keeps the hub call, credentials as secret names.
+    let binding: Value = serde_json::from_slice(&std::fs::read(&services).unwrap()).unwrap();
+    assert_eq!(binding["sum"]["hub"], serve.url().as_str());
+    assert_eq!(binding["sum"]["auth"], json!({ "token": "hub_token" }));
+    let checked = check(&bpmn);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    // And the BPMN runs the same call.
+    let out = case.wfop(
+        &[
+            "run",
+            bpmn.to_str().unwrap(),
+            "--secret",
+            "hub_token=env:WFOP_TEST_BEARER",
+        ],
+        &[("WFOP_TEST_BEARER", BEARER)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(case.run_json()["variables"]["total"], 7);
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
+}
+
+#[test]
 fn a_failed_hub_execution_fails_the_node() {
     let Some(serve) = Serve::start() else { return };
     let case = Case::new();
