@@ -268,8 +268,8 @@ fn a_hub_service_runs_as_a_node() {
     let id = execution_id(&log);
     assert_eq!(serve.status(&id), "SUCCEEDED");
 
-    // A simple value: the platform writes it to output.txt, which wfop reads as a local
-    // service's output.txt, as text.
+    // A simple value: the platform writes its JSON text to output.txt, which wfop reads as a
+    // local Python service's output.txt: 10 is a number.
     let case = Case::new();
     let wf = hub_flow(
         &case,
@@ -282,8 +282,8 @@ fn a_hub_service_runs_as_a_node() {
     let out = case.wfop(&["run", wf.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let run = case.run_json();
-    assert_eq!(node(&run, "sum")["result"], "10");
-    assert_eq!(run["variables"]["total"], "10");
+    assert_eq!(node(&run, "sum")["result"], 10);
+    assert_eq!(run["variables"]["total"], 10);
 }
 
 #[test]
