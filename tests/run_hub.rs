@@ -268,8 +268,8 @@ fn a_hub_service_runs_as_a_node() {
     let id = execution_id(&log);
     assert_eq!(serve.status(&id), "SUCCEEDED");
 
-    // A simple value: the platform writes it to output.txt, which wfop reads as a local
-    // service's output.txt, as text.
+    // A simple value: the platform writes its JSON text to output.txt, which wfop reads as a
+    // local Python service's output.txt: 10 is a number.
     let case = Case::new();
     let wf = hub_flow(
         &case,
@@ -282,8 +282,52 @@ fn a_hub_service_runs_as_a_node() {
     let out = case.wfop(&["run", wf.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let run = case.run_json();
-    assert_eq!(node(&run, "sum")["result"], "10");
-    assert_eq!(run["variables"]["total"], "10");
+    assert_eq!(node(&run, "sum")["result"], 10);
+    assert_eq!(run["variables"]["total"], 10);
+}
+
+#[test]
+fn a_hub_node_survives_the_bpmn_export() {
+    let Some(serve) = Serve::start() else { return };
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": serve.url(), "poll": "100ms", "auth": { "token": "hub_token" } }),
+        json!({ "values": [3, 4] }),
+        json!({}),
+        &["hub_token"],
+    );
+    let bpmn = case.path().join("flow.bpmn");
+    let services = case.path().join("flow.services.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["export", "--bpmn"])
+        .arg(&wf)
+        .arg("--services")
+        .arg(&services)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(&bpmn, &out.stdout).unwrap();
+    // The binding file keeps the hub call, credentials as secret names.
+    let binding: Value = serde_json::from_slice(&std::fs::read(&services).unwrap()).unwrap();
+    assert_eq!(binding["sum"]["hub"], serve.url().as_str());
+    assert_eq!(binding["sum"]["auth"], json!({ "token": "hub_token" }));
+    let checked = check(&bpmn);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    // And the BPMN runs the same call.
+    let out = case.wfop(
+        &[
+            "run",
+            bpmn.to_str().unwrap(),
+            "--secret",
+            "hub_token=env:WFOP_TEST_BEARER",
+        ],
+        &[("WFOP_TEST_BEARER", BEARER)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(case.run_json()["variables"]["total"], 7);
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 }
 
 #[test]
@@ -665,6 +709,43 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
     let seen = gw_hour.seen();
     assert_eq!(seen["starts"], 2, "{seen}");
     assert_eq!(seen["tokens_granted"], 1, "{seen}");
+    assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
+
+    // A token the hub stops accepting (401): fetched again, once, and the run goes on.
+    let gw_revoke = Gateway::start(
+        &serve,
+        &dir.path().join("revoke"),
+        &[
+            ("GW_KEY_ID", KEY_ID),
+            ("GW_SECRET", KEY_SECRET),
+            ("GW_REVOKE_FIRST", "1"),
+        ],
+    );
+    let case = Case::new();
+    let wf = hub_flow(
+        &case,
+        json!({ "hub": gw_revoke.url(), "poll": "100ms", "token_url": format!("{}/token", gw_revoke.url()),
+                "auth": { "access_key_id": "hub_key_id", "secret_access_key": "hub_key_secret" } }),
+        json!({ "values": [4, 4], "delay": 1 }),
+        json!({}),
+        &["hub_key_id", "hub_key_secret"],
+    );
+    let out = case.wfop(
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--secret",
+            "hub_key_id=env:WFOP_TEST_KEY_ID",
+            "--secret",
+            "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
+        ],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(case.run_json()["variables"]["total"], 8);
+    let seen = gw_revoke.seen();
+    assert_eq!(seen["revoked_token_refused"], 1, "{seen}");
+    assert_eq!(seen["tokens_granted"], 2, "{seen}");
     assert_nothing_leaked(&case, &[&out.stdout, &out.stderr]);
 
     // A bearer token.

@@ -362,7 +362,7 @@ pub(crate) async fn run_service(
             &ctx.events,
             Event::Warning {
                 node: Some(node_id.clone()),
-                message: "the service's result holds NaN or Infinity (Python's json module writes them; JSON has none): read as null".into(),
+                message: NON_FINITE_WARNING.into(),
             },
         )
         .await;
@@ -1022,6 +1022,9 @@ impl SecretsPipe {
     }
 }
 
+/// Said when a result's NaN/Infinity were read as `null` (a local or a hub service's).
+pub(super) const NON_FINITE_WARNING: &str = "the service's result holds NaN or Infinity (Python's json module writes them; JSON has none): read as null";
+
 /// The result: `output.json`, else `output.txt`, else `null`; an error text when a result
 /// file is there but unusable; and whether NaN/Infinity were read as `null`. `txt_is_json`: a
 /// Python service's `output.txt` holds a simple value's JSON text, as the platform's runtime
@@ -1075,7 +1078,7 @@ fn read_result(out_dir: &Path, txt_is_json: bool) -> (Value, Option<String>, boo
 
 /// A result file's JSON; when it is JSON but for Python's `NaN`, `Infinity` and `-Infinity`
 /// (which `json.dumps` writes), those read as `null` (and `true` says so).
-fn parse_result(b: &[u8]) -> Result<(Value, bool), serde_json::Error> {
+pub(super) fn parse_result(b: &[u8]) -> Result<(Value, bool), serde_json::Error> {
     match serde_json::from_slice::<Value>(b) {
         Ok(v) => Ok((v, false)),
         Err(e) => match non_finite_as_null(b) {

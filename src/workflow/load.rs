@@ -162,6 +162,10 @@ const BINDING_FIELDS: &[&str] = &[
     "interpreter",
     "project",
     "entrypoint",
+    "hub",
+    "auth",
+    "token_url",
+    "poll",
     "timeout",
     "secrets",
 ];

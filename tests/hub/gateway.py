@@ -8,7 +8,7 @@ GW_EXPECT_SECRETS (the `$secrets` object the start request must carry, as JSON);
 GW_LOG_SECRET set, the gateway answers `GET /{id}/log` itself for executions started with
 `$secrets` (qhub-serve's is always null): the whole log so far, one more entry per request,
 the second a WARNING holding that secret. GW_START_DELAY: seconds to wait before passing on
-a start.
+a start. GW_REVOKE_FIRST=1: the first token granted is revoked after three requests.
 Usage: gateway.py UPSTREAM_URL RECORD_FILE. Prints the port it listens on, then serves until
 killed. RECORD_FILE gets counts of what it saw (never a credential)."""
 
@@ -33,11 +33,14 @@ LIFETIME = float(os.environ.get("GW_LIFETIME", "3600"))
 EXPECT_SECRETS = json.loads(os.environ.get("GW_EXPECT_SECRETS", "null"))
 LOG_SECRET = os.environ.get("GW_LOG_SECRET")
 START_DELAY = float(os.environ.get("GW_START_DELAY", "0"))
+REVOKE_FIRST = os.environ.get("GW_REVOKE_FIRST") == "1"
 
 lock = threading.Lock()
 tokens = {}  # token -> expiry (time.monotonic())
 log_calls = {}  # log path -> log requests so far
 log_paths = set()  # the log paths of executions started with `$secrets`
+uses = {}  # token -> authorized requests with it
+first_token = []  # the first token granted
 seen = {
     "token_requests": 0,
     "tokens_granted": 0,
@@ -50,6 +53,7 @@ seen = {
     "starts": 0,
     "starts_with_expected_secrets": 0,
     "log_answers": 0,
+    "revoked_token_refused": 0,
 }
 
 
@@ -100,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
         token = "tok-" + secrets.token_hex(16)
         with lock:
             tokens[token] = time.monotonic() + LIFETIME
+            if not first_token:
+                first_token.append(token)
         count("tokens_granted")
         doc = {"access_token": token, "token_type": "Bearer", "expires_in": LIFETIME}
         self.reply(200, json.dumps(doc).encode(), [("Content-Type", "application/json")])
@@ -118,6 +124,12 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if time.monotonic() >= expiry:
             count("expired_token_refused")
+            return False
+        with lock:
+            uses[token] = uses.get(token, 0) + 1
+            revoked = REVOKE_FIRST and first_token == [token] and uses[token] > 3
+        if revoked:
+            count("revoked_token_refused")
             return False
         return True
 

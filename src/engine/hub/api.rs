@@ -139,21 +139,24 @@ impl<'a> Api<'a> {
         &self,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
-        for retry in [false, true] {
-            let mut req = make();
-            if let Some(h) = self.auth.header(&self.http, self.redactor).await? {
-                req = req.header(AUTHORIZATION, h);
-            }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| ApiError::Unreachable(transport(&e)))?;
-            if resp.status() == StatusCode::UNAUTHORIZED && !retry && self.auth.invalidate().await {
-                continue;
-            }
-            return Ok(resp);
+        let resp = self.send_once(&make).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED && self.auth.invalidate().await {
+            return self.send_once(&make).await;
         }
-        unreachable!("the second round returns")
+        Ok(resp)
+    }
+
+    async fn send_once(
+        &self,
+        make: &impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut req = make();
+        if let Some(h) = self.auth.header(&self.http, self.redactor).await? {
+            req = req.header(AUTHORIZATION, h);
+        }
+        req.send()
+            .await
+            .map_err(|e| ApiError::Unreachable(transport(&e)))
     }
 
     /// `POST {url}/` with the body: 201 (any 2xx) and the execution, whose id is the body's

@@ -24,7 +24,9 @@ use super::files::{FileSink, MAX_FILES, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::record::NodeLog;
 use super::redact::redact_value;
-use super::service::{Batch, Outcome, RunCtx, ServiceInput, emit, error_code};
+use super::service::{
+    Batch, NON_FINITE_WARNING, Outcome, RunCtx, ServiceInput, emit, error_code, parse_result,
+};
 use crate::human::{self, Form};
 use crate::workflow::{HubAuth, HubRun, Node};
 
@@ -371,38 +373,47 @@ impl Call<'_> {
             }
         };
         let has = |f: &str| doc.files.iter().any(|n| n == f);
-        let mut result = if !doc.data.is_empty() {
-            Value::Object(doc.data.clone())
-        } else if has("output.json") {
-            match api.result_file(id, "output.json").await {
-                Ok(b) => match serde_json::from_slice(&b) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        return self.fail(format!(
-                            "hub execution {id}: its output.json is not valid JSON (line {}, column {}): {e}",
-                            e.line(),
-                            e.column()
-                        ));
-                    }
-                },
+        // As a local platform service's: `output.json`, else `output.txt` holding a simple
+        // value's JSON text (a text that is not JSON taken as it is); Python's NaN/Infinity
+        // read as null.
+        let (mut result, non_finite) = if !doc.data.is_empty() {
+            (Value::Object(doc.data.clone()), false)
+        } else if has("output.json") || has("output.txt") {
+            let name = if has("output.json") {
+                "output.json"
+            } else {
+                "output.txt"
+            };
+            let bytes = match api.result_file(id, name).await {
+                Ok(b) => b,
                 Err(e) => {
-                    return self.fail(format!(
-                        "hub execution {id}: cannot fetch its output.json: {e}"
-                    ));
+                    return self.fail(format!("hub execution {id}: cannot fetch its {name}: {e}"));
                 }
-            }
-        } else if has("output.txt") {
-            match api.result_file(id, "output.txt").await {
-                Ok(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+            };
+            match parse_result(&bytes) {
+                Ok(v) => v,
+                Err(_) if name == "output.txt" => (
+                    Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+                    false,
+                ),
                 Err(e) => {
                     return self.fail(format!(
-                        "hub execution {id}: cannot fetch its output.txt: {e}"
+                        "hub execution {id}: its output.json is not valid JSON (line {}, column {}): {e}",
+                        e.line(),
+                        e.column()
                     ));
                 }
             }
         } else {
-            Value::Null
+            (Value::Null, false)
         };
+        if non_finite {
+            self.send(Event::Warning {
+                node: Some(self.node.clone()),
+                message: NON_FINITE_WARNING.into(),
+            })
+            .await;
+        }
         let found = redact_value(&self.ctx.redactor, &mut result);
         if !found.is_empty() {
             let names: Vec<String> = found.keys().map(|n| format!("`{n}`")).collect();
