@@ -364,6 +364,33 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// A workflow file checked, its findings printed on stderr; a file that cannot be read is
+/// said and gives exit 2.
+fn checked_file(
+    checked: Result<workflow::Checked, wfop::diag::ReadError>,
+) -> Result<workflow::Checked, ExitCode> {
+    match checked {
+        Ok(c) => {
+            eprint!("{}", safe::styled(&c.render(stderr_color())));
+            Ok(c)
+        }
+        Err(e) => {
+            eprintln!("error: {}", safe::text(&e.to_string()));
+            Err(ExitCode::from(EXIT_INVALID))
+        }
+    }
+}
+
+/// Exit 2 for a workflow whose errors stop `to` (`"see the graph"`), saying how many.
+fn refused(checked: &workflow::Checked, to: &str) -> ExitCode {
+    eprintln!(
+        "wfop: {}: {}; fix them to {to}",
+        safe::line(&checked.source.name),
+        plural(checked.errors(), "error")
+    );
+    ExitCode::from(EXIT_INVALID)
+}
+
 fn check(files: &[PathBuf], load: &workflow::LoadOptions) -> ExitCode {
     let color = stderr_color();
     let mut failed = false;
@@ -423,21 +450,12 @@ fn prepare(
     python: String,
     force: bool,
 ) -> ExitCode {
-    let checked = match workflow::check_file_with(path, load) {
+    let checked = match checked_file(workflow::check_file_with(path, load)) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {}", safe::text(&e.to_string()));
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(code) => return code,
     };
-    eprint!("{}", safe::styled(&checked.render(stderr_color())));
     let Some(wf) = checked.workflow() else {
-        eprintln!(
-            "wfop: {}: {}; fix them to prepare it",
-            safe::line(&checked.source.name),
-            plural(checked.errors(), "error")
-        );
-        return ExitCode::from(EXIT_INVALID);
+        return refused(&checked, "prepare it");
     };
     let state_dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
         Ok(d) => d,
@@ -461,23 +479,14 @@ fn prepare(
 }
 
 fn graph(path: &std::path::Path, ascii: bool, load: &workflow::LoadOptions) -> ExitCode {
-    let checked = match workflow::check_file_with(path, load) {
+    let checked = match checked_file(workflow::check_file_with(path, load)) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {}", safe::text(&e.to_string()));
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(code) => return code,
     };
     // Warnings, and errors that only stop a run (a BPMN element wfop does not run, an unbound
     // task), are shown above a graph that is still drawn.
-    eprint!("{}", safe::styled(&checked.render(stderr_color())));
     let Some(wf) = checked.drawable() else {
-        eprintln!(
-            "wfop: {}: {}; fix them to see the graph",
-            safe::line(&checked.source.name),
-            plural(checked.errors(), "error")
-        );
-        return ExitCode::from(EXIT_INVALID);
+        return refused(&checked, "see the graph");
     };
     let charset = if ascii {
         Charset::Ascii
@@ -555,21 +564,12 @@ fn bind(
 /// errors is not exported (exit 2).
 fn export(path: &std::path::Path, services: Option<&std::path::Path>) -> ExitCode {
     use wfop::workflow::bpmn::write;
-    let checked = match workflow::check_file(path) {
+    let checked = match checked_file(workflow::check_file(path)) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {}", safe::text(&e.to_string()));
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(code) => return code,
     };
-    eprint!("{}", safe::styled(&checked.render(stderr_color())));
     let Some(wf) = checked.workflow() else {
-        eprintln!(
-            "wfop: {}: {}; fix them to export it",
-            safe::line(&checked.source.name),
-            plural(checked.errors(), "error")
-        );
-        return ExitCode::from(EXIT_INVALID);
+        return refused(&checked, "export it");
     };
     let xml = match write::export(wf) {
         Ok(x) => x,
