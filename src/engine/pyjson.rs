@@ -7,11 +7,12 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::Deserialize;
 use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
 
 /// A value's JSON text the way `json.dumps(value, indent=2)` writes it.
-pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+#[cfg(test)]
+pub(crate) fn to_vec<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter::new());
     // Serializing a `Value` (string keys only) into a `Vec` cannot fail.
@@ -20,14 +21,28 @@ pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 }
 
 /// A JSON text re-written the way `json.dumps(json.loads(text), indent=2)` writes it, streamed
-/// (no tree is built). `None` when `text` is not JSON (an input's text always is).
+/// (no tree is built).
+#[cfg(test)]
 pub(crate) fn reformat(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() + text.len() / 4);
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter::new());
-    serde_transcode::transcode(&mut de, &mut ser).ok()?;
-    de.end().ok()?;
+    write_reformatted(&mut out, text.as_bytes()).ok()?;
     Some(out)
+}
+
+/// Writes a JSON text the way `json.dumps(json.loads(text), indent=2)` writes it, as it is
+/// read (no tree is built, nothing held whole). Text that is not JSON (never: an input's text
+/// was checked when read, a value's was written by serde_json) is written as it is.
+pub(crate) fn write_reformatted<W: Write>(out: &mut W, text: &[u8]) -> io::Result<()> {
+    let mut probe = serde_json::Deserializer::from_slice(text);
+    if serde::de::IgnoredAny::deserialize(&mut probe)
+        .and_then(|_| probe.end())
+        .is_err()
+    {
+        return out.write_all(text);
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, PyFormatter::new());
+    serde_transcode::transcode(&mut de, &mut ser).map_err(io::Error::other)
 }
 
 struct PyFormatter {
@@ -212,8 +227,9 @@ mod tests {
         let raw = r#" { "q" : [1.0, 2e16, -0, 18446744073709551615, "ä"], "p": {"k": "v"} } "#;
         let v: serde_json::Value = serde_json::from_str(raw).unwrap();
         assert_eq!(String::from_utf8(reformat(raw).unwrap()).unwrap(), text(&v));
-        assert!(reformat("{").is_none());
-        assert!(reformat("1 2").is_none());
+        // Not JSON (never an input's text): written as it is.
+        assert_eq!(reformat("{").as_deref(), Some(&b"{"[..]));
+        assert_eq!(reformat("1 2").as_deref(), Some(&b"1 2"[..]));
     }
 
     /// Differential: for random JSON values, wfop's text is Python's own `json.dumps(json.loads(

@@ -148,11 +148,11 @@ impl ServiceInput {
             files: input
                 .iter()
                 .map(|(k, v)| {
-                    // As the platform writes them (`json.dumps(value, indent=2)`).
+                    // Held compact (sized to the text); written out as the platform writes
+                    // it, streamed into the file (`make_folder`).
                     let bytes = match v {
-                        VarRef::Raw(r) => super::pyjson::reformat(r.get())
-                            .unwrap_or_else(|| r.get().as_bytes().to_vec()),
-                        VarRef::Value(v) => super::pyjson::to_vec(v),
+                        VarRef::Raw(r) => r.get().as_bytes().to_vec(),
+                        VarRef::Value(v) => serde_json::to_vec(v).unwrap_or_default(),
                     };
                     (k.to_string(), bytes)
                 })
@@ -818,10 +818,14 @@ fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::Tem
         if !is_file_name(k) {
             continue;
         }
-        std::io::Write::write_all(
-            &mut create_private(&in_dir.join(format!("{k}.json")))?,
-            text,
-        )?;
+        // As the platform writes it (`json.dumps(value, indent=2)`), streamed: the indented
+        // text is never held whole.
+        let mut file = std::io::BufWriter::with_capacity(
+            64 * 1024,
+            create_private(&in_dir.join(format!("{k}.json")))?,
+        );
+        super::pyjson::write_reformatted(&mut file, text)?;
+        std::io::Write::flush(&mut file)?;
     }
     if matches!(run, Run::Python { .. } | Run::Project { .. }) {
         std::io::Write::write_all(
