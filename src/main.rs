@@ -384,9 +384,10 @@ fn checked_file(
 /// Exit 2 for a workflow whose errors stop `to` (`"see the graph"`), saying how many.
 fn refused(checked: &workflow::Checked, to: &str) -> ExitCode {
     eprintln!(
-        "wfop: {}: {}; fix them to {to}",
+        "wfop: {}: {}; fix them to {}",
         safe::line(&checked.source.name),
-        plural(checked.errors(), "error")
+        plural(checked.errors(), "error"),
+        safe::line(to)
     );
     ExitCode::from(EXIT_INVALID)
 }
