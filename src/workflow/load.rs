@@ -153,22 +153,26 @@ pub(crate) struct BindingSpec {
     pub secrets: Option<(Vec<(String, Span)>, Span)>,
 }
 
-const BINDING_FIELDS: &[&str] = &[
-    "command",
-    "cwd",
-    "env",
-    "python",
-    "function",
-    "interpreter",
-    "project",
-    "entrypoint",
-    "hub",
-    "auth",
-    "token_url",
-    "poll",
-    "timeout",
-    "secrets",
-];
+/// A binding entry's fields: a `run`'s, then the node fields a binding also gives. Derived, so
+/// a new `run` field is a binding field too.
+const BINDING_FIELDS: &[&str] =
+    &with_fields::<{ RUN_FIELDS.len() + 2 }>(RUN_FIELDS, ["timeout", "secrets"]);
+
+/// `a` followed by `b`, as one array (for field lists made of others).
+const fn with_fields<const N: usize>(
+    a: &[&'static str],
+    b: [&'static str; 2],
+) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    out[a.len()] = b[0];
+    out[a.len() + 1] = b[1];
+    out
+}
 
 /// Reads one binding entry (`node`, an object); relative paths resolve against `base_dir`.
 pub(crate) fn binding_spec(
