@@ -180,6 +180,20 @@ fn hub_flow(case: &Case, run: Value, input: Value, extra: Value, secrets: &[&str
 }
 
 /// The text of node `sum`'s log in the case's only run (empty before there is one).
+/// `wfop run WF --secret S…` (each `S` is `NAME=env:VAR`).
+fn run_with_secrets(
+    case: &Case,
+    wf: &Path,
+    secrets: &[&str],
+    envs: &[(&str, &str)],
+) -> std::process::Output {
+    let mut args = vec!["run", wf.to_str().unwrap()];
+    for s in secrets {
+        args.extend(["--secret", s]);
+    }
+    case.wfop(&args, envs)
+}
+
 fn node_log(case: &Case) -> String {
     std::fs::read_to_string(case.run_dir().join("sum.log")).unwrap_or_default()
 }
@@ -316,13 +330,10 @@ fn a_hub_node_survives_the_bpmn_export() {
     let checked = check(&bpmn);
     assert!(checked.status.success(), "{}", text(&checked.stderr));
     // And the BPMN runs the same call.
-    let out = case.wfop(
-        &[
-            "run",
-            bpmn.to_str().unwrap(),
-            "--secret",
-            "hub_token=env:WFOP_TEST_BEARER",
-        ],
+    let out = run_with_secrets(
+        &case,
+        &bpmn,
+        &["hub_token=env:WFOP_TEST_BEARER"],
         &[("WFOP_TEST_BEARER", BEARER)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -626,15 +637,12 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         secrets_row.clone(),
         &["hub_key_id", "hub_key_secret", "service_token"],
     );
-    let out = case.wfop(
+    let out = run_with_secrets(
+        &case,
+        &wf,
         &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
             "hub_key_id=env:WFOP_TEST_KEY_ID",
-            "--secret",
             "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
-            "--secret",
             "service_token=env:WFOP_TEST_SERVICE",
         ],
         &envs,
@@ -694,13 +702,11 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         &[("first", "second")],
         &["hub_key_id", "hub_key_secret"],
     );
-    let out = case.wfop(
+    let out = run_with_secrets(
+        &case,
+        &wf,
         &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
             "hub_key_id=env:WFOP_TEST_KEY_ID",
-            "--secret",
             "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
         ],
         &envs,
@@ -730,13 +736,11 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         json!({}),
         &["hub_key_id", "hub_key_secret"],
     );
-    let out = case.wfop(
+    let out = run_with_secrets(
+        &case,
+        &wf,
         &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
             "hub_key_id=env:WFOP_TEST_KEY_ID",
-            "--secret",
             "hub_key_secret=env:WFOP_TEST_KEY_SECRET",
         ],
         &envs,
@@ -757,15 +761,7 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         json!({}),
         &["hub_token"],
     );
-    let out = case.wfop(
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
-            "hub_token=env:WFOP_TEST_BEARER",
-        ],
-        &envs,
-    );
+    let out = run_with_secrets(&case, &wf, &["hub_token=env:WFOP_TEST_BEARER"], &envs);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(case.run_json()["variables"]["total"], 7);
     assert!(gw.seen()["static_token_used"].as_u64().unwrap() >= 2);
@@ -782,13 +778,11 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         &["hub_key_id", "hub_key_secret"],
     );
     let starts = gw.seen()["starts"].as_u64().unwrap();
-    let out = case.wfop(
+    let out = run_with_secrets(
+        &case,
+        &wf,
         &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
             "hub_key_id=env:WFOP_TEST_KEY_ID",
-            "--secret",
             "hub_key_secret=env:WFOP_TEST_BEARER",
         ],
         &envs,
@@ -815,15 +809,7 @@ fn client_credentials_and_bearer_tokens_through_a_gateway_and_nothing_leaks() {
         json!({}),
         &["hub_token"],
     );
-    let out = case.wfop(
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--secret",
-            "hub_token=env:WFOP_TEST_KEY_SECRET",
-        ],
-        &envs,
-    );
+    let out = run_with_secrets(&case, &wf, &["hub_token=env:WFOP_TEST_KEY_SECRET"], &envs);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let run = case.run_json();
     let reason = node(&run, "sum")["reason"].as_str().unwrap().to_string();
