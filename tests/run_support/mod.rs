@@ -2,6 +2,7 @@
 //! terminal, reading records, and checking that a secret appears nowhere in any form.
 #![allow(dead_code)]
 
+pub mod sshd;
 pub mod tmux;
 pub mod venv;
 
@@ -192,6 +193,11 @@ impl Case {
         }
         out
     }
+}
+
+/// `s` as one word of POSIX shell (single quotes).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 pub fn text(b: &[u8]) -> String {
