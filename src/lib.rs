@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod engine;
 pub mod expr;
+pub mod host;
 pub mod human;
 pub mod safe;
 pub mod secrets;

@@ -10,10 +10,10 @@ use wfop::engine::record;
 use wfop::safe;
 use wfop::secrets::SecretArg;
 use wfop::ui::graph::{Charset, workflow_graph_text};
-use wfop::ui::plain;
 use wfop::ui::start::{self, Front, RunRequest};
 use wfop::ui::tui::TuiOptions;
 use wfop::ui::tui::theme::Theme;
+use wfop::ui::{plain, remote};
 use wfop::workflow;
 
 /// Exit code for invalid input or usage.
@@ -134,6 +134,14 @@ enum Command {
         /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
+        /// Start the run in the background (a run host of its own) after asking for missing
+        /// secrets, print its id and return; attach with `wfop attach`
+        #[arg(long)]
+        detach: bool,
+        /// TUI: run in this process, so that losing the terminal (SIGHUP) stops the run, as
+        /// before runs had hosts (default: the run goes on in its host, and wfop detaches)
+        #[arg(long, conflicts_with = "detach")]
+        stop_on_hangup: bool,
         /// TUI log lines kept per node (default 100000; the record always keeps every line)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         scrollback: Option<u32>,
@@ -160,6 +168,46 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Open a run in the TUI (RUN: an id, a unique prefix of one, or `last`, the default): a
+    /// live run attached (detach with `d`), a finished one replayed from its record
+    Attach {
+        #[arg(default_value = "last")]
+        run: String,
+        /// Print its events as `[node] line` text instead, from its start, until it ends
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+        /// Print its events as JSON lines instead (as `wfop run --json`), until it ends
+        #[arg(long)]
+        json: bool,
+        /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
+        #[arg(long, value_name = "NAME|PATH")]
+        theme: Option<String>,
+        /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// List live runs (id, state, attached clients, pid, start, workflow)
+    Ps {
+        /// One JSON object per run
+        #[arg(long)]
+        json: bool,
+        /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Cancel a live run as the TUI's `c` does, and wait for its end
+    Stop {
+        run: String,
+        /// Stop it now (SIGKILL) instead of SIGTERM and the grace period
+        #[arg(long)]
+        kill: bool,
+        /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// A run host (started by `wfop run`; reads its run from stdin)
+    #[command(name = "__run-host", hide = true)]
+    RunHost,
     /// List recorded runs
     Runs {
         /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
@@ -219,6 +267,8 @@ fn main() -> ExitCode {
             state_dir,
             datapools,
             theme,
+            detach,
+            stop_on_hangup,
             scrollback,
             scrollback_mib,
         } => {
@@ -234,18 +284,17 @@ fn main() -> ExitCode {
                 }
             };
             // The TUI when stdout is a terminal; line mode for --plain, --json and pipes.
-            let front = if !plain && !json && std::io::stdout().is_terminal() {
-                let theme = match Theme::select(theme.as_deref(), |k| std::env::var(k).ok()) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("wfop: {}", safe::text(&e.to_string()));
-                        return ExitCode::from(EXIT_INVALID);
-                    }
+            let front = if detach {
+                Front::Detach { json }
+            } else if !plain && !json && std::io::stdout().is_terminal() {
+                let Some(theme) = theme_of(theme.as_deref()) else {
+                    return ExitCode::from(EXIT_INVALID);
                 };
                 Front::Tui(Box::new(TuiOptions {
                     theme,
                     scrollback: scrollback.map(|n| n as usize),
                     scrollback_mib: scrollback_mib.map(|n| n as usize),
+                    in_process: stop_on_hangup,
                 }))
             } else if json {
                 Front::Lines(plain::Mode::Json)
@@ -282,6 +331,57 @@ fn main() -> ExitCode {
             python,
             force,
         } => prepare(&file, &load.options(), state_dir, python, force),
+        Command::RunHost => {
+            let code = wfop::host::serve::main();
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Attach {
+            run,
+            plain: as_text,
+            json,
+            theme,
+            state_dir,
+        } => {
+            let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("wfop: {}", safe::text(&e.to_string()));
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            let code = if json || as_text || !std::io::stdout().is_terminal() {
+                let mode = if json {
+                    plain::Mode::Json
+                } else {
+                    plain::Mode::Plain
+                };
+                remote::attach_lines(&dir, &run, mode)
+            } else {
+                let Some(theme) = theme_of(theme.as_deref()) else {
+                    return ExitCode::from(EXIT_INVALID);
+                };
+                wfop::ui::tui::attach(&dir, &run, theme)
+            };
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Ps { json, state_dir } => records(state_dir, |dir| {
+            remote::ps(dir, json, &mut std::io::stdout().lock()).map_err(|e| e.to_string())
+        }),
+        Command::Stop {
+            run,
+            kill,
+            state_dir,
+        } => {
+            let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("wfop: {}", safe::text(&e.to_string()));
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            let code = remote::stop(&dir, &run, kill);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
         Command::Runs { state_dir } => records(state_dir, |dir| {
             plain::print_runs(dir, &mut std::io::stdout().lock()).map_err(|e| e.to_string())
         }),
@@ -307,6 +407,17 @@ fn main() -> ExitCode {
             file,
             services,
         } => export(&file, services.as_deref()),
+    }
+}
+
+/// The TUI's theme from `--theme` or `WFOP_THEME`; `None` after printing why not.
+fn theme_of(arg: Option<&str>) -> Option<Theme> {
+    match Theme::select(arg, |k| std::env::var(k).ok()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            None
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use source_scan::{rust_files, without_tests};
 
 /// Top to bottom: each may use the ones after it.
-const LAYERS: &[&str] = &["ui", "engine", "secrets", "workflow", "expr"];
+const LAYERS: &[&str] = &["ui", "host", "engine", "secrets", "workflow", "expr"];
 /// Used by every layer; they use only each other.
 const LEAVES: &[&str] = &["safe", "diag", "human"];
 

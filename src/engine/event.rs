@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::files::OutputFile;
 use super::lifecycle::{NodeOutcome, RunStatus};
 use super::redact::ShownVars;
 
 /// Which output of a service a log chunk came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     Stdout,
@@ -30,7 +32,7 @@ impl Stream {
 
 /// One line of the final summary: a step (a service or a timer) and how its last attempt
 /// ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeSummary {
     pub node: String,
     pub label: String,
@@ -48,7 +50,7 @@ pub struct NodeSummary {
 /// (1, 2, …: loop iterations and retries alike; it names the node's log section and its entry
 /// in `run.json`); `iteration` counts the tokens the node consumed (a loop's `↻`); `try` is the
 /// attempt within this iteration, out of `tries` (the node's `retries`, else 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     pub attempt: u32,
     pub iteration: u32,
@@ -68,7 +70,7 @@ impl Attempt {
 }
 
 /// One outgoing edge of an exclusive gateway as it was evaluated (file order).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionResult {
     /// The edge's index in the workflow's `edges`.
     pub edge: usize,
@@ -82,7 +84,7 @@ pub struct ConditionResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     RunStarted {
@@ -111,11 +113,11 @@ pub enum Event {
         /// The attempt (`Attempt::attempt`) that printed it.
         attempt: u32,
         stream: Stream,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy", skip_deserializing)]
         data: Vec<u8>,
         /// Where in `data` the redactor wrote its `***` (byte ranges, sorted; a marker is never
-        /// split between events), so a viewer tells them from a service's own asterisks. Not
-        /// serialised: `--json` is unchanged.
+        /// split between events), so a viewer tells them from a service's own asterisks.
+        /// Written by [`write_json`] per line, as `redacted` (`--json`, the event log).
         #[serde(skip)]
         redacted: Vec<std::ops::Range<usize>>,
     },
@@ -221,6 +223,87 @@ pub enum Event {
 
 fn lossy<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(data))
+}
+
+impl Event {
+    /// Makes a log event's text valid UTF-8 (invalid bytes become U+FFFD, the redacted ranges
+    /// move with them), so that what is serialised is exactly what a viewer of the event
+    /// stream rebuilds. Other events are left as they are.
+    pub fn text_safe(&mut self) {
+        let Event::NodeLog { data, redacted, .. } = self else {
+            return;
+        };
+        if std::str::from_utf8(data).is_ok() {
+            return;
+        }
+        let moved = |at: usize| String::from_utf8_lossy(&data[..at]).len();
+        let ranges: Vec<std::ops::Range<usize>> = redacted
+            .iter()
+            .map(|r| moved(r.start)..moved(r.end))
+            .collect();
+        *data = String::from_utf8_lossy(data).into_owned().into_bytes();
+        *redacted = ranges;
+    }
+}
+
+/// Writes `e` as `wfop run --json` shows it: one JSON object per line, a `NodeLog` batch as one
+/// `node_log` per line (with `redacted`: where the redactor's `***` are in that line, `[[start,
+/// end], …]` byte offsets, only when there is one; `partial`: true for a last piece without a
+/// line break). `t`, when given, is added as `"t"` (ms since the run started: the record's
+/// event log and the run host's socket). What serde leaves raw (DEL, C1, bidi controls) is
+/// written with JSON's `\uXXXX` escape (`safe::json`). Call [`Event::text_safe`] first.
+pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result<()> {
+    let stamp = |text: &mut String| {
+        if let Some(t) = t {
+            text.pop();
+            text.push_str(&format!(",\"t\":{t}}}"));
+        }
+    };
+    if let Event::NodeLog {
+        node,
+        attempt,
+        stream,
+        data,
+        redacted,
+    } = e
+    {
+        let head = format!(
+            "{{\"event\":\"node_log\",\"node\":{},\"attempt\":{attempt},\"stream\":\"{}\",\"line\":",
+            serde_json::to_string(&**node).map_err(io::Error::other)?,
+            stream.as_str()
+        );
+        let mut at = 0;
+        let mut text = String::new();
+        while at < data.len() {
+            let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |k| at + k);
+            let line = &data[at..end];
+            text.clear();
+            text.push_str(&head);
+            text.push_str(
+                &serde_json::to_string(&String::from_utf8_lossy(line)).map_err(io::Error::other)?,
+            );
+            let marks: Vec<[usize; 2]> = redacted
+                .iter()
+                .filter(|r| r.start >= at && r.end <= end)
+                .map(|r| [r.start - at, r.end - at])
+                .collect();
+            if !marks.is_empty() {
+                text.push_str(",\"redacted\":");
+                text.push_str(&serde_json::to_string(&marks).map_err(io::Error::other)?);
+            }
+            if end == data.len() {
+                text.push_str(",\"partial\":true");
+            }
+            text.push('}');
+            stamp(&mut text);
+            writeln!(out, "{}", crate::safe::json(&text))?;
+            at = end + 1;
+        }
+        return Ok(());
+    }
+    let mut text = serde_json::to_string(e).map_err(io::Error::other)?;
+    stamp(&mut text);
+    writeln!(out, "{}", crate::safe::json(&text))
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub enum NodeState {
 }
 
 /// How a whole run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RunStatus {
     Succeeded,

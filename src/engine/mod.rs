@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cancel::CancelToken;
-pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream};
+pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream, write_json};
 pub use files::OutputFile;
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;
@@ -53,6 +53,9 @@ pub struct RunOptions {
     /// `--datapool NAME=DIR`: data pools on top of the workflow's `datapools` (a name given
     /// here replaces the workflow's), checked folders.
     pub datapools: Vec<datapool::Pool>,
+    /// How the workflow file was read (`--process`, `--services`): kept in the record, so
+    /// that `wfop attach` reads it the same way.
+    pub load: crate::workflow::LoadOptions,
 }
 
 impl RunOptions {
@@ -64,6 +67,7 @@ impl RunOptions {
             kill_grace: Duration::from_secs(5),
             cancel: CancelToken::new(),
             datapools: Vec::new(),
+            load: crate::workflow::LoadOptions::default(),
         }
     }
 }
@@ -111,7 +115,34 @@ pub fn run(
         .map_err(EngineError::Runtime)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(256);
     let consumer = std::thread::spawn(move || {
-        while let Some(e) = rx.blocking_recv() {
+        // Every event also goes to the record's event log (what `wfop attach` replays and a
+        // run host serves), flushed before the sink sees the last event of a burst.
+        let mut log: Option<record::EventLog> = None;
+        let mut began = std::time::Instant::now();
+        while let Some(mut e) = rx.blocking_recv() {
+            e.text_safe();
+            if let Event::RunStarted { record: dir, .. } = &e {
+                began = std::time::Instant::now();
+                match record::EventLog::create(dir) {
+                    Ok(l) => log = Some(l),
+                    Err(err) => sink(Event::Warning {
+                        node: None,
+                        message: format!("cannot write the event log in the record: {err}"),
+                    }),
+                }
+            }
+            if let Some(l) = log.as_mut() {
+                let t = began.elapsed().as_millis() as u64;
+                let ok = l.write(&e, t).is_ok() && (!rx.is_empty() || l.flush().is_ok());
+                if !ok {
+                    log = None;
+                    sink(Event::Warning {
+                        node: None,
+                        message: "cannot write the event log in the record: it stops here"
+                            .to_string(),
+                    });
+                }
+            }
             sink(e);
         }
     });

@@ -84,6 +84,12 @@ pub struct RunDoc {
     pub run_id: String,
     pub workflow: String,
     pub workflow_path: PathBuf,
+    /// `--process ID` the workflow was read with (a BPMN file with several processes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// `--services FILE` the workflow was read with (a BPMN file's binding file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<PathBuf>,
     pub pid: u32,
     /// When the wfop process started (clock ticks since boot, `/proc/<pid>/stat` field 22):
     /// with `pid`, tells the live wfop from a process that later got the same pid.
@@ -333,6 +339,33 @@ impl NodeLog {
     }
 }
 
+/// The file in a run's record folder holding every event of the run, as `--json` writes them
+/// with `"t"` (ms since the run started): what `wfop attach` replays and the run host serves.
+pub const EVENTS: &str = "events.jsonl";
+
+/// The run's event log (`EVENTS`), written by the engine's event thread for every run.
+pub(crate) struct EventLog {
+    out: BufWriter<File>,
+}
+
+impl EventLog {
+    pub fn create(run_dir: &Path) -> io::Result<EventLog> {
+        let file = create_private(&run_dir.join(EVENTS))?;
+        Ok(EventLog {
+            out: BufWriter::with_capacity(64 * 1024, file),
+        })
+    }
+
+    /// Appends `e` (whole lines; call [`EventLog::flush`] before telling anyone).
+    pub fn write(&mut self, e: &super::Event, t_ms: u64) -> io::Result<()> {
+        super::event::write_json(&mut self.out, e, Some(t_ms))
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// The attempt a log line starts, when it is the engine's `wfop attempt N (…)` line (a service
 /// cannot write one: its lines say `stdout` or `stderr` where this says `wfop`).
 pub fn attempt_of_marker(line: &[u8]) -> Option<u32> {
@@ -462,6 +495,8 @@ mod tests {
             run_id: "r".into(),
             workflow: "w".into(),
             workflow_path: "w.json".into(),
+            process: None,
+            services: None,
             pid,
             pid_start,
             status: RunState::Running,

@@ -963,6 +963,8 @@ fn create_record(
             run_id: format!("{}-{tag:04x}", clock::compact_micros(started)),
             workflow: wf.name.clone(),
             workflow_path: wf.path.clone(),
+            process: opts.load.process.clone(),
+            services: opts.load.services.clone(),
             pid: std::process::id(),
             pid_start: super::record::own_start(),
             status: RunState::Running,

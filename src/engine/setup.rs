@@ -157,31 +157,7 @@ pub fn prepare_with(
     input: Option<&Path>,
     secret_args: &[SecretArg],
 ) -> Result<Prepared, PrepareError> {
-    let checked = workflow::check_file_with(file, load)?;
-    if checked.errors() > 0 {
-        let Checked {
-            source,
-            diagnostics,
-            related,
-            ..
-        } = checked;
-        return Err(PrepareError::Workflow(Box::new(FileDiagnostics {
-            source,
-            diagnostics,
-            related,
-        })));
-    }
-    let mut warnings = Vec::new();
-    if checked.warnings() > 0 {
-        warnings.push(Warning::Workflow(Box::new(FileDiagnostics {
-            source: checked.source.clone(),
-            diagnostics: checked.diagnostics.clone(),
-            related: checked.related.clone(),
-        })));
-    }
-    let Some(workflow) = checked.into_workflow() else {
-        return Err(PrepareError::NotLoaded);
-    };
+    let (workflow, mut warnings) = load_workflow(file, load)?;
     let uses = secret_uses(&workflow);
     let declared: Vec<String> = match &workflow.secrets {
         Some(decls) => decls.iter().map(|d| d.name.clone()).collect(),
@@ -234,6 +210,40 @@ pub fn prepare_with(
         missing,
         warnings,
     })
+}
+
+/// Loads and checks the workflow file alone: the workflow and its warnings (the run host loads
+/// it so; its inputs and secrets come from the client that started it).
+pub fn load_workflow(
+    file: &Path,
+    load: &LoadOptions,
+) -> Result<(Workflow, Vec<Warning>), PrepareError> {
+    let checked = workflow::check_file_with(file, load)?;
+    if checked.errors() > 0 {
+        let Checked {
+            source,
+            diagnostics,
+            related,
+            ..
+        } = checked;
+        return Err(PrepareError::Workflow(Box::new(FileDiagnostics {
+            source,
+            diagnostics,
+            related,
+        })));
+    }
+    let mut warnings = Vec::new();
+    if checked.warnings() > 0 {
+        warnings.push(Warning::Workflow(Box::new(FileDiagnostics {
+            source: checked.source.clone(),
+            diagnostics: checked.diagnostics.clone(),
+            related: checked.related.clone(),
+        })));
+    }
+    let Some(workflow) = checked.into_workflow() else {
+        return Err(PrepareError::NotLoaded);
+    };
+    Ok((workflow, warnings))
 }
 
 /// Reads an `--input` file: a JSON object of workflow variables, whose `$secrets` object (if

@@ -39,6 +39,11 @@ impl Inputs {
         Ok(())
     }
 
+    /// Inputs from their JSON texts, in order (as a run host receives them).
+    pub fn from_raw(raw: indexmap::IndexMap<String, Box<RawValue>>) -> Inputs {
+        Inputs(raw)
+    }
+
     /// Inputs from values.
     pub fn from_map(map: &Map<String, Value>) -> serde_json::Result<Inputs> {
         let mut inputs = Inputs::default();

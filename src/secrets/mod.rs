@@ -1,8 +1,10 @@
 //! The only place that holds secret values: store, sources, prompts and their input buffer,
-//! redactor, hardening. `expose_secret()` is called here and in `engine/service.rs` where a
-//! child gets its own secrets (its `Command` environment; the Python secrets pipe's payload).
+//! redactor, hardening, the hand-over to a run host (`handover.rs`). `expose_secret()` is called
+//! here and in `engine/service.rs` where a child gets its own secrets (its `Command`
+//! environment; the Python secrets pipe's payload).
 
 mod answer;
+pub mod handover;
 pub mod harden;
 mod input;
 pub mod invisible;

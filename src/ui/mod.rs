@@ -4,6 +4,7 @@
 
 pub mod graph;
 pub mod plain;
+pub mod remote;
 pub mod start;
 pub mod summary;
 pub mod tui;

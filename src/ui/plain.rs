@@ -37,31 +37,14 @@ pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) 
     }
 }
 
-/// One event per line; what serde leaves raw (DEL, C1, bidi controls) is written with JSON's
-/// `\uXXXX` escape (`safe::json`): the same JSON, safe when it is read on a terminal.
+/// One event per line, as docs/json-events.md describes (`engine::write_json`).
 fn write_json(out: &mut impl Write, e: &Event) -> io::Result<()> {
-    if let Event::NodeLog {
-        node,
-        attempt,
-        stream,
-        data,
-        ..
-    } = e
-    {
-        for line in record::lines(data) {
-            let v = serde_json::json!({
-                "event": "node_log",
-                "node": node,
-                "attempt": attempt,
-                "stream": stream,
-                "line": String::from_utf8_lossy(line),
-            });
-            writeln!(out, "{}", safe::json(&v.to_string()))?;
-        }
-        return Ok(());
-    }
-    let text = serde_json::to_string(e).map_err(io::Error::other)?;
-    writeln!(out, "{}", safe::json(&text))
+    crate::engine::write_json(out, e, None)
+}
+
+/// One event as `--plain` shows it.
+pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
+    write_plain(out, e)
 }
 
 fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
@@ -408,15 +391,14 @@ fn write_outputs(
     Ok(())
 }
 
-/// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
-pub fn run(request: RunRequest, mode: Mode) -> i32 {
-    use crate::engine;
+/// The line front end's start: the request prepared (warnings printed), its missing secrets
+/// asked for on the terminal; the prepared run and its state folder, or the exit code.
+pub fn prepare_with_prompt(
+    request: &RunRequest,
+) -> Result<(crate::engine::setup::Prepared, std::path::PathBuf), i32> {
     use crate::secrets::prompt;
 
-    let started = match request.start() {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
+    let started = request.start()?;
     let mut prepared = started.prepared;
     if !started.warnings.is_empty() {
         eprint!("{}", safe::styled(&started.warnings));
@@ -424,19 +406,30 @@ pub fn run(request: RunRequest, mode: Mode) -> i32 {
     if !prepared.missing.is_empty() {
         if !prompt::terminal_available() {
             eprint!("{}", safe::text(&prompt::missing_report(&prepared.missing)));
-            return EXIT_INVALID;
+            return Err(EXIT_INVALID);
         }
         if let Err(e) = prompt::prompt_missing(&mut prepared.secrets, &prepared.missing) {
             eprintln!("wfop: {}", safe::text(&e.to_string()));
             // Ctrl-C (or Ctrl-D) or a signal at the prompt: nothing ran; exit as a signal does.
-            return match e {
+            return Err(match e {
                 prompt::PromptError::Interrupted => 130,
                 prompt::PromptError::Signal(sig) => 128 + sig,
                 _ => EXIT_INVALID,
-            };
+            });
         }
     }
-    let options = request.options(started.state_dir);
+    Ok((prepared, started.state_dir))
+}
+
+/// `wfop run` in line mode, start to end; returns the exit code (0, 1, 2, or 128 + signal).
+pub fn run(request: RunRequest, mode: Mode) -> i32 {
+    use crate::engine;
+
+    let (prepared, state_dir) = match prepare_with_prompt(&request) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = request.options(state_dir);
     let out = sink(mode, io::stdout());
     match engine::run(
         prepared.workflow,

@@ -41,6 +41,10 @@ pub struct RunRequest {
 pub enum Front {
     Tui(Box<super::tui::TuiOptions>),
     Lines(super::plain::Mode),
+    /// `--detach`: the run goes to a run host; print its id (as JSON with `true`).
+    Detach {
+        json: bool,
+    },
 }
 
 /// A request ready to run once its missing secrets are supplied.
@@ -60,6 +64,7 @@ pub fn run(request: RunRequest, front: Front) -> i32 {
     match front {
         Front::Tui(options) => super::tui::run(request, *options),
         Front::Lines(mode) => super::plain::run(request, mode),
+        Front::Detach { json } => super::remote::detach(request, json),
     }
 }
 
@@ -124,6 +129,7 @@ impl RunRequest {
         }
         options.keep_going = self.keep_going;
         options.datapools = self.datapools.clone();
+        options.load = self.load.clone();
         options
     }
 }

@@ -42,6 +42,10 @@ pub enum AppEvent {
     Tick(Instant),
     /// An event of the running engine.
     Engine(Event),
+    /// An event of a run in a run host, with its time since the run started when known.
+    Remote(Event, Option<u64>),
+    /// A run host's stream ended: after the run's end (`Ok`), or the host went away (`Err`).
+    StreamEnded(Result<(), String>),
     /// The engine returned (its report has the final, redacted variables).
     EngineDone(Result<RunReport, String>),
     /// Sources were read again for a rerun.
@@ -67,8 +71,10 @@ pub enum EffectDone {
 pub enum Effect {
     /// Read the workflow, input and secret sources again (for a rerun).
     Prepare,
-    /// Start the engine on this run.
+    /// Start the engine on this run (in this process or in a run host).
     Start(Box<Prepared>),
+    /// Follow the run this screen was opened on (`wfop attach`).
+    Attach,
     /// Cancel the running run (children get SIGTERM, then SIGKILL after the grace period).
     Cancel,
     /// Stop the running run now (SIGKILL).
@@ -263,20 +269,53 @@ pub struct App {
     /// Why the app quit without a run (printed after the terminal is restored).
     pub exit_note: Option<String>,
     pub effects: Vec<Effect>,
+    /// Where runs live: this process, or a run host (then `d` detaches, SIGHUP too).
+    pub host: RunHome,
+}
+
+/// Where the runs of a screen live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunHome {
+    /// In this process (`--stop-on-hangup`, tests): losing the terminal stops the run.
+    InProcess,
+    /// In a run host this screen started (`wfop run`): it can detach and run again.
+    Host,
+    /// In the run host (or the record) of a run opened with `wfop attach`: it can detach, it
+    /// cannot run again (it has no secrets), and it shows no mapping previews (they could join
+    /// pieces of a secret with no redactor to catch it).
+    Attached,
 }
 
 impl App {
     /// A new screen for a prepared run. With missing secrets it opens on the prompt; otherwise
     /// the run starts at once (an `Effect::Start` is queued).
     pub fn new(prepared: Prepared, theme: Theme, charset: Charset, now: Instant) -> App {
-        let wf = prepared.workflow.clone();
+        let mut app = App::blank(prepared.workflow.clone(), theme, charset, now);
+        app.ready(Box::new(prepared));
+        app.settle();
+        app
+    }
+
+    /// A screen for a run that is already going or has ended (`wfop attach`): it follows the
+    /// run's events (`Effect::Attach`) and never starts one.
+    pub fn attached(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
+        let mut app = App::blank(wf, theme, charset, now);
+        app.host = RunHome::Attached;
+        app.engine_live = true;
+        app.effects.push(Effect::Attach);
+        app.refresh_rows();
+        app.settle();
+        app
+    }
+
+    fn blank(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
         let graph = GraphModel::new(&wf, charset);
         let selected = wf
             .nodes
             .iter()
             .position(|n| n.kind == NodeKind::Service)
             .unwrap_or(0);
-        let mut app = App {
+        App {
             theme,
             charset,
             graph,
@@ -323,10 +362,8 @@ impl App {
             exit: None,
             exit_note: None,
             effects: Vec::new(),
-        };
-        app.ready(Box::new(prepared));
-        app.settle();
-        app
+            host: RunHome::InProcess,
+        }
     }
 
     /// The exit code once the app is done, `None` while it goes on.
@@ -452,7 +489,11 @@ impl App {
         }
         self.recomputed.rows += 1;
         self.dirty.layout = true;
-        let vars = self.vars.as_ref();
+        // An attached screen holds no secrets: no previews evaluated from the variables.
+        let vars = self
+            .vars
+            .as_ref()
+            .filter(|_| self.host != RunHome::Attached);
         let shown = mapping::Shown(self.preview.as_ref());
         self.rows = (0..self.wf.nodes.len())
             .map(|i| {
@@ -550,8 +591,10 @@ pub fn update(app: &mut App, ev: AppEvent) {
                 .iter()
                 .any(|n| matches!(n.state, NodeState::Running | NodeState::Waiting));
         }
-        AppEvent::Engine(e) => engine_event(app, e),
+        AppEvent::Engine(e) => engine_event(app, e, None),
+        AppEvent::Remote(e, t) => engine_event(app, e, t.map(Duration::from_millis)),
         AppEvent::EngineDone(r) => engine_done(app, r),
+        AppEvent::StreamEnded(r) => stream_ended(app, r),
         AppEvent::Prepared(r) => match r {
             Ok(p) => {
                 app.message = None;
@@ -566,9 +609,16 @@ pub fn update(app: &mut App, ev: AppEvent) {
                 app.warn(format!("cannot run again: {e}"));
             }
         },
+        // Losing the terminal leaves a run in a run host going: detach.
+        AppEvent::Signal(sig) if sig == libc::SIGHUP && app.host != RunHome::InProcess => {
+            detach(app);
+        }
         AppEvent::Signal(sig) => {
             app.signal.get_or_insert(sig);
-            if app.engine_live {
+            if app.engine_live && app.host == RunHome::Attached {
+                // Not this screen's run to stop: a signal to the viewer only ends the viewer.
+                app.exit = Some(128 + sig);
+            } else if app.engine_live {
                 // The engine saw the signal too and stops; quit when it has.
                 app.phase = Phase::Stopping;
                 app.quit_after_run = true;
@@ -825,6 +875,15 @@ fn pane_action(app: &mut App, action: Action) {
             };
             app.focus = PANES[j];
         }
+        Action::Detach => match app.host {
+            RunHome::InProcess => app.say(
+                "this run lives in this terminal (--stop-on-hangup): it cannot detach; q quits",
+            ),
+            _ => detach(app),
+        },
+        Action::Run if app.host == RunHome::Attached => {
+            app.say("this screen follows a run it did not start: run it again with wfop run")
+        }
         Action::Run => match app.phase {
             Phase::Finished => {
                 app.phase = Phase::Starting;
@@ -965,8 +1024,21 @@ fn log_action(app: &mut App, action: Action) {
     }
 }
 
-fn engine_event(app: &mut App, e: Event) {
-    let at = app.elapsed();
+/// Applies an engine event; `t` is its time since the run started when the stream says it (a
+/// run in a run host), else the event is taken as happening now.
+fn engine_event(app: &mut App, e: Event, t: Option<Duration>) {
+    let at = t.unwrap_or_else(|| app.elapsed());
+    engine_event_at(app, e, at);
+    // Events from before the screen opened (an attach catching up) move the run's start back,
+    // so running nodes show the time they have really run.
+    if let (Some(t), Some(start)) = (t, app.run_started)
+        && app.now.saturating_duration_since(start) < t
+    {
+        app.run_started = app.now.checked_sub(t).or(Some(start));
+    }
+}
+
+fn engine_event_at(app: &mut App, e: Event, at: Duration) {
     match e {
         Event::RunStarted {
             run_id,
@@ -1214,6 +1286,30 @@ fn engine_event(app: &mut App, e: Event) {
     }
 }
 
+/// A run host's stream ended: the run's end was in it (`Ok`), or the host went away.
+fn stream_ended(app: &mut App, r: Result<(), String>) {
+    if let Err(e) = r {
+        app.warn(format!("{e} (see wfop runs)"));
+        app.status.get_or_insert(RunStatus::Failed);
+    }
+    app.engine_live = false;
+    if let Some(r) = app.preview.take() {
+        r.purge();
+    }
+    run_over(app);
+}
+
+/// Leaves a run in its run host going and quits.
+fn detach(app: &mut App) {
+    let id = app.run_id.clone().unwrap_or_else(|| "last".to_string());
+    app.exit_note = Some(if app.engine_live {
+        format!("wfop: detached; run {id} goes on — attach again with: wfop attach {id}")
+    } else {
+        format!("wfop: run {id} has ended — look at it again with: wfop attach {id}")
+    });
+    app.exit = Some(if app.engine_live { 0 } else { app.final_code() });
+}
+
 fn engine_done(app: &mut App, r: Result<RunReport, String>) {
     app.engine_live = false;
     match r {
@@ -1232,6 +1328,12 @@ fn engine_done(app: &mut App, r: Result<RunReport, String>) {
             app.status.get_or_insert(RunStatus::Failed);
         }
     }
+    run_over(app);
+}
+
+/// The run is over (engine returned, or its host's stream ended): quit if asked, else say how
+/// it went.
+fn run_over(app: &mut App) {
     app.phase = Phase::Finished;
     if app.quit_after_run {
         app.exit = Some(app.final_code());

@@ -18,6 +18,6 @@ pub mod terminal;
 pub mod theme;
 pub mod view;
 
-pub use runtime::{TuiOptions, run};
+pub use runtime::{TuiOptions, attach, run};
 #[cfg(test)]
 mod screen_tests;

@@ -3,7 +3,7 @@
 //! coalesced), effects, signals, terminal restore, and the summary printed after exit.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -14,18 +14,21 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, EffectDone};
+use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, EffectDone, RunHome};
 use super::export::{self, Multiplexer};
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
-use crate::engine::setup::Prepared;
-use crate::engine::{self, CancelToken};
+use crate::engine::record::RunDoc;
+use crate::engine::{self, CancelToken, setup};
+use crate::host;
 use crate::safe;
 use crate::secrets::prompt::BURST_GAP;
 use crate::ui::graph::Charset;
+use crate::ui::remote;
 use crate::ui::start::RunRequest;
 use crate::ui::summary::{self, Layout, Summary};
+use crate::workflow::LoadOptions;
 
 /// What only the TUI needs of `wfop run`'s arguments (the rest is the `RunRequest`).
 #[derive(Debug, Clone)]
@@ -36,6 +39,9 @@ pub struct TuiOptions {
     pub scrollback: Option<usize>,
     /// `--scrollback-mib N`: bytes the log buffer of a run may hold, in MiB.
     pub scrollback_mib: Option<usize>,
+    /// `--stop-on-hangup`: the run in this process (losing the terminal stops it), not in a
+    /// run host.
+    pub in_process: bool,
 }
 
 /// Engine events waiting for the UI at most: more slows the services' output down (the engine
@@ -54,7 +60,75 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let warnings = started.warnings;
+    let home = if options.in_process {
+        RunHome::InProcess
+    } else {
+        RunHome::Host
+    };
+    let ui = Ui {
+        request: Some(request),
+        scrollback: options.scrollback,
+        scrollback_mib: options.scrollback_mib,
+        state_dir: started.state_dir,
+        cancel: None,
+        commands: Arc::default(),
+        attach: None,
+        home,
+    };
+    let prepared = started.prepared;
+    let theme = options.theme;
+    with_screen(ui, &started.warnings, move |now| {
+        let mut app = App::new(prepared, theme, Charset::Unicode, now);
+        app.host = home;
+        app
+    })
+}
+
+/// `wfop attach RUN` in the TUI: a live run followed through its host, a finished one replayed
+/// from its record; returns the exit code (0 after detaching, else the run's).
+pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
+    let (dir, doc) = match remote::find(state_dir, run) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e));
+            return EXIT_INVALID;
+        }
+    };
+    let load = LoadOptions {
+        process: doc.process.clone(),
+        services: doc.services.clone(),
+    };
+    let wf = match setup::load_workflow(&doc.workflow_path, &load) {
+        Ok((wf, _)) => wf,
+        Err(e) => {
+            eprintln!(
+                "wfop: run {}: cannot read its workflow {}: {}\nwfop: its logs: wfop logs {}",
+                safe::line(&doc.run_id),
+                safe::path(&doc.workflow_path),
+                safe::text(&e.to_string()),
+                safe::line(&doc.run_id)
+            );
+            return EXIT_INVALID;
+        }
+    };
+    let ui = Ui {
+        request: None,
+        scrollback: None,
+        scrollback_mib: None,
+        state_dir: state_dir.to_path_buf(),
+        cancel: None,
+        commands: Arc::default(),
+        attach: Some((dir, doc)),
+        home: RunHome::Attached,
+    };
+    with_screen(ui, "", move |now| {
+        App::attached(wf, theme, Charset::Unicode, now)
+    })
+}
+
+/// Opens the screen, runs the loop on the app `make` builds, restores the terminal and prints
+/// what comes after (warnings, the exit note, the summary).
+fn with_screen(mut ui: Ui, warnings: &str, make: impl FnOnce(Instant) -> App) -> i32 {
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
@@ -78,14 +152,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         }
     };
     let (code, app) = {
-        let mut ui = Ui {
-            request,
-            scrollback: options.scrollback,
-            scrollback_mib: options.scrollback_mib,
-            state_dir: started.state_dir,
-            cancel: None,
-        };
-        let out = ui.event_loop(started.prepared, options.theme, &signals);
+        let out = ui.event_loop(make(Instant::now()), &signals);
         // The engine may still be running only if the loop ended on an error: stop it.
         if let Some(c) = &ui.cancel {
             c.kill();
@@ -102,7 +169,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         );
     }
     if !warnings.is_empty() {
-        let _ = write!(err, "{}", safe::styled(&warnings));
+        let _ = write!(err, "{}", safe::styled(warnings));
     }
     match app {
         Some(app) => {
@@ -147,22 +214,24 @@ impl Signals {
 }
 
 struct Ui {
-    /// Read again (not parsed again) for a rerun.
-    request: RunRequest,
+    /// Read again (not parsed again) for a rerun; none for `wfop attach`.
+    request: Option<RunRequest>,
     scrollback: Option<usize>,
     scrollback_mib: Option<usize>,
     state_dir: PathBuf,
+    /// A run in this process.
     cancel: Option<CancelToken>,
+    /// A run in a run host: its commands.
+    commands: Arc<Mutex<Option<host::client::Commands>>>,
+    /// `wfop attach`: the run's record folder and `run.json`.
+    attach: Option<(PathBuf, RunDoc)>,
+    /// Where the runs live.
+    home: RunHome,
 }
 
 impl Ui {
     /// The loop; returns the exit code and the app (None if the terminal failed).
-    fn event_loop(
-        &mut self,
-        prepared: Prepared,
-        theme: Theme,
-        signals: &Signals,
-    ) -> (i32, Option<App>) {
+    fn event_loop(&mut self, mut app: App, signals: &Signals) -> (i32, Option<App>) {
         let backend = CrosstermBackend::new(io::stdout());
         let mut term = match Terminal::new(backend) {
             Ok(t) => t,
@@ -172,7 +241,6 @@ impl Ui {
         let credits = Arc::new(Credits::default());
         let prompt_open = Arc::new(AtomicBool::new(false));
         spawn_input(tx.clone(), prompt_open.clone());
-        let mut app = App::new(prepared, theme, Charset::Unicode, Instant::now());
         if let Some(n) = self.scrollback {
             app.log_config.max_lines = n.max(1);
         }
@@ -254,7 +322,9 @@ impl Ui {
     ) {
         match eff {
             Effect::Prepare => {
-                let request = self.request.clone();
+                let Some(request) = self.request.clone() else {
+                    return;
+                };
                 let tx = tx.clone();
                 std::thread::spawn(move || {
                     // The status line gets one line, never a source excerpt.
@@ -262,8 +332,42 @@ impl Ui {
                     let _ = tx.send(AppEvent::Prepared(r));
                 });
             }
+            Effect::Start(prepared) if self.home == RunHome::Host => {
+                let Some(request) = self.request.clone() else {
+                    return;
+                };
+                let state_dir = self.state_dir.clone();
+                let (tx, credits, commands) = (tx.clone(), credits.clone(), self.commands.clone());
+                std::thread::spawn(move || {
+                    let stream = remote::launch(&request, &state_dir, *prepared).and_then(|l| {
+                        host::Client::connect(&l.record, host::Mode::Attach)
+                            .map(remote::Stream::Live)
+                    });
+                    match stream {
+                        Ok(stream) => follow(stream, &tx, &credits, &commands),
+                        Err(e) => {
+                            let _ = tx.send(AppEvent::EngineDone(Err(e)));
+                        }
+                    }
+                });
+            }
+            Effect::Attach => {
+                let Some((dir, doc)) = self.attach.clone() else {
+                    return;
+                };
+                let (tx, credits, commands) = (tx.clone(), credits.clone(), self.commands.clone());
+                std::thread::spawn(move || match remote::open(&dir, &doc) {
+                    Ok(stream) => follow(stream, &tx, &credits, &commands),
+                    Err(e) => {
+                        let _ = tx.send(AppEvent::StreamEnded(Err(e)));
+                    }
+                });
+            }
             Effect::Start(prepared) => {
-                let options = self.request.options(self.state_dir.clone());
+                let Some(request) = &self.request else {
+                    return;
+                };
+                let options = request.options(self.state_dir.clone());
                 self.cancel = Some(options.cancel.clone());
                 let tx = tx.clone();
                 let credits = credits.clone();
@@ -281,11 +385,13 @@ impl Ui {
                 if let Some(c) = &self.cancel {
                     c.cancel();
                 }
+                self.command(host::Command::Cancel);
             }
             Effect::Kill => {
                 if let Some(c) = &self.cancel {
                     c.kill();
                 }
+                self.command(host::Command::Kill);
             }
             Effect::Copy(text) => {
                 let mux = Multiplexer::detect(|k| std::env::var(k).ok());
@@ -313,6 +419,73 @@ impl Ui {
     }
 }
 
+impl Ui {
+    /// Sends a command to the run host of the run this screen follows, if it has one.
+    fn command(&self, c: host::Command) {
+        if let Some(cmds) = self
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            let _ = cmds.send(c);
+        }
+    }
+}
+
+/// Feeds a run host's stream (or a record's event log) to the app, with the same back-pressure
+/// as the engine's events: this thread waits, the host holds the rest for it (or the file
+/// does). Ends after the run's end, or with the reason the stream ended before it.
+fn follow(
+    stream: remote::Stream,
+    tx: &Sender<AppEvent>,
+    credits: &Credits,
+    commands: &Mutex<Option<host::client::Commands>>,
+) {
+    let feed = |line: Result<host::Incoming, String>| -> Option<Result<(), String>> {
+        match line {
+            Ok(host::Incoming::Event { t, event }) => {
+                let end = matches!(event, engine::Event::RunFinished { .. });
+                credits.acquire();
+                if tx.send(AppEvent::Remote(event, t)).is_err() {
+                    return Some(Ok(()));
+                }
+                end.then_some(Ok(()))
+            }
+            Ok(host::Incoming::Error(e)) => Some(Err(format!("the run host says: {e}"))),
+            // A line this wfop cannot read is skipped; the record has it.
+            Ok(host::Incoming::Status(_)) | Err(_) => None,
+        }
+    };
+    let end = match stream {
+        remote::Stream::Live(mut c) => {
+            *commands.lock().unwrap_or_else(|e| e.into_inner()) = c.commands().ok();
+            let mut buf = Vec::new();
+            let mut end = None;
+            while let Some(line) = c.next(&mut buf) {
+                end = feed(line);
+                if end.is_some() {
+                    break;
+                }
+            }
+            end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()))
+        }
+        remote::Stream::Replay(lines) => {
+            let mut end = None;
+            for line in lines {
+                end = feed(line);
+                if end.is_some() {
+                    break;
+                }
+            }
+            end.unwrap_or_else(|| {
+                Err("the record ends before the run did: its run host went away".to_string())
+            })
+        }
+    };
+    let _ = tx.send(AppEvent::StreamEnded(end));
+}
+
 /// Back-pressure for engine events: the sink waits while `IN_FLIGHT` are queued.
 #[derive(Default)]
 struct Credits {
@@ -338,7 +511,7 @@ impl Credits {
 
 /// Feeds one event to the app; true when it came from the operator (draw at once).
 fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
-    if let AppEvent::Engine(_) = ev {
+    if let AppEvent::Engine(_) | AppEvent::Remote(..) = ev {
         credits.release();
     }
     let urgent = matches!(
@@ -349,6 +522,7 @@ fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
             | AppEvent::Resize(..)
             | AppEvent::Signal(_)
             | AppEvent::EngineDone(_)
+            | AppEvent::StreamEnded(_)
             | AppEvent::Prepared(_)
             | AppEvent::EffectDone(_)
     );

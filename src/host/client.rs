@@ -1,0 +1,195 @@
+//! The client side: connecting to a live run's host (`wfop run`'s TUI, `wfop attach`, `ps`,
+//! `stop`), reading a finished run's event log, and listing the live runs of a state folder.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::proto::{
+    self, ClientHello, Command, HostHello, Incoming, Mode, PROTOCOL, SOCKET, Status,
+};
+use crate::engine::record::{self, RunDoc};
+
+/// A connection to a run host, past the hellos.
+pub struct Client {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    pub host: HostHello,
+}
+
+/// Sends commands to a run host (a clone of the client's socket).
+pub struct Commands(UnixStream);
+
+impl Commands {
+    pub fn send(&mut self, c: Command) -> io::Result<()> {
+        self.0.write_all(proto::line(&c).as_bytes())
+    }
+}
+
+/// The socket of the run recorded in `run_dir`.
+pub fn socket_of(run_dir: &Path) -> PathBuf {
+    run_dir.join(SOCKET)
+}
+
+impl Client {
+    /// Connects to the host of the run recorded in `run_dir`. Errors are one line.
+    pub fn connect(run_dir: &Path, mode: Mode) -> Result<Client, String> {
+        let path = socket_of(run_dir);
+        let stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                "its run host is gone (the run has ended)".to_string()
+            }
+            _ => format!("cannot reach its run host at {}: {e}", path.display()),
+        })?;
+        let writer = stream
+            .try_clone()
+            .map_err(|e| format!("cannot use the run host's socket: {e}"))?;
+        // The hello comes at once from a live host; a wedged one must not hang the client.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        let got = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("the run host did not say hello: {e}"))?;
+        if got == 0 {
+            return Err("the run host closed the connection".to_string());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&line)
+            .map_err(|_| "the run host's hello is not JSON".to_string())?;
+        if let Some(e) = v.get("error").and_then(serde_json::Value::as_str) {
+            return Err(format!("the run host says: {e}"));
+        }
+        let protocol = v.get("protocol").and_then(serde_json::Value::as_u64);
+        if protocol != Some(u64::from(PROTOCOL)) {
+            let wfop = v
+                .get("wfop")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?");
+            return Err(format!(
+                "the run host (wfop {wfop}) speaks protocol {}, this wfop ({}) speaks protocol \
+                 {PROTOCOL}: attach with the same wfop as the one that started the run",
+                protocol.map_or("?".to_string(), |p| p.to_string()),
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        let host: HostHello =
+            serde_json::from_value(v).map_err(|e| format!("the run host's hello: {e}"))?;
+        let mut client = Client {
+            reader,
+            writer,
+            host,
+        };
+        client
+            .writer
+            .write_all(proto::line(&ClientHello::new(mode)).as_bytes())
+            .map_err(|e| format!("cannot talk to the run host: {e}"))?;
+        let _ = client.reader.get_ref().set_read_timeout(None);
+        Ok(client)
+    }
+
+    /// A handle that sends commands while another thread reads.
+    pub fn commands(&self) -> io::Result<Commands> {
+        self.writer.try_clone().map(Commands)
+    }
+
+    pub fn send(&mut self, c: Command) -> io::Result<()> {
+        self.writer.write_all(proto::line(&c).as_bytes())
+    }
+
+    /// The next line (without `\n`) into `buf`; false at the end of the stream.
+    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        buf.clear();
+        let n = self.reader.read_until(b'\n', buf)?;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        Ok(n > 0)
+    }
+
+    /// Whether more of the stream is read already (a viewer flushes when there is none).
+    pub fn has_buffered(&self) -> bool {
+        !self.reader.buffer().is_empty()
+    }
+
+    /// The next parsed line; `None` at the end of the stream.
+    pub fn next(&mut self, buf: &mut Vec<u8>) -> Option<Result<Incoming, String>> {
+        match self.next_line(buf) {
+            Ok(true) => Some(proto::parse_line(buf)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e.to_string())),
+        }
+    }
+
+    /// Asks for the host's status (a `control` client).
+    pub fn status(&mut self) -> Result<Status, String> {
+        self.send(Command::Status).map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        loop {
+            match self.next(&mut buf) {
+                Some(Ok(Incoming::Status(s))) => return Ok(s),
+                Some(Ok(Incoming::Error(e))) => return Err(e),
+                Some(Ok(Incoming::Event { .. })) => continue,
+                Some(Err(e)) => return Err(e),
+                None => return Err("the run host closed the connection".to_string()),
+            }
+        }
+    }
+}
+
+/// Reads a run's event log (`<record>/events.jsonl`): a finished run's whole stream.
+pub fn replay(
+    run_dir: &Path,
+) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    let path = run_dir.join(record::EVENTS);
+    let file = std::fs::File::open(&path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            "it has no event log (it was recorded by an older wfop, or it could not be \
+             written): see `wfop logs` for its logs"
+                .to_string()
+        } else {
+            format!("cannot read {}: {e}", path.display())
+        }
+    })?;
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::new();
+    Ok(std::iter::from_fn(move || {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                // A last line without `\n` was cut off when the host died: skip it.
+                if buf.pop() != Some(b'\n') {
+                    return None;
+                }
+                Some(proto::parse_line(&buf))
+            }
+            Err(e) => Some(Err(e.to_string())),
+        }
+    }))
+}
+
+/// A live run as `wfop ps` lists it.
+#[derive(Debug, Clone)]
+pub struct LiveRun {
+    pub doc: RunDoc,
+    pub dir: PathBuf,
+    /// From its host (`None`: a run without a host, e.g. `wfop run --plain`, or no answer).
+    pub status: Option<Status>,
+}
+
+/// The live runs of a state folder, oldest first: records whose wfop is alive, each asked for
+/// its status when it has a run host.
+pub fn live_runs(state_dir: &Path) -> Vec<LiveRun> {
+    record::list_runs(state_dir)
+        .into_iter()
+        .filter(RunDoc::is_live)
+        .map(|doc| {
+            let dir = state_dir.join("runs").join(&doc.run_id);
+            let status = Client::connect(&dir, Mode::Control)
+                .ok()
+                .and_then(|mut c| c.status().ok());
+            LiveRun { doc, dir, status }
+        })
+        .collect()
+}

@@ -1,0 +1,278 @@
+//! The run host's protocol, version [`PROTOCOL`]: newline-delimited JSON over the run's Unix
+//! socket (`<record>/host.sock`, docs/json-events.md "Attaching").
+//!
+//! 1. The host checks the peer's uid (`SO_PEERCRED`): another user gets one `{"error": …}`
+//!    line and the connection closes.
+//! 2. The host says [`HostHello`]; the client answers [`ClientHello`] (a protocol the host does
+//!    not speak gets an `{"error": …}` line naming both versions).
+//! 3. An `attach` client then gets every event of the run from its start, as `--json` writes
+//!    them plus `"t"` (ms since the run started), then the live ones; a `control` client gets
+//!    only replies. Either may send [`Command`]s at any time; `status` is answered with a
+//!    `{"reply": "status", …}` line ([`Status`]) between two events.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Event, Stream};
+
+/// The protocol version this wfop speaks (host and client).
+pub const PROTOCOL: u32 = 1;
+/// The socket's name in the run's record folder.
+pub const SOCKET: &str = "host.sock";
+/// What a run host calls itself in its hello.
+pub const HOST_NAME: &str = "wfop-run-host";
+/// What a client calls itself in its hello.
+pub const CLIENT_NAME: &str = "wfop";
+/// Longest line a host reads from a client (commands are short).
+pub const MAX_COMMAND_LINE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostHello {
+    pub hello: String,
+    pub protocol: u32,
+    /// The wfop version of the host.
+    pub wfop: String,
+    pub run_id: String,
+    pub workflow: String,
+    /// The run host's pid.
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The event stream from the run's start, then live; counted as an attached client.
+    Attach,
+    /// Commands and replies only (`wfop ps`, `wfop stop`).
+    Control,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientHello {
+    pub hello: String,
+    pub protocol: u32,
+    pub mode: Mode,
+}
+
+impl ClientHello {
+    pub fn new(mode: Mode) -> ClientHello {
+        ClientHello {
+            hello: CLIENT_NAME.to_string(),
+            protocol: PROTOCOL,
+            mode,
+        }
+    }
+}
+
+/// What a client may ask of a run host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "lowercase")]
+pub enum Command {
+    /// Cancel the run, as the TUI's `c` does (SIGTERM, then SIGKILL after the grace period).
+    Cancel,
+    /// Stop it now (SIGKILL).
+    Kill,
+    /// Ask for a [`Status`] reply.
+    Status,
+}
+
+/// The reply to `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub run_id: String,
+    pub workflow: String,
+    /// `running`, or how the run ended (`succeeded`, `failed`, `cancelled`, `interrupted`).
+    pub state: String,
+    /// Attached clients (`attach` mode), this one included when it is one.
+    pub clients: usize,
+    /// The run host's pid.
+    pub pid: u32,
+}
+
+/// One line from a run host, or from a record's event log.
+#[derive(Debug)]
+pub enum Incoming {
+    /// An event; `t`: ms since the run started (absent in `--json` output).
+    Event {
+        t: Option<u64>,
+        event: Event,
+    },
+    Status(Status),
+    /// The host refused the client, or cannot go on with it.
+    Error(String),
+}
+
+#[derive(Deserialize)]
+struct LogLine<'a> {
+    node: Arc<str>,
+    attempt: u32,
+    stream: Stream,
+    #[serde(borrow)]
+    line: Cow<'a, str>,
+    #[serde(default)]
+    redacted: Vec<[usize; 2]>,
+    #[serde(default)]
+    partial: bool,
+    t: Option<u64>,
+}
+
+const LOG_HEAD: &[u8] = br#"{"event":"node_log","#;
+
+/// Parses one line (without its `\n`). Log lines, the most of a stream, take a short path.
+pub fn parse_line(line: &[u8]) -> Result<Incoming, String> {
+    if line.starts_with(LOG_HEAD) {
+        let l: LogLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let mut data = l.line.into_owned().into_bytes();
+        let end = data.len();
+        let redacted = l
+            .redacted
+            .iter()
+            .filter(|[a, b]| a < b && *b <= end)
+            .map(|[a, b]| *a..*b)
+            .collect();
+        if !l.partial {
+            data.push(b'\n');
+        }
+        return Ok(Incoming::Event {
+            t: l.t,
+            event: Event::NodeLog {
+                node: l.node,
+                attempt: l.attempt,
+                stream: l.stream,
+                data,
+                redacted,
+            },
+        });
+    }
+    let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    if v.get("event").is_some() {
+        let t = v.get("t").and_then(serde_json::Value::as_u64);
+        let event = Event::deserialize(v).map_err(|e| e.to_string())?;
+        return Ok(Incoming::Event { t, event });
+    }
+    if let Some(e) = v.get("error").and_then(serde_json::Value::as_str) {
+        return Ok(Incoming::Error(e.to_string()));
+    }
+    if v.get("reply").and_then(serde_json::Value::as_str) == Some("status") {
+        return Status::deserialize(v)
+            .map(Incoming::Status)
+            .map_err(|e| e.to_string());
+    }
+    Err("a line the protocol does not know".to_string())
+}
+
+/// A JSON line (with its `\n`) of `value`.
+pub fn line(value: &impl Serialize) -> String {
+    let mut s = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string());
+    s.push('\n');
+    s
+}
+
+/// The `{"error": …}` line.
+pub fn error_line(message: &str) -> String {
+    line(&serde_json::json!({ "error": message }))
+}
+
+/// The `{"reply": "status", …}` line.
+pub fn status_line(s: &Status) -> String {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("reply".to_string(), "status".into());
+    }
+    line(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::write_json;
+
+    fn lines_of(e: &Event, t: Option<u64>) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        write_json(&mut out, e, t).unwrap();
+        out.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    /// A batch of log lines crosses as one `node_log` per line and comes back as the same
+    /// lines, with the redactor's markers where they were and a last piece still partial.
+    #[test]
+    fn log_batches_cross_line_by_line() {
+        let data = b"one *** two\nthree\nfour ***".to_vec();
+        let e = Event::NodeLog {
+            node: "svc".into(),
+            attempt: 2,
+            stream: Stream::Stderr,
+            data: data.clone(),
+            redacted: vec![4..7, 23..26],
+        };
+        let lines = lines_of(&e, Some(42));
+        assert_eq!(lines.len(), 3);
+        let mut back = Vec::new();
+        let mut marks = Vec::new();
+        for l in &lines {
+            match parse_line(l).unwrap() {
+                Incoming::Event {
+                    t: Some(42),
+                    event:
+                        Event::NodeLog {
+                            node,
+                            attempt: 2,
+                            stream: Stream::Stderr,
+                            data,
+                            redacted,
+                        },
+                } if &*node == "svc" => {
+                    marks.extend(
+                        redacted
+                            .iter()
+                            .map(|r| r.start + back.len()..r.end + back.len()),
+                    );
+                    back.extend_from_slice(&data);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(back, data);
+        assert_eq!(marks, vec![4..7, 23..26]);
+    }
+
+    #[test]
+    fn other_events_replies_and_errors_parse() {
+        let e = Event::NodeSkipped {
+            node: "b".into(),
+            reason: "not taken".into(),
+        };
+        let l = &lines_of(&e, Some(7))[0];
+        assert!(l.ends_with(br#","t":7}"#), "{}", String::from_utf8_lossy(l));
+        match parse_line(l).unwrap() {
+            Incoming::Event {
+                t: Some(7),
+                event: Event::NodeSkipped { node, reason },
+            } => assert_eq!((&*node, reason.as_str()), ("b", "not taken")),
+            other => panic!("{other:?}"),
+        }
+        let s = Status {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            state: "running".into(),
+            clients: 2,
+            pid: 9,
+        };
+        let l = status_line(&s);
+        match parse_line(l.trim_end().as_bytes()).unwrap() {
+            Incoming::Status(s) => assert_eq!((s.clients, s.state.as_str()), (2, "running")),
+            other => panic!("{other:?}"),
+        }
+        match parse_line(error_line("refused").trim_end().as_bytes()).unwrap() {
+            Incoming::Error(m) => assert_eq!(m, "refused"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_line(b"{\"what\":1}").is_err());
+        assert!(parse_line(b"not json").is_err());
+    }
+}

@@ -1,0 +1,338 @@
+//! Runs in a run host (`host`): `wfop run --detach`, `wfop attach` in line mode, `wfop ps`,
+//! `wfop stop`; and the one place a `RunRequest` becomes a `host::Launch`.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::plain::{self, Mode};
+use super::start::{EXIT_INVALID, RunRequest};
+use crate::engine::Event;
+use crate::engine::record::{self, RunDoc};
+use crate::engine::setup::Prepared;
+use crate::host::{self, Client, Command, Incoming, Launched};
+use crate::human::{self, Form};
+use crate::safe;
+
+/// Starts a run host for a prepared request (its secrets handed over, then dropped with it).
+pub fn launch(
+    request: &RunRequest,
+    state_dir: &Path,
+    prepared: Prepared,
+) -> Result<Launched, String> {
+    let run = host::Launch {
+        workflow: request.workflow.clone(),
+        load: request.load.clone(),
+        inputs: prepared.inputs.clone(),
+        max_parallel: request.max_parallel,
+        keep_going: request.keep_going,
+        state_dir: state_dir.to_path_buf(),
+        datapools: request.datapools.clone(),
+    };
+    host::launch(&run, &prepared.secrets)
+}
+
+/// `wfop run --detach`: the missing secrets are asked for first, then the run goes to a run
+/// host and this prints its id and how to attach.
+pub fn detach(request: RunRequest, json: bool) -> i32 {
+    let (prepared, state_dir) = match plain::prepare_with_prompt(&request) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match launch(&request, &state_dir, prepared) {
+        Ok(l) => {
+            let mut out = io::stdout().lock();
+            let _ = if json {
+                writeln!(
+                    out,
+                    "{}",
+                    safe::json(
+                        &serde_json::json!({
+                            "run_id": l.run_id,
+                            "record": l.record,
+                            "pid": l.pid,
+                        })
+                        .to_string()
+                    )
+                )
+            } else {
+                writeln!(
+                    out,
+                    "wfop: run {} started in the background (record: {})\nwfop: attach with: wfop attach {}",
+                    safe::line(&l.run_id),
+                    safe::path(&l.record),
+                    safe::line(&l.run_id)
+                )
+            };
+            0
+        }
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e));
+            EXIT_INVALID
+        }
+    }
+}
+
+/// Where `wfop attach RUN` finds its run: the record folder and its `run.json`.
+pub fn find(state_dir: &Path, run: &str) -> Result<(PathBuf, RunDoc), String> {
+    let dir = record::find_run(state_dir, run).map_err(|e| e.to_string())?;
+    let doc = record::read_doc(&dir).map_err(|e| e.to_string())?;
+    Ok((dir, doc))
+}
+
+/// Where the events of a run come from for a viewer.
+pub enum Stream {
+    /// Its live host (attached).
+    Live(Client),
+    /// Its record's event log (the run has ended, or its host is gone).
+    Replay(Box<dyn Iterator<Item = Result<Incoming, String>> + Send>),
+}
+
+/// Opens a run's events: its host when it has a live one, else its event log.
+pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
+    if doc.is_live() {
+        match Client::connect(dir, host::Mode::Attach) {
+            Ok(c) => return Ok(Stream::Live(c)),
+            // Ended between the check and the connect: its log is complete.
+            Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    host::client::replay(dir).map(|r| Stream::Replay(Box::new(r)))
+}
+
+/// `wfop attach RUN --plain|--json`: the run's events from its start, then live, to stdout;
+/// returns the run's exit code once it has ended (1 when its host went away first).
+pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
+    let (dir, doc) = match find(state_dir, run) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e));
+            return EXIT_INVALID;
+        }
+    };
+    let stream = match open(&dir, &doc) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wfop: run {}: {}", safe::line(&doc.run_id), safe::text(&e));
+            return EXIT_INVALID;
+        }
+    };
+    let mut v = LineViewer {
+        out: io::BufWriter::new(io::stdout().lock()),
+        mode,
+        status: None,
+    };
+    match stream {
+        Stream::Live(mut c) => {
+            let mut buf = Vec::new();
+            while let Ok(true) = c.next_line(&mut buf) {
+                let parsed = host::proto::parse_line(&buf);
+                if !matches!(v.show(&buf, parsed), Ok(true)) {
+                    break;
+                }
+                // Flush when nothing more is waiting: live lines show at once.
+                if !c.has_buffered() && v.out.flush().is_err() {
+                    break;
+                }
+            }
+        }
+        Stream::Replay(lines) => {
+            for parsed in lines {
+                let line = match &parsed {
+                    Ok(Incoming::Event { event, t }) if mode == Mode::Json => json_line(event, *t),
+                    _ => Vec::new(),
+                };
+                if !matches!(v.show(&line, parsed), Ok(true)) {
+                    break;
+                }
+            }
+        }
+    }
+    let LineViewer {
+        mut out, status, ..
+    } = v;
+    let _ = out.flush();
+    match status {
+        Some(s) => s.exit_code(),
+        None => {
+            eprintln!(
+                "wfop: run {} has no end in its record: its run host went away ({})",
+                safe::line(&doc.run_id),
+                safe::line(record::read_doc(&dir).map_or(record::ABANDONED, |d| d.shown_status()))
+            );
+            1
+        }
+    }
+}
+
+/// Prints a run's stream as `--plain` or `--json` lines.
+struct LineViewer<W: Write> {
+    out: W,
+    mode: Mode,
+    /// How the run ended, once its `run_finished` came.
+    status: Option<crate::engine::RunStatus>,
+}
+
+impl<W: Write> LineViewer<W> {
+    /// Shows one line of the stream (`line`: its text, for `--json`); false when the stream is
+    /// over for this viewer (the run's end, a refusal, a closed output).
+    fn show(&mut self, line: &[u8], parsed: Result<Incoming, String>) -> io::Result<bool> {
+        match parsed {
+            Ok(Incoming::Event { event, .. }) => {
+                if let Event::RunFinished { status, .. } = &event {
+                    self.status = Some(*status);
+                }
+                match self.mode {
+                    // The lines as the engine wrote them (already terminal-safe).
+                    Mode::Json => {
+                        self.out.write_all(line)?;
+                        self.out.write_all(b"\n")?;
+                    }
+                    Mode::Plain => plain::write_event(&mut self.out, &event)?,
+                }
+                if self.status.is_some() {
+                    self.out.flush()?;
+                    return Ok(false);
+                }
+            }
+            Ok(Incoming::Error(e)) => {
+                self.out.flush()?;
+                eprintln!("wfop: the run host: {}", safe::text(&e));
+                return Ok(false);
+            }
+            Ok(Incoming::Status(_)) => {}
+            Err(e) => eprintln!("wfop: a line of the event stream: {}", safe::text(&e)),
+        }
+        Ok(true)
+    }
+}
+
+/// An event as its log line (for a replay in `--json`).
+fn json_line(e: &Event, t: Option<u64>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = crate::engine::write_json(&mut out, e, t);
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    out
+}
+
+/// `wfop ps`: the live runs of the state folder.
+pub fn ps(state_dir: &Path, json: bool, out: &mut impl Write) -> io::Result<()> {
+    let runs = host::live_runs(state_dir);
+    if json {
+        for r in &runs {
+            let v = serde_json::json!({
+                "run_id": r.doc.run_id,
+                "workflow": r.doc.workflow,
+                "started": r.doc.started,
+                "state": r.status.as_ref().map_or("running", |s| s.state.as_str()),
+                "clients": r.status.as_ref().map(|s| s.clients),
+                "pid": r.doc.pid,
+                "host": r.status.is_some(),
+                "record": r.dir,
+            });
+            writeln!(out, "{}", safe::json(&v.to_string()))?;
+        }
+        return Ok(());
+    }
+    if runs.is_empty() {
+        return writeln!(
+            out,
+            "no live runs in {}",
+            safe::path(&state_dir.join("runs"))
+        );
+    }
+    let w = runs
+        .iter()
+        .map(|r| safe::line(&r.doc.run_id).chars().count())
+        .max()
+        .unwrap_or(6);
+    writeln!(
+        out,
+        "{:w$}  {:9} {:>7} {:>9}  {:24}  workflow",
+        "run", "state", "clients", "pid", "started"
+    )?;
+    for r in &runs {
+        let clients = r
+            .status
+            .as_ref()
+            .map_or("-".to_string(), |s| s.clients.to_string());
+        writeln!(
+            out,
+            "{:w$}  {:9} {clients:>7} {:>9}  {:24}  {}",
+            safe::line(&r.doc.run_id),
+            safe::line(r.status.as_ref().map_or("running", |s| s.state.as_str())),
+            r.doc.pid,
+            safe::line(&r.doc.started),
+            safe::line(&r.doc.workflow)
+        )?;
+    }
+    Ok(())
+}
+
+/// `wfop stop RUN [--kill]`: cancels a live run through its host and waits for its end.
+pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
+    let (dir, doc) = match find(state_dir, run) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e));
+            return EXIT_INVALID;
+        }
+    };
+    if !doc.is_live() {
+        eprintln!(
+            "wfop: run {} is not running ({})",
+            safe::line(&doc.run_id),
+            safe::line(doc.shown_status())
+        );
+        return EXIT_INVALID;
+    }
+    let mut c = match Client::connect(&dir, host::Mode::Attach) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "wfop: run {} (pid {}) has no run host to stop it ({}); stop its wfop with: kill {}",
+                safe::line(&doc.run_id),
+                doc.pid,
+                safe::text(&e),
+                doc.pid
+            );
+            return EXIT_INVALID;
+        }
+    };
+    let command = if kill { Command::Kill } else { Command::Cancel };
+    if let Err(e) = c.send(command) {
+        eprintln!(
+            "wfop: cannot ask the run host: {}",
+            safe::text(&e.to_string())
+        );
+        return 1;
+    }
+    let mut buf = Vec::new();
+    while let Some(line) = c.next(&mut buf) {
+        if let Ok(Incoming::Event {
+            event:
+                Event::RunFinished {
+                    status,
+                    duration_ms,
+                    ..
+                },
+            ..
+        }) = line
+        {
+            println!(
+                "wfop: run {} {} after {}",
+                safe::line(&doc.run_id),
+                status.as_str(),
+                human::millis(duration_ms, Form::Summary)
+            );
+            return 0;
+        }
+    }
+    eprintln!(
+        "wfop: run {}: its run host went away before the run's end",
+        safe::line(&doc.run_id)
+    );
+    1
+}
