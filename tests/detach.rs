@@ -172,8 +172,30 @@ fn record_lines(record: &Path, node: &str) -> Vec<String> {
         .collect()
 }
 
+/// A screen capture without its escape sequences (`capture` keeps them: `-e`).
+fn plain(screen: &str) -> String {
+    let mut out = String::new();
+    let mut chars = screen.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        // CSI: ESC [ parameters… final byte (0x40..=0x7e); anything else: ESC and one more.
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The highest `line NNNN` on a screen (0 when none).
 fn newest_on(screen: &str) -> u32 {
+    let screen = plain(screen);
     screen
         .match_indices("line ")
         .filter_map(|(i, _)| screen.get(i + 5..i + 9)?.parse().ok())
@@ -188,27 +210,50 @@ fn done_count(lines: &[String]) -> Option<u32> {
         .find_map(|l| l.strip_prefix("done ")?.trim().parse().ok())
 }
 
-/// `wfop run WF --detach ARGS…`: checks the contract's stdout line and exit 0; returns the id.
-fn start_detached(case: &Case, wf: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+/// `wfop run WF --detach ARGS…` (exit 0): the run's id, from its `run <ID> started` line, and
+/// its record; the host goes into `left` before anything is checked.
+fn start_detached(
+    case: &Case,
+    wf: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    left: &mut Leftovers,
+) -> (String, PathBuf, String) {
     let mut all = vec!["run", wf.to_str().expect("utf-8 path"), "--detach"];
     all.extend_from_slice(args);
     let mut envs = envs.to_vec();
     envs.push(LINGER);
     let out = case.wfop(&all, &envs);
+    let record = std::fs::read_dir(case.state().join("runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .max();
+    if let Some(pid) = record
+        .as_deref()
+        .and_then(|r| std::fs::read(r.join("run.json")).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|d| d["pid"].as_i64())
+    {
+        left.hosts.push((pid as i32, proc_start(pid as i32)));
+    }
     let stdout = text(&out.stdout);
     let why = format!("stdout: {stdout}\nstderr: {}", text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{why}");
-    let line = stdout
+    let id = stdout
         .lines()
-        .find(|l| l.starts_with("run "))
-        .unwrap_or_else(|| panic!("no `run <ID> started` line: {why}"));
-    let id = line.split_whitespace().nth(1).expect("an id").to_string();
-    assert_eq!(
-        line,
-        format!("run {id} started: attach with wfop attach {id}"),
-        "{why}"
-    );
-    id
+        .find_map(|l| {
+            let mut w = l.split_whitespace().skip_while(|&w| w != "run").skip(1);
+            let id = w.next()?;
+            (w.next()? == "started" || l.contains(&format!("run {id} started"))).then_some(id)
+        })
+        .unwrap_or_else(|| panic!("no `run <ID> started` line: {why}"))
+        .to_string();
+    let record = record.unwrap_or_else(|| panic!("no record: {why}"));
+    assert_eq!(run_json(&record)["run_id"], id.as_str(), "{why}");
+    host_pid(&record);
+    (id, record, stdout)
 }
 
 fn run_json(record: &Path) -> Value {
@@ -493,6 +538,7 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
     t2.key("Tab");
     t2.keys("g");
     t2.wait_for(&mut seen, "the first lines in the log pane", |s| {
+        let s = plain(s);
         s.contains("line 0001") && s.contains("token ***")
     });
     // A JSON client attached now gets every line from the first, then the live ones.
@@ -560,10 +606,7 @@ fn two_clients_at_once_both_get_every_line_and_a_late_one_replays_it() {
     let counter = Counter::in_dir(case.path());
     let mut left = Leftovers::releasing(&counter.go);
     let wf = counter.workflow(&case, false);
-    let id = start_detached(&case, &wf, &[], &[]);
-    let record = case.run_dir();
-    assert_eq!(run_json(&record)["run_id"], id.as_str());
-    left.hosts.push(host_of(&record));
+    let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
     let a = Lines::spawn(&case, &["attach", &id, "--json"]);
     let b = Lines::spawn(&case, &["attach", "last", "--json"]);
     for (name, c) in [("a", &a), ("b", &b)] {
@@ -634,9 +677,7 @@ echo "flood over""#,
         &[],
         &[],
     );
-    let id = start_detached(&case, &wf, &[], &[]);
-    let record = case.run_dir();
-    left.hosts.push(host_of(&record));
+    let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
     // A raw client that says hello and then never reads.
     let _mute = Raw::attach(&record, "attach");
     // An `attach --json` that is stopped once it is connected.
@@ -812,9 +853,7 @@ fn start_sleeper(case: &Case, left: &mut Leftovers) -> (String, PathBuf, SvcPid,
         &[("sleeper", "later")],
         &[],
     );
-    let id = start_detached(case, &wf, &[], &[]);
-    let record = case.run_dir();
-    left.hosts.push(host_of(&record));
+    let (id, record, _) = start_detached(case, &wf, &[], &[], left);
     wait_until(
         "the sleeper to be waiting",
         || {
@@ -938,14 +977,13 @@ fn no_secret_crosses_the_socket() {
     let counter = Counter::in_dir(case.path());
     let mut left = Leftovers::releasing(&counter.go);
     let wf = counter.workflow(&case, true);
-    let id = start_detached(
+    let (id, record, _) = start_detached(
         &case,
         &wf,
         &["--secret", &format!("tok=env:{SECRET_VAR}")],
         &[(SECRET_VAR, IBM_KEY)],
+        &mut left,
     );
-    let record = case.run_dir();
-    left.hosts.push(host_of(&record));
     let mut watch = Raw::attach(&record, "attach");
     let mut control = Raw::attach(&record, "control");
     let mut events = Vec::new();
@@ -997,4 +1035,25 @@ fn no_secret_crosses_the_socket() {
     }
     assert_eq!(watch.hello["run_id"], id.as_str(), "{}", watch.hello);
     assert!(watch.hello["wfop"].is_string(), "{}", watch.hello);
+}
+
+#[test]
+fn detach_prints_the_id_and_how_to_attach() {
+    let case = Case::new();
+    let mut left = Leftovers::default();
+    let wf = case.workflow(
+        json!([{ "id": "quick", "type": "service", "run": { "command": ["echo", "hi"] } }]),
+        &[],
+        &[],
+    );
+    let (id, _, stdout) = start_detached(&case, &wf, &[], &[], &mut left);
+    let (code, lines, err) = Lines::spawn(&case, &["attach", &id, "--json"]).finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(node_logs(&lines, "quick"), ["hi"]);
+    // The contract (BRIEF.md): one line on stdout.
+    let want = format!("run {id} started: attach with wfop attach {id}");
+    assert!(
+        stdout.lines().any(|l| l == want),
+        "expected the line {want:?} in:\n{stdout}"
+    );
 }
