@@ -373,7 +373,10 @@ fn node_logs(lines: &[String], node: &str) -> Vec<String> {
 /// A raw client of `<record>/host.sock` that keeps every byte the host sends.
 struct Raw {
     stream: UnixStream,
+    /// Every byte received, in order.
     got: Vec<u8>,
+    /// How much of `got` `line` has handed out.
+    used: usize,
     /// The host's hello (after `attach`).
     hello: Value,
 }
@@ -389,6 +392,7 @@ impl Raw {
         Raw {
             stream,
             got: Vec::new(),
+            used: 0,
             hello: Value::Null,
         }
     }
@@ -410,24 +414,23 @@ impl Raw {
         self.stream.write_all(&line).expect("send to the host");
     }
 
-    /// The next line as JSON (`None` at EOF), kept in `got`.
+    /// The next line as JSON (`None` at EOF); every byte read is kept in `got`.
     fn line(&mut self) -> Option<Value> {
-        let start = self.got.len();
-        let mut byte = [0u8; 1];
+        let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            match self.stream.read(&mut byte) {
+            if let Some(k) = self.got[self.used..].iter().position(|&b| b == b'\n') {
+                let l = &self.got[self.used..self.used + k];
+                self.used += k + 1;
+                return Some(
+                    serde_json::from_slice(l).unwrap_or_else(|e| panic!("{e}: {:?}", text(l))),
+                );
+            }
+            match self.stream.read(&mut chunk) {
                 Ok(0) => return None,
-                Ok(_) => {
-                    self.got.push(byte[0]);
-                    if byte[0] == b'\n' {
-                        break;
-                    }
-                }
+                Ok(n) => self.got.extend_from_slice(&chunk[..n]),
                 Err(e) => panic!("reading host.sock: {e}"),
             }
         }
-        let l = &self.got[start..];
-        Some(serde_json::from_slice(l).unwrap_or_else(|e| panic!("{e}: {:?}", text(l))))
     }
 
     /// Reads on to EOF, keeping the bytes; false when the read failed or timed out first.
@@ -678,8 +681,8 @@ echo "flood over""#,
         &[],
     );
     let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
-    // A raw client that says hello and then never reads.
-    let _mute = Raw::attach(&record, "attach");
+    // A raw client that says hello and then reads nothing until the run is over.
+    let mut mute = Raw::attach(&record, "attach");
     // An `attach --json` that is stopped once it is connected.
     let stopped = Lines::spawn(&case, &["attach", &id, "--json"]);
     wait_until(
@@ -728,6 +731,33 @@ echo "flood over""#,
         flood_late == want,
         "the stopped client got {} flood lines, expected 1..={FLOOD} in order",
         flood_late.len()
+    );
+    // The raw client, reading at last, gets it all too: far more than any socket buffer holds,
+    // so the host really had a client that did not keep up, and served it at its own pace.
+    let mut flood_raw: Vec<u32> = Vec::new();
+    while let Some(e) = mute.line() {
+        if e["event"] == "node_log" {
+            let l = e["line"].as_str().unwrap_or_default();
+            if let Some(n) = l
+                .strip_prefix("flood ")
+                .and_then(|l| l.get(..6)?.parse().ok())
+            {
+                flood_raw.push(n);
+            }
+        }
+        if e["event"] == "run_finished" {
+            break;
+        }
+    }
+    assert!(
+        flood_raw == want,
+        "the raw client got {} flood lines, expected 1..={FLOOD} in order",
+        flood_raw.len()
+    );
+    assert!(
+        mute.got.len() > 4 << 20,
+        "the stream is larger than any socket buffer: {} bytes",
+        mute.got.len()
     );
 }
 
