@@ -452,6 +452,45 @@ impl Raw {
 
 // ---------------------------------------------------------------------------------------
 
+/// `wfop run WF EXTRA` (the TUI, secret `tok` from a file the remote shell reads: never on a
+/// command line) over `ssh -tt` in a tmux pane; waits for `line 0003` on the screen. Returns the
+/// pane and the ssh client's pid; `None` (skipped) without tmux.
+fn tui_over_ssh(
+    sshd: &Sshd,
+    case: &Case,
+    wf: &Path,
+    extra: &str,
+    seen: &mut Vec<String>,
+) -> Option<(Tmux, i32)> {
+    let secret_file = case.write("tok", IBM_KEY);
+    let remote_run = format!(
+        "cd {dir} && export {SECRET_VAR}=\"$(cat {secret})\" {l}={lv} && exec {wfop} run {wf} --secret tok=env:{SECRET_VAR} {extra} --state-dir {state}",
+        dir = q(case.path()),
+        secret = q(&secret_file),
+        l = LINGER.0,
+        lv = LINGER.1,
+        wfop = shell_quote(env!("CARGO_BIN_EXE_wfop")),
+        wf = q(wf),
+        state = q(&case.state()),
+    );
+    let client_pid = case.path().join("client.pid");
+    let first = format!(
+        "echo $$ > {}; exec {}",
+        q(&client_pid),
+        sshd.ssh_line(&remote_run)
+    );
+    let t = Tmux::start("detach-ssh", &first, 100, 30)?;
+    t.wait_for(seen, "the run's TUI with a few lines", |s| {
+        s.contains("line 0003") && s.contains("running")
+    });
+    let client = std::fs::read_to_string(&client_pid)
+        .expect("client pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    Some((t, client))
+}
+
 #[test]
 fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
     let Some(sshd) = Sshd::start() else {
@@ -461,31 +500,10 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
     let counter = Counter::in_dir(case.path());
     let mut left = Leftovers::releasing(&counter.go);
     let wf = counter.workflow(&case, true);
-    let secret_file = case.write("tok", IBM_KEY);
-    let wfop = shell_quote(env!("CARGO_BIN_EXE_wfop"));
-    let state = q(&case.state());
-    // The secret travels in a file read by the remote shell: never on a command line.
-    let remote_run = format!(
-        "cd {dir} && export {SECRET_VAR}=\"$(cat {secret})\" {l}={lv} && exec {wfop} run {wf} --secret tok=env:{SECRET_VAR} --state-dir {state}",
-        dir = q(case.path()),
-        secret = q(&secret_file),
-        l = LINGER.0,
-        lv = LINGER.1,
-        wf = q(&wf),
-    );
-    let client_pid = case.path().join("client.pid");
-    let first = format!(
-        "echo $$ > {}; exec {}",
-        q(&client_pid),
-        sshd.ssh_line(&remote_run)
-    );
-    let Some(t1) = Tmux::start("detach-ssh1", &first, 100, 30) else {
+    let mut seen = Vec::new();
+    let Some((t1, client)) = tui_over_ssh(&sshd, &case, &wf, "", &mut seen) else {
         return;
     };
-    let mut seen = Vec::new();
-    t1.wait_for(&mut seen, "the run's TUI with a few lines", |s| {
-        s.contains("line 0003") && s.contains("running")
-    });
     let record = case.run_dir();
     let id = run_json(&record)["run_id"]
         .as_str()
@@ -495,11 +513,6 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
     let svc = counter.pid();
     left.services.push(svc.clone());
     assert!(svc.alive(), "the service runs");
-    let client: i32 = std::fs::read_to_string(&client_pid)
-        .expect("client pid")
-        .trim()
-        .parse()
-        .expect("a pid");
     // SAFETY: plain kill of the ssh client this test started (the pane's process).
     unsafe { libc::kill(client, libc::SIGKILL) };
     let at_drop = numbers(&record_lines(&record, "counter")).len();
@@ -526,6 +539,8 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
     drop(t1);
 
     // A new SSH session attaches to the live run.
+    let wfop = shell_quote(env!("CARGO_BIN_EXE_wfop"));
+    let state = q(&case.state());
     let remote_attach = format!("exec {wfop} attach last --state-dir {state}",);
     let Some(t2) = Tmux::start("detach-ssh2", &sshd.ssh_line(&remote_attach), 100, 30) else {
         return;
@@ -1085,4 +1100,179 @@ fn detach_prints_the_id_and_how_to_attach() {
         stdout.lines().any(|l| l == want),
         "expected the line {want:?} in:\n{stdout}"
     );
+}
+
+/// The host `(pid, start)` has exited (a zombie counts as exited).
+fn host_gone(host: (i32, Option<u64>)) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", host.0)).unwrap_or_default();
+    proc_start(host.0) != host.1 || stat.contains(") Z ")
+}
+
+#[test]
+fn with_stop_on_hangup_an_ssh_drop_ends_the_run_as_before() {
+    // The other side of an_ssh_drop_leaves_the_run_going…: the same drop, and the run that
+    // asked for the old behaviour stops, so that test's checks do tell the two apart.
+    let Some(sshd) = Sshd::start() else {
+        return;
+    };
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow(&case, true);
+    let mut seen = Vec::new();
+    let Some((_t, client)) = tui_over_ssh(&sshd, &case, &wf, "--stop-on-hangup", &mut seen) else {
+        return;
+    };
+    let record = case.run_dir();
+    let svc = counter.pid();
+    left.services.push(svc.clone());
+    assert!(svc.alive(), "the service runs");
+    // SAFETY: plain kill of the ssh client this test started (the pane's process).
+    unsafe { libc::kill(client, libc::SIGKILL) };
+    wait_until(
+        "the run to end with its terminal",
+        || run_json(&record)["status"] != "running",
+        || format!("run.json: {}", run_json(&record)),
+    );
+    let run = run_json(&record);
+    assert_eq!(run["status"], "interrupted", "{run}");
+    assert_eq!(run["signal"], libc::SIGHUP, "{run}");
+    assert_eq!(run["exit_code"], 129, "{run}");
+    assert!(gone(&svc), "the service outlived a --stop-on-hangup run");
+}
+
+#[test]
+fn d_detaches_on_purpose_and_the_run_goes_on() {
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow(&case, false);
+    let cmd = format!(
+        "{wfop} run {wf} --state-dir {state}; echo \"wfop exited $?\"",
+        wfop = shell_quote(env!("CARGO_BIN_EXE_wfop")),
+        wf = q(&wf),
+        state = q(&case.state()),
+    );
+    let Some(t) = Tmux::start_with_env("detach-d", &cmd, 100, 30, &[LINGER]) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    t.wait_for(&mut seen, "the run's TUI with a few lines", |s| {
+        s.contains("line 0003") && s.contains("running")
+    });
+    let record = case.run_dir();
+    let id = run_json(&record)["run_id"]
+        .as_str()
+        .expect("run_id")
+        .to_string();
+    let host = host_of(&record);
+    left.hosts.push(host);
+    let svc = counter.pid();
+    left.services.push(svc.clone());
+    t.keys("d");
+    t.wait_for(&mut seen, "wfop to leave the terminal", |s| {
+        s.contains("wfop exited 0")
+    });
+    let after = t.capture_all();
+    assert!(after.contains("wfop attach"), "how to come back:\n{after}");
+    assert_eq!(t.pane("#{alternate_on}"), "0", "the normal screen is back");
+    let at_detach = numbers(&record_lines(&record, "counter")).len();
+    wait_until(
+        "lines logged after detaching",
+        || numbers(&record_lines(&record, "counter")).len() >= at_detach + 3,
+        || format!("{:?}", record_lines(&record, "counter")),
+    );
+    assert!(svc.alive(), "the service goes on");
+    assert!(!host_gone(host), "the run host goes on");
+    let entry = ps_entry(&case, &id).unwrap_or_else(|| panic!("ps lists {id}"));
+    assert_eq!(entry["clients"], 0, "{entry}");
+    let json = Lines::spawn(&case, &["attach", &id, "--json"]);
+    wait_until(
+        "the JSON client to get lines",
+        || !json.logged("counter").is_empty(),
+        || format!("{:?}", json.snapshot()),
+    );
+    counter.release();
+    let (code, lines, err) = json.finish();
+    assert_eq!(code, Some(0), "{err}");
+    let logged = node_logs(&lines, "counter");
+    assert_every_line(
+        &numbers(&logged),
+        done_count(&logged).expect("done N"),
+        "attach --json after d",
+    );
+}
+
+#[test]
+fn the_host_ends_after_its_linger_and_attach_replays_the_record() {
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow(&case, false);
+    let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
+    let host = left.hosts[0];
+    let sock = record.join("host.sock");
+    // The host waits for the run, however long it takes with nobody attached …
+    wait_until(
+        "a few lines",
+        || numbers(&record_lines(&record, "counter")).len() >= 3,
+        || format!("{:?}", record_lines(&record, "counter")),
+    );
+    assert!(!host_gone(host) && sock.exists(), "the host serves the run");
+    counter.release();
+    // … then ends (after WFOP_HOST_LINGER_MS with no client) and removes its socket.
+    wait_until(
+        "the host to end and remove its socket",
+        || host_gone(host) && !sock.exists(),
+        || format!("host gone: {}, socket: {}", host_gone(host), sock.exists()),
+    );
+    assert_eq!(run_json(&record)["status"], "succeeded");
+    assert!(ps_entry(&case, &id).is_none(), "ps lists an ended run");
+    // The finished run in the TUI, from the record alone.
+    let n = done_count(&record_lines(&record, "counter")).expect("done N");
+    let cmd = format!(
+        "{wfop} attach {id} --state-dir {state}; echo \"wfop exited $?\"",
+        wfop = shell_quote(env!("CARGO_BIN_EXE_wfop")),
+        state = q(&case.state()),
+    );
+    let Some(t) = Tmux::start("detach-replay", &cmd, 100, 30) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    let want = format!("done {n}");
+    t.wait_for(&mut seen, "the replayed run's end", |s| {
+        let s = plain(s);
+        s.contains("succeeded") && s.contains(&want)
+    });
+    t.keys("q");
+    t.wait_for(&mut seen, "wfop to quit", |s| s.contains("wfop exited 0"));
+}
+
+#[test]
+fn a_client_of_another_protocol_gets_a_clear_message() {
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow(&case, false);
+    let (_, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
+    for (hello, says) in [
+        (
+            json!({"hello": "wfop", "protocol": 99, "mode": "attach"}),
+            "99",
+        ),
+        (json!({"hello": "something else", "protocol": 1}), "hello"),
+    ] {
+        let mut raw = Raw::connect(&record);
+        let host = raw.line().expect("the host's hello");
+        assert_eq!(host["protocol"], 1, "{host}");
+        raw.send(&hello);
+        let answer = raw.line().expect("an answer");
+        let msg = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"));
+        assert!(msg.contains(says), "{hello} → {msg}");
+        assert!(raw.rest(), "the host closes the connection");
+        assert!(!text(&raw.got).contains("\"event\""), "{}", text(&raw.got));
+    }
+    counter.release();
 }
