@@ -961,6 +961,10 @@ fn a_run_host_killed_outright_leaves_an_abandoned_record() {
     let host = host_pid(&record);
     let entry = ps_entry(&case, &id).unwrap_or_else(|| panic!("ps lists {id}"));
     assert_eq!(entry["state"], "running", "{entry}");
+    assert_eq!(
+        entry["pid"], host,
+        "ps and run.json name the same host: {entry}"
+    );
     let runs = text(&case.wfop(&["runs"], &[]).stdout);
     assert!(runs.contains("running"), "{runs}");
     // SAFETY: plain kill of the run host this test started.
@@ -1275,4 +1279,60 @@ fn a_client_of_another_protocol_gets_a_clear_message() {
         assert!(!text(&raw.got).contains("\"event\""), "{}", text(&raw.got));
     }
     counter.release();
+}
+
+#[test]
+fn two_attached_screens_each_keep_their_own_view() {
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow(&case, false);
+    let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
+    let cmd = format!(
+        "{wfop} attach {id} --state-dir {state}",
+        wfop = shell_quote(env!("CARGO_BIN_EXE_wfop")),
+        state = q(&case.state()),
+    );
+    let (Some(a), Some(b)) = (
+        Tmux::start("detach-view-a", &cmd, 100, 30),
+        Tmux::start("detach-view-b", &cmd, 100, 30),
+    ) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for t in [&a, &b] {
+        t.wait_for(&mut seen, "an attached screen with lines", |s| {
+            newest_on(s) >= 20 && s.contains("running")
+        });
+    }
+    let entry = ps_entry(&case, &id).unwrap_or_else(|| panic!("ps lists {id}"));
+    assert_eq!(entry["clients"], 2, "{entry}");
+    // One operator goes to the top of the log; the other keeps following.
+    a.key("Tab");
+    a.key("Tab");
+    a.keys("g");
+    a.wait_for(&mut seen, "the top of the log on screen a", |s| {
+        let s = plain(s);
+        s.contains("line 0001") && s.contains("paused")
+    });
+    // Past what a 30-row screen can show from the top.
+    let later = numbers(&record_lines(&record, "counter")).len().max(40) as u32 + 5;
+    b.wait_for(&mut seen, "screen b to follow on", |s| {
+        newest_on(s) >= later
+    });
+    let a_now = a.capture();
+    assert!(
+        plain(&a_now).contains("line 0001"),
+        "screen a stayed at the top:\n{a_now}"
+    );
+    assert!(
+        newest_on(&a_now) < later,
+        "screen a did not follow:\n{a_now}"
+    );
+    counter.release();
+    for t in [&a, &b] {
+        t.wait_for(&mut seen, "the end on both screens", |s| {
+            s.contains("succeeded")
+        });
+    }
 }
