@@ -75,6 +75,9 @@ pub enum Effect {
     Start(Box<Prepared>),
     /// Follow the run this screen was opened on (`wfop attach`).
     Attach,
+    /// Pass a stop signal on to the run host of this screen's run (its engine stops the run
+    /// as it would in this process: `interrupted`, 128 + signal).
+    Forward(i32),
     /// Cancel the running run (children get SIGTERM, then SIGKILL after the grace period).
     Cancel,
     /// Stop the running run now (SIGKILL).
@@ -271,6 +274,8 @@ pub struct App {
     pub effects: Vec<Effect>,
     /// Where runs live: this process, or a run host (then `d` detaches, SIGHUP too).
     pub host: RunHome,
+    /// The screen left a live run going (`d`, SIGHUP): no summary of a run not over.
+    pub detached: bool,
 }
 
 /// Where the runs of a screen live.
@@ -301,6 +306,11 @@ impl App {
     pub fn attached(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
         let mut app = App::blank(wf, theme, charset, now);
         app.host = RunHome::Attached;
+        // Where the values came from is the starting terminal's to know.
+        for name in crate::engine::setup::secret_uses(&app.wf).into_keys() {
+            app.sources
+                .insert(name, "given when the run started".to_string());
+        }
         app.engine_live = true;
         app.effects.push(Effect::Attach);
         app.refresh_rows();
@@ -363,6 +373,7 @@ impl App {
             exit_note: None,
             effects: Vec::new(),
             host: RunHome::InProcess,
+            detached: false,
         }
     }
 
@@ -619,10 +630,14 @@ pub fn update(app: &mut App, ev: AppEvent) {
                 // Not this screen's run to stop: a signal to the viewer only ends the viewer.
                 app.exit = Some(128 + sig);
             } else if app.engine_live {
-                // The engine saw the signal too and stops; quit when it has.
+                // The engine saw the signal too (in a run host: is passed it) and stops; quit
+                // when it has.
                 app.phase = Phase::Stopping;
                 app.quit_after_run = true;
-                app.effects.push(Effect::Cancel);
+                app.effects.push(match app.host {
+                    RunHome::Host => Effect::Forward(sig),
+                    _ => Effect::Cancel,
+                });
                 app.say(format!("signal {sig}: stopping the run…"));
             } else {
                 app.exit = Some(128 + sig);
@@ -1307,6 +1322,7 @@ fn detach(app: &mut App) {
     } else {
         format!("wfop: run {id} has ended — look at it again with: wfop attach {id}")
     });
+    app.detached = app.engine_live;
     app.exit = Some(if app.engine_live { 0 } else { app.final_code() });
 }
 
@@ -1339,6 +1355,9 @@ fn run_over(app: &mut App) {
         app.exit = Some(app.final_code());
     } else if let Some(s) = app.status {
         let text = match s {
+            RunStatus::Succeeded if app.host == RunHome::Attached => {
+                "run succeeded — q quits".to_string()
+            }
             RunStatus::Succeeded => "run succeeded — r runs again, q quits".to_string(),
             RunStatus::Failed => "run failed — select a node for its reason and logs".to_string(),
             RunStatus::Cancelled => "run cancelled".to_string(),

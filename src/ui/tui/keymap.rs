@@ -196,7 +196,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('r')], context: C::Global, action: A::Run, short: "run", long: "run the workflow, or run it again when finished" },
     Binding { keys: &[k('c')], context: C::Global, action: A::Cancel, short: "cancel", long: "cancel the run (asks first; children are stopped)" },
     Binding { keys: &[k('?')], context: C::Global, action: A::Help, short: "help", long: "show all keys" },
-    Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "leave the run going in the background and quit (wfop attach brings it back)" },
+    Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "quit and leave the run going (wfop attach comes back)" },
     Binding { keys: &[k('q'), ctrl('c')], context: C::Global, action: A::Quit, short: "quit", long: "quit (asks first while running; cancels children)" },
 ];
 

@@ -176,7 +176,7 @@ fn with_screen(mut ui: Ui, warnings: &str, make: impl FnOnce(Instant) -> App) ->
             if let Some(note) = &app.exit_note {
                 let _ = writeln!(err, "{}", safe::text(note));
             }
-            if app.runs > 0 {
+            if app.runs > 0 && !app.detached {
                 let _ = write!(io::stdout().lock(), "{}", safe::text(&summary(&app)));
             }
         }
@@ -221,8 +221,8 @@ struct Ui {
     state_dir: PathBuf,
     /// A run in this process.
     cancel: Option<CancelToken>,
-    /// A run in a run host: its commands.
-    commands: Arc<Mutex<Option<host::client::Commands>>>,
+    /// A run in a run host: its commands and its pid.
+    commands: Arc<Mutex<Option<(host::client::Commands, u32)>>>,
     /// `wfop attach`: the run's record folder and `run.json`.
     attach: Option<(PathBuf, RunDoc)>,
     /// Where the runs live.
@@ -393,6 +393,7 @@ impl Ui {
                 }
                 self.command(host::Command::Kill);
             }
+            Effect::Forward(sig) => self.forward(sig),
             Effect::Copy(text) => {
                 let mux = Multiplexer::detect(|k| std::env::var(k).ok());
                 match export::osc52(&text, mux) {
@@ -422,13 +423,33 @@ impl Ui {
 impl Ui {
     /// Sends a command to the run host of the run this screen follows, if it has one.
     fn command(&self, c: host::Command) {
-        if let Some(cmds) = self
+        if let Some((cmds, _)) = self
             .commands
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
             let _ = cmds.send(c);
+        }
+    }
+
+    /// Passes a stop signal on to the run host (same user: allowed); without one yet (it is
+    /// starting), cancels as soon as it can.
+    fn forward(&self, sig: i32) {
+        let pid = self
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, pid)| *pid);
+        let target = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32));
+        let signal = rustix::process::Signal::from_named_raw(sig);
+        let sent = match (target, signal) {
+            (Some(p), Some(s)) => rustix::process::kill_process(p, s).is_ok(),
+            _ => false,
+        };
+        if !sent {
+            self.command(host::Command::Cancel);
         }
     }
 }
@@ -440,7 +461,7 @@ fn follow(
     stream: remote::Stream,
     tx: &Sender<AppEvent>,
     credits: &Credits,
-    commands: &Mutex<Option<host::client::Commands>>,
+    commands: &Mutex<Option<(host::client::Commands, u32)>>,
 ) {
     let feed = |line: Result<host::Incoming, String>| -> Option<Result<(), String>> {
         match line {
@@ -459,7 +480,8 @@ fn follow(
     };
     let end = match stream {
         remote::Stream::Live(mut c) => {
-            *commands.lock().unwrap_or_else(|e| e.into_inner()) = c.commands().ok();
+            *commands.lock().unwrap_or_else(|e| e.into_inner()) =
+                c.commands().ok().map(|cmds| (cmds, c.host.pid));
             let mut buf = Vec::new();
             let mut end = None;
             while let Some(line) = c.next(&mut buf) {
