@@ -551,6 +551,9 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
         newest_on(s) >= before && s.contains("running")
     });
     assert!(screen.contains("counter"), "{screen}");
+    // The secret's row: held by the run host, not asked for again, never shown.
+    let row = plain(&screen);
+    assert!(row.contains("given when the run"), "{row}");
     // The history is there too: the oldest lines, from before this session.
     t2.key("Tab");
     t2.key("Tab");
@@ -984,36 +987,29 @@ fn a_run_host_killed_outright_leaves_an_abandoned_record() {
         "{}",
         text(&logs.stderr)
     );
-    // What became of the services (the issue asks for no orphans; say what is seen).
+    // No orphans: the services went with their host (the sandbox sees to it).
     for (what, p) in [("service", &svc), ("service's child", &gc)] {
-        if gone(p) {
-            eprintln!("after the host's SIGKILL: the {what} is gone");
-        } else {
-            let ppids: Vec<String> = p
-                .host_pids()
+        assert!(
+            gone(p),
+            "the {what} outlived its run host's SIGKILL: pids {:?}, parents {:?}",
+            p.host_pids(),
+            p.host_pids()
                 .iter()
                 .map(|h| {
-                    std::fs::read_to_string(format!("/proc/{h}/stat"))
-                        .ok()
+                    let stat = std::fs::read_to_string(format!("/proc/{h}/stat"));
+                    stat.ok()
                         .and_then(|s| {
-                            s.rsplit_once(')')
-                                .and_then(|(_, r)| r.split_whitespace().nth(1).map(String::from))
+                            Some(s.rsplit_once(')')?.1.split_whitespace().nth(1)?.to_string())
                         })
                         .unwrap_or_default()
                 })
-                .collect();
-            eprintln!(
-                "after the host's SIGKILL: the {what} is still running (pids {:?}, parents {ppids:?})",
-                p.host_pids()
-            );
-        }
+                .collect::<Vec<_>>()
+        );
     }
     // Attaching to it replays the record and ends (no live host to wait for).
     let (code, lines, err) = Lines::spawn(&case, &["attach", &id, "--json"]).finish();
-    eprintln!(
-        "attach on the abandoned run: exit {code:?}, stderr: {}",
-        err.trim()
-    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("abandoned"), "{err}");
     assert!(
         node_logs(&lines, "sleeper").iter().any(|l| l == "waiting"),
         "{lines:?}"
@@ -1094,16 +1090,43 @@ fn detach_prints_the_id_and_how_to_attach() {
         &[],
         &[],
     );
-    let (id, _, stdout) = start_detached(&case, &wf, &[], &[], &mut left);
+    let (id, record, stdout) = start_detached(&case, &wf, &[], &[], &mut left);
     let (code, lines, err) = Lines::spawn(&case, &["attach", &id, "--json"]).finish();
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(node_logs(&lines, "quick"), ["hi"]);
-    // The contract (BRIEF.md): one line on stdout.
-    let want = format!("run {id} started: attach with wfop attach {id}");
-    assert!(
-        stdout.lines().any(|l| l == want),
-        "expected the line {want:?} in:\n{stdout}"
+    // The wording the lead settled (STATUS.md 07:28): two lines on stdout.
+    let want = [
+        format!(
+            "wfop: run {id} started in the background (record: {})",
+            record.display()
+        ),
+        format!("wfop: attach with: wfop attach {id}"),
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want, "{stdout}");
+    // `--json`: one object with the id, the record and the host's pid.
+    let out = case.wfop(
+        &["run", wf.to_str().expect("utf-8"), "--detach", "--json"],
+        &[LINGER],
     );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let started: Value = serde_json::from_str(lines[0]).expect("one JSON object");
+    let id2 = started["run_id"].as_str().expect("run_id").to_string();
+    let record2 = PathBuf::from(started["record"].as_str().expect("record"));
+    assert_ne!(id2, id);
+    assert_eq!(record2, case.state().join("runs").join(&id2), "{started}");
+    let pid = started["pid"].as_i64().expect("pid") as i32;
+    left.hosts.push((pid, proc_start(pid)));
+    assert_eq!(
+        started["pid"],
+        run_json(&record2)["pid"],
+        "{started} vs run.json"
+    );
+    let (code, lines, err) = Lines::spawn(&case, &["attach", &id2, "--json"]).finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(node_logs(&lines, "quick"), ["hi"]);
 }
 
 /// The host `(pid, start)` has exited (a zombie counts as exited).
