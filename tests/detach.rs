@@ -1,9 +1,11 @@
 //! Runs that outlive their terminal (issue 14), as an operator meets them: a TUI over a real
-//! `ssh -tt` whose client is killed mid-run and a new session that attaches again; two
-//! clients at once; a stopped client under a log flood; a peer of another uid; `wfop stop`;
-//! a run host killed outright; and every byte of socket traffic searched for the secret.
-//! Skipped with the reason where sshd, tmux or root is missing; no wall-clock asserts: waits
-//! are polls with a generous give-up.
+//! `ssh -tt` whose client is killed mid-run and a new session that attaches again (and, as the
+//! control, the same drop with `--stop-on-hangup`); `d`; two clients at once, as JSON and as
+//! screens with their own views; a stopped client and one that never reads under a log flood;
+//! a peer of another uid and a client of another protocol; `wfop stop`; a run host killed
+//! outright; the host's end after its linger and the replay from the record; and every byte
+//! of socket traffic searched for the secret. Skipped with the reason where sshd, tmux or root
+//! is missing; no wall-clock asserts: waits are polls with a generous give-up.
 
 mod run_support;
 
