@@ -4,11 +4,17 @@ for 10 s while wfop's TUI runs in a tmux pane. Reports key latency (`?` opens th
 closes it; time until the screen shows it), wfop's CPU (user+sys over the flood) and peak RSS,
 and whether the run record holds every line the service printed.
 
-Usage: benches/tui_flood.py [SECONDS]   (needs tmux; builds the release binary)
+Modes: `host` (default: `wfop run` as operators get it: the TUI is a client of the run's host
+process, whose CPU and RSS are reported beside the TUI's), `in-process` (`--stop-on-hangup`:
+engine and TUI in one process, as before issue 14), `attach` (the run started with `--detach`,
+the TUI opened with `wfop attach`).
+
+Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach]   (needs tmux; builds release)
 """
-import os, shlex, subprocess, sys, tempfile, time
+import json, os, shlex, subprocess, sys, tempfile, time
 
 SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+MODE = sys.argv[2] if len(sys.argv) > 2 else "host"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 WFOP = os.path.join(ROOT, "target/release/wfop")
@@ -42,22 +48,41 @@ def tmux(*args):
 def screen():
     return tmux("capture-pane", "-p")
 
-cmd = (f"cd {shlex.quote(TMP)} && sh -c 'echo $$ > pid; exec \"$0\" \"$@\"' {shlex.quote(WFOP)} "
-       f"run wf.json --state-dir state; sleep 600")
+W = shlex.quote(WFOP)
+if MODE == "in-process":
+    tail = "run wf.json --state-dir state --stop-on-hangup"
+elif MODE == "attach":
+    tail = "attach last --state-dir state"
+    subprocess.run(f"cd {shlex.quote(TMP)} && {W} run wf.json --state-dir state --detach",
+                   shell=True, check=True, capture_output=True)
+else:
+    tail = "run wf.json --state-dir state"
+cmd = (f"cd {shlex.quote(TMP)} && sh -c 'echo $$ > pid; exec \"$0\" \"$@\"' {W} {tail}; "
+       f"sleep 600")
 tmux("new-session", "-d", "-x", "120", "-y", "40", "sh", "-c", cmd)
 try:
     while not os.path.exists(os.path.join(TMP, "pid")):
         time.sleep(0.01)
     pid = int(open(os.path.join(TMP, "pid")).read())
-    def cpu():
-        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    def cpu_of(p):
+        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
         return (int(f[11]) + int(f[12])) / HZ
+    def hwm_of(p):
+        return int([l for l in open(f"/proc/{p}/status") if l.startswith("VmHWM")][0].split()[1])
+    cpu = lambda: cpu_of(pid)
     give_up = time.time() + 60
     while "processed shot batch" not in screen():
         if time.time() > give_up:
             sys.exit("the flood did not start:\n" + screen())
         time.sleep(0.01)
+    # The run host (not in-process): the pid its record names.
+    host = None
+    if MODE != "in-process":
+        runs = os.path.join(TMP, "state", "runs")
+        doc = json.load(open(os.path.join(runs, os.listdir(runs)[0], "run.json")))
+        host = doc["pid"]
     t0, c0 = time.time(), cpu()
+    h0 = cpu_of(host) if host else 0
     lat = []
     while time.time() - t0 < SECS - 1.5:
         for key, want in (("?", True), ("Escape", False)):
@@ -68,7 +93,9 @@ try:
             lat.append((time.time() - s) * 1000)
         time.sleep(0.3)
     t1, c1 = time.time(), cpu()
-    hwm = [l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")][0].split()[1]
+    h1 = cpu_of(host) if host else 0
+    hwm = hwm_of(pid)
+    host_hwm = hwm_of(host) if host else 0
     while "succeeded in" not in screen() and "failed in" not in screen():
         time.sleep(0.1)
     count = int(open(os.path.join(TMP, "count")).read())
@@ -80,7 +107,12 @@ try:
     print(f"lines in the record:          {recorded} ({'every line' if recorded == count else 'MISSING LINES'})")
     print(f"key -> screen latency over {len(lat)} keys: median {lat[len(lat)//2]:.0f} ms, "
           f"p90 {lat[len(lat)*9//10]:.0f} ms, max {lat[-1]:.0f} ms (includes tmux capture polling)")
-    print(f"wfop CPU during the flood: {(c1 - c0) / (t1 - t0) * 100:.0f}% of one core")
-    print(f"wfop peak RSS: {int(hwm) / 1024:.1f} MB")
+    who = "wfop" if MODE == "in-process" else "TUI client"
+    print(f"mode: {MODE}")
+    print(f"{who} CPU during the flood: {(c1 - c0) / (t1 - t0) * 100:.0f}% of one core")
+    print(f"{who} peak RSS: {hwm / 1024:.1f} MB")
+    if host:
+        print(f"run host CPU during the flood: {(h1 - h0) / (t1 - t0) * 100:.0f}% of one core")
+        print(f"run host peak RSS: {host_hwm / 1024:.1f} MB")
 finally:
     tmux("kill-server")

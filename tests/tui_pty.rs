@@ -124,6 +124,17 @@ fn secret_typed_at_the_prompt_never_reaches_the_screen() {
 /// Runs a long service in the TUI inside tmux, sends `sig` to wfop, and checks the terminal
 /// modes and the exit code afterwards.
 fn signal_restores_the_terminal(sig: &str, want: &str, during_run: bool) {
+    signal_restores_the_terminal_with(sig, want, during_run, "");
+}
+
+/// [`signal_restores_the_terminal`] with more `wfop run` flags; returns the case's folder (its
+/// `state` holds the run's record), none when tmux is missing (skipped).
+fn signal_restores_the_terminal_with(
+    sig: &str,
+    want: &str,
+    during_run: bool,
+    flags: &str,
+) -> Option<tempfile::TempDir> {
     let dir = tempfile::tempdir().expect("tempdir");
     let wf = dir.path().join("wf.json");
     std::fs::write(
@@ -147,7 +158,7 @@ fn signal_restores_the_terminal(sig: &str, want: &str, during_run: bool) {
         String::new()
     };
     let cmd = format!(
-        "stty -g > {before}; sh -c 'echo $$ > {pid}; exec \"$0\" \"$@\"' {wfop} run {wf} {secret} --state-dir {state}; echo $? > {exit}; stty -g > {after}; sleep 60",
+        "stty -g > {before}; sh -c 'echo $$ > {pid}; exec \"$0\" \"$@\"' {wfop} run {wf} {secret} {flags} --state-dir {state}; echo $? > {exit}; stty -g > {after}; sleep 60",
         before = p("before"),
         pid = p("pid"),
         wfop = shell_quote(Path::new(wfop())),
@@ -156,9 +167,7 @@ fn signal_restores_the_terminal(sig: &str, want: &str, during_run: bool) {
         exit = p("exit"),
         after = p("after"),
     );
-    let Some(t) = Tmux::start(&format!("sig{sig}"), &cmd, 80, 24) else {
-        return;
-    };
+    let t = Tmux::start(&format!("sig{sig}"), &cmd, 80, 24)?;
     let mut seen = Vec::new();
     let what = if during_run {
         "sleeping"
@@ -202,6 +211,7 @@ fn signal_restores_the_terminal(sig: &str, want: &str, during_run: bool) {
     );
     assert_eq!(t.pane("#{alternate_on}"), "0", "left the alternate screen");
     assert_eq!(t.pane("#{cursor_flag}"), "1", "the cursor is shown again");
+    Some(dir)
 }
 
 #[test]
@@ -209,9 +219,52 @@ fn sigterm_during_a_run_restores_the_terminal_and_exits_143() {
     signal_restores_the_terminal("TERM", "143", true);
 }
 
+/// With `--stop-on-hangup` the run lives in the TUI's process: a lost terminal stops it.
 #[test]
-fn sighup_during_a_run_restores_the_terminal_and_exits_129() {
-    signal_restores_the_terminal("HUP", "129", true);
+fn sighup_during_a_run_with_stop_on_hangup_restores_the_terminal_and_exits_129() {
+    let Some(dir) = signal_restores_the_terminal_with("HUP", "129", true, "--stop-on-hangup")
+    else {
+        return;
+    };
+    let runs = dir.path().join("state/runs");
+    let run = std::fs::read_dir(&runs)
+        .expect("runs")
+        .next()
+        .expect("a run");
+    let doc = std::fs::read_to_string(run.expect("entry").path().join("run.json")).expect("doc");
+    assert!(doc.contains("\"interrupted\""), "{doc}");
+}
+
+/// By default the run lives in its run host: a lost terminal detaches (exit 0) and the run goes
+/// on until `wfop stop` ends it.
+#[test]
+fn sighup_during_a_run_detaches_restores_the_terminal_and_the_run_goes_on() {
+    let Some(dir) = signal_restores_the_terminal_with("HUP", "0", true, "") else {
+        return;
+    };
+    let state = dir.path().join("state");
+    let ps = Command::new(wfop())
+        .args(["ps", "--json", "--state-dir"])
+        .arg(&state)
+        .output()
+        .expect("ps");
+    let listed = String::from_utf8_lossy(&ps.stdout).to_string();
+    assert!(listed.contains("\"state\":\"running\""), "{listed}");
+    let stop = Command::new(wfop())
+        .args(["stop", "last", "--state-dir"])
+        .arg(&state)
+        .output()
+        .expect("stop");
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&stop.stdout).contains("cancelled"),
+        "{}",
+        String::from_utf8_lossy(&stop.stdout)
+    );
 }
 
 #[test]

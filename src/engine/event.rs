@@ -251,8 +251,16 @@ impl Event {
 /// end], …]` byte offsets, only when there is one; `partial`: true for a last piece without a
 /// line break). `t`, when given, is added as `"t"` (ms since the run started: the record's
 /// event log and the run host's socket). What serde leaves raw (DEL, C1, bidi controls) is
-/// written with JSON's `\uXXXX` escape (`safe::json`). Call [`Event::text_safe`] first.
+/// written with JSON's `\uXXXX` escape (`safe::json`). A log batch that is not valid UTF-8 is
+/// written as [`Event::text_safe`] makes it (U+FFFD, the markers moved with the text).
 pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result<()> {
+    if let Event::NodeLog { data, .. } = e
+        && std::str::from_utf8(data).is_err()
+    {
+        let mut safe = e.clone();
+        safe.text_safe();
+        return write_json(out, &safe, t);
+    }
     let stamp = |text: &mut String| {
         if let Some(t) = t {
             text.pop();

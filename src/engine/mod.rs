@@ -119,8 +119,7 @@ pub fn run(
         // run host serves), flushed before the sink sees the last event of a burst.
         let mut log: Option<record::EventLog> = None;
         let mut began = std::time::Instant::now();
-        while let Some(mut e) = rx.blocking_recv() {
-            e.text_safe();
+        while let Some(e) = rx.blocking_recv() {
             if let Event::RunStarted { record: dir, .. } = &e {
                 began = std::time::Instant::now();
                 match record::EventLog::create(dir) {

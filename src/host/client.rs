@@ -193,3 +193,74 @@ pub fn live_runs(state_dir: &Path) -> Vec<LiveRun> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixListener;
+
+    /// A host that says `hello` and records what the client answers.
+    fn fake_host(dir: &Path, hello: &str) -> std::thread::JoinHandle<Vec<u8>> {
+        let listener = UnixListener::bind(socket_of(dir)).unwrap();
+        let hello = hello.to_string();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(hello.as_bytes()).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            let mut got = Vec::new();
+            let _ = s.read_to_end(&mut got);
+            got
+        })
+    }
+
+    /// A host of another protocol version: the client says which versions and what to do, and
+    /// sends nothing.
+    #[test]
+    fn a_host_of_another_protocol_gets_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = fake_host(
+            dir.path(),
+            "{\"hello\":\"wfop-run-host\",\"protocol\":99,\"wfop\":\"9.0.0\",\"run_id\":\"r\",\"workflow\":\"w\",\"pid\":1}\n",
+        );
+        let e = Client::connect(dir.path(), Mode::Attach).err().unwrap();
+        assert!(
+            e.contains("protocol 99") && e.contains("wfop 9.0.0") && e.contains("same wfop"),
+            "{e}"
+        );
+        assert!(host.join().unwrap().is_empty(), "no hello sent back");
+    }
+
+    /// A refusal (another uid) is shown as the host said it; a host of this protocol gets the
+    /// client's hello with its mode.
+    #[test]
+    fn refusals_are_shown_and_hellos_carry_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = fake_host(dir.path(), "{\"error\":\"refused: not yours\"}\n");
+        let e = Client::connect(dir.path(), Mode::Attach).err().unwrap();
+        assert!(e.contains("refused: not yours"), "{e}");
+        host.join().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let host = fake_host(
+            dir.path(),
+            "{\"hello\":\"wfop-run-host\",\"protocol\":1,\"wfop\":\"0.1.0\",\"run_id\":\"r\",\"workflow\":\"w\",\"pid\":1}\n",
+        );
+        let c = Client::connect(dir.path(), Mode::Control).unwrap();
+        assert_eq!(c.host.run_id, "r");
+        drop(c);
+        let said = String::from_utf8(host.join().unwrap()).unwrap();
+        assert_eq!(
+            said,
+            "{\"hello\":\"wfop\",\"protocol\":1,\"mode\":\"control\"}\n"
+        );
+    }
+
+    #[test]
+    fn no_socket_means_the_host_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Client::connect(dir.path(), Mode::Attach).err().unwrap();
+        assert!(e.contains("run host is gone"), "{e}");
+    }
+}

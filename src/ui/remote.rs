@@ -292,11 +292,10 @@ pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "wfop: run {} (pid {}) has no run host to stop it ({}); stop its wfop with: kill {}",
+                "wfop: run {} has no run host to stop it ({}); stop its wfop with: kill {}",
                 safe::line(&doc.run_id),
-                doc.pid,
                 safe::text(&e),
-                doc.pid
+                safe::line(&doc.pid.to_string())
             );
             return EXIT_INVALID;
         }

@@ -891,9 +891,7 @@ fn pane_action(app: &mut App, action: Action) {
             app.focus = PANES[j];
         }
         Action::Detach => match app.host {
-            RunHome::InProcess => app.say(
-                "this run lives in this terminal (--stop-on-hangup): it cannot detach; q quits",
-            ),
+            RunHome::InProcess => app.say("cannot detach (--stop-on-hangup)"),
             _ => detach(app),
         },
         Action::Run if app.host == RunHome::Attached => {

@@ -1418,3 +1418,126 @@ fn a_bpmn_workflow_shows_the_modelers_rows_as_written() {
     };
     assert_eq!(squeeze(&bpmn), squeeze(&json));
 }
+
+/// A screen whose run lives in a run host detaches on `d` and on SIGHUP (exit 0, the run goes
+/// on, no summary of a run that is not over); other stop signals are passed on to the host.
+/// With the run in this process (`--stop-on-hangup`) `d` only says why not, and SIGHUP stops
+/// the run as before (tested above).
+#[test]
+fn a_hosted_run_detaches_on_d_and_on_sighup_and_passes_other_signals_on() {
+    for how in ["d", "hup"] {
+        let (mut app, _) = quantum_running();
+        app.host = app::RunHome::Host;
+        match how {
+            "d" => ch(&mut app, 'd'),
+            _ => app::update(&mut app, AppEvent::Signal(libc::SIGHUP)),
+        }
+        assert_eq!(app.exit_code(), Some(0), "{how}");
+        assert!(app.detached, "{how}");
+        let note = app.exit_note.clone().unwrap_or_default();
+        assert!(
+            note.contains("wfop attach 20250101-120000-abcd"),
+            "{how}: {note}"
+        );
+        assert!(effects(&mut app).is_empty(), "{how}: nothing is stopped");
+    }
+
+    let (mut app, _) = quantum_running();
+    app.host = app::RunHome::Host;
+    app::update(&mut app, AppEvent::Signal(libc::SIGTERM));
+    assert!(matches!(
+        effects(&mut app).as_slice(),
+        [Effect::Forward(libc::SIGTERM)]
+    ));
+    assert_eq!(app.exit_code(), None, "it quits when the run has ended");
+    app::update(&mut app, AppEvent::StreamEnded(Ok(())));
+    assert_eq!(app.exit_code(), Some(143));
+
+    let (mut app, _) = quantum_running();
+    ch(&mut app, 'd');
+    assert_eq!(app.exit_code(), None);
+    assert!(render(&app).contains("cannot detach"), "{}", render(&app));
+}
+
+/// `wfop attach`: the screen follows the run's events with their own times (a node that has
+/// run 40 s shows 40 s, not the time since attaching), cannot run the workflow again, shows no
+/// previews it would have to evaluate without the run's secrets, and leaves the run alone on a
+/// signal (it only ends itself).
+#[test]
+fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_previews() {
+    let p = prepare("portfolio-risk");
+    let t = t0();
+    let mut app = App::attached(p.workflow, Theme::default(), Charset::Unicode, t);
+    app::update(&mut app, AppEvent::Resize(160, 48));
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Attach]));
+    let remote = |app: &mut App, e: Event, ms: u64| {
+        app::update(app, AppEvent::Remote(e, Some(ms)));
+    };
+    let inputs = example_inputs(&app);
+    remote(
+        &mut app,
+        Event::RunStarted {
+            run_id: "r1".into(),
+            workflow: "portfolio-risk".into(),
+            record: PathBuf::from("/state/runs/r1"),
+            nodes: vec!["fetch_prices".into(), "classical_risk".into()],
+            inputs: crate::engine::ShownVars::assume_redacted(inputs),
+        },
+        0,
+    );
+    remote(
+        &mut app,
+        Event::NodeStarted {
+            node: Arc::from("fetch_prices"),
+            attempt: crate::engine::Attempt::FIRST,
+            pid: Some(7),
+        },
+        2_000,
+    );
+    let variables = serde_json::json!({ "prices": { "series": { "AURA": [1.5, 2.5] } } });
+    remote(
+        &mut app,
+        Event::Outputs {
+            node: Arc::from("fetch_prices"),
+            variables: crate::engine::ShownVars::assume_redacted(
+                variables.as_object().cloned().unwrap_or_default(),
+            ),
+        },
+        42_000,
+    );
+    app::update(&mut app, AppEvent::Tick(t));
+    let i = app.wf.node_index("fetch_prices").expect("node");
+    let shown = app.nodes[i].shown_time(app.elapsed()).expect("running");
+    assert!(shown >= Duration::from_secs(40), "{shown:?}");
+    // The in-process screen shows this preview (the test above); this one does not evaluate it.
+    let node = app.wf.node_index("classical_risk").expect("node");
+    let series = app
+        .mapping_rows_of(node)
+        .iter()
+        .find(|r| r.name == "series")
+        .map(|r| r.resolved.clone());
+    assert!(
+        !matches!(series, Some(crate::ui::tui::mapping::Resolved::Value(_))),
+        "{series:?}"
+    );
+    ch(&mut app, 'r');
+    assert!(effects(&mut app).is_empty());
+    assert!(render(&app).contains("did not start"), "{}", render(&app));
+    app::update(&mut app, AppEvent::Signal(libc::SIGTERM));
+    assert!(effects(&mut app).is_empty(), "the run is not the viewer's");
+    assert_eq!(app.exit_code(), Some(143));
+}
+
+/// A host that goes away before the run's end is said on the status line, not taken for a
+/// success.
+#[test]
+fn a_host_gone_before_the_end_is_a_failure_on_screen() {
+    let (mut app, _) = quantum_running();
+    app.host = app::RunHome::Host;
+    app::update(
+        &mut app,
+        AppEvent::StreamEnded(Err("the run host went away before the run's end".into())),
+    );
+    assert_eq!(app.status, Some(RunStatus::Failed));
+    assert!(render(&app).contains("went away"), "{}", render(&app));
+}
