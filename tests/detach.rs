@@ -1361,3 +1361,44 @@ fn two_attached_screens_each_keep_their_own_view() {
         });
     }
 }
+
+#[test]
+fn stop_kill_ends_a_service_that_ignores_sigterm() {
+    let case = Case::new();
+    let mut left = Leftovers::default();
+    let pid_file = case.path().join("stubborn.pid");
+    let script = format!(
+        r#"trap '' TERM; echo {PID_AND_NS} > {pid}; echo waiting; n=0; while [ $n -lt 1200 ]; do n=$((n+1)); sleep 0.1; done"#,
+        pid = q(&pid_file),
+    );
+    let wf = case.workflow(
+        json!([{ "id": "stubborn", "type": "service", "run": { "command": ["sh", "-c", script] } }]),
+        &[],
+        &[],
+    );
+    let (id, record, _) = start_detached(&case, &wf, &[], &[], &mut left);
+    wait_until(
+        "the service to be waiting",
+        || {
+            record_lines(&record, "stubborn")
+                .iter()
+                .any(|l| l == "waiting")
+        },
+        || format!("{:?}", record_lines(&record, "stubborn")),
+    );
+    let svc = SvcPid::parse(&std::fs::read_to_string(&pid_file).expect("pid file")).expect("a pid");
+    left.services.push(svc.clone());
+    assert!(svc.alive(), "the service runs");
+    let out = case.wfop(&["stop", &id, "--kill"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let run = run_json(&record);
+    assert_ne!(run["status"], "running", "{run}");
+    assert_eq!(node(&run, "stubborn")["signal"], libc::SIGKILL, "{run}");
+    assert!(gone(&svc), "the service survived `wfop stop --kill`");
+}
