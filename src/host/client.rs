@@ -141,6 +141,26 @@ impl Client {
 pub fn replay(
     run_dir: &Path,
 ) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    read_log(run_dir, false)
+}
+
+/// Follows the event log of a live run that has no run host (`wfop run --plain`, `--json`,
+/// `--stop-on-hangup`): what is there, then each new line as it is written, until the run's
+/// end or until its wfop is gone.
+pub fn tail(
+    run_dir: &Path,
+) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    read_log(run_dir, true)
+}
+
+/// How often a followed log is looked at again.
+const TAIL_POLL: Duration = Duration::from_millis(50);
+
+fn read_log(
+    run_dir: &Path,
+    follow: bool,
+) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    let dir = run_dir.to_path_buf();
     let path = run_dir.join(record::EVENTS);
     let file = std::fs::File::open(&path).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
@@ -153,18 +173,38 @@ pub fn replay(
     })?;
     let mut reader = BufReader::new(file);
     let mut buf = Vec::new();
+    let mut ended = false;
     Ok(std::iter::from_fn(move || {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => None,
-            Ok(_) => {
-                // A last line without `\n` was cut off when the host died: skip it.
-                if buf.pop() != Some(b'\n') {
-                    return None;
-                }
-                Some(proto::parse_line(&buf))
+        loop {
+            if ended {
+                return None;
             }
-            Err(e) => Some(Err(e.to_string())),
+            // A piece without `\n` stays in `buf` and is completed by the next read.
+            if buf.last() == Some(&b'\n') {
+                buf.clear();
+            }
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(_) if buf.last() == Some(&b'\n') => {
+                    let parsed = proto::parse_line(&buf[..buf.len() - 1]);
+                    if let Ok(Incoming::Event {
+                        event: crate::engine::Event::RunFinished { .. },
+                        ..
+                    }) = &parsed
+                    {
+                        ended = true;
+                    }
+                    return Some(parsed);
+                }
+                Ok(_) if follow && record::read_doc(&dir).is_ok_and(|d| d.is_live()) => {
+                    std::thread::sleep(TAIL_POLL);
+                }
+                // The end of the log (a last line without `\n` was cut off when its wfop died).
+                Ok(_) => return None,
+                Err(e) => {
+                    ended = true;
+                    return Some(Err(e.to_string()));
+                }
+            }
         }
     }))
 }

@@ -87,14 +87,19 @@ pub enum Stream {
     Replay(Box<dyn Iterator<Item = Result<Incoming, String>> + Send>),
 }
 
-/// Opens a run's events: its host when it has a live one, else its event log.
+/// Opens a run's events: its host when it has a live one; the event log followed as it grows
+/// for a live run without a host (line mode, `--stop-on-hangup`); else the event log.
 pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
     if doc.is_live() {
-        match Client::connect(dir, host::Mode::Attach) {
-            Ok(c) => return Ok(Stream::Live(c)),
-            // Ended between the check and the connect: its log is complete.
-            Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
-            Err(e) => return Err(e),
+        if host::client::socket_of(dir).exists() {
+            match Client::connect(dir, host::Mode::Attach) {
+                Ok(c) => return Ok(Stream::Live(c)),
+                // Ended between the check and the connect: its log is complete.
+                Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            return host::client::tail(dir).map(|r| Stream::Replay(Box::new(r)));
         }
     }
     host::client::replay(dir).map(|r| Stream::Replay(Box::new(r)))
