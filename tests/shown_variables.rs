@@ -142,7 +142,10 @@ fn json_mode_never_shows_a_secret_inside_an_input() {
         .expect("a node_inputs event");
     assert_eq!(given["node"], "db");
     assert_eq!(given["inputs"]["joined"], "\"***\"", "{given}");
-    assert_eq!(given["inputs"]["dsn"], "\"postgres://u:***@h/db\"", "{given}");
+    assert_eq!(
+        given["inputs"]["dsn"], "\"postgres://u:***@h/db\"",
+        "{given}"
+    );
     assert!(given["inputs"].get("$secrets").is_none(), "{given}");
     assert_absent(&out.stdout, PW, "--json stdout");
     assert_absent(&out.stderr, PW, "--json stderr");

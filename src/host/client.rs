@@ -36,7 +36,9 @@ impl Client {
     /// Connects to the host of the run recorded in `run_dir`. Errors are one line.
     pub fn connect(run_dir: &Path, mode: Mode) -> Result<Client, String> {
         let path = socket_of(run_dir);
-        let stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
+        let (addr, _dir) = proto::socket_path(run_dir)
+            .map_err(|e| format!("cannot reach the run's folder {}: {e}", run_dir.display()))?;
+        let stream = UnixStream::connect(&addr).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
                 "its run host is gone (the run has ended)".to_string()
             }
@@ -242,7 +244,8 @@ mod tests {
 
     /// A host that says `hello` and records what the client answers.
     fn fake_host(dir: &Path, hello: &str) -> std::thread::JoinHandle<Vec<u8>> {
-        let listener = UnixListener::bind(socket_of(dir)).unwrap();
+        let (addr, _keep) = proto::socket_path(dir).unwrap();
+        let listener = UnixListener::bind(addr).unwrap();
         let hello = hello.to_string();
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
@@ -295,6 +298,23 @@ mod tests {
             said,
             "{\"hello\":\"wfop\",\"protocol\":1,\"mode\":\"control\"}\n"
         );
+    }
+
+    /// A record folder too deep for a socket address is reached through `/proc/self/fd`.
+    #[test]
+    fn a_deep_record_folder_still_has_a_socket() {
+        let top = tempfile::tempdir().unwrap();
+        let deep = top.path().join("a".repeat(60)).join("b".repeat(60));
+        std::fs::create_dir_all(&deep).unwrap();
+        assert!(socket_of(&deep).as_os_str().len() > 108);
+        let host = fake_host(
+            &deep,
+            "{\"hello\":\"wfop-run-host\",\"protocol\":1,\"wfop\":\"0.1.0\",\"run_id\":\"r\",\"workflow\":\"w\",\"pid\":1}\n",
+        );
+        let c = Client::connect(&deep, Mode::Control).unwrap();
+        drop(c);
+        assert!(!host.join().unwrap().is_empty());
+        assert!(socket_of(&deep).exists(), "bound where it belongs");
     }
 
     #[test]
