@@ -134,6 +134,19 @@ fn json_mode_never_shows_a_secret_inside_an_input() {
         outputs["variables"]["url"],
         "postgres://u:***@h/db?sslmode=require"
     );
+    // What the mapping gave the service, as viewers see it (the attached TUI shows these): the
+    // halves joined into the password are redacted as a whole, `$secrets` is not there.
+    let given = events
+        .iter()
+        .find(|e| e["event"] == "node_inputs")
+        .expect("a node_inputs event");
+    assert_eq!(given["node"], "db");
+    assert_eq!(given["inputs"]["joined"], "\"***\"", "{given}");
+    assert_eq!(
+        given["inputs"]["dsn"], "\"postgres://u:***@h/db\"",
+        "{given}"
+    );
+    assert!(given["inputs"].get("$secrets").is_none(), "{given}");
     assert_absent(&out.stdout, PW, "--json stdout");
     assert_absent(&out.stderr, PW, "--json stderr");
     assert_records_clean(&case);

@@ -105,6 +105,15 @@ pub enum Event {
         attempt: Attempt,
         pid: Option<u32>,
     },
+    /// What a service attempt's input mapping gave it (sent after its `NodeStarted`; a node
+    /// without an input mapping, which gets every variable, has none): each local variable's
+    /// value as compact JSON, redacted, cut at [`PREVIEW_MAX`] bytes (then ending in `…`).
+    /// `$secrets` is never in it. A viewer shows these instead of evaluating the mapping itself.
+    NodeInputs {
+        node: Arc<str>,
+        attempt: u32,
+        inputs: indexmap::IndexMap<String, String>,
+    },
     /// Redacted output of a service: whole lines (each ending in `\n`, except that a very long
     /// line or the last bytes before end of output may come without one). Batched: one event
     /// carries every line of one read.
@@ -223,6 +232,23 @@ pub enum Event {
 
 fn lossy<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(data))
+}
+
+/// The longest preview of a value an event carries (`NodeInputs`), in bytes.
+pub const PREVIEW_MAX: usize = 400;
+
+/// `v` as compact JSON, redacted by `r` (the whole text, so that no secret is cut in two), cut
+/// at [`PREVIEW_MAX`] bytes at a character boundary with `…`.
+pub(crate) fn preview(r: &crate::secrets::Redactor, v: &serde_json::Value) -> String {
+    let text = r.redact_str(&serde_json::to_string(v).unwrap_or_default());
+    if text.len() <= PREVIEW_MAX {
+        return text;
+    }
+    let mut end = PREVIEW_MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 impl Event {

@@ -34,10 +34,24 @@ pub(crate) fn input_map(node: &Node, vars: &Vars) -> Result<Option<Map<String, V
 
 /// The service's input, serialized: its input mapping evaluated, or all workflow variables
 /// (serialized from them by reference, inputs as their text: starting a service never copies
-/// the variables' tree).
-pub(crate) fn eval_input(node: &Node, vars: &Vars) -> Result<ServiceInput, String> {
+/// the variables' tree). With a mapping, its values are also kept as previews redacted by `r`
+/// (`ServiceInput::shown`, for `Event::NodeInputs`).
+pub(crate) fn eval_input(
+    node: &Node,
+    vars: &Vars,
+    r: &crate::secrets::Redactor,
+) -> Result<ServiceInput, String> {
     Ok(match input_map(node, vars)? {
-        Some(m) => ServiceInput::new(m.iter().map(|(k, v)| (k.as_str(), VarRef::Value(v)))),
+        Some(m) => {
+            let mut input =
+                ServiceInput::new(m.iter().map(|(k, v)| (k.as_str(), VarRef::Value(v))));
+            input.shown = Some(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), super::event::preview(r, v)))
+                    .collect(),
+            );
+            input
+        }
         None => ServiceInput::new(vars.iter()),
     })
 }
@@ -317,11 +331,13 @@ mod tests {
     fn without_an_input_mapping_a_service_gets_every_variable() {
         let mut v = vars(json!({"a": 1, "b": "two"}));
         assert_eq!(input_map(&node(""), &v), Ok(None));
-        let body = eval_input(&node(""), &v).map(|i| i.body().to_vec());
+        let body =
+            eval_input(&node(""), &v, &crate::secrets::Redactor::new()).map(|i| i.body().to_vec());
         assert_eq!(body, Ok(br#"{"a":1,"b":"two"}"#.to_vec()));
         // What nodes set goes with the inputs, over them.
         v.extend(map(json!({"b": [2], "c": null})));
-        let body = eval_input(&node(""), &v).map(|i| i.body().to_vec());
+        let body =
+            eval_input(&node(""), &v, &crate::secrets::Redactor::new()).map(|i| i.body().to_vec());
         assert_eq!(body, Ok(br#"{"a":1,"b":[2],"c":null}"#.to_vec()));
     }
 
@@ -334,7 +350,8 @@ mod tests {
         );
         let got = input_map(&n, &vars(json!({"a": 1, "other": true})));
         assert_eq!(got, Ok(Some(map(json!({"x": 2, "y": 20})))));
-        let body = eval_input(&n, &vars(json!({"a": 1}))).map(|i| i.body().to_vec());
+        let body = eval_input(&n, &vars(json!({"a": 1})), &crate::secrets::Redactor::new())
+            .map(|i| i.body().to_vec());
         assert_eq!(body, Ok(br#"{"x":2,"y":20}"#.to_vec()));
     }
 

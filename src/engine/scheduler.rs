@@ -474,7 +474,7 @@ impl Driver {
         self.begin_attempt(i, attempt, now);
         let node = &self.wf.nodes[i];
         let id: Arc<str> = node.id.as_str().into();
-        let input = eval_input(node, &self.vars);
+        let input = eval_input(node, &self.vars, &self.ctx.redactor);
         let prepared = input.and_then(|input| self.log_for(i, attempt).map(|log| (input, log)));
         let (input, log) = prepared.map_err(|reason| self.ctx.redactor.redact_str(&reason))?;
         let (ctx, wf, rx) = (self.ctx.clone(), self.wf.clone(), self.stop.subscribe());

@@ -125,6 +125,9 @@ enum Ending {
 pub(crate) struct ServiceInput {
     body: Vec<u8>,
     files: Vec<(String, Vec<u8>)>,
+    /// What the input mapping gave, as the operator may see it (`Event::NodeInputs`), sent
+    /// once the attempt has started; none without an input mapping.
+    pub(crate) shown: Option<indexmap::IndexMap<String, String>>,
 }
 
 impl ServiceInput {
@@ -157,6 +160,7 @@ impl ServiceInput {
                     (k.to_string(), bytes)
                 })
                 .collect(),
+            shown: None,
         }
     }
 
@@ -177,7 +181,7 @@ pub(crate) async fn run_service(
     ctx: Arc<RunCtx>,
     (node_id, attempt): (Arc<str>, Attempt),
     node: &Node,
-    input: ServiceInput,
+    mut input: ServiceInput,
     log: Arc<Mutex<NodeLog>>,
     mut cancel: watch::Receiver<Stop>,
 ) -> Outcome {
@@ -190,6 +194,7 @@ pub(crate) async fn run_service(
     if let Run::Hub(hub) = run {
         return super::hub::run(&ctx, (&node_id, attempt), node, hub, input, log, cancel).await;
     }
+    let shown = input.shown.take();
     let folder = match make_folder(&input, run) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
@@ -263,6 +268,17 @@ pub(crate) async fn run_service(
         },
     )
     .await;
+    if let Some(inputs) = shown {
+        send(
+            &ctx.events,
+            Event::NodeInputs {
+                node: node_id.clone(),
+                attempt: attempt.attempt,
+                inputs,
+            },
+        )
+        .await;
+    }
 
     if let Some(mut stdin) = child.stdin.take() {
         let body = input.body;

@@ -36,7 +36,9 @@ impl Client {
     /// Connects to the host of the run recorded in `run_dir`. Errors are one line.
     pub fn connect(run_dir: &Path, mode: Mode) -> Result<Client, String> {
         let path = socket_of(run_dir);
-        let stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
+        let (addr, _dir) = proto::socket_path(run_dir)
+            .map_err(|e| format!("cannot reach the run's folder {}: {e}", run_dir.display()))?;
+        let stream = UnixStream::connect(&addr).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
                 "its run host is gone (the run has ended)".to_string()
             }
@@ -141,6 +143,26 @@ impl Client {
 pub fn replay(
     run_dir: &Path,
 ) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    read_log(run_dir, false)
+}
+
+/// Follows the event log of a live run that has no run host (`wfop run --plain`, `--json`,
+/// `--stop-on-hangup`): what is there, then each new line as it is written, until the run's
+/// end or until its wfop is gone.
+pub fn tail(
+    run_dir: &Path,
+) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    read_log(run_dir, true)
+}
+
+/// How often a followed log is looked at again.
+const TAIL_POLL: Duration = Duration::from_millis(50);
+
+fn read_log(
+    run_dir: &Path,
+    follow: bool,
+) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
+    let dir = run_dir.to_path_buf();
     let path = run_dir.join(record::EVENTS);
     let file = std::fs::File::open(&path).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
@@ -153,18 +175,38 @@ pub fn replay(
     })?;
     let mut reader = BufReader::new(file);
     let mut buf = Vec::new();
+    let mut ended = false;
     Ok(std::iter::from_fn(move || {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => None,
-            Ok(_) => {
-                // A last line without `\n` was cut off when the host died: skip it.
-                if buf.pop() != Some(b'\n') {
-                    return None;
-                }
-                Some(proto::parse_line(&buf))
+        loop {
+            if ended {
+                return None;
             }
-            Err(e) => Some(Err(e.to_string())),
+            // A piece without `\n` stays in `buf` and is completed by the next read.
+            if buf.last() == Some(&b'\n') {
+                buf.clear();
+            }
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(_) if buf.last() == Some(&b'\n') => {
+                    let parsed = proto::parse_line(&buf[..buf.len() - 1]);
+                    if let Ok(Incoming::Event {
+                        event: crate::engine::Event::RunFinished { .. },
+                        ..
+                    }) = &parsed
+                    {
+                        ended = true;
+                    }
+                    return Some(parsed);
+                }
+                Ok(_) if follow && record::read_doc(&dir).is_ok_and(|d| d.is_live()) => {
+                    std::thread::sleep(TAIL_POLL);
+                }
+                // The end of the log (a last line without `\n` was cut off when its wfop died).
+                Ok(_) => return None,
+                Err(e) => {
+                    ended = true;
+                    return Some(Err(e.to_string()));
+                }
+            }
         }
     }))
 }
@@ -202,7 +244,8 @@ mod tests {
 
     /// A host that says `hello` and records what the client answers.
     fn fake_host(dir: &Path, hello: &str) -> std::thread::JoinHandle<Vec<u8>> {
-        let listener = UnixListener::bind(socket_of(dir)).unwrap();
+        let (addr, _keep) = proto::socket_path(dir).unwrap();
+        let listener = UnixListener::bind(addr).unwrap();
         let hello = hello.to_string();
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
@@ -255,6 +298,23 @@ mod tests {
             said,
             "{\"hello\":\"wfop\",\"protocol\":1,\"mode\":\"control\"}\n"
         );
+    }
+
+    /// A record folder too deep for a socket address is reached through `/proc/self/fd`.
+    #[test]
+    fn a_deep_record_folder_still_has_a_socket() {
+        let top = tempfile::tempdir().unwrap();
+        let deep = top.path().join("a".repeat(60)).join("b".repeat(60));
+        std::fs::create_dir_all(&deep).unwrap();
+        assert!(socket_of(&deep).as_os_str().len() > 108);
+        let host = fake_host(
+            &deep,
+            "{\"hello\":\"wfop-run-host\",\"protocol\":1,\"wfop\":\"0.1.0\",\"run_id\":\"r\",\"workflow\":\"w\",\"pid\":1}\n",
+        );
+        let c = Client::connect(&deep, Mode::Control).unwrap();
+        drop(c);
+        assert!(!host.join().unwrap().is_empty());
+        assert!(socket_of(&deep).exists(), "bound where it belongs");
     }
 
     #[test]

@@ -21,6 +21,26 @@ use crate::engine::{Event, Stream};
 pub const PROTOCOL: u32 = 1;
 /// The socket's name in the run's record folder.
 pub const SOCKET: &str = "host.sock";
+/// Longest socket path bound or connected to directly (the kernel's limit is 108 bytes with
+/// the terminating NUL).
+const SOCKET_PATH_MAX: usize = 100;
+
+/// A path to the socket of the run recorded in `run_dir` that fits a socket address, and what
+/// keeps it valid: for a record folder deep enough to make the path too long, the folder is
+/// opened and reached through `/proc/self/fd/N/` (the handle must live while the path is used).
+pub fn socket_path(
+    run_dir: &std::path::Path,
+) -> std::io::Result<(std::path::PathBuf, Option<std::fs::File>)> {
+    let path = run_dir.join(SOCKET);
+    if path.as_os_str().len() <= SOCKET_PATH_MAX {
+        return Ok((path, None));
+    }
+    let dir = std::fs::File::open(run_dir)?;
+    use std::os::fd::AsRawFd;
+    let short = std::path::PathBuf::from(format!("/proc/self/fd/{}/{SOCKET}", dir.as_raw_fd()));
+    Ok((short, Some(dir)))
+}
+
 /// What a run host calls itself in its hello.
 pub const HOST_NAME: &str = "wfop-run-host";
 /// What a client calls itself in its hello.

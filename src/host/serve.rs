@@ -212,7 +212,8 @@ fn receive() -> Result<Received, String> {
 fn serve(sh: Arc<Shared>) -> io::Result<()> {
     let path = sh.record.join(SOCKET);
     let _ = std::fs::remove_file(&path);
-    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    let (addr, _dir) = proto::socket_path(&sh.record)?;
+    let listener = std::os::unix::net::UnixListener::bind(&addr)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -216,6 +216,8 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 safe::line(&parts.join(", "))
             )
         }
+        // The values a mapping gave are for viewers (`--json`, the TUI), not the line log.
+        Event::NodeInputs { .. } => Ok(()),
         Event::Warning { node, message } => match node {
             Some(n) => writeln!(
                 out,

@@ -87,14 +87,19 @@ pub enum Stream {
     Replay(Box<dyn Iterator<Item = Result<Incoming, String>> + Send>),
 }
 
-/// Opens a run's events: its host when it has a live one, else its event log.
+/// Opens a run's events: its host when it has a live one; the event log followed as it grows
+/// for a live run without a host (line mode, `--stop-on-hangup`); else the event log.
 pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
     if doc.is_live() {
-        match Client::connect(dir, host::Mode::Attach) {
-            Ok(c) => return Ok(Stream::Live(c)),
-            // Ended between the check and the connect: its log is complete.
-            Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
-            Err(e) => return Err(e),
+        if host::client::socket_of(dir).exists() {
+            match Client::connect(dir, host::Mode::Attach) {
+                Ok(c) => return Ok(Stream::Live(c)),
+                // Ended between the check and the connect: its log is complete.
+                Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            return host::client::tail(dir).map(|r| Stream::Replay(Box::new(r)));
         }
     }
     host::client::replay(dir).map(|r| Stream::Replay(Box::new(r)))
@@ -271,6 +276,9 @@ pub fn ps(state_dir: &Path, json: bool, out: &mut impl Write) -> io::Result<()> 
     Ok(())
 }
 
+/// How often `wfop stop` asks whether the run has ended.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// `wfop stop RUN [--kill]`: cancels a live run through its host and waits for its end.
 pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
     let (dir, doc) = match find(state_dir, run) {
@@ -288,7 +296,8 @@ pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
         );
         return EXIT_INVALID;
     }
-    let mut c = match Client::connect(&dir, host::Mode::Attach) {
+    // A control client: it is not counted as attached and is sent no events.
+    let mut c = match Client::connect(&dir, host::Mode::Control) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
@@ -308,30 +317,33 @@ pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
         );
         return 1;
     }
-    let mut buf = Vec::new();
-    while let Some(line) = c.next(&mut buf) {
-        if let Ok(Incoming::Event {
-            event:
-                Event::RunFinished {
-                    status,
-                    duration_ms,
-                    ..
-                },
-            ..
-        }) = line
-        {
-            println!(
-                "wfop: run {} {} after {}",
-                safe::line(&doc.run_id),
-                status.as_str(),
-                human::millis(duration_ms, Form::Summary)
-            );
-            return 0;
+    // Until the run has ended (the host answers `status` with how it ended).
+    loop {
+        match c.status() {
+            Ok(s) if s.state == "running" => std::thread::sleep(STOP_POLL),
+            Ok(s) => {
+                let took = record::read_doc(&dir)
+                    .ok()
+                    .and_then(|d| d.duration_ms)
+                    .map_or(String::new(), |ms| {
+                        format!(" after {}", human::millis(ms, Form::Summary))
+                    });
+                println!(
+                    "wfop: run {} {}{}",
+                    safe::line(&doc.run_id),
+                    safe::line(&s.state),
+                    safe::line(&took)
+                );
+                return 0;
+            }
+            Err(e) => {
+                eprintln!(
+                    "wfop: run {}: its run host went away before the run's end ({})",
+                    safe::line(&doc.run_id),
+                    safe::text(&e)
+                );
+                return 1;
+            }
         }
     }
-    eprintln!(
-        "wfop: run {}: its run host went away before the run's end",
-        safe::line(&doc.run_id)
-    );
-    1
 }

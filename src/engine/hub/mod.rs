@@ -64,10 +64,11 @@ pub(crate) async fn run(
     (node_id, attempt): (&Arc<str>, Attempt),
     node: &Node,
     hub: &HubRun,
-    input: ServiceInput,
+    mut input: ServiceInput,
     log: Arc<Mutex<NodeLog>>,
     mut cancel: watch::Receiver<Stop>,
 ) -> Outcome {
+    let shown = input.shown.take();
     let mut call = Call {
         ctx,
         node: node_id.clone(),
@@ -98,6 +99,14 @@ pub(crate) async fn run(
         pid: None,
     })
     .await;
+    if let Some(inputs) = shown {
+        call.send(Event::NodeInputs {
+            node: node_id.clone(),
+            attempt: attempt.attempt,
+            inputs,
+        })
+        .await;
+    }
     call.note(&format!("hub: starting an execution at {}/", api.base()));
 
     // The start, which a cancel does not cut short (briefly): its id is needed to cancel it.

@@ -160,6 +160,8 @@ pub struct NodeView {
     pub caught: Option<String>,
     /// Its latest attempt's extra output files (kept in the run record).
     pub files: Vec<crate::engine::OutputFile>,
+    /// What its latest attempt's input mapping gave, as the engine showed it.
+    pub inputs: Option<mapping::Given>,
 }
 
 impl NodeView {
@@ -183,6 +185,7 @@ impl NodeView {
             retry_at: None,
             caught: None,
             files: Vec::new(),
+            inputs: None,
         }
     }
 
@@ -500,15 +503,24 @@ impl App {
         }
         self.recomputed.rows += 1;
         self.dirty.layout = true;
-        // An attached screen holds no secrets: no previews evaluated from the variables.
-        let vars = self
-            .vars
-            .as_ref()
-            .filter(|_| self.host != RunHome::Attached);
-        let shown = mapping::Shown(self.preview.as_ref());
+        let vars = self.vars.as_ref();
+        // An attached screen holds no secrets: it evaluates nothing, it shows what the engine
+        // said (the variables, each node's inputs, the gateways' decisions).
+        let shown = match self.host {
+            RunHome::Attached => mapping::Shown::engine_only(),
+            _ => mapping::Shown::with(self.preview.as_ref()),
+        };
         self.rows = (0..self.wf.nodes.len())
             .map(|i| {
-                let mut rows = mapping::rows(&self.wf, i, vars, &self.sources, &self.edges, shown);
+                let given = self.nodes.get(i).and_then(|n| n.inputs.as_ref());
+                let mut rows = mapping::rows(
+                    &self.wf,
+                    i,
+                    vars,
+                    &self.sources,
+                    &self.edges,
+                    (given, shown),
+                );
                 rows.iter_mut().for_each(terminal_safe_row);
                 rows
             })
@@ -1249,6 +1261,12 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
                 app.dirty.texts = true;
             }
+        }
+        Event::NodeInputs { node, inputs, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].inputs = Some(inputs);
+            }
+            app.refresh_rows();
         }
         Event::OutputFiles { node, files, .. } => {
             if let Some(i) = app.wf.node_index(&node) {

@@ -95,13 +95,36 @@ impl MapRow {
 pub const PREVIEW_MAX: usize = 400;
 
 /// How a preview is made: the redactor holding the run's secrets (none before a run and after
-/// the purge, when the rows are not evaluated again).
+/// the purge, when the rows are not evaluated again); and whether this screen may evaluate
+/// expressions at all (not a screen attached to a run it holds no secrets of: a value it would
+/// compute from redacted variables could join pieces of a secret with nothing to catch it).
 #[derive(Clone, Copy)]
-pub struct Shown<'a>(pub Option<&'a Redactor>);
+pub struct Shown<'a> {
+    redactor: Option<&'a Redactor>,
+    evaluate: bool,
+}
+
+impl<'a> Shown<'a> {
+    /// Previews evaluated here, redacted by `redactor` when there is one.
+    pub fn with(redactor: Option<&'a Redactor>) -> Shown<'a> {
+        Shown {
+            redactor,
+            evaluate: true,
+        }
+    }
+
+    /// No expression evaluated here: values only as the engine gave them.
+    pub fn engine_only() -> Shown<'a> {
+        Shown {
+            redactor: None,
+            evaluate: false,
+        }
+    }
+}
 
 impl Shown<'_> {
     fn text(self, s: String) -> String {
-        match self.0 {
+        match self.redactor {
             Some(r) => r.redact_str(&s),
             None => s,
         }
@@ -164,7 +187,7 @@ fn bounded_json(v: &impl Serialize, cap: usize, shown: Shown<'_>) -> (String, us
     let mut w = BoundedJson {
         out: Vec::new(),
         cap,
-        stream: shown.0.map(Redactor::stream),
+        stream: shown.redactor.map(Redactor::stream),
         taken: 0,
     };
     let complete = serde_json::to_writer(&mut w, v).is_ok();
@@ -297,23 +320,27 @@ impl Verdict {
 /// The rows for node `node` of `wf`. `vars` are the workflow variables as they stand, as the
 /// engine shows them (inputs, then what each finished node set, as its `Outputs` event came
 /// in), `None` before a run has started; `sources` gives each secret's source; `edges` what
-/// the run did with each edge of `wf` (empty before a run); every preview goes through
-/// `shown`.
+/// the run did with each edge of `wf` (empty before a run); `given` what the engine said the
+/// node's input mapping gave its latest attempt (`Event::NodeInputs`: shown instead of
+/// evaluating those rows); every preview goes through `shown`.
 pub fn rows(
     wf: &Workflow,
     node: usize,
     vars: Option<&Vars>,
     sources: &BTreeMap<String, String>,
     edges: &[EdgeRun],
-    shown: Shown<'_>,
+    (given, shown): (Option<&Given>, Shown<'_>),
 ) -> Vec<MapRow> {
     let Some(n) = wf.nodes.get(node) else {
         return Vec::new();
     };
     let mut out = about(n);
-    out.extend(kind_rows(wf, n, vars, sources, edges, shown));
+    out.extend(kind_rows(wf, n, vars, sources, edges, (given, shown)));
     out
 }
+
+/// A node's input values as the engine gave them (local variable name → preview).
+pub type Given = indexmap::IndexMap<String, String>;
 
 /// What the table says of a node before its rows: why wfop does not run it, and its
 /// description (a BPMN element's documentation), line by line.
@@ -343,7 +370,7 @@ fn kind_rows(
     vars: Option<&Vars>,
     sources: &BTreeMap<String, String>,
     edges: &[EdgeRun],
-    shown: Shown<'_>,
+    (given, shown): (Option<&Given>, Shown<'_>),
 ) -> Vec<MapRow> {
     let empty = Vars::default();
     match n.kind {
@@ -355,7 +382,7 @@ fn kind_rows(
     let Some(vars) = vars else {
         return match n.kind {
             NodeKind::Start => start_rows(wf, &empty, shown, "(shown when the run starts)"),
-            NodeKind::Service => service_rows(n, &empty, sources, shown),
+            NodeKind::Service => service_rows(n, &empty, sources, (given, shown)),
             _ => Vec::new(),
         };
     };
@@ -370,7 +397,7 @@ fn kind_rows(
                 resolved: shown.value(&v),
             })
             .collect(),
-        NodeKind::Service => service_rows(n, vars, sources, shown),
+        NodeKind::Service => service_rows(n, vars, sources, (given, shown)),
         NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer => Vec::new(),
     }
 }
@@ -499,6 +526,9 @@ fn preview_expr(
     shown: Shown<'_>,
     any_missing: bool,
 ) -> (Resolved, Option<Value>) {
+    if !shown.evaluate {
+        return (Resolved::Note("(when the run gets here)".into()), None);
+    }
     let free = expr::analyze(e);
     let missing: Vec<&str> = free
         .free_variable_names()
@@ -550,7 +580,7 @@ fn service_rows(
     n: &Node,
     vars: &Vars,
     sources: &BTreeMap<String, String>,
-    shown: Shown<'_>,
+    (given, shown): (Option<&Given>, Shown<'_>),
 ) -> Vec<MapRow> {
     let mut out = Vec::new();
     match &n.input_mapping {
@@ -595,9 +625,11 @@ fn service_rows(
                     }
                     continue;
                 }
-                let resolved = match &row.expr {
-                    None => Resolved::Note("(does not parse)".into()),
-                    Some(e) => {
+                let from_engine = given.and_then(|g| g.get(&row.name));
+                let resolved = match (&row.expr, from_engine) {
+                    (_, Some(v)) => Resolved::Value(v.clone()),
+                    (None, None) => Resolved::Note("(does not parse)".into()),
+                    (Some(e), None) => {
                         let (resolved, v) = preview_expr(e, vars, &scope, shown, false);
                         if let Some(v) = v {
                             scope.insert(row.name.clone(), v);
@@ -718,9 +750,12 @@ mod tests {
     #[test]
     fn a_small_value_is_shown_whole() {
         let v = json!({ "a": [1, 2.5, "x"], "b": null });
-        assert_eq!(preview(&v, Shown(None)), serde_json::to_string(&v).unwrap());
         assert_eq!(
-            preview(&v, Shown(Some(&redactor()))),
+            preview(&v, Shown::with(None)),
+            serde_json::to_string(&v).unwrap()
+        );
+        assert_eq!(
+            preview(&v, Shown::with(Some(&redactor()))),
             r#"{"a":[1,2.5,"x"],"b":null}"#
         );
     }
@@ -730,7 +765,7 @@ mod tests {
         let big = json!({ "data": (0..200_000).map(|i| json!({ "id": i, "name": format!("n{i}") })).collect::<Vec<_>>() });
         let long = json!("é".repeat(1_000_000));
         for v in [&big, &long] {
-            for shown in [Shown(None), Shown(Some(&redactor()))] {
+            for shown in [Shown::with(None), Shown::with(Some(&redactor()))] {
                 let (text, taken) = bounded_json(v, PREVIEW_MAX, shown);
                 assert!(text.ends_with('…'), "{text}");
                 assert!(text.len() <= PREVIEW_MAX + '…'.len_utf8(), "{}", text.len());
@@ -746,10 +781,10 @@ mod tests {
         let r = redactor();
         for at in PREVIEW_MAX - SECRET.len()..PREVIEW_MAX + 2 {
             let v = json!(format!("{}{SECRET}{}", "a".repeat(at), "b".repeat(500)));
-            let text = preview(&v, Shown(Some(&r)));
+            let text = preview(&v, Shown::with(Some(&r)));
             assert_eq!(
                 text,
-                whole_then_cut(&v, PREVIEW_MAX, Shown(Some(&r))),
+                whole_then_cut(&v, PREVIEW_MAX, Shown::with(Some(&r))),
                 "at {at}"
             );
             // Not even the secret's start shows.
@@ -761,8 +796,8 @@ mod tests {
     fn a_cut_inside_a_character_keeps_the_characters_before_it() {
         for pad in 0..4 {
             let v = json!(format!("{}{}", "a".repeat(pad), "€".repeat(300)));
-            let text = preview(&v, Shown(None));
-            assert_eq!(text, whole_then_cut(&v, PREVIEW_MAX, Shown(None)));
+            let text = preview(&v, Shown::with(None));
+            assert_eq!(text, whole_then_cut(&v, PREVIEW_MAX, Shown::with(None)));
         }
     }
 
@@ -789,7 +824,7 @@ mod tests {
         let check = wf.node_index("check").expect("check");
         let none = BTreeMap::new();
         // Before a run: what the condition waits for.
-        let rows = rows(&wf, check, None, &none, &[], Shown(None));
+        let rows = rows(&wf, check, None, &none, &[], (None, Shown::with(None)));
         assert_eq!(
             cells(&rows),
             owned(&[
@@ -891,7 +926,14 @@ mod tests {
     }
 
     fn rows_of(wf: &Workflow, node: usize, vars: Option<&Vars>, edges: &[EdgeRun]) -> Vec<MapRow> {
-        rows(wf, node, vars, &BTreeMap::new(), edges, Shown(None))
+        rows(
+            wf,
+            node,
+            vars,
+            &BTreeMap::new(),
+            edges,
+            (None, Shown::with(None)),
+        )
     }
 
     #[test]
@@ -907,7 +949,7 @@ mod tests {
             Some(&secret),
             &BTreeMap::new(),
             &[],
-            Shown(Some(&r)),
+            (None, Shown::with(Some(&r))),
         );
         for row in &rows {
             assert!(!row.resolved.text().contains(&SECRET[..8]), "{row:?}");
@@ -984,7 +1026,7 @@ mod tests {
         #[test]
         fn the_bounded_preview_is_the_whole_text_redacted_and_cut(v in json_value(), cap in 1usize..600) {
             let r = redactor();
-            for shown in [Shown(None), Shown(Some(&r))] {
+            for shown in [Shown::with(None), Shown::with(Some(&r))] {
                 prop_assert_eq!(bounded_json(&v, cap, shown).0, whole_then_cut(&v, cap, shown));
             }
         }

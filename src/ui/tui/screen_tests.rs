@@ -1520,6 +1520,31 @@ fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_preview
         !matches!(series, Some(crate::ui::tui::mapping::Resolved::Value(_))),
         "{series:?}"
     );
+    // Once the node starts, the engine says what its mapping gave: that is shown.
+    let given: crate::ui::tui::mapping::Given =
+        [("series".to_string(), "{\"AURA\":[1.5,2.5]}".to_string())]
+            .into_iter()
+            .collect();
+    remote(
+        &mut app,
+        Event::NodeInputs {
+            node: Arc::from("classical_risk"),
+            attempt: 1,
+            inputs: given,
+        },
+        43_000,
+    );
+    let series = app
+        .mapping_rows_of(node)
+        .iter()
+        .find(|r| r.name == "series")
+        .map(|r| r.resolved.clone());
+    assert_eq!(
+        series,
+        Some(crate::ui::tui::mapping::Resolved::Value(
+            "{\"AURA\":[1.5,2.5]}".into()
+        ))
+    );
     ch(&mut app, 'r');
     assert!(effects(&mut app).is_empty());
     assert!(render(&app).contains("did not start"), "{}", render(&app));
