@@ -65,6 +65,11 @@ impl Counter {
     /// most 900 lines), then `done N`. The paths are in the script, not in the environment,
     /// so the run host needs nothing from its starter's environment.
     fn workflow(&self, case: &Case, secret: bool) -> PathBuf {
+        self.workflow_ending(case, secret, 0)
+    }
+
+    /// The same, with the service exiting with `code` after `done N`.
+    fn workflow_ending(&self, case: &Case, secret: bool, code: u8) -> PathBuf {
         let leak = if secret {
             r#"v="$SECRET_TOK"; echo "token $v"; printf '%s' "$v" | base64; echo; echo "to stderr $v" >&2
 "#
@@ -75,7 +80,8 @@ impl Counter {
             r#"echo {PID_AND_NS} > {pid}
 {leak}i=0
 while [ ! -e {go} ] && [ $i -lt 900 ]; do i=$((i+1)); printf 'line %04d\n' $i; sleep 0.1; done
-echo "done $i""#,
+echo "done $i"
+exit {code}"#,
             pid = q(&self.pid_file),
             go = q(&self.go),
         );
@@ -212,6 +218,16 @@ fn done_count(lines: &[String]) -> Option<u32> {
         .find_map(|l| l.strip_prefix("done ")?.trim().parse().ok())
 }
 
+/// The newest run folder, if there is one yet.
+fn latest_run(case: &Case) -> Option<PathBuf> {
+    std::fs::read_dir(case.state().join("runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .max()
+}
+
 /// `wfop run WF --detach ARGS…` (exit 0): the run's id, from its `run <ID> started` line, and
 /// its record; the host goes into `left` before anything is checked.
 fn start_detached(
@@ -226,12 +242,7 @@ fn start_detached(
     let mut envs = envs.to_vec();
     envs.push(LINGER);
     let out = case.wfop(&all, &envs);
-    let record = std::fs::read_dir(case.state().join("runs"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .max();
+    let record = latest_run(case);
     if let Some(pid) = record
         .as_deref()
         .and_then(|r| std::fs::read(r.join("run.json")).ok())
@@ -1401,4 +1412,48 @@ fn stop_kill_ends_a_service_that_ignores_sigterm() {
     assert_ne!(run["status"], "running", "{run}");
     assert_eq!(node(&run, "stubborn")["signal"], libc::SIGKILL, "{run}");
     assert!(gone(&svc), "the service survived `wfop stop --kill`");
+}
+
+#[test]
+fn attach_follows_a_run_without_a_host_and_ends_with_its_code() {
+    // `wfop run --plain` keeps the run in its own process (no host, no socket): `attach`
+    // follows the record's event log as it grows, read-only, to the run's end.
+    let case = Case::new();
+    let counter = Counter::in_dir(case.path());
+    let mut left = Leftovers::releasing(&counter.go);
+    let wf = counter.workflow_ending(&case, false, 3);
+    let plain = Lines::spawn(&case, &["run", wf.to_str().expect("utf-8"), "--plain"]);
+    wait_until(
+        "the plain run's first lines",
+        || latest_run(&case).is_some_and(|r| numbers(&record_lines(&r, "counter")).len() >= 3),
+        || format!("{:?}", plain.snapshot()),
+    );
+    let record = case.run_dir();
+    left.services.push(counter.pid());
+    assert_eq!(
+        run_json(&record)["pid"],
+        plain.pid(),
+        "the run is in the plain wfop itself"
+    );
+    assert!(!record.join("host.sock").exists(), "no host, no socket");
+    let json = Lines::spawn(&case, &["attach", "last", "--json"]);
+    let before = numbers(&record_lines(&record, "counter")).len();
+    wait_until(
+        "the attach client to follow the growing log",
+        || numbers(&json.logged("counter")).len() > before,
+        || format!("{:?}", json.snapshot()),
+    );
+    counter.release();
+    let (run_code, shown, err) = plain.finish();
+    assert_ne!(run_code, Some(0), "the service exits 3: {shown:?}\n{err}");
+    let (code, lines, err) = json.finish();
+    assert_eq!(code, run_code, "attach ends with the run's code: {err}");
+    let logged = node_logs(&lines, "counter");
+    assert_every_line(
+        &numbers(&logged),
+        done_count(&logged).expect("done N"),
+        "attach --json of a run without a host",
+    );
+    let last: Value = serde_json::from_str(lines.last().expect("a line")).expect("JSON");
+    assert_eq!(last["event"], "run_finished", "{last}");
 }
