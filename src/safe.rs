@@ -153,7 +153,8 @@ pub fn excerpt_mapped(s: &str) -> (String, Vec<usize>) {
 /// `\uXXXX` (a surrogate pair above U+FFFF). The JSON means the same; a terminal sees only
 /// printable text.
 pub fn json(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe_char) {
+    // Printable ASCII is never escaped: the common case, checked a word at a time.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(is_unsafe_char) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);

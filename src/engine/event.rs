@@ -272,6 +272,54 @@ impl Event {
     }
 }
 
+/// Writes `e` as the record's event log and a run host's socket carry it: as [`write_json`]
+/// with `"t"`, except that a `NodeLog` batch stays one object, its lines in `lines` (each
+/// ending in `\n`, the last one without when it is partial) and `redacted` counted in them: one
+/// object per read of a service's output, not per line (what `--json` writes for scripts is
+/// made from it by `wfop attach --json`).
+pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
+    let Event::NodeLog {
+        node,
+        attempt,
+        stream,
+        data,
+        redacted,
+    } = e
+    else {
+        return write_json(out, e, Some(t));
+    };
+    if std::str::from_utf8(data).is_err() {
+        let mut safe = e.clone();
+        safe.text_safe();
+        return write_logged(out, &safe, t);
+    }
+    let lines = std::str::from_utf8(data).map_err(io::Error::other)?;
+    let mut text = Vec::with_capacity(data.len() + data.len() / 8 + 128);
+    text.extend_from_slice(br#"{"event":"node_log","node":"#);
+    serde_json::to_writer(&mut text, &**node).map_err(io::Error::other)?;
+    let _ = write!(
+        text,
+        ",\"attempt\":{attempt},\"stream\":\"{}\",\"lines\":",
+        stream.as_str()
+    );
+    serde_json::to_writer(&mut text, lines).map_err(io::Error::other)?;
+    if !redacted.is_empty() {
+        text.extend_from_slice(b",\"redacted\":");
+        serde_json::to_writer(
+            &mut text,
+            &redacted
+                .iter()
+                .map(|r| [r.start, r.end])
+                .collect::<Vec<_>>(),
+        )
+        .map_err(io::Error::other)?;
+    }
+    let _ = write!(text, ",\"t\":{t}}}");
+    let s = std::str::from_utf8(&text).map_err(io::Error::other)?;
+    out.write_all(crate::safe::json(s).as_bytes())?;
+    out.write_all(b"\n")
+}
+
 /// Writes `e` as `wfop run --json` shows it: one JSON object per line, a `NodeLog` batch as one
 /// `node_log` per line (with `redacted`: where the redactor's `***` are in that line, `[[start,
 /// end], …]` byte offsets, only when there is one; `partial`: true for a last piece without a
@@ -287,11 +335,18 @@ pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result
         safe.text_safe();
         return write_json(out, &safe, t);
     }
-    let stamp = |text: &mut String| {
+    let mut text = Vec::with_capacity(256);
+    let stamp = |text: &mut Vec<u8>| {
         if let Some(t) = t {
             text.pop();
-            text.push_str(&format!(",\"t\":{t}}}"));
+            let _ = write!(text, ",\"t\":{t}}}");
         }
+    };
+    let emit = |out: &mut dyn Write, text: &[u8]| -> io::Result<()> {
+        // serde wrote valid UTF-8.
+        let s = std::str::from_utf8(text).map_err(io::Error::other)?;
+        out.write_all(crate::safe::json(s).as_bytes())?;
+        out.write_all(b"\n")
     };
     if let Event::NodeLog {
         node,
@@ -301,43 +356,49 @@ pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result
         redacted,
     } = e
     {
-        let head = format!(
-            "{{\"event\":\"node_log\",\"node\":{},\"attempt\":{attempt},\"stream\":\"{}\",\"line\":",
-            serde_json::to_string(&**node).map_err(io::Error::other)?,
+        let mut head = Vec::with_capacity(64);
+        head.extend_from_slice(br#"{"event":"node_log","node":"#);
+        serde_json::to_writer(&mut head, &**node).map_err(io::Error::other)?;
+        let _ = write!(
+            head,
+            ",\"attempt\":{attempt},\"stream\":\"{}\",\"line\":",
             stream.as_str()
         );
+        let mut marks = redacted.iter().peekable();
         let mut at = 0;
-        let mut text = String::new();
         while at < data.len() {
             let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |k| at + k);
-            let line = &data[at..end];
+            // Valid UTF-8 (checked above), split at a line break: still valid.
+            let line = std::str::from_utf8(&data[at..end]).map_err(io::Error::other)?;
             text.clear();
-            text.push_str(&head);
-            text.push_str(
-                &serde_json::to_string(&String::from_utf8_lossy(line)).map_err(io::Error::other)?,
-            );
-            let marks: Vec<[usize; 2]> = redacted
-                .iter()
-                .filter(|r| r.start >= at && r.end <= end)
-                .map(|r| [r.start - at, r.end - at])
-                .collect();
-            if !marks.is_empty() {
-                text.push_str(",\"redacted\":");
-                text.push_str(&serde_json::to_string(&marks).map_err(io::Error::other)?);
+            text.extend_from_slice(&head);
+            serde_json::to_writer(&mut text, line).map_err(io::Error::other)?;
+            // The markers are sorted and never span a line break.
+            let mut first = true;
+            while let Some(r) = marks.next_if(|r| r.start < end) {
+                if r.start < at || r.end > end {
+                    continue;
+                }
+                text.extend_from_slice(if first { b",\"redacted\":[" } else { b"," });
+                let _ = write!(text, "[{},{}]", r.start - at, r.end - at);
+                first = false;
+            }
+            if !first {
+                text.push(b']');
             }
             if end == data.len() {
-                text.push_str(",\"partial\":true");
+                text.extend_from_slice(b",\"partial\":true");
             }
-            text.push('}');
+            text.push(b'}');
             stamp(&mut text);
-            writeln!(out, "{}", crate::safe::json(&text))?;
+            emit(out, &text)?;
             at = end + 1;
         }
         return Ok(());
     }
-    let mut text = serde_json::to_string(e).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut text, e).map_err(io::Error::other)?;
     stamp(&mut text);
-    writeln!(out, "{}", crate::safe::json(&text))
+    emit(out, &text)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cancel::CancelToken;
-pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream, write_json};
+pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream, write_json, write_logged};
 pub use files::OutputFile;
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 pub use redact::ShownVars;
@@ -114,20 +114,31 @@ pub fn run(
         .build()
         .map_err(EngineError::Runtime)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(256);
+    // Two threads, so that writing the event log and the front end's work overlap: the first
+    // writes every event to the record's event log (what `wfop attach` replays and a run host
+    // serves) and passes it on, flushed before the last event of a burst is passed on; the
+    // second hands it to the sink. Bounded between them: a slow sink still slows the services.
+    let (fwd, passed) = std::sync::mpsc::sync_channel::<Event>(64);
+    let front = std::thread::spawn(move || {
+        for e in passed {
+            sink(e);
+        }
+    });
     let consumer = std::thread::spawn(move || {
-        // Every event also goes to the record's event log (what `wfop attach` replays and a
-        // run host serves), flushed before the sink sees the last event of a burst.
         let mut log: Option<record::EventLog> = None;
         let mut began = std::time::Instant::now();
+        let warn = |message: &str| Event::Warning {
+            node: None,
+            message: format!("cannot write the event log in the record: {message}"),
+        };
         while let Some(e) = rx.blocking_recv() {
             if let Event::RunStarted { record: dir, .. } = &e {
                 began = std::time::Instant::now();
                 match record::EventLog::create(dir) {
                     Ok(l) => log = Some(l),
-                    Err(err) => sink(Event::Warning {
-                        node: None,
-                        message: format!("cannot write the event log in the record: {err}"),
-                    }),
+                    Err(err) => {
+                        let _ = fwd.send(warn(&err.to_string()));
+                    }
                 }
             }
             if let Some(l) = log.as_mut() {
@@ -135,14 +146,12 @@ pub fn run(
                 let ok = l.write(&e, t).is_ok() && (!rx.is_empty() || l.flush().is_ok());
                 if !ok {
                     log = None;
-                    sink(Event::Warning {
-                        node: None,
-                        message: "cannot write the event log in the record: it stops here"
-                            .to_string(),
-                    });
+                    let _ = fwd.send(warn("it stops here"));
                 }
             }
-            sink(e);
+            if fwd.send(e).is_err() {
+                break;
+            }
         }
     });
     let result = rt.block_on(scheduler::schedule(
@@ -157,5 +166,6 @@ pub fn run(
         reaper::end_orphans();
     }
     let _ = consumer.join();
+    let _ = front.join();
     result
 }

@@ -340,7 +340,8 @@ impl NodeLog {
 }
 
 /// The file in a run's record folder holding every event of the run, as `--json` writes them
-/// with `"t"` (ms since the run started): what `wfop attach` replays and the run host serves.
+/// with `"t"` (ms since the run started), a read of a service's output as one `node_log` with
+/// `lines` (`event::write_logged`): what `wfop attach` replays and the run host serves.
 pub const EVENTS: &str = "events.jsonl";
 
 /// The run's event log (`EVENTS`), written by the engine's event thread for every run.
@@ -358,7 +359,7 @@ impl EventLog {
 
     /// Appends `e` (whole lines; call [`EventLog::flush`] before telling anyone).
     pub fn write(&mut self, e: &super::Event, t_ms: u64) -> io::Result<()> {
-        super::event::write_json(&mut self.out, e, Some(t_ms))
+        super::event::write_logged(&mut self.out, e, t_ms)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

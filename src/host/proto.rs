@@ -124,13 +124,17 @@ pub enum Incoming {
     Error(String),
 }
 
+/// A `node_log` object: one line (`line`, as `--json` writes it) or a batch (`lines`, as the
+/// event log and the socket carry it).
 #[derive(Deserialize)]
 struct LogLine<'a> {
     node: Arc<str>,
     attempt: u32,
     stream: Stream,
-    #[serde(borrow)]
-    line: Cow<'a, str>,
+    #[serde(borrow, default)]
+    line: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lines: Option<Cow<'a, str>>,
     #[serde(default)]
     redacted: Vec<[usize; 2]>,
     #[serde(default)]
@@ -144,7 +148,11 @@ const LOG_HEAD: &[u8] = br#"{"event":"node_log","#;
 pub fn parse_line(line: &[u8]) -> Result<Incoming, String> {
     if line.starts_with(LOG_HEAD) {
         let l: LogLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-        let mut data = l.line.into_owned().into_bytes();
+        let (mut data, batch) = match (l.lines, l.line) {
+            (Some(lines), _) => (lines.into_owned().into_bytes(), true),
+            (None, Some(line)) => (line.into_owned().into_bytes(), false),
+            (None, None) => return Err("a node_log without its line".to_string()),
+        };
         let end = data.len();
         let redacted = l
             .redacted
@@ -152,7 +160,7 @@ pub fn parse_line(line: &[u8]) -> Result<Incoming, String> {
             .filter(|[a, b]| a < b && *b <= end)
             .map(|[a, b]| *a..*b)
             .collect();
-        if !l.partial {
+        if !batch && !l.partial {
             data.push(b'\n');
         }
         return Ok(Incoming::Event {
@@ -259,6 +267,34 @@ mod tests {
         }
         assert_eq!(back, data);
         assert_eq!(marks, vec![4..7, 23..26]);
+    }
+
+    /// The event log keeps a batch as one object; it comes back whole.
+    #[test]
+    fn logged_batches_come_back_whole() {
+        let data = b"one *** two\nthree\nfour ***".to_vec();
+        let e = Event::NodeLog {
+            node: "svc".into(),
+            attempt: 1,
+            stream: Stream::Stdout,
+            data: data.clone(),
+            redacted: vec![4..7, 23..26],
+        };
+        let mut out = Vec::new();
+        crate::engine::write_logged(&mut out, &e, 9).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+        match parse_line(&out[..out.len() - 1]).unwrap() {
+            Incoming::Event {
+                t: Some(9),
+                event: Event::NodeLog {
+                    data: d, redacted, ..
+                },
+            } => {
+                assert_eq!(d, data);
+                assert_eq!(redacted, vec![4..7, 23..26]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

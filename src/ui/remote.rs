@@ -132,7 +132,7 @@ pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
             let mut buf = Vec::new();
             while let Ok(true) = c.next_line(&mut buf) {
                 let parsed = host::proto::parse_line(&buf);
-                if !matches!(v.show(&buf, parsed), Ok(true)) {
+                if !matches!(v.show(parsed), Ok(true)) {
                     break;
                 }
                 // Flush when nothing more is waiting: live lines show at once.
@@ -143,11 +143,7 @@ pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
         }
         Stream::Replay(lines) => {
             for parsed in lines {
-                let line = match &parsed {
-                    Ok(Incoming::Event { event, t }) if mode == Mode::Json => json_line(event, *t),
-                    _ => Vec::new(),
-                };
-                if !matches!(v.show(&line, parsed), Ok(true)) {
+                if !matches!(v.show(parsed), Ok(true)) {
                     break;
                 }
             }
@@ -179,20 +175,17 @@ struct LineViewer<W: Write> {
 }
 
 impl<W: Write> LineViewer<W> {
-    /// Shows one line of the stream (`line`: its text, for `--json`); false when the stream is
-    /// over for this viewer (the run's end, a refusal, a closed output).
-    fn show(&mut self, line: &[u8], parsed: Result<Incoming, String>) -> io::Result<bool> {
+    /// Shows one line of the stream; false when the stream is over for this viewer (the run's
+    /// end, a refusal, a closed output).
+    fn show(&mut self, parsed: Result<Incoming, String>) -> io::Result<bool> {
         match parsed {
-            Ok(Incoming::Event { event, .. }) => {
+            Ok(Incoming::Event { event, t }) => {
                 if let Event::RunFinished { status, .. } = &event {
                     self.status = Some(*status);
                 }
                 match self.mode {
-                    // The lines as the engine wrote them (already terminal-safe).
-                    Mode::Json => {
-                        self.out.write_all(line)?;
-                        self.out.write_all(b"\n")?;
-                    }
+                    // As `--json` writes it (a log batch line by line), with `t`.
+                    Mode::Json => crate::engine::write_json(&mut self.out, &event, t)?,
                     Mode::Plain => plain::write_event(&mut self.out, &event)?,
                 }
                 if self.status.is_some() {
@@ -210,16 +203,6 @@ impl<W: Write> LineViewer<W> {
         }
         Ok(true)
     }
-}
-
-/// An event as its log line (for a replay in `--json`).
-fn json_line(e: &Event, t: Option<u64>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = crate::engine::write_json(&mut out, e, t);
-    if out.last() == Some(&b'\n') {
-        out.pop();
-    }
-    out
 }
 
 /// `wfop ps`: the live runs of the state folder.
