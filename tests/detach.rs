@@ -99,9 +99,10 @@ exit {code}"#,
         std::fs::write(&self.go, "").expect("go file");
     }
 
-    fn pid(&self) -> SvcPid {
+    /// The service's processes (read while it runs).
+    fn pid(&self) -> Procs {
         let text = std::fs::read_to_string(&self.pid_file).expect("counter pid file");
-        SvcPid::parse(&text).unwrap_or_else(|| panic!("no pid in {text:?}"))
+        Procs::of(&SvcPid::parse(&text).unwrap_or_else(|| panic!("no pid in {text:?}")))
     }
 }
 
@@ -112,7 +113,10 @@ struct Leftovers {
     go: Vec<PathBuf>,
     /// Run hosts as (pid, start time): a pid that ended and was reused is left alone.
     hosts: Vec<(i32, Option<u64>)>,
-    services: Vec<SvcPid>,
+    /// Service processes as (host pid, start time), taken while they ran: a pid namespace's
+    /// number is reused once it is gone, so (namespace, pid) may name another test's service
+    /// later; a host pid with its start time cannot.
+    services: Vec<(i32, Option<u64>)>,
 }
 
 impl Leftovers {
@@ -122,6 +126,11 @@ impl Leftovers {
         l.go.push(go.to_path_buf());
         l
     }
+
+    /// Keeps the processes of a service, to kill them at the end if they still run.
+    fn service(&mut self, svc: &Procs) {
+        self.services.extend(svc.0.iter().copied());
+    }
 }
 
 impl Drop for Leftovers {
@@ -129,16 +138,53 @@ impl Drop for Leftovers {
         for g in &self.go {
             let _ = std::fs::write(g, "");
         }
-        let pids = self.services.iter().flat_map(SvcPid::host_pids).chain(
-            self.hosts
-                .iter()
-                .filter(|&&(p, start)| start.is_some() && proc_start(p) == start)
-                .map(|&(p, _)| p),
-        );
-        for p in pids {
-            // SAFETY: plain kill of processes this test started.
-            unsafe { libc::kill(p, libc::SIGKILL) };
+        for &(p, start) in self.services.iter().chain(&self.hosts) {
+            if start.is_some() && proc_start(p) == start {
+                // SAFETY: plain kill of a process this test started (same pid, same start).
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
         }
+    }
+}
+
+/// The host processes a service wrote down (`SvcPid`), taken while it runs, as (host pid,
+/// start time): unlike (pid namespace, pid), which names another process once the namespace
+/// is gone and its number reused, these never name anything else.
+#[derive(Debug, Clone)]
+struct Procs(Vec<(i32, Option<u64>)>);
+
+impl Procs {
+    fn of(svc: &SvcPid) -> Procs {
+        Procs(
+            svc.host_pids()
+                .into_iter()
+                .map(|p| (p, proc_start(p)))
+                .collect(),
+        )
+    }
+
+    /// Some of them still runs (a zombie waiting for its reaper does not count).
+    fn alive(&self) -> bool {
+        self.0.iter().any(|&(p, start)| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            start.is_some() && proc_start(p) == start && !stat.contains(") Z ")
+        })
+    }
+
+    /// Each one's parent pid, for messages.
+    fn parents(&self) -> Vec<(i32, String)> {
+        self.0
+            .iter()
+            .map(|&(p, _)| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().nth(1))
+                    .unwrap_or("gone")
+                    .to_string();
+                (p, ppid)
+            })
+            .collect()
     }
 }
 
@@ -536,7 +582,7 @@ fn an_ssh_drop_leaves_the_run_going_and_attach_last_shows_it_all() {
         .to_string();
     left.hosts.push(host_of(&record));
     let svc = counter.pid();
-    left.services.push(svc.clone());
+    left.service(&svc);
     assert!(svc.alive(), "the service runs");
     // SAFETY: plain kill of the ssh client this test started (the pane's process).
     unsafe { libc::kill(client, libc::SIGKILL) };
@@ -917,7 +963,7 @@ fn a_peer_of_another_uid_is_refused() {
 
 /// A detached run of a service that starts a grandchild and waits: returns the id, the
 /// record, the service and the grandchild (both checked to be running).
-fn start_sleeper(case: &Case, left: &mut Leftovers) -> (String, PathBuf, SvcPid, SvcPid) {
+fn start_sleeper(case: &Case, left: &mut Leftovers) -> (String, PathBuf, Procs, Procs) {
     let pid_file = case.path().join("sleeper.pid");
     let gc_file = case.path().join("grandchild.pid");
     let script = format!(
@@ -945,16 +991,17 @@ fn start_sleeper(case: &Case, left: &mut Leftovers) -> (String, PathBuf, SvcPid,
     );
     let read = |p: &Path| {
         let t = std::fs::read_to_string(p).expect("pid file");
-        SvcPid::parse(&t).unwrap_or_else(|| panic!("no pid in {t:?}"))
+        Procs::of(&SvcPid::parse(&t).unwrap_or_else(|| panic!("no pid in {t:?}")))
     };
     let (svc, gc) = (read(&pid_file), read(&gc_file));
-    left.services.extend([svc.clone(), gc.clone()]);
+    left.service(&svc);
+    left.service(&gc);
     assert!(svc.alive() && gc.alive(), "the service and its child run");
     (id, record, svc, gc)
 }
 
 /// Gone, or a zombie waiting for its reaper; a moment is allowed for the kernel to get there.
-fn gone(pid: &SvcPid) -> bool {
+fn gone(pid: &Procs) -> bool {
     for _ in 0..250 {
         if !pid.alive() {
             return true;
@@ -1023,19 +1070,8 @@ fn a_run_host_killed_outright_leaves_an_abandoned_record() {
     for (what, p) in [("service", &svc), ("service's child", &gc)] {
         assert!(
             gone(p),
-            "the {what} outlived its run host's SIGKILL: pids {:?}, parents {:?}",
-            p.host_pids(),
-            p.host_pids()
-                .iter()
-                .map(|h| {
-                    let stat = std::fs::read_to_string(format!("/proc/{h}/stat"));
-                    stat.ok()
-                        .and_then(|s| {
-                            Some(s.rsplit_once(')')?.1.split_whitespace().nth(1)?.to_string())
-                        })
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
+            "the {what} outlived its run host's SIGKILL: (pid, parent) {:?}",
+            p.parents()
         );
     }
     // Attaching to it replays the record and ends (no live host to wait for).
@@ -1184,7 +1220,7 @@ fn with_stop_on_hangup_an_ssh_drop_ends_the_run_as_before() {
     };
     let record = case.run_dir();
     let svc = counter.pid();
-    left.services.push(svc.clone());
+    left.service(&svc);
     assert!(svc.alive(), "the service runs");
     // SAFETY: plain kill of the ssh client this test started (the pane's process).
     unsafe { libc::kill(client, libc::SIGKILL) };
@@ -1227,7 +1263,7 @@ fn d_detaches_on_purpose_and_the_run_goes_on() {
     let host = host_of(&record);
     left.hosts.push(host);
     let svc = counter.pid();
-    left.services.push(svc.clone());
+    left.service(&svc);
     t.keys("d");
     t.wait_for(&mut seen, "wfop to leave the terminal", |s| {
         s.contains("wfop exited 0")
@@ -1416,8 +1452,10 @@ fn stop_kill_ends_a_service_that_ignores_sigterm() {
         },
         || format!("{:?}", record_lines(&record, "stubborn")),
     );
-    let svc = SvcPid::parse(&std::fs::read_to_string(&pid_file).expect("pid file")).expect("a pid");
-    left.services.push(svc.clone());
+    let svc = Procs::of(
+        &SvcPid::parse(&std::fs::read_to_string(&pid_file).expect("pid file")).expect("a pid"),
+    );
+    left.service(&svc);
     assert!(svc.alive(), "the service runs");
     let out = case.wfop(&["stop", &id, "--kill"], &[]);
     assert_eq!(
@@ -1448,7 +1486,7 @@ fn attach_follows_a_run_without_a_host_and_ends_with_its_code() {
         || format!("{:?}", plain.snapshot()),
     );
     let record = case.run_dir();
-    left.services.push(counter.pid());
+    left.service(&counter.pid());
     assert_eq!(
         run_json(&record)["pid"],
         plain.pid(),
