@@ -297,7 +297,9 @@ impl SvcPid {
     }
 
     /// Host pids of the live (non-zombie) processes this names: the process with this pid in
-    /// that namespace, found through the host's /proc (`NSpid`'s last field).
+    /// that namespace, found through the host's /proc (`NSpid`'s last field). A namespace's
+    /// number is reused once it is gone: after the service may have ended, this can name
+    /// another run's service (never SIGKILL what it finds then).
     pub fn host_pids(&self) -> Vec<i32> {
         let Some(ns) = &self.ns else {
             let stat =
