@@ -130,14 +130,24 @@ pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
     match stream {
         Stream::Live(mut c) => {
             let mut buf = Vec::new();
+            let mut seen = 0;
+            let mut more = true;
             while let Ok(true) = c.next_line(&mut buf) {
                 let parsed = host::proto::parse_line(&buf);
-                if !matches!(v.show(parsed), Ok(true)) {
+                seen += usize::from(matches!(parsed, Ok(Incoming::Event { .. })));
+                more = matches!(v.show(parsed), Ok(true));
+                // Flush when nothing more is waiting: live lines show at once.
+                if !more || (!c.has_buffered() && v.out.flush().is_err()) {
+                    more = false;
                     break;
                 }
-                // Flush when nothing more is waiting: live lines show at once.
-                if !c.has_buffered() && v.out.flush().is_err() {
-                    break;
+            }
+            // The host ended before the run's end reached us: the rest is in the record.
+            if more && let Some(rest) = host::client::rest_from_log(&c.dir, seen) {
+                for parsed in rest {
+                    if !matches!(v.show(parsed), Ok(true)) {
+                        break;
+                    }
                 }
             }
         }
