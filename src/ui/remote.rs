@@ -72,11 +72,15 @@ pub fn detach(request: RunRequest, json: bool) -> i32 {
     }
 }
 
-/// Where `wfop attach RUN` finds its run: the record folder and its `run.json`.
-pub fn find(state_dir: &Path, run: &str) -> Result<(PathBuf, RunDoc), String> {
-    let dir = record::find_run(state_dir, run).map_err(|e| e.to_string())?;
-    let doc = record::read_doc(&dir).map_err(|e| e.to_string())?;
-    Ok((dir, doc))
+/// Where `wfop attach RUN` (`stop RUN`) finds its run: the record folder and its `run.json`;
+/// else says why not and gives the exit code, 2.
+pub fn find(state_dir: &Path, run: &str) -> Result<(PathBuf, RunDoc), i32> {
+    let found = record::find_run(state_dir, run)
+        .and_then(|dir| record::read_doc(&dir).map(|doc| (dir, doc)));
+    found.map_err(|e| {
+        eprintln!("wfop: {}", safe::text(&e.to_string()));
+        EXIT_INVALID
+    })
 }
 
 /// Where the events of a run come from for a viewer.
@@ -110,10 +114,7 @@ pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
 pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
     let (dir, doc) = match find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let stream = match open(&dir, &doc) {
         Ok(s) => s,
@@ -276,10 +277,7 @@ const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
     let (dir, doc) = match find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     if !doc.is_live() {
         eprintln!(

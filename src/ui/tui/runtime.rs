@@ -89,10 +89,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
 pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
     let (dir, doc) = match remote::find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let load = LoadOptions {
         process: doc.process.clone(),
