@@ -231,6 +231,8 @@ fn serve(sh: Arc<Shared>) -> io::Result<()> {
             };
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of descriptors, say: try again soon, never spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 sh.sessions.fetch_add(1, Ordering::SeqCst);
