@@ -342,12 +342,9 @@ fn main() -> ExitCode {
             theme,
             state_dir,
         } => {
-            let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+            let dir = match state_dir_of(state_dir) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("wfop: {}", safe::text(&e.to_string()));
-                    return ExitCode::from(EXIT_INVALID);
-                }
+                Err(code) => return code,
             };
             let code = if json || as_text || !std::io::stdout().is_terminal() {
                 let mode = if json {
@@ -372,12 +369,9 @@ fn main() -> ExitCode {
             kill,
             state_dir,
         } => {
-            let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+            let dir = match state_dir_of(state_dir) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("wfop: {}", safe::text(&e.to_string()));
-                    return ExitCode::from(EXIT_INVALID);
-                }
+                Err(code) => return code,
             };
             let code = remote::stop(&dir, &run, kill);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -421,17 +415,24 @@ fn theme_of(arg: Option<&str>) -> Option<Theme> {
     }
 }
 
+/// `--state-dir`, else the default state folder; without one, says why (exit 2).
+fn state_dir_of(state_dir: Option<PathBuf>) -> Result<PathBuf, ExitCode> {
+    state_dir
+        .map_or_else(record::default_state_dir, Ok)
+        .map_err(|e| {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            ExitCode::from(EXIT_INVALID)
+        })
+}
+
 /// Runs a command over the run records; errors exit 2.
 fn records(
     state_dir: Option<PathBuf>,
     f: impl FnOnce(&std::path::Path) -> Result<(), String>,
 ) -> ExitCode {
-    let dir = match state_dir.map_or_else(record::default_state_dir, Ok) {
+    let dir = match state_dir_of(state_dir) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e.to_string()));
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(code) => return code,
     };
     match f(&dir) {
         Ok(()) => ExitCode::SUCCESS,

@@ -234,6 +234,30 @@ fn lossy<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(data))
 }
 
+/// A copy of a log batch that is not valid UTF-8, made so ([`Event::text_safe`]); `None` for
+/// every other event (write it as it is).
+fn text_safe_copy(e: &Event) -> Option<Event> {
+    match e {
+        Event::NodeLog { data, .. } if std::str::from_utf8(data).is_err() => {
+            let mut safe = e.clone();
+            safe.text_safe();
+            Some(safe)
+        }
+        _ => None,
+    }
+}
+
+/// `{"event":"node_log","node":…,"attempt":…,"stream":"…"` (the object left open).
+fn log_head(out: &mut Vec<u8>, node: &str, attempt: u32, stream: Stream) -> io::Result<()> {
+    out.extend_from_slice(br#"{"event":"node_log","node":"#);
+    serde_json::to_writer(&mut *out, node).map_err(io::Error::other)?;
+    write!(
+        out,
+        ",\"attempt\":{attempt},\"stream\":\"{}\"",
+        stream.as_str()
+    )
+}
+
 /// The longest preview of a value an event carries (`NodeInputs`), in bytes.
 pub const PREVIEW_MAX: usize = 400;
 
@@ -278,6 +302,9 @@ impl Event {
 /// object per read of a service's output, not per line (what `--json` writes for scripts is
 /// made from it by `wfop attach --json`).
 pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
+    if let Some(safe) = text_safe_copy(e) {
+        return write_logged(out, &safe, t);
+    }
     let Event::NodeLog {
         node,
         attempt,
@@ -288,20 +315,10 @@ pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
     else {
         return write_json(out, e, Some(t));
     };
-    if std::str::from_utf8(data).is_err() {
-        let mut safe = e.clone();
-        safe.text_safe();
-        return write_logged(out, &safe, t);
-    }
     let lines = std::str::from_utf8(data).map_err(io::Error::other)?;
     let mut text = Vec::with_capacity(data.len() + data.len() / 8 + 128);
-    text.extend_from_slice(br#"{"event":"node_log","node":"#);
-    serde_json::to_writer(&mut text, &**node).map_err(io::Error::other)?;
-    let _ = write!(
-        text,
-        ",\"attempt\":{attempt},\"stream\":\"{}\",\"lines\":",
-        stream.as_str()
-    );
+    log_head(&mut text, node, *attempt, *stream)?;
+    text.extend_from_slice(br#","lines":"#);
     serde_json::to_writer(&mut text, lines).map_err(io::Error::other)?;
     if !redacted.is_empty() {
         text.extend_from_slice(b",\"redacted\":");
@@ -328,11 +345,7 @@ pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
 /// written with JSON's `\uXXXX` escape (`safe::json`). A log batch that is not valid UTF-8 is
 /// written as [`Event::text_safe`] makes it (U+FFFD, the markers moved with the text).
 pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result<()> {
-    if let Event::NodeLog { data, .. } = e
-        && std::str::from_utf8(data).is_err()
-    {
-        let mut safe = e.clone();
-        safe.text_safe();
+    if let Some(safe) = text_safe_copy(e) {
         return write_json(out, &safe, t);
     }
     let mut text = Vec::with_capacity(256);
@@ -357,13 +370,8 @@ pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result
     } = e
     {
         let mut head = Vec::with_capacity(64);
-        head.extend_from_slice(br#"{"event":"node_log","node":"#);
-        serde_json::to_writer(&mut head, &**node).map_err(io::Error::other)?;
-        let _ = write!(
-            head,
-            ",\"attempt\":{attempt},\"stream\":\"{}\",\"line\":",
-            stream.as_str()
-        );
+        log_head(&mut head, node, *attempt, *stream)?;
+        head.extend_from_slice(br#","line":"#);
         let mut marks = redacted.iter().peekable();
         let mut at = 0;
         while at < data.len() {

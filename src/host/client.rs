@@ -16,6 +16,8 @@ pub struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     pub host: HostHello,
+    /// The run's record folder.
+    pub dir: PathBuf,
 }
 
 /// Sends commands to a run host (a clone of the client's socket).
@@ -81,6 +83,7 @@ impl Client {
             reader,
             writer,
             host,
+            dir: run_dir.to_path_buf(),
         };
         client
             .writer
@@ -209,6 +212,25 @@ fn read_log(
             }
         }
     }))
+}
+
+/// The rest of a run's stream from its event log, once its host's stream ended early (the host
+/// ended between a client's connect and its hello): the events after the first `seen`, when the
+/// record says the run has ended; `None` while it says `running`.
+pub fn rest_from_log(
+    run_dir: &Path,
+    seen: usize,
+) -> Option<impl Iterator<Item = Result<Incoming, String>> + use<>> {
+    let doc = record::read_doc(run_dir).ok()?;
+    if doc.status == crate::engine::RunState::Running {
+        return None;
+    }
+    let events = replay(run_dir).ok()?;
+    Some(
+        events
+            .filter(|e| matches!(e, Ok(Incoming::Event { .. })))
+            .skip(seen),
+    )
 }
 
 /// A live run as `wfop ps` lists it.

@@ -42,7 +42,11 @@ struct Shared {
     record: PathBuf,
     /// Bumped after each event the engine has written to the event log.
     written: watch::Receiver<u64>,
+    /// Attached clients (`status`).
     clients: AtomicUsize,
+    /// Connections of any kind, from their accept: the host lingers while there is one, so a
+    /// client that connected is always served (a hello on its way keeps the host).
+    sessions: AtomicUsize,
     state: Mutex<String>,
     cancel: CancelToken,
 }
@@ -90,6 +94,7 @@ pub fn main() -> i32 {
                 record: record.clone(),
                 written: written.clone(),
                 clients: AtomicUsize::new(0),
+                sessions: AtomicUsize::new(0),
                 state: Mutex::new("running".to_string()),
                 cancel: cancel.clone(),
             });
@@ -226,16 +231,23 @@ fn serve(sh: Arc<Shared>) -> io::Result<()> {
             };
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of descriptors, say: try again soon, never spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
-                tokio::spawn(session(stream, sh.clone()));
+                sh.sessions.fetch_add(1, Ordering::SeqCst);
+                let sh = sh.clone();
+                tokio::spawn(async move {
+                    let _open = Attached(&sh.sessions);
+                    session(stream, sh.clone()).await;
+                });
             }
         });
     });
     Ok(())
 }
 
-/// Counts an attached client while it lives.
+/// Counts a client (or a connection) while it lives.
 struct Attached<'a>(&'a AtomicUsize);
 
 impl Drop for Attached<'_> {
@@ -429,7 +441,7 @@ fn linger(sh: &Shared) {
         .map_or(LINGER, Duration::from_millis);
     let mut idle_since = Instant::now();
     loop {
-        if sh.clients.load(Ordering::SeqCst) > 0 {
+        if sh.sessions.load(Ordering::SeqCst) > 0 {
             idle_since = Instant::now();
         } else if idle_since.elapsed() >= linger {
             return;

@@ -72,11 +72,15 @@ pub fn detach(request: RunRequest, json: bool) -> i32 {
     }
 }
 
-/// Where `wfop attach RUN` finds its run: the record folder and its `run.json`.
-pub fn find(state_dir: &Path, run: &str) -> Result<(PathBuf, RunDoc), String> {
-    let dir = record::find_run(state_dir, run).map_err(|e| e.to_string())?;
-    let doc = record::read_doc(&dir).map_err(|e| e.to_string())?;
-    Ok((dir, doc))
+/// Where `wfop attach RUN` (`stop RUN`) finds its run: the record folder and its `run.json`;
+/// else says why not and gives the exit code, 2.
+pub fn find(state_dir: &Path, run: &str) -> Result<(PathBuf, RunDoc), i32> {
+    let found = record::find_run(state_dir, run)
+        .and_then(|dir| record::read_doc(&dir).map(|doc| (dir, doc)));
+    found.map_err(|e| {
+        eprintln!("wfop: {}", safe::text(&e.to_string()));
+        EXIT_INVALID
+    })
 }
 
 /// Where the events of a run come from for a viewer.
@@ -110,10 +114,7 @@ pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
 pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
     let (dir, doc) = match find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let stream = match open(&dir, &doc) {
         Ok(s) => s,
@@ -130,14 +131,24 @@ pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
     match stream {
         Stream::Live(mut c) => {
             let mut buf = Vec::new();
+            let mut seen = 0;
+            let mut more = true;
             while let Ok(true) = c.next_line(&mut buf) {
                 let parsed = host::proto::parse_line(&buf);
-                if !matches!(v.show(parsed), Ok(true)) {
+                seen += usize::from(matches!(parsed, Ok(Incoming::Event { .. })));
+                more = matches!(v.show(parsed), Ok(true));
+                // Flush when nothing more is waiting: live lines show at once.
+                if !more || (!c.has_buffered() && v.out.flush().is_err()) {
+                    more = false;
                     break;
                 }
-                // Flush when nothing more is waiting: live lines show at once.
-                if !c.has_buffered() && v.out.flush().is_err() {
-                    break;
+            }
+            // The host ended before the run's end reached us: the rest is in the record.
+            if more && let Some(rest) = host::client::rest_from_log(&c.dir, seen) {
+                for parsed in rest {
+                    if !matches!(v.show(parsed), Ok(true)) {
+                        break;
+                    }
                 }
             }
         }
@@ -266,10 +277,7 @@ const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
     let (dir, doc) = match find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     if !doc.is_live() {
         eprintln!(

@@ -89,10 +89,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
 pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
     let (dir, doc) = match remote::find(state_dir, run) {
         Ok(found) => found,
-        Err(e) => {
-            eprintln!("wfop: {}", safe::text(&e));
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let load = LoadOptions {
         process: doc.process.clone(),
@@ -484,10 +481,23 @@ fn follow(
                 c.commands().ok().map(|cmds| (cmds, c.host.pid));
             let mut buf = Vec::new();
             let mut end = None;
+            let mut seen = 0;
             while let Some(line) = c.next(&mut buf) {
+                seen += usize::from(matches!(line, Ok(host::Incoming::Event { .. })));
                 end = feed(line);
                 if end.is_some() {
                     break;
+                }
+            }
+            // The host ended before the run's end reached us: the rest is in the record.
+            if end.is_none()
+                && let Some(rest) = host::client::rest_from_log(&c.dir, seen)
+            {
+                for line in rest {
+                    end = feed(line);
+                    if end.is_some() {
+                        break;
+                    }
                 }
             }
             end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()))
