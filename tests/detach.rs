@@ -1160,7 +1160,12 @@ fn detach_prints_the_id_and_how_to_attach() {
     );
     let (id, record, stdout) = start_detached(&case, &wf, &[], &[], &mut left);
     let (code, lines, err) = Lines::spawn(&case, &["attach", &id, "--json"]).finish();
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        code,
+        Some(0),
+        "{err}\nprinted: {lines:?}\n{}",
+        record_tail(&record)
+    );
     assert_eq!(node_logs(&lines, "quick"), ["hi"]);
     // The wording the lead settled (STATUS.md 07:28): two lines on stdout.
     let want = [
@@ -1193,8 +1198,25 @@ fn detach_prints_the_id_and_how_to_attach() {
         "{started} vs run.json"
     );
     let (code, lines, err) = Lines::spawn(&case, &["attach", &id2, "--json"]).finish();
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        code,
+        Some(0),
+        "{err}\nprinted: {lines:?}\n{}",
+        record_tail(&record2)
+    );
     assert_eq!(node_logs(&lines, "quick"), ["hi"]);
+}
+
+/// The record's state for a failure message: run.json's status and the event log's last lines.
+fn record_tail(record: &Path) -> String {
+    let events = std::fs::read_to_string(record.join("events.jsonl")).unwrap_or_default();
+    let last: Vec<&str> = events.lines().rev().take(3).collect();
+    format!(
+        "run.json status: {}; host.sock exists: {}; events.jsonl ({} lines) ends: {last:?}",
+        run_json(record)["status"],
+        record.join("host.sock").exists(),
+        events.lines().count()
+    )
 }
 
 /// The host `(pid, start)` has exited (a zombie counts as exited).
