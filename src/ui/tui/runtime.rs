@@ -378,17 +378,25 @@ impl Ui {
                     let _ = tx.send(AppEvent::EngineDone(r.map_err(|e| e.to_string())));
                 });
             }
-            Effect::Cancel => {
+            Effect::Cancel | Effect::Kill => {
+                let kill = matches!(eff, Effect::Kill);
+                let command = if kill {
+                    host::Command::Kill
+                } else {
+                    host::Command::Cancel
+                };
                 if let Some(c) = &self.cancel {
-                    c.cancel();
+                    if kill { c.kill() } else { c.cancel() }
+                } else if !self.command(command)
+                    && let Some((_, doc)) = &self.attach
+                {
+                    // A run in line mode (no host) is followed from its log, read only.
+                    let why = format!(
+                        "this run has no host to ask (it runs in line mode): stop it with kill {}",
+                        doc.pid
+                    );
+                    let _ = tx.send(AppEvent::EffectDone(EffectDone::StopRefused(why)));
                 }
-                self.command(host::Command::Cancel);
-            }
-            Effect::Kill => {
-                if let Some(c) = &self.cancel {
-                    c.kill();
-                }
-                self.command(host::Command::Kill);
             }
             Effect::Forward(sig) => self.forward(sig),
             Effect::Copy(text) => {
@@ -418,15 +426,16 @@ impl Ui {
 }
 
 impl Ui {
-    /// Sends a command to the run host of the run this screen follows, if it has one.
-    fn command(&self, c: host::Command) {
-        if let Some((cmds, _)) = self
+    /// Sends a command to the run host of the run this screen follows; false without one.
+    fn command(&self, c: host::Command) -> bool {
+        match self
             .commands
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
-            let _ = cmds.send(c);
+            Some((cmds, _)) => cmds.send(c).is_ok(),
+            None => false,
         }
     }
 
