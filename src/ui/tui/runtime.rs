@@ -74,6 +74,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         commands: Arc::default(),
         attach: None,
         home,
+        pending: None,
     };
     let prepared = started.prepared;
     let theme = options.theme;
@@ -117,6 +118,7 @@ pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
         commands: Arc::default(),
         attach: Some((dir, doc)),
         home: RunHome::Attached,
+        pending: None,
     };
     with_screen(ui, "", move |now| {
         App::attached(wf, theme, Charset::Unicode, now)
@@ -224,6 +226,8 @@ struct Ui {
     attach: Option<(PathBuf, RunDoc)>,
     /// Where the runs live.
     home: RunHome,
+    /// A stop signal to pass on once the run host is there.
+    pending: Option<i32>,
 }
 
 impl Ui {
@@ -255,6 +259,7 @@ impl Ui {
                 self.effect(eff, &tx, &credits, term.backend_mut());
                 frames.mark_urgent();
             }
+            self.forward_pending();
             if let Some(code) = app.exit_code() {
                 return (code, Some(app));
             }
@@ -439,9 +444,24 @@ impl Ui {
         }
     }
 
-    /// Passes a stop signal on to the run host (same user: allowed); without one yet (it is
-    /// starting), cancels as soon as it can.
-    fn forward(&self, sig: i32) {
+    /// Passes a stop signal on to the run host (same user: allowed); while the host is still
+    /// starting, keeps it for when it is there (`pending`).
+    fn forward(&mut self, sig: i32) {
+        if !self.forward_now(sig) {
+            self.pending = Some(sig);
+        }
+    }
+
+    /// Passes a signal kept while the host was starting, once it is there.
+    fn forward_pending(&mut self) {
+        if let Some(sig) = self.pending
+            && self.forward_now(sig)
+        {
+            self.pending = None;
+        }
+    }
+
+    fn forward_now(&self, sig: i32) -> bool {
         let pid = self
             .commands
             .lock()
@@ -450,12 +470,9 @@ impl Ui {
             .map(|(_, pid)| *pid);
         let target = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32));
         let signal = rustix::process::Signal::from_named_raw(sig);
-        let sent = match (target, signal) {
+        match (target, signal) {
             (Some(p), Some(s)) => rustix::process::kill_process(p, s).is_ok(),
             _ => false,
-        };
-        if !sent {
-            self.command(host::Command::Cancel);
         }
     }
 }
