@@ -580,6 +580,13 @@ fn a_wfop_killed_outright_shows_its_run_as_abandoned() {
         listing.contains("abandoned") && !listing.contains("running"),
         "{listing}"
     );
+    // The listing finished the record itself: it no longer says `running`.
+    let doc = case.run_json();
+    assert_eq!(doc["status"], "abandoned", "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap_or("").contains("ended without finishing"),
+        "{doc}"
+    );
     let logs = case.wfop(&["logs", "last"], &[]);
     assert!(
         text(&logs.stderr).contains("ended abnormally"),

@@ -84,6 +84,9 @@ pub enum RunState {
     Failed,
     Interrupted,
     Cancelled,
+    /// The record said `running` but its wfop (or run host) was gone, killed outright: set by
+    /// whoever reads the record next (`record::list_runs`), never by a run.
+    Abandoned,
 }
 
 impl RunState {
@@ -94,6 +97,7 @@ impl RunState {
             RunState::Failed => "failed",
             RunState::Interrupted => "interrupted",
             RunState::Cancelled => "cancelled",
+            RunState::Abandoned => "abandoned",
         }
     }
 }

@@ -95,7 +95,8 @@ pub struct RunDoc {
     /// with `pid`, tells the live wfop from a process that later got the same pid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
-    /// `running`, `succeeded`, `failed`, `interrupted` or `cancelled`.
+    /// `running`, `succeeded`, `failed`, `interrupted` or `cancelled`; `abandoned` when its
+    /// wfop was gone before it finished the record (`settle`).
     pub status: RunState,
     pub exit_code: Option<i32>,
     /// The signal that interrupted the run (`status` = `interrupted`).
@@ -174,7 +175,8 @@ pub struct AttemptDoc {
 pub const ABANDONED: &str = "abandoned";
 
 impl RunDoc {
-    /// The status, with `running` shown as `abandoned` when the run's wfop process is gone.
+    /// The status, with `running` shown as `abandoned` when the run's wfop process is gone (a
+    /// record `settle` has not finished yet).
     pub fn shown_status(&self) -> &'static str {
         if self.status == RunState::Running && !self.wfop_alive() {
             ABANDONED
@@ -384,14 +386,15 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Every run in `<state>/runs`, oldest first (by recorded start, then id: the id holds the
-/// start to the microsecond). Unreadable records are skipped.
+/// start to the microsecond). Unreadable records are skipped. A record that says `running`
+/// whose wfop is gone is marked `abandoned` in its `run.json` on the way (`settle`).
 pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
     let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
         return Vec::new();
     };
     let mut runs: Vec<RunDoc> = entries
         .filter_map(Result::ok)
-        .filter_map(|e| read_doc(&e.path()).ok())
+        .filter_map(|e| read_doc(&e.path()).ok().map(|d| settle(&e.path(), d)))
         .collect();
     runs.sort_by(|a, b| {
         a.started
@@ -399,6 +402,36 @@ pub fn list_runs(state_dir: &Path) -> Vec<RunDoc> {
             .then_with(|| a.run_id.cmp(&b.run_id))
     });
     runs
+}
+
+/// A record left `running` by a wfop (or run host) that is gone — killed outright, so it
+/// could not finish it — is finished here as `abandoned`, with why, so that the file itself
+/// stops saying `running`. Best effort: a record that cannot be written is shown so anyway.
+pub fn settle(run_dir: &Path, doc: RunDoc) -> RunDoc {
+    if doc.status != RunState::Running || doc.wfop_alive() {
+        return doc;
+    }
+    // Read again now that the wfop is known to be gone: it may have finished the record just
+    // before it ended, after the first read (it cannot write any more).
+    let Ok(mut doc) = read_doc(run_dir) else {
+        return doc;
+    };
+    if doc.status != RunState::Running {
+        return doc;
+    }
+    doc.status = RunState::Abandoned;
+    doc.error.get_or_insert_with(|| {
+        format!(
+            "its wfop (pid {}) ended without finishing the record (killed outright?)",
+            doc.pid
+        )
+    });
+    let r = Record {
+        dir: run_dir.to_path_buf(),
+        doc,
+    };
+    let _ = r.save();
+    r.doc
 }
 
 pub fn read_doc(run_dir: &Path) -> Result<RunDoc, RecordError> {
@@ -537,6 +570,42 @@ mod tests {
         finished.status = RunState::Succeeded;
         assert!(!finished.is_live());
         assert_eq!(finished.shown_status(), "succeeded");
+    }
+
+    /// Listing the runs finishes a record whose wfop is gone as `abandoned` in the file itself;
+    /// a live one and a finished one are left alone.
+    #[test]
+    fn listing_marks_a_record_whose_wfop_is_gone_abandoned_in_the_file() {
+        let state = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let start = own_start().expect("/proc/self/stat");
+        let mut gone = doc(me, Some(start + 1));
+        gone.run_id = "gone".into();
+        let mut live = doc(me, Some(start));
+        live.run_id = "live".into();
+        let mut done = doc(me, Some(start + 1));
+        done.run_id = "done".into();
+        done.status = RunState::Succeeded;
+        for d in [&gone, &live, &done] {
+            Record::create(state.path(), d.clone()).unwrap();
+        }
+        let runs = list_runs(state.path());
+        let status = |id: &str| {
+            runs.iter()
+                .find(|r| r.run_id == id)
+                .map(|r| r.status)
+                .unwrap()
+        };
+        assert_eq!(status("gone"), RunState::Abandoned);
+        assert_eq!(status("live"), RunState::Running);
+        assert_eq!(status("done"), RunState::Succeeded);
+        let on_disk = read_doc(&state.path().join("runs/gone")).unwrap();
+        assert_eq!(on_disk.status, RunState::Abandoned);
+        assert!(on_disk.error.unwrap().contains(&format!("pid {me}")));
+        assert_eq!(
+            read_doc(&state.path().join("runs/live")).unwrap().status,
+            RunState::Running
+        );
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub enum EffectDone {
     Saved(PathBuf),
     /// Saving to `path` failed (why).
     SaveFailed { path: PathBuf, error: String },
+    /// A cancel or kill could not be passed on (why: the run has no host to ask).
+    StopRefused(String),
 }
 
 /// What `update` asks the runtime to do.
@@ -729,6 +731,15 @@ fn effect_done(app: &mut App, done: EffectDone) {
             text: format!("cannot save {}: {error}", safe::path(&path)),
             error: true,
         },
+        EffectDone::StopRefused(why) => {
+            if app.phase == Phase::Stopping {
+                app.phase = Phase::Running;
+            }
+            Message {
+                text: safe::line(&why).into_owned(),
+                error: true,
+            }
+        }
     });
 }
 

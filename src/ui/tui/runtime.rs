@@ -74,6 +74,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         commands: Arc::default(),
         attach: None,
         home,
+        pending: None,
     };
     let prepared = started.prepared;
     let theme = options.theme;
@@ -117,6 +118,7 @@ pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
         commands: Arc::default(),
         attach: Some((dir, doc)),
         home: RunHome::Attached,
+        pending: None,
     };
     with_screen(ui, "", move |now| {
         App::attached(wf, theme, Charset::Unicode, now)
@@ -224,6 +226,8 @@ struct Ui {
     attach: Option<(PathBuf, RunDoc)>,
     /// Where the runs live.
     home: RunHome,
+    /// A stop signal to pass on once the run host is there.
+    pending: Option<i32>,
 }
 
 impl Ui {
@@ -255,6 +259,7 @@ impl Ui {
                 self.effect(eff, &tx, &credits, term.backend_mut());
                 frames.mark_urgent();
             }
+            self.forward_pending();
             if let Some(code) = app.exit_code() {
                 return (code, Some(app));
             }
@@ -378,17 +383,25 @@ impl Ui {
                     let _ = tx.send(AppEvent::EngineDone(r.map_err(|e| e.to_string())));
                 });
             }
-            Effect::Cancel => {
+            Effect::Cancel | Effect::Kill => {
+                let kill = matches!(eff, Effect::Kill);
+                let command = if kill {
+                    host::Command::Kill
+                } else {
+                    host::Command::Cancel
+                };
                 if let Some(c) = &self.cancel {
-                    c.cancel();
+                    if kill { c.kill() } else { c.cancel() }
+                } else if !self.command(command)
+                    && let Some((_, doc)) = &self.attach
+                {
+                    // A run in line mode (no host) is followed from its log, read only.
+                    let why = format!(
+                        "this run has no host to ask (it runs in line mode): stop it with kill {}",
+                        doc.pid
+                    );
+                    let _ = tx.send(AppEvent::EffectDone(EffectDone::StopRefused(why)));
                 }
-                self.command(host::Command::Cancel);
-            }
-            Effect::Kill => {
-                if let Some(c) = &self.cancel {
-                    c.kill();
-                }
-                self.command(host::Command::Kill);
             }
             Effect::Forward(sig) => self.forward(sig),
             Effect::Copy(text) => {
@@ -418,21 +431,37 @@ impl Ui {
 }
 
 impl Ui {
-    /// Sends a command to the run host of the run this screen follows, if it has one.
-    fn command(&self, c: host::Command) {
-        if let Some((cmds, _)) = self
+    /// Sends a command to the run host of the run this screen follows; false without one.
+    fn command(&self, c: host::Command) -> bool {
+        match self
             .commands
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
-            let _ = cmds.send(c);
+            Some((cmds, _)) => cmds.send(c).is_ok(),
+            None => false,
         }
     }
 
-    /// Passes a stop signal on to the run host (same user: allowed); without one yet (it is
-    /// starting), cancels as soon as it can.
-    fn forward(&self, sig: i32) {
+    /// Passes a stop signal on to the run host (same user: allowed); while the host is still
+    /// starting, keeps it for when it is there (`pending`).
+    fn forward(&mut self, sig: i32) {
+        if !self.forward_now(sig) {
+            self.pending = Some(sig);
+        }
+    }
+
+    /// Passes a signal kept while the host was starting, once it is there.
+    fn forward_pending(&mut self) {
+        if let Some(sig) = self.pending
+            && self.forward_now(sig)
+        {
+            self.pending = None;
+        }
+    }
+
+    fn forward_now(&self, sig: i32) -> bool {
         let pid = self
             .commands
             .lock()
@@ -441,12 +470,9 @@ impl Ui {
             .map(|(_, pid)| *pid);
         let target = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32));
         let signal = rustix::process::Signal::from_named_raw(sig);
-        let sent = match (target, signal) {
+        match (target, signal) {
             (Some(p), Some(s)) => rustix::process::kill_process(p, s).is_ok(),
             _ => false,
-        };
-        if !sent {
-            self.command(host::Command::Cancel);
         }
     }
 }
