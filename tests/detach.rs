@@ -1060,6 +1060,8 @@ fn a_run_host_killed_outright_leaves_an_abandoned_record() {
         || text(&case.wfop(&["runs"], &[]).stdout),
     );
     assert!(ps_entry(&case, &id).is_none(), "ps lists a dead host's run");
+    // The listing that saw the death finished the record as abandoned.
+    assert_eq!(run_json(&record)["status"], "abandoned");
     let logs = case.wfop(&["logs", "last"], &[]);
     assert!(
         text(&logs.stderr).contains("ended abnormally"),
