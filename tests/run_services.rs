@@ -584,7 +584,10 @@ fn a_wfop_killed_outright_shows_its_run_as_abandoned() {
     let doc = case.run_json();
     assert_eq!(doc["status"], "abandoned", "{doc}");
     assert!(
-        doc["error"].as_str().unwrap_or("").contains("ended without finishing"),
+        doc["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ended without finishing"),
         "{doc}"
     );
     let logs = case.wfop(&["logs", "last"], &[]);

@@ -191,8 +191,9 @@ impl RunDoc {
     }
 
     /// The process `pid` exists, is not a zombie, and (when the record has it) started when
-    /// the run's wfop did: a pid reused by another process does not count.
-    fn wfop_alive(&self) -> bool {
+    /// the run's wfop did: a pid reused by another process does not count. (It may still be
+    /// writing the record's last lines after `run.json` says how the run ended.)
+    pub fn wfop_alive(&self) -> bool {
         let Some(pid) = i32::try_from(self.pid)
             .ok()
             .filter(|&p| p > 0)

@@ -142,29 +142,17 @@ impl Client {
     }
 }
 
-/// Reads a run's event log (`<record>/events.jsonl`): a finished run's whole stream.
-pub fn replay(
-    run_dir: &Path,
-) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
-    read_log(run_dir, false)
-}
-
-/// Follows the event log of a live run that has no run host (`wfop run --plain`, `--json`,
-/// `--stop-on-hangup`): what is there, then each new line as it is written, until the run's
-/// end or until its wfop is gone.
+/// Reads a run's event log (`<record>/events.jsonl`): what is there, then, while the run's wfop
+/// is there, each new line as it is written, until the run's end (`run_finished`) — a finished
+/// run's whole stream, a live run that has no run host (`wfop run --plain`, `--json`,
+/// `--stop-on-hangup`), or one whose wfop is writing its last events after `run.json` already
+/// says how it ended.
 pub fn tail(
     run_dir: &Path,
 ) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
-    read_log(run_dir, true)
-}
+    /// How often a followed log is looked at again.
+    const TAIL_POLL: Duration = Duration::from_millis(50);
 
-/// How often a followed log is looked at again.
-const TAIL_POLL: Duration = Duration::from_millis(50);
-
-fn read_log(
-    run_dir: &Path,
-    follow: bool,
-) -> Result<impl Iterator<Item = Result<Incoming, String>> + use<>, String> {
     let dir = run_dir.to_path_buf();
     let path = run_dir.join(record::EVENTS);
     let file = std::fs::File::open(&path).map_err(|e| {
@@ -200,7 +188,7 @@ fn read_log(
                     }
                     return Some(parsed);
                 }
-                Ok(_) if follow && record::read_doc(&dir).is_ok_and(|d| d.is_live()) => {
+                Ok(_) if record::read_doc(&dir).is_ok_and(|d| d.wfop_alive()) => {
                     std::thread::sleep(TAIL_POLL);
                 }
                 // The end of the log (a last line without `\n` was cut off when its wfop died).
@@ -222,10 +210,12 @@ pub fn rest_from_log(
     seen: usize,
 ) -> Option<impl Iterator<Item = Result<Incoming, String>> + use<>> {
     let doc = record::read_doc(run_dir).ok()?;
-    if doc.status == crate::engine::RunState::Running {
+    if doc.status == crate::engine::RunState::Running && doc.wfop_alive() {
         return None;
     }
-    let events = replay(run_dir).ok()?;
+    // Its wfop may still be writing the last events (a host ends after them, a connection may
+    // end before): follow the log to its end.
+    let events = tail(run_dir).ok()?;
     Some(
         events
             .filter(|e| matches!(e, Ok(Incoming::Event { .. })))

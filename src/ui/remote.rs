@@ -91,22 +91,19 @@ pub enum Stream {
     Replay(Box<dyn Iterator<Item = Result<Incoming, String>> + Send>),
 }
 
-/// Opens a run's events: its host when it has a live one; the event log followed as it grows
-/// for a live run without a host (line mode, `--stop-on-hangup`); else the event log.
+/// Opens a run's events: its host while it has one (live, or lingering after the run's end: it
+/// serves the whole log); else the event log, followed while its wfop is there (a run without
+/// a host, in line mode or `--stop-on-hangup`, or one writing its last events).
 pub fn open(dir: &Path, doc: &RunDoc) -> Result<Stream, String> {
-    if doc.is_live() {
-        if host::client::socket_of(dir).exists() {
-            match Client::connect(dir, host::Mode::Attach) {
-                Ok(c) => return Ok(Stream::Live(c)),
-                // Ended between the check and the connect: its log is complete.
-                Err(_) if !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
-                Err(e) => return Err(e),
-            }
-        } else {
-            return host::client::tail(dir).map(|r| Stream::Replay(Box::new(r)));
+    if host::client::socket_of(dir).exists() {
+        match Client::connect(dir, host::Mode::Attach) {
+            Ok(c) => return Ok(Stream::Live(c)),
+            // Its host has gone (ended, or killed): the log has what there is.
+            Err(_) if !doc.is_live() || !record::read_doc(dir).is_ok_and(|d| d.is_live()) => {}
+            Err(e) => return Err(e),
         }
     }
-    host::client::replay(dir).map(|r| Stream::Replay(Box::new(r)))
+    host::client::tail(dir).map(|r| Stream::Replay(Box::new(r)))
 }
 
 /// `wfop attach RUN --plain|--json`: the run's events from its start, then live, to stdout;
