@@ -2,6 +2,7 @@
 //! terminal, reading records, and checking that a secret appears nowhere in any form.
 #![allow(dead_code)]
 
+pub mod sshd;
 pub mod tmux;
 pub mod venv;
 
@@ -194,6 +195,11 @@ impl Case {
     }
 }
 
+/// `s` as one word of POSIX shell (single quotes).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -291,7 +297,9 @@ impl SvcPid {
     }
 
     /// Host pids of the live (non-zombie) processes this names: the process with this pid in
-    /// that namespace, found through the host's /proc (`NSpid`'s last field).
+    /// that namespace, found through the host's /proc (`NSpid`'s last field). A namespace's
+    /// number is reused once it is gone: after the service may have ended, this can name
+    /// another run's service (never SIGKILL what it finds then).
     pub fn host_pids(&self) -> Vec<i32> {
         let Some(ns) = &self.ns else {
             let stat =
