@@ -882,17 +882,18 @@ fn a_peer_of_another_uid_is_refused() {
         std::fs::create_dir(&d).expect("mkdir");
         std::os::unix::fs::chown(&d, Some(NOBODY), Some(NOBODY)).expect("chown");
     }
+    // The run host is `current_exe()` of nobody's wfop: a copy nobody can reach (the build's
+    // folder may be private, as a CI clone in a 0700 folder is).
+    let exe = case.path().join("wfop");
+    std::fs::copy(env!("CARGO_BIN_EXE_wfop"), &exe).expect("copy wfop");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let counter = Counter::in_dir(&own);
     let mut left = Leftovers::releasing(&counter.go);
     let wf = counter.workflow(&case, false);
     let as_nobody = || {
         let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_wfop"),
-        ]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(&exe);
         c.env("HOME", &own);
         c
     };
