@@ -112,11 +112,6 @@ impl Client {
         Ok(n > 0)
     }
 
-    /// Whether more of the stream is read already (a viewer flushes when there is none).
-    pub fn has_buffered(&self) -> bool {
-        !self.reader.buffer().is_empty()
-    }
-
     /// The next parsed line; `None` at the end of the stream.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Option<Result<Incoming, String>> {
         match self.next_line(buf) {

@@ -91,6 +91,53 @@ pub enum Stream {
     Replay(Box<dyn Iterator<Item = Result<Incoming, String>> + Send>),
 }
 
+impl Stream {
+    /// Every line of the stream: a live host's, then — when its connection ended before the
+    /// run's end reached us (the host ended in between) — the rest from the record; or the
+    /// record's.
+    pub fn into_lines(self) -> Box<dyn Iterator<Item = Result<Incoming, String>> + Send> {
+        match self {
+            Stream::Replay(lines) => lines,
+            Stream::Live(c) => Box::new(LiveLines {
+                live: Some(c),
+                buf: Vec::new(),
+                seen: 0,
+                rest: None,
+            }),
+        }
+    }
+}
+
+/// A live host's lines, then the rest of the record's (`Stream::into_lines`).
+struct LiveLines {
+    live: Option<Client>,
+    buf: Vec<u8>,
+    /// Events read from the host (the record's first ones to skip).
+    seen: usize,
+    rest: Option<Box<dyn Iterator<Item = Result<Incoming, String>> + Send>>,
+}
+
+impl Iterator for LiveLines {
+    type Item = Result<Incoming, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(c) = self.live.as_mut() {
+            match c.next(&mut self.buf) {
+                Some(line) => {
+                    self.seen += usize::from(matches!(line, Ok(Incoming::Event { .. })));
+                    return Some(line);
+                }
+                None => {
+                    let c = self.live.take()?;
+                    self.rest = host::client::rest_from_log(&c.dir, self.seen)
+                        .map(|r| Box::new(r) as Box<dyn Iterator<Item = _> + Send>);
+                }
+            }
+        }
+        self.rest.as_mut()?.next()
+    }
+}
+
 /// Opens a run's events: its host while it has one (live, or lingering after the run's end: it
 /// serves the whole log); else the event log, followed while its wfop is there (a run without
 /// a host, in line mode or `--stop-on-hangup`, or one writing its last events).
@@ -125,36 +172,10 @@ pub fn attach_lines(state_dir: &Path, run: &str, mode: Mode) -> i32 {
         mode,
         status: None,
     };
-    match stream {
-        Stream::Live(mut c) => {
-            let mut buf = Vec::new();
-            let mut seen = 0;
-            let mut more = true;
-            while let Ok(true) = c.next_line(&mut buf) {
-                let parsed = host::proto::parse_line(&buf);
-                seen += usize::from(matches!(parsed, Ok(Incoming::Event { .. })));
-                more = matches!(v.show(parsed), Ok(true));
-                // Flush when nothing more is waiting: live lines show at once.
-                if !more || (!c.has_buffered() && v.out.flush().is_err()) {
-                    more = false;
-                    break;
-                }
-            }
-            // The host ended before the run's end reached us: the rest is in the record.
-            if more && let Some(rest) = host::client::rest_from_log(&c.dir, seen) {
-                for parsed in rest {
-                    if !matches!(v.show(parsed), Ok(true)) {
-                        break;
-                    }
-                }
-            }
-        }
-        Stream::Replay(lines) => {
-            for parsed in lines {
-                if !matches!(v.show(parsed), Ok(true)) {
-                    break;
-                }
-            }
+    for parsed in stream.into_lines() {
+        // Each event is shown at once (a log read is one event: a flood flushes per read).
+        if !matches!(v.show(parsed), Ok(true)) || v.out.flush().is_err() {
+            break;
         }
     }
     let LineViewer {

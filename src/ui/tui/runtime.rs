@@ -501,46 +501,14 @@ fn follow(
             Ok(host::Incoming::Status(_)) | Err(_) => None,
         }
     };
-    let end = match stream {
-        remote::Stream::Live(mut c) => {
-            *commands.lock().unwrap_or_else(|e| e.into_inner()) =
-                c.commands().ok().map(|cmds| (cmds, c.host.pid));
-            let mut buf = Vec::new();
-            let mut end = None;
-            let mut seen = 0;
-            while let Some(line) = c.next(&mut buf) {
-                seen += usize::from(matches!(line, Ok(host::Incoming::Event { .. })));
-                end = feed(line);
-                if end.is_some() {
-                    break;
-                }
-            }
-            // The host ended before the run's end reached us: the rest is in the record.
-            if end.is_none()
-                && let Some(rest) = host::client::rest_from_log(&c.dir, seen)
-            {
-                for line in rest {
-                    end = feed(line);
-                    if end.is_some() {
-                        break;
-                    }
-                }
-            }
-            end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()))
-        }
-        remote::Stream::Replay(lines) => {
-            let mut end = None;
-            for line in lines {
-                end = feed(line);
-                if end.is_some() {
-                    break;
-                }
-            }
-            end.unwrap_or_else(|| {
-                Err("the record ends before the run did: its run host went away".to_string())
-            })
-        }
-    };
+    if let remote::Stream::Live(c) = &stream {
+        *commands.lock().unwrap_or_else(|e| e.into_inner()) =
+            c.commands().ok().map(|cmds| (cmds, c.host.pid));
+    }
+    let end = stream
+        .into_lines()
+        .find_map(feed)
+        .unwrap_or_else(|| Err("the run host went away before the run's end".to_string()));
     let _ = tx.send(AppEvent::StreamEnded(end));
 }
 
