@@ -13,6 +13,7 @@ use ratatui::layout::Rect;
 use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
+use super::listview::{self, Jump, ListState};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
 use super::mapping::{self, EdgeRun, MapRow, Vars};
@@ -90,7 +91,7 @@ pub enum Effect {
     Save { path: PathBuf, text: String },
 }
 
-/// The panes Tab moves between.
+/// The panes Tab moves between (the list takes the graph's place in the list view).
 const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
 
 /// A question waiting for y/n.
@@ -107,6 +108,8 @@ pub enum Overlay {
     Help { scroll: u16 },
     Confirm(Confirm),
     Search(String),
+    /// Typing the list's filter (it applies as it is typed).
+    Filter,
 }
 
 /// Where the run stands.
@@ -223,6 +226,11 @@ pub struct App {
     pub nodes: Vec<NodeView>,
     pub selected: usize,
     pub graph_scroll: (usize, usize),
+    /// The list view: shown or not, its filter, its derived rows and counts.
+    pub list: ListState,
+    /// The run's `--max-parallel` when this screen knows it (not when attached): a step
+    /// that has its tokens while that many services run says it waits for a slot.
+    pub max_parallel: Option<usize>,
     pub focus: Context,
     pub overlay: Overlay,
     pub mapping_row: usize,
@@ -325,6 +333,7 @@ impl App {
 
     fn blank(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
         let graph = GraphModel::new(&wf, charset);
+        let list = ListState::new(&wf);
         let selected = wf
             .nodes
             .iter()
@@ -338,6 +347,8 @@ impl App {
             wf,
             selected,
             graph_scroll: (0, 0),
+            list,
+            max_parallel: None,
             focus: Context::Graph,
             overlay: Overlay::None,
             mapping_row: 0,
@@ -352,6 +363,7 @@ impl App {
             dirty: Dirty {
                 texts: true,
                 layout: true,
+                list: true,
             },
             recomputed: Recomputed::default(),
             preview: None,
@@ -573,6 +585,15 @@ impl App {
         }
     }
 
+    /// The pane in the graph's place: the graph, or the list of nodes.
+    pub fn main_pane(&self) -> Context {
+        if self.list.shown {
+            Context::List
+        } else {
+            Context::Graph
+        }
+    }
+
     /// The contexts keys are looked up in now.
     pub fn contexts(&self) -> Vec<Context> {
         if self.prompt.is_some() {
@@ -582,6 +603,7 @@ impl App {
             Overlay::Help { .. } => keymap::active(Context::Help),
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) => keymap::active(Context::SearchInput),
+            Overlay::Filter => keymap::active(Context::ListFilter),
             Overlay::None => keymap::active(self.focus),
         }
     }
@@ -670,6 +692,8 @@ struct Dirty {
     texts: bool,
     /// The size, the selection, the selected rows or the graph's layout.
     layout: bool,
+    /// A node's state, an edge taken, or the list's filter (the list's rows and counts).
+    list: bool,
 }
 
 /// How often each piece of derived state was recomputed since the app was made.
@@ -678,6 +702,7 @@ pub struct Recomputed {
     pub rows: u64,
     pub texts: u64,
     pub layout: u64,
+    pub list: u64,
 }
 
 impl App {
@@ -692,12 +717,39 @@ impl App {
             self.texts = self.node_texts();
             relayout |= self.graph.relayout(&self.texts);
         }
-        if !relayout {
-            return;
+        if dirty.list {
+            self.recomputed.list += 1;
+            let before = self.list.rows.len();
+            self.list
+                .refresh(&self.wf, &self.nodes, &self.edges, self.max_parallel);
+            relayout |= self.list.shown && self.list.rows.len() != before;
         }
+        if relayout {
+            self.relayout();
+        }
+        if (relayout || dirty.list)
+            && self.list.shown
+            && let Some(l) = self.layout.list
+        {
+            let h = usize::from(layout::inner(l).1.saturating_sub(1));
+            let sel = self.list.rows.iter().position(|&i| i == self.selected);
+            self.list.follow(sel, h);
+        }
+    }
+
+    /// Where the panes go at the app's size: the graph's layout, or the list view's.
+    pub fn areas_at(&self, full: Rect) -> Areas {
+        if self.list.shown {
+            layout::list_areas(full, self.list.rows.len(), self.mapping_rows())
+        } else {
+            layout::areas(full, self.graph_size(), self.mapping_rows())
+        }
+    }
+
+    fn relayout(&mut self) {
         self.recomputed.layout += 1;
         let full = Rect::new(0, 0, self.size.0, self.size.1);
-        let a = layout::areas(full, self.graph_size(), self.mapping_rows());
+        let a = self.areas_at(full);
         if let Some(logs) = a.logs {
             let (w, h) = layout::inner(logs);
             self.logview.set_viewport(w, h);
@@ -751,6 +803,11 @@ fn paste(app: &mut App, text: String) {
     if let Overlay::Search(q) = &mut app.overlay {
         q.push_str(text.lines().next().unwrap_or(""));
     }
+    if app.overlay == Overlay::Filter {
+        let mut q = app.list.query.clone();
+        q.push_str(text.lines().next().unwrap_or(""));
+        set_filter(app, q);
+    }
 }
 
 fn key(app: &mut App, k: &KeyEvent) {
@@ -777,6 +834,21 @@ fn key(app: &mut App, k: &KeyEvent) {
             }
             _ => {}
         }
+        return;
+    }
+    if app.overlay == Overlay::Filter && action.is_none() {
+        let plain = !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let mut q = app.list.query.clone();
+        match k.code {
+            KeyCode::Char(c) if plain => q.push(c),
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            _ => return,
+        }
+        set_filter(app, q);
         return;
     }
     let Some(action) = action else { return };
@@ -817,8 +889,23 @@ fn key(app: &mut App, k: &KeyEvent) {
             Action::ClearInput => app.overlay = Overlay::Search(String::new()),
             _ => {}
         },
+        Overlay::Filter => match action {
+            Action::Submit => app.overlay = Overlay::None,
+            Action::Back => {
+                app.overlay = Overlay::None;
+                set_filter(app, String::new());
+            }
+            Action::ClearInput => set_filter(app, String::new()),
+            _ => {}
+        },
         Overlay::None => pane_action(app, action),
     }
+}
+
+/// Sets the list's filter; its rows follow at once (`settle`).
+fn set_filter(app: &mut App, q: String) {
+    app.list.set_query(q);
+    app.dirty.list = true;
 }
 
 fn prompt_done(app: &mut App) {
@@ -904,14 +991,35 @@ fn pane_action(app: &mut App, action: Action) {
         }
         Action::Help => app.overlay = Overlay::Help { scroll: 0 },
         Action::FocusNext | Action::FocusPrev => {
-            let i = PANES.iter().position(|c| *c == app.focus).unwrap_or(0);
-            let n = PANES.len();
+            let main = app.main_pane();
+            let panes = PANES.map(|c| if c == Context::Graph { main } else { c });
+            let i = panes.iter().position(|c| *c == app.focus).unwrap_or(0);
+            let n = panes.len();
             let j = if action == Action::FocusNext {
                 (i + 1) % n
             } else {
                 (i + n - 1) % n
             };
-            app.focus = PANES[j];
+            app.focus = panes[j];
+        }
+        Action::ToggleView => {
+            app.list.shown = !app.list.shown;
+            app.focus = app.main_pane();
+            if app.list.shown
+                && !app.list.rows.contains(&app.selected)
+                && let Some(&first) = app.list.rows.first()
+            {
+                select_node(app, first);
+            }
+            app.dirty.layout = true;
+        }
+        Action::NextFailed | Action::PrevFailed | Action::NextRunning | Action::PrevRunning => {
+            let jump = match action {
+                Action::NextFailed | Action::PrevFailed => Jump::Failed,
+                _ => Jump::Running,
+            };
+            let forward = matches!(action, Action::NextFailed | Action::NextRunning);
+            jump_to(app, jump, forward);
         }
         Action::Detach => match app.host {
             RunHome::InProcess => app.say("cannot detach (--stop-on-hangup)"),
@@ -940,6 +1048,7 @@ fn pane_action(app: &mut App, action: Action) {
         }
         _ => match app.focus {
             Context::Graph => graph_action(app, action),
+            Context::List => list_action(app, action),
             Context::Mapping => mapping_action(app, action),
             _ => log_action(app, action),
         },
@@ -980,6 +1089,73 @@ fn graph_action(app: &mut App, action: Action) {
     };
     let next = app.graph.step(app.selected, dir);
     select_node(app, next);
+}
+
+/// Selects the next (or previous) failed or running step, wrapping around: among the list's
+/// rows in the list view (the filter applies), among all steps in the graph.
+fn jump_to(app: &mut App, jump: Jump, forward: bool) {
+    let all: Vec<usize>;
+    let order = if app.list.shown {
+        &app.list.rows
+    } else {
+        all = (0..app.wf.nodes.len())
+            .filter(|&i| listview::is_step(app.wf.nodes[i].kind))
+            .collect();
+        &all
+    };
+    match listview::jump_target(order, &app.list.class, app.selected, jump, forward) {
+        Some((i, k, n)) => {
+            select_node(app, i);
+            let name = app.wf.nodes[i].line_label().into_owned();
+            app.say(format!("{} node {k} of {n}: {name}", jump.word()));
+        }
+        None => {
+            let where_ = if app.list.shown && !app.list.query.trim().is_empty() {
+                " in the filtered list"
+            } else {
+                ""
+            };
+            app.say(format!("no {} node{where_}", jump.word()));
+        }
+    }
+}
+
+fn list_action(app: &mut App, action: Action) {
+    let rows = &app.list.rows;
+    let pos = rows.iter().position(|&i| i == app.selected);
+    let page = app
+        .layout
+        .list
+        .map_or(1, |l| usize::from(layout::inner(l).1.saturating_sub(1)).max(1));
+    let last = rows.len().saturating_sub(1);
+    let target = match action {
+        Action::Up => pos.map_or(0, |p| p.saturating_sub(1)),
+        Action::Down => pos.map_or(0, |p| (p + 1).min(last)),
+        Action::PageUp => pos.map_or(0, |p| p.saturating_sub(page)),
+        Action::PageDown => pos.map_or(0, |p| (p + page).min(last)),
+        Action::Top => 0,
+        Action::Bottom => last,
+        Action::Select => {
+            app.logview.select(node_selection(app));
+            app.focus = Context::Logs;
+            return;
+        }
+        Action::Filter => {
+            app.overlay = Overlay::Filter;
+            return;
+        }
+        Action::Back => {
+            if !app.list.query.is_empty() {
+                set_filter(app, String::new());
+                app.say("filter cleared");
+            }
+            return;
+        }
+        _ => return,
+    };
+    if let Some(&i) = rows.get(target) {
+        select_node(app, i);
+    }
 }
 
 fn mapping_action(app: &mut App, action: Action) {
@@ -1064,6 +1240,8 @@ fn log_action(app: &mut App, action: Action) {
 /// run in a run host), else the event is taken as happening now.
 fn engine_event(app: &mut App, e: Event, t: Option<Duration>) {
     let at = t.unwrap_or_else(|| app.elapsed());
+    // Every event but a log line may change a state, a token or the running count.
+    app.dirty.list |= !matches!(e, Event::NodeLog { .. });
     engine_event_at(app, e, at);
     // Events from before the screen opened (an attach catching up) move the run's start back,
     // so running nodes show the time they have really run.

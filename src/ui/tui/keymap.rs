@@ -15,8 +15,12 @@ use super::theme::{Role, Theme};
 pub enum Context {
     Global,
     Graph,
+    /// The list of nodes (`v` toggles it with the graph).
+    List,
     Mapping,
     Logs,
+    /// Typing the list's filter (`f`).
+    ListFilter,
     /// Typing a `/` query.
     SearchInput,
     /// A yes/no question (cancel, quit while running).
@@ -30,6 +34,8 @@ impl Context {
         match self {
             Context::Global => "Everywhere",
             Context::Graph => "Graph pane",
+            Context::List => "List pane",
+            Context::ListFilter => "List filter input",
             Context::Mapping => "Mapping pane",
             Context::Logs => "Log pane",
             Context::SearchInput => "Search input",
@@ -76,6 +82,14 @@ pub enum Action {
     ClearInput,
     /// Delete the character before the cursor (text inputs).
     DeleteBack,
+    /// Show the list of nodes instead of the graph, or the graph again.
+    ToggleView,
+    NextFailed,
+    PrevFailed,
+    NextRunning,
+    PrevRunning,
+    /// Filter the list by state or name.
+    Filter,
 }
 
 /// A key with its modifiers (Shift is ignored for characters: `N` is `N`).
@@ -153,6 +167,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Esc), ctrl('c')], context: C::Prompt, action: A::Back, short: "cancel run", long: "cancel the run without starting anything" },
     Binding { keys: &[ctrl('u')], context: C::Prompt, action: A::ClearInput, short: "clear", long: "clear the field" },
     Binding { keys: &[code(KeyCode::Backspace)], context: C::Prompt, action: A::DeleteBack, short: "", long: "delete the last character (other keys, Tab and pastes are the value; nothing is shown)" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::ListFilter, action: A::Submit, short: "keep", long: "keep the filter and leave the input (the list follows as you type)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::ListFilter, action: A::Back, short: "clear", long: "clear the filter and leave the input" },
+    Binding { keys: &[ctrl('u')], context: C::ListFilter, action: A::ClearInput, short: "", long: "clear the text (a state word — failed, running, queued, done… — filters by state; other text by name, smart case)" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::SearchInput, action: A::Submit, short: "search", long: "search the whole log for the text (smart case)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
@@ -186,6 +203,26 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Left), k('h')], context: C::Graph, action: A::Left, short: "select", long: "select the previous layer's node" },
     Binding { keys: &[code(KeyCode::Right), k('l')], context: C::Graph, action: A::Right, short: "", long: "select the next layer's node" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs" },
+    Binding { keys: &[k('v')], context: C::Graph, action: A::ToggleView, short: "list", long: "show the list of nodes instead of the graph" },
+    Binding { keys: &[k('e')], context: C::Graph, action: A::NextFailed, short: "failed", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('E')], context: C::Graph, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::Graph, action: A::NextRunning, short: "running", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k('[')], context: C::Graph, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
+    // List pane.
+    Binding { keys: &[code(KeyCode::Up), k('k')], context: C::List, action: A::Up, short: "select", long: "select the node above" },
+    Binding { keys: &[code(KeyCode::Down), k('j')], context: C::List, action: A::Down, short: "", long: "select the node below" },
+    Binding { keys: &[code(KeyCode::PageUp)], context: C::List, action: A::PageUp, short: "", long: "a page up" },
+    Binding { keys: &[code(KeyCode::PageDown)], context: C::List, action: A::PageDown, short: "", long: "a page down" },
+    Binding { keys: &[k('g'), code(KeyCode::Home)], context: C::List, action: A::Top, short: "", long: "the first row" },
+    Binding { keys: &[k('G'), code(KeyCode::End)], context: C::List, action: A::Bottom, short: "", long: "the last row" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::List, action: A::Select, short: "logs", long: "show the selected node's logs" },
+    Binding { keys: &[k('v')], context: C::List, action: A::ToggleView, short: "graph", long: "show the graph instead of the list" },
+    Binding { keys: &[k('f')], context: C::List, action: A::Filter, short: "filter", long: "filter the list by state (failed, running, queued, done…) or name" },
+    Binding { keys: &[k('e')], context: C::List, action: A::NextFailed, short: "failed", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('E')], context: C::List, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "running", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k('[')], context: C::List, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::List, action: A::Back, short: "", long: "clear the filter" },
     // Mapping pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Mapping, action: A::Up, short: "row", long: "previous mapping row" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Mapping, action: A::Down, short: "", long: "next mapping row" },
@@ -204,7 +241,11 @@ pub static BINDINGS: &[Binding] = &[
 /// then `Global`.
 pub fn active(focus: Context) -> Vec<Context> {
     match focus {
-        Context::Prompt | Context::SearchInput | Context::Confirm | Context::Help => vec![focus],
+        Context::Prompt
+        | Context::SearchInput
+        | Context::ListFilter
+        | Context::Confirm
+        | Context::Help => vec![focus],
         pane => vec![pane, Context::Global],
     }
 }
@@ -305,9 +346,11 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
     for c in [
         Context::Logs,
         Context::Graph,
+        Context::List,
         Context::Mapping,
         Context::Global,
         Context::SearchInput,
+        Context::ListFilter,
         Context::Confirm,
         Context::Prompt,
         Context::Help,

@@ -1,6 +1,6 @@
 //! The ratatui front end: the screen (`app` state and `update`, `view`, `runtime` loop) over
 //! its pieces — themes, log buffers with ANSI neutralisation, search, log view, keymap, masked
-//! secret prompt, graph and mapping panes, terminal guard and copy/save helpers.
+//! secret prompt, graph, list and mapping panes, terminal guard and copy/save helpers.
 
 pub mod ansi;
 pub mod app;
@@ -8,6 +8,7 @@ pub mod export;
 pub mod graphpane;
 pub mod keymap;
 pub mod layout;
+pub mod listview;
 pub mod logbuf;
 pub mod logview;
 pub mod mapping;

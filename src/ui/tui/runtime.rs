@@ -60,6 +60,8 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         Ok(started) => started,
         Err(code) => return code,
     };
+    // What the engine (here or in the run host, on this machine) bounds its services by.
+    let max_parallel = request.options(started.state_dir.clone()).max_parallel;
     let home = if options.in_process {
         RunHome::InProcess
     } else {
@@ -81,6 +83,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
     with_screen(ui, &started.warnings, move |now| {
         let mut app = App::new(prepared, theme, Charset::Unicode, now);
         app.host = home;
+        app.max_parallel = Some(max_parallel);
         app
     })
 }
