@@ -113,8 +113,8 @@ pub fn list_areas(full: Rect, list_rows: usize, rows: &[MapRow]) -> Areas {
     a.graph = None;
     let (w, body) = (full.width, a.body);
     let bh = body.height;
-    // Borders and the header row.
-    let need = u16::try_from(list_rows)
+    // Borders and the header row (and a row saying the list is empty).
+    let need = u16::try_from(list_rows.max(1))
         .unwrap_or(u16::MAX)
         .saturating_add(3);
     if w >= WIDE {

@@ -154,6 +154,8 @@ pub struct ListState {
     pub counts: [usize; Class::ALL.len()],
     /// Derived: services running now (what `--max-parallel` bounds).
     pub running: usize,
+    /// The run's `--max-parallel` at the last refresh, when known.
+    bound: Option<usize>,
     /// The first row drawn.
     pub scroll: usize,
 }
@@ -189,6 +191,7 @@ impl ListState {
             rows: Vec::new(),
             counts: [0; Class::ALL.len()],
             running: 0,
+            bound: None,
             scroll: 0,
         }
     }
@@ -218,6 +221,7 @@ impl ListState {
             .zip(nodes)
             .filter(|(n, v)| n.kind == NodeKind::Service && v.state == NodeState::Running)
             .count();
+        self.bound = max_parallel;
         let full = max_parallel.is_some_and(|m| self.running >= m.max(1));
         let taken = |k: &usize| edges.get(*k).map_or(0, |r| r.taken);
         self.counts = [0; Class::ALL.len()];
@@ -266,6 +270,14 @@ impl ListState {
     /// Node `i` has its tokens and waits because `--max-parallel` services run.
     pub fn is_queued(&self, i: usize) -> bool {
         self.class.get(i) == Some(&Class::Queued)
+    }
+
+    /// Why node `i` waits, when it waits for a slot: `waiting: --max-parallel 4 reached`.
+    pub fn wait_reason(&self, i: usize) -> Option<String> {
+        match self.bound {
+            Some(m) if self.is_queued(i) => Some(format!("waiting: --max-parallel {m} reached")),
+            _ => None,
+        }
     }
 
     /// Keeps row `sel` (an index into `rows`) inside a window of `h` rows.
@@ -370,7 +382,7 @@ pub fn row(
     v: &NodeView,
     i: usize,
     logs: &LogStore,
-    (now, frame, charset, max_parallel): (Duration, usize, Charset, Option<usize>),
+    (now, frame, charset): (Duration, usize, Charset),
 ) -> Row {
     let n = &wf.nodes[i];
     let class = list.class.get(i).copied().unwrap_or(Class::Pending);
@@ -399,16 +411,10 @@ pub fn row(
         .log
         .and_then(|idx| last_line(logs, idx))
         .map(|t| (crate::safe::line(t).into_owned(), Role::Text));
-    let (last, last_role) = match last {
-        Some(l) => l,
-        None if class == Class::Queued => (
-            match max_parallel {
-                Some(m) => format!("waiting: --max-parallel {m} reached"),
-                None => "waiting for a free slot".to_string(),
-            },
-            Role::Warning,
-        ),
-        None => (
+    let (last, last_role) = match (last, list.wait_reason(i)) {
+        (Some(l), _) => l,
+        (None, Some(why)) => (why, Role::Warning),
+        (None, None) => (
             v.reason.clone().unwrap_or_default(),
             match class {
                 Class::Failed => Role::Error,
@@ -449,11 +455,9 @@ pub struct Ctx<'a> {
     pub logs: &'a LogStore,
     pub theme: &'a Theme,
     pub selected: usize,
-    pub focused: bool,
     pub now: Duration,
     pub frame: usize,
     pub charset: Charset,
-    pub max_parallel: Option<usize>,
 }
 
 /// Draws the table (header and the visible rows) into the pane's inside.
@@ -510,7 +514,7 @@ pub fn draw(list: &ListState, cx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
             v,
             i,
             cx.logs,
-            (cx.now, cx.frame, cx.charset, cx.max_parallel),
+            (cx.now, cx.frame, cx.charset),
         );
         let text = t.style(Role::Text);
         let styles = [
@@ -538,7 +542,6 @@ pub fn draw(list: &ListState, cx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
             buf.set_style(Rect::new(area.x, y, area.width, 1), t.style(Role::Selection));
         }
     }
-    let _ = cx.focused;
 }
 
 /// The pane's title: counts by state, the filter, and where the window is when not all fit.

@@ -21,4 +21,6 @@ pub mod view;
 
 pub use runtime::{TuiOptions, attach, run};
 #[cfg(test)]
+mod list_screen_tests;
+#[cfg(test)]
 mod screen_tests;

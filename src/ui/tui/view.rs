@@ -298,11 +298,9 @@ fn draw_list(app: &App, area: Rect, buf: &mut Buffer) {
         logs: &app.logs,
         theme: &app.theme,
         selected: app.selected,
-        focused,
         now: app.elapsed(),
         frame: app.frame(),
         charset: app.charset,
-        max_parallel: app.max_parallel,
     };
     super::listview::draw(&app.list, &cx, inner_rect(area), buf);
 }
@@ -382,11 +380,9 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
         NodeKind::Service => {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
-                NodeState::Pending if app.list.is_queued(app.selected) => match app.max_parallel
-                {
-                    Some(m) => format!("waiting: --max-parallel {m} reached"),
-                    None => "waiting for a free slot".to_string(),
-                },
+                NodeState::Pending if app.list.is_queued(app.selected) => {
+                    app.list.wait_reason(app.selected).unwrap_or_default()
+                }
                 NodeState::Pending => "pending".to_string(),
                 NodeState::Running => format!(
                     "running {}",
