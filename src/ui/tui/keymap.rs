@@ -204,9 +204,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Right), k('l')], context: C::Graph, action: A::Right, short: "", long: "select the next layer's node" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs" },
     Binding { keys: &[k('v')], context: C::Graph, action: A::ToggleView, short: "list", long: "show the list of nodes instead of the graph" },
-    Binding { keys: &[k('e')], context: C::Graph, action: A::NextFailed, short: "failed", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('e')], context: C::Graph, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
     Binding { keys: &[k('E')], context: C::Graph, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
-    Binding { keys: &[k(']')], context: C::Graph, action: A::NextRunning, short: "running", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::Graph, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
     Binding { keys: &[k('[')], context: C::Graph, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
     // List pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::List, action: A::Up, short: "select", long: "select the node above" },
@@ -218,9 +218,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], context: C::List, action: A::Select, short: "logs", long: "show the selected node's logs" },
     Binding { keys: &[k('v')], context: C::List, action: A::ToggleView, short: "graph", long: "show the graph instead of the list" },
     Binding { keys: &[k('f')], context: C::List, action: A::Filter, short: "filter", long: "filter the list by state (failed, running, queued, done…) or name" },
-    Binding { keys: &[k('e')], context: C::List, action: A::NextFailed, short: "failed", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('e')], context: C::List, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
     Binding { keys: &[k('E')], context: C::List, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
-    Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "running", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
     Binding { keys: &[k('[')], context: C::List, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::List, action: A::Back, short: "", long: "clear the filter" },
     // Mapping pane.
@@ -496,6 +496,26 @@ mod tests {
         );
         assert_eq!(dispatch(&graph, &ch('/')), None, "search is a log-pane key");
         assert_eq!(dispatch(&graph, &ch('q')), Some(A::Quit));
+    }
+
+    #[test]
+    fn list_keys_work_in_the_graph_and_the_list() {
+        for ctx in [Context::Graph, Context::List] {
+            let a = active(ctx);
+            assert_eq!(dispatch(&a, &ch('v')), Some(A::ToggleView));
+            assert_eq!(dispatch(&a, &ch('e')), Some(A::NextFailed));
+            assert_eq!(dispatch(&a, &ch('E')), Some(A::PrevFailed));
+            assert_eq!(dispatch(&a, &ch(']')), Some(A::NextRunning));
+            assert_eq!(dispatch(&a, &ch('[')), Some(A::PrevRunning));
+        }
+        assert_eq!(dispatch(&active(Context::List), &ch('f')), Some(A::Filter));
+        assert_eq!(dispatch(&active(Context::Logs), &ch('v')), None);
+        let input = active(Context::ListFilter);
+        assert_eq!(dispatch(&input, &ch('q')), None, "typed into the filter");
+        assert_eq!(
+            dispatch(&input, &key(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(A::Back)
+        );
     }
 
     #[test]
