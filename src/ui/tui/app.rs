@@ -253,6 +253,8 @@ pub struct App {
     pub layout: Areas,
     /// What the event being applied changed that derived state depends on.
     dirty: Dirty,
+    /// The node texts are behind the node states (the list view was shown meanwhile).
+    texts_stale: bool,
     /// How often each piece of derived state was recomputed.
     pub recomputed: Recomputed,
     /// A redactor for the previews, holding this run's secrets until the engine purges them.
@@ -365,6 +367,7 @@ impl App {
                 layout: true,
                 list: true,
             },
+            texts_stale: false,
             recomputed: Recomputed::default(),
             preview: None,
             rows_frozen: false,
@@ -712,7 +715,12 @@ impl App {
     fn settle(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
         let mut relayout = dirty.layout;
-        if dirty.texts {
+        // The list view draws no graph: its texts (and a layout of a big graph they may
+        // cause) wait until the graph is shown again.
+        if dirty.texts && self.list.shown {
+            self.texts_stale = true;
+        } else if dirty.texts || std::mem::take(&mut self.texts_stale) {
+            self.texts_stale = false;
             self.recomputed.texts += 1;
             self.texts = self.node_texts();
             relayout |= self.graph.relayout(&self.texts);

@@ -369,4 +369,13 @@ fn list_rows_are_recomputed_on_state_events_not_on_ticks_or_logs() {
     assert_eq!(app.recomputed.list, before + 1);
     ch(&mut app, 'j');
     assert_eq!(app.recomputed.list, before + 1, "a selection moves, the rows stay");
+    // The graph's texts (and the layout of a big graph) wait while the list is shown.
+    let texts = app.recomputed.texts;
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3_000)));
+    started(&mut app, 33);
+    assert_eq!(app.recomputed.texts, texts);
+    ch(&mut app, 'v');
+    assert_eq!(app.recomputed.texts, texts + 1, "brought up to date for the graph");
+    let w01 = app.wf.node_index("w01").expect("w01");
+    assert!(app.texts[w01].contains("3.0s"), "{}", app.texts[w01]);
 }
