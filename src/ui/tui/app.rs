@@ -517,9 +517,23 @@ impl App {
     /// with the run's secrets. Once the secrets are purged the rows are kept as they were
     /// (evaluating again could join pieces of a secret with nothing left to catch it).
     fn refresh_rows(&mut self) {
+        self.refresh_rows_of(|_| true);
+    }
+
+    /// [`App::refresh_rows`] for the gateways only: what an edge taken or a decision changes
+    /// (a gateway's rows list its edges; no other node's rows read them), so a fork to 1 000
+    /// workers does not compute every node's rows 1 000 times.
+    fn refresh_gateway_rows(&mut self) {
+        let gateways: Vec<bool> = self.wf.nodes.iter().map(|n| n.kind.is_gateway()).collect();
+        self.refresh_rows_of(|i| gateways[i]);
+    }
+
+    /// [`App::refresh_rows`] for the nodes `which` picks (all when no rows were made yet).
+    fn refresh_rows_of(&mut self, which: impl Fn(usize) -> bool) {
         if self.rows_frozen {
             return;
         }
+        let all = self.rows.len() != self.wf.nodes.len();
         self.recomputed.rows += 1;
         self.dirty.layout = true;
         let vars = self.vars.as_ref();
@@ -529,21 +543,30 @@ impl App {
             RunHome::Attached => mapping::Shown::engine_only(),
             _ => mapping::Shown::with(self.preview.as_ref()),
         };
-        self.rows = (0..self.wf.nodes.len())
-            .map(|i| {
-                let given = self.nodes.get(i).and_then(|n| n.inputs.as_ref());
-                let mut rows = mapping::rows(
-                    &self.wf,
-                    i,
-                    vars,
-                    &self.sources,
-                    &self.edges,
-                    (given, shown),
-                );
-                rows.iter_mut().for_each(terminal_safe_row);
-                rows
-            })
-            .collect();
+        let make = |i: usize| {
+            let given = self.nodes.get(i).and_then(|n| n.inputs.as_ref());
+            let mut rows = mapping::rows(
+                &self.wf,
+                i,
+                vars,
+                &self.sources,
+                &self.edges,
+                (given, shown),
+            );
+            rows.iter_mut().for_each(terminal_safe_row);
+            rows
+        };
+        if all {
+            self.rows = (0..self.wf.nodes.len()).map(make).collect();
+        } else {
+            let fresh: Vec<(usize, Vec<MapRow>)> = (0..self.wf.nodes.len())
+                .filter(|&i| which(i))
+                .map(|i| (i, make(i)))
+                .collect();
+            for (i, rows) in fresh {
+                self.rows[i] = rows;
+            }
+        }
     }
 
     /// How edge `e` (numbered as `ui::graph::graph_edges` does: edges, then error paths)
@@ -1388,7 +1411,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_rows();
+            app.refresh_gateway_rows();
         }
         Event::GatewayDecision {
             node,
@@ -1420,7 +1443,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_rows();
+            app.refresh_gateway_rows();
         }
         Event::NodeLog {
             node,
@@ -1462,10 +1485,12 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             }
         }
         Event::NodeInputs { node, inputs, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            let i = app.wf.node_index(&node);
+            if let Some(i) = i {
                 app.nodes[i].inputs = Some(inputs);
             }
-            app.refresh_rows();
+            // Only this node's rows show what its attempt was given.
+            app.refresh_rows_of(|k| Some(k) == i);
         }
         Event::OutputFiles { node, files, .. } => {
             if let Some(i) = app.wf.node_index(&node) {

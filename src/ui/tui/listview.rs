@@ -154,6 +154,8 @@ pub struct ListState {
     pub counts: [usize; Class::ALL.len()],
     /// Derived: services running now (what `--max-parallel` bounds).
     pub running: usize,
+    /// Derived: the widest label among the rows (display cells).
+    name_width: usize,
     /// The run's `--max-parallel` at the last refresh, when known.
     bound: Option<usize>,
     /// The first row drawn.
@@ -191,6 +193,7 @@ impl ListState {
             rows: Vec::new(),
             counts: [0; Class::ALL.len()],
             running: 0,
+            name_width: 4,
             bound: None,
             scroll: 0,
         }
@@ -226,6 +229,7 @@ impl ListState {
         let taken = |k: &usize| edges.get(*k).map_or(0, |r| r.taken);
         self.counts = [0; Class::ALL.len()];
         self.rows.clear();
+        self.name_width = 4;
         for (i, (n, v)) in wf.nodes.iter().zip(nodes).enumerate() {
             // A pending service holds its tokens when every incoming edge brought one more
             // than it consumed (or an error path did): only a full house keeps it waiting.
@@ -246,8 +250,12 @@ impl ListState {
             if let Some(k) = Class::ALL.iter().position(|x| *x == c) {
                 self.counts[k] += 1;
             }
-            if self.filter.keeps(&n.id, n.line_label().as_ref(), c) {
+            let label = n.line_label();
+            if self.filter.keeps(&n.id, label.as_ref(), c) {
                 self.rows.push(i);
+                self.name_width = self
+                    .name_width
+                    .max(unicode_width::UnicodeWidthStr::width(label.as_ref()));
             }
         }
     }
@@ -354,15 +362,8 @@ pub fn jump_target(
 }
 
 /// Column widths: (node, state, attempt, duration, exit); the last log line takes the rest.
-fn columns(wf: &Workflow, rows: &[usize], w: usize) -> [usize; 5] {
-    let name = rows
-        .iter()
-        .map(|&i| unicode_width::UnicodeWidthStr::width(wf.nodes[i].line_label().as_ref()))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 24)
-        .min(w / 4);
-    [name, 11, 7, 6, 4]
+fn columns(list: &ListState, w: usize) -> [usize; 5] {
+    [list.name_width.clamp(4, 24).min(w / 4), 11, 7, 6, 4]
 }
 
 /// What the list draws for one step at `now` (since the run began).
@@ -467,7 +468,7 @@ pub fn draw(list: &ListState, cx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     }
     let t = cx.theme;
     let w = usize::from(area.width);
-    let cols = columns(cx.wf, &list.rows, w);
+    let cols = columns(list, w);
     let fixed: usize = cols.iter().sum::<usize>() + 2 * cols.len();
     let rest = w.saturating_sub(fixed);
     let head = ["node", "state", "attempt", "time", "exit", "last line"];
