@@ -117,8 +117,10 @@ fn workers_file(dir: &std::path::Path, n: usize) -> PathBuf {
     let mut edges = vec![serde_json::json!({ "from": "start", "to": "fork" })];
     for i in 0..n {
         let id = format!("w{i:05}");
-        nodes.push(serde_json::json!({ "id": id, "type": "service", "label": format!("worker {i}"),
-            "run": { "command": ["true"] } }));
+        nodes.push(
+            serde_json::json!({ "id": id, "type": "service", "label": format!("worker {i}"),
+            "run": { "command": ["true"] } }),
+        );
         edges.push(serde_json::json!({ "from": "fork", "to": id }));
         edges.push(serde_json::json!({ "from": id, "to": "join" }));
     }

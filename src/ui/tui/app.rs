@@ -107,7 +107,9 @@ pub enum Confirm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Confirm(Confirm),
     Search(String),
     /// Typing the list's filter (it applies as it is typed).
@@ -1156,10 +1158,9 @@ fn jump_to(app: &mut App, jump: Jump, forward: bool) {
 fn list_action(app: &mut App, action: Action) {
     let rows = &app.list.rows;
     let pos = rows.iter().position(|&i| i == app.selected);
-    let page = app
-        .layout
-        .list
-        .map_or(1, |l| usize::from(layout::inner(l).1.saturating_sub(1)).max(1));
+    let page = app.layout.list.map_or(1, |l| {
+        usize::from(layout::inner(l).1.saturating_sub(1)).max(1)
+    });
     let last = rows.len().saturating_sub(1);
     let target = match action {
         Action::Up => pos.map_or(0, |p| p.saturating_sub(1)),

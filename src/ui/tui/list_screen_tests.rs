@@ -148,7 +148,11 @@ fn workers(size: (u16, u16)) -> (App, Instant) {
         "batch 17: processed 1024 shots in 812 ms, 0 retries, queue depth 3, next poll in 5 s\n",
     );
     // A child's escape sequences never reach the row; a bidi control is shown escaped.
-    log(&mut app, 9, "\x1b[31mred\x1b[0m \x1b]0;title\x07ok \u{202e}evil\n");
+    log(
+        &mut app,
+        9,
+        "\x1b[31mred\x1b[0m \x1b]0;title\x07ok \u{202e}evil\n",
+    );
     app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(1_200)));
     finished(&mut app, 3, NodeOutcome::Failed, 1_100);
     finished(&mut app, 5, NodeOutcome::Succeeded, 1_150);
@@ -191,7 +195,10 @@ fn snapshot_list_view_120x36_with_40_workers() {
     }
     assert_eq!(app.wf.nodes[app.selected].id, "w35");
     let screen = render(&app);
-    assert!(screen.contains("waiting: --max-parallel 30 reached"), "{screen}");
+    assert!(
+        screen.contains("waiting: --max-parallel 30 reached"),
+        "{screen}"
+    );
     assert!(screen.contains("worker 35"), "{screen}");
     // The long line is cut with a visible marker.
     insta::assert_snapshot!(screen);
@@ -289,7 +296,11 @@ fn jumps_go_to_the_next_failed_or_running_node_and_wrap_around() {
     ch(&mut app, ']');
     assert_eq!(app.wf.nodes[app.selected].id, "w20");
     ch(&mut app, 'E');
-    assert!(app.message.as_ref().is_some_and(|m| m.text.contains("no failed node")));
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("no failed node"))
+    );
 }
 
 #[test]
@@ -317,10 +328,16 @@ fn the_graph_scrolls_to_the_selection_and_names_only_the_directions_with_more() 
             .find_map(|l| l.find("more: ").map(|k| l[k..].to_string()))
             .unwrap_or_default()
     };
-    assert!(hint(&top).contains('↓') && !hint(&top).contains('↑'), "{top}");
+    assert!(
+        hint(&top).contains('↓') && !hint(&top).contains('↑'),
+        "{top}"
+    );
     // The last worker, far below the pane: the graph follows.
     ch(&mut app, '[');
-    assert_eq!(app.wf.nodes[app.selected].id, "w32", "wrapped to the last running");
+    assert_eq!(
+        app.wf.nodes[app.selected].id, "w32",
+        "wrapped to the last running"
+    );
     let screen = render(&app);
     let graph: String = screen.lines().take(8).collect::<Vec<_>>().join("\n");
     assert!(graph.contains("worker 32"), "{screen}");
@@ -340,13 +357,19 @@ fn a_step_waiting_for_a_slot_says_why() {
     let (mut app, _) = workers((120, 36));
     select(&mut app, 36);
     let screen = render(&app);
-    assert!(screen.contains("waiting: --max-parallel 30 reached"), "{screen}");
+    assert!(
+        screen.contains("waiting: --max-parallel 30 reached"),
+        "{screen}"
+    );
     // A slot frees up: until the engine starts the next, no step waits for a slot.
     finished(&mut app, 1, NodeOutcome::Succeeded, 2_400);
     assert!(!app.list.is_queued(app.selected), "29 run");
     started(&mut app, 33);
     assert!(app.list.is_queued(app.selected), "30 run again");
-    assert_eq!(app.list.counts_text(), "30 running · 7 queued · 1 failed · 2 done");
+    assert_eq!(
+        app.list.counts_text(),
+        "30 running · 7 queued · 1 failed · 2 done"
+    );
     // A screen that does not know the bound (attached) claims nothing.
     app.max_parallel = None;
     finished(&mut app, 2, NodeOutcome::Succeeded, 2_400);
@@ -362,20 +385,31 @@ fn list_rows_are_recomputed_on_state_events_not_on_ticks_or_logs() {
     let before = app.recomputed.list;
     for k in 0..50 {
         log(&mut app, 4, "more output\n");
-        app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2_600 + k)));
+        app::update(
+            &mut app,
+            AppEvent::Tick(t + Duration::from_millis(2_600 + k)),
+        );
     }
     assert_eq!(app.recomputed.list, before, "logs and ticks");
     finished(&mut app, 4, NodeOutcome::Succeeded, 2_000);
     assert_eq!(app.recomputed.list, before + 1);
     ch(&mut app, 'j');
-    assert_eq!(app.recomputed.list, before + 1, "a selection moves, the rows stay");
+    assert_eq!(
+        app.recomputed.list,
+        before + 1,
+        "a selection moves, the rows stay"
+    );
     // The graph's texts (and the layout of a big graph) wait while the list is shown.
     let texts = app.recomputed.texts;
     app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3_000)));
     started(&mut app, 33);
     assert_eq!(app.recomputed.texts, texts);
     ch(&mut app, 'v');
-    assert_eq!(app.recomputed.texts, texts + 1, "brought up to date for the graph");
+    assert_eq!(
+        app.recomputed.texts,
+        texts + 1,
+        "brought up to date for the graph"
+    );
     let w01 = app.wf.node_index("w01").expect("w01");
     assert!(app.texts[w01].contains("3.0s"), "{}", app.texts[w01]);
 }

@@ -95,7 +95,10 @@ pub enum Filter {
     None,
     State(Class),
     /// A name (id or label) containing the text; smart case: all lower case ignores case.
-    Name { text: String, exact_case: bool },
+    Name {
+        text: String,
+        exact_case: bool,
+    },
 }
 
 impl Filter {
@@ -509,14 +512,7 @@ pub fn draw(list: &ListState, cx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     for (k, &i) in list.rows.iter().skip(list.scroll).take(h).enumerate() {
         let y = area.y + 1 + k as u16;
         let Some(v) = cx.nodes.get(i) else { continue };
-        let r = row(
-            cx.wf,
-            list,
-            v,
-            i,
-            cx.logs,
-            (cx.now, cx.frame, cx.charset),
-        );
+        let r = row(cx.wf, list, v, i, cx.logs, (cx.now, cx.frame, cx.charset));
         let text = t.style(Role::Text);
         let styles = [
             t.style(Role::Title),
@@ -540,7 +536,10 @@ pub fn draw(list: &ListState, cx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
         ];
         put(buf, y, cells, styles);
         if i == cx.selected {
-            buf.set_style(Rect::new(area.x, y, area.width, 1), t.style(Role::Selection));
+            buf.set_style(
+                Rect::new(area.x, y, area.width, 1),
+                t.style(Role::Selection),
+            );
         }
     }
 }
