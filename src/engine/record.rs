@@ -114,6 +114,25 @@ pub struct RunDoc {
     pub error: Option<String>,
     /// The workflow variables at the end of the run (shared with the report).
     pub variables: Option<ShownVars>,
+    /// The workflow's edges and error paths as `[from, to]` node ids: what a later
+    /// `--reuse` of this run compares its workflow with (engine/reuse.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<(String, String)>,
+    /// A rerun (`--from NODE --reuse RUN`): the run it reused and what it took from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<ReusedDoc>,
+}
+
+/// What a rerun took from the run it reused (`RunDoc::reused`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReusedDoc {
+    /// The reused run's id and record folder.
+    pub run_id: String,
+    pub record: PathBuf,
+    /// The node the rerun started from.
+    pub from: String,
+    /// The steps whose outputs were reused (they did not run), in file order.
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +166,10 @@ pub struct NodeDoc {
     /// The last attempt's extra output files, kept (redacted) in the record (engine/files.rs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<OutputFile>,
+    /// The run whose outputs of this step were reused instead of running it (a rerun with
+    /// `--from NODE --reuse RUN`); its status is then that run's `succeeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// One attempt of a step in `run.json`.
@@ -544,6 +567,8 @@ mod tests {
             nodes: Vec::new(),
             error: None,
             variables: None,
+            edges: Vec::new(),
+            reused: None,
         }
     }
 

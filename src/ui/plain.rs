@@ -61,6 +61,30 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(workflow),
             safe::path(record)
         ),
+        Event::Reusing {
+            run_id,
+            from,
+            nodes,
+            ..
+        } => {
+            let reused = match nodes.is_empty() {
+                true => "nothing".to_string(),
+                false => nodes.join(", "),
+            };
+            writeln!(
+                out,
+                "wfop: rerun from {}, reusing run {}: {}",
+                safe::line(from),
+                safe::line(run_id),
+                safe::line(&reused)
+            )
+        }
+        Event::NodeReused { node, run_id, .. } => writeln!(
+            out,
+            "wfop: {} reused (the outputs of run {})",
+            safe::line(&**node),
+            safe::line(run_id)
+        ),
         Event::NodeStarted { node, attempt, pid } => {
             let mut parts = Vec::new();
             if attempt.attempt > 1 {
@@ -431,7 +455,7 @@ pub fn run(request: RunRequest, mode: Mode) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let options = request.options(state_dir);
+    let options = request.options_for(state_dir, &prepared);
     let out = sink(mode, io::stdout());
     match engine::run(
         prepared.workflow,

@@ -164,6 +164,8 @@ pub struct NodeView {
     pub files: Vec<crate::engine::OutputFile>,
     /// What its latest attempt's input mapping gave, as the engine showed it.
     pub inputs: Option<mapping::Given>,
+    /// The run whose outputs a rerun reused instead of running it (`F`, `--reuse`).
+    pub reused: Option<String>,
 }
 
 impl NodeView {
@@ -186,6 +188,7 @@ impl NodeView {
             timer_end: None,
             retry_at: None,
             caught: None,
+            reused: None,
             files: Vec::new(),
             inputs: None,
         }
@@ -474,6 +477,7 @@ impl App {
                     iteration: v.attempt.iteration,
                     attempt: (v.attempt.try_no, v.attempt.tries),
                     left: v.timer_left(now),
+                    reused: v.reused.is_some(),
                 };
                 graphpane::node_text(n, &look, self.charset)
             })
@@ -1270,6 +1274,21 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                app.dirty.texts = true;
+            }
+        }
+        Event::Reusing {
+            run_id, from, nodes, ..
+        } => {
+            let what = match nodes.is_empty() {
+                true => "nothing".to_string(),
+                false => nodes.join(", "),
+            };
+            app.say(format!("rerun from {from}, reusing run {run_id}: {what}"));
+        }
+        Event::NodeReused { node, run_id, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].reused = Some(crate::safe::line(&run_id).into_owned());
                 app.dirty.texts = true;
             }
         }

@@ -369,7 +369,7 @@ impl Ui {
                 let Some(request) = &self.request else {
                     return;
                 };
-                let options = request.options(self.state_dir.clone());
+                let options = request.options_for(self.state_dir.clone(), &prepared);
                 self.cancel = Some(options.cancel.clone());
                 let tx = tx.clone();
                 let credits = credits.clone();

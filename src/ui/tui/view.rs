@@ -346,6 +346,10 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     None => "waiting to retry".into(),
                 },
                 NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
+                NodeState::Done(NodeOutcome::Succeeded) if v.reused.is_some() => format!(
+                    "succeeded in run {} (reused, not run again)",
+                    v.reused.as_deref().unwrap_or_default()
+                ),
                 NodeState::Done(outcome) => {
                     format!(
                         "{} in {}",
