@@ -179,7 +179,17 @@ pub fn plan(wf: &Workflow, dir: &Path, from: &str) -> Result<Reuse, ReuseError> 
         });
     }
     let mut runs = g.reachable(&[start]);
-    let ancestors = g.ancestors(&runs);
+    // What the nodes that run wait for: an end node takes any token (a branch that only ends
+    // there is not needed by what runs).
+    let waiting: Vec<bool> = (0..n)
+        .map(|i| runs[i] && wf.nodes[i].kind != NodeKind::End)
+        .collect();
+    let ancestors: Vec<bool> = g
+        .ancestors(&waiting)
+        .iter()
+        .zip(&runs)
+        .map(|(&a, &r)| a && !r)
+        .collect();
     let by_id: HashMap<&str, &NodeDoc> = doc.nodes.iter().map(|d| (d.id.as_str(), d)).collect();
     let is_step = |i: usize| matches!(wf.nodes[i].kind, NodeKind::Service | NodeKind::Timer);
     let succeeded = |d: &NodeDoc| d.status == NodeState::Done(NodeOutcome::Succeeded);
@@ -556,14 +566,14 @@ mod tests {
         assert!(e.contains("the workflow changed since run r1: the edge `p` → `b` is new"), "{e}");
         // A loop: a → x → a.
         let looped = workflow(&format!(
-            r#"{{"name":"w","nodes":[{{"id":"start","type":"start"}},{},{},{{"id":"x","type":"exclusive"}},{{"id":"end","type":"end"}}],
-            "edges":[{{"from":"start","to":"a"}},{{"from":"a","to":"b"}},{{"from":"b","to":"x"}},
-                     {{"from":"x","to":"a","condition":"false"}},{{"from":"x","to":"end","default":true}}]}}"#,
+            r#"{{"name":"w","nodes":[{{"id":"start","type":"start"}},{{"id":"m","type":"exclusive"}},{},{},{{"id":"x","type":"exclusive"}},{{"id":"end","type":"end"}}],
+            "edges":[{{"from":"start","to":"m"}},{{"from":"m","to":"a"}},{{"from":"a","to":"b"}},{{"from":"b","to":"x"}},
+                     {{"from":"x","to":"m","condition":"false"}},{{"from":"x","to":"end","default":true}}]}}"#,
             svc("a"),
             svc("b")
         ));
         let e = plan(&looped, &dir, "b").unwrap_err().to_string();
-        assert!(e.contains("`b` is inside a loop (b → x → a → b)") && e.contains("before the loop: `start`"), "{e}");
+        assert!(e.contains("`b` is inside a loop (b → x → m → a → b)") && e.contains("before the loop: `start`"), "{e}");
         let other = workflow(r#"{"name":"other","nodes":[{"id":"start","type":"start"},{"id":"end","type":"end"}],"edges":[{"from":"start","to":"end"}]}"#);
         let e = plan(&other, &dir, "end").unwrap_err().to_string();
         assert!(e.contains("run r1 is of workflow `w`, not `other`"), "{e}");

@@ -937,6 +937,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(a) = r.next_action() {
             out.push(match a {
+                Action::Reuse(i, a) => format!("reuse {}#{}", r.id(i), a.attempt),
                 Action::Start(i, a) | Action::Wait(i, a) => {
                     let verb = if r.nodes[i].kind == NodeKind::Timer {
                         "wait"

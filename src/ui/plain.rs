@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::start::{EXIT_INVALID, RunRequest};
-use super::summary::{self, Layout, Summary};
+use super::summary::{self, Layout, Summary, write_outputs};
 use crate::engine::record::{self, LogTail, RecordError};
 use crate::engine::{Event, NodeOutcome};
 use crate::human::{self, Form};
@@ -383,40 +383,6 @@ pub fn print_logs(
     }
 }
 
-/// Longest rendering of one output variable in the plain summary.
-const OUTPUT_PREVIEW: usize = 160;
-
-/// The workflow variables the run produced or changed (already redacted by the engine), one per
-/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
-fn write_outputs(
-    out: &mut impl Write,
-    inputs: &crate::engine::ShownVars,
-    variables: &crate::engine::ShownVars,
-) -> io::Result<()> {
-    let produced: Vec<(&str, crate::engine::VarRef)> = variables
-        .iter()
-        .filter(|(k, v)| inputs.get(k) != Some(*v))
-        .collect();
-    if produced.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "wfop: outputs")?;
-    let w = produced
-        .iter()
-        .map(|(k, _)| safe::line(k).chars().count())
-        .max()
-        .unwrap_or(0);
-    for (name, value) in produced {
-        let mut text = serde_json::to_string(&value).unwrap_or_default();
-        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
-            text.truncate(cut);
-            text.push('…');
-        }
-        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
-    }
-    Ok(())
-}
-
 /// The line front end's start: the request prepared (warnings printed), its missing secrets
 /// asked for on the terminal; the prepared run and its state folder, or the exit code.
 pub fn prepare_with_prompt(
@@ -570,6 +536,7 @@ mod tests {
             exit_code: Some(3),
             signal: None,
             reason: Some("exit code 3".into()),
+            reused: None,
         }];
         let e = Event::RunFinished {
             status: crate::engine::RunStatus::Failed,

@@ -73,6 +73,8 @@ pub enum EffectDone {
 pub enum Effect {
     /// Read the workflow, input and secret sources again (for a rerun).
     Prepare,
+    /// The same, for a rerun from node `node` reusing the run recorded in `record` (`F`).
+    PrepareFrom { node: String, record: PathBuf },
     /// Start the engine on this run (in this process or in a run host).
     Start(Box<Prepared>),
     /// Follow the run this screen was opened on (`wfop attach`).
@@ -98,6 +100,8 @@ const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
 pub enum Confirm {
     Cancel,
     Quit,
+    /// `F`: rerun from this node (index) reusing the finished run's other outputs.
+    RerunFrom(usize),
 }
 
 /// What sits over the panes.
@@ -881,6 +885,22 @@ fn confirmed(app: &mut App, c: Confirm) {
                 app.say("cancelling: stopping the services…");
             }
         }
+        Confirm::RerunFrom(i) => {
+            let (Some(node), Some(record)) = (app.wf.nodes.get(i), app.record.clone()) else {
+                return;
+            };
+            if app.phase == Phase::Finished {
+                app.phase = Phase::Starting;
+                app.effects.push(Effect::PrepareFrom {
+                    node: node.id.clone(),
+                    record,
+                });
+                app.say(format!(
+                    "reading the workflow and secret sources again to rerun from {}…",
+                    node.line_label()
+                ));
+            }
+        }
         Confirm::Quit => {
             if app.is_running() {
                 app.phase = Phase::Stopping;
@@ -932,6 +952,16 @@ fn pane_action(app: &mut App, action: Action) {
             }
             Phase::Starting if app.runs > 0 => {}
             _ => app.say("a run is already going; c cancels it"),
+        },
+        Action::RerunFrom if app.host == RunHome::Attached => app.say(
+            "this screen follows a run it did not start: rerun it with wfop run --from NODE --reuse RUN",
+        ),
+        Action::RerunFrom => match (app.phase, &app.record) {
+            (Phase::Finished, Some(_)) => {
+                app.overlay = Overlay::Confirm(Confirm::RerunFrom(app.selected));
+            }
+            (Phase::Finished, None) => app.say("no finished run to reuse"),
+            _ => app.say("F reruns from a node once the run has finished"),
         },
         Action::Cancel => {
             if app.phase == Phase::Running {

@@ -158,6 +158,7 @@ fn summary(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
         }),
         signal: None,
         reason: None,
+        reused: None,
     }
 }
 

@@ -564,7 +564,8 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let (title, text) = match c {
+    let rerun;
+    let (title, text): (&str, &str) = match c {
         Confirm::Cancel => (
             " cancel the run? ",
             "The running services are stopped (SIGTERM, then SIGKILL) and the rest skipped.",
@@ -573,6 +574,19 @@ fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
             " quit while running? ",
             "The run is cancelled first: the services are stopped and the record closed.",
         ),
+        Confirm::RerunFrom(i) => {
+            let node = app
+                .wf
+                .nodes
+                .get(i)
+                .map(|n| crate::safe::line(&n.id).into_owned())
+                .unwrap_or_default();
+            let run = crate::safe::line(app.run_id.as_deref().unwrap_or("?")).into_owned();
+            rerun = format!(
+                "Rerun from `{node}`: it and every node after it run again; the other nodes do not run, their outputs are reused from run {run}."
+            );
+            (" rerun from the selected node? ", rerun.as_str())
+        }
     };
     let rect = layout::centered(area, area.width.saturating_sub(4).min(60), 6);
     Clear.render(rect, buf);
