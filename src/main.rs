@@ -216,7 +216,7 @@ enum Command {
     /// A run host (started by `wfop run`; reads its run from stdin)
     #[command(name = "__run-host", hide = true)]
     RunHost,
-    /// List recorded runs
+    /// List recorded runs, and why each ended (the node that failed, the signal, a rerun's reused run)
     Runs {
         /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
@@ -227,7 +227,7 @@ enum Command {
         run: String,
         /// Only this node's log
         node: Option<String>,
-        /// Keep printing while the run is going
+        /// Keep printing while the run is going, then end with its final status line (stderr)
         #[arg(short, long)]
         follow: bool,
         /// Only this attempt of the node (1, 2, …: loop iterations and retries)

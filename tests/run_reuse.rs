@@ -81,6 +81,8 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
     let (code, out) = run(&case, &wf, &["--secret", "tok=env:TOK"], &secret);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("compute failed"), "{out}");
+    // The secret was there to leak: fetch printed it (redacted on the way).
+    assert!(out.contains("[fetch] token is ***"), "{out}");
     assert_eq!((runs_of(&case, "fetch"), runs_of(&case, "compute")), (1, 1));
     let first = run_ids(&case).pop().unwrap();
 

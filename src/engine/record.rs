@@ -208,6 +208,68 @@ impl RunDoc {
         }
     }
 
+    /// Why the run ended as it did, in a few words (redacted, as the record is): the signal
+    /// that interrupted it, the node whose failure failed it (the first to end) and why, that
+    /// it was cancelled, why it was abandoned; `None` for a success and a live run. A rerun
+    /// says which run it reused.
+    pub fn why(&self) -> Option<String> {
+        let because = match self.status {
+            RunState::Running if self.is_live() => return None,
+            RunState::Succeeded => None,
+            RunState::Interrupted => Some(match self.signal {
+                Some(s) => format!("stopped by {} (signal {s})", super::signals::name(s)),
+                None => "stopped by a signal".to_string(),
+            }),
+            RunState::Cancelled => Some("cancelled by its operator".to_string()),
+            RunState::Failed => Some(self.failure()),
+            RunState::Running | RunState::Abandoned => Some(self.error.clone().unwrap_or_else(
+                || format!("its wfop (pid {}) ended without finishing the record", self.pid),
+            )),
+        };
+        let rerun = self.reused.as_ref().map(|r| {
+            format!(
+                "rerun from {}, reusing run {} ({} node{})",
+                r.from,
+                r.run_id,
+                r.nodes.len(),
+                if r.nodes.len() == 1 { "" } else { "s" }
+            )
+        });
+        match (because, rerun) {
+            (Some(b), Some(r)) => Some(format!("{b}; {r}")),
+            (b, r) => b.or(r),
+        }
+    }
+
+    /// The failure that failed the run: the first failed step to end, with its reason, else
+    /// the run's own error (a gateway's, a start mapping's).
+    fn failure(&self) -> String {
+        let failed = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.status,
+                    NodeState::Done(super::NodeOutcome::Failed | super::NodeOutcome::TimedOut)
+                )
+            })
+            .min_by(|a, b| a.finished.cmp(&b.finished));
+        match (failed, &self.error) {
+            (Some(n), _) => {
+                let how = match n.status {
+                    NodeState::Done(super::NodeOutcome::TimedOut) => "timed out",
+                    _ => "failed",
+                };
+                match &n.reason {
+                    Some(r) => format!("{} {how}: {r}", n.id),
+                    None => format!("{} {how}", n.id),
+                }
+            }
+            (None, Some(e)) => e.clone(),
+            (None, None) => "failed".to_string(),
+        }
+    }
+
     /// The record says `running` and the wfop process that writes it is still there.
     pub fn is_live(&self) -> bool {
         self.status == RunState::Running && self.wfop_alive()

@@ -281,25 +281,45 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         .map(|r| safe::line(&r.run_id).chars().count())
         .max()
         .unwrap_or(6);
+    let ww = runs
+        .iter()
+        .map(|r| safe::line(&r.workflow).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     writeln!(
         out,
-        "{:w$}  {:11} {:>9}  {:24}  workflow",
-        "run", "status", "duration", "started"
+        "{:w$}  {:11} {:>9}  {:24}  {:ww$}  why",
+        "run", "status", "duration", "started", "workflow"
     )?;
     for r in runs {
         let dur = r
             .duration_ms
             .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
-        writeln!(
-            out,
-            "{:w$}  {:11} {dur:>9}  {:24}  {}",
+        let line = format!(
+            "{:w$}  {:11} {dur:>9}  {:24}  {:ww$}  {}",
             safe::line(&r.run_id),
             safe::line(&r.shown_status()),
             safe::line(&r.started),
-            safe::line(&r.workflow)
-        )?;
+            safe::line(&r.workflow),
+            safe::line(&r.why().unwrap_or_default())
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// The status line a finished run ends with: `wfop: run ID succeeded in 1.2s`, `… failed in
+/// 3s: compute failed: exited with code 3`.
+pub fn final_line(d: &record::RunDoc) -> String {
+    let mut line = format!("wfop: run {} {}", d.run_id, d.shown_status());
+    if let Some(ms) = d.duration_ms {
+        line.push_str(&format!(" in {}", human::millis(ms, Form::Summary)));
+    }
+    if let Some(why) = d.why() {
+        line.push_str(&format!(": {why}"));
+    }
+    safe::line(&line).into_owned()
 }
 
 /// `wfop logs RUN [NODE [--attempt N]] [--follow]`: a node's log (or one attempt's section of
@@ -371,11 +391,15 @@ pub fn print_logs(
         }
         out.flush().map_err(write_err)?;
         if !live {
-            if record::read_doc(&dir).is_ok_and(|d| d.shown_status() == record::ABANDONED) {
+            let end = record::read_doc(&dir).map(|d| record::settle(&dir, d));
+            if end.as_ref().is_ok_and(|d| d.shown_status() == record::ABANDONED) {
                 eprintln!(
                     "wfop: run {} ended abnormally: its wfop process is gone and the record was never finished",
                     safe::line(&doc.run_id)
                 );
+            } else if let (true, Ok(d)) = (follow, &end) {
+                // `--follow` ends with how the run ended, as the run's own last line.
+                eprintln!("{}", safe::text(&final_line(d)));
             }
             return Ok(());
         }
