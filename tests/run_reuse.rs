@@ -230,3 +230,35 @@ fn refusals_say_why_and_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--from"), "{}", text(&out.stderr));
 }
+
+/// A rerun in a run host (`--detach`, what the TUI's `F` starts): the host plans it again from
+/// the reused run's record, and the upstream node does not run again there either.
+#[test]
+fn a_detached_rerun_reuses_in_its_run_host() {
+    let (case, wf) = case();
+    let secret = [("TOK", SECRET)];
+    let (code, out) = run(&case, &wf, &["--secret", "tok=env:TOK"], &secret);
+    assert_eq!(code, Some(1), "{out}");
+    let first = run_ids(&case).pop().unwrap();
+    case.write("fixed", "");
+    let out = case.wfop(
+        &["run", wf.to_str().unwrap(), "--detach", "--json", "--from", "compute", "--reuse", &first],
+        &[("WFOP_HOST_LINGER_MS", "200")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let started: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let id = started["run_id"].as_str().unwrap().to_string();
+    // Follow its logs to the end: the last line says how it ended.
+    let logs = case.wfop(&["logs", &id, "--follow"], &[]);
+    let err = text(&logs.stderr);
+    assert!(err.contains(&format!("wfop: run {id} succeeded in ")), "{err}");
+    assert!(err.contains(&format!("rerun from compute, reusing run {first} (1 node)")), "{err}");
+    assert!(text(&logs.stdout).contains("answer: 42"), "{}", text(&logs.stdout));
+    assert_eq!(
+        (runs_of(&case, "fetch"), runs_of(&case, "compute"), runs_of(&case, "report")),
+        (1, 2, 1)
+    );
+    let d = doc(&case, &id);
+    assert_eq!(d["reused"]["run_id"], first.as_str());
+    assert_eq!(node(&d, "fetch")["reused_from"], first.as_str());
+}
