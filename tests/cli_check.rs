@@ -50,7 +50,11 @@ fn every_bundled_workflow_but_the_broken_one_checks_clean() {
     let out = wfop(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     for f in &files {
-        assert!(text(&out.stdout).contains(&format!("ok: {f} (")), "{f}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains(&format!("ok: {f} (")),
+            "{f}: {}",
+            text(&out.stdout)
+        );
     }
     assert_eq!(text(&out.stderr), "");
 }
@@ -79,7 +83,10 @@ fn the_shipped_broken_workflow_shows_exactly_its_three_mistakes() {
         ],
         "{stderr}"
     );
-    assert!(stderr.ends_with("wfop: workflows/broken.json: 3 errors\n"), "{stderr}");
+    assert!(
+        stderr.ends_with("wfop: workflows/broken.json: 3 errors\n"),
+        "{stderr}"
+    );
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let shown = format!("$ wfop check workflows/broken.json\n{stderr}```");

@@ -27,7 +27,10 @@ fn case() -> (Case, PathBuf) {
         r#"{}; [ -f '{dir}/fixed' ] || {{ echo 'not fixed yet' >&2; exit 3; }}; d=$(cat "$INPUT_DIRECTORY/data.json"); echo "{{\"answer\": $((d + 1))}}" > "$OUTPUT_DIRECTORY/output.json""#,
         count("compute")
     );
-    let report = format!(r#"{}; echo "answer: $(cat "$INPUT_DIRECTORY/answer.json")""#, count("report"));
+    let report = format!(
+        r#"{}; echo "answer: $(cat "$INPUT_DIRECTORY/answer.json")""#,
+        count("report")
+    );
     let wf = case.workflow(
         json!([
             { "id": "fetch", "type": "service", "run": { "command": ["sh", "-c", fetch] },
@@ -91,7 +94,11 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
     let (code, out) = run(&case, &wf, &["--from", "compute"], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
-        (runs_of(&case, "fetch"), runs_of(&case, "compute"), runs_of(&case, "report")),
+        (
+            runs_of(&case, "fetch"),
+            runs_of(&case, "compute"),
+            runs_of(&case, "report")
+        ),
         (1, 2, 1),
         "fetch did not run again\n{out}"
     );
@@ -99,10 +106,22 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
         out.contains(&format!("rerun from compute, reusing run {first}: fetch")),
         "{out}"
     );
-    assert!(out.contains(&format!("fetch reused (the outputs of run {first})")), "{out}");
-    assert!(out.contains("[report] answer: 42"), "the reused data reached compute\n{out}");
-    assert!(out.contains(&format!("reused from run {first}")), "the summary says it\n{out}");
-    assert!(out.contains("answer  42"), "the outputs after the summary\n{out}");
+    assert!(
+        out.contains(&format!("fetch reused (the outputs of run {first})")),
+        "{out}"
+    );
+    assert!(
+        out.contains("[report] answer: 42"),
+        "the reused data reached compute\n{out}"
+    );
+    assert!(
+        out.contains(&format!("reused from run {first}")),
+        "the summary says it\n{out}"
+    );
+    assert!(
+        out.contains("answer  42"),
+        "the outputs after the summary\n{out}"
+    );
 
     let second = run_ids(&case).pop().unwrap();
     assert_ne!(first, second);
@@ -119,12 +138,24 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
     assert_eq!(d["variables"]["answer"], 42);
     // The reused secret was redacted in the first record; it stays so.
     assert_eq!(d["variables"]["tok"], "***");
-    let log = std::fs::read_to_string(case.state().join("runs").join(&second).join("fetch.log")).unwrap();
-    assert!(log.contains(&format!("reused the outputs of run {first}")), "{log}");
+    let log =
+        std::fs::read_to_string(case.state().join("runs").join(&second).join("fetch.log")).unwrap();
+    assert!(
+        log.contains(&format!("reused the outputs of run {first}")),
+        "{log}"
+    );
 
     // `--reuse` by id, in --json: `reusing`, then `node_reused` for fetch instead of its start.
     let out = case.wfop(
-        &["run", wf.to_str().unwrap(), "--json", "--from", "report", "--reuse", &second],
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--json",
+            "--from",
+            "report",
+            "--reuse",
+            &second,
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -132,7 +163,10 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let reusing = evs.iter().find(|e| e["event"] == "reusing").expect("reusing");
+    let reusing = evs
+        .iter()
+        .find(|e| e["event"] == "reusing")
+        .expect("reusing");
     assert_eq!(reusing["run_id"], second.as_str());
     assert_eq!(reusing["nodes"], json!(["fetch", "compute"]));
     let reused: Vec<&str> = evs
@@ -148,10 +182,19 @@ fn a_rerun_from_a_node_reuses_the_upstream_outputs_and_runs_only_the_rest() {
         .collect();
     assert_eq!(started, ["report"]);
     let end = evs.iter().find(|e| e["event"] == "run_finished").unwrap();
-    let fetch = end["nodes"].as_array().unwrap().iter().find(|n| n["node"] == "fetch").unwrap();
+    let fetch = end["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "fetch")
+        .unwrap();
     assert_eq!(fetch["reused"], second.as_str());
     assert_eq!(
-        (runs_of(&case, "fetch"), runs_of(&case, "compute"), runs_of(&case, "report")),
+        (
+            runs_of(&case, "fetch"),
+            runs_of(&case, "compute"),
+            runs_of(&case, "report")
+        ),
         (1, 2, 2)
     );
 
@@ -175,7 +218,10 @@ fn refusals_say_why_and_exit_2() {
     // Nothing to reuse yet.
     let (code, out) = run(&case, &wf, &["--from", "compute"], &[]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("no finished run of workflow `test` to reuse"), "{out}");
+    assert!(
+        out.contains("no finished run of workflow `test` to reuse"),
+        "{out}"
+    );
 
     // A run where `fetch` fails: its outputs are missing for a rerun from `compute`.
     let bad = case.write("bad-fetch.json", &{
@@ -183,7 +229,12 @@ fn refusals_say_why_and_exit_2() {
         w["nodes"][1]["run"]["command"] = json!(["sh", "-c", "echo broken; exit 4"]);
         w.to_string()
     });
-    let (code, out) = run(&case, &bad, &["--secret", "tok=env:TOK"], &[("TOK", SECRET)]);
+    let (code, out) = run(
+        &case,
+        &bad,
+        &["--secret", "tok=env:TOK"],
+        &[("TOK", SECRET)],
+    );
     assert_eq!(code, Some(1), "{out}");
     let failed = run_ids(&case).pop().unwrap();
     let (code, out) = run(&case, &wf, &["--from", "compute", "--reuse", &failed], &[]);
@@ -200,10 +251,21 @@ fn refusals_say_why_and_exit_2() {
     let good = run_ids(&case).pop().unwrap();
     let (code, out) = run(&case, &wf, &["--from", "compte"], &[]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("no node `compte`") && out.contains("did you mean `compute`"), "{out}");
-    let (code, out) = run(&case, &wf, &["--from", "compute", "--reuse", "no-such-run"], &[]);
+    assert!(
+        out.contains("no node `compte`") && out.contains("did you mean `compute`"),
+        "{out}"
+    );
+    let (code, out) = run(
+        &case,
+        &wf,
+        &["--from", "compute", "--reuse", "no-such-run"],
+        &[],
+    );
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("--reuse: no run `no-such-run` (see `wfop runs`)"), "{out}");
+    assert!(
+        out.contains("--reuse: no run `no-such-run` (see `wfop runs`)"),
+        "{out}"
+    );
 
     // The workflow changed upstream: a new node before `compute`.
     let changed = case.write("changed.json", &{
@@ -212,23 +274,45 @@ fn refusals_say_why_and_exit_2() {
             1,
             json!({ "id": "extra", "type": "service", "run": { "command": ["true"] } }),
         );
-        w["edges"].as_array_mut().unwrap().push(json!({ "from": "extra", "to": "compute" }));
-        w["edges"].as_array_mut().unwrap().push(json!({ "from": "start", "to": "extra" }));
+        w["edges"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "from": "extra", "to": "compute" }));
+        w["edges"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "from": "start", "to": "extra" }));
         w.to_string()
     });
-    let (code, out) = run(&case, &changed, &["--from", "compute", "--reuse", &good], &[]);
+    let (code, out) = run(
+        &case,
+        &changed,
+        &["--from", "compute", "--reuse", &good],
+        &[],
+    );
     assert_eq!(code, Some(2), "{out}");
     assert!(
-        out.contains(&format!("the workflow changed since run {good}: node `extra` is new")),
+        out.contains(&format!(
+            "the workflow changed since run {good}: node `extra` is new"
+        )),
         "{out}"
     );
     // A record folder works as well as an id; `--reuse` without `--from` is a usage error.
     let folder = case.state().join("runs").join(&good);
-    let (code, out) = run(&case, &wf, &["--from", "report", "--reuse", folder.to_str().unwrap()], &[]);
+    let (code, out) = run(
+        &case,
+        &wf,
+        &["--from", "report", "--reuse", folder.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(code, Some(0), "{out}");
     let out = case.wfop(&["run", wfs, "--plain", "--reuse", &good], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--from"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--from"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// A rerun in a run host (`--detach`, what the TUI's `F` starts): the host plans it again from
@@ -242,7 +326,16 @@ fn a_detached_rerun_reuses_in_its_run_host() {
     let first = run_ids(&case).pop().unwrap();
     case.write("fixed", "");
     let out = case.wfop(
-        &["run", wf.to_str().unwrap(), "--detach", "--json", "--from", "compute", "--reuse", &first],
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--detach",
+            "--json",
+            "--from",
+            "compute",
+            "--reuse",
+            &first,
+        ],
         &[("WFOP_HOST_LINGER_MS", "200")],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -251,11 +344,25 @@ fn a_detached_rerun_reuses_in_its_run_host() {
     // Follow its logs to the end: the last line says how it ended.
     let logs = case.wfop(&["logs", &id, "--follow"], &[]);
     let err = text(&logs.stderr);
-    assert!(err.contains(&format!("wfop: run {id} succeeded in ")), "{err}");
-    assert!(err.contains(&format!("rerun from compute, reusing run {first} (1 node)")), "{err}");
-    assert!(text(&logs.stdout).contains("answer: 42"), "{}", text(&logs.stdout));
+    assert!(
+        err.contains(&format!("wfop: run {id} succeeded in ")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("rerun from compute, reusing run {first} (1 node)")),
+        "{err}"
+    );
+    assert!(
+        text(&logs.stdout).contains("answer: 42"),
+        "{}",
+        text(&logs.stdout)
+    );
     assert_eq!(
-        (runs_of(&case, "fetch"), runs_of(&case, "compute"), runs_of(&case, "report")),
+        (
+            runs_of(&case, "fetch"),
+            runs_of(&case, "compute"),
+            runs_of(&case, "report")
+        ),
         (1, 2, 1)
     );
     let d = doc(&case, &id);

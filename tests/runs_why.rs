@@ -12,7 +12,10 @@ use serde_json::json;
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !done() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "waited in vain for {what}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "waited in vain for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -69,7 +72,10 @@ fn runs_says_why_each_run_ended() {
     std::fs::remove_file(case.path().join("wait")).unwrap();
 
     case.write("ok", "");
-    let out = case.wfop(&["run", wfs, "--plain", "--from", "b", "--reuse", &failed], &[]);
+    let out = case.wfop(
+        &["run", wfs, "--plain", "--from", "b", "--reuse", &failed],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let rerun = last_id(&case);
 
@@ -86,7 +92,8 @@ fn runs_says_why_each_run_ended() {
         "{runs}"
     );
     assert!(
-        row(&interrupted).contains("interrupted") && row(&interrupted).ends_with("stopped by SIGTERM (signal 15)"),
+        row(&interrupted).contains("interrupted")
+            && row(&interrupted).ends_with("stopped by SIGTERM (signal 15)"),
         "{runs}"
     );
     assert!(
@@ -105,18 +112,27 @@ fn logs_follow_ends_with_the_final_status_line() {
     assert_eq!(out.status.code(), Some(1));
     let id = last_id(&case);
     let logs = case.wfop(&["logs", &id, "-f"], &[]);
-    assert!(text(&logs.stdout).contains("[a] "), "{}", text(&logs.stdout));
+    assert!(
+        text(&logs.stdout).contains("[a] "),
+        "{}",
+        text(&logs.stdout)
+    );
     let err = text(&logs.stderr);
     assert!(
         err.trim_end()
             .lines()
             .last()
-            .is_some_and(|l| l.starts_with(&format!("wfop: run {id} failed in ")) && l.ends_with(": b failed: exited with code 3")),
+            .is_some_and(|l| l.starts_with(&format!("wfop: run {id} failed in "))
+                && l.ends_with(": b failed: exited with code 3")),
         "{err}"
     );
     // Without -f, only the logs.
     let plain = case.wfop(&["logs", &id], &[]);
-    assert!(!text(&plain.stderr).contains("wfop: run"), "{}", text(&plain.stderr));
+    assert!(
+        !text(&plain.stderr).contains("wfop: run"),
+        "{}",
+        text(&plain.stderr)
+    );
 
     // A live run followed to its end.
     case.write("wait", "");
@@ -138,7 +154,11 @@ fn logs_follow_ends_with_the_final_status_line() {
     case.write("go", "");
     let out = follow.wait_with_output().unwrap();
     assert!(run.wait().unwrap().success());
-    assert!(text(&out.stdout).contains("stdout b here"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("stdout b here"),
+        "{}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
     assert!(
         err.trim_end()

@@ -222,9 +222,14 @@ impl RunDoc {
             }),
             RunState::Cancelled => Some("cancelled by its operator".to_string()),
             RunState::Failed => Some(self.failure()),
-            RunState::Running | RunState::Abandoned => Some(self.error.clone().unwrap_or_else(
-                || format!("its wfop (pid {}) ended without finishing the record", self.pid),
-            )),
+            RunState::Running | RunState::Abandoned => {
+                Some(self.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "its wfop (pid {}) ended without finishing the record",
+                        self.pid
+                    )
+                }))
+            }
         };
         let rerun = self.reused.as_ref().map(|r| {
             format!(

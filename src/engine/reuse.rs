@@ -30,9 +30,7 @@ pub enum ReuseError {
     },
     #[error("--reuse: no run `{0}` (see `wfop runs`)")]
     UnknownRun(String),
-    #[error(
-        "--from without --reuse: no finished run of workflow `{0}` to reuse (see `wfop runs`)"
-    )]
+    #[error("--from without --reuse: no finished run of workflow `{0}` to reuse (see `wfop runs`)")]
     NoFinishedRun(String),
     #[error("--reuse: run {run} is still running; wait for its end or stop it")]
     StillRunning { run: String },
@@ -193,8 +191,9 @@ pub fn plan(wf: &Workflow, dir: &Path, from: &str) -> Result<Reuse, ReuseError> 
     let by_id: HashMap<&str, &NodeDoc> = doc.nodes.iter().map(|d| (d.id.as_str(), d)).collect();
     let is_step = |i: usize| matches!(wf.nodes[i].kind, NodeKind::Service | NodeKind::Timer);
     let succeeded = |d: &NodeDoc| d.status == NodeState::Done(NodeOutcome::Succeeded);
-    let not_taken =
-        |d: &NodeDoc| d.status == NodeState::Done(NodeOutcome::Skipped) && d.reason.as_deref() == Some(NOT_TAKEN);
+    let not_taken = |d: &NodeDoc| {
+        d.status == NodeState::Done(NodeOutcome::Skipped) && d.reason.as_deref() == Some(NOT_TAKEN)
+    };
 
     if is_step(start)
         && let Some(d) = by_id.get(from)
@@ -451,7 +450,11 @@ mod tests {
         ))
     }
 
-    fn recorded(state: &Path, wf: &Workflow, status: &[(&str, NodeOutcome, Option<&str>)]) -> PathBuf {
+    fn recorded(
+        state: &Path,
+        wf: &Workflow,
+        status: &[(&str, NodeOutcome, Option<&str>)],
+    ) -> PathBuf {
         let nodes = status
             .iter()
             .map(|(id, s, reason)| NodeDoc {
@@ -507,7 +510,12 @@ mod tests {
         let dir = recorded(
             state.path(),
             &wf,
-            &[("a", Succeeded, None), ("b", Failed, None), ("c", Skipped, None), ("p", Succeeded, None)],
+            &[
+                ("a", Succeeded, None),
+                ("b", Failed, None),
+                ("c", Skipped, None),
+                ("p", Succeeded, None),
+            ],
         );
         let r = plan(&wf, &dir, "b").unwrap();
         let runs: Vec<&str> = (0..wf.nodes.len())
@@ -527,7 +535,12 @@ mod tests {
         let dir = recorded(
             state.path(),
             &wf,
-            &[("a", Failed, Some("exited with code 1")), ("b", Skipped, None), ("c", Skipped, None), ("p", Succeeded, None)],
+            &[
+                ("a", Failed, Some("exited with code 1")),
+                ("b", Skipped, None),
+                ("c", Skipped, None),
+                ("p", Succeeded, None),
+            ],
         );
         let e = plan(&wf, &dir, "c").unwrap_err().to_string();
         assert!(e.contains("no successful outputs of `a`, which `c` needs: it failed there (exited with code 1)"), "{e}");
@@ -540,7 +553,12 @@ mod tests {
         let dir = recorded(
             state.path(),
             &wf,
-            &[("a", Succeeded, None), ("b", Failed, None), ("c", Skipped, None), ("p", NodeOutcome::Cancelled, None)],
+            &[
+                ("a", Succeeded, None),
+                ("b", Failed, None),
+                ("c", Skipped, None),
+                ("p", NodeOutcome::Cancelled, None),
+            ],
         );
         let r = plan(&wf, &dir, "b").unwrap();
         assert!(r.runs[wf.node_index("p").unwrap()]);
@@ -551,10 +569,18 @@ mod tests {
     fn unknown_nodes_changed_graphs_and_loops_are_refused() {
         let wf = chain();
         let state = tempfile::tempdir().unwrap();
-        let all = [("a", Succeeded, None), ("b", Succeeded, None), ("c", Succeeded, None), ("p", Succeeded, None)];
+        let all = [
+            ("a", Succeeded, None),
+            ("b", Succeeded, None),
+            ("c", Succeeded, None),
+            ("p", Succeeded, None),
+        ];
         let dir = recorded(state.path(), &wf, &all);
         let e = plan(&wf, &dir, "bb").unwrap_err().to_string();
-        assert!(e.contains("no node `bb`") && e.contains("did you mean `b`"), "{e}");
+        assert!(
+            e.contains("no node `bb`") && e.contains("did you mean `b`"),
+            "{e}"
+        );
         // An edge added before the node: the reused outputs were made without it.
         let nodes = ["a", "b", "c", "p"].map(svc).join(",");
         let changed = workflow(&format!(
@@ -563,7 +589,10 @@ mod tests {
                      {{"from":"c","to":"end"}},{{"from":"start","to":"p"}},{{"from":"p","to":"b"}}]}}"#
         ));
         let e = plan(&changed, &dir, "c").unwrap_err().to_string();
-        assert!(e.contains("the workflow changed since run r1: the edge `p` → `b` is new"), "{e}");
+        assert!(
+            e.contains("the workflow changed since run r1: the edge `p` → `b` is new"),
+            "{e}"
+        );
         // A loop: a → x → a.
         let looped = workflow(&format!(
             r#"{{"name":"w","nodes":[{{"id":"start","type":"start"}},{{"id":"m","type":"exclusive"}},{},{},{{"id":"x","type":"exclusive"}},{{"id":"end","type":"end"}}],
@@ -573,8 +602,14 @@ mod tests {
             svc("b")
         ));
         let e = plan(&looped, &dir, "b").unwrap_err().to_string();
-        assert!(e.contains("`b` is inside a loop (b → x → m → a → b)") && e.contains("before the loop: `start`"), "{e}");
-        let other = workflow(r#"{"name":"other","nodes":[{"id":"start","type":"start"},{"id":"end","type":"end"}],"edges":[{"from":"start","to":"end"}]}"#);
+        assert!(
+            e.contains("`b` is inside a loop (b → x → m → a → b)")
+                && e.contains("before the loop: `start`"),
+            "{e}"
+        );
+        let other = workflow(
+            r#"{"name":"other","nodes":[{"id":"start","type":"start"},{"id":"end","type":"end"}],"edges":[{"from":"start","to":"end"}]}"#,
+        );
         let e = plan(&other, &dir, "end").unwrap_err().to_string();
         assert!(e.contains("run r1 is of workflow `w`, not `other`"), "{e}");
     }
@@ -586,8 +621,13 @@ mod tests {
         let dir = recorded(state.path(), &wf, &[]);
         assert_eq!(find(state.path(), &wf, Some("r1")).unwrap(), dir);
         assert_eq!(find(state.path(), &wf, None).unwrap(), dir);
-        assert_eq!(find(state.path(), &wf, Some(dir.to_str().unwrap())).unwrap(), dir);
-        let e = find(state.path(), &wf, Some("nope")).unwrap_err().to_string();
+        assert_eq!(
+            find(state.path(), &wf, Some(dir.to_str().unwrap())).unwrap(),
+            dir
+        );
+        let e = find(state.path(), &wf, Some("nope"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "--reuse: no run `nope` (see `wfop runs`)");
         let empty = tempfile::tempdir().unwrap();
         let e = find(empty.path(), &wf, None).unwrap_err().to_string();

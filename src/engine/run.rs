@@ -275,10 +275,7 @@ impl Run {
         }
         let kind = self.nodes[i].kind;
         let reused = self.reused[i] && matches!(kind, NodeKind::Service | NodeKind::Timer);
-        if kind == NodeKind::Service
-            && !reused
-            && self.running >= self.policy.max_parallel.max(1)
-        {
+        if kind == NodeKind::Service && !reused && self.running >= self.policy.max_parallel.max(1) {
             return None;
         }
         if !self.consume(i) {

@@ -19,8 +19,8 @@ use super::mapping::{
     AttemptEnd, apply_error_output, apply_output, eval_condition, eval_error_expression, eval_input,
 };
 use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, ReusedDoc, RunDoc};
-use super::reuse::{self, Reuse};
 use super::redact::{Redactor, ShownVars, redact_value};
+use super::reuse::{self, Reuse};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};

@@ -81,7 +81,10 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
             .iter()
             .map(|p| (p.name.clone(), abs(&p.dir)))
             .collect(),
-        rerun: run.rerun.as_ref().map(|(dir, from)| (abs(dir), from.clone())),
+        rerun: run
+            .rerun
+            .as_ref()
+            .map(|(dir, from)| (abs(dir), from.clone())),
     };
     let mut cmd = Command::new(exe);
     cmd.arg(HOST_COMMAND)

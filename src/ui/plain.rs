@@ -392,7 +392,10 @@ pub fn print_logs(
         out.flush().map_err(write_err)?;
         if !live {
             let end = record::read_doc(&dir).map(|d| record::settle(&dir, d));
-            if end.as_ref().is_ok_and(|d| d.shown_status() == record::ABANDONED) {
+            if end
+                .as_ref()
+                .is_ok_and(|d| d.shown_status() == record::ABANDONED)
+            {
                 eprintln!(
                     "wfop: run {} ended abnormally: its wfop process is gone and the record was never finished",
                     safe::line(&doc.run_id)

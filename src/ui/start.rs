@@ -159,7 +159,8 @@ impl RunRequest {
     /// Plans the rerun against the reused run's record (engine/reuse.rs); only the secrets of
     /// the nodes that run stay missing.
     fn plan_rerun(&self, prepared: &mut Prepared, record: &Path, from: &str) -> Result<(), String> {
-        let plan = reuse::plan(&prepared.workflow, record, from).map_err(|e| format!("wfop: {e}"))?;
+        let plan =
+            reuse::plan(&prepared.workflow, record, from).map_err(|e| format!("wfop: {e}"))?;
         prepared.rerun(plan);
         Ok(())
     }

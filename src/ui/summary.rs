@@ -115,9 +115,7 @@ pub fn write(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             n.status.as_str()
         )?;
         match (&n.reason, n.status, &n.reused) {
-            (Some(r), s, _) if s != NodeOutcome::Succeeded => {
-                writeln!(out, "  {}", safe::line(r))?
-            }
+            (Some(r), s, _) if s != NodeOutcome::Succeeded => writeln!(out, "  {}", safe::line(r))?,
             (_, _, Some(run)) => writeln!(out, "  reused from run {}", safe::line(run))?,
             _ => writeln!(out)?,
         }

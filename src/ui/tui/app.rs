@@ -1310,7 +1310,10 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             }
         }
         Event::Reusing {
-            run_id, from, nodes, ..
+            run_id,
+            from,
+            nodes,
+            ..
         } => {
             let what = match nodes.is_empty() {
                 true => "nothing".to_string(),

@@ -1578,7 +1578,13 @@ fn f_reruns_from_the_selected_node_after_asking_and_shows_reused_nodes() {
     ch(&mut app, 'F');
     assert!(effects(&mut app).is_empty(), "no rerun while running");
     assert!(app.overlay == app::Overlay::None);
-    finished(&mut app, "orchestrated", NodeOutcome::Failed, 100, Some("exit 1"));
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeOutcome::Failed,
+        100,
+        Some("exit 1"),
+    );
     run_finished(&mut app, RunStatus::Failed, vec![]);
     app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
     assert_eq!(app.phase, Phase::Finished);
