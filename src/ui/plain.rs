@@ -289,22 +289,33 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         .max(8);
     writeln!(
         out,
-        "{:w$}  {:11} {:>9}  {:24}  {:ww$}  why",
-        "run", "status", "duration", "started", "workflow"
+        "{:w$}  {:11} {:>9}  {:24}  workflow{}  why",
+        "run",
+        "status",
+        "duration",
+        "started",
+        safe::line(&" ".repeat(ww - 8))
     )?;
     for r in runs {
         let dur = r
             .duration_ms
             .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
-        let line = format!(
-            "{:w$}  {:11} {dur:>9}  {:24}  {:ww$}  {}",
+        let row = format!(
+            "{:w$}  {:11} {dur:>9}  {:24}  ",
             safe::line(&r.run_id),
             safe::line(&r.shown_status()),
             safe::line(&r.started),
-            safe::line(&r.workflow),
-            safe::line(&r.why().unwrap_or_default())
         );
-        writeln!(out, "{}", line.trim_end())?;
+        match r.why() {
+            Some(why) => writeln!(
+                out,
+                "{}{:ww$}  {}",
+                safe::line(&row),
+                safe::line(&r.workflow),
+                safe::line(&why)
+            )?,
+            None => writeln!(out, "{}{}", safe::line(&row), safe::line(&r.workflow))?,
+        }
     }
     Ok(())
 }
