@@ -1593,6 +1593,10 @@ fn f_reruns_from_the_selected_node_after_asking_and_shows_reused_nodes() {
     assert!(screen.contains("rerun from the selected node?"), "{screen}");
     assert!(screen.contains("`orchestrated`"), "{screen}");
     assert!(screen.contains("20250101-120000-abcd"), "{screen}");
+    assert!(
+        screen.contains("y yes   n no"),
+        "the answer keys show: {screen}"
+    );
     key(&mut app, KeyCode::Esc);
     assert!(effects(&mut app).is_empty());
     assert_eq!(app.phase, Phase::Finished);

@@ -583,12 +583,18 @@ fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
                 .unwrap_or_default();
             let run = crate::safe::line(app.run_id.as_deref().unwrap_or("?")).into_owned();
             rerun = format!(
-                "Rerun from `{node}`: it and every node after it run again; the other nodes do not run, their outputs are reused from run {run}."
+                "`{node}` and every node after it run again; the others do not run: their outputs come from run {run}."
             );
             (" rerun from the selected node? ", rerun.as_str())
         }
     };
-    let rect = layout::centered(area, area.width.saturating_sub(4).min(60), 6);
+    // The rerun's question names a node and a run: room for a longer text.
+    let height = if matches!(c, Confirm::RerunFrom(_)) {
+        8
+    } else {
+        6
+    };
+    let rect = layout::centered(area, area.width.saturating_sub(4).min(60), height);
     Clear.render(rect, buf);
     let lines = vec![
         Line::styled(text, t.style(Role::Text)),
