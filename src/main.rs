@@ -124,6 +124,10 @@ enum Command {
         /// After a failure, keep running everything that does not depend on it
         #[arg(long)]
         keep_going: bool,
+        /// Run every service on a pseudo-terminal of its own (colours, stdout and stderr as
+        /// one stream, typing to it with `i` in the TUI), as a node's "tty": true does
+        #[arg(long)]
+        tty: bool,
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -264,6 +268,7 @@ fn main() -> ExitCode {
             json,
             max_parallel,
             keep_going,
+            tty,
             state_dir,
             datapools,
             theme,
@@ -317,6 +322,7 @@ fn main() -> ExitCode {
                 secrets,
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
+                tty,
                 state_dir,
                 datapools,
                 color: stderr_color(),

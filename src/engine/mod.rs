@@ -10,6 +10,7 @@ pub mod files;
 mod hub;
 mod lifecycle;
 mod mapping;
+mod pty;
 mod pyjson;
 mod reaper;
 pub mod record;
@@ -56,6 +57,8 @@ pub struct RunOptions {
     /// How the workflow file was read (`--process`, `--services`): kept in the record, so
     /// that `wfop attach` reads it the same way.
     pub load: crate::workflow::LoadOptions,
+    /// `--tty`: every local service on a pseudo-terminal, as a node's `"tty": true` does.
+    pub tty: bool,
 }
 
 impl RunOptions {
@@ -68,6 +71,7 @@ impl RunOptions {
             cancel: CancelToken::new(),
             datapools: Vec::new(),
             load: crate::workflow::LoadOptions::default(),
+            tty: false,
         }
     }
 }

@@ -106,6 +106,8 @@ pub(crate) async fn schedule(
         sandbox,
         record_dir: record.dir().to_path_buf(),
         hub_tokens: Default::default(),
+        tty: opts.tty,
+        consoles: Default::default(),
     });
     let policy = Policy {
         max_parallel: opts.max_parallel,

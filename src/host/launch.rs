@@ -32,6 +32,8 @@ pub struct Launch {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<Pool>,
+    /// `--tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
 }
 
 /// The first line on the host's stdin.
@@ -46,6 +48,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<(String, PathBuf)>,
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// A started run host.
@@ -70,6 +74,7 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
         inputs: run.inputs.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         max_parallel: run.max_parallel,
         keep_going: run.keep_going,
+        tty: run.tty,
         state_dir: abs(&run.state_dir),
         datapools: run
             .datapools
