@@ -312,8 +312,7 @@ mod tests {
     #[tokio::test]
     async fn the_master_reads_what_the_slave_writes_then_end_of_file() {
         let pty = Pty::open(Size::DEFAULT).unwrap();
-        let [_, out, _] = pty.stdio().unwrap();
-        let out = OwnedFd::from(std::process::ChildStdin::from(out));
+        let out = rustix::io::dup(pty.slave()).unwrap();
         let (mut r, w) = pty.into_master().unwrap();
         rustix::io::write(&out, b"a line\n").unwrap();
         drop(out);
