@@ -276,6 +276,16 @@ pub(crate) async fn run_service(
             return fail(format!("cannot use the pseudo-terminal: {e}"));
         }
     };
+    // What the operator types goes to a pty's master, or to a stdin kept open (`"stdin":
+    // "open"`) after the JSON input; the task and the registration end with the attempt.
+    let takes_input = master.is_some() || node.stdin_open;
+    let (registration, feed) = match takes_input {
+        true => {
+            let (r, f) = ctx.consoles.register(node_id.clone(), attempt.attempt);
+            (Some(r), Some(f))
+        }
+        false => (None, None),
+    };
     let pid = child.id();
     let pgid = pid
         .and_then(|p| i32::try_from(p).ok())
@@ -302,16 +312,6 @@ pub(crate) async fn run_service(
         .await;
     }
 
-    // What the operator types goes to a pty's master, or to a stdin kept open (`"stdin":
-    // "open"`) after the JSON input; the task and the registration end with the attempt.
-    let takes_input = master.is_some() || node.stdin_open;
-    let (registration, feed) = match takes_input {
-        true => {
-            let (r, f) = ctx.consoles.register(node_id.clone(), attempt.attempt);
-            (Some(r), Some(f))
-        }
-        false => (None, None),
-    };
     let (reader, input_task) = match master {
         Some((reader, writer)) => {
             let size = ctx.consoles.size();
