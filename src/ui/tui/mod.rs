@@ -6,6 +6,7 @@ pub mod ansi;
 pub mod app;
 pub mod export;
 pub mod graphpane;
+pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;
