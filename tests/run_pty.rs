@@ -194,3 +194,36 @@ fn a_secret_a_tty_service_prints_is_redacted_everywhere() {
         assert_absent(&o.stderr, SECRET, &format!("wfop {extra:?}"));
     }
 }
+
+#[test]
+fn without_the_sandbox_a_tty_service_still_gets_its_terminal_in_a_session_of_its_own() {
+    let case = Case::new();
+    // The service leads its session and process group, with the terminal as its own.
+    let wf = case.workflow(
+        json!([tty(
+            "t",
+            &format!(
+                "{SEES}; [ \"$(ps -o sid= -p $$ | tr -d ' ')\" = \"$$\" ] && echo session-leader; \
+                 stty size"
+            )
+        )]),
+        &[],
+        &[],
+    );
+    let Some(mut c) =
+        case.command_without_namespaces(&["run", wf.to_str().unwrap(), "--plain"], &[])
+    else {
+        skip_or_fail("cannot make a user namespace without nested ones");
+        return;
+    };
+    let out = c.output().expect("wfop");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("services are not isolated from each other"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[t] terminal"), "{stdout}");
+    assert!(stdout.contains("[t] session-leader"), "{stdout}");
+    assert!(stdout.contains("[t] 24 80"), "{stdout}");
+}
