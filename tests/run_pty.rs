@@ -227,3 +227,26 @@ fn without_the_sandbox_a_tty_service_still_gets_its_terminal_in_a_session_of_its
     assert!(stdout.contains("[t] session-leader"), "{stdout}");
     assert!(stdout.contains("[t] 24 80"), "{stdout}");
 }
+
+#[test]
+fn tty_and_stdin_on_a_hub_service_are_a_warning() {
+    let case = Case::new();
+    let wf = case.workflow(
+        json!([{ "id": "h", "type": "service", "tty": true, "stdin": "open",
+                 "run": { "hub": "http://127.0.0.1:9/svc" } }]),
+        &[],
+        &[],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wfop"))
+        .args(["check", wf.to_str().unwrap()])
+        .output()
+        .expect("wfop check");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for field in ["tty", "stdin"] {
+        assert!(
+            all.contains(&format!("hub service `h`: `{field}` has no effect")),
+            "{all}"
+        );
+    }
+}

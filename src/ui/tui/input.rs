@@ -85,17 +85,13 @@ impl InputLine {
         }
     }
 
-    /// `C-d`: what is typed so far (without a newline, as a terminal sends it), then the end
-    /// of the input.
+    /// `C-d`: the line typed so far (with its newline, so the end of input comes at the start
+    /// of a line, where a terminal's EOF character ends the input and does not only push the
+    /// line out), then the end of the input.
     pub fn end(&mut self) -> Vec<NodeCommand> {
         let mut out = Vec::new();
         if !self.text.is_empty() {
-            let data = Zeroizing::new(self.text.as_bytes().to_vec());
-            self.text.clear();
-            out.push(NodeCommand::Input {
-                node: self.node.clone(),
-                data,
-            });
+            out.push(self.submit());
         }
         out.push(NodeCommand::InputEof {
             node: self.node.clone(),
@@ -166,7 +162,7 @@ mod tests {
             vec![
                 NodeCommand::Input {
                     node: "a".into(),
-                    data: Zeroizing::new(b"rest".to_vec())
+                    data: Zeroizing::new(b"rest\n".to_vec())
                 },
                 NodeCommand::InputEof { node: "a".into() }
             ]

@@ -164,7 +164,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::Input, action: A::Submit, short: "send", long: "send the line and a newline to the service's stdin (shown here only: never logged or recorded)" },
-    Binding { keys: &[ctrl('d')], context: C::Input, action: A::InputEof, short: "end input", long: "end the service's input (its terminal's EOF character; a pipe is closed) and leave" },
+    Binding { keys: &[ctrl('d')], context: C::Input, action: A::InputEof, short: "end input", long: "send the line typed so far, then end the service's input (its terminal's EOF character; a pipe is closed) and leave" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::Input, action: A::Back, short: "leave", long: "leave input mode (the line typed so far is dropped)" },
     Binding { keys: &[ctrl('u')], context: C::Input, action: A::ClearInput, short: "", long: "clear the line" },
     Binding { keys: &[code(KeyCode::Backspace)], context: C::Input, action: A::DeleteBack, short: "", long: "delete the last character" },

@@ -1624,7 +1624,7 @@ fn input_mode_sends_lines_and_eof_to_the_selected_service_and_shows_the_line_onl
         sent.len()
     );
     assert_eq!(app.exit_code(), None);
-    // C-d sends what is typed, then the end of input, and leaves.
+    // C-d sends the line typed so far, then the end of input, and leaves.
     ch(&mut app, 'a');
     app::update(
         &mut app,
@@ -1635,7 +1635,7 @@ fn input_mode_sends_lines_and_eof_to_the_selected_service_and_shows_the_line_onl
         matches!(sent.as_slice(), [
             Effect::Node(NodeCommand::Input { data, .. }),
             Effect::Node(NodeCommand::InputEof { node })
-        ] if data.as_slice() == b"a" && node == "orchestrated"),
+        ] if data.as_slice() == b"a\n" && node == "orchestrated"),
         "{}",
         sent.len()
     );
