@@ -16,6 +16,7 @@ mod pyjson;
 mod reaper;
 pub mod record;
 mod redact;
+pub mod reuse;
 mod run;
 mod sandbox;
 mod scheduler;
@@ -63,6 +64,9 @@ pub struct RunOptions {
     pub load: crate::workflow::LoadOptions,
     /// `--tty`: every local service on a pseudo-terminal, as a node's `"tty": true` does.
     pub tty: bool,
+    /// `--from NODE --reuse RUN`: the nodes that do not run take their outputs from that
+    /// run's record (engine/reuse.rs).
+    pub reuse: Option<Arc<reuse::Reuse>>,
 }
 
 impl RunOptions {
@@ -77,6 +81,7 @@ impl RunOptions {
             datapools: Vec::new(),
             load: crate::workflow::LoadOptions::default(),
             tty: false,
+            reuse: None,
         }
     }
 }

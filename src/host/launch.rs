@@ -34,6 +34,9 @@ pub struct Launch {
     pub datapools: Vec<Pool>,
     /// `--tty`: every local service on a pseudo-terminal.
     pub tty: bool,
+    /// A rerun (`--from NODE --reuse RUN`): the reused run's record folder and the node; the
+    /// host plans it again from the record (engine/reuse.rs).
+    pub rerun: Option<(PathBuf, String)>,
 }
 
 /// The first line on the host's stdin.
@@ -50,6 +53,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub datapools: Vec<(String, PathBuf)>,
     #[serde(default)]
     pub tty: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<(PathBuf, String)>,
 }
 
 /// A started run host.
@@ -81,6 +86,10 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
             .iter()
             .map(|p| (p.name.clone(), abs(&p.dir)))
             .collect(),
+        rerun: run
+            .rerun
+            .as_ref()
+            .map(|(dir, from)| (abs(dir), from.clone())),
     };
     let mut cmd = Command::new(exe);
     cmd.arg(HOST_COMMAND)
