@@ -17,6 +17,7 @@ use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream
 use super::logview::{LogViewState, view_text};
 use super::mapping::{self, EdgeRun, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
+use super::fit::Fit;
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
 use crate::engine::{
@@ -54,6 +55,8 @@ pub enum AppEvent {
     Signal(i32),
     /// The runtime carried out an effect; how it went.
     EffectDone(EffectDone),
+    /// A click or a wheel notch (`mouse::wanted`).
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// How an effect went, as the runtime reports it.
@@ -218,6 +221,8 @@ impl NodeView {
 pub struct App {
     pub theme: Theme,
     pub charset: Charset,
+    /// Colour depth and ASCII drawing for this terminal, applied to every frame.
+    pub fit: Fit,
     pub wf: Workflow,
     pub graph: GraphModel,
     pub nodes: Vec<NodeView>,
@@ -333,6 +338,10 @@ impl App {
         App {
             theme,
             charset,
+            fit: Fit {
+                charset,
+                ..Fit::default()
+            },
             graph,
             nodes: vec![NodeView::new(); wf.nodes.len()],
             wf,
@@ -658,6 +667,7 @@ pub fn update(app: &mut App, ev: AppEvent) {
             }
         }
         AppEvent::EffectDone(done) => effect_done(app, done),
+        AppEvent::Mouse(m) => super::mouse::handle(app, m),
     }
     app.settle();
 }
@@ -946,7 +956,7 @@ fn pane_action(app: &mut App, action: Action) {
     }
 }
 
-fn select_node(app: &mut App, i: usize) {
+pub(super) fn select_node(app: &mut App, i: usize) {
     if i != app.selected {
         app.selected = i;
         app.dirty.layout = true;
