@@ -13,6 +13,7 @@ use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::start::{self, Front, RunRequest};
 use wfop::ui::tui::TuiOptions;
 use wfop::ui::tui::fit::{Fit, FitArgs};
+use wfop::ui::tui::{keyfile, keymap};
 use wfop::ui::tui::theme::Theme;
 use wfop::ui::{plain, remote};
 use wfop::workflow;
@@ -428,8 +429,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The TUI's theme from `--theme` or `WFOP_THEME` and its fit to the terminal; `None` after
-/// printing why not.
+/// The TUI's theme from `--theme` or `WFOP_THEME`, its fit to the terminal and the operator's
+/// keymap file (installed as the effective key table); `None` after printing why not.
 fn screen_of(arg: Option<&str>, screen: &ScreenArgs) -> Option<(Theme, Fit)> {
     let env = |k: &str| std::env::var(k).ok();
     let theme = match Theme::select(arg, env) {
@@ -444,13 +445,24 @@ fn screen_of(arg: Option<&str>, screen: &ScreenArgs) -> Option<(Theme, Fit)> {
         charset: screen.charset.clone(),
         no_mouse: screen.no_mouse,
     };
-    match Fit::detect(&args, &env) {
-        Ok(fit) => Some((theme, fit)),
+    let fit = match Fit::detect(&args, &env) {
+        Ok(fit) => fit,
         Err(e) => {
             eprintln!("wfop: {}", safe::text(&e));
-            None
+            return None;
+        }
+    };
+    // The keymap file: a mistake in it keeps the screen closed (exit 2), said at file:line:col.
+    match keyfile::load(&env) {
+        Ok(table) => {
+            keymap::install(table);
+        }
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            return None;
         }
     }
+    Some((theme, fit))
 }
 
 /// `--state-dir`, else the default state folder; without one, says why (exit 2).
