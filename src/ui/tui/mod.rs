@@ -26,4 +26,6 @@ pub mod view;
 
 pub use runtime::{TuiOptions, attach, run};
 #[cfg(test)]
+mod fit_tests;
+#[cfg(test)]
 mod screen_tests;
