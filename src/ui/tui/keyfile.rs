@@ -356,34 +356,6 @@ pub fn parse_over(mut table: Table, src: &str, origin: &str) -> Result<Table, Ke
     }
 }
 
-/// Every action name of a context, for the docs and errors.
-pub fn action_names(table: &Table, ctx: Context) -> Vec<String> {
-    table
-        .rows
-        .iter()
-        .filter(|r| r.context == ctx)
-        .map(|r| r.action.name())
-        .collect()
-}
-
-/// The action names a keymap file can use, per context, as Markdown (docs/tui.md).
-pub fn markdown() -> String {
-    let t = Table::defaults();
-    let mut out = String::from("| context | actions |\n| --- | --- |\n");
-    for c in contexts(&t) {
-        out.push_str(&format!(
-            "| `{}` | {} |\n",
-            c.name(),
-            action_names(&t, c)
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -455,7 +455,8 @@ pub fn render_help(focus: Context, scroll: u16, theme: &Theme, area: Rect, buf: 
         .render(rect, buf);
 }
 
-/// The key table as Markdown (docs/tui.md holds a copy; a test keeps them equal).
+/// The key table as Markdown, with each context's and action's name for keymap files
+/// (docs/tui.md holds a copy; a test keeps them equal).
 pub fn markdown() -> String {
     let mut out = String::new();
     let rows = &table().rows;
@@ -467,12 +468,18 @@ pub fn markdown() -> String {
     }
     for ctx in ctxs {
         out.push_str(&format!(
-            "\n**{}**\n\n| keys | action |\n| --- | --- |\n",
-            ctx.title()
+            "\n**{}** (`[{}]` in keys.toml)\n\n| keys | action | name |\n| --- | --- | --- |\n",
+            ctx.title(),
+            ctx.name()
         ));
         for b in rows.iter().filter(|b| b.context == ctx) {
             let keys: Vec<String> = b.keys.iter().map(|k| format!("`{}`", k.label())).collect();
-            out.push_str(&format!("| {} | {} |\n", keys.join(" "), b.long));
+            out.push_str(&format!(
+                "| {} | {} | `{}` |\n",
+                keys.join(" "),
+                b.long,
+                b.action.name()
+            ));
         }
     }
     out
