@@ -13,8 +13,8 @@ use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::start::{self, Front, RunRequest};
 use wfop::ui::tui::TuiOptions;
 use wfop::ui::tui::fit::{Fit, FitArgs};
-use wfop::ui::tui::{keyfile, keymap};
 use wfop::ui::tui::theme::Theme;
+use wfop::ui::tui::{keyfile, keymap};
 use wfop::ui::{plain, remote};
 use wfop::workflow;
 

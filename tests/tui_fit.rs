@@ -90,14 +90,17 @@ fn term_xterm_gets_no_24_bit_colour_and_lang_c_gets_ascii() {
     let case = Case::new();
     let wf = two_services(&case);
     // The light theme has 24-bit colours; xterm's terminfo says 8 colours.
-    let setup = "export TERM=xterm LANG=C; unset COLORTERM LC_ALL LC_CTYPE WFOP_COLOR_DEPTH WFOP_CHARSET";
+    let setup =
+        "export TERM=xterm LANG=C; unset COLORTERM LC_ALL LC_CTYPE WFOP_COLOR_DEPTH WFOP_CHARSET";
     let Some((t, bytes)) = start(&case, "fit-xterm", &wf, setup, "--theme light") else {
         return;
     };
     let mut screens = Vec::new();
     let screen = wait(&t, &mut screens, "the run to end", ended);
     t.keys("q");
-    wait(&t, &mut screens, "wfop to exit", |s| s.contains("wfop-exit="));
+    wait(&t, &mut screens, "wfop to exit", |s| {
+        s.contains("wfop-exit=")
+    });
     let raw = std::fs::read(&bytes).expect("bytes");
     let text = String::from_utf8_lossy(&raw);
     for seq in ["38;2;", "48;2;", "38;5;", "48;5;"] {
@@ -119,7 +122,10 @@ fn term_xterm_gets_no_24_bit_colour_and_lang_c_gets_ascii() {
         "box drawing sent to a LANG=C terminal"
     );
     // The terminal is left as it was: mouse reporting off, main screen back.
-    assert!(text.contains("\x1b[?1000h"), "mouse on while the screen was up");
+    assert!(
+        text.contains("\x1b[?1000h"),
+        "mouse on while the screen was up"
+    );
     assert!(
         text.rfind("\x1b[?1000l") > text.rfind("\x1b[?1000h"),
         "mouse reporting turned off"
@@ -134,14 +140,17 @@ fn utf8_truecolor_terminal_keeps_its_colours_and_box_drawing() {
     }
     let case = Case::new();
     let wf = two_services(&case);
-    let setup = "export TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8; unset LC_ALL LC_CTYPE";
+    let setup =
+        "export TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8; unset LC_ALL LC_CTYPE";
     let Some((t, bytes)) = start(&case, "fit-true", &wf, setup, "--theme light") else {
         return;
     };
     let mut screens = Vec::new();
     let screen = wait(&t, &mut screens, "the run to end", ended);
     t.keys("q");
-    wait(&t, &mut screens, "wfop to exit", |s| s.contains("wfop-exit="));
+    wait(&t, &mut screens, "wfop to exit", |s| {
+        s.contains("wfop-exit=")
+    });
     let text = String::from_utf8_lossy(&std::fs::read(&bytes).expect("bytes")).into_owned();
     assert!(text.contains("38;2;") || text.contains("48;2;"), "{text:?}");
     assert!(screen.contains("┌ graph ─"), "{screen}");
@@ -169,14 +178,19 @@ fn the_mouse_selects_a_node_and_the_wheel_scrolls_the_log() {
     };
     let mut screens = Vec::new();
     let screen = wait(&t, &mut screens, "the run to end", ended);
-    assert!(screen.contains("┌ alpha "), "alpha is selected first: {screen}");
+    assert!(
+        screen.contains("┌ alpha "),
+        "alpha is selected first: {screen}"
+    );
     // Click on bravo in the graph.
     let (row, col) = screen
         .lines()
         .enumerate()
         .find_map(|(y, l)| {
             let plain = l.to_string();
-            plain.find(" bravo").map(|x| (y, plain[..x].chars().count() + 1))
+            plain
+                .find(" bravo")
+                .map(|x| (y, plain[..x].chars().count() + 1))
         })
         .expect("bravo in the graph");
     sgr_mouse(&t, 0, col + 1, row + 1);
@@ -202,7 +216,9 @@ fn the_mouse_selects_a_node_and_the_wheel_scrolls_the_log() {
         s.contains("· follow")
     });
     t.keys("q");
-    wait(&t, &mut screens, "wfop to exit", |s| s.contains("wfop-exit=0"));
+    wait(&t, &mut screens, "wfop to exit", |s| {
+        s.contains("wfop-exit=0")
+    });
 }
 
 #[test]
@@ -215,7 +231,11 @@ fn a_keymap_file_rebinds_keys_and_a_bad_one_keeps_the_screen_closed() {
     let config = case.path().join("config");
     std::fs::create_dir_all(config.join("wfop")).expect("config");
     let keys = config.join("wfop/keys.toml");
-    std::fs::write(&keys, "[global]\nquit = \"Q\"\n[logs]\nserch-start = \"/\"\n").expect("keys");
+    std::fs::write(
+        &keys,
+        "[global]\nquit = \"Q\"\n[logs]\nserch-start = \"/\"\n",
+    )
+    .expect("keys");
     let setup = format!(
         "export LANG=C.UTF-8 XDG_CONFIG_HOME={}",
         quote(&config.display().to_string())
@@ -224,7 +244,9 @@ fn a_keymap_file_rebinds_keys_and_a_bad_one_keeps_the_screen_closed() {
         return;
     };
     let mut screens = Vec::new();
-    let s = wait(&t, &mut screens, "wfop to refuse", |s| s.contains("wfop-exit="));
+    let s = wait(&t, &mut screens, "wfop to refuse", |s| {
+        s.contains("wfop-exit=")
+    });
     assert!(s.contains("wfop-exit=2"), "{s}");
     assert!(s.contains("unknown action `serch-start`"), "{s}");
     assert!(s.contains("keys.toml:4:1"), "{s}");
@@ -236,10 +258,15 @@ fn a_keymap_file_rebinds_keys_and_a_bad_one_keeps_the_screen_closed() {
         return;
     };
     let screen = wait(&t, &mut screens, "the run to end", ended);
-    assert!(screen.contains("Q quit"), "the key bar shows the new key: {screen}");
+    assert!(
+        screen.contains("Q quit"),
+        "the key bar shows the new key: {screen}"
+    );
     t.keys("q");
     t.keys("?");
-    wait(&t, &mut screens, "the help", |s| s.contains("keys — Esc closes"));
+    wait(&t, &mut screens, "the help", |s| {
+        s.contains("keys — Esc closes")
+    });
     t.key("Escape");
     t.keys("Q");
     wait(&t, &mut screens, "Q to quit", |s| s.contains("wfop-exit=0"));

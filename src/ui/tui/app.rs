@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::fit::Fit;
 use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
@@ -17,7 +18,6 @@ use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream
 use super::logview::{LogViewState, view_text};
 use super::mapping::{self, EdgeRun, MapRow, Vars};
 use super::prompt::{PromptEvent, PromptState};
-use super::fit::Fit;
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
 use crate::engine::{

@@ -199,7 +199,12 @@ mod tests {
         let out = drawn(&[
             (0, 0, Style::new().fg(Color::Red), "a"),
             (1, 0, Style::new().fg(Color::LightRed).bg(Color::Blue), "b"),
-            (2, 0, Style::new().fg(Color::Indexed(3)).bg(Color::White), "c"),
+            (
+                2,
+                0,
+                Style::new().fg(Color::Indexed(3)).bg(Color::White),
+                "c",
+            ),
             (3, 0, Style::new().fg(Color::Gray).bg(Color::DarkGray), "d"),
         ]);
         assert!(out.contains("\x1b[0;31ma"), "{out:?}");

@@ -160,11 +160,7 @@ pub fn nearest_16(rgb: (u8, u8, u8)) -> Color {
 /// The nearest colour of the 256 palette's fixed part (the cube and the greys: 16–255; the first
 /// 16 differ from one terminal to the next).
 pub fn nearest_256(rgb: (u8, u8, u8)) -> u8 {
-    let level = |v: u8| {
-        (0..6)
-            .min_by_key(|&k| CUBE[k].abs_diff(v))
-            .unwrap_or(0)
-    };
+    let level = |v: u8| (0..6).min_by_key(|&k| CUBE[k].abs_diff(v)).unwrap_or(0);
     let (r, g, b) = (level(rgb.0), level(rgb.1), level(rgb.2));
     let cube = 16 + 36 * r + 6 * g + b;
     let avg = (u32::from(rgb.0) + u32::from(rgb.1) + u32::from(rgb.2)) / 3;
@@ -215,11 +211,7 @@ fn terminfo_dirs(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
         dirs.push(Path::new(&h).join(".terminfo"));
     }
     if let Some(list) = env("TERMINFO_DIRS") {
-        dirs.extend(
-            list.split(':')
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from),
-        );
+        dirs.extend(list.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
     }
     for d in [
         "/etc/terminfo",
@@ -307,7 +299,8 @@ mod tests {
     #[test]
     fn depth_comes_from_colorterm_then_term_then_terminfo() {
         let none = |_: &str| None;
-        let cases: &[(&[(&str, &str)], Option<i32>, ColorDepth)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<i32>, ColorDepth);
+        let cases: &[Case] = &[
             (&[("TERM", "xterm")], None, ColorDepth::Ansi16),
             (&[("TERM", "xterm")], Some(8), ColorDepth::Ansi16),
             (&[("TERM", "xterm-256color")], None, ColorDepth::Ansi256),
@@ -332,10 +325,18 @@ mod tests {
             (&[("TERM", "linux")], Some(8), ColorDepth::Ansi16),
             (&[("TERM", "vt100")], Some(2), ColorDepth::None),
             (&[("TERM", "mystery")], Some(256), ColorDepth::Ansi256),
-            (&[("TERM", "mystery")], Some(16_777_216), ColorDepth::TrueColor),
+            (
+                &[("TERM", "mystery")],
+                Some(16_777_216),
+                ColorDepth::TrueColor,
+            ),
             (&[], None, ColorDepth::Ansi16),
             // A COLORTERM that says nothing about depth changes nothing.
-            (&[("TERM", "xterm"), ("COLORTERM", "yes")], None, ColorDepth::Ansi16),
+            (
+                &[("TERM", "xterm"), ("COLORTERM", "yes")],
+                None,
+                ColorDepth::Ansi16,
+            ),
         ];
         for (vars, colors, want) in cases {
             let got = ColorDepth::detect(env(vars), |_| *colors);
@@ -369,9 +370,18 @@ mod tests {
         assert_eq!(map(Color::Rgb(128, 128, 128), Ansi16), Color::DarkGray);
         // 256: the cube and the greys.
         assert_eq!(map(Color::Rgb(255, 0, 0), Ansi256), Color::Indexed(196));
-        assert_eq!(map(Color::Rgb(0x87, 0xaf, 0xd7), Ansi256), Color::Indexed(110));
-        assert_eq!(map(Color::Rgb(0x80, 0x80, 0x80), Ansi256), Color::Indexed(244));
-        assert_eq!(map(Color::Rgb(0x12, 0x12, 0x12), Ansi256), Color::Indexed(233));
+        assert_eq!(
+            map(Color::Rgb(0x87, 0xaf, 0xd7), Ansi256),
+            Color::Indexed(110)
+        );
+        assert_eq!(
+            map(Color::Rgb(0x80, 0x80, 0x80), Ansi256),
+            Color::Indexed(244)
+        );
+        assert_eq!(
+            map(Color::Rgb(0x12, 0x12, 0x12), Ansi256),
+            Color::Indexed(233)
+        );
         // Palette indexes: 0-15 become names at every depth; others shrink to 16.
         assert_eq!(map(Color::Indexed(1), TrueColor), Color::Red);
         assert_eq!(map(Color::Indexed(9), Ansi256), Color::LightRed);
@@ -397,7 +407,14 @@ mod tests {
         use ratatui::layout::Rect;
         use ratatui::style::Style;
         let mut buf = Buffer::empty(Rect::new(0, 0, 3, 1));
-        buf.set_string(0, 0, "abc", Style::new().fg(Color::Rgb(255, 0, 0)).bg(Color::Indexed(250)));
+        buf.set_string(
+            0,
+            0,
+            "abc",
+            Style::new()
+                .fg(Color::Rgb(255, 0, 0))
+                .bg(Color::Indexed(250)),
+        );
         map_buffer(&mut buf, ColorDepth::Ansi16);
         assert_eq!(buf[(1, 0)].fg, Color::LightRed);
         assert_eq!(buf[(1, 0)].bg, Color::Gray);

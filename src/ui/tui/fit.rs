@@ -40,18 +40,14 @@ impl Fit {
     /// The fit for this terminal: each of the flags, else its variable (`WFOP_COLOR_DEPTH`,
     /// `WFOP_CHARSET`, `WFOP_MOUSE`), else what the environment says (`COLORTERM`, `TERM`,
     /// terminfo; `LC_ALL`/`LC_CTYPE`/`LANG`). Bad values are errors (wfop exits 2).
-    pub fn detect(
-        args: &FitArgs,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Fit, String> {
+    pub fn detect(args: &FitArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Fit, String> {
         let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         let depth = match args.color_depth.clone().or_else(|| var("WFOP_COLOR_DEPTH")) {
             Some(s) => ColorDepth::parse(&s)?,
             None => None,
         };
-        let depth = depth.unwrap_or_else(|| {
-            ColorDepth::detect(env, |term| colors::terminfo_colors(term, env))
-        });
+        let depth = depth
+            .unwrap_or_else(|| ColorDepth::detect(env, |term| colors::terminfo_colors(term, env)));
         let charset = match args.charset.clone().or_else(|| var("WFOP_CHARSET")) {
             Some(s) => parse_charset(&s)?,
             None => None,
@@ -61,8 +57,9 @@ impl Fit {
             false
         } else {
             match var("WFOP_MOUSE") {
-                Some(v) => parse_switch(&v)
-                    .ok_or_else(|| format!("WFOP_MOUSE: `{}` is not on or off", crate::safe::line(&v)))?,
+                Some(v) => parse_switch(&v).ok_or_else(|| {
+                    format!("WFOP_MOUSE: `{}` is not on or off", crate::safe::line(&v))
+                })?,
                 None => true,
             }
         };
@@ -146,9 +143,13 @@ pub fn ascii_for(sym: &str) -> &'static str {
     };
     let u = c as u32;
     match c {
-        '─' | '━' | '┄' | '┅' | '┈' | '┉' | '╌' | '╍' | '╴' | '╶' | '╸' | '╺' => "-",
+        '─' | '━' | '┄' | '┅' | '┈' | '┉' | '╌' | '╍' | '╴' | '╶' | '╸' | '╺' => {
+            "-"
+        }
         '═' => "=",
-        '│' | '┃' | '┆' | '┇' | '┊' | '┋' | '╎' | '╏' | '║' | '╵' | '╷' | '╹' | '╻' => "|",
+        '│' | '┃' | '┆' | '┇' | '┊' | '┋' | '╎' | '╏' | '║' | '╵' | '╷' | '╹' | '╻' => {
+            "|"
+        }
         '╱' => "/",
         '╲' => "\\",
         '╳' => "X",
@@ -259,15 +260,17 @@ mod tests {
         assert!(e.contains("unknown charset `ebcdic`"), "{e}");
         let e = Fit::detect(&FitArgs::default(), &env(&[("WFOP_MOUSE", "maybe")])).unwrap_err();
         assert!(e.contains("WFOP_MOUSE"), "{e}");
-        let e = Fit::detect(&FitArgs::default(), &env(&[("WFOP_COLOR_DEPTH", "9000")]))
-            .unwrap_err();
+        let e =
+            Fit::detect(&FitArgs::default(), &env(&[("WFOP_COLOR_DEPTH", "9000")])).unwrap_err();
         assert!(e.contains("9000"), "{e}");
     }
 
     #[test]
     fn ascii_replaces_every_other_character() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 12, 3));
-        Block::default().borders(Borders::ALL).render(buf.area, &mut buf);
+        Block::default()
+            .borders(Borders::ALL)
+            .render(buf.area, &mut buf);
         buf.set_string(1, 1, "✓·…←⠙界•x", Style::new());
         asciify(&mut buf);
         let rows: Vec<String> = (0..3)

@@ -13,7 +13,9 @@ use super::fit::Fit;
 use super::graphpane::GraphModel;
 use super::keymap::Context;
 use super::layout::inner_rect;
-use super::screen_tests::{ch, key, log, new_app, prepare, prepared_with_secrets, quantum_running, render};
+use super::screen_tests::{
+    ch, key, log, new_app, prepare, prepared_with_secrets, quantum_running, render,
+};
 use super::theme::Theme;
 use super::view;
 use crate::engine::Stream;
@@ -26,7 +28,10 @@ fn ascii_app() -> App {
     app.charset = Charset::Ascii;
     app.graph = GraphModel::new(&app.wf, Charset::Ascii);
     app.fit.charset = Charset::Ascii;
-    app::update(&mut app, AppEvent::Tick(t + std::time::Duration::from_millis(1600)));
+    app::update(
+        &mut app,
+        AppEvent::Tick(t + std::time::Duration::from_millis(1600)),
+    );
     app
 }
 
@@ -37,11 +42,19 @@ fn snapshot_ascii_drawing_in_a_non_utf8_locale() {
     assert!(screen.is_ascii(), "{screen}");
     assert!(screen.contains("+-"), "borders are + and -: {screen}");
     assert!(screen.contains('|'), "{screen}");
-    assert!(screen.contains("******"), "the secret mask is ASCII: {screen}");
+    assert!(
+        screen.contains("******"),
+        "the secret mask is ASCII: {screen}"
+    );
     insta::assert_snapshot!(screen);
     // The graph itself is laid out with its ASCII shapes when the app starts in ASCII.
     let p = prepared_with_secrets("portfolio-risk");
-    let mut a = App::new(p, Theme::default(), Charset::Ascii, std::time::Instant::now());
+    let mut a = App::new(
+        p,
+        Theme::default(),
+        Charset::Ascii,
+        std::time::Instant::now(),
+    );
     a.fit.charset = Charset::Ascii;
     app::update(&mut a, AppEvent::Resize(100, 30));
     let s = render(&a);
@@ -82,7 +95,8 @@ fn a_24_bit_theme_is_mapped_down_to_the_terminal() {
     app.fit.depth = ColorDepth::Ansi16;
     let c = colours(&app);
     assert!(
-        !c.iter().any(|c| matches!(c, Color::Rgb(..) | Color::Indexed(_))),
+        !c.iter()
+            .any(|c| matches!(c, Color::Rgb(..) | Color::Indexed(_))),
         "{c:?}"
     );
     app.fit.depth = ColorDepth::None;
@@ -255,5 +269,9 @@ fn the_mouse_does_nothing_at_the_prompt_or_with_shift() {
             modifiers: KeyModifiers::SHIFT,
         }),
     );
-    assert_eq!(app.focus, Context::Graph, "Shift+click belongs to the terminal");
+    assert_eq!(
+        app.focus,
+        Context::Graph,
+        "Shift+click belongs to the terminal"
+    );
 }

@@ -214,7 +214,11 @@ pub fn parse_over(mut table: Table, src: &str, origin: &str) -> Result<Table, Ke
             let help = diag::did_you_mean(cname, ctx_names.iter().map(String::as_str))
                 .map(|d| format!("did you mean `{d}`?"))
                 .unwrap_or_else(|| format!("the contexts are {}", ctx_names.join(", ")));
-            p.problem(ckey.span(), format!("unknown context `{cname}`"), Some(help));
+            p.problem(
+                ckey.span(),
+                format!("unknown context `{cname}`"),
+                Some(help),
+            );
             continue;
         };
         let DeValue::Table(actions) = cval.get_ref() else {
@@ -247,7 +251,9 @@ pub fn parse_over(mut table: Table, src: &str, origin: &str) -> Result<Table, Ke
                 let (message, help) = if elsewhere.is_empty() {
                     let help = diag::did_you_mean(aname, here.iter().map(String::as_str))
                         .map(|d| format!("did you mean `{d}`?"))
-                        .unwrap_or_else(|| format!("the actions of [{cname}] are {}", here.join(", ")));
+                        .unwrap_or_else(|| {
+                            format!("the actions of [{cname}] are {}", here.join(", "))
+                        });
                     (format!("unknown action `{aname}`"), help)
                 } else {
                     (
@@ -415,7 +421,10 @@ mod tests {
         );
         assert_eq!(parse_key("ctrl+F"), parse_key("C-f"));
         assert_eq!(parse_key("PgUp").map(|k| k.code), Some(KeyCode::PageUp));
-        assert_eq!(parse_key("pagedown").map(|k| k.code), Some(KeyCode::PageDown));
+        assert_eq!(
+            parse_key("pagedown").map(|k| k.code),
+            Some(KeyCode::PageDown)
+        );
         assert_eq!(parse_key("↑").map(|k| k.code), Some(KeyCode::Up));
         assert_eq!(parse_key("S-Tab").map(|k| k.code), Some(KeyCode::BackTab));
         assert_eq!(parse_key("F5").map(|k| k.code), Some(KeyCode::F(5)));
@@ -473,12 +482,19 @@ mod tests {
         assert_eq!((p[0].line, p[0].col), (2, 1));
         assert_eq!(p[0].message, "unknown action `serch-start`");
         assert_eq!(p[0].help.as_deref(), Some("did you mean `search-start`?"));
-        assert!(text.starts_with("keys.toml: 1 error in the keymap file"), "{text}");
+        assert!(
+            text.starts_with("keys.toml: 1 error in the keymap file"),
+            "{text}"
+        );
         assert!(text.contains("┌─ keys.toml:2:1"), "{text}");
 
         let (p, _) = problems("[logs]\nsubmit = \"x\"\n");
         assert_eq!(p[0].message, "`submit` has no key in [logs]");
-        assert!(p[0].help.as_deref().unwrap().contains("[prompt]"), "{:?}", p[0].help);
+        assert!(
+            p[0].help.as_deref().unwrap().contains("[prompt]"),
+            "{:?}",
+            p[0].help
+        );
 
         let (p, _) = problems("[lgos]\nquit = \"x\"\n");
         assert_eq!((p[0].line, p[0].col), (1, 2));
@@ -492,7 +508,10 @@ mod tests {
         // A clash: `j` already moves down in the log pane.
         let (p, text) = problems("[logs]\ntop = [\"g\", \"j\"]\n");
         assert_eq!((p[0].line, p[0].col), (2, 13));
-        assert_eq!(p[0].message, "`j` is bound twice in [logs]: `top` and `down`");
+        assert_eq!(
+            p[0].message,
+            "`j` is bound twice in [logs]: `top` and `down`"
+        );
         assert!(text.contains("keys.toml:2:13"), "{text}");
         // Two rebinds onto one key: one report, at the later one.
         let (p, _) = problems("[logs]\nup = \"x\"\ndown = \"x\"\n");
@@ -502,9 +521,16 @@ mod tests {
         let (p, _) = problems("[logs]\nup = []\n");
         assert_eq!(p[0].message, "`up` would have no key left");
         let (p, _) = problems("[logs]\nup = 3\n");
-        assert_eq!(p[0].message, "`up` takes a key or a list of keys, not integer");
+        assert_eq!(
+            p[0].message,
+            "`up` takes a key or a list of keys, not integer"
+        );
         let (p, _) = problems("logs = 1\n");
-        assert!(p[0].message.starts_with("`logs` must be a table"), "{}", p[0].message);
+        assert!(
+            p[0].message.starts_with("`logs` must be a table"),
+            "{}",
+            p[0].message
+        );
         let (p, _) = problems("[logs]\nup = \"k\n");
         assert!(p[0].message.starts_with("invalid TOML"), "{}", p[0].message);
         assert_eq!(p[0].line, 2);
@@ -538,11 +564,18 @@ mod tests {
         std::fs::create_dir_all(dir.join("wfop")).unwrap();
         let d = dir.to_string_lossy().to_string();
         let e = move |k: &str| (k == "XDG_CONFIG_HOME").then(|| d.clone());
-        assert_eq!(load(&e).unwrap(), Table::defaults(), "no file: the defaults");
+        assert_eq!(
+            load(&e).unwrap(),
+            Table::defaults(),
+            "no file: the defaults"
+        );
         std::fs::write(dir.join("wfop/keys.toml"), "[global]\nhelp = \"F1\"\n").unwrap();
         let t = load(&e).unwrap();
         assert_eq!(
-            t.dispatch(&active(Context::Graph), &ev(KeyCode::F(1), KeyModifiers::NONE)),
+            t.dispatch(
+                &active(Context::Graph),
+                &ev(KeyCode::F(1), KeyModifiers::NONE)
+            ),
             Some(Action::Help)
         );
         std::fs::write(dir.join("wfop/keys.toml"), "[global]\nhelp = \"F99\"\n").unwrap();

@@ -135,12 +135,7 @@ pub fn attach(state_dir: &Path, run: &str, theme: Theme, fit: Fit) -> i32 {
 
 /// Opens the screen, runs the loop on the app `make` builds, restores the terminal and prints
 /// what comes after (warnings, the exit note, the summary).
-fn with_screen(
-    mut ui: Ui,
-    warnings: &str,
-    fit: Fit,
-    make: impl FnOnce(Instant) -> App,
-) -> i32 {
+fn with_screen(mut ui: Ui, warnings: &str, fit: Fit, make: impl FnOnce(Instant) -> App) -> i32 {
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
