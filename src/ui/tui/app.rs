@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::fit::Fit;
 use super::graphpane::{self, Dir, GraphModel};
+use super::input::InputLine;
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
 use super::listview::{self, Jump, ListState};
@@ -55,6 +57,8 @@ pub enum AppEvent {
     Signal(i32),
     /// The runtime carried out an effect; how it went.
     EffectDone(EffectDone),
+    /// A click or a wheel notch (`mouse::wanted`).
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// How an effect went, as the runtime reports it.
@@ -118,6 +122,8 @@ pub enum Overlay {
     Search(String),
     /// Typing the list's filter (it applies as it is typed).
     Filter,
+    /// Input mode: a line for the selected service's stdin (`i`).
+    Input(super::input::InputLine),
 }
 
 /// Where the run stands.
@@ -232,6 +238,8 @@ impl NodeView {
 pub struct App {
     pub theme: Theme,
     pub charset: Charset,
+    /// Colour depth and ASCII drawing for this terminal, applied to every frame.
+    pub fit: Fit,
     pub wf: Workflow,
     pub graph: GraphModel,
     pub nodes: Vec<NodeView>,
@@ -302,6 +310,10 @@ pub struct App {
     pub host: RunHome,
     /// The screen left a live run going (`d`, SIGHUP): no summary of a run not over.
     pub detached: bool,
+    /// The log pane's inside (columns, rows): the size of services' terminals.
+    pub log_pane: (u16, u16),
+    /// The size last sent to the run (`None`: none since it started).
+    pty_size: Option<(u16, u16)>,
 }
 
 /// Where the runs of a screen live.
@@ -355,6 +367,10 @@ impl App {
         App {
             theme,
             charset,
+            fit: Fit {
+                charset,
+                ..Fit::default()
+            },
             graph,
             nodes: vec![NodeView::new(); wf.nodes.len()],
             wf,
@@ -405,6 +421,8 @@ impl App {
             effects: Vec::new(),
             host: RunHome::InProcess,
             detached: false,
+            log_pane: (0, 0),
+            pty_size: None,
         }
     }
 
@@ -443,6 +461,17 @@ impl App {
     }
 
     /// Status-line texts are kept terminal-safe (`safe`): they may quote names and reasons.
+    /// Services on a terminal follow the log pane's size: sent once the run has started and
+    /// on every change while it runs.
+    fn send_pty_size(&mut self) {
+        if matches!(self.phase, Phase::Running | Phase::Stopping)
+            && let Some(c) =
+                super::input::resize(&mut self.pty_size, self.log_pane.0, self.log_pane.1)
+        {
+            self.effects.push(Effect::Node(c));
+        }
+    }
+
     fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: crate::safe::line(&text.into()).into_owned(),
@@ -642,6 +671,7 @@ impl App {
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) => keymap::active(Context::SearchInput),
             Overlay::Filter => keymap::active(Context::ListFilter),
+            Overlay::Input(_) => keymap::active(Context::Input),
             Overlay::None => keymap::active(self.focus),
         }
     }
@@ -718,6 +748,7 @@ pub fn update(app: &mut App, ev: AppEvent) {
             }
         }
         AppEvent::EffectDone(done) => effect_done(app, done),
+        AppEvent::Mouse(m) => super::mouse::handle(app, m),
     }
     app.settle();
 }
@@ -796,6 +827,8 @@ impl App {
         if let Some(logs) = a.logs {
             let (w, h) = layout::inner(logs);
             self.logview.set_viewport(w, h);
+            self.log_pane = (w, h);
+            self.send_pty_size();
         }
         if let Some(g) = a.graph {
             let (w, h) = layout::inner(g);
@@ -843,8 +876,10 @@ fn paste(app: &mut App, text: String) {
         p.handle_paste(text);
         return;
     }
-    if let Overlay::Search(q) = &mut app.overlay {
-        q.push_str(text.lines().next().unwrap_or(""));
+    match &mut app.overlay {
+        Overlay::Search(q) => q.push_str(text.lines().next().unwrap_or("")),
+        Overlay::Input(l) => l.paste(&text),
+        _ => {}
     }
     if app.overlay == Overlay::Filter {
         let mut q = app.list.query.clone();
@@ -894,7 +929,40 @@ fn key(app: &mut App, k: &KeyEvent) {
         set_filter(app, q);
         return;
     }
+    if let Overlay::Input(l) = &mut app.overlay
+        && action.is_none()
+    {
+        if let KeyCode::Char(c) = k.code
+            && !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            l.push(c);
+        }
+        return;
+    }
     let Some(action) = action else { return };
+    if let Overlay::Input(l) = &mut app.overlay {
+        match action {
+            Action::Submit => {
+                let cmd = l.submit();
+                app.effects.push(Effect::Node(cmd));
+            }
+            Action::InputEof => {
+                let node = l.node.clone();
+                for cmd in l.end() {
+                    app.effects.push(Effect::Node(cmd));
+                }
+                app.overlay = Overlay::None;
+                app.say(format!("{node}: input ended"));
+            }
+            Action::ClearInput => l.clear(),
+            Action::DeleteBack => l.backspace(),
+            Action::Back => app.overlay = Overlay::None,
+            _ => {}
+        }
+        return;
+    }
     match app.overlay.clone() {
         Overlay::Help { scroll } => match action {
             Action::Back => app.overlay = Overlay::None,
@@ -942,6 +1010,7 @@ fn key(app: &mut App, k: &KeyEvent) {
             _ => {}
         },
         Overlay::None => pane_action(app, action),
+        Overlay::Input(_) => {}
     }
 }
 
@@ -1049,6 +1118,23 @@ fn pane_action(app: &mut App, action: Action) {
             }
         }
         Action::Help => app.overlay = Overlay::Help { scroll: 0 },
+        Action::InputStart => {
+            let running = app.is_running()
+                && app
+                    .nodes
+                    .get(app.selected)
+                    .is_some_and(|n| n.state == NodeState::Running);
+            match app
+                .wf
+                .nodes
+                .get(app.selected)
+                .map(|n| InputLine::open(n, running))
+            {
+                Some(Ok(line)) => app.overlay = Overlay::Input(line),
+                Some(Err(why)) => app.warn(why),
+                None => {}
+            }
+        }
         Action::FocusNext | Action::FocusPrev => {
             let main = app.main_pane();
             let panes = PANES.map(|c| if c == Context::Graph { main } else { c });
@@ -1124,7 +1210,7 @@ fn pane_action(app: &mut App, action: Action) {
     }
 }
 
-fn select_node(app: &mut App, i: usize) {
+pub(super) fn select_node(app: &mut App, i: usize) {
     if i != app.selected {
         app.selected = i;
         app.dirty.layout = true;
@@ -1345,6 +1431,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.purged = false;
             app.run_id = Some(run_id);
             app.record = Some(record);
+            app.pty_size = None;
+            app.send_pty_size();
             app.rows_frozen = false;
             app.refresh_rows();
             let keep = (

@@ -1,5 +1,8 @@
 //! The one table of key bindings: it dispatches keys to actions and generates the context key
-//! bar, the `?` help overlay and the key list in docs/tui.md, so help can never drift.
+//! bar, the `?` help overlay and the key list in docs/tui.md, so help can never drift. The
+//! effective table is [`BINDINGS`] with the keys the operator's keymap file (`keyfile`) gave.
+
+use std::sync::OnceLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::buffer::Buffer;
@@ -27,9 +30,32 @@ pub enum Context {
     Confirm,
     Help,
     Prompt,
+    /// Typing a line to the selected service's stdin (`i`).
+    Input,
+}
+
+/// `SearchInput` → `search-input`: the stable names of contexts and actions in keymap files.
+fn kebab(debug: String) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Context {
+    /// Its name in keymap files (`logs`, `search-input`), derived from the variant.
+    pub fn name(self) -> String {
+        kebab(format!("{self:?}"))
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
@@ -42,6 +68,7 @@ impl Context {
             Context::Confirm => "Confirmation",
             Context::Help => "Help",
             Context::Prompt => "Secret prompt",
+            Context::Input => "Input to a service",
         }
     }
 }
@@ -92,6 +119,17 @@ pub enum Action {
     PrevRunning,
     /// Filter the list by state or name.
     Filter,
+    /// Open input mode on the selected node.
+    InputStart,
+    /// End the node's input (input mode).
+    InputEof,
+}
+
+impl Action {
+    /// Its name in keymap files (`search-start`, `copy-all`), derived from the variant.
+    pub fn name(self) -> String {
+        kebab(format!("{self:?}"))
+    }
 }
 
 /// A key with its modifiers (Shift is ignored for characters: `N` is `N`).
@@ -140,7 +178,7 @@ impl Key {
         if self.ctrl { format!("C-{base}") } else { base }
     }
 
-    fn matches(&self, ev: &KeyEvent) -> bool {
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
         let ev_ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
         ev.code == self.code && ev_ctrl == self.ctrl && !ev.modifiers.contains(KeyModifiers::ALT)
     }
@@ -175,6 +213,11 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], context: C::SearchInput, action: A::Submit, short: "search", long: "search the whole log for the text (smart case)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::Input, action: A::Submit, short: "send", long: "send the line and a newline to the service's stdin (shown here only: never logged or recorded)" },
+    Binding { keys: &[ctrl('d')], context: C::Input, action: A::InputEof, short: "end input", long: "send the line typed so far, then end the service's input (its terminal's EOF character; a pipe is closed) and leave" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::Input, action: A::Back, short: "leave", long: "leave input mode (the line typed so far is dropped)" },
+    Binding { keys: &[ctrl('u')], context: C::Input, action: A::ClearInput, short: "", long: "clear the line" },
+    Binding { keys: &[code(KeyCode::Backspace)], context: C::Input, action: A::DeleteBack, short: "", long: "delete the last character" },
     Binding { keys: &[k('y'), code(KeyCode::Enter)], context: C::Confirm, action: A::Yes, short: "yes", long: "confirm" },
     Binding { keys: &[k('n'), code(KeyCode::Esc)], context: C::Confirm, action: A::No, short: "no", long: "keep going" },
     Binding { keys: &[code(KeyCode::Esc), k('?'), k('q')], context: C::Help, action: A::Back, short: "close", long: "close the help" },
@@ -236,9 +279,71 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('F')], context: C::Global, action: A::RerunFrom, short: "", long: "rerun from the selected node when finished, reusing the rest" },
     Binding { keys: &[k('c')], context: C::Global, action: A::Cancel, short: "cancel", long: "cancel the run (asks first; children are stopped)" },
     Binding { keys: &[k('?')], context: C::Global, action: A::Help, short: "help", long: "show all keys" },
+    Binding { keys: &[k('i')], context: C::Global, action: A::InputStart, short: "", long: "type to the selected running service's stdin (input mode)" },
     Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "quit and leave the run going (wfop attach comes back)" },
     Binding { keys: &[k('q'), ctrl('c')], context: C::Global, action: A::Quit, short: "quit", long: "quit (asks first while running; cancels children)" },
 ];
+
+/// One row of the effective table: a row of [`BINDINGS`] with its keys (the keymap file's
+/// when it rebinds the action).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub keys: Vec<Key>,
+    pub context: Context,
+    pub action: Action,
+    pub short: &'static str,
+    pub long: &'static str,
+}
+
+/// The table keys are looked up in: [`BINDINGS`] in order, keys overridden by a keymap file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// The built-in bindings.
+    pub fn defaults() -> Table {
+        Table {
+            rows: BINDINGS
+                .iter()
+                .map(|b| Row {
+                    keys: b.keys.to_vec(),
+                    context: b.context,
+                    action: b.action,
+                    short: b.short,
+                    long: b.long,
+                })
+                .collect(),
+        }
+    }
+
+    /// The action of a key in the given contexts (from [`active`]); key releases are ignored.
+    pub fn dispatch(&self, contexts: &[Context], ev: &KeyEvent) -> Option<Action> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        contexts.iter().find_map(|ctx| {
+            self.rows
+                .iter()
+                .find(|b| b.context == *ctx && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.action)
+        })
+    }
+}
+
+static EFFECTIVE: OnceLock<Table> = OnceLock::new();
+
+/// Makes `table` the one every lookup uses (once, at start-up, before the screen opens); false
+/// if a table was in use already.
+pub fn install(table: Table) -> bool {
+    EFFECTIVE.set(table).is_ok()
+}
+
+/// The effective table: the installed one, else the defaults.
+pub fn table() -> &'static Table {
+    EFFECTIVE.get_or_init(Table::defaults)
+}
 
 /// The contexts in effect, most specific first: a modal context alone, else the focused pane
 /// then `Global`.
@@ -248,25 +353,18 @@ pub fn active(focus: Context) -> Vec<Context> {
         | Context::SearchInput
         | Context::ListFilter
         | Context::Confirm
-        | Context::Help => vec![focus],
+        | Context::Help
+        | Context::Input => vec![focus],
         pane => vec![pane, Context::Global],
     }
 }
 
-/// The action of a key in the given contexts (from [`active`]); key releases are ignored.
+/// The action of a key in the given contexts (from [`active`]), by the effective table.
 pub fn dispatch(contexts: &[Context], ev: &KeyEvent) -> Option<Action> {
-    if ev.kind == KeyEventKind::Release {
-        return None;
-    }
-    contexts.iter().find_map(|ctx| {
-        BINDINGS
-            .iter()
-            .find(|b| b.context == *ctx && b.keys.iter().any(|k| k.matches(ev)))
-            .map(|b| b.action)
-    })
+    table().dispatch(contexts, ev)
 }
 
-fn keys_label(b: &Binding) -> String {
+fn keys_label(b: &Row) -> String {
     b.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
 }
 
@@ -274,11 +372,12 @@ fn keys_label(b: &Binding) -> String {
 pub fn key_bar_items(contexts: &[Context]) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     for ctx in contexts {
-        for b in BINDINGS
+        for b in table()
+            .rows
             .iter()
-            .filter(|b| b.context == *ctx && !b.short.is_empty())
+            .filter(|b| b.context == *ctx && !b.short.is_empty() && !b.keys.is_empty())
         {
-            let keys = match b.keys {
+            let keys = match b.keys.as_slice() {
                 // Arrow + letter pairs are long; the bar shows the letter.
                 [first, second, ..]
                     if matches!(
@@ -354,6 +453,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
         Context::Global,
         Context::SearchInput,
         Context::ListFilter,
+        Context::Input,
         Context::Confirm,
         Context::Prompt,
         Context::Help,
@@ -362,7 +462,8 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
             order.push(c);
         }
     }
-    let key_w = BINDINGS
+    let rows = &table().rows;
+    let key_w = rows
         .iter()
         .map(|b| keys_label(b).width())
         .max()
@@ -376,7 +477,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
             ctx.title().to_string(),
             theme.style(Role::Title),
         ));
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+        for b in rows.iter().filter(|b| b.context == ctx) {
             let keys = keys_label(b);
             lines.push(Line::from(vec![
                 Span::styled(format!("  {keys:<key_w$}  "), theme.style(Role::KeybarKey)),
@@ -415,23 +516,31 @@ pub fn render_help(focus: Context, scroll: u16, theme: &Theme, area: Rect, buf: 
         .render(rect, buf);
 }
 
-/// The key table as Markdown (docs/tui.md holds a copy; a test keeps them equal).
+/// The key table as Markdown, with each context's and action's name for keymap files
+/// (docs/tui.md holds a copy; a test keeps them equal).
 pub fn markdown() -> String {
     let mut out = String::new();
+    let rows = &table().rows;
     let mut ctxs: Vec<Context> = Vec::new();
-    for b in BINDINGS {
+    for b in rows {
         if !ctxs.contains(&b.context) {
             ctxs.push(b.context);
         }
     }
     for ctx in ctxs {
         out.push_str(&format!(
-            "\n**{}**\n\n| keys | action |\n| --- | --- |\n",
-            ctx.title()
+            "\n**{}** (`[{}]` in keys.toml)\n\n| keys | action | name |\n| --- | --- | --- |\n",
+            ctx.title(),
+            ctx.name()
         ));
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+        for b in rows.iter().filter(|b| b.context == ctx) {
             let keys: Vec<String> = b.keys.iter().map(|k| format!("`{}`", k.label())).collect();
-            out.push_str(&format!("| {} | {} |\n", keys.join(" "), b.long));
+            out.push_str(&format!(
+                "| {} | {} | `{}` |\n",
+                keys.join(" "),
+                b.long,
+                b.action.name()
+            ));
         }
     }
     out
@@ -600,6 +709,7 @@ mod tests {
             Context::Mapping,
             Context::Prompt,
             Context::SearchInput,
+            Context::Input,
             Context::Confirm,
             Context::Help,
         ] {

@@ -16,7 +16,7 @@ use super::logview::tests::buf_text;
 use super::theme::{Role, Theme};
 use super::{runtime, view};
 use crate::engine::setup::{self, Prepared};
-use crate::engine::{Event, NodeOutcome, NodeSummary, RunStatus, Stream};
+use crate::engine::{Event, NodeCommand, NodeOutcome, NodeSummary, RunStatus, Stream};
 use crate::secrets::Source;
 use crate::ui::graph::Charset;
 
@@ -26,14 +26,14 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn prepare(name: &str) -> Prepared {
+pub(super) fn prepare(name: &str) -> Prepared {
     let wf = root().join(format!("workflows/{name}.json"));
     let input = root().join(format!("workflows/{name}.input.json"));
     setup::prepare(&wf, Some(&input), &[]).expect("prepare")
 }
 
 /// A prepared run whose secrets all came from the environment (no prompt).
-fn prepared_with_secrets(name: &str) -> Prepared {
+pub(super) fn prepared_with_secrets(name: &str) -> Prepared {
     let mut p = prepare(name);
     for m in std::mem::take(&mut p.missing) {
         p.secrets
@@ -52,18 +52,18 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
+pub(super) fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
     let t = t0();
     let mut app = App::new(p, Theme::default(), Charset::Unicode, t);
     app::update(&mut app, AppEvent::Resize(size.0, size.1));
     (app, t)
 }
 
-fn key(app: &mut App, code: KeyCode) {
+pub(super) fn key(app: &mut App, code: KeyCode) {
     app::update(app, AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn ch(app: &mut App, c: char) {
+pub(super) fn ch(app: &mut App, c: char) {
     key(app, KeyCode::Char(c));
 }
 
@@ -71,7 +71,7 @@ fn ev(app: &mut App, e: Event) {
     app::update(app, AppEvent::Engine(e));
 }
 
-fn started(app: &mut App, nodes: &[&str]) {
+pub(super) fn started(app: &mut App, nodes: &[&str]) {
     ev(
         app,
         Event::RunStarted {
@@ -81,6 +81,18 @@ fn started(app: &mut App, nodes: &[&str]) {
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
             inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
         },
+    );
+    // The run's terminals get the log pane's size at once (taken here, so the tests see the
+    // effects their keys make).
+    let size = app.log_pane;
+    let before = app.effects.len();
+    app.effects.retain(|e| {
+        !matches!(e, Effect::Node(NodeCommand::Resize { cols, rows }) if (*cols, *rows) == size)
+    });
+    assert_eq!(
+        before - app.effects.len(),
+        1,
+        "one resize when the run starts"
     );
 }
 
@@ -98,7 +110,7 @@ fn example_inputs(app: &App) -> serde_json::Map<String, serde_json::Value> {
         .unwrap_or_default()
 }
 
-fn node_started(app: &mut App, id: &str) {
+pub(super) fn node_started(app: &mut App, id: &str) {
     ev(
         app,
         Event::NodeStarted {
@@ -109,7 +121,7 @@ fn node_started(app: &mut App, id: &str) {
     );
 }
 
-fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
+pub(super) fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
     ev(
         app,
         Event::NodeLog {
@@ -174,19 +186,19 @@ fn run_finished(app: &mut App, status: RunStatus, nodes: Vec<NodeSummary>) {
     );
 }
 
-fn render(app: &App) -> String {
+pub(super) fn render(app: &App) -> String {
     let (w, h) = app.size;
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     term.draw(|f| view::view(app, f)).expect("draw");
     buf_text(term.backend().buffer())
 }
 
-fn effects(app: &mut App) -> Vec<Effect> {
+pub(super) fn effects(app: &mut App) -> Vec<Effect> {
     app.take_effects()
 }
 
 /// The quantum example mid-run: the orchestrated service running, some log lines in.
-fn quantum_running() -> (App, Instant) {
+pub(super) fn quantum_running() -> (App, Instant) {
     let (mut app, t) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
     assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
     started(&mut app, &["orchestrated"]);
@@ -1486,6 +1498,11 @@ fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_preview
         },
         0,
     );
+    // A live run's terminals follow this screen's log pane too.
+    assert!(matches!(
+        effects(&mut app).as_slice(),
+        [Effect::Node(NodeCommand::Resize { .. })]
+    ));
     remote(
         &mut app,
         Event::NodeStarted {
@@ -1566,6 +1583,89 @@ fn a_host_gone_before_the_end_is_a_failure_on_screen() {
     );
     assert_eq!(app.status, Some(RunStatus::Failed));
     assert!(render(&app).contains("went away"), "{}", render(&app));
+}
+
+fn node_index(app: &App, id: &str) -> usize {
+    app.wf.nodes.iter().position(|n| n.id == id).expect("node")
+}
+
+#[test]
+fn input_mode_sends_lines_and_eof_to_the_selected_service_and_shows_the_line_only() {
+    let (mut app, _) = quantum_running();
+    // A node that is not a service, or not running, says why and opens nothing.
+    app.selected = node_index(&app, "start");
+    ch(&mut app, 'i');
+    assert_eq!(app.overlay, app::Overlay::None);
+    let m = app.message.clone().expect("a message");
+    assert!(
+        m.error && m.text.contains("start is not a service"),
+        "{m:?}"
+    );
+    app.selected = node_index(&app, "orchestrated");
+    ch(&mut app, 'i');
+    assert!(matches!(app.overlay, app::Overlay::Input(_)));
+    assert_eq!(app.contexts(), vec![super::keymap::Context::Input]);
+    // Every key is text here (`q` does not quit), Backspace deletes.
+    for c in "q?xy".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Backspace);
+    assert!(
+        render(&app).contains("orchestrated> q?x▏"),
+        "{}",
+        render(&app)
+    );
+    assert!(effects(&mut app).is_empty());
+    key(&mut app, KeyCode::Enter);
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [Effect::Node(NodeCommand::Input { node, data })]
+            if node == "orchestrated" && data.as_slice() == b"q?x\n"),
+        "{}",
+        sent.len()
+    );
+    assert_eq!(app.exit_code(), None);
+    // C-d sends the line typed so far, then the end of input, and leaves.
+    ch(&mut app, 'a');
+    app::update(
+        &mut app,
+        AppEvent::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [
+            Effect::Node(NodeCommand::Input { data, .. }),
+            Effect::Node(NodeCommand::InputEof { node })
+        ] if data.as_slice() == b"a\n" && node == "orchestrated"),
+        "{}",
+        sent.len()
+    );
+    assert_eq!(app.overlay, app::Overlay::None);
+    // Esc leaves without sending.
+    ch(&mut app, 'i');
+    ch(&mut app, 'z');
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert!(effects(&mut app).is_empty());
+    assert!(!render(&app).contains("orchestrated> z"));
+}
+
+#[test]
+fn services_terminals_follow_the_log_pane_while_the_run_runs() {
+    let (mut app, _) = quantum_running();
+    app::update(&mut app, AppEvent::Resize(120, 40));
+    let (w, h) = app.log_pane;
+    assert!(w > 0 && h > 0);
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [Effect::Node(NodeCommand::Resize { cols, rows })]
+            if (*cols, *rows) == (w, h)),
+        "{}",
+        sent.len()
+    );
+    // The same size again: nothing to send.
+    app::update(&mut app, AppEvent::Resize(120, 40));
+    assert!(effects(&mut app).is_empty());
 }
 
 /// `F` once the run has finished: a dialog naming the node and the reused run, then the

@@ -38,6 +38,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     };
     if a.too_small {
         draw_too_small(app, area, buf);
+        app.fit.apply(buf);
         return;
     }
     draw_title(app, a.title, buf);
@@ -75,6 +76,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Overlay::Confirm(c) => draw_confirm(app, *c, a.body, buf),
         _ => {}
     }
+    app.fit.apply(buf);
 }
 
 fn draw_too_small(app: &App, area: Rect, buf: &mut Buffer) {
@@ -618,6 +620,12 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
             usize::from(area.width),
             t.style(Role::Title),
         );
+        let rest = Rect::new(x, area.y, area.width.saturating_sub(x - area.x), 1);
+        keymap::render_key_bar(&contexts, t, rest, buf);
+        return;
+    }
+    if let Overlay::Input(l) = &app.overlay {
+        let x = l.draw(t, area, buf);
         let rest = Rect::new(x, area.y, area.width.saturating_sub(x - area.x), 1);
         keymap::render_key_bar(&contexts, t, rest, buf);
         return;
