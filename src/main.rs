@@ -124,6 +124,10 @@ enum Command {
         /// After a failure, keep running everything that does not depend on it
         #[arg(long)]
         keep_going: bool,
+        /// Time a stopped service gets between SIGTERM and SIGKILL, e.g. `10s`, `500ms`
+        /// (default 5s)
+        #[arg(long, value_name = "DURATION", value_parser = wfop::human::parse_duration)]
+        grace: Option<std::time::Duration>,
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -264,6 +268,7 @@ fn main() -> ExitCode {
             json,
             max_parallel,
             keep_going,
+            grace,
             state_dir,
             datapools,
             theme,
@@ -317,6 +322,7 @@ fn main() -> ExitCode {
                 secrets,
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
+                grace,
                 state_dir,
                 datapools,
                 color: stderr_color(),

@@ -158,6 +158,9 @@ pub struct NodeView {
     pub timer_end: Option<Duration>,
     /// When a scheduled retry starts, since the run began.
     pub retry_at: Option<Duration>,
+    /// A service being stopped: when SIGKILL follows unless it ends first, since the run
+    /// began (`NodeStopping`).
+    pub kill_at: Option<Duration>,
     /// A failure one of its error paths caught: `CODE → node`.
     pub caught: Option<String>,
     /// Its latest attempt's extra output files (kept in the run record).
@@ -185,6 +188,7 @@ impl NodeView {
             },
             timer_end: None,
             retry_at: None,
+            kill_at: None,
             caught: None,
             files: Vec::new(),
             inputs: None,
@@ -206,6 +210,14 @@ impl NodeView {
             NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
             NodeState::Running => Some(now.saturating_sub(self.since)),
             NodeState::Waiting | NodeState::Done(_) => Some(self.took),
+        }
+    }
+
+    /// A service being stopped: the time left before SIGKILL at `now` (zero once it is due).
+    pub fn kill_left(&self, now: Duration) -> Option<Duration> {
+        match self.state {
+            NodeState::Running => self.kill_at.map(|at| at.saturating_sub(now)),
+            _ => None,
         }
     }
 
@@ -1136,6 +1148,15 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.attempt = attempt;
                 v.timer_end = None;
                 v.retry_at = None;
+                v.kill_at = None;
+                app.dirty.texts = true;
+            }
+        }
+        Event::NodeStopping {
+            node, kill_in_ms, ..
+        } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].kill_at = Some(at + Duration::from_millis(kill_in_ms));
                 app.dirty.texts = true;
             }
         }
@@ -1267,6 +1288,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.state = NodeState::Done(status);
                 v.took = Duration::from_millis(duration_ms);
                 v.timer_end = None;
+                v.kill_at = None;
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
