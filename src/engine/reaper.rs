@@ -4,7 +4,6 @@
 
 use rustix::process::{Pid, Signal, WaitOptions};
 
-
 /// Makes this process the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`).
 pub(crate) fn become_subreaper() -> bool {
     #[cfg(target_os = "linux")]
@@ -104,7 +103,10 @@ fn processes() -> Option<Vec<ProcStat>> {
             .flatten()
             .filter_map(|e| {
                 let pid = Pid::from_raw(e.file_name().to_str()?.parse().ok()?)?;
-                parse_stat(pid, &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+                parse_stat(
+                    pid,
+                    &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+                )
             })
             .collect(),
     )
