@@ -242,3 +242,352 @@ time.sleep(3023)
     assert!(!keeper.exists(), "the keeper outlived the run");
     assert!(!member.exists(), "the zombie was never reaped");
 }
+
+// ---------------------------------------------------------------------------------------
+// Stop and restart one service (the operator's `x` and `R`), in process and through a run host.
+
+mod steering {
+    use std::sync::mpsc;
+
+    use serde_json::{Value, json};
+    use wfop::engine::{
+        self, Event, NodeCommand, NodeOutcome, RunControl, RunOptions, RunReport, RunStatus,
+        StopMark, setup,
+    };
+
+    /// A workflow of `nodes` (services `{id, script}`), `edges` (from, to); start and end are
+    /// added, as `Case::workflow` does.
+    fn workflow(
+        dir: &std::path::Path,
+        nodes: &[(&str, &str)],
+        edges: &[(&str, &str)],
+    ) -> std::path::PathBuf {
+        let mut all = vec![json!({"id": "start", "type": "start"})];
+        for (id, script) in nodes {
+            all.push(
+                json!({"id": id, "type": "service", "run": {"command": ["sh", "-c", script]}}),
+            );
+        }
+        all.push(json!({"id": "end", "type": "end"}));
+        let mut es: Vec<Value> = edges
+            .iter()
+            .map(|(a, b)| json!({"from": a, "to": b}))
+            .collect();
+        for (id, _) in nodes {
+            if !edges.iter().any(|(_, b)| b == id) {
+                es.push(json!({"from": "start", "to": id}));
+            }
+            if !edges.iter().any(|(a, _)| a == id) {
+                es.push(json!({"from": id, "to": "end"}));
+            }
+        }
+        let wf = dir.join("wf.json");
+        std::fs::write(
+            &wf,
+            json!({"name": "steer", "nodes": all, "edges": es}).to_string(),
+        )
+        .unwrap();
+        wf
+    }
+
+    /// Runs `wf` in this process; `on` sees every event and may steer the run (it gets the
+    /// run's control). Returns the report and every event.
+    fn run(
+        wf: &std::path::Path,
+        state: &std::path::Path,
+        keep_going: bool,
+        mut on: impl FnMut(&Event, &RunControl),
+    ) -> (RunReport, Vec<Event>) {
+        let prepared = setup::prepare(wf, None, &[]).expect("prepare");
+        let mut options = RunOptions::new(state.to_path_buf());
+        // Long: a stop that waited it out would be seen (the SIGKILL warning).
+        options.kill_grace = std::time::Duration::from_secs(60);
+        options.keep_going = keep_going;
+        let control = options.control.clone();
+        let (tx, rx) = mpsc::channel();
+        let runner = std::thread::spawn(move || {
+            engine::run(
+                prepared.workflow,
+                prepared.inputs,
+                prepared.secrets,
+                options,
+                move |e| {
+                    let _ = tx.send(e);
+                },
+            )
+        });
+        let mut events = Vec::new();
+        for e in rx.iter() {
+            on(&e, &control);
+            events.push(e);
+        }
+        let report = runner.join().expect("engine thread").expect("run");
+        (report, events)
+    }
+
+    fn logged(e: &Event, id: &str, text: &str) -> bool {
+        matches!(e, Event::NodeLog { node, data, .. } if &**node == id
+            && String::from_utf8_lossy(data).contains(text))
+    }
+
+    fn finished<'a>(events: &'a [Event], id: &str) -> Vec<(u32, NodeOutcome, Option<&'a str>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::NodeFinished {
+                    node,
+                    attempt,
+                    status,
+                    reason,
+                    ..
+                } if &**node == id => Some((*attempt, *status, reason.as_deref())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn warnings(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Warning { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
+        events.iter().position(f).expect("the event is there")
+    }
+
+    fn run_json(report: &RunReport) -> Value {
+        serde_json::from_slice(&std::fs::read(report.record.join("run.json")).unwrap()).unwrap()
+    }
+
+    fn node<'a>(run: &'a Value, id: &str) -> &'a Value {
+        run["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == id)
+            .unwrap()
+    }
+
+    fn stop(node: &str, mark: StopMark) -> NodeCommand {
+        NodeCommand::Stop {
+            node: node.into(),
+            mark,
+        }
+    }
+
+    #[test]
+    fn a_service_stopped_as_failed_fails_the_run_and_its_downstream_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = workflow(
+            dir.path(),
+            &[
+                ("svc", "echo up; sleep 3031; echo never"),
+                ("after", "echo never"),
+            ],
+            &[("svc", "after")],
+        );
+        let (report, events) = run(&wf, &dir.path().join("state"), false, |e, c| {
+            if logged(e, "svc", "up") {
+                assert!(c.send(stop("svc", StopMark::Failed)));
+            }
+        });
+        assert_eq!(report.status, RunStatus::Failed);
+        assert_eq!(
+            finished(&events, "svc"),
+            [(1, NodeOutcome::Failed, Some("stopped by the operator"))]
+        );
+        let stopping = position(
+            &events,
+            |e| matches!(e, Event::NodeStopping { node, attempt: 1, kill_in_ms: 60_000 } if &**node == "svc"),
+        );
+        let ended = position(
+            &events,
+            |e| matches!(e, Event::NodeFinished { node, .. } if &**node == "svc"),
+        );
+        assert!(stopping < ended);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::NodeSkipped { node, reason }
+            if &**node == "after" && reason == "the run stopped after `svc` failed"))
+        );
+        assert!(
+            !warnings(&events).iter().any(|w| w.contains("SIGKILL")),
+            "{events:#?}"
+        );
+        let run = run_json(&report);
+        assert_eq!(run["status"], "failed");
+        assert_eq!(node(&run, "svc")["status"], "failed");
+        assert_eq!(node(&run, "svc")["signal"], 15);
+        assert_eq!(
+            node(&run, "svc")["attempts"][0]["reason"],
+            "stopped by the operator"
+        );
+    }
+
+    #[test]
+    fn a_service_stopped_as_cancelled_ends_the_run_cancelled_while_the_rest_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        // `other` goes on until the test lets it end, after `svc` was stopped.
+        let go = dir.path().join("go");
+        let other = format!(
+            "while [ ! -e {} ]; do sleep 0.02; done; echo fine",
+            go.display()
+        );
+        let wf = workflow(
+            dir.path(),
+            &[
+                ("svc", "echo up; sleep 3032"),
+                ("after", "echo never"),
+                ("other", &other),
+            ],
+            &[("svc", "after")],
+        );
+        let (report, events) = run(&wf, &dir.path().join("state"), false, |e, c| {
+            if logged(e, "svc", "up") {
+                assert!(c.send(stop("svc", StopMark::Cancelled)));
+            }
+            if matches!(e, Event::NodeFinished { node, .. } if &**node == "svc") {
+                std::fs::write(&go, "").unwrap();
+            }
+        });
+        assert_eq!(
+            finished(&events, "svc"),
+            [(1, NodeOutcome::Cancelled, Some("stopped by the operator"))]
+        );
+        assert_eq!(
+            finished(&events, "other"),
+            [(1, NodeOutcome::Succeeded, None)]
+        );
+        assert!(events.iter().any(|e| logged(e, "other", "fine")));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::NodeSkipped { node, reason }
+            if &**node == "after" && reason == "needs `svc`, which did not succeed"))
+        );
+        assert_eq!(report.status, RunStatus::Cancelled);
+        let run = run_json(&report);
+        assert_eq!(run["status"], "cancelled");
+        assert_eq!(node(&run, "svc")["status"], "cancelled");
+        assert_eq!(node(&run, "other")["status"], "succeeded");
+    }
+
+    #[test]
+    fn a_restarted_service_runs_again_and_its_downstream_gets_the_second_attempt_s_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = dir.path().join("count");
+        // Counts its starts; the first waits to be restarted, the second returns its number.
+        let svc = format!(
+            r#"n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}; echo "up $n"; [ $n -gt 1 ] || sleep 3033; echo "{{\"starts\": $n}}" > "$OUTPUT_DIRECTORY/output.json""#,
+            c = count.display()
+        );
+        let wf = workflow(
+            dir.path(),
+            &[("svc", &svc), ("after", "echo got; cat")],
+            &[("svc", "after")],
+        );
+        let mut asked = 0;
+        let (report, events) = run(&wf, &dir.path().join("state"), false, |e, c| {
+            if logged(e, "svc", "up 1") {
+                asked += 1;
+                assert!(c.send(NodeCommand::Restart { node: "svc".into() }));
+            }
+        });
+        assert_eq!(asked, 1);
+        assert_eq!(report.status, RunStatus::Succeeded, "{events:#?}");
+        assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "2");
+        assert_eq!(
+            finished(&events, "svc"),
+            [
+                (1, NodeOutcome::Cancelled, Some("restarted by the operator")),
+                (2, NodeOutcome::Succeeded, None)
+            ]
+        );
+        // The downstream started after the second attempt, and got its result.
+        let second = position(
+            &events,
+            |e| matches!(e, Event::NodeFinished { node, attempt: 2, .. } if &**node == "svc"),
+        );
+        let after = position(
+            &events,
+            |e| matches!(e, Event::NodeStarted { node, .. } if &**node == "after"),
+        );
+        assert!(second < after);
+        assert!(
+            events.iter().any(
+                |e| logged(e, "after", r#""starts": 2"#) || logged(e, "after", r#""starts":2"#)
+            ),
+            "{events:#?}"
+        );
+        // Every attempt is in the record, and in the node's log.
+        let run = run_json(&report);
+        let attempts = node(&run, "svc")["attempts"].as_array().unwrap().clone();
+        assert_eq!(attempts.len(), 2, "{run}");
+        assert_eq!(attempts[0]["status"], "cancelled");
+        assert_eq!(attempts[0]["reason"], "restarted by the operator");
+        assert_eq!(attempts[1]["status"], "succeeded");
+        let log = std::fs::read_to_string(report.record.join("svc.log")).unwrap();
+        assert!(
+            log.contains("up 1") && log.contains("wfop attempt 2") && log.contains("up 2"),
+            "{log}"
+        );
+    }
+
+    #[test]
+    fn commands_for_nodes_that_do_not_exist_or_do_not_run_are_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let go = dir.path().join("go");
+        let svc = format!(
+            "echo up; while [ ! -e {} ]; do sleep 0.02; done",
+            go.display()
+        );
+        let wf = workflow(
+            dir.path(),
+            &[("svc", &svc), ("after", "echo fine")],
+            &[("svc", "after")],
+        );
+        let mut sent = false;
+        let (report, events) = run(&wf, &dir.path().join("state"), false, |e, c| {
+            if logged(e, "svc", "up") && !sent {
+                sent = true;
+                assert!(c.send(stop("nope", StopMark::Failed)));
+                assert!(c.send(NodeCommand::Restart {
+                    node: "after".into()
+                }));
+                assert!(c.send(NodeCommand::Restart {
+                    node: "start".into()
+                }));
+            }
+            if let Event::Warning { message, .. } = e
+                && message.contains("start")
+                && message.contains("not a service")
+            {
+                std::fs::write(&go, "").unwrap();
+            }
+        });
+        let w = warnings(&events);
+        assert!(
+            w.contains(&"cannot stop `nope`: the workflow has no such node".to_string()),
+            "{w:?}"
+        );
+        assert!(
+            w.contains(&"cannot restart it: `after` has not started".to_string()),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|m| m.contains("`start` is not a service")),
+            "{w:?}"
+        );
+        assert_eq!(report.status, RunStatus::Succeeded);
+        assert_eq!(
+            finished(&events, "after"),
+            [(1, NodeOutcome::Succeeded, None)]
+        );
+    }
+}
