@@ -591,3 +591,97 @@ mod steering {
         );
     }
 }
+
+#[test]
+fn a_service_in_a_run_host_is_restarted_and_stopped_by_host_commands() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let case = Case::new();
+    let count = case.path().join("count");
+    // Counts its starts: the first waits to be restarted, the second to be stopped.
+    let svc = format!(
+        r#"n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}; echo "up $n"; sleep 303$n"#,
+        c = count.display()
+    );
+    let wf = case.workflow(
+        json!([sh("svc", &svc), sh("after", "echo never")]),
+        &[("svc", "after")],
+        &[],
+    );
+    let out = case.wfop(
+        &["run", wf.to_str().unwrap(), "--detach", "--grace", GRACE],
+        &[("WFOP_HOST_LINGER_MS", "500")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let record = case.run_dir();
+    let sock = record.join("host.sock");
+    wait_for("the run host's socket", || sock.exists().then_some(()));
+    let stream = UnixStream::connect(&sock).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut lines = BufReader::new(stream).lines();
+    let mut send = |v: serde_json::Value| {
+        let mut l = serde_json::to_vec(&v).unwrap();
+        l.push(b'\n');
+        w.write_all(&l).unwrap();
+    };
+    let hello: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(hello["hello"], "wfop-run-host", "{hello}");
+    send(json!({"hello": "wfop", "protocol": 1, "mode": "attach"}));
+    let mut seen = Vec::new();
+    for line in lines.map_while(Result::ok) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let log = v["lines"].as_str().unwrap_or_default().to_string();
+        seen.push(v.clone());
+        if v["event"] == "node_log" && v["node"] == "svc" && log.contains("up 1") {
+            send(json!({"command": "restart_node", "node": "svc"}));
+            send(json!({"command": "stop_node", "node": "ghost", "mark": "failed"}));
+        }
+        if v["event"] == "node_log" && v["node"] == "svc" && log.contains("up 2") {
+            send(json!({"command": "stop_node", "node": "svc", "mark": "cancelled"}));
+        }
+        if v["event"] == "run_finished" {
+            break;
+        }
+    }
+    let of = |ev: &str| -> Vec<&serde_json::Value> {
+        seen.iter()
+            .filter(|v| v["event"] == ev && v["node"] == "svc")
+            .collect()
+    };
+    let ends: Vec<(u64, String, String)> = of("node_finished")
+        .iter()
+        .map(|v| {
+            (
+                v["attempt"].as_u64().unwrap(),
+                v["status"].as_str().unwrap().to_string(),
+                v["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (1, "cancelled".into(), "restarted by the operator".into()),
+            (2, "cancelled".into(), "stopped by the operator".into())
+        ],
+        "{seen:#?}"
+    );
+    assert_eq!(of("node_stopping").len(), 2, "{seen:#?}");
+    assert!(
+        seen.iter().any(|v| v["event"] == "warning"
+            && v["message"] == "cannot stop `ghost`: the workflow has no such node"),
+        "{seen:#?}"
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last["event"], "run_finished");
+    assert_eq!(last["status"]["status"], "cancelled", "{last}");
+    let run = case.run_json();
+    assert_eq!(
+        run["nodes"][0]["attempts"].as_array().unwrap().len(),
+        2,
+        "{run}"
+    );
+}
