@@ -106,9 +106,13 @@ pub enum Confirm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Confirm(Confirm),
     Search(String),
+    /// Stop this node (a service): as failed or as cancelled? (`nodectl`)
+    StopNode(usize),
 }
 
 /// Where the run stands.
@@ -431,7 +435,7 @@ impl App {
     }
 
     /// Status-line texts are kept terminal-safe (`safe`): they may quote names and reasons.
-    fn say(&mut self, text: impl Into<String>) {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: crate::safe::line(&text.into()).into_owned(),
             error: false,
@@ -596,6 +600,7 @@ impl App {
             Overlay::Help { .. } => keymap::active(Context::Help),
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) => keymap::active(Context::SearchInput),
+            Overlay::StopNode(_) => keymap::active(Context::StopDialog),
             Overlay::None => keymap::active(self.focus),
         }
     }
@@ -831,6 +836,7 @@ fn key(app: &mut App, k: &KeyEvent) {
             Action::ClearInput => app.overlay = Overlay::Search(String::new()),
             _ => {}
         },
+        Overlay::StopNode(i) => super::nodectl::dialog_action(app, i, action),
         Overlay::None => pane_action(app, action),
     }
 }
@@ -943,6 +949,8 @@ fn pane_action(app: &mut App, action: Action) {
             Phase::Starting if app.runs > 0 => {}
             _ => app.say("a run is already going; c cancels it"),
         },
+        Action::StopNode => super::nodectl::ask_stop(app),
+        Action::RestartNode => super::nodectl::restart(app),
         Action::Cancel => {
             if app.phase == Phase::Running {
                 app.overlay = Overlay::Confirm(Confirm::Cancel);

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod logbuf;
 pub mod logview;
 pub mod mapping;
+pub mod nodectl;
 pub mod prompt;
 pub mod runtime;
 pub mod search;

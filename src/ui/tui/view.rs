@@ -70,6 +70,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     match &app.overlay {
         Overlay::Help { scroll } => keymap::render_help(app.focus, *scroll, t, a.body, buf),
         Overlay::Confirm(c) => draw_confirm(app, *c, a.body, buf),
+        Overlay::StopNode(i) => super::nodectl::draw_dialog(app, *i, a.body, buf),
         _ => {}
     }
 }
@@ -385,6 +386,12 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             if a.tries > 1 {
                 spans.push(Span::styled(
                     format!(" · attempt {}/{}", a.try_no, a.tries),
+                    t.style(Role::Muted),
+                ));
+            } else if a.attempt > a.iteration {
+                // Restarted by the operator: more attempts than iterations.
+                spans.push(Span::styled(
+                    format!(" · attempt {}", a.attempt),
                     t.style(Role::Muted),
                 ));
             }
