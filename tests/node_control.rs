@@ -685,3 +685,80 @@ fn a_service_in_a_run_host_is_restarted_and_stopped_by_host_commands() {
         "{run}"
     );
 }
+
+/// A screen without its escape sequences.
+fn plain(screen: &str) -> String {
+    let mut out = String::new();
+    let mut chars = screen.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        // CSI: ESC [ parameters… final byte (0x40..=0x7e); anything else: ESC and one more.
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn in_the_tui_r_restarts_the_selected_service_and_x_stops_it_as_cancelled() {
+    use run_support::tmux::Tmux;
+    let case = Case::new();
+    let count = case.path().join("count");
+    let svc = format!(
+        r#"n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}; echo "up $n"; sleep 304$n"#,
+        c = count.display()
+    );
+    let wf = case.workflow(
+        json!([sh("svc", &svc), sh("after", "echo never")]),
+        &[("svc", "after")],
+        &[],
+    );
+    let cmd = format!(
+        "cd {} && {} run {} --grace {GRACE} --state-dir {}; echo exit=$?",
+        shell_quote(&case.path().display().to_string()),
+        shell_quote(env!("CARGO_BIN_EXE_wfop")),
+        shell_quote(&wf.display().to_string()),
+        shell_quote(&case.state().display().to_string()),
+    );
+    let Some(t) = Tmux::start("node-control", &cmd, 120, 36) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    t.wait_for(&mut seen, "the first attempt", |s| s.contains("up 1"));
+    // The graph pane has the focus, and the first service is selected.
+    t.keys("R");
+    t.wait_for(&mut seen, "the second attempt", |s| {
+        let s = plain(s);
+        s.contains("up 2") && s.contains("attempt 2") && !s.contains("restarted by")
+    });
+    t.keys("x");
+    t.wait_for(&mut seen, "the stop dialog", |s| {
+        let s = plain(s);
+        s.contains("f failed") && s.contains("c cancelled")
+    });
+    t.keys("c");
+    let end = plain(&t.wait_for(&mut seen, "the run's end", |s| {
+        plain(s).contains("cancelled in")
+    }));
+    assert!(!end.contains("SIGKILL)"), "{end}");
+    t.keys("q");
+    t.wait_for(&mut seen, "wfop's exit", |s| s.contains("exit=1"));
+    assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "2");
+    let run = case.run_json();
+    assert_eq!(run["status"], "cancelled", "{run}");
+    let attempts = run["nodes"][0]["attempts"].as_array().unwrap().clone();
+    assert_eq!(attempts.len(), 2, "{run}");
+    assert_eq!(attempts[0]["status"], "cancelled");
+    assert_eq!(attempts[0]["reason"], "restarted by the operator");
+    assert_eq!(attempts[1]["status"], "cancelled");
+    assert_eq!(attempts[1]["reason"], "stopped by the operator");
+    assert_eq!(run["nodes"][1]["status"], "skipped", "{run}");
+}

@@ -1159,6 +1159,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.timer_end = None;
                 v.retry_at = None;
                 v.kill_at = None;
+                // The new attempt's own end will say how it went.
+                (v.exit_code, v.signal, v.reason) = (None, None, None);
                 app.dirty.texts = true;
             }
         }
