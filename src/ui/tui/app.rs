@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::fit::Fit;
 use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
@@ -54,6 +55,8 @@ pub enum AppEvent {
     Signal(i32),
     /// The runtime carried out an effect; how it went.
     EffectDone(EffectDone),
+    /// A click or a wheel notch (`mouse::wanted`).
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// How an effect went, as the runtime reports it.
@@ -73,6 +76,8 @@ pub enum EffectDone {
 pub enum Effect {
     /// Read the workflow, input and secret sources again (for a rerun).
     Prepare,
+    /// The same, for a rerun from node `node` reusing the run recorded in `record` (`F`).
+    PrepareFrom { node: String, record: PathBuf },
     /// Start the engine on this run (in this process or in a run host).
     Start(Box<Prepared>),
     /// Follow the run this screen was opened on (`wfop attach`).
@@ -100,6 +105,8 @@ const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
 pub enum Confirm {
     Cancel,
     Quit,
+    /// `F`: rerun from this node (index) reusing the finished run's other outputs.
+    RerunFrom(usize),
 }
 
 /// What sits over the panes.
@@ -173,6 +180,8 @@ pub struct NodeView {
     pub files: Vec<crate::engine::OutputFile>,
     /// What its latest attempt's input mapping gave, as the engine showed it.
     pub inputs: Option<mapping::Given>,
+    /// The run whose outputs a rerun reused instead of running it (`F`, `--reuse`).
+    pub reused: Option<String>,
 }
 
 impl NodeView {
@@ -196,6 +205,7 @@ impl NodeView {
             retry_at: None,
             kill_at: None,
             caught: None,
+            reused: None,
             files: Vec::new(),
             inputs: None,
         }
@@ -236,6 +246,8 @@ impl NodeView {
 pub struct App {
     pub theme: Theme,
     pub charset: Charset,
+    /// Colour depth and ASCII drawing for this terminal, applied to every frame.
+    pub fit: Fit,
     pub wf: Workflow,
     pub graph: GraphModel,
     pub nodes: Vec<NodeView>,
@@ -351,6 +363,10 @@ impl App {
         App {
             theme,
             charset,
+            fit: Fit {
+                charset,
+                ..Fit::default()
+            },
             graph,
             nodes: vec![NodeView::new(); wf.nodes.len()],
             wf,
@@ -492,6 +508,7 @@ impl App {
                     iteration: v.attempt.iteration,
                     attempt: (v.attempt.try_no, v.attempt.tries),
                     left: v.timer_left(now),
+                    reused: v.reused.is_some(),
                 };
                 graphpane::node_text(n, &look, self.charset)
             })
@@ -677,6 +694,7 @@ pub fn update(app: &mut App, ev: AppEvent) {
             }
         }
         AppEvent::EffectDone(done) => effect_done(app, done),
+        AppEvent::Mouse(m) => super::mouse::handle(app, m),
     }
     app.settle();
 }
@@ -897,6 +915,22 @@ fn confirmed(app: &mut App, c: Confirm) {
                 app.say("cancelling: stopping the services…");
             }
         }
+        Confirm::RerunFrom(i) => {
+            let (Some(node), Some(record)) = (app.wf.nodes.get(i), app.record.clone()) else {
+                return;
+            };
+            if app.phase == Phase::Finished {
+                app.phase = Phase::Starting;
+                app.effects.push(Effect::PrepareFrom {
+                    node: node.id.clone(),
+                    record,
+                });
+                app.say(format!(
+                    "reading the workflow and secret sources again to rerun from {}…",
+                    node.line_label()
+                ));
+            }
+        }
         Confirm::Quit => {
             if app.is_running() {
                 app.phase = Phase::Stopping;
@@ -951,6 +985,16 @@ fn pane_action(app: &mut App, action: Action) {
         },
         Action::StopNode => super::nodectl::ask_stop(app),
         Action::RestartNode => super::nodectl::restart(app),
+        Action::RerunFrom if app.host == RunHome::Attached => app.say(
+            "this screen follows a run it did not start: rerun it with wfop run --from NODE --reuse RUN",
+        ),
+        Action::RerunFrom => match (app.phase, &app.record) {
+            (Phase::Finished, Some(_)) => {
+                app.overlay = Overlay::Confirm(Confirm::RerunFrom(app.selected));
+            }
+            (Phase::Finished, None) => app.say("no finished run to reuse"),
+            _ => app.say("F reruns from a node once the run has finished"),
+        },
         Action::Cancel => {
             if app.phase == Phase::Running {
                 app.overlay = Overlay::Confirm(Confirm::Cancel);
@@ -968,7 +1012,7 @@ fn pane_action(app: &mut App, action: Action) {
     }
 }
 
-fn select_node(app: &mut App, i: usize) {
+pub(super) fn select_node(app: &mut App, i: usize) {
     if i != app.selected {
         app.selected = i;
         app.dirty.layout = true;
@@ -1304,6 +1348,24 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                app.dirty.texts = true;
+            }
+        }
+        Event::Reusing {
+            run_id,
+            from,
+            nodes,
+            ..
+        } => {
+            let what = match nodes.is_empty() {
+                true => "nothing".to_string(),
+                false => nodes.join(", "),
+            };
+            app.say(format!("rerun from {from}, reusing run {run_id}: {what}"));
+        }
+        Event::NodeReused { node, run_id, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].reused = Some(crate::safe::line(&run_id).into_owned());
                 app.dirty.texts = true;
             }
         }

@@ -26,14 +26,14 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn prepare(name: &str) -> Prepared {
+pub(super) fn prepare(name: &str) -> Prepared {
     let wf = root().join(format!("workflows/{name}.json"));
     let input = root().join(format!("workflows/{name}.input.json"));
     setup::prepare(&wf, Some(&input), &[]).expect("prepare")
 }
 
 /// A prepared run whose secrets all came from the environment (no prompt).
-fn prepared_with_secrets(name: &str) -> Prepared {
+pub(super) fn prepared_with_secrets(name: &str) -> Prepared {
     let mut p = prepare(name);
     for m in std::mem::take(&mut p.missing) {
         p.secrets
@@ -52,18 +52,18 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
+pub(super) fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
     let t = t0();
     let mut app = App::new(p, Theme::default(), Charset::Unicode, t);
     app::update(&mut app, AppEvent::Resize(size.0, size.1));
     (app, t)
 }
 
-fn key(app: &mut App, code: KeyCode) {
+pub(super) fn key(app: &mut App, code: KeyCode) {
     app::update(app, AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn ch(app: &mut App, c: char) {
+pub(super) fn ch(app: &mut App, c: char) {
     key(app, KeyCode::Char(c));
 }
 
@@ -71,7 +71,7 @@ fn ev(app: &mut App, e: Event) {
     app::update(app, AppEvent::Engine(e));
 }
 
-fn started(app: &mut App, nodes: &[&str]) {
+pub(super) fn started(app: &mut App, nodes: &[&str]) {
     ev(
         app,
         Event::RunStarted {
@@ -98,7 +98,7 @@ fn example_inputs(app: &App) -> serde_json::Map<String, serde_json::Value> {
         .unwrap_or_default()
 }
 
-fn node_started(app: &mut App, id: &str) {
+pub(super) fn node_started(app: &mut App, id: &str) {
     ev(
         app,
         Event::NodeStarted {
@@ -109,7 +109,7 @@ fn node_started(app: &mut App, id: &str) {
     );
 }
 
-fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
+pub(super) fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
     ev(
         app,
         Event::NodeLog {
@@ -158,6 +158,7 @@ fn summary(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
         }),
         signal: None,
         reason: None,
+        reused: None,
     }
 }
 
@@ -173,19 +174,19 @@ fn run_finished(app: &mut App, status: RunStatus, nodes: Vec<NodeSummary>) {
     );
 }
 
-fn render(app: &App) -> String {
+pub(super) fn render(app: &App) -> String {
     let (w, h) = app.size;
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     term.draw(|f| view::view(app, f)).expect("draw");
     buf_text(term.backend().buffer())
 }
 
-fn effects(app: &mut App) -> Vec<Effect> {
+pub(super) fn effects(app: &mut App) -> Vec<Effect> {
     app.take_effects()
 }
 
 /// The quantum example mid-run: the orchestrated service running, some log lines in.
-fn quantum_running() -> (App, Instant) {
+pub(super) fn quantum_running() -> (App, Instant) {
     let (mut app, t) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
     assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
     started(&mut app, &["orchestrated"]);
@@ -1662,4 +1663,84 @@ fn snapshot_a_stopping_node_counts_down_to_sigkill() {
         Some("cancelled"),
     );
     assert!(!render(&app).contains("stopping ·"));
+}
+
+/// `F` once the run has finished: a dialog naming the node and the reused run, then the
+/// sources read again as a rerun from that node reusing this run's record; not while running,
+/// never from an attached screen. The rerun's reused node shows as such.
+#[test]
+fn f_reruns_from_the_selected_node_after_asking_and_shows_reused_nodes() {
+    let (mut app, _) = quantum_running();
+    app.selected = app.wf.node_index("orchestrated").expect("node");
+    ch(&mut app, 'F');
+    assert!(effects(&mut app).is_empty(), "no rerun while running");
+    assert!(app.overlay == app::Overlay::None);
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeOutcome::Failed,
+        100,
+        Some("exit 1"),
+    );
+    run_finished(&mut app, RunStatus::Failed, vec![]);
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    assert_eq!(app.phase, Phase::Finished);
+    ch(&mut app, 'F');
+    let screen = render(&app);
+    assert!(screen.contains("rerun from the selected node?"), "{screen}");
+    assert!(screen.contains("`orchestrated`"), "{screen}");
+    assert!(screen.contains("20250101-120000-abcd"), "{screen}");
+    assert!(
+        screen.contains("y yes   n no"),
+        "the answer keys show: {screen}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(effects(&mut app).is_empty());
+    assert_eq!(app.phase, Phase::Finished);
+    ch(&mut app, 'F');
+    key(&mut app, KeyCode::Enter);
+    match effects(&mut app).as_slice() {
+        [Effect::PrepareFrom { node, record }] => {
+            assert_eq!(node, "orchestrated");
+            assert_eq!(record, &PathBuf::from("/state/runs/20250101-120000-abcd"));
+        }
+        _ => panic!("expected PrepareFrom"),
+    }
+    assert_eq!(app.phase, Phase::Starting);
+    // The rerun: a reused node says so on the graph and on its status line.
+    app::update(
+        &mut app,
+        AppEvent::Prepared(Ok(Box::new(prepared_with_secrets("quantum-secrets")))),
+    );
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
+    started(&mut app, &["orchestrated"]);
+    ev(
+        &mut app,
+        Event::Reusing {
+            run_id: "20250101-110000-0000".into(),
+            record: PathBuf::from("/state/runs/20250101-110000-0000"),
+            from: "end".into(),
+            nodes: vec!["orchestrated".into()],
+        },
+    );
+    ev(
+        &mut app,
+        Event::NodeReused {
+            node: "orchestrated".into(),
+            attempt: 1,
+            run_id: "20250101-110000-0000".into(),
+        },
+    );
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 0, None);
+    let screen = render(&app);
+    assert!(screen.contains("Orchestrated Service reused"), "{screen}");
+    assert!(
+        screen.contains("succeeded in run 20250101-110000-0000 (reused, not run again)"),
+        "{screen}"
+    );
+    assert_eq!(
+        app.message.as_ref().map(|m| m.text.as_str()),
+        Some("rerun from end, reusing run 20250101-110000-0000: orchestrated"),
+        "{screen}"
+    );
 }
