@@ -69,6 +69,9 @@ impl LoadArgs {
     }
 }
 
+// Parsed once per process: the size of the `Run` variant (all of `wfop run`'s options) costs
+// nothing, and boxing it would only make the match in `main` harder to read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Check workflow files and report every problem with file:line:col (exit 0 ok, 2 errors)
