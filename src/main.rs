@@ -149,6 +149,10 @@ enum Command {
         /// (default 5s)
         #[arg(long, value_name = "DURATION", value_parser = wfop::human::parse_duration)]
         grace: Option<std::time::Duration>,
+        /// Run every service on a pseudo-terminal of its own (colours, stdout and stderr as
+        /// one stream, typing to it with `i` in the TUI), as a node's "tty": true does
+        #[arg(long)]
+        tty: bool,
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -302,6 +306,7 @@ fn main() -> ExitCode {
             max_parallel,
             keep_going,
             grace,
+            tty,
             state_dir,
             datapools,
             theme,
@@ -360,6 +365,7 @@ fn main() -> ExitCode {
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
                 grace,
+                tty,
                 state_dir,
                 datapools,
                 color: stderr_color(),

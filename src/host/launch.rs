@@ -34,6 +34,8 @@ pub struct Launch {
     pub grace: Option<std::time::Duration>,
     pub state_dir: PathBuf,
     pub datapools: Vec<Pool>,
+    /// `--tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
     /// A rerun (`--from NODE --reuse RUN`): the reused run's record folder and the node; the
     /// host plans it again from the record (engine/reuse.rs).
     pub rerun: Option<(PathBuf, String)>,
@@ -54,6 +56,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub grace_ms: Option<u64>,
     pub state_dir: PathBuf,
     pub datapools: Vec<(String, PathBuf)>,
+    #[serde(default)]
+    pub tty: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun: Option<(PathBuf, String)>,
 }
@@ -81,6 +85,7 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
         max_parallel: run.max_parallel,
         keep_going: run.keep_going,
         grace_ms: run.grace.map(|g| g.as_millis() as u64),
+        tty: run.tty,
         state_dir: abs(&run.state_dir),
         datapools: run
             .datapools

@@ -208,6 +208,7 @@ fn receive() -> Result<Received, String> {
     if let Some(ms) = doc.grace_ms {
         options.kill_grace = std::time::Duration::from_millis(ms);
     }
+    options.tty = doc.tty;
     options.datapools = doc
         .datapools
         .iter()

@@ -31,6 +31,8 @@ pub struct RunRequest {
     pub keep_going: bool,
     /// `--grace DURATION`: between SIGTERM and SIGKILL (default: the engine's).
     pub grace: Option<std::time::Duration>,
+    /// `--tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
     /// `--state-dir DIR` (default: `record::default_state_dir`).
     pub state_dir: Option<PathBuf>,
     /// `--datapool NAME=DIR`, checked (the folders exist).
@@ -177,6 +179,7 @@ impl RunRequest {
         if let Some(g) = self.grace {
             options.kill_grace = g;
         }
+        options.tty = self.tty;
         options.datapools = self.datapools.clone();
         options.load = self.load.clone();
         options
@@ -251,6 +254,7 @@ mod tests {
             max_parallel: None,
             keep_going: false,
             grace: None,
+            tty: false,
             state_dir: Some(dir.join("state")),
             datapools: Vec::new(),
             color: false,

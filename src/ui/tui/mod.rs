@@ -10,6 +10,7 @@ pub mod colors;
 pub mod export;
 pub mod fit;
 pub mod graphpane;
+pub mod input;
 pub mod keyfile;
 pub mod keymap;
 pub mod layout;
