@@ -28,6 +28,8 @@ pub enum Context {
     SearchInput,
     /// A yes/no question (cancel, quit while running).
     Confirm,
+    /// Stopping one node: as failed or as cancelled?
+    StopDialog,
     Help,
     Prompt,
     /// Typing a line to the selected service's stdin (`i`).
@@ -66,6 +68,7 @@ impl Context {
             Context::Logs => "Log pane",
             Context::SearchInput => "Search input",
             Context::Confirm => "Confirmation",
+            Context::StopDialog => "Stop dialog",
             Context::Help => "Help",
             Context::Prompt => "Secret prompt",
             Context::Input => "Input to a service",
@@ -119,6 +122,14 @@ pub enum Action {
     PrevRunning,
     /// Filter the list by state or name.
     Filter,
+    /// Stop the selected node (asks: failed or cancelled).
+    StopNode,
+    /// A new attempt of the selected node.
+    RestartNode,
+    /// In the stop dialog: the run treats the stopped node as failed.
+    MarkFailed,
+    /// In the stop dialog: the run treats the stopped node as cancelled.
+    MarkCancelled,
     /// Open input mode on the selected node.
     InputStart,
     /// End the node's input (input mode).
@@ -220,6 +231,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Backspace)], context: C::Input, action: A::DeleteBack, short: "", long: "delete the last character" },
     Binding { keys: &[k('y'), code(KeyCode::Enter)], context: C::Confirm, action: A::Yes, short: "yes", long: "confirm" },
     Binding { keys: &[k('n'), code(KeyCode::Esc)], context: C::Confirm, action: A::No, short: "no", long: "keep going" },
+    Binding { keys: &[k('f')], context: C::StopDialog, action: A::MarkFailed, short: "failed", long: "stop it; the run treats it as failed (error paths, fail-fast, keep-going apply)" },
+    Binding { keys: &[k('c')], context: C::StopDialog, action: A::MarkCancelled, short: "cancelled", long: "stop it; the run treats it as cancelled (what needs it is skipped)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::StopDialog, action: A::Back, short: "keep running", long: "leave it running" },
     Binding { keys: &[code(KeyCode::Esc), k('?'), k('q')], context: C::Help, action: A::Back, short: "close", long: "close the help" },
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Help, action: A::Up, short: "scroll", long: "scroll the help up" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Help, action: A::Down, short: "", long: "scroll the help down" },
@@ -268,6 +282,10 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
     Binding { keys: &[k('[')], context: C::List, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::List, action: A::Back, short: "", long: "clear the filter" },
+    Binding { keys: &[k('x')], context: C::List, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
+    Binding { keys: &[k('R')], context: C::List, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
+    Binding { keys: &[k('x')], context: C::Graph, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
+    Binding { keys: &[k('R')], context: C::Graph, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
     // Mapping pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Mapping, action: A::Up, short: "row", long: "previous mapping row" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Mapping, action: A::Down, short: "", long: "next mapping row" },
@@ -353,6 +371,7 @@ pub fn active(focus: Context) -> Vec<Context> {
         | Context::SearchInput
         | Context::ListFilter
         | Context::Confirm
+        | Context::StopDialog
         | Context::Help
         | Context::Input => vec![focus],
         pane => vec![pane, Context::Global],
@@ -455,6 +474,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
         Context::ListFilter,
         Context::Input,
         Context::Confirm,
+        Context::StopDialog,
         Context::Prompt,
         Context::Help,
     ] {
