@@ -96,6 +96,10 @@ pub enum Event {
         /// The workflow inputs (`$secrets` removed), redacted: a secret's value inside an
         /// ordinary input is shown as `***`.
         inputs: ShownVars,
+        /// When the run started, by the wall clock (RFC 3339 UTC, ms): with each event's `t`
+        /// in the record, the absolute time of everything. Absent in records before issue 15.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<String>,
     },
     /// A step started an attempt: a service was spawned (`pid`), or a timer began to wait
     /// (`pid` null; `TimerStarted` follows).

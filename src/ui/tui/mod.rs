@@ -4,7 +4,9 @@
 
 pub mod ansi;
 pub mod app;
+pub mod detail;
 pub mod export;
+pub mod filter;
 pub mod graphpane;
 pub mod keymap;
 pub mod layout;

@@ -303,8 +303,17 @@ impl Ui {
             let now = Instant::now();
             if now >= next_tick {
                 app::update(&mut app, AppEvent::Tick(now));
-                next_tick = now + tick;
-                if app.is_running() || app.logview.search.is_active() {
+                // A search or filter still scanning goes on at the next turn (each slice is
+                // bounded, so keys stay quick): the full count comes as fast as the scan.
+                next_tick = if app.logview.scan_pending(&app.logs) {
+                    now
+                } else {
+                    now + tick
+                };
+                if app.is_running()
+                    || app.logview.search.is_active()
+                    || app.logview.filter.is_some()
+                {
                     frames.mark_dirty();
                 }
             }
@@ -405,7 +414,20 @@ impl Ui {
             }
             Effect::Forward(sig) => self.forward(sig),
             Effect::Copy(text) => {
-                let mux = Multiplexer::detect(|k| std::env::var(k).ok());
+                let mut mux = Multiplexer::detect(|k| std::env::var(k).ok());
+                // Inside tmux: will the sequence reach the outer terminal? (read each time:
+                // the operator may just have changed the setting)
+                if mux == Multiplexer::Tmux {
+                    let pass = export::tmux_option("allow-passthrough");
+                    let clip = export::tmux_option("set-clipboard");
+                    match export::tmux_route(pass.as_deref(), clip.as_deref()) {
+                        export::TmuxRoute::Passthrough => {}
+                        export::TmuxRoute::Direct => mux = Multiplexer::None,
+                        export::TmuxRoute::Blocked(why) => {
+                            let _ = tx.send(AppEvent::EffectDone(EffectDone::CopyFailed(why)));
+                        }
+                    }
+                }
                 match export::osc52(&text, mux) {
                     Ok(seq) => {
                         let _ = out.write_all(seq.as_bytes()).and_then(|_| out.flush());

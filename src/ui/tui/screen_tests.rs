@@ -80,6 +80,7 @@ fn started(app: &mut App, nodes: &[&str]) {
             record: PathBuf::from("/state/runs/20250101-120000-abcd"),
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
             inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
+            started: Some("2025-01-01T12:00:00.000Z".into()),
         },
     );
 }
@@ -1482,6 +1483,7 @@ fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_preview
             record: PathBuf::from("/state/runs/r1"),
             nodes: vec!["fetch_prices".into(), "classical_risk".into()],
             inputs: crate::engine::ShownVars::assume_redacted(inputs),
+            started: None,
         },
         0,
     );
