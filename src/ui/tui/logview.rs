@@ -1069,14 +1069,15 @@ pub(crate) mod tests {
         let a = s.add_node("a");
         s.push(a, Stream::Stdout, b"0123456789abcdefghij\nshort\n", T);
         let mut v = LogViewState::new(Selection::Node(a));
-        v.set_viewport(8, 4);
+        // 8 columns of text after the 2-column gutter.
+        v.set_viewport(10, 4);
         v.toggle_wrap();
         let rows = v.visible_rows(&s);
         assert_eq!(
             rows.iter().map(|r| (r.line, r.row)).collect::<Vec<_>>(),
             vec![(0, 0), (0, 1), (0, 2), (1, 0)]
         );
-        v.set_viewport(8, 2);
+        v.set_viewport(10, 2);
         assert_eq!(
             v.visible_rows(&s)
                 .iter()
@@ -1260,7 +1261,10 @@ pub(crate) mod tests {
         assert_eq!(find("connected").fg, Some(Color::Green));
         assert!(find("connected").add_modifier.contains(Modifier::BOLD));
         assert_eq!(find("***").fg, theme.style(Role::Redacted).fg);
-        assert_eq!(find("warning:").fg, theme.style(Role::Stderr).fg);
+        // stderr: ordinary text, a muted sign in the gutter.
+        assert_eq!(find("warning:"), find("download"), "styled as stdout is");
+        assert_eq!(find("▎").fg, theme.style(Role::Stderr).fg);
+        assert_eq!(find("▎"), theme.style(Role::Stderr));
         assert_eq!(find("ok").fg, Some(Color::Indexed(208)));
         assert!(!buf_text(&buf).contains("pwned"));
         let cur = find("var 95%");
