@@ -1264,7 +1264,10 @@ pub(crate) mod tests {
         // stderr: ordinary text, a muted sign in the gutter.
         assert_eq!(find("warning:"), find("download"), "styled as stdout is");
         assert_eq!(find("▎").fg, theme.style(Role::Stderr).fg);
-        assert_eq!(find("▎"), theme.style(Role::Stderr));
+        assert_eq!(
+            find("▎").add_modifier,
+            theme.style(Role::Stderr).add_modifier
+        );
         assert_eq!(find("ok").fg, Some(Color::Indexed(208)));
         assert!(!buf_text(&buf).contains("pwned"));
         let cur = find("var 95%");
