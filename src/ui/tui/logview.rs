@@ -399,8 +399,10 @@ impl LogViewState {
     }
 
     fn step_match(&mut self, store: &LogStore, forward: bool) {
-        let from = self.cursor(store).map(|c| (c, 0));
         let filter_only = !self.search.is_active() && self.filter.is_some();
+        // A filter's matching lines are whole lines: `n` goes past the cursor's own.
+        let byte = if filter_only && forward { usize::MAX } else { 0 };
+        let from = self.cursor(store).map(|c| (c, byte));
         let shown = |lv: &Self, line: u64| lv.filter.as_ref().is_none_or(|f| f.shows(line));
         let tries = if filter_only {
             1
@@ -1124,6 +1126,137 @@ pub(crate) mod tests {
         v.search_prev(&s);
         v.search_prev(&s);
         assert_eq!(v.cursor(&s), Some(59), "wraps to the last match");
+    }
+
+    #[test]
+    fn filter_shows_matches_with_context_and_n_moves_over_it() {
+        let mut s = LogStore::default();
+        let a = s.add_node("a");
+        for i in 0..100 {
+            let l = if i % 20 == 10 {
+                format!("ERROR boom {i}\n")
+            } else {
+                format!("line {i}\n")
+            };
+            s.push(a, Stream::Stdout, l.as_bytes(), T);
+        }
+        let mut v = LogViewState::new(Selection::Node(a));
+        v.set_viewport(40, 30);
+        v.filter_start(&s, "error", false).unwrap();
+        // Five matches (10, 30, 50, 70, 90), two lines either side.
+        assert_eq!(lines(&v, &s).len(), 25);
+        assert_eq!(&lines(&v, &s)[..6], &[8, 9, 10, 11, 12, 28]);
+        assert!(v.title(&s).contains("&error ±2 5 of 100"), "{}", v.title(&s));
+        v.filter_context(&s, -2);
+        assert_eq!(lines(&v, &s), vec![10, 30, 50, 70, 90]);
+        // Moving steps over the shown lines only.
+        v.go_top(&s);
+        v.line_down(&s);
+        assert_eq!(v.cursor(&s), Some(30));
+        // n/N with only a filter: its matches; with a search: its matches that are shown.
+        v.search_next(&s);
+        assert_eq!(v.cursor(&s), Some(50));
+        v.filter_context(&s, 1);
+        v.search_start(&s, "1");
+        // "1" matches lines 1, 10-19, 21, … : shown are 9..=11 etc.; the next after 50 is 51.
+        assert_eq!(v.cursor(&s), Some(51));
+        v.search_next(&s);
+        assert_eq!(v.cursor(&s), Some(71));
+        v.search_prev(&s);
+        v.search_prev(&s);
+        assert_eq!(v.cursor(&s), Some(31));
+        // A bad regex leaves the filter as it was.
+        let err = v.filter_start(&s, "(", true).unwrap_err();
+        assert!(err.starts_with("bad regex"), "{err}");
+        assert!(v.filter.is_some());
+        v.filter_start(&s, "", false).unwrap();
+        assert!(v.filter.is_none());
+        assert_eq!(v.cursor(&s), Some(31), "the cursor stays on its line");
+    }
+
+    #[test]
+    fn region_copies_the_lines_as_shown() {
+        let (s, a) = store_with(10);
+        let mut v = LogViewState::new(Selection::Node(a));
+        v.set_viewport(40, 10);
+        v.go_top(&s);
+        v.line_down(&s);
+        v.toggle_region(&s);
+        assert_eq!(v.region(), Some(1));
+        v.line_down(&s);
+        v.line_down(&s);
+        assert!(v.title(&s).ends_with("region 3 lines (y copies)"), "{}", v.title(&s));
+        let (text, n) = v.take_region_text(&s).unwrap();
+        assert_eq!((text.as_str(), n), ("line 1\nline 2\nline 3\n", 3));
+        assert_eq!(v.region(), None, "the copy ends the region");
+        // Upwards, with timestamps, and Esc drops it.
+        v.toggle_timestamps();
+        v.toggle_region(&s);
+        v.line_up(&s);
+        let (text, _) = v.take_region_text(&s).unwrap();
+        assert_eq!(text, "00:00.000 line 2\n00:00.000 line 3\n");
+        v.toggle_region(&s);
+        assert!(v.cancel_region());
+        assert!(v.take_region_text(&s).is_none());
+    }
+
+    #[test]
+    fn absolute_timestamps_in_local_time() {
+        let tz = jiff::tz::TimeZone::fixed(jiff::tz::offset(2));
+        // 2025-01-01T12:00:00Z
+        let start = 1_735_732_800_000;
+        assert_eq!(absolute_time(start + 1_500, &tz), "14:00:01.500");
+        let s = sample();
+        let mut v = LogViewState::new(Selection::Node(1));
+        v.set_time_zone(tz);
+        v.toggle_time_mode();
+        assert!(v.timestamps(), "T shows timestamps when they were off");
+        assert!(v.title(&s).contains("no wall clock"), "{}", v.title(&s));
+        v.set_wall_start(Some(start));
+        let buf = render(&v, &s, &Theme::default(), 50, 6);
+        let text = buf_text(&buf);
+        assert!(text.contains("│14:00:01.500 ▎ warning: fewer"), "{text}");
+        v.toggle_time_mode();
+        let text = buf_text(&render(&v, &s, &Theme::default(), 50, 6));
+        assert!(text.contains("│00:01.500 ▎ warning"), "{text}");
+    }
+
+    #[test]
+    fn cut_markers_show_where_text_is_cut() {
+        let s = sample();
+        let mut v = LogViewState::new(Selection::Node(0));
+        let theme = Theme::default();
+        let row = |text: &str, needle: &str| -> String {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let text = buf_text(&render(&v, &s, &theme, 30, 7));
+        assert_eq!(row(&text, "long"), "│  a long line that is wider…│");
+        assert_eq!(row(&text, "connected"), "│  connected to market feed  │");
+        v.scroll_right();
+        let text = buf_text(&render(&v, &s, &theme, 30, 7));
+        assert_eq!(row(&text, "that"), "│  …ne that is wider than th…│");
+        assert_eq!(row(&text, "feed"), "│  … to market feed          │");
+        v.set_ascii(true);
+        let text = buf_text(&render(&v, &s, &theme, 30, 7));
+        assert_eq!(row(&text, "that"), "│  <ne that is wider than th>│");
+        // Wrapped lines are never cut.
+        v.toggle_wrap();
+        let text = buf_text(&render(&v, &s, &theme, 30, 7));
+        assert!(!text.contains('>') && !text.contains('<'), "{text}");
+    }
+
+    #[test]
+    fn snapshot_filter_with_context() {
+        let s = sample();
+        let mut v = LogViewState::new(Selection::All);
+        v.filter_start(&s, r"var \d+%|key", true).unwrap();
+        v.filter_context(&s, -1);
+        v.set_viewport(58, 8);
+        let buf = render(&v, &s, &Theme::default(), 60, 10);
+        insta::assert_snapshot!(buf_text(&buf));
     }
 
     #[test]

@@ -694,6 +694,56 @@ mod tests {
     }
 
     #[test]
+    fn regex_search_with_smart_case_and_clear_errors() {
+        let (st, _) = store(&["GET /a 200", "get /b 500", "POST /c 503"]);
+        let mut s = Search::new();
+        s.set_pattern(r"^get /\w", true, Selection::All).expect("valid");
+        assert!(s.is_regex() && !s.case_sensitive);
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 2, "case ignored: no literal upper-case letter");
+        assert_eq!(s.label(), r"re:^get /\w");
+        s.set_pattern(r"^GET", true, Selection::All).expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 1, "an upper-case letter makes it case-sensitive");
+        s.set_pattern(r"\S+ 5\d\d", true, Selection::All).expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 2, "escapes are not literal letters");
+        assert!(regex_has_upper("a[A-Z]") && !regex_has_upper(r"\p{Lu}\W\D"));
+        // Empty matches are not matches.
+        s.set_pattern("x*", true, Selection::All).expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 0);
+        // A bad pattern is refused with the reason; the search stays as it was.
+        s.set_pattern("50", false, Selection::All).unwrap();
+        let err = s.set_pattern("(unclosed", true, Selection::All).unwrap_err();
+        assert!(err.starts_with("bad regex:") && err.contains("unclosed"), "{err}");
+        assert_eq!(s.query(), "50");
+        let err = s
+            .set_pattern(&"a".repeat(MAX_REGEX_LEN + 1), true, Selection::All)
+            .unwrap_err();
+        assert!(err.contains("at most"), "{err}");
+        let err = s
+            .set_pattern(r"\w{1000}\w{1000}\w{1000}", true, Selection::All)
+            .unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        // Substring queries keep their meaning: regex characters are literal.
+        s.set_pattern("/a 2", false, Selection::All).unwrap();
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 1);
+    }
+
+    #[test]
+    fn match_lines_and_pending() {
+        let (st, _) = store(&["hit hit", "no", "hit"]);
+        let mut s = Search::new().with_budget(1);
+        s.set_query("hit", Selection::All);
+        assert!(s.is_pending(st.view(Selection::All)));
+        while !s.step(st.view(Selection::All)) {}
+        assert!(!s.is_pending(st.view(Selection::All)));
+        assert_eq!(s.match_lines(), vec![0, 2]);
+    }
+
+    #[test]
     fn only_the_kelvin_sign_folds_onto_ascii() {
         let onto_ascii: Vec<char> = (0..=char::MAX as u32)
             .filter_map(char::from_u32)
