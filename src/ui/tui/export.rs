@@ -83,9 +83,7 @@ pub fn tmux_route(passthrough: Option<&str>, clipboard: Option<&str>) -> TmuxRou
     match (passthrough.map(str::trim), clipboard.map(str::trim)) {
         (Some("on" | "all") | None, _) => TmuxRoute::Passthrough,
         (_, Some("on")) => TmuxRoute::Direct,
-        _ => TmuxRoute::Blocked(format!(
-            "copied, but tmux keeps OSC 52 from your terminal: `{TMUX_FIX}` makes it work"
-        )),
+        _ => TmuxRoute::Blocked(format!("tmux blocks the copy (OSC 52): {TMUX_FIX}")),
     }
 }
 
