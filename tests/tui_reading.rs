@@ -111,4 +111,16 @@ fn filter_search_from_the_graph_and_copy_in_tmux() {
     t.wait_dead();
     let last = t.capture_all();
     assert!(last.contains("exit=0"), "{last}");
+    // The record keeps the wall clock of the start with every event's offset.
+    let runs: Vec<_> = std::fs::read_dir(case.state().join("runs"))
+        .expect("runs")
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let events = std::fs::read_to_string(runs[0].path().join("events.jsonl")).expect("events");
+    let first: serde_json::Value =
+        serde_json::from_str(events.lines().next().unwrap_or_default()).expect("json");
+    assert_eq!(first["event"], "run_started");
+    assert!(first["started"].as_str().is_some_and(|s| s.ends_with('Z')), "{first}");
+    assert!(first["t"].is_u64(), "{first}");
 }

@@ -423,6 +423,25 @@ mod tests {
     }
 
     #[test]
+    fn run_started_carries_the_wall_clock_and_old_records_still_read() {
+        let old = r#"{"event":"run_started","run_id":"r","workflow":"w","record":"/x","nodes":[],"inputs":{},"t":0}"#;
+        match serde_json::from_str::<Event>(old).expect("an old record reads") {
+            Event::RunStarted { started, .. } => assert_eq!(started, None),
+            other => panic!("{other:?}"),
+        }
+        let new = r#"{"event":"run_started","run_id":"r","workflow":"w","record":"/x","nodes":[],"inputs":{},"started":"2026-12-02T11:47:37.123Z"}"#;
+        let e: Event = serde_json::from_str(new).expect("reads");
+        assert_eq!(json_of(&e)["started"], "2026-12-02T11:47:37.123Z");
+        let mut out = Vec::new();
+        write_logged(&mut out, &e, 5).expect("written");
+        let line = String::from_utf8(out).expect("utf-8");
+        assert!(
+            line.contains(r#""started":"2026-12-02T11:47:37.123Z""#) && line.contains(r#""t":5"#),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn attempts_are_flat_fields_of_node_started() {
         let e = Event::NodeStarted {
             node: "poll".into(),
