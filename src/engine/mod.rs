@@ -4,6 +4,7 @@
 mod cancel;
 mod child_env;
 mod clock;
+mod control;
 pub mod datapool;
 mod event;
 pub mod files;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cancel::CancelToken;
+pub use control::{NodeCommand, RunControl, StopMark};
 pub use event::{Attempt, ConditionResult, Event, NodeSummary, Stream, write_json, write_logged};
 pub use files::OutputFile;
 pub use lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
@@ -50,6 +52,8 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// A front end's handle to stop the run (keep a clone before starting it).
     pub cancel: CancelToken,
+    /// A front end's handle to steer single nodes (stop, restart, stdin, terminal size).
+    pub control: RunControl,
     /// `--datapool NAME=DIR`: data pools on top of the workflow's `datapools` (a name given
     /// here replaces the workflow's), checked folders.
     pub datapools: Vec<datapool::Pool>,
@@ -66,6 +70,7 @@ impl RunOptions {
             state_dir,
             kill_grace: Duration::from_secs(5),
             cancel: CancelToken::new(),
+            control: RunControl::new(),
             datapools: Vec::new(),
             load: crate::workflow::LoadOptions::default(),
         }

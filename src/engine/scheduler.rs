@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::child_env::{base_env, dropped_warning};
+use super::control::NodeCommand;
 use super::event::{Attempt, ConditionResult, Event, NodeSummary};
 use super::files;
 use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
@@ -127,6 +128,8 @@ pub(crate) async fn schedule(
         summaries: BTreeMap::new(),
     };
     d.start_mappings(&mut run).await;
+    // The front end's node commands; a second run on the same handle gets none.
+    let mut control = opts.control.take_receiver();
 
     loop {
         let asked = opts.cancel.level();
@@ -147,6 +150,7 @@ pub(crate) async fn schedule(
             joined = d.tasks.join_next_with_id() => d.joined(&mut run, joined).await,
             Some(sig) = signals.recv() => run.interrupt(sig),
             level = opts.cancel.above(run.cancelled()) => run.cancel(level),
+            Some(cmd) = next_command(&mut control) => d.command(&mut run, cmd).await,
         }
         d.moved(&mut run).await;
         d.send_stop(&run);
@@ -155,6 +159,22 @@ pub(crate) async fn schedule(
         d.skip(i, run.id(i).clone(), reason).await;
     }
     Ok(d.end(run.status(), &step_ids, t0, shown_inputs).await)
+}
+
+/// The next node command, or never when there is no receiver or every sender is gone.
+async fn next_command(
+    control: &mut Option<mpsc::UnboundedReceiver<NodeCommand>>,
+) -> Option<NodeCommand> {
+    match control {
+        Some(rx) => match rx.recv().await {
+            Some(cmd) => Some(cmd),
+            None => {
+                *control = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
 }
 
 /// Nodes that take time and are shown as such: services and timers.
@@ -242,6 +262,22 @@ impl Driver {
             *l = (*l).max(to);
             rises
         });
+    }
+
+    /// A front end's command for one node.
+    async fn command(&mut self, _run: &mut Run, cmd: NodeCommand) {
+        let (node, what) = match &cmd {
+            NodeCommand::Stop { node, .. } => (Some(node.as_str()), "stopping a single node"),
+            NodeCommand::Restart { node } => (Some(node.as_str()), "restarting a single node"),
+            NodeCommand::Input { node, .. } => (Some(node.as_str()), "typing to a node"),
+            NodeCommand::InputEof { node } => (Some(node.as_str()), "ending a node's input"),
+            NodeCommand::Resize { .. } => (None, "resizing services' terminals"),
+        };
+        self.send(Event::Warning {
+            node: node.map(Arc::from),
+            message: format!("{what} is not supported yet"),
+        })
+        .await;
     }
 
     async fn send(&self, e: Event) {

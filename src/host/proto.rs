@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Event, Stream};
+use zeroize::Zeroizing;
+
+use crate::engine::{Event, NodeCommand, StopMark, Stream};
 
 /// The protocol version this wfop speaks (host and client).
 pub const PROTOCOL: u32 = 1;
@@ -87,8 +89,8 @@ impl ClientHello {
 }
 
 /// What a client may ask of a run host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Cancel the run, as the TUI's `c` does (SIGTERM, then SIGKILL after the grace period).
     Cancel,
@@ -96,6 +98,48 @@ pub enum Command {
     Kill,
     /// Ask for a [`Status`] reply.
     Status,
+    /// Stop one node (SIGTERM, SIGKILL after the grace); the run treats it as `mark` says.
+    StopNode { node: String, mark: StopMark },
+    /// Start a new attempt of one node.
+    RestartNode { node: String },
+    /// Text for one node's stdin (never logged or recorded).
+    Input { node: String, data: String },
+    /// The end of one node's input.
+    InputEof { node: String },
+    /// The size of the terminal services on a pseudo-terminal write to.
+    Resize { cols: u16, rows: u16 },
+}
+
+impl Command {
+    /// The engine's command for one of the node commands, `None` for the run's own.
+    pub fn into_node(self) -> Option<NodeCommand> {
+        Some(match self {
+            Command::Cancel | Command::Kill | Command::Status => return None,
+            Command::StopNode { node, mark } => NodeCommand::Stop { node, mark },
+            Command::RestartNode { node } => NodeCommand::Restart { node },
+            Command::Input { node, data } => NodeCommand::Input {
+                node,
+                data: Zeroizing::new(data.into_bytes()),
+            },
+            Command::InputEof { node } => NodeCommand::InputEof { node },
+            Command::Resize { cols, rows } => NodeCommand::Resize { cols, rows },
+        })
+    }
+}
+
+impl From<NodeCommand> for Command {
+    fn from(c: NodeCommand) -> Command {
+        match c {
+            NodeCommand::Stop { node, mark } => Command::StopNode { node, mark },
+            NodeCommand::Restart { node } => Command::RestartNode { node },
+            NodeCommand::Input { node, data } => Command::Input {
+                node,
+                data: String::from_utf8_lossy(&data).into_owned(),
+            },
+            NodeCommand::InputEof { node } => Command::InputEof { node },
+            NodeCommand::Resize { cols, rows } => Command::Resize { cols, rows },
+        }
+    }
 }
 
 /// The reply to `status`.
@@ -216,6 +260,38 @@ pub fn status_line(s: &Status) -> String {
 mod tests {
     use super::*;
     use crate::engine::write_json;
+
+    #[test]
+    fn node_commands_travel_as_snake_case_objects_and_come_back_as_the_engine_s() {
+        let c: Command =
+            serde_json::from_str(r#"{"command":"stop_node","node":"a","mark":"failed"}"#).unwrap();
+        assert_eq!(
+            c.clone().into_node(),
+            Some(NodeCommand::Stop {
+                node: "a".into(),
+                mark: StopMark::Failed
+            })
+        );
+        let back = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            back,
+            r#"{"command":"stop_node","node":"a","mark":"failed"}"#
+        );
+        let typed = Command::from(NodeCommand::Input {
+            node: "b".into(),
+            data: Zeroizing::new(b"yes\n".to_vec()),
+        });
+        assert_eq!(
+            serde_json::to_string(&typed).unwrap(),
+            r#"{"command":"input","node":"b","data":"yes\n"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Command::Cancel).unwrap(),
+            r#"{"command":"cancel"}"#
+        );
+        assert!(Command::Status.into_node().is_none());
+        assert!(serde_json::from_str::<Command>(r#"{"command":"stop_node","node":"a"}"#).is_err());
+    }
 
     fn lines_of(e: &Event, t: Option<u64>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();

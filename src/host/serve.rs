@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 use super::launch::{LaunchDoc, Launched};
 use super::proto::{self, ClientHello, Command, HostHello, Mode, PROTOCOL, SOCKET, Status};
 use crate::engine::record::EVENTS;
-use crate::engine::{self, CancelToken, Event, Inputs, RunOptions, setup};
+use crate::engine::{self, CancelToken, Event, Inputs, RunControl, RunOptions, setup};
 use crate::secrets::handover;
 use crate::workflow::LoadOptions;
 
@@ -49,6 +49,8 @@ struct Shared {
     sessions: AtomicUsize,
     state: Mutex<String>,
     cancel: CancelToken,
+    /// Node commands (stop, restart, stdin, terminal size) go to the engine through it.
+    control: RunControl,
 }
 
 /// The run host's main: returns the process exit code (the run's, or 2 when it did not start).
@@ -67,6 +69,7 @@ pub fn main() -> i32 {
         }
     };
     let cancel = options.cancel.clone();
+    let control = options.control.clone();
     let (bump, written) = watch::channel(0u64);
     let shared: Arc<Mutex<Option<Arc<Shared>>>> = Arc::default();
     let mut announced = false;
@@ -97,6 +100,7 @@ pub fn main() -> i32 {
                 sessions: AtomicUsize::new(0),
                 state: Mutex::new("running".to_string()),
                 cancel: cancel.clone(),
+                control: control.clone(),
             });
             match serve(sh.clone()) {
                 Ok(()) => {
@@ -314,6 +318,15 @@ async fn session(stream: tokio::net::UnixStream, sh: Arc<Shared>) {
                 Ok(Command::Kill) => sh.cancel.kill(),
                 Ok(Command::Status) => {
                     let _ = reply_tx.send(proto::status_line(&status(&sh))).await;
+                }
+                Ok(node_command) => {
+                    if let Some(cmd) = node_command.into_node()
+                        && !sh.control.send(cmd)
+                    {
+                        let _ = reply_tx
+                            .send(proto::error_line("the run has ended: no node to steer"))
+                            .await;
+                    }
                 }
                 Err(_) => {
                     let _ = reply_tx

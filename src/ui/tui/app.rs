@@ -20,7 +20,7 @@ use super::prompt::{PromptEvent, PromptState};
 use super::theme::Theme;
 use crate::engine::setup::Prepared;
 use crate::engine::{
-    Attempt, Event, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream,
+    Attempt, Event, NodeCommand, NodeOutcome, NodeState, NodeSummary, RunReport, RunStatus, Stream,
 };
 use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
@@ -84,6 +84,8 @@ pub enum Effect {
     Cancel,
     /// Stop the running run now (SIGKILL).
     Kill,
+    /// Steer one node of the running run (stop, restart, stdin, terminal size).
+    Node(NodeCommand),
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
     /// Write this (redacted) text to a new file.

@@ -20,7 +20,7 @@ use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
 use crate::engine::record::RunDoc;
-use crate::engine::{self, CancelToken, setup};
+use crate::engine::{self, CancelToken, RunControl, setup};
 use crate::host;
 use crate::safe;
 use crate::secrets::prompt::BURST_GAP;
@@ -71,6 +71,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         scrollback_mib: options.scrollback_mib,
         state_dir: started.state_dir,
         cancel: None,
+        control: None,
         commands: Arc::default(),
         attach: None,
         home,
@@ -115,6 +116,7 @@ pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
         scrollback_mib: None,
         state_dir: state_dir.to_path_buf(),
         cancel: None,
+        control: None,
         commands: Arc::default(),
         attach: Some((dir, doc)),
         home: RunHome::Attached,
@@ -220,6 +222,8 @@ struct Ui {
     state_dir: PathBuf,
     /// A run in this process.
     cancel: Option<CancelToken>,
+    /// The in-process run's node commands (`None`: the run lives in a host, or is followed).
+    control: Option<RunControl>,
     /// A run in a run host: its commands and its pid.
     commands: Arc<Mutex<Option<(host::client::Commands, u32)>>>,
     /// `wfop attach`: the run's record folder and `run.json`.
@@ -380,6 +384,7 @@ impl Ui {
                 };
                 let options = request.options(self.state_dir.clone());
                 self.cancel = Some(options.cancel.clone());
+                self.control = Some(options.control.clone());
                 let tx = tx.clone();
                 let credits = credits.clone();
                 std::thread::spawn(move || {
@@ -407,6 +412,20 @@ impl Ui {
                     // A run in line mode (no host) is followed from its log, read only.
                     let why = format!(
                         "this run has no host to ask (it runs in line mode): stop it with kill {}",
+                        doc.pid
+                    );
+                    let _ = tx.send(AppEvent::EffectDone(EffectDone::StopRefused(why)));
+                }
+            }
+            Effect::Node(cmd) => {
+                let sent = match &self.control {
+                    Some(c) => c.send(cmd),
+                    None => self.command(host::Command::from(cmd)),
+                };
+                if !sent && let Some((_, doc)) = &self.attach {
+                    let why = format!(
+                        "this run has no host to ask (it runs in line mode, pid {}): its nodes \
+                         cannot be steered from here",
                         doc.pid
                     );
                     let _ = tx.send(AppEvent::EffectDone(EffectDone::StopRefused(why)));
