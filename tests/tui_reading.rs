@@ -72,18 +72,25 @@ fn filter_search_from_the_graph_and_copy_in_tmux() {
     t.keys("/");
     t.keys("ERROR");
     t.key("Enter");
-    t.wait_for(&mut seen, "the search's count", |s| s.contains("/ERROR 1/4"));
+    t.wait_for(&mut seen, "the search's count", |s| {
+        s.contains("/ERROR 1/4")
+    });
     // `&`, C-r, a regex; one line of context (`-` from the default two).
     t.keys("&");
     t.key("C-r");
     t.keys(r"code=E\d+7$");
-    t.wait_for(&mut seen, "the filter input", |s| s.contains(r"&re:code=E\d+7$"));
+    t.wait_for(&mut seen, "the filter input", |s| {
+        s.contains(r"&re:code=E\d+7$")
+    });
     t.key("Enter");
     t.keys("-");
     let s = plain(&t.wait_for(&mut seen, "the filtered view", |s| {
         s.contains("±1 3 of 201")
     }));
-    assert!(s.contains("req 56 ok") && s.contains("req 57 ERROR code=E57"), "{s}");
+    assert!(
+        s.contains("req 56 ok") && s.contains("req 57 ERROR code=E57"),
+        "{s}"
+    );
     assert!(!s.contains("req 10 ok"), "only matches and context: {s}");
     // n over the filtered view: the search's next match shown.
     t.keys("n");
@@ -121,6 +128,9 @@ fn filter_search_from_the_graph_and_copy_in_tmux() {
     let first: serde_json::Value =
         serde_json::from_str(events.lines().next().unwrap_or_default()).expect("json");
     assert_eq!(first["event"], "run_started");
-    assert!(first["started"].as_str().is_some_and(|s| s.ends_with('Z')), "{first}");
+    assert!(
+        first["started"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{first}"
+    );
     assert!(first["t"].is_u64(), "{first}");
 }

@@ -106,7 +106,9 @@ pub enum Confirm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Confirm(Confirm),
     Search(String),
     /// Typing a `&` filter.
@@ -843,20 +845,18 @@ fn key(app: &mut App, k: &KeyEvent) {
             _ => {}
         },
         Overlay::Filter(q) => match action {
-            Action::Submit => {
-                match app.logview.filter_start(&app.logs, &q, app.input_regex) {
-                    Ok(()) => {
-                        app.overlay = Overlay::None;
-                        if let Some(f) = &app.logview.filter
-                            && f.search.count() == 0
-                        {
-                            let q = f.search.label();
-                            app.say(format!("&{q}: no match yet (the filter stays on)"));
-                        }
+            Action::Submit => match app.logview.filter_start(&app.logs, &q, app.input_regex) {
+                Ok(()) => {
+                    app.overlay = Overlay::None;
+                    if let Some(f) = &app.logview.filter
+                        && f.search.count() == 0
+                    {
+                        let q = f.search.label();
+                        app.say(format!("&{q}: no match yet (the filter stays on)"));
                     }
-                    Err(e) => app.warn(e),
                 }
-            }
+                Err(e) => app.warn(e),
+            },
             Action::Back => app.overlay = Overlay::None,
             Action::ClearInput => app.overlay = Overlay::Filter(String::new()),
             Action::ToggleRegex => app.input_regex = !app.input_regex,
@@ -1116,8 +1116,11 @@ fn log_action(app: &mut App, action: Action) {
         Action::SearchNext => lv.search_next(store),
         Action::SearchPrev => lv.search_prev(store),
         Action::Back => {
+            // Esc undoes the latest layer: the region, the search highlight, the filter.
             if lv.cancel_region() {
-            } else if lv.search.is_active() {
+                return;
+            }
+            if lv.search.is_active() {
                 lv.search.clear();
             } else if lv.filter.is_some() {
                 lv.filter_clear();

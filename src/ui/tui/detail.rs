@@ -152,7 +152,10 @@ pub fn draw(app: &App, d: &Detail, area: Rect, buf: &mut Buffer) {
         .borders(Borders::ALL)
         .border_style(t.style(Role::BorderFocused))
         .title(Span::styled(
-            format!(" failure — {} ", keymap::hint(&keymap::active(Context::Detail))),
+            format!(
+                " failure — {} ",
+                keymap::hint(&keymap::active(Context::Detail))
+            ),
             t.style(Role::Title),
         ))
         .title_bottom(Line::styled(more, t.style(Role::Muted)).right_aligned());

@@ -212,9 +212,16 @@ mod tests {
 
     #[test]
     fn tmux_route_names_the_setting_when_blocked() {
-        assert_eq!(tmux_route(Some("on"), Some("external")), TmuxRoute::Passthrough);
+        assert_eq!(
+            tmux_route(Some("on"), Some("external")),
+            TmuxRoute::Passthrough
+        );
         assert_eq!(tmux_route(Some("all"), None), TmuxRoute::Passthrough);
-        assert_eq!(tmux_route(None, None), TmuxRoute::Passthrough, "an older tmux");
+        assert_eq!(
+            tmux_route(None, None),
+            TmuxRoute::Passthrough,
+            "an older tmux"
+        );
         assert_eq!(tmux_route(Some("off"), Some("on\n")), TmuxRoute::Direct);
         match tmux_route(Some("off"), Some("external")) {
             TmuxRoute::Blocked(m) => assert!(m.contains(TMUX_FIX), "{m}"),

@@ -58,12 +58,7 @@ impl Filter {
         if view.selection() != self.search.selection() {
             return;
         }
-        let key = (
-            self.search.count(),
-            view.first(),
-            view.end(),
-            self.context,
-        );
+        let key = (self.search.count(), view.first(), view.end(), self.context);
         if self.built == Some(key) {
             return;
         }
@@ -156,7 +151,11 @@ mod tests {
         assert!(f.matches_line(1) && !f.matches_line(2));
         st.push(n, Stream::Stdout, b"x\nERR 2\n", T);
         f.step(st.view(sel));
-        assert_eq!(f.shown(), &[0, 1, 2, 5, 6], "a context line after the last comes later");
+        assert_eq!(
+            f.shown(),
+            &[0, 1, 2, 5, 6],
+            "a context line after the last comes later"
+        );
         st.push(n, Stream::Stdout, b"y\n", T);
         f.step(st.view(sel));
         assert_eq!(f.shown(), &[0, 1, 2, 5, 6, 7]);

@@ -501,7 +501,11 @@ mod tests {
             dispatch(&detail, &key(KeyCode::Esc, KeyModifiers::NONE)),
             Some(A::Back)
         );
-        assert_eq!(dispatch(&detail, &ch('r')), None, "the detail view is modal");
+        assert_eq!(
+            dispatch(&detail, &ch('r')),
+            None,
+            "the detail view is modal"
+        );
         assert_eq!(dispatch(&graph, &ch('q')), Some(A::Quit));
     }
 

@@ -226,7 +226,11 @@ impl LogViewState {
     /// again at once, so the full count comes as fast as the scan goes).
     pub fn scan_pending(&self, store: &LogStore) -> bool {
         let view = store.view(self.sel);
-        self.search.is_pending(view) || self.filter.as_ref().is_some_and(|f| f.search.is_pending(view))
+        self.search.is_pending(view)
+            || self
+                .filter
+                .as_ref()
+                .is_some_and(|f| f.search.is_pending(view))
     }
 
     /// The selected line (the last one while following).
@@ -401,7 +405,11 @@ impl LogViewState {
     fn step_match(&mut self, store: &LogStore, forward: bool) {
         let filter_only = !self.search.is_active() && self.filter.is_some();
         // A filter's matching lines are whole lines: `n` goes past the cursor's own.
-        let byte = if filter_only && forward { usize::MAX } else { 0 };
+        let byte = if filter_only && forward {
+            usize::MAX
+        } else {
+            0
+        };
         let from = self.cursor(store).map(|c| (c, byte));
         let shown = |lv: &Self, line: u64| lv.filter.as_ref().is_none_or(|f| f.shows(line));
         let tries = if filter_only {
@@ -412,8 +420,14 @@ impl LogViewState {
         for _ in 0..tries {
             let line = match (filter_only, forward) {
                 (true, _) => {
-                    let Some(f) = self.filter.as_mut() else { return };
-                    if forward { f.search.next(from) } else { f.search.prev(from) }
+                    let Some(f) = self.filter.as_mut() else {
+                        return;
+                    };
+                    if forward {
+                        f.search.next(from)
+                    } else {
+                        f.search.prev(from)
+                    }
                 }
                 (false, true) => self.search.next(from),
                 (false, false) => self.search.prev(from),
@@ -703,10 +717,9 @@ impl LogViewState {
             };
             let q = crate::safe::line(&self.search.label()).into_owned();
             match self.search.current() {
-                Some((_, rank)) => t.push_str(&format!(
-                    " · /{q} {rank}/{}{more}",
-                    self.search.count()
-                )),
+                Some((_, rank)) => {
+                    t.push_str(&format!(" · /{q} {rank}/{}{more}", self.search.count()))
+                }
                 None => t.push_str(&format!(" · /{q} {}{more} matches", self.search.count())),
             }
         }
@@ -854,7 +867,10 @@ impl LogViewState {
 /// `HH:MM:SS.mmm` in the given time zone, for a wall-clock time in ms since the Unix epoch.
 pub fn absolute_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%H:%M:%S%.3f").to_string(),
+        Ok(ts) => ts
+            .to_zoned_datetime(tz.clone())
+            .strftime("%H:%M:%S%.3f")
+            .to_string(),
         Err(_) => "--:--:--.---".to_string(),
     }
 }
@@ -1146,7 +1162,11 @@ pub(crate) mod tests {
         // Five matches (10, 30, 50, 70, 90), two lines either side.
         assert_eq!(lines(&v, &s).len(), 25);
         assert_eq!(&lines(&v, &s)[..6], &[8, 9, 10, 11, 12, 28]);
-        assert!(v.title(&s).contains("&error ±2 5 of 100"), "{}", v.title(&s));
+        assert!(
+            v.title(&s).contains("&error ±2 5 of 100"),
+            "{}",
+            v.title(&s)
+        );
         v.filter_context(&s, -2);
         assert_eq!(lines(&v, &s), vec![10, 30, 50, 70, 90]);
         // Moving steps over the shown lines only.
@@ -1185,7 +1205,11 @@ pub(crate) mod tests {
         assert_eq!(v.region(), Some(1));
         v.line_down(&s);
         v.line_down(&s);
-        assert!(v.title(&s).ends_with("region 3 lines (y copies)"), "{}", v.title(&s));
+        assert!(
+            v.title(&s).ends_with("region 3 lines (y copies)"),
+            "{}",
+            v.title(&s)
+        );
         let (text, n) = v.take_region_text(&s).unwrap();
         assert_eq!((text.as_str(), n), ("line 1\nline 2\nline 3\n", 3));
         assert_eq!(v.region(), None, "the copy ends the region");

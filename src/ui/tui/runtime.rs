@@ -278,11 +278,16 @@ impl Ui {
             } else {
                 TICK_IDLE
             };
+            let scanning = app.logview.scan_pending(&app.logs);
             let wait = frames
                 .wait(now)
                 .unwrap_or(SIGNAL_POLL)
                 .min(next_tick.saturating_duration_since(now))
-                .min(SIGNAL_POLL);
+                .min(if scanning {
+                    Duration::ZERO
+                } else {
+                    SIGNAL_POLL
+                });
             match rx.recv_timeout(wait) {
                 Ok(ev) => {
                     let urgent = take_in(&mut app, ev, &credits);
@@ -307,19 +312,20 @@ impl Ui {
             let now = Instant::now();
             if now >= next_tick {
                 app::update(&mut app, AppEvent::Tick(now));
-                // A search or filter still scanning goes on at the next turn (each slice is
-                // bounded, so keys stay quick): the full count comes as fast as the scan.
-                next_tick = if app.logview.scan_pending(&app.logs) {
-                    now
-                } else {
-                    now + tick
-                };
+                next_tick = now + tick;
                 if app.is_running()
                     || app.logview.search.is_active()
                     || app.logview.filter.is_some()
                 {
                     frames.mark_dirty();
                 }
+            }
+            // A search or filter still scanning takes its next slice at once (each is
+            // bounded, and keys are read between two): the full count comes as fast as the
+            // scan, not one slice per tick.
+            if app.logview.scan_pending(&app.logs) {
+                app.logview.tick(&app.logs);
+                frames.mark_dirty();
             }
             if let Some(sig) = signals.take() {
                 app::update(&mut app, AppEvent::Signal(sig));

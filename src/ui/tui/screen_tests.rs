@@ -1620,7 +1620,11 @@ fn snapshot_filter_with_context_from_the_graph_pane() {
     ch(&mut app, '&');
     ctrl(&mut app, 'r');
     typed(&mut app, r"ERROR code=E\d+");
-    assert!(render(&app).contains(r"&re:ERROR code=E\d+▏"), "{}", render(&app));
+    assert!(
+        render(&app).contains(r"&re:ERROR code=E\d+▏"),
+        "{}",
+        render(&app)
+    );
     key(&mut app, KeyCode::Enter);
     ch(&mut app, '-');
     let screen = render(&app);
@@ -1637,7 +1641,10 @@ fn snapshot_filter_with_context_from_the_graph_pane() {
             .get(c)
             .map(|l| l.text().to_string())
     });
-    assert_eq!(line.as_deref(), Some("job 5: ERROR code=E5 upstream refused"));
+    assert_eq!(
+        line.as_deref(),
+        Some("job 5: ERROR code=E5 upstream refused")
+    );
     ch(&mut app, 'n');
     assert!(render(&app).contains("job 18: ERROR"));
     // A bad regex: a clear message, the input stays open to mend it.
@@ -1667,8 +1674,14 @@ fn snapshot_stderr_gutter_cut_marker_and_absolute_time() {
         screen.contains("12:00:01.500 [orchestrated] ▎ a very long stderr line"),
         "{screen}"
     );
-    assert!(screen.contains("12:00:01.500 [orchestrated]   job 39"), "{screen}");
-    assert!(screen.contains("…│"), "a cut marker at the right edge: {screen}");
+    assert!(
+        screen.contains("12:00:01.500 [orchestrated]   job 39"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("…│"),
+        "a cut marker at the right edge: {screen}"
+    );
     insta::assert_snapshot!(screen);
     // The gutter sign is muted, the stderr text is not red.
     let (w, h) = app.size;

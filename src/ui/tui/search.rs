@@ -387,18 +387,13 @@ pub fn regex_has_upper(pattern: &str) -> bool {
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            match chars.next() {
-                Some('p' | 'P') => {
-                    // `\pL` or `\p{…}`.
-                    if chars.next() == Some('{') {
-                        for c in chars.by_ref() {
-                            if c == '}' {
-                                break;
-                            }
-                        }
+            // `\pL` or `\p{…}`: skip the class name.
+            if matches!(chars.next(), Some('p' | 'P')) && chars.next() == Some('{') {
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
                     }
                 }
-                _ => {}
             }
             continue;
         }
@@ -467,7 +462,12 @@ impl Pattern {
                         .lines()
                         .rev()
                         .find(|l| l.trim_start().starts_with("error:"))
-                        .map(|l| l.trim_start().trim_start_matches("error:").trim().to_string())
+                        .map(|l| {
+                            l.trim_start()
+                                .trim_start_matches("error:")
+                                .trim()
+                                .to_string()
+                        })
                         .unwrap_or_else(|| text.lines().last().unwrap_or("").trim().to_string());
                     format!("bad regex: {why}")
                 }
@@ -697,7 +697,8 @@ mod tests {
     fn regex_search_with_smart_case_and_clear_errors() {
         let (st, _) = store(&["GET /a 200", "get /b 500", "POST /c 503"]);
         let mut s = Search::new();
-        s.set_pattern(r"^get /\w", true, Selection::All).expect("valid");
+        s.set_pattern(r"^get /\w", true, Selection::All)
+            .expect("valid");
         assert!(s.is_regex() && !s.case_sensitive);
         s.step(st.view(Selection::All));
         assert_eq!(s.count(), 2, "case ignored: no literal upper-case letter");
@@ -705,7 +706,8 @@ mod tests {
         s.set_pattern(r"^GET", true, Selection::All).expect("valid");
         s.step(st.view(Selection::All));
         assert_eq!(s.count(), 1, "an upper-case letter makes it case-sensitive");
-        s.set_pattern(r"\S+ 5\d\d", true, Selection::All).expect("valid");
+        s.set_pattern(r"\S+ 5\d\d", true, Selection::All)
+            .expect("valid");
         s.step(st.view(Selection::All));
         assert_eq!(s.count(), 2, "escapes are not literal letters");
         assert!(regex_has_upper("a[A-Z]") && !regex_has_upper(r"\p{Lu}\W\D"));
@@ -715,8 +717,13 @@ mod tests {
         assert_eq!(s.count(), 0);
         // A bad pattern is refused with the reason; the search stays as it was.
         s.set_pattern("50", false, Selection::All).unwrap();
-        let err = s.set_pattern("(unclosed", true, Selection::All).unwrap_err();
-        assert!(err.starts_with("bad regex:") && err.contains("unclosed"), "{err}");
+        let err = s
+            .set_pattern("(unclosed", true, Selection::All)
+            .unwrap_err();
+        assert!(
+            err.starts_with("bad regex:") && err.contains("unclosed"),
+            "{err}"
+        );
         assert_eq!(s.query(), "50");
         let err = s
             .set_pattern(&"a".repeat(MAX_REGEX_LEN + 1), true, Selection::All)

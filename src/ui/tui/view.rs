@@ -492,7 +492,12 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
     let w = usize::from(inner.width);
     let mut y = inner.y;
     let bottom = inner.y + inner.height;
-    buf.set_line(inner.x, y, &fit_status(app, node_detail(app), w), inner.width);
+    buf.set_line(
+        inner.x,
+        y,
+        &fit_status(app, node_detail(app), w),
+        inner.width,
+    );
     y += 1;
     let rows = app.mapping_rows();
     let (nw, vw, rw) = columns(rows, w);
