@@ -138,6 +138,14 @@ enum Command {
         /// secrets, print its id and return; attach with `wfop attach`
         #[arg(long)]
         detach: bool,
+        /// Rerun from this node onwards: the nodes it does not lead to do not run, their
+        /// outputs come from the run given by --reuse (default: this workflow's latest finished run)
+        #[arg(long, value_name = "NODE")]
+        from: Option<String>,
+        /// The finished run whose outputs --from reuses: a run id (or a unique prefix, or
+        /// `last`), or a run's record folder
+        #[arg(long, value_name = "RUN", requires = "from")]
+        reuse: Option<String>,
         /// TUI: run in this process, so that losing the terminal (SIGHUP) stops the run, as
         /// before runs had hosts (default: the run goes on in its host, and wfop detaches)
         #[arg(long, conflicts_with = "detach")]
@@ -208,7 +216,7 @@ enum Command {
     /// A run host (started by `wfop run`; reads its run from stdin)
     #[command(name = "__run-host", hide = true)]
     RunHost,
-    /// List recorded runs
+    /// List recorded runs, and why each ended (the node that failed, the signal, a rerun's reused run)
     Runs {
         /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
@@ -219,7 +227,7 @@ enum Command {
         run: String,
         /// Only this node's log
         node: Option<String>,
-        /// Keep printing while the run is going
+        /// Keep printing while the run is going, then end with its final status line (stderr)
         #[arg(short, long)]
         follow: bool,
         /// Only this attempt of the node (1, 2, …: loop iterations and retries)
@@ -268,6 +276,8 @@ fn main() -> ExitCode {
             datapools,
             theme,
             detach,
+            from,
+            reuse,
             stop_on_hangup,
             scrollback,
             scrollback_mib,
@@ -320,6 +330,7 @@ fn main() -> ExitCode {
                 state_dir,
                 datapools,
                 color: stderr_color(),
+                rerun: from.map(|from| start::Rerun { from, reuse }),
             };
             let code = start::run(request, front);
             ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -30,6 +30,69 @@ fn bundled_workflows_check_clean() {
     );
 }
 
+/// Every workflow shipped in `workflows/` but `broken.json` checks clean (the BPMN one with its
+/// binding file beside it).
+#[test]
+fn every_bundled_workflow_but_the_broken_one_checks_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") || n.ends_with(".bpmn"))
+        .filter(|n| !n.ends_with(".input.json") && !n.ends_with(".services.json"))
+        .filter(|n| n != "broken.json")
+        .map(|n| format!("workflows/{n}"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let out = wfop(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for f in &files {
+        assert!(
+            text(&out.stdout).contains(&format!("ok: {f} (")),
+            "{f}: {}",
+            text(&out.stdout)
+        );
+    }
+    assert_eq!(text(&out.stderr), "");
+}
+
+/// `workflows/broken.json`, the README's example, has exactly its three deliberate mistakes,
+/// each with its position, and the README shows what `wfop check` prints for it, byte for byte.
+#[test]
+fn the_shipped_broken_workflow_shows_exactly_its_three_mistakes() {
+    let out = wfop(&["check", "workflows/broken.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let findings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("warning:") || l.contains("┌─"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            "error: unknown field `lable` in a node, did you mean `label`?",
+            "┌─ workflows/broken.json:15:7",
+            "error: this `secret_value` names a secret the workflow does not declare in its `secrets`, did you mean `ibm_api_token`?",
+            "┌─ workflows/broken.json:21:71",
+            "error: in the expression for `backend`: expected an expression after `+`, found end of input",
+            "┌─ workflows/broken.json:25:49",
+        ],
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("wfop: workflows/broken.json: 3 errors\n"),
+        "{stderr}"
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let shown = format!("$ wfop check workflows/broken.json\n{stderr}```");
+    assert!(readme.contains(&shown), "the README shows:\n{stderr}");
+}
+
 #[test]
 fn broken_file_exits_2_with_positions_for_every_error() {
     let dir = scratch("broken");

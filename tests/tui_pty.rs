@@ -107,6 +107,9 @@ fn secret_typed_at_the_prompt_never_reaches_the_screen() {
     );
     assert!(after.contains("orchestrated"), "{after}");
     assert!(after.contains("record: "), "{after}");
+    // The outputs the run produced, as --plain prints them.
+    assert!(after.contains("wfop: outputs"), "{after}");
+    assert!(after.contains("counts   {\"00000\":"), "{after}");
     assert_eq!(
         std::fs::read_to_string(&exit).expect("exit code").trim(),
         "0"

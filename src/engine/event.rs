@@ -44,6 +44,9 @@ pub struct NodeSummary {
     pub signal: Option<i32>,
     /// Why it failed or was skipped (redacted).
     pub reason: Option<String>,
+    /// The run whose outputs it reused instead of running (`--from NODE --reuse RUN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<String>,
 }
 
 /// Which run of a node an event is about. `attempt` counts every run of the node in this run
@@ -100,6 +103,23 @@ pub enum Event {
         /// in the record, the absolute time of everything. Absent in records before issue 15.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         started: Option<String>,
+    },
+    /// A rerun (`wfop run --from NODE --reuse RUN`), right after `RunStarted`: the run it
+    /// reuses (`run_id`, its `record` folder), the node it starts from, and the steps whose
+    /// outputs it takes from that run instead of running them.
+    Reusing {
+        run_id: String,
+        record: PathBuf,
+        from: String,
+        nodes: Vec<String>,
+    },
+    /// A step of a rerun that does not run took this attempt from the reused run `run_id`
+    /// (instead of `NodeStarted`): its recorded result goes through its output mapping again
+    /// (`Outputs` follows), then `NodeFinished` (`succeeded`, no duration of its own).
+    NodeReused {
+        node: Arc<str>,
+        attempt: u32,
+        run_id: String,
     },
     /// A step started an attempt: a service was spawned (`pid`), or a timer began to wait
     /// (`pid` null; `TimerStarted` follows).

@@ -15,6 +15,7 @@ mod pyjson;
 mod reaper;
 pub mod record;
 mod redact;
+pub mod reuse;
 mod run;
 mod sandbox;
 mod scheduler;
@@ -60,6 +61,9 @@ pub struct RunOptions {
     /// How the workflow file was read (`--process`, `--services`): kept in the record, so
     /// that `wfop attach` reads it the same way.
     pub load: crate::workflow::LoadOptions,
+    /// `--from NODE --reuse RUN`: the nodes that do not run take their outputs from that
+    /// run's record (engine/reuse.rs).
+    pub reuse: Option<Arc<reuse::Reuse>>,
 }
 
 impl RunOptions {
@@ -73,6 +77,7 @@ impl RunOptions {
             control: RunControl::new(),
             datapools: Vec::new(),
             load: crate::workflow::LoadOptions::default(),
+            reuse: None,
         }
     }
 }

@@ -114,6 +114,25 @@ pub struct RunDoc {
     pub error: Option<String>,
     /// The workflow variables at the end of the run (shared with the report).
     pub variables: Option<ShownVars>,
+    /// The workflow's edges and error paths as `[from, to]` node ids: what a later
+    /// `--reuse` of this run compares its workflow with (engine/reuse.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<(String, String)>,
+    /// A rerun (`--from NODE --reuse RUN`): the run it reused and what it took from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<ReusedDoc>,
+}
+
+/// What a rerun took from the run it reused (`RunDoc::reused`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReusedDoc {
+    /// The reused run's id and record folder.
+    pub run_id: String,
+    pub record: PathBuf,
+    /// The node the rerun started from.
+    pub from: String,
+    /// The steps whose outputs were reused (they did not run), in file order.
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +166,10 @@ pub struct NodeDoc {
     /// The last attempt's extra output files, kept (redacted) in the record (engine/files.rs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<OutputFile>,
+    /// The run whose outputs of this step were reused instead of running it (a rerun with
+    /// `--from NODE --reuse RUN`); its status is then that run's `succeeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// One attempt of a step in `run.json`.
@@ -182,6 +205,73 @@ impl RunDoc {
             ABANDONED
         } else {
             self.status.as_str()
+        }
+    }
+
+    /// Why the run ended as it did, in a few words (redacted, as the record is): the signal
+    /// that interrupted it, the node whose failure failed it (the first to end) and why, that
+    /// it was cancelled, why it was abandoned; `None` for a success and a live run. A rerun
+    /// says which run it reused.
+    pub fn why(&self) -> Option<String> {
+        let because = match self.status {
+            RunState::Running if self.is_live() => return None,
+            RunState::Succeeded => None,
+            RunState::Interrupted => Some(match self.signal {
+                Some(s) => format!("stopped by {} (signal {s})", super::signals::name(s)),
+                None => "stopped by a signal".to_string(),
+            }),
+            RunState::Cancelled => Some("cancelled by its operator".to_string()),
+            RunState::Failed => Some(self.failure()),
+            RunState::Running | RunState::Abandoned => {
+                Some(self.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "its wfop (pid {}) ended without finishing the record",
+                        self.pid
+                    )
+                }))
+            }
+        };
+        let rerun = self.reused.as_ref().map(|r| {
+            format!(
+                "rerun from {}, reusing run {} ({} node{})",
+                r.from,
+                r.run_id,
+                r.nodes.len(),
+                if r.nodes.len() == 1 { "" } else { "s" }
+            )
+        });
+        match (because, rerun) {
+            (Some(b), Some(r)) => Some(format!("{b}; {r}")),
+            (b, r) => b.or(r),
+        }
+    }
+
+    /// The failure that failed the run: the first failed step to end, with its reason, else
+    /// the run's own error (a gateway's, a start mapping's).
+    fn failure(&self) -> String {
+        let failed = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.status,
+                    NodeState::Done(super::NodeOutcome::Failed | super::NodeOutcome::TimedOut)
+                )
+            })
+            .min_by(|a, b| a.finished.cmp(&b.finished));
+        match (failed, &self.error) {
+            (Some(n), _) => {
+                let how = match n.status {
+                    NodeState::Done(super::NodeOutcome::TimedOut) => "timed out",
+                    _ => "failed",
+                };
+                match &n.reason {
+                    Some(r) => format!("{} {how}: {r}", n.id),
+                    None => format!("{} {how}", n.id),
+                }
+            }
+            (None, Some(e)) => e.clone(),
+            (None, None) => "failed".to_string(),
         }
     }
 
@@ -544,6 +634,8 @@ mod tests {
             nodes: Vec::new(),
             error: None,
             variables: None,
+            edges: Vec::new(),
+            reused: None,
         }
     }
 

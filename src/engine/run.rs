@@ -51,6 +51,9 @@ pub(crate) enum Action {
     Start(usize, Attempt),
     /// Wait out this attempt of a timer (the node is `Running`).
     Wait(usize, Attempt),
+    /// Take this attempt of a reused step (`--from NODE --reuse RUN`) from the reused run's
+    /// record instead of running it (the node is `Running`; it counts against no limit).
+    Reuse(usize, Attempt),
     /// Evaluate this exclusive gateway's outgoing conditions and answer with `decided`.
     Decide { node: usize, iteration: u32 },
     /// The node got a token once more than its `max_iterations` allow: it failed without
@@ -106,6 +109,8 @@ pub(crate) struct Run {
     caught: Vec<bool>,
     /// The last attempt's outcome (what a retry abandoned by a stop ends with).
     last: Vec<NodeOutcome>,
+    /// Steps that do not run: their attempts are taken from a reused run (`Action::Reuse`).
+    reused: Vec<bool>,
     /// Edges a token moved along since the scheduler last asked (workflow edge indices).
     moved: Vec<usize>,
     policy: Policy,
@@ -186,6 +191,7 @@ impl Run {
             retry_due: vec![false; n],
             caught: vec![false; n],
             last: vec![NodeOutcome::Succeeded; n],
+            reused: vec![false; n],
             moved: Vec::new(),
             policy,
             running: 0,
@@ -195,6 +201,13 @@ impl Run {
             stop: Stop::None,
             cursor: 0,
             changed: false,
+        }
+    }
+
+    /// Marks steps that do not run (`Action::Reuse` instead of `Start` and `Wait`).
+    pub fn reuse(&mut self, reused: impl Fn(usize) -> bool) {
+        for (i, r) in self.reused.iter_mut().enumerate() {
+            *r = reused(i);
         }
     }
 
@@ -261,7 +274,8 @@ impl Run {
             return None;
         }
         let kind = self.nodes[i].kind;
-        if kind == NodeKind::Service && self.running >= self.policy.max_parallel.max(1) {
+        let reused = self.reused[i] && matches!(kind, NodeKind::Service | NodeKind::Timer);
+        if kind == NodeKind::Service && !reused && self.running >= self.policy.max_parallel.max(1) {
             return None;
         }
         if !self.consume(i) {
@@ -285,6 +299,11 @@ impl Run {
         self.iterations[i] += 1;
         self.try_no[i] = 1;
         self.caught[i] = false;
+        if reused {
+            self.attempts[i] += 1;
+            self.state[i] = NodeState::Running;
+            return Some(Action::Reuse(i, self.attempt(i)));
+        }
         match kind {
             NodeKind::Start | NodeKind::Parallel => {
                 self.state[i] = NodeState::Done(NodeOutcome::Succeeded);
@@ -429,7 +448,10 @@ impl Run {
         outcome: NodeOutcome,
         error_path: Option<usize>,
     ) -> Finished {
-        if self.state[node] == NodeState::Running && self.nodes[node].kind == NodeKind::Service {
+        if self.state[node] == NodeState::Running
+            && self.nodes[node].kind == NodeKind::Service
+            && !self.reused[node]
+        {
             self.running -= 1;
         }
         self.last[node] = outcome;
@@ -683,6 +705,34 @@ mod tests {
 
     const DIAMOND: (&str, &str) = ("start a b c d end", "start>a start>b a>c b>d c>end d>end");
 
+    /// Reused steps are taken, not started, whatever `max_parallel` says; the run goes on
+    /// from them as from steps that ran.
+    #[test]
+    fn reused_steps_are_taken_from_the_record_and_count_against_no_limit() {
+        let mut r = run("start a b c end", "start>a a>b b>c c>end", 1, false);
+        let b = by_id(&r, "b");
+        r.reuse(|i| i < b);
+        let mut seen = Vec::new();
+        while let Some(a) = r.next_action() {
+            match a {
+                Action::Reuse(i, at) => {
+                    assert_eq!(at.attempt, 1);
+                    seen.push(format!("reuse {}", r.id(i)));
+                    assert_eq!(r.finish(i, Succeeded, None), Finished::Done);
+                }
+                Action::Start(i, _) => seen.push(format!("start {}", r.id(i))),
+                other => panic!("{other:?}"),
+            }
+        }
+        // `start` is not a step: `a` is the only reused one; `b` starts after it.
+        assert_eq!(seen, ["reuse a", "start b"]);
+        assert_eq!(r.running(), 1);
+        end(&mut r, "b", Succeeded);
+        assert_eq!(starts(&mut r), ["c"]);
+        end(&mut r, "c", Succeeded);
+        assert_eq!(r.status(), RunStatus::Succeeded);
+    }
+
     #[test]
     fn a_chain_runs_in_order_and_succeeds() {
         let mut r = run("start a b end", "start>a a>b b>end", 4, false);
@@ -884,6 +934,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(a) = r.next_action() {
             out.push(match a {
+                Action::Reuse(i, a) => format!("reuse {}#{}", r.id(i), a.attempt),
                 Action::Start(i, a) | Action::Wait(i, a) => {
                     let verb = if r.nodes[i].kind == NodeKind::Timer {
                         "wait"

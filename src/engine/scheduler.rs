@@ -18,8 +18,9 @@ use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 use super::mapping::{
     AttemptEnd, apply_error_output, apply_output, eval_condition, eval_error_expression, eval_input,
 };
-use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, RunDoc};
+use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, ReusedDoc, RunDoc};
 use super::redact::{Redactor, ShownVars, redact_value};
+use super::reuse::{self, Reuse};
 use super::run::{Action, Finished, Policy, Run};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
@@ -65,6 +66,24 @@ pub(crate) async fn schedule(
             started: Some(clock::rfc3339(started)),
         })
         .await;
+    if let Some(r) = &opts.reuse {
+        let _ = events
+            .send(Event::Reusing {
+                run_id: r.run_id.clone(),
+                record: r.record.clone(),
+                from: r.from.clone(),
+                nodes: r.nodes.clone(),
+            })
+            .await;
+        // The reused outputs were made from that run's inputs; compared as both are shown.
+        let json = |v: &ShownVars| serde_json::to_value(v).unwrap_or_default();
+        if json(&r.inputs) != json(&shown_inputs) {
+            warnings.push(format!(
+                "the inputs differ from run {}'s: its reused outputs were made from its own",
+                r.run_id
+            ));
+        }
+    }
     for w in warnings {
         let _ = events
             .send(Event::Warning {
@@ -114,7 +133,11 @@ pub(crate) async fn schedule(
         keep_going: opts.keep_going,
     };
     let mut run = Run::new(&wf, policy);
+    if let Some(r) = &opts.reuse {
+        run.reuse(|i| r.reused(i));
+    }
     let mut d = Driver {
+        reuse: opts.reuse.clone(),
         wf,
         ctx,
         record,
@@ -251,6 +274,8 @@ struct Driver {
     /// The attempt each running or waiting step is at.
     current: HashMap<usize, Attempt>,
     summaries: BTreeMap<usize, NodeSummary>,
+    /// A rerun's reused run (`--from NODE --reuse RUN`).
+    reuse: Option<Arc<Reuse>>,
 }
 
 impl Driver {
@@ -349,6 +374,7 @@ impl Driver {
                 }
             }
             Action::Wait(i, attempt) => self.start_timer(run, i, attempt).await,
+            Action::Reuse(i, attempt) => self.reused(run, i, attempt).await,
             Action::Decide { node, iteration } => {
                 let (conditions, taken) = self.decide(node);
                 let event = Event::GatewayDecision {
@@ -522,6 +548,71 @@ impl Driver {
         });
         self.task_node.insert(handle.id(), i);
         Ok(())
+    }
+
+    /// An attempt of a step that does not run in a rerun: its recorded result from the reused
+    /// run goes through its output mapping as a new result would, and it ends `succeeded`;
+    /// a step the reused run has no success of fails, saying so.
+    async fn reused(&mut self, run: &mut Run, i: usize, attempt: Attempt) {
+        let now = SystemTime::now();
+        self.begin_attempt(i, attempt, now);
+        let wf = self.wf.clone();
+        let node = &wf.nodes[i];
+        let id: Arc<str> = node.id.as_str().into();
+        let Some(reuse) = self.reuse.clone() else {
+            return;
+        };
+        let doc = reuse.docs.get(node.id.as_str());
+        let succeeded = doc.filter(|d| d.status == NodeState::Done(NodeOutcome::Succeeded));
+        let Some(doc) = succeeded else {
+            let why = match doc {
+                None => "it is not in that run's record".to_string(),
+                Some(d) => match d.status {
+                    NodeState::Done(o) => format!("it was {} there", o.as_str()),
+                    _ => "it did not run there".to_string(),
+                },
+            };
+            let reason = format!(
+                "run {} has no successful outputs of this node to reuse: {why}",
+                reuse.run_id
+            );
+            let out = Outcome::failed(now, Instant::now(), reason);
+            self.ended(run, i, out).await;
+            return;
+        };
+        if let Ok(log) = self.log_for(i, attempt) {
+            let mut l = log.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = l.note(
+                now,
+                &format!(
+                    "reused the outputs of run {} (its log: wfop logs {} {})",
+                    reuse.run_id, reuse.run_id, node.id
+                ),
+            );
+        }
+        if let Some(d) = self.record.node_mut(&node.id) {
+            d.reused_from = Some(reuse.run_id.clone());
+        }
+        self.send(Event::NodeReused {
+            node: id,
+            attempt: attempt.attempt,
+            run_id: reuse.run_id.clone(),
+        })
+        .await;
+        let mut out = Outcome::failed(now, Instant::now(), String::new());
+        out.status = NodeOutcome::Succeeded;
+        out.reason = None;
+        out.result = doc.result.clone().unwrap_or(Value::Null);
+        out.exit_code = doc.exit_code;
+        let node = &self.wf.nodes[i];
+        match apply_output(node, &out.result, &mut self.vars) {
+            Ok(set) => self.outputs(&node.id, &set).await,
+            Err(reason) => {
+                out.status = NodeOutcome::Failed;
+                out.reason = Some(self.ctx.redactor.redact_str(&reason));
+            }
+        }
+        self.ended(run, i, out).await;
     }
 
     /// Starts a timer's wait; the run's stop cancels it.
@@ -819,6 +910,13 @@ impl Driver {
                 exit_code: out.exit_code,
                 signal: out.signal,
                 reason: out.reason.clone(),
+                reused: self
+                    .record
+                    .doc
+                    .nodes
+                    .iter()
+                    .find(|d| d.id == node.id)
+                    .and_then(|d| d.reused_from.clone()),
             },
         );
         self.send(Event::NodeFinished {
@@ -852,6 +950,7 @@ impl Driver {
                 exit_code: None,
                 signal: None,
                 reason: Some(reason.clone()),
+                reused: None,
             },
         );
         let _ = self
@@ -985,6 +1084,7 @@ fn create_record(
             iterations: 0,
             attempts: Vec::new(),
             files: Vec::new(),
+            reused_from: None,
         })
         .collect();
     let mut last = None;
@@ -1014,6 +1114,13 @@ fn create_record(
             nodes: nodes.clone(),
             error: None,
             variables: None,
+            edges: reuse::edge_list(wf),
+            reused: opts.reuse.as_ref().map(|r| ReusedDoc {
+                run_id: r.run_id.clone(),
+                record: r.record.clone(),
+                from: r.from.clone(),
+                nodes: r.nodes.clone(),
+            }),
         };
         match Record::create(&opts.state_dir, doc) {
             Ok(r) => return Ok(r),

@@ -31,6 +31,34 @@ pub struct Prepared {
     pub missing: Vec<Missing>,
     /// What the front end warns about before the run, in this order (empty when none).
     pub warnings: Vec<Warning>,
+    /// A rerun from one node reusing a finished run's outputs (`--from NODE --reuse RUN`).
+    pub reuse: Option<Arc<super::reuse::Reuse>>,
+}
+
+impl Prepared {
+    /// Makes this a rerun planned by `reuse`: only the secrets of the nodes that run are still
+    /// missing (a reused node does not run: nothing asks for its secrets).
+    pub fn rerun(&mut self, reuse: super::reuse::Reuse) {
+        let wf = &self.workflow;
+        let running: Vec<&str> = (0..wf.nodes.len())
+            .filter(|&i| !reuse.reused(i))
+            .map(|i| wf.nodes[i].id.as_str())
+            .collect();
+        let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for node in wf.nodes.iter().filter(|n| running.contains(&n.id.as_str())) {
+            for (secret, used) in node_secrets(node) {
+                needed.entry(secret).or_default().push(used);
+            }
+        }
+        self.missing.retain_mut(|m| match needed.get(&m.name) {
+            Some(used) => {
+                m.used_by = used.clone();
+                true
+            }
+            None => false,
+        });
+        self.reuse = Some(Arc::new(reuse));
+    }
 }
 
 /// Something worth a warning that does not stop the run.
@@ -122,21 +150,27 @@ fn errors(n: usize) -> String {
 pub fn secret_uses(wf: &Workflow) -> BTreeMap<String, Vec<String>> {
     let mut uses: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in &wf.nodes {
-        for b in node.bound_secrets() {
-            uses.entry(b.secret.clone())
-                .or_default()
-                .push(format!("{} ({})", node.id, b.param));
-        }
-        // A hub node's credentials are workflow secrets too.
-        if let Some(workflow::Run::Hub(hub)) = &node.run {
-            for name in hub.auth.secret_names() {
-                uses.entry(name.to_string())
-                    .or_default()
-                    .push(format!("{} (hub credentials)", node.id));
-            }
+        for (secret, used) in node_secrets(node) {
+            uses.entry(secret).or_default().push(used);
         }
     }
     uses
+}
+
+/// The workflow secrets one node uses, each with where: `node (param)`.
+fn node_secrets(node: &workflow::Node) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = node
+        .bound_secrets()
+        .iter()
+        .map(|b| (b.secret.clone(), format!("{} ({})", node.id, b.param)))
+        .collect();
+    // A hub node's credentials are workflow secrets too.
+    if let Some(workflow::Run::Hub(hub)) = &node.run {
+        for name in hub.auth.secret_names() {
+            out.push((name.to_string(), format!("{} (hub credentials)", node.id)));
+        }
+    }
+    out
 }
 
 /// Loads everything a run needs: the workflow file, the `--input` file and the secret
@@ -209,6 +243,7 @@ pub fn prepare_with(
         secrets,
         missing,
         warnings,
+        reuse: None,
     })
 }
 

@@ -32,6 +32,9 @@ pub struct Launch {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<Pool>,
+    /// A rerun (`--from NODE --reuse RUN`): the reused run's record folder and the node; the
+    /// host plans it again from the record (engine/reuse.rs).
+    pub rerun: Option<(PathBuf, String)>,
 }
 
 /// The first line on the host's stdin.
@@ -46,6 +49,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<(String, PathBuf)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<(PathBuf, String)>,
 }
 
 /// A started run host.
@@ -76,6 +81,10 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
             .iter()
             .map(|p| (p.name.clone(), abs(&p.dir)))
             .collect(),
+        rerun: run
+            .rerun
+            .as_ref()
+            .map(|(dir, from)| (abs(dir), from.clone())),
     };
     let mut cmd = Command::new(exe);
     cmd.arg(HOST_COMMAND)

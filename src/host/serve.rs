@@ -214,6 +214,11 @@ fn receive() -> Result<Received, String> {
         })
         .collect();
     options.load = load;
+    if let Some((record, from)) = &doc.rerun {
+        let plan =
+            engine::reuse::plan(&workflow, record, from).map_err(|e| format!("wfop: {e}"))?;
+        options.reuse = Some(Arc::new(plan));
+    }
     Ok((options, workflow, Arc::new(Inputs::from_raw(raw)), secrets))
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::start::{EXIT_INVALID, RunRequest};
-use super::summary::{self, Layout, Summary};
+use super::summary::{self, Layout, Summary, write_outputs};
 use crate::engine::record::{self, LogTail, RecordError};
 use crate::engine::{Event, NodeOutcome};
 use crate::human::{self, Form};
@@ -60,6 +60,30 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             safe::line(run_id),
             safe::line(workflow),
             safe::path(record)
+        ),
+        Event::Reusing {
+            run_id,
+            from,
+            nodes,
+            ..
+        } => {
+            let reused = match nodes.is_empty() {
+                true => "nothing".to_string(),
+                false => nodes.join(", "),
+            };
+            writeln!(
+                out,
+                "wfop: rerun from {}, reusing run {}: {}",
+                safe::line(from),
+                safe::line(run_id),
+                safe::line(&reused)
+            )
+        }
+        Event::NodeReused { node, run_id, .. } => writeln!(
+            out,
+            "wfop: {} reused (the outputs of run {})",
+            safe::line(&**node),
+            safe::line(run_id)
         ),
         Event::NodeStarted { node, attempt, pid } => {
             let mut parts = Vec::new();
@@ -257,25 +281,56 @@ pub fn print_runs(state_dir: &Path, out: &mut impl Write) -> io::Result<()> {
         .map(|r| safe::line(&r.run_id).chars().count())
         .max()
         .unwrap_or(6);
+    let ww = runs
+        .iter()
+        .map(|r| safe::line(&r.workflow).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     writeln!(
         out,
-        "{:w$}  {:11} {:>9}  {:24}  workflow",
-        "run", "status", "duration", "started"
+        "{:w$}  {:11} {:>9}  {:24}  workflow{}  why",
+        "run",
+        "status",
+        "duration",
+        "started",
+        safe::line(&" ".repeat(ww - 8))
     )?;
     for r in runs {
         let dur = r
             .duration_ms
             .map_or("-".into(), |ms| human::millis(ms, Form::Summary));
-        writeln!(
-            out,
-            "{:w$}  {:11} {dur:>9}  {:24}  {}",
+        let row = format!(
+            "{:w$}  {:11} {dur:>9}  {:24}  ",
             safe::line(&r.run_id),
             safe::line(&r.shown_status()),
             safe::line(&r.started),
-            safe::line(&r.workflow)
-        )?;
+        );
+        match r.why() {
+            Some(why) => writeln!(
+                out,
+                "{}{:ww$}  {}",
+                safe::line(&row),
+                safe::line(&r.workflow),
+                safe::line(&why)
+            )?,
+            None => writeln!(out, "{}{}", safe::line(&row), safe::line(&r.workflow))?,
+        }
     }
     Ok(())
+}
+
+/// The status line a finished run ends with: `wfop: run ID succeeded in 1.2s`, `… failed in
+/// 3s: compute failed: exited with code 3`.
+pub fn final_line(d: &record::RunDoc) -> String {
+    let mut line = format!("wfop: run {} {}", d.run_id, d.shown_status());
+    if let Some(ms) = d.duration_ms {
+        line.push_str(&format!(" in {}", human::millis(ms, Form::Summary)));
+    }
+    if let Some(why) = d.why() {
+        line.push_str(&format!(": {why}"));
+    }
+    safe::line(&line).into_owned()
 }
 
 /// `wfop logs RUN [NODE [--attempt N]] [--follow]`: a node's log (or one attempt's section of
@@ -347,50 +402,23 @@ pub fn print_logs(
         }
         out.flush().map_err(write_err)?;
         if !live {
-            if record::read_doc(&dir).is_ok_and(|d| d.shown_status() == record::ABANDONED) {
+            let end = record::read_doc(&dir).map(|d| record::settle(&dir, d));
+            if end
+                .as_ref()
+                .is_ok_and(|d| d.shown_status() == record::ABANDONED)
+            {
                 eprintln!(
                     "wfop: run {} ended abnormally: its wfop process is gone and the record was never finished",
                     safe::line(&doc.run_id)
                 );
+            } else if let (true, Ok(d)) = (follow, &end) {
+                // `--follow` ends with how the run ended, as the run's own last line.
+                eprintln!("{}", safe::text(&final_line(d)));
             }
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Longest rendering of one output variable in the plain summary.
-const OUTPUT_PREVIEW: usize = 160;
-
-/// The workflow variables the run produced or changed (already redacted by the engine), one per
-/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
-fn write_outputs(
-    out: &mut impl Write,
-    inputs: &crate::engine::ShownVars,
-    variables: &crate::engine::ShownVars,
-) -> io::Result<()> {
-    let produced: Vec<(&str, crate::engine::VarRef)> = variables
-        .iter()
-        .filter(|(k, v)| inputs.get(k) != Some(*v))
-        .collect();
-    if produced.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "wfop: outputs")?;
-    let w = produced
-        .iter()
-        .map(|(k, _)| safe::line(k).chars().count())
-        .max()
-        .unwrap_or(0);
-    for (name, value) in produced {
-        let mut text = serde_json::to_string(&value).unwrap_or_default();
-        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
-            text.truncate(cut);
-            text.push('…');
-        }
-        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
-    }
-    Ok(())
 }
 
 /// The line front end's start: the request prepared (warnings printed), its missing secrets
@@ -431,7 +459,7 @@ pub fn run(request: RunRequest, mode: Mode) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let options = request.options(state_dir);
+    let options = request.options_for(state_dir, &prepared);
     let out = sink(mode, io::stdout());
     match engine::run(
         prepared.workflow,
@@ -546,6 +574,7 @@ mod tests {
             exit_code: Some(3),
             signal: None,
             reason: Some("exit code 3".into()),
+            reused: None,
         }];
         let e = Event::RunFinished {
             status: crate::engine::RunStatus::Failed,

@@ -27,6 +27,10 @@ pub fn launch(
         keep_going: request.keep_going,
         state_dir: state_dir.to_path_buf(),
         datapools: request.datapools.clone(),
+        rerun: prepared
+            .reuse
+            .as_ref()
+            .map(|r| (r.record.clone(), r.from.clone())),
     };
     host::launch(&run, &prepared.secrets)
 }

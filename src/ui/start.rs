@@ -1,11 +1,11 @@
 //! The one start path of `wfop run` for both front ends: the `RunRequest` main builds from the
 //! command line, preparing it (the engine's typed errors and warnings rendered here), its options.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::diag;
 use crate::engine::setup::{self, FileDiagnostics, PrepareError, Prepared, Warning};
-use crate::engine::{RunOptions, record};
+use crate::engine::{RunOptions, record, reuse};
 use crate::safe;
 use crate::secrets::SecretArg;
 use crate::secrets::store::nth;
@@ -35,6 +35,16 @@ pub struct RunRequest {
     pub datapools: Vec<crate::engine::datapool::Pool>,
     /// Colour for diagnostics on stderr.
     pub color: bool,
+    /// `--from NODE [--reuse RUN]`: rerun from a node, reusing a finished run's outputs.
+    pub rerun: Option<Rerun>,
+}
+
+/// `--from NODE --reuse RUN` (engine/reuse.rs): RUN is a run id (a unique prefix, `last`) or
+/// a record folder; without it, the latest finished run of the same workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rerun {
+    pub from: String,
+    pub reuse: Option<String>,
 }
 
 /// Which front end shows the run.
@@ -91,12 +101,13 @@ impl RunRequest {
     }
 
     fn try_start(&self) -> Result<Started, String> {
-        let prepared = self.prepare().map_err(|e| report(&e, self.color))?;
-        let state_dir = self
-            .state_dir
-            .clone()
-            .map_or_else(record::default_state_dir, Ok)
-            .map_err(|e| format!("wfop: {e}"))?;
+        let mut prepared = self.prepare().map_err(|e| report(&e, self.color))?;
+        let state_dir = self.state_dir()?;
+        if let Some(r) = &self.rerun {
+            let dir = reuse::find(&state_dir, &prepared.workflow, r.reuse.as_deref())
+                .map_err(|e| format!("wfop: {e}"))?;
+            self.plan_rerun(&mut prepared, &dir, &r.from)?;
+        }
         let warnings = warnings(&prepared.warnings, self.color);
         Ok(Started {
             prepared,
@@ -115,10 +126,43 @@ impl RunRequest {
         )
     }
 
+    /// `--state-dir`, else the default; an error as a `wfop: …` line.
+    pub fn state_dir(&self) -> Result<PathBuf, String> {
+        self.state_dir
+            .clone()
+            .map_or_else(record::default_state_dir, Ok)
+            .map_err(|e| format!("wfop: {e}"))
+    }
+
     /// For a rerun (TUI): the same sources read again, not parsed again; an error as the one
-    /// line a status line shows, never a source excerpt.
+    /// line a status line shows, never a source excerpt. A request with `--from` reruns from
+    /// its node again (the run it reuses found again: without `--reuse`, the latest).
     pub fn prepare_again(&self) -> Result<Prepared, String> {
-        self.prepare().map_err(|e| one_line(&e))
+        let mut prepared = self.prepare().map_err(|e| one_line(&e))?;
+        if let Some(r) = &self.rerun {
+            let state_dir = self.state_dir()?;
+            let dir = reuse::find(&state_dir, &prepared.workflow, r.reuse.as_deref())
+                .map_err(|e| format!("wfop: {e}"))?;
+            self.plan_rerun(&mut prepared, &dir, &r.from)?;
+        }
+        Ok(prepared)
+    }
+
+    /// The TUI's `F`: the sources read again, as a rerun from node `from` reusing the run
+    /// recorded in `record`; an error as one line.
+    pub fn prepare_rerun_from(&self, from: &str, record: &Path) -> Result<Prepared, String> {
+        let mut prepared = self.prepare().map_err(|e| one_line(&e))?;
+        self.plan_rerun(&mut prepared, record, from)?;
+        Ok(prepared)
+    }
+
+    /// Plans the rerun against the reused run's record (engine/reuse.rs); only the secrets of
+    /// the nodes that run stay missing.
+    fn plan_rerun(&self, prepared: &mut Prepared, record: &Path, from: &str) -> Result<(), String> {
+        let plan =
+            reuse::plan(&prepared.workflow, record, from).map_err(|e| format!("wfop: {e}"))?;
+        prepared.rerun(plan);
+        Ok(())
     }
 
     /// The engine's options for a run whose record goes under `state_dir`.
@@ -130,6 +174,13 @@ impl RunRequest {
         options.keep_going = self.keep_going;
         options.datapools = self.datapools.clone();
         options.load = self.load.clone();
+        options
+    }
+
+    /// The engine's options for `prepared` (with its rerun plan, if it is one).
+    pub fn options_for(&self, state_dir: PathBuf, prepared: &Prepared) -> RunOptions {
+        let mut options = self.options(state_dir);
+        options.reuse = prepared.reuse.clone();
         options
     }
 }
@@ -197,6 +248,7 @@ mod tests {
             state_dir: Some(dir.join("state")),
             datapools: Vec::new(),
             color: false,
+            rerun: None,
         }
     }
 

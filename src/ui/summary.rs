@@ -114,8 +114,9 @@ pub fn write(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             safe::line(&n.node),
             n.status.as_str()
         )?;
-        match (&n.reason, n.status) {
-            (Some(r), s) if s != NodeOutcome::Succeeded => writeln!(out, "  {}", safe::line(r))?,
+        match (&n.reason, n.status, &n.reused) {
+            (Some(r), s, _) if s != NodeOutcome::Succeeded => writeln!(out, "  {}", safe::line(r))?,
+            (_, _, Some(run)) => writeln!(out, "  reused from run {}", safe::line(run))?,
             _ => writeln!(out)?,
         }
     }
@@ -133,6 +134,40 @@ pub fn text(s: &Summary) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Longest rendering of one output variable after a summary.
+const OUTPUT_PREVIEW: usize = 160;
+
+/// The workflow variables the run produced or changed (already redacted by the engine), one per
+/// line as compact JSON, cut at [`OUTPUT_PREVIEW`] characters; the record holds them whole.
+pub fn write_outputs(
+    out: &mut impl Write,
+    inputs: &crate::engine::ShownVars,
+    variables: &crate::engine::ShownVars,
+) -> io::Result<()> {
+    let produced: Vec<(&str, crate::engine::VarRef)> = variables
+        .iter()
+        .filter(|(k, v)| inputs.get(k) != Some(*v))
+        .collect();
+    if produced.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "wfop: outputs")?;
+    let w = produced
+        .iter()
+        .map(|(k, _)| safe::line(k).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in produced {
+        let mut text = serde_json::to_string(&value).unwrap_or_default();
+        if let Some((cut, _)) = text.char_indices().nth(OUTPUT_PREVIEW) {
+            text.truncate(cut);
+            text.push('…');
+        }
+        writeln!(out, "  {:w$}  {}", safe::line(name), safe::line(&text))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +182,7 @@ mod tests {
             exit_code: None,
             signal: None,
             reason: None,
+            reused: None,
         }
     }
 

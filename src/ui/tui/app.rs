@@ -73,6 +73,8 @@ pub enum EffectDone {
 pub enum Effect {
     /// Read the workflow, input and secret sources again (for a rerun).
     Prepare,
+    /// The same, for a rerun from node `node` reusing the run recorded in `record` (`F`).
+    PrepareFrom { node: String, record: PathBuf },
     /// Start the engine on this run (in this process or in a run host).
     Start(Box<Prepared>),
     /// Follow the run this screen was opened on (`wfop attach`).
@@ -100,6 +102,8 @@ const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
 pub enum Confirm {
     Cancel,
     Quit,
+    /// `F`: rerun from this node (index) reusing the finished run's other outputs.
+    RerunFrom(usize),
 }
 
 /// What sits over the panes.
@@ -172,6 +176,8 @@ pub struct NodeView {
     pub files: Vec<crate::engine::OutputFile>,
     /// What its latest attempt's input mapping gave, as the engine showed it.
     pub inputs: Option<mapping::Given>,
+    /// The run whose outputs a rerun reused instead of running it (`F`, `--reuse`).
+    pub reused: Option<String>,
 }
 
 impl NodeView {
@@ -194,6 +200,7 @@ impl NodeView {
             timer_end: None,
             retry_at: None,
             caught: None,
+            reused: None,
             files: Vec::new(),
             inputs: None,
         }
@@ -489,6 +496,7 @@ impl App {
                     iteration: v.attempt.iteration,
                     attempt: (v.attempt.try_no, v.attempt.tries),
                     left: v.timer_left(now),
+                    reused: v.reused.is_some(),
                 };
                 graphpane::node_text(n, &look, self.charset)
             })
@@ -939,6 +947,22 @@ fn confirmed(app: &mut App, c: Confirm) {
                 app.say("cancelling: stopping the services…");
             }
         }
+        Confirm::RerunFrom(i) => {
+            let (Some(node), Some(record)) = (app.wf.nodes.get(i), app.record.clone()) else {
+                return;
+            };
+            if app.phase == Phase::Finished {
+                app.phase = Phase::Starting;
+                app.effects.push(Effect::PrepareFrom {
+                    node: node.id.clone(),
+                    record,
+                });
+                app.say(format!(
+                    "reading the workflow and secret sources again to rerun from {}…",
+                    node.line_label()
+                ));
+            }
+        }
         Confirm::Quit => {
             if app.is_running() {
                 app.phase = Phase::Stopping;
@@ -995,6 +1019,16 @@ fn pane_action(app: &mut App, action: Action) {
             }
             Phase::Starting if app.runs > 0 => {}
             _ => app.say("a run is already going; c cancels it"),
+        },
+        Action::RerunFrom if app.host == RunHome::Attached => app.say(
+            "this screen follows a run it did not start: rerun it with wfop run --from NODE --reuse RUN",
+        ),
+        Action::RerunFrom => match (app.phase, &app.record) {
+            (Phase::Finished, Some(_)) => {
+                app.overlay = Overlay::Confirm(Confirm::RerunFrom(app.selected));
+            }
+            (Phase::Finished, None) => app.say("no finished run to reuse"),
+            _ => app.say("F reruns from a node once the run has finished"),
         },
         Action::Cancel => {
             if app.phase == Phase::Running {
@@ -1390,6 +1424,24 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
+                app.dirty.texts = true;
+            }
+        }
+        Event::Reusing {
+            run_id,
+            from,
+            nodes,
+            ..
+        } => {
+            let what = match nodes.is_empty() {
+                true => "nothing".to_string(),
+                false => nodes.join(", "),
+            };
+            app.say(format!("rerun from {from}, reusing run {run_id}: {what}"));
+        }
+        Event::NodeReused { node, run_id, .. } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].reused = Some(crate::safe::line(&run_id).into_owned());
                 app.dirty.texts = true;
             }
         }

@@ -86,6 +86,9 @@ pub struct Look {
     pub attempt: (u32, u32),
     /// A waiting timer's time left.
     pub left: Option<Duration>,
+    /// A rerun took its outputs from the reused run (`--from NODE --reuse RUN`): `reused`
+    /// where its time would be.
+    pub reused: bool,
 }
 
 impl Look {
@@ -98,6 +101,7 @@ impl Look {
         iteration: 0,
         attempt: (0, 0),
         left: None,
+        reused: false,
     };
 }
 
@@ -142,7 +146,10 @@ pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
             format!("{} {g} {label}{wait}{loops}", charset.mark(shape))
         }
         NodeKind::Service => {
-            let time = look.time.map(dur).unwrap_or_else(|| " ".repeat(6));
+            let time = match look.reused {
+                true => " reused".to_string(),
+                false => look.time.map(dur).unwrap_or_else(|| " ".repeat(6)),
+            };
             let red = if look.redactions > 0 {
                 format!(" *{}", look.redactions)
             } else {

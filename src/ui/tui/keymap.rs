@@ -58,6 +58,8 @@ pub enum Action {
     Right,
     Select,
     Run,
+    /// Rerun the finished run from the selected node, reusing the rest's outputs (asks first).
+    RerunFrom,
     Cancel,
     ToggleAllNodes,
     SearchStart,
@@ -219,6 +221,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Tab)], context: C::Global, action: A::FocusNext, short: "pane", long: "focus the next pane" },
     Binding { keys: &[code(KeyCode::BackTab)], context: C::Global, action: A::FocusPrev, short: "", long: "focus the previous pane" },
     Binding { keys: &[k('r')], context: C::Global, action: A::Run, short: "run", long: "run the workflow, or run it again when finished" },
+    Binding { keys: &[k('F')], context: C::Global, action: A::RerunFrom, short: "", long: "rerun from the selected node when finished, reusing the rest" },
     Binding { keys: &[k('c')], context: C::Global, action: A::Cancel, short: "cancel", long: "cancel the run (asks first; children are stopped)" },
     Binding { keys: &[k('?')], context: C::Global, action: A::Help, short: "help", long: "show all keys" },
     Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "quit and leave the run going (wfop attach comes back)" },

@@ -353,6 +353,16 @@ impl Ui {
                     let _ = tx.send(AppEvent::Prepared(r));
                 });
             }
+            Effect::PrepareFrom { node, record } => {
+                let Some(request) = self.request.clone() else {
+                    return;
+                };
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let r = request.prepare_rerun_from(&node, &record).map(Box::new);
+                    let _ = tx.send(AppEvent::Prepared(r));
+                });
+            }
             Effect::Start(prepared) if self.home == RunHome::Host => {
                 let Some(request) = self.request.clone() else {
                     return;
@@ -388,7 +398,7 @@ impl Ui {
                 let Some(request) = &self.request else {
                     return;
                 };
-                let options = request.options(self.state_dir.clone());
+                let options = request.options_for(self.state_dir.clone(), &prepared);
                 self.cancel = Some(options.cancel.clone());
                 self.control = Some(options.control.clone());
                 let tx = tx.clone();
@@ -633,14 +643,25 @@ fn spawn_input(tx: Sender<AppEvent>, prompt_open: Arc<AtomicBool>) {
 }
 
 /// The text printed on the normal screen after the TUI closes: how the last run went, per
-/// node, and where its record is.
+/// node, where its record is, and the outputs it produced (as `--plain` prints them), read
+/// from its record (the same wherever the run ran: here, in a run host, attached).
 pub fn summary(app: &App) -> String {
-    summary::text(&Summary {
+    let mut text = summary::text(&Summary {
         run: Some((app.run_id.as_deref().unwrap_or("?"), &app.wf.name)),
         status: app.status,
         duration: app.run_duration,
         nodes: &app.summary,
         record: app.record.as_deref(),
         layout: Layout::Screen,
-    })
+    });
+    let doc = app
+        .record
+        .as_deref()
+        .and_then(|r| crate::engine::record::read_doc(r).ok());
+    if let Some((inputs, Some(vars))) = doc.map(|d| (d.inputs, d.variables)) {
+        let mut out = Vec::new();
+        let _ = summary::write_outputs(&mut out, &inputs, &vars);
+        text.push_str(&String::from_utf8_lossy(&out));
+    }
+    text
 }

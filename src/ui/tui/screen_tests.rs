@@ -159,6 +159,7 @@ fn summary(id: &str, status: NodeOutcome, ms: Option<u64>) -> NodeSummary {
         }),
         signal: None,
         reason: None,
+        reused: None,
     }
 }
 
@@ -1789,4 +1790,84 @@ fn snapshot_failure_detail_view() {
     let (mut app, _) = quantum_running();
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, app::Overlay::None);
+}
+
+/// `F` once the run has finished: a dialog naming the node and the reused run, then the
+/// sources read again as a rerun from that node reusing this run's record; not while running,
+/// never from an attached screen. The rerun's reused node shows as such.
+#[test]
+fn f_reruns_from_the_selected_node_after_asking_and_shows_reused_nodes() {
+    let (mut app, _) = quantum_running();
+    app.selected = app.wf.node_index("orchestrated").expect("node");
+    ch(&mut app, 'F');
+    assert!(effects(&mut app).is_empty(), "no rerun while running");
+    assert!(app.overlay == app::Overlay::None);
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeOutcome::Failed,
+        100,
+        Some("exit 1"),
+    );
+    run_finished(&mut app, RunStatus::Failed, vec![]);
+    app::update(&mut app, AppEvent::EngineDone(Err("x".into())));
+    assert_eq!(app.phase, Phase::Finished);
+    ch(&mut app, 'F');
+    let screen = render(&app);
+    assert!(screen.contains("rerun from the selected node?"), "{screen}");
+    assert!(screen.contains("`orchestrated`"), "{screen}");
+    assert!(screen.contains("20250101-120000-abcd"), "{screen}");
+    assert!(
+        screen.contains("y yes   n no"),
+        "the answer keys show: {screen}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(effects(&mut app).is_empty());
+    assert_eq!(app.phase, Phase::Finished);
+    ch(&mut app, 'F');
+    key(&mut app, KeyCode::Enter);
+    match effects(&mut app).as_slice() {
+        [Effect::PrepareFrom { node, record }] => {
+            assert_eq!(node, "orchestrated");
+            assert_eq!(record, &PathBuf::from("/state/runs/20250101-120000-abcd"));
+        }
+        _ => panic!("expected PrepareFrom"),
+    }
+    assert_eq!(app.phase, Phase::Starting);
+    // The rerun: a reused node says so on the graph and on its status line.
+    app::update(
+        &mut app,
+        AppEvent::Prepared(Ok(Box::new(prepared_with_secrets("quantum-secrets")))),
+    );
+    assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
+    started(&mut app, &["orchestrated"]);
+    ev(
+        &mut app,
+        Event::Reusing {
+            run_id: "20250101-110000-0000".into(),
+            record: PathBuf::from("/state/runs/20250101-110000-0000"),
+            from: "end".into(),
+            nodes: vec!["orchestrated".into()],
+        },
+    );
+    ev(
+        &mut app,
+        Event::NodeReused {
+            node: "orchestrated".into(),
+            attempt: 1,
+            run_id: "20250101-110000-0000".into(),
+        },
+    );
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 0, None);
+    let screen = render(&app);
+    assert!(screen.contains("Orchestrated Service reused"), "{screen}");
+    assert!(
+        screen.contains("succeeded in run 20250101-110000-0000 (reused, not run again)"),
+        "{screen}"
+    );
+    assert_eq!(
+        app.message.as_ref().map(|m| m.text.as_str()),
+        Some("rerun from end, reusing run 20250101-110000-0000: orchestrated"),
+        "{screen}"
+    );
 }

@@ -347,6 +347,10 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                     None => "waiting to retry".into(),
                 },
                 NodeState::Done(NodeOutcome::Skipped) => "skipped".into(),
+                NodeState::Done(NodeOutcome::Succeeded) if v.reused.is_some() => format!(
+                    "succeeded in run {} (reused, not run again)",
+                    v.reused.as_deref().unwrap_or_default()
+                ),
                 NodeState::Done(outcome) => {
                     format!(
                         "{} in {}",
@@ -613,7 +617,8 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let (title, text) = match c {
+    let rerun;
+    let (title, text): (&str, &str) = match c {
         Confirm::Cancel => (
             " cancel the run? ",
             "The running services are stopped (SIGTERM, then SIGKILL) and the rest skipped.",
@@ -622,8 +627,27 @@ fn draw_confirm(app: &App, c: Confirm, area: Rect, buf: &mut Buffer) {
             " quit while running? ",
             "The run is cancelled first: the services are stopped and the record closed.",
         ),
+        Confirm::RerunFrom(i) => {
+            let node = app
+                .wf
+                .nodes
+                .get(i)
+                .map(|n| crate::safe::line(&n.id).into_owned())
+                .unwrap_or_default();
+            let run = crate::safe::line(app.run_id.as_deref().unwrap_or("?")).into_owned();
+            rerun = format!(
+                "`{node}` and every node after it run again; the others do not run: their outputs come from run {run}."
+            );
+            (" rerun from the selected node? ", rerun.as_str())
+        }
     };
-    let rect = layout::centered(area, area.width.saturating_sub(4).min(60), 6);
+    // The rerun's question names a node and a run: room for a longer text.
+    let height = if matches!(c, Confirm::RerunFrom(_)) {
+        8
+    } else {
+        6
+    };
+    let rect = layout::centered(area, area.width.saturating_sub(4).min(60), height);
     Clear.render(rect, buf);
     let lines = vec![
         Line::styled(text, t.style(Role::Text)),
