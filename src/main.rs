@@ -12,7 +12,9 @@ use wfop::secrets::SecretArg;
 use wfop::ui::graph::{Charset, workflow_graph_text};
 use wfop::ui::start::{self, Front, RunRequest};
 use wfop::ui::tui::TuiOptions;
+use wfop::ui::tui::fit::{Fit, FitArgs};
 use wfop::ui::tui::theme::Theme;
+use wfop::ui::tui::{keyfile, keymap};
 use wfop::ui::{plain, remote};
 use wfop::workflow;
 
@@ -40,6 +42,22 @@ struct LoadArgs {
     /// FLOW.bpmn)
     #[arg(long, value_name = "FILE")]
     services: Option<PathBuf>,
+}
+
+/// How the TUI fits the terminal (docs/tui.md, "Terminal handling").
+#[derive(clap::Args, Clone, Default)]
+struct ScreenArgs {
+    /// TUI colours: auto (from COLORTERM, TERM and terminfo), none, 16, 256 or truecolor
+    /// (else $WFOP_COLOR_DEPTH)
+    #[arg(long, value_name = "DEPTH")]
+    color_depth: Option<String>,
+    /// TUI drawing: auto (unicode in a UTF-8 locale, else ascii), unicode or ascii (else
+    /// $WFOP_CHARSET)
+    #[arg(long, value_name = "SET")]
+    charset: Option<String>,
+    /// TUI: leave the mouse to the terminal, no wheel or clicks (else $WFOP_MOUSE=off)
+    #[arg(long)]
+    no_mouse: bool,
 }
 
 impl LoadArgs {
@@ -134,6 +152,8 @@ enum Command {
         /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
+        #[command(flatten)]
+        screen: ScreenArgs,
         /// Start the run in the background (a run host of its own) after asking for missing
         /// secrets, print its id and return; attach with `wfop attach`
         #[arg(long)]
@@ -190,6 +210,8 @@ enum Command {
         /// TUI colour theme: default, light, high-contrast, mono, or a .toml file (else $WFOP_THEME)
         #[arg(long, value_name = "NAME|PATH")]
         theme: Option<String>,
+        #[command(flatten)]
+        screen: ScreenArgs,
         /// Where run records are (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -275,6 +297,7 @@ fn main() -> ExitCode {
             state_dir,
             datapools,
             theme,
+            screen,
             detach,
             from,
             reuse,
@@ -297,11 +320,12 @@ fn main() -> ExitCode {
             let front = if detach {
                 Front::Detach { json }
             } else if !plain && !json && std::io::stdout().is_terminal() {
-                let Some(theme) = theme_of(theme.as_deref()) else {
+                let Some((theme, fit)) = screen_of(theme.as_deref(), &screen) else {
                     return ExitCode::from(EXIT_INVALID);
                 };
                 Front::Tui(Box::new(TuiOptions {
                     theme,
+                    fit,
                     scrollback: scrollback.map(|n| n as usize),
                     scrollback_mib: scrollback_mib.map(|n| n as usize),
                     in_process: stop_on_hangup,
@@ -351,6 +375,7 @@ fn main() -> ExitCode {
             plain: as_text,
             json,
             theme,
+            screen,
             state_dir,
         } => {
             let dir = match state_dir_of(state_dir) {
@@ -365,10 +390,10 @@ fn main() -> ExitCode {
                 };
                 remote::attach_lines(&dir, &run, mode)
             } else {
-                let Some(theme) = theme_of(theme.as_deref()) else {
+                let Some((theme, fit)) = screen_of(theme.as_deref(), &screen) else {
                     return ExitCode::from(EXIT_INVALID);
                 };
-                wfop::ui::tui::attach(&dir, &run, theme)
+                wfop::ui::tui::attach(&dir, &run, theme, fit)
             };
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
@@ -415,15 +440,40 @@ fn main() -> ExitCode {
     }
 }
 
-/// The TUI's theme from `--theme` or `WFOP_THEME`; `None` after printing why not.
-fn theme_of(arg: Option<&str>) -> Option<Theme> {
-    match Theme::select(arg, |k| std::env::var(k).ok()) {
-        Ok(t) => Some(t),
+/// The TUI's theme from `--theme` or `WFOP_THEME`, its fit to the terminal and the operator's
+/// keymap file (installed as the effective key table); `None` after printing why not.
+fn screen_of(arg: Option<&str>, screen: &ScreenArgs) -> Option<(Theme, Fit)> {
+    let env = |k: &str| std::env::var(k).ok();
+    let theme = match Theme::select(arg, env) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("wfop: {}", safe::text(&e.to_string()));
-            None
+            return None;
+        }
+    };
+    let args = FitArgs {
+        color_depth: screen.color_depth.clone(),
+        charset: screen.charset.clone(),
+        no_mouse: screen.no_mouse,
+    };
+    let fit = match Fit::detect(&args, &env) {
+        Ok(fit) => fit,
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e));
+            return None;
+        }
+    };
+    // The keymap file: a mistake in it keeps the screen closed (exit 2), said at file:line:col.
+    match keyfile::load(&env) {
+        Ok(table) => {
+            keymap::install(table);
+        }
+        Err(e) => {
+            eprintln!("wfop: {}", safe::text(&e.to_string()));
+            return None;
         }
     }
+    Some((theme, fit))
 }
 
 /// `--state-dir`, else the default state folder; without one, says why (exit 2).

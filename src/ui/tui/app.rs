@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::fit::Fit;
 use super::graphpane::{self, Dir, GraphModel};
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
@@ -54,6 +55,8 @@ pub enum AppEvent {
     Signal(i32),
     /// The runtime carried out an effect; how it went.
     EffectDone(EffectDone),
+    /// A click or a wheel notch (`mouse::wanted`).
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// How an effect went, as the runtime reports it.
@@ -233,6 +236,8 @@ impl NodeView {
 pub struct App {
     pub theme: Theme,
     pub charset: Charset,
+    /// Colour depth and ASCII drawing for this terminal, applied to every frame.
+    pub fit: Fit,
     pub wf: Workflow,
     pub graph: GraphModel,
     pub nodes: Vec<NodeView>,
@@ -350,6 +355,10 @@ impl App {
         App {
             theme,
             charset,
+            fit: Fit {
+                charset,
+                ..Fit::default()
+            },
             graph,
             nodes: vec![NodeView::new(); wf.nodes.len()],
             wf,
@@ -682,6 +691,7 @@ pub fn update(app: &mut App, ev: AppEvent) {
             }
         }
         AppEvent::EffectDone(done) => effect_done(app, done),
+        AppEvent::Mouse(m) => super::mouse::handle(app, m),
     }
     app.settle();
 }
@@ -1047,7 +1057,7 @@ fn pane_action(app: &mut App, action: Action) {
     }
 }
 
-fn select_node(app: &mut App, i: usize) {
+pub(super) fn select_node(app: &mut App, i: usize) {
     if i != app.selected {
         app.selected = i;
         app.dirty.layout = true;

@@ -1,5 +1,8 @@
 //! The one table of key bindings: it dispatches keys to actions and generates the context key
-//! bar, the `?` help overlay and the key list in docs/tui.md, so help can never drift.
+//! bar, the `?` help overlay and the key list in docs/tui.md, so help can never drift. The
+//! effective table is [`BINDINGS`] with the keys the operator's keymap file (`keyfile`) gave.
+
+use std::sync::OnceLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::buffer::Buffer;
@@ -27,7 +30,28 @@ pub enum Context {
     Prompt,
 }
 
+/// `SearchInput` → `search-input`: the stable names of contexts and actions in keymap files.
+fn kebab(debug: String) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Context {
+    /// Its name in keymap files (`logs`, `search-input`), derived from the variant.
+    pub fn name(self) -> String {
+        kebab(format!("{self:?}"))
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
@@ -95,6 +119,13 @@ pub enum Action {
     Region,
 }
 
+impl Action {
+    /// Its name in keymap files (`search-start`, `copy-all`), derived from the variant.
+    pub fn name(self) -> String {
+        kebab(format!("{self:?}"))
+    }
+}
+
 /// A key with its modifiers (Shift is ignored for characters: `N` is `N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
@@ -141,7 +172,7 @@ impl Key {
         if self.ctrl { format!("C-{base}") } else { base }
     }
 
-    fn matches(&self, ev: &KeyEvent) -> bool {
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
         let ev_ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
         ev.code == self.code && ev_ctrl == self.ctrl && !ev.modifiers.contains(KeyModifiers::ALT)
     }
@@ -229,6 +260,67 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('q'), ctrl('c')], context: C::Global, action: A::Quit, short: "quit", long: "quit (asks first while running; cancels children)" },
 ];
 
+/// One row of the effective table: a row of [`BINDINGS`] with its keys (the keymap file's
+/// when it rebinds the action).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub keys: Vec<Key>,
+    pub context: Context,
+    pub action: Action,
+    pub short: &'static str,
+    pub long: &'static str,
+}
+
+/// The table keys are looked up in: [`BINDINGS`] in order, keys overridden by a keymap file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// The built-in bindings.
+    pub fn defaults() -> Table {
+        Table {
+            rows: BINDINGS
+                .iter()
+                .map(|b| Row {
+                    keys: b.keys.to_vec(),
+                    context: b.context,
+                    action: b.action,
+                    short: b.short,
+                    long: b.long,
+                })
+                .collect(),
+        }
+    }
+
+    /// The action of a key in the given contexts (from [`active`]); key releases are ignored.
+    pub fn dispatch(&self, contexts: &[Context], ev: &KeyEvent) -> Option<Action> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        contexts.iter().find_map(|ctx| {
+            self.rows
+                .iter()
+                .find(|b| b.context == *ctx && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.action)
+        })
+    }
+}
+
+static EFFECTIVE: OnceLock<Table> = OnceLock::new();
+
+/// Makes `table` the one every lookup uses (once, at start-up, before the screen opens); false
+/// if a table was in use already.
+pub fn install(table: Table) -> bool {
+    EFFECTIVE.set(table).is_ok()
+}
+
+/// The effective table: the installed one, else the defaults.
+pub fn table() -> &'static Table {
+    EFFECTIVE.get_or_init(Table::defaults)
+}
+
 /// The contexts in effect, most specific first: a modal context alone, else the focused pane
 /// then `Global`.
 pub fn active(focus: Context) -> Vec<Context> {
@@ -242,20 +334,12 @@ pub fn active(focus: Context) -> Vec<Context> {
     }
 }
 
-/// The action of a key in the given contexts (from [`active`]); key releases are ignored.
+/// The action of a key in the given contexts (from [`active`]), by the effective table.
 pub fn dispatch(contexts: &[Context], ev: &KeyEvent) -> Option<Action> {
-    if ev.kind == KeyEventKind::Release {
-        return None;
-    }
-    contexts.iter().find_map(|ctx| {
-        BINDINGS
-            .iter()
-            .find(|b| b.context == *ctx && b.keys.iter().any(|k| k.matches(ev)))
-            .map(|b| b.action)
-    })
+    table().dispatch(contexts, ev)
 }
 
-fn keys_label(b: &Binding) -> String {
+fn keys_label(b: &Row) -> String {
     b.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
 }
 
@@ -263,11 +347,12 @@ fn keys_label(b: &Binding) -> String {
 pub fn key_bar_items(contexts: &[Context]) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     for ctx in contexts {
-        for b in BINDINGS
+        for b in table()
+            .rows
             .iter()
-            .filter(|b| b.context == *ctx && !b.short.is_empty())
+            .filter(|b| b.context == *ctx && !b.short.is_empty() && !b.keys.is_empty())
         {
-            let keys = match b.keys {
+            let keys = match b.keys.as_slice() {
                 // Arrow + letter pairs are long; the bar shows the letter.
                 [first, second, ..]
                     if matches!(
@@ -350,7 +435,8 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
             order.push(c);
         }
     }
-    let key_w = BINDINGS
+    let rows = &table().rows;
+    let key_w = rows
         .iter()
         .map(|b| keys_label(b).width())
         .max()
@@ -364,7 +450,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
             ctx.title().to_string(),
             theme.style(Role::Title),
         ));
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+        for b in rows.iter().filter(|b| b.context == ctx) {
             let keys = keys_label(b);
             lines.push(Line::from(vec![
                 Span::styled(format!("  {keys:<key_w$}  "), theme.style(Role::KeybarKey)),
@@ -403,23 +489,31 @@ pub fn render_help(focus: Context, scroll: u16, theme: &Theme, area: Rect, buf: 
         .render(rect, buf);
 }
 
-/// The key table as Markdown (docs/tui.md holds a copy; a test keeps them equal).
+/// The key table as Markdown, with each context's and action's name for keymap files
+/// (docs/tui.md holds a copy; a test keeps them equal).
 pub fn markdown() -> String {
     let mut out = String::new();
+    let rows = &table().rows;
     let mut ctxs: Vec<Context> = Vec::new();
-    for b in BINDINGS {
+    for b in rows {
         if !ctxs.contains(&b.context) {
             ctxs.push(b.context);
         }
     }
     for ctx in ctxs {
         out.push_str(&format!(
-            "\n**{}**\n\n| keys | action |\n| --- | --- |\n",
-            ctx.title()
+            "\n**{}** (`[{}]` in keys.toml)\n\n| keys | action | name |\n| --- | --- | --- |\n",
+            ctx.title(),
+            ctx.name()
         ));
-        for b in BINDINGS.iter().filter(|b| b.context == ctx) {
+        for b in rows.iter().filter(|b| b.context == ctx) {
             let keys: Vec<String> = b.keys.iter().map(|k| format!("`{}`", k.label())).collect();
-            out.push_str(&format!("| {} | {} |\n", keys.join(" "), b.long));
+            out.push_str(&format!(
+                "| {} | {} | `{}` |\n",
+                keys.join(" "),
+                b.long,
+                b.action.name()
+            ));
         }
     }
     out

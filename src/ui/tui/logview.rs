@@ -326,6 +326,39 @@ impl LogViewState {
         self.ensure_visible(store);
     }
 
+    /// The mouse wheel: moves the view by `delta` lines, keeping the cursor inside it; scrolling
+    /// down to the end follows again.
+    pub fn scroll_lines(&mut self, store: &LogStore, delta: i64) {
+        let v = store.view(self.sel);
+        if v.is_empty() || (delta > 0 && self.follow) {
+            return;
+        }
+        self.stop_following(store);
+        let (last_top, _) = self.bottom_anchor(store, self.geo());
+        let top = self
+            .top
+            .saturating_add_signed(delta)
+            .clamp(v.first(), last_top.max(v.first()));
+        if delta > 0 && top >= last_top {
+            self.go_bottom();
+            return;
+        }
+        self.top = top;
+        self.top_row = 0;
+        let rows = self.visible_rows(store);
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            self.cursor = self.cursor.clamp(first.line, last.line);
+        }
+    }
+
+    /// A click on the pane's `row`-th row (from its top): the cursor goes to that line.
+    pub fn click_row(&mut self, store: &LogStore, row: usize) {
+        if let Some(r) = self.visible_rows(store).get(row) {
+            let line = r.line;
+            self.jump_to(store, line);
+        }
+    }
+
     /// `/` confirmed: search the whole view; the cursor goes to the first match after it.
     pub fn search_start(&mut self, store: &LogStore, query: &str) {
         // A substring query never fails.

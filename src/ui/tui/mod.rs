@@ -1,18 +1,24 @@
 //! The ratatui front end: the screen (`app` state and `update`, `view`, `runtime` loop) over
 //! its pieces — themes, log buffers with ANSI neutralisation, search, log view, keymap, masked
-//! secret prompt, graph and mapping panes, terminal guard and copy/save helpers.
+//! secret prompt, graph and mapping panes, terminal guard and copy/save helpers, and the fit to
+//! the terminal (colour depth, ASCII, mouse) with its own backend.
 
 pub mod ansi;
 pub mod app;
+pub mod backend;
+pub mod colors;
 pub mod detail;
 pub mod export;
 pub mod filter;
+pub mod fit;
 pub mod graphpane;
+pub mod keyfile;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;
 pub mod logview;
 pub mod mapping;
+pub mod mouse;
 pub mod prompt;
 pub mod runtime;
 pub mod search;
@@ -21,5 +27,7 @@ pub mod theme;
 pub mod view;
 
 pub use runtime::{TuiOptions, attach, run};
+#[cfg(test)]
+mod fit_tests;
 #[cfg(test)]
 mod screen_tests;

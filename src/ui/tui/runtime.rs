@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 
 use super::app::{self, App, AppEvent, EXIT_INVALID, Effect, EffectDone, RunHome};
+use super::backend::FitBackend;
 use super::export::{self, Multiplexer};
+use super::fit::Fit;
 use super::terminal::{self, FrameCoalescer, TerminalGuard};
 use super::theme::Theme;
 use super::view;
@@ -24,7 +25,6 @@ use crate::engine::{self, CancelToken, RunControl, setup};
 use crate::host;
 use crate::safe;
 use crate::secrets::prompt::BURST_GAP;
-use crate::ui::graph::Charset;
 use crate::ui::remote;
 use crate::ui::start::RunRequest;
 use crate::ui::summary::{self, Layout, Summary};
@@ -42,6 +42,8 @@ pub struct TuiOptions {
     /// `--stop-on-hangup`: the run in this process (losing the terminal stops it), not in a
     /// run host.
     pub in_process: bool,
+    /// Colour depth, ASCII drawing and mouse for this terminal.
+    pub fit: Fit,
 }
 
 /// Engine events waiting for the UI at most: more slows the services' output down (the engine
@@ -79,16 +81,18 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
     };
     let prepared = started.prepared;
     let theme = options.theme;
-    with_screen(ui, &started.warnings, move |now| {
-        let mut app = App::new(prepared, theme, Charset::Unicode, now);
+    let fit = options.fit;
+    with_screen(ui, &started.warnings, fit, move |now| {
+        let mut app = App::new(prepared, theme, fit.charset, now);
         app.host = home;
+        app.fit = fit;
         app
     })
 }
 
 /// `wfop attach RUN` in the TUI: a live run followed through its host, a finished one replayed
 /// from its record; returns the exit code (0 after detaching, else the run's).
-pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
+pub fn attach(state_dir: &Path, run: &str, theme: Theme, fit: Fit) -> i32 {
     let (dir, doc) = match remote::find(state_dir, run) {
         Ok(found) => found,
         Err(code) => return code,
@@ -122,14 +126,16 @@ pub fn attach(state_dir: &Path, run: &str, theme: Theme) -> i32 {
         home: RunHome::Attached,
         pending: None,
     };
-    with_screen(ui, "", move |now| {
-        App::attached(wf, theme, Charset::Unicode, now)
+    with_screen(ui, "", fit, move |now| {
+        let mut app = App::attached(wf, theme, fit.charset, now);
+        app.fit = fit;
+        app
     })
 }
 
 /// Opens the screen, runs the loop on the app `make` builds, restores the terminal and prints
 /// what comes after (warnings, the exit note, the summary).
-fn with_screen(mut ui: Ui, warnings: &str, make: impl FnOnce(Instant) -> App) -> i32 {
+fn with_screen(mut ui: Ui, warnings: &str, fit: Fit, make: impl FnOnce(Instant) -> App) -> i32 {
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => {
@@ -142,7 +148,7 @@ fn with_screen(mut ui: Ui, warnings: &str, make: impl FnOnce(Instant) -> App) ->
     };
 
     terminal::install_panic_hook();
-    let mut guard = match TerminalGuard::enter() {
+    let mut guard = match TerminalGuard::enter(fit.mouse) {
         Ok(g) => g,
         Err(e) => {
             eprintln!(
@@ -237,7 +243,7 @@ struct Ui {
 impl Ui {
     /// The loop; returns the exit code and the app (None if the terminal failed).
     fn event_loop(&mut self, mut app: App, signals: &Signals) -> (i32, Option<App>) {
-        let backend = CrosstermBackend::new(io::stdout());
+        let backend = FitBackend::new(io::stdout());
         let mut term = match Terminal::new(backend) {
             Ok(t) => t,
             Err(_) => return (1, None),
@@ -608,12 +614,14 @@ fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
             | AppEvent::StreamEnded(_)
             | AppEvent::Prepared(_)
             | AppEvent::EffectDone(_)
+            | AppEvent::Mouse(_)
     );
     app::update(app, ev);
     urgent
 }
 
-/// Reads the terminal's input on a thread of its own and forwards keys, pastes and resizes.
+/// Reads the terminal's input on a thread of its own and forwards keys, pastes, resizes and
+/// the mouse events the screen uses.
 /// While the secret prompt is open, an Enter that more input follows at once is sent as a
 /// [`AppEvent::PastedEnter`]: text pasted without brackets arrives as keys, and its line breaks
 /// must neither confirm the field nor let the rest of the paste become commands.
@@ -632,6 +640,7 @@ fn spawn_input(tx: Sender<AppEvent>, prompt_open: Arc<AtomicBool>) {
                 Ok(TermEvent::Key(k)) => AppEvent::Key(k),
                 Ok(TermEvent::Paste(s)) => AppEvent::Paste(s),
                 Ok(TermEvent::Resize(w, h)) => AppEvent::Resize(w, h),
+                Ok(TermEvent::Mouse(m)) if super::mouse::wanted(&m) => AppEvent::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };

@@ -26,14 +26,14 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn prepare(name: &str) -> Prepared {
+pub(super) fn prepare(name: &str) -> Prepared {
     let wf = root().join(format!("workflows/{name}.json"));
     let input = root().join(format!("workflows/{name}.input.json"));
     setup::prepare(&wf, Some(&input), &[]).expect("prepare")
 }
 
 /// A prepared run whose secrets all came from the environment (no prompt).
-fn prepared_with_secrets(name: &str) -> Prepared {
+pub(super) fn prepared_with_secrets(name: &str) -> Prepared {
     let mut p = prepare(name);
     for m in std::mem::take(&mut p.missing) {
         p.secrets
@@ -52,18 +52,18 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
+pub(super) fn new_app(p: Prepared, size: (u16, u16)) -> (App, Instant) {
     let t = t0();
     let mut app = App::new(p, Theme::default(), Charset::Unicode, t);
     app::update(&mut app, AppEvent::Resize(size.0, size.1));
     (app, t)
 }
 
-fn key(app: &mut App, code: KeyCode) {
+pub(super) fn key(app: &mut App, code: KeyCode) {
     app::update(app, AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn ch(app: &mut App, c: char) {
+pub(super) fn ch(app: &mut App, c: char) {
     key(app, KeyCode::Char(c));
 }
 
@@ -71,7 +71,7 @@ fn ev(app: &mut App, e: Event) {
     app::update(app, AppEvent::Engine(e));
 }
 
-fn started(app: &mut App, nodes: &[&str]) {
+pub(super) fn started(app: &mut App, nodes: &[&str]) {
     ev(
         app,
         Event::RunStarted {
@@ -99,7 +99,7 @@ fn example_inputs(app: &App) -> serde_json::Map<String, serde_json::Value> {
         .unwrap_or_default()
 }
 
-fn node_started(app: &mut App, id: &str) {
+pub(super) fn node_started(app: &mut App, id: &str) {
     ev(
         app,
         Event::NodeStarted {
@@ -110,7 +110,7 @@ fn node_started(app: &mut App, id: &str) {
     );
 }
 
-fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
+pub(super) fn log(app: &mut App, id: &str, stream: Stream, text: &str) {
     ev(
         app,
         Event::NodeLog {
@@ -175,19 +175,19 @@ fn run_finished(app: &mut App, status: RunStatus, nodes: Vec<NodeSummary>) {
     );
 }
 
-fn render(app: &App) -> String {
+pub(super) fn render(app: &App) -> String {
     let (w, h) = app.size;
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     term.draw(|f| view::view(app, f)).expect("draw");
     buf_text(term.backend().buffer())
 }
 
-fn effects(app: &mut App) -> Vec<Effect> {
+pub(super) fn effects(app: &mut App) -> Vec<Effect> {
     app.take_effects()
 }
 
 /// The quantum example mid-run: the orchestrated service running, some log lines in.
-fn quantum_running() -> (App, Instant) {
+pub(super) fn quantum_running() -> (App, Instant) {
     let (mut app, t) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
     assert!(matches!(effects(&mut app).as_slice(), [Effect::Start(_)]));
     started(&mut app, &["orchestrated"]);

@@ -1,7 +1,8 @@
-//! Terminal setup and restore: raw mode, alternate screen, hidden cursor, bracketed paste, undone
-//! step by step (each best-effort, unread input flushed), a panic hook, synchronized draws and
-//! frame coalescing.
+//! Terminal setup and restore: raw mode, alternate screen, hidden cursor, bracketed paste, mouse
+//! clicks and wheel, undone step by step (each best-effort, unread input flushed), a panic hook,
+//! synchronized draws and frame coalescing.
 
+use std::fmt;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -22,14 +23,22 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    /// Enters raw mode, the alternate screen, hides the cursor and enables bracketed paste.
-    /// If a step fails, what was done is undone and the error returned.
-    pub fn enter() -> io::Result<TerminalGuard> {
+    /// Enters raw mode, the alternate screen, hides the cursor, enables bracketed paste and,
+    /// with `mouse`, clicks and the wheel. If a step fails, what was done is undone and the
+    /// error returned.
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         let mut out = io::stdout();
         let result = enable_raw_mode()
             .and_then(|_| execute!(out, EnterAlternateScreen))
             .and_then(|_| execute!(out, Hide))
-            .and_then(|_| execute!(out, EnableBracketedPaste));
+            .and_then(|_| execute!(out, EnableBracketedPaste))
+            .and_then(|_| {
+                if mouse {
+                    execute!(out, EnableClicksAndWheel)
+                } else {
+                    Ok(())
+                }
+            });
         match result {
             Ok(()) => Ok(TerminalGuard { active: true }),
             Err(e) => {
@@ -51,6 +60,18 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         self.restore();
+    }
+}
+
+/// Mouse reporting of presses, releases and the wheel (1000) in SGR form (1006); not motion
+/// (crossterm's `EnableMouseCapture` adds every motion, 1003, which the screen has no use for).
+/// Restoring turns off every mouse mode (`DisableMouseCapture`).
+#[derive(Debug, Clone, Copy)]
+pub struct EnableClicksAndWheel;
+
+impl crossterm::Command for EnableClicksAndWheel {
+    fn write_ansi(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        f.write_str("\x1b[?1000h\x1b[?1006h")
     }
 }
 
@@ -205,7 +226,15 @@ mod tests {
         let mut ok = Vec::new();
         assert!(restore_steps(&mut ok, || Ok(())).is_empty());
         let s = String::from_utf8_lossy(&ok);
-        for seq in ["\x1b[?2026l", "\x1b[?2004l", "\x1b[?25h", "\x1b[?1049l"] {
+        for seq in [
+            "\x1b[?2026l",
+            "\x1b[?2004l",
+            "\x1b[?25h",
+            "\x1b[?1049l",
+            "\x1b[?1000l",
+            "\x1b[?1006l",
+            "\x1b[?1003l",
+        ] {
             assert!(s.contains(seq), "{seq:?} in {s:?}");
         }
     }

@@ -804,6 +804,44 @@ mod tests {
     }
 
     #[test]
+    fn high_contrast_reads_on_light_and_dark_backgrounds() {
+        let t = Theme::bundled("high-contrast").unwrap();
+        for role in Role::ALL {
+            let s = t.style(role);
+            // A colour only comes as a block with both its colours (or as reverse video), so
+            // no text depends on the terminal's background: no white text on a white terminal.
+            assert_eq!(s.fg.is_some(), s.bg.is_some(), "{}: {s:?}", role.name());
+        }
+        for role in [
+            Role::Selection,
+            Role::SearchMatch,
+            Role::SearchCurrent,
+            Role::BorderFocused,
+            Role::Redacted,
+            Role::Error,
+            Role::Warning,
+            Role::StatusFailed,
+            Role::StatusRunning,
+            Role::StatusSucceeded,
+        ] {
+            assert_ne!(t.style(role), t.style(Role::Text), "{}", role.name());
+        }
+        let statuses = [
+            Role::StatusPending,
+            Role::StatusRunning,
+            Role::StatusSucceeded,
+            Role::StatusFailed,
+            Role::StatusSkipped,
+            Role::StatusCancelled,
+        ];
+        for (i, a) in statuses.iter().enumerate() {
+            for b in &statuses[i + 1..] {
+                assert_ne!(t.style(*a), t.style(*b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
     fn missing_roles_fall_back_to_their_parent() {
         let t = Theme::parse(
             "text = { fg = \"white\" }\nborder = { fg = \"blue\" }\nselection = { bg = \"cyan\" }\n",

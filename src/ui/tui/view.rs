@@ -38,6 +38,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     };
     if a.too_small {
         draw_too_small(app, area, buf);
+        app.fit.apply(buf);
         return;
     }
     draw_title(app, a.title, buf);
@@ -73,6 +74,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Overlay::Detail(d) => super::detail::draw(app, d, a.body, buf),
         _ => {}
     }
+    app.fit.apply(buf);
 }
 
 fn draw_too_small(app: &App, area: Rect, buf: &mut Buffer) {
