@@ -142,6 +142,10 @@ enum Command {
         /// After a failure, keep running everything that does not depend on it
         #[arg(long)]
         keep_going: bool,
+        /// Run every service on a pseudo-terminal of its own (colours, stdout and stderr as
+        /// one stream, typing to it with `i` in the TUI), as a node's "tty": true does
+        #[arg(long)]
+        tty: bool,
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -294,6 +298,7 @@ fn main() -> ExitCode {
             json,
             max_parallel,
             keep_going,
+            tty,
             state_dir,
             datapools,
             theme,
@@ -351,6 +356,7 @@ fn main() -> ExitCode {
                 secrets,
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
+                tty,
                 state_dir,
                 datapools,
                 color: stderr_color(),

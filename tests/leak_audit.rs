@@ -358,6 +358,10 @@ fn leaky_service_leaks_nothing_in_any_mode() {
             json!([
                 { "id": "leaky", "type": "service", "run": { "python": "leaky.py", "function": "run" },
                   "secrets": ["tok"], "input_mapping": [ secrets_row ] },
+                // The same on a pseudo-terminal (stdout and stderr one stream, ONLCR off).
+                { "id": "leaky_tty", "type": "service", "tty": true,
+                  "run": { "python": "leaky.py", "function": "run" },
+                  "secrets": ["tok"], "input_mapping": [ secrets_row ] },
                 { "id": "failing", "type": "service", "run": { "python": "leaky.py", "function": "run" },
                   "secrets": ["tok"],
                   "input_mapping": [ { "name": "fail", "value": "true" }, secrets_row ] },
@@ -374,7 +378,7 @@ fn leaky_service_leaks_nothing_in_any_mode() {
                 wf.to_str().unwrap(),
                 "--keep-going",
                 "--max-parallel",
-                "3",
+                "4",
                 "--secret",
                 "leak=env:WFOP_TEST_LEAK",
             ],
@@ -396,6 +400,9 @@ fn leaky_service_leaks_nothing_in_any_mode() {
         );
         let run = case.run_json();
         assert_eq!(node(&run, "leaky")["result"]["echo"], "***");
+        assert_eq!(node(&run, "leaky_tty")["result"]["echo"], "***");
+        let tty_log = std::fs::read_to_string(case.run_dir().join("leaky_tty.log")).unwrap();
+        assert!(tty_log.contains("raw: ***"), "{mode:?}: {tty_log}");
         let mut places = p.places;
         for f in ["cmdlines", "environ", "env"] {
             let bytes = std::fs::read(spy.join(f)).unwrap_or_default();

@@ -11,6 +11,7 @@ pub mod files;
 mod hub;
 mod lifecycle;
 mod mapping;
+mod pty;
 mod pyjson;
 mod reaper;
 pub mod record;
@@ -61,6 +62,8 @@ pub struct RunOptions {
     /// How the workflow file was read (`--process`, `--services`): kept in the record, so
     /// that `wfop attach` reads it the same way.
     pub load: crate::workflow::LoadOptions,
+    /// `--tty`: every local service on a pseudo-terminal, as a node's `"tty": true` does.
+    pub tty: bool,
     /// `--from NODE --reuse RUN`: the nodes that do not run take their outputs from that
     /// run's record (engine/reuse.rs).
     pub reuse: Option<Arc<reuse::Reuse>>,
@@ -77,6 +80,7 @@ impl RunOptions {
             control: RunControl::new(),
             datapools: Vec::new(),
             load: crate::workflow::LoadOptions::default(),
+            tty: false,
             reuse: None,
         }
     }

@@ -18,6 +18,7 @@ use super::lifecycle::{NodeOutcome, NodeState, RunState, RunStatus, Stop};
 use super::mapping::{
     AttemptEnd, apply_error_output, apply_output, eval_condition, eval_error_expression, eval_input,
 };
+use super::pty::{Feed, Refusal};
 use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, ReusedDoc, RunDoc};
 use super::redact::{Redactor, ShownVars, redact_value};
 use super::reuse::{self, Reuse};
@@ -127,6 +128,8 @@ pub(crate) async fn schedule(
         sandbox,
         record_dir: record.dir().to_path_buf(),
         hub_tokens: Default::default(),
+        tty: opts.tty,
+        consoles: Default::default(),
     });
     let policy = Policy {
         max_parallel: opts.max_parallel,
@@ -290,7 +293,56 @@ impl Driver {
     }
 
     /// A front end's command for one node.
-    async fn command(&mut self, _run: &mut Run, cmd: NodeCommand) {
+    async fn command(&mut self, run: &mut Run, cmd: NodeCommand) {
+        // Typing and the terminal size (engine/pty.rs): refused with a warning that says why.
+        let typed = match cmd {
+            NodeCommand::Input { node, data } => Some((node, Feed::Data(data))),
+            NodeCommand::InputEof { node } => Some((node, Feed::Eof)),
+            NodeCommand::Resize { cols, rows } => {
+                self.ctx.consoles.resize(cols, rows);
+                return;
+            }
+            other => {
+                self.unsupported(other).await;
+                None
+            }
+        };
+        if let Some((node, feed)) = typed
+            && let Err(why) = self.feed(&node, feed)
+        {
+            self.send(Event::Warning {
+                node: self.wf.node_index(&node).map(|i| run.id(i).clone()),
+                message: why,
+            })
+            .await;
+        }
+    }
+
+    /// Hands what the operator typed to `node`'s stdin, or says why it cannot take it (never
+    /// naming what was typed).
+    fn feed(&self, node: &str, feed: Feed) -> Result<(), String> {
+        let Some(i) = self.wf.node_index(node) else {
+            return Err(format!("no node `{node}` to type to"));
+        };
+        let n = &self.wf.nodes[i];
+        if n.kind != NodeKind::Service {
+            return Err(format!("node `{node}` is not a service: it takes no input"));
+        }
+        if matches!(n.run, Some(crate::workflow::Run::Hub(_))) {
+            return Err(Refusal::Hub(node.to_string()).to_string());
+        }
+        if !(n.tty || n.stdin_open || self.ctx.tty) {
+            return Err(Refusal::Closed(node.to_string()).to_string());
+        }
+        // Not registered: not started yet, waiting for a retry, or ended.
+        match self.ctx.consoles.send(node, feed) {
+            Err(Refusal::Closed(_)) => Err(Refusal::NotRunning(node.to_string()).to_string()),
+            r => r.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A command that is not handled yet.
+    async fn unsupported(&mut self, cmd: NodeCommand) {
         let (node, what) = match &cmd {
             NodeCommand::Stop { node, .. } => (Some(node.as_str()), "stopping a single node"),
             NodeCommand::Restart { node } => (Some(node.as_str()), "restarting a single node"),

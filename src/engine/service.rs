@@ -24,6 +24,7 @@ use super::datapool;
 use super::event::{Attempt, Event, Stream};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
+use super::pty::{Consoles, Feed, Pty};
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
@@ -38,6 +39,9 @@ use crate::workflow::{Node, Run};
 /// The embedded runtime shim for `run.python` services.
 const SHIM: &str = include_str!("shim.py");
 const SHIM_FILE: &str = "wfop_shim.py";
+/// A service on a terminal: its whole JSON input (what others get on stdin), named by
+/// `$WFOP_INPUT_FILE`.
+const INPUT_FILE: &str = "input.json";
 /// Names the descriptor a Python service reads its secrets from (never set when it has none).
 pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
 
@@ -73,6 +77,10 @@ pub(crate) struct RunCtx {
     /// The access tokens hub nodes fetched, shared by every hub node and attempt of the run
     /// (engine/hub/auth.rs); purged with the secrets.
     pub hub_tokens: super::hub::TokenCache,
+    /// `wfop run --tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
+    /// The running services that take the operator's input, and their terminals' size.
+    pub consoles: Arc<Consoles>,
 }
 
 /// How one service run ended.
@@ -195,7 +203,8 @@ pub(crate) async fn run_service(
         return super::hub::run(&ctx, (&node_id, attempt), node, hub, input, log, cancel).await;
     }
     let shown = input.shown.take();
-    let folder = match make_folder(&input, run) {
+    let tty = node.tty || ctx.tty;
+    let folder = match make_folder(&input, run, tty) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
@@ -212,11 +221,16 @@ pub(crate) async fn run_service(
         } => Some(project_launch(&ctx, &node_id, dir, entrypoint, interpreter, &log).await),
         _ => None,
     };
+    let pty = match tty.then(|| Pty::open(*ctx.consoles.size().borrow())) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => return fail(format!("cannot open a pseudo-terminal: {e}")),
+    };
     let (mut cmd, secrets_pipe) = match command(
         &ctx,
         (&node_id, attempt),
         (run, launch.as_ref()),
-        folder.path(),
+        (folder.path(), pty.as_ref()),
         node.bound_secrets(),
     ) {
         Ok(c) => c,
@@ -250,10 +264,28 @@ pub(crate) async fn run_service(
             return fail(format!("cannot start `{prog}`: {e}"));
         }
     };
-    drop(cmd); // the environment copy with the secret values goes now
+    drop(cmd); // the environment copy with the secret values goes now (and the slave's copies)
     if let Some(p) = secrets_pipe {
         p.deliver();
     }
+    let master = match pty.map(Pty::into_master).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return fail(format!("cannot use the pseudo-terminal: {e}"));
+        }
+    };
+    // What the operator types goes to a pty's master, or to a stdin kept open (`"stdin":
+    // "open"`) after the JSON input; the task and the registration end with the attempt.
+    let takes_input = master.is_some() || node.stdin_open;
+    let (registration, feed) = match takes_input {
+        true => {
+            let (r, f) = ctx.consoles.register(node_id.clone(), attempt.attempt);
+            (Some(r), Some(f))
+        }
+        false => (None, None),
+    };
     let pid = child.id();
     let pgid = pid
         .and_then(|p| i32::try_from(p).ok())
@@ -280,18 +312,34 @@ pub(crate) async fn run_service(
         .await;
     }
 
-    if let Some(mut stdin) = child.stdin.take() {
-        let body = input.body;
-        tokio::spawn(async move {
-            // A service that does not read its stdin is fine: ignore EPIPE.
-            let _ = stdin.write_all(&body).await;
-            let _ = stdin.shutdown().await;
-        });
-    }
-    // The end of the service's (redacted) stderr: a failure's reason when it left no problem
-    // document but a Python traceback.
+    let (reader, input_task) = match master {
+        Some((reader, writer)) => {
+            let size = ctx.consoles.size();
+            let feed = feed.unwrap_or_else(|| mpsc::unbounded_channel().1);
+            (
+                Some(reader),
+                Some(tokio::spawn(feed_pty(writer, feed, size))),
+            )
+        }
+        None => {
+            let task = child
+                .stdin
+                .take()
+                .map(|stdin| tokio::spawn(feed_pipe(stdin, input.body, feed)));
+            (None, task)
+        }
+    };
+    // The end of the service's (redacted) stderr — on a pty, of its one stream: a failure's
+    // reason when it left no problem document but a Python traceback.
     let stderr_tail = Arc::new(Mutex::new(Tail::default()));
+    let tty_stream = reader.is_some();
     let readers: Vec<_> = [
+        reader.map(|r| {
+            (
+                Stream::Stdout,
+                Box::new(r) as Box<dyn AsyncRead + Send + Unpin>,
+            )
+        }),
         child.stdout.take().map(|p| {
             (
                 Stream::Stdout,
@@ -317,7 +365,7 @@ pub(crate) async fn run_service(
                 ctx.events.clone(),
                 (
                     log.clone(),
-                    (stream == Stream::Stderr).then(|| stderr_tail.clone()),
+                    (stream == Stream::Stderr || tty_stream).then(|| stderr_tail.clone()),
                 ),
                 stopped,
             )),
@@ -346,6 +394,11 @@ pub(crate) async fn run_service(
     // No grandchild survives its service: whatever is left in the group goes too.
     if let Some(g) = pgid {
         sweep_group(g, ctx.kill_grace).await;
+    }
+    // Nothing typed reaches a later attempt: input ends with this one.
+    drop(registration);
+    if let Some(t) = input_task {
+        t.abort();
     }
     // Every pump ends here, before the node does (and so before the run purges its secrets):
     // a pipe still held open after the drain by a process that left the group is closed.
@@ -506,6 +559,51 @@ async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// A pty service's input: what the operator types (and `C-d` as the terminal's EOF character),
+/// and every new size of the log pane (the kernel sends SIGWINCH). Ends when the attempt's
+/// registration is dropped.
+async fn feed_pty(
+    writer: super::pty::Writer,
+    mut feed: mpsc::UnboundedReceiver<Feed>,
+    mut size: watch::Receiver<super::pty::Size>,
+) {
+    let mut size_open = true;
+    loop {
+        tokio::select! {
+            f = feed.recv() => match f {
+                Some(Feed::Data(d)) => { let _ = writer.write_all(&d).await; }
+                Some(Feed::Eof) => { let _ = writer.eof().await; }
+                None => return,
+            },
+            changed = size.changed(), if size_open => match changed {
+                Ok(()) => { let s = *size.borrow_and_update(); let _ = writer.resize(s); }
+                Err(_) => size_open = false,
+            },
+        }
+    }
+}
+
+/// A piped service's stdin: its JSON input, then (when it takes input) what the operator
+/// types, until `C-d` (or the attempt's end) closes it. A service that does not read its
+/// stdin is fine: EPIPE is ignored.
+async fn feed_pipe(
+    mut stdin: tokio::process::ChildStdin,
+    body: Vec<u8>,
+    feed: Option<mpsc::UnboundedReceiver<Feed>>,
+) {
+    let _ = stdin.write_all(&body).await;
+    drop(body);
+    if let Some(mut feed) = feed {
+        let _ = stdin.flush().await;
+        while let Some(Feed::Data(d)) = feed.recv().await {
+            if stdin.write_all(&d).await.is_err() || stdin.flush().await.is_err() {
+                break;
+            }
+        }
+    }
+    let _ = stdin.shutdown().await;
 }
 
 fn kill_group(pgid: Pid, sig: Signal) {
@@ -817,7 +915,7 @@ async fn project_launch(
 
 /// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
 /// shim for Python services.
-fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::TempDir> {
+fn make_folder(input: &ServiceInput, run: &Run, tty: bool) -> std::io::Result<tempfile::TempDir> {
     // $XDG_RUNTIME_DIR (per user, memory-backed) when there is one, else the temp folder.
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
@@ -843,6 +941,14 @@ fn make_folder(input: &ServiceInput, run: &Run) -> std::io::Result<tempfile::Tem
         super::pyjson::write_reformatted(&mut file, text)?;
         std::io::Write::flush(&mut file)?;
     }
+    // A service on a terminal reads its whole input from a file: the terminal is the
+    // operator's (docs/service-protocol.md, "Services on a terminal").
+    if tty {
+        std::io::Write::write_all(
+            &mut create_private(&folder.path().join(INPUT_FILE))?,
+            &input.body,
+        )?;
+    }
     if matches!(run, Run::Python { .. } | Run::Project { .. }) {
         std::io::Write::write_all(
             &mut create_private(&folder.path().join(SHIM_FILE))?,
@@ -863,7 +969,7 @@ fn command(
     ctx: &RunCtx,
     (node_id, attempt): (&str, Attempt),
     (run, launch): (&Run, Option<&Launch>),
-    folder: &Path,
+    (folder, pty): (&Path, Option<&Pty>),
     params: &[SecretBinding],
 ) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
     let mut cmd = match run {
@@ -925,6 +1031,9 @@ fn command(
         .env("WFOP_ATTEMPT", attempt.attempt.to_string())
         .env("WFOP_ITERATION", attempt.iteration.to_string())
         .env("WFOP_TRY", attempt.try_no.to_string());
+    if pty.is_some() {
+        cmd.env("WFOP_INPUT_FILE", folder.join(INPUT_FILE));
+    }
     let mut secrets_pipe = None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
@@ -953,11 +1062,24 @@ fn command(
             Run::Python { .. } | Run::Project { .. } | Run::Hub(_) => {}
         }
     }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+    match pty {
+        // The slave as stdin, stdout and stderr; the child makes a session of its own (which
+        // is its process group too) with the slave as its controlling terminal (below).
+        Some(p) => {
+            let [i, o, e] = p
+                .stdio()
+                .map_err(|e| format!("cannot use the pseudo-terminal: {e}"))?;
+            cmd.stdin(i).stdout(o).stderr(e);
+        }
+        None => {
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0);
+        }
+    }
+    cmd.kill_on_drop(true);
+    let session = pty.is_some();
     let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
     let sandbox = ctx.sandbox.clone();
     let max_fd = sandbox::max_fd();
@@ -975,6 +1097,13 @@ fn command(
             if let Some(fd) = child_fd {
                 let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
                 rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+            }
+            // On a pty: a new session (and process group, the child's pid, as without one),
+            // whose controlling terminal is the slave on stdin. Before the sandbox, so its
+            // processes are all in this session and group.
+            if session {
+                rustix::process::setsid()?;
+                rustix::process::ioctl_tiocsctty(std::os::fd::BorrowedFd::borrow_raw(0))?;
             }
             if let Some(plan) = &sandbox {
                 sandbox::enter(plan)?;

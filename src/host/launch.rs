@@ -32,6 +32,8 @@ pub struct Launch {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<Pool>,
+    /// `--tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
     /// A rerun (`--from NODE --reuse RUN`): the reused run's record folder and the node; the
     /// host plans it again from the record (engine/reuse.rs).
     pub rerun: Option<(PathBuf, String)>,
@@ -49,6 +51,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub keep_going: bool,
     pub state_dir: PathBuf,
     pub datapools: Vec<(String, PathBuf)>,
+    #[serde(default)]
+    pub tty: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun: Option<(PathBuf, String)>,
 }
@@ -75,6 +79,7 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
         inputs: run.inputs.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         max_parallel: run.max_parallel,
         keep_going: run.keep_going,
+        tty: run.tty,
         state_dir: abs(&run.state_dir),
         datapools: run
             .datapools

@@ -205,6 +205,7 @@ fn receive() -> Result<Received, String> {
         options.max_parallel = n.max(1);
     }
     options.keep_going = doc.keep_going;
+    options.tty = doc.tty;
     options.datapools = doc
         .datapools
         .iter()

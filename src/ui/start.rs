@@ -29,6 +29,8 @@ pub struct RunRequest {
     /// `--max-parallel N` (default: the number of CPUs).
     pub max_parallel: Option<usize>,
     pub keep_going: bool,
+    /// `--tty`: every local service on a pseudo-terminal.
+    pub tty: bool,
     /// `--state-dir DIR` (default: `record::default_state_dir`).
     pub state_dir: Option<PathBuf>,
     /// `--datapool NAME=DIR`, checked (the folders exist).
@@ -172,6 +174,7 @@ impl RunRequest {
             options.max_parallel = n.max(1);
         }
         options.keep_going = self.keep_going;
+        options.tty = self.tty;
         options.datapools = self.datapools.clone();
         options.load = self.load.clone();
         options
@@ -245,6 +248,7 @@ mod tests {
             secrets: SecretArg::parse_all(secrets).unwrap(),
             max_parallel: None,
             keep_going: false,
+            tty: false,
             state_dir: Some(dir.join("state")),
             datapools: Vec::new(),
             color: false,

@@ -40,6 +40,8 @@ const NODE_FIELDS: &[&str] = &[
     "result_variable",
     "result_expression",
     "error_expression",
+    "tty",
+    "stdin",
 ];
 /// The node fields only some kinds of node take, and which kinds (`kinds_word` says it).
 const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
@@ -56,6 +58,8 @@ const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
     ("result_variable", &[NodeKind::Service]),
     ("result_expression", &[NodeKind::Service]),
     ("error_expression", &[NodeKind::Service]),
+    ("tty", &[NodeKind::Service]),
+    ("stdin", &[NodeKind::Service]),
 ];
 /// The kinds of node that can run more than once in a run (on a loop, or after a merge).
 const ITERATING: &[NodeKind] = &[
@@ -287,6 +291,37 @@ impl Loader {
             return None;
         }
         Some(s)
+    }
+
+    fn boolean(&mut self, node: &JNode, what: &str) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.type_error(node, what, "true or false");
+                None
+            }
+        }
+    }
+
+    /// A service's `stdin`: `"open"` (kept open for the operator) or `"closed"` (the default:
+    /// closed after the JSON input). True for open.
+    fn stdin(&mut self, node: &JNode) -> Option<bool> {
+        let s = self.string(node, "`stdin`")?;
+        match s.text.as_str() {
+            "open" => Some(true),
+            "closed" => Some(false),
+            other => {
+                self.error(
+                    s.span.clone(),
+                    format!(
+                        "`stdin` must be \"open\" or \"closed\", found \"{}\"",
+                        other.escape_debug()
+                    ),
+                    "expected \"open\" or \"closed\"",
+                );
+                None
+            }
+        }
     }
 
     fn array<'a>(&mut self, node: &'a JNode, what: &str) -> Option<&'a [JNode]> {
@@ -591,6 +626,14 @@ impl Loader {
         let error_expression = obj
             .get("error_expression")
             .and_then(|n| self.expression(n, "`error_expression`"));
+        let tty = obj
+            .get("tty")
+            .and_then(|n| self.boolean(n, "`tty`"))
+            .unwrap_or(false);
+        let stdin_open = obj
+            .get("stdin")
+            .and_then(|n| self.stdin(n))
+            .unwrap_or(false);
         let (id, kind) = (id?, kind?);
         for (field, kinds) in KIND_FIELDS {
             if kinds.contains(&kind) {
@@ -644,6 +687,8 @@ impl Loader {
             result_variable,
             result_expression,
             error_expression,
+            tty,
+            stdin_open,
             unsupported: None,
             span: item.span.clone(),
         })

@@ -130,6 +130,13 @@ pub struct Node {
     /// null on failure); a `bpmnError(code, message)` value raises that error code (caught by
     /// `errors` like any other), null changes nothing.
     pub error_expression: Option<Expression>,
+    /// `"tty": true` / BPMN's `wfop.tty`: the service runs on a pseudo-terminal of its own
+    /// (stdout and stderr one stream; the operator can type to it). `wfop run --tty` gives
+    /// every local service one.
+    pub tty: bool,
+    /// `"stdin": "open"` / BPMN's `wfop.stdin`: a service without a terminal keeps its stdin
+    /// open after its JSON input, for what the operator types (`C-d` closes it).
+    pub stdin_open: bool,
     /// Set when the node stands for a BPMN element wfop does not run (a user task, a message
     /// event, …): `graph` draws it, `check` reports it, `run` refuses the workflow.
     pub unsupported: Option<Unsupported>,
@@ -208,6 +215,8 @@ impl Node {
             result_variable: None,
             result_expression: None,
             error_expression: None,
+            tty: false,
+            stdin_open: false,
             unsupported: None,
             span,
         }

@@ -975,6 +975,19 @@ fn check_hub_auth(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     let Some(Run::Hub(hub)) = &node.run else {
         return;
     };
+    // A hub service runs elsewhere: no terminal, no stdin of wfop's.
+    for (set, field) in [(node.tty, "tty"), (node.stdin_open, "stdin")] {
+        if set {
+            out.push(Diagnostic::warning(
+                node.id_span.clone(),
+                format!(
+                    "hub service `{}`: `{field}` has no effect (the service runs on the hub, not on a terminal or stdin of wfop's)",
+                    node.id
+                ),
+                "no effect on a hub service",
+            ));
+        }
+    }
     let fields: Vec<(&str, &str)> = match &hub.auth {
         HubAuth::None => Vec::new(),
         HubAuth::Bearer { token } => vec![("token", token)],

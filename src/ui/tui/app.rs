@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 
 use super::fit::Fit;
 use super::graphpane::{self, Dir, GraphModel};
+use super::input::InputLine;
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
@@ -122,6 +123,8 @@ pub enum Overlay {
     Filter(String),
     /// The failure detail of a node (Enter on a failed node).
     Detail(Box<super::detail::Detail>),
+    /// Input mode: a line for the selected service's stdin (`i`).
+    Input(super::input::InputLine),
 }
 
 /// Where the run stands.
@@ -303,6 +306,10 @@ pub struct App {
     pub detached: bool,
     /// The search/filter input takes a regular expression (`C-r`); kept between inputs.
     pub input_regex: bool,
+    /// The log pane's inside (columns, rows): the size of services' terminals.
+    pub log_pane: (u16, u16),
+    /// The size last sent to the run (`None`: none since it started).
+    pty_size: Option<(u16, u16)>,
 }
 
 /// Where the runs of a screen live.
@@ -410,6 +417,8 @@ impl App {
             host: RunHome::InProcess,
             detached: false,
             input_regex: false,
+            log_pane: (0, 0),
+            pty_size: None,
         }
     }
 
@@ -448,6 +457,17 @@ impl App {
     }
 
     /// Status-line texts are kept terminal-safe (`safe`): they may quote names and reasons.
+    /// Services on a terminal follow the log pane's size: sent once the run has started and
+    /// on every change while it runs.
+    fn send_pty_size(&mut self) {
+        if matches!(self.phase, Phase::Running | Phase::Stopping)
+            && let Some(c) =
+                super::input::resize(&mut self.pty_size, self.log_pane.0, self.log_pane.1)
+        {
+            self.effects.push(Effect::Node(c));
+        }
+    }
+
     fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: crate::safe::line(&text.into()).into_owned(),
@@ -615,6 +635,7 @@ impl App {
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) | Overlay::Filter(_) => keymap::active(Context::SearchInput),
             Overlay::Detail(_) => keymap::active(Context::Detail),
+            Overlay::Input(_) => keymap::active(Context::Input),
             Overlay::None => keymap::active(self.focus),
         }
     }
@@ -735,6 +756,8 @@ impl App {
         if let Some(logs) = a.logs {
             let (w, h) = layout::inner(logs);
             self.logview.set_viewport(w, h);
+            self.log_pane = (w, h);
+            self.send_pty_size();
         }
         if let Some(g) = a.graph {
             let (w, h) = layout::inner(g);
@@ -782,8 +805,10 @@ fn paste(app: &mut App, text: String) {
         p.handle_paste(text);
         return;
     }
-    if let Overlay::Search(q) | Overlay::Filter(q) = &mut app.overlay {
-        q.push_str(text.lines().next().unwrap_or(""));
+    match &mut app.overlay {
+        Overlay::Search(q) | Overlay::Filter(q) => q.push_str(text.lines().next().unwrap_or("")),
+        Overlay::Input(l) => l.paste(&text),
+        _ => {}
     }
 }
 
@@ -813,7 +838,40 @@ fn key(app: &mut App, k: &KeyEvent) {
         }
         return;
     }
+    if let Overlay::Input(l) = &mut app.overlay
+        && action.is_none()
+    {
+        if let KeyCode::Char(c) = k.code
+            && !k
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            l.push(c);
+        }
+        return;
+    }
     let Some(action) = action else { return };
+    if let Overlay::Input(l) = &mut app.overlay {
+        match action {
+            Action::Submit => {
+                let cmd = l.submit();
+                app.effects.push(Effect::Node(cmd));
+            }
+            Action::InputEof => {
+                let node = l.node.clone();
+                for cmd in l.end() {
+                    app.effects.push(Effect::Node(cmd));
+                }
+                app.overlay = Overlay::None;
+                app.say(format!("{node}: input ended"));
+            }
+            Action::ClearInput => l.clear(),
+            Action::DeleteBack => l.backspace(),
+            Action::Back => app.overlay = Overlay::None,
+            _ => {}
+        }
+        return;
+    }
     match app.overlay.clone() {
         Overlay::Help { scroll } => match action {
             Action::Back => app.overlay = Overlay::None,
@@ -898,6 +956,7 @@ fn key(app: &mut App, k: &KeyEvent) {
             _ => {}
         },
         Overlay::None => pane_action(app, action),
+        Overlay::Input(_) => {}
     }
 }
 
@@ -1003,6 +1062,23 @@ fn pane_action(app: &mut App, action: Action) {
         Action::SearchStart => {
             app.focus = Context::Logs;
             app.overlay = Overlay::Search(String::new());
+        }
+        Action::InputStart => {
+            let running = app.is_running()
+                && app
+                    .nodes
+                    .get(app.selected)
+                    .is_some_and(|n| n.state == NodeState::Running);
+            match app
+                .wf
+                .nodes
+                .get(app.selected)
+                .map(|n| InputLine::open(n, running))
+            {
+                Some(Ok(line)) => app.overlay = Overlay::Input(line),
+                Some(Err(why)) => app.warn(why),
+                None => {}
+            }
         }
         Action::FocusNext | Action::FocusPrev => {
             let i = PANES.iter().position(|c| *c == app.focus).unwrap_or(0);
@@ -1262,6 +1338,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.purged = false;
             app.run_id = Some(run_id);
             app.record = Some(record);
+            app.pty_size = None;
+            app.send_pty_size();
             app.rows_frozen = false;
             app.refresh_rows();
             let keep = app.logview.selection();

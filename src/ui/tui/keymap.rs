@@ -28,6 +28,8 @@ pub enum Context {
     Confirm,
     Help,
     Prompt,
+    /// Typing a line to the selected service's stdin (`i`).
+    Input,
 }
 
 /// `SearchInput` → `search-input`: the stable names of contexts and actions in keymap files.
@@ -63,6 +65,7 @@ impl Context {
             Context::Confirm => "Confirmation",
             Context::Help => "Help",
             Context::Prompt => "Secret prompt",
+            Context::Input => "Input to a service",
         }
     }
 }
@@ -117,6 +120,10 @@ pub enum Action {
     ToggleTimeMode,
     /// Start or end a region selection in the log.
     Region,
+    /// Open input mode on the selected node.
+    InputStart,
+    /// End the node's input (input mode).
+    InputEof,
 }
 
 impl Action {
@@ -210,6 +217,11 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Detail, action: A::Down, short: "", long: "scroll the detail down" },
     Binding { keys: &[code(KeyCode::PageUp)], context: C::Detail, action: A::PageUp, short: "", long: "page up" },
     Binding { keys: &[code(KeyCode::PageDown), k(' ')], context: C::Detail, action: A::PageDown, short: "", long: "page down" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::Input, action: A::Submit, short: "send", long: "send the line and a newline to the service's stdin (shown here only: never logged or recorded)" },
+    Binding { keys: &[ctrl('d')], context: C::Input, action: A::InputEof, short: "end input", long: "send the line typed so far, then end the service's input (its terminal's EOF character; a pipe is closed) and leave" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::Input, action: A::Back, short: "leave", long: "leave input mode (the line typed so far is dropped)" },
+    Binding { keys: &[ctrl('u')], context: C::Input, action: A::ClearInput, short: "", long: "clear the line" },
+    Binding { keys: &[code(KeyCode::Backspace)], context: C::Input, action: A::DeleteBack, short: "", long: "delete the last character" },
     Binding { keys: &[k('y'), code(KeyCode::Enter)], context: C::Confirm, action: A::Yes, short: "yes", long: "confirm" },
     Binding { keys: &[k('n'), code(KeyCode::Esc)], context: C::Confirm, action: A::No, short: "no", long: "keep going" },
     Binding { keys: &[code(KeyCode::Esc), k('?'), k('q')], context: C::Help, action: A::Back, short: "close", long: "close the help" },
@@ -255,6 +267,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('F')], context: C::Global, action: A::RerunFrom, short: "", long: "rerun from the selected node when finished, reusing the rest" },
     Binding { keys: &[k('c')], context: C::Global, action: A::Cancel, short: "cancel", long: "cancel the run (asks first; children are stopped)" },
     Binding { keys: &[k('?')], context: C::Global, action: A::Help, short: "help", long: "show all keys" },
+    Binding { keys: &[k('i')], context: C::Global, action: A::InputStart, short: "", long: "type to the selected running service's stdin (input mode)" },
     Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "quit and leave the run going (wfop attach comes back)" },
     Binding { keys: &[k('/')], context: C::Global, action: A::SearchStart, short: "search", long: "search the whole log buffer (from any pane: focuses the log pane)" },
     Binding { keys: &[k('q'), ctrl('c')], context: C::Global, action: A::Quit, short: "quit", long: "quit (asks first while running; cancels children)" },
@@ -329,7 +342,8 @@ pub fn active(focus: Context) -> Vec<Context> {
         | Context::SearchInput
         | Context::Confirm
         | Context::Help
-        | Context::Detail => vec![focus],
+        | Context::Detail
+        | Context::Input => vec![focus],
         pane => vec![pane, Context::Global],
     }
 }
@@ -427,6 +441,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
         Context::Global,
         Context::SearchInput,
         Context::Detail,
+        Context::Input,
         Context::Confirm,
         Context::Prompt,
         Context::Help,
@@ -685,6 +700,7 @@ mod tests {
             Context::Mapping,
             Context::Prompt,
             Context::SearchInput,
+            Context::Input,
             Context::Confirm,
             Context::Help,
         ] {

@@ -12,6 +12,7 @@ pub mod export;
 pub mod filter;
 pub mod fit;
 pub mod graphpane;
+pub mod input;
 pub mod keyfile;
 pub mod keymap;
 pub mod layout;

@@ -440,11 +440,16 @@ impl Ui {
                 }
             }
             Effect::Node(cmd) => {
+                // The terminals' size is a hint: a run that cannot take it needs no word.
+                let hint = matches!(cmd, engine::NodeCommand::Resize { .. });
                 let sent = match &self.control {
                     Some(c) => c.send(cmd),
                     None => self.command(host::Command::from(cmd)),
                 };
-                if !sent && let Some((_, doc)) = &self.attach {
+                if !sent
+                    && !hint
+                    && let Some((_, doc)) = &self.attach
+                {
                     let why = format!(
                         "this run has no host to ask (it runs in line mode, pid {}): its nodes \
                          cannot be steered from here",

@@ -16,7 +16,7 @@ use super::logview::tests::buf_text;
 use super::theme::{Role, Theme};
 use super::{runtime, view};
 use crate::engine::setup::{self, Prepared};
-use crate::engine::{Event, NodeOutcome, NodeSummary, RunStatus, Stream};
+use crate::engine::{Event, NodeCommand, NodeOutcome, NodeSummary, RunStatus, Stream};
 use crate::secrets::Source;
 use crate::ui::graph::Charset;
 
@@ -82,6 +82,18 @@ pub(super) fn started(app: &mut App, nodes: &[&str]) {
             inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
             started: Some("2025-01-01T12:00:00.000Z".into()),
         },
+    );
+    // The run's terminals get the log pane's size at once (taken here, so the tests see the
+    // effects their keys make).
+    let size = app.log_pane;
+    let before = app.effects.len();
+    app.effects.retain(|e| {
+        !matches!(e, Effect::Node(NodeCommand::Resize { cols, rows }) if (*cols, *rows) == size)
+    });
+    assert_eq!(
+        before - app.effects.len(),
+        1,
+        "one resize when the run starts"
     );
 }
 
@@ -1488,6 +1500,11 @@ fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_preview
         },
         0,
     );
+    // A live run's terminals follow this screen's log pane too.
+    assert!(matches!(
+        effects(&mut app).as_slice(),
+        [Effect::Node(NodeCommand::Resize { .. })]
+    ));
     remote(
         &mut app,
         Event::NodeStarted {
@@ -1790,6 +1807,89 @@ fn snapshot_failure_detail_view() {
     let (mut app, _) = quantum_running();
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, app::Overlay::None);
+}
+
+fn node_index(app: &App, id: &str) -> usize {
+    app.wf.nodes.iter().position(|n| n.id == id).expect("node")
+}
+
+#[test]
+fn input_mode_sends_lines_and_eof_to_the_selected_service_and_shows_the_line_only() {
+    let (mut app, _) = quantum_running();
+    // A node that is not a service, or not running, says why and opens nothing.
+    app.selected = node_index(&app, "start");
+    ch(&mut app, 'i');
+    assert_eq!(app.overlay, app::Overlay::None);
+    let m = app.message.clone().expect("a message");
+    assert!(
+        m.error && m.text.contains("start is not a service"),
+        "{m:?}"
+    );
+    app.selected = node_index(&app, "orchestrated");
+    ch(&mut app, 'i');
+    assert!(matches!(app.overlay, app::Overlay::Input(_)));
+    assert_eq!(app.contexts(), vec![super::keymap::Context::Input]);
+    // Every key is text here (`q` does not quit), Backspace deletes.
+    for c in "q?xy".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Backspace);
+    assert!(
+        render(&app).contains("orchestrated> q?x▏"),
+        "{}",
+        render(&app)
+    );
+    assert!(effects(&mut app).is_empty());
+    key(&mut app, KeyCode::Enter);
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [Effect::Node(NodeCommand::Input { node, data })]
+            if node == "orchestrated" && data.as_slice() == b"q?x\n"),
+        "{}",
+        sent.len()
+    );
+    assert_eq!(app.exit_code(), None);
+    // C-d sends the line typed so far, then the end of input, and leaves.
+    ch(&mut app, 'a');
+    app::update(
+        &mut app,
+        AppEvent::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [
+            Effect::Node(NodeCommand::Input { data, .. }),
+            Effect::Node(NodeCommand::InputEof { node })
+        ] if data.as_slice() == b"a\n" && node == "orchestrated"),
+        "{}",
+        sent.len()
+    );
+    assert_eq!(app.overlay, app::Overlay::None);
+    // Esc leaves without sending.
+    ch(&mut app, 'i');
+    ch(&mut app, 'z');
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert!(effects(&mut app).is_empty());
+    assert!(!render(&app).contains("orchestrated> z"));
+}
+
+#[test]
+fn services_terminals_follow_the_log_pane_while_the_run_runs() {
+    let (mut app, _) = quantum_running();
+    app::update(&mut app, AppEvent::Resize(120, 40));
+    let (w, h) = app.log_pane;
+    assert!(w > 0 && h > 0);
+    let sent = effects(&mut app);
+    assert!(
+        matches!(sent.as_slice(), [Effect::Node(NodeCommand::Resize { cols, rows })]
+            if (*cols, *rows) == (w, h)),
+        "{}",
+        sent.len()
+    );
+    // The same size again: nothing to send.
+    app::update(&mut app, AppEvent::Resize(120, 40));
+    assert!(effects(&mut app).is_empty());
 }
 
 /// `F` once the run has finished: a dialog naming the node and the reused run, then the

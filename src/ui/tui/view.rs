@@ -614,6 +614,12 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
         keymap::render_key_bar(&contexts, t, rest, buf);
         return;
     }
+    if let Overlay::Input(l) = &app.overlay {
+        let x = l.draw(t, area, buf);
+        let rest = Rect::new(x, area.y, area.width.saturating_sub(x - area.x), 1);
+        keymap::render_key_bar(&contexts, t, rest, buf);
+        return;
+    }
     keymap::render_key_bar(&contexts, t, area, buf);
 }
 

@@ -19,6 +19,12 @@ pub const TIMEOUT: &str = "wfop.timeout";
 pub const BACKOFF: &str = "wfop.backoff";
 /// Service task, gateway, timer: `max_iterations` (when not the default).
 pub const MAX_ITERATIONS: &str = "wfop.max_iterations";
+/// Service task: `wfop.tty` with the value `true`: the service runs on a pseudo-terminal
+/// (JSON's `"tty": true`).
+pub const TTY: &str = "wfop.tty";
+/// Service task: `wfop.stdin` with the value `open`: its stdin stays open for the operator
+/// after its JSON input (JSON's `"stdin": "open"`).
+pub const STDIN: &str = "wfop.stdin";
 /// Service task: `wfop.input_mapping` with the value `[]`: an input mapping with no rows (the
 /// service gets nothing), which BPMN cannot tell from no mapping (it gets every variable).
 pub const INPUT_MAPPING: &str = "wfop.input_mapping";

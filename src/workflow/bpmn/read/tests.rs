@@ -825,3 +825,47 @@ fn camunda7_by_its_execution_platform() {
     let (_, diags) = read_text(&c8);
     assert!(diags.is_empty(), "{diags:?}");
 }
+
+#[test]
+fn wfop_tty_and_stdin_properties_read_write_and_refuse_other_values() {
+    let props = |tty: &str, stdin: &str| {
+        one_task(
+            &format!(
+                r#"<zeebe:taskDefinition type="x" /><zeebe:properties>
+        <zeebe:property name="wfop.tty" value="{tty}" />
+        <zeebe:property name="wfop.stdin" value="{stdin}" />
+      </zeebe:properties>"#
+            ),
+            "",
+        )
+    };
+    let (wf, diags) = read_text(&props("true", "open"));
+    assert!(diags.is_empty(), "{diags:?}");
+    let wf = wf.expect("workflow");
+    let t = node(&wf, "t");
+    assert!(t.tty && t.stdin_open);
+    // Written back as the same properties (and only when set).
+    let text = crate::workflow::bpmn::write::export(&wf).expect("export");
+    assert!(text.contains(r#"name="wfop.tty" value="true""#), "{text}");
+    assert!(text.contains(r#"name="wfop.stdin" value="open""#), "{text}");
+    let (again, _) = read_text(&text);
+    let again = again.expect("re-read");
+    assert!(node(&again, "t").tty && node(&again, "t").stdin_open);
+    let (wf, diags) = read_text(&props("false", "closed"));
+    let t = node(wf.as_ref().expect("workflow"), "t");
+    assert!(diags.is_empty() && !t.tty && !t.stdin_open, "{diags:?}");
+    let plain = crate::workflow::bpmn::write::export(wf.as_ref().unwrap()).unwrap();
+    assert!(!plain.contains("wfop.tty") && !plain.contains("wfop.stdin"));
+    let (_, diags) = read_text(&props("yes", "maybe"));
+    let m = messages(&diags);
+    assert!(
+        m.iter()
+            .any(|m| m.contains("wfop.tty must be `true` or `false`, found \"yes\"")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("wfop.stdin must be `open` or `closed`, found \"maybe\"")),
+        "{m:?}"
+    );
+}

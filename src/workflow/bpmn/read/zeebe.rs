@@ -326,6 +326,8 @@ fn unknown_property(cx: &mut Cx, name: &Str, what: &str) {
         "wfop.timeout",
         "wfop.max_iterations",
         "wfop.backoff",
+        "wfop.tty",
+        "wfop.stdin",
         "wfop.input.NAME",
         "wfop.secret.NAME",
         "wfop.inputs",
@@ -358,7 +360,8 @@ fn empty_value(cx: &mut Cx, name: &Str, value: Option<&Str>, want: &str) -> bool
     false
 }
 
-/// A node's `wfop.` properties: `wfop.timeout` (services), `wfop.max_iterations` (services,
+/// A node's `wfop.` properties: `wfop.timeout`, `wfop.tty`, `wfop.stdin` (services),
+/// `wfop.max_iterations` (services,
 /// gateways, timers), `wfop.backoff` (services with retries), `wfop.input_mapping` (services)
 /// and `wfop.output_mapping` (services, start events) with the value `[]` (a table without
 /// rows), `wfop.join` (parallel gateways; `read::joins` folds them).
@@ -369,7 +372,7 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
             continue;
         };
         let allowed = match field {
-            "timeout" | "backoff" | "input_mapping" => kind == NodeKind::Service,
+            "timeout" | "backoff" | "input_mapping" | "tty" | "stdin" => kind == NodeKind::Service,
             "output_mapping" => matches!(kind, NodeKind::Service | NodeKind::Start),
             "join" => kind == NodeKind::Parallel,
             "max_iterations" => matches!(
@@ -404,6 +407,24 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
         let text = value.text.trim();
         match field {
             "join" => {}
+            "tty" => match text {
+                "true" => node.tty = true,
+                "false" => node.tty = false,
+                _ => cx.error(
+                    value.span.clone(),
+                    format!("wfop.tty must be `true` or `false`, found \"{}\"", text.escape_debug()),
+                    "expected true or false",
+                ),
+            },
+            "stdin" => match text {
+                "open" => node.stdin_open = true,
+                "closed" => node.stdin_open = false,
+                _ => cx.error(
+                    value.span.clone(),
+                    format!("wfop.stdin must be `open` or `closed`, found \"{}\"", text.escape_debug()),
+                    "expected open or closed",
+                ),
+            },
             "input_mapping" => {
                 if empty_value(cx, &name, Some(&value), props::EMPTY_TABLE) {
                     node.input_mapping.get_or_insert_with(Vec::new);

@@ -456,6 +456,12 @@ fn extensions(x: &mut Xml, n: &Node) {
     if let Some(t) = n.timeout {
         props.push((props::TIMEOUT.into(), Some(timeout_text(t))));
     }
+    if n.tty {
+        props.push((props::TTY.into(), Some("true".into())));
+    }
+    if n.stdin_open {
+        props.push((props::STDIN.into(), Some("open".into())));
+    }
     if n.max_iterations != DEFAULT_MAX_ITERATIONS {
         props.push((
             props::MAX_ITERATIONS.into(),
