@@ -69,6 +69,9 @@ impl LoadArgs {
     }
 }
 
+// Parsed once per process: the size of the `Run` variant (all of `wfop run`'s options) costs
+// nothing, and boxing it would only make the match in `main` harder to read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Check workflow files and report every problem with file:line:col (exit 0 ok, 2 errors)
@@ -142,6 +145,10 @@ enum Command {
         /// After a failure, keep running everything that does not depend on it
         #[arg(long)]
         keep_going: bool,
+        /// Time a stopped service gets between SIGTERM and SIGKILL, e.g. `10s`, `500ms`
+        /// (default 5s)
+        #[arg(long, value_name = "DURATION", value_parser = wfop::human::parse_duration)]
+        grace: Option<std::time::Duration>,
         /// Run every service on a pseudo-terminal of its own (colours, stdout and stderr as
         /// one stream, typing to it with `i` in the TUI), as a node's "tty": true does
         #[arg(long)]
@@ -298,6 +305,7 @@ fn main() -> ExitCode {
             json,
             max_parallel,
             keep_going,
+            grace,
             tty,
             state_dir,
             datapools,
@@ -356,6 +364,7 @@ fn main() -> ExitCode {
                 secrets,
                 max_parallel: max_parallel.map(|n| n as usize),
                 keep_going,
+                grace,
                 tty,
                 state_dir,
                 datapools,

@@ -154,6 +154,15 @@ pub enum Event {
         #[serde(skip)]
         redacted: Vec<std::ops::Range<usize>>,
     },
+    /// A running service is being stopped (the run's stop, its `timeout`, or the operator's
+    /// stop or restart of the node): SIGTERM went to its process group, and SIGKILL follows in
+    /// `kill_in_ms` unless the group has ended by then (0: SIGKILL now, a forced stop). Its
+    /// `NodeFinished` follows.
+    NodeStopping {
+        node: Arc<str>,
+        attempt: u32,
+        kill_in_ms: u64,
+    },
     /// An attempt of a step ended. A failed attempt may be followed by `RetryScheduled` or
     /// `ErrorCaught`; otherwise a failure is the run's (as before).
     NodeFinished {

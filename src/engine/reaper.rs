@@ -60,26 +60,104 @@ fn is_live_service(pid: Pid) -> bool {
         .contains(&pid)
 }
 
-/// This process's children, live or zombie, read from /proc (`ppid` is the 2nd field after
-/// the command name, which may itself hold spaces and parentheses).
+/// One process as `/proc/<pid>/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcStat {
+    pid: Pid,
+    /// `R`, `S`, `D`, `T`, `Z` (a zombie: ended, not yet waited for), `X` (dead), …
+    state: u8,
+    ppid: Option<Pid>,
+    pgrp: Option<Pid>,
+}
+
+impl ProcStat {
+    /// A process that still runs code (a zombie or a dead one does not).
+    fn is_live(&self) -> bool {
+        !matches!(self.state, b'Z' | b'X' | b'x')
+    }
+}
+
+/// Parses one `/proc/<pid>/stat` line: the state, `ppid` and `pgrp` are the 1st, 2nd and 3rd
+/// fields after the command name (which may itself hold spaces and parentheses).
+fn parse_stat(pid: Pid, line: &str) -> Option<ProcStat> {
+    let rest = &line[line.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    let mut num = || Pid::from_raw(fields.next()?.parse().ok()?);
+    let ppid = num();
+    let pgrp = num();
+    Some(ProcStat {
+        pid,
+        state,
+        ppid,
+        pgrp,
+    })
+}
+
+/// Every process this process can see, read from /proc (one that ends while it is read is
+/// left out); `None` without /proc.
+fn processes() -> Option<Vec<ProcStat>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let pid = Pid::from_raw(e.file_name().to_str()?.parse().ok()?)?;
+                parse_stat(
+                    pid,
+                    &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// This process's children, live or zombie.
 fn children() -> Vec<Pid> {
     let me = rustix::process::getpid();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| Pid::from_raw(e.file_name().to_str()?.parse().ok()?))
-        .filter(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = &s[s.rfind(')')? + 1..];
-                    Pid::from_raw(rest.split_whitespace().nth(1)?.parse().ok()?)
-                })
-                == Some(me)
-        })
+    processes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.ppid == Some(me))
+        .map(|p| p.pid)
         .collect()
+}
+
+/// Waits for one ended child by its pid (`waitid(P_PID, pid, WEXITED | WNOHANG)`): true if
+/// it was reaped. Never waits for any child but this one, so the exit status tokio waits for
+/// (each service's leader, by its own pid) is never taken.
+fn reap(pid: Pid) -> bool {
+    use rustix::process::{WaitId, WaitIdOptions, waitid};
+    matches!(
+        waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG
+        ),
+        Ok(Some(_))
+    )
+}
+
+/// The state of service process group `pgid` (its leader has pid `pgid`, and is waited for
+/// by the service's task, never here): every member that is a zombie child of wfop (an
+/// orphan of the service that came to wfop, the subreaper, and ended) is reaped first, by its
+/// pid. Returns whether a member that still runs is left: a group whose members are all
+/// zombies (the leader not waited for yet, or ones whose parent escaped the group and does
+/// not wait) is over, though `kill(-pgid, 0)` still finds it. Without /proc: whether
+/// `kill(-pgid, 0)` finds the group.
+pub(crate) fn group_alive(pgid: Pid) -> bool {
+    let Some(all) = processes() else {
+        return rustix::process::test_kill_process_group(pgid).is_ok();
+    };
+    let me = rustix::process::getpid();
+    let mut alive = false;
+    for p in all.into_iter().filter(|p| p.pgrp == Some(pgid)) {
+        if p.is_live() {
+            alive = true;
+        } else if p.ppid == Some(me) && p.pid != pgid && !is_live_service(p.pid) {
+            reap(p.pid);
+        }
+    }
+    alive
 }
 
 /// Ends every child still there when a run is over — with the services all waited for, these
@@ -110,4 +188,48 @@ pub(crate) fn end_orphans() -> usize {
         }
     }
     ended
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn stat_lines_with_odd_command_names_parse() {
+        let pid = Pid::from_raw(42).unwrap();
+        let p = parse_stat(pid, "42 (a) b (c)) Z 7 9 9 0 -1").unwrap();
+        assert_eq!(p.state, b'Z');
+        assert_eq!(p.ppid, Pid::from_raw(7));
+        assert_eq!(p.pgrp, Pid::from_raw(9));
+        assert!(!p.is_live());
+        let p = parse_stat(pid, "42 (sleep) S 1 42 42 0").unwrap();
+        assert!(p.is_live());
+        assert!(parse_stat(pid, "42 (cut").is_none());
+    }
+
+    #[test]
+    fn a_group_of_zombies_is_over_and_its_own_zombies_are_reaped() {
+        // A child leading a group of its own, as a service's leader does: once it ends it is a
+        // zombie until its own waiter takes it (never `group_alive`: pid == pgid).
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.05"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(child.id() as i32).unwrap();
+        assert!(group_alive(pgid) || child.try_wait().unwrap().is_some());
+        // Until it is waited for, it is a zombie: the group is over all the same.
+        let mut over = false;
+        for _ in 0..500 {
+            if !group_alive(pgid) {
+                over = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(over, "a group whose only member is a zombie is over");
+        // The leader was left for its own waiter.
+        assert!(child.wait().unwrap().success());
+    }
 }

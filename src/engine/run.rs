@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::control::StopMark;
 use super::event::Attempt;
 use super::lifecycle::{NodeOutcome, NodeState, RunStatus, Stop};
 use crate::workflow::{NodeKind, Workflow};
@@ -65,6 +66,39 @@ pub(crate) enum Action {
     },
 }
 
+/// What the operator asked of one node (`NodeCommand::Stop`, `NodeCommand::Restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Steer {
+    /// Stop it; the run treats it as failed or as cancelled.
+    Stop(StopMark),
+    /// A new attempt now.
+    Restart,
+}
+
+impl Steer {
+    /// The reason its attempt ends with.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Steer::Stop(_) => "stopped by the operator",
+            Steer::Restart => "restarted by the operator",
+        }
+    }
+}
+
+/// What the scheduler does for a command `Run::steer` took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Steered {
+    /// Stop the running attempt (SIGTERM, SIGKILL after the grace); what follows is decided
+    /// when it has ended (`finish`).
+    Signal,
+    /// The node was waiting out a retry's backoff and is over now, with this outcome (its
+    /// backoff is to be dropped).
+    Ended(NodeOutcome),
+    /// The node was waiting out a retry's backoff: its retry starts now (the backoff is to be
+    /// dropped; `next_action` starts it when a slot is free).
+    RetryNow,
+}
+
 /// What a step's end leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Finished {
@@ -75,6 +109,9 @@ pub(crate) enum Finished {
     /// The failure was caught by the error path `path` (index in the node's `errors`), which
     /// goes on at node `to`.
     Caught { path: usize, to: usize },
+    /// The operator restarted the node: attempt `next` starts at once (`next_action` gives
+    /// it when a slot is free).
+    Restart { next: Attempt },
 }
 
 /// The lifecycle of every node of one run. The scheduler asks it what to do, tells it what
@@ -109,6 +146,12 @@ pub(crate) struct Run {
     caught: Vec<bool>,
     /// The last attempt's outcome (what a retry abandoned by a stop ends with).
     last: Vec<NodeOutcome>,
+    /// What the operator asked of a running node, until its attempt ends.
+    steer: Vec<Option<Steer>>,
+    /// The next attempt is a restart: it does not count as a try of its iteration.
+    restarting: Vec<bool>,
+    /// A node the operator stopped as cancelled (the run ends `cancelled` unless interrupted).
+    operator_cancelled: Option<usize>,
     /// Steps that do not run: their attempts are taken from a reused run (`Action::Reuse`).
     reused: Vec<bool>,
     /// Edges a token moved along since the scheduler last asked (workflow edge indices).
@@ -191,6 +234,9 @@ impl Run {
             retry_due: vec![false; n],
             caught: vec![false; n],
             last: vec![NodeOutcome::Succeeded; n],
+            steer: vec![None; n],
+            restarting: vec![false; n],
+            operator_cancelled: None,
             reused: vec![false; n],
             moved: Vec::new(),
             policy,
@@ -391,6 +437,7 @@ impl Run {
     fn retry(&mut self, i: usize) -> Option<Action> {
         if self.stop > Stop::None {
             self.retry_due[i] = false;
+            self.restarting[i] = false;
             self.state[i] = NodeState::Done(self.last[i]);
             self.changed = true;
             return None;
@@ -400,7 +447,9 @@ impl Run {
         }
         self.retry_due[i] = false;
         self.attempts[i] += 1;
-        self.try_no[i] += 1;
+        if !std::mem::take(&mut self.restarting[i]) {
+            self.try_no[i] += 1;
+        }
         self.state[i] = NodeState::Running;
         self.running += 1;
         Some(Action::Start(i, self.attempt(i)))
@@ -458,6 +507,34 @@ impl Run {
         self.changed = true;
         let failed = matches!(outcome, NodeOutcome::Failed | NodeOutcome::TimedOut);
         let stopping = self.stop > Stop::None;
+        let steer = self.steer[node].take();
+        match (steer, outcome) {
+            // The restarted attempt is over: the next one starts as soon as a slot is free.
+            (Some(Steer::Restart), NodeOutcome::Cancelled) if !stopping => {
+                self.state[node] = NodeState::Waiting;
+                self.retry_due[node] = true;
+                self.restarting[node] = true;
+                return Finished::Restart {
+                    next: Attempt {
+                        attempt: self.attempts[node] + 1,
+                        iteration: self.iterations[node],
+                        try_no: self.try_no[node],
+                        tries: self.nodes[node].tries,
+                    },
+                };
+            }
+            // Stopped as cancelled: not a failure; what needs it is skipped at the end.
+            (Some(Steer::Stop(StopMark::Cancelled)), NodeOutcome::Cancelled) => {
+                self.state[node] = NodeState::Done(outcome);
+                if self.interrupted.is_none() && self.cancelled == Stop::None {
+                    self.operator_cancelled.get_or_insert(node);
+                }
+                return Finished::Done;
+            }
+            _ => {}
+        }
+        // Stopped as failed: a failure like any other, but never retried.
+        let retry = steer != Some(Steer::Stop(StopMark::Failed));
         if outcome == NodeOutcome::Succeeded {
             self.state[node] = NodeState::Done(outcome);
             self.pass_on(node);
@@ -471,7 +548,7 @@ impl Run {
                 self.error_tokens[to] += 1;
                 return Finished::Caught { path, to };
             }
-            if self.try_no[node] < self.nodes[node].tries {
+            if retry && self.try_no[node] < self.nodes[node].tries {
                 self.state[node] = NodeState::Waiting;
                 return Finished::Retry {
                     next: Attempt {
@@ -506,6 +583,68 @@ impl Run {
                 self.stop = self.stop.max(Stop::Cancel);
             }
         }
+    }
+
+    /// The operator's stop or restart of node `i`. A running service is signalled (the end
+    /// of its attempt is decided by `finish`: a stop as cancelled is no failure, a stop as
+    /// failed is one that is not retried, a restart starts the next attempt at once); a
+    /// service waiting out a retry's backoff ends now (stop: as failed, with the failure it
+    /// had, or as cancelled) or retries now (restart). Refused, with the reason, for nodes
+    /// that are not services, that do not run, and while the run stops.
+    pub fn steer(&mut self, i: usize, what: Steer) -> Result<Steered, String> {
+        let id = &self.nodes[i].id;
+        if self.nodes[i].kind != NodeKind::Service {
+            return Err(format!(
+                "`{id}` is not a service: only services can be stopped or restarted"
+            ));
+        }
+        if self.stop > Stop::None {
+            return Err(format!("the run is stopping: `{id}` is stopped with it"));
+        }
+        match self.state[i] {
+            NodeState::Running => {
+                self.steer[i] = Some(what);
+                Ok(Steered::Signal)
+            }
+            NodeState::Waiting if self.retry_due[i] => {
+                Err(format!("`{id}` is about to start its next attempt"))
+            }
+            NodeState::Waiting => {
+                self.changed = true;
+                match what {
+                    Steer::Restart => {
+                        self.retry_due[i] = true;
+                        Ok(Steered::RetryNow)
+                    }
+                    Steer::Stop(StopMark::Cancelled) => {
+                        self.state[i] = NodeState::Done(NodeOutcome::Cancelled);
+                        if self.interrupted.is_none() && self.cancelled == Stop::None {
+                            self.operator_cancelled.get_or_insert(i);
+                        }
+                        Ok(Steered::Ended(NodeOutcome::Cancelled))
+                    }
+                    Steer::Stop(StopMark::Failed) => {
+                        let outcome = self.last[i];
+                        self.state[i] = NodeState::Done(outcome);
+                        self.fail(i);
+                        Ok(Steered::Ended(outcome))
+                    }
+                }
+            }
+            NodeState::Pending => Err(format!("`{id}` has not started")),
+            NodeState::Done(o) => Err(format!(
+                "`{id}` is not running: it {}",
+                match o {
+                    NodeOutcome::Skipped => "was skipped".to_string(),
+                    o => format!("ended {}", o.as_str()),
+                }
+            )),
+        }
+    }
+
+    /// What the operator asked of running node `i`, until its attempt ends.
+    pub fn steering(&self, i: usize) -> Option<Steer> {
+        self.steer[i]
     }
 
     /// A front end's cancel command (`Cancel`) or kill (`Kill`).
@@ -616,7 +755,9 @@ impl Run {
     pub fn status(&self) -> RunStatus {
         match self.interrupted {
             Some(signal) => RunStatus::Interrupted { signal },
-            None if self.cancelled > Stop::None => RunStatus::Cancelled,
+            None if self.cancelled > Stop::None || self.operator_cancelled.is_some() => {
+                RunStatus::Cancelled
+            }
             None if self.first_failure.is_some() => RunStatus::Failed,
             None => RunStatus::Succeeded,
         }
@@ -1278,5 +1419,216 @@ mod tests {
             )]
         );
         assert_eq!(r.status(), RunStatus::Failed);
+    }
+
+    // The operator's stop and restart of one node (issue 15).
+
+    fn steer(r: &mut Run, id: &str, what: Steer) -> Result<Steered, String> {
+        let i = by_id(r, id);
+        r.steer(i, what)
+    }
+
+    const STOP_FAILED: Steer = Steer::Stop(StopMark::Failed);
+    const STOP_CANCELLED: Steer = Steer::Stop(StopMark::Cancelled);
+
+    #[test]
+    fn a_stop_as_cancelled_ends_the_node_not_the_run_and_its_downstream_is_skipped() {
+        // `a` feeds `c`; `b` is independent and goes on.
+        let (nodes, edges) = DIAMOND;
+        let mut r = run(nodes, edges, 4, false);
+        assert_eq!(starts(&mut r), ["a", "b"]);
+        assert_eq!(steer(&mut r, "a", STOP_CANCELLED), Ok(Steered::Signal));
+        assert_eq!(r.steering(by_id(&r, "a")), Some(STOP_CANCELLED));
+        // Nothing else is stopped: the run's level stays.
+        assert_eq!(r.stop(), Stop::None);
+        assert_eq!(end(&mut r, "a", Cancelled), Finished::Done);
+        assert_eq!(r.steering(by_id(&r, "a")), None);
+        assert_eq!(starts(&mut r), Vec::<String>::new());
+        end(&mut r, "b", Succeeded);
+        assert_eq!(starts(&mut r), ["d"]);
+        end(&mut r, "d", Succeeded);
+        assert_eq!(
+            skipped(&mut r),
+            [(
+                "c".to_string(),
+                "needs `a`, which did not succeed".to_string()
+            )]
+        );
+        // Not everything ran: the run ends cancelled, not failed.
+        assert_eq!(r.status(), RunStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_stop_as_failed_is_a_failure_fail_fast_or_keep_going_and_is_never_retried() {
+        let (nodes, edges) = DIAMOND;
+        // Fail fast: the run stops, the sibling is cancelled (not a second failure).
+        let mut r = run_with(nodes, edges, 4, false, |n| n.tries = 3);
+        assert_eq!(starts(&mut r), ["a", "b"]);
+        assert_eq!(steer(&mut r, "a", STOP_FAILED), Ok(Steered::Signal));
+        // Tries were left: still not retried.
+        assert_eq!(end(&mut r, "a", Failed), Finished::Done);
+        assert_eq!(r.stop(), Stop::Cancel);
+        end(&mut r, "b", Cancelled);
+        assert_eq!(starts(&mut r), Vec::<String>::new());
+        assert_eq!(r.status(), RunStatus::Failed);
+        assert_eq!(
+            skipped(&mut r),
+            [
+                (
+                    "c".to_string(),
+                    "the run stopped after `a` failed".to_string()
+                ),
+                (
+                    "d".to_string(),
+                    "the run stopped after `a` failed".to_string()
+                )
+            ]
+        );
+        // Keep going: the independent branch runs on.
+        let mut r = run(nodes, edges, 4, true);
+        starts(&mut r);
+        steer(&mut r, "a", STOP_FAILED).unwrap();
+        end(&mut r, "a", Failed);
+        assert_eq!(r.stop(), Stop::None);
+        end(&mut r, "b", Succeeded);
+        assert_eq!(starts(&mut r), ["d"]);
+        end(&mut r, "d", Succeeded);
+        assert_eq!(r.status(), RunStatus::Failed);
+    }
+
+    #[test]
+    fn a_stopped_attempt_that_ended_on_its_own_first_keeps_its_outcome() {
+        let mut r = run("start a b end", "start>a a>b b>end", 4, false);
+        starts(&mut r);
+        steer(&mut r, "a", STOP_CANCELLED).unwrap();
+        // It succeeded before the signal: its token moves on.
+        end(&mut r, "a", Succeeded);
+        assert_eq!(starts(&mut r), ["b"]);
+        end(&mut r, "b", Succeeded);
+        assert_eq!(r.status(), RunStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_restart_starts_the_next_attempt_at_once_and_the_downstream_waits_for_it() {
+        let mut r = run_with("start s a end", "start>s s>a a>end", 4, false, |n| {
+            if &*n.id == "s" {
+                n.tries = 2
+            }
+        });
+        assert_eq!(actions(&mut r), ["start s#1.1.1/2"]);
+        assert_eq!(steer(&mut r, "s", Steer::Restart), Ok(Steered::Signal));
+        let next = Attempt {
+            attempt: 2,
+            iteration: 1,
+            try_no: 1,
+            tries: 2,
+        };
+        assert_eq!(end(&mut r, "s", Cancelled), Finished::Restart { next });
+        assert_eq!(r.stop(), Stop::None);
+        // A restart is not a try: the try stays 1 of 2.
+        assert_eq!(actions(&mut r), ["start s#2.1.1/2"]);
+        assert_eq!(r.state(by_id(&r, "a")), NodeState::Pending);
+        // Its retry is still there.
+        assert!(matches!(end(&mut r, "s", Failed), Finished::Retry { .. }));
+        r.retry_due(by_id(&r, "s"));
+        assert_eq!(actions(&mut r), ["start s#3.1.2/2"]);
+        end(&mut r, "s", Succeeded);
+        assert_eq!(actions(&mut r), ["start a#1.1.1/1"]);
+        end(&mut r, "a", Succeeded);
+        assert_eq!(r.status(), RunStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_restart_waits_for_a_free_slot_and_a_stop_of_the_run_ends_it() {
+        let mut r = run("start s b end", "start>s start>b s>end b>end", 1, false);
+        assert_eq!(starts(&mut r), ["s"]);
+        steer(&mut r, "s", Steer::Restart).unwrap();
+        assert!(matches!(
+            end(&mut r, "s", Cancelled),
+            Finished::Restart { .. }
+        ));
+        // The restart comes first in file order: it takes the freed slot.
+        assert_eq!(starts(&mut r), ["s"]);
+        // A restart during the run's stop is not one: the node ends cancelled.
+        steer(&mut r, "s", Steer::Restart).unwrap();
+        r.cancel(Stop::Cancel);
+        assert_eq!(end(&mut r, "s", Cancelled), Finished::Done);
+        assert_eq!(r.state(by_id(&r, "s")), NodeState::Done(Cancelled));
+        assert_eq!(r.status(), RunStatus::Cancelled);
+    }
+
+    #[test]
+    fn in_a_retry_s_backoff_a_restart_retries_now_and_a_stop_ends_the_node() {
+        let mut r = flaky(3);
+        actions(&mut r);
+        end(&mut r, "s", Failed);
+        assert_eq!(steer(&mut r, "s", Steer::Restart), Ok(Steered::RetryNow));
+        assert_eq!(actions(&mut r), ["start s#2.1.2/3"]);
+        // Stopped as failed in the backoff: the failure it had stands, and fails the run.
+        end(&mut r, "s", NodeOutcome::TimedOut);
+        assert_eq!(
+            steer(&mut r, "s", STOP_FAILED),
+            Ok(Steered::Ended(NodeOutcome::TimedOut))
+        );
+        assert_eq!(
+            r.state(by_id(&r, "s")),
+            NodeState::Done(NodeOutcome::TimedOut)
+        );
+        assert_eq!(r.stop(), Stop::Cancel);
+        assert_eq!(r.status(), RunStatus::Failed);
+        // Stopped as cancelled in the backoff: no failure; the run ends cancelled.
+        let mut r = flaky(3);
+        actions(&mut r);
+        end(&mut r, "s", Failed);
+        assert_eq!(
+            steer(&mut r, "s", STOP_CANCELLED),
+            Ok(Steered::Ended(Cancelled))
+        );
+        assert_eq!(r.stop(), Stop::None);
+        // The dropped backoff's end comes to nothing.
+        r.retry_due(by_id(&r, "s"));
+        assert_eq!(actions(&mut r), Vec::<String>::new());
+        assert_eq!(
+            skipped(&mut r),
+            [(
+                "a".to_string(),
+                "needs `s`, which did not succeed".to_string()
+            )]
+        );
+        assert_eq!(r.status(), RunStatus::Cancelled);
+    }
+
+    #[test]
+    fn steering_what_cannot_take_it_is_refused_with_the_reason() {
+        let mut r = run(
+            "start a t b end",
+            "start>a start>t a>b t>end b>end",
+            4,
+            false,
+        );
+        starts(&mut r);
+        let refused = |r: &mut Run, id: &str, what| steer(r, id, what).unwrap_err();
+        assert_eq!(
+            refused(&mut r, "t", STOP_FAILED),
+            "`t` is not a service: only services can be stopped or restarted"
+        );
+        assert_eq!(
+            refused(&mut r, "start", Steer::Restart),
+            "`start` is not a service: only services can be stopped or restarted"
+        );
+        assert_eq!(refused(&mut r, "b", STOP_FAILED), "`b` has not started");
+        end(&mut r, "a", Succeeded);
+        assert_eq!(
+            refused(&mut r, "a", Steer::Restart),
+            "`a` is not running: it ended succeeded"
+        );
+        starts(&mut r);
+        r.cancel(Stop::Cancel);
+        assert_eq!(
+            refused(&mut r, "b", STOP_CANCELLED),
+            "the run is stopping: `b` is stopped with it"
+        );
+        // Nothing was changed by a refusal.
+        assert_eq!(r.steering(by_id(&r, "b")), None);
     }
 }

@@ -22,7 +22,7 @@ use super::pty::{Feed, Refusal};
 use super::record::{AttemptDoc, NodeDoc, NodeLog, Record, ReusedDoc, RunDoc};
 use super::redact::{Redactor, ShownVars, redact_value};
 use super::reuse::{self, Reuse};
-use super::run::{Action, Finished, Policy, Run};
+use super::run::{Action, Finished, Policy, Run, Steer, Steered};
 use super::service::{Outcome, RunCtx, run_service};
 use super::vars::{Inputs, Vars};
 use super::{EngineError, RunOptions, RunReport, clock, datapool, sandbox};
@@ -147,6 +147,8 @@ pub(crate) async fn schedule(
         events,
         vars: Vars::new(inputs),
         stop: watch::channel(Stop::None).0,
+        node_stop: HashMap::new(),
+        backoffs: HashMap::new(),
         tasks: JoinSet::new(),
         task_node: HashMap::new(),
         logs: HashMap::new(),
@@ -267,8 +269,14 @@ struct Driver {
     events: mpsc::Sender<Event>,
     /// The workflow variables.
     vars: Vars,
-    /// The stop level every running service and timer watches.
+    /// The stop level of the run, which every timer and backoff watches and every running
+    /// service's own level follows.
     stop: watch::Sender<Stop>,
+    /// Each running service's stop level: the run's, or `Cancel` when the operator stops or
+    /// restarts it.
+    node_stop: HashMap<usize, watch::Sender<Stop>>,
+    /// Each retry's backoff, dropped when the operator stops or restarts the node.
+    backoffs: HashMap<usize, tokio::task::AbortHandle>,
     tasks: JoinSet<(usize, Ended)>,
     task_node: HashMap<tokio::task::Id, usize>,
     /// Each step's log, open from its first attempt to the end of the run (later attempts
@@ -285,16 +293,21 @@ impl Driver {
     /// Sends the run's stop level to the running services when it rose.
     fn send_stop(&self, run: &Run) {
         let to = run.stop();
-        self.stop.send_if_modified(|l| {
+        let raise = |l: &mut Stop| {
             let rises = to > *l;
             *l = (*l).max(to);
             rises
-        });
+        };
+        self.stop.send_if_modified(raise);
+        for tx in self.node_stop.values() {
+            tx.send_if_modified(raise);
+        }
     }
 
     /// A front end's command for one node.
     async fn command(&mut self, run: &mut Run, cmd: NodeCommand) {
-        // Typing and the terminal size (engine/pty.rs): refused with a warning that says why.
+        // Typing and the terminal size (engine/pty.rs), a stop or restart of one node; what a
+        // node cannot take is refused with a warning that says why.
         let typed = match cmd {
             NodeCommand::Input { node, data } => Some((node, Feed::Data(data))),
             NodeCommand::InputEof { node } => Some((node, Feed::Eof)),
@@ -302,10 +315,10 @@ impl Driver {
                 self.ctx.consoles.resize(cols, rows);
                 return;
             }
-            other => {
-                self.unsupported(other).await;
-                None
+            NodeCommand::Stop { node, mark } => {
+                return self.steer(run, &node, Steer::Stop(mark)).await;
             }
+            NodeCommand::Restart { node } => return self.steer(run, &node, Steer::Restart).await,
         };
         if let Some((node, feed)) = typed
             && let Err(why) = self.feed(&node, feed)
@@ -341,18 +354,92 @@ impl Driver {
         }
     }
 
-    /// A command that is not handled yet.
-    async fn unsupported(&mut self, cmd: NodeCommand) {
-        let (node, what) = match &cmd {
-            NodeCommand::Stop { node, .. } => (Some(node.as_str()), "stopping a single node"),
-            NodeCommand::Restart { node } => (Some(node.as_str()), "restarting a single node"),
-            NodeCommand::Input { node, .. } => (Some(node.as_str()), "typing to a node"),
-            NodeCommand::InputEof { node } => (Some(node.as_str()), "ending a node's input"),
-            NodeCommand::Resize { .. } => (None, "resizing services' terminals"),
+    /// The operator's stop or restart of one node, as `Run::steer` decides it; a node that
+    /// does not exist or cannot take it gets a warning saying why.
+    async fn steer(&mut self, run: &mut Run, node: &str, what: Steer) {
+        let verb = match what {
+            Steer::Stop(_) => "stop",
+            Steer::Restart => "restart",
         };
-        self.send(Event::Warning {
-            node: node.map(Arc::from),
-            message: format!("{what} is not supported yet"),
+        let Some(i) = self.wf.node_index(node) else {
+            let mut shown: String = node.chars().take(100).collect();
+            if shown.len() < node.len() {
+                shown.push('…');
+            }
+            let message = format!("cannot {verb} `{shown}`: the workflow has no such node");
+            let message = self.ctx.redactor.redact_str(&message);
+            self.send(Event::Warning {
+                node: None,
+                message,
+            })
+            .await;
+            return;
+        };
+        let id = run.id(i).clone();
+        match run.steer(i, what) {
+            Err(why) => {
+                self.send(Event::Warning {
+                    node: Some(id),
+                    message: format!("cannot {verb} it: {why}"),
+                })
+                .await;
+            }
+            Ok(Steered::Signal) => {
+                if let Some(tx) = self.node_stop.get(&i) {
+                    tx.send_if_modified(|l| {
+                        let rises = *l < Stop::Cancel;
+                        *l = (*l).max(Stop::Cancel);
+                        rises
+                    });
+                }
+            }
+            Ok(Steered::RetryNow) => {
+                if let Some(b) = self.backoffs.remove(&i) {
+                    b.abort();
+                }
+            }
+            Ok(Steered::Ended(outcome)) => {
+                if let Some(b) = self.backoffs.remove(&i) {
+                    b.abort();
+                }
+                self.current.remove(&i);
+                self.stopped_waiting(i, outcome, what.reason()).await;
+            }
+        }
+    }
+
+    /// A node stopped while it waited out a retry's backoff: it ends so (its last attempt's
+    /// entry stays as that attempt ended).
+    async fn stopped_waiting(&mut self, i: usize, outcome: NodeOutcome, why: &str) {
+        let node = &self.wf.nodes[i];
+        let id: Arc<str> = Arc::from(node.id.as_str());
+        let reason = format!("{why} while it waited to retry");
+        let mut attempt = 0;
+        let mut duration_ms = 0;
+        let (mut exit_code, mut signal) = (None, None);
+        if let Some(d) = self.record.node_mut(&id) {
+            d.status = NodeState::Done(outcome);
+            d.reason = Some(reason.clone());
+            if let Some(a) = d.attempts.last() {
+                attempt = a.attempt;
+                duration_ms = a.duration_ms.unwrap_or(0);
+                (exit_code, signal) = (a.exit_code, a.signal);
+            }
+        }
+        let _ = self.record.save();
+        if let Some(s) = self.summaries.get_mut(&i) {
+            s.status = outcome;
+            s.reason = Some(reason.clone());
+        }
+        self.send(Event::NodeFinished {
+            node: id,
+            attempt,
+            status: outcome,
+            duration_ms,
+            exit_code,
+            signal,
+            reason: Some(reason),
+            error_code: None,
         })
         .await;
     }
@@ -592,7 +679,10 @@ impl Driver {
         let input = eval_input(node, &self.vars, &self.ctx.redactor);
         let prepared = input.and_then(|input| self.log_for(i, attempt).map(|log| (input, log)));
         let (input, log) = prepared.map_err(|reason| self.ctx.redactor.redact_str(&reason))?;
-        let (ctx, wf, rx) = (self.ctx.clone(), self.wf.clone(), self.stop.subscribe());
+        // The service's own stop level, from the run's.
+        let (tx, rx) = watch::channel(*self.stop.borrow());
+        self.node_stop.insert(i, tx);
+        let (ctx, wf) = (self.ctx.clone(), self.wf.clone());
         let handle = self.tasks.spawn(async move {
             let node = &wf.nodes[i];
             let out = run_service(ctx, (id, attempt), node, input, log, rx).await;
@@ -710,7 +800,15 @@ impl Driver {
     async fn joined(&mut self, run: &mut Run, joined: Joined) {
         let Some(joined) = joined else { return };
         let (i, ended) = match joined {
-            Ok((_, done)) => done,
+            Ok((id, done)) => {
+                self.task_node.remove(&id);
+                done
+            }
+            // A backoff the operator's stop or restart dropped.
+            Err(e) if e.is_cancelled() => {
+                self.task_node.remove(&e.id());
+                return;
+            }
             Err(e) => {
                 let Some(&i) = self.task_node.get(&e.id()) else {
                     return;
@@ -721,9 +819,22 @@ impl Driver {
             }
         };
         match ended {
-            Ended::Backoff => run.retry_due(i),
+            Ended::Backoff => {
+                self.backoffs.remove(&i);
+                run.retry_due(i);
+            }
             Ended::Timer(out) => self.ended(run, i, out).await,
             Ended::Service(mut out) => {
+                self.node_stop.remove(&i);
+                // Stopped or restarted by the operator: said so; stopped as failed, it failed.
+                if out.status == NodeOutcome::Cancelled
+                    && let Some(s) = run.steering(i)
+                {
+                    out.reason = Some(s.reason().into());
+                    if s == Steer::Stop(crate::engine::StopMark::Failed) {
+                        out.status = NodeOutcome::Failed;
+                    }
+                }
                 self.error_expression(i, &mut out);
                 if out.status == NodeOutcome::Succeeded {
                     let node = &self.wf.nodes[i];
@@ -863,6 +974,13 @@ impl Driver {
                 })
                 .await;
             }
+            Finished::Restart { next } => {
+                if let Some(d) = self.record.node_mut(&id) {
+                    d.status = NodeState::Waiting;
+                }
+                let _ = self.record.save();
+                self.current.insert(i, next);
+            }
             Finished::Retry { next, delay } => {
                 if let Some(d) = self.record.node_mut(&id) {
                     d.status = NodeState::Waiting;
@@ -885,6 +1003,7 @@ impl Driver {
                     (i, Ended::Backoff)
                 });
                 self.task_node.insert(handle.id(), i);
+                self.backoffs.insert(i, handle);
             }
         }
     }

@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::{Pid, Signal};
 use secrecy::ExposeSecret;
 use serde::Serializer as _;
 use serde_json::Value;
@@ -25,6 +25,7 @@ use super::event::{Attempt, Event, Stream};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::pty::{Consoles, Feed, Pty};
+use super::reaper::group_alive;
 use super::record::{NodeLog, create_private};
 use super::redact::{Redactor, StreamRedactor, redact_value};
 use super::sandbox;
@@ -375,6 +376,12 @@ pub(crate) async fn run_service(
     .collect();
 
     let timeout = node.timeout;
+    let who = Stopping {
+        events: &ctx.events,
+        node: &node_id,
+        attempt: attempt.attempt,
+        grace: ctx.kill_grace,
+    };
     let ending = {
         let sleep = async {
             match timeout {
@@ -387,13 +394,13 @@ pub(crate) async fn run_service(
                 Ok(st) => Ending::Exited(st),
                 Err(e) => return fail(format!("cannot wait for the service: {e}")),
             },
-            _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
-            _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, ctx.kill_grace, &mut cancel).await),
+            _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, &who, &mut cancel).await),
+            _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, &who, &mut cancel).await),
         }
     };
     // No grandchild survives its service: whatever is left in the group goes too.
     if let Some(g) = pgid {
-        sweep_group(g, ctx.kill_grace).await;
+        sweep_group(g, &who).await;
     }
     // Nothing typed reaches a later attempt: input ends with this one.
     drop(registration);
@@ -611,20 +618,66 @@ fn kill_group(pgid: Pid, sig: Signal) {
     let _ = rustix::process::kill_process_group(pgid, sig);
 }
 
+/// Who is being stopped, to tell the front end (`NodeStopping`, the SIGKILL warning).
+pub(crate) struct Stopping<'a> {
+    pub events: &'a mpsc::Sender<Event>,
+    pub node: &'a Arc<str>,
+    pub attempt: u32,
+    pub grace: Duration,
+}
+
+impl Stopping<'_> {
+    /// `NodeStopping`: SIGTERM went out, SIGKILL follows in `kill_in` unless the group ends.
+    pub(crate) async fn told(&self, kill_in: Duration) {
+        send(
+            self.events,
+            Event::NodeStopping {
+                node: self.node.clone(),
+                attempt: self.attempt,
+                kill_in_ms: kill_in.as_millis() as u64,
+            },
+        )
+        .await;
+    }
+
+    /// The grace ran out with processes still in the group: SIGKILL, and the operator is told.
+    pub(crate) async fn killed(&self) {
+        send(
+            self.events,
+            Event::Warning {
+                node: Some(self.node.clone()),
+                message: format!(
+                    "still running {} after SIGTERM: killed (SIGKILL)",
+                    human::duration(self.grace, Form::Exact)
+                ),
+            },
+        )
+        .await;
+    }
+}
+
 /// SIGTERM to the group, SIGKILL after the grace period (or at once on a forced cancel).
+/// The leader's end is what this waits for; the rest of the group is swept after it.
 async fn terminate(
     child: &mut tokio::process::Child,
     pgid: Option<Pid>,
-    grace: Duration,
+    who: &Stopping<'_>,
     cancel: &mut watch::Receiver<Stop>,
 ) -> std::process::ExitStatus {
-    if let Some(g) = pgid {
-        kill_group(g, Signal::TERM);
+    let mut forced = *cancel.borrow() >= Stop::Kill;
+    if !forced {
+        if let Some(g) = pgid {
+            kill_group(g, Signal::TERM);
+        }
+        who.told(who.grace).await;
+        tokio::select! {
+            st = child.wait() => if let Ok(st) = st { return st },
+            _ = tokio::time::sleep(who.grace) => who.killed().await,
+            _ = wait_level(cancel, Stop::Kill) => forced = true,
+        }
     }
-    tokio::select! {
-        st = child.wait() => if let Ok(st) = st { return st },
-        _ = tokio::time::sleep(grace) => {},
-        _ = wait_level(cancel, Stop::Kill) => {},
+    if forced {
+        who.told(Duration::ZERO).await;
     }
     if let Some(g) = pgid {
         kill_group(g, Signal::KILL);
@@ -636,35 +689,30 @@ async fn terminate(
     }
 }
 
-/// Ends whatever still lives in a finished service's process group.
-async fn sweep_group(pgid: Pid, grace: Duration) {
+/// Ends whatever still lives in a finished service's process group: SIGTERM, SIGKILL after
+/// the grace period. Done as soon as no member of the group still runs (zombie members do
+/// not count; those that are wfop's own are reaped: `reaper::group_alive`).
+async fn sweep_group(pgid: Pid, who: &Stopping<'_>) {
     if !group_alive(pgid) {
         return;
     }
     kill_group(pgid, Signal::TERM);
     let t0 = Instant::now();
-    while t0.elapsed() < grace {
+    while t0.elapsed() < who.grace {
         tokio::time::sleep(Duration::from_millis(20)).await;
         if !group_alive(pgid) {
             return;
         }
     }
+    who.killed().await;
     kill_group(pgid, Signal::KILL);
-    reap_group(pgid);
-}
-
-/// True while a member of the group is there, after reaping the members that are wfop's own
-/// zombies: orphans of the service come to wfop (the subreaper), and a dead one that nobody
-/// waits for would keep the group "alive" for the whole grace period.
-fn group_alive(pgid: Pid) -> bool {
-    reap_group(pgid);
-    rustix::process::test_kill_process_group(pgid).is_ok()
-}
-
-/// Waits for every already-ended child of wfop in group `pgid` (the service's leader was
-/// waited for before the group is swept, so only orphans that came to wfop are taken here).
-fn reap_group(pgid: Pid) {
-    while let Ok(Some(_)) = rustix::process::waitpgid(pgid, WaitOptions::NOHANG) {}
+    // Give the kernel a moment to make them zombies, then reap the ones that are wfop's.
+    for _ in 0..50 {
+        if !group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// One output pump of a service, owned by the service's run: `end` stops it and closes its

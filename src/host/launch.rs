@@ -30,6 +30,8 @@ pub struct Launch {
     pub inputs: Arc<Inputs>,
     pub max_parallel: Option<usize>,
     pub keep_going: bool,
+    /// Between SIGTERM and SIGKILL (default: the engine's).
+    pub grace: Option<std::time::Duration>,
     pub state_dir: PathBuf,
     pub datapools: Vec<Pool>,
     /// `--tty`: every local service on a pseudo-terminal.
@@ -49,6 +51,9 @@ pub(crate) struct LaunchDoc<'a> {
     pub inputs: IndexMap<String, &'a RawValue>,
     pub max_parallel: Option<usize>,
     pub keep_going: bool,
+    /// `--grace` in milliseconds.
+    #[serde(default)]
+    pub grace_ms: Option<u64>,
     pub state_dir: PathBuf,
     pub datapools: Vec<(String, PathBuf)>,
     #[serde(default)]
@@ -79,6 +84,7 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
         inputs: run.inputs.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         max_parallel: run.max_parallel,
         keep_going: run.keep_going,
+        grace_ms: run.grace.map(|g| g.as_millis() as u64),
         tty: run.tty,
         state_dir: abs(&run.state_dir),
         datapools: run

@@ -205,6 +205,9 @@ fn receive() -> Result<Received, String> {
         options.max_parallel = n.max(1);
     }
     options.keep_going = doc.keep_going;
+    if let Some(ms) = doc.grace_ms {
+        options.kill_grace = std::time::Duration::from_millis(ms);
+    }
     options.tty = doc.tty;
     options.datapools = doc
         .datapools

@@ -151,6 +151,17 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 _ => writeln!(out),
             }
         }
+        Event::NodeStopping {
+            node, kill_in_ms, ..
+        } => match kill_in_ms {
+            0 => writeln!(out, "wfop: {} stopping: SIGKILL", safe::line(&**node)),
+            ms => writeln!(
+                out,
+                "wfop: {} stopping: SIGTERM sent, SIGKILL in {} unless it ends",
+                safe::line(&**node),
+                human::millis(*ms, Form::Exact)
+            ),
+        },
         Event::NodeSkipped { node, reason } => writeln!(
             out,
             "wfop: {} skipped: {}",

@@ -25,6 +25,7 @@ pub fn launch(
         inputs: prepared.inputs.clone(),
         max_parallel: request.max_parallel,
         keep_going: request.keep_going,
+        grace: request.grace,
         tty: request.tty,
         state_dir: state_dir.to_path_buf(),
         datapools: request.datapools.clone(),

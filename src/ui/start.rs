@@ -29,6 +29,8 @@ pub struct RunRequest {
     /// `--max-parallel N` (default: the number of CPUs).
     pub max_parallel: Option<usize>,
     pub keep_going: bool,
+    /// `--grace DURATION`: between SIGTERM and SIGKILL (default: the engine's).
+    pub grace: Option<std::time::Duration>,
     /// `--tty`: every local service on a pseudo-terminal.
     pub tty: bool,
     /// `--state-dir DIR` (default: `record::default_state_dir`).
@@ -174,6 +176,9 @@ impl RunRequest {
             options.max_parallel = n.max(1);
         }
         options.keep_going = self.keep_going;
+        if let Some(g) = self.grace {
+            options.kill_grace = g;
+        }
         options.tty = self.tty;
         options.datapools = self.datapools.clone();
         options.load = self.load.clone();
@@ -248,6 +253,7 @@ mod tests {
             secrets: SecretArg::parse_all(secrets).unwrap(),
             max_parallel: None,
             keep_going: false,
+            grace: None,
             tty: false,
             state_dir: Some(dir.join("state")),
             datapools: Vec::new(),

@@ -123,6 +123,8 @@ pub enum Overlay {
     Filter(String),
     /// The failure detail of a node (Enter on a failed node).
     Detail(Box<super::detail::Detail>),
+    /// Stop this node (a service): as failed or as cancelled? (`nodectl`)
+    StopNode(usize),
     /// Input mode: a line for the selected service's stdin (`i`).
     Input(super::input::InputLine),
 }
@@ -176,6 +178,9 @@ pub struct NodeView {
     pub timer_end: Option<Duration>,
     /// When a scheduled retry starts, since the run began.
     pub retry_at: Option<Duration>,
+    /// A service being stopped: when SIGKILL follows unless it ends first, since the run
+    /// began (`NodeStopping`).
+    pub kill_at: Option<Duration>,
     /// A failure one of its error paths caught: `CODE → node`.
     pub caught: Option<String>,
     /// Its latest attempt's extra output files (kept in the run record).
@@ -205,6 +210,7 @@ impl NodeView {
             },
             timer_end: None,
             retry_at: None,
+            kill_at: None,
             caught: None,
             reused: None,
             files: Vec::new(),
@@ -227,6 +233,14 @@ impl NodeView {
             NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
             NodeState::Running => Some(now.saturating_sub(self.since)),
             NodeState::Waiting | NodeState::Done(_) => Some(self.took),
+        }
+    }
+
+    /// A service being stopped: the time left before SIGKILL at `now` (zero once it is due).
+    pub fn kill_left(&self, now: Duration) -> Option<Duration> {
+        match self.state {
+            NodeState::Running => self.kill_at.map(|at| at.saturating_sub(now)),
+            _ => None,
         }
     }
 
@@ -468,7 +482,7 @@ impl App {
         }
     }
 
-    fn say(&mut self, text: impl Into<String>) {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: crate::safe::line(&text.into()).into_owned(),
             error: false,
@@ -635,6 +649,7 @@ impl App {
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) | Overlay::Filter(_) => keymap::active(Context::SearchInput),
             Overlay::Detail(_) => keymap::active(Context::Detail),
+            Overlay::StopNode(_) => keymap::active(Context::StopDialog),
             Overlay::Input(_) => keymap::active(Context::Input),
             Overlay::None => keymap::active(self.focus),
         }
@@ -955,6 +970,7 @@ fn key(app: &mut App, k: &KeyEvent) {
             }
             _ => {}
         },
+        Overlay::StopNode(i) => super::nodectl::dialog_action(app, i, action),
         Overlay::None => pane_action(app, action),
         Overlay::Input(_) => {}
     }
@@ -1106,6 +1122,8 @@ fn pane_action(app: &mut App, action: Action) {
             Phase::Starting if app.runs > 0 => {}
             _ => app.say("a run is already going; c cancels it"),
         },
+        Action::StopNode => super::nodectl::ask_stop(app),
+        Action::RestartNode => super::nodectl::restart(app),
         Action::RerunFrom if app.host == RunHome::Attached => app.say(
             "this screen follows a run it did not start: rerun it with wfop run --from NODE --reuse RUN",
         ),
@@ -1378,6 +1396,17 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.attempt = attempt;
                 v.timer_end = None;
                 v.retry_at = None;
+                v.kill_at = None;
+                // The new attempt's own end will say how it went.
+                (v.exit_code, v.signal, v.reason) = (None, None, None);
+                app.dirty.texts = true;
+            }
+        }
+        Event::NodeStopping {
+            node, kill_in_ms, ..
+        } => {
+            if let Some(i) = app.wf.node_index(&node) {
+                app.nodes[i].kill_at = Some(at + Duration::from_millis(kill_in_ms));
                 app.dirty.texts = true;
             }
         }
@@ -1509,6 +1538,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.state = NodeState::Done(status);
                 v.took = Duration::from_millis(duration_ms);
                 v.timer_end = None;
+                v.kill_at = None;
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());

@@ -26,6 +26,8 @@ pub enum Context {
     Detail,
     /// A yes/no question (cancel, quit while running).
     Confirm,
+    /// Stopping one node: as failed or as cancelled?
+    StopDialog,
     Help,
     Prompt,
     /// Typing a line to the selected service's stdin (`i`).
@@ -63,6 +65,7 @@ impl Context {
             Context::SearchInput => "Search and filter input",
             Context::Detail => "Failure detail",
             Context::Confirm => "Confirmation",
+            Context::StopDialog => "Stop dialog",
             Context::Help => "Help",
             Context::Prompt => "Secret prompt",
             Context::Input => "Input to a service",
@@ -120,6 +123,14 @@ pub enum Action {
     ToggleTimeMode,
     /// Start or end a region selection in the log.
     Region,
+    /// Stop the selected node (asks: failed or cancelled).
+    StopNode,
+    /// A new attempt of the selected node.
+    RestartNode,
+    /// In the stop dialog: the run treats the stopped node as failed.
+    MarkFailed,
+    /// In the stop dialog: the run treats the stopped node as cancelled.
+    MarkCancelled,
     /// Open input mode on the selected node.
     InputStart,
     /// End the node's input (input mode).
@@ -224,6 +235,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Backspace)], context: C::Input, action: A::DeleteBack, short: "", long: "delete the last character" },
     Binding { keys: &[k('y'), code(KeyCode::Enter)], context: C::Confirm, action: A::Yes, short: "yes", long: "confirm" },
     Binding { keys: &[k('n'), code(KeyCode::Esc)], context: C::Confirm, action: A::No, short: "no", long: "keep going" },
+    Binding { keys: &[k('f')], context: C::StopDialog, action: A::MarkFailed, short: "failed", long: "stop it; the run treats it as failed (error paths, fail-fast, keep-going apply)" },
+    Binding { keys: &[k('c')], context: C::StopDialog, action: A::MarkCancelled, short: "cancelled", long: "stop it; the run treats it as cancelled (what needs it is skipped)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::StopDialog, action: A::Back, short: "keep running", long: "leave it running" },
     Binding { keys: &[code(KeyCode::Esc), k('?'), k('q')], context: C::Help, action: A::Back, short: "close", long: "close the help" },
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Help, action: A::Up, short: "scroll", long: "scroll the help up" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Help, action: A::Down, short: "", long: "scroll the help down" },
@@ -256,6 +270,8 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Left), k('h')], context: C::Graph, action: A::Left, short: "select", long: "select the previous layer's node" },
     Binding { keys: &[code(KeyCode::Right), k('l')], context: C::Graph, action: A::Right, short: "", long: "select the next layer's node" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs (a failed node: its whole failure reason first)" },
+    Binding { keys: &[k('x')], context: C::Graph, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
+    Binding { keys: &[k('R')], context: C::Graph, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
     // Mapping pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Mapping, action: A::Up, short: "row", long: "previous mapping row" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Mapping, action: A::Down, short: "", long: "next mapping row" },
@@ -341,6 +357,7 @@ pub fn active(focus: Context) -> Vec<Context> {
         Context::Prompt
         | Context::SearchInput
         | Context::Confirm
+        | Context::StopDialog
         | Context::Help
         | Context::Detail
         | Context::Input => vec![focus],
@@ -443,6 +460,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
         Context::Detail,
         Context::Input,
         Context::Confirm,
+        Context::StopDialog,
         Context::Prompt,
         Context::Help,
     ] {

@@ -20,6 +20,7 @@ pub mod logbuf;
 pub mod logview;
 pub mod mapping;
 pub mod mouse;
+pub mod nodectl;
 pub mod prompt;
 pub mod runtime;
 pub mod search;

@@ -1809,6 +1809,106 @@ fn snapshot_failure_detail_view() {
     assert_eq!(app.overlay, app::Overlay::None);
 }
 
+// Stopping and restarting one node (issue 15): `x` asks failed or cancelled, `R` restarts; the
+// stopping node counts down to SIGKILL.
+
+#[test]
+fn x_asks_how_the_run_treats_the_stopped_node_and_r_restarts_it() {
+    use crate::engine::{NodeCommand, StopMark};
+    let (mut app, _) = quantum_running();
+    select(&mut app, "orchestrated");
+    ch(&mut app, 'x');
+    assert_eq!(app.overlay, app::Overlay::StopNode(1));
+    let screen = render(&app);
+    assert!(screen.contains("stop "), "{screen}");
+    assert!(screen.contains("f failed"), "{screen}");
+    assert!(screen.contains("c cancelled"), "{screen}");
+    // Esc leaves it running; `c` in the dialog is not the run's cancel.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert!(effects(&mut app).is_empty());
+    ch(&mut app, 'x');
+    ch(&mut app, 'c');
+    let stopped = |got: &[Effect], want: StopMark| {
+        matches!(got, [Effect::Node(NodeCommand::Stop { node, mark })]
+            if node == "orchestrated" && *mark == want)
+    };
+    assert!(stopped(&effects(&mut app), StopMark::Cancelled));
+    assert_eq!(app.phase, Phase::Running, "the run goes on");
+    ch(&mut app, 'x');
+    ch(&mut app, 'f');
+    assert!(stopped(&effects(&mut app), StopMark::Failed));
+    ch(&mut app, 'R');
+    assert!(matches!(effects(&mut app).as_slice(),
+        [Effect::Node(NodeCommand::Restart { node })] if node == "orchestrated"));
+    // Not a service, or not running: said why, nothing sent.
+    select(&mut app, "start");
+    // (A new layout may resize the services' terminals: not what this test is about.)
+    effects(&mut app);
+    ch(&mut app, 'x');
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert!(effects(&mut app).is_empty());
+    assert!(render(&app).contains("only a service can be stopped"));
+    select(&mut app, "orchestrated");
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 100, None);
+    effects(&mut app);
+    ch(&mut app, 'R');
+    assert!(effects(&mut app).is_empty());
+    let said = app
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(
+        said.ends_with("is not running: nothing to restart"),
+        "{said}"
+    );
+}
+
+#[test]
+fn snapshot_a_stopping_node_counts_down_to_sigkill() {
+    let (mut app, t) = quantum_running();
+    select(&mut app, "orchestrated");
+    // SIGTERM went out 1.5 s into the run; SIGKILL follows 5 s later.
+    ev(
+        &mut app,
+        Event::NodeStopping {
+            node: Arc::from("orchestrated"),
+            attempt: 1,
+            kill_in_ms: 5000,
+        },
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2700)));
+    let screen = render(&app);
+    assert!(screen.contains("stopping · SIGKILL in 3.8s"), "{screen}");
+    // The run's own cancel: the title counts down too.
+    ch(&mut app, 'c');
+    ch(&mut app, 'y');
+    effects(&mut app);
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(4500)));
+    let screen = render(&app);
+    assert!(
+        screen
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains("stopping · SIGKILL in 2.0s"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+    // Past the deadline: SIGKILL was sent; then it ends.
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(7000)));
+    assert!(render(&app).contains("stopping · SIGKILL sent"));
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeOutcome::Cancelled,
+        6500,
+        Some("cancelled"),
+    );
+    assert!(!render(&app).contains("stopping ·"));
+}
+
 fn node_index(app: &App, id: &str) -> usize {
     app.wf.nodes.iter().position(|n| n.id == id).expect("node")
 }

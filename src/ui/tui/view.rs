@@ -72,6 +72,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Overlay::Help { scroll } => keymap::render_help(app.focus, *scroll, t, a.body, buf),
         Overlay::Confirm(c) => draw_confirm(app, *c, a.body, buf),
         Overlay::Detail(d) => super::detail::draw(app, d, a.body, buf),
+        Overlay::StopNode(i) => super::nodectl::draw_dialog(app, *i, a.body, buf),
         _ => {}
     }
     app.fit.apply(buf);
@@ -113,6 +114,18 @@ fn pane_block<'a>(app: &App, title: String, focused: bool) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), t.style(Role::Title)))
 }
 
+/// A service being stopped, `left` before SIGKILL: `stopping · SIGKILL in 4.2s`.
+fn stopping_text(left: std::time::Duration) -> String {
+    if left.is_zero() {
+        "stopping · SIGKILL sent".into()
+    } else {
+        format!(
+            "stopping · SIGKILL in {}",
+            human::duration(left, Form::Compact)
+        )
+    }
+}
+
 fn phase_text(app: &App) -> (String, Role) {
     let frame = app.frame();
     match app.phase {
@@ -128,7 +141,15 @@ fn phase_text(app: &App) -> (String, Role) {
                 Role::StatusRunning,
             )
         }
-        Phase::Stopping => ("stopping…".into(), Role::StatusCancelled),
+        Phase::Stopping => {
+            // The countdown of the service that will be killed last.
+            let now = app.elapsed();
+            let left = app.nodes.iter().filter_map(|v| v.kill_left(now)).max();
+            match left {
+                Some(left) => (stopping_text(left), Role::StatusCancelled),
+                None => ("stopping…".into(), Role::StatusCancelled),
+            }
+        }
         Phase::Finished => {
             let took = app
                 .run_duration
@@ -337,10 +358,13 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
                 NodeState::Pending => "pending".to_string(),
-                NodeState::Running => format!(
-                    "running {}",
-                    human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
-                ),
+                NodeState::Running => match v.kill_left(app.elapsed()) {
+                    Some(left) => stopping_text(left),
+                    None => format!(
+                        "running {}",
+                        human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
+                    ),
+                },
                 NodeState::Waiting => match v.retry_at {
                     Some(at) => format!(
                         "waiting to retry, in {}",
@@ -369,6 +393,12 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             if a.tries > 1 {
                 spans.push(Span::styled(
                     format!(" · attempt {}/{}", a.try_no, a.tries),
+                    t.style(Role::Muted),
+                ));
+            } else if a.attempt > a.iteration {
+                // Restarted by the operator: more attempts than iterations.
+                spans.push(Span::styled(
+                    format!(" · attempt {}", a.attempt),
                     t.style(Role::Muted),
                 ));
             }
