@@ -177,5 +177,48 @@ fn bench_find_all(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_find_all);
+/// The full match count as the TUI reaches it: slices of `DEFAULT_BUDGET` bytes, one per tick.
+/// Before issue 15 the runtime took one slice per tick (100 ms while a run runs, 500 ms after),
+/// so the count needed `slices` ticks; now it takes the next slice at once while the scan is
+/// pending, and the count takes the scan's own time. Printed once (slices and scan time), then
+/// measured.
+fn bench_full_count(c: &mut Criterion) {
+    let (st, bytes) = store();
+    let mut g = c.benchmark_group("full_count");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(10);
+    for (name, query, regex) in [
+        ("substring_rare", "timeout", false),
+        ("regex_rare", r"Timeout after \d+s", true),
+        ("regex_frequent", r"status=[45]\d\d", true),
+    ] {
+        let mut s = Search::new();
+        s.set_pattern(query, regex, Selection::All).expect("valid");
+        let t0 = std::time::Instant::now();
+        let mut slices = 1;
+        while !s.step(st.view(Selection::All)) {
+            slices += 1;
+        }
+        let scan = t0.elapsed();
+        eprintln!(
+            "full_count/{name}: {} matches in {slices} slices of {} MiB; scan {scan:?}; \
+             before (a slice per tick): {:?} while running, {:?} after the run",
+            s.count(),
+            wfop::ui::tui::search::DEFAULT_BUDGET >> 20,
+            scan + Duration::from_millis(100) * (slices - 1),
+            scan + Duration::from_millis(500) * (slices - 1),
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut s = Search::new();
+                s.set_pattern(query, regex, Selection::All).expect("valid");
+                while !s.step(st.view(Selection::All)) {}
+                black_box(s.count())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_find_all, bench_full_count);
 criterion_main!(benches);

@@ -69,6 +69,7 @@ fn running_app(mapped: bool) -> (App, Instant) {
             record: PathBuf::from("/state/runs/bench"),
             nodes: vec!["flood".into()],
             inputs,
+            started: None,
         }),
     );
     app::update(

@@ -99,6 +99,10 @@ pub enum Event {
         /// The workflow inputs (`$secrets` removed), redacted: a secret's value inside an
         /// ordinary input is shown as `***`.
         inputs: ShownVars,
+        /// When the run started, by the wall clock (RFC 3339 UTC, ms): with each event's `t`
+        /// in the record, the absolute time of everything. Absent in records before issue 15.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<String>,
     },
     /// A rerun (`wfop run --from NODE --reuse RUN`), right after `RunStarted`: the run it
     /// reuses (`run_id`, its `record` folder), the node it starts from, and the steps whose
@@ -445,6 +449,25 @@ mod tests {
 
     fn json_of(e: &Event) -> serde_json::Value {
         serde_json::to_value(e).expect("serialises")
+    }
+
+    #[test]
+    fn run_started_carries_the_wall_clock_and_old_records_still_read() {
+        let old = r#"{"event":"run_started","run_id":"r","workflow":"w","record":"/x","nodes":[],"inputs":{},"t":0}"#;
+        match serde_json::from_str::<Event>(old).expect("an old record reads") {
+            Event::RunStarted { started, .. } => assert_eq!(started, None),
+            other => panic!("{other:?}"),
+        }
+        let new = r#"{"event":"run_started","run_id":"r","workflow":"w","record":"/x","nodes":[],"inputs":{},"started":"2026-12-02T11:47:37.123Z"}"#;
+        let e: Event = serde_json::from_str(new).expect("reads");
+        assert_eq!(json_of(&e)["started"], "2026-12-02T11:47:37.123Z");
+        let mut out = Vec::new();
+        write_logged(&mut out, &e, 5).expect("written");
+        let line = String::from_utf8(out).expect("utf-8");
+        assert!(
+            line.contains(r#""started":"2026-12-02T11:47:37.123Z""#) && line.contains(r#""t":5"#),
+            "{line}"
+        );
     }
 
     #[test]

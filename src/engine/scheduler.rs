@@ -64,6 +64,7 @@ pub(crate) async fn schedule(
             record: record.dir().to_path_buf(),
             nodes: step_ids.iter().map(|&i| wf.nodes[i].id.clone()).collect(),
             inputs: shown_inputs.clone(),
+            started: Some(clock::rfc3339(started)),
         })
         .await;
     if let Some(r) = &opts.reuse {

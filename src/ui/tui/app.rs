@@ -121,7 +121,11 @@ pub enum Overlay {
     Confirm(Confirm),
     Search(String),
     /// Typing the list's filter (it applies as it is typed).
-    Filter,
+    ListFilter,
+    /// Typing a `&` filter.
+    Filter(String),
+    /// The failure detail of a node (Enter on a failed node).
+    Detail(Box<super::detail::Detail>),
     /// Stop this node (a service): as failed or as cancelled? (`nodectl`)
     StopNode(usize),
     /// Input mode: a line for the selected service's stdin (`i`).
@@ -324,6 +328,8 @@ pub struct App {
     pub host: RunHome,
     /// The screen left a live run going (`d`, SIGHUP): no summary of a run not over.
     pub detached: bool,
+    /// The search/filter input takes a regular expression (`C-r`); kept between inputs.
+    pub input_regex: bool,
     /// The log pane's inside (columns, rows): the size of services' terminals.
     pub log_pane: (u16, u16),
     /// The size last sent to the run (`None`: none since it started).
@@ -414,7 +420,11 @@ impl App {
             rows_frozen: false,
             logs: LogStore::default(),
             log_config: LogConfig::default(),
-            logview: LogViewState::new(Selection::All),
+            logview: {
+                let mut lv = LogViewState::new(Selection::All);
+                lv.set_ascii(charset == Charset::Ascii);
+                lv
+            },
             phase: Phase::Starting,
             run_id: None,
             record: None,
@@ -435,6 +445,7 @@ impl App {
             effects: Vec::new(),
             host: RunHome::InProcess,
             detached: false,
+            input_regex: false,
             log_pane: (0, 0),
             pty_size: None,
         }
@@ -683,8 +694,9 @@ impl App {
         match self.overlay {
             Overlay::Help { .. } => keymap::active(Context::Help),
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
-            Overlay::Search(_) => keymap::active(Context::SearchInput),
-            Overlay::Filter => keymap::active(Context::ListFilter),
+            Overlay::Search(_) | Overlay::Filter(_) => keymap::active(Context::SearchInput),
+            Overlay::Detail(_) => keymap::active(Context::Detail),
+            Overlay::ListFilter => keymap::active(Context::ListFilter),
             Overlay::StopNode(_) => keymap::active(Context::StopDialog),
             Overlay::Input(_) => keymap::active(Context::Input),
             Overlay::None => keymap::active(self.focus),
@@ -892,11 +904,11 @@ fn paste(app: &mut App, text: String) {
         return;
     }
     match &mut app.overlay {
-        Overlay::Search(q) => q.push_str(text.lines().next().unwrap_or("")),
+        Overlay::Search(q) | Overlay::Filter(q) => q.push_str(text.lines().next().unwrap_or("")),
         Overlay::Input(l) => l.paste(&text),
         _ => {}
     }
-    if app.overlay == Overlay::Filter {
+    if app.overlay == Overlay::ListFilter {
         let mut q = app.list.query.clone();
         q.push_str(text.lines().next().unwrap_or(""));
         set_filter(app, q);
@@ -914,7 +926,7 @@ fn key(app: &mut App, k: &KeyEvent) {
     }
     let contexts = app.contexts();
     let action = keymap::dispatch(&contexts, k);
-    if let Overlay::Search(q) = &mut app.overlay
+    if let Overlay::Search(q) | Overlay::Filter(q) = &mut app.overlay
         && action.is_none()
     {
         let plain = !k
@@ -929,7 +941,7 @@ fn key(app: &mut App, k: &KeyEvent) {
         }
         return;
     }
-    if app.overlay == Overlay::Filter && action.is_none() {
+    if app.overlay == Overlay::ListFilter && action.is_none() {
         let plain = !k
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
@@ -1001,21 +1013,67 @@ fn key(app: &mut App, k: &KeyEvent) {
         }
         Overlay::Search(q) => match action {
             Action::Submit => {
-                app.overlay = Overlay::None;
                 if q.is_empty() {
+                    app.overlay = Overlay::None;
                     app.logview.search.clear();
                 } else {
-                    app.logview.search_start(&app.logs, &q);
-                    if app.logview.search.count() == 0 {
-                        app.say(format!("/{q}: no match yet"));
+                    match app
+                        .logview
+                        .search_start_with(&app.logs, &q, app.input_regex)
+                    {
+                        Ok(()) => {
+                            app.overlay = Overlay::None;
+                            if app.logview.search.count() == 0 {
+                                let q = app.logview.search.label();
+                                app.say(format!("/{q}: no match yet"));
+                            }
+                        }
+                        // The input stays open to mend the pattern.
+                        Err(e) => app.warn(e),
                     }
                 }
             }
             Action::Back => app.overlay = Overlay::None,
             Action::ClearInput => app.overlay = Overlay::Search(String::new()),
+            Action::ToggleRegex => app.input_regex = !app.input_regex,
             _ => {}
         },
-        Overlay::Filter => match action {
+        Overlay::Filter(q) => match action {
+            Action::Submit => match app.logview.filter_start(&app.logs, &q, app.input_regex) {
+                Ok(()) => {
+                    app.overlay = Overlay::None;
+                    if let Some(f) = &app.logview.filter
+                        && f.search.count() == 0
+                    {
+                        let q = f.search.label();
+                        app.say(format!("&{q}: no match yet (the filter stays on)"));
+                    }
+                }
+                Err(e) => app.warn(e),
+            },
+            Action::Back => app.overlay = Overlay::None,
+            Action::ClearInput => app.overlay = Overlay::Filter(String::new()),
+            Action::ToggleRegex => app.input_regex = !app.input_regex,
+            _ => {}
+        },
+        Overlay::Detail(mut d) => match action {
+            Action::Back => {
+                app.overlay = Overlay::None;
+                app.focus = Context::Logs;
+            }
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                let page = app.size.1.saturating_sub(8).max(1);
+                d.scroll = match action {
+                    Action::Up => d.scroll.saturating_sub(1),
+                    Action::Down => d.scroll.saturating_add(1),
+                    Action::PageUp => d.scroll.saturating_sub(page),
+                    _ => d.scroll.saturating_add(page),
+                };
+                app.overlay = Overlay::Detail(d);
+            }
+            _ => {}
+        },
+        Overlay::ListFilter => match action {
             Action::Submit => app.overlay = Overlay::None,
             Action::Back => {
                 app.overlay = Overlay::None;
@@ -1134,6 +1192,11 @@ fn pane_action(app: &mut App, action: Action) {
             }
         }
         Action::Help => app.overlay = Overlay::Help { scroll: 0 },
+        // `/` from any pane: the log pane takes the focus and the search starts.
+        Action::SearchStart => {
+            app.focus = Context::Logs;
+            app.overlay = Overlay::Search(String::new());
+        }
         Action::InputStart => {
             let running = app.is_running()
                 && app
@@ -1256,6 +1319,9 @@ fn graph_action(app: &mut App, action: Action) {
         Action::Select => {
             app.logview.select(node_selection(app));
             app.focus = Context::Logs;
+            if let Some(d) = super::detail::Detail::open(app, app.selected) {
+                app.overlay = Overlay::Detail(Box::new(d));
+            }
             return;
         }
         _ => return,
@@ -1312,8 +1378,8 @@ fn list_action(app: &mut App, action: Action) {
             app.focus = Context::Logs;
             return;
         }
-        Action::Filter => {
-            app.overlay = Overlay::Filter;
+        Action::ListFilter => {
+            app.overlay = Overlay::ListFilter;
             return;
         }
         Action::Back => {
@@ -1362,10 +1428,49 @@ fn log_action(app: &mut App, action: Action) {
         Action::Bottom => lv.go_bottom(),
         Action::ToggleWrap => lv.toggle_wrap(),
         Action::ToggleTimestamps => lv.toggle_timestamps(),
-        Action::SearchStart => app.overlay = Overlay::Search(String::new()),
+        Action::ToggleTimeMode => {
+            lv.toggle_time_mode();
+            let what = match lv.time_mode() {
+                super::logview::TimeMode::Absolute => "timestamps: local time",
+                super::logview::TimeMode::Relative => "timestamps: since the run started",
+            };
+            app.say(what);
+        }
+        Action::FilterStart => {
+            let q = lv
+                .filter
+                .as_ref()
+                .map(|f| f.search.query().to_string())
+                .unwrap_or_default();
+            app.overlay = Overlay::Filter(q);
+        }
+        Action::MoreContext | Action::LessContext => {
+            if lv.filter.is_some() {
+                lv.filter_context(store, if action == Action::MoreContext { 1 } else { -1 });
+            } else {
+                app.say("no filter: & starts one");
+            }
+        }
+        Action::Region => {
+            lv.toggle_region(store);
+            if lv.region().is_some() {
+                app.say("region: move to extend it, y copies it, Esc drops it");
+            }
+        }
         Action::SearchNext => lv.search_next(store),
         Action::SearchPrev => lv.search_prev(store),
-        Action::Back => lv.search.clear(),
+        Action::Back => {
+            // Esc undoes the latest layer: the region, the search highlight, the filter.
+            if lv.cancel_region() {
+                return;
+            }
+            if lv.search.is_active() {
+                lv.search.clear();
+            } else if lv.filter.is_some() {
+                lv.filter_clear();
+                app.say("filter off: all lines");
+            }
+        }
         Action::ToggleAllNodes => {
             let sel = match lv.selection() {
                 Selection::All => node_selection(app),
@@ -1378,6 +1483,15 @@ fn log_action(app: &mut App, action: Action) {
                 && app.nodes[app.selected].log.is_none()
             {
                 app.say("this node has no output yet: showing all nodes");
+            }
+        }
+        Action::Copy if lv.region().is_some() => {
+            if let Some((text, n)) = lv.take_region_text(store) {
+                app.effects.push(Effect::Copy(text));
+                app.say(format!(
+                    "copied {n} {}",
+                    if n == 1 { "line" } else { "lines" }
+                ));
             }
         }
         Action::Copy => match lv.selected_text(store) {
@@ -1431,6 +1545,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             record,
             nodes,
             inputs,
+            started,
             ..
         } => {
             app.runs += 1;
@@ -1453,11 +1568,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.send_pty_size();
             app.rows_frozen = false;
             app.refresh_rows();
-            let keep = (
-                app.logview.wrap(),
-                app.logview.timestamps(),
-                app.logview.selection(),
-            );
+            let keep = app.logview.selection();
+            let mut lv = app.logview.fresh(Selection::All);
             app.logs = LogStore::new(app.log_config);
             app.nodes = vec![NodeView::new(); app.wf.nodes.len()];
             for id in &nodes {
@@ -1466,15 +1578,19 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                     app.nodes[i].log = Some(idx);
                 }
             }
-            let mut lv = LogViewState::new(Selection::All);
-            if keep.0 {
-                lv.toggle_wrap();
-            }
-            if keep.1 {
-                lv.toggle_timestamps();
-            }
+            // The wall clock of the run's start: the engine's, else now less the event's time.
+            let wall = started
+                .as_deref()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_millisecond())
+                .or_else(|| {
+                    jiff::Timestamp::now()
+                        .as_millisecond()
+                        .checked_sub(i64::try_from(at.as_millis()).ok()?)
+                });
+            lv.set_wall_start(wall);
             app.logview = lv;
-            if let Selection::Node(_) = keep.2 {
+            if let Selection::Node(_) = keep {
                 app.logview.select(node_selection(app));
             }
             app.dirty.texts = true;

@@ -61,6 +61,45 @@ pub fn osc52(text: &str, mux: Multiplexer) -> Result<String, CopyError> {
     })
 }
 
+/// How an OSC 52 sequence gets through tmux to the outer terminal, from its options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TmuxRoute {
+    /// `allow-passthrough` is on: the wrapped sequence (as `osc52` makes it) goes through.
+    Passthrough,
+    /// Passthrough is off but `set-clipboard on`: tmux takes a plain OSC 52 itself and sets
+    /// the outer terminal's clipboard.
+    Direct,
+    /// Neither: the sequence stops at tmux. The message names the one setting to change.
+    Blocked(String),
+}
+
+/// The setting that lets wfop's OSC 52 through tmux (wfop wraps it in passthrough).
+pub const TMUX_FIX: &str = "tmux set -g allow-passthrough on";
+
+/// Decides the route from `tmux show-options -gv allow-passthrough` and `… set-clipboard`
+/// (`None`: the option could not be read, as with a tmux older than 3.3, which passes
+/// passthrough on by default).
+pub fn tmux_route(passthrough: Option<&str>, clipboard: Option<&str>) -> TmuxRoute {
+    match (passthrough.map(str::trim), clipboard.map(str::trim)) {
+        (Some("on" | "all") | None, _) => TmuxRoute::Passthrough,
+        (_, Some("on")) => TmuxRoute::Direct,
+        _ => TmuxRoute::Blocked(format!("tmux blocks the copy (OSC 52): {TMUX_FIX}")),
+    }
+}
+
+/// Reads one global tmux option of the tmux wfop runs in (`tmux show-options -gv NAME`).
+pub fn tmux_option(name: &str) -> Option<String> {
+    let out = std::process::Command::new("tmux")
+        .args(["show-options", "-gv", name])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -169,6 +208,29 @@ mod tests {
             assert_eq!(base64(i.as_bytes()), o);
         }
         assert_eq!(base64(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn tmux_route_names_the_setting_when_blocked() {
+        assert_eq!(
+            tmux_route(Some("on"), Some("external")),
+            TmuxRoute::Passthrough
+        );
+        assert_eq!(tmux_route(Some("all"), None), TmuxRoute::Passthrough);
+        assert_eq!(
+            tmux_route(None, None),
+            TmuxRoute::Passthrough,
+            "an older tmux"
+        );
+        assert_eq!(tmux_route(Some("off"), Some("on\n")), TmuxRoute::Direct);
+        match tmux_route(Some("off"), Some("external")) {
+            TmuxRoute::Blocked(m) => assert!(m.contains(TMUX_FIX), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            tmux_route(Some("off"), Some("off")),
+            TmuxRoute::Blocked(_)
+        ));
     }
 
     #[test]

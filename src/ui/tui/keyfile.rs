@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn a_file_rebinds_actions_in_the_one_effective_table() {
-        let src = "# mine\n[logs]\nsearch-start = [\"C-f\", \"/\"]\ndown = \"J\"\n\n[global]\nquit = [\"Q\", \"C-c\"]\n";
+        let src = "# mine\n[logs]\ndown = \"J\"\n\n[global]\nsearch-start = [\"C-f\", \"/\"]\nquit = [\"Q\", \"C-c\"]\n";
         let t = parse(src, "keys.toml").unwrap();
         let logs = active(Context::Logs);
         let ctrl_f = ev(KeyCode::Char('f'), KeyModifiers::CONTROL);
@@ -478,7 +478,7 @@ mod tests {
 
     #[test]
     fn errors_say_file_line_col_and_what_is_wrong() {
-        let (p, text) = problems("[logs]\nserch-start = \"/\"\n");
+        let (p, text) = problems("[global]\nserch-start = \"/\"\n");
         assert_eq!((p[0].line, p[0].col), (2, 1));
         assert_eq!(p[0].message, "unknown action `serch-start`");
         assert_eq!(p[0].help.as_deref(), Some("did you mean `search-start`?"));

@@ -24,8 +24,10 @@ pub enum Context {
     Logs,
     /// Typing the list's filter (`f`).
     ListFilter,
-    /// Typing a `/` query.
+    /// Typing a `/` query (or a `&` filter).
     SearchInput,
+    /// The detail view of a failed node (its whole reason and problem document).
+    Detail,
     /// A yes/no question (cancel, quit while running).
     Confirm,
     /// Stopping one node: as failed or as cancelled?
@@ -66,7 +68,8 @@ impl Context {
             Context::ListFilter => "List filter input",
             Context::Mapping => "Mapping pane",
             Context::Logs => "Log pane",
-            Context::SearchInput => "Search input",
+            Context::SearchInput => "Search and filter input",
+            Context::Detail => "Failure detail",
             Context::Confirm => "Confirmation",
             Context::StopDialog => "Stop dialog",
             Context::Help => "Help",
@@ -121,7 +124,19 @@ pub enum Action {
     NextRunning,
     PrevRunning,
     /// Filter the list by state or name.
-    Filter,
+    ListFilter,
+    /// `&`: filter the log to matching lines with context.
+    FilterStart,
+    /// Substring or regular expression, in the search/filter input.
+    ToggleRegex,
+    /// More context lines around the filter's matches.
+    MoreContext,
+    /// Fewer context lines around the filter's matches.
+    LessContext,
+    /// Absolute (local time) or relative timestamps.
+    ToggleTimeMode,
+    /// Start or end a region selection in the log.
+    Region,
     /// Stop the selected node (asks: failed or cancelled).
     StopNode,
     /// A new attempt of the selected node.
@@ -224,6 +239,12 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], context: C::SearchInput, action: A::Submit, short: "search", long: "search the whole log for the text (smart case)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
+    Binding { keys: &[ctrl('r')], context: C::SearchInput, action: A::ToggleRegex, short: "regex", long: "regular expression or plain text (smart case either way; shown as re:)" },
+    Binding { keys: &[code(KeyCode::Esc), k('q')], context: C::Detail, action: A::Back, short: "close", long: "close the failure detail (the node's logs are selected)" },
+    Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Detail, action: A::Up, short: "scroll", long: "scroll the detail up" },
+    Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Detail, action: A::Down, short: "", long: "scroll the detail down" },
+    Binding { keys: &[code(KeyCode::PageUp)], context: C::Detail, action: A::PageUp, short: "", long: "page up" },
+    Binding { keys: &[code(KeyCode::PageDown), k(' ')], context: C::Detail, action: A::PageDown, short: "", long: "page down" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::Input, action: A::Submit, short: "send", long: "send the line and a newline to the service's stdin (shown here only: never logged or recorded)" },
     Binding { keys: &[ctrl('d')], context: C::Input, action: A::InputEof, short: "end input", long: "send the line typed so far, then end the service's input (its terminal's EOF character; a pipe is closed) and leave" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::Input, action: A::Back, short: "leave", long: "leave input mode (the line typed so far is dropped)" },
@@ -246,22 +267,28 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::PageDown)], context: C::Logs, action: A::PageDown, short: "", long: "page down" },
     Binding { keys: &[k('g'), code(KeyCode::Home)], context: C::Logs, action: A::Top, short: "", long: "oldest kept line" },
     Binding { keys: &[k('G'), code(KeyCode::End)], context: C::Logs, action: A::Bottom, short: "follow", long: "newest line, and follow again" },
-    Binding { keys: &[k('/')], context: C::Logs, action: A::SearchStart, short: "search", long: "search the whole log buffer" },
-    Binding { keys: &[k('n')], context: C::Logs, action: A::SearchNext, short: "next", long: "next match (wraps around)" },
-    Binding { keys: &[k('N')], context: C::Logs, action: A::SearchPrev, short: "", long: "previous match (wraps around)" },
+    Binding { keys: &[k('&')], context: C::Logs, action: A::FilterStart, short: "filter", long: "filter: only matching lines, with context lines (empty: all)" },
+    Binding { keys: &[k('+')], context: C::Logs, action: A::MoreContext, short: "", long: "filter: one more context line around each match" },
+    Binding { keys: &[k('-')], context: C::Logs, action: A::LessContext, short: "", long: "filter: one context line fewer" },
+    Binding { keys: &[k('n')], context: C::Logs, action: A::SearchNext, short: "next", long: "next match shown (wraps; a filter alone: its next match)" },
+    Binding { keys: &[k('N')], context: C::Logs, action: A::SearchPrev, short: "", long: "previous match shown (wraps around)" },
     Binding { keys: &[k('w')], context: C::Logs, action: A::ToggleWrap, short: "wrap", long: "wrap long lines on or off" },
     Binding { keys: &[k('t')], context: C::Logs, action: A::ToggleTimestamps, short: "", long: "timestamps on or off" },
+    Binding { keys: &[k('T')], context: C::Logs, action: A::ToggleTimeMode, short: "", long: "timestamps: local time, or time since the run started" },
+    Binding { keys: &[k('V')], context: C::Logs, action: A::Region, short: "region", long: "start a region here (moving extends it, y copies it), or drop it" },
     Binding { keys: &[k('a')], context: C::Logs, action: A::ToggleAllNodes, short: "", long: "all nodes interleaved, or the selected node only" },
-    Binding { keys: &[k('y')], context: C::Logs, action: A::Copy, short: "copy", long: "copy the selected line (OSC 52: works over SSH and in tmux)" },
+    Binding { keys: &[k('y')], context: C::Logs, action: A::Copy, short: "copy", long: "copy the selected line or region (OSC 52: over SSH, in tmux)" },
     Binding { keys: &[k('Y')], context: C::Logs, action: A::CopyAll, short: "", long: "copy the whole log shown (OSC 52)" },
     Binding { keys: &[k('s')], context: C::Logs, action: A::Save, short: "save", long: "save the shown (redacted) log to a file (mode 0600)" },
-    Binding { keys: &[code(KeyCode::Esc)], context: C::Logs, action: A::Back, short: "", long: "clear the search highlight" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::Logs, action: A::Back, short: "", long: "drop the region, else the search highlight, else the filter" },
     // Graph pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Graph, action: A::Up, short: "", long: "select the node above" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Graph, action: A::Down, short: "", long: "select the node below" },
     Binding { keys: &[code(KeyCode::Left), k('h')], context: C::Graph, action: A::Left, short: "select", long: "select the previous layer's node" },
     Binding { keys: &[code(KeyCode::Right), k('l')], context: C::Graph, action: A::Right, short: "", long: "select the next layer's node" },
-    Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs (a failed node: its whole failure reason first)" },
+    Binding { keys: &[k('x')], context: C::Graph, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
+    Binding { keys: &[k('R')], context: C::Graph, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
     Binding { keys: &[k('v')], context: C::Graph, action: A::ToggleView, short: "list", long: "show the list of nodes instead of the graph" },
     Binding { keys: &[k('e')], context: C::Graph, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
     Binding { keys: &[k('E')], context: C::Graph, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
@@ -276,7 +303,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('G'), code(KeyCode::End)], context: C::List, action: A::Bottom, short: "", long: "the last row" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::List, action: A::Select, short: "logs", long: "show the selected node's logs" },
     Binding { keys: &[k('v')], context: C::List, action: A::ToggleView, short: "graph", long: "show the graph instead of the list" },
-    Binding { keys: &[k('f')], context: C::List, action: A::Filter, short: "filter", long: "filter the list by state (failed, running, queued, done…) or name" },
+    Binding { keys: &[k('f')], context: C::List, action: A::ListFilter, short: "filter", long: "filter the list by state (failed, running, queued, done…) or name" },
     Binding { keys: &[k('e')], context: C::List, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
     Binding { keys: &[k('E')], context: C::List, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
     Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
@@ -284,8 +311,6 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Esc)], context: C::List, action: A::Back, short: "", long: "clear the filter" },
     Binding { keys: &[k('x')], context: C::List, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
     Binding { keys: &[k('R')], context: C::List, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
-    Binding { keys: &[k('x')], context: C::Graph, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
-    Binding { keys: &[k('R')], context: C::Graph, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
     // Mapping pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Mapping, action: A::Up, short: "row", long: "previous mapping row" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Mapping, action: A::Down, short: "", long: "next mapping row" },
@@ -299,6 +324,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[k('?')], context: C::Global, action: A::Help, short: "help", long: "show all keys" },
     Binding { keys: &[k('i')], context: C::Global, action: A::InputStart, short: "", long: "type to the selected running service's stdin (input mode)" },
     Binding { keys: &[k('d')], context: C::Global, action: A::Detach, short: "detach", long: "quit and leave the run going (wfop attach comes back)" },
+    Binding { keys: &[k('/')], context: C::Global, action: A::SearchStart, short: "search", long: "search the whole log buffer (from any pane: focuses the log pane)" },
     Binding { keys: &[k('q'), ctrl('c')], context: C::Global, action: A::Quit, short: "quit", long: "quit (asks first while running; cancels children)" },
 ];
 
@@ -373,6 +399,7 @@ pub fn active(focus: Context) -> Vec<Context> {
         | Context::Confirm
         | Context::StopDialog
         | Context::Help
+        | Context::Detail
         | Context::Input => vec![focus],
         pane => vec![pane, Context::Global],
     }
@@ -472,6 +499,7 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
         Context::Global,
         Context::SearchInput,
         Context::ListFilter,
+        Context::Detail,
         Context::Input,
         Context::Confirm,
         Context::StopDialog,
@@ -626,7 +654,30 @@ mod tests {
             dispatch(&graph, &key(KeyCode::Enter, KeyModifiers::NONE)),
             Some(A::Select)
         );
-        assert_eq!(dispatch(&graph, &ch('/')), None, "search is a log-pane key");
+        assert_eq!(
+            dispatch(&graph, &ch('/')),
+            Some(A::SearchStart),
+            "search works from any pane"
+        );
+        assert_eq!(dispatch(&logs, &ch('&')), Some(A::FilterStart));
+        assert_eq!(dispatch(&logs, &ch('V')), Some(A::Region));
+        assert_eq!(dispatch(&logs, &ch('T')), Some(A::ToggleTimeMode));
+        let input = active(Context::SearchInput);
+        assert_eq!(
+            dispatch(&input, &key(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+            Some(A::ToggleRegex)
+        );
+        assert_eq!(dispatch(&input, &ch('&')), None, "typed into the query");
+        let detail = active(Context::Detail);
+        assert_eq!(
+            dispatch(&detail, &key(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(A::Back)
+        );
+        assert_eq!(
+            dispatch(&detail, &ch('r')),
+            None,
+            "the detail view is modal"
+        );
         assert_eq!(dispatch(&graph, &ch('q')), Some(A::Quit));
     }
 
@@ -640,7 +691,10 @@ mod tests {
             assert_eq!(dispatch(&a, &ch(']')), Some(A::NextRunning));
             assert_eq!(dispatch(&a, &ch('[')), Some(A::PrevRunning));
         }
-        assert_eq!(dispatch(&active(Context::List), &ch('f')), Some(A::Filter));
+        assert_eq!(
+            dispatch(&active(Context::List), &ch('f')),
+            Some(A::ListFilter)
+        );
         assert_eq!(dispatch(&active(Context::Logs), &ch('v')), None);
         let input = active(Context::ListFilter);
         assert_eq!(dispatch(&input, &ch('q')), None, "typed into the filter");

@@ -132,6 +132,7 @@ fn workers(size: (u16, u16)) -> (App, Instant) {
             record: PathBuf::from("/state/runs/20250101-120000-abcd"),
             nodes: (1..=40).map(id).collect(),
             inputs: crate::engine::ShownVars::assume_redacted(Default::default()),
+            started: None,
         },
     );
     edge(&mut app, "start", "fork");

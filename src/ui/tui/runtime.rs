@@ -287,11 +287,16 @@ impl Ui {
             } else {
                 TICK_IDLE
             };
+            let scanning = app.logview.scan_pending(&app.logs);
             let wait = frames
                 .wait(now)
                 .unwrap_or(SIGNAL_POLL)
                 .min(next_tick.saturating_duration_since(now))
-                .min(SIGNAL_POLL);
+                .min(if scanning {
+                    Duration::ZERO
+                } else {
+                    SIGNAL_POLL
+                });
             match rx.recv_timeout(wait) {
                 Ok(ev) => {
                     let urgent = take_in(&mut app, ev, &credits);
@@ -317,9 +322,19 @@ impl Ui {
             if now >= next_tick {
                 app::update(&mut app, AppEvent::Tick(now));
                 next_tick = now + tick;
-                if app.is_running() || app.logview.search.is_active() {
+                if app.is_running()
+                    || app.logview.search.is_active()
+                    || app.logview.filter.is_some()
+                {
                     frames.mark_dirty();
                 }
+            }
+            // A search or filter still scanning takes its next slice at once (each is
+            // bounded, and keys are read between two): the full count comes as fast as the
+            // scan, not one slice per tick.
+            if app.logview.scan_pending(&app.logs) {
+                app.logview.tick(&app.logs);
+                frames.mark_dirty();
             }
             if let Some(sig) = signals.take() {
                 app::update(&mut app, AppEvent::Signal(sig));
@@ -448,7 +463,20 @@ impl Ui {
             }
             Effect::Forward(sig) => self.forward(sig),
             Effect::Copy(text) => {
-                let mux = Multiplexer::detect(|k| std::env::var(k).ok());
+                let mut mux = Multiplexer::detect(|k| std::env::var(k).ok());
+                // Inside tmux: will the sequence reach the outer terminal? (read each time:
+                // the operator may just have changed the setting)
+                if mux == Multiplexer::Tmux {
+                    let pass = export::tmux_option("allow-passthrough");
+                    let clip = export::tmux_option("set-clipboard");
+                    match export::tmux_route(pass.as_deref(), clip.as_deref()) {
+                        export::TmuxRoute::Passthrough => {}
+                        export::TmuxRoute::Direct => mux = Multiplexer::None,
+                        export::TmuxRoute::Blocked(why) => {
+                            let _ = tx.send(AppEvent::EffectDone(EffectDone::CopyFailed(why)));
+                        }
+                    }
+                }
                 match export::osc52(&text, mux) {
                     Ok(seq) => {
                         let _ = out.write_all(seq.as_bytes()).and_then(|_| out.flush());

@@ -80,6 +80,7 @@ pub(super) fn started(app: &mut App, nodes: &[&str]) {
             record: PathBuf::from("/state/runs/20250101-120000-abcd"),
             nodes: nodes.iter().map(|s| s.to_string()).collect(),
             inputs: crate::engine::ShownVars::assume_redacted(example_inputs(app)),
+            started: Some("2025-01-01T12:00:00.000Z".into()),
         },
     );
     // The run's terminals get the log pane's size at once (taken here, so the tests see the
@@ -1495,6 +1496,7 @@ fn an_attached_screen_follows_the_run_with_its_times_and_never_evaluates_preview
             record: PathBuf::from("/state/runs/r1"),
             nodes: vec!["fetch_prices".into(), "classical_risk".into()],
             inputs: crate::engine::ShownVars::assume_redacted(inputs),
+            started: None,
         },
         0,
     );
@@ -1583,6 +1585,228 @@ fn a_host_gone_before_the_end_is_a_failure_on_screen() {
     );
     assert_eq!(app.status, Some(RunStatus::Failed));
     assert!(render(&app).contains("went away"), "{}", render(&app));
+}
+
+// Issue 15, reading and finding: filter, regex, `/` from any pane, cut markers, the failure
+// detail view, the stderr gutter, absolute timestamps, region selection.
+
+fn ctrl(app: &mut App, c: char) {
+    app::update(
+        app,
+        AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    );
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        ch(app, c);
+    }
+}
+
+/// The quantum example with a chatty service: 40 lines, a few of them errors, and a long one.
+fn chatty() -> (App, Instant) {
+    let (mut app, t) = quantum_running();
+    let mut text = String::new();
+    for i in 0..40 {
+        if i % 13 == 5 {
+            text.push_str(&format!("job {i}: ERROR code=E{i} upstream refused\n"));
+        } else {
+            text.push_str(&format!("job {i}: ok in {}ms\n", 10 + i));
+        }
+    }
+    log(&mut app, "orchestrated", Stream::Stdout, &text);
+    log(
+        &mut app,
+        "orchestrated",
+        Stream::Stderr,
+        "a very long stderr line that goes on and on past the right edge of the log pane, to be cut\n",
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(1600)));
+    (app, t)
+}
+
+#[test]
+fn snapshot_filter_with_context_from_the_graph_pane() {
+    let (mut app, _) = chatty();
+    assert_eq!(app.focus, super::keymap::Context::Graph);
+    // `/` from the graph pane focuses the log pane and opens the search input.
+    ch(&mut app, '/');
+    assert_eq!(app.focus, super::keymap::Context::Logs);
+    assert!(matches!(app.overlay, app::Overlay::Search(_)));
+    key(&mut app, KeyCode::Esc);
+    // `&` with a regex (C-r), one line of context.
+    ch(&mut app, '&');
+    ctrl(&mut app, 'r');
+    typed(&mut app, r"ERROR code=E\d+");
+    assert!(
+        render(&app).contains(r"&re:ERROR code=E\d+▏"),
+        "{}",
+        render(&app)
+    );
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, '-');
+    let screen = render(&app);
+    assert!(screen.contains("±1 3 of 44"), "{screen}");
+    assert!(!screen.contains("job 0:"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // n goes from match to match of the filter.
+    ch(&mut app, 'g');
+    ch(&mut app, 'n');
+    let cur = app.logview.cursor(&app.logs);
+    let line = cur.and_then(|c| {
+        app.logs
+            .view(app.logview.selection())
+            .get(c)
+            .map(|l| l.text().to_string())
+    });
+    assert_eq!(
+        line.as_deref(),
+        Some("job 5: ERROR code=E5 upstream refused")
+    );
+    ch(&mut app, 'n');
+    assert!(render(&app).contains("job 18: ERROR"));
+    // A bad regex: a clear message, the input stays open to mend it.
+    ch(&mut app, '&');
+    ctrl(&mut app, 'u');
+    typed(&mut app, "(oops");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, app::Overlay::Filter(_)));
+    let msg = app.message.clone().expect("a message");
+    assert!(msg.error && msg.text.starts_with("bad regex:"), "{msg:?}");
+    key(&mut app, KeyCode::Esc);
+    // Esc in the pane leaves the filter.
+    key(&mut app, KeyCode::Esc);
+    assert!(app.logview.filter.is_none());
+}
+
+#[test]
+fn snapshot_stderr_gutter_cut_marker_and_absolute_time() {
+    let (mut app, _) = chatty();
+    app.logview.set_time_zone(jiff::tz::TimeZone::UTC);
+    ch(&mut app, '/');
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'T');
+    let screen = render(&app);
+    // The run started at 12:00:00.000 UTC (its `run_started`); the lines came 1.5 s in.
+    assert!(
+        screen.contains("12:00:01.500 [orchestrated] ▎ a very long stderr line"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("12:00:01.500 [orchestrated]   job 39"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("…│"),
+        "a cut marker at the right edge: {screen}"
+    );
+    insta::assert_snapshot!(screen);
+    // The gutter sign is muted, the stderr text is not red.
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view::view(&app, f)).expect("draw");
+    let buf = term.backend().buffer();
+    let sign = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "▎")
+        .expect("a gutter sign");
+    assert_eq!(
+        buf[sign].modifier,
+        app.theme.style(Role::Stderr).add_modifier
+    );
+    let text = buf[(sign.0 + 2, sign.1)].fg;
+    assert_ne!(Some(text), app.theme.style(Role::Error).fg);
+    // T again: relative.
+    ch(&mut app, 'T');
+    assert!(render(&app).contains("│00:01.500 [orchestrated] ▎ a very"));
+}
+
+#[test]
+fn region_selection_copies_the_redacted_lines() {
+    let (mut app, _) = quantum_running();
+    key(&mut app, KeyCode::Enter);
+    ch(&mut app, 'k');
+    ch(&mut app, 'V');
+    ch(&mut app, 'k');
+    let screen = render(&app);
+    assert!(screen.contains("region 2 lines (y copies)"), "{screen}");
+    insta::assert_snapshot!(screen);
+    effects(&mut app);
+    ch(&mut app, 'y');
+    match effects(&mut app).as_slice() {
+        [Effect::Copy(t)] => assert_eq!(
+            t,
+            "quantum_service: checking the IBM token\nquantum_service: token accepted (ibm-cloud-api-key)\n"
+        ),
+        _ => panic!("expected a copy"),
+    }
+    assert_eq!(app.logview.region(), None);
+    // Esc drops a region without copying.
+    ch(&mut app, 'V');
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'y');
+    assert!(
+        matches!(effects(&mut app).as_slice(), [Effect::Copy(t)] if t.lines().count() == 1),
+        "y copies one line again"
+    );
+}
+
+/// A run record holding a problem document for `fetch_prices`.
+fn record_with_problem(dir: &Path) {
+    let doc = serde_json::json!({
+        "run_id": "r", "workflow": "portfolio-risk", "workflow_path": "w.json", "pid": 1,
+        "status": "failed", "exit_code": 1, "started": "2025-01-01T12:00:00.000Z",
+        "finished": null, "duration_ms": null, "inputs": {}, "variables": null,
+        "nodes": [{
+            "id": "fetch_prices", "label": "Fetch prices", "status": "failed",
+            "started": null, "finished": null, "duration_ms": 230, "exit_code": 1,
+            "signal": null, "reason": "x", "result": null,
+            "problem": {"type": "urn:prices:missing", "title": "no prices",
+                        "detail": "the feed has no prices for ZZZZ between 2024-01-01 and 2024-12-31", "code": "NO_PRICES"}
+        }]
+    });
+    std::fs::write(dir.join("run.json"), doc.to_string()).expect("write run.json");
+}
+
+#[test]
+fn snapshot_failure_detail_view() {
+    let (mut app, _) = new_app(prepared_with_secrets("portfolio-risk"), (80, 24));
+    effects(&mut app);
+    started(&mut app, &["fetch_prices", "classical_risk"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    record_with_problem(dir.path());
+    app.record = Some(dir.path().to_path_buf());
+    node_started(&mut app, "fetch_prices");
+    let reason = "no prices: the feed has no prices for ZZZZ between 2024-01-01 and \
+                  2024-12-31 (asked 3 mirrors: eu-1 refused, us-2 timed out, ap-1 empty)";
+    finished(
+        &mut app,
+        "fetch_prices",
+        NodeOutcome::Failed,
+        230,
+        Some(reason),
+    );
+    app.selected = app.wf.node_index("fetch_prices").expect("node");
+    app::update(&mut app, AppEvent::Resize(80, 24));
+    // The status line cuts the reason with a hint, never silently.
+    let screen = render(&app);
+    assert!(screen.contains("… Enter: whole reason"), "{screen}");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, app::Overlay::Detail(_)));
+    let screen = render(&app);
+    assert!(screen.contains("ap-1 empty)"), "the whole reason: {screen}");
+    assert!(screen.contains("\"code\": \"NO_PRICES\""), "{screen}");
+    insta::assert_snapshot!(screen);
+    // Scrolls, and Esc closes it onto the node's logs.
+    key(&mut app, KeyCode::Down);
+    assert!(matches!(&app.overlay, app::Overlay::Detail(d) if d.scroll == 1));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, app::Overlay::None);
+    assert_eq!(app.focus, super::keymap::Context::Logs);
+    // A node that did not fail: Enter shows its logs, no detail.
+    let (mut app, _) = quantum_running();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, app::Overlay::None);
 }
 
 // Stopping and restarting one node (issue 15): `x` asks failed or cancelled, `R` restarts; the

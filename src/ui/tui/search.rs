@@ -1,11 +1,12 @@
-//! Search over a whole log view (not just the screen): smart-case substring matches, a sorted
-//! match list kept up to date as lines arrive, scanned in bounded slices per frame.
+//! Search over a whole log view (not just the screen): smart-case substring or regex matches, a
+//! sorted match list kept up to date as lines arrive, scanned in bounded slices per frame.
 
 use std::collections::VecDeque;
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
+use regex::{Regex, RegexBuilder};
 
 use super::logbuf::{LogView, Selection};
 
@@ -25,6 +26,7 @@ pub const DEFAULT_BUDGET: usize = 2 * 1024 * 1024;
 pub struct Search {
     query: String,
     case_sensitive: bool,
+    regex: bool,
     /// The query compiled once (not per line).
     pattern: Pattern,
     sel: Selection,
@@ -50,6 +52,7 @@ impl Search {
         Search {
             query: String::new(),
             case_sensitive: false,
+            regex: false,
             pattern: Pattern::new("", false),
             sel: Selection::All,
             scanned: 0,
@@ -66,12 +69,39 @@ impl Search {
         self
     }
 
-    /// Starts a new search (an empty query clears it). Smart case: a query with an upper-case
-    /// letter is case-sensitive, otherwise case is ignored.
+    /// Starts a new substring search (an empty query clears it). Smart case: a query with an
+    /// upper-case letter is case-sensitive, otherwise case is ignored.
     pub fn set_query(&mut self, query: &str, sel: Selection) {
-        self.query = query.to_string();
         self.case_sensitive = query.chars().any(char::is_uppercase);
-        self.pattern = Pattern::new(query, self.case_sensitive);
+        let pattern = Pattern::new(query, self.case_sensitive);
+        self.start(query, false, pattern, sel);
+    }
+
+    /// Starts a new search, a regular expression when `regex` (smart case as for substrings,
+    /// counting only the pattern's literal letters). A bad or too large pattern is refused
+    /// with the reason and the search stays as it was.
+    pub fn set_pattern(&mut self, query: &str, regex: bool, sel: Selection) -> Result<(), String> {
+        if !regex {
+            self.set_query(query, sel);
+            return Ok(());
+        }
+        let sensitive = regex_has_upper(query);
+        let pattern = Pattern::regex(query, sensitive)?;
+        self.case_sensitive = sensitive;
+        self.start(query, true, pattern, sel);
+        Ok(())
+    }
+
+    /// Restarts the same query on another selection.
+    pub fn reselect(&mut self, sel: Selection) {
+        let (q, regex, pattern) = (self.query.clone(), self.regex, self.pattern.clone());
+        self.start(&q, regex, pattern, sel);
+    }
+
+    fn start(&mut self, query: &str, regex: bool, pattern: Pattern, sel: Selection) {
+        self.query = query.to_string();
+        self.regex = regex && !query.is_empty();
+        self.pattern = pattern;
         self.sel = sel;
         self.scanned = 0;
         self.matches.clear();
@@ -86,6 +116,47 @@ impl Search {
 
     pub fn query(&self) -> &str {
         &self.query
+    }
+
+    /// True for a regular-expression search.
+    pub fn is_regex(&self) -> bool {
+        self.regex
+    }
+
+    /// The query as the title shows it: `/text` or `/re:pattern`.
+    pub fn label(&self) -> String {
+        if self.regex {
+            format!("re:{}", self.query)
+        } else {
+            self.query.clone()
+        }
+    }
+
+    /// The lines holding at least one match, sorted, each once.
+    pub fn match_lines(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = Vec::with_capacity(self.matches.len() + self.open.len());
+        for m in &self.matches {
+            if out.last() != Some(&m.line) {
+                out.push(m.line);
+            }
+        }
+        let open: Vec<u64> = self
+            .open
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(l, _)| *l)
+            .collect();
+        if !open.is_empty() {
+            out.extend(open);
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
+    }
+
+    /// True when some line of the view is still to be scanned.
+    pub fn is_pending(&self, view: LogView<'_>) -> bool {
+        self.is_active() && view.selection() == self.sel && self.scanned < view.end()
     }
 
     pub fn is_active(&self) -> bool {
@@ -281,7 +352,8 @@ pub fn find_all(hay: &str, needle: &str, case_sensitive: bool) -> Vec<Range<usiz
 }
 
 /// A query compiled for [`find_all`]'s semantics: case-sensitive through memchr's `memmem`,
-/// case-insensitive ASCII queries through aho-corasick's ASCII folding, others char by char.
+/// case-insensitive ASCII queries through aho-corasick's ASCII folding, others char by char; or
+/// a regular expression ([`Pattern::regex`]).
 #[derive(Debug, Clone)]
 pub struct Pattern(Kind);
 
@@ -300,6 +372,36 @@ enum Kind {
     },
     /// A query with non-ASCII characters, case ignored: each folded character compared.
     Folded(Vec<char>),
+    /// A regular expression (empty matches are skipped).
+    Regex(Regex),
+}
+
+/// The longest regular expression accepted, in bytes.
+pub const MAX_REGEX_LEN: usize = 1000;
+/// The compiled size a regular expression may take (the `regex` crate's own limit).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Smart case for a regular expression: true when a letter the pattern matches literally is
+/// upper case (an escape such as `\S` or `\p{Lu}` is not a literal).
+pub fn regex_has_upper(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            // `\pL` or `\p{…}`: skip the class name.
+            if matches!(chars.next(), Some('p' | 'P')) && chars.next() == Some('{') {
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if c.is_uppercase() {
+            return true;
+        }
+    }
+    false
 }
 
 const KELVIN: &str = "\u{212A}";
@@ -329,10 +431,58 @@ impl Pattern {
         Pattern(Kind::Folded(folded))
     }
 
+    /// A regular expression (the `regex` crate's syntax), case ignored unless
+    /// `case_sensitive`; refused with a one-line reason when it does not parse, is longer than
+    /// [`MAX_REGEX_LEN`] or compiles larger than [`REGEX_SIZE_LIMIT`].
+    pub fn regex(pattern: &str, case_sensitive: bool) -> Result<Pattern, String> {
+        if pattern.is_empty() {
+            return Ok(Pattern(Kind::Empty));
+        }
+        if pattern.len() > MAX_REGEX_LEN {
+            return Err(format!(
+                "the regex is {} bytes long (at most {MAX_REGEX_LEN})",
+                pattern.len()
+            ));
+        }
+        RegexBuilder::new(pattern)
+            .case_insensitive(!case_sensitive)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .nest_limit(100)
+            .build()
+            .map(|r| Pattern(Kind::Regex(r)))
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(_) => {
+                    "the regex is too large (simplify it or use a substring)".to_string()
+                }
+                // The parser's message names the place and the problem; keep its last line.
+                other => {
+                    let text = other.to_string();
+                    let why = text
+                        .lines()
+                        .rev()
+                        .find(|l| l.trim_start().starts_with("error:"))
+                        .map(|l| {
+                            l.trim_start()
+                                .trim_start_matches("error:")
+                                .trim()
+                                .to_string()
+                        })
+                        .unwrap_or_else(|| text.lines().last().unwrap_or("").trim().to_string());
+                    format!("bad regex: {why}")
+                }
+            })
+    }
+
     /// Non-overlapping occurrences in `hay`, left to right.
     pub fn find_all(&self, hay: &str) -> Vec<Range<usize>> {
         match &self.0 {
             Kind::Empty => Vec::new(),
+            Kind::Regex(r) => r
+                .find_iter(hay)
+                .filter(|m| !m.is_empty())
+                .map(|m| m.range())
+                .collect(),
             Kind::Exact(f) => f
                 .find_iter(hay.as_bytes())
                 .map(|i| i..i + f.needle().len())
@@ -541,6 +691,63 @@ mod tests {
         s.clear();
         assert!(!s.is_active());
         assert!(s.step(st.view(Selection::All)));
+    }
+
+    #[test]
+    fn regex_search_with_smart_case_and_clear_errors() {
+        let (st, _) = store(&["GET /a 200", "get /b 500", "POST /c 503"]);
+        let mut s = Search::new();
+        s.set_pattern(r"^get /\w", true, Selection::All)
+            .expect("valid");
+        assert!(s.is_regex() && !s.case_sensitive);
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 2, "case ignored: no literal upper-case letter");
+        assert_eq!(s.label(), r"re:^get /\w");
+        s.set_pattern(r"^GET", true, Selection::All).expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 1, "an upper-case letter makes it case-sensitive");
+        s.set_pattern(r"\S+ 5\d\d", true, Selection::All)
+            .expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 2, "escapes are not literal letters");
+        assert!(regex_has_upper("a[A-Z]") && !regex_has_upper(r"\p{Lu}\W\D"));
+        // Empty matches are not matches.
+        s.set_pattern("x*", true, Selection::All).expect("valid");
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 0);
+        // A bad pattern is refused with the reason; the search stays as it was.
+        s.set_pattern("50", false, Selection::All).unwrap();
+        let err = s
+            .set_pattern("(unclosed", true, Selection::All)
+            .unwrap_err();
+        assert!(
+            err.starts_with("bad regex:") && err.contains("unclosed"),
+            "{err}"
+        );
+        assert_eq!(s.query(), "50");
+        let err = s
+            .set_pattern(&"a".repeat(MAX_REGEX_LEN + 1), true, Selection::All)
+            .unwrap_err();
+        assert!(err.contains("at most"), "{err}");
+        let err = s
+            .set_pattern(r"\w{1000}\w{1000}\w{1000}", true, Selection::All)
+            .unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        // Substring queries keep their meaning: regex characters are literal.
+        s.set_pattern("/a 2", false, Selection::All).unwrap();
+        s.step(st.view(Selection::All));
+        assert_eq!(s.count(), 1);
+    }
+
+    #[test]
+    fn match_lines_and_pending() {
+        let (st, _) = store(&["hit hit", "no", "hit"]);
+        let mut s = Search::new().with_budget(1);
+        s.set_query("hit", Selection::All);
+        assert!(s.is_pending(st.view(Selection::All)));
+        while !s.step(st.view(Selection::All)) {}
+        assert!(!s.is_pending(st.view(Selection::All)));
+        assert_eq!(s.match_lines(), vec![0, 2]);
     }
 
     #[test]

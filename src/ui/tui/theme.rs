@@ -129,11 +129,11 @@ impl Role {
         match self {
             Role::Text | Role::Selection => None,
             Role::Muted | Role::Title | Role::Border | Role::Redacted => Some(Role::Text),
-            Role::Error | Role::Warning | Role::Stderr | Role::NodeTag => Some(Role::Text),
+            Role::Error | Role::Warning | Role::NodeTag => Some(Role::Text),
             Role::BorderFocused => Some(Role::Border),
             Role::SearchMatch => Some(Role::Selection),
             Role::SearchCurrent => Some(Role::SearchMatch),
-            Role::Timestamp | Role::Keybar => Some(Role::Muted),
+            Role::Timestamp | Role::Keybar | Role::Stderr => Some(Role::Muted),
             Role::KeybarKey => Some(Role::Title),
             Role::StatusPending
             | Role::StatusRunning
@@ -776,6 +776,9 @@ mod tests {
         assert_ne!(t.style(Role::SearchCurrent), t.style(Role::SearchMatch));
         assert_ne!(t.style(Role::Redacted), t.style(Role::Text));
         assert_ne!(t.style(Role::Stderr), t.style(Role::Text));
+        // stderr is marked subtly, never painted as an error.
+        assert_ne!(t.style(Role::Stderr), t.style(Role::Error));
+        assert_ne!(t.style(Role::Stderr).fg, Some(Color::Red));
         // Statuses are told apart from each other.
         let statuses = [
             Role::StatusPending,

@@ -74,6 +74,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     match &app.overlay {
         Overlay::Help { scroll } => keymap::render_help(app.focus, *scroll, t, a.body, buf),
         Overlay::Confirm(c) => draw_confirm(app, *c, a.body, buf),
+        Overlay::Detail(d) => super::detail::draw(app, d, a.body, buf),
         Overlay::StopNode(i) => super::nodectl::draw_dialog(app, *i, a.body, buf),
         _ => {}
     }
@@ -509,6 +510,47 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
     }
 }
 
+/// The node's status line cut to `width`; when a failure's reason does not fit, it is cut with
+/// a hint that Enter shows all of it (never cut silently).
+fn fit_status(app: &App, spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let line = Line::from(spans);
+    if line.width() <= width || !super::detail::has_detail(app, app.selected) {
+        return line;
+    }
+    let hint = " … Enter: whole reason";
+    let room = width.saturating_sub(hint.width());
+    let mut out = Vec::new();
+    let mut used = 0;
+    for s in line.spans {
+        let w = s.content.width();
+        if used + w <= room {
+            used += w;
+            out.push(s);
+        } else {
+            let rest = cut_plain(&s.content, room - used);
+            out.push(Span::styled(rest, s.style));
+            break;
+        }
+    }
+    out.push(Span::styled(hint, app.theme.style(Role::KeybarKey)));
+    Line::from(out)
+}
+
+/// The first `width` columns of `s` (no ellipsis: the caller adds its own).
+fn cut_plain(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw > width {
+            break;
+        }
+        w += cw;
+        out.push(c);
+    }
+    out
+}
+
 fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let focused = app.focus == Context::Mapping && app.prompt.is_none();
@@ -536,7 +578,12 @@ fn draw_mapping(app: &App, area: Rect, buf: &mut Buffer) {
     let w = usize::from(inner.width);
     let mut y = inner.y;
     let bottom = inner.y + inner.height;
-    buf.set_line(inner.x, y, &Line::from(node_detail(app)), inner.width);
+    buf.set_line(
+        inner.x,
+        y,
+        &fit_status(app, node_detail(app), w),
+        inner.width,
+    );
     y += 1;
     let rows = app.mapping_rows();
     let (nw, vw, rw) = columns(rows, w);
@@ -628,8 +675,14 @@ fn draw_logs(app: &App, area: Rect, buf: &mut Buffer) {
 fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let contexts = app.contexts();
-    if let Overlay::Search(q) = &app.overlay {
-        let text = format!(" /{q}▏");
+    if let Overlay::Search(q) | Overlay::Filter(q) = &app.overlay {
+        let sign = if matches!(app.overlay, Overlay::Filter(_)) {
+            "&"
+        } else {
+            "/"
+        };
+        let re = if app.input_regex { "re:" } else { "" };
+        let text = format!(" {sign}{re}{}▏", crate::safe::line(q));
         let (x, _) = buf.set_stringn(
             area.x,
             area.y,
@@ -641,7 +694,7 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
         keymap::render_key_bar(&contexts, t, rest, buf);
         return;
     }
-    if app.overlay == Overlay::Filter {
+    if app.overlay == Overlay::ListFilter {
         let text = format!(" filter: {}▏", crate::safe::line(&app.list.query));
         let (x, _) = buf.set_stringn(
             area.x,
