@@ -3,6 +3,10 @@
 //! once with an input mapping `n = count(data)` over a ~4.3 MB input `data` and once without a
 //! mapping. The mapped case must stay within 2× of the unmapped one: derived state (mapping
 //! rows, node texts, layout) is recomputed on the events that change it, not per event or frame.
+//!
+//! Issue 15 §4 (and 16): a workflow of 1 000 and of 10 000 parallel workers (`--max-parallel`
+//! 32, the list view shown, 120×40): the cost of one frame, of a tick, of a log line and of one
+//! worker ending while the next starts (what recomputes the list's rows and counts).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,6 +109,160 @@ fn flood(app: &mut App, t: Instant) {
     }
 }
 
+/// A fork to `n` workers and a join, in a fresh folder.
+fn workers_file(dir: &std::path::Path, n: usize) -> PathBuf {
+    let mut nodes = vec![
+        serde_json::json!({ "id": "start", "type": "start" }),
+        serde_json::json!({ "id": "fork", "type": "parallel" }),
+    ];
+    let mut edges = vec![serde_json::json!({ "from": "start", "to": "fork" })];
+    for i in 0..n {
+        let id = format!("w{i:05}");
+        nodes.push(
+            serde_json::json!({ "id": id, "type": "service", "label": format!("worker {i}"),
+            "run": { "command": ["true"] } }),
+        );
+        edges.push(serde_json::json!({ "from": "fork", "to": id }));
+        edges.push(serde_json::json!({ "from": id, "to": "join" }));
+    }
+    nodes.push(serde_json::json!({ "id": "join", "type": "parallel" }));
+    nodes.push(serde_json::json!({ "id": "end", "type": "end" }));
+    edges.push(serde_json::json!({ "from": "join", "to": "end" }));
+    let wf = serde_json::json!({ "name": "many", "nodes": nodes, "edges": edges });
+    let path = dir.join("many.json");
+    std::fs::write(&path, serde_json::to_vec(&wf).expect("json")).expect("workflow");
+    path
+}
+
+const PARALLEL: usize = 32;
+
+/// `n` workers with the first `PARALLEL` running (each with a log line), the rest queued, the
+/// list view shown. (Set up in the graph view, 10 000 workers take minutes: every node event
+/// formats every node's text and a changed width lays the whole graph out again — issue 16.)
+fn many_app(n: usize) -> (App, Instant) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = workers_file(dir.path(), n);
+    let prepared = setup::prepare(&wf, None, &[]).expect("prepare");
+    let inputs = ShownVars::redact_inputs(&Redactor::new(), &prepared.inputs);
+    let t = Instant::now();
+    let mut app = App::new(prepared, Theme::default(), Charset::Unicode, t);
+    app.take_effects();
+    app.max_parallel = Some(PARALLEL);
+    app::update(&mut app, AppEvent::Resize(120, 40));
+    // The list view first: the graph's texts and layout wait while it is shown.
+    app::update(&mut app, AppEvent::Key(key('v')));
+    assert!(app.list.shown);
+    let ids: Vec<String> = (0..n).map(|i| format!("w{i:05}")).collect();
+    app::update(
+        &mut app,
+        AppEvent::Engine(Event::RunStarted {
+            run_id: "bench".into(),
+            workflow: "many".into(),
+            record: PathBuf::from("/state/runs/bench"),
+            nodes: ids.clone(),
+            inputs,
+        }),
+    );
+    let edge = |app: &mut App, k: usize, from: &str, to: &str| {
+        app::update(
+            app,
+            AppEvent::Engine(Event::EdgeTaken {
+                edge: k,
+                from: Arc::from(from),
+                to: Arc::from(to),
+            }),
+        )
+    };
+    edge(&mut app, 0, "start", "fork");
+    for (i, id) in ids.iter().enumerate() {
+        edge(&mut app, 1 + 2 * i, "fork", id);
+    }
+    for id in &ids[..PARALLEL] {
+        start(&mut app, id);
+        log(&mut app, id);
+    }
+    (app, t)
+}
+
+fn key(c: char) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::NONE,
+    )
+}
+
+fn start(app: &mut App, id: &str) {
+    app::update(
+        app,
+        AppEvent::Engine(Event::NodeStarted {
+            node: Arc::from(id),
+            attempt: wfop::engine::Attempt::FIRST,
+            pid: Some(1),
+        }),
+    );
+}
+
+fn log(app: &mut App, id: &str) {
+    app::update(
+        app,
+        AppEvent::Engine(Event::NodeLog {
+            node: Arc::from(id),
+            attempt: 1,
+            stream: Stream::Stdout,
+            data: LINE.to_vec(),
+            redacted: Vec::new(),
+        }),
+    );
+}
+
+fn bench_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tui_model_list");
+    g.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        let (mut app, t) = many_app(n);
+        let area = Rect::new(0, 0, 120, 40);
+        let mut buf = Buffer::empty(area);
+        g.bench_function(format!("frame_{n}"), |b| {
+            b.iter(|| {
+                view::draw(&app, area, &mut buf);
+            })
+        });
+        let mut ms = 0;
+        g.bench_function(format!("tick_{n}"), |b| {
+            b.iter(|| {
+                ms += 100;
+                app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(ms)));
+            })
+        });
+        g.bench_function(format!("log_line_{n}"), |b| {
+            b.iter(|| log(&mut app, "w00003"))
+        });
+        // One worker ends, the next queued one starts (in a cycle over all of them).
+        let mut next = PARALLEL;
+        g.bench_function(format!("worker_done_next_starts_{n}"), |b| {
+            b.iter(|| {
+                let done = format!("w{:05}", (next - PARALLEL) % n);
+                app::update(
+                    &mut app,
+                    AppEvent::Engine(Event::NodeFinished {
+                        node: Arc::from(done.as_str()),
+                        status: wfop::engine::NodeOutcome::Succeeded,
+                        duration_ms: 1_000,
+                        exit_code: Some(0),
+                        signal: None,
+                        reason: None,
+                        attempt: 1,
+                        error_code: None,
+                    }),
+                );
+                start(&mut app, &format!("w{:05}", next % n));
+                next += 1;
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tui_model_flood");
     g.sample_size(10);
@@ -123,5 +281,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_many);
 criterion_main!(benches);

@@ -15,6 +15,7 @@ use super::graphpane::{self, Dir, GraphModel};
 use super::input::InputLine;
 use super::keymap::{self, Action, Context};
 use super::layout::{self, Areas};
+use super::listview::{self, Jump, ListState};
 use super::logbuf::{LogConfig, LogStore, NodeIdx, Selection, Stream as LogStream};
 use super::logview::{LogViewState, view_text};
 use super::mapping::{self, EdgeRun, MapRow, Vars};
@@ -98,7 +99,7 @@ pub enum Effect {
     Save { path: PathBuf, text: String },
 }
 
-/// The panes Tab moves between.
+/// The panes Tab moves between (the list takes the graph's place in the list view).
 const PANES: [Context; 3] = [Context::Graph, Context::Mapping, Context::Logs];
 
 /// A question waiting for y/n.
@@ -119,6 +120,8 @@ pub enum Overlay {
     },
     Confirm(Confirm),
     Search(String),
+    /// Typing the list's filter (it applies as it is typed).
+    ListFilter,
     /// Typing a `&` filter.
     Filter(String),
     /// The failure detail of a node (Enter on a failed node).
@@ -260,6 +263,11 @@ pub struct App {
     pub nodes: Vec<NodeView>,
     pub selected: usize,
     pub graph_scroll: (usize, usize),
+    /// The list view: shown or not, its filter, its derived rows and counts.
+    pub list: ListState,
+    /// The run's `--max-parallel` when this screen knows it (not when attached): a step
+    /// that has its tokens while that many services run says it waits for a slot.
+    pub max_parallel: Option<usize>,
     pub focus: Context,
     pub overlay: Overlay,
     pub mapping_row: usize,
@@ -282,6 +290,8 @@ pub struct App {
     pub layout: Areas,
     /// What the event being applied changed that derived state depends on.
     dirty: Dirty,
+    /// The node texts are behind the node states (the list view was shown meanwhile).
+    texts_stale: bool,
     /// How often each piece of derived state was recomputed.
     pub recomputed: Recomputed,
     /// A redactor for the previews, holding this run's secrets until the engine purges them.
@@ -368,6 +378,7 @@ impl App {
 
     fn blank(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
         let graph = GraphModel::new(&wf, charset);
+        let list = ListState::new(&wf);
         let selected = wf
             .nodes
             .iter()
@@ -385,6 +396,8 @@ impl App {
             wf,
             selected,
             graph_scroll: (0, 0),
+            list,
+            max_parallel: None,
             focus: Context::Graph,
             overlay: Overlay::None,
             mapping_row: 0,
@@ -399,7 +412,9 @@ impl App {
             dirty: Dirty {
                 texts: true,
                 layout: true,
+                list: true,
             },
+            texts_stale: false,
             recomputed: Recomputed::default(),
             preview: None,
             rows_frozen: false,
@@ -566,9 +581,23 @@ impl App {
     /// with the run's secrets. Once the secrets are purged the rows are kept as they were
     /// (evaluating again could join pieces of a secret with nothing left to catch it).
     fn refresh_rows(&mut self) {
+        self.refresh_rows_of(|_| true);
+    }
+
+    /// [`App::refresh_rows`] for the gateways only: what an edge taken or a decision changes
+    /// (a gateway's rows list its edges; no other node's rows read them), so a fork to 1 000
+    /// workers does not compute every node's rows 1 000 times.
+    fn refresh_gateway_rows(&mut self) {
+        let gateways: Vec<bool> = self.wf.nodes.iter().map(|n| n.kind.is_gateway()).collect();
+        self.refresh_rows_of(|i| gateways[i]);
+    }
+
+    /// [`App::refresh_rows`] for the nodes `which` picks (all when no rows were made yet).
+    fn refresh_rows_of(&mut self, which: impl Fn(usize) -> bool) {
         if self.rows_frozen {
             return;
         }
+        let all = self.rows.len() != self.wf.nodes.len();
         self.recomputed.rows += 1;
         self.dirty.layout = true;
         let vars = self.vars.as_ref();
@@ -578,21 +607,30 @@ impl App {
             RunHome::Attached => mapping::Shown::engine_only(),
             _ => mapping::Shown::with(self.preview.as_ref()),
         };
-        self.rows = (0..self.wf.nodes.len())
-            .map(|i| {
-                let given = self.nodes.get(i).and_then(|n| n.inputs.as_ref());
-                let mut rows = mapping::rows(
-                    &self.wf,
-                    i,
-                    vars,
-                    &self.sources,
-                    &self.edges,
-                    (given, shown),
-                );
-                rows.iter_mut().for_each(terminal_safe_row);
-                rows
-            })
-            .collect();
+        let make = |i: usize| {
+            let given = self.nodes.get(i).and_then(|n| n.inputs.as_ref());
+            let mut rows = mapping::rows(
+                &self.wf,
+                i,
+                vars,
+                &self.sources,
+                &self.edges,
+                (given, shown),
+            );
+            rows.iter_mut().for_each(terminal_safe_row);
+            rows
+        };
+        if all {
+            self.rows = (0..self.wf.nodes.len()).map(make).collect();
+        } else {
+            let fresh: Vec<(usize, Vec<MapRow>)> = (0..self.wf.nodes.len())
+                .filter(|&i| which(i))
+                .map(|i| (i, make(i)))
+                .collect();
+            for (i, rows) in fresh {
+                self.rows[i] = rows;
+            }
+        }
     }
 
     /// How edge `e` (numbered as `ui::graph::graph_edges` does: edges, then error paths)
@@ -639,6 +677,15 @@ impl App {
         }
     }
 
+    /// The pane in the graph's place: the graph, or the list of nodes.
+    pub fn main_pane(&self) -> Context {
+        if self.list.shown {
+            Context::List
+        } else {
+            Context::Graph
+        }
+    }
+
     /// The contexts keys are looked up in now.
     pub fn contexts(&self) -> Vec<Context> {
         if self.prompt.is_some() {
@@ -649,6 +696,7 @@ impl App {
             Overlay::Confirm(_) => keymap::active(Context::Confirm),
             Overlay::Search(_) | Overlay::Filter(_) => keymap::active(Context::SearchInput),
             Overlay::Detail(_) => keymap::active(Context::Detail),
+            Overlay::ListFilter => keymap::active(Context::ListFilter),
             Overlay::StopNode(_) => keymap::active(Context::StopDialog),
             Overlay::Input(_) => keymap::active(Context::Input),
             Overlay::None => keymap::active(self.focus),
@@ -740,6 +788,8 @@ struct Dirty {
     texts: bool,
     /// The size, the selection, the selected rows or the graph's layout.
     layout: bool,
+    /// A node's state, an edge taken, or the list's filter (the list's rows and counts).
+    list: bool,
 }
 
 /// How often each piece of derived state was recomputed since the app was made.
@@ -748,6 +798,7 @@ pub struct Recomputed {
     pub rows: u64,
     pub texts: u64,
     pub layout: u64,
+    pub list: u64,
 }
 
 impl App {
@@ -757,17 +808,49 @@ impl App {
     fn settle(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
         let mut relayout = dirty.layout;
-        if dirty.texts {
+        // The list view draws no graph: its texts (and a layout of a big graph they may
+        // cause) wait until the graph is shown again.
+        if dirty.texts && self.list.shown {
+            self.texts_stale = true;
+        } else if dirty.texts || std::mem::take(&mut self.texts_stale) {
+            self.texts_stale = false;
             self.recomputed.texts += 1;
             self.texts = self.node_texts();
             relayout |= self.graph.relayout(&self.texts);
         }
-        if !relayout {
-            return;
+        if dirty.list {
+            self.recomputed.list += 1;
+            let before = self.list.rows.len();
+            self.list
+                .refresh(&self.wf, &self.nodes, &self.edges, self.max_parallel);
+            relayout |= self.list.shown && self.list.rows.len() != before;
         }
+        if relayout {
+            self.relayout();
+        }
+        if (relayout || dirty.list)
+            && self.list.shown
+            && let Some(l) = self.layout.list
+        {
+            let h = usize::from(layout::inner(l).1.saturating_sub(1));
+            let sel = self.list.rows.iter().position(|&i| i == self.selected);
+            self.list.follow(sel, h);
+        }
+    }
+
+    /// Where the panes go at the app's size: the graph's layout, or the list view's.
+    pub fn areas_at(&self, full: Rect) -> Areas {
+        if self.list.shown {
+            layout::list_areas(full, self.list.rows.len(), self.mapping_rows())
+        } else {
+            layout::areas(full, self.graph_size(), self.mapping_rows())
+        }
+    }
+
+    fn relayout(&mut self) {
         self.recomputed.layout += 1;
         let full = Rect::new(0, 0, self.size.0, self.size.1);
-        let a = layout::areas(full, self.graph_size(), self.mapping_rows());
+        let a = self.areas_at(full);
         if let Some(logs) = a.logs {
             let (w, h) = layout::inner(logs);
             self.logview.set_viewport(w, h);
@@ -825,6 +908,11 @@ fn paste(app: &mut App, text: String) {
         Overlay::Input(l) => l.paste(&text),
         _ => {}
     }
+    if app.overlay == Overlay::ListFilter {
+        let mut q = app.list.query.clone();
+        q.push_str(text.lines().next().unwrap_or(""));
+        set_filter(app, q);
+    }
 }
 
 fn key(app: &mut App, k: &KeyEvent) {
@@ -851,6 +939,21 @@ fn key(app: &mut App, k: &KeyEvent) {
             }
             _ => {}
         }
+        return;
+    }
+    if app.overlay == Overlay::ListFilter && action.is_none() {
+        let plain = !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let mut q = app.list.query.clone();
+        match k.code {
+            KeyCode::Char(c) if plain => q.push(c),
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            _ => return,
+        }
+        set_filter(app, q);
         return;
     }
     if let Overlay::Input(l) = &mut app.overlay
@@ -970,10 +1073,25 @@ fn key(app: &mut App, k: &KeyEvent) {
             }
             _ => {}
         },
+        Overlay::ListFilter => match action {
+            Action::Submit => app.overlay = Overlay::None,
+            Action::Back => {
+                app.overlay = Overlay::None;
+                set_filter(app, String::new());
+            }
+            Action::ClearInput => set_filter(app, String::new()),
+            _ => {}
+        },
         Overlay::StopNode(i) => super::nodectl::dialog_action(app, i, action),
         Overlay::None => pane_action(app, action),
         Overlay::Input(_) => {}
     }
+}
+
+/// Sets the list's filter; its rows follow at once (`settle`).
+fn set_filter(app: &mut App, q: String) {
+    app.list.set_query(q);
+    app.dirty.list = true;
 }
 
 fn prompt_done(app: &mut App) {
@@ -1097,14 +1215,35 @@ fn pane_action(app: &mut App, action: Action) {
             }
         }
         Action::FocusNext | Action::FocusPrev => {
-            let i = PANES.iter().position(|c| *c == app.focus).unwrap_or(0);
-            let n = PANES.len();
+            let main = app.main_pane();
+            let panes = PANES.map(|c| if c == Context::Graph { main } else { c });
+            let i = panes.iter().position(|c| *c == app.focus).unwrap_or(0);
+            let n = panes.len();
             let j = if action == Action::FocusNext {
                 (i + 1) % n
             } else {
                 (i + n - 1) % n
             };
-            app.focus = PANES[j];
+            app.focus = panes[j];
+        }
+        Action::ToggleView => {
+            app.list.shown = !app.list.shown;
+            app.focus = app.main_pane();
+            if app.list.shown
+                && !app.list.rows.contains(&app.selected)
+                && let Some(&first) = app.list.rows.first()
+            {
+                select_node(app, first);
+            }
+            app.dirty.layout = true;
+        }
+        Action::NextFailed | Action::PrevFailed | Action::NextRunning | Action::PrevRunning => {
+            let jump = match action {
+                Action::NextFailed | Action::PrevFailed => Jump::Failed,
+                _ => Jump::Running,
+            };
+            let forward = matches!(action, Action::NextFailed | Action::NextRunning);
+            jump_to(app, jump, forward);
         }
         Action::Detach => match app.host {
             RunHome::InProcess => app.say("cannot detach (--stop-on-hangup)"),
@@ -1145,6 +1284,7 @@ fn pane_action(app: &mut App, action: Action) {
         }
         _ => match app.focus {
             Context::Graph => graph_action(app, action),
+            Context::List => list_action(app, action),
             Context::Mapping => mapping_action(app, action),
             _ => log_action(app, action),
         },
@@ -1188,6 +1328,72 @@ fn graph_action(app: &mut App, action: Action) {
     };
     let next = app.graph.step(app.selected, dir);
     select_node(app, next);
+}
+
+/// Selects the next (or previous) failed or running step, wrapping around: among the list's
+/// rows in the list view (the filter applies), among all steps in the graph.
+fn jump_to(app: &mut App, jump: Jump, forward: bool) {
+    let all: Vec<usize>;
+    let order = if app.list.shown {
+        &app.list.rows
+    } else {
+        all = (0..app.wf.nodes.len())
+            .filter(|&i| listview::is_step(app.wf.nodes[i].kind))
+            .collect();
+        &all
+    };
+    match listview::jump_target(order, &app.list.class, app.selected, jump, forward) {
+        Some((i, k, n)) => {
+            select_node(app, i);
+            let name = app.wf.nodes[i].line_label().into_owned();
+            app.say(format!("{} node {k} of {n}: {name}", jump.word()));
+        }
+        None => {
+            let where_ = if app.list.shown && !app.list.query.trim().is_empty() {
+                " in the filtered list"
+            } else {
+                ""
+            };
+            app.say(format!("no {} node{where_}", jump.word()));
+        }
+    }
+}
+
+fn list_action(app: &mut App, action: Action) {
+    let rows = &app.list.rows;
+    let pos = rows.iter().position(|&i| i == app.selected);
+    let page = app.layout.list.map_or(1, |l| {
+        usize::from(layout::inner(l).1.saturating_sub(1)).max(1)
+    });
+    let last = rows.len().saturating_sub(1);
+    let target = match action {
+        Action::Up => pos.map_or(0, |p| p.saturating_sub(1)),
+        Action::Down => pos.map_or(0, |p| (p + 1).min(last)),
+        Action::PageUp => pos.map_or(0, |p| p.saturating_sub(page)),
+        Action::PageDown => pos.map_or(0, |p| (p + page).min(last)),
+        Action::Top => 0,
+        Action::Bottom => last,
+        Action::Select => {
+            app.logview.select(node_selection(app));
+            app.focus = Context::Logs;
+            return;
+        }
+        Action::ListFilter => {
+            app.overlay = Overlay::ListFilter;
+            return;
+        }
+        Action::Back => {
+            if !app.list.query.is_empty() {
+                set_filter(app, String::new());
+                app.say("filter cleared");
+            }
+            return;
+        }
+        _ => return,
+    };
+    if let Some(&i) = rows.get(target) {
+        select_node(app, i);
+    }
 }
 
 fn mapping_action(app: &mut App, action: Action) {
@@ -1320,6 +1526,8 @@ fn log_action(app: &mut App, action: Action) {
 /// run in a run host), else the event is taken as happening now.
 fn engine_event(app: &mut App, e: Event, t: Option<Duration>) {
     let at = t.unwrap_or_else(|| app.elapsed());
+    // Every event but a log line may change a state, a token or the running count.
+    app.dirty.list |= !matches!(e, Event::NodeLog { .. });
     engine_event_at(app, e, at);
     // Events from before the screen opened (an attach catching up) move the run's start back,
     // so running nodes show the time they have really run.
@@ -1471,7 +1679,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_rows();
+            app.refresh_gateway_rows();
         }
         Event::GatewayDecision {
             node,
@@ -1503,7 +1711,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_rows();
+            app.refresh_gateway_rows();
         }
         Event::NodeLog {
             node,
@@ -1564,10 +1772,12 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             }
         }
         Event::NodeInputs { node, inputs, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            let i = app.wf.node_index(&node);
+            if let Some(i) = i {
                 app.nodes[i].inputs = Some(inputs);
             }
-            app.refresh_rows();
+            // Only this node's rows show what its attempt was given.
+            app.refresh_rows_of(|k| Some(k) == i);
         }
         Event::OutputFiles { node, files, .. } => {
             if let Some(i) = app.wf.node_index(&node) {

@@ -18,8 +18,12 @@ use super::theme::{Role, Theme};
 pub enum Context {
     Global,
     Graph,
+    /// The list of nodes (`v` toggles it with the graph).
+    List,
     Mapping,
     Logs,
+    /// Typing the list's filter (`f`).
+    ListFilter,
     /// Typing a `/` query (or a `&` filter).
     SearchInput,
     /// The detail view of a failed node (its whole reason and problem document).
@@ -60,6 +64,8 @@ impl Context {
         match self {
             Context::Global => "Everywhere",
             Context::Graph => "Graph pane",
+            Context::List => "List pane",
+            Context::ListFilter => "List filter input",
             Context::Mapping => "Mapping pane",
             Context::Logs => "Log pane",
             Context::SearchInput => "Search and filter input",
@@ -111,6 +117,14 @@ pub enum Action {
     ClearInput,
     /// Delete the character before the cursor (text inputs).
     DeleteBack,
+    /// Show the list of nodes instead of the graph, or the graph again.
+    ToggleView,
+    NextFailed,
+    PrevFailed,
+    NextRunning,
+    PrevRunning,
+    /// Filter the list by state or name.
+    ListFilter,
     /// `&`: filter the log to matching lines with context.
     FilterStart,
     /// Substring or regular expression, in the search/filter input.
@@ -219,6 +233,9 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Esc), ctrl('c')], context: C::Prompt, action: A::Back, short: "cancel run", long: "cancel the run without starting anything" },
     Binding { keys: &[ctrl('u')], context: C::Prompt, action: A::ClearInput, short: "clear", long: "clear the field" },
     Binding { keys: &[code(KeyCode::Backspace)], context: C::Prompt, action: A::DeleteBack, short: "", long: "delete the last character (other keys, Tab and pastes are the value; nothing is shown)" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::ListFilter, action: A::Submit, short: "keep", long: "keep the filter and leave the input (the list follows as you type)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::ListFilter, action: A::Back, short: "clear", long: "clear the filter and leave the input" },
+    Binding { keys: &[ctrl('u')], context: C::ListFilter, action: A::ClearInput, short: "", long: "clear the text (a state word — failed, running, queued, done… — filters by state; other text by name, smart case)" },
     Binding { keys: &[code(KeyCode::Enter)], context: C::SearchInput, action: A::Submit, short: "search", long: "search the whole log for the text (smart case)" },
     Binding { keys: &[code(KeyCode::Esc)], context: C::SearchInput, action: A::Back, short: "cancel", long: "leave the search input" },
     Binding { keys: &[ctrl('u')], context: C::SearchInput, action: A::ClearInput, short: "", long: "clear the query" },
@@ -272,6 +289,28 @@ pub static BINDINGS: &[Binding] = &[
     Binding { keys: &[code(KeyCode::Enter)], context: C::Graph, action: A::Select, short: "logs", long: "show the selected node's logs (a failed node: its whole failure reason first)" },
     Binding { keys: &[k('x')], context: C::Graph, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
     Binding { keys: &[k('R')], context: C::Graph, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
+    Binding { keys: &[k('v')], context: C::Graph, action: A::ToggleView, short: "list", long: "show the list of nodes instead of the graph" },
+    Binding { keys: &[k('e')], context: C::Graph, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('E')], context: C::Graph, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::Graph, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k('[')], context: C::Graph, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
+    // List pane.
+    Binding { keys: &[code(KeyCode::Up), k('k')], context: C::List, action: A::Up, short: "select", long: "select the node above" },
+    Binding { keys: &[code(KeyCode::Down), k('j')], context: C::List, action: A::Down, short: "", long: "select the node below" },
+    Binding { keys: &[code(KeyCode::PageUp)], context: C::List, action: A::PageUp, short: "", long: "a page up" },
+    Binding { keys: &[code(KeyCode::PageDown)], context: C::List, action: A::PageDown, short: "", long: "a page down" },
+    Binding { keys: &[k('g'), code(KeyCode::Home)], context: C::List, action: A::Top, short: "", long: "the first row" },
+    Binding { keys: &[k('G'), code(KeyCode::End)], context: C::List, action: A::Bottom, short: "", long: "the last row" },
+    Binding { keys: &[code(KeyCode::Enter)], context: C::List, action: A::Select, short: "logs", long: "show the selected node's logs" },
+    Binding { keys: &[k('v')], context: C::List, action: A::ToggleView, short: "graph", long: "show the graph instead of the list" },
+    Binding { keys: &[k('f')], context: C::List, action: A::ListFilter, short: "filter", long: "filter the list by state (failed, running, queued, done…) or name" },
+    Binding { keys: &[k('e')], context: C::List, action: A::NextFailed, short: "", long: "select the next failed node (wraps around)" },
+    Binding { keys: &[k('E')], context: C::List, action: A::PrevFailed, short: "", long: "select the previous failed node (wraps around)" },
+    Binding { keys: &[k(']')], context: C::List, action: A::NextRunning, short: "", long: "select the next running node (wraps around)" },
+    Binding { keys: &[k('[')], context: C::List, action: A::PrevRunning, short: "", long: "select the previous running node (wraps around)" },
+    Binding { keys: &[code(KeyCode::Esc)], context: C::List, action: A::Back, short: "", long: "clear the filter" },
+    Binding { keys: &[k('x')], context: C::List, action: A::StopNode, short: "", long: "stop the selected service (SIGTERM; asks: failed or cancelled)" },
+    Binding { keys: &[k('R')], context: C::List, action: A::RestartNode, short: "", long: "restart the selected service (a new attempt; the run goes on)" },
     // Mapping pane.
     Binding { keys: &[code(KeyCode::Up), k('k')], context: C::Mapping, action: A::Up, short: "row", long: "previous mapping row" },
     Binding { keys: &[code(KeyCode::Down), k('j')], context: C::Mapping, action: A::Down, short: "", long: "next mapping row" },
@@ -356,6 +395,7 @@ pub fn active(focus: Context) -> Vec<Context> {
     match focus {
         Context::Prompt
         | Context::SearchInput
+        | Context::ListFilter
         | Context::Confirm
         | Context::StopDialog
         | Context::Help
@@ -454,9 +494,11 @@ pub fn help_lines(focus: Context, theme: &Theme) -> Vec<Line<'static>> {
     for c in [
         Context::Logs,
         Context::Graph,
+        Context::List,
         Context::Mapping,
         Context::Global,
         Context::SearchInput,
+        Context::ListFilter,
         Context::Detail,
         Context::Input,
         Context::Confirm,
@@ -637,6 +679,29 @@ mod tests {
             "the detail view is modal"
         );
         assert_eq!(dispatch(&graph, &ch('q')), Some(A::Quit));
+    }
+
+    #[test]
+    fn list_keys_work_in_the_graph_and_the_list() {
+        for ctx in [Context::Graph, Context::List] {
+            let a = active(ctx);
+            assert_eq!(dispatch(&a, &ch('v')), Some(A::ToggleView));
+            assert_eq!(dispatch(&a, &ch('e')), Some(A::NextFailed));
+            assert_eq!(dispatch(&a, &ch('E')), Some(A::PrevFailed));
+            assert_eq!(dispatch(&a, &ch(']')), Some(A::NextRunning));
+            assert_eq!(dispatch(&a, &ch('[')), Some(A::PrevRunning));
+        }
+        assert_eq!(
+            dispatch(&active(Context::List), &ch('f')),
+            Some(A::ListFilter)
+        );
+        assert_eq!(dispatch(&active(Context::Logs), &ch('v')), None);
+        let input = active(Context::ListFilter);
+        assert_eq!(dispatch(&input, &ch('q')), None, "typed into the filter");
+        assert_eq!(
+            dispatch(&input, &key(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(A::Back)
+        );
     }
 
     #[test]

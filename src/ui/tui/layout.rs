@@ -20,6 +20,8 @@ pub struct Areas {
     pub title: Rect,
     pub body: Rect,
     pub graph: Option<Rect>,
+    /// The list of nodes, in the graph's place (list view).
+    pub list: Option<Rect>,
     pub mapping: Option<Rect>,
     pub logs: Option<Rect>,
     pub bar: Rect,
@@ -62,6 +64,7 @@ pub fn areas(full: Rect, graph: (usize, usize), rows: &[MapRow]) -> Areas {
         title,
         body,
         graph: None,
+        list: None,
         mapping: None,
         logs: None,
         bar,
@@ -95,6 +98,44 @@ pub fn areas(full: Rect, graph: (usize, usize), rows: &[MapRow]) -> Areas {
         a.graph = Some(Rect::new(body.x, body.y, w, graph_h));
         a.mapping = Some(Rect::new(body.x, body.y + graph_h, w, map_h));
         a.logs = Some(Rect::new(body.x, body.y + graph_h + map_h, w, logs_h));
+    }
+    a
+}
+
+/// The areas of the list view: the list of `list_rows` steps in the graph's place, taller than
+/// the graph gets (up to 55 % of the body); stacked, the mapping pane keeps only the selected
+/// node's status line, so the list and the logs share the rest.
+pub fn list_areas(full: Rect, list_rows: usize, rows: &[MapRow]) -> Areas {
+    let mut a = areas(full, (0, 0), rows);
+    if a.too_small {
+        return a;
+    }
+    a.graph = None;
+    let (w, body) = (full.width, a.body);
+    let bh = body.height;
+    // Borders and the header row (and a row saying the list is empty).
+    let need = u16::try_from(list_rows.max(1))
+        .unwrap_or(u16::MAX)
+        .saturating_add(3);
+    if w >= WIDE {
+        let map_need = u16::try_from(mapping_lines(rows, usize::from(w * 2 / 5)))
+            .unwrap_or(u16::MAX)
+            .saturating_add(2);
+        let top = need.max(map_need).min(bh * 55 / 100).max(5);
+        let lw = w * 3 / 5;
+        a.list = Some(Rect::new(body.x, body.y, lw, top));
+        a.mapping = Some(Rect::new(body.x + lw, body.y, w - lw, top));
+        a.logs = Some(Rect::new(body.x, body.y + top, w, bh - top));
+    } else {
+        let map_h = 3;
+        let min_logs = 6;
+        let list_h = need
+            .min((bh * 55 / 100).max(4))
+            .min(bh.saturating_sub(map_h + min_logs).max(4));
+        let logs_h = bh.saturating_sub(list_h + map_h);
+        a.list = Some(Rect::new(body.x, body.y, w, list_h));
+        a.mapping = Some(Rect::new(body.x, body.y + list_h, w, map_h));
+        a.logs = Some(Rect::new(body.x, body.y + list_h + map_h, w, logs_h));
     }
     a
 }

@@ -1,7 +1,7 @@
 //! The ratatui front end: the screen (`app` state and `update`, `view`, `runtime` loop) over
 //! its pieces — themes, log buffers with ANSI neutralisation, search, log view, keymap, masked
-//! secret prompt, graph and mapping panes, terminal guard and copy/save helpers, and the fit to
-//! the terminal (colour depth, ASCII, mouse) with its own backend.
+//! secret prompt, graph, list and mapping panes, terminal guard and copy/save helpers, and the
+//! fit to the terminal (colour depth, ASCII, mouse) with its own backend.
 
 pub mod ansi;
 pub mod app;
@@ -16,6 +16,7 @@ pub mod input;
 pub mod keyfile;
 pub mod keymap;
 pub mod layout;
+pub mod listview;
 pub mod logbuf;
 pub mod logview;
 pub mod mapping;
@@ -31,5 +32,7 @@ pub mod view;
 pub use runtime::{TuiOptions, attach, run};
 #[cfg(test)]
 mod fit_tests;
+#[cfg(test)]
+mod list_screen_tests;
 #[cfg(test)]
 mod screen_tests;

@@ -62,6 +62,8 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
         Ok(started) => started,
         Err(code) => return code,
     };
+    // What the engine (here or in the run host, on this machine) bounds its services by.
+    let max_parallel = request.options(started.state_dir.clone()).max_parallel;
     let home = if options.in_process {
         RunHome::InProcess
     } else {
@@ -85,6 +87,7 @@ pub fn run(request: RunRequest, options: TuiOptions) -> i32 {
     with_screen(ui, &started.warnings, fit, move |now| {
         let mut app = App::new(prepared, theme, fit.charset, now);
         app.host = home;
+        app.max_parallel = Some(max_parallel);
         app.fit = fit;
         app
     })

@@ -34,7 +34,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let a = if app.layout.full == area {
         app.layout
     } else {
-        layout::areas(area, app.graph_size(), app.mapping_rows())
+        app.areas_at(area)
     };
     if a.too_small {
         draw_too_small(app, area, buf);
@@ -44,6 +44,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     draw_title(app, a.title, buf);
     if let Some(r) = a.graph {
         draw_graph(app, r, buf);
+    }
+    if let Some(r) = a.list {
+        draw_list(app, r, buf);
     }
     match (&app.prompt, a.mapping, a.logs) {
         (Some(p), Some(m), Some(l)) => {
@@ -218,12 +221,18 @@ fn draw_title(app: &App, area: Rect, buf: &mut Buffer) {
 fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let focused = app.focus == Context::Graph && app.prompt.is_none();
-    let mut block = pane_block(app, "graph".into(), focused);
+    let title = if app.runs > 0 {
+        format!("graph · {}", app.list.counts_text())
+    } else {
+        "graph".to_string()
+    };
+    let mut block = pane_block(app, title, focused);
     let (iw, ih) = inner(area);
-    let lay = &app.graph.layout;
-    if lay.width > usize::from(iw) || lay.height > usize::from(ih) {
-        block =
-            block.title_bottom(Line::styled(" more: ←↑↓→ ", t.style(Role::Muted)).right_aligned());
+    let more = more_hint(app.graph_size(), app.graph_scroll, (iw, ih));
+    if !more.is_empty() {
+        block = block.title_bottom(
+            Line::styled(format!(" more: {more} "), t.style(Role::Muted)).right_aligned(),
+        );
     }
     block.render(area, buf);
     let selected = app.selected;
@@ -280,6 +289,44 @@ fn draw_graph(app: &App, area: Rect, buf: &mut Buffer) {
             },
         ),
     );
+}
+
+/// The directions in which a graph of `size` cells, scrolled to `scroll`, has more than a
+/// window of `window` cells shows (`←↑↓→` order; empty when it all fits).
+pub fn more_hint(size: (usize, usize), scroll: (usize, usize), window: (u16, u16)) -> String {
+    let (w, h) = (usize::from(window.0), usize::from(window.1));
+    let mut s = String::new();
+    if scroll.0 > 0 {
+        s.push('←');
+    }
+    if scroll.1 > 0 {
+        s.push('↑');
+    }
+    if scroll.1 + h < size.1 {
+        s.push('↓');
+    }
+    if scroll.0 + w < size.0 {
+        s.push('→');
+    }
+    s
+}
+
+fn draw_list(app: &App, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Context::List && app.prompt.is_none();
+    let visible = usize::from(inner(area).1.saturating_sub(1));
+    let title = super::listview::title(&app.list, visible);
+    pane_block(app, title, focused).render(area, buf);
+    let cx = super::listview::Ctx {
+        wf: &app.wf,
+        nodes: &app.nodes,
+        logs: &app.logs,
+        theme: &app.theme,
+        selected: app.selected,
+        now: app.elapsed(),
+        frame: app.frame(),
+        charset: app.charset,
+    };
+    super::listview::draw(&app.list, &cx, inner_rect(area), buf);
 }
 
 fn node_detail(app: &App) -> Vec<Span<'static>> {
@@ -357,6 +404,9 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
         NodeKind::Service => {
             let g = graphpane::glyph(v.state, app.frame(), app.charset);
             let what = match v.state {
+                NodeState::Pending if app.list.is_queued(app.selected) => {
+                    app.list.wait_reason(app.selected).unwrap_or_default()
+                }
                 NodeState::Pending => "pending".to_string(),
                 NodeState::Running => match v.kill_left(app.elapsed()) {
                     Some(left) => stopping_text(left),
@@ -633,6 +683,19 @@ fn draw_bar(app: &App, area: Rect, buf: &mut Buffer) {
         };
         let re = if app.input_regex { "re:" } else { "" };
         let text = format!(" {sign}{re}{}▏", crate::safe::line(q));
+        let (x, _) = buf.set_stringn(
+            area.x,
+            area.y,
+            &text,
+            usize::from(area.width),
+            t.style(Role::Title),
+        );
+        let rest = Rect::new(x, area.y, area.width.saturating_sub(x - area.x), 1);
+        keymap::render_key_bar(&contexts, t, rest, buf);
+        return;
+    }
+    if app.overlay == Overlay::ListFilter {
+        let text = format!(" filter: {}▏", crate::safe::line(&app.list.query));
         let (x, _) = buf.set_stringn(
             area.x,
             area.y,
