@@ -161,6 +161,7 @@ fn many_app(n: usize) -> (App, Instant) {
             record: PathBuf::from("/state/runs/bench"),
             nodes: ids.clone(),
             inputs,
+            started: None,
         }),
     );
     let edge = |app: &mut App, k: usize, from: &str, to: &str| {
