@@ -382,8 +382,9 @@ impl Workflow {
             .collect()
     }
 
-    /// Node index by id (the first node with that id, should ids repeat).
-    fn index_by_id(&self) -> HashMap<&str, usize> {
+    /// Node index by id (the first node with that id, should ids repeat): for callers that look
+    /// up many ids at once (`node_index` is a linear search).
+    pub fn index_by_id(&self) -> HashMap<&str, usize> {
         let mut index = HashMap::with_capacity(self.nodes.len());
         for (i, n) in self.nodes.iter().enumerate() {
             index.entry(n.id.as_str()).or_insert(i);

@@ -1317,11 +1317,7 @@ fn graph_action(app: &mut App, action: Action) {
         Action::Left => Dir::Left,
         Action::Right => Dir::Right,
         Action::Select => {
-            app.logview.select(node_selection(app));
-            app.focus = Context::Logs;
-            if let Some(d) = super::detail::Detail::open(app, app.selected) {
-                app.overlay = Overlay::Detail(Box::new(d));
-            }
+            show_node(app);
             return;
         }
         _ => return,
@@ -1359,6 +1355,15 @@ fn jump_to(app: &mut App, jump: Jump, forward: bool) {
     }
 }
 
+/// Enter on a node (graph or list): its logs, and for a failed node its whole failure first.
+fn show_node(app: &mut App) {
+    app.logview.select(node_selection(app));
+    app.focus = Context::Logs;
+    if let Some(d) = super::detail::Detail::open(app, app.selected) {
+        app.overlay = Overlay::Detail(Box::new(d));
+    }
+}
+
 fn list_action(app: &mut App, action: Action) {
     let rows = &app.list.rows;
     let pos = rows.iter().position(|&i| i == app.selected);
@@ -1374,8 +1379,7 @@ fn list_action(app: &mut App, action: Action) {
         Action::Top => 0,
         Action::Bottom => last,
         Action::Select => {
-            app.logview.select(node_selection(app));
-            app.focus = Context::Logs;
+            show_node(app);
             return;
         }
         Action::ListFilter => {

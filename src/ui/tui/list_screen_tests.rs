@@ -414,3 +414,59 @@ fn list_rows_are_recomputed_on_state_events_not_on_ticks_or_logs() {
     let w01 = app.wf.node_index("w01").expect("w01");
     assert!(app.texts[w01].contains("3.0s"), "{}", app.texts[w01]);
 }
+
+fn mouse(app: &mut App, kind: crossterm::event::MouseEventKind, col: u16, row: u16) {
+    app::update(
+        app,
+        AppEvent::Mouse(crossterm::event::MouseEvent {
+            kind,
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn the_mouse_selects_and_scrolls_in_the_list_and_enter_on_a_failed_row_shows_why() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let (mut app, _) = workers((80, 24));
+    ch(&mut app, 'v');
+    // Focus elsewhere first: a click on the list focuses it.
+    app.focus = Context::Logs;
+    let l = app.layout.list.expect("the list is shown");
+    // Row 0 is the border, row 1 the header, row 2 the first step (w01).
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        l.x + 3,
+        l.y + 4,
+    );
+    assert_eq!(app.focus, Context::List);
+    assert_eq!(app.wf.nodes[app.selected].id, "w03", "{}", render(&app));
+    // A click on the header selects nothing new.
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        l.x + 3,
+        l.y + 1,
+    );
+    assert_eq!(app.wf.nodes[app.selected].id, "w03");
+    // The wheel moves the selection three rows at a time, and the list follows it.
+    for _ in 0..5 {
+        mouse(&mut app, MouseEventKind::ScrollDown, l.x + 3, l.y + 3);
+    }
+    assert_eq!(app.wf.nodes[app.selected].id, "w18");
+    assert!(render(&app).contains("worker 18"), "{}", render(&app));
+    mouse(&mut app, MouseEventKind::ScrollUp, l.x + 3, l.y + 3);
+    assert_eq!(app.wf.nodes[app.selected].id, "w15");
+    // Enter on the failed row (w03): its failure, as from the graph.
+    ch(&mut app, 'e');
+    assert_eq!(app.wf.nodes[app.selected].id, "w03");
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(app.overlay, app::Overlay::Detail(_)),
+        "{}",
+        render(&app)
+    );
+}

@@ -404,10 +404,12 @@ fn kind_rows(
 
 /// `→ Report` for an edge to `to`; `Yes → Report` when the edge has a label (a BPMN sequence
 /// flow's name).
-fn arrow_to(wf: &Workflow, e: &crate::workflow::Edge) -> String {
-    let label = wf
-        .node_index(&e.to)
-        .map_or(Cow::Borrowed(e.to.as_str()), |i| wf.nodes[i].line_label());
+/// `index`: [`Workflow::index_by_id`], made once per gateway (a fork to 10 000 workers would
+/// otherwise search the nodes once per edge, at every edge taken).
+fn arrow_to(wf: &Workflow, index: &NodeIndex<'_>, e: &crate::workflow::Edge) -> String {
+    let label = index
+        .get(e.to.as_str())
+        .map_or(Cow::Borrowed(e.to.as_str()), |&i| wf.nodes[i].line_label());
     match &e.label {
         Some(name) => {
             let name: Vec<&str> = name.split_whitespace().collect();
@@ -428,6 +430,7 @@ fn exclusive_rows(
     shown: Shown<'_>,
 ) -> Vec<MapRow> {
     let empty = Vars::default();
+    let index = wf.index_by_id();
     let mut out = Vec::new();
     for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
         let value = match (&e.condition, e.default) {
@@ -449,13 +452,16 @@ fn exclusive_rows(
         };
         out.push(MapRow {
             kind: RowKind::Row,
-            name: arrow_to(wf, e),
+            name: arrow_to(wf, &index, e),
             value,
             resolved,
         });
     }
     out
 }
+
+/// Node indices by id.
+type NodeIndex<'a> = std::collections::HashMap<&'a str, usize>;
 
 /// A parallel gateway: the edges it forks to and, as a join, the edges it waits for, with how
 /// often a token took each.
@@ -467,6 +473,7 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
         k => Resolved::Taken(format!("taken {k}×")),
     };
     let mut out = Vec::new();
+    let index = wf.index_by_id();
     let incoming: Vec<(usize, &crate::workflow::Edge)> = wf
         .edges
         .iter()
@@ -475,9 +482,11 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
         .collect();
     if incoming.len() > 1 {
         for (i, e) in incoming {
-            let from = wf
-                .node_index(&e.from)
-                .map_or(Cow::Borrowed(e.from.as_str()), |k| wf.nodes[k].line_label());
+            let from = index
+                .get(e.from.as_str())
+                .map_or(Cow::Borrowed(e.from.as_str()), |&k| {
+                    wf.nodes[k].line_label()
+                });
             out.push(MapRow {
                 kind: RowKind::Row,
                 name: format!("← {from}"),
@@ -492,7 +501,7 @@ fn parallel_rows(wf: &Workflow, n: &Node, edges: &[EdgeRun]) -> Vec<MapRow> {
     for (i, e) in wf.edges.iter().enumerate().filter(|(_, e)| e.from == n.id) {
         out.push(MapRow {
             kind: RowKind::Row,
-            name: arrow_to(wf, e),
+            name: arrow_to(wf, &index, e),
             value: "(every branch)".into(),
             resolved: count(taken(i)),
         });

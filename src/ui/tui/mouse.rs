@@ -1,5 +1,5 @@
-//! The mouse: the wheel scrolls the pane under the pointer (graph, mapping, log, help), a click
-//! focuses a pane and selects the graph node or the log line under it. Shift+drag is left to the
+//! The mouse: the wheel scrolls the pane under the pointer (graph, list, mapping, log, help), a
+//! click focuses a pane and selects the graph node, the list's row or the log line under it. Shift+drag is left to the
 //! terminal, which selects text as usual.
 
 use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -70,6 +70,25 @@ pub fn handle(app: &mut App, ev: MouseEvent) {
             if inner.contains(Position { x: col, y: row }) {
                 lv.click_row(store, usize::from(row - inner.y));
             }
+        }
+    } else if let Some(r) = inside(a.list, col, row) {
+        // The list view: the wheel moves the selection, a click selects the row under it
+        // (below the header row).
+        app.focus = Context::List;
+        let rows = &app.list.rows;
+        let target = if wheel != 0 {
+            let pos = rows.iter().position(|&i| i == app.selected).unwrap_or(0);
+            Some(
+                pos.saturating_add_signed(wheel as isize)
+                    .min(rows.len().saturating_sub(1)),
+            )
+        } else {
+            let inner = inner_rect(r);
+            (row > inner.y && inner.contains(Position { x: col, y: row }))
+                .then(|| app.list.scroll + usize::from(row - inner.y - 1))
+        };
+        if let Some(&i) = target.and_then(|t| rows.get(t)) {
+            super::app::select_node(app, i);
         }
     } else if let Some(r) = inside(a.graph, col, row) {
         let inner = inner_rect(r);
