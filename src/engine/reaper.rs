@@ -83,7 +83,11 @@ fn parse_stat(pid: Pid, line: &str) -> Option<ProcStat> {
     let rest = &line[line.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = *fields.next()?.as_bytes().first()?;
-    let mut num = || Pid::from_raw(fields.next()?.parse().ok()?);
+    // `Pid::from_raw` panics on a negative number: a field that is not a pid is `None`.
+    let mut num = || {
+        let n: i32 = fields.next()?.parse().ok()?;
+        if n > 0 { Pid::from_raw(n) } else { None }
+    };
     let ppid = num();
     let pgrp = num();
     Some(ProcStat {
@@ -206,6 +210,9 @@ mod tests {
         let p = parse_stat(pid, "42 (sleep) S 1 42 42 0").unwrap();
         assert!(p.is_live());
         assert!(parse_stat(pid, "42 (cut").is_none());
+        // Never a panic on a field that is no pid (Pid::from_raw asserts >= 0).
+        let odd = parse_stat(pid, "42 (x) S -1 -7 0").unwrap();
+        assert_eq!((odd.ppid, odd.pgrp), (None, None));
     }
 
     #[test]
