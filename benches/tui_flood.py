@@ -9,12 +9,24 @@ process, whose CPU and RSS are reported beside the TUI's), `in-process` (`--stop
 engine and TUI in one process, as before issue 14), `attach` (the run started with `--detach`,
 the TUI opened with `wfop attach`).
 
-Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach]   (needs tmux; builds release)
+Options (issue 15): `--list` shows the node list instead of the graph (`v`) and `--filter TEXT`
+filters the log pane (`&` TEXT Enter) before the flood is measured, so the figures hold with
+them active.
+
+Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach] [--list] [--filter TEXT]
+       (needs tmux; builds release)
 """
 import json, os, shlex, subprocess, sys, tempfile, time
 
-SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-MODE = sys.argv[2] if len(sys.argv) > 2 else "host"
+ARGS = sys.argv[1:]
+LIST = "--list" in ARGS
+FILTER = None
+if "--filter" in ARGS:
+    FILTER = ARGS[ARGS.index("--filter") + 1]
+    del ARGS[ARGS.index("--filter"):ARGS.index("--filter") + 2]
+ARGS = [a for a in ARGS if a != "--list"]
+SECS = float(ARGS[0]) if len(ARGS) > 0 else 10.0
+MODE = ARGS[1] if len(ARGS) > 1 else "host"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 WFOP = os.path.join(ROOT, "target/release/wfop")
@@ -75,6 +87,16 @@ try:
         if time.time() > give_up:
             sys.exit("the flood did not start:\n" + screen())
         time.sleep(0.01)
+    if LIST:
+        tmux("send-keys", "v")
+    if FILTER:
+        # The filter works in the log pane: `/` (from any pane) focuses it, Esc leaves the
+        # search input, then `&`.
+        tmux("send-keys", "/")
+        tmux("send-keys", "Escape")
+        tmux("send-keys", "&")
+        tmux("send-keys", "-l", FILTER)
+        tmux("send-keys", "Enter")
     # The run host (not in-process): the pid its record names.
     host = None
     if MODE != "in-process":
@@ -109,7 +131,9 @@ try:
           f"p90 {lat[len(lat)*9//10]:.0f} ms, max {lat[-1]:.0f} ms (includes tmux capture polling)")
     who = "wfop" if MODE == "in-process" else "TUI client"
     print(f"mode: {MODE}")
-    print(f"{who} CPU during the flood: {(c1 - c0) / (t1 - t0) * 100:.0f}% of one core")
+    print(f"view: {'list' if LIST else 'graph'}, log filter: {FILTER!r}")
+    print(f"{who} CPU during the flood: {(c1 - c0) / (t1 - t0) * 100:.0f}% of one core, "
+          f"{(c1 - c0) / (t1 - t0) / (count / SECS) * 1e6:.2f} CPU-s per million lines")
     print(f"{who} peak RSS: {hwm / 1024:.1f} MB")
     if host:
         print(f"run host CPU during the flood: {(h1 - h0) / (t1 - t0) * 100:.0f}% of one core")
