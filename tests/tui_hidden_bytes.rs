@@ -102,6 +102,9 @@ fn a_secret_split_by_hidden_bytes_is_not_shown_saved_or_copied() {
     };
     let bytes_file = case.path().join("terminal.bytes");
     t.pipe_to(&bytes_file);
+    // An operator whose tmux lets OSC 52 through (else wfop says how and copies nothing:
+    // tests/tui_reading.rs).
+    t.cmd(&["set-option", "-g", "allow-passthrough", "on"]);
     std::fs::write(&go, "").expect("go");
     let mut screens = Vec::new();
     t.wait_for(&mut screens, "the run to end", |s| {
