@@ -102,18 +102,29 @@ fn parse_stat(pid: Pid, line: &str) -> Option<ProcStat> {
 /// left out); `None` without /proc.
 fn processes() -> Option<Vec<ProcStat>> {
     let entries = std::fs::read_dir("/proc").ok()?;
+    let mut buf = Vec::with_capacity(STAT_BUF);
     Some(
         entries
             .flatten()
             .filter_map(|e| {
                 let pid = Pid::from_raw(e.file_name().to_str()?.parse().ok()?)?;
-                parse_stat(
-                    pid,
-                    &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-                )
+                read_stat(pid, &mut buf)
             })
             .collect(),
     )
+}
+
+/// Room for a whole `/proc/<pid>/stat` line (52 numbers and a command name of up to 64 bytes).
+const STAT_BUF: usize = 1024;
+
+/// Reads and parses `/proc/<pid>/stat` into `buf` (reused from process to process: one open,
+/// one read, one close, no size query or allocation per process).
+fn read_stat(pid: Pid, buf: &mut Vec<u8>) -> Option<ProcStat> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    buf.clear();
+    f.by_ref().take(4 * STAT_BUF as u64).read_to_end(buf).ok()?;
+    parse_stat(pid, std::str::from_utf8(buf).ok()?)
 }
 
 /// This process's children, live or zombie.
@@ -149,6 +160,11 @@ fn reap(pid: Pid) -> bool {
 /// not wait) is over, though `kill(-pgid, 0)` still finds it. Without /proc: whether
 /// `kill(-pgid, 0)` finds the group.
 pub(crate) fn group_alive(pgid: Pid) -> bool {
+    // No process at all in the group, live or zombie (what a sandboxed service leaves, its
+    // namespace gone with it): nothing to look for in /proc.
+    if rustix::process::test_kill_process_group(pgid) == Err(rustix::io::Errno::SRCH) {
+        return false;
+    }
     let Some(all) = processes() else {
         return rustix::process::test_kill_process_group(pgid).is_ok();
     };
@@ -213,6 +229,51 @@ mod tests {
         // Never a panic on a field that is no pid (Pid::from_raw asserts >= 0).
         let odd = parse_stat(pid, "42 (x) S -1 -7 0").unwrap();
         assert_eq!((odd.ppid, odd.pgrp), (None, None));
+    }
+
+    #[test]
+    fn a_group_outliving_its_leader_is_alive_and_a_gone_one_is_not() {
+        // The leader ends at once and is waited for; its background child stays in the group.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & exit 0"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(child.id() as i32).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert!(group_alive(pgid), "the sleep left in the group still runs");
+        let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
+        let mut over = false;
+        for _ in 0..500 {
+            if !group_alive(pgid) {
+                over = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(over, "a killed group is over");
+        // The kernel finds no member any more: the answer needs no look at /proc.
+        for _ in 0..500 {
+            if rustix::process::test_kill_process_group(pgid).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!group_alive(pgid));
+    }
+
+    #[test]
+    fn stat_files_read_into_a_reused_buffer_parse() {
+        let me = rustix::process::getpid();
+        let mut buf = Vec::new();
+        let p = read_stat(me, &mut buf).expect("our own stat");
+        assert_eq!(p.pid, me);
+        assert!(p.is_live());
+        assert_eq!(p.pgrp, rustix::process::getpgid(None).ok());
+        // Again into the same buffer: nothing of the first read is left in it.
+        let q = read_stat(me, &mut buf).expect("our own stat again");
+        assert_eq!((q.ppid, q.pgrp), (p.ppid, p.pgrp));
+        assert!(read_stat(Pid::from_raw(i32::MAX).unwrap(), &mut buf).is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::Pid;
 use serde::{Deserialize, Serialize};
@@ -336,7 +336,16 @@ pub(crate) fn own_start() -> Option<u64> {
 pub(crate) struct Record {
     dir: PathBuf,
     pub doc: RunDoc,
+    /// Changes to `doc` not yet in `run.json` ([`Record::changed`]).
+    dirty: bool,
+    /// When `run.json` may be rewritten next for a change that can wait.
+    next_save: Instant,
 }
+
+/// The shortest time between two rewrites of a running run's `run.json` for changes that can
+/// wait (a node started or succeeded); longer when one rewrite takes long (a big record: at
+/// most a tenth of the time goes to rewriting it).
+pub(crate) const SAVE_EVERY: Duration = Duration::from_millis(100);
 
 impl Record {
     /// Creates `<state>/runs/<run-id>/` (0700) and writes the first `run.json`.
@@ -348,9 +357,18 @@ impl Record {
             .mode(0o700)
             .create(&dir)
             .map_err(io_err(&dir))?;
-        let r = Record { dir, doc };
+        let mut r = Record::at(dir, doc);
         r.save()?;
         Ok(r)
+    }
+
+    fn at(dir: PathBuf, doc: RunDoc) -> Record {
+        Record {
+            dir,
+            doc,
+            dirty: false,
+            next_save: Instant::now(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -361,8 +379,41 @@ impl Record {
         self.doc.nodes.iter_mut().find(|n| n.id == id)
     }
 
-    /// Rewrites `run.json` atomically (a reader never sees half a file).
-    pub fn save(&self) -> Result<(), RecordError> {
+    /// `doc` changed in a way that can wait: `run.json` is rewritten now when the last
+    /// rewrite is [`SAVE_EVERY`] old, else by [`Record::flush`] once [`Record::due`] has come
+    /// (the scheduler's loop waits for it), and in any case by the run's last [`Record::save`].
+    /// A run killed outright in between has a `run.json` up to that much behind its events,
+    /// shown `abandoned` all the same (its wfop is gone: `RunDoc::wfop_alive`).
+    pub fn changed(&mut self) -> Result<(), RecordError> {
+        self.dirty = true;
+        if Instant::now() >= self.next_save {
+            self.save()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// When a change that waits is to be written (`None`: `run.json` is up to date).
+    pub fn due(&self) -> Option<Instant> {
+        self.dirty.then_some(self.next_save)
+    }
+
+    /// Writes what waits, if anything.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        if self.dirty { self.save() } else { Ok(()) }
+    }
+
+    /// Rewrites `run.json` now, atomically (a reader never sees half a file).
+    pub fn save(&mut self) -> Result<(), RecordError> {
+        let t0 = Instant::now();
+        let r = self.write();
+        self.dirty = false;
+        let took = t0.elapsed();
+        self.next_save = Instant::now() + SAVE_EVERY.max(took * 9);
+        r
+    }
+
+    fn write(&self) -> Result<(), RecordError> {
         let tmp = self.dir.join(".run.json.tmp");
         let path = self.dir.join("run.json");
         let f = create_private(&tmp).map_err(io_err(&tmp))?;
@@ -517,10 +568,7 @@ pub fn settle(run_dir: &Path, doc: RunDoc) -> RunDoc {
             doc.pid
         )
     });
-    let r = Record {
-        dir: run_dir.to_path_buf(),
-        doc,
-    };
+    let mut r = Record::at(run_dir.to_path_buf(), doc);
     let _ = r.save();
     r.doc
 }
@@ -701,13 +749,46 @@ mod tests {
         );
     }
 
+    /// A change that can wait is written at once after a quiet spell, else when it is due,
+    /// and always by `flush`/`save`: `run.json` never stays behind once the run is saved.
+    #[test]
+    fn changes_that_wait_reach_run_json_when_due_and_on_flush() {
+        let state = tempfile::tempdir().unwrap();
+        let mut d = doc(std::process::id(), None);
+        d.run_id = "r".into();
+        let mut rec = Record::create(state.path(), d).unwrap();
+        let on_disk = |rec: &Record| read_doc(rec.dir()).unwrap().error;
+        assert_eq!(rec.due(), None);
+        // Saved a moment ago (as far as the record knows): the change waits, and says until when.
+        let later = Instant::now() + Duration::from_secs(3600);
+        rec.next_save = later;
+        rec.doc.error = Some("one".into());
+        rec.changed().unwrap();
+        assert_eq!(rec.due(), Some(later));
+        assert_eq!(on_disk(&rec), None);
+        rec.flush().unwrap();
+        assert_eq!(on_disk(&rec).as_deref(), Some("one"));
+        assert_eq!(rec.due(), None);
+        rec.flush().unwrap(); // nothing waits: nothing to do
+        // Once the time has come, a change is written at once.
+        rec.next_save = Instant::now();
+        rec.doc.error = Some("two".into());
+        rec.changed().unwrap();
+        assert_eq!(on_disk(&rec).as_deref(), Some("two"));
+        assert_eq!(rec.due(), None);
+        // `save` writes whatever waits.
+        rec.next_save = later;
+        rec.doc.error = Some("three".into());
+        rec.changed().unwrap();
+        assert_eq!(on_disk(&rec).as_deref(), Some("two"));
+        rec.save().unwrap();
+        assert_eq!(on_disk(&rec).as_deref(), Some("three"));
+    }
+
     #[test]
     fn every_node_id_gets_a_log_file_that_can_be_made() {
         let dir = tempfile::tempdir().unwrap();
-        let rec = Record {
-            dir: dir.path().to_path_buf(),
-            doc: doc(1, None),
-        };
+        let rec = Record::at(dir.path().to_path_buf(), doc(1, None));
         assert_eq!(log_file_name("fetch.v2"), "fetch.v2.log");
         let long = "n".repeat(300);
         let weird = "../a/b\0\u{1b}[31m";

@@ -174,8 +174,20 @@ pub(crate) async fn schedule(
         if d.tasks.is_empty() {
             break;
         }
+        // `run.json` catches up with changes that could wait (`Record::changed`) when they
+        // are due, also while nothing else happens.
+        let due = d.record.due().map(tokio::time::Instant::from_std);
+        let flush_at = async {
+            match due {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             joined = d.tasks.join_next_with_id() => d.joined(&mut run, joined).await,
+            () = flush_at => {
+                let _ = d.record.flush();
+            }
             Some(sig) = signals.recv() => run.interrupt(sig),
             level = opts.cancel.above(run.cancelled()) => run.cancel(level),
             Some(cmd) = next_command(&mut control) => d.command(&mut run, cmd).await,
@@ -644,7 +656,7 @@ impl Driver {
             d.finished = None;
             d.duration_ms = None;
         }
-        let _ = self.record.save();
+        let _ = self.record.changed();
     }
 
     /// The node's log, opened (truncated) at its first attempt; a later attempt begins with
@@ -978,14 +990,14 @@ impl Driver {
                 if let Some(d) = self.record.node_mut(&id) {
                     d.status = NodeState::Waiting;
                 }
-                let _ = self.record.save();
+                let _ = self.record.changed();
                 self.current.insert(i, next);
             }
             Finished::Retry { next, delay } => {
                 if let Some(d) = self.record.node_mut(&id) {
                     d.status = NodeState::Waiting;
                 }
-                let _ = self.record.save();
+                let _ = self.record.changed();
                 self.send(Event::RetryScheduled {
                     node: id,
                     attempt: attempt.attempt,
@@ -1054,7 +1066,12 @@ impl Driver {
                 a.files = out.files.clone();
             }
         }
-        let _ = self.record.save();
+        // A success can wait for the next rewrite; a failure is written before it is told
+        // (the TUI's detail reads its problem document from `run.json` at once).
+        let _ = match out.status {
+            NodeOutcome::Succeeded => self.record.changed(),
+            _ => self.record.save(),
+        };
         if !out.files.is_empty() {
             self.send(Event::OutputFiles {
                 node: id.clone(),

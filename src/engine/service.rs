@@ -969,8 +969,11 @@ fn make_folder(input: &ServiceInput, run: &Run, tty: bool) -> std::io::Result<te
         .map(PathBuf::from)
         .filter(|d| d.is_absolute() && d.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    let folder = tempfile::Builder::new().prefix("wfop-").tempdir_in(base)?;
-    std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o700))?;
+    // 0700 from its `mkdir` on (no moment with the umask's mode).
+    let folder = tempfile::Builder::new()
+        .prefix("wfop-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(base)?;
     let mut b = std::fs::DirBuilder::new();
     b.mode(0o700);
     let in_dir = folder.path().join("input");
