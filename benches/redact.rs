@@ -6,6 +6,10 @@
 //! `WFOP_BENCH_DUMP=DIR cargo bench --bench redact` instead writes the same input to
 //! `DIR/input.log`, a sed script with the 20 literal secrets to `DIR/secrets.sed`, times one
 //! redaction pass of that file and prints it (used by `benches/redact_vs_sed.sh`).
+//! `WFOP_BENCH_SCALE=1 cargo bench --bench redact` instead prints one line per number of
+//! secrets (1, 20, 200, 500; `WFOP_BENCH_COUNTS=200,500` picks others) on 128 MiB
+//! (`WFOP_BENCH_MIB`) of the same kind of text, best of 3, with the copy-only stream (no
+//! secret) as the reference: issue 16's "flat in the number of secrets".
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -114,6 +118,10 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Log-like lines (timestamps, levels, paths, JSON snippets), a secret in about 1 line of 500.
 fn input(rng: &mut Rng, secrets: &[(String, String)]) -> Vec<u8> {
+    input_of_len(rng, secrets, INPUT_LEN)
+}
+
+fn input_of_len(rng: &mut Rng, secrets: &[(String, String)], len: usize) -> Vec<u8> {
     let levels = ["INFO ", "DEBUG", "WARN ", "INFO ", "ERROR", "TRACE"];
     let nodes = [
         "orchestrated",
@@ -157,9 +165,9 @@ fn input(rng: &mut Rng, secrets: &[(String, String)]) -> Vec<u8> {
         "loaded",
         "module",
     ];
-    let mut out = Vec::with_capacity(INPUT_LEN + 4096);
+    let mut out = Vec::with_capacity(len + 4096);
     let mut line = 0u64;
-    while out.len() < INPUT_LEN {
+    while out.len() < len {
         line += 1;
         let ms = line * 7;
         out.extend_from_slice(
@@ -221,7 +229,7 @@ fn input(rng: &mut Rng, secrets: &[(String, String)]) -> Vec<u8> {
         }
         out.push(b'\n');
     }
-    out.truncate(INPUT_LEN);
+    out.truncate(len);
     out
 }
 
@@ -384,9 +392,94 @@ fn dump(dir: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The first `n` secrets of the rounds of 20 shapes, every value distinct (the fixed
+/// passwords of `secrets` get a random tail after the first round).
+fn n_secrets(n: usize) -> Vec<(String, String)> {
+    let mut rng = Rng(0x5EED_CAFE_F00D_0003);
+    let mut out = Vec::new();
+    let mut round = 0;
+    while out.len() < n {
+        for (name, value) in secrets(&mut rng) {
+            let value = if round > 0 && !value.contains('\n') && value.len() < 40 {
+                format!("{value}{}", rng.chars(ALNUM, 4))
+            } else {
+                value
+            };
+            out.push((format!("{name}_{round}"), value));
+        }
+        round += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// CPU time of the calling thread: on a machine shared with other jobs it leaves out the time
+/// the thread waited for a core.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Best of `runs` passes, in MiB per wall-clock second and per CPU second.
+fn best_mib_s(r: &Redactor, data: &[u8], out: &mut Vec<u8>, runs: usize) -> (f64, f64) {
+    let (mut wall, mut cpu) = (Duration::MAX, Duration::MAX);
+    for _ in 0..runs {
+        let (t, c) = (Instant::now(), thread_cpu());
+        redact_stream(r, black_box(data), out);
+        cpu = cpu.min(thread_cpu() - c);
+        wall = wall.min(t.elapsed());
+    }
+    let mib = data.len() as f64 / (1 << 20) as f64;
+    (mib / wall.as_secs_f64(), mib / cpu.as_secs_f64())
+}
+
+/// One line per number of secrets: throughput, needles, against the copy-only stream.
+fn scale() {
+    let counts: Vec<usize> = std::env::var("WFOP_BENCH_COUNTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 20, 200, 500]);
+    let mib: usize = std::env::var("WFOP_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(128);
+    let runs: usize = std::env::var("WFOP_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(3);
+    let mut out = Vec::with_capacity((mib << 20) + 4096);
+    for n in counts {
+        let secrets = n_secrets(n);
+        let r = redactor(&secrets);
+        let mut rng = Rng(0x5EED_CAFE_F00D_0004);
+        let data = input_of_len(&mut rng, &secrets, mib << 20);
+        let (copy, copy_cpu) = best_mib_s(&Redactor::new(), &data, &mut out, runs);
+        let (speed, speed_cpu) = best_mib_s(&r, &data, &mut out, runs);
+        let redacted = out.windows(3).filter(|w| w == b"***").count();
+        println!(
+            "redact scale: {n:>3} secrets, {:>5} needles (longest {:>4} B), {mib} MiB: \
+             {speed_cpu:>5.0} MiB/s (CPU time; wall {speed:>5.0}); copy-only stream \
+             {copy_cpu:>5.0} (wall {copy:>5.0}), ratio {:.2}; {redacted} markers \
+             (best of {runs}, 64 KiB writes, one core)",
+            r.needle_count(),
+            r.max_needle_len(),
+            speed_cpu / copy_cpu,
+        );
+    }
+}
+
 criterion_group!(benches, bench, bench_add);
 
 fn main() {
+    if std::env::var_os("WFOP_BENCH_SCALE").is_some() {
+        scale();
+        return;
+    }
     if let Ok(dir) = std::env::var("WFOP_BENCH_DUMP") {
         if let Err(e) = dump(&dir) {
             eprintln!("redact bench dump: {e}");

@@ -39,9 +39,11 @@ pub(crate) fn ws_kind(b: u8) -> Ws {
 /// 4 bytes); the contiguous NFA is used instead. Either is only walked near candidates.
 const DFA_MAX_NEEDLE_BYTES: usize = 16 * 1024;
 
-/// Bits of each gram bitset (2^17 bits = 16 KiB, stays in L1).
-const FILTER_BITS: u32 = 17;
-const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+/// Bits of each gram bitset, at least (2^17 bits = 16 KiB, stays in L1) and at most (2^20 bits
+/// = 128 KiB, stays in L2). In between, a bitset gets about `BITS_PER_GRAM` bits per gram.
+const MIN_FILTER_BITS: u32 = 17;
+const MAX_FILTER_BITS: u32 = 20;
+const BITS_PER_GRAM: usize = 8;
 /// Largest stride of the skip scan.
 const MAX_STRIDE: usize = 8;
 
@@ -205,14 +207,32 @@ impl Walk {
 ///   `stride = min(8, shortest needle - G + 1)`. Every occurrence of a needle starting at `s`
 ///   covers a position `t` in `[s, s + stride)` where its gram is in `any`, so testing only
 ///   every `stride`-th position is enough to find every place where a needle may start.
+///
+/// Each set is two bitsets under two independent hashes (a gram may be in the set when both
+/// its bits are set; the second is only read when the first bit is), each sized to the number
+/// of grams (`BITS_PER_GRAM`). With hundreds of secrets (thousands of needles, `stride` grams
+/// each) one fixed 2^17-bit set filled up: at 500 secrets it said "maybe" at about a third of
+/// the positions tested, and each "maybe" was a mispredicted branch and a walk of `stride`
+/// automaton steps. (A blocked Bloom filter, both bits in one word, was tried: fewer
+/// mispredictions still, but more instructions per test than it saved.)
 struct GramFilter {
-    start: Box<[u64; FILTER_WORDS]>,
-    any: Box<[u64; FILTER_WORDS]>,
+    /// `start` under the first hash, then under the second (`words` each).
+    start: Box<[u64]>,
+    /// `any`, likewise.
+    any: Box<[u64]>,
+    /// Words of one bitset.
+    words: usize,
+    /// `32 - log2(bits of one bitset)`.
+    shift: u32,
     mask: u32,
     /// Gram length in bytes (1..=4).
     len: usize,
     stride: usize,
 }
+
+/// The two hashes' multipliers (odd; the first is 2^32 / golden ratio).
+const HASH1: u32 = 0x9E37_79B1;
+const HASH2: u32 = 0x85EB_CA77;
 
 impl GramFilter {
     /// In whitespace mode grams stay clear of the first line break of each needle (it stands
@@ -232,21 +252,33 @@ impl GramFilter {
         } else {
             (1u32 << (8 * len)) - 1
         };
+        let stride = (min - len + 1).clamp(1, MAX_STRIDE);
+        let grams = needles.len() * stride;
+        let bits = (grams * BITS_PER_GRAM)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(MIN_FILTER_BITS, MAX_FILTER_BITS);
+        let words = 1usize << (bits - 6);
         let mut f = GramFilter {
-            start: Box::new([0u64; FILTER_WORDS]),
-            any: Box::new([0u64; FILTER_WORDS]),
+            start: vec![0u64; 2 * words].into_boxed_slice(),
+            any: vec![0u64; 2 * words].into_boxed_slice(),
+            words,
+            shift: 32 - bits,
             mask,
             len,
-            stride: (min - len + 1).clamp(1, MAX_STRIDE),
+            stride,
         };
         for n in needles {
             for offset in 0..f.stride {
                 let mut w = [0u8; 4];
                 w[..len].copy_from_slice(&n[offset..offset + len]);
-                let h = f.hash(u32::from_le_bytes(w));
-                f.any[h >> 6] |= 1 << (h & 63);
-                if offset == 0 {
-                    f.start[h >> 6] |= 1 << (h & 63);
+                let w = u32::from_le_bytes(w);
+                let (h1, h2) = (f.hash(w, HASH1), f.hash(w, HASH2) + f.words * 64);
+                for h in [h1, h2] {
+                    f.any[h >> 6] |= 1 << (h & 63);
+                    if offset == 0 {
+                        f.start[h >> 6] |= 1 << (h & 63);
+                    }
                 }
             }
         }
@@ -254,8 +286,19 @@ impl GramFilter {
     }
 
     #[inline(always)]
-    fn hash(&self, word: u32) -> usize {
-        ((word & self.mask).wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
+    fn hash(&self, word: u32, k: u32) -> usize {
+        ((word & self.mask).wrapping_mul(k) >> self.shift) as usize
+    }
+
+    /// Whether `word`'s gram may be in `set` (both bits set).
+    #[inline(always)]
+    fn in_set(&self, set: &[u64], word: u32) -> bool {
+        let h = self.hash(word, HASH1);
+        if set[h >> 6] & (1 << (h & 63)) == 0 {
+            return false;
+        }
+        let h = self.hash(word, HASH2) + self.words * 64;
+        set[h >> 6] & (1 << (h & 63)) != 0
     }
 
     #[inline(always)]
@@ -266,43 +309,53 @@ impl GramFilter {
     /// Could a needle start at `data[i]`? Needs `i + 4 <= data.len()`.
     #[inline(always)]
     fn may_start(&self, data: &[u8], i: usize) -> bool {
-        let h = self.hash(Self::word_at(data, i));
-        self.start[h >> 6] & (1 << (h & 63)) != 0
+        self.in_set(&self.start, Self::word_at(data, i))
     }
 
     /// The first position `>= i` where a needle may start, as far as the filter can tell:
-    /// either `stride - 1` bytes before a hit of `any`, or just after the last position that
-    /// tests could rule out near the end of `data`.
-    #[inline(always)]
+    /// a position in `stride - 1` bytes before a hit of `any` (and the hit) whose gram is in
+    /// `start`, or just after the last position that tests could rule out near the end of
+    /// `data`. (Testing `start` there costs a hash per position; walking the automaton from
+    /// the first of them, as before, cost a step and a `start` test per position, and most
+    /// hits of `any` start no needle.)
+    ///
+    /// Out of line and on locals: inlined into the automaton walk it ran short of registers
+    /// and reloaded the stride, the shift and the mask from the stack, and checked each of the
+    /// four bytes of a gram on its own (35 instructions per test, 4.4 per byte at stride 8).
+    #[inline(never)]
     fn skip(&self, data: &[u8], i: usize) -> usize {
         let k = self.stride;
+        let (any, mask, shift, second) = (&self.any[..], self.mask, self.shift, self.words * 64);
+        let hit = |w: u32| -> bool {
+            let w = w & mask;
+            let h = (w.wrapping_mul(HASH1) >> shift) as usize;
+            if any[h >> 6] & (1 << (h & 63)) == 0 {
+                return false;
+            }
+            let h = (w.wrapping_mul(HASH2) >> shift) as usize + second;
+            any[h >> 6] & (1 << (h & 63)) != 0
+        };
         let mut t = i;
         if k == 1 {
             // Five positions from one 8-byte load.
-            while t + 8 <= data.len() {
-                let w = u64::from_le_bytes([
-                    data[t],
-                    data[t + 1],
-                    data[t + 2],
-                    data[t + 3],
-                    data[t + 4],
-                    data[t + 5],
-                    data[t + 6],
-                    data[t + 7],
-                ]);
+            while let Some(w) = data.get(t..).and_then(<[u8]>::first_chunk::<8>) {
+                let w = u64::from_le_bytes(*w);
                 for j in 0..5 {
-                    let h = self.hash((w >> (8 * j)) as u32);
-                    if self.any[h >> 6] & (1 << (h & 63)) != 0 {
+                    if hit((w >> (8 * j)) as u32) {
                         return t + j;
                     }
                 }
                 t += 5;
             }
         }
-        while t + 4 <= data.len() {
-            let h = self.hash(Self::word_at(data, t));
-            if self.any[h >> 6] & (1 << (h & 63)) != 0 {
-                return (t + 1).saturating_sub(k).max(i);
+        while let Some(w) = data.get(t..).and_then(<[u8]>::first_chunk::<4>) {
+            if hit(u32::from_le_bytes(*w)) {
+                // Every start in `from..=t` is ruled out unless its gram is in `start` (a
+                // needle's first gram always is); `t + 4 <= len` so each can be tested.
+                let from = (t + 1).saturating_sub(k).max(i);
+                if let Some(p) = (from..=t).find(|&p| self.may_start(data, p)) {
+                    return p;
+                }
             }
             t += k;
         }

@@ -182,9 +182,19 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Checks batch, one-byte writes and the given split against the reference.
 fn check_all_ways(secrets: &[(&str, &str)], input: &[u8], points: &[usize]) {
+    check_all_ways_with(secrets, input, points, redactor_with);
+}
+
+/// `check_all_ways` with the redactors `build` makes.
+fn check_all_ways_with(
+    secrets: &[(&str, &str)],
+    input: &[u8],
+    points: &[usize],
+    build: fn(EnginePref, &[(&str, &str)]) -> Redactor,
+) {
     let (want, want_counts, want_marks) = reference_marked(secrets, input);
     for pref in [EnginePref::Auto, EnginePref::Nfa] {
-        let r = redactor_with(pref, secrets);
+        let r = build(pref, secrets);
         assert_eq!(r.redact(input), want, "batch, {pref:?}");
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         let (out, counts) = stream_parts(&r, &bytes);
@@ -1416,4 +1426,141 @@ fn add_secrets_builds_once_and_reports_each() {
     assert!(matches!(res[1], Err(RedactError::Empty { .. })));
     assert!(matches!(res[2], Ok(Some(RedactWarning::Short { .. }))));
     assert_eq!(r.redact(b"alpha-secret-1 abc"), b"*** ***");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hundreds of secrets (issue 16): the pre-filter's sets grow with the number of needles; every
+// occurrence must still be found, whatever the split.
+
+/// xorshift64*: deterministic values and inputs for the many-secrets cases.
+struct Xs(u64);
+
+impl Xs {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len())] as char)
+            .collect()
+    }
+}
+
+/// `n` distinct values of token-like shapes (8 to 60 bytes; some with characters that have
+/// encodings), and with `multi_line` one PEM-like value (whitespace mode).
+fn many_values(rng: &mut Xs, n: usize, multi_line: bool) -> Vec<String> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const HEX: &[u8] = b"0123456789abcdef";
+    const SPECIAL: &[u8] = b"abcdefgh0123 /+&\"'<>\\%=";
+    let mut values: Vec<String> = Vec::new();
+    if multi_line {
+        values.push(format!(
+            "-----BEGIN KEY-----\n{}\n{}\n-----END KEY-----",
+            rng.chars(ALNUM, 40),
+            rng.chars(ALNUM, 12)
+        ));
+    }
+    while values.len() < n {
+        let len = 6 + rng.below(50);
+        let v = match rng.below(5) {
+            0 => format!("ghp_{}", rng.chars(ALNUM, len)),
+            1 => rng.chars(HEX, len + 2),
+            2 => rng.chars(ALNUM, len + 2),
+            3 => format!("p{}x", rng.chars(SPECIAL, len)),
+            _ => format!("AKIA{}", rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+        };
+        if !v.trim().is_empty() && !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    values
+}
+
+/// Log-like noise with needles of `values` at random places: whole, cut short, with one byte
+/// changed (a near miss), split by hidden bytes, and right next to each other.
+fn many_input(rng: &mut Xs, values: &[String], pieces: usize) -> Vec<u8> {
+    const WORDS: &[&str] = &[
+        "INFO ",
+        "job ",
+        "queued ",
+        "0a1b2c3d ",
+        "ms ",
+        "\n",
+        "{\"k\":1} ",
+        "ghp_",
+        "AKIA",
+        "-----",
+        "p",
+        "x",
+        " ",
+        "\t",
+    ];
+    let mut input = Vec::new();
+    for _ in 0..pieces {
+        for _ in 0..rng.below(12) {
+            input.extend_from_slice(WORDS[rng.below(WORDS.len())].as_bytes());
+        }
+        let derived = needles::derive(&values[rng.below(values.len())]);
+        let needle = derived[rng.below(derived.len())].to_vec();
+        match rng.below(6) {
+            0 => input.extend_from_slice(&needle[..rng.below(needle.len() + 1)]),
+            1 => {
+                let mut near = needle;
+                let at = rng.below(near.len());
+                near[at] = near[at].wrapping_add(1);
+                input.extend_from_slice(&near);
+            }
+            2 => {
+                let at = rng.below(needle.len() + 1);
+                input.extend_from_slice(&needle[..at]);
+                input.extend_from_slice(HIDDEN[rng.below(HIDDEN.len())]);
+                input.extend_from_slice(&needle[at..]);
+            }
+            _ => input.extend_from_slice(&needle),
+        }
+    }
+    input
+}
+
+fn check_many_secrets(seed: u64, n: usize, multi_line: bool) {
+    let mut rng = Xs(seed);
+    let values = many_values(&mut rng, n, multi_line);
+    let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    let secrets: Vec<(&str, &str)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    let r = redactor_batch(EnginePref::Auto, &secrets);
+    assert!(r.needle_count() > 5 * n, "{} needles", r.needle_count());
+    let input = many_input(&mut rng, &values, 120);
+    let points: Vec<usize> = (0..6).map(|_| rng.below(input.len() + 1)).collect();
+    check_all_ways_with(&secrets, &input, &points, redactor_batch);
+    assert_no_needle(&secrets, &r.redact(&input));
+}
+
+/// `redactor_with`, all secrets in one `add_secrets` (one build of the automaton).
+fn redactor_batch(pref: EnginePref, secrets: &[(&str, &str)]) -> Redactor {
+    let r = Redactor::with_engine(pref);
+    let values: Vec<(&str, SecretString)> = secrets.iter().map(|(n, v)| (*n, sec(v))).collect();
+    for result in r.add_secrets(values.iter().map(|(n, v)| (*n, v))) {
+        result.unwrap();
+    }
+    r
+}
+
+#[test]
+fn two_hundred_secrets_match_the_reference() {
+    check_many_secrets(0x1616_0200, 200, false);
+}
+
+#[test]
+fn five_hundred_secrets_in_whitespace_mode_match_the_reference() {
+    check_many_secrets(0x1616_0500, 500, true);
 }
