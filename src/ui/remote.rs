@@ -114,6 +114,50 @@ impl Stream {
     }
 }
 
+/// Events that the screen takes in one go, at most: a batch of a flood's log stays a fraction
+/// of a frame's time, so a key waiting behind a few batches is still read at once.
+const BATCH_EVENTS: usize = 256;
+/// Log text in one batch, at most.
+const BATCH_BYTES: usize = 256 * 1024;
+
+impl Stream {
+    /// The stream in batches: each holds the next line (waiting for it) and every further line
+    /// that a live host has already sent, up to `BATCH_EVENTS` / `BATCH_BYTES` (a record's
+    /// lines come one a batch). A screen takes a batch with one wake-up instead of one per event.
+    pub fn into_batches(
+        self,
+    ) -> Box<dyn Iterator<Item = Vec<Result<Incoming, String>>> + Send> {
+        let mut live = match self {
+            Stream::Replay(lines) => return Box::new(lines.map(|l| vec![l])),
+            Stream::Live(c) => LiveLines {
+                live: Some(c),
+                buf: Vec::new(),
+                seen: 0,
+                rest: None,
+            },
+        };
+        Box::new(std::iter::from_fn(move || {
+            let mut batch = vec![live.next()?];
+            let mut bytes = 0;
+            while batch.len() < BATCH_EVENTS
+                && bytes < BATCH_BYTES
+                && live.live.as_ref().is_some_and(Client::line_ready)
+            {
+                let Some(line) = live.next() else { break };
+                if let Ok(Incoming::Event {
+                    event: Event::NodeLog { data, .. },
+                    ..
+                }) = &line
+                {
+                    bytes += data.len();
+                }
+                batch.push(line);
+            }
+            Some(batch)
+        }))
+    }
+}
+
 /// A live host's lines, then the rest of the record's (`Stream::into_lines`).
 struct LiveLines {
     live: Option<Client>,
