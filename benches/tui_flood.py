@@ -14,7 +14,7 @@ filters the log pane (`&` TEXT Enter) before the flood is measured, so the figur
 them active.
 
 Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach] [--list] [--filter TEXT]
-       (needs tmux; builds release)
+       (needs tmux; builds release, or measures the binary named by WFOP_BIN)
 """
 import json, os, shlex, subprocess, sys, tempfile, time
 
@@ -28,8 +28,11 @@ ARGS = [a for a in ARGS if a != "--list"]
 SECS = float(ARGS[0]) if len(ARGS) > 0 else 10.0
 MODE = ARGS[1] if len(ARGS) > 1 else "host"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-WFOP = os.path.join(ROOT, "target/release/wfop")
+# WFOP_BIN: another build to measure (e.g. the previous release, kept aside), else this tree's.
+WFOP = os.environ.get("WFOP_BIN")
+if not WFOP:
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    WFOP = os.path.join(ROOT, "target/release/wfop")
 TMP = tempfile.mkdtemp()
 SOCK = f"wfop-flood-{os.getpid()}"
 HZ = os.sysconf("SC_CLK_TCK")
@@ -104,6 +107,12 @@ try:
         doc = json.load(open(os.path.join(runs, os.listdir(runs)[0], "run.json")))
         host = doc["pid"]
     t0, c0 = time.time(), cpu()
+    # WFOP_FLOOD_PERF=FILE: a `perf record -g` of the TUI process over the flood, into FILE.
+    perf = None
+    if os.environ.get("WFOP_FLOOD_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["WFOP_FLOOD_PERF"],
+                                 "-p", str(pid), "--", "sleep", str(max(SECS - 2, 1))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     h0 = cpu_of(host) if host else 0
     lat = []
     while time.time() - t0 < SECS - 1.5:
@@ -117,6 +126,8 @@ try:
     t1, c1 = time.time(), cpu()
     h1 = cpu_of(host) if host else 0
     hwm = hwm_of(pid)
+    if perf:
+        perf.wait()
     host_hwm = hwm_of(host) if host else 0
     while "succeeded in" not in screen() and "failed in" not in screen():
         time.sleep(0.1)
