@@ -125,6 +125,13 @@ impl Client {
 
     /// The next parsed line; `None` at the end of the stream.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Option<Result<Incoming, String>> {
+        // A whole line already read is parsed where it is, without a copy.
+        let read = self.reader.buffer();
+        if let Some(k) = memchr::memchr(b'\n', read) {
+            let parsed = proto::parse_line(&read[..k]);
+            self.reader.consume(k + 1);
+            return Some(parsed);
+        }
         match self.next_line(buf) {
             Ok(true) => Some(proto::parse_line(buf)),
             Ok(false) => None,
