@@ -61,9 +61,9 @@ impl Text {
     fn as_str(&self) -> &str {
         match self {
             Text::Own(s) => s,
-            Text::Shared { chunk, start, end } => {
-                chunk.get(*start as usize..*end as usize).unwrap_or_default()
-            }
+            Text::Shared { chunk, start, end } => chunk
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
         }
     }
 

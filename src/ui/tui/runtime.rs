@@ -597,8 +597,7 @@ fn follow(
             std::thread::sleep(GATHER);
         }
     }
-    let end =
-        end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()));
+    let end = end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()));
     let _ = tx.send(AppEvent::StreamEnded(end));
 }
 
