@@ -13,8 +13,12 @@ Options (issue 15): `--list` shows the node list instead of the graph (`v`) and 
 filters the log pane (`&` TEXT Enter) before the flood is measured, so the figures hold with
 them active.
 
+`--against BIN`: BIN (the reference) and this build, interleaved, ROUNDS (2) runs each, then
+their figures side by side.
+
 Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach] [--list] [--filter TEXT]
-       (needs tmux; builds release)
+       benches/tui_flood.py [SECONDS] [MODE] --against PREVIOUS_WFOP
+       (needs tmux; builds release, or measures the binary named by WFOP_BIN)
 """
 import json, os, shlex, subprocess, sys, tempfile, time
 
@@ -25,11 +29,42 @@ if "--filter" in ARGS:
     FILTER = ARGS[ARGS.index("--filter") + 1]
     del ARGS[ARGS.index("--filter"):ARGS.index("--filter") + 2]
 ARGS = [a for a in ARGS if a != "--list"]
+if "--against" in ARGS:
+    # Side by side (issue 16): the reference build (e.g. the previous release, kept aside) and
+    # this tree's build, ROUNDS times each, interleaved; each run is this script on its own.
+    i = ARGS.index("--against")
+    ref, rest = ARGS[i + 1], ARGS[:i] + ARGS[i + 2:]
+    rounds = int(os.environ.get("ROUNDS", "2"))
+    if LIST:
+        rest.append("--list")
+    if FILTER:
+        rest += ["--filter", FILTER]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
+    builds = [("reference", ref), ("this build", os.path.join(root, "target/release/wfop"))]
+    got = {name: [] for name, _ in builds}
+    for r in range(rounds):
+        for name, binary in builds:
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), *rest],
+                                 env={**os.environ, "WFOP_BIN": binary},
+                                 capture_output=True, text=True).stdout
+            print(f"--- {name} ({binary}), round {r + 1}\n{out}", end="")
+            fig = lambda key: next((l for l in out.splitlines() if key in l), "")
+            cpu = fig("CPU-s per million lines").rsplit(",", 1)[-1].split()[:1]
+            lat = fig("latency").split("median", 1)[-1].split(" (")[0]
+            got[name].append((cpu[0] if cpu else "?", lat.strip()))
+    for name, _ in builds:
+        print(f"{name}: CPU-s per million lines {', '.join(c for c, _ in got[name])}; "
+              f"key latency median {' / '.join(l for _, l in got[name])}")
+    sys.exit(0)
 SECS = float(ARGS[0]) if len(ARGS) > 0 else 10.0
 MODE = ARGS[1] if len(ARGS) > 1 else "host"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-WFOP = os.path.join(ROOT, "target/release/wfop")
+# WFOP_BIN: another build to measure (e.g. the previous release, kept aside), else this tree's.
+WFOP = os.environ.get("WFOP_BIN")
+if not WFOP:
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    WFOP = os.path.join(ROOT, "target/release/wfop")
 TMP = tempfile.mkdtemp()
 SOCK = f"wfop-flood-{os.getpid()}"
 HZ = os.sysconf("SC_CLK_TCK")
@@ -104,6 +139,12 @@ try:
         doc = json.load(open(os.path.join(runs, os.listdir(runs)[0], "run.json")))
         host = doc["pid"]
     t0, c0 = time.time(), cpu()
+    # WFOP_FLOOD_PERF=FILE: a `perf record -g` of the TUI process over the flood, into FILE.
+    perf = None
+    if os.environ.get("WFOP_FLOOD_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["WFOP_FLOOD_PERF"],
+                                 "-p", str(pid), "--", "sleep", str(max(SECS - 2, 1))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     h0 = cpu_of(host) if host else 0
     lat = []
     while time.time() - t0 < SECS - 1.5:
@@ -117,6 +158,8 @@ try:
     t1, c1 = time.time(), cpu()
     h1 = cpu_of(host) if host else 0
     hwm = hwm_of(pid)
+    if perf:
+        perf.wait()
     host_hwm = hwm_of(host) if host else 0
     while "succeeded in" not in screen() and "failed in" not in screen():
         time.sleep(0.1)

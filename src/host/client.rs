@@ -11,6 +11,9 @@ use super::proto::{
 };
 use crate::engine::record::{self, RunDoc};
 
+/// The client's read buffer.
+const READ_BUF: usize = 256 * 1024;
+
 /// A connection to a run host, past the hellos.
 pub struct Client {
     reader: BufReader<UnixStream>,
@@ -51,7 +54,9 @@ impl Client {
             .map_err(|e| format!("cannot use the run host's socket: {e}"))?;
         // The hello comes at once from a live host; a wedged one must not hang the client.
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut reader = BufReader::new(stream);
+        // A flood comes in pieces of up to 64 KiB of log text (one read of a service's output,
+        // escaped): one read of the socket takes several.
+        let mut reader = BufReader::with_capacity(READ_BUF, stream);
         let mut line = Vec::new();
         let got = reader
             .read_until(b'\n', &mut line)
@@ -112,8 +117,21 @@ impl Client {
         Ok(n > 0)
     }
 
+    /// True when a whole line has already been read from the host: `next` returns it without
+    /// waiting.
+    pub fn line_ready(&self) -> bool {
+        memchr::memchr(b'\n', self.reader.buffer()).is_some()
+    }
+
     /// The next parsed line; `None` at the end of the stream.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Option<Result<Incoming, String>> {
+        // A whole line already read is parsed where it is, without a copy.
+        let read = self.reader.buffer();
+        if let Some(k) = memchr::memchr(b'\n', read) {
+            let parsed = proto::parse_line(&read[..k]);
+            self.reader.consume(k + 1);
+            return Some(parsed);
+        }
         match self.next_line(buf) {
             Ok(true) => Some(proto::parse_line(buf)),
             Ok(false) => None,

@@ -191,32 +191,10 @@ const LOG_HEAD: &[u8] = br#"{"event":"node_log","#;
 /// Parses one line (without its `\n`). Log lines, the most of a stream, take a short path.
 pub fn parse_line(line: &[u8]) -> Result<Incoming, String> {
     if line.starts_with(LOG_HEAD) {
-        let l: LogLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-        let (mut data, batch) = match (l.lines, l.line) {
-            (Some(lines), _) => (lines.into_owned().into_bytes(), true),
-            (None, Some(line)) => (line.into_owned().into_bytes(), false),
-            (None, None) => return Err("a node_log without its line".to_string()),
-        };
-        let end = data.len();
-        let redacted = l
-            .redacted
-            .iter()
-            .filter(|[a, b]| a < b && *b <= end)
-            .map(|[a, b]| *a..*b)
-            .collect();
-        if !batch && !l.partial {
-            data.push(b'\n');
+        if let Some(fast) = fast_log(line) {
+            return Ok(fast);
         }
-        return Ok(Incoming::Event {
-            t: l.t,
-            event: Event::NodeLog {
-                node: l.node,
-                attempt: l.attempt,
-                stream: l.stream,
-                data,
-                redacted,
-            },
-        });
+        return serde_log(line);
     }
     let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
     if v.get("event").is_some() {
@@ -233,6 +211,249 @@ pub fn parse_line(line: &[u8]) -> Result<Incoming, String> {
             .map_err(|e| e.to_string());
     }
     Err("a line the protocol does not know".to_string())
+}
+
+/// A `node_log` object read by serde (what [`fast_log`] leaves).
+fn serde_log(line: &[u8]) -> Result<Incoming, String> {
+    let l: LogLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    let (mut data, batch) = match (l.lines, l.line) {
+        (Some(lines), _) => (lines.into_owned().into_bytes(), true),
+        (None, Some(line)) => (line.into_owned().into_bytes(), false),
+        (None, None) => return Err("a node_log without its line".to_string()),
+    };
+    let end = data.len();
+    let redacted = l
+        .redacted
+        .iter()
+        .filter(|[a, b]| a < b && *b <= end)
+        .map(|[a, b]| *a..*b)
+        .collect();
+    if !batch && !l.partial {
+        data.push(b'\n');
+    }
+    Ok(Incoming::Event {
+        t: l.t,
+        event: Event::NodeLog {
+            node: l.node,
+            attempt: l.attempt,
+            stream: l.stream,
+            data,
+            redacted,
+        },
+    })
+}
+
+/// A `node_log` object read in one pass, its text unescaped straight into the event's bytes
+/// (serde goes through a scratch buffer, a copy and a UTF-8 check: most of a flood's cost in
+/// the client). Only the shape the event log and the socket carry: string, number, boolean and
+/// `[[a, b], …]` values; anything else (or a malformed line) gives `None`, and serde reads it.
+fn fast_log(line: &[u8]) -> Option<Incoming> {
+    let mut r = Json { s: line, at: 0 };
+    r.eat(b'{')?;
+    let (mut node, mut attempt, mut stream, mut t) = (None, None, None, None);
+    let (mut lines, mut single, mut partial) = (None, None, false);
+    let mut redacted = Vec::new();
+    // Keys seen, as bits: a key twice is left to serde (which refuses it).
+    let mut seen = 0u16;
+    loop {
+        let mut key = Vec::new();
+        r.string(&mut key)?;
+        r.eat(b':')?;
+        const KEYS: [&[u8]; 9] = [
+            b"event",
+            b"node",
+            b"attempt",
+            b"t",
+            b"stream",
+            b"lines",
+            b"line",
+            b"partial",
+            b"redacted",
+        ];
+        let bit = 1 << KEYS.iter().position(|k| *k == key.as_slice())?;
+        (seen & bit == 0).then_some(())?;
+        seen |= bit;
+        match key.as_slice() {
+            b"event" => {
+                let mut v = Vec::new();
+                r.string(&mut v)?;
+                (v == b"node_log").then_some(())?;
+            }
+            b"node" => {
+                let mut v = Vec::new();
+                r.string(&mut v)?;
+                node = Some(Arc::<str>::from(String::from_utf8(v).ok()?));
+            }
+            b"attempt" => attempt = Some(u32::try_from(r.number()?).ok()?),
+            b"t" => t = Some(r.number()?),
+            b"stream" => {
+                let mut v = Vec::new();
+                r.string(&mut v)?;
+                stream = Some(match v.as_slice() {
+                    b"stdout" => Stream::Stdout,
+                    b"stderr" => Stream::Stderr,
+                    _ => return None,
+                });
+            }
+            b"lines" | b"line" => {
+                let mut v = Vec::with_capacity(line.len());
+                r.string(&mut v)?;
+                match key.as_slice() {
+                    b"lines" => lines = Some(v),
+                    _ => single = Some(v),
+                }
+            }
+            b"partial" => partial = r.boolean()?,
+            b"redacted" => {
+                r.eat(b'[')?;
+                if !r.eat_if(b']') {
+                    loop {
+                        r.eat(b'[')?;
+                        let a = usize::try_from(r.number()?).ok()?;
+                        r.eat(b',')?;
+                        let b = usize::try_from(r.number()?).ok()?;
+                        r.eat(b']')?;
+                        redacted.push([a, b]);
+                        if r.eat_if(b']') {
+                            break;
+                        }
+                        r.eat(b',')?;
+                    }
+                }
+            }
+            _ => return None,
+        }
+        if r.eat_if(b'}') {
+            break;
+        }
+        r.eat(b',')?;
+    }
+    (r.at == line.len()).then_some(())?;
+    // `lines` wins over `line`, as in `LogLine`.
+    let (mut data, batch) = match (lines, single) {
+        (Some(lines), _) => (lines, true),
+        (None, Some(line)) => (line, false),
+        (None, None) => return None,
+    };
+    let end = data.len();
+    let redacted = redacted
+        .iter()
+        .filter(|[a, b]| a < b && *b <= end)
+        .map(|[a, b]| *a..*b)
+        .collect();
+    if !batch && !partial {
+        data.push(b'\n');
+    }
+    Some(Incoming::Event {
+        t,
+        event: Event::NodeLog {
+            node: node?,
+            attempt: attempt?,
+            stream: stream?,
+            data,
+            redacted,
+        },
+    })
+}
+
+/// The reader of [`fast_log`]: no whitespace (the writer leaves none), `None` on anything else.
+struct Json<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Json<'_> {
+    fn eat_if(&mut self, b: u8) -> bool {
+        let hit = self.s.get(self.at) == Some(&b);
+        self.at += usize::from(hit);
+        hit
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        self.eat_if(b).then_some(())
+    }
+
+    fn number(&mut self) -> Option<u64> {
+        let digits = self.s[self.at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        // JSON has no leading zeros.
+        if digits == 0 || digits > 20 || (digits > 1 && self.s[self.at] == b'0') {
+            return None;
+        }
+        let n = std::str::from_utf8(&self.s[self.at..self.at + digits])
+            .ok()?
+            .parse()
+            .ok()?;
+        self.at += digits;
+        Some(n)
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        for (word, v) in [(&b"true"[..], true), (&b"false"[..], false)] {
+            if self.s[self.at..].starts_with(word) {
+                self.at += word.len();
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// A string, unescaped onto `out` (its bytes as they are: the text is UTF-8 when the line
+    /// is, and a log's bytes need not be).
+    fn string(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let rest = &self.s[self.at..];
+            let k = memchr::memchr2(b'"', b'\\', rest)?;
+            // A raw control character is not JSON.
+            if rest[..k].iter().fold(false, |bad, &b| bad | (b < 0x20)) {
+                return None;
+            }
+            out.extend_from_slice(&rest[..k]);
+            self.at += k + 1;
+            if rest[k] == b'"' {
+                return Some(());
+            }
+            let e = *self.s.get(self.at)?;
+            self.at += 1;
+            let c = match e {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let code = if (0xd800..0xdc00).contains(&hi) {
+                        self.eat(b'\\')?;
+                        self.eat(b'u')?;
+                        let lo = self.hex4()?;
+                        (0xdc00..0xe000).contains(&lo).then_some(())?;
+                        0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                    } else {
+                        hi
+                    };
+                    char::from_u32(code)?
+                }
+                _ => return None,
+            };
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.s.get(self.at..self.at + 4)?;
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        self.at += 4;
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    }
 }
 
 /// A JSON line (with its `\n`) of `value`.
@@ -406,5 +627,89 @@ mod tests {
         }
         assert!(parse_line(b"{\"what\":1}").is_err());
         assert!(parse_line(b"not json").is_err());
+    }
+}
+
+#[cfg(test)]
+mod fast_log_tests {
+    use super::*;
+    use crate::engine::{write_json, write_logged};
+    use proptest::prelude::*;
+
+    fn both(line: &[u8]) -> (String, String) {
+        let fast = fast_log(line).map(|i| format!("{:?}", Ok::<_, String>(i)));
+        let slow = format!("{:?}", serde_log(line));
+        (fast.unwrap_or_else(|| "fast path declined".into()), slow)
+    }
+
+    proptest! {
+        /// What the host writes (a batch, `write_logged`) and what `--json` writes (a line,
+        /// `write_json`) read the same by the one-pass reader as by serde: every text, every
+        /// escape, markers, partial lines.
+        #[test]
+        fn the_one_pass_reader_reads_what_serde_reads(
+            text in "(?s).{0,80}",
+            node in "[a-z\"\\\\é\u{7f}]{1,8}",
+            marks in proptest::collection::vec((0usize..90, 0usize..90), 0..4),
+            attempt in 0u32..5,
+            t in 0u64..u64::MAX,
+            stderr in any::<bool>(),
+        ) {
+            let mut redacted: Vec<_> = marks.iter().map(|&(a, b)| a.min(b)..a.max(b)).collect();
+            redacted.sort_by_key(|r| r.start);
+            let e = Event::NodeLog {
+                node: node.as_str().into(),
+                attempt,
+                stream: if stderr { Stream::Stderr } else { Stream::Stdout },
+                data: text.clone().into_bytes(),
+                redacted,
+            };
+            let mut logged = Vec::new();
+            write_logged(&mut logged, &e, t).unwrap();
+            let mut json = Vec::new();
+            write_json(&mut json, &e, Some(t)).unwrap();
+            for line in logged.split(|&b| b == b'\n').chain(json.split(|&b| b == b'\n')) {
+                if line.is_empty() {
+                    continue;
+                }
+                prop_assert!(fast_log(line).is_some(), "declined {}", String::from_utf8_lossy(line));
+                let (fast, slow) = both(line);
+                prop_assert_eq!(fast, slow);
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_and_odd_shapes() {
+        let read = |s: &str| {
+            let (fast, slow) = both(s.as_bytes());
+            assert_eq!(fast, slow, "{s}");
+        };
+        read(
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","lines":"\u00e9\ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t\u001b[1m","t":5}"#,
+        );
+        read(
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stderr","line":"x","partial":true,"redacted":[[0,1]]}"#,
+        );
+        read(
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","line":"x","lines":"y\n","t":1}"#,
+        );
+        read(
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","lines":"y\n","redacted":[],"t":1}"#,
+        );
+        // Left to serde: whitespace, a key twice, an unknown key, a lone surrogate, a raw
+        // control character, a number it cannot hold, trailing bytes.
+        for odd in [
+            r#"{"event":"node_log", "node":"a","attempt":1,"stream":"stdout","lines":"y","t":1}"#,
+            r#"{"event":"node_log","node":"a","node":"b","attempt":1,"stream":"stdout","lines":"y"}"#,
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","lines":"y","more":2}"#,
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","lines":"\ud800"}"#,
+            "{\"event\":\"node_log\",\"node\":\"a\",\"attempt\":1,\"stream\":\"stdout\",\"lines\":\"\u{1}\"}",
+            r#"{"event":"node_log","node":"a","attempt":99999999999,"stream":"stdout","lines":"y"}"#,
+            r#"{"event":"node_log","node":"a","attempt":01,"stream":"stdout","lines":"y"}"#,
+            r#"{"event":"node_log","node":"a","attempt":1,"stream":"stdout","lines":"y"}x"#,
+        ] {
+            assert!(fast_log(odd.as_bytes()).is_none(), "{odd}");
+        }
     }
 }

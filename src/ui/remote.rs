@@ -114,6 +114,48 @@ impl Stream {
     }
 }
 
+/// Events that the screen takes in one go, at most: a batch of a flood's log stays a fraction
+/// of a frame's time, so a key waiting behind a few batches is still read at once.
+const BATCH_EVENTS: usize = 256;
+/// Log text in one batch, at most.
+const BATCH_BYTES: usize = 256 * 1024;
+
+impl Stream {
+    /// The stream in batches: each holds the next line (waiting for it) and every further line
+    /// that a live host has already sent, up to `BATCH_EVENTS` / `BATCH_BYTES` (a record's
+    /// lines come one a batch). A screen takes a batch with one wake-up instead of one per event.
+    pub fn into_batches(self) -> Box<dyn Iterator<Item = Vec<Result<Incoming, String>>> + Send> {
+        let mut live = match self {
+            Stream::Replay(lines) => return Box::new(lines.map(|l| vec![l])),
+            Stream::Live(c) => LiveLines {
+                live: Some(c),
+                buf: Vec::new(),
+                seen: 0,
+                rest: None,
+            },
+        };
+        Box::new(std::iter::from_fn(move || {
+            let mut batch = vec![live.next()?];
+            let mut bytes = 0;
+            while batch.len() < BATCH_EVENTS
+                && bytes < BATCH_BYTES
+                && live.live.as_ref().is_some_and(Client::line_ready)
+            {
+                let Some(line) = live.next() else { break };
+                if let Ok(Incoming::Event {
+                    event: Event::NodeLog { data, .. },
+                    ..
+                }) = &line
+                {
+                    bytes += data.len();
+                }
+                batch.push(line);
+            }
+            Some(batch)
+        }))
+    }
+}
+
 /// A live host's lines, then the rest of the record's (`Stream::into_lines`).
 struct LiveLines {
     live: Option<Client>,
@@ -360,5 +402,60 @@ pub fn stop(state_dir: &Path, run: &str, kill: bool) -> i32 {
                 return 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    /// What a live host has already sent comes as one batch, in order; the stream's end is the
+    /// run's end.
+    #[test]
+    fn a_live_host_s_lines_come_in_batches_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, _keep) = host::proto::socket_path(dir.path()).unwrap();
+        let listener = UnixListener::bind(addr).unwrap();
+        let mut sent = String::from(
+            "{\"hello\":\"wfop-run-host\",\"protocol\":1,\"wfop\":\"0.1.0\",\"run_id\":\"r\",\"workflow\":\"w\",\"pid\":1}\n",
+        );
+        for i in 0..5 {
+            sent.push_str(&format!(
+                "{{\"event\":\"node_log\",\"node\":\"a\",\"attempt\":1,\"stream\":\"stdout\",\"lines\":\"line {i}\\n\",\"t\":{i}}}\n"
+            ));
+        }
+        let host = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(sent.as_bytes()).unwrap();
+            // The client's hello, then the end of the stream.
+            let mut hello = [0u8; 256];
+            let _ = std::io::Read::read(&mut s, &mut hello);
+        });
+        let client = Client::connect(dir.path(), host::Mode::Attach).unwrap();
+        let batches: Vec<Vec<String>> = Stream::Live(client)
+            .into_batches()
+            .map(|b| {
+                b.into_iter()
+                    .map(|l| match l {
+                        Ok(Incoming::Event {
+                            event: Event::NodeLog { data, .. },
+                            ..
+                        }) => String::from_utf8(data).unwrap(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect()
+            })
+            .collect();
+        host.join().unwrap();
+        let lines: Vec<String> = batches.concat();
+        assert_eq!(
+            lines,
+            (0..5).map(|i| format!("line {i}\n")).collect::<Vec<_>>()
+        );
+        assert!(
+            batches.len() < 5,
+            "read in one go, taken in one go: {batches:?}"
+        );
     }
 }

@@ -47,6 +47,8 @@ pub enum AppEvent {
     Engine(Event),
     /// An event of a run in a run host, with its time since the run started when known.
     Remote(Event, Option<u64>),
+    /// Events of the run host read in one go (each as `Remote`).
+    RemoteBatch(Vec<(Event, Option<u64>)>),
     /// A run host's stream ended: after the run's end (`Ok`), or the host went away (`Err`).
     StreamEnded(Result<(), String>),
     /// The engine returned (its report has the final, redacted variables).
@@ -735,6 +737,11 @@ pub fn update(app: &mut App, ev: AppEvent) {
         }
         AppEvent::Engine(e) => engine_event(app, e, None),
         AppEvent::Remote(e, t) => engine_event(app, e, t.map(Duration::from_millis)),
+        AppEvent::RemoteBatch(batch) => {
+            for (e, t) in batch {
+                engine_event(app, e, t.map(Duration::from_millis));
+            }
+        }
         AppEvent::EngineDone(r) => engine_done(app, r),
         AppEvent::StreamEnded(r) => stream_ended(app, r),
         AppEvent::Prepared(r) => match r {

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ratatui::style::Style;
@@ -36,10 +37,75 @@ pub struct LogLine {
     pub stream: Stream,
     /// When the line's first byte arrived, from the start of the run.
     pub at: Duration,
-    text: String,
+    text: Text,
     spans: Vec<StyledSpan>,
     redacted: Vec<Range<u32>>,
     open: bool,
+}
+
+/// A line's text: its own, or a piece of the chunk it arrived in. Plain lines (printable ASCII,
+/// no style, no marker) of one read share that read's bytes: one allocation per read, not one
+/// per line, which is most of what a flood costs.
+#[derive(Debug, Clone)]
+enum Text {
+    Own(String),
+    /// `chunk[start..end]`; `chunk` is the run of whole plain lines it came in, `\n`s included.
+    Shared {
+        chunk: Arc<str>,
+        start: u32,
+        end: u32,
+    },
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Own(s) => s,
+            Text::Shared { chunk, start, end } => chunk
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Text::Own(s) => s.len(),
+            Text::Shared { start, end, .. } => (end - start) as usize,
+        }
+    }
+
+    /// Its own text, to change (a shared piece is copied first).
+    fn to_mut(&mut self) -> &mut String {
+        if let Text::Shared { .. } = self {
+            *self = Text::Own(self.as_str().to_string());
+        }
+        match self {
+            Text::Own(s) => s,
+            Text::Shared { .. } => unreachable!("made its own above"),
+        }
+    }
+
+    /// The bytes it holds: a `String`'s capacity; a piece's length and its `\n` in the chunk.
+    fn held(&self) -> usize {
+        match self {
+            Text::Own(s) => s.capacity(),
+            Text::Shared { start, end, .. } => (end - start) as usize + 1,
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// Printable ASCII only (no control, no escape, no UTF-8): printed as is, one column a byte.
+/// Branch-free so that it vectorises.
+fn is_plain(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f))
 }
 
 /// The literal the redactor puts in place of a secret.
@@ -51,7 +117,7 @@ impl LogLine {
             node,
             stream,
             at,
-            text: String::new(),
+            text: Text::Own(String::new()),
             spans: Vec::new(),
             redacted: Vec::new(),
             open: true,
@@ -67,7 +133,7 @@ impl LogLine {
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// The child's styles; text outside every span has no style of its own.
@@ -91,9 +157,10 @@ impl LogLine {
     /// Appends text in one style, extending the last span; `redacted`: the text is (a piece
     /// of) a redactor's marker, joined to one that ends where it starts.
     fn push_str(&mut self, text: &str, style: Style, redacted: bool) {
-        let start = self.text.len() as u32;
-        self.text.push_str(text);
-        let end = self.text.len() as u32;
+        let own = self.text.to_mut();
+        let start = own.len() as u32;
+        own.push_str(text);
+        let end = own.len() as u32;
         if style != Style::new() {
             match self.spans.last_mut() {
                 Some(last) if last.end == start && last.style == style => last.end = end,
@@ -109,7 +176,7 @@ impl LogLine {
     }
 
     fn clear(&mut self) {
-        self.text.clear();
+        self.text = Text::Own(String::new());
         self.spans.clear();
         self.redacted.clear();
     }
@@ -124,7 +191,7 @@ impl LogLine {
     pub fn cost(&self) -> usize {
         std::mem::size_of::<LogLine>()
             + std::mem::size_of::<(NodeIdx, u64)>()
-            + self.text.capacity()
+            + self.text.held()
             + self.spans.capacity() * std::mem::size_of::<StyledSpan>()
             + self.redacted.capacity() * std::mem::size_of::<Range<u32>>()
     }
@@ -352,6 +419,14 @@ impl LogStore {
             };
             let rest = &bytes[off..stop.min(bytes.len())];
             self.in_marker = inside;
+            // Fastest path: whole plain lines, kept as pieces of the bytes they came in.
+            if parser.is_ground() && !inside {
+                let took = self.push_plain_lines(node, stream, rest, at);
+                if took > 0 {
+                    off += took;
+                    continue;
+                }
+            }
             // Fast path: a run of printable ASCII between sequences is printed in one go.
             if parser.is_ground() {
                 let run = rest
@@ -464,7 +539,12 @@ impl LogStore {
             let cost_after = line.cost();
             n.bytes = n.bytes + cost_after - cost_before;
             self.bytes = self.bytes + cost_after - cost_before;
-            n.streams[si].col += now.width();
+            // Printable ASCII (the flood's usual text) is one column a byte.
+            n.streams[si].col += if now.is_ascii() {
+                now.len()
+            } else {
+                now.width()
+            };
             text = rest;
             if full {
                 self.close(node, stream);
@@ -473,19 +553,74 @@ impl LogStore {
         }
     }
 
+    /// The whole plain lines at the start of `bytes` (printable ASCII, each ending in `\n`,
+    /// shorter than the length limit), when the stream has no open line, no pending `\r` and
+    /// no style: added closed, as pieces of one shared chunk, exactly as the parser would have
+    /// made them. Returns the bytes taken (0: none, the caller goes the usual way).
+    fn push_plain_lines(
+        &mut self,
+        node: NodeIdx,
+        stream: Stream,
+        bytes: &[u8],
+        at: Duration,
+    ) -> usize {
+        let st = &self.nodes[node].streams[stream as usize];
+        if st.open.is_some() || st.pending_cr || st.style != Style::new() {
+            return 0;
+        }
+        let max = self.config.max_line_bytes;
+        let mut end = 0;
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            let line = &bytes[end..nl];
+            // A line of `max` bytes is closed at its limit and its `\n` makes another.
+            if line.len() >= max || !is_plain(line) {
+                break;
+            }
+            end = nl + 1;
+        }
+        let Some(text) = bytes.get(..end).and_then(|b| std::str::from_utf8(b).ok()) else {
+            return 0;
+        };
+        if end == 0 {
+            return 0;
+        }
+        let chunk: Arc<str> = Arc::from(text);
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            let mut line = LogLine::new(node, stream, at);
+            line.text = Text::Shared {
+                chunk: chunk.clone(),
+                start: start as u32,
+                end: nl as u32,
+            };
+            line.open = false;
+            self.push_line(line);
+            self.enforce_bytes();
+            start = nl + 1;
+        }
+        end
+    }
+
     fn new_line(&mut self, node: NodeIdx, stream: Stream, at: Duration) -> u64 {
+        let abs = self.push_line(LogLine::new(node, stream, at));
+        let st = &mut self.nodes[node].streams[stream as usize];
+        st.open = Some(abs);
+        st.col = 0;
+        st.pending_cr = false;
+        abs
+    }
+
+    /// Adds a line at the end of its node's and of the all-nodes view, dropping the oldest past
+    /// `max_lines`; returns its node-local absolute index.
+    fn push_line(&mut self, line: LogLine) -> u64 {
         let max = self.config.max_lines;
+        let node = line.node;
         let n = &mut self.nodes[node];
         let abs = n.pushed;
-        let line = LogLine::new(node, stream, at);
         n.bytes += line.cost();
         self.bytes += line.cost();
         n.lines.push_back(line);
         n.pushed += 1;
-        let st = &mut n.streams[stream as usize];
-        st.open = Some(abs);
-        st.col = 0;
-        st.pending_cr = false;
         while n.lines.len() > max {
             let before = n.bytes;
             n.drop_oldest();
@@ -930,6 +1065,65 @@ mod tests {
             let lf: Vec<_> = vf.iter_from(vf.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();
             let ls: Vec<_> = vs.iter_from(vs.first()).map(|(_, l)| (l.text().to_string(), l.spans().to_vec(), l.redacted().collect::<Vec<_>>(), l.is_open())).collect();
             prop_assert_eq!(lf, ls);
+        }
+
+        /// A flood of plain lines (the shared-chunk path), cut anywhere and mixed with styled,
+        /// long and partial lines, keeps the same lines as feeding it byte by byte, and the
+        /// store's count of its bytes stays the sum of what its lines hold, within budget.
+        #[test]
+        fn plain_line_chunks_match_byte_by_byte_and_are_counted(
+            lines in proptest::collection::vec(prop_oneof![
+                4 => "[a-z ]{0,30}",
+                1 => Just("\x1b[32mgreen\x1b[0m".to_string()),
+                1 => Just("x".repeat(70)),
+                1 => Just("tab\there é".to_string()),
+            ], 0..120),
+            cuts in proptest::collection::vec(1usize..400, 1..20),
+            max_lines in 5usize..60,
+        ) {
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            let bytes = text.as_bytes();
+            let chunked = |config: LogConfig| {
+                let mut s = LogStore::new(config);
+                let (a, b) = (s.add_node("a"), s.add_node("b"));
+                let mut off = 0;
+                for c in cuts.iter().cycle() {
+                    if off >= bytes.len() {
+                        break;
+                    }
+                    let end = (off + c).min(bytes.len());
+                    s.push(a, Stream::Stdout, &bytes[off..end], T);
+                    s.push(b, Stream::Stderr, &bytes[off..end], T);
+                    off = end;
+                }
+                s
+            };
+            // Bounded in lines only: the same lines as byte by byte.
+            let config = LogConfig { max_lines, max_line_bytes: 64, ..LogConfig::default() };
+            let fast = chunked(config);
+            let mut single = LogStore::new(config);
+            let (x, y) = (single.add_node("a"), single.add_node("b"));
+            for i in 0..bytes.len() {
+                single.push(x, Stream::Stdout, &bytes[i..i + 1], T);
+                single.push(y, Stream::Stderr, &bytes[i..i + 1], T);
+            }
+            for n in [0, 1] {
+                prop_assert_eq!(texts(&fast, Selection::Node(n)), texts(&single, Selection::Node(n)));
+            }
+            // The all-nodes view interleaves by arrival, which the cuts change; not the lines
+            // it was given.
+            prop_assert_eq!(fast.view(Selection::All).end(), single.view(Selection::All).end());
+            // Bounded in bytes: the count is what the lines hold, within the budget.
+            let chunked = chunked(LogConfig { max_bytes: 6_000, ..config });
+            let held: usize = [0, 1]
+                .iter()
+                .flat_map(|&n| {
+                    let v = chunked.view(Selection::Node(n));
+                    v.iter_from(v.first()).map(|(_, l)| l.cost()).collect::<Vec<_>>()
+                })
+                .sum();
+            prop_assert_eq!(chunked.bytes(), held);
+            prop_assert!(chunked.bytes() <= 6_000 + 2 * 300, "{}", chunked.bytes());
         }
 
         #[test]

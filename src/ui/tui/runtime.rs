@@ -557,31 +557,54 @@ fn follow(
     credits: &Credits,
     commands: &Mutex<Option<(host::client::Commands, u32)>>,
 ) {
-    let feed = |line: Result<host::Incoming, String>| -> Option<Result<(), String>> {
-        match line {
-            Ok(host::Incoming::Event { t, event }) => {
-                let end = matches!(event, engine::Event::RunFinished { .. });
-                credits.acquire();
-                if tx.send(AppEvent::Remote(event, t)).is_err() {
-                    return Some(Ok(()));
-                }
-                end.then_some(Ok(()))
-            }
-            Ok(host::Incoming::Error(e)) => Some(Err(format!("the run host says: {e}"))),
-            // A line this wfop cannot read is skipped; the record has it.
-            Ok(host::Incoming::Status(_)) | Err(_) => None,
-        }
-    };
+    let live = matches!(stream, remote::Stream::Live(_));
     if let remote::Stream::Live(c) = &stream {
         *commands.lock().unwrap_or_else(|e| e.into_inner()) =
             c.commands().ok().map(|cmds| (cmds, c.host.pid));
     }
-    let end = stream
-        .into_lines()
-        .find_map(feed)
-        .unwrap_or_else(|| Err("the run host went away before the run's end".to_string()));
+    let mut end = None;
+    for batch in stream.into_batches() {
+        let mut events = Vec::with_capacity(batch.len());
+        for line in batch {
+            match line {
+                Ok(host::Incoming::Event { t, event }) => {
+                    let last = matches!(event, engine::Event::RunFinished { .. });
+                    events.push((event, t));
+                    if last {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                }
+                Ok(host::Incoming::Error(e)) => {
+                    end = Some(Err(format!("the run host says: {e}")));
+                    break;
+                }
+                // A line this wfop cannot read is skipped; the record has it.
+                Ok(host::Incoming::Status(_)) | Err(_) => {}
+            }
+        }
+        if !events.is_empty() {
+            credits.acquire();
+            if tx.send(AppEvent::RemoteBatch(events)).is_err() {
+                end = Some(Ok(()));
+            }
+        }
+        if end.is_some() {
+            break;
+        }
+        if live {
+            // What the host sends meanwhile is taken as the next batch.
+            std::thread::sleep(GATHER);
+        }
+    }
+    let end = end.unwrap_or_else(|| Err("the run host went away before the run's end".to_string()));
     let _ = tx.send(AppEvent::StreamEnded(end));
 }
+
+/// How long the reader of a live host's stream lets its events gather after each batch: under a
+/// flood the screen wakes a few hundred times a second, not once per read of the service's
+/// output (the host's socket buffers far more than a flood writes in this time).
+const GATHER: Duration = Duration::from_millis(2);
 
 /// Back-pressure for engine events: the sink waits while `IN_FLIGHT` are queued.
 #[derive(Default)]
@@ -608,7 +631,7 @@ impl Credits {
 
 /// Feeds one event to the app; true when it came from the operator (draw at once).
 fn take_in(app: &mut App, ev: AppEvent, credits: &Credits) -> bool {
-    if let AppEvent::Engine(_) | AppEvent::Remote(..) = ev {
+    if let AppEvent::Engine(_) | AppEvent::Remote(..) | AppEvent::RemoteBatch(_) = ev {
         credits.release();
     }
     let urgent = matches!(
