@@ -136,11 +136,12 @@ try:
     c0, k0 = cpu_of(pid), time.time()
     lat, stuck = [], 0
     for i in range(KEYS):
-        # Chain: every node is a layer of its own; fan-out: into the workers, then down them.
+        # The first worker is selected at the start. Chain: every node is a layer of its own;
+        # fan-out: down the workers; layered: to the next layer, then down it.
         if SHAPE == "chain":
             key = "Right"
         elif SHAPE == "fanout":
-            key = "Right" if i < 2 else "Down"
+            key = "Down"
         else:
             key = "Right" if i % 4 == 0 else "Down"
         before = selected(screen())
