@@ -7,6 +7,8 @@
 //! Issue 15 §4 (and 16): a workflow of 1 000 and of 10 000 parallel workers (`--max-parallel`
 //! 32, the list view shown, 120×40): the cost of one frame, of a tick, of a log line and of one
 //! worker ending while the next starts (what recomputes the list's rows and counts).
+//! `tui_model_graph`: the same in the graph view (issue 16 §5: the graph's texts are formatted
+//! again only where a node's look changed, and a frame paints only the edges in the window).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -140,6 +142,11 @@ const PARALLEL: usize = 32;
 /// list view shown. (Set up in the graph view, 10 000 workers take minutes: every node event
 /// formats every node's text and a changed width lays the whole graph out again — issue 16.)
 fn many_app(n: usize) -> (App, Instant) {
+    workers_app(n, true)
+}
+
+/// [`many_app`] in the list view (`list`) or in the graph view.
+fn workers_app(n: usize, list: bool) -> (App, Instant) {
     let dir = tempfile::tempdir().expect("tempdir");
     let wf = workers_file(dir.path(), n);
     let prepared = setup::prepare(&wf, None, &[]).expect("prepare");
@@ -150,8 +157,10 @@ fn many_app(n: usize) -> (App, Instant) {
     app.max_parallel = Some(PARALLEL);
     app::update(&mut app, AppEvent::Resize(120, 40));
     // The list view first: the graph's texts and layout wait while it is shown.
-    app::update(&mut app, AppEvent::Key(key('v')));
-    assert!(app.list.shown);
+    if list {
+        app::update(&mut app, AppEvent::Key(key('v')));
+    }
+    assert_eq!(app.list.shown, list);
     let ids: Vec<String> = (0..n).map(|i| format!("w{i:05}")).collect();
     app::update(
         &mut app,
@@ -264,6 +273,54 @@ fn bench_many(c: &mut Criterion) {
     g.finish();
 }
 
+/// Issue 16 §5: the same forks in the graph view (120×40): one frame, a tick (spinners and
+/// durations of the 32 running workers move), one worker ending while the next starts.
+fn bench_graph(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tui_model_graph");
+    g.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        let set_up = Instant::now();
+        let (mut app, t) = workers_app(n, false);
+        eprintln!("graph view, {n} workers: set-up {:?}", set_up.elapsed());
+        let area = Rect::new(0, 0, 120, 40);
+        let mut buf = Buffer::empty(area);
+        g.bench_function(format!("frame_{n}"), |b| {
+            b.iter(|| {
+                view::draw(&app, area, &mut buf);
+            })
+        });
+        let mut ms = 0;
+        g.bench_function(format!("tick_{n}"), |b| {
+            b.iter(|| {
+                ms += 100;
+                app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(ms)));
+            })
+        });
+        let mut next = PARALLEL;
+        g.bench_function(format!("worker_done_next_starts_{n}"), |b| {
+            b.iter(|| {
+                let done = format!("w{:05}", (next - PARALLEL) % n);
+                app::update(
+                    &mut app,
+                    AppEvent::Engine(Event::NodeFinished {
+                        node: Arc::from(done.as_str()),
+                        status: wfop::engine::NodeOutcome::Succeeded,
+                        duration_ms: 1_000,
+                        exit_code: Some(0),
+                        signal: None,
+                        reason: None,
+                        attempt: 1,
+                        error_code: None,
+                    }),
+                );
+                start(&mut app, &format!("w{:05}", next % n));
+                next += 1;
+            })
+        });
+    }
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tui_model_flood");
     g.sample_size(10);
@@ -282,5 +339,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_many);
+criterion_group!(benches, bench, bench_many, bench_graph);
 criterion_main!(benches);

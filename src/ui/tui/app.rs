@@ -27,6 +27,7 @@ use crate::engine::{
 };
 use crate::secrets::{Redactor, SecretStore, Source};
 use crate::ui::graph::Charset;
+use crate::workflow::layout::display_width;
 use crate::workflow::{NodeKind, Workflow};
 
 pub use super::layout::{MIN_HEIGHT, MIN_WIDTH};
@@ -288,6 +289,17 @@ pub struct App {
     rows: Vec<Vec<MapRow>>,
     /// Derived: each node's text in the graph at the app's clock (spinner, duration, count).
     pub texts: Vec<String>,
+    /// What each of `texts` shows: a text is formatted again only when its look changed (a
+    /// 10 000-node graph does not format every node on each event).
+    looks: Vec<Option<graphpane::Look>>,
+    /// The charset `texts` were formatted in (all are formatted again when it changes).
+    texts_charset: Option<Charset>,
+    /// The ends of each edge as `ui::graph::graph_edges` numbers them (edges, then error
+    /// paths), as node indexes: an edge's look needs no search by id.
+    edge_ends: Vec<(Option<usize>, Option<usize>)>,
+    /// Node id → index (the first node of an id, as `Workflow::node_index`): an engine event
+    /// names its node, and a scan of 10 000 ids per event adds up.
+    by_id: std::collections::HashMap<String, usize>,
     /// Derived: where each pane goes at `size`.
     pub layout: Areas,
     /// What the event being applied changed that derived state depends on.
@@ -381,6 +393,24 @@ impl App {
     fn blank(wf: Workflow, theme: Theme, charset: Charset, now: Instant) -> App {
         let graph = GraphModel::new(&wf, charset);
         let list = ListState::new(&wf);
+        let by_id: std::collections::HashMap<String, usize> = wf
+            .index_by_id()
+            .into_iter()
+            .map(|(id, i)| (id.to_string(), i))
+            .collect();
+        let edge_ends = {
+            let at = |id: &str| by_id.get(id).copied();
+            let paths = wf
+                .nodes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, n)| n.errors.iter().map(move |p| (i, p.to.as_str())));
+            wf.edges
+                .iter()
+                .map(|e| (at(&e.from), at(&e.to)))
+                .chain(paths.map(|(i, to)| (Some(i), at(to))))
+                .collect()
+        };
         let selected = wf
             .nodes
             .iter()
@@ -410,6 +440,10 @@ impl App {
             edges: Vec::new(),
             rows: Vec::new(),
             texts: Vec::new(),
+            looks: Vec::new(),
+            texts_charset: None,
+            edge_ends,
+            by_id,
             layout: Areas::default(),
             dirty: Dirty {
                 texts: true,
@@ -539,8 +573,51 @@ impl App {
         self.refresh_rows();
     }
 
-    /// The node texts at the app's clock (what `texts` is kept as).
-    fn node_texts(&self) -> Vec<String> {
+    /// Brings the node texts to the app's clock (what `texts` is kept as), formatting only
+    /// the nodes whose look changed; true if a text's width changed (the layout may move).
+    fn refresh_texts(&mut self) -> bool {
+        let now = self.elapsed();
+        let frame = self.frame();
+        let n = self.wf.nodes.len();
+        let fresh = self.texts.len() != n
+            || self.looks.len() != n
+            || self.texts_charset != Some(self.charset);
+        if fresh {
+            self.texts = vec![String::new(); n];
+            self.looks = vec![None; n];
+            self.texts_charset = Some(self.charset);
+        }
+        let mut widths_changed = fresh;
+        for (i, (node, v)) in self.wf.nodes.iter().zip(&self.nodes).enumerate() {
+            let look = graphpane::Look {
+                state: v.state,
+                time: v.shown_time(now),
+                redactions: v.redaction_total(),
+                // Only a running node's glyph turns with the spinner.
+                frame: if v.state == NodeState::Running {
+                    frame
+                } else {
+                    0
+                },
+                iteration: v.attempt.iteration,
+                attempt: (v.attempt.try_no, v.attempt.tries),
+                left: v.timer_left(now),
+                reused: v.reused.is_some(),
+            };
+            if self.looks[i] == Some(look) {
+                continue;
+            }
+            let text = graphpane::node_text(node, &look, self.charset);
+            widths_changed |= display_width(&text) != display_width(&self.texts[i]);
+            self.texts[i] = text;
+            self.looks[i] = Some(look);
+        }
+        widths_changed
+    }
+
+    /// Every node's text formatted afresh at the app's clock (what `texts` must equal).
+    #[cfg(test)]
+    pub fn texts_afresh(&self) -> Vec<String> {
         let now = self.elapsed();
         let frame = self.frame();
         self.wf
@@ -561,6 +638,11 @@ impl App {
                 graphpane::node_text(n, &look, self.charset)
             })
             .collect()
+    }
+
+    /// The index of the node with this id (the first, as [`Workflow::node_index`]).
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
     }
 
     /// The mapping rows of the selected node.
@@ -641,18 +723,7 @@ impl App {
     /// either end was skipped, or the run ended without it; plain otherwise (and before any
     /// run).
     pub fn edge_look(&self, e: usize) -> EdgeLook {
-        let ends = match self.wf.edges.get(e) {
-            Some(edge) => Some((edge.from.as_str(), edge.to.as_str())),
-            None => {
-                let mut k = e - self.wf.edges.len();
-                self.wf.nodes.iter().find_map(|n| {
-                    let p = n.errors.get(k);
-                    k = k.saturating_sub(n.errors.len());
-                    p.map(|p| (n.id.as_str(), p.to.as_str()))
-                })
-            }
-        };
-        let Some((from, to)) = ends else {
+        let Some(&(from, to)) = self.edge_ends.get(e) else {
             return EdgeLook::Plain;
         };
         let run = self.edges.get(e);
@@ -665,12 +736,9 @@ impl App {
         let decided_against = run
             .and_then(|r| r.verdict.as_ref())
             .is_some_and(|v| !v.taken);
-        let skipped = |id: &str| {
-            self.wf.node_index(id).is_some_and(|i| {
-                self.nodes
-                    .get(i)
-                    .is_some_and(|n| n.state == NodeState::Done(NodeOutcome::Skipped))
-            })
+        let skipped = |i: Option<usize>| {
+            i.and_then(|i| self.nodes.get(i))
+                .is_some_and(|n| n.state == NodeState::Done(NodeOutcome::Skipped))
         };
         if decided_against || skipped(from) || skipped(to) || self.phase == Phase::Finished {
             EdgeLook::Untaken
@@ -822,8 +890,9 @@ impl App {
         } else if dirty.texts || std::mem::take(&mut self.texts_stale) {
             self.texts_stale = false;
             self.recomputed.texts += 1;
-            self.texts = self.node_texts();
-            relayout |= self.graph.relayout(&self.texts);
+            if self.refresh_texts() {
+                relayout |= self.graph.relayout(&self.texts);
+            }
         }
         if dirty.list {
             self.recomputed.list += 1;
@@ -1585,7 +1654,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.nodes = vec![NodeView::new(); app.wf.nodes.len()];
             for id in &nodes {
                 let idx = app.logs.add_node(id);
-                if let Some(i) = app.wf.node_index(id) {
+                if let Some(i) = app.node_index(id) {
                     app.nodes[i].log = Some(idx);
                 }
             }
@@ -1608,7 +1677,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.dirty.layout = true;
         }
         Event::NodeStarted { node, attempt, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Running;
                 v.since = at;
@@ -1624,7 +1693,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
         Event::NodeStopping {
             node, kill_in_ms, ..
         } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].kill_at = Some(at + Duration::from_millis(kill_in_ms));
                 app.dirty.texts = true;
             }
@@ -1632,7 +1701,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
         Event::TimerStarted {
             node, duration_ms, ..
         } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].timer_end = Some(at + Duration::from_millis(duration_ms));
                 app.dirty.texts = true;
             }
@@ -1643,7 +1712,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             delay_ms,
             ..
         } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Waiting;
                 v.attempt = next;
@@ -1652,14 +1721,13 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             }
         }
         Event::ErrorCaught { node, code, to, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 if let Some(r) = crate::ui::graph::error_path_number(&app.wf, i, &code)
                     .and_then(|k| app.edges.get_mut(k))
                 {
                     r.taken += 1;
                 }
                 let to = app
-                    .wf
                     .node_index(&to)
                     .map_or(std::borrow::Cow::Borrowed(to.as_ref()), |k| {
                         app.wf.nodes[k].line_label()
@@ -1672,18 +1740,19 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 r.taken += 1;
             }
             // A gateway has no events of its own but its decisions and the tokens it passes.
-            if let Some(i) = app.wf.node_index(&from)
+            if let Some(i) = app.node_index(&from)
                 && app.wf.nodes[i].kind.is_gateway()
             {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Done(NodeOutcome::Succeeded);
                 if app.wf.nodes[i].kind == NodeKind::Parallel {
+                    // The workflow's edges out of it, by index (no id compared per edge).
                     v.attempt.iteration = app
-                        .wf
-                        .edges
+                        .edge_ends
                         .iter()
+                        .take(app.wf.edges.len())
                         .zip(&app.edges)
-                        .filter(|(e, _)| e.from == app.wf.nodes[i].id)
+                        .filter(|((from, _), _)| *from == Some(i))
                         .map(|(_, r)| r.taken)
                         .max()
                         .unwrap_or(0);
@@ -1713,7 +1782,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                     });
                 }
             }
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
                 v.attempt.iteration = iteration;
                 if taken.is_none() {
@@ -1752,7 +1821,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 app.logs.finish(idx, LogStream::Stdout, at);
                 app.logs.finish(idx, LogStream::Stderr, at);
             }
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Done(status);
                 v.took = Duration::from_millis(duration_ms);
@@ -1777,13 +1846,13 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.say(format!("rerun from {from}, reusing run {run_id}: {what}"));
         }
         Event::NodeReused { node, run_id, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].reused = Some(crate::safe::line(&run_id).into_owned());
                 app.dirty.texts = true;
             }
         }
         Event::NodeInputs { node, inputs, .. } => {
-            let i = app.wf.node_index(&node);
+            let i = app.node_index(&node);
             if let Some(i) = i {
                 app.nodes[i].inputs = Some(inputs);
             }
@@ -1791,20 +1860,20 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             app.refresh_rows_of(|k| Some(k) == i);
         }
         Event::OutputFiles { node, files, .. } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].files = files;
                 app.dirty.texts = true;
             }
         }
         Event::NodeSkipped { node, reason } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].state = NodeState::Done(NodeOutcome::Skipped);
                 app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
                 app.dirty.texts = true;
             }
         }
         Event::Redactions { node, counts } => {
-            if let Some(i) = app.wf.node_index(&node) {
+            if let Some(i) = app.node_index(&node) {
                 app.nodes[i].redactions = counts;
                 app.dirty.texts = true;
             }

@@ -175,6 +175,9 @@ pub struct GraphModel {
     edge_of: Vec<usize>,
     /// Each laid-out edge's label (a BPMN flow's name), drawn where it fits.
     labels: Vec<Option<String>>,
+    /// The cells each laid-out edge covers, as `(x0, y0, x1, y1)` (inclusive; `None` for an
+    /// edge not drawn): painting skips the edges outside the window.
+    bounds: Vec<Option<(usize, usize, usize, usize)>>,
     charset: Charset,
 }
 
@@ -197,6 +200,7 @@ impl GraphModel {
             edges,
             edge_of,
             labels,
+            bounds: Vec::new(),
             charset,
         };
         let texts: Vec<String> = wf
@@ -222,7 +226,33 @@ impl GraphModel {
             .collect();
         self.layout = layout::layout_with(&nodes, &self.edges, &self.charset.layout_options());
         self.widths = widths;
+        self.bounds = self
+            .layout
+            .edges
+            .iter()
+            .map(|e| {
+                e.cells.iter().fold(None, |b, c| {
+                    let (x0, y0, x1, y1) = b.unwrap_or((c.x, c.y, c.x, c.y));
+                    Some((x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y)))
+                })
+            })
+            .collect();
         true
+    }
+
+    /// The laid-out edges with a cell inside `window`, in order.
+    fn edges_in(&self, window: Window) -> Vec<usize> {
+        let (wx1, wy1) = (window.x + window.width, window.y + window.height);
+        self.bounds
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| {
+                b.is_some_and(|(x0, y0, x1, y1)| {
+                    x0 < wx1 && window.x <= x1 && y0 < wy1 && window.y <= y1
+                })
+            })
+            .map(|(e, _)| e)
+            .collect()
     }
 
     /// The node reached from `from` by an arrow key: Up/Down stay in the layer, Left/Right go
@@ -316,9 +346,15 @@ pub fn paint<N, E>(
         height: usize::from(area.height),
     };
     let wf_edge = |e: usize| model.edge_of.get(e).copied().unwrap_or(usize::MAX);
-    let mut canvas = Canvas::paint_ranked(&model.layout, texts, model.charset, window, |e| {
-        edge_style(wf_edge(e)).1
-    });
+    let shown = model.edges_in(window);
+    let mut canvas = Canvas::paint_ranked_edges(
+        &model.layout,
+        texts,
+        model.charset,
+        window,
+        |e| edge_style(wf_edge(e)).1,
+        shown,
+    );
     canvas.label_edges(&model.layout, |e| {
         model.labels.get(e).and_then(|l| l.as_deref())
     });
@@ -344,6 +380,62 @@ pub fn paint<N, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame paints only the edges with a cell in its window: the canvas is the one all
+    /// edges paint, for every window over a graph with forks, joins, long edges and a loop,
+    /// whatever the edges' ranks.
+    #[test]
+    fn painting_the_edges_in_the_window_equals_painting_them_all() {
+        let wf = crate::ui::tui::screen_tests::polling_workflow();
+        let g = GraphModel::new(&wf, Charset::Unicode);
+        let texts: Vec<String> = wf
+            .nodes
+            .iter()
+            .map(|n| node_text(n, &Look::PENDING, Charset::Unicode))
+            .collect();
+        assert!(
+            g.layout.edges.len() > 3 && g.layout.width > 12,
+            "{:?}",
+            g.layout
+        );
+        let rank = |e: usize| (e % 3) as u8;
+        let mut checked = 0;
+        for (w, h) in [(7, 2), (12, 3), (30, 5)] {
+            for y in 0..=g.layout.height {
+                for x in (0..=g.layout.width).step_by(3) {
+                    let window = Window {
+                        x,
+                        y,
+                        width: w,
+                        height: h,
+                    };
+                    let all =
+                        Canvas::paint_ranked(&g.layout, &texts, Charset::Unicode, window, rank);
+                    let shown = g.edges_in(window);
+                    assert!(shown.len() <= g.layout.edges.len());
+                    let some = Canvas::paint_ranked_edges(
+                        &g.layout,
+                        &texts,
+                        Charset::Unicode,
+                        window,
+                        rank,
+                        shown,
+                    );
+                    assert_eq!(some, all, "window {window:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20);
+        // A window away from the graph paints no edge.
+        let far = Window {
+            x: g.layout.width + 5,
+            y: g.layout.height + 5,
+            width: 10,
+            height: 10,
+        };
+        assert!(g.edges_in(far).is_empty());
+    }
 
     fn text(id: &str, look: Look) -> String {
         let wf = crate::ui::tui::screen_tests::polling_workflow();

@@ -35,4 +35,6 @@ mod fit_tests;
 #[cfg(test)]
 mod list_screen_tests;
 #[cfg(test)]
+mod scale_tests;
+#[cfg(test)]
 mod screen_tests;
