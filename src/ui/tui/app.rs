@@ -312,6 +312,10 @@ pub struct App {
     preview: Option<Redactor>,
     /// The secrets are purged: `rows` stay as they were.
     rows_frozen: bool,
+    /// Gateways whose rows are behind an edge taken or a decision: brought up to date when
+    /// selected (or before the rows freeze), so a fork to 10 000 workers does not compute
+    /// its 10 000 rows once per token it passes.
+    stale_rows: Vec<usize>,
     pub logs: LogStore,
     /// Sizes of the log buffer of each run (`--scrollback`).
     pub log_config: LogConfig,
@@ -454,6 +458,7 @@ impl App {
             recomputed: Recomputed::default(),
             preview: None,
             rows_frozen: false,
+            stale_rows: Vec::new(),
             logs: LogStore::default(),
             log_config: LogConfig::default(),
             logview: {
@@ -664,16 +669,41 @@ impl App {
     /// redacted by the engine already; the previews evaluated from them are redacted again
     /// with the run's secrets. Once the secrets are purged the rows are kept as they were
     /// (evaluating again could join pieces of a secret with nothing left to catch it).
-    fn refresh_rows(&mut self) {
+    pub(super) fn refresh_rows(&mut self) {
+        if !self.rows_frozen {
+            self.stale_rows.clear();
+        }
         self.refresh_rows_of(|_| true);
     }
 
-    /// [`App::refresh_rows`] for the gateways only: what an edge taken or a decision changes
-    /// (a gateway's rows list its edges; no other node's rows read them), so a fork to 1 000
-    /// workers does not compute every node's rows 1 000 times.
-    fn refresh_gateway_rows(&mut self) {
-        let gateways: Vec<bool> = self.wf.nodes.iter().map(|n| n.kind.is_gateway()).collect();
-        self.refresh_rows_of(|i| gateways[i]);
+    /// Marks the gateway rows that an edge taken (`edge`, numbered as `edge_ends`) or a
+    /// decision (`node`) changes: a gateway's rows list its edges, and no other node's rows
+    /// read them. They are computed again when the gateway is selected ([`App::settle`]).
+    fn gateway_rows_changed(&mut self, edge: Option<usize>, node: Option<usize>) {
+        let ends = edge
+            .and_then(|e| self.edge_ends.get(e).copied())
+            .map_or([None, None], |(a, b)| [a, b]);
+        for i in ends.into_iter().chain([node]).flatten() {
+            if self.wf.nodes.get(i).is_some_and(|n| n.kind.is_gateway())
+                && !self.stale_rows.contains(&i)
+            {
+                self.stale_rows.push(i);
+            }
+        }
+    }
+
+    /// Computes the stale gateway rows `which` picks (see [`App::gateway_rows_changed`]).
+    fn refresh_stale_rows(&mut self, which: impl Fn(usize) -> bool) {
+        if self.stale_rows.iter().any(|&i| which(i)) {
+            let picked: Vec<usize> = self
+                .stale_rows
+                .iter()
+                .copied()
+                .filter(|&i| which(i))
+                .collect();
+            self.stale_rows.retain(|&i| !which(i));
+            self.refresh_rows_of(|i| picked.contains(&i));
+        }
     }
 
     /// [`App::refresh_rows`] for the nodes `which` picks (all when no rows were made yet).
@@ -881,6 +911,8 @@ impl App {
     /// graph layout when a text's width changed), then the pane areas, the log viewport and the
     /// graph scroll.
     fn settle(&mut self) {
+        let selected = self.selected;
+        self.refresh_stale_rows(|i| i == selected);
         let dirty = std::mem::take(&mut self.dirty);
         let mut relayout = dirty.layout;
         // The list view draws no graph: its texts (and a layout of a big graph they may
@@ -1759,7 +1791,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_gateway_rows();
+            app.gateway_rows_changed(Some(edge), None);
         }
         Event::GatewayDecision {
             node,
@@ -1791,7 +1823,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 }
                 app.dirty.texts = true;
             }
-            app.refresh_gateway_rows();
+            let i = app.node_index(&node);
+            app.gateway_rows_changed(None, i);
         }
         Event::NodeLog {
             node,
@@ -1891,6 +1924,8 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
         },
         Event::SecretsPurged => {
             app.purged = true;
+            // The last evaluation with the secrets at hand to redact it.
+            app.refresh_stale_rows(|_| true);
             app.rows_frozen = true;
             if let Some(r) = app.preview.take() {
                 r.purge();

@@ -2071,3 +2071,30 @@ fn f_reruns_from_the_selected_node_after_asking_and_shows_reused_nodes() {
         "{screen}"
     );
 }
+
+/// Issue 16 §5: a gateway's rows list its edges, but the tokens a fork passes do not compute
+/// them once each: they are brought up to date when the gateway is shown — and then they are
+/// what computing them afresh gives.
+#[test]
+fn an_unselected_gateways_rows_wait_until_it_is_selected() {
+    let (mut app, _) = polling_app((160, 48));
+    select(&mut app, "report");
+    let fork = app.wf.node_index("fork").expect("fork");
+    let before_rows = app.mapping_rows_of(fork).to_vec();
+    let before = app.recomputed.rows;
+    edge(&mut app, "merge", "fork");
+    edge(&mut app, "fork", "report");
+    edge(&mut app, "fork", "archive");
+    assert_eq!(app.recomputed.rows, before, "no rows computed for an unselected gateway");
+    assert_eq!(app.mapping_rows_of(fork), before_rows.as_slice());
+    select(&mut app, "fork");
+    assert_eq!(app.recomputed.rows, before + 1, "the fork's rows computed once, when shown");
+    let shown = app.mapping_rows().to_vec();
+    assert_ne!(shown, before_rows, "the edges taken show in the fork's rows");
+    // The same as computing every row afresh.
+    app.refresh_rows();
+    assert_eq!(app.mapping_rows(), shown.as_slice());
+    // Selected, a gateway's rows follow each edge at once.
+    edge(&mut app, "fork", "report");
+    assert_ne!(app.mapping_rows(), shown.as_slice());
+}
