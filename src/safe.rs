@@ -184,6 +184,16 @@ pub fn json_string_into(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut i = 0;
     while i < b.len() {
+        // Sixteen bytes at a time while they are plain (one branch for two words).
+        while let Some(two) = b.get(i..i + 16) {
+            let (mut lo, mut hi) = ([0u8; 8], [0u8; 8]);
+            lo.copy_from_slice(&two[..8]);
+            hi.copy_from_slice(&two[8..]);
+            if json_special(u64::from_le_bytes(lo)) | json_special(u64::from_le_bytes(hi)) != 0 {
+                break;
+            }
+            i += 16;
+        }
         if let Some(word) = b.get(i..i + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);

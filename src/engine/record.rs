@@ -442,8 +442,8 @@ pub fn prefixed_lines(out: &mut Vec<u8>, prefix: &[u8], data: &[u8]) {
         return;
     }
     let body = data.strip_suffix(b"\n").unwrap_or(data);
-    let count = memchr::memchr_iter(b'\n', body).count() + 1;
-    out.reserve(body.len() + count * (prefix.len() + 1));
+    // A guess (lines of 64 bytes); callers keep `out` from batch to batch, so it rarely grows.
+    out.reserve(body.len() + (body.len() / 64 + 1) * (prefix.len() + 1));
     let mut at = 0;
     for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
         out.extend_from_slice(prefix);
