@@ -194,6 +194,9 @@ pub fn json_string_into(out: &mut Vec<u8>, s: &str) {
             }
             i += 16;
         }
+        if i == b.len() {
+            break;
+        }
         if let Some(word) = b.get(i..i + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
@@ -469,6 +472,14 @@ mod tests {
             }
         }
         assert_eq!(fast_json(""), "\"\"");
+        // Plain text of every length around the sixteen- and eight-byte steps, and with a
+        // special byte last.
+        for n in 0..80 {
+            let s = "p".repeat(n);
+            assert_eq!(fast_json(&s), reference_json(&s), "{n} plain bytes");
+            let s = format!("{}\n", "p".repeat(n));
+            assert_eq!(fast_json(&s), reference_json(&s), "{n} plain bytes and a newline");
+        }
         assert_eq!(
             fast_json("a\"b\\c\nd\te\u{7f}\u{9b}\u{202e}\u{e0041}"),
             r#""a\"b\\c\nd\te\u007f\u009b\u202e\udb40\udc41""#
