@@ -478,7 +478,11 @@ mod tests {
             let s = "p".repeat(n);
             assert_eq!(fast_json(&s), reference_json(&s), "{n} plain bytes");
             let s = format!("{}\n", "p".repeat(n));
-            assert_eq!(fast_json(&s), reference_json(&s), "{n} plain bytes and a newline");
+            assert_eq!(
+                fast_json(&s),
+                reference_json(&s),
+                "{n} plain bytes and a newline"
+            );
         }
         assert_eq!(
             fast_json("a\"b\\c\nd\te\u{7f}\u{9b}\u{202e}\u{e0041}"),

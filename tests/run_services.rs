@@ -222,14 +222,22 @@ fn a_flood_of_short_lines_keeps_every_line_in_order_everywhere() {
         .lines()
         .filter_map(|l| l.strip_prefix("[flood] "))
         .collect();
-    assert!(shown == want, "stdout: {} lines, not the {N} in order", shown.len());
+    assert!(
+        shown == want,
+        "stdout: {} lines, not the {N} in order",
+        shown.len()
+    );
     let log = text(&std::fs::read(case.run_dir().join("flood.log")).unwrap());
     let logged: Vec<&str> = log
         .lines()
         .filter_map(|l| l.splitn(3, ' ').nth(2))
         .filter(|l| l.starts_with("line "))
         .collect();
-    assert!(logged == want, "node log: {} lines, not the {N} in order", logged.len());
+    assert!(
+        logged == want,
+        "node log: {} lines, not the {N} in order",
+        logged.len()
+    );
     let events = text(&std::fs::read(case.run_dir().join("events.jsonl")).unwrap());
     let mut batched = String::new();
     for e in events.lines() {
@@ -239,7 +247,11 @@ fn a_flood_of_short_lines_keeps_every_line_in_order_everywhere() {
         }
     }
     let evented: Vec<&str> = batched.lines().collect();
-    assert!(evented == want, "event log: {} lines, not the {N} in order", evented.len());
+    assert!(
+        evented == want,
+        "event log: {} lines, not the {N} in order",
+        evented.len()
+    );
     assert_absent(&out.stdout, IBM_KEY, "stdout");
     for (path, bytes) in case.record_files() {
         assert_absent(&bytes, IBM_KEY, &path.display().to_string());

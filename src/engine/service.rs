@@ -869,13 +869,16 @@ fn take_lines(pending: &mut Vec<u8>, marks: &mut Vec<Range<usize>>, at_end: bool
     }
     let cut = if at_end {
         pending.len()
-    } else if pending.len() >= MAX_LINE {
-        // A piece of a long line: cut before a character that is not complete yet, so every
-        // piece is whole UTF-8 (when the line is) and no character is split between events.
-        // (The redactor writes a marker whole, so no marker is cut either.)
-        utf8_cut(pending)
     } else {
-        memrchr_newline(pending)? + 1
+        match memrchr_newline(pending) {
+            // Whole lines, and a partial one shorter than a long line stays for later.
+            Some(i) if pending.len() - (i + 1) < MAX_LINE => i + 1,
+            // A piece of a long line: cut before a character that is not complete yet, so
+            // every piece is whole UTF-8 (when the line is) and no character is split between
+            // events. (The redactor writes a marker whole, so no marker is cut either.)
+            _ if pending.len() >= MAX_LINE => utf8_cut(pending),
+            _ => return None,
+        }
     };
     // What stays (a partial line) goes to a new buffer that holds a whole read, so that the
     // next batch is not built by growing it step by step.
@@ -1482,6 +1485,19 @@ mod tests {
         assert!(take(&mut p, false).is_none());
         assert_eq!(take(&mut p, true).unwrap(), b"c");
         assert!(take(&mut p, true).is_none());
+    }
+
+    /// A read as long as a long line, full of short lines: whole lines, never a line cut.
+    #[test]
+    fn a_large_read_of_short_lines_is_cut_after_its_last_whole_line() {
+        let line = b"2024-06-28T15:30:12Z INFO worker-3 processed shot batch 4711 of 9000\n";
+        let mut p: Vec<u8> = line.iter().copied().cycle().take(MAX_LINE + 1000).collect();
+        let whole = p.len() - p.len() % line.len();
+        let mut marks = Vec::new();
+        let b = take_lines(&mut p, &mut marks, false).expect("a batch");
+        assert_eq!(b.data.len(), whole);
+        assert_eq!(p.len() + whole, MAX_LINE + 1000);
+        assert!(line.starts_with(&p), "the rest is the start of a line");
     }
 
     #[test]
