@@ -880,12 +880,22 @@ fn take_lines(pending: &mut Vec<u8>, marks: &mut Vec<Range<usize>>, at_end: bool
             _ => return None,
         }
     };
-    // What stays (a partial line) goes to a new buffer that holds a whole read, so that the
-    // next batch is not built by growing it step by step.
-    let mut rest = Vec::with_capacity(READ_CHUNK + (pending.len() - cut) + 4096);
-    rest.extend_from_slice(&pending[cut..]);
-    pending.truncate(cut);
-    let data = std::mem::replace(pending, rest);
+    let data = if cut < READ_CHUNK / 4 {
+        // A small batch (a service that is not flooding): copied out, the buffer stays.
+        let data = pending[..cut].to_vec();
+        pending.drain(..cut);
+        data
+    } else {
+        // A large one keeps the buffer (trimmed to it: queued events hold no spare room); what
+        // stays (a partial line) goes to a new buffer that holds a whole read, so that the
+        // next batch is not built by growing it step by step.
+        let mut rest = Vec::with_capacity(READ_CHUNK + (pending.len() - cut) + 4096);
+        rest.extend_from_slice(&pending[cut..]);
+        pending.truncate(cut);
+        let mut data = std::mem::replace(pending, rest);
+        data.shrink_to_fit();
+        data
+    };
     let n = marks.partition_point(|m| m.end <= cut);
     let later: Vec<Range<usize>> = marks
         .drain(n..)
