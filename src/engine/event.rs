@@ -600,7 +600,11 @@ mod tests {
                 vec![],
             ),
             // Not UTF-8: written as `text_safe` makes it (U+FFFD, the marker moved).
-            log("svc", b"bad \xff\xfe *** end\nok\n", vec![9..12]),
+            log(
+                "svc",
+                b"bad \xff\xfe *** end\nok\n",
+                std::iter::once(9..12).collect(),
+            ),
             log("svc", b"a\n\n\nb", vec![]),
         ];
         for e in &cases {
