@@ -47,7 +47,7 @@ const INPUT_FILE: &str = "input.json";
 pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
 
 /// Most bytes read from a pipe at once (one `NodeLog` batch, give or take a partial line).
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 /// A read this long found a pipe of the default size full: the service writes faster than it
 /// is read, and its pipe is enlarged to [`PIPE_SIZE`].
 const PIPE_FULL: usize = 64 * 1024;
@@ -870,14 +870,15 @@ fn take_lines(pending: &mut Vec<u8>, marks: &mut Vec<Range<usize>>, at_end: bool
     let cut = if at_end {
         pending.len()
     } else {
-        match memrchr_newline(pending) {
-            // Whole lines, and a partial one shorter than a long line stays for later.
-            Some(i) if pending.len() - (i + 1) < MAX_LINE => i + 1,
+        let first = memchr::memchr(b'\n', pending).unwrap_or(pending.len());
+        if first >= MAX_LINE {
             // A piece of a long line: cut before a character that is not complete yet, so
             // every piece is whole UTF-8 (when the line is) and no character is split between
             // events. (The redactor writes a marker whole, so no marker is cut either.)
-            _ if pending.len() >= MAX_LINE => utf8_cut(pending),
-            _ => return None,
+            utf8_cut(pending)
+        } else {
+            // Whole lines (a read may be as long as a long line: its short lines stay whole).
+            memrchr_newline(pending)? + 1
         }
     };
     let data = if cut < READ_CHUNK / 4 {
