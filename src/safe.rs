@@ -171,6 +171,142 @@ pub fn json(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Appends `s` as a JSON string (quotes included), exactly as [`json`] makes what
+/// `serde_json` writes for it: serde's escapes (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other
+/// C0 as `\u00xx`), then every other unsafe character (DEL, C1, format characters) as
+/// `\uXXXX` (a surrogate pair above U+FFFF). One pass: runs of plain bytes are found eight at a
+/// time and copied whole (the event log's cost under a flood of log lines).
+pub fn json_string_into(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + b.len() / 16 + 2);
+    out.push(b'"');
+    // `b[run..i]` is plain, not copied yet.
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        // Sixteen bytes at a time while they are plain (one branch for two words).
+        while let Some(two) = b.get(i..i + 16) {
+            let (mut lo, mut hi) = ([0u8; 8], [0u8; 8]);
+            lo.copy_from_slice(&two[..8]);
+            hi.copy_from_slice(&two[8..]);
+            if json_special(u64::from_le_bytes(lo)) | json_special(u64::from_le_bytes(hi)) != 0 {
+                break;
+            }
+            i += 16;
+        }
+        if i == b.len() {
+            break;
+        }
+        if let Some(word) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let m = json_special(u64::from_le_bytes(w));
+            if m == 0 {
+                i += 8;
+                continue;
+            }
+            i += (m.trailing_zeros() / 8) as usize;
+        }
+        let c = b[i];
+        if c < 0x80 && !is_json_special(c) {
+            i += 1;
+            continue;
+        }
+        if c < 0x80 {
+            out.extend_from_slice(&b[run..i]);
+            match c {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                c => push_u_escape(out, u16::from(c)),
+            }
+            i += 1;
+            run = i;
+            continue;
+        }
+        // A character beyond ASCII (`s` is a `str`: `i` is at its start).
+        let ch = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        let len = ch.len_utf8();
+        if is_unsafe_char(ch) {
+            out.extend_from_slice(&b[run..i]);
+            let mut units = [0u16; 2];
+            for &u in ch.encode_utf16(&mut units).iter() {
+                push_u_escape(out, u);
+            }
+            run = i + len;
+        }
+        i += len;
+    }
+    out.extend_from_slice(&b[run..]);
+    out.push(b'"');
+}
+
+/// `\uXXXX`, lowercase hex (as serde and [`json`] write it).
+fn push_u_escape(out: &mut Vec<u8>, u: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[usize::from((u >> shift) & 0xf)]);
+    }
+}
+
+/// A byte a JSON string cannot hold as it is, or that may start an unsafe character: C0,
+/// `"`, `\`, DEL, and every byte of a character beyond ASCII.
+fn is_json_special(c: u8) -> bool {
+    c < 0x20 || c == b'"' || c == b'\\' || c >= 0x7f
+}
+
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that is below `n` (`n` ≤ 0x80), exactly (no carry crosses
+/// a byte).
+fn bytes_below(w: u64, n: u8) -> u64 {
+    !(((w & LOW7) + ONES * u64::from(0x80 - n)) | w) & HIGH
+}
+
+/// The high bit of each byte of `w` equal to `c`, exactly.
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    !(((x & LOW7) + LOW7) | x) & HIGH
+}
+
+/// The high bit of each byte of eight (little-endian) that [`is_json_special`] marks.
+fn json_special(w: u64) -> u64 {
+    bytes_below(w, 0x20)
+        | bytes_equal(w, b'"')
+        | bytes_equal(w, b'\\')
+        | bytes_equal(w, 0x7f)
+        | (w & HIGH)
+}
+
+/// Whether `bytes` are all printable ASCII, tab or newline: lines that every escape of this
+/// module ([`line`], [`text`]) leaves as they are, and that need no UTF-8 check. Eight bytes at
+/// a time (the plain front end's and the record's check of a whole batch of log lines).
+pub fn is_plain_lines(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in words.by_ref() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(word);
+        let w = u64::from_le_bytes(a);
+        let odd = (bytes_below(w, 0x20) & !(bytes_equal(w, b'\t') | bytes_equal(w, b'\n')))
+            | bytes_equal(w, 0x7f)
+            | (w & HIGH);
+        if odd != 0 {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
+}
+
 /// A path, shown as one field.
 pub fn path(p: &std::path::Path) -> Cow<'static, str> {
     Cow::Owned(line(p.as_os_str().as_encoded_bytes()).into_owned())
@@ -293,6 +429,93 @@ mod tests {
                 }
                 assert_eq!(escape(once.as_bytes(), mode), once, "idempotent on {i:?}");
             }
+        }
+    }
+
+    /// What `json_string_into` must write: serde's string, then `json` over it.
+    fn reference_json(s: &str) -> String {
+        json(&serde_json::to_string(s).expect("a string serialises")).into_owned()
+    }
+
+    fn fast_json(s: &str) -> String {
+        let mut out = b"x".to_vec();
+        json_string_into(&mut out, s);
+        assert_eq!(out[0], b'x', "appends");
+        String::from_utf8(out[1..].to_vec()).expect("valid UTF-8")
+    }
+
+    #[test]
+    fn json_strings_are_serdes_made_safe_for_every_special_character() {
+        // Every character serde or `json` escapes, and its neighbours, at every offset of a
+        // word (the eight-byte scan) and at the end.
+        let mut chars: Vec<char> = (0u32..0x100).filter_map(char::from_u32).collect();
+        chars.extend(
+            (0u32..0x11_0000)
+                .filter_map(char::from_u32)
+                .filter(|&c| is_unsafe_char(c)),
+        );
+        chars.extend([
+            '\u{200c}',
+            '\u{200d}',
+            '\u{fe0f}',
+            'é',
+            '日',
+            '👩',
+            '\u{10ffff}',
+        ]);
+        for &c in &chars {
+            for pad in 0..10 {
+                let s = format!("{}{c}{}", "a".repeat(pad), "b".repeat(9 - pad));
+                assert_eq!(fast_json(&s), reference_json(&s), "{s:?}");
+                let s = format!("{}{c}", "é".repeat(pad));
+                assert_eq!(fast_json(&s), reference_json(&s), "{s:?}");
+            }
+        }
+        assert_eq!(fast_json(""), "\"\"");
+        // Plain text of every length around the sixteen- and eight-byte steps, and with a
+        // special byte last.
+        for n in 0..80 {
+            let s = "p".repeat(n);
+            assert_eq!(fast_json(&s), reference_json(&s), "{n} plain bytes");
+            let s = format!("{}\n", "p".repeat(n));
+            assert_eq!(
+                fast_json(&s),
+                reference_json(&s),
+                "{n} plain bytes and a newline"
+            );
+        }
+        assert_eq!(
+            fast_json("a\"b\\c\nd\te\u{7f}\u{9b}\u{202e}\u{e0041}"),
+            r#""a\"b\\c\nd\te\u007f\u009b\u202e\udb40\udc41""#
+        );
+    }
+
+    #[test]
+    fn plain_lines_are_printable_ascii_tab_and_newline() {
+        for b in 0u8..=255 {
+            let plain = (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n';
+            for pad in 0..17 {
+                let mut v = vec![b'a'; pad];
+                v.push(b);
+                v.extend_from_slice(b"\t\nzz");
+                assert_eq!(is_plain_lines(&v), plain, "{b:#x} at {pad}");
+            }
+        }
+        assert!(is_plain_lines(b""));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn json_strings_match_serde_and_json(s in "(\\PC|[\\x00-\\x1f\"\\\\\\x7f\\u{80}-\\u{9f}\\u{2028}-\\u{202e}\\u{feff}\\u{e0000}-\\u{e007f}]){0,40}") {
+            proptest::prop_assert_eq!(fast_json(&s), reference_json(&s));
+        }
+
+        #[test]
+        fn plain_lines_match_a_byte_by_byte_check(v in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let naive = v.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n');
+            proptest::prop_assert_eq!(is_plain_lines(&v), naive);
         }
     }
 }

@@ -187,6 +187,77 @@ printf '%s' "$v" | base64; echo; echo "to stderr $v" >&2"#;
     }
 }
 
+/// A flood of short lines (it fills the pipe, which wfop then enlarges, and comes in large
+/// batches): every line on stdout, in the node's log and in the event log, in order, each
+/// secret redacted.
+#[test]
+fn a_flood_of_short_lines_keeps_every_line_in_order_everywhere() {
+    const N: u32 = 120_000;
+    let case = Case::new();
+    let script = format!(
+        r#"awk 'BEGIN {{ for (i = 1; i <= {N}; i++) {{ if (i % 997 == 0) printf "line %d key %s \"q\"\n", i, ENVIRON["SECRET_TOK"]; else printf "line %d of the flood\t%s\n", i, "x" }} }}'"#
+    );
+    let wf = case.workflow(
+        json!([{ "id": "flood", "type": "service", "run": { "command": ["sh", "-c", script] },
+                 "secrets": ["tok"],
+                 "input_mapping": [ { "name": "$secrets", "value": "{ \"tok\": secret_value(\"api\") }" } ] }]),
+        &[],
+        &["api"],
+    );
+    let out = run_wf(
+        &case,
+        &wf,
+        &["--plain", "--secret", "api=env:WFOP_TEST_API"],
+        &[("WFOP_TEST_API", IBM_KEY)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let want: Vec<String> = (1..=N)
+        .map(|i| match i % 997 {
+            0 => format!("line {i} key *** \"q\""),
+            _ => format!("line {i} of the flood\tx"),
+        })
+        .collect();
+    let stdout = text(&out.stdout);
+    let shown: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[flood] "))
+        .collect();
+    assert!(
+        shown == want,
+        "stdout: {} lines, not the {N} in order",
+        shown.len()
+    );
+    let log = text(&std::fs::read(case.run_dir().join("flood.log")).unwrap());
+    let logged: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.splitn(3, ' ').nth(2))
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert!(
+        logged == want,
+        "node log: {} lines, not the {N} in order",
+        logged.len()
+    );
+    let events = text(&std::fs::read(case.run_dir().join("events.jsonl")).unwrap());
+    let mut batched = String::new();
+    for e in events.lines() {
+        let v: serde_json::Value = serde_json::from_str(e).expect("each event is JSON");
+        if v["event"] == "node_log" && v["node"] == "flood" {
+            batched.push_str(v["lines"].as_str().expect("lines"));
+        }
+    }
+    let evented: Vec<&str> = batched.lines().collect();
+    assert!(
+        evented == want,
+        "event log: {} lines, not the {N} in order",
+        evented.len()
+    );
+    assert_absent(&out.stdout, IBM_KEY, "stdout");
+    for (path, bytes) in case.record_files() {
+        assert_absent(&bytes, IBM_KEY, &path.display().to_string());
+    }
+}
+
 #[test]
 fn a_secret_returned_in_the_result_is_redacted_with_a_warning() {
     let case = Case::new();

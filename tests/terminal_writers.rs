@@ -42,6 +42,14 @@ const SAFE_VALUES: &[(&str, &str)] = &[
     ("plural(checked.errors(), \"error\")", "a count"),
     ("b\"\\n\"", "a literal newline"),
     (
+        "batch",
+        "a log batch from plain_log: each line through safe::line, or checked plain by safe::is_plain_lines",
+    ),
+    (
+        "shown",
+        "a log batch from plain_log: each line through safe::line, or checked plain by safe::is_plain_lines",
+    ),
+    (
         "seq.as_bytes()",
         "the TUI's own OSC 52 copy: base64 of redacted text",
     ),

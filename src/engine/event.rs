@@ -280,15 +280,16 @@ fn text_safe_copy(e: &Event) -> Option<Event> {
     }
 }
 
-/// `{"event":"node_log","node":…,"attempt":…,"stream":"…"` (the object left open).
-fn log_head(out: &mut Vec<u8>, node: &str, attempt: u32, stream: Stream) -> io::Result<()> {
+/// `{"event":"node_log","node":…,"attempt":…,"stream":"…"` (the object left open), already
+/// terminal-safe (`safe::json_string_into`).
+fn log_head(out: &mut Vec<u8>, node: &str, attempt: u32, stream: Stream) {
     out.extend_from_slice(br#"{"event":"node_log","node":"#);
-    serde_json::to_writer(&mut *out, node).map_err(io::Error::other)?;
-    write!(
+    crate::safe::json_string_into(out, node);
+    let _ = write!(
         out,
         ",\"attempt\":{attempt},\"stream\":\"{}\"",
         stream.as_str()
-    )
+    );
 }
 
 /// The longest preview of a value an event carries (`NodeInputs`), in bytes.
@@ -335,9 +336,15 @@ impl Event {
 /// object per read of a service's output, not per line (what `--json` writes for scripts is
 /// made from it by `wfop attach --json`).
 pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
-    if let Some(safe) = text_safe_copy(e) {
-        return write_logged(out, &safe, t);
-    }
+    let mut line = Vec::new();
+    logged_line(&mut line, e, t)?;
+    out.write_all(&line)
+}
+
+/// Appends `e` to `buf` as [`write_logged`] writes it (its line break included). A log batch
+/// is written in one pass over its text (`safe::json_string_into`: the JSON escapes and the
+/// terminal-safety escapes at once), into a buffer the caller keeps from batch to batch.
+pub(crate) fn logged_line(buf: &mut Vec<u8>, e: &Event, t: u64) -> io::Result<()> {
     let Event::NodeLog {
         node,
         attempt,
@@ -346,28 +353,28 @@ pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
         redacted,
     } = e
     else {
-        return write_json(out, e, Some(t));
+        return write_json(buf, e, Some(t));
     };
-    let lines = std::str::from_utf8(data).map_err(io::Error::other)?;
-    let mut text = Vec::with_capacity(data.len() + data.len() / 8 + 128);
-    log_head(&mut text, node, *attempt, *stream)?;
-    text.extend_from_slice(br#","lines":"#);
-    serde_json::to_writer(&mut text, lines).map_err(io::Error::other)?;
+    let Ok(lines) = std::str::from_utf8(data) else {
+        let mut safe = e.clone();
+        safe.text_safe();
+        return logged_line(buf, &safe, t);
+    };
+    log_head(buf, node, *attempt, *stream);
+    buf.extend_from_slice(br#","lines":"#);
+    crate::safe::json_string_into(buf, lines);
     if !redacted.is_empty() {
-        text.extend_from_slice(b",\"redacted\":");
-        serde_json::to_writer(
-            &mut text,
-            &redacted
-                .iter()
-                .map(|r| [r.start, r.end])
-                .collect::<Vec<_>>(),
-        )
-        .map_err(io::Error::other)?;
+        buf.extend_from_slice(b",\"redacted\":[");
+        for (k, r) in redacted.iter().enumerate() {
+            if k > 0 {
+                buf.push(b',');
+            }
+            let _ = write!(buf, "[{},{}]", r.start, r.end);
+        }
+        buf.push(b']');
     }
-    let _ = write!(text, ",\"t\":{t}}}");
-    let s = std::str::from_utf8(&text).map_err(io::Error::other)?;
-    out.write_all(crate::safe::json(s).as_bytes())?;
-    out.write_all(b"\n")
+    let _ = writeln!(buf, ",\"t\":{t}}}");
+    Ok(())
 }
 
 /// Writes `e` as `wfop run --json` shows it: one JSON object per line, a `NodeLog` batch as one
@@ -402,18 +409,20 @@ pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result
         redacted,
     } = e
     {
+        // Valid UTF-8 (checked above). Every line of the batch into one buffer, one write.
+        let text_all = std::str::from_utf8(data).map_err(io::Error::other)?;
         let mut head = Vec::with_capacity(64);
-        log_head(&mut head, node, *attempt, *stream)?;
+        log_head(&mut head, node, *attempt, *stream);
         head.extend_from_slice(br#","line":"#);
+        text.reserve(data.len() + data.len() / 4);
         let mut marks = redacted.iter().peekable();
         let mut at = 0;
         while at < data.len() {
             let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |k| at + k);
-            // Valid UTF-8 (checked above), split at a line break: still valid.
-            let line = std::str::from_utf8(&data[at..end]).map_err(io::Error::other)?;
-            text.clear();
+            // Split at a line break: still a `str` boundary.
+            let line = &text_all[at..end];
             text.extend_from_slice(&head);
-            serde_json::to_writer(&mut text, line).map_err(io::Error::other)?;
+            crate::safe::json_string_into(&mut text, line);
             // The markers are sorted and never span a line break.
             let mut first = true;
             while let Some(r) = marks.next_if(|r| r.start < end) {
@@ -430,12 +439,16 @@ pub fn write_json(out: &mut impl Write, e: &Event, t: Option<u64>) -> io::Result
             if end == data.len() {
                 text.extend_from_slice(b",\"partial\":true");
             }
-            text.push(b'}');
-            stamp(&mut text);
-            emit(out, &text)?;
+            match t {
+                Some(t) => {
+                    let _ = write!(text, ",\"t\":{t}}}");
+                }
+                None => text.push(b'}'),
+            }
+            text.push(b'\n');
             at = end + 1;
         }
-        return Ok(());
+        return out.write_all(&text);
     }
     serde_json::to_writer(&mut text, e).map_err(io::Error::other)?;
     stamp(&mut text);
@@ -468,6 +481,182 @@ mod tests {
             line.contains(r#""started":"2026-12-02T11:47:37.123Z""#) && line.contains(r#""t":5"#),
             "{line}"
         );
+    }
+
+    /// The event log's and `--json`'s writing of a log batch as it was before issue 16 (serde's
+    /// escaping, then `safe::json` over the whole object): the one-pass writers must give the
+    /// same bytes.
+    fn reference_logged(e: &Event, t: u64) -> Vec<u8> {
+        let e = text_safe_copy(e).unwrap_or_else(|| e.clone());
+        let Event::NodeLog {
+            node,
+            attempt,
+            stream,
+            data,
+            redacted,
+        } = &e
+        else {
+            unreachable!()
+        };
+        let mut text = br#"{"event":"node_log","node":"#.to_vec();
+        serde_json::to_writer(&mut text, &**node).unwrap();
+        write!(
+            text,
+            ",\"attempt\":{attempt},\"stream\":\"{}\"",
+            stream.as_str()
+        )
+        .unwrap();
+        text.extend_from_slice(br#","lines":"#);
+        serde_json::to_writer(&mut text, std::str::from_utf8(data).unwrap()).unwrap();
+        if !redacted.is_empty() {
+            text.extend_from_slice(b",\"redacted\":");
+            let r: Vec<[usize; 2]> = redacted.iter().map(|r| [r.start, r.end]).collect();
+            serde_json::to_writer(&mut text, &r).unwrap();
+        }
+        write!(text, ",\"t\":{t}}}").unwrap();
+        let mut out = crate::safe::json(std::str::from_utf8(&text).unwrap())
+            .into_owned()
+            .into_bytes();
+        out.push(b'\n');
+        out
+    }
+
+    fn reference_json(e: &Event, t: Option<u64>) -> Vec<u8> {
+        let e = text_safe_copy(e).unwrap_or_else(|| e.clone());
+        let Event::NodeLog {
+            node,
+            attempt,
+            stream,
+            data,
+            redacted,
+        } = &e
+        else {
+            unreachable!()
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < data.len() {
+            let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |k| at + k);
+            let mut text = br#"{"event":"node_log","node":"#.to_vec();
+            serde_json::to_writer(&mut text, &**node).unwrap();
+            write!(
+                text,
+                ",\"attempt\":{attempt},\"stream\":\"{}\"",
+                stream.as_str()
+            )
+            .unwrap();
+            text.extend_from_slice(br#","line":"#);
+            serde_json::to_writer(&mut text, std::str::from_utf8(&data[at..end]).unwrap()).unwrap();
+            let inside: Vec<String> = redacted
+                .iter()
+                .filter(|r| r.start >= at && r.end <= end)
+                .map(|r| format!("[{},{}]", r.start - at, r.end - at))
+                .collect();
+            if !inside.is_empty() {
+                write!(text, ",\"redacted\":[{}]", inside.join(",")).unwrap();
+            }
+            if end == data.len() {
+                text.extend_from_slice(b",\"partial\":true");
+            }
+            text.push(b'}');
+            if let Some(t) = t {
+                text.pop();
+                write!(text, ",\"t\":{t}}}").unwrap();
+            }
+            out.extend_from_slice(
+                crate::safe::json(std::str::from_utf8(&text).unwrap()).as_bytes(),
+            );
+            out.push(b'\n');
+            at = end + 1;
+        }
+        out
+    }
+
+    fn log(node: &str, data: &[u8], redacted: Vec<std::ops::Range<usize>>) -> Event {
+        Event::NodeLog {
+            node: node.into(),
+            attempt: 3,
+            stream: Stream::Stderr,
+            data: data.to_vec(),
+            redacted,
+        }
+    }
+
+    #[test]
+    fn log_batches_are_written_as_serde_and_safe_json_wrote_them() {
+        let cases = [
+            log("svc", b"", vec![]),
+            log("svc", b"\n", vec![]),
+            log("svc", b"one *** two\nthree\nfour ***", vec![4..7, 23..26]),
+            log("svc", b"plain line\nanother one\n", vec![]),
+            log(
+                "we\"ird\u{202e}",
+                b"q\"uote\\ \x1b[31m\x7f\r\n\t\x00\x08\x0c\n",
+                vec![],
+            ),
+            log(
+                "svc",
+                "c1 \u{9b}2J bidi \u{2066}x\u{2069} tag \u{e0041} é 日本 👩‍💻\n".as_bytes(),
+                vec![],
+            ),
+            // Not UTF-8: written as `text_safe` makes it (U+FFFD, the marker moved).
+            log(
+                "svc",
+                b"bad \xff\xfe *** end\nok\n",
+                std::iter::once(9..12).collect(),
+            ),
+            log("svc", b"a\n\n\nb", vec![]),
+        ];
+        for e in &cases {
+            let mut out = Vec::new();
+            write_logged(&mut out, e, 77).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&reference_logged(e, 77)),
+                "{e:?}"
+            );
+            for t in [None, Some(5)] {
+                let mut out = Vec::new();
+                write_json(&mut out, e, t).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&reference_json(e, t)),
+                    "{e:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn any_log_batch_is_written_as_before(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(&b"\n\n\n\"\\\t*ab"[..]),
+                ],
+                0..120,
+            ),
+            node in "\\PC{1,6}",
+            t in proptest::prelude::any::<u64>(),
+        ) {
+            // Markers as the redactor writes them: `***` runs within lines.
+            let mut redacted = Vec::new();
+            let mut at = 0;
+            while let Some(k) = memchr::memmem::find(&data[at..], b"***") {
+                redacted.push(at + k..at + k + 3);
+                at += k + 3;
+            }
+            let e = log(&node, &data, redacted);
+            let mut out = Vec::new();
+            write_logged(&mut out, &e, t).unwrap();
+            proptest::prop_assert_eq!(&out, &reference_logged(&e, t));
+            let mut out = Vec::new();
+            write_json(&mut out, &e, Some(t)).unwrap();
+            proptest::prop_assert_eq!(&out, &reference_json(&e, Some(t)));
+        }
     }
 
     #[test]

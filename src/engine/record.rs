@@ -432,7 +432,8 @@ impl Record {
         let path = self.dir.join(log_file_name(node));
         let file = create_private(&path).map_err(io_err(&path))?;
         Ok(NodeLog {
-            out: BufWriter::with_capacity(128 * 1024, file),
+            out: BufWriter::with_capacity(8 * 1024, file),
+            batch: Vec::new(),
         })
     }
 }
@@ -458,28 +459,48 @@ pub fn log_file_name(node: &str) -> String {
 /// A node's log file: redacted lines, each as `<rfc3339> <stdout|stderr> <line>`.
 pub(crate) struct NodeLog {
     out: BufWriter<File>,
+    /// A batch as written (kept: one allocation for the node's whole output).
+    batch: Vec<u8>,
 }
 
 impl NodeLog {
-    /// Writes a batch of whole lines (as in `Event::NodeLog`) stamped with `at`; flushed, so a
-    /// `wfop logs --follow` elsewhere sees it at once.
+    /// Writes a batch of whole lines (as in `Event::NodeLog`) stamped with `at`, in one write;
+    /// flushed, so a `wfop logs --follow` elsewhere sees it at once.
     pub fn write_lines(&mut self, at: SystemTime, stream: Stream, data: &[u8]) -> io::Result<()> {
-        let mut prefix = clock::rfc3339(at).into_bytes();
-        prefix.push(b' ');
-        prefix.extend_from_slice(stream.as_str().as_bytes());
-        prefix.push(b' ');
-        for line in lines(data) {
-            self.out.write_all(&prefix)?;
-            self.out.write_all(line)?;
-            self.out.write_all(b"\n")?;
-        }
-        self.out.flush()
+        let mut prefix = [0u8; 40];
+        let n = {
+            let mut w = &mut prefix[..];
+            write!(w, "{} {} ", clock::rfc3339(at), stream.as_str())?;
+            40 - w.len()
+        };
+        prefixed_lines(&mut self.batch, &prefix[..n], data);
+        self.out.flush()?;
+        let r = self.out.get_mut().write_all(&self.batch);
+        self.batch.clear();
+        r
     }
 
     /// A line written by wfop itself about the node (e.g. why it failed).
     pub fn note(&mut self, at: SystemTime, text: &str) -> io::Result<()> {
         writeln!(self.out, "{} wfop {text}", clock::rfc3339(at))?;
         self.out.flush()
+    }
+}
+
+/// Appends each line of `data` ([`lines`]) to `out` after `prefix`, each ending in `\n`.
+pub fn prefixed_lines(out: &mut Vec<u8>, prefix: &[u8], data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    // A guess (lines of 64 bytes); callers keep `out` from batch to batch, so it rarely grows.
+    out.reserve(body.len() + (body.len() / 64 + 1) * (prefix.len() + 1));
+    let mut at = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(&body[at..end]);
+        out.push(b'\n');
+        at = end + 1;
     }
 }
 
@@ -491,6 +512,8 @@ pub const EVENTS: &str = "events.jsonl";
 /// The run's event log (`EVENTS`), written by the engine's event thread for every run.
 pub(crate) struct EventLog {
     out: BufWriter<File>,
+    /// One event as written (kept: log batches are written into it, not allocated each).
+    line: Vec<u8>,
 }
 
 impl EventLog {
@@ -498,12 +521,15 @@ impl EventLog {
         let file = create_private(&run_dir.join(EVENTS))?;
         Ok(EventLog {
             out: BufWriter::with_capacity(64 * 1024, file),
+            line: Vec::new(),
         })
     }
 
     /// Appends `e` (whole lines; call [`EventLog::flush`] before telling anyone).
     pub fn write(&mut self, e: &super::Event, t_ms: u64) -> io::Result<()> {
-        super::event::write_logged(&mut self.out, e, t_ms)
+        self.line.clear();
+        super::event::logged_line(&mut self.line, e, t_ms)?;
+        self.out.write_all(&self.line)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -661,6 +687,34 @@ mod tests {
         assert_eq!(v, vec![&b"a"[..], b"", b"b"]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"\n").collect::<Vec<_>>(), vec![&b""[..]]);
+    }
+
+    #[test]
+    fn prefixed_lines_are_the_lines_of_a_batch_each_after_its_prefix() {
+        for data in [
+            &b""[..],
+            b"\n",
+            b"\n\n",
+            b"a",
+            b"a\nb\n",
+            b"a\n\nb",
+            b"one\ntwo\nthree",
+        ] {
+            let mut want = Vec::new();
+            for l in lines(data) {
+                want.extend_from_slice(b"P> ");
+                want.extend_from_slice(l);
+                want.push(b'\n');
+            }
+            let mut got = b"kept".to_vec();
+            prefixed_lines(&mut got, b"P> ", data);
+            assert_eq!(got[..4], b"kept"[..]);
+            assert_eq!(
+                String::from_utf8_lossy(&got[4..]),
+                String::from_utf8_lossy(&want),
+                "{data:?}"
+            );
+        }
     }
 
     fn doc(pid: u32, pid_start: Option<u64>) -> RunDoc {

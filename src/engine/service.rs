@@ -46,8 +46,15 @@ const INPUT_FILE: &str = "input.json";
 /// Names the descriptor a Python service reads its secrets from (never set when it has none).
 pub(crate) const SECRETS_FD_VAR: &str = "WFOP_SECRETS_FD";
 
-/// Bytes read from a pipe at once; also the longest line kept whole.
+/// Most bytes read from a pipe at once (one `NodeLog` batch, give or take a partial line).
 const READ_CHUNK: usize = 64 * 1024;
+/// A read this long found a pipe of the default size full: the service writes faster than it
+/// is read, and its pipe is enlarged to [`PIPE_SIZE`].
+const PIPE_FULL: usize = 64 * 1024;
+/// What a chatty service's pipe holds once enlarged: the service blocks and is woken less
+/// often, and each read takes more at once (a quarter of Linux's unprivileged maximum, so that
+/// many chatty services at once stay well inside the user's pipe quota).
+const PIPE_SIZE: usize = 256 * 1024;
 /// A line longer than this is passed on in pieces.
 const MAX_LINE: usize = 256 * 1024;
 /// Largest `output.json` / `output.txt` read.
@@ -335,24 +342,15 @@ pub(crate) async fn run_service(
     let stderr_tail = Arc::new(Mutex::new(Tail::default()));
     let tty_stream = reader.is_some();
     let readers: Vec<_> = [
-        reader.map(|r| {
-            (
-                Stream::Stdout,
-                Box::new(r) as Box<dyn AsyncRead + Send + Unpin>,
-            )
-        }),
-        child.stdout.take().map(|p| {
-            (
-                Stream::Stdout,
-                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
-            )
-        }),
-        child.stderr.take().map(|p| {
-            (
-                Stream::Stderr,
-                Box::new(p) as Box<dyn AsyncRead + Send + Unpin>,
-            )
-        }),
+        reader.map(|r| (Stream::Stdout, Box::new(r) as Box<dyn Output>)),
+        child
+            .stdout
+            .take()
+            .map(|p| (Stream::Stdout, Box::new(p) as Box<dyn Output>)),
+        child
+            .stderr
+            .take()
+            .map(|p| (Stream::Stderr, Box::new(p) as Box<dyn Output>)),
     ]
     .into_iter()
     .flatten()
@@ -751,10 +749,37 @@ impl Drop for Pump {
     }
 }
 
+/// A service's output as a pump reads it: a pipe, or a pseudo-terminal's master.
+trait Output: AsyncRead + Send + Unpin {
+    /// Lets the pipe hold [`PIPE_SIZE`] bytes (best effort: the user's pipe quota may refuse).
+    fn enlarge(&self) {}
+}
+
+impl Output for super::pty::Reader {}
+
+impl Output for tokio::process::ChildStdout {
+    fn enlarge(&self) {
+        enlarge_pipe(self);
+    }
+}
+
+impl Output for tokio::process::ChildStderr {
+    fn enlarge(&self) {
+        enlarge_pipe(self);
+    }
+}
+
+fn enlarge_pipe(pipe: &impl std::os::fd::AsFd) {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
+    #[cfg(not(target_os = "linux"))]
+    let _ = pipe;
+}
+
 /// Reads one pipe through its own stream redactor; passes on whole lines in batches. Ends at
 /// the pipe's end of file or when `stop` fires (the pipe is closed then).
 async fn pump(
-    mut pipe: Box<dyn AsyncRead + Send + Unpin>,
+    mut pipe: Box<dyn Output>,
     (stream, node, attempt): (Stream, Arc<str>, u32),
     mut redactor: StreamRedactor,
     events: mpsc::Sender<Event>,
@@ -768,6 +793,7 @@ async fn pump(
     let mut marks: Vec<Range<usize>> = Vec::new();
     let mut log_ok = true;
     let mut warned = false;
+    let mut enlarged = false;
     loop {
         let read = tokio::select! {
             r = pipe.read(&mut buf) => r,
@@ -779,6 +805,10 @@ async fn pump(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
+        if n >= PIPE_FULL && !enlarged {
+            enlarged = true;
+            pipe.enlarge();
+        }
         redactor.push_marked(&buf[..n], &mut pending, &mut marks);
         if redactor.dropped_after_purge() > 0 && !warned {
             warned = true;
@@ -839,16 +869,34 @@ fn take_lines(pending: &mut Vec<u8>, marks: &mut Vec<Range<usize>>, at_end: bool
     }
     let cut = if at_end {
         pending.len()
-    } else if pending.len() >= MAX_LINE {
-        // A piece of a long line: cut before a character that is not complete yet, so every
-        // piece is whole UTF-8 (when the line is) and no character is split between events.
-        // (The redactor writes a marker whole, so no marker is cut either.)
-        utf8_cut(pending)
     } else {
-        memrchr_newline(pending)? + 1
+        let first = memchr::memchr(b'\n', pending).unwrap_or(pending.len());
+        if first >= MAX_LINE {
+            // A piece of a long line: cut before a character that is not complete yet, so
+            // every piece is whole UTF-8 (when the line is) and no character is split between
+            // events. (The redactor writes a marker whole, so no marker is cut either.)
+            utf8_cut(pending)
+        } else {
+            // Whole lines (a read may be as long as a long line: its short lines stay whole).
+            memrchr_newline(pending)? + 1
+        }
     };
-    let rest = pending.split_off(cut);
-    let data = std::mem::replace(pending, rest);
+    let data = if cut < READ_CHUNK / 4 {
+        // A small batch (a service that is not flooding): copied out, the buffer stays.
+        let data = pending[..cut].to_vec();
+        pending.drain(..cut);
+        data
+    } else {
+        // A large one keeps the buffer (trimmed to it: queued events hold no spare room); what
+        // stays (a partial line) goes to a new buffer that holds a whole read, so that the
+        // next batch is not built by growing it step by step.
+        let mut rest = Vec::with_capacity(READ_CHUNK + (pending.len() - cut) + 4096);
+        rest.extend_from_slice(&pending[cut..]);
+        pending.truncate(cut);
+        let mut data = std::mem::replace(pending, rest);
+        data.shrink_to_fit();
+        data
+    };
     let n = marks.partition_point(|m| m.end <= cut);
     let later: Vec<Range<usize>> = marks
         .drain(n..)
@@ -1451,6 +1499,19 @@ mod tests {
         assert!(take(&mut p, false).is_none());
         assert_eq!(take(&mut p, true).unwrap(), b"c");
         assert!(take(&mut p, true).is_none());
+    }
+
+    /// A read as long as a long line, full of short lines: whole lines, never a line cut.
+    #[test]
+    fn a_large_read_of_short_lines_is_cut_after_its_last_whole_line() {
+        let line = b"2024-06-28T15:30:12Z INFO worker-3 processed shot batch 4711 of 9000\n";
+        let mut p: Vec<u8> = line.iter().copied().cycle().take(MAX_LINE + 1000).collect();
+        let whole = p.len() - p.len() % line.len();
+        let mut marks = Vec::new();
+        let b = take_lines(&mut p, &mut marks, false).expect("a batch");
+        assert_eq!(b.data.len(), whole);
+        assert_eq!(p.len() + whole, MAX_LINE + 1000);
+        assert!(line.starts_with(&p), "the rest is the start of a line");
     }
 
     #[test]

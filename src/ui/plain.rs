@@ -22,18 +22,42 @@ pub enum Mode {
 /// output quietly; the run goes on.
 pub fn sink<W: Write + Send + 'static>(mode: Mode, out: W) -> impl FnMut(Event) + Send + 'static {
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+    // A log batch as shown (kept: one allocation for the run's whole output).
+    let mut batch = Vec::new();
     let mut broken = false;
     move |e: Event| {
         if broken {
             return;
         }
-        let r = match mode {
-            Mode::Plain => write_plain(&mut out, &e),
-            Mode::Json => write_json(&mut out, &e),
+        let r = match (mode, &e) {
+            (Mode::Plain, Event::NodeLog { node, data, .. }) => {
+                batch.clear();
+                plain_log(&mut batch, node, data);
+                // Already one large write: past the buffer, not through it.
+                out.flush().and_then(|()| out.get_mut().write_all(&batch))
+            }
+            (Mode::Plain, _) => write_plain(&mut out, &e),
+            (Mode::Json, _) => write_json(&mut out, &e),
         };
         if r.and_then(|_| out.flush()).is_err() {
             broken = true;
         }
+    }
+}
+
+/// A log batch as `--plain` shows it: `[node-id] line` per line, each line through
+/// `safe::line`. A batch of plain lines (printable ASCII and tabs: what `safe::line` leaves as
+/// it is; the common case) is copied line by line without looking at each.
+fn plain_log(out: &mut Vec<u8>, node: &str, data: &[u8]) {
+    let prefix = format!("[{}] ", safe::line(node));
+    if safe::is_plain_lines(data) {
+        record::prefixed_lines(out, prefix.as_bytes(), data);
+        return;
+    }
+    for line in record::lines(data) {
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(safe::line(line).as_bytes());
+        out.push(b'\n');
     }
 }
 
@@ -110,12 +134,9 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
             }
         }
         Event::NodeLog { node, data, .. } => {
-            for line in record::lines(data) {
-                write!(out, "[{}] ", safe::line(&**node))?;
-                safe::write_line(out, line)?;
-                writeln!(out)?;
-            }
-            Ok(())
+            let mut shown = Vec::new();
+            plain_log(&mut shown, node, data);
+            out.write_all(&shown)
         }
         Event::NodeFinished {
             node,
@@ -502,6 +523,61 @@ mod tests {
 
     use crate::engine::{Inputs, ShownVars};
     use crate::secrets::Redactor;
+
+    /// `--plain`'s log lines as they were written before issue 16, line by line.
+    fn reference_plain(node: &str, data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = Vec::new();
+        for line in crate::engine::record::lines(data) {
+            write!(out, "[{}] ", crate::safe::line(node)).unwrap();
+            crate::safe::write_line(&mut out, line).unwrap();
+            writeln!(out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn log_batches_show_as_they_did_line_by_line() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"\n",
+            b"plain\tline\nand another\n",
+            b"no newline at the end",
+            b"a\n\n\nb\n",
+            b"esc \x1b[2J and del \x7f\ncr\r\n",
+            "c1 \u{9b} bidi \u{202e} \u{e0041} é 日本\n".as_bytes(),
+            b"not utf-8 \xff\xfe\nok\n",
+            b"0123456789abcdef0123456789abcdef\x00",
+        ];
+        for data in cases {
+            for node in ["svc", "we\u{202e}ird\n"] {
+                let mut got = Vec::new();
+                super::plain_log(&mut got, node, data);
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&reference_plain(node, data)),
+                    "{data:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_log_batch_shows_as_it_did(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(&b"\n\n\tab c"[..]),
+                ],
+                0..100,
+            ),
+        ) {
+            let mut got = Vec::new();
+            super::plain_log(&mut got, "n", &data);
+            proptest::prop_assert_eq!(got, reference_plain("n", &data));
+        }
+    }
 
     #[test]
     fn outputs_are_the_variables_the_run_produced_cut_short() {
