@@ -31,8 +31,3 @@ left() { LC_ALL=C grep -c 'auth: Basic [A-Za-z0-9+/=]\{12\}' "$1" || true; }
 printf 'base64-encoded secrets left readable: wfop %s, sed %s\n' \
     "$(left "$dir/output.wfop.log")" "$(left "$dir/output.sed.log")"
 
-# Issue 16: the redactor's throughput against the number of secrets (1, 20, 200, 500 secrets of
-# the shapes above, every value distinct, all derived needles), 128 MiB, one core, best of 3,
-# in MiB per CPU second of the redacting thread (wall-clock alongside), with the copy-only
-# stream (no secret) of the same input as the reference.
-WFOP_BENCH_SCALE=1 cargo bench --quiet --bench redact 2>/dev/null

@@ -1,12 +1,11 @@
 #!/bin/sh
 # Throughput figures for `wfop run` (not a test; run by hand, release build):
-#   1. ~300 MB of short log lines (88 bytes) through `wfop run --plain > /dev/null`, against the
+#   ~300 MB of short log lines (88 bytes) through `wfop run --plain > /dev/null`, against the
 #      raw pipe `service | cat > /dev/null` (the practical limit), interleaved ROUNDS times: each
 #      round's MB/s and CPU-seconds (wfop's whole process tree, the service included, against
 #      the whole pipe), then the range of the ratio wfop/raw; with BEFORE=path/to/old/wfop, an
 #      older binary runs in the same rounds (its ratio beside this one's);
-#   2. wfop's own overhead per node on a 200-node fan-out of trivial services, against
-#      spawning the same service 200 times from a shell.
+# (wfop's cost per node on a fan-out is benches/fanout.sh.)
 # Usage: [ROUNDS=3] [BEFORE=/tmp/wfop-old] benches/throughput.sh [BYTES]   (default 300000000)
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,20 +62,3 @@ range() { echo "$@" | tr ' ' '\n' | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1
 echo "wfop run --plain > /dev/null (record included) / raw pipe, short lines: ratio $(range $ratios) (MB/s against MB/s, each round)"
 [ -z "$BEFORE" ] || echo "the same with $BEFORE: ratio $(range $before_ratios)"
 
-# 200-node fan-out of `true`.
-N=200
-{
-  printf '{ "name": "fanout", "nodes": [ { "id": "start", "type": "start" }, { "id": "end", "type": "end" }'
-  i=0; while [ $i -lt $N ]; do printf ', { "id": "n%d", "type": "service", "run": { "command": ["true"] } }' $i; i=$((i+1)); done
-  printf '], "edges": ['
-  i=0; while [ $i -lt $N ]; do [ $i -gt 0 ] && printf ','; printf '{ "from": "start", "to": "n%d" }, { "from": "n%d", "to": "end" }' $i $i; i=$((i+1)); done
-  printf '] }\n'
-} > "$TMP/fanout.json"
-s=$(now); i=0; while [ $i -lt $N ]; do true_bin=$(command -v true); "$true_bin"; i=$((i+1)); done; e=$(now)
-spawn=$(awk -v s="$s" -v e="$e" -v n=$N 'BEGIN { printf "%.3f", (e - s) / n * 1000 }')
-echo "spawn of /bin/true from sh, sequential:       $spawn ms per process"
-for P in 1 2; do
-  s=$(now); "$WFOP" run "$TMP/fanout.json" --plain --max-parallel $P --state-dir "$TMP/state" > /dev/null; e=$(now)
-  per=$(awk -v s="$s" -v e="$e" -v n=$N 'BEGIN { printf "%.3f", (e - s) / n * 1000 }')
-  echo "wfop 200-node fan-out, --max-parallel $P:       $per ms per node (whole run / 200)"
-done

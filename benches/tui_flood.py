@@ -21,6 +21,11 @@ Usage: benches/tui_flood.py [SECONDS] [host|in-process|attach] [--list] [--filte
        (needs tmux; builds release, or measures the binary named by WFOP_BIN)
 """
 import json, os, shlex, subprocess, sys, tempfile, time
+import signal
+
+# `timeout` or Ctrl-C: leave through the `finally` below, which ends the tmux server (and
+# the wfop in it).
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 ARGS = sys.argv[1:]
 LIST = "--list" in ARGS

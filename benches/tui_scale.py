@@ -14,6 +14,11 @@ Usage: benches/tui_scale.py [N] [layered|fanout|chain] [WFOP]
        in-process (`--stop-on-hangup`), so ending the tmux server ends it.
 """
 import json, os, re, shlex, subprocess, sys, tempfile, time
+import signal
+
+# `timeout` or Ctrl-C: leave through the `finally` below, which ends the tmux server (and
+# the wfop in it).
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 SHAPE = sys.argv[2] if len(sys.argv) > 2 else "layered"
