@@ -105,11 +105,15 @@ fn operator_types_to_a_tty_service(flags: &[&str]) {
     );
     t.keys("q");
     let start = std::time::Instant::now();
-    while !case.path().join("exit").exists() {
+    // The shell creates `exit` before it writes the status into it: wait for the whole line.
+    let code = loop {
+        let code = std::fs::read_to_string(case.path().join("exit")).unwrap_or_default();
+        if code.ends_with('\n') {
+            break code;
+        }
         assert!(start.elapsed() < tmux::GIVE_UP, "wfop did not exit");
         std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let code = std::fs::read_to_string(case.path().join("exit")).unwrap_or_default();
+    };
     assert_eq!(code.trim(), "0");
     let pane = std::fs::read(&bytes).expect("pane bytes");
     assert!(
