@@ -57,8 +57,8 @@ summary() { # tag, label
 }
 summary spawn "spawn of /bin/true from sh (the reference)"
 for P in 1 2; do
-  [ -n "$OLD" ] && summary "old-p$P" "$(basename "$OLD") --max-parallel $P"
-  summary "new-p$P" "wfop --max-parallel $P"
+  [ -n "$OLD" ] && summary "old-p$P" "older binary (old), --max-parallel $P"
+  summary "new-p$P" "this build (new), --max-parallel $P"
 done
 # Beyond the spawn: each round's fan-out minus the spawn measured just before it.
 echo "beyond the spawn, per round (min / median / max, ms):"
