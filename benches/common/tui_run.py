@@ -1,7 +1,7 @@
 """What the TUI benchmarks share (benches/memory.py, benches/tui_mapping.py): the wfop binary to
 measure, issue 10's large input, a service that floods its log, and wfop's TUI run in a tmux
 pane until its screen says the run ended."""
-import contextlib, json, os, shlex, subprocess, sys, time
+import contextlib, itertools, json, os, shlex, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -44,12 +44,20 @@ def workflow(service_id, command, mapped):
             "edges": [{"from": "start", "to": service_id}, {"from": service_id, "to": "end"}]}
 
 
+_RUNS = itertools.count()
+
+
 @contextlib.contextmanager
 def tui_run(tmp, wfop, args, sock):
     """Runs `wfop run ARGS` in its TUI in a 120x40 tmux pane (on server `sock`) in `tmp`, and
     waits until the screen says the run ended. Yields (pid of wfop, the screen, the wall time
     from the start to that screen); wfop is still there, for /proc/<pid> to be read. Then quits
     it and ends the tmux server."""
+    # A server of its own per run: a `kill-server` returns before the server is gone, and a
+    # next run on the same socket could start in the dying server (and wait for a screen
+    # that never comes).
+    sock = f"{sock}-{next(_RUNS)}"
+
     def tmux(*a):
         return subprocess.run(["tmux", "-L", sock, *a], capture_output=True, text=True,
                               env={k: v for k, v in os.environ.items() if k != "TMUX"}).stdout
