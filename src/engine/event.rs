@@ -336,6 +336,10 @@ impl Event {
 /// object per read of a service's output, not per line (what `--json` writes for scripts is
 /// made from it by `wfop attach --json`).
 pub fn write_logged(out: &mut impl Write, e: &Event, t: u64) -> io::Result<()> {
+    if !matches!(e, Event::NodeLog { .. }) {
+        // As `logged_line` writes it, without a copy of a large event (the run's inputs).
+        return write_json(out, e, Some(t));
+    }
     let mut line = Vec::new();
     logged_line(&mut line, e, t)?;
     out.write_all(&line)

@@ -510,6 +510,10 @@ pub fn prefixed_lines(out: &mut Vec<u8>, prefix: &[u8], data: &[u8]) {
 pub const EVENTS: &str = "events.jsonl";
 
 /// The run's event log (`EVENTS`), written by the engine's event thread for every run.
+/// The most an event log keeps of its line buffer between log batches (a 64 KiB read, escaped,
+/// fits).
+const KEEP_LINE: usize = 1 << 20;
+
 pub(crate) struct EventLog {
     out: BufWriter<File>,
     /// One event as written (kept: log batches are written into it, not allocated each).
@@ -527,9 +531,18 @@ impl EventLog {
 
     /// Appends `e` (whole lines; call [`EventLog::flush`] before telling anyone).
     pub fn write(&mut self, e: &super::Event, t_ms: u64) -> io::Result<()> {
+        if !matches!(e, super::Event::NodeLog { .. }) {
+            // Written as it is serialized: a large event (the run's inputs in `run_started`)
+            // is not copied into `line` as well.
+            return super::event::write_logged(&mut self.out, e, t_ms);
+        }
         self.line.clear();
         super::event::logged_line(&mut self.line, e, t_ms)?;
-        self.out.write_all(&self.line)
+        self.out.write_all(&self.line)?;
+        if self.line.capacity() > KEEP_LINE {
+            self.line = Vec::new();
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
