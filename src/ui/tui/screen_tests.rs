@@ -2085,12 +2085,22 @@ fn an_unselected_gateways_rows_wait_until_it_is_selected() {
     edge(&mut app, "merge", "fork");
     edge(&mut app, "fork", "report");
     edge(&mut app, "fork", "archive");
-    assert_eq!(app.recomputed.rows, before, "no rows computed for an unselected gateway");
+    assert_eq!(
+        app.recomputed.rows, before,
+        "no rows computed for an unselected gateway"
+    );
     assert_eq!(app.mapping_rows_of(fork), before_rows.as_slice());
     select(&mut app, "fork");
-    assert_eq!(app.recomputed.rows, before + 1, "the fork's rows computed once, when shown");
+    assert_eq!(
+        app.recomputed.rows,
+        before + 1,
+        "the fork's rows computed once, when shown"
+    );
     let shown = app.mapping_rows().to_vec();
-    assert_ne!(shown, before_rows, "the edges taken show in the fork's rows");
+    assert_ne!(
+        shown, before_rows,
+        "the edges taken show in the fork's rows"
+    );
     // The same as computing every row afresh.
     app.refresh_rows();
     assert_eq!(app.mapping_rows(), shown.as_slice());
