@@ -501,7 +501,17 @@ pub fn timer_wait(node: &Node) -> Option<String> {
 /// numbered on from `wf.edges.len()` in node and file order. Edges naming an unknown node are
 /// left out (their numbers are not reused).
 pub fn graph_edges(wf: &Workflow) -> Vec<(usize, usize, usize)> {
-    // One map, not a scan of the nodes per edge (10 000 nodes: 2·10⁸ comparisons).
+    edge_ends(wf)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, (from, to))| Some((k, from?, to?)))
+        .collect()
+}
+
+/// The ends of every edge as [`graph_edges`] numbers them (edges, then error paths), as node
+/// indexes, `None` for an id no node has: one map, not a scan of the nodes per edge (10 000
+/// nodes: 2·10⁸ comparisons).
+pub fn edge_ends(wf: &Workflow) -> Vec<(Option<usize>, Option<usize>)> {
     let by_id = wf.index_by_id();
     let index = |id: &str| by_id.get(id).copied();
     let paths = wf
@@ -511,10 +521,8 @@ pub fn graph_edges(wf: &Workflow) -> Vec<(usize, usize, usize)> {
         .flat_map(|(i, n)| n.errors.iter().map(move |p| (i, p.to.as_str())));
     wf.edges
         .iter()
-        .map(|e| (index(&e.from), e.to.as_str()))
-        .chain(paths.map(|(i, to)| (Some(i), to)))
-        .enumerate()
-        .filter_map(|(k, (from, to))| Some((k, from?, index(to)?)))
+        .map(|e| (index(&e.from), index(&e.to)))
+        .chain(paths.map(|(i, to)| (Some(i), index(to))))
         .collect()
 }
 

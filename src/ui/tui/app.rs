@@ -402,19 +402,7 @@ impl App {
             .into_iter()
             .map(|(id, i)| (id.to_string(), i))
             .collect();
-        let edge_ends = {
-            let at = |id: &str| by_id.get(id).copied();
-            let paths = wf
-                .nodes
-                .iter()
-                .enumerate()
-                .flat_map(|(i, n)| n.errors.iter().map(move |p| (i, p.to.as_str())));
-            wf.edges
-                .iter()
-                .map(|e| (at(&e.from), at(&e.to)))
-                .chain(paths.map(|(i, to)| (Some(i), at(to))))
-                .collect()
-        };
+        let edge_ends = crate::ui::graph::edge_ends(&wf);
         let selected = wf
             .nodes
             .iter()
