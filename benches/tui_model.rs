@@ -251,26 +251,31 @@ fn bench_many(c: &mut Criterion) {
         let mut next = PARALLEL;
         g.bench_function(format!("worker_done_next_starts_{n}"), |b| {
             b.iter(|| {
-                let done = format!("w{:05}", (next - PARALLEL) % n);
-                app::update(
-                    &mut app,
-                    AppEvent::Engine(Event::NodeFinished {
-                        node: Arc::from(done.as_str()),
-                        status: wfop::engine::NodeOutcome::Succeeded,
-                        duration_ms: 1_000,
-                        exit_code: Some(0),
-                        signal: None,
-                        reason: None,
-                        attempt: 1,
-                        error_code: None,
-                    }),
-                );
-                start(&mut app, &format!("w{:05}", next % n));
+                worker_done_next_starts(&mut app, n, next);
                 next += 1;
             })
         });
     }
     g.finish();
+}
+
+/// Worker `next - PARALLEL` (of `n`, in a cycle) ends and worker `next` starts.
+fn worker_done_next_starts(app: &mut App, n: usize, next: usize) {
+    let done = format!("w{:05}", (next - PARALLEL) % n);
+    app::update(
+        app,
+        AppEvent::Engine(Event::NodeFinished {
+            node: Arc::from(done.as_str()),
+            status: wfop::engine::NodeOutcome::Succeeded,
+            duration_ms: 1_000,
+            exit_code: Some(0),
+            signal: None,
+            reason: None,
+            attempt: 1,
+            error_code: None,
+        }),
+    );
+    start(app, &format!("w{:05}", next % n));
 }
 
 /// Issue 16 §5: the same forks in the graph view (120×40): one frame, a tick (spinners and
@@ -299,21 +304,7 @@ fn bench_graph(c: &mut Criterion) {
         let mut next = PARALLEL;
         g.bench_function(format!("worker_done_next_starts_{n}"), |b| {
             b.iter(|| {
-                let done = format!("w{:05}", (next - PARALLEL) % n);
-                app::update(
-                    &mut app,
-                    AppEvent::Engine(Event::NodeFinished {
-                        node: Arc::from(done.as_str()),
-                        status: wfop::engine::NodeOutcome::Succeeded,
-                        duration_ms: 1_000,
-                        exit_code: Some(0),
-                        signal: None,
-                        reason: None,
-                        attempt: 1,
-                        error_code: None,
-                    }),
-                );
-                start(&mut app, &format!("w{:05}", next % n));
+                worker_done_next_starts(&mut app, n, next);
                 next += 1;
             })
         });

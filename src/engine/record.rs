@@ -509,11 +509,11 @@ pub fn prefixed_lines(out: &mut Vec<u8>, prefix: &[u8], data: &[u8]) {
 /// `lines` (`event::write_logged`): what `wfop attach` replays and the run host serves.
 pub const EVENTS: &str = "events.jsonl";
 
-/// The run's event log (`EVENTS`), written by the engine's event thread for every run.
 /// The most an event log keeps of its line buffer between log batches (a 64 KiB read, escaped,
 /// fits).
 const KEEP_LINE: usize = 1 << 20;
 
+/// The run's event log (`EVENTS`), written by the engine's event thread for every run.
 pub(crate) struct EventLog {
     out: BufWriter<File>,
     /// One event as written (kept: log batches are written into it, not allocated each).
