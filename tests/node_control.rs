@@ -734,17 +734,22 @@ fn in_the_tui_r_restarts_the_selected_service_and_x_stops_it_as_cancelled() {
     let mut seen = Vec::new();
     t.wait_for(&mut seen, "the first attempt", |s| s.contains("up 1"));
     // The graph pane has the focus, and the first service is selected.
-    t.keys("R");
+    t.keys_taken(&mut seen, "R", "the restart", |s| {
+        let s = plain(s);
+        s.contains("restarting") || s.contains("up 2")
+    });
     t.wait_for(&mut seen, "the second attempt", |s| {
         let s = plain(s);
         s.contains("up 2") && s.contains("attempt 2") && !s.contains("restarted by")
     });
-    t.keys("x");
-    t.wait_for(&mut seen, "the stop dialog", |s| {
+    t.keys_taken(&mut seen, "x", "the stop dialog", |s| {
         let s = plain(s);
         s.contains("f failed") && s.contains("c cancelled")
     });
-    t.keys("c");
+    t.keys_taken(&mut seen, "c", "the stop", |s| {
+        let s = plain(s);
+        s.contains("stopping") || s.contains("cancelled in")
+    });
     let end = plain(&t.wait_for(&mut seen, "the run's end", |s| {
         plain(s).contains("cancelled in")
     }));
