@@ -121,8 +121,22 @@ pub enum Event {
         attempt: u32,
         run_id: String,
     },
-    /// A step started an attempt: a service was spawned (`pid`), or a timer began to wait
-    /// (`pid` null; `TimerStarted` follows).
+    /// A service attempt was handed to a cluster scheduler (`wfop run --executor slurm`,
+    /// docs/executors.md) and waits there for its turn: `NodeStarted` follows when it runs on
+    /// a compute node, and its `timeout` counts from then. Sent again when the scheduler's job
+    /// id (`job`: `<job>` or `<job>.<step>`) becomes known.
+    NodeQueued {
+        node: Arc<str>,
+        #[serde(flatten)]
+        attempt: Attempt,
+        /// The executor that queued it (`slurm`).
+        executor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<String>,
+    },
+    /// A step started an attempt: a service was spawned (`pid`; null for a service on a
+    /// cluster, which runs elsewhere), or a timer began to wait (`pid` null; `TimerStarted`
+    /// follows).
     NodeStarted {
         node: Arc<str>,
         #[serde(flatten)]

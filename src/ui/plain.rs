@@ -133,6 +133,26 @@ fn write_plain(out: &mut impl Write, e: &Event) -> io::Result<()> {
                 ),
             }
         }
+        Event::NodeQueued {
+            node,
+            executor,
+            job,
+            ..
+        } => match job {
+            Some(j) => writeln!(
+                out,
+                "wfop: {} queued ({} job {})",
+                safe::line(&**node),
+                safe::line(executor),
+                safe::line(j)
+            ),
+            None => writeln!(
+                out,
+                "wfop: {} queued ({})",
+                safe::line(&**node),
+                safe::line(executor)
+            ),
+        },
         Event::NodeLog { node, data, .. } => {
             let mut shown = Vec::new();
             plain_log(&mut shown, node, data);

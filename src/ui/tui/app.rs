@@ -1710,6 +1710,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 app.dirty.texts = true;
             }
         }
+        Event::NodeQueued { .. } => {}
         Event::NodeStopping {
             node, kill_in_ms, ..
         } => {
