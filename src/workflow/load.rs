@@ -689,6 +689,7 @@ impl Loader {
             error_expression,
             tty,
             stdin_open,
+            executor: super::model::NodeExecutor::Run,
             unsupported: None,
             span: item.span.clone(),
         })

@@ -16,7 +16,8 @@ use crate::diag::{self, Diagnostic, ReadError, Sensitivity, SourceFile};
 
 pub use model::{
     BpmnOrigin, Condition, DEFAULT_MAX_ITERATIONS, DataPoolDecl, Edge, ErrorPath, Expression,
-    HubAuth, HubRun, MappingRow, Node, NodeKind, Retries, Run, Timer, Unsupported, Workflow,
+    HubAuth, HubRun, MappingRow, Node, NodeExecutor, NodeKind, Retries, Run, SlurmSettings, Timer,
+    Unsupported, Workflow,
 };
 pub use names::secret_env_name;
 

@@ -137,11 +137,58 @@ pub struct Node {
     /// `"stdin": "open"` / BPMN's `wfop.stdin`: a service without a terminal keeps its stdin
     /// open after its JSON input, for what the operator types (`C-d` closes it).
     pub stdin_open: bool,
+    /// `"executor"`: where the service runs (docs/executors.md); by default where the run
+    /// puts its services (`wfop run --executor`).
+    pub executor: NodeExecutor,
     /// Set when the node stands for a BPMN element wfop does not run (a user task, a message
     /// event, …): `graph` draws it, `check` reports it, `run` refuses the workflow.
     pub unsupported: Option<Unsupported>,
     /// The whole node object.
     pub span: Span,
+}
+
+/// A service node's `"executor"` (docs/executors.md).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum NodeExecutor {
+    /// Not given: the run's executor (`wfop run --executor`, local by default).
+    #[default]
+    Run,
+    /// `"executor": "local"`: a subprocess of wfop's host, whatever the run's executor.
+    Local,
+    /// `"executor": "slurm"` or `{ "slurm": { … } }`: a Slurm job step, with the run's Slurm
+    /// settings overridden by these.
+    Slurm(SlurmSettings),
+}
+
+/// Where and how a service runs on Slurm: the run's (`--partition`, `--account`, `--qos`,
+/// `--slurm-arg`) or a node's `"executor": { "slurm": { … } }`, which overrides the run's
+/// `partition`/`account`/`qos` and adds its `args` after the run's.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SlurmSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<String>,
+    /// More `srun`/`salloc` options, each one argument (`--gres=gpu:1`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// `"job": "own"`: a job of its own instead of a step in the run's allocation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_job: bool,
+}
+
+impl SlurmSettings {
+    /// Whether a node with these settings can run as a step in the run's allocation (made
+    /// with the run's settings): only when it asks for nothing the allocation does not have.
+    pub fn fits_allocation(&self) -> bool {
+        !self.own_job
+            && self.partition.is_none()
+            && self.account.is_none()
+            && self.qos.is_none()
+            && self.args.is_empty()
+    }
 }
 
 /// Why a node is not run: the BPMN element (`userTask`) and the reason, as `check` says it.
@@ -217,6 +264,7 @@ impl Node {
             error_expression: None,
             tty: false,
             stdin_open: false,
+            executor: NodeExecutor::Run,
             unsupported: None,
             span,
         }
