@@ -44,6 +44,66 @@ struct LoadArgs {
     services: Option<PathBuf>,
 }
 
+/// Where the services run (docs/executors.md).
+#[derive(clap::Args)]
+struct ExecutorArgs {
+    /// Where services run: `local` (subprocesses of wfop) or `slurm` (a Slurm job step each,
+    /// see docs/executors.md); a node's "executor" overrides it
+    #[arg(long, value_enum, default_value_t = ExecutorArg::Local)]
+    executor: ExecutorArg,
+    /// Slurm: the partition of the run's allocation and jobs
+    #[arg(long, value_name = "P")]
+    partition: Option<String>,
+    /// Slurm: the account charged
+    #[arg(long, value_name = "A")]
+    account: Option<String>,
+    /// Slurm: the quality of service
+    #[arg(long, value_name = "Q")]
+    qos: Option<String>,
+    /// Slurm: one more option for salloc (the run's allocation) or srun (a job of its own),
+    /// e.g. `--slurm-arg=--time=30`; repeatable
+    #[arg(long = "slurm-arg", value_name = "ARG", allow_hyphen_values = true)]
+    slurm_args: Vec<String>,
+    /// Slurm: every service a job of its own, instead of a step in one allocation for the run
+    #[arg(long)]
+    slurm_own_jobs: bool,
+    /// Slurm: how often a step says it is alive (default 10s); one silent for three of these
+    /// and 5s more is lost
+    #[arg(long, value_name = "DURATION", value_parser = wfop::human::parse_duration)]
+    slurm_heartbeat: Option<std::time::Duration>,
+    /// Slurm: where the services' private folders are made, on a file system the compute
+    /// nodes see (default: <state-dir>/work)
+    #[arg(long, value_name = "DIR")]
+    remote_workdir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExecutorArg {
+    Local,
+    Slurm,
+}
+
+impl ExecutorArgs {
+    fn options(self) -> wfop::engine::executor::ExecutorOptions {
+        use wfop::engine::executor::{ExecutorKind, ExecutorOptions};
+        ExecutorOptions {
+            kind: match self.executor {
+                ExecutorArg::Local => ExecutorKind::Local,
+                ExecutorArg::Slurm => ExecutorKind::Slurm,
+            },
+            slurm: wfop::workflow::SlurmSettings {
+                partition: self.partition,
+                account: self.account,
+                qos: self.qos,
+                args: self.slurm_args,
+                own_job: self.slurm_own_jobs,
+            },
+            remote_workdir: self.remote_workdir,
+            heartbeat_ms: self.slurm_heartbeat.map(|d| d.as_millis() as u64),
+        }
+    }
+}
+
 /// How the TUI fits the terminal (docs/tui.md, "Terminal handling").
 #[derive(clap::Args, Clone, Default)]
 struct ScreenArgs {
@@ -156,6 +216,8 @@ enum Command {
         /// Where run records go (default: $XDG_STATE_HOME/wfop or ~/.local/state/wfop)
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        executor: ExecutorArgs,
         /// Mount folder DIR as data pool NAME for Python services (their `DataPool` parameter
         /// NAME); repeatable; replaces the workflow's `datapools` entry of that name
         #[arg(long = "datapool", value_name = "NAME=DIR")]
@@ -308,6 +370,7 @@ fn main() -> ExitCode {
             grace,
             tty,
             state_dir,
+            executor,
             datapools,
             theme,
             screen,
@@ -370,6 +433,7 @@ fn main() -> ExitCode {
                 datapools,
                 color: stderr_color(),
                 rerun: from.map(|from| start::Rerun { from, reuse }),
+                executor: executor.options(),
             };
             let code = start::run(request, front);
             ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -7,6 +7,7 @@ mod clock;
 mod control;
 pub mod datapool;
 mod event;
+pub mod executor;
 pub mod files;
 mod hub;
 mod lifecycle;
@@ -67,6 +68,8 @@ pub struct RunOptions {
     /// `--from NODE --reuse RUN`: the nodes that do not run take their outputs from that
     /// run's record (engine/reuse.rs).
     pub reuse: Option<Arc<reuse::Reuse>>,
+    /// `--executor` and its settings: where the services run (engine/executor/).
+    pub executor: executor::ExecutorOptions,
 }
 
 impl RunOptions {
@@ -82,6 +85,7 @@ impl RunOptions {
             load: crate::workflow::LoadOptions::default(),
             tty: false,
             reuse: None,
+            executor: Default::default(),
         }
     }
 }
@@ -107,6 +111,10 @@ pub enum EngineError {
     Signals(std::io::Error),
     #[error("{0}")]
     Record(String),
+    /// The executor cannot run the workflow's services (Slurm's commands missing, the remote
+    /// work folder unusable, a service on a terminal under Slurm).
+    #[error("wfop: {0}")]
+    Executor(String),
 }
 
 /// Runs a workflow to its end and returns how it went. `sink` gets every event, in order, on a

@@ -55,8 +55,27 @@ pub(crate) async fn schedule(
     let step_ids: Vec<usize> = (0..wf.nodes.len())
         .filter(|&i| is_step(wf.nodes[i].kind))
         .collect();
+    let workdir = match opts.executor.uses_slurm(&wf) {
+        true => Some(
+            super::executor::slurm::check(&opts.executor, &wf, &opts.state_dir)
+                .map_err(EngineError::Executor)?,
+        ),
+        false => None,
+    };
     let record = create_record(&opts, &wf, recorded_inputs, &step_ids, started)?;
     let run_id = record.doc.run_id.clone();
+    let cluster = match workdir {
+        Some(dir) => Some(Arc::new(
+            super::executor::slurm::Cluster::new(
+                opts.executor.clone(),
+                run_id.clone(),
+                dir,
+                opts.executor.allocation_steps(&wf).min(opts.max_parallel),
+            )
+            .map_err(|e| EngineError::Executor(format!("cannot make the run's token: {e}")))?,
+        )),
+        None => None,
+    };
     let _ = events
         .send(Event::RunStarted {
             run_id: run_id.clone(),
@@ -130,6 +149,8 @@ pub(crate) async fn schedule(
         hub_tokens: Default::default(),
         tty: opts.tty,
         consoles: Default::default(),
+        executor: opts.executor.clone(),
+        cluster,
     });
     let policy = Policy {
         max_parallel: opts.max_parallel,
@@ -1156,6 +1177,29 @@ impl Driver {
         t0: Instant,
         shown_inputs: ShownVars,
     ) -> RunReport {
+        // Nothing of the run stays in the cluster's queue: its allocation is released, and a
+        // job still named after it is cancelled (said: it should not happen).
+        if let Some(cluster) = &self.ctx.cluster {
+            let message = match cluster.sweep().await {
+                Ok(left) if left.is_empty() => None,
+                Ok(left) => Some(format!(
+                    "Slurm jobs of this run were still in the queue at its end, cancelled: {}",
+                    left.join(", ")
+                )),
+                Err(e) => Some(format!(
+                    "cannot check Slurm's queue for this run's jobs at its end: {e}"
+                )),
+            };
+            if let Some(message) = message {
+                let _ = self
+                    .events
+                    .send(Event::Warning {
+                        node: None,
+                        message,
+                    })
+                    .await;
+            }
+        }
         // The variables hold the real values the services needed: redacted in place, no
         // second tree.
         let final_vars = ShownVars::redact_owned(

@@ -22,6 +22,9 @@ use zeroize::Zeroizing;
 
 use super::datapool;
 use super::event::{Attempt, Event, Stream};
+use super::executor::slurm::{self, CtlStderr, NoAllocation, StepNews};
+use super::executor::step::SlurmStep;
+use super::executor::{ExecutorOptions, Placement};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
 use super::pty::{Consoles, Feed, Pty};
@@ -89,6 +92,10 @@ pub(crate) struct RunCtx {
     pub tty: bool,
     /// The running services that take the operator's input, and their terminals' size.
     pub consoles: Arc<Consoles>,
+    /// Where services run (engine/executor/).
+    pub executor: ExecutorOptions,
+    /// The run's Slurm side, when any of its services run there.
+    pub cluster: Option<Arc<slurm::Cluster>>,
 }
 
 /// How one service run ended.
@@ -128,10 +135,13 @@ impl Outcome {
     }
 }
 
-enum Ending {
+pub(crate) enum Ending {
     Exited(std::process::ExitStatus),
     TimedOut(std::process::ExitStatus),
     Cancelled(std::process::ExitStatus),
+    /// A failure without an exit status of the service's: why (a Slurm step that ended
+    /// without its launcher's word, or went silent).
+    Lost(String),
 }
 
 /// A service's input, serialized once when the node starts: the JSON object for its stdin and
@@ -211,8 +221,17 @@ pub(crate) async fn run_service(
         return super::hub::run(&ctx, (&node_id, attempt), node, hub, input, log, cancel).await;
     }
     let shown = input.shown.take();
-    let tty = node.tty || ctx.tty;
-    let folder = match make_folder(&input, run, tty) {
+    let placement = ctx.executor.placement(node);
+    let on_slurm = match (&placement, &ctx.cluster) {
+        (Placement::Local, _) => None,
+        (Placement::Slurm { settings, own_job }, Some(c)) => Some((c.clone(), settings, *own_job)),
+        (Placement::Slurm { .. }, None) => {
+            return fail("the node runs on Slurm, and the run has no Slurm side".into());
+        }
+    };
+    let tty = on_slurm.is_none() && (node.tty || ctx.tty);
+    let folder_base = on_slurm.as_ref().map(|(c, ..)| c.workdir.as_path());
+    let folder = match make_folder(&input, run, tty, folder_base) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot prepare the service folder: {e}")),
     };
@@ -234,15 +253,82 @@ pub(crate) async fn run_service(
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => return fail(format!("cannot open a pseudo-terminal: {e}")),
     };
-    let (mut cmd, secrets_pipe) = match command(
+    let (cmd, delivery) = match command(
         &ctx,
         (&node_id, attempt),
         (run, launch.as_ref()),
         (folder.path(), pty.as_ref()),
-        node.bound_secrets(),
+        (node.bound_secrets(), on_slurm.is_some()),
     ) {
         Ok(c) => c,
         Err(e) => return fail(e),
+    };
+    let spawn_error = |e: std::io::Error| {
+        let prog = match run {
+            Run::Command { argv, .. } => argv.first().cloned().unwrap_or_default(),
+            Run::Project { .. } => launch
+                .as_ref()
+                .map(|l| l.interpreter.display().to_string())
+                .unwrap_or_default(),
+            Run::Python { interpreter, .. } => {
+                interpreter.clone().unwrap_or_else(|| "python3".into())
+            }
+            Run::Hub(h) => h.url.clone(),
+        };
+        format!("cannot start `{prog}`: {e}")
+    };
+    // A service on Slurm: queued until its launcher says it runs (`slurm_queued`).
+    let mut step = None;
+    let mut cmd = match (on_slurm, cmd) {
+        (None, cmd) => cmd,
+        (Some((cluster, settings, own_job)), svc) => {
+            send(
+                &ctx.events,
+                Event::NodeQueued {
+                    node: node_id.clone(),
+                    attempt,
+                    executor: "slurm".into(),
+                    job: None,
+                },
+            )
+            .await;
+            let alloc = match own_job {
+                true => None,
+                false => match cluster
+                    .allocation(wait_level(&mut cancel.clone(), Stop::Cancel))
+                    .await
+                {
+                    Ok(job) => Some(job),
+                    Err(NoAllocation::Stopped) => {
+                        let mut o = fail("cancelled".into());
+                        o.status = NodeOutcome::Cancelled;
+                        return o;
+                    }
+                    Err(NoAllocation::Failed(e)) => return fail(e),
+                },
+            };
+            let std = svc.as_std();
+            let service = (
+                &std.get_program().to_os_string(),
+                std.get_args().map(|a| a.to_os_string()).collect(),
+                std.get_current_dir().unwrap_or(folder.path()),
+                std.get_envs()
+                    .filter_map(|(k, v)| Some((k.to_os_string(), v?.to_os_string())))
+                    .collect(),
+            );
+            let (srun, name) = cluster.srun(&node_id, (settings, alloc.as_deref()), service);
+            drop(svc);
+            let (tx, rx) = mpsc::unbounded_channel();
+            step = Some(SlurmStep {
+                cluster,
+                name,
+                own_job,
+                job: alloc,
+                msgs: (Some(tx), rx),
+                news: StepNews::default(),
+            });
+            srun
+        }
     };
     // Spawned and tracked as one step: another run's end in this process leaves it alone.
     let gate = super::reaper::spawn_gate();
@@ -257,25 +343,18 @@ pub(crate) async fn run_service(
     drop(gate);
     let (_tracked, mut child) = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            let prog = match run {
-                Run::Command { argv, .. } => argv.first().cloned().unwrap_or_default(),
-                Run::Project { .. } => launch
-                    .as_ref()
-                    .map(|l| l.interpreter.display().to_string())
-                    .unwrap_or_default(),
-                Run::Python { interpreter, .. } => {
-                    interpreter.clone().unwrap_or_else(|| "python3".into())
-                }
-                Run::Hub(h) => h.url.clone(),
-            };
-            return fail(format!("cannot start `{prog}`: {e}"));
-        }
+        Err(e) if step.is_some() => return fail(format!("cannot start `srun`: {e}")),
+        Err(e) => return fail(spawn_error(e)),
     };
     drop(cmd); // the environment copy with the secret values goes now (and the slave's copies)
-    if let Some(p) = secrets_pipe {
-        p.deliver();
-    }
+    let header = match delivery {
+        Delivery::None => None,
+        Delivery::Pipe(p) => {
+            p.deliver();
+            None
+        }
+        Delivery::Header(h) => Some(h),
+    };
     let master = match pty.map(Pty::into_master).transpose() {
         Ok(m) => m,
         Err(e) => {
@@ -299,15 +378,32 @@ pub(crate) async fn run_service(
         .and_then(|p| i32::try_from(p).ok())
         .filter(|&p| p > 0)
         .and_then(Pid::from_raw);
-    send(
-        &ctx.events,
-        Event::NodeStarted {
-            node: node_id.clone(),
-            attempt,
-            pid,
-        },
-    )
-    .await;
+    match &step {
+        None => {
+            send(
+                &ctx.events,
+                Event::NodeStarted {
+                    node: node_id.clone(),
+                    attempt,
+                    pid,
+                },
+            )
+            .await
+        }
+        Some(s) if s.job.is_some() => {
+            send(
+                &ctx.events,
+                Event::NodeQueued {
+                    node: node_id.clone(),
+                    attempt,
+                    executor: "slurm".into(),
+                    job: s.job.clone(),
+                },
+            )
+            .await
+        }
+        Some(_) => {}
+    }
     if let Some(inputs) = shown {
         send(
             &ctx.events,
@@ -333,7 +429,7 @@ pub(crate) async fn run_service(
             let task = child
                 .stdin
                 .take()
-                .map(|stdin| tokio::spawn(feed_pipe(stdin, input.body, feed)));
+                .map(|stdin| tokio::spawn(feed_pipe(stdin, (header, input.body), feed)));
             (None, task)
         }
     };
@@ -341,16 +437,23 @@ pub(crate) async fn run_service(
     // reason when it left no problem document but a Python traceback.
     let stderr_tail = Arc::new(Mutex::new(Tail::default()));
     let tty_stream = reader.is_some();
+    let stderr: Option<Box<dyn Output>> = match (&mut step, child.stderr.take()) {
+        (_, None) => None,
+        (None, Some(p)) => Some(Box::new(p)),
+        // Srun's stderr without the launcher's control lines (they go to the step's news).
+        (Some(s), Some(p)) => s
+            .msgs
+            .0
+            .take()
+            .map(|tx| Box::new(CtlStderr::new(p, &s.cluster.token, tx)) as Box<dyn Output>),
+    };
     let readers: Vec<_> = [
         reader.map(|r| (Stream::Stdout, Box::new(r) as Box<dyn Output>)),
         child
             .stdout
             .take()
             .map(|p| (Stream::Stdout, Box::new(p) as Box<dyn Output>)),
-        child
-            .stderr
-            .take()
-            .map(|p| (Stream::Stderr, Box::new(p) as Box<dyn Output>)),
+        stderr.map(|p| (Stream::Stderr, p)),
     ]
     .into_iter()
     .flatten()
@@ -380,26 +483,33 @@ pub(crate) async fn run_service(
         attempt: attempt.attempt,
         grace: ctx.kill_grace,
     };
-    let ending = {
-        let sleep = async {
-            match timeout {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
+    let ending = match &mut step {
+        Some(s) => {
+            s.wait(&mut child, (&node_id, attempt), timeout, &who, &mut cancel)
+                .await
+        }
+        None => {
+            let sleep = async {
+                match timeout {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ending = tokio::select! {
+                st = child.wait() => match st {
+                    Ok(st) => Ending::Exited(st),
+                    Err(e) => return fail(format!("cannot wait for the service: {e}")),
+                },
+                _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, &who, &mut cancel).await),
+                _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, &who, &mut cancel).await),
+            };
+            // No grandchild survives its service: whatever is left in the group goes too.
+            if let Some(g) = pgid {
+                sweep_group(g, &who).await;
             }
-        };
-        tokio::select! {
-            st = child.wait() => match st {
-                Ok(st) => Ending::Exited(st),
-                Err(e) => return fail(format!("cannot wait for the service: {e}")),
-            },
-            _ = sleep => Ending::TimedOut(terminate(&mut child, pgid, &who, &mut cancel).await),
-            _ = wait_level(&mut cancel, Stop::Cancel) => Ending::Cancelled(terminate(&mut child, pgid, &who, &mut cancel).await),
+            ending
         }
     };
-    // No grandchild survives its service: whatever is left in the group goes too.
-    if let Some(g) = pgid {
-        sweep_group(g, &who).await;
-    }
     // Nothing typed reaches a later attempt: input ends with this one.
     drop(registration);
     if let Some(t) = input_task {
@@ -420,14 +530,20 @@ pub(crate) async fn run_service(
             .await;
         }
     }
-
-    let (status, exit) = match &ending {
-        Ending::Exited(st) if st.success() => (NodeOutcome::Succeeded, st),
-        Ending::Exited(st) => (NodeOutcome::Failed, st),
-        Ending::TimedOut(st) => (NodeOutcome::TimedOut, st),
-        Ending::Cancelled(st) => (NodeOutcome::Cancelled, st),
+    // On Slurm, how the service ended is what its launcher said (now that all of its stderr
+    // was read), not srun's own exit status.
+    let ending = match step {
+        Some(mut s) => s.settle(ending),
+        None => ending,
     };
-    let (exit_code, signal) = (exit.code(), exit.signal());
+    let (status, exit, lost) = match ending {
+        Ending::Exited(st) if st.success() => (NodeOutcome::Succeeded, Some(st), None),
+        Ending::Exited(st) => (NodeOutcome::Failed, Some(st), None),
+        Ending::TimedOut(st) => (NodeOutcome::TimedOut, Some(st), None),
+        Ending::Cancelled(st) => (NodeOutcome::Cancelled, Some(st), None),
+        Ending::Lost(why) => (NodeOutcome::Failed, None, Some(why)),
+    };
+    let (exit_code, signal) = exit.map_or((None, None), |e| (e.code(), e.signal()));
     let out_dir = folder.path().join("output");
     let txt_is_json = matches!(run, Run::Python { .. } | Run::Project { .. });
     let (mut result, output_error, non_finite) = read_result(&out_dir, txt_is_json);
@@ -498,9 +614,10 @@ pub(crate) async fn run_service(
             }
             None => None,
         },
-        NodeOutcome::Failed => Some(match problem(&result) {
-            Some(p) => p,
-            None => match (exit_code, signal) {
+        NodeOutcome::Failed => Some(match (problem(&result), lost) {
+            (Some(p), _) => p,
+            (None, Some(lost)) => lost,
+            (None, None) => match (exit_code, signal) {
                 (_, None) if traceback.is_some() => traceback.unwrap_or_default(),
                 (_, Some(s)) => format!("killed by signal {s} ({})", super::signals::name(s)),
                 (Some(c), _) => format!("exited with code {c}"),
@@ -544,7 +661,7 @@ pub(crate) async fn run_service(
     }
 }
 
-async fn send(events: &mpsc::Sender<Event>, e: Event) {
+pub(crate) async fn send(events: &mpsc::Sender<Event>, e: Event) {
     let _ = events.send(e).await;
 }
 
@@ -555,7 +672,7 @@ fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
 }
 
 /// Waits until the stop level reaches `level` (never returns if the sender is gone).
-async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
+pub(crate) async fn wait_level(rx: &mut watch::Receiver<Stop>, level: Stop) {
     loop {
         if *rx.borrow_and_update() >= level {
             return;
@@ -595,9 +712,16 @@ async fn feed_pty(
 /// stdin is fine: EPIPE is ignored.
 async fn feed_pipe(
     mut stdin: tokio::process::ChildStdin,
-    body: Vec<u8>,
+    (header, body): (Option<Zeroizing<Vec<u8>>>, Vec<u8>),
     feed: Option<mpsc::UnboundedReceiver<Feed>>,
 ) {
+    // A service on a cluster: its launcher's header (its secrets) first, wiped once written.
+    if let Some(h) = header {
+        if stdin.write_all(&h).await.is_err() {
+            return;
+        }
+        drop(h);
+    }
     let _ = stdin.write_all(&body).await;
     drop(body);
     if let Some(mut feed) = feed {
@@ -766,6 +890,12 @@ impl Output for tokio::process::ChildStdout {
 impl Output for tokio::process::ChildStderr {
     fn enlarge(&self) {
         enlarge_pipe(self);
+    }
+}
+
+impl Output for CtlStderr {
+    fn enlarge(&self) {
+        enlarge_pipe(self.pipe());
     }
 }
 
@@ -1011,12 +1141,21 @@ async fn project_launch(
 
 /// The private folder: 0700, `input/<key>.json` per top-level key, an empty `output/`, and the
 /// shim for Python services.
-fn make_folder(input: &ServiceInput, run: &Run, tty: bool) -> std::io::Result<tempfile::TempDir> {
-    // $XDG_RUNTIME_DIR (per user, memory-backed) when there is one, else the temp folder.
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_absolute() && d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
+fn make_folder(
+    input: &ServiceInput,
+    run: &Run,
+    tty: bool,
+    base: Option<&Path>,
+) -> std::io::Result<tempfile::TempDir> {
+    // The remote work folder for a service on a cluster; else $XDG_RUNTIME_DIR (per user,
+    // memory-backed) when there is one, else the temp folder.
+    let base = match base {
+        Some(b) => b.to_path_buf(),
+        None => std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .unwrap_or_else(std::env::temp_dir),
+    };
     // 0700 from its `mkdir` on (no moment with the umask's mode).
     let folder = tempfile::Builder::new()
         .prefix("wfop-")
@@ -1062,15 +1201,27 @@ pub(crate) fn is_file_name(k: &str) -> bool {
     !k.is_empty() && k != "." && k != ".." && !k.contains(['/', '\0']) && k.len() <= 200
 }
 
+/// How a service's secrets reach it.
+enum Delivery {
+    /// It maps none.
+    None,
+    /// A Python service's pipe (`$WFOP_SECRETS_FD`).
+    Pipe(SecretsPipe),
+    /// A service on a cluster: the launcher's header, first on its stdin (executor/launcher.rs);
+    /// for a Python service followed by the shim's JSON line (`$WFOP_SECRETS_FD` is `0`).
+    Header(Zeroizing<Vec<u8>>),
+}
+
 /// The child's command: program, arguments, folder and environment. The one place in the
-/// engine that sees secret values.
+/// engine that sees secret values. `remote`: the service runs through the Slurm launcher, and
+/// no secret is in the command (they come back as the launcher's header).
 fn command(
     ctx: &RunCtx,
     (node_id, attempt): (&str, Attempt),
     (run, launch): (&Run, Option<&Launch>),
     (folder, pty): (&Path, Option<&Pty>),
-    params: &[SecretBinding],
-) -> Result<(tokio::process::Command, Option<SecretsPipe>), String> {
+    (params, remote): (&[SecretBinding], bool),
+) -> Result<(tokio::process::Command, Delivery), String> {
     let mut cmd = match run {
         Run::Command { argv, cwd, env } => {
             let Some((prog, args)) = argv.split_first() else {
@@ -1133,7 +1284,7 @@ fn command(
     if pty.is_some() {
         cmd.env("WFOP_INPUT_FILE", folder.join(INPUT_FILE));
     }
-    let mut secrets_pipe = None;
+    let mut delivery = Delivery::None;
     {
         let store = ctx.secrets.lock().unwrap_or_else(|e| e.into_inner());
         let mut given = Vec::with_capacity(params.len());
@@ -1144,6 +1295,26 @@ fn command(
             given.push((secret_env_name(&p.param), value));
         }
         match run {
+            // On a cluster: the launcher's header on stdin, never the command (srun's
+            // environment and command line are the scheduler's to see).
+            Run::Command { .. } if remote => {
+                delivery = Delivery::Header(super::executor::launcher::header(&given)?);
+            }
+            Run::Python { .. } | Run::Project { .. } if remote => {
+                let mut h = super::executor::launcher::header(&[])?;
+                if !given.is_empty() {
+                    // The shim's JSON object as one line (JSON escapes every newline).
+                    let json = secrets_json(&given)
+                        .map_err(|e| format!("cannot make the secrets line: {e}"))?;
+                    let mut line = Zeroizing::new(Vec::with_capacity(h.len() + json.len() + 1));
+                    line.extend_from_slice(&h);
+                    line.extend_from_slice(&json);
+                    line.push(b'\n');
+                    h = line;
+                    cmd.env(SECRETS_FD_VAR, "0");
+                }
+                delivery = Delivery::Header(h);
+            }
             // The protocol: `SECRET_<NAME>` in the environment (the sandbox keeps siblings out).
             Run::Command { .. } => {
                 for (name, value) in given {
@@ -1156,7 +1327,7 @@ fn command(
                 let pipe = SecretsPipe::new(&given)
                     .map_err(|e| format!("cannot create the secrets pipe: {e}"))?;
                 cmd.env(SECRETS_FD_VAR, pipe.child_fd().to_string());
-                secrets_pipe = Some(pipe);
+                delivery = Delivery::Pipe(pipe);
             }
             Run::Python { .. } | Run::Project { .. } | Run::Hub(_) => {}
         }
@@ -1179,7 +1350,10 @@ fn command(
     }
     cmd.kill_on_drop(true);
     let session = pty.is_some();
-    let child_fd = secrets_pipe.as_ref().map(SecretsPipe::child_fd);
+    let child_fd = match &delivery {
+        Delivery::Pipe(p) => Some(p.child_fd()),
+        _ => None,
+    };
     let sandbox = ctx.sandbox.clone();
     let max_fd = sandbox::max_fd();
     // SAFETY: the closure runs in the forked child before exec and makes system calls only
@@ -1210,7 +1384,7 @@ fn command(
             Ok(())
         });
     }
-    Ok((cmd, secrets_pipe))
+    Ok((cmd, delivery))
 }
 
 /// The inherited pipe that carries a Python service's secrets: a JSON object of
@@ -1221,26 +1395,33 @@ struct SecretsPipe {
     payload: Zeroizing<Vec<u8>>,
 }
 
+/// A JSON object of `SECRET_<NAME>` → value, as the shim reads it (`$WFOP_SECRETS_FD`).
+/// Wiped when dropped.
+fn secrets_json(given: &[(String, &secrecy::SecretString)]) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    // Room for the worst JSON escaping up front: no reallocation leaves a copy behind.
+    let room: usize = given
+        .iter()
+        .map(|(n, v)| n.len() + 6 * v.expose_secret().len() + 8)
+        .sum::<usize>()
+        + 2;
+    let mut payload = Zeroizing::new(Vec::with_capacity(room));
+    payload.push(b'{');
+    for (i, (name, value)) in given.iter().enumerate() {
+        if i > 0 {
+            payload.push(b',');
+        }
+        serde_json::to_writer(&mut *payload, name).map_err(std::io::Error::other)?;
+        payload.push(b':');
+        serde_json::to_writer(&mut *payload, value.expose_secret())
+            .map_err(std::io::Error::other)?;
+    }
+    payload.push(b'}');
+    Ok(payload)
+}
+
 impl SecretsPipe {
     fn new(given: &[(String, &secrecy::SecretString)]) -> std::io::Result<SecretsPipe> {
-        // Room for the worst JSON escaping up front: no reallocation leaves a copy behind.
-        let room: usize = given
-            .iter()
-            .map(|(n, v)| n.len() + 6 * v.expose_secret().len() + 8)
-            .sum::<usize>()
-            + 2;
-        let mut payload = Zeroizing::new(Vec::with_capacity(room));
-        payload.push(b'{');
-        for (i, (name, value)) in given.iter().enumerate() {
-            if i > 0 {
-                payload.push(b',');
-            }
-            serde_json::to_writer(&mut *payload, name).map_err(std::io::Error::other)?;
-            payload.push(b':');
-            serde_json::to_writer(&mut *payload, value.expose_secret())
-                .map_err(std::io::Error::other)?;
-        }
-        payload.push(b'}');
+        let payload = secrets_json(given)?;
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         Ok(SecretsPipe {
             read,

@@ -63,8 +63,19 @@ def take_secrets():
     fd = os.environ.pop("WFOP_SECRETS_FD", None)
     if fd is None:
         return
-    with os.fdopen(int(fd), "rb", closefd=True) as f:
-        data = f.read()
+    if fd == "0":
+        # On a cluster (docs/executors.md): one line first on stdin, read a byte at a time so
+        # that what follows stays for the service.
+        line = bytearray()
+        while True:
+            b = os.read(0, 1)
+            if not b or b == b"\n":
+                break
+            line += b
+        data = bytes(line)
+    else:
+        with os.fdopen(int(fd), "rb", closefd=True) as f:
+            data = f.read()
     for name, value in json.loads(data.decode("utf-8")).items():
         if name.startswith("SECRET_") and isinstance(value, str):
             os.environ[name] = value

@@ -36,6 +36,8 @@ pub struct Launch {
     pub datapools: Vec<Pool>,
     /// `--tty`: every local service on a pseudo-terminal.
     pub tty: bool,
+    /// `--executor` and its settings.
+    pub executor: crate::engine::executor::ExecutorOptions,
     /// A rerun (`--from NODE --reuse RUN`): the reused run's record folder and the node; the
     /// host plans it again from the record (engine/reuse.rs).
     pub rerun: Option<(PathBuf, String)>,
@@ -58,6 +60,8 @@ pub(crate) struct LaunchDoc<'a> {
     pub datapools: Vec<(String, PathBuf)>,
     #[serde(default)]
     pub tty: bool,
+    #[serde(default)]
+    pub executor: crate::engine::executor::ExecutorOptions,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun: Option<(PathBuf, String)>,
 }
@@ -86,6 +90,11 @@ pub fn launch(run: &Launch, secrets: &SecretStore) -> Result<Launched, String> {
         keep_going: run.keep_going,
         grace_ms: run.grace.map(|g| g.as_millis() as u64),
         tty: run.tty,
+        executor: {
+            let mut e = run.executor.clone();
+            e.remote_workdir = e.remote_workdir.as_ref().map(abs);
+            e
+        },
         state_dir: abs(&run.state_dir),
         datapools: run
             .datapools

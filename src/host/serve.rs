@@ -209,6 +209,7 @@ fn receive() -> Result<Received, String> {
         options.kill_grace = std::time::Duration::from_millis(ms);
     }
     options.tty = doc.tty;
+    options.executor = doc.executor.clone();
     options.datapools = doc
         .datapools
         .iter()

@@ -29,6 +29,7 @@ pub fn launch(
         tty: request.tty,
         state_dir: state_dir.to_path_buf(),
         datapools: request.datapools.clone(),
+        executor: request.executor.clone(),
         rerun: prepared
             .reuse
             .as_ref()

@@ -41,6 +41,8 @@ pub struct RunRequest {
     pub color: bool,
     /// `--from NODE [--reuse RUN]`: rerun from a node, reusing a finished run's outputs.
     pub rerun: Option<Rerun>,
+    /// `--executor` and its settings (engine/executor/).
+    pub executor: crate::engine::executor::ExecutorOptions,
 }
 
 /// `--from NODE --reuse RUN` (engine/reuse.rs): RUN is a run id (a unique prefix, `last`) or
@@ -107,6 +109,12 @@ impl RunRequest {
     fn try_start(&self) -> Result<Started, String> {
         let mut prepared = self.prepare().map_err(|e| report(&e, self.color))?;
         let state_dir = self.state_dir()?;
+        // Before any secret is asked for: a run on Slurm needs its commands and a remote work
+        // folder (the engine checks again when the run starts).
+        if self.executor.uses_slurm(&prepared.workflow) {
+            crate::engine::executor::slurm::check(&self.executor, &prepared.workflow, &state_dir)
+                .map_err(|e| format!("wfop: {e}"))?;
+        }
         if let Some(r) = &self.rerun {
             let dir = reuse::find(&state_dir, &prepared.workflow, r.reuse.as_deref())
                 .map_err(|e| format!("wfop: {e}"))?;
@@ -182,6 +190,7 @@ impl RunRequest {
         options.tty = self.tty;
         options.datapools = self.datapools.clone();
         options.load = self.load.clone();
+        options.executor = self.executor.clone();
         options
     }
 
@@ -255,6 +264,7 @@ mod tests {
             keep_going: false,
             grace: None,
             tty: false,
+            executor: Default::default(),
             state_dir: Some(dir.join("state")),
             datapools: Vec::new(),
             color: false,
