@@ -162,9 +162,19 @@ EOF
     slurmd -f "$DIR/slurm.conf" -N localhost </dev/null || fail "slurmd failed to start"
 
     local i st=""
+    local d pid
     for i in $(seq 1 300); do
-        st=$(sinfo -h -o %t 2>/dev/null || true)
+        st=$(timeout 5 sinfo -h -o %t 2>/dev/null || true)
         case $st in idle*) break ;; esac
+        # Fail fast when a daemon has died (e.g. port already in use).
+        if [ "$i" -ge 10 ]; then
+            for d in slurmctld slurmd; do
+                pid=$(cat "$DIR/$d.pid" 2>/dev/null || true)
+                if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+                    down; fail "$d is not running"
+                fi
+            done
+        fi
         sleep 0.1
     done
     case $st in

@@ -9,22 +9,11 @@
 tok=$1 hb=$2
 shift 2
 ctl() { printf '\036WFOP:%s:%s\n' "$tok" "$1" >&2; }
-IFS= read -r n || { ctl 'error the secrets header did not arrive'; exit 125; }
-case $n in '' | *[!0-9]*) ctl 'error the secrets header is not a count'; exit 125 ;; esac
-while [ "$n" -gt 0 ]; do
-  IFS= read -r line || { ctl 'error the secrets header ended early'; exit 125; }
-  name=${line%%=*}
-  case $name in SECRET_*) ;; *) ctl 'error a secrets header line is not SECRET_<NAME>=...'; exit 125 ;; esac
-  # printf is the shell's own (no process, no command line): %b turns \\ and \n back.
-  value=$(printf '%bx' "${line#*=}")
-  export "$name=${value%x}"
-  n=$((n - 1))
-done
-unset line value name n
+fail() { kill "$beat" 2>/dev/null; exit 125; }
 # A stop (scancel --signal=TERM) reaches every process of the step: the launcher outlives its
 # service to say how it ended (a trap, not an ignore, so the service keeps the default).
 trap : TERM INT HUP
-ctl "started ${SLURM_JOB_ID-}.${SLURM_STEP_ID-}"
+# The heartbeat first: no process it starts gets the secrets exported below.
 (
   trap 'kill "$s" 2>/dev/null; exit 0' TERM INT HUP
   while :; do
@@ -35,6 +24,19 @@ ctl "started ${SLURM_JOB_ID-}.${SLURM_STEP_ID-}"
   done
 ) </dev/null >/dev/null &
 beat=$!
+IFS= read -r n || { ctl 'error the secrets header did not arrive'; fail; }
+case $n in '' | *[!0-9]*) ctl 'error the secrets header is not a count'; fail ;; esac
+while [ "$n" -gt 0 ]; do
+  IFS= read -r line || { ctl 'error the secrets header ended early'; fail; }
+  name=${line%%=*}
+  case $name in SECRET_*) ;; *) ctl 'error a secrets header line is not SECRET_<NAME>=...'; fail ;; esac
+  # printf is the shell's own (no process, no command line): %b turns \\ and \n back.
+  value=$(printf '%bx' "${line#*=}")
+  export "$name=${value%x}"
+  n=$((n - 1))
+done
+unset line value name n
+ctl "started ${SLURM_JOB_ID-}.${SLURM_STEP_ID-}"
 "$@"
 rc=$?
 kill "$beat" 2>/dev/null

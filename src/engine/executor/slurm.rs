@@ -252,6 +252,9 @@ impl Cluster {
     /// holds: the allocation lasts while wfop does.
     fn salloc(&self) -> std::io::Result<Child> {
         let mut c = Command::new("salloc");
+        for (k, _) in std::env::vars_os().filter(|(k, _)| inherited_slurm(k)) {
+            c.env_remove(k);
+        }
         c.arg(format!("--job-name={}", job_name(&self.run_id, None)))
             .arg(format!("--ntasks={}", self.alloc_tasks));
         settings_args(&mut c, &self.opts.slurm);
@@ -305,7 +308,7 @@ impl Cluster {
             .args(args)
             .current_dir(cwd)
             .env_clear()
-            .envs(env)
+            .envs(env.into_iter().filter(|(k, _)| !inherited_slurm(k)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -392,6 +395,13 @@ impl Cluster {
         }
         Ok(left)
     }
+}
+
+/// A `SLURM_*` variable of a job wfop itself may run in (`salloc`'s shell, a batch job):
+/// srun would attach its step to that job. `SLURM_CONF` (which cluster) stays.
+fn inherited_slurm(name: &std::ffi::OsStr) -> bool {
+    let n = name.as_encoded_bytes();
+    n.starts_with(b"SLURM_") && n != b"SLURM_CONF"
 }
 
 /// What `scancel` is for.
