@@ -67,6 +67,7 @@ pub(crate) async fn schedule(
     let cluster = match workdir {
         Some(dir) => Some(Arc::new(
             super::executor::slurm::Cluster::new(
+                base_env.clone(),
                 opts.executor.clone(),
                 run_id.clone(),
                 dir,

@@ -117,6 +117,8 @@ pub(crate) struct Cluster {
     pub alloc_tasks: usize,
     alloc: tokio::sync::Mutex<Alloc>,
     uid: u32,
+    /// wfop's environment without secret sources and `SECRET_*` (`RunCtx::base_env`).
+    base_env: Vec<(OsString, OsString)>,
 }
 
 enum Alloc {
@@ -144,6 +146,7 @@ pub(crate) enum NoAllocation {
 
 impl Cluster {
     pub fn new(
+        base_env: Vec<(OsString, OsString)>,
         opts: ExecutorOptions,
         run_id: String,
         workdir: PathBuf,
@@ -157,6 +160,7 @@ impl Cluster {
             alloc_tasks: alloc_tasks.max(1),
             alloc: tokio::sync::Mutex::new(Alloc::NotAsked),
             uid: rustix::process::getuid().as_raw(),
+            base_env,
         })
     }
 
@@ -251,30 +255,33 @@ impl Cluster {
     /// `salloc --job-name=wfop-<run> --ntasks=N [settings] cat`, cat reading a pipe only wfop
     /// holds: the allocation lasts while wfop does.
     fn salloc(&self) -> std::io::Result<Child> {
-        let mut c = Command::new("salloc");
-        for (k, _) in std::env::vars_os().filter(|(k, _)| inherited_slurm(k)) {
-            c.env_remove(k);
-        }
+        let mut c = self.command("salloc");
         c.arg(format!("--job-name={}", job_name(&self.run_id, None)))
             .arg(format!("--ntasks={}", self.alloc_tasks));
         settings_args(&mut c, &self.opts.slurm);
+        // No death signal: salloc given SIGTERM while its command runs releases the
+        // allocation but stays, spinning (Slurm 22.05). wfop's end closes cat's stdin instead,
+        // and salloc ends as it should (also when this handle is dropped: not killed then).
         c.arg("cat")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .process_group(0);
-        // SAFETY: a raw syscall in the forked child before exec.
-        unsafe {
-            c.pre_exec(|| {
-                #[cfg(target_os = "linux")]
-                let _ = rustix::process::set_parent_process_death_signal(Some(
-                    rustix::process::Signal::TERM,
-                ));
-                Ok(())
-            });
-        }
         c.spawn()
+    }
+
+    /// A Slurm command with wfop's environment less its secrets' sources (`RunCtx::base_env`)
+    /// and less the `SLURM_*` of a job wfop may run in: no Slurm command wfop starts has a
+    /// secret in its environment.
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear().envs(
+            self.base_env
+                .iter()
+                .filter(|(k, _)| !inherited_slurm(k))
+                .map(|(k, v)| (k, v)),
+        );
+        c
     }
 
     /// The `srun` command for one service: `program args` in `cwd` with `env` (no secret in it),
@@ -286,6 +293,7 @@ impl Cluster {
         (program, args, cwd, env): (&OsString, Vec<OsString>, &Path, Vec<(OsString, OsString)>),
     ) -> (Command, String) {
         let name = job_name(&self.run_id, Some(node));
+        // The service's environment (made from `base_env` too), not `command`'s.
         let mut c = Command::new("srun");
         c.arg(format!("--job-name={name}"))
             .arg("--ntasks=1")
@@ -336,7 +344,7 @@ impl Cluster {
         target: Target<'_>,
         signal: Option<&str>,
     ) -> Result<(), String> {
-        let mut c = Command::new("scancel");
+        let mut c = self.command("scancel");
         if let Some(s) = signal {
             c.arg(format!("--signal={s}"));
         }
@@ -351,7 +359,7 @@ impl Cluster {
 
     /// The job id of this user's job named `name`, while it is in the queue.
     pub(crate) async fn job_of(&self, name: &str) -> Option<String> {
-        let mut c = Command::new("squeue");
+        let mut c = self.command("squeue");
         c.args(["-h", "-o", "%i"])
             .arg(format!("--name={name}"))
             .arg(format!("--user={}", self.uid));
@@ -378,7 +386,7 @@ impl Cluster {
             }
             *slot = Alloc::Released;
         }
-        let mut c = Command::new("squeue");
+        let mut c = self.command("squeue");
         c.args(["-h", "-o", "%i %j"])
             .arg(format!("--user={}", self.uid));
         let out = quiet(c).await?;
