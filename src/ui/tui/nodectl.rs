@@ -108,10 +108,11 @@ pub fn draw_dialog(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
             Span::styled(what, t.style(Role::Keybar)),
         ]
     };
-    let queued = app.nodes.get(i).and_then(|v| match v.is_queued() {
-        true => v.cluster.as_ref().map(|c| c.text()),
-        false => None,
-    });
+    let queued = app
+        .nodes
+        .get(i)
+        .filter(|v| v.is_queued())
+        .and_then(|v| v.cluster.as_ref());
     let mut choices = key("f", " failed   ");
     choices.extend(key("c", " cancelled   "));
     choices.extend(key(
@@ -121,8 +122,12 @@ pub fn draw_dialog(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
             None => " keep it running",
         },
     ));
-    let how = match &queued {
-        Some(job) => format!("It leaves the queue ({job} is cancelled). The run treats it as:"),
+    let how = match queued {
+        Some(c) if c.job.is_some() => format!(
+            "It leaves the queue ({} is cancelled). The run treats it as:",
+            c.text()
+        ),
+        Some(c) => format!("It leaves {}'s queue. The run treats it as:", c.executor),
         None => {
             "SIGTERM to its process group, SIGKILL after the grace period. The run treats it as:"
                 .to_string()

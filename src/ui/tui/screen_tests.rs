@@ -2196,6 +2196,13 @@ fn a_new_attempt_started_here_forgets_the_job_of_the_queued_one() {
     effects(&mut app);
     started(&mut app, &["orchestrated"]);
     let i = node_index(&app, "orchestrated");
+    select(&mut app, "orchestrated");
+    queued(&mut app, "orchestrated", None);
+    // Before its job id, the dialog names the scheduler.
+    ch(&mut app, 'x');
+    let screen = render(&app);
+    assert!(screen.contains("It leaves slurm's queue."), "{screen}");
+    key(&mut app, KeyCode::Esc);
     queued(&mut app, "orchestrated", Some("77"));
     // A stop while queued, then the operator's restart as a local attempt.
     ev(
