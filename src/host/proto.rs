@@ -628,6 +628,51 @@ mod tests {
         assert!(parse_line(b"{\"what\":1}").is_err());
         assert!(parse_line(b"not json").is_err());
     }
+
+    /// A service queued on a cluster crosses in its documented shape (docs/json-events.md),
+    /// with its job id or without it, and comes back as the engine sent it.
+    #[test]
+    fn node_queued_crosses_with_and_without_its_job() {
+        let attempt = crate::engine::Attempt {
+            attempt: 2,
+            iteration: 1,
+            try_no: 2,
+            tries: 3,
+        };
+        for job in [None, Some("123.0".to_string())] {
+            let e = Event::NodeQueued {
+                node: "sim".into(),
+                attempt,
+                executor: "slurm".into(),
+                job: job.clone(),
+            };
+            let l = &lines_of(&e, Some(40))[0];
+            let mut want = serde_json::json!({"event": "node_queued", "node": "sim",
+                "attempt": 2, "iteration": 1, "try": 2, "tries": 3, "executor": "slurm",
+                "t": 40});
+            if let Some(j) = &job {
+                want["job"] = j.clone().into();
+            }
+            let got: serde_json::Value = serde_json::from_slice(l).unwrap();
+            assert_eq!(got, want);
+            match parse_line(l).unwrap() {
+                Incoming::Event {
+                    t: Some(40),
+                    event:
+                        Event::NodeQueued {
+                            node,
+                            attempt: a,
+                            executor,
+                            job: j,
+                        },
+                } => {
+                    assert_eq!((&*node, a, executor.as_str()), ("sim", attempt, "slurm"));
+                    assert_eq!(j, job);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

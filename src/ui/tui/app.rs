@@ -163,11 +163,35 @@ pub enum EdgeLook {
     Untaken,
 }
 
+/// A service attempt handed to a cluster scheduler (`NodeQueued`, `--executor slurm`): the
+/// executor and the scheduler's job id, kept for the attempt once it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterJob {
+    /// `slurm` (terminal-safe).
+    pub executor: String,
+    /// The job id once the scheduler gave it (terminal-safe).
+    pub job: Option<String>,
+    /// Still in the scheduler's queue: no `NodeStarted` yet for this attempt.
+    pub queued: bool,
+}
+
+impl ClusterJob {
+    /// `slurm job 123`, or `slurm` before the job id is known.
+    pub fn text(&self) -> String {
+        match &self.job {
+            Some(j) => format!("{} job {j}", self.executor),
+            None => self.executor.clone(),
+        }
+    }
+}
+
 /// Per workflow node.
 #[derive(Debug, Clone)]
 pub struct NodeView {
+    /// A service waiting in a cluster scheduler's queue is `Running` (its attempt has begun,
+    /// it can be stopped) with a queued `cluster` job: see [`NodeView::is_queued`].
     pub state: NodeState,
-    /// When it started, since the run began.
+    /// When it started (or was queued, until it starts), since the run began.
     pub since: Duration,
     /// How long it ran, once done.
     pub took: Duration,
@@ -195,6 +219,8 @@ pub struct NodeView {
     pub inputs: Option<mapping::Given>,
     /// The run whose outputs a rerun reused instead of running it (`F`, `--reuse`).
     pub reused: Option<String>,
+    /// Its latest attempt went to a cluster scheduler: its job, and whether it still waits.
+    pub cluster: Option<ClusterJob>,
 }
 
 impl NodeView {
@@ -221,7 +247,13 @@ impl NodeView {
             reused: None,
             files: Vec::new(),
             inputs: None,
+            cluster: None,
         }
+    }
+
+    /// Its attempt waits in a cluster scheduler's queue (`NodeQueued`, no `NodeStarted` yet).
+    pub fn is_queued(&self) -> bool {
+        self.state == NodeState::Running && self.cluster.as_ref().is_some_and(|c| c.queued)
     }
 
     /// A waiting timer's time left at `now` (since the run began).
@@ -232,8 +264,8 @@ impl NodeView {
         }
     }
 
-    /// The time its text shows at `now` (since the run began): how long it has run, or took;
-    /// none while pending or when skipped.
+    /// The time its text shows at `now` (since the run began): how long it has run (or waited
+    /// in a cluster scheduler's queue), or took; none while pending or when skipped.
     pub fn shown_time(&self, now: Duration) -> Option<Duration> {
         match self.state {
             NodeState::Pending | NodeState::Done(NodeOutcome::Skipped) => None,
@@ -586,8 +618,8 @@ impl App {
                 state: v.state,
                 time: v.shown_time(now),
                 redactions: v.redaction_total(),
-                // Only a running node's glyph turns with the spinner.
-                frame: if v.state == NodeState::Running {
+                // Only a running node's glyph turns with the spinner (not a queued one's).
+                frame: if v.state == NodeState::Running && !v.is_queued() {
                     frame
                 } else {
                     0
@@ -596,6 +628,7 @@ impl App {
                 attempt: (v.attempt.try_no, v.attempt.tries),
                 left: v.timer_left(now),
                 reused: v.reused.is_some(),
+                queued: v.is_queued(),
             };
             if self.looks[i] == Some(look) {
                 continue;
@@ -627,6 +660,7 @@ impl App {
                     attempt: (v.attempt.try_no, v.attempt.tries),
                     left: v.timer_left(now),
                     reused: v.reused.is_some(),
+                    queued: v.is_queued(),
                 };
                 graphpane::node_text(n, &look, self.charset)
             })
@@ -1699,18 +1733,58 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
         Event::NodeStarted { node, attempt, .. } => {
             if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
+                // A queued attempt that now runs keeps its job (and a stop already asked for);
+                // any other start is a new attempt.
+                let was_queued = v.is_queued() && v.attempt == attempt;
+                match (&mut v.cluster, was_queued) {
+                    (Some(c), true) => c.queued = false,
+                    _ => {
+                        v.cluster = None;
+                        v.kill_at = None;
+                    }
+                }
                 v.state = NodeState::Running;
+                // Its time (and its `timeout`) counts from here, not from its queueing.
                 v.since = at;
                 v.attempt = attempt;
                 v.timer_end = None;
                 v.retry_at = None;
-                v.kill_at = None;
                 // The new attempt's own end will say how it went.
                 (v.exit_code, v.signal, v.reason) = (None, None, None);
                 app.dirty.texts = true;
             }
         }
-        Event::NodeQueued { .. } => {}
+        Event::NodeQueued {
+            node,
+            attempt,
+            executor,
+            job,
+        } => {
+            if let Some(i) = app.node_index(&node) {
+                let v = &mut app.nodes[i];
+                // Sent again for the same attempt when the job id becomes known: the queued
+                // time goes on.
+                let again = v.is_queued() && v.attempt == attempt;
+                let job = job
+                    .map(|j| crate::safe::line(&j).into_owned())
+                    .or_else(|| again.then(|| v.cluster.as_ref()?.job.clone()).flatten());
+                if !again {
+                    v.state = NodeState::Running;
+                    v.since = at;
+                    v.attempt = attempt;
+                    v.timer_end = None;
+                    v.retry_at = None;
+                    v.kill_at = None;
+                    (v.exit_code, v.signal, v.reason) = (None, None, None);
+                }
+                v.cluster = Some(ClusterJob {
+                    executor: crate::safe::line(&executor).into_owned(),
+                    job,
+                    queued: true,
+                });
+                app.dirty.texts = true;
+            }
+        }
         Event::NodeStopping {
             node, kill_in_ms, ..
         } => {
@@ -1736,6 +1810,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
             if let Some(i) = app.node_index(&node) {
                 let v = &mut app.nodes[i];
                 v.state = NodeState::Waiting;
+                v.cluster = None;
                 v.attempt = next;
                 v.retry_at = Some(at + Duration::from_millis(delay_ms));
                 app.dirty.texts = true;
@@ -1849,6 +1924,10 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
                 v.took = Duration::from_millis(duration_ms);
                 v.timer_end = None;
                 v.kill_at = None;
+                // Its job stays named (an operator looks it up with `sacct -j`).
+                if let Some(c) = &mut v.cluster {
+                    c.queued = false;
+                }
                 v.exit_code = exit_code;
                 v.signal = signal;
                 v.reason = reason.map(|r| crate::safe::line(&r).into_owned());
@@ -1890,6 +1969,7 @@ fn engine_event_at(app: &mut App, e: Event, at: Duration) {
         Event::NodeSkipped { node, reason } => {
             if let Some(i) = app.node_index(&node) {
                 app.nodes[i].state = NodeState::Done(NodeOutcome::Skipped);
+                app.nodes[i].cluster = None;
                 app.nodes[i].reason = Some(crate::safe::line(&reason).into_owned());
                 app.dirty.texts = true;
             }

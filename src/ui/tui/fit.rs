@@ -166,7 +166,7 @@ pub fn ascii_for(sym: &str) -> &'static str {
         '⊘' => "!",
         '·' | '∙' => ".",
         '•' | '●' | '◆' | '⁕' | '∗' => "*",
-        '○' | '◯' | '◦' => "o",
+        '○' | '◯' | '◦' | '◌' => "o",
         '◎' | '◉' => "@",
         '◇' | '◊' => "<",
         '◷' | '⏱' => "t",
@@ -288,5 +288,10 @@ mod tests {
         assert_eq!(ascii_for("↓"), "v");
         assert_eq!(ascii_for("↑"), "^");
         assert_eq!(ascii_for("→"), ">");
+        // The queued glyph as the graph's ASCII charset draws it.
+        assert_eq!(
+            ascii_for(&crate::ui::tui::graphpane::queued_glyph(Charset::Unicode).to_string()),
+            crate::ui::tui::graphpane::queued_glyph(Charset::Ascii).to_string()
+        );
     }
 }

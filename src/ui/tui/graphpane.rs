@@ -55,7 +55,27 @@ pub fn glyph(state: NodeState, frame: usize, charset: Charset) -> char {
     }
 }
 
-/// The theme role of a state.
+/// The status glyph of a service waiting in a cluster scheduler's queue (`NodeQueued`): a
+/// place taken, not yet filled; it does not turn.
+pub fn queued_glyph(charset: Charset) -> char {
+    if charset == Charset::Unicode {
+        '◌'
+    } else {
+        'o'
+    }
+}
+
+/// The status glyph of node view `v`: its state's, or the queued one.
+pub fn node_glyph(v: &super::app::NodeView, frame: usize, charset: Charset) -> char {
+    if v.is_queued() {
+        queued_glyph(charset)
+    } else {
+        glyph(v.state, frame, charset)
+    }
+}
+
+/// The theme role of a state (a queued service has its running one, as a retry's wait has:
+/// both are on their way).
 pub fn status_role(state: NodeState) -> Role {
     match state {
         NodeState::Pending => Role::StatusPending,
@@ -89,6 +109,8 @@ pub struct Look {
     /// A rerun took its outputs from the reused run (`--from NODE --reuse RUN`): `reused`
     /// where its time would be.
     pub reused: bool,
+    /// Waits in a cluster scheduler's queue: the queued glyph, and the time since queued.
+    pub queued: bool,
 }
 
 impl Look {
@@ -102,6 +124,7 @@ impl Look {
         attempt: (0, 0),
         left: None,
         reused: false,
+        queued: false,
     };
 }
 
@@ -127,7 +150,10 @@ pub fn node_text(node: &Node, look: &Look, charset: Charset) -> String {
     } else {
         String::new()
     };
-    let g = glyph(look.state, look.frame, charset);
+    let g = match look.queued {
+        true => queued_glyph(charset),
+        false => glyph(look.state, look.frame, charset),
+    };
     // Durations take a fixed 6 cells, so the layout does not move as the clock runs.
     let dur = |d: Duration| format!("{:>6}", format!(" {}", human::duration(d, Form::Compact)));
     match node.kind {
@@ -476,6 +502,21 @@ mod tests {
             ..Look::PENDING
         };
         assert_eq!(text("poll", retried), "[⠋ Poll  0.3s ↻2 attempt 2/3]");
+        // Queued on a cluster: its own glyph, still, and as wide as when it runs (the layout
+        // does not move when it starts).
+        let queued = Look {
+            state: NodeState::Running,
+            time: Some(Duration::from_secs(12)),
+            frame: 3,
+            queued: true,
+            ..Look::PENDING
+        };
+        assert_eq!(text("poll", queued), "[◌ Poll 12.0s]");
+        let running = Look {
+            queued: false,
+            ..queued
+        };
+        assert_eq!(text("poll", running), "[⠸ Poll 12.0s]");
         let first = Look {
             attempt: (1, 3),
             ..Look::PENDING

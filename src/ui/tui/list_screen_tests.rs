@@ -470,3 +470,82 @@ fn the_mouse_selects_and_scrolls_in_the_list_and_enter_on_a_failed_row_shows_why
         render(&app)
     );
 }
+
+#[test]
+fn snapshot_list_view_with_a_worker_queued_on_slurm() {
+    let (mut app, t) = workers((120, 36));
+    // A slot frees up and w33 goes to Slurm's queue: it holds the slot, the others still wait
+    // for one; both kinds count as queued.
+    finished(&mut app, 1, NodeOutcome::Succeeded, 2_400);
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2_600)));
+    ev(
+        &mut app,
+        Event::NodeQueued {
+            node: Arc::from(id(33)),
+            attempt: Attempt::FIRST,
+            executor: "slurm".into(),
+            job: Some("1234".into()),
+        },
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(4_100)));
+    assert_eq!(
+        app.list.counts_text(),
+        "29 running · 8 queued · 1 failed · 2 done"
+    );
+    assert!(app.list.is_queued(app.wf.node_index(&id(34)).expect("w34")));
+    ch(&mut app, 'v');
+    select(&mut app, 33);
+    let screen = render(&app);
+    let row = |screen: &str, i: usize| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("worker {i:02}")))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let w33 = row(&screen, 33);
+    assert!(
+        w33.contains("◌ queued") && w33.contains("1.5s") && w33.contains("slurm job 1234"),
+        "{w33}"
+    );
+    assert!(!w33.contains("--max-parallel"), "it has its slot: {w33}");
+    assert!(
+        screen.contains("◌ queued 1.5s · slurm job 1234"),
+        "the status line: {screen}"
+    );
+    insta::assert_snapshot!(screen);
+    ch(&mut app, 'j');
+    let screen = render(&app);
+    assert!(
+        row(&screen, 34).contains("waiting: --max-parallel 30 reached"),
+        "{screen}"
+    );
+    // The state filter keeps both kinds.
+    ch(&mut app, 'f');
+    typed(&mut app, "queued");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.list.rows.len(), 8);
+    // It runs: a running worker again, its job named until it writes a line.
+    ev(
+        &mut app,
+        Event::NodeStarted {
+            node: Arc::from(id(33)),
+            attempt: Attempt::FIRST,
+            pid: None,
+        },
+    );
+    assert_eq!(
+        app.list.counts_text(),
+        "30 running · 7 queued · 1 failed · 2 done"
+    );
+    assert_eq!(app.list.rows.len(), 7);
+    key(&mut app, KeyCode::Esc);
+    let w33 = row(&render(&app), 33);
+    assert!(
+        w33.contains("running") && w33.contains("slurm job 1234"),
+        "{w33}"
+    );
+    log(&mut app, 33, "w33 up on node c1\n");
+    let w33 = row(&render(&app), 33);
+    assert!(w33.contains("w33 up on node c1"), "{w33}");
+}

@@ -23,7 +23,8 @@ use crate::workflow::{NodeKind, Workflow};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
     Running,
-    /// Has its tokens but `--max-parallel` services run already.
+    /// Has its tokens but `--max-parallel` services run already, or waits in a cluster
+    /// scheduler's queue (`NodeQueued`; such a service holds a slot).
     Queued,
     /// Waits for the next attempt after a failure (retry backoff).
     Retrying,
@@ -77,7 +78,7 @@ impl Class {
 
     fn of(state: NodeState, queued: bool) -> Class {
         match state {
-            NodeState::Pending if queued => Class::Queued,
+            NodeState::Pending | NodeState::Running if queued => Class::Queued,
             NodeState::Pending => Class::Pending,
             NodeState::Running => Class::Running,
             NodeState::Waiting => Class::Retrying,
@@ -155,8 +156,11 @@ pub struct ListState {
     pub rows: Vec<usize>,
     /// Derived: how many steps are in each class (of all steps, the filter aside).
     pub counts: [usize; Class::ALL.len()],
-    /// Derived: services running now (what `--max-parallel` bounds).
+    /// Derived: services running now (what `--max-parallel` bounds), those waiting in a
+    /// cluster scheduler's queue with them.
     pub running: usize,
+    /// Derived: per node, it waits for a free slot (`--max-parallel`).
+    for_slot: Vec<bool>,
     /// Derived: the widest label among the rows (display cells).
     name_width: usize,
     /// The run's `--max-parallel` at the last refresh, when known.
@@ -196,6 +200,7 @@ impl ListState {
             filter: Filter::None,
             incoming,
             class: vec![Class::Pending; wf.nodes.len()],
+            for_slot: vec![false; wf.nodes.len()],
             rows: Vec::new(),
             counts: [0; Class::ALL.len()],
             running: 0,
@@ -239,7 +244,7 @@ impl ListState {
         for (i, (n, v)) in wf.nodes.iter().zip(nodes).enumerate() {
             // A pending service holds its tokens when every incoming edge brought one more
             // than it consumed (or an error path did): only a full house keeps it waiting.
-            let queued = full
+            let for_slot = full
                 && n.kind == NodeKind::Service
                 && v.state == NodeState::Pending
                 && self.incoming.get(i).is_some_and(|(inc, err)| {
@@ -248,8 +253,9 @@ impl ListState {
                     let caught: u32 = err.iter().map(taken).sum();
                     (!inc.is_empty() && on_edges > consumed) || caught > consumed
                 });
-            let c = Class::of(v.state, queued);
+            let c = Class::of(v.state, for_slot || v.is_queued());
             self.class[i] = c;
+            self.for_slot[i] = for_slot;
             if !is_step(n.kind) {
                 continue;
             }
@@ -283,7 +289,7 @@ impl ListState {
 
     /// Node `i` has its tokens and waits because `--max-parallel` services run.
     pub fn is_queued(&self, i: usize) -> bool {
-        self.class.get(i) == Some(&Class::Queued)
+        self.for_slot.get(i) == Some(&true)
     }
 
     /// Why node `i` waits, when it waits for a slot: `waiting: --max-parallel 4 reached`.
@@ -393,7 +399,7 @@ pub fn row(
 ) -> Row {
     let n = &wf.nodes[i];
     let class = list.class.get(i).copied().unwrap_or(Class::Pending);
-    let g = graphpane::glyph(v.state, frame, charset);
+    let g = graphpane::node_glyph(v, frame, charset);
     let state = match v.state {
         NodeState::Done(o) if o != NodeOutcome::Succeeded => format!("{g} {}", o.as_str()),
         _ => format!("{g} {}", class.word()),
@@ -421,6 +427,11 @@ pub fn row(
     let (last, last_role) = match (last, list.wait_reason(i)) {
         (Some(l), _) => l,
         (None, Some(why)) => (why, Role::Warning),
+        // Its job, until it writes a line.
+        (None, None) if v.cluster.is_some() && v.state == NodeState::Running => (
+            v.cluster.as_ref().map(|c| c.text()).unwrap_or_default(),
+            Role::Muted,
+        ),
         (None, None) => (
             v.reason.clone().unwrap_or_default(),
             match class {

@@ -31,6 +31,8 @@ fn steerable(app: &App, verb: &str) -> Result<usize, String> {
         };
         return Err(format!("only a service can be {done}"));
     }
+    // Running includes a service waiting in a cluster scheduler's queue (`NodeView::is_queued`):
+    // its attempt has begun, and stopping it takes it out of the queue.
     match app.nodes.get(i).map(|v| v.state) {
         Some(NodeState::Running | NodeState::Waiting) => Ok(i),
         _ => Err(format!(
@@ -106,14 +108,33 @@ pub fn draw_dialog(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
             Span::styled(what, t.style(Role::Keybar)),
         ]
     };
+    let queued = app
+        .nodes
+        .get(i)
+        .filter(|v| v.is_queued())
+        .and_then(|v| v.cluster.as_ref());
     let mut choices = key("f", " failed   ");
     choices.extend(key("c", " cancelled   "));
-    choices.extend(key("Esc", " keep it running"));
-    let lines = vec![
-        Line::styled(
-            "SIGTERM to its process group, SIGKILL after the grace period. The run treats it as:",
-            t.style(Role::Text),
+    choices.extend(key(
+        "Esc",
+        match queued {
+            Some(_) => " keep it queued",
+            None => " keep it running",
+        },
+    ));
+    let how = match queued {
+        Some(c) if c.job.is_some() => format!(
+            "It leaves the queue ({} is cancelled). The run treats it as:",
+            c.text()
         ),
+        Some(c) => format!("It leaves {}'s queue. The run treats it as:", c.executor),
+        None => {
+            "SIGTERM to its process group, SIGKILL after the grace period. The run treats it as:"
+                .to_string()
+        }
+    };
+    let lines = vec![
+        Line::styled(how, t.style(Role::Text)),
         Line::styled(
             "failed: error paths, fail-fast and --keep-going apply · cancelled: what needs it is skipped",
             t.style(Role::Muted),

@@ -2108,3 +2108,170 @@ fn an_unselected_gateways_rows_wait_until_it_is_selected() {
     edge(&mut app, "fork", "report");
     assert_ne!(app.mapping_rows(), shown.as_slice());
 }
+
+// A service on a cluster (issue 17): queued in Slurm until it runs on a compute node.
+
+fn queued(app: &mut App, id: &str, job: Option<&str>) {
+    ev(
+        app,
+        Event::NodeQueued {
+            node: Arc::from(id),
+            attempt: crate::engine::Attempt::FIRST,
+            executor: "slurm".into(),
+            job: job.map(str::to_string),
+        },
+    );
+}
+
+#[test]
+fn a_queued_service_waits_with_its_job_then_runs_from_its_start() {
+    let (mut app, t) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
+    effects(&mut app);
+    started(&mut app, &["orchestrated"]);
+    select(&mut app, "orchestrated");
+    let i = node_index(&app, "orchestrated");
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(500)));
+    queued(&mut app, "orchestrated", None);
+    assert!(app.nodes[i].is_queued());
+    assert_eq!(app.nodes[i].since, Duration::from_millis(500));
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(1500)));
+    let screen = render(&app);
+    assert!(screen.contains("◌ queued 1.0s · slurm"), "{screen}");
+    assert!(
+        screen.contains("[◌ Orchestrated Service  1.0s]"),
+        "{screen}"
+    );
+    assert!(screen.contains("graph · 1 queued"), "{screen}");
+    // The job id comes later for the same attempt: the queued time goes on.
+    queued(&mut app, "orchestrated", Some("123"));
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2500)));
+    assert_eq!(app.nodes[i].since, Duration::from_millis(500));
+    let screen = render(&app);
+    assert!(screen.contains("◌ queued 2.0s · slurm job 123"), "{screen}");
+    // Ticks do not turn its glyph.
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(2600)));
+    assert!(render(&app).contains("[◌ Orchestrated Service  2.1s]"));
+    // It can be stopped as a running one can; the dialog says it leaves the queue.
+    ch(&mut app, 'x');
+    assert_eq!(app.overlay, app::Overlay::StopNode(i));
+    let screen = render(&app);
+    assert!(screen.contains("slurm job 123 is cancelled"), "{screen}");
+    assert!(screen.contains("keep it queued"), "{screen}");
+    key(&mut app, KeyCode::Esc);
+    // It runs on a compute node: running from here (its timeout counts from here too), its
+    // job still named.
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3000)));
+    ev(
+        &mut app,
+        Event::NodeStarted {
+            node: Arc::from("orchestrated"),
+            attempt: crate::engine::Attempt::FIRST,
+            pid: None,
+        },
+    );
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(3400)));
+    let v = &app.nodes[i];
+    assert_eq!(v.state, crate::engine::NodeState::Running);
+    assert!(!v.is_queued());
+    assert_eq!(v.since, Duration::from_millis(3000));
+    assert_eq!(
+        v.cluster.as_ref().and_then(|c| c.job.as_deref()),
+        Some("123")
+    );
+    let screen = render(&app);
+    assert!(screen.contains("running 0.4s · slurm job 123"), "{screen}");
+    assert!(!screen.contains('◌'), "{screen}");
+    assert!(screen.contains("graph · 1 running"), "{screen}");
+    finished(&mut app, "orchestrated", NodeOutcome::Succeeded, 400, None);
+    let screen = render(&app);
+    assert!(
+        screen.contains("succeeded in 0.4s · slurm job 123"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_new_attempt_started_here_forgets_the_job_of_the_queued_one() {
+    let (mut app, _) = new_app(prepared_with_secrets("quantum-secrets"), (80, 24));
+    effects(&mut app);
+    started(&mut app, &["orchestrated"]);
+    let i = node_index(&app, "orchestrated");
+    select(&mut app, "orchestrated");
+    queued(&mut app, "orchestrated", None);
+    // Before its job id, the dialog names the scheduler.
+    ch(&mut app, 'x');
+    let screen = render(&app);
+    assert!(screen.contains("It leaves slurm's queue."), "{screen}");
+    key(&mut app, KeyCode::Esc);
+    queued(&mut app, "orchestrated", Some("77"));
+    // A stop while queued, then the operator's restart as a local attempt.
+    ev(
+        &mut app,
+        Event::NodeStopping {
+            node: Arc::from("orchestrated"),
+            attempt: 1,
+            kill_in_ms: 5000,
+        },
+    );
+    assert!(render(&app).contains("stopping · SIGKILL in 5.0s"));
+    ev(
+        &mut app,
+        Event::NodeStarted {
+            node: Arc::from("orchestrated"),
+            attempt: crate::engine::Attempt {
+                attempt: 2,
+                ..crate::engine::Attempt::FIRST
+            },
+            pid: Some(99),
+        },
+    );
+    let v = &app.nodes[i];
+    assert!(!v.is_queued());
+    assert_eq!(v.cluster, None);
+    assert_eq!(v.kill_at, None, "the new attempt is not being stopped");
+    // A queued attempt that ends in the queue (cancelled) is no longer queued.
+    queued(&mut app, "orchestrated", Some("78"));
+    assert!(app.nodes[i].is_queued());
+    finished(
+        &mut app,
+        "orchestrated",
+        NodeOutcome::Cancelled,
+        0,
+        Some("cancelled"),
+    );
+    assert!(!app.nodes[i].is_queued());
+    assert!(app.list.counts_text().contains("1 cancelled"));
+}
+
+#[test]
+fn snapshot_portfolio_graph_with_a_service_queued_on_slurm() {
+    let (mut app, t) = new_app(prepared_with_secrets("portfolio-risk"), (160, 48));
+    effects(&mut app);
+    started(
+        &mut app,
+        &[
+            "fetch_prices",
+            "classical_risk",
+            "quantum_sampling",
+            "report",
+        ],
+    );
+    node_started(&mut app, "fetch_prices");
+    finished(&mut app, "fetch_prices", NodeOutcome::Succeeded, 412, None);
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(500)));
+    node_started(&mut app, "classical_risk");
+    queued(&mut app, "quantum_sampling", Some("4711"));
+    select(&mut app, "quantum_sampling");
+    app::update(&mut app, AppEvent::Tick(t + Duration::from_millis(7300)));
+    let screen = render(&app);
+    assert!(screen.contains("[◌ Quantum"), "{screen}");
+    assert!(
+        screen.contains("◌ queued 6.8s · slurm job 4711"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("1 running · 1 queued · 1 done · 1 pending"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

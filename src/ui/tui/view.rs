@@ -402,18 +402,24 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
             spans
         }
         NodeKind::Service => {
-            let g = graphpane::glyph(v.state, app.frame(), app.charset);
+            let g = graphpane::node_glyph(v, app.frame(), app.charset);
+            let since = human::duration(app.elapsed().saturating_sub(v.since), Form::Compact);
             let what = match v.state {
                 NodeState::Pending if app.list.is_queued(app.selected) => {
                     app.list.wait_reason(app.selected).unwrap_or_default()
                 }
                 NodeState::Pending => "pending".to_string(),
-                NodeState::Running => match v.kill_left(app.elapsed()) {
+                // In a cluster scheduler's queue: `queued 12.0s · slurm job 123`.
+                NodeState::Running if v.is_queued() => match v.kill_left(app.elapsed()) {
                     Some(left) => stopping_text(left),
                     None => format!(
-                        "running {}",
-                        human::duration(app.elapsed().saturating_sub(v.since), Form::Compact)
+                        "queued {since} · {}",
+                        v.cluster.as_ref().map(|c| c.text()).unwrap_or_default()
                     ),
+                },
+                NodeState::Running => match v.kill_left(app.elapsed()) {
+                    Some(left) => stopping_text(left),
+                    None => format!("running {since}"),
                 },
                 NodeState::Waiting => match v.retry_at {
                     Some(at) => format!(
@@ -439,6 +445,16 @@ fn node_detail(app: &App) -> Vec<Span<'static>> {
                 format!("{g} {what}"),
                 t.style(status_role(v.state)),
             )];
+            // The cluster job of the attempt that runs or ran (the queued one says it above).
+            if let Some(c) = &v.cluster
+                && !v.is_queued()
+                && matches!(v.state, NodeState::Running | NodeState::Done(_))
+            {
+                spans.push(Span::styled(
+                    format!(" · {}", c.text()),
+                    t.style(Role::Muted),
+                ));
+            }
             let a = v.attempt;
             if a.tries > 1 {
                 spans.push(Span::styled(
