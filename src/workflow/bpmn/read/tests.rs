@@ -951,7 +951,8 @@ fn wfop_executor_and_slurm_properties_read_and_write_back() {
 #[test]
 fn wfop_executor_and_slurm_property_mistakes_at_their_place() {
     // (properties, the message, the text the finding points at)
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    type Props<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Props, &str, &str)] = &[
         (
             &[("wfop.executor", "slrum")],
             "wfop.executor must be `local` or `slurm`, found \"slrum\", did you mean `slurm`?",
