@@ -16,8 +16,8 @@ use wfop::workflow::bpmn::{self, write};
 use wfop::workflow::json::Str;
 use wfop::workflow::model::Decl;
 use wfop::workflow::{
-    DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, LoadOptions, MappingRow, Node, NodeKind,
-    Retries, Run, Timer, Workflow,
+    DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, Expression, LoadOptions, MappingRow, Node,
+    NodeExecutor, NodeKind, Retries, Run, SlurmSettings, Timer, Workflow,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -54,6 +54,7 @@ struct CNode {
     result_variable: Option<String>,
     result_expression: Option<(String, bool)>,
     error_expression: Option<(String, bool)>,
+    executor: NodeExecutor,
     unsupported: bool,
 }
 
@@ -190,6 +191,7 @@ fn canon(wf: &Workflow) -> CWorkflow {
                     result_variable: n.result_variable.clone(),
                     result_expression: n.result_expression.as_ref().map(canon_expr),
                     error_expression: n.error_expression.as_ref().map(canon_expr),
+                    executor: n.executor.clone(),
                     unsupported: n.unsupported.is_some(),
                 }
             })
@@ -362,6 +364,35 @@ struct ServiceParts {
         Option<&'static str>,
         Option<&'static str>,
     ),
+    executor: NodeExecutor,
+}
+
+/// A service's executor: the run's, local, or Slurm with some settings (an argument with the
+/// characters XML escapes among them).
+fn executor() -> impl Strategy<Value = NodeExecutor> {
+    prop_oneof![
+        2 => Just(NodeExecutor::Run),
+        1 => Just(NodeExecutor::Local),
+        2 => (
+            prop::option::of(prop::sample::select(vec!["gpu", "debug,long"])),
+            prop::option::of(Just("proj-1")),
+            prop::option::of(Just("high")),
+            prop::collection::vec(
+                prop::sample::select(vec!["--gres=gpu:1", "-N2", "--comment=a&<b>\"c\""]),
+                0..3
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(partition, account, qos, args, own_job)| {
+                NodeExecutor::Slurm(SlurmSettings {
+                    partition: partition.map(str::to_string),
+                    account: account.map(str::to_string),
+                    qos: qos.map(str::to_string),
+                    args: args.into_iter().map(str::to_string).collect(),
+                    own_job,
+                })
+            }),
+    ]
 }
 
 fn service_parts() -> impl Strategy<Value = ServiceParts> {
@@ -397,17 +428,21 @@ fn service_parts() -> impl Strategy<Value = ServiceParts> {
                 "if error.code != null then bpmnError(\"BOOM\", error.message) else null",
             )),
         ),
+        executor(),
     )
         .prop_map(
-            |(run, task_type, inputs, secret, outputs, timeout, retries, headers)| ServiceParts {
-                run,
-                task_type,
-                inputs,
-                secret,
-                outputs,
-                timeout,
-                retries,
-                headers,
+            |(run, task_type, inputs, secret, outputs, timeout, retries, headers, executor)| {
+                ServiceParts {
+                    run,
+                    task_type,
+                    inputs,
+                    secret,
+                    outputs,
+                    timeout,
+                    retries,
+                    headers,
+                    executor,
+                }
             },
         )
 }
@@ -528,6 +563,7 @@ fn workflow() -> impl Strategy<Value = Workflow> {
                             n.result_variable = p.headers.0.map(str::to_string);
                             n.result_expression = p.headers.1.map(expression);
                             n.error_expression = p.headers.2.map(expression);
+                            n.executor = p.executor;
                             n
                         }
                         Middle::Exclusive => node(&id, NodeKind::Exclusive),
@@ -720,6 +756,13 @@ fn the_canonical_form_sees_each_field() {
         |w| w.nodes[1].errors[0].code = "F".into(),
         |w| w.nodes[1].task_type = Some("t".into()),
         |w| w.nodes[1].timeout = Some(Duration::from_secs(1)),
+        |w| w.nodes[1].executor = NodeExecutor::Local,
+        |w| {
+            w.nodes[1].executor = NodeExecutor::Slurm(SlurmSettings {
+                own_job: true,
+                ..SlurmSettings::default()
+            })
+        },
         |w| w.inputs = Some(Vec::new()),
         |w| w.secrets = Some(vec![decl("k", None)]),
         |w| {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::json::{self, Member, Node as JNode, Span, Str, Value};
 use super::model::{
     Condition, DEFAULT_MAX_ITERATIONS, DataPoolDecl, Decl, Edge, ErrorPath, Expression, HubAuth,
-    HubRun, MappingRow, Node, NodeKind, Retries, Run, SECRETS_ROW, Timer, Workflow,
+    HubRun, MappingRow, Node, NodeExecutor, NodeKind, Retries, Run, SECRETS_ROW, SlurmSettings,
+    Timer, Workflow,
 };
 use super::project::{self, is_entrypoint};
 use crate::diag::{Diagnostic, SourceFile, is_identifier, suggestion};
@@ -42,6 +43,7 @@ const NODE_FIELDS: &[&str] = &[
     "error_expression",
     "tty",
     "stdin",
+    "executor",
 ];
 /// The node fields only some kinds of node take, and which kinds (`kinds_word` says it).
 const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
@@ -60,6 +62,7 @@ const KIND_FIELDS: &[(&str, &[NodeKind])] = &[
     ("error_expression", &[NodeKind::Service]),
     ("tty", &[NodeKind::Service]),
     ("stdin", &[NodeKind::Service]),
+    ("executor", &[NodeKind::Service]),
 ];
 /// The kinds of node that can run more than once in a run (on a loop, or after a merge).
 const ITERATING: &[NodeKind] = &[
@@ -74,6 +77,12 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// Largest `max_iterations`.
 pub const MAX_ITERATIONS_LIMIT: u32 = 1_000_000;
 const RETRIES_FIELDS: &[&str] = &["attempts", "backoff"];
+/// The executors a service node may name in `"executor"`.
+const EXECUTOR_NAMES: &[&str] = &["local", "slurm"];
+/// The fields of `"executor": { "slurm": { … } }`.
+const SLURM_FIELDS: &[&str] = &["partition", "account", "qos", "args", "job"];
+/// The values of `slurm.job`: a job of its own, or a step in the run's allocation.
+const SLURM_JOBS: &[&str] = &["own", "step"];
 const ERROR_FIELDS: &[&str] = &["code", "to", "output_mapping"];
 const RUN_FIELDS: &[&str] = &[
     "command",
@@ -634,6 +643,10 @@ impl Loader {
             .get("stdin")
             .and_then(|n| self.stdin(n))
             .unwrap_or(false);
+        let executor = obj
+            .get("executor")
+            .and_then(|n| self.executor(n))
+            .unwrap_or_default();
         let (id, kind) = (id?, kind?);
         for (field, kinds) in KIND_FIELDS {
             if kinds.contains(&kind) {
@@ -689,7 +702,7 @@ impl Loader {
             error_expression,
             tty,
             stdin_open,
-            executor: super::model::NodeExecutor::Run,
+            executor,
             unsupported: None,
             span: item.span.clone(),
         })
@@ -765,6 +778,171 @@ impl Loader {
                 None
             }
         }
+    }
+
+    /// `"executor": "local"`, `"slurm"`, or `{ "slurm": { "partition", "account", "qos",
+    /// "args", "job" } }` (every field optional).
+    fn executor(&mut self, node: &JNode) -> Option<NodeExecutor> {
+        const EXPECTED: &str =
+            "\"local\", \"slurm\" or an object like { \"slurm\": { \"partition\": \"gpu\" } }";
+        match &node.value {
+            Value::String(s) => {
+                self.executor_name(&s.text, &s.span, false)?;
+                Some(match s.text.as_str() {
+                    "local" => NodeExecutor::Local,
+                    _ => NodeExecutor::Slurm(SlurmSettings::default()),
+                })
+            }
+            Value::Object(members) => {
+                let Some((first, rest)) = members.split_first() else {
+                    self.error(
+                        node.span.clone(),
+                        "`executor` is empty; name the executor and its settings, e.g. { \"slurm\": { \"partition\": \"gpu\" } }",
+                        "no executor",
+                    );
+                    return None;
+                };
+                for m in rest {
+                    let hint = if first.key.text == "slurm"
+                        && SLURM_FIELDS.contains(&m.key.text.as_str())
+                    {
+                        format!(" (`{}` goes inside `slurm`)", m.key.text)
+                    } else {
+                        String::new()
+                    };
+                    self.error(
+                        m.key.span.clone(),
+                        format!(
+                            "`executor` has more than one key; it takes one, the executor's name with its settings{hint}"
+                        ),
+                        "second key",
+                    );
+                }
+                self.executor_name(&first.key.text, &first.key.span, true)?;
+                let settings = self.slurm(&first.value)?;
+                if !rest.is_empty() {
+                    return None;
+                }
+                Some(NodeExecutor::Slurm(settings))
+            }
+            _ => {
+                self.type_error(node, "`executor`", EXPECTED);
+                None
+            }
+        }
+    }
+
+    /// An executor's name (`name` at `span`): one of [`EXECUTOR_NAMES`], and with settings (a
+    /// key of an `executor` object) one that takes them.
+    fn executor_name(&mut self, name: &str, span: &Span, with_settings: bool) -> Option<()> {
+        match name {
+            "slurm" => Some(()),
+            "local" if !with_settings => Some(()),
+            "local" => {
+                self.error(
+                    span.clone(),
+                    "the local executor has no settings; write \"executor\": \"local\"",
+                    "no settings",
+                );
+                None
+            }
+            other if with_settings && SLURM_FIELDS.contains(&other) => {
+                self.error(
+                    span.clone(),
+                    format!(
+                        "`{other}` is a Slurm setting, not an executor; write {{ \"slurm\": {{ \"{other}\": … }} }}"
+                    ),
+                    "not an executor",
+                );
+                None
+            }
+            other => {
+                let hint = suggestion(other, EXECUTOR_NAMES.iter().copied());
+                self.error(
+                    span.clone(),
+                    format!("unknown executor `{}`{hint}", other.escape_debug()),
+                    "expected \"local\" or \"slurm\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// `{ "partition"?, "account"?, "qos"?, "args"?: ["--opt=value", …], "job"?: "own" | "step" }`.
+    fn slurm(&mut self, node: &JNode) -> Option<SlurmSettings> {
+        let obj = self.object(node, "`slurm`", SLURM_FIELDS)?;
+        let mut ok = true;
+        let mut text = |this: &mut Self, field: &str| match obj.get(field) {
+            Some(n) => match this.non_empty_string(n, &format!("`slurm.{field}`")) {
+                Some(s) => Some(s.text.clone()),
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        let partition = text(self, "partition");
+        let account = text(self, "account");
+        let qos = text(self, "qos");
+        let args = match obj.get("args") {
+            Some(n) => self.slurm_args(n),
+            None => Some(Vec::new()),
+        };
+        let own_job = match obj.get("job") {
+            None => Some(false),
+            Some(n) => self.string(n, "`slurm.job`").and_then(|s| match s.text.as_str() {
+                "own" => Some(true),
+                "step" => Some(false),
+                other => {
+                    let hint = suggestion(other, SLURM_JOBS.iter().copied());
+                    self.error(
+                        s.span.clone(),
+                        format!(
+                            "`slurm.job` must be \"own\" (a job of its own) or \"step\" (a step in the run's allocation), found \"{}\"{hint}",
+                            other.escape_debug()
+                        ),
+                        "expected \"own\" or \"step\"",
+                    );
+                    None
+                }
+            }),
+        };
+        let (args, own_job) = (args?, own_job?);
+        if !ok {
+            return None;
+        }
+        Some(SlurmSettings {
+            partition,
+            account,
+            qos,
+            args,
+            own_job,
+        })
+    }
+
+    /// `slurm.args`: each element one `srun`/`salloc` option (`--gres=gpu:1`, `-N2`).
+    fn slurm_args(&mut self, node: &JNode) -> Option<Vec<String>> {
+        let items = self.array(node, "`slurm.args`")?;
+        let mut args = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(s) = self.non_empty_string(item, "a `slurm.args` element") else {
+                continue;
+            };
+            if !s.text.starts_with('-') {
+                self.error(
+                    s.span.clone(),
+                    format!(
+                        "`{}` is not an option: each element of `slurm.args` is one option with its value, e.g. \"--gres=gpu:1\" or \"--time=10:00\"",
+                        s.text.escape_debug()
+                    ),
+                    "not an option (starts with `-`)",
+                );
+                continue;
+            }
+            args.push(s.text.clone());
+        }
+        (args.len() == items.len()).then_some(args)
     }
 
     /// `"errors": [ { "code": "…", "to": "node-id", "output_mapping": [...] }, … ]`.

@@ -705,5 +705,6 @@ mod never_panics {
     }
 }
 
+mod executor;
 mod flow;
 mod headers;

@@ -910,6 +910,7 @@ fn check_node(wf: &Workflow, node: &Node, out: &mut Vec<Diagnostic>) {
     check_headers(node, out);
     check_secret_env_names(node, out);
     check_hub_auth(wf, node, out);
+    check_executor(node, out);
     if node.secrets_row().is_none() && !node.secrets.is_empty() {
         let span = node
             .secrets_span
@@ -1087,6 +1088,42 @@ fn non_boolean(e: &Expr) -> Option<&'static str> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// A node's `executor`: none on a hub service (it runs on the hub), and no `tty` on Slurm (a
+/// Slurm step has no terminal of wfop's). The run's `--executor slurm` with a `tty` node is
+/// the engine's to refuse, at start.
+fn check_executor(node: &Node, out: &mut Vec<Diagnostic>) {
+    use super::model::{NodeExecutor, Run};
+    if node.executor == NodeExecutor::Run {
+        return;
+    }
+    if let Some(Run::Hub(_)) = &node.run {
+        out.push(Diagnostic::warning(
+            node.id_span.clone(),
+            format!(
+                "hub service `{}`: `executor` has no effect (the service runs on the hub)",
+                node.id
+            ),
+            "no effect on a hub service",
+        ));
+        return;
+    }
+    if node.tty && matches!(node.executor, NodeExecutor::Slurm(_)) {
+        out.push(
+            Diagnostic::error(
+                node.id_span.clone(),
+                format!(
+                    "service `{}`: `tty` cannot be used with the slurm executor",
+                    node.id
+                ),
+                "tty on Slurm",
+            )
+            .with_note(
+                "a Slurm step has no terminal of wfop's; drop `tty`, or run the node with \"executor\": \"local\"",
+            ),
+        );
     }
 }
 

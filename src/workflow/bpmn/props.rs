@@ -25,6 +25,15 @@ pub const TTY: &str = "wfop.tty";
 /// Service task: `wfop.stdin` with the value `open`: its stdin stays open for the operator
 /// after its JSON input (JSON's `"stdin": "open"`).
 pub const STDIN: &str = "wfop.stdin";
+/// Service task: `wfop.executor` with the value `local` or `slurm`: where the service runs
+/// (JSON's `"executor"`; no property: the run's executor).
+pub const EXECUTOR: &str = "wfop.executor";
+/// Service task with `wfop.executor` = `slurm`: its Slurm settings, `wfop.slurm.partition`,
+/// `…account`, `…qos`, `…args` (options separated by whitespace) and `…job` (`own` or
+/// `step`), JSON's `{ "slurm": { … } }`.
+pub const SLURM_PREFIX: &str = "wfop.slurm.";
+/// The settings a `wfop.slurm.` property may name.
+pub const SLURM_SETTINGS: &[&str] = &["partition", "account", "qos", "args", "job"];
 /// Service task: `wfop.input_mapping` with the value `[]`: an input mapping with no rows (the
 /// service gets nothing), which BPMN cannot tell from no mapping (it gets every variable).
 pub const INPUT_MAPPING: &str = "wfop.input_mapping";

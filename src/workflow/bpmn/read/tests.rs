@@ -869,3 +869,173 @@ fn wfop_tty_and_stdin_properties_read_write_and_refuse_other_values() {
         "{m:?}"
     );
 }
+
+/// A service task with these `wfop.` properties (`(name, value)`).
+fn task_with(props: &[(&str, &str)]) -> String {
+    let props: String = props
+        .iter()
+        .map(|(n, v)| format!("\n        <zeebe:property name=\"{n}\" value=\"{v}\" />"))
+        .collect();
+    one_task(
+        &format!(
+            r#"<zeebe:taskDefinition type="x" /><zeebe:properties>{props}
+      </zeebe:properties>"#
+        ),
+        "",
+    )
+}
+
+#[test]
+fn wfop_executor_and_slurm_properties_read_and_write_back() {
+    use crate::workflow::{NodeExecutor, SlurmSettings};
+    let text = task_with(&[
+        ("wfop.slurm.args", " --gres=gpu:1  -N2 "),
+        ("wfop.executor", "slurm"),
+        ("wfop.slurm.partition", "gpu"),
+        ("wfop.slurm.account", "proj1"),
+        ("wfop.slurm.qos", "high"),
+        ("wfop.slurm.job", "own"),
+    ]);
+    let (wf, diags) = read_text(&text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let wf = wf.expect("workflow");
+    let full = NodeExecutor::Slurm(SlurmSettings {
+        partition: Some("gpu".into()),
+        account: Some("proj1".into()),
+        qos: Some("high".into()),
+        args: vec!["--gres=gpu:1".into(), "-N2".into()],
+        own_job: true,
+    });
+    assert_eq!(node(&wf, "t").executor, full);
+    // Written back as the same properties; read again, the same executor.
+    let text = crate::workflow::bpmn::write::export(&wf).expect("export");
+    for (name, value) in [
+        ("wfop.executor", "slurm"),
+        ("wfop.slurm.partition", "gpu"),
+        ("wfop.slurm.args", "--gres=gpu:1 -N2"),
+        ("wfop.slurm.job", "own"),
+    ] {
+        assert!(
+            text.contains(&format!(r#"name="{name}" value="{value}""#)),
+            "{name}: {text}"
+        );
+    }
+    let (again, diags) = read_text(&text);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(node(&again.expect("re-read"), "t").executor, full);
+    // Each other form, round-tripped; the run's executor writes nothing.
+    for (props, want) in [
+        (vec![("wfop.executor", "local")], NodeExecutor::Local),
+        (
+            vec![("wfop.executor", "slurm")],
+            NodeExecutor::Slurm(SlurmSettings::default()),
+        ),
+        (
+            vec![("wfop.executor", "slurm"), ("wfop.slurm.job", "step")],
+            NodeExecutor::Slurm(SlurmSettings::default()),
+        ),
+        (vec![], NodeExecutor::Run),
+    ] {
+        let (wf, diags) = read_text(&task_with(&props));
+        assert!(diags.is_empty(), "{diags:?}");
+        let wf = wf.expect("workflow");
+        assert_eq!(node(&wf, "t").executor, want, "{props:?}");
+        let text = crate::workflow::bpmn::write::export(&wf).expect("export");
+        assert_eq!(text.contains("wfop.executor"), want != NodeExecutor::Run);
+        assert!(!text.contains("wfop.slurm."), "{text}");
+        let (again, _) = read_text(&text);
+        assert_eq!(node(&again.expect("re-read"), "t").executor, want);
+    }
+}
+
+#[test]
+fn wfop_executor_and_slurm_property_mistakes_at_their_place() {
+    // (properties, the message, the text the finding points at)
+    type Props<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Props, &str, &str)] = &[
+        (
+            &[("wfop.executor", "slrum")],
+            "wfop.executor must be `local` or `slurm`, found \"slrum\", did you mean `slurm`?",
+            "slrum",
+        ),
+        (
+            &[("wfop.executor", "slurm"), ("wfop.slurm.partiton", "gpu")],
+            "unknown Slurm setting `wfop.slurm.partiton`, did you mean `wfop.slurm.partition`?",
+            "wfop.slurm.partiton",
+        ),
+        (
+            &[
+                ("wfop.executor", "slurm"),
+                ("wfop.slurm.args", "--time 10:00"),
+            ],
+            "wfop.slurm.args: `10:00` is not an option",
+            "--time 10:00",
+        ),
+        (
+            &[("wfop.executor", "slurm"), ("wfop.slurm.job", "mine")],
+            "wfop.slurm.job must be `own` (a job of its own) or `step` (a step in the run's allocation), found \"mine\"",
+            "mine",
+        ),
+        (
+            &[("wfop.executor", "slurm"), ("wfop.slurm.qos", " ")],
+            "`wfop.slurm.qos` must not be empty",
+            " ",
+        ),
+        (
+            &[("wfop.slurm.account", "proj1")],
+            "`wfop.slurm.account` needs `wfop.executor` = `slurm` on the same task",
+            "wfop.slurm.account",
+        ),
+        (
+            &[("wfop.executor", "local"), ("wfop.slurm.partition", "gpu")],
+            "`wfop.slurm.partition` is a Slurm setting, but this task's `wfop.executor` is `local`",
+            "wfop.slurm.partition",
+        ),
+    ];
+    for (props, message, at) in cases {
+        let text = task_with(props);
+        let (wf, diags) = read_text(&text);
+        assert_eq!(diags.len(), 1, "{props:?}: {diags:?}");
+        let d = &diags[0];
+        assert!(
+            d.is_error() && d.message.contains(message),
+            "{props:?}: {}",
+            d.message
+        );
+        // The attribute's value, quotes included.
+        assert_eq!(&text[d.primary.0.clone()], format!("\"{at}\""), "{props:?}");
+        // A refused property leaves the task on the run's executor.
+        let executor = &node(wf.as_ref().expect("workflow"), "t").executor;
+        assert_eq!(*executor, crate::workflow::NodeExecutor::Run, "{props:?}");
+    }
+    // Only service tasks take them.
+    let text = process(
+        r#"    <startEvent id="s"><extensionElements><zeebe:properties>
+      <zeebe:property name="wfop.slurm.qos" value="high" />
+    </zeebe:properties></extensionElements></startEvent>"#,
+    );
+    let (_, diags) = read_text(&text);
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains("does not apply to `startEvent`"))
+        .unwrap_or_else(|| panic!("{diags:?}"));
+    assert_eq!(&text[d.primary.0.clone()], "\"wfop.slurm.qos\"");
+    assert_eq!(at(&text, d), (5, 28));
+}
+
+#[test]
+fn a_slurm_argument_with_whitespace_is_not_exported() {
+    let (wf, _) = read_text(&task_with(&[("wfop.executor", "slurm")]));
+    let mut wf = wf.expect("workflow");
+    let t = wf.nodes.iter_mut().find(|n| n.id == "t").expect("t");
+    t.executor = crate::workflow::NodeExecutor::Slurm(crate::workflow::SlurmSettings {
+        args: vec!["--exclusive".into(), "--comment=two words".into()],
+        ..Default::default()
+    });
+    let err = crate::workflow::bpmn::write::export(&wf).expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("node `t`: the Slurm argument \"--comment=two words\" holds whitespace"),
+        "{err}"
+    );
+}

@@ -7,11 +7,13 @@ use roxmltree::Node as XNode;
 
 use super::super::{BPMN_NS, ZEEBE_NS, props};
 use super::{Cx, xml};
-use crate::diag::{Diagnostic, is_identifier};
+use crate::diag::{Diagnostic, is_identifier, suggestion};
 use crate::expr;
 use crate::workflow::json::Str;
 use crate::workflow::load::{MAX_ATTEMPTS, MAX_ITERATIONS_LIMIT};
-use crate::workflow::model::{Decl, Expression, MappingRow, Node, NodeKind, Retries, SECRETS_ROW};
+use crate::workflow::model::{
+    Decl, Expression, MappingRow, Node, NodeExecutor, NodeKind, Retries, SECRETS_ROW, SlurmSettings,
+};
 
 /// The `zeebe:` elements of an element's `extensionElements`.
 fn extensions<'a, 'i>(el: XNode<'a, 'i>) -> impl Iterator<Item = XNode<'a, 'i>> {
@@ -328,6 +330,12 @@ fn unknown_property(cx: &mut Cx, name: &Str, what: &str) {
         "wfop.backoff",
         "wfop.tty",
         "wfop.stdin",
+        "wfop.executor",
+        "wfop.slurm.partition",
+        "wfop.slurm.account",
+        "wfop.slurm.qos",
+        "wfop.slurm.args",
+        "wfop.slurm.job",
         "wfop.input.NAME",
         "wfop.secret.NAME",
         "wfop.inputs",
@@ -360,30 +368,178 @@ fn empty_value(cx: &mut Cx, name: &Str, value: Option<&Str>, want: &str) -> bool
     false
 }
 
-/// A node's `wfop.` properties: `wfop.timeout`, `wfop.tty`, `wfop.stdin` (services),
+/// A service task's `wfop.executor` and `wfop.slurm.*` properties as read so far: they may
+/// come in any order, so [`Executor::apply`] puts them together at the end.
+#[derive(Default)]
+struct Executor {
+    /// `wfop.executor`'s value (when `local` or `slurm`) and where.
+    name: Option<(&'static str, Str)>,
+    slurm: SlurmSettings,
+    /// The first `wfop.slurm.*` property's name.
+    first_setting: Option<Str>,
+    /// A property was refused: the executor stays the run's.
+    refused: bool,
+    /// `wfop.executor` was refused: the Slurm settings are not checked against it.
+    bad_name: bool,
+}
+
+impl Executor {
+    /// `wfop.executor`.
+    fn name(&mut self, cx: &mut Cx, value: &Str, text: &str) {
+        let name = match text {
+            "local" => "local",
+            "slurm" => "slurm",
+            _ => {
+                let hint = suggestion(text, ["local", "slurm"]);
+                cx.error(
+                    value.span.clone(),
+                    format!(
+                        "wfop.executor must be `local` or `slurm`, found \"{}\"{hint}",
+                        text.escape_debug()
+                    ),
+                    "expected local or slurm",
+                );
+                self.bad_name = true;
+                return;
+            }
+        };
+        self.name = Some((name, value.clone()));
+    }
+
+    /// `wfop.slurm.<setting>` (a known one) with the value `value` (`text`, trimmed).
+    fn setting(&mut self, cx: &mut Cx, name: &Str, setting: &str, value: &Str, text: &str) {
+        self.first_setting.get_or_insert_with(|| name.clone());
+        if text.is_empty() {
+            cx.error(
+                value.span.clone(),
+                format!("`{}` must not be empty", name.text),
+                "empty",
+            );
+            self.refused = true;
+            return;
+        }
+        let s = &mut self.slurm;
+        match setting {
+            "partition" => s.partition = Some(text.to_string()),
+            "account" => s.account = Some(text.to_string()),
+            "qos" => s.qos = Some(text.to_string()),
+            "job" => match text {
+                "own" => s.own_job = true,
+                "step" => s.own_job = false,
+                _ => {
+                    let hint = suggestion(text, ["own", "step"]);
+                    cx.error(
+                        value.span.clone(),
+                        format!(
+                            "wfop.slurm.job must be `own` (a job of its own) or `step` (a step in the run's allocation), found \"{}\"{hint}",
+                            text.escape_debug()
+                        ),
+                        "expected own or step",
+                    );
+                    self.refused = true;
+                }
+            },
+            _ => {
+                let args: Vec<&str> = text.split_whitespace().collect();
+                if let Some(bad) = args.iter().find(|a| !a.starts_with('-')) {
+                    cx.error(
+                        value.span.clone(),
+                        format!(
+                            "wfop.slurm.args: `{}` is not an option; the value is options separated by whitespace, each with its value, e.g. `--gres=gpu:1 --time=10:00`",
+                            bad.escape_debug()
+                        ),
+                        "not an option (starts with `-`)",
+                    );
+                    self.refused = true;
+                    return;
+                }
+                s.args = args.into_iter().map(String::from).collect();
+            }
+        }
+    }
+
+    /// The node's executor from the properties read; the Slurm settings need
+    /// `wfop.executor` = `slurm`.
+    fn apply(self, cx: &mut Cx, node: &mut Node) {
+        if self.bad_name {
+            return;
+        }
+        let first = self.first_setting;
+        match (self.name, first) {
+            (None, Some(setting)) => {
+                cx.error(
+                    setting.span.clone(),
+                    format!(
+                        "`{}` needs `wfop.executor` = `slurm` on the same task",
+                        setting.text
+                    ),
+                    "no slurm executor",
+                );
+            }
+            (Some(("local", value)), Some(setting)) => {
+                let d = Diagnostic::error(
+                    setting.span.clone(),
+                    format!(
+                        "`{}` is a Slurm setting, but this task's `wfop.executor` is `local`",
+                        setting.text
+                    ),
+                    "not for the local executor",
+                )
+                .with_secondary(value.span.clone(), "the executor");
+                cx.diags.push(d);
+            }
+            _ if self.refused => {}
+            (Some(("local", _)), None) => node.executor = NodeExecutor::Local,
+            (Some(_), _) => node.executor = NodeExecutor::Slurm(self.slurm),
+            (None, None) => {}
+        }
+    }
+}
+
+/// A node's `wfop.` properties: `wfop.timeout`, `wfop.tty`, `wfop.stdin`, `wfop.executor`,
+/// `wfop.slurm.*` (services),
 /// `wfop.max_iterations` (services,
 /// gateways, timers), `wfop.backoff` (services with retries), `wfop.input_mapping` (services)
 /// and `wfop.output_mapping` (services, start events) with the value `[]` (a table without
 /// rows), `wfop.join` (parallel gateways; `read::joins` folds them).
 pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
     let kind = node.kind;
+    let mut executor = Executor::default();
     for (_, name, value) in properties(cx, el) {
         let Some(field) = name.text.strip_prefix("wfop.") else {
             continue;
         };
-        let allowed = match field {
-            "timeout" | "backoff" | "input_mapping" | "tty" | "stdin" => kind == NodeKind::Service,
-            "output_mapping" => matches!(kind, NodeKind::Service | NodeKind::Start),
-            "join" => kind == NodeKind::Parallel,
-            "max_iterations" => matches!(
-                kind,
-                NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer
-            ),
-            _ => {
-                unknown_property(cx, &name, "an element");
-                continue;
-            }
-        };
+        let allowed =
+            match field {
+                "timeout" | "backoff" | "input_mapping" | "tty" | "stdin" | "executor" => {
+                    kind == NodeKind::Service
+                }
+                f if f.starts_with("slurm.") => {
+                    let setting = &f["slurm.".len()..];
+                    if !props::SLURM_SETTINGS.contains(&setting) {
+                        let hint = suggestion(setting, props::SLURM_SETTINGS.iter().copied())
+                            .replacen('`', &format!("`{}", props::SLURM_PREFIX), 1);
+                        cx.error(
+                            name.span.clone(),
+                            format!("unknown Slurm setting `{}`{hint}", name.text),
+                            format!("known: {}", props::SLURM_SETTINGS.join(", ")),
+                        );
+                        executor.refused = true;
+                        continue;
+                    }
+                    kind == NodeKind::Service
+                }
+                "output_mapping" => matches!(kind, NodeKind::Service | NodeKind::Start),
+                "join" => kind == NodeKind::Parallel,
+                "max_iterations" => matches!(
+                    kind,
+                    NodeKind::Service | NodeKind::Exclusive | NodeKind::Parallel | NodeKind::Timer
+                ),
+                _ => {
+                    unknown_property(cx, &name, "an element");
+                    continue;
+                }
+            };
         if !allowed {
             cx.error(
                 name.span.clone(),
@@ -405,8 +561,13 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
             continue;
         };
         let text = value.text.trim();
+        if let Some(setting) = field.strip_prefix("slurm.") {
+            executor.setting(cx, &name, setting, &value, text);
+            continue;
+        }
         match field {
             "join" => {}
+            "executor" => executor.name(cx, &value, text),
             "tty" => match text {
                 "true" => node.tty = true,
                 "false" => node.tty = false,
@@ -468,6 +629,7 @@ pub fn node_properties(cx: &mut Cx, el: XNode, node: &mut Node) {
             },
         }
     }
+    executor.apply(cx, node);
 }
 
 /// An error boundary event's output rows.

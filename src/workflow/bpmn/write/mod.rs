@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::props;
 use crate::workflow::model::CATCH_ALL;
 use crate::workflow::{
-    DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeKind, Workflow,
+    DEFAULT_MAX_ITERATIONS, Edge, ErrorPath, MappingRow, Node, NodeExecutor, NodeKind, Workflow,
 };
 use xml::{Ids, Xml};
 
@@ -33,6 +33,12 @@ pub enum ExportError {
         field: String,
         code: u32,
     },
+    /// A Slurm argument with whitespace in it: `wfop.slurm.args` separates arguments by
+    /// whitespace, so it would be read back as several.
+    #[error(
+        "node `{node}`: the Slurm argument \"{arg}\" holds whitespace, which `wfop.slurm.args` cannot keep (its arguments are separated by whitespace)"
+    )]
+    SlurmArg { node: String, arg: String },
 }
 
 /// The workflow as BPMN XML: one executable process, `zeebe:` extensions for what wfop's model
@@ -52,6 +58,16 @@ pub fn export(wf: &Workflow) -> Result<String, ExportError> {
             node: n.id.clone(),
             element,
         });
+    }
+    for n in &wf.nodes {
+        if let NodeExecutor::Slurm(s) = &n.executor
+            && let Some(arg) = s.args.iter().find(|a| a.contains(char::is_whitespace))
+        {
+            return Err(ExportError::SlurmArg {
+                node: n.id.clone(),
+                arg: arg.escape_debug().to_string(),
+            });
+        }
     }
     let mut ids = Ids::default();
     for n in &wf.nodes {
@@ -461,6 +477,27 @@ fn extensions(x: &mut Xml, n: &Node) {
     }
     if n.stdin_open {
         props.push((props::STDIN.into(), Some("open".into())));
+    }
+    match &n.executor {
+        NodeExecutor::Run => {}
+        NodeExecutor::Local => props.push((props::EXECUTOR.into(), Some("local".into()))),
+        NodeExecutor::Slurm(s) => {
+            props.push((props::EXECUTOR.into(), Some("slurm".into())));
+            let args = (!s.args.is_empty()).then(|| s.args.join(" "));
+            let job = s.own_job.then(|| "own".to_string());
+            let settings = [
+                ("partition", s.partition.clone()),
+                ("account", s.account.clone()),
+                ("qos", s.qos.clone()),
+                ("args", args),
+                ("job", job),
+            ];
+            for (setting, value) in settings {
+                if let Some(v) = value {
+                    props.push((format!("{}{setting}", props::SLURM_PREFIX), Some(v)));
+                }
+            }
+        }
     }
     if n.max_iterations != DEFAULT_MAX_ITERATIONS {
         props.push((
