@@ -696,3 +696,97 @@ fn a_missing_remote_workdir_is_refused_before_anything_runs() {
     );
     assert!(!case.state().join("runs").exists(), "no run was started");
 }
+
+#[test]
+fn a_run_stopped_while_it_waits_in_the_queue_leaves_nothing_queued() {
+    let Some(slurm) = Slurm::get() else { return };
+    for own in [false, true] {
+        // Every CPU of the cluster taken by another job: the run's waits in the queue.
+        let cpus = Command::new("sinfo")
+            .args(["-h", "-o", "%c"])
+            .output()
+            .map(|o| text(&o.stdout).trim().to_string())
+            .unwrap();
+        let _blocker = Blocker(
+            Command::new("srun")
+                .args([
+                    "--job-name=wfop-test-blocker",
+                    &format!("--ntasks={cpus}"),
+                    "sleep",
+                    "120",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let until = Instant::now() + Duration::from_secs(30);
+        while !slurm.queue().contains("wfop-test-blocker RUNNING") {
+            assert!(
+                Instant::now() < until,
+                "the blocker runs: {}",
+                slurm.queue()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let case = Case::new();
+        let wf = case.workflow(
+            serde_json::json!([{ "id": "waits", "type": "service", "run": { "command": ["true"] } }]),
+            &[],
+            &[],
+        );
+        let extra: &[&str] = if own { &["--slurm-own-jobs"] } else { &[] };
+        let (mut child, rx) = spawn(&case, wf.to_str().unwrap(), extra, &[]);
+        let mut seen = Vec::new();
+        wait_line(&rx, "waits queued", &mut seen);
+        // There to catch: the run's request is pending in the queue.
+        let run_id = case.run_id();
+        let until = Instant::now() + Duration::from_secs(30);
+        while !slurm.queue().contains(&format!("wfop-{run_id}")) {
+            assert!(
+                Instant::now() < until,
+                "the run's job is queued: {}",
+                slurm.queue()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let t0 = Instant::now();
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+        rest(&rx, &mut seen);
+        let status = child.0.wait().unwrap();
+        let all = seen.join("\n");
+        assert_eq!(status.code(), Some(143), "{all}");
+        assert_eq!(
+            node(&case.run_json(), "waits")["status"],
+            "cancelled",
+            "{all}"
+        );
+        no_job_of(&slurm, &run_id);
+        assert!(
+            !all.contains("still in the queue"),
+            "stopped by its own stop, not by the sweep: {all}"
+        );
+        eprintln!("own job: {own}; stopped in {:?}", t0.elapsed());
+        drop(_blocker);
+        let until = Instant::now() + Duration::from_secs(30);
+        while slurm.queue().contains("wfop-test-blocker") {
+            assert!(Instant::now() < until, "{}", slurm.queue());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Another user's job that holds the cluster: cancelled (by its name, as killing its srun
+/// would leave it running) when the test ends, however it ends.
+struct Blocker(Child);
+
+impl Drop for Blocker {
+    fn drop(&mut self) {
+        let _ = Command::new("scancel")
+            .arg("--name=wfop-test-blocker")
+            .status();
+        let _ = self.0.wait();
+    }
+}

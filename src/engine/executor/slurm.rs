@@ -376,7 +376,13 @@ impl Cluster {
     pub(crate) async fn sweep(&self) -> Result<Vec<String>, String> {
         {
             let mut slot = self.alloc.lock().await;
-            if let Alloc::Held { salloc, .. } = &mut *slot {
+            if let Alloc::Held { salloc, job, .. } = &mut *slot {
+                // Still pending (the run was stopped while it waited): cat never ran, so the
+                // request is cancelled by its name.
+                if job.is_none() {
+                    let name = job_name(&self.run_id, None);
+                    self.scancel(Target::Name(&name), None).await?;
+                }
                 // cat's stdin closes: cat ends, salloc releases the allocation and ends.
                 drop(salloc.stdin.take());
                 if tokio::time::timeout(SRUN_END, salloc.wait()).await.is_err() {
