@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use super::datapool;
 use super::event::{Attempt, Event, Stream};
 use super::executor::slurm::{self, CtlStderr, NoAllocation, StepNews};
-use super::executor::step::SlurmStep;
+use super::executor::step::{SlurmStep, queued};
 use super::executor::{ExecutorOptions, Placement};
 use super::files::{FileSink, OutputFile};
 use super::lifecycle::{NodeOutcome, Stop};
@@ -277,21 +277,12 @@ pub(crate) async fn run_service(
         };
         format!("cannot start `{prog}`: {e}")
     };
-    // A service on Slurm: queued until its launcher says it runs (`slurm_queued`).
+    // A service on Slurm: queued until its launcher says it runs (executor/step.rs).
     let mut step = None;
     let mut cmd = match (on_slurm, cmd) {
         (None, cmd) => cmd,
         (Some((cluster, settings, own_job)), svc) => {
-            send(
-                &ctx.events,
-                Event::NodeQueued {
-                    node: node_id.clone(),
-                    attempt,
-                    executor: "slurm".into(),
-                    job: None,
-                },
-            )
-            .await;
+            send(&ctx.events, queued(&node_id, attempt, None)).await;
             let alloc = match own_job {
                 true => None,
                 false => match cluster
@@ -391,16 +382,7 @@ pub(crate) async fn run_service(
             .await
         }
         Some(s) if s.job.is_some() => {
-            send(
-                &ctx.events,
-                Event::NodeQueued {
-                    node: node_id.clone(),
-                    attempt,
-                    executor: "slurm".into(),
-                    job: s.job.clone(),
-                },
-            )
-            .await
+            send(&ctx.events, queued(&node_id, attempt, s.job.clone())).await
         }
         Some(_) => {}
     }

@@ -69,12 +69,7 @@ impl SlurmStep {
                     if let Some(job) = self.cluster.job_of(&self.name).await {
                         ask = false;
                         self.job = Some(job.clone());
-                        send(who.events, Event::NodeQueued {
-                            node: node.clone(),
-                            attempt,
-                            executor: "slurm".into(),
-                            job: Some(job),
-                        }).await;
+                        send(who.events, queued(node, attempt, Some(job))).await;
                     }
                 }
             }
@@ -222,6 +217,16 @@ impl SlurmStep {
             warn(who, &e).await;
         }
         end_srun(srun).await
+    }
+}
+
+/// `NodeQueued` for a service on Slurm (`job`: the job id once known).
+pub(crate) fn queued(node: &Arc<str>, attempt: Attempt, job: Option<String>) -> Event {
+    Event::NodeQueued {
+        node: node.clone(),
+        attempt,
+        executor: "slurm".into(),
+        job,
     }
 }
 
