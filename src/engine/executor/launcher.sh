@@ -9,17 +9,18 @@
 tok=$1 hb=$2
 shift 2
 ctl() { printf '\036WFOP:%s:%s\n' "$tok" "$1" >&2; }
-fail() { kill "$beat" 2>/dev/null; exit 125; }
+# SIGKILL cannot be lost, so the wait returns (and bash says nothing of a job it waited for).
+stop_beat() { kill -KILL "$beat" 2>/dev/null; wait "$beat" 2>/dev/null; }
+fail() { stop_beat; exit 125; }
 # A stop (scancel --signal=TERM) reaches every process of the step: the launcher outlives its
 # service to say how it ended (a trap, not an ignore, so the service keeps the default).
 trap : TERM INT HUP
-# The heartbeat first: no process it starts gets the secrets exported below.
+# The heartbeat first: no process it starts gets the secrets exported below. It is ended with
+# SIGKILL, which no race with its start can lose (its last sleep, holding none of the step's
+# pipes, ends by itself).
 (
-  trap 'kill "$s" 2>/dev/null; exit 0' TERM INT HUP
   while :; do
-    sleep "$hb" </dev/null >/dev/null 2>&1 &
-    s=$!
-    wait "$s"
+    sleep "$hb" </dev/null >/dev/null 2>&1
     ctl hb || exit 0
   done
 ) </dev/null >/dev/null &
@@ -39,7 +40,6 @@ unset line value name n
 ctl "started ${SLURM_JOB_ID-}.${SLURM_STEP_ID-}"
 "$@"
 rc=$?
-kill "$beat" 2>/dev/null
-wait "$beat" 2>/dev/null
+stop_beat
 ctl "exit $rc"
 exit "$rc"
