@@ -183,14 +183,21 @@ pub(crate) fn group_alive(pgid: Pid) -> bool {
 /// Ends every child still there when a run is over — with the services all waited for, these
 /// are orphans that escaped their service's process group — and reaps them. A child that
 /// leads its own process group takes that group with it. Returns how many were ended.
+///
+/// A child in wfop's own process group is a command this process ran itself (`scancel`, the
+/// TUI's `tmux show-options`, a test harness's `tmux send-keys`), never an orphan: a service
+/// leads a group of its own, and what escapes it goes to another group or session. It is left
+/// alone (killing it took another thread's child and its exit status: issue 16's lost key).
 pub(crate) fn end_orphans() -> usize {
     let _gate = spawn_gate();
     let mut ended = 0;
+    let own_group = rustix::process::getpgrp();
     // Ending one orphan can orphan its own children onto wfop: a few rounds.
     for _ in 0..32 {
         let kids: Vec<_> = children()
             .into_iter()
             .filter(|&p| !is_live_service(p))
+            .filter(|&p| rustix::process::getpgid(Some(p)) != Ok(own_group))
             .collect();
         if kids.is_empty() {
             break;

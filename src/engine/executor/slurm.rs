@@ -126,6 +126,7 @@ enum Alloc {
     /// The holding `salloc` (its stdin is wfop's pipe: its command `cat` ends, and so the
     /// allocation, when wfop does) and the job id once granted.
     Held {
+        _tracked: crate::engine::reaper::Tracked,
         salloc: Box<Child>,
         /// Its stderr, read until it says the allocation was granted (later lines, said on
         /// release, are not read).
@@ -186,13 +187,25 @@ impl Cluster {
             Alloc::Held { job: None, .. } | Alloc::NotAsked => {}
         }
         if matches!(*slot, Alloc::NotAsked) {
-            match self.salloc() {
-                Ok(mut child) => {
+            // Spawned and tracked as one step, as a service is: another run's end in this
+            // process leaves it alone (reaper::end_orphans).
+            let gate = crate::engine::reaper::spawn_gate();
+            let spawned = self.salloc().map(|c| {
+                let pid = c
+                    .id()
+                    .and_then(|p| i32::try_from(p).ok())
+                    .and_then(rustix::process::Pid::from_raw);
+                (crate::engine::reaper::track(pid), c)
+            });
+            drop(gate);
+            match spawned {
+                Ok((tracked, mut child)) => {
                     let lines = child
                         .stderr
                         .take()
                         .map(|e| tokio::io::BufReader::new(e).lines());
                     *slot = Alloc::Held {
+                        _tracked: tracked,
                         salloc: Box::new(child),
                         lines,
                         said: Vec::new(),
@@ -211,6 +224,7 @@ impl Cluster {
             lines: Some(lines),
             said,
             job,
+            ..
         } = &mut *slot
         else {
             return Err(NoAllocation::Failed("salloc's messages are gone".into()));
