@@ -175,11 +175,12 @@ impl SlurmStep {
         {
             warn(who, &e).await;
         }
-        if let Some(pid) = srun.id() {
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid as i32).expect("a child's pid is positive"),
-                rustix::process::Signal::TERM,
-            );
+        if let Some(pid) = srun
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
         end_srun(srun).await
     }
