@@ -8,6 +8,7 @@
 //! its end.
 
 use std::ffi::OsString;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
@@ -27,8 +28,9 @@ use crate::workflow::{SlurmSettings, Workflow};
 const COMMANDS: [&str; 4] = ["srun", "salloc", "scancel", "squeue"];
 /// How long `scancel`/`squeue` may take before wfop stops waiting for them.
 const COMMAND_LIMIT: Duration = Duration::from_secs(30);
-/// After the last `scancel` of a stop, how long srun may take to end before it is killed.
-const SRUN_END: Duration = Duration::from_secs(15);
+/// How long srun (after the last `scancel` of a stop) or salloc (after its allocation was
+/// given back) may take to end before it is killed.
+pub(crate) const SRUN_END: Duration = Duration::from_secs(15);
 
 /// Checks, before a run starts, what its services on Slurm need: Slurm's commands on PATH,
 /// and the remote work folder (made 0700 when missing). Returns the folder. `wf`'s services
@@ -78,8 +80,6 @@ pub fn check(opts: &ExecutorOptions, wf: &Workflow, state_dir: &Path) -> Result<
     drop(probe);
     Ok(dir)
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {

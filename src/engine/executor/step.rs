@@ -13,7 +13,7 @@ use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 
 use super::launcher::Msg;
-use super::slurm::{Cluster, StepNews, Target};
+use super::slurm::{Cluster, SRUN_END, StepNews, Target};
 use crate::engine::event::{Attempt, Event};
 use crate::engine::lifecycle::Stop;
 use crate::engine::service::{Ending, Stopping, send, wait_level};
@@ -21,8 +21,6 @@ use crate::human::{self, Form};
 
 /// How often the queue is asked for a job's id while it waits.
 const ASK_QUEUE: Duration = Duration::from_secs(2);
-/// After the last `scancel` of a stop, how long srun may take to end before it is killed.
-const SRUN_END: Duration = Duration::from_secs(15);
 
 pub(crate) struct SlurmStep {
     pub cluster: Arc<Cluster>,
